@@ -1,0 +1,66 @@
+# nerd - build with `make`; `make test` runs every test; `make deps` installs what the build needs.
+CC      ?= gcc
+BUILD   ?= build
+# Built on the machine that runs it (like llama.cpp's GGML_NATIVE); override ARCH= for a portable build.
+ARCH    ?= -march=native
+OPT     ?= -O2
+PKGS     = libpcre2-8 msgpack libutf8proc openblas
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  ?= $(OPT) -g $(ARCH)
+CFLAGS  += -std=c17 -Wall -Wextra -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS += $(EXTRA_LDFLAGS)
+LDLIBS  += $(PKG_LIBS) -lm -lpthread
+
+LIB_SRC    := $(wildcard src/ner/*.c) $(wildcard src/util/*.c)
+SERVER_SRC := $(wildcard src/server/*.c)
+BENCH_SRC  := $(wildcard src/bench/*.c)
+CLI_SRC    := $(wildcard src/cli/*.c)
+TEST_SRC   := $(wildcard tests/*.c) $(wildcard tests/*/*.c)
+TEST_SRC   := $(filter-out tests/fuzz/%,$(TEST_SRC))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIB_OBJ    := $(call obj,$(LIB_SRC))
+APP_OBJ    := $(call obj,$(SERVER_SRC) $(BENCH_SRC) $(CLI_SRC))
+MAIN_OBJ   := $(call obj,src/main.c)
+TEST_OBJ   := $(call obj,$(TEST_SRC))
+$(TEST_OBJ): CFLAGS += -Itests
+
+.PHONY: all test test-asan deps clean bench
+all: $(BUILD)/nerd $(BUILD)/libnerd.a
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libnerd.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/nerd: $(MAIN_OBJ) $(APP_OBJ) $(BUILD)/libnerd.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(APP_OBJ) $(BUILD)/libnerd.a $(LDLIBS)
+
+# One test binary; tests register themselves (tests/test.h) and each runs in its own process.
+$(BUILD)/nerd-tests: $(TEST_OBJ) $(APP_OBJ) $(BUILD)/libnerd.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(APP_OBJ) $(BUILD)/libnerd.a $(LDLIBS)
+
+# The test runner ends with "N passed, N failed"; T=pattern runs the tests whose name contains it.
+test: $(BUILD)/nerd $(BUILD)/nerd-tests
+	NERD_BIN=$(BUILD)/nerd $(BUILD)/nerd-tests $(T)
+
+# The same tests under AddressSanitizer + UndefinedBehaviorSanitizer, in their own build tree.
+test-asan:
+	$(MAKE) test BUILD=build/asan OPT="-O1" \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined"
+
+bench: $(BUILD)/nerd
+	$(BUILD)/nerd bench-engine
+
+deps:
+	sh .ci/deps.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

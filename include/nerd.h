@@ -1,0 +1,116 @@
+/* nerd.h - the only public API of libnerd, spaCy-exact named-entity recognition in C.
+ *
+ * A model (nerd_model) is loaded once from a spaCy v3 pipeline folder and is read-only
+ * afterwards: any number of threads may use one model at once. All per-call state lives in
+ * a nerd_doc, a reusable workspace owned by one thread at a time; reusing it keeps the hot
+ * path free of allocation once it has grown to the largest text seen.
+ *
+ * Offsets: text is UTF-8. Everything reported has character offsets in Unicode code points
+ * (as Python's str indices, like spaCy) and byte offsets into the caller's buffer.
+ */
+#ifndef NERD_H
+#define NERD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NERD_VERSION "0.1.0"
+
+typedef struct nerd_model nerd_model;
+typedef struct nerd_doc nerd_doc;
+
+/* Status codes. nerd_strerror() names them; call-specific detail goes to an err buffer. */
+typedef enum {
+    NERD_OK = 0,
+    NERD_ERR_IO,          /* a model file is missing or unreadable */
+    NERD_ERR_FORMAT,      /* a model file is corrupt or not what spaCy writes */
+    NERD_ERR_UNSUPPORTED, /* the config names an architecture nerd does not implement */
+    NERD_ERR_NOMEM,
+    NERD_ERR_UTF8,        /* the input text is not valid UTF-8 */
+    NERD_ERR_TOO_LONG,    /* the input exceeds NERD_MAX_TEXT_BYTES */
+    NERD_ERR_ARG,         /* a NULL or otherwise invalid argument */
+} nerd_status;
+
+const char *nerd_strerror(nerd_status s);
+
+/* Inputs larger than this are refused with NERD_ERR_TOO_LONG (offsets are 32-bit inside). */
+#define NERD_MAX_TEXT_BYTES ((size_t)1 << 30)
+
+/* ---- model ------------------------------------------------------------------------ */
+
+/* Which components run. NER_ONLY is spacy.load(path, exclude=[all but ner]); FULL adds the
+ * shared tok2vec and parser, whose sentence starts constrain the entities (spacy.load(path)). */
+typedef enum { NERD_PIPELINE_NER = 0, NERD_PIPELINE_FULL = 1 } nerd_pipeline;
+
+/* Resolve the model folder: `flag` if non-NULL, else $NERD_MODEL, else the default
+ * "../shared/models/en_core_web_sm". Writes the chosen path to `out`. Returns 0, or -1 with a
+ * message naming every place looked at in `err` when none of them is a folder. */
+int nerd_model_path(const char *flag, char *out, size_t outlen, char *err, size_t errlen);
+
+/* Load a spaCy pipeline folder. On failure returns NULL, sets *status if non-NULL and
+ * writes a message naming the file at fault into err. */
+nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, size_t errlen);
+void nerd_model_free(nerd_model *m);
+
+const char *nerd_model_name(const nerd_model *m);    /* meta.json "lang"_"name", e.g. en_core_web_sm */
+const char *nerd_model_version(const nerd_model *m); /* meta.json "version" */
+size_t nerd_model_nlabels(const nerd_model *m);
+const char *nerd_model_label(const nerd_model *m, size_t i); /* ner labels in ner/moves order */
+int nerd_model_has_pipeline(const nerd_model *m, nerd_pipeline p);
+
+/* ---- documents ---------------------------------------------------------------------- */
+
+nerd_doc *nerd_doc_new(void);
+void nerd_doc_free(nerd_doc *d);
+
+/* Tokenize only. The text need not be NUL-terminated and may contain NUL bytes; it is
+ * copied into the doc, so the caller's buffer may be reused right after the call. */
+nerd_status nerd_tokenize(const nerd_model *m, nerd_doc *d, const char *text, size_t len);
+
+/* Tokenize and run the pipeline; entities are then available on the doc. */
+nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t len,
+                     nerd_pipeline p);
+
+typedef struct {
+    const char *ptr; /* points into the doc or the model; valid until the doc's next call */
+    size_t len;      /* bytes */
+} nerd_str;
+
+typedef struct {
+    nerd_str text;
+    size_t idx;                         /* start, code points */
+    size_t byte_start;                  /* start, bytes */
+    size_t nchars;                      /* length, code points */
+    int ws;                             /* followed by one trailing space */
+    int is_space;                       /* a whitespace token */
+    nerd_str norm, prefix, suffix, shape;
+    uint64_t norm_hash, prefix_hash, suffix_hash, shape_hash; /* spaCy StringStore hashes */
+} nerd_token;
+
+size_t nerd_doc_ntokens(const nerd_doc *d);
+/* Fills *t for token i (0 <= i < ntokens). Returns 0, or -1 if i is out of range. */
+int nerd_doc_token(const nerd_doc *d, size_t i, nerd_token *t);
+
+typedef struct {
+    size_t start, end;             /* token span [start, end) */
+    size_t start_char, end_char;   /* code points */
+    size_t start_byte, end_byte;   /* bytes */
+    const char *label;             /* NUL-terminated, owned by the model */
+} nerd_ent;
+
+size_t nerd_doc_nents(const nerd_doc *d);
+int nerd_doc_ent(const nerd_doc *d, size_t i, nerd_ent *e);
+
+/* Full pipeline only (after nerd_ner with NERD_PIPELINE_FULL): sentence start flag, head
+ * index and dependency label of token i. Return -1 when not computed or out of range. */
+int nerd_doc_sent_start(const nerd_doc *d, size_t i);
+int nerd_doc_head(const nerd_doc *d, size_t i, size_t *head, const char **dep);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NERD_H */

@@ -1,0 +1,59 @@
+#include "util/buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int buf_reserve(buf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + extra + 1) {
+        if (cap > ((size_t)-1) / 2) return -1;
+        cap *= 2;
+    }
+    char *p = realloc(b->ptr, cap);
+    if (!p) return -1;
+    b->ptr = p;
+    b->cap = cap;
+    return 0;
+}
+
+int buf_append(buf *b, const void *p, size_t n)
+{
+    if (buf_reserve(b, n)) return -1;
+    if (n) memcpy(b->ptr + b->len, p, n);
+    b->len += n;
+    b->ptr[b->len] = 0;
+    return 0;
+}
+
+int buf_puts(buf *b, const char *s) { return buf_append(b, s, strlen(s)); }
+int buf_putc(buf *b, char c) { return buf_append(b, &c, 1); }
+
+int buf_printf(buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || buf_reserve(b, (size_t)n)) return -1;
+    va_start(ap, fmt);
+    vsnprintf(b->ptr + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+void buf_clear(buf *b)
+{
+    b->len = 0;
+    if (b->ptr) b->ptr[0] = 0;
+}
+
+void buf_free(buf *b)
+{
+    free(b->ptr);
+    *b = (buf){0};
+}

@@ -1,0 +1,22 @@
+/* buf.h - a growable byte buffer, the one string builder used across nerd. */
+#ifndef NERD_BUF_H
+#define NERD_BUF_H
+
+#include <stddef.h>
+
+typedef struct {
+    char *ptr;  /* always NUL-terminated when non-NULL */
+    size_t len;
+    size_t cap;
+} buf;
+
+/* Each returns 0, or -1 when memory runs out (the buffer is then unchanged). */
+int buf_reserve(buf *b, size_t extra);
+int buf_append(buf *b, const void *p, size_t n);
+int buf_puts(buf *b, const char *s);
+int buf_putc(buf *b, char c);
+int buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_clear(buf *b);   /* len = 0, keeps the memory */
+void buf_free(buf *b);
+
+#endif

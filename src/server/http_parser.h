@@ -1,0 +1,80 @@
+/* http_parser.h - a zero-copy HTTP/1.1 request parser (RFC 9112) with a tiny API, in the
+ * manner of picohttpparser: it never allocates, never copies, and points into the caller's
+ * buffer. It also decides message framing (Content-Length / chunked) by RFC 9112 section 6,
+ * refusing every ambiguous combination, since misreading framing is how requests get smuggled. */
+#ifndef NERD_HTTP_PARSER_H
+#define NERD_HTTP_PARSER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct {
+    const char *name;  size_t name_len;
+    const char *value; size_t value_len;   /* leading/trailing whitespace stripped */
+} http_header;
+
+typedef enum { HTTP_BODY_NONE = 0, HTTP_BODY_LENGTH, HTTP_BODY_CHUNKED } http_body_kind;
+
+typedef struct {
+    size_t max_request_line;   /* bytes of method SP target SP version; over it -> HTTP_E_URI_TOO_LONG */
+    size_t max_field_size;     /* bytes of one header line; over it -> HTTP_E_HEADER_TOO_LARGE */
+    size_t max_fields;         /* number of header lines; over it -> HTTP_E_HEADER_TOO_LARGE */
+    size_t max_head;           /* bytes of the whole head; over it -> HTTP_E_HEADER_TOO_LARGE */
+} http_limits;
+
+typedef struct {
+    const char *method; size_t method_len;
+    const char *target; size_t target_len;  /* request-target as sent, e.g. "/ents?x=1" */
+    const char *path;   size_t path_len;    /* target up to '?' */
+    int minor_version;                      /* HTTP/1.<minor>: 0 or 1 */
+    http_header *headers;                   /* caller's array ... */
+    size_t num_headers;                     /* in: its capacity; out: headers found */
+    /* derived from the headers: */
+    http_body_kind body;
+    uint64_t content_length;                /* when body == HTTP_BODY_LENGTH */
+    int keep_alive;                         /* HTTP/1.1 unless "Connection: close"; 1.0 only with keep-alive */
+    int expect_continue;                    /* "Expect: 100-continue" */
+} http_request;
+
+/* Error results (all < 0). http_error_status() gives the HTTP status to answer with. */
+enum {
+    HTTP_INCOMPLETE = -1,          /* need more bytes (not an error) */
+    HTTP_E_BAD_REQUEST = -2,       /* 400: malformed line/header, bad or conflicting framing */
+    HTTP_E_URI_TOO_LONG = -3,      /* 414 */
+    HTTP_E_HEADER_TOO_LARGE = -4,  /* 431 */
+    HTTP_E_NOT_IMPLEMENTED = -5,   /* 501: a transfer-coding other than chunked */
+    HTTP_E_VERSION = -6,           /* 505: not HTTP/1.0 or HTTP/1.1 */
+    HTTP_E_LENGTH_REQUIRED = -7,   /* 411: reserved for callers that need a length */
+};
+
+/* Parses the request head in buf[0..len). Returns the head's length in bytes (the body
+ * starts there), HTTP_INCOMPLETE, or an error. Limits are checked on incomplete input
+ * too, so a client trickling an endless header is refused as early as possible. A NULL
+ * lim uses http_default_limits. */
+ssize_t http_parse_request(const char *buf, size_t len, http_request *req, const http_limits *lim);
+
+extern const http_limits http_default_limits;
+int http_error_status(ssize_t err);
+const char *http_error_reason(ssize_t err);   /* short text for the {"error": ...} body */
+
+/* Case-insensitive header lookup; the last occurrence wins. NULL if absent. */
+const http_header *http_find_header(const http_request *req, const char *name);
+
+/* Incremental, in-place chunked-body decoder. Zero-initialise, then call with each new
+ * piece of the body: it moves the decoded data to the front of buf, sets *len to its
+ * length, and returns HTTP_INCOMPLETE while the body goes on, the number of bytes after
+ * the body's end (the start of a pipelined request, left at buf[*len..]) when it is
+ * complete, or HTTP_E_BAD_REQUEST. Chunk extensions are ignored and trailers discarded;
+ * max_body bounds the decoded size (exceeding it returns HTTP_E_BODY_TOO_LARGE). */
+enum { HTTP_E_BODY_TOO_LARGE = -8 /* 413 */ };
+typedef struct {
+    int state;
+    uint64_t chunk_left;
+    uint64_t total;
+    uint64_t max_body;
+    size_t line_len;
+} http_chunked;
+ssize_t http_decode_chunked(http_chunked *d, char *buf, size_t *len);
+
+#endif

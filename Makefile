@@ -16,6 +16,7 @@ LIB_SRC    := $(wildcard src/ner/*.c) $(wildcard src/util/*.c)
 SERVER_SRC := $(wildcard src/server/*.c)
 BENCH_SRC  := $(wildcard src/bench/*.c)
 CLI_SRC    := $(wildcard src/cli/*.c)
+BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench-%,$(wildcard bench/*.c))
 TEST_SRC   := $(wildcard tests/*.c) $(wildcard tests/*/*.c)
 TEST_SRC   := $(filter-out tests/fuzz/%,$(TEST_SRC))
 
@@ -54,8 +55,12 @@ test-asan:
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined"
 
-bench: $(BUILD)/nerd
-	$(BUILD)/nerd bench-engine
+# Benchmark programs: bench/NAME.c -> build/bench-NAME, linked with libnerd; `make bench` runs each.
+$(BUILD)/bench-%: $(BUILD)/obj/bench/%.o $(BUILD)/libnerd.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnerd.a $(LDLIBS)
+
+bench: $(BUILD)/nerd $(BENCH_PROGS)
+	@for b in $(BENCH_PROGS); do echo "== $$b"; $$b || exit 1; done
 
 deps:
 	sh .ci/deps.sh

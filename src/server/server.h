@@ -1,0 +1,119 @@
+/* server.h - the map of `nerd serve`: its configuration, the memory the master shares with
+ * its workers, and the entry points between the modules.
+ *
+ *   config.c   command line (Gunicorn's and Uvicorn's conventions) -> server_config
+ *   master.c   binds, loads the model once, forks and supervises workers, signals, reload
+ *   worker.c   one worker process: sync (one connection at a time) or async (epoll loop)
+ *   ae.c       the event loop used by async workers (epoll + timers), redis-style
+ *   http_parser.c  zero-copy request parsing and framing (RFC 9112)
+ *   routes.c   the API: /, /ents, /healthz, /readyz, /metrics, /model
+ *   metrics.c  counters and histograms in shared memory, Prometheus text output
+ *   log.c      error log with levels, Gunicorn-style access log
+ */
+#ifndef NERD_SERVER_H
+#define NERD_SERVER_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "nerd.h"
+
+#define SERVER_MAX_BINDS 16
+#define SERVER_MAX_WORKERS 256
+
+typedef enum { WORKER_SYNC = 0, WORKER_ASYNC = 1 } worker_class;
+typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARNING, LOG_ERROR, LOG_CRITICAL } log_level;
+
+typedef struct {
+    const char *binds[SERVER_MAX_BINDS]; /* "HOST:PORT", ":PORT", "[::1]:PORT" or "unix:PATH" */
+    int nbinds;                          /* default: one, 127.0.0.1:8000 */
+    int workers;                         /* -w/--workers, default 1 */
+    worker_class wclass;                 /* -k/--worker-class sync|async, default sync */
+    int worker_connections;              /* --worker-connections, default 1000 */
+    int threads;                         /* --threads: inference threads per worker, default 1 */
+    int backlog;                         /* --backlog, default 2048 */
+    double timeout;                      /* -t/--timeout: worker liveness, s, default 30 */
+    double graceful_timeout;             /* --graceful-timeout, s, default 30 */
+    double keep_alive;                   /* --keep-alive, s, default 75 */
+    double request_timeout;              /* --request-timeout, s, 0 = none */
+    int limit_concurrency;               /* --limit-concurrency: in-flight requests per worker, 0 = none */
+    long max_requests;                   /* --max-requests, 0 = never recycle */
+    long max_requests_jitter;            /* --max-requests-jitter */
+    size_t max_body_size;                /* --max-body-size, default 1 MiB */
+    size_t limit_request_line;           /* --limit-request-line, default 8190 (Gunicorn's 4094 is too small for long URLs? kept at 8190) */
+    size_t limit_request_field_size;     /* --limit-request-field_size, default 8190 */
+    size_t limit_request_fields;         /* --limit-request-fields, default 100 */
+    double simulate_io;                  /* --simulate-io: seconds of simulated IO before the model, 0 = none */
+    const char *pidfile;                 /* --pid */
+    const char *access_log;              /* --access-logfile: "-" = stdout, NULL = none */
+    const char *error_log;               /* --error-logfile: "-" (default) = stderr */
+    log_level log_level;                 /* --log-level, default info */
+    const char *model_flag;              /* --model DIR (else $NERD_MODEL, else the default) */
+    nerd_pipeline pipeline;              /* --pipeline ner|full */
+} server_config;
+
+/* Fills c with the defaults, then parses argv (argv[0] = "serve"). Returns 0, 1 when help
+ * was printed, or -1 with a message in err. */
+int server_config_parse(server_config *c, int argc, char **argv, char *err, size_t errlen);
+
+/* ---- memory shared by the master and all workers (mmap MAP_SHARED before fork) ---- */
+
+#define METRIC_ROUTES 8   /* index by route_id(): /, /ents, /healthz, /readyz, /metrics, /model, other */
+#define METRIC_STATUSES 12 /* index by status_id(): 200,400,404,405,408,411,413,414,431,500,503,504 */
+#define METRIC_BUCKETS 14  /* request-duration histogram upper bounds, seconds, see metrics.c */
+
+typedef struct {
+    _Atomic uint64_t requests[METRIC_ROUTES][METRIC_STATUSES];
+    _Atomic uint64_t duration_bucket[METRIC_BUCKETS]; /* cumulative at output time, raw here */
+    _Atomic uint64_t duration_count;
+    _Atomic uint64_t duration_sum_us;
+    _Atomic int64_t in_flight;
+    _Atomic uint64_t model_compute_us;   /* time spent inside nerd_ner */
+    _Atomic uint64_t model_wait_us;      /* time requests waited for a free model thread */
+    _Atomic uint64_t connections_total;
+    _Atomic int64_t connections_open;
+} worker_metrics;
+
+typedef enum { SLOT_FREE = 0, SLOT_BOOTING, SLOT_READY, SLOT_DRAINING } slot_state;
+
+typedef struct {
+    _Atomic pid_t pid;
+    _Atomic int state;                  /* slot_state */
+    _Atomic int64_t heartbeat_ms;       /* CLOCK_MONOTONIC ms, written by the worker's loop */
+    _Atomic uint64_t generation;        /* bumped by the master at each (re)spawn into the slot */
+    worker_metrics m;
+} worker_slot;
+
+typedef struct {
+    _Atomic uint64_t worker_restarts;   /* workers replaced after an exit, crash or timeout */
+    _Atomic int draining;               /* the master is shutting down or reloading */
+    _Atomic uint64_t model_generation;  /* bumped by each successful HUP reload */
+    worker_slot slots[SERVER_MAX_WORKERS];
+} server_shared;
+
+/* ---- the worker ---- */
+
+typedef struct {
+    const server_config *cfg;
+    const nerd_model *model;   /* loaded by the master before fork: pages shared copy-on-write */
+    const int *listen_fds;
+    int nlisten;
+    server_shared *shared;
+    int slot;                  /* this worker's index in shared->slots */
+    long max_requests;         /* this worker's recycle count (jitter applied), 0 = never */
+} worker_ctx;
+
+/* Runs a worker until it is told to stop; returns its exit code. Signals in the worker:
+ * TERM/INT stop at once, QUIT finishes in-flight requests (within graceful_timeout) then
+ * exits. The worker refreshes its heartbeat at least once a second while healthy. */
+int worker_main(const worker_ctx *w);
+
+/* ---- the master ---- */
+
+/* `nerd serve`: parses the command line and runs the master. Returns the exit code. */
+int cmd_serve(int argc, char **argv);
+
+#endif

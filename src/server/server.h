@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "nerd.h"
+#include "util/buf.h"
 
 #define SERVER_MAX_BINDS 16
 #define SERVER_MAX_WORKERS 256
@@ -110,6 +111,35 @@ typedef struct {
  * TERM/INT stop at once, QUIT finishes in-flight requests (within graceful_timeout) then
  * exits. The worker refreshes its heartbeat at least once a second while healthy. */
 int worker_main(const worker_ctx *w);
+
+/* ---- metrics.c: counters live in the shared slots, so any worker can answer /metrics for all ---- */
+
+int metrics_route_id(const char *path, size_t len);   /* METRIC_ROUTES-1 = "other" */
+int metrics_status_id(int status);                    /* unknown statuses count as 500 */
+/* One finished request: counters by route and status, and the duration histogram. */
+void metrics_observe(worker_metrics *m, int route_id, int status_id, double seconds);
+/* Prometheus text format (version 0.0.4) summed over all live slots, plus per-worker gauges. */
+int metrics_render(const server_shared *sh, const server_config *cfg, const nerd_model *model, buf *out);
+
+/* ---- log.c: one error log with levels, one access log, both line-buffered and safe to share
+ * between processes (each line is one write(2) on an O_APPEND descriptor) ---- */
+
+int log_open(const server_config *cfg, char *err, size_t errlen); /* in the master, before fork */
+void log_msg(log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Gunicorn's default access format: %(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s",
+ * plus the request's duration in microseconds (%(D)s) at the end. */
+typedef struct {
+    const char *remote;                       /* peer address, "-" for unix sockets */
+    const char *method; size_t method_len;
+    const char *target; size_t target_len;
+    int minor_version;
+    int status;
+    size_t bytes;                             /* body bytes sent */
+    const char *referer; size_t referer_len;  /* NULL = "-" */
+    const char *agent; size_t agent_len;      /* NULL = "-" */
+    double seconds;
+} access_entry;
+void log_access(const access_entry *e);
 
 /* ---- the master ---- */
 

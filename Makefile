@@ -5,8 +5,10 @@ BUILD   ?= build
 ARCH    ?= -march=native
 OPT     ?= -O2
 PKGS     = libpcre2-8 msgpack libutf8proc openblas
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Evaluated on first use and then cached, so that `make deps test` on a fresh machine sees the
+# libraries that `deps` has just installed.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)
 CFLAGS  ?= $(OPT) -g $(ARCH)
 CFLAGS  += -std=c17 -Wall -Wextra -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS += $(EXTRA_LDFLAGS)
@@ -27,7 +29,7 @@ MAIN_OBJ   := $(call obj,src/main.c)
 TEST_OBJ   := $(call obj,$(TEST_SRC))
 $(TEST_OBJ): CFLAGS += -Itests
 
-.PHONY: all test test-asan deps clean bench
+.PHONY: all test test-asan deps clean bench serve
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -64,6 +66,10 @@ bench: $(BUILD)/nerd $(BENCH_PROGS)
 
 deps:
 	sh .ci/deps.sh
+
+# Build, then serve the default model on 127.0.0.1:8000 (ARGS="-w 2 -k async" to change).
+serve: $(BUILD)/nerd
+	$(BUILD)/nerd serve $(ARGS)
 
 clean:
 	rm -rf build

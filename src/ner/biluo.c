@@ -1,0 +1,164 @@
+#include "ner/biluo.h"
+#include "util/json.h"
+
+#include <errno.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int label_index(biluo_moves *mv, const char *s, size_t n)
+{
+    for (int i = 0; i < mv->nlabels; i++)
+        if (strlen(mv->labels[i]) == n && !memcmp(mv->labels[i], s, n)) return i;
+    char **nl = realloc(mv->labels, (mv->nlabels + 1) * sizeof *nl);
+    if (!nl) return -2;
+    mv->labels = nl;
+    mv->labels[mv->nlabels] = strndup(s, n);
+    return mv->labels[mv->nlabels] ? mv->nlabels++ : -2;
+}
+
+int biluo_load(biluo_moves *mv, const char *path, char *err, size_t errlen)
+{
+    memset(mv, 0, sizeof *mv);
+    FILE *f = fopen(path, "rb");
+    if (!f) { snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
+    char *raw = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            char *nr = realloc(raw, cap = cap ? cap * 2 : 4096);
+            if (!nr) break;
+            raw = nr;
+        }
+        size_t r = fread(raw + len, 1, cap - len, f);
+        if (!r) break;
+        len += r;
+    }
+    fclose(f);
+    int rc = -1;
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    json_doc jd = {0};
+    size_t off = 0;
+    const msgpack_object *moves = NULL;
+    if (raw && msgpack_unpack_next(&up, raw, len, &off) == MSGPACK_UNPACK_SUCCESS && up.data.type == MSGPACK_OBJECT_MAP)
+        for (uint32_t i = 0; i < up.data.via.map.size; i++) {
+            const msgpack_object *k = &up.data.via.map.ptr[i].key;
+            if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 5 && !memcmp(k->via.str.ptr, "moves", 5))
+                moves = &up.data.via.map.ptr[i].val;
+        }
+    if (!moves || moves->type != MSGPACK_OBJECT_STR) {
+        snprintf(err, errlen, "%s: not a spaCy moves file (truncated or corrupt msgpack)", path);
+        goto out;
+    }
+    char jerr[128];
+    if (json_parse(moves->via.str.ptr, moves->via.str.size, 8, &jd, jerr, sizeof jerr) || jd.root.type != JSON_OBJECT) {
+        snprintf(err, errlen, "%s: moves are not JSON: %s", path, jerr);
+        goto out;
+    }
+    /* classes in action order (B, I, L, U, O), labels within an action in the file's order */
+    for (int kind = BILUO_B; kind <= BILUO_O; kind++) {
+        char key[4];
+        snprintf(key, sizeof key, "%d", kind);
+        const json_value *acts = json_get(&jd.root, key);
+        if (!acts || acts->type != JSON_OBJECT) {
+            snprintf(err, errlen, "%s: action %d missing: not a BILUO (ner) moves file", path, kind);
+            goto out;
+        }
+        for (size_t j = 0; j < acts->u.obj.n; j++) {
+            const json_member *lab = &acts->u.obj.items[j];
+            int li = -1;
+            if (lab->keylen) {
+                li = label_index(mv, lab->key, lab->keylen);
+                if (li < 0) { snprintf(err, errlen, "out of memory"); goto out; }
+            }
+            biluo_class *nc = realloc(mv->classes, (mv->nclasses + 1) * sizeof *nc);
+            if (!nc) { snprintf(err, errlen, "out of memory"); goto out; }
+            mv->classes = nc;
+            mv->classes[mv->nclasses++] = (biluo_class){(uint8_t)kind, (int16_t)li};
+        }
+    }
+    rc = 0;
+out:
+    json_doc_free(&jd);
+    msgpack_unpacked_destroy(&up);
+    free(raw);
+    if (rc) biluo_free(mv);
+    return rc;
+}
+
+void biluo_free(biluo_moves *mv)
+{
+    for (int i = 0; i < mv->nlabels; i++) free(mv->labels[i]);
+    free(mv->labels);
+    free(mv->classes);
+    memset(mv, 0, sizeof *mv);
+}
+
+const char *biluo_class_name(const biluo_moves *mv, int c, char *buf, size_t len)
+{
+    static const char kinds[] = "?BILUO";
+    const biluo_class *k = &mv->classes[c];
+    if (k->kind == BILUO_O) snprintf(buf, len, "O");
+    else snprintf(buf, len, "%c-%s", kinds[k->kind], k->label >= 0 ? mv->labels[k->label] : "");
+    return buf;
+}
+
+/* Validity as spaCy's ner.pyx has it for documents without preset entities. i = B(0), the
+ * token being labelled; an entity is open from open_start with open_label. */
+static int is_valid(const biluo_class *c, size_t i, size_t n, long open_start, int open_label,
+                    const uint8_t *is_space, const uint8_t *sent_start)
+{
+    int has_next = i + 1 < n;
+    int next_starts_sent = has_next && sent_start && sent_start[i + 1];
+    switch (c->kind) {
+    case BILUO_B: /* needs a next token for L, no sentence start inside, not on whitespace */
+        return open_start < 0 && c->label >= 0 && has_next && !next_starts_sent && !is_space[i];
+    case BILUO_I:
+        return open_start >= 0 && c->label == open_label && has_next && !next_starts_sent;
+    case BILUO_L:
+        return open_start >= 0 && c->label == open_label;
+    case BILUO_U:
+        return open_start < 0 && c->label >= 0 && !is_space[i];
+    case BILUO_O:
+        return open_start < 0;
+    }
+    return 0;
+}
+
+size_t biluo_decode(const biluo_moves *mv, const parser_net *net, const float *table, size_t n,
+                    const uint8_t *is_space, const uint8_t *sent_start, float *hidden, float *scores, uint8_t *valid,
+                    biluo_ent *ents, biluo_trace_fn trace, void *trace_ctx)
+{
+    size_t nents = 0;
+    long open_start = -1;
+    int open_label = -1;
+    for (size_t i = 0; i < n; i++) {
+        /* state features: the buffer's first token, the open entity's first token, and the
+         * token before B(0) when both exist */
+        int feats[3] = {(int)i, (int)open_start, -1};
+        if (open_start >= 0 && i >= 1) feats[2] = (int)i - 1;
+        parser_net_step(net, table, feats, hidden, scores);
+        int best = -1;
+        for (int c = 0; c < mv->nclasses; c++) {
+            valid[c] = (uint8_t)is_valid(&mv->classes[c], i, n, open_start, open_label, is_space, sent_start);
+            if (valid[c] && (best < 0 || scores[c] > scores[best])) best = c; /* first max on ties */
+        }
+        if (trace) trace(trace_ctx, i, feats, hidden, scores, valid, best);
+        if (best < 0) continue; /* cannot happen: O or L is always valid */
+        const biluo_class *c = &mv->classes[best];
+        switch (c->kind) {
+        case BILUO_B: open_start = (long)i; open_label = c->label; break;
+        case BILUO_I: break;
+        case BILUO_L:
+            ents[nents++] = (biluo_ent){(uint32_t)open_start, (uint32_t)i + 1, open_label};
+            open_start = -1;
+            open_label = -1;
+            break;
+        case BILUO_U: ents[nents++] = (biluo_ent){(uint32_t)i, (uint32_t)i + 1, c->label}; break;
+        default: break;
+        }
+    }
+    return nents;
+}

@@ -1,0 +1,431 @@
+/* engine.c - include/nerd.h over the modules named in engine.h. */
+#include "ner/engine.h"
+#include "ner/hash.h"
+#include "ner/pystr.h"
+#include "ner/spacy_config.h"
+#include "util/json.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define DEFAULT_MODEL "../shared/models/en_core_web_sm"
+
+const char *nerd_strerror(nerd_status s)
+{
+    switch (s) {
+    case NERD_OK: return "ok";
+    case NERD_ERR_IO: return "a model file is missing or unreadable";
+    case NERD_ERR_FORMAT: return "a model file is corrupt";
+    case NERD_ERR_UNSUPPORTED: return "unsupported model architecture or pipeline";
+    case NERD_ERR_NOMEM: return "out of memory";
+    case NERD_ERR_UTF8: return "text is not valid UTF-8";
+    case NERD_ERR_TOO_LONG: return "text is too long";
+    case NERD_ERR_ARG: return "invalid argument";
+    }
+    return "unknown error";
+}
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int nerd_model_path(const char *flag, char *out, size_t outlen, char *err, size_t errlen)
+{
+    const char *env = getenv("NERD_MODEL");
+    const char *pick = flag ? flag : env && *env ? env : DEFAULT_MODEL;
+    if (is_dir(pick)) {
+        snprintf(out, outlen, "%s", pick);
+        return 0;
+    }
+    if (flag) snprintf(err, errlen, "model folder not found: --model %s is not a folder", flag);
+    else if (env && *env) snprintf(err, errlen, "model folder not found: $NERD_MODEL=%s is not a folder", env);
+    else
+        snprintf(err, errlen,
+                 "model folder not found: looked at --model (not given), $NERD_MODEL (not set) and %s (no such folder)",
+                 DEFAULT_MODEL);
+    return -1;
+}
+
+static nerd_model *load_fail(nerd_model *m, nerd_status *status, nerd_status s, char *err, size_t errlen,
+                             const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static nerd_model *load_fail(nerd_model *m, nerd_status *status, nerd_status s, char *err, size_t errlen,
+                             const char *fmt, ...)
+{
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    if (status) *status = s;
+    nerd_model_free(m);
+    return NULL;
+}
+
+static nerd_status file_status(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? NERD_ERR_FORMAT : NERD_ERR_IO;
+}
+
+static void read_meta(nerd_model *m, const char *path)
+{
+    snprintf(m->name, sizeof m->name, "unknown");
+    snprintf(m->version, sizeof m->version, "unknown");
+    FILE *f = fopen(path, "rb");
+    if (!f) return;
+    buf b = {0};
+    char chunk[8192];
+    size_t r;
+    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) buf_append(&b, chunk, r);
+    fclose(f);
+    json_doc jd;
+    char jerr[64];
+    if (b.len && !json_parse(b.ptr, b.len, 0, &jd, jerr, sizeof jerr)) {
+        const json_value *lang = json_get(&jd.root, "lang"), *name = json_get(&jd.root, "name"),
+                         *ver = json_get(&jd.root, "version");
+        if (lang && name && lang->type == JSON_STRING && name->type == JSON_STRING)
+            snprintf(m->name, sizeof m->name, "%s_%s", lang->u.str.ptr, name->u.str.ptr);
+        if (ver && ver->type == JSON_STRING) snprintf(m->version, sizeof m->version, "%s", ver->u.str.ptr);
+    }
+    json_doc_free(&jd);
+    buf_free(&b);
+}
+
+/* Checks the ner component's config against what nerd implements, and reads its dimensions. */
+typedef struct { int width, depth, window, pieces, hidden, hpieces; } ner_dims;
+
+static int check_ner_config(const spacy_config *c, ner_dims *d, const char *path, char *err, size_t errlen)
+{
+    static const struct { const char *section, *want; } archs[] = {
+        {"components.ner.model", "spacy.TransitionBasedParser.v2"},
+        {"components.ner.model.tok2vec", "spacy.Tok2Vec.v2"},
+        {"components.ner.model.tok2vec.embed", "spacy.MultiHashEmbed.v2"},
+        {"components.ner.model.tok2vec.encode", "spacy.MaxoutWindowEncoder.v2"},
+    };
+    char v[128];
+    if (cfg_str(c, "components.ner", "factory", v, sizeof v) || strcmp(v, "ner")) {
+        snprintf(err, errlen, "%s: the pipeline has no ner component", path);
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++) {
+        if (cfg_str(c, archs[i].section, "@architectures", v, sizeof v) || strcmp(v, archs[i].want)) {
+            snprintf(err, errlen, "%s: [%s] uses architecture %s; nerd implements %s", path, archs[i].section,
+                     cfg_raw(c, archs[i].section, "@architectures") ? v : "(none)", archs[i].want);
+            return -1;
+        }
+    }
+    int b;
+    if (cfg_str(c, "components.ner.model", "state_type", v, sizeof v) || strcmp(v, "ner") ||
+        cfg_bool(c, "components.ner.model", "extra_state_tokens", &b) || b ||
+        cfg_bool(c, "components.ner.model", "use_upper", &b) || !b) {
+        snprintf(err, errlen, "%s: ner model must have state_type \"ner\", extra_state_tokens false, use_upper true", path);
+        return -1;
+    }
+    if (cfg_bool(c, "components.ner.model.tok2vec.embed", "include_static_vectors", &b) || b) {
+        snprintf(err, errlen, "%s: static vectors in the ner's MultiHashEmbed are not supported", path);
+        return -1;
+    }
+    char attrs[8][32];
+    int na = cfg_str_list(c, "components.ner.model.tok2vec.embed", "attrs", attrs, 8);
+    static const char *want[] = {"NORM", "PREFIX", "SUFFIX", "SHAPE"};
+    if (na != 4) {
+        snprintf(err, errlen, "%s: ner embeds %d attributes; nerd implements NORM, PREFIX, SUFFIX, SHAPE", path, na);
+        return -1;
+    }
+    for (int i = 0; i < 4; i++)
+        if (strcmp(attrs[i], want[i])) {
+            snprintf(err, errlen, "%s: ner embeds attribute %s; nerd implements NORM, PREFIX, SUFFIX, SHAPE in that order",
+                     path, attrs[i]);
+            return -1;
+        }
+    long w, ew, depth, window, pieces, hidden, hp;
+    if (cfg_int(c, "components.ner.model.tok2vec.embed", "width", &ew) ||
+        cfg_int(c, "components.ner.model.tok2vec.encode", "width", &w) ||
+        cfg_int(c, "components.ner.model.tok2vec.encode", "depth", &depth) ||
+        cfg_int(c, "components.ner.model.tok2vec.encode", "window_size", &window) ||
+        cfg_int(c, "components.ner.model.tok2vec.encode", "maxout_pieces", &pieces) ||
+        cfg_int(c, "components.ner.model", "hidden_width", &hidden) ||
+        cfg_int(c, "components.ner.model", "maxout_pieces", &hp) || ew != w || w < 1 || w > 4096 || depth < 1 ||
+        depth > T2V_MAX_DEPTH || window != 1 || pieces < 1 || pieces > 16 || hidden < 1 || hp < 1) {
+        snprintf(err, errlen, "%s: ner tok2vec/parser dimensions missing or unsupported", path);
+        return -1;
+    }
+    *d = (ner_dims){(int)w, (int)depth, (int)window, (int)pieces, (int)hidden, (int)hp};
+    return 0;
+}
+
+nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, size_t errlen)
+{
+    char path[4096], sub[512];
+    if (status) *status = NERD_OK;
+    if (!dir) return load_fail(NULL, status, NERD_ERR_ARG, err, errlen, "no model folder given");
+    if (!is_dir(dir))
+        return load_fail(NULL, status, NERD_ERR_IO, err, errlen, "model folder %s: %s", dir,
+                         errno == ENOENT ? "no such folder" : "not a folder");
+    /* BLAS calls are per document and small: never let them spawn threads */
+    openblas_set_num_threads(1);
+    nerd_model *m = calloc(1, sizeof *m);
+    if (!m || !(m->dir = strdup(dir))) return load_fail(m, status, NERD_ERR_NOMEM, err, errlen, "out of memory");
+
+    snprintf(path, sizeof path, "%s/meta.json", dir);
+    read_meta(m, path);
+
+    snprintf(path, sizeof path, "%s/config.cfg", dir);
+    spacy_config *cfg = cfg_load(path, sub, sizeof sub);
+    if (!cfg) return load_fail(m, status, file_status(path), err, errlen, "%s", sub);
+    ner_dims d;
+    int bad = check_ner_config(cfg, &d, path, err, errlen);
+    long rows[8];
+    int nrows = bad ? 0 : cfg_int_list(cfg, "components.ner.model.tok2vec.embed", "rows", rows, 8);
+    cfg_free(cfg);
+    if (bad) return load_fail(m, status, NERD_ERR_UNSUPPORTED, err, errlen, NULL);
+
+    snprintf(path, sizeof path, "%s/tokenizer", dir);
+    if (!(m->tok = tokenizer_load(path, err, errlen))) return load_fail(m, status, file_status(path), err, errlen, NULL);
+
+    snprintf(path, sizeof path, "%s/vocab/lookups.bin", dir);
+    struct stat st;
+    if (stat(path, &st) == 0 && lex_norms_load(&m->norms, path, err, errlen))
+        return load_fail(m, status, NERD_ERR_FORMAT, err, errlen, NULL);
+
+    snprintf(path, sizeof path, "%s/ner/model", dir);
+    if (tw_load(path, &m->ner_weights, err, errlen)) return load_fail(m, status, file_status(path), err, errlen, NULL);
+    if (t2v_bind(&m->ner_t2v, &m->ner_weights, NER_NATTRS, d.width, d.depth, d.window, d.pieces, sub, sizeof sub) ||
+        parser_net_bind(&m->ner_net, &m->ner_weights, d.width, sub, sizeof sub))
+        return load_fail(m, status, NERD_ERR_FORMAT, err, errlen, "%s: %s", path, sub);
+    for (int k = 0; k < NER_NATTRS && k < nrows; k++)
+        if ((long)m->ner_t2v.embed[k].nV != rows[k])
+            return load_fail(m, status, NERD_ERR_FORMAT, err, errlen, "%s: embedding table %d has %u rows, config says %ld",
+                             path, k, m->ner_t2v.embed[k].nV, rows[k]);
+    if (m->ner_net.nF != 3 || m->ner_net.nO != d.hidden || m->ner_net.nP != d.hpieces)
+        return load_fail(m, status, NERD_ERR_FORMAT, err, errlen,
+                         "%s: parser layers (%d features, width %d, %d pieces) do not match the config", path,
+                         m->ner_net.nF, m->ner_net.nO, m->ner_net.nP);
+
+    snprintf(path, sizeof path, "%s/ner/moves", dir);
+    if (biluo_load(&m->ner_moves, path, err, errlen)) return load_fail(m, status, file_status(path), err, errlen, NULL);
+    if (m->ner_moves.nclasses != m->ner_net.nclasses)
+        return load_fail(m, status, NERD_ERR_FORMAT, err, errlen, "%s: %d classes, but ner/model scores %d", path,
+                         m->ner_moves.nclasses, m->ner_net.nclasses);
+    return m;
+}
+
+void nerd_model_free(nerd_model *m)
+{
+    if (!m) return;
+    tokenizer_free(m->tok);
+    lex_norms_free(&m->norms);
+    tw_free(&m->ner_weights);
+    biluo_free(&m->ner_moves);
+    free(m->dir);
+    free(m);
+}
+
+const char *nerd_model_name(const nerd_model *m) { return m->name; }
+const char *nerd_model_version(const nerd_model *m) { return m->version; }
+size_t nerd_model_nlabels(const nerd_model *m) { return (size_t)m->ner_moves.nlabels; }
+const char *nerd_model_label(const nerd_model *m, size_t i)
+{
+    return i < (size_t)m->ner_moves.nlabels ? m->ner_moves.labels[i] : NULL;
+}
+int nerd_model_has_pipeline(const nerd_model *m, nerd_pipeline p) { return m && p == NERD_PIPELINE_NER; }
+
+/* ---- documents ---- */
+
+nerd_doc *nerd_doc_new(void) { return calloc(1, sizeof(nerd_doc)); }
+
+void nerd_doc_free(nerd_doc *d)
+{
+    if (!d) return;
+    buf_free(&d->text);
+    buf_free(&d->strs);
+    free(d->toks);
+    free(d->attrs);
+    free(d->space);
+    tok_scratch_free(&d->tsc);
+    free(d->work);
+    free(d->ents);
+    free(d);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 64;
+    while (c < need) c *= 2;
+    void *n = realloc(*p, c * elem);
+    if (!n) return -1;
+    *p = n;
+    *cap = c;
+    return 0;
+}
+
+/* Lexical attributes of every token: strings into d->strs, hashes into d->attrs. */
+static nerd_status fill_tokens(const nerd_model *m, nerd_doc *d)
+{
+    const char *text = d->text.ptr;
+    size_t n = d->tsc.ntoks;
+    size_t tokcap = d->tokcap;
+    if (grow((void **)&d->toks, &d->tokcap, n + 1, sizeof *d->toks)) return NERD_ERR_NOMEM;
+    if (d->tokcap != tokcap || !d->attrs) {
+        uint64_t *a = realloc(d->attrs, d->tokcap * NER_NATTRS * sizeof *a);
+        uint8_t *s = a ? realloc(d->space, d->tokcap) : NULL;
+        if (a) d->attrs = a;
+        if (s) d->space = s;
+        if (!a || !s) return NERD_ERR_NOMEM;
+    }
+    buf_clear(&d->strs);
+    size_t pos = 0, chars = 0;
+    for (size_t i = 0; i < n; i++) {
+        const tok_span *ts = &d->tsc.toks[i];
+        ner_token *t = &d->toks[i];
+        chars += py_utf8_count(text + pos, ts->start - pos);
+        pos = ts->start;
+        const char *s = text + ts->start;
+        size_t len = ts->len;
+        t->start = ts->start;
+        t->len = ts->len;
+        t->idx = (uint32_t)chars;
+        t->nchars = (uint32_t)py_utf8_count(s, len);
+        t->ws = ts->ws;
+        t->is_space = (uint8_t)py_str_isspace(s, len);
+        d->space[i] = t->is_space;
+
+        t->norm_off = (uint32_t)d->strs.len;
+        const char *norm;
+        size_t nl;
+        if (ts->norm_sub >= 0) tokenizer_sub_norm(m->tok, ts->norm_sub, &norm, &nl);
+        else norm = lex_norms_get(&m->norms, s, len, &nl);
+        if (norm ? buf_append(&d->strs, norm, nl) : py_lower(s, len, &d->strs)) return NERD_ERR_NOMEM;
+        t->norm_len = (uint32_t)(d->strs.len - t->norm_off);
+
+        t->shape_off = (uint32_t)d->strs.len;
+        if (lex_shape(s, len, &d->strs)) return NERD_ERR_NOMEM;
+        t->shape_len = (uint32_t)(d->strs.len - t->shape_off);
+
+        t->prefix_len = 1;
+        while (t->prefix_len < len && ((unsigned char)s[t->prefix_len] & 0xC0) == 0x80) t->prefix_len++;
+        size_t k = len, c3 = 0;
+        while (k > 0 && c3 < 3) {
+            k--;
+            if (((unsigned char)s[k] & 0xC0) != 0x80) c3++;
+        }
+        t->suffix_len = (uint32_t)(len - k);
+    }
+    /* hashes last: d->strs may have moved while it grew */
+    for (size_t i = 0; i < n; i++) {
+        const ner_token *t = &d->toks[i];
+        const char *s = text + t->start;
+        uint64_t *a = d->attrs + i * NER_NATTRS;
+        a[ATTR_NORM] = nerd_string_hash(d->strs.ptr + t->norm_off, t->norm_len);
+        a[ATTR_PREFIX] = nerd_string_hash(s, t->prefix_len);
+        a[ATTR_SUFFIX] = nerd_string_hash(s + t->len - t->suffix_len, t->suffix_len);
+        a[ATTR_SHAPE] = nerd_string_hash(d->strs.ptr + t->shape_off, t->shape_len);
+    }
+    d->ntoks = n;
+    return NERD_OK;
+}
+
+nerd_status nerd_tokenize(const nerd_model *m, nerd_doc *d, const char *text, size_t len)
+{
+    if (!m || !d || (!text && len)) return NERD_ERR_ARG;
+    d->ntoks = 0;
+    d->nents = 0;
+    d->has_ents = 0;
+    if (len > NERD_MAX_TEXT_BYTES) return NERD_ERR_TOO_LONG;
+    if (!py_utf8_valid(text, len, NULL)) return NERD_ERR_UTF8;
+    buf_clear(&d->text);
+    if (buf_append(&d->text, text ? text : "", len)) return NERD_ERR_NOMEM;
+    if (tokenizer_run(m->tok, d->text.ptr, len, &d->tsc)) return NERD_ERR_NOMEM;
+    return fill_tokens(m, d);
+}
+
+nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t len, nerd_pipeline p)
+{
+    if (p != NERD_PIPELINE_NER) return m && d ? NERD_ERR_UNSUPPORTED : NERD_ERR_ARG;
+    nerd_status s = nerd_tokenize(m, d, text, len);
+    if (s != NERD_OK) return s;
+    size_t n = d->ntoks;
+    const t2v_net *t2v = &m->ner_t2v;
+    const parser_net *pn = &m->ner_net;
+    size_t need = t2v_scratch_floats(t2v, n) + n * t2v->width + n * pn->nI + parser_net_table_floats(pn, n) +
+                  (size_t)pn->nO + 2 * (size_t)pn->nclasses + 64;
+    if (grow((void **)&d->work, &d->workcap, need, sizeof(float))) return NERD_ERR_NOMEM;
+    biluo_ent *ents = realloc(d->ents, (n + 1) * sizeof *ents);
+    if (!ents) return NERD_ERR_NOMEM;
+    d->ents = ents;
+    float *scratch = d->work;
+    float *tokvecs = scratch + t2v_scratch_floats(t2v, n);
+    float *proj = tokvecs + n * t2v->width;
+    float *table = proj + n * pn->nI;
+    float *hidden = table + parser_net_table_floats(pn, n);
+    float *scores = hidden + pn->nO;
+    uint8_t *valid = (uint8_t *)(scores + pn->nclasses);
+    t2v_forward(t2v, d->attrs, n, tokvecs, scratch, NULL, NULL);
+    parser_net_precompute(pn, tokvecs, n, proj, table);
+    d->nents = biluo_decode(&m->ner_moves, pn, table, n, d->space, NULL, hidden, scores, valid, d->ents, NULL, NULL);
+    d->has_ents = 1;
+    d->model = m;
+    return NERD_OK;
+}
+
+size_t nerd_doc_ntokens(const nerd_doc *d) { return d ? d->ntoks : 0; }
+
+int nerd_doc_token(const nerd_doc *d, size_t i, nerd_token *out)
+{
+    if (!d || i >= d->ntoks) return -1;
+    const ner_token *t = &d->toks[i];
+    const char *s = d->text.ptr + t->start;
+    const uint64_t *a = d->attrs + i * NER_NATTRS;
+    *out = (nerd_token){
+        .text = {s, t->len},
+        .idx = t->idx,
+        .byte_start = t->start,
+        .nchars = t->nchars,
+        .ws = t->ws,
+        .is_space = t->is_space,
+        .norm = {d->strs.ptr + t->norm_off, t->norm_len},
+        .prefix = {s, t->prefix_len},
+        .suffix = {s + t->len - t->suffix_len, t->suffix_len},
+        .shape = {d->strs.ptr + t->shape_off, t->shape_len},
+        .norm_hash = a[ATTR_NORM],
+        .prefix_hash = a[ATTR_PREFIX],
+        .suffix_hash = a[ATTR_SUFFIX],
+        .shape_hash = a[ATTR_SHAPE],
+    };
+    return 0;
+}
+
+size_t nerd_doc_nents(const nerd_doc *d) { return d && d->has_ents ? d->nents : 0; }
+
+int nerd_doc_ent(const nerd_doc *d, size_t i, nerd_ent *e)
+{
+    if (!d || !d->has_ents || i >= d->nents) return -1;
+    const biluo_ent *b = &d->ents[i];
+    const ner_token *first = &d->toks[b->start], *last = &d->toks[b->end - 1];
+    *e = (nerd_ent){
+        .start = b->start,
+        .end = b->end,
+        .start_char = first->idx,
+        .end_char = last->idx + last->nchars,
+        .start_byte = first->start,
+        .end_byte = last->start + last->len,
+        .label = d->model->ner_moves.labels[b->label],
+    };
+    return 0;
+}
+
+int nerd_doc_sent_start(const nerd_doc *d, size_t i) { (void)d; (void)i; return -1; }
+int nerd_doc_head(const nerd_doc *d, size_t i, size_t *head, const char **dep)
+{
+    (void)d; (void)i; (void)head; (void)dep;
+    return -1;
+}

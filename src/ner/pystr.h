@@ -1,0 +1,30 @@
+/* pystr.h - the Python str semantics spaCy's tokenizer and lexical attributes rely on,
+ * on UTF-8: code point decoding, isspace/isalpha/isdigit/isupper of one character, and
+ * str.lower() with its full (multi-character and final-sigma) mappings. */
+#ifndef NERD_PYSTR_H
+#define NERD_PYSTR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+
+/* Decodes the code point at s[0..len) (len >= 1) and returns its byte length; validates
+ * strictly (returns 0 for invalid UTF-8: overlong, surrogates, > U+10FFFF, truncated). */
+size_t py_utf8_next(const char *s, size_t len, uint32_t *cp);
+/* Number of code points of valid UTF-8. */
+size_t py_utf8_count(const char *s, size_t len);
+/* 1 if s[0..len) is valid UTF-8, else 0 and *bad_offset gets the first bad byte. */
+int py_utf8_valid(const char *s, size_t len, size_t *bad_offset);
+
+int py_isspace(uint32_t cp);
+int py_isalpha(uint32_t cp);
+int py_isdigit(uint32_t cp);
+int py_isupper(uint32_t cp);
+
+/* Appends str.lower() of s[0..len) (valid UTF-8) to out. Returns 0 or -1 (memory). */
+int py_lower(const char *s, size_t len, buf *out);
+/* 1 if every character of s is whitespace (Python's str.isspace on a non-empty string). */
+int py_str_isspace(const char *s, size_t len);
+
+#endif

@@ -12,7 +12,9 @@ typedef struct {
 } command;
 
 static const command commands[] = {
-    {"help", NULL, "this list"},
+    {"tokenize", cmd_tokenize, "print spaCy's tokens and lexical attributes as JSON lines"},
+    {"ner", cmd_ner, "print the entities of a text, or of JSON lines"},
+    {"eval", cmd_eval, "compare nerd with spaCy's golden outputs"},
 };
 
 static void usage(FILE *f)

@@ -3,4 +3,8 @@
 #ifndef NERD_CLI_H
 #define NERD_CLI_H
 
+int cmd_tokenize(int argc, char **argv); /* src/cli/cmd_tokenize.c */
+int cmd_ner(int argc, char **argv);      /* src/cli/cmd_ner.c */
+int cmd_eval(int argc, char **argv);     /* src/cli/cmd_eval.c */
+
 #endif

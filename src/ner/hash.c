@@ -1,4 +1,5 @@
 #include "ner/hash.h"
+#include "ner/symbols.h"
 
 #include <string.h>
 
@@ -37,7 +38,10 @@ uint64_t murmur64a(const void *key, size_t len, uint64_t seed)
 
 uint64_t nerd_string_hash(const char *s, size_t len)
 {
-    return len ? murmur64a(s, len, 1) : 0;
+    unsigned id;
+    if (!len) return 0;
+    if (nerd_symbol_id(s, len, &id)) return id; /* StringStore's reserved symbols */
+    return murmur64a(s, len, 1);
 }
 
 static uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }

@@ -5,8 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* MurmurHash64A: spaCy's StringStore key of a string is murmur64a(utf8, len, 1), except that
- * the empty string is 0 (see nerd_string_hash). */
+/* MurmurHash64A. spaCy's StringStore key of a string (nerd_string_hash) is
+ * murmur64a(utf8, len, 1), except that the empty string is 0 and spaCy's reserved symbols
+ * ("X", "PERSON", "nsubj", ...) are their fixed symbol IDs. */
 uint64_t murmur64a(const void *key, size_t len, uint64_t seed);
 uint64_t nerd_string_hash(const char *s, size_t len);
 

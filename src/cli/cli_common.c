@@ -1,0 +1,68 @@
+#include "cli/cli_common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+long cli_rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6)) sscanf(line + 6, "%ld", &kib);
+    if (f) fclose(f);
+    return kib;
+}
+
+nerd_model *cli_load_model(const char *flag, int verbose)
+{
+    char path[4096], err[1024];
+    if (nerd_model_path(flag, path, sizeof path, err, sizeof err)) {
+        fprintf(stderr, "nerd: %s\n", err);
+        return NULL;
+    }
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    nerd_status st;
+    nerd_model *m = nerd_model_load(path, &st, err, sizeof err);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    if (!m) {
+        fprintf(stderr, "nerd: cannot load model: %s\n", err);
+        return NULL;
+    }
+    if (verbose)
+        fprintf(stderr, "nerd: loaded %s %s from %s in %.1f ms, resident memory %ld KiB\n", nerd_model_name(m),
+                nerd_model_version(m), path, (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6, cli_rss_kib());
+    return m;
+}
+
+int cli_read_input(const char *path, buf *b)
+{
+    FILE *f = !path || !strcmp(path, "-") ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "nerd: cannot open %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    char chunk[65536];
+    size_t r;
+    int rc = 0;
+    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (buf_append(b, chunk, r)) { fprintf(stderr, "nerd: out of memory\n"); rc = -1; break; }
+    if (ferror(f)) { fprintf(stderr, "nerd: cannot read %s\n", path ? path : "stdin"); rc = -1; }
+    if (f != stdin) fclose(f);
+    if (!b->ptr) buf_append(b, "", 0);
+    return rc;
+}
+
+int cli_pipeline(const char *s, nerd_pipeline *p)
+{
+    if (!strcmp(s, "ner")) *p = NERD_PIPELINE_NER;
+    else if (!strcmp(s, "full")) *p = NERD_PIPELINE_FULL;
+    else {
+        fprintf(stderr, "nerd: --pipeline must be ner or full, not %s\n", s);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,201 @@
+/* nerd eval: nerd against spaCy's golden outputs: tokens, entities and the seed's dict,
+ * document by document, with precision/recall/F1 against the golden labels. */
+#include "cli/cli.h"
+#include "cli/cli_common.h"
+#include "util/ents_json.h"
+#include "util/json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct { size_t docs, tok_same, ents_same, dict_same, same, tp, npred, ngold; } eval_counts;
+
+static int dict_equal(const json_value *a, const json_value *b)
+{
+    if (!a || !b || a->type != JSON_OBJECT || b->type != JSON_OBJECT || a->u.obj.n != b->u.obj.n) return 0;
+    for (size_t i = 0; i < a->u.obj.n; i++) {
+        const json_member *x = &a->u.obj.items[i], *y = &b->u.obj.items[i];
+        if (x->keylen != y->keylen || memcmp(x->key, y->key, x->keylen) || x->val.type != JSON_STRING ||
+            y->val.type != JSON_STRING || strcmp(x->val.u.str.ptr, y->val.u.str.ptr))
+            return 0;
+    }
+    return 1;
+}
+
+static double num(const json_value *o, const char *k)
+{
+    const json_value *v = json_get(o, k);
+    return v && v->type == JSON_NUMBER ? v->u.num : -1;
+}
+
+static const char *str(const json_value *o, const char *k)
+{
+    const json_value *v = json_get(o, k);
+    return v && v->type == JSON_STRING ? v->u.str.ptr : "";
+}
+
+/* One golden document; returns 1 if identical. Prints the difference when *shown < max. */
+static int eval_doc(const nerd_model *m, nerd_doc *d, nerd_pipeline p, const json_value *g, eval_counts *c,
+                    int *shown, int max_shown, buf *scratch)
+{
+    const json_value *text = json_get(g, "text"), *toks = json_get(g, "tokens");
+    const json_value *src = g, *only = json_get(g, "ner_only");
+    if (p == NERD_PIPELINE_NER && only && only->type == JSON_OBJECT) src = only;
+    const json_value *gents = json_get(src, "ents"), *gdict = json_get(src, "dict");
+    if (!text || text->type != JSON_STRING || !gents || gents->type != JSON_ARRAY) {
+        fprintf(stderr, "nerd eval: a golden line without text or ents\n");
+        return 0;
+    }
+    c->docs++;
+    nerd_status st = nerd_ner(m, d, text->u.str.ptr, text->u.str.len, p);
+    if (st != NERD_OK) {
+        if (*shown < max_shown) printf("  %s: %s\n", str(g, "id"), nerd_strerror(st)), (*shown)++;
+        return 0;
+    }
+    int tok_same = toks && toks->type == JSON_ARRAY && toks->u.arr.n == nerd_doc_ntokens(d);
+    for (size_t i = 0; tok_same && i < toks->u.arr.n; i++) {
+        nerd_token t;
+        nerd_doc_token(d, i, &t);
+        const json_value *gt = json_get(&toks->u.arr.items[i], "text");
+        tok_same = gt && gt->u.str.len == t.text.len && !memcmp(gt->u.str.ptr, t.text.ptr, t.text.len) &&
+                   num(&toks->u.arr.items[i], "idx") == (double)t.idx;
+    }
+    c->tok_same += tok_same;
+
+    size_t n = nerd_doc_nents(d), gn = gents->u.arr.n;
+    int ents_same = n == gn;
+    for (size_t i = 0; i < n; i++) {
+        nerd_ent e;
+        nerd_doc_ent(d, i, &e);
+        if (ents_same) {
+            const json_value *ge = &gents->u.arr.items[i];
+            ents_same = num(ge, "start_char") == (double)e.start_char && num(ge, "end_char") == (double)e.end_char &&
+                        !strcmp(str(ge, "label"), e.label);
+        }
+        for (size_t k = 0; k < gn; k++) { /* true positives: same span and label */
+            const json_value *ge = &gents->u.arr.items[k];
+            if (num(ge, "start_char") == (double)e.start_char && num(ge, "end_char") == (double)e.end_char &&
+                !strcmp(str(ge, "label"), e.label)) {
+                c->tp++;
+                break;
+            }
+        }
+    }
+    c->npred += n;
+    c->ngold += gn;
+    c->ents_same += ents_same;
+
+    buf_clear(scratch);
+    json_doc mine;
+    char err[128];
+    int dict_same = !ents_write_dict(d, text->u.str.ptr, scratch) &&
+                    !json_parse(scratch->ptr, scratch->len, 0, &mine, err, sizeof err) && dict_equal(&mine.root, gdict);
+    json_doc_free(&mine);
+    c->dict_same += dict_same;
+    int same = ents_same && dict_same;
+    c->same += same;
+    if (!same && *shown < max_shown) {
+        (*shown)++;
+        printf("  %s: nerd %s\n", str(g, "id"), scratch->ptr);
+        buf_clear(scratch);
+        buf_puts(scratch, "{");
+        for (size_t k = 0; gdict && k < gdict->u.obj.n; k++) {
+            const json_member *mb = &gdict->u.obj.items[k];
+            if (k) buf_putc(scratch, ',');
+            json_write_string(scratch, mb->key, mb->keylen, 0);
+            buf_putc(scratch, ':');
+            json_write_string(scratch, mb->val.u.str.ptr, mb->val.u.str.len, 0);
+        }
+        buf_puts(scratch, "}");
+        printf("  %*s  spaCy %s\n", (int)strlen(str(g, "id")), "", scratch->ptr);
+    }
+    return same;
+}
+
+static void print_counts(const char *name, const eval_counts *c)
+{
+    double p = c->npred ? (double)c->tp / c->npred : 1, r = c->ngold ? (double)c->tp / c->ngold : 1;
+    double f = p + r > 0 ? 2 * p * r / (p + r) : 0;
+    printf("%s: %zu docs, tokens identical %zu/%zu, ents identical %zu/%zu, dict identical %zu/%zu, "
+           "entity P %.4f R %.4f F1 %.4f, identical %zu/%zu\n",
+           name, c->docs, c->tok_same, c->docs, c->ents_same, c->docs, c->dict_same, c->docs, p, r, f, c->same, c->docs);
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    const char *model = NULL;
+    const char *files[64];
+    int nfiles = 0, max_shown = 5;
+    double min_identical = -1;
+    nerd_pipeline pipeline = NERD_PIPELINE_NER;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--model") && i + 1 < argc) model = argv[++i];
+        else if (!strncmp(a, "--model=", 8)) model = a + 8;
+        else if ((!strcmp(a, "--pipeline") && i + 1 < argc) || !strncmp(a, "--pipeline=", 11)) {
+            if (cli_pipeline(a[10] == '=' ? a + 11 : argv[++i], &pipeline)) return 2;
+        } else if (!strcmp(a, "--golden") && i + 1 < argc) {
+            if (nfiles < 64) files[nfiles++] = argv[++i];
+        } else if (!strncmp(a, "--golden=", 9)) {
+            if (nfiles < 64) files[nfiles++] = a + 9;
+        } else if (!strcmp(a, "--min-identical") && i + 1 < argc) min_identical = atof(argv[++i]);
+        else if (!strcmp(a, "--show") && i + 1 < argc) max_shown = atoi(argv[++i]);
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            printf("usage: nerd eval [--model DIR] [--pipeline ner|full] --golden FILE.jsonl... [--min-identical FRACTION] [--show N]\n"
+                   "Compares nerd with spaCy's golden outputs; the last line is \"identical: X/Y docs (P%%)\".\n");
+            return 0;
+        } else if (a[0] != '-' && nfiles > 0 && nfiles < 64) files[nfiles++] = a; /* --golden a.jsonl b.jsonl */
+        else {
+            fprintf(stderr, "nerd eval: unknown argument %s\n", a);
+            return 2;
+        }
+    }
+    if (!nfiles) {
+        fprintf(stderr, "nerd eval: give at least one --golden FILE.jsonl\n");
+        return 2;
+    }
+    nerd_model *m = cli_load_model(model, 0);
+    if (!m) return 1;
+    if (!nerd_model_has_pipeline(m, pipeline)) {
+        fprintf(stderr, "nerd eval: this build or model does not run the requested pipeline\n");
+        nerd_model_free(m);
+        return 1;
+    }
+    nerd_doc *d = nerd_doc_new();
+    buf in = {0}, scratch = {0};
+    eval_counts total = {0};
+    int rc = 0, shown = 0;
+    for (int f = 0; f < nfiles; f++) {
+        buf_clear(&in);
+        if (cli_read_input(files[f], &in)) { rc = 1; continue; }
+        eval_counts c = {0};
+        for (char *line = in.ptr, *nl; line < in.ptr + in.len; line = nl + 1) {
+            nl = memchr(line, '\n', (size_t)(in.ptr + in.len - line));
+            if (!nl) nl = in.ptr + in.len;
+            if (nl == line) continue;
+            json_doc jd;
+            char err[256];
+            if (json_parse(line, (size_t)(nl - line), 0, &jd, err, sizeof err)) {
+                fprintf(stderr, "nerd eval: %s: %s\n", files[f], err);
+                rc = 1;
+            } else {
+                eval_doc(m, d, pipeline, &jd.root, &c, &shown, max_shown, &scratch);
+            }
+            json_doc_free(&jd);
+        }
+        print_counts(files[f], &c);
+        total.docs += c.docs; total.tok_same += c.tok_same; total.ents_same += c.ents_same;
+        total.dict_same += c.dict_same; total.same += c.same; total.tp += c.tp; total.npred += c.npred;
+        total.ngold += c.ngold;
+    }
+    if (nfiles > 1) print_counts("all", &total);
+    double frac = total.docs ? (double)total.same / total.docs : 0;
+    printf("identical: %zu/%zu docs (%.2f%%)\n", total.same, total.docs, 100 * frac);
+    if (min_identical >= 0 && frac < min_identical) rc = 1;
+    buf_free(&in);
+    buf_free(&scratch);
+    nerd_doc_free(d);
+    nerd_model_free(m);
+    return rc;
+}

@@ -1,0 +1,129 @@
+/* nerd ner: entities of a text (a whole file) or of JSON lines {"text": ...}, one answer each. */
+#include "cli/cli.h"
+#include "cli/cli_common.h"
+#include "util/ents_json.h"
+#include "util/json.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+typedef enum { FMT_DICT, FMT_ENTS, FMT_TOKENS } ner_format;
+
+static int write_tokens(const nerd_doc *d, const char *text, buf *out)
+{
+    /* each token with the label of the entity it is in (BILUO-free, as spaCy's ent_type_) */
+    size_t ne = nerd_doc_nents(d), e = 0;
+    if (buf_putc(out, '[')) return -1;
+    for (size_t i = 0; i < nerd_doc_ntokens(d); i++) {
+        nerd_token t;
+        nerd_doc_token(d, i, &t);
+        nerd_ent ent;
+        const char *label = "";
+        while (e < ne && !nerd_doc_ent(d, e, &ent) && ent.end <= i) e++;
+        if (e < ne && !nerd_doc_ent(d, e, &ent) && ent.start <= i && i < ent.end) label = ent.label;
+        if ((i && buf_putc(out, ',')) || buf_puts(out, "{\"text\":") || json_write_string(out, t.text.ptr, t.text.len, 0) ||
+            buf_printf(out, ",\"idx\":%zu,\"ws\":%s,\"ent_type\":", t.idx, t.ws ? "true" : "false") ||
+            json_write_string(out, label, strlen(label), 0) || buf_putc(out, '}'))
+            return -1;
+    }
+    (void)text;
+    return buf_putc(out, ']');
+}
+
+static int answer(const nerd_model *m, nerd_doc *d, const char *text, size_t len, nerd_pipeline p, ner_format f,
+                  buf *out)
+{
+    nerd_status st = nerd_ner(m, d, text, len, p);
+    if (st != NERD_OK) return buf_printf(out, "{\"error\":\"%s\"}", nerd_strerror(st)) ? -1 : 1;
+    if (f == FMT_DICT) return ents_write_dict(d, text, out);
+    if (f == FMT_ENTS) return ents_write_list(d, text, out);
+    return write_tokens(d, text, out);
+}
+
+int cmd_ner(int argc, char **argv)
+{
+    const char *model = NULL, *input = NULL;
+    nerd_pipeline pipeline = NERD_PIPELINE_NER;
+    ner_format fmt = FMT_DICT;
+    int jsonl = 0, verbose = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--model") && i + 1 < argc) model = argv[++i];
+        else if (!strncmp(a, "--model=", 8)) model = a + 8;
+        else if ((!strcmp(a, "--pipeline") && i + 1 < argc) || !strncmp(a, "--pipeline=", 11)) {
+            if (cli_pipeline(a[10] == '=' ? a + 11 : argv[++i], &pipeline)) return 2;
+        } else if ((!strcmp(a, "--format") && i + 1 < argc) || !strncmp(a, "--format=", 9)) {
+            const char *v = a[8] == '=' ? a + 9 : argv[++i];
+            if (!strcmp(v, "dict")) fmt = FMT_DICT;
+            else if (!strcmp(v, "ents")) fmt = FMT_ENTS;
+            else if (!strcmp(v, "tokens")) fmt = FMT_TOKENS;
+            else { fprintf(stderr, "nerd ner: --format must be dict, ents or tokens\n"); return 2; }
+        } else if (!strcmp(a, "--jsonl")) jsonl = 1;
+        else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) verbose = 1;
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            printf("usage: nerd ner [--model DIR] [--pipeline ner|full] [--format dict|ents|tokens] [--jsonl] [--verbose] [FILE|-]\n"
+                   "Without --jsonl the whole input is one text; with it, each line is {\"text\": ...} and gets one answer line.\n"
+                   "dict is the seed server's answer {entity_text: label}.\n");
+            return 0;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "nerd ner: unknown option %s\n", a);
+            return 2;
+        } else input = a;
+    }
+    buf in = {0}, out = {0};
+    nerd_model *m = NULL;
+    nerd_doc *d = NULL;
+    int rc = 1;
+    if (cli_read_input(input, &in) || !(m = cli_load_model(model, verbose)) || !(d = nerd_doc_new())) goto done;
+    if (!nerd_model_has_pipeline(m, pipeline)) {
+        fprintf(stderr, "nerd ner: this build or model does not run the %s pipeline\n",
+                pipeline == NERD_PIPELINE_FULL ? "full" : "ner");
+        goto done;
+    }
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    size_t docs = 0;
+    rc = 0;
+    if (!jsonl) {
+        if (answer(m, d, in.ptr, in.len, pipeline, fmt, &out) < 0) rc = 1;
+        buf_putc(&out, '\n');
+        fwrite(out.ptr, 1, out.len, stdout);
+        rc |= nerd_doc_nents(d) == 0 && out.len > 9 && !strncmp(out.ptr, "{\"error\"", 8);
+        docs = 1;
+    } else {
+        for (char *line = in.ptr, *nl; line < in.ptr + in.len; line = nl + 1) {
+            nl = memchr(line, '\n', (size_t)(in.ptr + in.len - line));
+            if (!nl) nl = in.ptr + in.len;
+            if (nl == line) continue;
+            json_doc jd;
+            char err[256] = "";
+            buf_clear(&out);
+            const json_value *t = NULL;
+            if (json_parse(line, (size_t)(nl - line), 0, &jd, err, sizeof err) == 0) t = json_get(&jd.root, "text");
+            if (!t || t->type != JSON_STRING) {
+                const char *why = t ? "text must be a string" : *err ? err : "missing text";
+                buf_puts(&out, "{\"error\":");
+                json_write_string(&out, why, strlen(why), 0);
+                buf_putc(&out, '}');
+                rc = 1;
+            } else if (answer(m, d, t->u.str.ptr, t->u.str.len, pipeline, fmt, &out)) {
+                rc = 1;
+            }
+            json_doc_free(&jd);
+            buf_putc(&out, '\n');
+            fwrite(out.ptr, 1, out.len, stdout);
+            docs++;
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    if (verbose)
+        fprintf(stderr, "nerd: %zu document(s) in %.2f ms, resident memory %ld KiB\n", docs,
+                (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6, cli_rss_kib());
+done:
+    buf_free(&in);
+    buf_free(&out);
+    nerd_doc_free(d);
+    nerd_model_free(m);
+    return rc;
+}

@@ -1,0 +1,60 @@
+/* nerd tokenize: spaCy's tokens and the ner's lexical attributes as JSON lines. */
+#include "cli/cli.h"
+#include "cli/cli_common.h"
+#include "util/json.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int put_str(buf *o, const char *key, nerd_str s)
+{
+    return buf_printf(o, ",\"%s\":", key) || json_write_string(o, s.ptr, s.len, 0);
+}
+
+int cmd_tokenize(int argc, char **argv)
+{
+    const char *model = NULL, *input = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
+        else if (!strncmp(argv[i], "--model=", 8)) model = argv[i] + 8;
+        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: nerd tokenize [--model DIR] [FILE|-]\n"
+                   "Prints one JSON line per token: text, idx (code points), ws, norm, prefix, suffix, shape, is_space.\n");
+            return 0;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "nerd tokenize: unknown option %s\n", argv[i]);
+            return 2;
+        } else input = argv[i];
+    }
+    buf text = {0}, out = {0};
+    nerd_model *m = NULL;
+    nerd_doc *d = NULL;
+    int rc = 1;
+    if (cli_read_input(input, &text) || !(m = cli_load_model(model, 0)) || !(d = nerd_doc_new())) goto done;
+    nerd_status st = nerd_tokenize(m, d, text.ptr, text.len);
+    if (st != NERD_OK) {
+        fprintf(stderr, "nerd tokenize: %s\n", nerd_strerror(st));
+        goto done;
+    }
+    for (size_t i = 0; i < nerd_doc_ntokens(d); i++) {
+        nerd_token t;
+        nerd_doc_token(d, i, &t);
+        buf_clear(&out);
+        buf_puts(&out, "{\"text\":");
+        json_write_string(&out, t.text.ptr, t.text.len, 0);
+        buf_printf(&out, ",\"idx\":%zu,\"ws\":\"%s\"", t.idx, t.ws ? " " : "");
+        put_str(&out, "norm", t.norm);
+        put_str(&out, "prefix", t.prefix);
+        put_str(&out, "suffix", t.suffix);
+        put_str(&out, "shape", t.shape);
+        buf_printf(&out, ",\"is_space\":%s}\n", t.is_space ? "true" : "false");
+        fwrite(out.ptr, 1, out.len, stdout);
+    }
+    rc = 0;
+done:
+    buf_free(&text);
+    buf_free(&out);
+    nerd_doc_free(d);
+    nerd_model_free(m);
+    return rc;
+}

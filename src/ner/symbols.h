@@ -1,0 +1,10 @@
+/* symbols.h - spaCy's reserved symbol strings, which StringStore keys by fixed small IDs. */
+#ifndef NERD_SYMBOLS_H
+#define NERD_SYMBOLS_H
+
+#include <stddef.h>
+
+/* 1 and *id if s is one of spaCy's symbols (e.g. "X" -> 101, "PERSON" -> 380), else 0. */
+int nerd_symbol_id(const char *s, size_t len, unsigned *id);
+
+#endif

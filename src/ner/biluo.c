@@ -127,38 +127,56 @@ static int is_valid(const biluo_class *c, size_t i, size_t n, long open_start, i
     return 0;
 }
 
+void biluo_features(const biluo_state *st, int feats[3])
+{
+    /* the buffer's first token, the open entity's first token, and the token before B(0)
+     * when both exist (spaCy's set_context_tokens for 3 features) */
+    feats[0] = (int)st->i;
+    feats[1] = (int)st->open_start;
+    feats[2] = st->open_start >= 0 && st->i >= 1 ? (int)st->i - 1 : -1;
+}
+
+int biluo_choose(const biluo_moves *mv, const biluo_state *st, size_t n, const uint8_t *is_space,
+                 const uint8_t *sent_start, const float *scores, uint8_t *valid)
+{
+    int best = -1;
+    for (int c = 0; c < mv->nclasses; c++) {
+        valid[c] = (uint8_t)is_valid(&mv->classes[c], st->i, n, st->open_start, st->open_label, is_space, sent_start);
+        if (valid[c] && (best < 0 || scores[c] > scores[best])) best = c; /* first max on ties */
+    }
+    return best;
+}
+
+void biluo_apply(const biluo_moves *mv, biluo_state *st, int best, biluo_ent *ents)
+{
+    if (best >= 0) {
+        const biluo_class *c = &mv->classes[best];
+        switch (c->kind) {
+        case BILUO_B: st->open_start = (long)st->i; st->open_label = c->label; break;
+        case BILUO_L:
+            ents[st->nents++] = (biluo_ent){(uint32_t)st->open_start, (uint32_t)st->i + 1, st->open_label};
+            st->open_start = -1;
+            st->open_label = -1;
+            break;
+        case BILUO_U: ents[st->nents++] = (biluo_ent){(uint32_t)st->i, (uint32_t)st->i + 1, c->label}; break;
+        default: break;
+        }
+    }
+    st->i++;
+}
+
 size_t biluo_decode(const biluo_moves *mv, const parser_net *net, const float *table, size_t n,
                     const uint8_t *is_space, const uint8_t *sent_start, float *hidden, float *scores, uint8_t *valid,
                     biluo_ent *ents, biluo_trace_fn trace, void *trace_ctx)
 {
-    size_t nents = 0;
-    long open_start = -1;
-    int open_label = -1;
-    for (size_t i = 0; i < n; i++) {
-        /* state features: the buffer's first token, the open entity's first token, and the
-         * token before B(0) when both exist */
-        int feats[3] = {(int)i, (int)open_start, -1};
-        if (open_start >= 0 && i >= 1) feats[2] = (int)i - 1;
+    biluo_state st = {0, -1, -1, 0};
+    while (st.i < n) {
+        int feats[3];
+        biluo_features(&st, feats);
         parser_net_step(net, table, feats, hidden, scores);
-        int best = -1;
-        for (int c = 0; c < mv->nclasses; c++) {
-            valid[c] = (uint8_t)is_valid(&mv->classes[c], i, n, open_start, open_label, is_space, sent_start);
-            if (valid[c] && (best < 0 || scores[c] > scores[best])) best = c; /* first max on ties */
-        }
-        if (trace) trace(trace_ctx, i, feats, hidden, scores, valid, best);
-        if (best < 0) continue; /* cannot happen: O or L is always valid */
-        const biluo_class *c = &mv->classes[best];
-        switch (c->kind) {
-        case BILUO_B: open_start = (long)i; open_label = c->label; break;
-        case BILUO_I: break;
-        case BILUO_L:
-            ents[nents++] = (biluo_ent){(uint32_t)open_start, (uint32_t)i + 1, open_label};
-            open_start = -1;
-            open_label = -1;
-            break;
-        case BILUO_U: ents[nents++] = (biluo_ent){(uint32_t)i, (uint32_t)i + 1, c->label}; break;
-        default: break;
-        }
+        int best = biluo_choose(mv, &st, n, is_space, sent_start, scores, valid);
+        if (trace) trace(trace_ctx, st.i, feats, hidden, scores, valid, best);
+        biluo_apply(mv, &st, best, ents);
     }
-    return nents;
+    return st.nents;
 }

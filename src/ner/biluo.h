@@ -34,6 +34,22 @@ typedef struct { uint32_t start, end; int label; } biluo_ent;   /* token span [s
 typedef void (*biluo_trace_fn)(void *ctx, size_t step, const int *feats, const float *hidden, const float *scores,
                                const uint8_t *valid, int chosen);
 
+/* The decoder's state, for callers that stream steps (engine.c decodes in chunks). */
+typedef struct {
+    size_t i;          /* B(0): the token being labelled */
+    long open_start;   /* first token of the open entity, or -1 */
+    int open_label;
+    size_t nents;
+} biluo_state;
+
+/* The state's features for the ner's 3 slots (token indices or -1). */
+void biluo_features(const biluo_state *st, int feats[3]);
+/* Marks valid classes and returns the first highest-scoring valid one. */
+int biluo_choose(const biluo_moves *mv, const biluo_state *st, size_t n, const uint8_t *is_space,
+                 const uint8_t *sent_start, const float *scores, uint8_t *valid);
+/* Applies class c, appending a finished entity to ents; advances st->i. */
+void biluo_apply(const biluo_moves *mv, biluo_state *st, int c, biluo_ent *ents);
+
 /* Greedy decoding over n tokens with the precomputed table. is_space[i] marks whitespace
  * tokens (no entity starts there); sent_start may be NULL (ner alone: no sentence starts) or
  * mark tokens that start a sentence (no entity crosses into one). hidden, scores, valid are

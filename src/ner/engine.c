@@ -117,8 +117,9 @@ static int check_ner_config(const spacy_config *c, ner_dims *d, const char *path
     }
     for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++) {
         if (cfg_str(c, archs[i].section, "@architectures", v, sizeof v) || strcmp(v, archs[i].want)) {
+            const char *raw = cfg_raw(c, archs[i].section, "@architectures");
             snprintf(err, errlen, "%s: [%s] uses architecture %s; nerd implements %s", path, archs[i].section,
-                     cfg_raw(c, archs[i].section, "@architectures") ? v : "(none)", archs[i].want);
+                     raw ? raw : "(none)", archs[i].want);
             return -1;
         }
     }
@@ -348,30 +349,63 @@ nerd_status nerd_tokenize(const nerd_model *m, nerd_doc *d, const char *text, si
     return fill_tokens(m, d);
 }
 
+/* The network runs over chunks of NER_CHUNK tokens so that a doc's workspace stays bounded
+ * whatever the text's length. The encoder sees NER_CONTEXT extra tokens on each side of a
+ * chunk: its receptive field is depth x window (4 tokens here), so the rows kept are those a
+ * whole-document pass computes. The decoder streams through the chunks' precomputed rows,
+ * keeping copies of the two rows a later step may still need: the token before the chunk
+ * and the first token of the open entity. */
+#define NER_CHUNK 2048
+#define NER_CONTEXT 8
+
 nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t len, nerd_pipeline p)
 {
     if (p != NERD_PIPELINE_NER) return m && d ? NERD_ERR_UNSUPPORTED : NERD_ERR_ARG;
     nerd_status s = nerd_tokenize(m, d, text, len);
     if (s != NERD_OK) return s;
-    size_t n = d->ntoks;
+    const size_t n = d->ntoks;
     const t2v_net *t2v = &m->ner_t2v;
     const parser_net *pn = &m->ner_net;
-    size_t need = t2v_scratch_floats(t2v, n) + n * t2v->width + n * pn->nI + parser_net_table_floats(pn, n) +
-                  (size_t)pn->nO + 2 * (size_t)pn->nclasses + 64;
+    if ((size_t)t2v->depth * t2v->window >= NER_CONTEXT) return NERD_ERR_UNSUPPORTED;
+    const size_t span = NER_CHUNK + 2 * NER_CONTEXT, rowlen = (size_t)pn->nF * pn->nO * pn->nP;
+    const size_t f_scratch = t2v_scratch_floats(t2v, span), f_vecs = span * t2v->width, f_proj = NER_CHUNK * pn->nI,
+                 f_table = (NER_CHUNK + 1) * rowlen;
+    size_t need = f_scratch + f_vecs + f_proj + f_table + 2 * rowlen + pn->nO + 2 * (size_t)pn->nclasses + 64;
     if (grow((void **)&d->work, &d->workcap, need, sizeof(float))) return NERD_ERR_NOMEM;
     biluo_ent *ents = realloc(d->ents, (n + 1) * sizeof *ents);
     if (!ents) return NERD_ERR_NOMEM;
     d->ents = ents;
-    float *scratch = d->work;
-    float *tokvecs = scratch + t2v_scratch_floats(t2v, n);
-    float *proj = tokvecs + n * t2v->width;
-    float *table = proj + n * pn->nI;
-    float *hidden = table + parser_net_table_floats(pn, n);
+    float *scratch = d->work, *vecs = scratch + f_scratch, *proj = vecs + f_vecs, *table = proj + f_proj;
+    float *prev_row = table + f_table, *open_row = prev_row + rowlen, *hidden = open_row + rowlen;
     float *scores = hidden + pn->nO;
     uint8_t *valid = (uint8_t *)(scores + pn->nclasses);
-    t2v_forward(t2v, d->attrs, n, tokvecs, scratch, NULL, NULL);
-    parser_net_precompute(pn, tokvecs, n, proj, table);
-    d->nents = biluo_decode(&m->ner_moves, pn, table, n, d->space, NULL, hidden, scores, valid, d->ents, NULL, NULL);
+
+    biluo_state st = {0, -1, -1, 0};
+    for (size_t c0 = 0; c0 < n; c0 += NER_CHUNK) {
+        size_t c1 = c0 + NER_CHUNK < n ? c0 + NER_CHUNK : n;
+        size_t a = c0 > NER_CONTEXT ? c0 - NER_CONTEXT : 0, b = c1 + NER_CONTEXT < n ? c1 + NER_CONTEXT : n;
+        t2v_forward(t2v, d->attrs + a * NER_NATTRS, b - a, vecs, scratch, NULL, NULL);
+        parser_net_precompute(pn, vecs + (c0 - a) * t2v->width, c1 - c0, proj, table);
+        while (st.i < c1) {
+            int feats[3];
+            const float *rows[3];
+            biluo_features(&st, feats);
+            for (int f = 0; f < 3; f++) {
+                long j = feats[f];
+                rows[f] = j < 0 ? table                                     /* the learned pad row */
+                        : (size_t)j >= c0 ? table + ((size_t)j - c0 + 1) * rowlen
+                        : j == st.open_start ? open_row
+                        : prev_row;                                          /* j == c0 - 1 */
+            }
+            parser_net_step_rows(pn, rows, hidden, scores);
+            int best = biluo_choose(&m->ner_moves, &st, n, d->space, NULL, scores, valid);
+            size_t i = st.i;
+            biluo_apply(&m->ner_moves, &st, best, d->ents);
+            if (st.open_start == (long)i) memcpy(open_row, table + (i - c0 + 1) * rowlen, rowlen * sizeof(float));
+        }
+        memcpy(prev_row, table + (c1 - c0) * rowlen, rowlen * sizeof(float));
+    }
+    d->nents = st.nents;
     d->has_ents = 1;
     d->model = m;
     return NERD_OK;

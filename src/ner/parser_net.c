@@ -22,7 +22,7 @@ int parser_net_bind(parser_net *p, const thinc_model *m, int t2v_width, char *er
         snprintf(err, errlen, "precomputable_affine: b or pad do not match W (%d,%d,%d,%d)", p->nF, p->nO, p->nP, p->nI);
         return -1;
     }
-    if ((size_t)p->nO * p->nP > 1024) {
+    if ((size_t)p->nO * p->nP > 1024 || p->nF > 16) {
         snprintf(err, errlen, "precomputable_affine: hidden width %d x %d pieces is beyond 1024", p->nO, p->nP);
         return -1;
     }
@@ -72,13 +72,21 @@ void parser_net_precompute(const parser_net *p, const float *tokvecs, size_t n, 
 
 void parser_net_step(const parser_net *p, const float *table, const int *feats, float *hidden, float *scores)
 {
+    const size_t row = (size_t)p->nF * p->nO * p->nP;
+    const float *rows[16];
+    for (int f = 0; f < p->nF && f < 16; f++) rows[f] = table + (size_t)(feats[f] + 1) * row;
+    parser_net_step_rows(p, rows, hidden, scores);
+}
+
+void parser_net_step_rows(const parser_net *p, const float *const *rows, float *hidden, float *scores)
+{
     const int nO = p->nO, nP = p->nP;
-    const size_t row = (size_t)p->nF * nO * nP, slot = (size_t)nO * nP;
+    const size_t slot = (size_t)nO * nP;
     float acc[1024];
     float *sum = acc; /* parser_net_bind refuses nO*nP > 1024 */
     memcpy(sum, p->lower_b, slot * sizeof(float));
     for (int f = 0; f < p->nF; f++) {
-        const float *t = table + (size_t)(feats[f] + 1) * row + f * slot;
+        const float *t = rows[f] + f * slot;
         for (size_t k = 0; k < slot; k++) sum[k] += t[k];
     }
     for (int o = 0; o < nO; o++) {

@@ -33,5 +33,8 @@ void parser_net_precompute(const parser_net *p, const float *tokvecs, size_t n, 
 
 /* One step: feats[nF] are token indices or -1 (the pad row). hidden (nO) and scores (nclasses). */
 void parser_net_step(const parser_net *p, const float *table, const int *feats, float *hidden, float *scores);
+/* The same from the table rows themselves (rows[f] = a whole row, nF*nO*nP floats), so that a
+ * caller can stream the table in chunks and keep only the rows it still needs. */
+void parser_net_step_rows(const parser_net *p, const float *const *rows, float *hidden, float *scores);
 
 #endif

@@ -1,0 +1,80 @@
+/* End-to-end parity through the CLI: `nerd eval` over every golden file must find 100% of
+ * documents identical (entities and the seed's dict), and `nerd ner` must answer the seed's
+ * Paris text with exactly spaCy's dict. */
+#include "test.h"
+#include "util/json.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Runs a shell command, captures stdout into out; returns the exit status. */
+static int run(const char *cmd, buf *out)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    char chunk[4096];
+    size_t r;
+    while ((r = fread(chunk, 1, sizeof chunk, p)) > 0) buf_append(out, chunk, r);
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST_T(eval_ner_pipeline_all_golden_identical, 300)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s eval --pipeline ner --min-identical 1.0 --golden %s %s %s", test_nerd_bin(),
+             test_path("golden/edge.jsonl"), test_path("golden/ewt.jsonl"), test_path("golden/ewt_train_sample.jsonl"));
+    buf out = {0};
+    int rc = run(cmd, &out);
+    printf("%s", out.ptr ? out.ptr : "");
+    CHECKF(rc == 0, "nerd eval exited %d", rc);
+    CHECK(out.ptr && strstr(out.ptr, "identical: 2672/2672 docs (100.00%)"));
+    buf_free(&out);
+}
+
+TEST(eval_min_identical_fails_below_threshold)
+{
+    /* a golden file whose dict was tampered with: eval must notice and fail */
+    char path[] = "/tmp/nerd-eval-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    const char *line = "{\"id\":\"t\",\"text\":\"Paris is in France.\",\"tokens\":[],\"ents\":[],\"dict\":{\"Paris\":\"ORG\"}}\n";
+    CHECK(write(fd, line, strlen(line)) == (ssize_t)strlen(line));
+    close(fd);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s eval --min-identical 1.0 --golden %s", test_nerd_bin(), path);
+    buf out = {0};
+    int rc = run(cmd, &out);
+    unlink(path);
+    CHECK(rc == 1);
+    CHECK(out.ptr && strstr(out.ptr, "identical: 0/1 docs"));
+    buf_free(&out);
+}
+
+TEST(ner_cli_answers_paris_with_the_golden_dict)
+{
+    size_t len;
+    char *golden = test_read_file(test_path("golden/edge.jsonl"), &len);
+    CHECK(golden);
+    char *nl = strchr(golden, '\n');
+    json_doc gd;
+    char err[256];
+    CHECK(json_parse(golden, (size_t)(nl - golden), 0, &gd, err, sizeof err) == 0);
+    CHECK_EQ_STR(json_get(&gd.root, "id")->u.str.ptr, "paris");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s ner %s", test_nerd_bin(), test_path("corpus/paris.txt"));
+    buf out = {0};
+    CHECK(run(cmd, &out) == 0);
+    json_doc mine;
+    CHECKF(json_parse(out.ptr, out.len, 0, &mine, err, sizeof err) == 0, "%s", err);
+    const json_value *want = json_get(&gd.root, "dict");
+    CHECK_EQ_INT(mine.root.u.obj.n, want->u.obj.n);
+    for (size_t i = 0; i < want->u.obj.n; i++) {
+        CHECK_EQ_STR(mine.root.u.obj.items[i].key, want->u.obj.items[i].key);
+        CHECK_EQ_STR(mine.root.u.obj.items[i].val.u.str.ptr, want->u.obj.items[i].val.u.str.ptr);
+    }
+    json_doc_free(&mine);
+    json_doc_free(&gd);
+    buf_free(&out);
+    free(golden);
+}

@@ -1,0 +1,203 @@
+/* Broken model folders and hostile texts: a clear error naming the file, a non-zero exit
+ * from the CLI, never a crash. */
+#include "test.h"
+#include "nerd.h"
+#include "util/buf.h"
+
+#include <dirent.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A copy of the model folder made of symlinks, whose files a test can then replace. */
+static void link_tree(const char *src, const char *dst)
+{
+    CHECK(mkdir(dst, 0755) == 0);
+    DIR *d = opendir(src);
+    CHECK(d);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char s[1024], t[1024];
+        snprintf(s, sizeof s, "%s/%s", src, e->d_name);
+        snprintf(t, sizeof t, "%s/%s", dst, e->d_name);
+        struct stat st;
+        CHECK(stat(s, &st) == 0);
+        if (S_ISDIR(st.st_mode)) link_tree(s, t);
+        else CHECK(symlink(s, t) == 0);
+    }
+    closedir(d);
+}
+
+static char model_copy[256];
+
+static const char *fresh_copy(void)
+{
+    char real[1024];
+    CHECK(realpath(test_path("models/en_core_web_sm"), real));
+    snprintf(model_copy, sizeof model_copy, "/tmp/nerd-model-%d", (int)getpid());
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", model_copy);
+    CHECK(system(cmd) == 0);
+    link_tree(real, model_copy);
+    return model_copy;
+}
+
+static void replace(const char *rel, const void *data, size_t len)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", model_copy, rel);
+    unlink(p);
+    FILE *f = fopen(p, "wb");
+    CHECK(f);
+    CHECK(fwrite(data, 1, len, f) == len);
+    fclose(f);
+}
+
+static void truncate_copy(const char *rel, size_t keep)
+{
+    char src[1024];
+    snprintf(src, sizeof src, "%s/%s", test_path("models/en_core_web_sm"), rel);
+    size_t len;
+    char *data = test_read_file(src, &len);
+    CHECK(data && len > keep);
+    replace(rel, data, keep);
+    free(data);
+}
+
+static void expect_failure(const char *what, const char *needle, nerd_status want)
+{
+    char err[1024] = "";
+    nerd_status st = NERD_OK;
+    nerd_model *m = nerd_model_load(model_copy, &st, err, sizeof err);
+    CHECKF(!m, "%s: loaded a broken model", what);
+    CHECKF(st == want, "%s: status %d, expected %d (%s)", what, st, want, err);
+    CHECKF(strstr(err, needle), "%s: error \"%s\" does not name %s", what, err, needle);
+    printf("  %s -> %s\n", what, err);
+}
+
+static void cleanup(void)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", model_copy);
+    if (system(cmd)) {}
+}
+
+TEST(model_load_missing_files)
+{
+    static const char *files[] = {"tokenizer", "config.cfg", "ner/model", "ner/moves"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        fresh_copy();
+        char p[1024];
+        snprintf(p, sizeof p, "%s/%s", model_copy, files[i]);
+        CHECK(unlink(p) == 0);
+        expect_failure(files[i], files[i], NERD_ERR_IO);
+    }
+    cleanup();
+}
+
+TEST(model_load_truncated_and_garbage)
+{
+    static const char *files[] = {"tokenizer", "ner/model", "ner/moves", "vocab/lookups.bin"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        fresh_copy();
+        truncate_copy(files[i], 100);
+        expect_failure(files[i], files[i], NERD_ERR_FORMAT);
+        fresh_copy();
+        unsigned char junk[4096];
+        for (size_t k = 0; k < sizeof junk; k++) junk[k] = (unsigned char)(k * 2654435761u >> 13);
+        replace(files[i], junk, sizeof junk);
+        expect_failure(files[i], files[i], NERD_ERR_FORMAT);
+        replace(files[i], "", 0);
+        expect_failure(files[i], files[i], NERD_ERR_FORMAT);
+    }
+    cleanup();
+}
+
+TEST(model_load_unsupported_architecture_is_named)
+{
+    fresh_copy();
+    char src[1024];
+    snprintf(src, sizeof src, "%s/config.cfg", test_path("models/en_core_web_sm"));
+    size_t len;
+    char *cfg = test_read_file(src, &len);
+    CHECK(cfg);
+    char *at = strstr(cfg, "spacy.MaxoutWindowEncoder.v2");
+    CHECK(at);
+    buf b = {0};
+    buf_append(&b, cfg, (size_t)(at - cfg));
+    buf_puts(&b, "spacy.TorchBiLSTMEncoder.v1");
+    buf_puts(&b, at + strlen("spacy.MaxoutWindowEncoder.v2"));
+    replace("config.cfg", b.ptr, b.len);
+    buf_free(&b);
+    expect_failure("config.cfg", "spacy.TorchBiLSTMEncoder.v1", NERD_ERR_UNSUPPORTED);
+    free(cfg);
+    cleanup();
+}
+
+TEST(model_load_empty_and_missing_folder)
+{
+    snprintf(model_copy, sizeof model_copy, "/tmp/nerd-empty-%d", (int)getpid());
+    CHECK(mkdir(model_copy, 0755) == 0);
+    expect_failure("empty folder", "config.cfg", NERD_ERR_IO);
+    rmdir(model_copy);
+    expect_failure("missing folder", model_copy, NERD_ERR_IO);
+    char out[256], err[512];
+    setenv("NERD_MODEL", "/nonexistent/model", 1);
+    CHECK(nerd_model_path(NULL, out, sizeof out, err, sizeof err) == -1);
+    CHECKF(strstr(err, "$NERD_MODEL=/nonexistent/model"), "%s", err);
+    unsetenv("NERD_MODEL");
+    CHECK(nerd_model_path("/nonexistent/flag", out, sizeof out, err, sizeof err) == -1);
+    CHECKF(strstr(err, "--model /nonexistent/flag"), "%s", err);
+}
+
+TEST(cli_exits_nonzero_with_the_error_on_a_broken_model)
+{
+    fresh_copy();
+    truncate_copy("ner/model", 64);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "echo 'Paris' | %s ner --model %s 2>&1", test_nerd_bin(), model_copy);
+    FILE *p = popen(cmd, "r");
+    char out[2048] = "";
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    CHECKF(strstr(out, "ner/model"), "%s", out);
+    cleanup();
+}
+
+TEST(texts_that_are_odd_or_hostile)
+{
+    char err[512];
+    nerd_model *m = nerd_model_load(test_path("models/en_core_web_sm"), NULL, err, sizeof err);
+    CHECKF(m, "%s", err);
+    nerd_doc *d = nerd_doc_new();
+    CHECK(nerd_ner(m, d, "", 0, NERD_PIPELINE_NER) == NERD_OK && nerd_doc_ntokens(d) == 0 && nerd_doc_nents(d) == 0);
+    CHECK(nerd_ner(m, d, NULL, 0, NERD_PIPELINE_NER) == NERD_OK);
+    CHECK(nerd_ner(m, d, NULL, 5, NERD_PIPELINE_NER) == NERD_ERR_ARG);
+    CHECK(nerd_ner(m, d, "\xff\xfe", 2, NERD_PIPELINE_NER) == NERD_ERR_UTF8);
+    CHECK(nerd_ner(m, d, "Paris \xed\xa0\x80", 9, NERD_PIPELINE_NER) == NERD_ERR_UTF8); /* a UTF-8 surrogate */
+    CHECK(nerd_ner(m, d, "Paris \xc3", 7, NERD_PIPELINE_NER) == NERD_ERR_UTF8);         /* truncated */
+    /* embedded NUL bytes are ordinary characters */
+    CHECK(nerd_ner(m, d, "Paris\0France and Berlin", 23, NERD_PIPELINE_NER) == NERD_OK);
+    CHECK(nerd_doc_ntokens(d) >= 3);
+    /* a 1 MiB text of repeated sentences (230,000 tokens), and one enormous token */
+    size_t big = 1u << 20;
+    char *t = malloc(big);
+    const char *s = "Angela Merkel visited Paris on 3 May 2021. ";
+    for (size_t i = 0; i < big; i++) t[i] = s[i % strlen(s)];
+    CHECK(nerd_ner(m, d, t, big, NERD_PIPELINE_NER) == NERD_OK);
+    CHECK(nerd_doc_nents(d) > 40000);
+    memset(t, 'a', 1u << 20);
+    CHECK(nerd_ner(m, d, t, 1u << 20, NERD_PIPELINE_NER) == NERD_OK && nerd_doc_ntokens(d) == 1);
+    nerd_token tok;
+    CHECK(nerd_doc_token(d, 0, &tok) == 0 && tok.shape.len == 4 && !memcmp(tok.shape.ptr, "LONG", 4));
+    CHECK(nerd_doc_token(d, 1, &tok) == -1);
+    free(t);
+    CHECK(nerd_ner(m, NULL, "x", 1, NERD_PIPELINE_NER) == NERD_ERR_ARG);
+    CHECK(nerd_ner(m, d, "x", 1, NERD_PIPELINE_FULL) == NERD_ERR_UNSUPPORTED);
+    nerd_doc_free(d);
+    nerd_model_free(m);
+}

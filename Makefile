@@ -29,7 +29,7 @@ MAIN_OBJ   := $(call obj,src/main.c)
 TEST_OBJ   := $(call obj,$(TEST_SRC))
 $(TEST_OBJ): CFLAGS += -Itests
 
-.PHONY: all test test-asan deps clean bench serve
+.PHONY: all test test-asan deps clean bench serve valgrind
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -60,6 +60,13 @@ test-asan:
 # Benchmark programs: bench/NAME.c -> build/bench-NAME, linked with libnerd; `make bench` runs each.
 $(BUILD)/bench-%: $(BUILD)/obj/bench/%.o $(BUILD)/libnerd.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnerd.a $(LDLIBS)
+
+# nerd eval under valgrind over the golden edge cases. valgrind 3.19 cannot decode AVX-512, so
+# this is an x86-64-v3 build and OpenBLAS is pinned to its AVX2 (Haswell) kernels.
+valgrind:
+	$(MAKE) build/vg/nerd BUILD=build/vg ARCH=-march=x86-64-v3
+	OPENBLAS_CORETYPE=Haswell valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+	  build/vg/nerd eval --min-identical 1.0 --golden ../shared/golden/edge.jsonl
 
 bench: $(BUILD)/nerd $(BENCH_PROGS)
 	@for b in $(BENCH_PROGS); do echo "== $$b"; $$b || exit 1; done

@@ -4,6 +4,7 @@
 
 #include "nerd.h"
 #include "cli/cli.h"
+#include "server/server.h"
 
 typedef struct {
     const char *name;
@@ -15,6 +16,7 @@ static const command commands[] = {
     {"tokenize", cmd_tokenize, "print spaCy's tokens and lexical attributes as JSON lines"},
     {"ner", cmd_ner, "print the entities of a text, or of JSON lines"},
     {"eval", cmd_eval, "compare nerd with spaCy's golden outputs"},
+    {"serve", cmd_serve, "serve the model over HTTP: a pre-fork master with sync or async workers"},
 };
 
 static void usage(FILE *f)

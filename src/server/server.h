@@ -14,6 +14,7 @@
 #define NERD_SERVER_H
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,17 +35,19 @@ typedef struct {
     int workers;                         /* -w/--workers, default 1 */
     worker_class wclass;                 /* -k/--worker-class sync|async, default sync */
     int worker_connections;              /* --worker-connections, default 1000 */
-    int threads;                         /* --threads: inference threads per worker, default 1 */
+    int threads;                         /* --threads: inference threads per async worker; 0 (default) runs
+                                            the model on the loop thread, as Uvicorn does */
     int backlog;                         /* --backlog, default 2048 */
     double timeout;                      /* -t/--timeout: worker liveness, s, default 30 */
     double graceful_timeout;             /* --graceful-timeout, s, default 30 */
     double keep_alive;                   /* --keep-alive, s, default 75 */
     double request_timeout;              /* --request-timeout, s, 0 = none */
+    double header_timeout;               /* --header-timeout: s to receive a whole request (408), default 10 */
     int limit_concurrency;               /* --limit-concurrency: in-flight requests per worker, 0 = none */
     long max_requests;                   /* --max-requests, 0 = never recycle */
     long max_requests_jitter;            /* --max-requests-jitter */
     size_t max_body_size;                /* --max-body-size, default 1 MiB */
-    size_t limit_request_line;           /* --limit-request-line, default 8190 (Gunicorn's 4094 is too small for long URLs? kept at 8190) */
+    size_t limit_request_line;           /* --limit-request-line, default 8190 */
     size_t limit_request_field_size;     /* --limit-request-field_size, default 8190 */
     size_t limit_request_fields;         /* --limit-request-fields, default 100 */
     double simulate_io;                  /* --simulate-io: seconds of simulated IO before the model, 0 = none */
@@ -59,6 +62,7 @@ typedef struct {
 /* Fills c with the defaults, then parses argv (argv[0] = "serve"). Returns 0, 1 when help
  * was printed, or -1 with a message in err. */
 int server_config_parse(server_config *c, int argc, char **argv, char *err, size_t errlen);
+void server_config_usage(FILE *f);
 
 /* ---- memory shared by the master and all workers (mmap MAP_SHARED before fork) ---- */
 

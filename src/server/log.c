@@ -1,0 +1,86 @@
+/* log.c - Gunicorn-style error and access logs. Each line is formatted whole and written with
+ * one write(2) on an O_APPEND descriptor, so lines from many workers never interleave. */
+#include "server/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int error_fd = 2, access_fd = -1;
+static log_level min_level = LOG_INFO;
+
+static int open_log(const char *path, int dflt, char *err, size_t errlen)
+{
+    if (!path) return -1;
+    if (!strcmp(path, "-")) return dflt;
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) snprintf(err, errlen, "cannot open log %s: %s", path, strerror(errno));
+    return fd < 0 ? -2 : fd;
+}
+
+int log_open(const server_config *cfg, char *err, size_t errlen)
+{
+    min_level = cfg->log_level;
+    int fd = open_log(cfg->error_log, 2, err, errlen);
+    if (fd == -2) return -1;
+    error_fd = fd < 0 ? 2 : fd;
+    fd = open_log(cfg->access_log, 1, err, errlen);
+    if (fd == -2) return -1;
+    access_fd = fd;
+    return 0;
+}
+
+void log_msg(log_level lvl, const char *fmt, ...)
+{
+    static const char *names[] = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"};
+    if (lvl < min_level) return;
+    char line[2048];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    int n = (int)strftime(line, sizeof line, "[%Y-%m-%d %H:%M:%S +0000] ", &tm);
+    n += snprintf(line + n, sizeof line - (size_t)n, "[%d] [%s] ", (int)getpid(), names[lvl]);
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    n = m < 0 ? n : n + m >= (int)sizeof line - 1 ? (int)sizeof line - 2 : n + m;
+    line[n++] = '\n';
+    if (write(error_fd, line, (size_t)n) < 0) {}
+}
+
+/* printable, quote-safe copy of a request field for the log */
+static int clean(char *dst, size_t cap, const char *s, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 4 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') o += (size_t)snprintf(dst + o, cap - o, "\\x%02x", c);
+        else dst[o++] = (char)c;
+    }
+    dst[o] = 0;
+    return (int)o;
+}
+
+void log_access(const access_entry *e)
+{
+    if (access_fd < 0) return;
+    char line[4096], method[32], target[1024], ref[512], agent[512];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char when[64];
+    strftime(when, sizeof when, "%d/%b/%Y:%H:%M:%S +0000", &tm);
+    clean(method, sizeof method, e->method ? e->method : "-", e->method ? e->method_len : 1);
+    clean(target, sizeof target, e->target ? e->target : "-", e->target ? e->target_len : 1);
+    if (e->referer) clean(ref, sizeof ref, e->referer, e->referer_len); else strcpy(ref, "-");
+    if (e->agent) clean(agent, sizeof agent, e->agent, e->agent_len); else strcpy(agent, "-");
+    int n = snprintf(line, sizeof line, "%s - - [%s] \"%s %s HTTP/1.%d\" %d %zu \"%s\" \"%s\" %.0f\n",
+                     e->remote ? e->remote : "-", when, method, target, e->minor_version, e->status, e->bytes, ref,
+                     agent, e->seconds * 1e6);
+    if (n > (int)sizeof line - 1) n = (int)sizeof line - 1;
+    if (write(access_fd, line, (size_t)n) < 0) {}
+}

@@ -1,0 +1,382 @@
+/* master.c - `nerd serve`: the pre-fork master. It loads the model once (forked workers share
+ * its pages), binds the listeners, forks the workers and supervises them: a worker that exits
+ * or crashes is replaced, one whose heartbeat stops for --timeout seconds is killed and
+ * replaced. Signals reach the loop through a self-pipe, never doing work in a handler:
+ *   TERM, INT  quick shutdown     QUIT  graceful shutdown (in-flight requests finish)
+ *   HUP        reload the model and replace the workers gracefully; a model that fails to
+ *              load is refused and the old workers keep serving
+ *   TTIN/TTOU  one worker more / fewer */
+#include "server/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct {
+    pid_t pid;
+    int slot;
+    uint64_t gen;        /* model generation it serves */
+    double born;
+    int quitting;        /* told to QUIT or TERM: its exit is expected */
+} worker_rec;
+
+static int sig_pipe[2] = {-1, -1};
+
+static void on_signal(int s)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)s;
+    if (write(sig_pipe[1], &b, 1) < 0) {}
+    errno = saved;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------------------ listeners */
+
+static int bind_one(const char *spec, int backlog, char *desc, size_t desclen, char *err, size_t errlen)
+{
+    if (!strncmp(spec, "unix:", 5)) {
+        const char *path = spec + 5;
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        if (strlen(path) >= sizeof sa.sun_path) { snprintf(err, errlen, "unix socket path too long: %s", path); return -1; }
+        strcpy(sa.sun_path, path);
+        unlink(path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) || listen(fd, backlog)) {
+            snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+            if (fd >= 0) close(fd);
+            return -1;
+        }
+        snprintf(desc, desclen, "%s", spec);
+        return fd;
+    }
+    char host[256], port[32];
+    const char *colon = strrchr(spec, ':');
+    if (spec[0] == '[') {
+        const char *rb = strchr(spec, ']');
+        if (!rb || rb[1] != ':') { snprintf(err, errlen, "bad bind address %s", spec); return -1; }
+        snprintf(host, sizeof host, "%.*s", (int)(rb - spec - 1), spec + 1);
+        snprintf(port, sizeof port, "%s", rb + 2);
+    } else if (colon) {
+        snprintf(host, sizeof host, "%.*s", (int)(colon - spec), spec);
+        snprintf(port, sizeof port, "%s", colon + 1);
+    } else {
+        snprintf(host, sizeof host, "%s", spec);
+        snprintf(port, sizeof port, "8000");
+    }
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai;
+    int rc = getaddrinfo(*host ? host : NULL, port, &hints, &ai);
+    if (rc) { snprintf(err, errlen, "cannot resolve %s: %s", spec, gai_strerror(rc)); return -1; }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) || listen(fd, backlog)) {
+        snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+        if (fd >= 0) close(fd);
+        freeaddrinfo(ai);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    char h[128], p[16];
+    getnameinfo((struct sockaddr *)&ss, sl, h, sizeof h, p, sizeof p, NI_NUMERICHOST | NI_NUMERICSERV);
+    snprintf(desc, desclen, ss.ss_family == AF_INET6 ? "http://[%s]:%s" : "http://%s:%s", h, p);
+    return fd;
+}
+
+/* ------------------------------------------------------------------ the arbiter */
+
+typedef struct {
+    server_config *cfg;
+    nerd_model *model;
+    uint64_t gen;
+    int listen_fds[SERVER_MAX_BINDS];
+    int nlisten;
+    server_shared *shared;
+    worker_rec workers[SERVER_MAX_WORKERS];
+    int nworkers;
+    int target;
+    int boot_failures;
+    char model_path[4096];
+} arbiter;
+
+static int free_slot(arbiter *A)
+{
+    for (int s = 0; s < SERVER_MAX_WORKERS; s++) {
+        int used = 0;
+        for (int i = 0; i < A->nworkers; i++) used |= A->workers[i].slot == s;
+        if (!used) return s;
+    }
+    return -1;
+}
+
+static void spawn(arbiter *A)
+{
+    int slot = free_slot(A);
+    if (slot < 0 || A->nworkers == SERVER_MAX_WORKERS) return;
+    worker_slot *ws = &A->shared->slots[slot];
+    atomic_store(&ws->state, SLOT_BOOTING);
+    atomic_store(&ws->heartbeat_ms, (int64_t)(now_s() * 1000));
+    atomic_fetch_add(&ws->generation, 1);
+    long maxreq = A->cfg->max_requests;
+    if (maxreq && A->cfg->max_requests_jitter) maxreq += random() % (A->cfg->max_requests_jitter + 1);
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_msg(LOG_ERROR, "fork: %s", strerror(errno));
+        atomic_store(&ws->state, SLOT_FREE);
+        return;
+    }
+    if (pid == 0) {
+        close(sig_pipe[0]);
+        close(sig_pipe[1]);
+        srandom((unsigned)getpid());
+        worker_ctx w = {A->cfg, A->model, A->listen_fds, A->nlisten, A->shared, slot, maxreq};
+        atomic_store(&ws->pid, getpid());
+        _exit(worker_main(&w));
+    }
+    atomic_store(&ws->pid, pid);
+    A->workers[A->nworkers++] = (worker_rec){pid, slot, A->gen, now_s(), 0};
+    log_msg(LOG_INFO, "Booting worker with pid: %d", (int)pid);
+}
+
+static void signal_workers(arbiter *A, int sig, int only_old)
+{
+    for (int i = 0; i < A->nworkers; i++) {
+        if (only_old && A->workers[i].gen == A->gen) continue;
+        A->workers[i].quitting = 1;
+        kill(A->workers[i].pid, sig);
+    }
+}
+
+static void reap(arbiter *A, int shutting_down)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (int i = 0; i < A->nworkers; i++) {
+            worker_rec *w = &A->workers[i];
+            if (w->pid != pid) continue;
+            worker_slot *ws = &A->shared->slots[w->slot];
+            atomic_store(&ws->state, SLOT_FREE);
+            atomic_store(&ws->pid, 0);
+            atomic_store(&ws->m.in_flight, 0);
+            atomic_store(&ws->m.connections_open, 0);
+            if (!w->quitting && !shutting_down) {
+                if (WIFSIGNALED(status))
+                    log_msg(LOG_ERROR, "Worker (pid:%d) was killed by signal %d", (int)pid, WTERMSIG(status));
+                else if (WEXITSTATUS(status))
+                    log_msg(LOG_ERROR, "Worker (pid:%d) exited with code %d", (int)pid, WEXITSTATUS(status));
+                else
+                    log_msg(LOG_INFO, "Worker (pid:%d) exited (recycled after its requests)", (int)pid);
+                atomic_fetch_add(&A->shared->worker_restarts, 1);
+                if (now_s() - w->born < 2 && (WIFSIGNALED(status) || WEXITSTATUS(status))) A->boot_failures++;
+                else A->boot_failures = 0;
+            }
+            A->workers[i] = A->workers[--A->nworkers];
+            break;
+        }
+    }
+}
+
+static void check_heartbeats(arbiter *A)
+{
+    int64_t now_ms = (int64_t)(now_s() * 1000);
+    for (int i = 0; i < A->nworkers; i++) {
+        worker_rec *w = &A->workers[i];
+        int64_t hb = atomic_load(&A->shared->slots[w->slot].heartbeat_ms);
+        if (now_ms - hb > (int64_t)(A->cfg->timeout * 1000)) {
+            log_msg(LOG_CRITICAL, "WORKER TIMEOUT (pid:%d): no heartbeat for %.1f s, killing it", (int)w->pid,
+                    (now_ms - hb) / 1000.0);
+            kill(w->pid, SIGKILL);
+            atomic_store(&A->shared->slots[w->slot].heartbeat_ms, now_ms); /* one kill per timeout */
+        }
+    }
+}
+
+static int count_current(const arbiter *A, int ready_only)
+{
+    int n = 0;
+    for (int i = 0; i < A->nworkers; i++) {
+        const worker_rec *w = &A->workers[i];
+        if (w->quitting || w->gen != A->gen) continue;
+        if (ready_only && atomic_load(&A->shared->slots[w->slot].state) != SLOT_READY) continue;
+        n++;
+    }
+    return n;
+}
+
+/* HUP: load the model again; on success new workers start, and the old ones are told to
+ * QUIT once all new ones are ready (see the main loop). */
+static void reload(arbiter *A)
+{
+    char path[4096], err[1024];
+    if (nerd_model_path(A->cfg->model_flag, path, sizeof path, err, sizeof err)) {
+        log_msg(LOG_ERROR, "Reload refused, the old workers keep serving: %s", err);
+        return;
+    }
+    nerd_status st;
+    nerd_model *m = nerd_model_load(path, &st, err, sizeof err);
+    if (!m || !nerd_model_has_pipeline(m, A->cfg->pipeline)) {
+        log_msg(LOG_ERROR, "Reload refused, the old workers keep serving: %s", m ? "pipeline not available" : err);
+        nerd_model_free(m);
+        return;
+    }
+    log_msg(LOG_INFO, "Reloaded %s %s from %s; replacing the workers", nerd_model_name(m), nerd_model_version(m), path);
+    /* the old workers have their own copy-on-write image of the old model: the master's can go */
+    nerd_model_free(A->model);
+    A->model = m;
+    A->gen++;
+    atomic_fetch_add(&A->shared->model_generation, 1);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    server_config cfg;
+    char err[1024];
+    int rc = server_config_parse(&cfg, argc, argv, err, sizeof err);
+    if (rc) {
+        if (rc < 0) fprintf(stderr, "nerd serve: %s\n", err);
+        return rc < 0 ? 2 : 0;
+    }
+    if (log_open(&cfg, err, sizeof err)) { fprintf(stderr, "nerd serve: %s\n", err); return 1; }
+    arbiter A = {.cfg = &cfg, .target = cfg.workers, .gen = 1};
+    if (nerd_model_path(cfg.model_flag, A.model_path, sizeof A.model_path, err, sizeof err)) {
+        log_msg(LOG_CRITICAL, "%s", err);
+        return 1;
+    }
+    nerd_status st;
+    double t0 = now_s();
+    A.model = nerd_model_load(A.model_path, &st, err, sizeof err);
+    if (!A.model) { log_msg(LOG_CRITICAL, "cannot load the model: %s", err); return 1; }
+    if (!nerd_model_has_pipeline(A.model, cfg.pipeline)) {
+        log_msg(LOG_CRITICAL, "the %s pipeline is not available in this build", cfg.pipeline == NERD_PIPELINE_FULL ? "full" : "ner");
+        nerd_model_free(A.model);
+        return 1;
+    }
+    log_msg(LOG_INFO, "Starting nerd %s: %s %s from %s in %.0f ms", NERD_VERSION, nerd_model_name(A.model),
+            nerd_model_version(A.model), A.model_path, (now_s() - t0) * 1e3);
+    FILE *sc = fopen("/proc/sys/net/core/somaxconn", "r");
+    int somax = 0;
+    if (sc) { if (fscanf(sc, "%d", &somax) != 1) somax = 0; fclose(sc); }
+    if (somax && somax < cfg.backlog)
+        log_msg(LOG_WARNING, "net.core.somaxconn is %d, below --backlog %d: the kernel caps the backlog", somax, cfg.backlog);
+    for (int i = 0; i < cfg.nbinds; i++) {
+        char desc[256];
+        int fd = bind_one(cfg.binds[i], cfg.backlog, desc, sizeof desc, err, sizeof err);
+        if (fd < 0) { log_msg(LOG_CRITICAL, "%s", err); return 1; }
+        A.listen_fds[A.nlisten++] = fd;
+        log_msg(LOG_INFO, "Listening at: %s (%d)", desc, (int)getpid());
+    }
+    log_msg(LOG_INFO, "Using worker: %s%s", cfg.wclass == WORKER_ASYNC ? "async" : "sync",
+            cfg.wclass == WORKER_ASYNC && cfg.threads ? " with inference threads" : "");
+    if (cfg.pidfile) {
+        FILE *pf = fopen(cfg.pidfile, "w");
+        if (!pf) { log_msg(LOG_CRITICAL, "cannot write pid file %s: %s", cfg.pidfile, strerror(errno)); return 1; }
+        fprintf(pf, "%d\n", (int)getpid());
+        fclose(pf);
+    }
+    A.shared = mmap(NULL, sizeof(server_shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (A.shared == MAP_FAILED) { log_msg(LOG_CRITICAL, "mmap: %s", strerror(errno)); return 1; }
+    if (pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC)) { log_msg(LOG_CRITICAL, "pipe: %s", strerror(errno)); return 1; }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    int sigs[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU, SIGCHLD};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    srandom((unsigned)time(NULL));
+
+    enum { RUN, QUICK, GRACEFUL } mode = RUN;
+    double stop_deadline = 0;
+    int exit_code = 0;
+    for (;;) {
+        reap(&A, mode != RUN);
+        if (mode == RUN) {
+            if (A.boot_failures >= 5) {
+                log_msg(LOG_CRITICAL, "Workers fail to boot; shutting down");
+                exit_code = 3;
+                mode = QUICK;
+                stop_deadline = now_s() + 2;
+                signal_workers(&A, SIGTERM, 0);
+            } else {
+                while (count_current(&A, 0) < A.target && A.nworkers < SERVER_MAX_WORKERS) spawn(&A);
+                int extra = count_current(&A, 0) - A.target; /* TTOU: retire the newest */
+                for (int i = A.nworkers - 1; i >= 0 && extra > 0; i--) {
+                    if (A.workers[i].quitting || A.workers[i].gen != A.gen) continue;
+                    A.workers[i].quitting = 1;
+                    kill(A.workers[i].pid, SIGQUIT);
+                    extra--;
+                }
+                /* after a reload: old workers go once every new one is ready */
+                int old = 0;
+                for (int i = 0; i < A.nworkers; i++) old += A.workers[i].gen != A.gen && !A.workers[i].quitting;
+                if (old && count_current(&A, 1) >= A.target) signal_workers(&A, SIGQUIT, 1);
+                check_heartbeats(&A);
+            }
+        }
+        if (mode != RUN) {
+            if (!A.nworkers) break;
+            if (now_s() >= stop_deadline) {
+                signal_workers(&A, SIGKILL, 0);
+                stop_deadline = now_s() + 5;
+            }
+        }
+        struct pollfd p = {.fd = sig_pipe[0], .events = POLLIN};
+        poll(&p, 1, 250);
+        unsigned char sb[64];
+        ssize_t n;
+        while ((n = read(sig_pipe[0], sb, sizeof sb)) > 0) {
+            for (ssize_t k = 0; k < n; k++) {
+                int s = sb[k];
+                if ((s == SIGTERM || s == SIGINT) && mode != QUICK) {
+                    log_msg(LOG_INFO, "Handling signal: %s; quick shutdown", s == SIGTERM ? "term" : "int");
+                    mode = QUICK;
+                    atomic_store(&A.shared->draining, 1);
+                    signal_workers(&A, SIGTERM, 0);
+                    stop_deadline = now_s() + 2;
+                } else if (s == SIGQUIT && mode == RUN) {
+                    log_msg(LOG_INFO, "Handling signal: quit; graceful shutdown");
+                    mode = GRACEFUL;
+                    atomic_store(&A.shared->draining, 1);
+                    signal_workers(&A, SIGQUIT, 0);
+                    stop_deadline = now_s() + cfg.graceful_timeout;
+                } else if (s == SIGHUP && mode == RUN) {
+                    log_msg(LOG_INFO, "Handling signal: hup");
+                    reload(&A);
+                } else if (s == SIGTTIN && mode == RUN) {
+                    if (A.target < SERVER_MAX_WORKERS / 2) A.target++;
+                    log_msg(LOG_INFO, "Handling signal: ttin; %d workers", A.target);
+                } else if (s == SIGTTOU && mode == RUN) {
+                    if (A.target > 1) A.target--;
+                    log_msg(LOG_INFO, "Handling signal: ttou; %d workers", A.target);
+                }
+            }
+        }
+    }
+    log_msg(LOG_INFO, "Shutting down: master");
+    for (int i = 0; i < cfg.nbinds; i++)
+        if (!strncmp(cfg.binds[i], "unix:", 5)) unlink(cfg.binds[i] + 5);
+    if (cfg.pidfile) unlink(cfg.pidfile);
+    nerd_model_free(A.model);
+    munmap(A.shared, sizeof(server_shared));
+    return exit_code;
+}

@@ -1,0 +1,100 @@
+/* metrics.c - request counters and histograms live in the shared slots (one per worker), so
+ * whichever worker answers /metrics reports the whole server. */
+#include "server/server.h"
+
+#include <string.h>
+#include <unistd.h>
+
+static const char *route_names[METRIC_ROUTES] = {"/", "/ents", "/healthz", "/readyz", "/metrics", "/model", "other", "other"};
+static const int statuses[METRIC_STATUSES] = {200, 400, 404, 405, 408, 411, 413, 414, 431, 500, 503, 504};
+static const double buckets[METRIC_BUCKETS] = {.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 1e300};
+
+int metrics_route_id(const char *path, size_t len)
+{
+    for (int i = 0; i < 6; i++)
+        if (strlen(route_names[i]) == len && !memcmp(route_names[i], path, len)) return i;
+    return 6;
+}
+
+int metrics_status_id(int status)
+{
+    for (int i = 0; i < METRIC_STATUSES; i++)
+        if (statuses[i] == status) return i;
+    return 9; /* 500 */
+}
+
+void metrics_observe(worker_metrics *m, int route_id, int status_id, double seconds)
+{
+    atomic_fetch_add_explicit(&m->requests[route_id][status_id], 1, memory_order_relaxed);
+    for (int b = 0; b < METRIC_BUCKETS; b++)
+        if (seconds <= buckets[b]) {
+            atomic_fetch_add_explicit(&m->duration_bucket[b], 1, memory_order_relaxed);
+            break;
+        }
+    atomic_fetch_add_explicit(&m->duration_count, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->duration_sum_us, (uint64_t)(seconds * 1e6), memory_order_relaxed);
+}
+
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
+int metrics_render(const server_shared *sh, const server_config *cfg, const nerd_model *model, buf *out)
+{
+    int rc = 0;
+    rc |= buf_puts(out, "# HELP nerd_requests_total HTTP requests answered, by route and status.\n"
+                        "# TYPE nerd_requests_total counter\n");
+    for (int r = 0; r < 7; r++)
+        for (int s = 0; s < METRIC_STATUSES; s++) {
+            uint64_t v = 0;
+            for (int w = 0; w < SERVER_MAX_WORKERS; w++) v += LOAD(((server_shared *)sh)->slots[w].m.requests[r][s]);
+            if (v) rc |= buf_printf(out, "nerd_requests_total{route=\"%s\",status=\"%d\"} %llu\n", route_names[r],
+                                    statuses[s], (unsigned long long)v);
+        }
+    rc |= buf_puts(out, "# HELP nerd_request_duration_seconds Time from a request's head to its answer.\n"
+                        "# TYPE nerd_request_duration_seconds histogram\n");
+    uint64_t cum = 0, count = 0, sum_us = 0;
+    for (int b = 0; b < METRIC_BUCKETS; b++) {
+        for (int w = 0; w < SERVER_MAX_WORKERS; w++) cum += LOAD(((server_shared *)sh)->slots[w].m.duration_bucket[b]);
+        if (b < METRIC_BUCKETS - 1)
+            rc |= buf_printf(out, "nerd_request_duration_seconds_bucket{le=\"%g\"} %llu\n", buckets[b], (unsigned long long)cum);
+        else
+            rc |= buf_printf(out, "nerd_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+    }
+    int64_t inflight = 0, open = 0;
+    uint64_t compute = 0, wait = 0, conns = 0;
+    int live = 0;
+    for (int w = 0; w < SERVER_MAX_WORKERS; w++) {
+        server_shared *s = (server_shared *)sh;
+        count += LOAD(s->slots[w].m.duration_count);
+        sum_us += LOAD(s->slots[w].m.duration_sum_us);
+        inflight += LOAD(s->slots[w].m.in_flight);
+        open += LOAD(s->slots[w].m.connections_open);
+        compute += LOAD(s->slots[w].m.model_compute_us);
+        wait += LOAD(s->slots[w].m.model_wait_us);
+        conns += LOAD(s->slots[w].m.connections_total);
+        live += LOAD(s->slots[w].state) == SLOT_READY;
+    }
+    rc |= buf_printf(out, "nerd_request_duration_seconds_sum %.6f\nnerd_request_duration_seconds_count %llu\n",
+                     sum_us / 1e6, (unsigned long long)count);
+    rc |= buf_printf(out,
+                     "# HELP nerd_requests_in_flight Requests received and not yet answered.\n"
+                     "# TYPE nerd_requests_in_flight gauge\nnerd_requests_in_flight %lld\n"
+                     "# HELP nerd_model_compute_seconds_total Time spent inside the model.\n"
+                     "# TYPE nerd_model_compute_seconds_total counter\nnerd_model_compute_seconds_total %.6f\n"
+                     "# HELP nerd_model_wait_seconds_total Time requests waited for a free model thread.\n"
+                     "# TYPE nerd_model_wait_seconds_total counter\nnerd_model_wait_seconds_total %.6f\n"
+                     "# HELP nerd_connections_total Connections accepted.\n"
+                     "# TYPE nerd_connections_total counter\nnerd_connections_total %llu\n"
+                     "# HELP nerd_connections_open Connections open now.\n"
+                     "# TYPE nerd_connections_open gauge\nnerd_connections_open %lld\n"
+                     "# HELP nerd_worker_restarts_total Workers replaced after an exit, a crash or a timeout.\n"
+                     "# TYPE nerd_worker_restarts_total counter\nnerd_worker_restarts_total %llu\n"
+                     "# HELP nerd_workers Workers serving now.\n# TYPE nerd_workers gauge\nnerd_workers %d\n",
+                     (long long)inflight, compute / 1e6, wait / 1e6, (unsigned long long)conns, (long long)open,
+                     (unsigned long long)LOAD(((server_shared *)sh)->worker_restarts), live);
+    rc |= buf_printf(out,
+                     "# HELP nerd_model_info The model being served.\n# TYPE nerd_model_info gauge\n"
+                     "nerd_model_info{name=\"%s\",version=\"%s\",pipeline=\"%s\",worker_class=\"%s\"} 1\n",
+                     model ? nerd_model_name(model) : "", model ? nerd_model_version(model) : "",
+                     cfg->pipeline == NERD_PIPELINE_FULL ? "full" : "ner", cfg->wclass == WORKER_ASYNC ? "async" : "sync");
+    return rc ? -1 : 0;
+}

@@ -1,0 +1,199 @@
+#include "server/routes.h"
+#include "ner/pystr.h"
+#include "util/ents_json.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+const char *http_status_text(int s)
+{
+    switch (s) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+int http_write_response(buf *out, int status, int keep_alive, const char *ctype, const char *extra, const char *body,
+                        size_t len)
+{
+    static __thread time_t cached_t;
+    static __thread char date[64];
+    time_t t = time(NULL);
+    if (t != cached_t) {
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        cached_t = t;
+    }
+    return buf_printf(out,
+                      "HTTP/1.1 %d %s\r\nServer: nerd\r\nDate: %s\r\nContent-Type: %s\r\n"
+                      "Content-Length: %zu\r\nConnection: %s\r\n%s\r\n",
+                      status, http_status_text(status), date, ctype ? ctype : "application/json", len,
+                      keep_alive ? "keep-alive" : "close",
+                      extra ? extra : "") ||
+           buf_append(out, body, len);
+}
+
+void route_error(route_result *r, int status, const char *msg)
+{
+    r->status = status;
+    r->needs_model = 0;
+    buf_clear(&r->body);
+    buf_puts(&r->body, "{\"error\":");
+    json_write_string(&r->body, msg, strlen(msg), 0);
+    buf_putc(&r->body, '}');
+}
+
+void route_result_free(route_result *r)
+{
+    buf_free(&r->body);
+    json_doc_free(&r->req);
+}
+
+static int method_is(const http_request *q, const char *m)
+{
+    return q->method_len == strlen(m) && !memcmp(q->method, m, q->method_len);
+}
+
+static void model_info(const worker_ctx *w, route_result *r)
+{
+    const nerd_model *m = w->model;
+    buf *b = &r->body;
+    buf_puts(b, "{\"name\":");
+    json_write_string(b, nerd_model_name(m), strlen(nerd_model_name(m)), 0);
+    buf_puts(b, ",\"version\":");
+    json_write_string(b, nerd_model_version(m), strlen(nerd_model_version(m)), 0);
+    buf_printf(b, ",\"pipeline\":\"%s\",\"labels\":[", w->cfg->pipeline == NERD_PIPELINE_FULL ? "full" : "ner");
+    for (size_t i = 0; i < nerd_model_nlabels(m); i++) {
+        const char *l = nerd_model_label(m, i);
+        if (i) buf_putc(b, ',');
+        json_write_string(b, l, strlen(l), 0);
+    }
+    buf_puts(b, "]}");
+    r->status = 200;
+}
+
+void route_prepare(const worker_ctx *w, const http_request *q, const char *body, size_t body_len, route_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->route = metrics_route_id(q->path, q->path_len);
+    int get = method_is(q, "GET"), post = method_is(q, "POST");
+    switch (r->route) {
+    case 2: /* /healthz: the process is alive */
+        if (!get) { route_error(r, 405, "method not allowed"); r->headers = "Allow: GET\r\n"; return; }
+        r->status = 200;
+        buf_puts(&r->body, "{\"status\":\"ok\"}");
+        return;
+    case 3: { /* /readyz: the model is loaded and this worker is not draining */
+        if (!get) { route_error(r, 405, "method not allowed"); r->headers = "Allow: GET\r\n"; return; }
+        int draining = atomic_load(&w->shared->draining) ||
+                       atomic_load(&w->shared->slots[w->slot].state) == SLOT_DRAINING;
+        if (!w->model || draining) { route_error(r, 503, draining ? "draining" : "model not loaded"); return; }
+        r->status = 200;
+        buf_puts(&r->body, "{\"status\":\"ready\"}");
+        return;
+    }
+    case 4:
+        if (!get) { route_error(r, 405, "method not allowed"); r->headers = "Allow: GET\r\n"; return; }
+        r->status = 200;
+        metrics_render(w->shared, w->cfg, w->model, &r->body);
+        r->ctype = "text/plain; version=0.0.4; charset=utf-8";
+        return;
+    case 5:
+        if (!get) { route_error(r, 405, "method not allowed"); r->headers = "Allow: GET\r\n"; return; }
+        model_info(w, r);
+        return;
+    case 0: /* / : the seed's API, GET with a JSON body as the seed's client sends, or POST */
+    case 1: /* /ents */
+        if (r->route == 0 ? !(get || post) : !post) {
+            route_error(r, 405, "method not allowed");
+            r->headers = r->route == 0 ? "Allow: GET, POST\r\n" : "Allow: POST\r\n";
+            return;
+        }
+        break;
+    default:
+        route_error(r, 404, "not found");
+        return;
+    }
+    char err[160];
+    if (!body_len) { route_error(r, 400, "a JSON body {\"text\": ...} is required"); return; }
+    if (json_parse(body, body_len, 32, &r->req, err, sizeof err)) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "invalid JSON: %s", err);
+        route_error(r, 400, msg);
+        return;
+    }
+    if (r->req.root.type != JSON_OBJECT) { route_error(r, 400, "the body must be a JSON object"); return; }
+    const json_value *t = json_get(&r->req.root, "text"), *ts = r->route == 1 ? json_get(&r->req.root, "texts") : NULL;
+    if (t && ts) { route_error(r, 400, "give either text or texts, not both"); return; }
+    if (ts) {
+        if (ts->type != JSON_ARRAY) { route_error(r, 400, "texts must be a list of strings"); return; }
+        for (size_t i = 0; i < ts->u.arr.n; i++)
+            if (ts->u.arr.items[i].type != JSON_STRING) { route_error(r, 400, "texts must be a list of strings"); return; }
+        r->texts = ts;
+        r->many = 1;
+    } else if (!t) {
+        route_error(r, 400, "missing field: text");
+        return;
+    } else if (t->type != JSON_STRING) {
+        route_error(r, 400, "text must be a string");
+        return;
+    } else {
+        r->texts = t;
+    }
+    r->ents_format = r->route == 1;
+    r->needs_model = 1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int one_text(const nerd_model *m, nerd_pipeline p, nerd_doc *doc, const json_value *t, int ents, buf *out)
+{
+    nerd_status st = nerd_ner(m, doc, t->u.str.ptr, t->u.str.len, p);
+    if (st != NERD_OK) return (int)st;
+    return ents ? ents_write_list(doc, t->u.str.ptr, out) : ents_write_dict(doc, t->u.str.ptr, out);
+}
+
+void route_compute(const nerd_model *m, nerd_pipeline p, nerd_doc *doc, route_result *r)
+{
+    double t0 = now_s();
+    buf_clear(&r->body);
+    int rc = 0;
+    if (!r->many) {
+        if (r->ents_format) buf_puts(&r->body, "{\"ents\":");
+        rc = one_text(m, p, doc, r->texts, r->ents_format, &r->body);
+        if (r->ents_format) buf_putc(&r->body, '}');
+    } else {
+        buf_puts(&r->body, "{\"ents\":[");
+        for (size_t i = 0; i < r->texts->u.arr.n && !rc; i++) {
+            if (i) buf_putc(&r->body, ',');
+            rc = one_text(m, p, doc, &r->texts->u.arr.items[i], 1, &r->body);
+        }
+        buf_puts(&r->body, "]}");
+    }
+    r->compute_s = now_s() - t0;
+    r->needs_model = 0;
+    if (rc > 0) route_error(r, rc == NERD_ERR_UTF8 ? 400 : rc == NERD_ERR_UNSUPPORTED ? 503 : 500, nerd_strerror((nerd_status)rc));
+    else if (rc < 0) route_error(r, 500, "out of memory");
+    else r->status = 200;
+}

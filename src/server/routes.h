@@ -1,0 +1,40 @@
+/* routes.h - the HTTP API. A request is first prepared (routed, body validated); it then
+ * either has its answer at once, or is a model job computed later, on the loop or on an
+ * inference thread, so that validation never waits for the model. */
+#ifndef NERD_ROUTES_H
+#define NERD_ROUTES_H
+
+#include "server/http_parser.h"
+#include "server/server.h"
+#include "util/buf.h"
+#include "util/json.h"
+
+typedef struct {
+    int status;
+    const char *headers;     /* extra header lines ("Allow: ...\r\n"), static */
+    const char *ctype;       /* Content-Type, NULL = application/json */
+    buf body;                /* JSON */
+    int route;               /* metrics_route_id */
+    /* a model job: */
+    int needs_model;
+    int ents_format;         /* /ents: a list of entities rather than the seed's dict */
+    int many;                /* {"texts": [...]} */
+    json_doc req;            /* the parsed body the texts point into */
+    const json_value *texts; /* the "text" string or the "texts" array */
+    double compute_s;        /* time inside the model */
+} route_result;
+
+/* Routes a complete request. Fills r; r->needs_model says whether route_compute must run. */
+void route_prepare(const worker_ctx *w, const http_request *req, const char *body, size_t body_len, route_result *r);
+/* Runs the model for a prepared job (any thread; doc is that thread's). */
+void route_compute(const nerd_model *m, nerd_pipeline p, nerd_doc *doc, route_result *r);
+/* An error answer {"error": msg}. */
+void route_error(route_result *r, int status, const char *msg);
+void route_result_free(route_result *r);
+
+/* Appends a whole response to out. */
+int http_write_response(buf *out, int status, int keep_alive, const char *ctype, const char *extra_headers,
+                        const char *body, size_t len);
+const char *http_status_text(int status);
+
+#endif

@@ -1,0 +1,781 @@
+/* worker.c - one worker process of `nerd serve`.
+ *
+ * sync:  accept one connection, read one request, answer it, close (Gunicorn's sync worker).
+ * async: an epoll loop over up to --worker-connections connections with keep-alive and
+ *        pipelining. Connection states: READ (collecting a request), WAIT_IO (--simulate-io
+ *        timer), QUEUED (a model job on an inference thread), WRITE (sending the answer).
+ *        With --threads N the model runs on N threads and hands results back through an
+ *        eventfd, so the loop keeps answering /healthz while the model computes.
+ * Timers are deadlines on the connections, scanned every 10 ms; the heartbeat in the shared
+ * slot is refreshed on every turn of the loop (at least every 100 ms). */
+#include "server/server.h"
+#include "server/http_parser.h"
+#include "server/routes.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t sig_term, sig_quit;
+
+static void on_term(int s) { (void)s; sig_term = 1; }
+static void on_quit(int s) { (void)s; sig_quit = 1; }
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void heartbeat(const worker_ctx *w)
+{
+    atomic_store_explicit(&w->shared->slots[w->slot].heartbeat_ms, (int64_t)(now_s() * 1000), memory_order_relaxed);
+}
+
+static http_limits limits_of(const server_config *c)
+{
+    http_limits l = {c->limit_request_line, c->limit_request_field_size, c->limit_request_fields,
+                     c->limit_request_line + 2 + (c->limit_request_field_size + 2) * c->limit_request_fields + 2};
+    return l;
+}
+
+static void peer_name(int fd, char *out, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    snprintf(out, len, "-");
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl)) return;
+    if (ss.ss_family == AF_INET) inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)len);
+    else if (ss.ss_family == AF_INET6) inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)len);
+}
+
+/* ------------------------------------------------------------------ connections */
+
+enum { C_READ, C_WAIT_IO, C_QUEUED, C_WRITE };
+
+typedef struct conn {
+    int fd;
+    int state;
+    buf in;                 /* bytes received and not yet consumed */
+    size_t head_len;        /* the parsed head's length, 0 until then */
+    size_t body_raw;        /* chunked: where undecoded body bytes start in `in` */
+    size_t body_len;        /* decoded body bytes (they start at head_len) */
+    int body_done;
+    http_chunked ch;
+    http_request req;
+    http_header *hdrs;
+    int keep_alive, sent_continue, model_job, zombie;
+    double t_first, t_head, deadline, t_queued;
+    double t_idle;          /* when it last became idle between requests */
+    route_result res;
+    buf out;
+    size_t out_off;
+    char remote[64];
+} conn;
+
+typedef struct {
+    const worker_ctx *w;
+    http_limits lim;
+    int ep, evfd;
+    conn **conns;           /* by fd */
+    int nconns, maxfd;
+    int accepting;
+    double accept_resume;
+    long requests;
+    int model_in_flight;
+    /* the inference pool */
+    pthread_t *threads;
+    int nthreads;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    conn **jobs; size_t njobs, capjobs;
+    conn **done; size_t ndone, capdone;
+    int stop;
+} loop;
+
+static void conn_reset_request(conn *c)
+{
+    c->head_len = c->body_raw = c->body_len = 0;
+    c->body_done = 0;
+    memset(&c->ch, 0, sizeof c->ch);
+    c->sent_continue = c->model_job = 0;
+    route_result_free(&c->res);
+    memset(&c->res, 0, sizeof c->res);
+    c->t_first = 0;
+}
+
+static void conn_free(conn *c)
+{
+    buf_free(&c->in);
+    buf_free(&c->out);
+    route_result_free(&c->res);
+    free(c->hdrs);
+    free(c);
+}
+
+/* Parses as much of the request in c->in as is there. Returns 1 when the request is
+ * complete, 0 when more bytes are needed, or an HTTP error status. */
+static int conn_parse(loop *L, conn *c)
+{
+    const server_config *cfg = L->w->cfg;
+    if (!c->head_len) {
+        c->req.headers = c->hdrs;
+        c->req.num_headers = cfg->limit_request_fields;
+        ssize_t r = http_parse_request(c->in.ptr, c->in.len, &c->req, &L->lim);
+        if (r == HTTP_INCOMPLETE) return 0;
+        if (r < 0) return -http_error_status(r);
+        c->head_len = (size_t)r;
+        c->body_raw = c->head_len;
+        c->t_head = now_s();
+        c->keep_alive = c->req.keep_alive;
+        if (c->req.body == HTTP_BODY_LENGTH && c->req.content_length > cfg->max_body_size) return -413;
+        if (c->req.body == HTTP_BODY_NONE) c->body_done = 1;
+        int post = c->req.method_len == 4 && !memcmp(c->req.method, "POST", 4);
+        if (post && c->req.body == HTTP_BODY_NONE && !http_find_header(&c->req, "content-length")) return -411;
+        c->ch.max_body = cfg->max_body_size;
+    }
+    if (!c->body_done) {
+        if (c->req.body == HTTP_BODY_LENGTH) {
+            if (c->in.len - c->head_len >= c->req.content_length) {
+                c->body_len = (size_t)c->req.content_length;
+                c->body_done = 1;
+            }
+        } else {
+            size_t raw = c->in.len - c->body_raw;
+            ssize_t r = http_decode_chunked(&c->ch, c->in.ptr + c->body_raw, &raw);
+            /* decoded bytes now sit at body_raw; move them after what was decoded before */
+            memmove(c->in.ptr + c->head_len + c->body_len, c->in.ptr + c->body_raw, raw);
+            c->body_len += raw;
+            if (r == HTTP_INCOMPLETE) {
+                c->in.len = c->head_len + c->body_len;
+                c->body_raw = c->in.len;
+            } else if (r < 0) {
+                return -http_error_status(r);
+            } else {
+                /* r bytes after the body: a pipelined request; keep them after the body */
+                memmove(c->in.ptr + c->head_len + c->body_len, c->in.ptr + c->body_raw + raw, (size_t)r);
+                c->in.len = c->head_len + c->body_len + (size_t)r;
+                c->body_done = 1;
+            }
+        }
+    }
+    return c->body_done ? 1 : 0;
+}
+
+/* ------------------------------------------------------------------ answers */
+
+static void conn_set_events(loop *L, conn *c, uint32_t ev)
+{
+    struct epoll_event e = {.events = ev | EPOLLRDHUP, .data.fd = c->fd};
+    epoll_ctl(L->ep, EPOLL_CTL_MOD, c->fd, &e);
+}
+
+static void conn_close(loop *L, conn *c)
+{
+    worker_metrics *m = &L->w->shared->slots[L->w->slot].m;
+    epoll_ctl(L->ep, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    L->conns[c->fd] = NULL;
+    L->nconns--;
+    atomic_fetch_sub_explicit(&m->connections_open, 1, memory_order_relaxed);
+    if (c->state == C_QUEUED) {
+        c->zombie = 1; /* an inference thread holds it; collect_done frees it */
+        return;
+    }
+    if (c->model_job && c->state == C_WAIT_IO) { /* the client left during the simulated IO */
+        L->model_in_flight--;
+        atomic_fetch_sub_explicit(&m->in_flight, 1, memory_order_relaxed);
+    }
+    conn_free(c);
+}
+
+static void conn_flush(loop *L, conn *c);
+
+/* Queues the answer in c->res, with metrics and an access-log line. */
+static void conn_answer(loop *L, conn *c)
+{
+    const worker_ctx *w = L->w;
+    worker_metrics *m = &w->shared->slots[w->slot].m;
+    int status = c->res.status ? c->res.status : 500;
+    if (status >= 400 && status != 404 && status != 405 && status != 503 && status != 504) c->keep_alive = 0;
+    if (sig_quit || sig_term || (w->max_requests && L->requests + 1 >= w->max_requests)) c->keep_alive = 0;
+    if (L->w->cfg->wclass == WORKER_SYNC) c->keep_alive = 0;
+    http_write_response(&c->out, status, c->keep_alive, c->res.ctype, c->res.headers, c->res.body.ptr ? c->res.body.ptr : "",
+                        c->res.body.len);
+    double secs = now_s() - (c->t_head ? c->t_head : now_s());
+    metrics_observe(m, c->res.route, metrics_status_id(status), secs);
+    if (c->model_job) {
+        L->model_in_flight--;
+        atomic_fetch_sub_explicit(&m->in_flight, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&m->model_compute_us, (uint64_t)(c->res.compute_s * 1e6), memory_order_relaxed);
+    }
+    const http_header *ref = c->head_len ? http_find_header(&c->req, "referer") : NULL;
+    const http_header *ua = c->head_len ? http_find_header(&c->req, "user-agent") : NULL;
+    access_entry ae = {c->remote, c->head_len ? c->req.method : NULL, c->req.method_len,
+                       c->head_len ? c->req.target : NULL, c->req.target_len, c->head_len ? c->req.minor_version : 1,
+                       status, c->res.body.len, ref ? ref->value : NULL, ref ? ref->value_len : 0,
+                       ua ? ua->value : NULL, ua ? ua->value_len : 0, secs};
+    log_access(&ae);
+    if (status >= 500) log_msg(LOG_WARNING, "answered %d: %s", status, c->res.body.ptr ? c->res.body.ptr : "");
+    L->requests++;
+    c->state = C_WRITE;
+    conn_flush(L, c);
+}
+
+static void conn_error(loop *L, conn *c, int status, const char *msg)
+{
+    route_error(&c->res, status, msg);
+    if (status == 503) c->res.headers = "Retry-After: 1\r\n";
+    c->res.route = c->head_len ? metrics_route_id(c->req.path, c->req.path_len) : 6;
+    c->keep_alive = c->keep_alive && (status == 503 || status == 504);
+    conn_answer(L, c);
+}
+
+static void run_model_inline(loop *L, conn *c)
+{
+    static __thread nerd_doc *doc;
+    if (!doc) doc = nerd_doc_new();
+    route_compute(L->w->model, L->w->cfg->pipeline, doc, &c->res);
+}
+
+static void dispatch_model(loop *L, conn *c)
+{
+    if (L->nthreads > 0) {
+        pthread_mutex_lock(&L->mu);
+        if (L->njobs == L->capjobs) {
+            L->capjobs = L->capjobs ? L->capjobs * 2 : 64;
+            L->jobs = realloc(L->jobs, L->capjobs * sizeof *L->jobs);
+        }
+        L->jobs[L->njobs++] = c;
+        c->state = C_QUEUED;
+        c->t_queued = now_s();
+        c->deadline = L->w->cfg->request_timeout > 0 ? c->t_head + L->w->cfg->request_timeout : 0;
+        pthread_cond_signal(&L->cv);
+        pthread_mutex_unlock(&L->mu);
+        conn_set_events(L, c, 0);
+        return;
+    }
+    run_model_inline(L, c);
+    conn_answer(L, c);
+}
+
+static void request_ready(loop *L, conn *c)
+{
+    const worker_ctx *w = L->w;
+    route_prepare(w, &c->req, c->in.ptr + c->head_len, c->body_len, &c->res);
+    if (!c->res.needs_model) {
+        conn_answer(L, c);
+        return;
+    }
+    const server_config *cfg = w->cfg;
+    if (cfg->limit_concurrency && L->model_in_flight >= cfg->limit_concurrency) {
+        conn_error(L, c, 503, "too many requests in flight; retry later");
+        return;
+    }
+    worker_metrics *m = &w->shared->slots[w->slot].m;
+    c->model_job = 1;
+    L->model_in_flight++;
+    atomic_fetch_add_explicit(&m->in_flight, 1, memory_order_relaxed);
+    if (cfg->simulate_io > 0) {
+        c->state = C_WAIT_IO;
+        c->deadline = now_s() + cfg->simulate_io;
+        conn_set_events(L, c, 0);
+        return;
+    }
+    dispatch_model(L, c);
+}
+
+/* Handles whatever complete requests c->in holds (pipelining), then waits for more. */
+static void conn_process(loop *L, conn *c)
+{
+    if (c->state != C_READ) return;
+    if (!c->in.len) return;
+    if (!c->t_first) c->t_first = now_s();
+    int r = conn_parse(L, c);
+    if (r < 0) {
+        conn_error(L, c, -r, http_error_reason(r == -413 ? HTTP_E_BODY_TOO_LARGE : r == -411 ? HTTP_E_LENGTH_REQUIRED
+                                                   : r == -414 ? HTTP_E_URI_TOO_LONG : r == -431 ? HTTP_E_HEADER_TOO_LARGE
+                                                   : r == -501 ? HTTP_E_NOT_IMPLEMENTED : r == -505 ? HTTP_E_VERSION
+                                                   : HTTP_E_BAD_REQUEST));
+        return;
+    }
+    if (r == 0) {
+        if (c->head_len && c->req.expect_continue && !c->sent_continue && c->in.len == c->head_len) {
+            c->sent_continue = 1;
+            static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            if (send(c->fd, cont, sizeof cont - 1, MSG_NOSIGNAL) < 0) {}
+        }
+        return;
+    }
+    request_ready(L, c);
+}
+
+static void conn_flush(loop *L, conn *c)
+{
+    while (c->out_off < c->out.len) {
+        ssize_t n = send(c->fd, c->out.ptr + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
+        if (n > 0) { c->out_off += (size_t)n; continue; }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            conn_set_events(L, c, EPOLLOUT);
+            c->deadline = now_s() + (L->w->cfg->keep_alive > 30 ? L->w->cfg->keep_alive : 30);
+            return;
+        }
+        conn_close(L, c);
+        return;
+    }
+    buf_clear(&c->out);
+    c->out_off = 0;
+    if (!c->keep_alive) {
+        shutdown(c->fd, SHUT_WR);
+        conn_close(L, c);
+        return;
+    }
+    /* next request: drop the one answered, keep what was pipelined after it */
+    size_t used = c->head_len + c->body_len;
+    if (used > c->in.len) used = c->in.len;
+    memmove(c->in.ptr, c->in.ptr + used, c->in.len - used);
+    c->in.len -= used;
+    conn_reset_request(c);
+    c->state = C_READ;
+    c->t_idle = now_s();
+    c->deadline = c->t_idle + L->w->cfg->keep_alive;
+    conn_set_events(L, c, EPOLLIN);
+    if (c->in.len) conn_process(L, c);
+}
+
+static void conn_read(loop *L, conn *c)
+{
+    const server_config *cfg = L->w->cfg;
+    size_t cap = L->lim.max_head + cfg->max_body_size + 65536;
+    for (;;) {
+        if (c->in.len >= cap) break;
+        if (buf_reserve(&c->in, 16384)) { conn_close(L, c); return; }
+        size_t room = c->in.cap - c->in.len - 1;
+        if (room > cap - c->in.len) room = cap - c->in.len;
+        ssize_t n = recv(c->fd, c->in.ptr + c->in.len, room, 0);
+        if (n > 0) {
+            if (!c->t_first) {
+                c->t_first = now_s();
+                c->deadline = c->t_first + cfg->header_timeout;
+            }
+            c->in.len += (size_t)n;
+            c->in.ptr[c->in.len] = 0;
+            if ((size_t)n < room) break;
+            continue;
+        }
+        if (n == 0) { conn_close(L, c); return; }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        conn_close(L, c);
+        return;
+    }
+    conn_process(L, c);
+}
+
+/* ------------------------------------------------------------------ inference threads */
+
+static void *infer_thread(void *arg)
+{
+    loop *L = arg;
+    nerd_doc *doc = nerd_doc_new();
+    worker_metrics *m = &L->w->shared->slots[L->w->slot].m;
+    for (;;) {
+        pthread_mutex_lock(&L->mu);
+        while (!L->njobs && !L->stop) pthread_cond_wait(&L->cv, &L->mu);
+        if (L->stop) { pthread_mutex_unlock(&L->mu); break; }
+        conn *c = L->jobs[0];
+        memmove(L->jobs, L->jobs + 1, --L->njobs * sizeof *L->jobs);
+        pthread_mutex_unlock(&L->mu);
+        atomic_fetch_add_explicit(&m->model_wait_us, (uint64_t)((now_s() - c->t_queued) * 1e6), memory_order_relaxed);
+        if (!c->zombie) route_compute(L->w->model, L->w->cfg->pipeline, doc, &c->res);
+        pthread_mutex_lock(&L->mu);
+        if (L->ndone == L->capdone) {
+            L->capdone = L->capdone ? L->capdone * 2 : 64;
+            L->done = realloc(L->done, L->capdone * sizeof *L->done);
+        }
+        L->done[L->ndone++] = c;
+        pthread_mutex_unlock(&L->mu);
+        uint64_t one = 1;
+        if (write(L->evfd, &one, 8) < 0) {}
+    }
+    nerd_doc_free(doc);
+    return NULL;
+}
+
+static void collect_done(loop *L)
+{
+    uint64_t v;
+    if (read(L->evfd, &v, 8) < 0) {}
+    pthread_mutex_lock(&L->mu);
+    size_t n = L->ndone;
+    conn **d = malloc((n ? n : 1) * sizeof *d);
+    memcpy(d, L->done, n * sizeof *d);
+    L->ndone = 0;
+    pthread_mutex_unlock(&L->mu);
+    for (size_t i = 0; i < n; i++) {
+        conn *c = d[i];
+        if (c->zombie) {
+            worker_metrics *m = &L->w->shared->slots[L->w->slot].m;
+            L->model_in_flight--;
+            atomic_fetch_sub_explicit(&m->in_flight, 1, memory_order_relaxed);
+            conn_free(c);
+            continue;
+        }
+        if (c->state != C_QUEUED) continue;
+        if (L->w->cfg->request_timeout > 0 && now_s() - c->t_head > L->w->cfg->request_timeout) {
+            log_msg(LOG_WARNING, "request exceeded --request-timeout %.3g s in the model", L->w->cfg->request_timeout);
+            route_error(&c->res, 504, "request timeout");
+            c->keep_alive = 0;
+        }
+        conn_answer(L, c);
+    }
+    free(d);
+}
+
+/* ------------------------------------------------------------------ accepting */
+
+static void set_accepting(loop *L, int on)
+{
+    if (L->accepting == on) return;
+    for (int i = 0; i < L->w->nlisten; i++) {
+        if (on) {
+            struct epoll_event e = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = L->w->listen_fds[i]};
+            epoll_ctl(L->ep, EPOLL_CTL_ADD, L->w->listen_fds[i], &e);
+        } else {
+            epoll_ctl(L->ep, EPOLL_CTL_DEL, L->w->listen_fds[i], NULL);
+        }
+    }
+    L->accepting = on;
+}
+
+static void accept_some(loop *L, int lfd)
+{
+    const server_config *cfg = L->w->cfg;
+    worker_metrics *m = &L->w->shared->slots[L->w->slot].m;
+    for (int k = 0; k < 64 && L->nconns < cfg->worker_connections; k++) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* out of descriptors: stop accepting for a moment rather than spin on the
+                 * listen socket; the kernel backlog holds the connections meanwhile */
+                log_msg(LOG_WARNING, "accept: %s; pausing accepts for 100 ms", strerror(errno));
+                set_accepting(L, 0);
+                L->accept_resume = now_s() + 0.1;
+            }
+            return;
+        }
+        if (fd >= L->maxfd) {
+            int nmax = fd * 2 + 16;
+            conn **nc = realloc(L->conns, (size_t)nmax * sizeof *nc);
+            if (!nc) { close(fd); return; }
+            memset(nc + L->maxfd, 0, (size_t)(nmax - L->maxfd) * sizeof *nc);
+            L->conns = nc;
+            L->maxfd = nmax;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        conn *c = calloc(1, sizeof *c);
+        if (c) c->hdrs = calloc(cfg->limit_request_fields + 1, sizeof *c->hdrs);
+        if (!c || !c->hdrs) { if (c) free(c); close(fd); return; }
+        c->fd = fd;
+        c->state = C_READ;
+        c->t_idle = now_s();
+        c->deadline = c->t_idle + cfg->keep_alive;
+        peer_name(fd, c->remote, sizeof c->remote);
+        L->conns[fd] = c;
+        L->nconns++;
+        atomic_fetch_add_explicit(&m->connections_total, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&m->connections_open, 1, memory_order_relaxed);
+        struct epoll_event e = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = fd};
+        epoll_ctl(L->ep, EPOLL_CTL_ADD, fd, &e);
+        conn_read(L, c); /* data often arrives with the connection */
+    }
+    if (L->nconns >= cfg->worker_connections) set_accepting(L, 0);
+}
+
+/* ------------------------------------------------------------------ timers */
+
+static void scan_timers(loop *L, double now)
+{
+    const server_config *cfg = L->w->cfg;
+    for (int fd = 0; fd < L->maxfd; fd++) {
+        conn *c = L->conns[fd];
+        if (!c || !c->deadline || now < c->deadline) continue;
+        switch (c->state) {
+        case C_READ:
+            if (!c->in.len && !c->head_len) conn_close(L, c);           /* idle keep-alive */
+            else conn_error(L, c, 408, "request not received in time"); /* slow header or body */
+            break;
+        case C_WAIT_IO:
+            if (cfg->request_timeout > 0 && now - c->t_head > cfg->request_timeout) {
+                conn_error(L, c, 504, "request timeout");
+            } else {
+                dispatch_model(L, c);
+            }
+            break;
+        case C_QUEUED: { /* waited too long for a model thread */
+            int withdrawn = 0;
+            pthread_mutex_lock(&L->mu);
+            for (size_t j = 0; j < L->njobs; j++)
+                if (L->jobs[j] == c) {
+                    memmove(L->jobs + j, L->jobs + j + 1, (L->njobs - j - 1) * sizeof *L->jobs);
+                    L->njobs--;
+                    withdrawn = 1;
+                    break;
+                }
+            pthread_mutex_unlock(&L->mu);
+            c->deadline = 0;
+            if (withdrawn) { /* still queued: answer now */
+                log_msg(LOG_WARNING, "request exceeded --request-timeout %.3g s waiting for the model", cfg->request_timeout);
+                conn_error(L, c, 504, "request timeout");
+            } /* else a thread is computing it: collect_done answers 504 when it returns */
+            break;
+        }
+        case C_WRITE:
+            conn_close(L, c); /* a client that does not read its answer */
+            break;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ the loops */
+
+static int async_main(const worker_ctx *w)
+{
+    loop L = {.w = w, .lim = limits_of(w->cfg)};
+    L.ep = epoll_create1(EPOLL_CLOEXEC);
+    L.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (L.ep < 0 || L.evfd < 0) { log_msg(LOG_ERROR, "epoll: %s", strerror(errno)); return 1; }
+    struct epoll_event e = {.events = EPOLLIN, .data.fd = -2};
+    epoll_ctl(L.ep, EPOLL_CTL_ADD, L.evfd, &e);
+    pthread_mutex_init(&L.mu, NULL);
+    pthread_cond_init(&L.cv, NULL);
+    L.nthreads = w->cfg->threads;
+    if (L.nthreads) {
+        L.threads = calloc((size_t)L.nthreads, sizeof *L.threads);
+        for (int i = 0; i < L.nthreads; i++) pthread_create(&L.threads[i], NULL, infer_thread, &L);
+    }
+    set_accepting(&L, 1);
+    atomic_store(&w->shared->slots[w->slot].state, SLOT_READY);
+    double next_scan = 0, grace_end = 0;
+    int lfd_min = 1 << 30, lfd_max = -1;
+    for (int i = 0; i < w->nlisten; i++) {
+        if (w->listen_fds[i] < lfd_min) lfd_min = w->listen_fds[i];
+        if (w->listen_fds[i] > lfd_max) lfd_max = w->listen_fds[i];
+    }
+    for (;;) {
+        heartbeat(w);
+        double now = now_s();
+        if (sig_term) break;
+        int finishing = sig_quit || (w->max_requests && L.requests >= w->max_requests);
+        if (finishing) {
+            if (!grace_end) {
+                grace_end = now + w->cfg->graceful_timeout;
+                atomic_store(&w->shared->slots[w->slot].state, SLOT_DRAINING);
+                set_accepting(&L, 0);
+                for (int i = 0; i < w->nlisten; i++) close(w->listen_fds[i]);
+            }
+            /* Busy connections finish and their answers say Connection: close. An idle
+             * keep-alive connection is closed only after 2 s without a request: closing it
+             * at once races with a client that is just reusing it, and fails that request. */
+            int busy = 0;
+            for (int fd = 0; fd < L.maxfd; fd++) {
+                conn *c = L.conns[fd];
+                if (!c) continue;
+                if (c->state == C_READ && !c->in.len && now - c->t_idle >= 2.0) conn_close(&L, c);
+                else busy = 1;
+            }
+            if (!busy || now >= grace_end) break;
+        } else if (!L.accepting && L.nconns < w->cfg->worker_connections && now >= L.accept_resume) {
+            set_accepting(&L, 1);
+        }
+        if (now >= next_scan) {
+            scan_timers(&L, now);
+            next_scan = now + 0.01;
+        }
+        struct epoll_event evs[256];
+        int n = epoll_wait(L.ep, evs, 256, 10);
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            if (fd == -2) { collect_done(&L); continue; }
+            if (fd >= lfd_min && fd <= lfd_max) {
+                int is_listen = 0;
+                for (int k = 0; k < w->nlisten; k++) is_listen |= w->listen_fds[k] == fd;
+                if (is_listen) { if (!finishing) accept_some(&L, fd); continue; }
+            }
+            conn *c = fd < L.maxfd ? L.conns[fd] : NULL;
+            if (!c) continue;
+            if (evs[i].events & EPOLLOUT && c->state == C_WRITE) conn_flush(&L, c);
+            else if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
+                if (c->state == C_READ) conn_read(&L, c);
+                else if (evs[i].events & (EPOLLHUP | EPOLLERR)) conn_close(&L, c); /* client gone mid-request */
+            }
+        }
+    }
+    /* stop the threads; connections still open are closed with the process */
+    pthread_mutex_lock(&L.mu);
+    L.stop = 1;
+    pthread_cond_broadcast(&L.cv);
+    pthread_mutex_unlock(&L.mu);
+    for (int i = 0; i < L.nthreads; i++) pthread_join(L.threads[i], NULL);
+    free(L.threads);
+    for (int fd = 0; fd < L.maxfd; fd++) if (L.conns[fd]) { close(fd); conn_free(L.conns[fd]); }
+    free(L.conns);
+    free(L.jobs);
+    free(L.done);
+    close(L.ep);
+    close(L.evfd);
+    return 0;
+}
+
+/* sync: one connection at a time; blocking reads bounded by poll so the heartbeat goes on */
+static int sync_main(const worker_ctx *w)
+{
+    loop L = {.w = w, .lim = limits_of(w->cfg)};
+    L.ep = epoll_create1(EPOLL_CLOEXEC); /* used by conn_set_events only; harmless */
+    L.maxfd = 0;
+    atomic_store(&w->shared->slots[w->slot].state, SLOT_READY);
+    struct pollfd pfd[SERVER_MAX_BINDS];
+    for (int i = 0; i < w->nlisten; i++) pfd[i] = (struct pollfd){.fd = w->listen_fds[i], .events = POLLIN};
+    worker_metrics *m = &w->shared->slots[w->slot].m;
+    static nerd_doc *doc;
+    if (!doc) doc = nerd_doc_new();
+    while (!sig_term && !sig_quit && !(w->max_requests && L.requests >= w->max_requests)) {
+        heartbeat(w);
+        if (poll(pfd, (nfds_t)w->nlisten, 200) <= 0) continue;
+        for (int i = 0; i < w->nlisten && !sig_term; i++) {
+            if (!(pfd[i].revents & POLLIN)) continue;
+            int fd = accept4(pfd[i].fd, NULL, NULL, SOCK_CLOEXEC);
+            if (fd < 0) {
+                if (errno == EMFILE || errno == ENFILE) { log_msg(LOG_WARNING, "accept: %s", strerror(errno)); usleep(100000); }
+                continue;
+            }
+            atomic_fetch_add_explicit(&m->connections_total, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&m->connections_open, 1, memory_order_relaxed);
+            conn *c = calloc(1, sizeof *c);
+            c->hdrs = calloc(w->cfg->limit_request_fields + 1, sizeof *c->hdrs);
+            c->fd = fd;
+            peer_name(fd, c->remote, sizeof c->remote);
+            double start = now_s(), deadline = start + w->cfg->header_timeout;
+            int r = 0;
+            size_t cap = L.lim.max_head + w->cfg->max_body_size + 65536;
+            while (!r) {
+                heartbeat(w);
+                struct pollfd cp = {.fd = fd, .events = POLLIN};
+                int left = (int)((deadline - now_s()) * 1000);
+                if (left <= 0) { r = -408; break; }
+                int pr = poll(&cp, 1, left < 500 ? left : 500);
+                if (pr < 0 && errno == EINTR) { if (sig_term) break; continue; }
+                if (pr == 0) continue;
+                if (buf_reserve(&c->in, 16384)) { r = -500; break; }
+                size_t room = c->in.cap - c->in.len - 1;
+                if (c->in.len + room > cap) room = cap > c->in.len ? cap - c->in.len : 0;
+                ssize_t n = room ? recv(fd, c->in.ptr + c->in.len, room, 0) : 0;
+                if (n <= 0) { r = -1; break; }
+                c->in.len += (size_t)n;
+                c->in.ptr[c->in.len] = 0;
+                if (!c->t_first) c->t_first = now_s();
+                r = conn_parse(&L, c);
+                if (r == 0 && c->head_len && c->req.expect_continue && !c->sent_continue) {
+                    c->sent_continue = 1;
+                    if (send(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25, MSG_NOSIGNAL) < 0) {}
+                }
+            }
+            c->keep_alive = 0;
+            if (r == 1) {
+                route_prepare(w, &c->req, c->in.ptr + c->head_len, c->body_len, &c->res);
+                if (c->res.needs_model) {
+                    c->model_job = 1;
+                    L.model_in_flight++;
+                    atomic_fetch_add_explicit(&m->in_flight, 1, memory_order_relaxed);
+                    if (w->cfg->simulate_io > 0) { /* the seed's time.sleep: blocks this worker */
+                        struct timespec ts = {(time_t)w->cfg->simulate_io,
+                                              (long)((w->cfg->simulate_io - (time_t)w->cfg->simulate_io) * 1e9)};
+                        while (nanosleep(&ts, &ts) && errno == EINTR && !sig_term) {}
+                    }
+                    route_compute(w->model, w->cfg->pipeline, doc, &c->res);
+                }
+            } else if (r < -1) {
+                int st = -r;
+                route_error(&c->res, st, st == 408 ? "request not received in time" : st == 413 ? "request body too large"
+                                         : st == 414 ? "request line too long" : st == 431 ? "request header fields too large"
+                                         : st == 411 ? "length required" : "malformed request");
+                c->res.route = c->head_len ? metrics_route_id(c->req.path, c->req.path_len) : 6;
+            }
+            if (r == 1 || r < -1) {
+                /* answer with a blocking send: conn_answer's flush path, without epoll */
+                int fl = fcntl(fd, F_GETFL);
+                fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+                struct timeval tv = {30, 0};
+                setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+                L.conns = NULL;
+                int status = c->res.status ? c->res.status : 500;
+                http_write_response(&c->out, status, 0, c->res.ctype, c->res.headers, c->res.body.ptr ? c->res.body.ptr : "",
+                                    c->res.body.len);
+                double secs = now_s() - (c->t_head ? c->t_head : start);
+                metrics_observe(m, c->res.route, metrics_status_id(status), secs);
+                if (c->model_job) {
+                    L.model_in_flight--;
+                    atomic_fetch_sub_explicit(&m->in_flight, 1, memory_order_relaxed);
+                    atomic_fetch_add_explicit(&m->model_compute_us, (uint64_t)(c->res.compute_s * 1e6), memory_order_relaxed);
+                }
+                const http_header *ua = c->head_len ? http_find_header(&c->req, "user-agent") : NULL;
+                const http_header *ref = c->head_len ? http_find_header(&c->req, "referer") : NULL;
+                access_entry ae = {c->remote, c->head_len ? c->req.method : NULL, c->req.method_len,
+                                   c->head_len ? c->req.target : NULL, c->req.target_len,
+                                   c->head_len ? c->req.minor_version : 1, status, c->res.body.len,
+                                   ref ? ref->value : NULL, ref ? ref->value_len : 0, ua ? ua->value : NULL,
+                                   ua ? ua->value_len : 0, secs};
+                log_access(&ae);
+                for (size_t off = 0; off < c->out.len;) {
+                    ssize_t n = send(fd, c->out.ptr + off, c->out.len - off, MSG_NOSIGNAL);
+                    if (n <= 0) break;
+                    off += (size_t)n;
+                }
+                L.requests++;
+                shutdown(fd, SHUT_WR);
+            }
+            close(fd);
+            atomic_fetch_sub_explicit(&m->connections_open, 1, memory_order_relaxed);
+            conn_free(c);
+        }
+    }
+    close(L.ep);
+    return 0;
+}
+
+int worker_main(const worker_ctx *w)
+{
+    prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the master */
+    struct sigaction sa = {0};
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_quit;
+    sigaction(SIGQUIT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGTTIN, SIG_IGN);
+    signal(SIGTTOU, SIG_IGN);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (getppid() == 1) return 0;
+    heartbeat(w);
+    return w->cfg->wclass == WORKER_ASYNC ? async_main(w) : sync_main(w);
+}

@@ -1,0 +1,148 @@
+#include "serve_helper.h"
+#include "test.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void server_start(test_server *s, const char *const *args)
+{
+    snprintf(s->log, sizeof s->log, "/tmp/nerd-test-%d-%ld.log", (int)getpid(), random());
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = test_nerd_bin();
+    argv[n++] = "serve";
+    argv[n++] = "-b";
+    argv[n++] = "127.0.0.1:0";
+    argv[n++] = "--error-logfile";
+    argv[n++] = s->log;
+    argv[n++] = "--model";
+    argv[n++] = test_path("models/en_core_web_sm");
+    for (int i = 0; args && args[i] && n < 62; i++) argv[n++] = args[i];
+    argv[n] = NULL;
+    s->pid = fork();
+    if (s->pid == 0) {
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    s->port = 0;
+    double end = now_s() + 20;
+    while (now_s() < end && !s->port) {
+        size_t len;
+        char *log = test_read_file(s->log, &len);
+        const char *at = log ? strstr(log, "Listening at: http://127.0.0.1:") : NULL;
+        if (at) s->port = atoi(at + strlen("Listening at: http://127.0.0.1:"));
+        free(log);
+        if (!s->port) usleep(20000);
+    }
+    CHECKF(s->port > 0, "nerd serve did not start (log %s)", s->log);
+    while (now_s() < end) {
+        buf out = {0};
+        int st = http_json(s->port, "GET", "/readyz", NULL, &out);
+        buf_free(&out);
+        if (st == 200) return;
+        usleep(20000);
+    }
+    test_fail(__FILE__, __LINE__, "nerd serve never became ready (log %s)", s->log);
+}
+
+int server_stop(test_server *s, int sig)
+{
+    int status = 0;
+    kill(s->pid, sig);
+    double end = now_s() + 40;
+    while (now_s() < end) {
+        pid_t r = waitpid(s->pid, &status, WNOHANG);
+        if (r == s->pid) { unlink(s->log); return status; }
+        usleep(20000);
+    }
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, &status, 0);
+    test_fail(__FILE__, __LINE__, "nerd serve did not stop on signal %d", sig);
+}
+
+static int raw_request(int port, const char *raw, size_t len, buf *out, int until_close)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) { close(fd); return 0; }
+    for (size_t off = 0; off < len;) {
+        ssize_t n = send(fd, raw + off, len - off, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        off += (size_t)n;
+    }
+    double end = now_s() + 10;
+    while (now_s() < end) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 100) <= 0) continue;
+        char chunk[65536];
+        ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+        if (n <= 0) break;
+        buf_append(out, chunk, (size_t)n);
+        /* a whole response: the head and Content-Length bytes of body */
+        const char *hend = out->ptr ? strstr(out->ptr, "\r\n\r\n") : NULL;
+        const char *cl = out->ptr ? strcasestr(out->ptr, "Content-Length: ") : NULL;
+        if (!until_close && hend && cl && cl < hend && (size_t)(out->ptr + out->len - (hend + 4)) >= strtoul(cl + 16, NULL, 10) &&
+            strncmp(out->ptr + 9, "100", 3))
+            break;
+    }
+    close(fd);
+    return out->len > 12 && !strncmp(out->ptr, "HTTP/1.", 7) ? atoi(out->ptr + 9) : 0;
+}
+
+int http_raw(int port, const char *raw, size_t len, buf *out) { return raw_request(port, raw, len, out, 0); }
+int http_raw_all(int port, const char *raw, size_t len, buf *out) { return raw_request(port, raw, len, out, 1); }
+
+int http_json(int port, const char *method, const char *path, const char *body, buf *out)
+{
+    buf req = {0};
+    buf_printf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n", method, path);
+    if (body) buf_printf(&req, "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+    else buf_puts(&req, "\r\n");
+    int st = http_raw(port, req.ptr, req.len, out);
+    buf_free(&req);
+    return st;
+}
+
+const char *http_body(const buf *out)
+{
+    const char *h = out->ptr ? strstr(out->ptr, "\r\n\r\n") : NULL;
+    return h ? h + 4 : NULL;
+}
+
+int server_workers(const test_server *s, pid_t *pids, int max)
+{
+    int n = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d)) && n < max) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        char p[256];
+        snprintf(p, sizeof p, "/proc/%s/stat", e->d_name);
+        size_t len;
+        char *st = test_read_file(p, &len);
+        if (!st) continue;
+        char *rp = strrchr(st, ')');
+        int ppid = 0;
+        if (rp) sscanf(rp + 2, "%*c %d", &ppid);
+        if (ppid == s->pid) pids[n++] = atoi(e->d_name);
+        free(st);
+    }
+    if (d) closedir(d);
+    return n;
+}

@@ -1,0 +1,34 @@
+/* serve_helper.h - start `nerd serve` for a test on a port the kernel picks, and talk to it. */
+#ifndef NERD_SERVE_HELPER_H
+#define NERD_SERVE_HELPER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/buf.h"
+
+typedef struct {
+    pid_t pid;
+    int port;
+    char log[256];
+} test_server;
+
+/* Starts build/nerd serve -b 127.0.0.1:0 ARGS... (NULL-terminated) and waits until it listens
+ * and /readyz answers 200. Fails the test on a timeout. */
+void server_start(test_server *s, const char *const *args);
+/* QUIT (graceful) or TERM, then waits for the master to exit; returns its exit status. */
+int server_stop(test_server *s, int sig);
+
+/* One request on a new connection: sends raw, reads until the server closes or a whole
+ * response has arrived. Returns the status code (0 if none) and the whole response in out. */
+int http_raw(int port, const char *raw, size_t len, buf *out);
+/* The same, reading until the server closes (pipelined answers). */
+int http_raw_all(int port, const char *raw, size_t len, buf *out);
+/* A JSON request: method, path, body. */
+int http_json(int port, const char *method, const char *path, const char *body, buf *out);
+/* The body of a response in out (after the blank line), or NULL. */
+const char *http_body(const buf *out);
+/* The pids of the master's children (its workers). */
+int server_workers(const test_server *s, pid_t *pids, int max);
+
+#endif

@@ -1,0 +1,364 @@
+/* `nerd serve` end to end, on loopback: the seed's client, every error status, workers that
+ * die or hang, signals, reload, and the memory the workers share. */
+#include "test.h"
+#include "serve_helper.h"
+#include "util/json.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The golden answer for the seed's Paris text, as JSON text. */
+static char *paris_dict(void)
+{
+    size_t len;
+    char *g = test_read_file(test_path("golden/edge.jsonl"), &len);
+    CHECK(g);
+    *strchr(g, '\n') = 0;
+    json_doc d;
+    char err[128];
+    CHECK(json_parse(g, strlen(g), 0, &d, err, sizeof err) == 0);
+    const json_value *dict = json_get(&d.root, "dict");
+    buf b = {0};
+    buf_putc(&b, '{');
+    for (size_t i = 0; i < dict->u.obj.n; i++) {
+        if (i) buf_putc(&b, ',');
+        json_write_string(&b, dict->u.obj.items[i].key, dict->u.obj.items[i].keylen, 0);
+        buf_putc(&b, ':');
+        json_write_string(&b, dict->u.obj.items[i].val.u.str.ptr, dict->u.obj.items[i].val.u.str.len, 0);
+    }
+    buf_putc(&b, '}');
+    json_doc_free(&d);
+    free(g);
+    return b.ptr;
+}
+
+/* Runs the seed's client (aiohttp, n simultaneous requests) and returns its exit status. */
+static int seed_client(int port, int n, int background)
+{
+    char *expected = paris_dict();
+    char url[64], num[16];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
+    snprintf(num, sizeof num, "%d", n);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/usr/bin/python3", "python3", "tests/server/seed_client.py", url, test_path("corpus/paris.txt"), expected,
+              num, (char *)NULL);
+        _exit(127);
+    }
+    free(expected);
+    if (background) return pid;
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int client_wait(pid_t pid)
+{
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void seed_case(const char *klass, const char *workers)
+{
+    test_server s;
+    const char *args[] = {"-k", klass, "-w", workers, NULL};
+    server_start(&s, args);
+    CHECKF(seed_client(s.port, 1000, 0) == 0, "the seed's client got wrong answers from -k %s -w %s", klass, workers);
+    CHECK(WIFEXITED(server_stop(&s, SIGTERM)));
+}
+
+TEST_T(serve_seed_client_sync_1_worker, 120) { seed_case("sync", "1"); }
+TEST_T(serve_seed_client_sync_2_workers, 120) { seed_case("sync", "2"); }
+TEST_T(serve_seed_client_async_1_worker, 120) { seed_case("async", "1"); }
+TEST_T(serve_seed_client_async_2_workers, 120) { seed_case("async", "2"); }
+
+static void expect_status(int port, const char *raw, int want, const char *needle)
+{
+    buf out = {0};
+    int st = http_raw(port, raw, strlen(raw), &out);
+    CHECKF(st == want, "expected %d, got %d for: %.60s\n%s", want, st, raw, out.ptr ? out.ptr : "");
+    if (needle) CHECKF(out.ptr && strstr(out.ptr, needle), "answer lacks %s:\n%s", needle, out.ptr);
+    const char *body = http_body(&out);
+    if (want >= 400) CHECKF(body && !strncmp(body, "{\"error\":", 9), "not a JSON error: %s", body ? body : "");
+    buf_free(&out);
+}
+
+/* A POST with a correct Content-Length for body. */
+static void expect_post(int port, const char *body, int want, const char *needle)
+{
+    char req[1024];
+    snprintf(req, sizeof req, "POST / HTTP/1.1\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+    expect_status(port, req, want, needle);
+}
+
+static void still_serving(int port)
+{
+    buf out = {0};
+    CHECK(http_json(port, "GET", "/", "{\"text\": \"Angela Merkel visited Paris.\"}", &out) == 200);
+    CHECKF(strstr(http_body(&out), "\"Paris\":\"GPE\""), "%s", out.ptr);
+    buf_free(&out);
+}
+
+static void error_statuses(const char *klass)
+{
+    test_server s;
+    const char *args[] = {"-k", klass, "--max-body-size", "1000", "--limit-request-line", "200",
+                          "--limit-request-field_size", "300", "--header-timeout", "0.5", NULL};
+    server_start(&s, args);
+    int p = s.port;
+    expect_post(p, "{\"text\":1", 400, "invalid JSON");
+    expect_post(p, "{\"texts\": \"\"}", 400, "missing field: text");
+    expect_post(p, "{\"text\": 5}", 400, "must be a string");
+    expect_post(p, "{\"text\": \"\xff\"}", 400, "UTF-8");
+    expect_post(p, "{\"text\": \"\\ud800x\"}", 400, "surrogate");
+    expect_post(p, "[]", 400, "JSON object");
+    expect_post(p, "{\"a\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", 400, "nesting");
+    expect_status(p, "GET /nothing HTTP/1.1\r\n\r\n", 404, NULL);
+    expect_status(p, "DELETE / HTTP/1.1\r\n\r\n", 405, "Allow: GET, POST");
+    expect_status(p, "POST / HTTP/1.1\r\nHost: x\r\n\r\n", 411, NULL);
+    expect_status(p, "POST / HTTP/1.1\r\nContent-Length: 5000\r\n\r\n", 413, NULL);
+    char big[600];
+    snprintf(big, sizeof big, "GET /%0400d HTTP/1.1\r\n\r\n", 0);
+    expect_status(p, big, 414, NULL);
+    snprintf(big, sizeof big, "GET / HTTP/1.1\r\nX-Big: %0400d\r\n\r\n", 0);
+    expect_status(p, big, 431, NULL);
+    expect_status(p, "GET / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400, NULL);
+    expect_status(p, "GET / HTTP/2.0\r\n\r\n", 505, NULL);
+    /* slow header: half a request, then silence past --header-timeout */
+    double t0 = now_s();
+    expect_status(p, "POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"te", 408, NULL);
+    CHECKF(now_s() - t0 < 5, "408 came after %.1f s", now_s() - t0);
+    still_serving(p);
+    /* chunked bodies are understood */
+    expect_status(p, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n9\r\n{\"text\": \r\n15\r\n\"Paris is in France\"}\r\n0\r\n\r\n",
+                  200, "\"France\":\"GPE\"");
+    still_serving(p);
+    CHECK(WIFEXITED(server_stop(&s, SIGTERM)));
+}
+
+TEST_T(serve_error_statuses_async, 60) { error_statuses("async"); }
+TEST_T(serve_error_statuses_sync, 60) { error_statuses("sync"); }
+
+TEST_T(serve_limit_concurrency_and_request_timeout, 60)
+{
+    test_server s;
+    const char *args[] = {"-k", "async", "--limit-concurrency", "2", "--simulate-io", "0.5", NULL};
+    server_start(&s, args);
+    /* three requests in flight at once: the third is refused with 503 and Retry-After */
+    pid_t kids[2];
+    for (int i = 0; i < 2; i++) {
+        kids[i] = fork();
+        if (kids[i] == 0) {
+            buf out = {0};
+            _exit(http_json(s.port, "POST", "/", "{\"text\": \"Paris\"}", &out) == 200 ? 0 : 1);
+        }
+    }
+    usleep(150000);
+    expect_status(s.port, "POST / HTTP/1.1\r\nContent-Length: 17\r\n\r\n{\"text\": \"Paris\"}", 503, "Retry-After: 1");
+    for (int i = 0; i < 2; i++) CHECK(client_wait(kids[i]) == 0);
+    server_stop(&s, SIGTERM);
+
+    const char *args2[] = {"-k", "async", "--simulate-io", "0.5", "--request-timeout", "0.2", NULL};
+    server_start(&s, args2);
+    expect_status(s.port, "POST / HTTP/1.1\r\nContent-Length: 17\r\n\r\n{\"text\": \"Paris\"}", 504, "request timeout");
+    buf out = {0};
+    CHECK(http_json(s.port, "GET", "/healthz", NULL, &out) == 200);
+    buf_free(&out);
+    server_stop(&s, SIGTERM);
+}
+
+TEST_T(serve_keep_alive_pipelining_and_continue, 60)
+{
+    test_server s;
+    const char *args[] = {"-k", "async", NULL};
+    server_start(&s, args);
+    const char *three = "POST / HTTP/1.1\r\nContent-Length: 17\r\n\r\n{\"text\": \"Paris\"}"
+                        "GET /healthz HTTP/1.1\r\n\r\n"
+                        "POST /ents HTTP/1.1\r\nContent-Length: 19\r\nConnection: close\r\n\r\n{\"text\": \"Berlin.\"}";
+    buf out = {0};
+    CHECK(http_raw_all(s.port, three, strlen(three), &out) == 200);
+    const char *a = strstr(out.ptr, "{\"Paris\":\"GPE\"}"), *b = strstr(out.ptr, "{\"status\":\"ok\"}"),
+               *c = strstr(out.ptr, "\"Berlin\"");
+    CHECKF(a && b && c && a < b && b < c, "pipelined answers out of order:\n%s", out.ptr);
+    buf_free(&out);
+    /* Expect: 100-continue: the server says go on before the body is sent */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s.port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    const char *head = "POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 17\r\n\r\n";
+    CHECK(send(fd, head, strlen(head), 0) == (ssize_t)strlen(head));
+    char resp[4096];
+    ssize_t n = recv(fd, resp, sizeof resp - 1, 0);
+    CHECK(n > 0);
+    resp[n] = 0;
+    CHECKF(!strncmp(resp, "HTTP/1.1 100 Continue\r\n\r\n", 25), "%s", resp);
+    CHECK(send(fd, "{\"text\": \"Paris\"}", 17, 0) == 17);
+    size_t got = 0;
+    while (got < sizeof resp - 1 && !strstr(resp, "{\"Paris\":\"GPE\"}")) {
+        n = recv(fd, resp + got, sizeof resp - 1 - got, 0);
+        if (n <= 0) break;
+        got += (size_t)n;
+        resp[got] = 0;
+    }
+    CHECKF(strstr(resp, "HTTP/1.1 200 OK") && strstr(resp, "{\"Paris\":\"GPE\"}"), "%s", resp);
+    close(fd);
+    /* HTTP/1.0 without keep-alive gets its answer and a closed connection */
+    buf o2 = {0};
+    CHECK(http_raw(s.port, "GET /healthz HTTP/1.0\r\n\r\n", 25, &o2) == 200);
+    CHECK(strstr(o2.ptr, "Connection: close"));
+    buf_free(&o2);
+    server_stop(&s, SIGTERM);
+}
+
+TEST_T(serve_worker_killed_under_load_is_replaced, 90)
+{
+    test_server s;
+    const char *args[] = {"-k", "async", "-w", "2", NULL};
+    server_start(&s, args);
+    pid_t w[8];
+    CHECK(server_workers(&s, w, 8) == 2);
+    pid_t client = seed_client(s.port, 3000, 1);
+    usleep(300000);
+    kill(w[0], SIGKILL);
+    client_wait(client); /* requests the dead worker held may fail; the rest must not */
+    pid_t after[8];
+    int n = 0;
+    for (int i = 0; i < 100 && n < 2; i++) { n = server_workers(&s, after, 8); if (n < 2) usleep(50000); }
+    CHECK_EQ_INT(n, 2);
+    CHECK(after[0] != w[0] && after[1] != w[0]);
+    still_serving(s.port);
+    CHECK(seed_client(s.port, 500, 0) == 0);
+    buf out = {0};
+    CHECK(http_json(s.port, "GET", "/metrics", NULL, &out) == 200);
+    CHECKF(strstr(out.ptr, "nerd_worker_restarts_total 1"), "%s", out.ptr);
+    buf_free(&out);
+    server_stop(&s, SIGTERM);
+}
+
+TEST_T(serve_hup_reload_under_load_loses_nothing, 90)
+{
+    test_server s;
+    const char *args[] = {"-k", "async", "-w", "2", NULL};
+    server_start(&s, args);
+    pid_t before[8];
+    CHECK(server_workers(&s, before, 8) == 2);
+    pid_t client = seed_client(s.port, 3000, 1);
+    usleep(200000);
+    kill(s.pid, SIGHUP);
+    CHECKF(client_wait(client) == 0, "requests failed during the reload");
+    pid_t after[8];
+    int n = 0, fresh = 0;
+    for (int i = 0; i < 100; i++) {
+        n = server_workers(&s, after, 8);
+        fresh = 0;
+        for (int k = 0; k < n; k++) fresh += after[k] != before[0] && after[k] != before[1];
+        if (n == 2 && fresh == 2) break;
+        usleep(50000);
+    }
+    CHECKF(n == 2 && fresh == 2, "workers were not replaced (%d workers, %d new)", n, fresh);
+    server_stop(&s, SIGTERM);
+}
+
+TEST_T(serve_ttin_ttou_quit_and_pidfile, 60)
+{
+    test_server s;
+    char pidfile[128];
+    snprintf(pidfile, sizeof pidfile, "/tmp/nerd-test-%d.pid", (int)getpid());
+    const char *args[] = {"-k", "async", "--pid", pidfile, "--simulate-io", "0.6", NULL};
+    server_start(&s, args);
+    size_t len;
+    char *pf = test_read_file(pidfile, &len);
+    CHECK(pf && atoi(pf) == s.pid);
+    free(pf);
+    pid_t w[8];
+    kill(s.pid, SIGTTIN);
+    int n = 0;
+    for (int i = 0; i < 60 && n != 2; i++) { usleep(50000); n = server_workers(&s, w, 8); }
+    CHECK_EQ_INT(n, 2);
+    kill(s.pid, SIGTTOU);
+    for (int i = 0; i < 60 && n != 1; i++) { usleep(50000); n = server_workers(&s, w, 8); }
+    CHECK_EQ_INT(n, 1);
+    /* QUIT while a request is in flight: it is answered, then the master exits */
+    pid_t kid = fork();
+    if (kid == 0) {
+        buf out = {0};
+        _exit(http_json(s.port, "POST", "/", "{\"text\": \"Paris\"}", &out) == 200 ? 0 : 1);
+    }
+    usleep(200000);
+    int st = server_stop(&s, SIGQUIT);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECKF(client_wait(kid) == 0, "the in-flight request was lost on QUIT");
+    CHECK(access(pidfile, F_OK) != 0);
+}
+
+TEST_T(serve_healthz_fast_while_model_threads_are_busy, 90)
+{
+    test_server s;
+    const char *args[] = {"-k", "async", "--threads", "1", NULL};
+    server_start(&s, args);
+    pid_t client = seed_client(s.port, 2000, 1);
+    usleep(500000);
+    double worst = 0;
+    for (int i = 0; i < 20; i++) {
+        buf out = {0};
+        double t0 = now_s();
+        CHECK(http_json(s.port, "GET", "/healthz", NULL, &out) == 200);
+        double dt = now_s() - t0;
+        if (dt > worst) worst = dt;
+        buf_free(&out);
+        usleep(20000);
+    }
+    printf("  /healthz worst latency under load: %.1f ms\n", worst * 1e3);
+    CHECKF(worst < 0.050, "healthz took %.1f ms", worst * 1e3);
+    CHECK(client_wait(client) == 0);
+    server_stop(&s, SIGTERM);
+}
+
+static long smaps(pid_t pid, const char *field)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/smaps_rollup", (int)pid);
+    size_t len;
+    char *t = test_read_file(p, &len);
+    if (!t) return -1;
+    long v = -1;
+    char *at = strstr(t, field);
+    if (at) v = atol(at + strlen(field));
+    free(t);
+    return v;
+}
+
+TEST_T(serve_workers_share_the_weights, 60)
+{
+    test_server s;
+    const char *args[] = {"-k", "async", "-w", "2", NULL};
+    server_start(&s, args);
+    CHECK(seed_client(s.port, 200, 0) == 0);
+    pid_t w[8];
+    int n = server_workers(&s, w, 8);
+    printf("  memory (KiB): master rss %ld private %ld\n", smaps(s.pid, "Rss:"),
+           smaps(s.pid, "Private_Clean:") + smaps(s.pid, "Private_Dirty:"));
+    for (int i = 0; i < n; i++) {
+        long rss = smaps(w[i], "Rss:"), priv = smaps(w[i], "Private_Clean:") + smaps(w[i], "Private_Dirty:");
+        long shared = smaps(w[i], "Shared_Clean:") + smaps(w[i], "Shared_Dirty:");
+        printf("  memory (KiB): worker %d rss %ld private %ld shared %ld\n", i, rss, priv, shared);
+        /* the weights (12 MB) are shared with the master: a worker's own memory is small */
+        CHECKF(shared > 10000, "worker shares only %ld KiB", shared);
+        CHECKF(priv < rss / 2, "worker private %ld of %ld KiB", priv, rss);
+    }
+    server_stop(&s, SIGTERM);
+}

@@ -64,6 +64,18 @@ static int seed_client(int port, int n, int background)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* Waits until the master has exactly n workers; returns how many it has. */
+static int wait_workers(test_server *s, pid_t *pids, int n)
+{
+    int got = 0;
+    for (int i = 0; i < 200; i++) {
+        got = server_workers(s, pids, 8);
+        if (got == n) break;
+        usleep(50000);
+    }
+    return got;
+}
+
 static int client_wait(pid_t pid)
 {
     int st;
@@ -230,7 +242,7 @@ TEST_T(serve_worker_killed_under_load_is_replaced, 90)
     const char *args[] = {"-k", "async", "-w", "2", NULL};
     server_start(&s, args);
     pid_t w[8];
-    CHECK(server_workers(&s, w, 8) == 2);
+    CHECK(wait_workers(&s, w, 2) == 2);
     pid_t client = seed_client(s.port, 3000, 1);
     usleep(300000);
     kill(w[0], SIGKILL);
@@ -255,7 +267,7 @@ TEST_T(serve_hup_reload_under_load_loses_nothing, 90)
     const char *args[] = {"-k", "async", "-w", "2", NULL};
     server_start(&s, args);
     pid_t before[8];
-    CHECK(server_workers(&s, before, 8) == 2);
+    CHECK(wait_workers(&s, before, 2) == 2);
     pid_t client = seed_client(s.port, 3000, 1);
     usleep(200000);
     kill(s.pid, SIGHUP);
@@ -349,7 +361,7 @@ TEST_T(serve_workers_share_the_weights, 60)
     server_start(&s, args);
     CHECK(seed_client(s.port, 200, 0) == 0);
     pid_t w[8];
-    int n = server_workers(&s, w, 8);
+    int n = wait_workers(&s, w, 2);
     printf("  memory (KiB): master rss %ld private %ld\n", smaps(s.pid, "Rss:"),
            smaps(s.pid, "Private_Clean:") + smaps(s.pid, "Private_Dirty:"));
     for (int i = 0; i < n; i++) {

@@ -1,8 +1,11 @@
 """The seed article's client, unchanged in shape: N simultaneous aiohttp GET requests with a
 JSON body {"i_request": i, "text": ...}, gathered at once. Then every answer is compared with
 the expected dict (the golden spaCy answer for the text), in key order too.
-usage: seed_client.py URL TEXT_FILE EXPECTED_JSON N"""
+usage: seed_client.py URL TEXT_FILE EXPECTED_JSON N [simultaneous]
+With "simultaneous", every request gets its own connection (aiohttp's default pool holds 100),
+so N connections arrive at the server at once."""
 import asyncio
+import resource
 import json
 import sys
 import time
@@ -10,6 +13,10 @@ import time
 from aiohttp import ClientSession
 
 api_url, text_file, expected_json, num_requests = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+simultaneous = len(sys.argv) > 5 and sys.argv[5] == "simultaneous"
+if simultaneous:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, num_requests + 256)), hard))
 text = open(text_file, encoding="utf-8").read()
 expected = json.loads(expected_json)
 
@@ -20,7 +27,9 @@ async def fetch(session, i_request):
 
 
 async def main():
-    async with ClientSession() as session:
+    from aiohttp import TCPConnector
+    connector = TCPConnector(limit=0, force_close=True) if simultaneous else None
+    async with ClientSession(connector=connector) as session:
         return await asyncio.gather(*[fetch(session, i) for i in range(num_requests)])
 
 

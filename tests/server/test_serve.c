@@ -45,7 +45,7 @@ static char *paris_dict(void)
 }
 
 /* Runs the seed's client (aiohttp, n simultaneous requests) and returns its exit status. */
-static int seed_client(int port, int n, int background)
+static int seed_client_mode(int port, int n, int background, const char *mode)
 {
     char *expected = paris_dict();
     char url[64], num[16];
@@ -54,7 +54,7 @@ static int seed_client(int port, int n, int background)
     pid_t pid = fork();
     if (pid == 0) {
         execl("/usr/bin/python3", "python3", "tests/server/seed_client.py", url, test_path("corpus/paris.txt"), expected,
-              num, (char *)NULL);
+              num, mode, (char *)NULL);
         _exit(127);
     }
     free(expected);
@@ -75,6 +75,8 @@ static int wait_workers(test_server *s, pid_t *pids, int n)
     }
     return got;
 }
+
+static int seed_client(int port, int n, int background) { return seed_client_mode(port, n, background, "pooled"); }
 
 static int client_wait(pid_t pid)
 {
@@ -373,4 +375,64 @@ TEST_T(serve_workers_share_the_weights, 60)
         CHECKF(priv < rss / 2, "worker private %ld of %ld KiB", priv, rss);
     }
     server_stop(&s, SIGTERM);
+}
+
+TEST_T(serve_1000_simultaneous_connections_sync_worker, 120)
+{
+    /* one sync worker takes one connection at a time: the other 999 wait in the backlog */
+    test_server s;
+    const char *args[] = {"-k", "sync", "-w", "1", NULL};
+    server_start(&s, args);
+    CHECKF(seed_client_mode(s.port, 1000, 0, "simultaneous") == 0, "connections were dropped or answers wrong");
+    server_stop(&s, SIGTERM);
+}
+
+TEST_T(serve_hung_worker_is_killed_after_timeout, 60)
+{
+    test_server s;
+    const char *args[] = {"-k", "async", "-w", "1", "--timeout", "1", NULL};
+    server_start(&s, args);
+    pid_t w[8];
+    CHECK(wait_workers(&s, w, 1) == 1);
+    kill(w[0], SIGSTOP); /* a worker that no longer runs: its heartbeat stops */
+    pid_t now[8];
+    int replaced = 0;
+    for (int i = 0; i < 100 && !replaced; i++) {
+        usleep(50000);
+        replaced = server_workers(&s, now, 8) == 1 && now[0] != w[0];
+    }
+    CHECKF(replaced, "the hung worker was not replaced");
+    still_serving(s.port);
+    size_t len;
+    char *log = test_read_file(s.log, &len);
+    CHECKF(log && strstr(log, "WORKER TIMEOUT"), "no timeout in the log");
+    free(log);
+    server_stop(&s, SIGTERM);
+}
+
+TEST_T(serve_max_requests_recycles_workers_and_unix_socket, 60)
+{
+    test_server s;
+    char sock[128], bind[160];
+    snprintf(sock, sizeof sock, "/tmp/nerd-test-%d.sock", (int)getpid());
+    snprintf(bind, sizeof bind, "unix:%s", sock);
+    const char *args[] = {"-k", "sync", "--max-requests", "20", "--max-requests-jitter", "5", "-b", bind, NULL};
+    server_start(&s, args);
+    pid_t first[8];
+    CHECK(wait_workers(&s, first, 1) == 1);
+    for (int i = 0; i < 60; i++) still_serving(s.port);
+    pid_t later[8];
+    CHECK(wait_workers(&s, later, 1) == 1);
+    CHECK(later[0] != first[0]);
+    /* the unix socket answers too */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "curl -s --unix-socket %s http://x/healthz", sock);
+    FILE *p = popen(cmd, "r");
+    char out[256] = "";
+    size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+    out[n] = 0;
+    if (p) pclose(p);
+    CHECKF(strstr(out, "\"ok\""), "unix socket: %s", out);
+    server_stop(&s, SIGTERM);
+    CHECK(access(sock, F_OK) != 0);
 }

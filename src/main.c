@@ -16,6 +16,7 @@ static const command commands[] = {
     {"tokenize", cmd_tokenize, "print spaCy's tokens and lexical attributes as JSON lines"},
     {"ner", cmd_ner, "print the entities of a text, or of JSON lines"},
     {"eval", cmd_eval, "compare nerd with spaCy's golden outputs"},
+    {"bench", cmd_bench, "the seed's load test: n simultaneous requests, latency percentiles, answers checked"},
     {"serve", cmd_serve, "serve the model over HTTP: a pre-fork master with sync or async workers"},
 };
 

@@ -6,5 +6,6 @@
 int cmd_tokenize(int argc, char **argv); /* src/cli/cmd_tokenize.c */
 int cmd_ner(int argc, char **argv);      /* src/cli/cmd_ner.c */
 int cmd_eval(int argc, char **argv);     /* src/cli/cmd_eval.c */
+int cmd_bench(int argc, char **argv);    /* src/bench/bench_cli.c */
 
 #endif

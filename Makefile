@@ -29,7 +29,7 @@ MAIN_OBJ   := $(call obj,src/main.c)
 TEST_OBJ   := $(call obj,$(TEST_SRC))
 $(TEST_OBJ): CFLAGS += -Itests
 
-.PHONY: all test test-asan deps clean bench serve valgrind
+.PHONY: all test test-asan deps clean bench serve valgrind test-deploy
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -60,6 +60,12 @@ test-asan:
 # Benchmark programs: bench/NAME.c -> build/bench-NAME, linked with libnerd; `make bench` runs each.
 $(BUILD)/bench-%: $(BUILD)/obj/bench/%.o $(BUILD)/libnerd.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnerd.a $(LDLIBS)
+
+# deploy/: dry checks of what cannot run here (Docker, Kubernetes, systemd), then nginx in
+# front of two nerd instances with one killed mid-run.
+test-deploy: $(BUILD)/nerd
+	/usr/bin/python3 tests/deploy/check_configs.py deploy
+	NERD_BIN=$(BUILD)/nerd bash tests/deploy/nginx_failover.sh
 
 # nerd eval under valgrind over the golden edge cases. valgrind 3.19 cannot decode AVX-512, so
 # this is an x86-64-v3 build and OpenBLAS is pinned to its AVX2 (Haswell) kernels.

@@ -2,7 +2,7 @@
 # Installs the Debian packages nerd builds, tests and benchmarks with. Idempotent; run as root.
 set -e
 PKGS="build-essential pkg-config libpcre2-dev libmsgpack-dev libutf8proc-dev libopenblas-dev
-      python3 python3-aiohttp curl clang libclang-rt-14-dev valgrind"
+      python3 python3-aiohttp python3-yaml curl nginx-light wrk clang libclang-rt-14-dev valgrind"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -29,7 +29,7 @@ MAIN_OBJ   := $(call obj,src/main.c)
 TEST_OBJ   := $(call obj,$(TEST_SRC))
 $(TEST_OBJ): CFLAGS += -Itests
 
-.PHONY: all test test-asan deps clean bench serve valgrind test-deploy
+.PHONY: all test test-asan deps clean bench serve valgrind test-deploy shared
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -40,6 +40,17 @@ $(BUILD)/libnerd.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# The library as a shared object, for the Python binding (python/nerd): its own -fPIC objects.
+PIC_OBJ := $(patsubst %.c,$(BUILD)/pic/%.o,$(LIB_SRC))
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+
+$(BUILD)/libnerd.so: $(PIC_OBJ)
+	$(CC) $(CFLAGS) -shared -o $@ $^ $(LDLIBS)
+
+shared: $(BUILD)/libnerd.so
+
 $(BUILD)/nerd: $(MAIN_OBJ) $(APP_OBJ) $(BUILD)/libnerd.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(APP_OBJ) $(BUILD)/libnerd.a $(LDLIBS)
 
@@ -48,11 +59,12 @@ $(BUILD)/nerd-tests: $(TEST_OBJ) $(APP_OBJ) $(BUILD)/libnerd.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TEST_OBJ) $(APP_OBJ) $(BUILD)/libnerd.a $(LDLIBS)
 
 # The test runner ends with "N passed, N failed"; T=pattern runs the tests whose name contains it.
-test: $(BUILD)/nerd $(BUILD)/nerd-tests
+test: $(BUILD)/nerd $(BUILD)/nerd-tests $(BUILD)/libnerd.so
 	NERD_BIN=$(BUILD)/nerd $(BUILD)/nerd-tests $(T)
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer, in their own build tree.
 test-asan:
+	$(MAKE) build/libnerd.so
 	$(MAKE) test BUILD=build/asan OPT="-O1" \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined"

@@ -1,0 +1,31 @@
+/* The Python binding (python/nerd over build/libnerd.so) answers the seed's Paris text with
+ * spaCy's golden dict, key order included, and reports errors as exceptions. */
+#include "test.h"
+
+#include <sys/wait.h>
+
+TEST_T(python_binding_gives_the_golden_paris_dict, 60)
+{
+    const char *script =
+        "import json, nerd\n"
+        "golden = json.loads(open('%s/golden/edge.jsonl', encoding='utf-8').readline())\n"
+        "ner = nerd.load('%s/models/en_core_web_sm')\n"
+        "text = open('%s/corpus/paris.txt', encoding='utf-8').read()\n"
+        "got = ner(text)\n"
+        "assert got == golden['dict'] and list(got) == list(golden['dict']), got\n"
+        "ents = ner.ents(text)\n"
+        "assert [(e[2], e[3], e[1]) for e in ents] == [(e['start_char'], e['end_char'], e['label']) for e in golden['ents']]\n"
+        "try:\n    nerd.load('/nonexistent/model'); raise SystemExit('no error')\nexcept nerd.NerdError as e:\n    assert 'nonexistent' in str(e)\n"
+        "print('python binding ok')\n";
+    char cmd[4096];
+    char body[3000];
+    snprintf(body, sizeof body, script, test_shared(), test_shared(), test_shared());
+    FILE *f = fopen("/tmp/nerd-binding-test.py", "w");
+    CHECK(f);
+    fputs(body, f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "NERD_LIB=%s/libnerd.so PYTHONPATH=python /usr/bin/python3 /tmp/nerd-binding-test.py",
+             getenv("NERD_LIBDIR") ? getenv("NERD_LIBDIR") : "build");
+    int st = system(cmd);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}

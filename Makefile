@@ -29,7 +29,7 @@ MAIN_OBJ   := $(call obj,src/main.c)
 TEST_OBJ   := $(call obj,$(TEST_SRC))
 $(TEST_OBJ): CFLAGS += -Itests
 
-.PHONY: all test test-asan deps clean bench serve valgrind test-deploy shared
+.PHONY: all test test-asan deps clean bench serve valgrind test-deploy shared bench-seed
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -78,6 +78,11 @@ $(BUILD)/bench-%: $(BUILD)/obj/bench/%.o $(BUILD)/libnerd.a
 test-deploy: $(BUILD)/nerd
 	/usr/bin/python3 tests/deploy/check_configs.py deploy
 	NERD_BIN=$(BUILD)/nerd bash tests/deploy/nginx_failover.sh
+
+# The seed article's two tables, nerd and the Python stacks on this machine (about 25 minutes with
+# TRIALS=3: the sync stacks with simulated IO take 100 s per trial at w=1).
+bench-seed: $(BUILD)/nerd $(BUILD)/libnerd.so
+	/usr/bin/python3 bench/seed/run.py
 
 # nerd eval under valgrind over the golden edge cases. valgrind 3.19 cannot decode AVX-512, so
 # this is an x86-64-v3 build and OpenBLAS is pinned to its AVX2 (Haswell) kernels.

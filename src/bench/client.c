@@ -1,4 +1,5 @@
 #include "bench/client.h"
+#include "server/http_parser.h"
 #include "util/buf.h"
 #include "util/json.h"
 
@@ -35,7 +36,26 @@ typedef struct {
     int connected;
 } bconn;
 
-static int answer_complete(const buf *in, size_t *head, size_t *body_len, int *status, int *close_after)
+/* A chunked answer: decodes a copy; 1 when whole (the decoded body replaces the raw one). */
+static int chunked_complete(buf *in, size_t head, size_t *body_len)
+{
+    size_t raw = in->len - head;
+    char *copy = malloc(raw + 1);
+    memcpy(copy, in->ptr + head, raw);
+    http_chunked d = {0};
+    size_t len = raw;
+    ssize_t r = http_decode_chunked(&d, copy, &len);
+    if (r >= 0) {
+        memcpy(in->ptr + head, copy, len);
+        in->len = head + len;
+        in->ptr[in->len] = 0;
+        *body_len = len;
+    }
+    free(copy);
+    return r >= 0 ? 1 : r == HTTP_INCOMPLETE ? 0 : -1;
+}
+
+static int answer_complete(buf *in, size_t *head, size_t *body_len, int *status, int *close_after)
 {
     const char *h = in->ptr ? strstr(in->ptr, "\r\n\r\n") : NULL;
     if (!h) return 0;
@@ -44,17 +64,19 @@ static int answer_complete(const buf *in, size_t *head, size_t *body_len, int *s
     *status = atoi(in->ptr + 9);
     *close_after = 0;
     long cl = -1;
+    int chunked = 0;
     for (const char *p = strstr(in->ptr, "\r\n"); p && p < h; p = strstr(p + 2, "\r\n")) {
         const char *line = p + 2;
         if (!strncasecmp(line, "content-length:", 15)) cl = atol(line + 15);
         else if (!strncasecmp(line, "connection:", 11) && strcasestr(line, "close") && strcasestr(line, "close") < strstr(line, "\r\n"))
             *close_after = 1;
-        else if (!strncasecmp(line, "transfer-encoding:", 18)) return -1; /* nerd and the peers send lengths */
+        else if (!strncasecmp(line, "transfer-encoding:", 18)) chunked = 1;
     }
     if (*status == 100) { /* an interim answer: drop it */
         *body_len = 0;
         return 2;
     }
+    if (chunked) return chunked_complete(in, *head, body_len);
     if (cl < 0) return -1;
     if (in->len - *head < (size_t)cl) return 0;
     *body_len = (size_t)cl;

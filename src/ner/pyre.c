@@ -3,6 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Python's \s is str.isspace(); PCRE2's \s under UCP differs (it lacks U+001C..U+001F and
+ * has U+180E), so \s and \S are spelled out as Python's set. Checked over every code point. */
+#define PY_SPACE_SET "\\t-\\r\\x{1C}-\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}"
+
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9') return c - '0';
@@ -31,6 +35,18 @@ int pyre_translate(const char *py, size_t len, buf *out, char *err, size_t errle
                 }
                 if (buf_printf(out, "\\x{%X}", v)) return -1;
                 i += 1 + nd;
+                continue;
+            }
+            if (e == 's' || e == 'S') {
+                int rc;
+                if (in_class && e == 'S') /* no set difference inside a class in PCRE2 10.42 */
+                    rc = buf_append(out, "\\S", 2);
+                else if (in_class)
+                    rc = buf_append(out, PY_SPACE_SET, sizeof PY_SPACE_SET - 1);
+                else
+                    rc = buf_printf(out, "[%s%s]", e == 'S' ? "^" : "", PY_SPACE_SET);
+                if (rc) return -1;
+                i++;
                 continue;
             }
             if (e == 'Z') { /* Python's \Z is the very end of the string: PCRE2's \z */

@@ -103,7 +103,18 @@ def main():
                 print(f"{exp} w={w} {name}: {('%.2f s' % t) if t is not None else 'failed'} errors {err}", flush=True)
                 rows.append({"experiment": exp, "stack": name, "workers": w, "median_s": t, "errors": err,
                              "trials": TRIALS})
-    with open(os.path.join(RESULTS, "seed.csv"), "w", newline="") as f:
+    # keep earlier results of the experiments this run did not redo (EXPERIMENTS=cpu reruns one table)
+    path = os.path.join(RESULTS, "seed.csv")
+    if os.path.exists(path):
+        with open(path) as f:
+            for old in csv.DictReader(f):
+                if old["experiment"] not in EXPERIMENTS:
+                    old["workers"] = int(old["workers"])
+                    old["median_s"] = float(old["median_s"]) if old["median_s"] not in ("", "None") else None
+                    old["errors"] = int(old["errors"]) if old["errors"] not in ("", "None") else None
+                    rows.append(old)
+        rows.sort(key=lambda r: (["cpu", "io"].index(r["experiment"]), r["workers"]))
+    with open(path, "w", newline="") as f:
         wr = csv.DictWriter(f, fieldnames=list(rows[0]))
         wr.writeheader()
         wr.writerows(rows)
@@ -139,23 +150,24 @@ def main():
     open(os.path.join(RESULTS, "seed.md"), "w").write("\n".join(md) + "\n")
     print("\n".join(md))
     # the chart: one panel per experiment, one bar group per stack, log scale
-    for exp in EXPERIMENTS:
+    done = [e for e in ("cpu", "io") if any(r["experiment"] == e for r in rows)]
+    for exp in done:
         with open(os.path.join(RESULTS, f"seed_{exp}.dat"), "w") as f:
             for n in names:
                 f.write('"' + n + '" ' + " ".join(
                     str(next((r["median_s"] for r in rows if r["experiment"] == exp and r["stack"] == n and r["workers"] == w),
                              "NaN") or "NaN") for w in WORKERS) + "\n")
-    gp = [f"set terminal pngcairo size 1400,{420 * len(EXPERIMENTS)} font ',10'",
-          f"set output '{RESULTS}/seed.png'", f"set multiplot layout {len(EXPERIMENTS)},1",
+    gp = [f"set terminal pngcairo size 1400,{420 * len(done)} font ',10'",
+          f"set output '{RESULTS}/seed.png'", f"set multiplot layout {len(done)},1",
           "set style data histograms", "set style histogram clustered gap 1", "set style fill solid 0.8",
           "set logscale y", "set ylabel 'seconds for 1000 simultaneous requests (log)'", "set xtics rotate by -15",
           "set key top left"]
-    for exp in EXPERIMENTS:
+    for exp in done:
         gp.append(f"set title '{'CPU-bound' if exp == 'cpu' else 'with 0.1 s simulated IO'}'")
         gp.append(f"plot " + ", ".join(f"'{RESULTS}/seed_{exp}.dat' using {i + 2}:xtic(1) title 'w={w}'"
                                        for i, w in enumerate(WORKERS)))
     subprocess.run(["gnuplot"], input="\n".join(gp), text=True, check=False)
-    for exp in EXPERIMENTS:
+    for exp in done:
         os.remove(os.path.join(RESULTS, f"seed_{exp}.dat"))
 
 

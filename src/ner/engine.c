@@ -372,9 +372,7 @@ nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t 
                  f_table = (NER_CHUNK + 1) * rowlen;
     size_t need = f_scratch + f_vecs + f_proj + f_table + 2 * rowlen + pn->nO + 2 * (size_t)pn->nclasses + 64;
     if (grow((void **)&d->work, &d->workcap, need, sizeof(float))) return NERD_ERR_NOMEM;
-    biluo_ent *ents = realloc(d->ents, (n + 1) * sizeof *ents);
-    if (!ents) return NERD_ERR_NOMEM;
-    d->ents = ents;
+    if (grow((void **)&d->ents, &d->entcap, n + 1, sizeof *d->ents)) return NERD_ERR_NOMEM;
     float *scratch = d->work, *vecs = scratch + f_scratch, *proj = vecs + f_vecs, *table = proj + f_proj;
     float *prev_row = table + f_table, *open_row = prev_row + rowlen, *hidden = open_row + rowlen;
     float *scores = hidden + pn->nO;

@@ -63,7 +63,7 @@ struct nerd_doc {
     float *work;
     size_t workcap;
     biluo_ent *ents;
-    size_t nents;
+    size_t nents, entcap;
     int has_ents;
     const nerd_model *model;      /* whose labels the entities name */
 };

@@ -2,6 +2,56 @@
 
 #include <utf8proc.h>
 
+/* utf8proc 2.8 knows Unicode 15.0; Python 3.11 (which made the golden files) and PCRE2 10.42
+ * know 14.0. These code points are new in 15.0, so for Python they are unassigned: not
+ * alphabetic, not digits, not cased. The other tables are derived properties that Python's
+ * str methods use and utf8proc does not expose (from Unicode 14's DerivedCoreProperties):
+ * all three were checked against Python over every code point. */
+static const uint32_t unicode15_new[][2] = {
+    {0xCF3, 0xCF3}, {0xECE, 0xECE}, {0x10EFD, 0x10EFF}, {0x1123F, 0x11241}, {0x11B00, 0x11B09},
+    {0x11F00, 0x11F10}, {0x11F12, 0x11F3A}, {0x11F3E, 0x11F59}, {0x1342F, 0x1342F}, {0x13439, 0x13455},
+    {0x1B132, 0x1B132}, {0x1B155, 0x1B155}, {0x1D2C0, 0x1D2D3}, {0x1DF25, 0x1DF2A}, {0x1E030, 0x1E06D},
+    {0x1E08F, 0x1E08F}, {0x1E4D0, 0x1E4F9}, {0x1F6DC, 0x1F6DC}, {0x1F774, 0x1F776}, {0x1F77B, 0x1F77F},
+    {0x1F7D9, 0x1F7D9}, {0x1FA75, 0x1FA77}, {0x1FA87, 0x1FA88}, {0x1FAAD, 0x1FAAF}, {0x1FABB, 0x1FABD},
+    {0x1FABF, 0x1FABF}, {0x1FACE, 0x1FACF}, {0x1FADA, 0x1FADB}, {0x1FAE8, 0x1FAE8}, {0x1FAF7, 0x1FAF8},
+    {0x2B739, 0x2B739}, {0x31350, 0x323AF},
+};
+/* Other_Uppercase: uppercase for str.isupper() though not category Lu */
+static const uint32_t other_upper[][2] = {
+    {0x2160, 0x216F}, {0x24B6, 0x24CF}, {0x1F130, 0x1F149}, {0x1F150, 0x1F169}, {0x1F170, 0x1F189},
+};
+/* Cased (for the final-sigma rule) beyond Lu/Ll/Lt and letters with a case mapping:
+ * Other_Lowercase and Other_Uppercase */
+static const uint32_t other_cased[][2] = {
+    {0xAA, 0xAA}, {0xBA, 0xBA}, {0x2B0, 0x2B8}, {0x2C0, 0x2C1}, {0x2E0, 0x2E4}, {0x37A, 0x37A},
+    {0x1D2C, 0x1D6A}, {0x1D78, 0x1D78}, {0x1D9B, 0x1DBF}, {0x2071, 0x2071}, {0x207F, 0x207F},
+    {0x2090, 0x209C}, {0x2C7C, 0x2C7D}, {0xA69C, 0xA69D}, {0xA770, 0xA770}, {0xA7F8, 0xA7F9},
+    {0xAB5C, 0xAB5F}, {0x10780, 0x10780}, {0x10783, 0x10785}, {0x10787, 0x107B0}, {0x107B2, 0x107BA},
+    {0x1F130, 0x1F149}, {0x1F150, 0x1F169}, {0x1F170, 0x1F189},
+};
+/* Case_Ignorable beyond Mn/Me/Cf/Lm/Sk: Word_Break MidLetter, MidNumLet and Single_Quote */
+static const uint32_t other_case_ignorable[][2] = {
+    {0x27, 0x27}, {0x2E, 0x2E}, {0x3A, 0x3A}, {0xB7, 0xB7}, {0x387, 0x387}, {0x55F, 0x55F},
+    {0x5F4, 0x5F4}, {0x2018, 0x2019}, {0x2024, 0x2024}, {0x2027, 0x2027}, {0xFE13, 0xFE13},
+    {0xFE52, 0xFE52}, {0xFE55, 0xFE55}, {0xFF07, 0xFF07}, {0xFF0E, 0xFF0E}, {0xFF1A, 0xFF1A},
+};
+
+static int in_ranges(uint32_t cp, const uint32_t (*r)[2], size_t n)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (cp < r[mid][0]) hi = mid;
+        else if (cp > r[mid][1]) lo = mid + 1;
+        else return 1;
+    }
+    return 0;
+}
+#define IN_TABLE(cp, t) in_ranges((cp), (t), sizeof(t) / sizeof((t)[0]))
+
+/* assigned in Unicode 15.0 but not in Python's 14.0 */
+static int unicode15_only(uint32_t cp) { return cp >= 0xCF3 && IN_TABLE(cp, unicode15_new); }
+
 size_t py_utf8_next(const char *str, size_t len, uint32_t *cp)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -59,6 +109,7 @@ int py_isspace(uint32_t cp)
 int py_isalpha(uint32_t cp)
 {
     if (cp < 0x80) return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
+    if (unicode15_only(cp)) return 0;
     switch (utf8proc_category((utf8proc_int32_t)cp)) {
     case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
     case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO:
@@ -73,6 +124,7 @@ int py_isalpha(uint32_t cp)
 int py_isdigit(uint32_t cp)
 {
     if (cp < 0x80) return cp >= '0' && cp <= '9';
+    if (unicode15_only(cp)) return 0;
     if (utf8proc_category((utf8proc_int32_t)cp) == UTF8PROC_CATEGORY_ND) return 1;
     static const uint32_t digit_ranges[][2] = {
         {0x00B2, 0x00B3}, {0x00B9, 0x00B9}, {0x1369, 0x1371}, {0x19DA, 0x19DA}, {0x2070, 0x2070},
@@ -88,11 +140,13 @@ int py_isdigit(uint32_t cp)
 int py_isupper(uint32_t cp)
 {
     if (cp < 0x80) return cp >= 'A' && cp <= 'Z';
-    return utf8proc_category((utf8proc_int32_t)cp) == UTF8PROC_CATEGORY_LU;
+    return utf8proc_category((utf8proc_int32_t)cp) == UTF8PROC_CATEGORY_LU || IN_TABLE(cp, other_upper);
 }
 
 static int is_cased(uint32_t cp)
 {
+    if (unicode15_only(cp)) return 0;
+    if (IN_TABLE(cp, other_cased)) return 1;
     utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
     return c == UTF8PROC_CATEGORY_LU || c == UTF8PROC_CATEGORY_LL || c == UTF8PROC_CATEGORY_LT ||
            utf8proc_toupper((utf8proc_int32_t)cp) != (utf8proc_int32_t)cp ||
@@ -101,10 +155,10 @@ static int is_cased(uint32_t cp)
 
 static int is_case_ignorable(uint32_t cp)
 {
+    if (unicode15_only(cp)) return 0;
     utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
     return c == UTF8PROC_CATEGORY_MN || c == UTF8PROC_CATEGORY_ME || c == UTF8PROC_CATEGORY_CF ||
-           c == UTF8PROC_CATEGORY_LM || c == UTF8PROC_CATEGORY_SK || cp == '\'' || cp == '.' || cp == ':' ||
-           cp == 0x00B7 || cp == 0x2019 || cp == 0x2027;
+           c == UTF8PROC_CATEGORY_LM || c == UTF8PROC_CATEGORY_SK || IN_TABLE(cp, other_case_ignorable);
 }
 
 static int put_cp(buf *out, uint32_t cp)

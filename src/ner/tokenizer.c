@@ -281,6 +281,18 @@ static int tokenize_affixes(const tokenizer *t, const char *text, size_t len, in
 
 /* ---- the special-case matcher pass ---- */
 
+static int grow_scratch(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 64;
+    while (c < need) c *= 2;
+    void *n = realloc(*p, c * elem);
+    if (!n) return -1;
+    *p = n;
+    *cap = c;
+    return 0;
+}
+
 static int span_cmp(const void *x, const void *y)
 {
     const uint32_t *a = x, *b = y; /* (start, end): ascending length, equal lengths by descending start */
@@ -327,22 +339,25 @@ static int apply_special_cases(const tokenizer *t, const char *text, tok_scratch
     }
     if (!nspans) return 0;
     qsort(sc->spans, nspans, 2 * sizeof(uint32_t), span_cmp);
-    uint8_t *seen = calloc(sc->ntoks, 1);
-    uint32_t *keep = malloc(nspans * 2 * sizeof *keep);
-    if (!seen || !keep) { free(seen); free(keep); return -1; }
+    /* scratch kept in sc: no allocation once it has grown */
+    if (grow_scratch((void **)&sc->seen, &sc->seencap, sc->ntoks, 1) ||
+        grow_scratch((void **)&sc->keep, &sc->keepcap, nspans * 2, sizeof *sc->keep) ||
+        grow_scratch((void **)&sc->old, &sc->oldcap, sc->ntoks, sizeof *sc->old))
+        return -1;
+    uint8_t *seen = sc->seen;
+    uint32_t *keep = sc->keep;
+    memset(seen, 0, sc->ntoks);
     size_t nkeep = 0;
     for (size_t k = nspans; k-- > 0;) {
         uint32_t s = sc->spans[2 * k], e = sc->spans[2 * k + 1];
         if (!seen[s] && !seen[e - 1]) { keep[2 * nkeep] = s; keep[2 * nkeep + 1] = e; nkeep++; }
         memset(seen + s, 1, e - s);
     }
-    free(seen);
     qsort(keep, nkeep, 2 * sizeof(uint32_t), start_cmp);
 
     /* rebuild the token list with each kept span whose text is a special case replaced */
     size_t oldn = sc->ntoks;
-    tok_span *old = malloc(oldn * sizeof *old);
-    if (!old) { free(keep); return -1; }
+    tok_span *old = sc->old;
     memcpy(old, sc->toks, oldn * sizeof *old);
     sc->ntoks = 0;
     size_t i = 0, k = 0;
@@ -369,8 +384,6 @@ static int apply_special_cases(const tokenizer *t, const char *text, tok_scratch
             i++;
         }
     }
-    free(old);
-    free(keep);
     return rc;
 }
 
@@ -387,6 +400,9 @@ void tok_scratch_free(tok_scratch *s)
     free(s->toks);
     free(s->aff);
     free(s->spans);
+    free(s->keep);
+    free(s->seen);
+    free(s->old);
     memset(s, 0, sizeof *s);
 }
 

@@ -24,8 +24,14 @@ typedef struct {
     size_t ntoks, cap;
     uint32_t *aff;         /* prefix/suffix stacks of one span */
     size_t affcap;
-    uint32_t *spans;       /* special-case matcher: candidate spans */
+    uint32_t *spans;       /* special-case matcher: candidate spans, */
     size_t spancap;
+    uint32_t *keep;        /* the ones kept, */
+    size_t keepcap;
+    uint8_t *seen;         /* tokens they cover, */
+    size_t seencap;
+    tok_span *old;         /* and the token list before the replacements */
+    size_t oldcap;
 } tok_scratch;
 
 /* Loads the msgpack `tokenizer` file of a pipeline folder. NULL with a message in err. */

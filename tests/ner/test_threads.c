@@ -1,0 +1,81 @@
+/* One model, many threads: each thread with its own doc gets exactly the entities a single
+ * thread gets, for every golden document (the model is read-only after load). */
+#include "test.h"
+#include "nerd.h"
+#include "util/json.h"
+
+#include <pthread.h>
+
+typedef struct { char **text; size_t *len; size_t n; char **answer; const nerd_model *m; int id, bad; } job;
+
+static char *entities(const nerd_model *m, nerd_doc *d, const char *t, size_t len)
+{
+    if (nerd_ner(m, d, t, len, NERD_PIPELINE_NER) != NERD_OK) return strdup("error");
+    buf b = {0};
+    buf_puts(&b, "");
+    for (size_t i = 0; i < nerd_doc_nents(d); i++) {
+        nerd_ent e;
+        nerd_doc_ent(d, i, &e);
+        buf_printf(&b, "%zu-%zu:%s;", e.start_char, e.end_char, e.label);
+    }
+    return b.ptr;
+}
+
+static void *worker(void *arg)
+{
+    job *j = arg;
+    nerd_doc *d = nerd_doc_new();
+    for (int round = 0; round < 2; round++)
+        for (size_t k = 0; k < j->n; k++) {
+            size_t i = (k * 7 + (size_t)j->id * 131) % j->n; /* each thread its own order */
+            char *got = entities(j->m, d, j->text[i], j->len[i]);
+            if (strcmp(got, j->answer[i])) j->bad++;
+            free(got);
+        }
+    nerd_doc_free(d);
+    return NULL;
+}
+
+TEST_T(one_model_many_threads_same_entities, 120)
+{
+    char err[512];
+    nerd_model *m = nerd_model_load(test_path("models/en_core_web_sm"), NULL, err, sizeof err);
+    CHECKF(m, "%s", err);
+    size_t len;
+    char *data = test_read_file(test_path("golden/ewt_train_sample.jsonl"), &len);
+    CHECK(data);
+    job base = {.m = m};
+    nerd_doc *d = nerd_doc_new();
+    for (char *line = data, *nl; line < data + len; line = nl + 1) {
+        nl = memchr(line, '\n', (size_t)(data + len - line));
+        if (!nl) nl = data + len;
+        json_doc jd;
+        if (nl > line && !json_parse(line, (size_t)(nl - line), 0, &jd, err, sizeof err)) {
+            const json_value *t = json_get(&jd.root, "text");
+            base.text = realloc(base.text, (base.n + 1) * sizeof *base.text);
+            base.len = realloc(base.len, (base.n + 1) * sizeof *base.len);
+            base.answer = realloc(base.answer, (base.n + 1) * sizeof *base.answer);
+            base.text[base.n] = strndup(t->u.str.ptr, t->u.str.len);
+            base.len[base.n] = t->u.str.len;
+            base.answer[base.n] = entities(m, d, t->u.str.ptr, t->u.str.len);
+            base.n++;
+        }
+        json_doc_free(&jd);
+    }
+    CHECK(base.n == 400);
+    pthread_t th[4];
+    job jobs[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = base;
+        jobs[i].id = i;
+        pthread_create(&th[i], NULL, worker, &jobs[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECKF(jobs[i].bad == 0, "thread %d: %d documents differ", i, jobs[i].bad);
+    }
+    for (size_t i = 0; i < base.n; i++) { free(base.text[i]); free(base.answer[i]); }
+    free(base.text); free(base.len); free(base.answer); free(data);
+    nerd_doc_free(d);
+    nerd_model_free(m);
+}

@@ -93,6 +93,8 @@ valgrind:
 
 bench: $(BUILD)/nerd $(BENCH_PROGS)
 	@for b in $(BENCH_PROGS); do echo "== $$b"; $$b || exit 1; done
+	@echo "== bench/client_throughput.sh"
+	@NERD_BIN=$(BUILD)/nerd bash bench/client_throughput.sh
 
 deps:
 	sh .ci/deps.sh

@@ -26,6 +26,13 @@ WORKERS = [int(w) for w in os.environ.get("WORKERS", "1 2 4").split()]
 EXPERIMENTS = os.environ.get("EXPERIMENTS", "cpu io").split()
 
 
+def have_spacy():
+    return subprocess.run(["/usr/bin/python3", "-c", "import spacy"], capture_output=True).returncode == 0
+
+
+SPACY = have_spacy()
+
+
 def stacks(port, w, io):
     sim = ["--simulate-io", "0.1"] if io else []
     nerd = [NERD, "serve", "-b", f"127.0.0.1:{port}", "-w", str(w), "--model", MODEL, "--log-level", "warning"]
@@ -38,7 +45,14 @@ def stacks(port, w, io):
         ("Flask + async Gunicorn (gevent)", ["gunicorn"] + seed + ["--worker-class=gevent", "server:flask_app"]),
         ("FastAPI + async Uvicorn", ["/usr/bin/python3", "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--limit-concurrency", "1000",
                                      "--workers", str(w), "--log-level", "warning", "server:fastapi_app"]),
-    ]
+    ] + ([  # the same stacks with spaCy itself, when it is installed (SEED_USE_SPACY=1 in server.py)
+        ("Flask + sync Gunicorn, spaCy", ["env", "SEED_USE_SPACY=1", "gunicorn"] + seed + ["server:flask_app"]),
+        ("Flask + async Gunicorn (gevent), spaCy", ["env", "SEED_USE_SPACY=1", "gunicorn"] + seed
+         + ["--worker-class=gevent", "server:flask_app"]),
+        ("FastAPI + async Uvicorn, spaCy", ["env", "SEED_USE_SPACY=1", "/usr/bin/python3", "-m", "uvicorn", "--host",
+                                            "127.0.0.1", "--port", str(port), "--limit-concurrency", "1000", "--workers",
+                                            str(w), "--log-level", "warning", "server:fastapi_app"]),
+    ] if SPACY else [])
 
 
 def free_port():
@@ -140,7 +154,7 @@ def main():
         md.append("")
         for w in WORKERS:
             best_py = min((c["median_s"] for (n, ww), c in cells.items() if ww == w and not n.startswith("nerd")
-                           and c["median_s"]), default=None)
+                           and "spaCy" not in n and c["median_s"]), default=None)
             best_nerd = min((c["median_s"] for (n, ww), c in cells.items() if ww == w and n.startswith("nerd")
                              and c["median_s"]), default=None)
             if best_py and best_nerd:

@@ -1,11 +1,20 @@
 /* http_parser.c - RFC 9112 request heads, zero-copy. Hardening decisions, each deliberate:
- *  - line ends are CRLF; a bare LF is accepted as a line end (RFC 9112 section 2.2 allows it),
- *    a bare CR anywhere is refused;
+ *  - line ends are CRLF only: a bare LF (which RFC 9112 section 2.2 lets a recipient accept)
+ *    is refused as well as a bare CR, in the head and in chunked framing alike, because a
+ *    proxy in front that splits lines differently is the classic smuggling set-up;
+ *  - up to 4 empty lines (CRLF) before the request line are skipped (section 2.2);
+ *  - method and field names are tokens; the request-target is visible ASCII (no obs-text);
  *  - no whitespace between a field name and its colon, no obsolete line folding (400);
  *  - field values may not contain NUL or other control characters except HTAB;
- *  - Content-Length: digits only, overflow-checked; repeated headers or comma lists must all
- *    agree; Content-Length with Transfer-Encoding is refused (400) rather than guessed at;
- *  - Transfer-Encoding must end in a single "chunked" (other codings: 501; HTTP/1.0: 400);
+ *  - Content-Length: digits only (no sign, no hex), overflow-checked, at most (2^63-1)/10; repeated
+ *    fields and comma lists (RFC 9110 section 8.6) are accepted only when every value is the
+ *    same; empty list elements are refused;
+ *  - Content-Length with Transfer-Encoding is refused (400) rather than guessed at;
+ *  - Transfer-Encoding (all its fields as one list): final coding not chunked, chunked twice,
+ *    or chunked with parameters -> 400; chunked last after any other coding -> 501 (we decode
+ *    none); Transfer-Encoding in an HTTP/1.0 request -> 400;
+ *  - more than one Host field -> 400 (section 3.2); a missing Host is tolerated;
+ *  - versions other than HTTP/1.0 and 1.1 (HTTP/2's preface included) -> 505;
  *  - limits are checked on incomplete input too, so an endless header is refused early. */
 #include "server/http_parser.h"
 
@@ -20,23 +29,18 @@ static int is_tchar(unsigned char c)
     return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-/* Finds the end of the line starting at p: returns the index after the line end and sets
- * *line_len, or -1 if incomplete, or -2 on a bare CR. */
+/* Finds the end of the line starting at p: returns the index after its CRLF and sets
+ * *line_len, or -1 if incomplete, or -2 on a bare CR or bare LF. */
 static ssize_t line_end(const char *p, size_t len, size_t *line_len)
 {
-    for (size_t i = 0; i < len; i++) {
-        if (p[i] == '\n') {
-            *line_len = i;
-            return (ssize_t)(i + 1);
-        }
-        if (p[i] == '\r') {
-            if (i + 1 >= len) return -1;
-            if (p[i + 1] != '\n') return -2;
-            *line_len = i;
-            return (ssize_t)(i + 2);
-        }
-    }
-    return -1;
+    const char *cr = memchr(p, '\r', len), *lf = memchr(p, '\n', cr ? (size_t)(cr - p) : len);
+    if (lf) return -2;
+    if (!cr) return -1;
+    size_t i = (size_t)(cr - p);
+    if (i + 1 >= len) return -1;
+    if (p[i + 1] != '\n') return -2;
+    *line_len = i;
+    return (ssize_t)(i + 2);
 }
 
 static int token_eq(const char *s, size_t n, const char *lit)
@@ -44,30 +48,61 @@ static int token_eq(const char *s, size_t n, const char *lit)
     return strlen(lit) == n && !strncasecmp(s, lit, n);
 }
 
-/* Content-Length value (possibly a comma list of equal values). -1 if invalid. */
+/* Content-Length value: digits, or a comma list of identical digit strings' values. */
 static int parse_length(const char *v, size_t n, uint64_t *out)
 {
     int have = 0;
     uint64_t first = 0;
     size_t i = 0;
-    while (i < n) {
+    for (;;) {
         while (i < n && (v[i] == ' ' || v[i] == '\t')) i++;
-        if (i >= n || !isdigit((unsigned char)v[i])) return -1;
+        if (i >= n || v[i] < '0' || v[i] > '9') return -1;
         uint64_t x = 0;
-        while (i < n && isdigit((unsigned char)v[i])) {
-            if (x > (UINT64_MAX - 9) / 10) return -1;
+        while (i < n && v[i] >= '0' && v[i] <= '9') {
             x = x * 10 + (uint64_t)(v[i++] - '0');
+            if (x > (uint64_t)INT64_MAX / 10) return -1; /* keeps every length well inside off_t */
         }
-        while (i < n && (v[i] == ' ' || v[i] == '\t')) i++;
-        if (i < n && v[i] != ',') return -1;
-        if (i < n) i++;
         if (have && x != first) return -1;
         first = x;
         have = 1;
+        while (i < n && (v[i] == ' ' || v[i] == '\t')) i++;
+        if (i == n) break;
+        if (v[i++] != ',') return -1;
     }
-    if (!have) return -1;
     *out = first;
     return 0;
+}
+
+/* One Transfer-Encoding field's codings, folded into *st: bit 1 chunked seen (and is last so
+ * far), bit 2 another coding seen, bit 4 something after chunked. Returns -1 if malformed. */
+static int parse_te(const char *v, size_t n, int *st)
+{
+    size_t s = 0;
+    int any = 0;
+    for (;;) {
+        while (s < n && (v[s] == ' ' || v[s] == '\t')) s++;
+        size_t t = s;
+        while (t < n && is_tchar((unsigned char)v[t])) t++;
+        if (t == s) return -1; /* empty element or junk */
+        int chunked = token_eq(v + s, t - s, "chunked");
+        if (*st & 1) *st |= 4;
+        if (chunked) {
+            if (*st & 1) return -1; /* chunked twice */
+            *st |= 1;
+        } else {
+            *st |= 2;
+        }
+        while (t < n && (v[t] == ' ' || v[t] == '\t')) t++;
+        if (t < n && v[t] == ';') { /* transfer parameters: chunked has none */
+            if (chunked) return -1;
+            while (t < n && v[t] != ',') t++;
+        }
+        any = 1;
+        if (t == n) break;
+        if (v[t] != ',') return -1;
+        s = t + 1;
+    }
+    return any ? 0 : -1;
 }
 
 ssize_t http_parse_request(const char *buf, size_t len, http_request *req, const http_limits *lim)
@@ -80,20 +115,20 @@ ssize_t http_parse_request(const char *buf, size_t len, http_request *req, const
     req->keep_alive = 0;
     req->expect_continue = 0;
 
-    /* request line; tolerate (RFC 9112 2.2) empty lines before it */
     size_t pos = 0, ll;
     ssize_t e;
-    while (pos < len && (buf[pos] == '\r' || buf[pos] == '\n')) {
-        if (buf[pos] == '\r' && pos + 1 < len && buf[pos + 1] != '\n') return HTTP_E_BAD_REQUEST;
-        pos++;
-        if (pos > 8) return HTTP_E_BAD_REQUEST;
+    for (int empty = 0; pos < len && (buf[pos] == '\r' || buf[pos] == '\n'); empty++) {
+        if (empty == 4 || buf[pos] == '\n') return HTTP_E_BAD_REQUEST;
+        if (pos + 1 >= len) return HTTP_INCOMPLETE;
+        if (buf[pos + 1] != '\n') return HTTP_E_BAD_REQUEST;
+        pos += 2;
     }
     e = line_end(buf + pos, len - pos, &ll);
-    if (e == -2) return HTTP_E_BAD_REQUEST;
     if (e == -1) {
-        if (len - pos > lim->max_request_line) return HTTP_E_URI_TOO_LONG;
+        if (len - pos > lim->max_request_line + 1) return HTTP_E_URI_TOO_LONG; /* +1: a CR may be last */
         return HTTP_INCOMPLETE;
     }
+    if (e == -2) return HTTP_E_BAD_REQUEST;
     if (ll > lim->max_request_line) return HTTP_E_URI_TOO_LONG;
     const char *l = buf + pos;
     size_t i = 0;
@@ -104,7 +139,7 @@ ssize_t http_parse_request(const char *buf, size_t len, http_request *req, const
     size_t ts = ++i;
     while (i < ll && l[i] != ' ') {
         unsigned char c = (unsigned char)l[i];
-        if (c <= 0x20 || c == 0x7f) return HTTP_E_BAD_REQUEST;
+        if (c <= 0x20 || c >= 0x7f) return HTTP_E_BAD_REQUEST;
         i++;
     }
     if (i == ts || i >= ll) return HTTP_E_BAD_REQUEST;
@@ -115,31 +150,29 @@ ssize_t http_parse_request(const char *buf, size_t len, http_request *req, const
     req->path_len = q ? (size_t)(q - req->target) : req->target_len;
     i++;
     if (ll - i != 8 || memcmp(l + i, "HTTP/", 5)) return HTTP_E_BAD_REQUEST;
-    if (l[i + 5] != '1' || l[i + 6] != '.' || (l[i + 7] != '0' && l[i + 7] != '1')) {
-        if (isdigit((unsigned char)l[i + 5]) && l[i + 6] == '.' && isdigit((unsigned char)l[i + 7])) return HTTP_E_VERSION;
+    if (!isdigit((unsigned char)l[i + 5]) || l[i + 6] != '.' || !isdigit((unsigned char)l[i + 7]))
         return HTTP_E_BAD_REQUEST;
-    }
+    if (l[i + 5] != '1' || (l[i + 7] != '0' && l[i + 7] != '1')) return HTTP_E_VERSION;
     req->minor_version = l[i + 7] - '0';
     pos += (size_t)e;
 
-    /* header fields */
-    int have_cl = 0, have_te = 0, te_chunked = 0, conn_close = 0, conn_keep = 0;
+    int have_cl = 0, have_te = 0, te = 0, conn_close = 0, conn_keep = 0, hosts = 0;
     for (;;) {
-        if (pos > lim->max_head) return HTTP_E_HEADER_TOO_LARGE;
         e = line_end(buf + pos, len - pos, &ll);
-        if (e == -2) return HTTP_E_BAD_REQUEST;
         if (e == -1) {
-            if (len - pos > lim->max_field_size || len > lim->max_head) return HTTP_E_HEADER_TOO_LARGE;
+            if (len - pos > lim->max_field_size + 1 || len > lim->max_head) return HTTP_E_HEADER_TOO_LARGE;
             return HTTP_INCOMPLETE;
         }
+        if (e == -2) return HTTP_E_BAD_REQUEST;
         if (ll > lim->max_field_size) return HTTP_E_HEADER_TOO_LARGE;
         const char *h = buf + pos;
         pos += (size_t)e;
+        if (pos > lim->max_head) return HTTP_E_HEADER_TOO_LARGE;
         if (ll == 0) break;
         if (h[0] == ' ' || h[0] == '\t') return HTTP_E_BAD_REQUEST; /* obsolete line folding */
         size_t k = 0;
         while (k < ll && is_tchar((unsigned char)h[k])) k++;
-        if (k == 0 || k >= ll || h[k] != ':') return HTTP_E_BAD_REQUEST;
+        if (k == 0 || k >= ll || h[k] != ':') return HTTP_E_BAD_REQUEST; /* "Name :" included */
         size_t vs = k + 1, ve = ll;
         while (vs < ve && (h[vs] == ' ' || h[vs] == '\t')) vs++;
         while (ve > vs && (h[ve - 1] == ' ' || h[ve - 1] == '\t')) ve--;
@@ -161,21 +194,10 @@ ssize_t http_parse_request(const char *buf, size_t len, http_request *req, const
             req->content_length = v;
             have_cl = 1;
         } else if (token_eq(h, k, "transfer-encoding")) {
-            /* the codings in order; only a final, single "chunked" is understood */
-            const char *v = hd->value;
-            size_t n = hd->value_len, s = 0;
-            while (s < n) {
-                while (s < n && (v[s] == ' ' || v[s] == '\t' || v[s] == ',')) s++;
-                size_t t = s;
-                while (t < n && v[t] != ',' && v[t] != ' ' && v[t] != '\t' && v[t] != ';') t++;
-                if (t == s) break;
-                if (te_chunked) return HTTP_E_BAD_REQUEST; /* something after chunked, or chunked twice */
-                if (token_eq(v + s, t - s, "chunked")) te_chunked = 1;
-                else return HTTP_E_NOT_IMPLEMENTED;
-                while (t < n && v[t] != ',') t++; /* parameters */
-                s = t;
-            }
+            if (parse_te(hd->value, hd->value_len, &te)) return HTTP_E_BAD_REQUEST;
             have_te = 1;
+        } else if (token_eq(h, k, "host")) {
+            if (++hosts > 1) return HTTP_E_BAD_REQUEST;
         } else if (token_eq(h, k, "connection")) {
             const char *v = hd->value;
             size_t n = hd->value_len, s = 0;
@@ -192,7 +214,9 @@ ssize_t http_parse_request(const char *buf, size_t len, http_request *req, const
         }
     }
     if (have_te) {
-        if (have_cl || req->minor_version == 0 || !te_chunked) return HTTP_E_BAD_REQUEST;
+        if (have_cl || req->minor_version == 0) return HTTP_E_BAD_REQUEST;
+        if (!(te & 1) || (te & 4)) return HTTP_E_BAD_REQUEST; /* final coding is not chunked */
+        if (te & 2) return HTTP_E_NOT_IMPLEMENTED;
         req->body = HTTP_BODY_CHUNKED;
     } else if (have_cl) {
         req->body = req->content_length ? HTTP_BODY_LENGTH : HTTP_BODY_NONE;
@@ -235,54 +259,50 @@ const http_header *http_find_header(const http_request *req, const char *name)
     return found;
 }
 
-/* Chunked decoding states */
-enum { CH_SIZE = 0, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER, CH_TRAILER_LF, CH_DONE };
+/* Chunked decoding states. Framing is strict CRLF (see the top of this file). */
+enum { CH_SIZE = 0, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF,
+       CH_TRAILER, CH_TR_NAME, CH_TR_VALUE, CH_TR_LF, CH_END_LF, CH_DONE };
+
+enum { CH_MAX_SIZE_LINE = 4096, CH_MAX_TRAILERS = 8192 };
 
 ssize_t http_decode_chunked(http_chunked *d, char *buf, size_t *len)
 {
     size_t in = 0, out = 0, n = *len;
-    int digits = 0;
+    ssize_t err = HTTP_E_BAD_REQUEST;
     while (in < n) {
-        char c = buf[in];
+        unsigned char c = (unsigned char)buf[in];
         switch (d->state) {
         case CH_SIZE:
-            if (isxdigit((unsigned char)c)) {
-                if (d->chunk_left > (UINT64_MAX >> 4)) return HTTP_E_BAD_REQUEST;
-                d->chunk_left = d->chunk_left << 4 | (uint64_t)(isdigit((unsigned char)c) ? c - '0' : (tolower(c) - 'a' + 10));
-                d->line_len++;
-                digits = 1;
-                in++;
+            if (isxdigit(c)) {
+                if (++d->line_len > 16) goto fail; /* 16 hex digits fill 64 bits */
+                d->chunk_left = d->chunk_left << 4 | (uint64_t)(isdigit(c) ? c - '0' : tolower(c) - 'a' + 10);
             } else if (d->line_len == 0) {
-                return HTTP_E_BAD_REQUEST;
+                goto fail;
             } else if (c == ';' || c == ' ' || c == '\t') {
                 d->state = CH_EXT;
-                in++;
             } else if (c == '\r') {
                 d->state = CH_SIZE_LF;
-                in++;
-            } else if (c == '\n') {
-                d->state = CH_SIZE_LF;
             } else {
-                return HTTP_E_BAD_REQUEST;
+                goto fail;
             }
-            if (d->line_len > 16) return HTTP_E_BAD_REQUEST;
+            in++;
             break;
-        case CH_EXT: /* chunk extensions are ignored, but bounded */
+        case CH_EXT: /* chunk extensions are skipped, but bounded */
             if (c == '\r') d->state = CH_SIZE_LF;
-            else if (c == '\n') { d->state = CH_SIZE_LF; break; }
-            else if ((unsigned char)c < 0x20 && c != '\t') return HTTP_E_BAD_REQUEST;
-            if (++d->line_len > 4096) return HTTP_E_BAD_REQUEST;
+            else if ((c < 0x20 && c != '\t') || c == 0x7f) goto fail;
+            if (++d->line_len > CH_MAX_SIZE_LINE) goto fail;
             in++;
             break;
         case CH_SIZE_LF:
-            if (c != '\n') return HTTP_E_BAD_REQUEST;
+            if (c != '\n') goto fail;
             in++;
             d->line_len = 0;
             if (d->chunk_left == 0) {
-                d->state = CH_TRAILER;
+                d->state = CH_TRAILER; /* chunk_left now counts trailer bytes */
             } else {
+                if (d->chunk_left > UINT64_MAX - d->total) goto fail;
                 d->total += d->chunk_left;
-                if (d->max_body && d->total > d->max_body) return HTTP_E_BODY_TOO_LARGE;
+                if (d->max_body && d->total > d->max_body) { err = HTTP_E_BODY_TOO_LARGE; goto fail; }
                 d->state = CH_DATA;
             }
             break;
@@ -296,41 +316,55 @@ ssize_t http_decode_chunked(http_chunked *d, char *buf, size_t *len)
             break;
         }
         case CH_DATA_CR:
-            if (c == '\r') { d->state = CH_DATA_LF; in++; }
-            else if (c == '\n') d->state = CH_DATA_LF;
-            else return HTTP_E_BAD_REQUEST;
+            if (c != '\r') goto fail;
+            in++;
+            d->state = CH_DATA_LF;
             break;
         case CH_DATA_LF:
-            if (c != '\n') return HTTP_E_BAD_REQUEST;
+            if (c != '\n') goto fail;
             in++;
             d->state = CH_SIZE;
             d->line_len = 0;
             d->chunk_left = 0;
             break;
-        case CH_TRAILER: /* trailer fields are read and discarded, bounded; an empty line ends */
-            if (c == '\r') { d->state = CH_TRAILER_LF; in++; break; }
-            if (c == '\n') { d->state = CH_TRAILER_LF; break; }
-            if ((unsigned char)c < 0x20 && c != '\t') return HTTP_E_BAD_REQUEST;
-            if (++d->line_len > 8192) return HTTP_E_BAD_REQUEST;
-            in++;
-            break;
-        case CH_TRAILER_LF:
-            if (c != '\n') return HTTP_E_BAD_REQUEST;
-            in++;
-            if (d->line_len == 0) {
-                d->state = CH_DONE;
-                *len = out;
-                memmove(buf + out, buf + in, n - in); /* what follows: a pipelined request */
-                return (ssize_t)(n - in);
+        case CH_TRAILER: /* trailer fields are checked for shape and discarded, bounded in total */
+        case CH_TR_NAME:
+        case CH_TR_VALUE:
+        case CH_TR_LF:
+            if (++d->chunk_left > CH_MAX_TRAILERS) goto fail;
+            if (d->state == CH_TRAILER) {
+                if (c == '\r') d->state = CH_END_LF;
+                else if (is_tchar(c)) d->state = CH_TR_NAME;
+                else goto fail; /* includes folding */
+            } else if (d->state == CH_TR_NAME) {
+                if (c == ':') d->state = CH_TR_VALUE;
+                else if (!is_tchar(c)) goto fail;
+            } else if (d->state == CH_TR_VALUE) {
+                if (c == '\r') d->state = CH_TR_LF;
+                else if ((c < 0x20 && c != '\t') || c == 0x7f) goto fail;
+            } else {
+                if (c != '\n') goto fail;
+                d->state = CH_TRAILER;
             }
-            d->line_len = 0;
-            d->state = CH_TRAILER;
+            in++;
             break;
+        case CH_END_LF:
+            if (c != '\n') goto fail;
+            in++;
+            d->state = CH_DONE;
+            /* fall through */
+        case CH_DONE:
+            *len = out;
+            memmove(buf + out, buf + in, n - in); /* what follows: a pipelined request */
+            return (ssize_t)(n - in);
         default:
-            return HTTP_E_BAD_REQUEST;
+            goto fail;
         }
     }
-    (void)digits;
     *len = out;
+    if (d->state == CH_DONE) return 0;
     return HTTP_INCOMPLETE;
+fail:
+    *len = out;
+    return err;
 }

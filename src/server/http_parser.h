@@ -61,12 +61,15 @@ const char *http_error_reason(ssize_t err);   /* short text for the {"error": ..
 /* Case-insensitive header lookup; the last occurrence wins. NULL if absent. */
 const http_header *http_find_header(const http_request *req, const char *name);
 
-/* Incremental, in-place chunked-body decoder. Zero-initialise, then call with each new
- * piece of the body: it moves the decoded data to the front of buf, sets *len to its
- * length, and returns HTTP_INCOMPLETE while the body goes on, the number of bytes after
- * the body's end (the start of a pipelined request, left at buf[*len..]) when it is
- * complete, or HTTP_E_BAD_REQUEST. Chunk extensions are ignored and trailers discarded;
- * max_body bounds the decoded size (exceeding it returns HTTP_E_BODY_TOO_LARGE). */
+/* Incremental, in-place chunked-body decoder. Zero-initialise (set max_body; 0 = no bound),
+ * then call with each new piece of the body in buf[0..*len): it always consumes the whole
+ * piece (state carries over, so the caller keeps none of it), moves the decoded data to the
+ * front of buf and sets *len to its length. Returns HTTP_INCOMPLETE while the body goes on;
+ * when the body is complete, the number r >= 0 of bytes after it (the start of a pipelined
+ * request), moved to buf[*len .. *len + r); or HTTP_E_BAD_REQUEST (framing other than strict
+ * CRLF, a chunk size over 16 hex digits, an over-long extension or trailer section) or
+ * HTTP_E_BODY_TOO_LARGE (decoded size over max_body). Chunk extensions are skipped and
+ * trailer fields discarded. Once complete, later calls decode nothing: *len = 0, r = the piece. */
 enum { HTTP_E_BODY_TOO_LARGE = -8 /* 413 */ };
 typedef struct {
     int state;

@@ -1,0 +1,560 @@
+/* test_http_parser.c - the request parser and chunked decoder, picohttpparser-style: every
+ * accepted and refused form, every split point, and every parse done with the input flush
+ * against a PROT_NONE page so that reading one byte too far crashes the test. */
+#include "server/http_parser.h"
+#include "test.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define MAXH 64
+
+/* Input copied so that its last byte sits just before an inaccessible page. */
+typedef struct { char *map; size_t maplen; char *p; } guarded;
+
+static guarded guard_copy(const char *s, size_t n)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), pages = (n + pg - 1) / pg + 1;
+    guarded g;
+    g.maplen = pages * pg;
+    g.map = mmap(NULL, g.maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(g.map != MAP_FAILED);
+    CHECK(mprotect(g.map + (pages - 1) * pg, pg, PROT_NONE) == 0);
+    g.p = g.map + (pages - 1) * pg - n;
+    memcpy(g.p, s, n);
+    return g;
+}
+
+static void guard_free(guarded *g) { munmap(g->map, g->maplen); }
+
+static http_header hdrs[MAXH];
+
+static ssize_t parse_n(const char *s, size_t n, http_request *req, const http_limits *lim)
+{
+    guarded g = guard_copy(s, n);
+    memset(req, 0, sizeof *req);
+    req->headers = hdrs;
+    req->num_headers = MAXH;
+    ssize_t r = http_parse_request(g.p, n, req, lim);
+    /* keep the pointers meaningful after the copy goes: rebase them onto s */
+    if (r >= 0) {
+        ptrdiff_t d = s - g.p;
+        req->method += d; req->target += d; req->path += d;
+        for (size_t i = 0; i < req->num_headers; i++) { hdrs[i].name += d; hdrs[i].value += d; }
+    }
+    guard_free(&g);
+    return r;
+}
+
+/* Parses s whole and at every split point: each proper prefix before the head's end must be
+ * HTTP_INCOMPLETE (or the same error, for a refused request), never anything else. */
+static ssize_t parse_lim(const char *s, size_t n, http_request *req, const http_limits *lim)
+{
+    ssize_t r = parse_n(s, n, req, lim);
+    size_t upto = r >= 0 ? (size_t)r : n;
+    for (size_t k = 0; k < upto; k++) {
+        http_request pr;
+        ssize_t rk = parse_n(s, k, &pr, lim);
+        CHECKF(rk == HTTP_INCOMPLETE || (r < 0 && rk == r), "prefix %zu of \"%.*s\": %zd (whole: %zd)", k, (int)n, s, rk, r);
+    }
+    if (r >= 0) { /* the answer again, since the prefixes overwrote hdrs */
+        ssize_t r2 = parse_n(s, n, req, lim);
+        CHECK_EQ_INT(r2, r);
+    }
+    return r;
+}
+
+static ssize_t parse(const char *s, http_request *req) { return parse_lim(s, strlen(s), req, NULL); }
+
+static void expect_err(const char *s, ssize_t err)
+{
+    http_request req;
+    ssize_t r = parse(s, &req);
+    CHECKF(r == err, "\"%s\": got %zd, want %zd", s, r, err);
+}
+
+static void expect_ok(const char *s)
+{
+    http_request req;
+    ssize_t r = parse(s, &req);
+    CHECKF(r == (ssize_t)strlen(s), "\"%s\": got %zd, want %zu", s, r, strlen(s));
+}
+
+static int span_eq(const char *p, size_t n, const char *lit) { return n == strlen(lit) && !memcmp(p, lit, n); }
+
+TEST(http_parser_simple_get)
+{
+    http_request req;
+    const char *s = "GET /ents?x=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent:  curl/8 \t\r\n\r\n";
+    CHECK_EQ_INT(parse(s, &req), strlen(s));
+    CHECK(span_eq(req.method, req.method_len, "GET"));
+    CHECK(span_eq(req.target, req.target_len, "/ents?x=1"));
+    CHECK(span_eq(req.path, req.path_len, "/ents"));
+    CHECK_EQ_INT(req.minor_version, 1);
+    CHECK_EQ_INT(req.num_headers, 2);
+    CHECK(span_eq(hdrs[0].name, hdrs[0].name_len, "Host"));
+    CHECK(span_eq(hdrs[0].value, hdrs[0].value_len, "example.com"));
+    CHECK(span_eq(hdrs[1].value, hdrs[1].value_len, "curl/8"));
+    CHECK_EQ_INT(req.body, HTTP_BODY_NONE);
+    CHECK_EQ_INT(req.keep_alive, 1);
+    CHECK_EQ_INT(req.expect_continue, 0);
+}
+
+TEST(http_parser_empty_value_and_no_headers)
+{
+    http_request req;
+    const char *s = "GET / HTTP/1.0\r\nX-Empty:\r\nY:   \r\n\r\n";
+    CHECK_EQ_INT(parse(s, &req), strlen(s));
+    CHECK_EQ_INT(req.num_headers, 2);
+    CHECK_EQ_INT(hdrs[0].value_len, 0);
+    CHECK_EQ_INT(hdrs[1].value_len, 0);
+    CHECK_EQ_INT(req.minor_version, 0);
+    CHECK_EQ_INT(req.keep_alive, 0);
+    expect_ok("OPTIONS * HTTP/1.1\r\n\r\n");
+    expect_ok("GET http://a.example/x HTTP/1.1\r\n\r\n");
+    expect_ok("M-._~!#$%&'*+^`|0 / HTTP/1.1\r\n\r\n");
+    expect_ok("GET / HTTP/1.1\r\nX: caf\xc3\xa9 obs-text\r\n\r\n");
+}
+
+TEST(http_parser_leading_empty_lines)
+{
+    http_request req;
+    const char *s = "\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+    CHECK_EQ_INT(parse(s, &req), strlen(s));
+    CHECK(span_eq(req.method, req.method_len, "GET"));
+    expect_err("\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("\nGET / HTTP/1.1\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("\rGET / HTTP/1.1\r\n\r\n", HTTP_E_BAD_REQUEST);
+}
+
+TEST(http_parser_post_content_length)
+{
+    http_request req;
+    const char *s = "POST / HTTP/1.1\r\nContent-Length: 17\r\n\r\n{\"text\": \"Paris\"}";
+    ssize_t r = parse(s, &req);
+    CHECK_EQ_INT(r, strlen(s) - 17);
+    CHECK_EQ_INT(req.body, HTTP_BODY_LENGTH);
+    CHECK_EQ_INT(req.content_length, 17);
+    r = parse("POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", &req);
+    CHECK(r > 0);
+    CHECK_EQ_INT(req.body, HTTP_BODY_NONE);
+    CHECK_EQ_INT(req.content_length, 0);
+}
+
+TEST(http_parser_pipelined)
+{
+    const char *s = "GET /a HTTP/1.1\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /c HTTP/1.0\r\n\r\n";
+    size_t n = strlen(s), off = 0;
+    const char *paths[] = {"/a", "/b", "/c"};
+    for (int i = 0; i < 3; i++) {
+        http_request req;
+        ssize_t r = parse_lim(s + off, n - off, &req, NULL);
+        CHECK(r > 0);
+        CHECKF(span_eq(req.path, req.path_len, paths[i]), "request %d", i);
+        off += (size_t)r + (req.body == HTTP_BODY_LENGTH ? req.content_length : 0);
+    }
+    CHECK_EQ_INT(off, n);
+}
+
+TEST(http_parser_line_ends)
+{
+    expect_err("GET / HTTP/1.1\n\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1\r\nHost: a\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1\r\nHost: a\r\n\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1\rHost: a\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1\r\nHost: a\r\n\r\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET /\r HTTP/1.1\r\n\r\n", HTTP_E_BAD_REQUEST);
+}
+
+TEST(http_parser_request_line_rejects)
+{
+    expect_err(" GET / HTTP/1.1\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET  / HTTP/1.1\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET /  HTTP/1.1\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1 \r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET\t/ HTTP/1.1\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET /a b HTTP/1.1\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET HTTP/1.1\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET /\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("G(T / HTTP/1.1\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("G\x01T / HTTP/1.1\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET /\x7f HTTP/1.1\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET /\xc3\xa9 HTTP/1.1\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET /\x01 HTTP/1.1\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / http/1.1\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.10\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.x\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTPS/1.1\r\n\r\n", HTTP_E_BAD_REQUEST);
+    static const char nul_in_target[] = "GET /\0 HTTP/1.1\r\n\r\n";
+    http_request req;
+    CHECK_EQ_INT(parse_lim(nul_in_target, sizeof nul_in_target - 1, &req, NULL), HTTP_E_BAD_REQUEST);
+}
+
+TEST(http_parser_versions)
+{
+    expect_err("GET / HTTP/1.2\r\n\r\n", HTTP_E_VERSION);
+    expect_err("GET / HTTP/2.0\r\n\r\n", HTTP_E_VERSION);
+    expect_err("GET / HTTP/0.9\r\n\r\n", HTTP_E_VERSION);
+    expect_err("GET / HTTP/3.0\r\n\r\n", HTTP_E_VERSION);
+    expect_err("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", HTTP_E_VERSION);
+    http_request req;
+    CHECK_EQ_INT(parse("GET / HTTP/1.0\r\n\r\n", &req), 18);
+    CHECK_EQ_INT(req.minor_version, 0);
+}
+
+TEST(http_parser_header_rejects)
+{
+    expect_err("GET / HTTP/1.1\r\nHost : a\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1\r\nX Y: a\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1\r\n: a\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1\r\nNoColon\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1\r\nX(: a\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1\r\nX\x7f: a\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1\r\nHost: a\r\n\tfolded\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1\r\n Host: a\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1\r\nX: a\x01z\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1\r\nX: a\x7fz\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1\r\nX: a\x1b\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_ok("GET / HTTP/1.1\r\nX: a\tb\r\n\r\n");
+    static const char nul_value[] = "GET / HTTP/1.1\r\nX: a\0b\r\n\r\n";
+    static const char nul_name[] = "GET / HTTP/1.1\r\nX\0: ab\r\n\r\n";
+    http_request req;
+    CHECK_EQ_INT(parse_lim(nul_value, sizeof nul_value - 1, &req, NULL), HTTP_E_BAD_REQUEST);
+    CHECK_EQ_INT(parse_lim(nul_name, sizeof nul_name - 1, &req, NULL), HTTP_E_BAD_REQUEST);
+}
+
+TEST(http_parser_content_length)
+{
+    http_request req;
+    CHECK(parse("POST / HTTP/1.1\r\nContent-Length: 007\r\n\r\n", &req) > 0);
+    CHECK_EQ_INT(req.content_length, 7);
+    CHECK(parse("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", &req) > 0);
+    CHECK_EQ_INT(req.content_length, 5);
+    CHECK(parse("POST / HTTP/1.1\r\ncontent-length: 5, 5,5\r\n\r\n", &req) > 0);
+    CHECK_EQ_INT(req.content_length, 5);
+    CHECK(parse("POST / HTTP/1.1\r\nContent-Length: 922337203685477580\r\n\r\n", &req) > 0);
+    CHECK_EQ_INT(req.content_length, 922337203685477580ULL);
+    const char *bad[] = {"+5", "-1", "0x10", "99999999999999999999999", "18446744073709551616",
+                         "922337203685477581", "5 5", "", "5,", ",5", "5,,5", "5, 6", "5a", "five", "5.0", "\"5\""};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char s[256];
+        snprintf(s, sizeof s, "POST / HTTP/1.1\r\nContent-Length: %s\r\n\r\n", bad[i]);
+        expect_err(s, HTTP_E_BAD_REQUEST);
+    }
+    expect_err("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 05x\r\n\r\n", HTTP_E_BAD_REQUEST);
+}
+
+TEST(http_parser_transfer_encoding)
+{
+    http_request req;
+    CHECK(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", &req) > 0);
+    CHECK_EQ_INT(req.body, HTTP_BODY_CHUNKED);
+    CHECK(parse("POST / HTTP/1.1\r\ntransfer-encoding:  CHUNKED \r\n\r\n", &req) > 0);
+    CHECK_EQ_INT(req.body, HTTP_BODY_CHUNKED);
+    /* smuggling: both framings, in either order */
+    expect_err("POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, identity\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding: chunked;q=1\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding: \r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding: , chunked\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding: chunked,\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding: \"chunked\"\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding: chunked x\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n", HTTP_E_BAD_REQUEST);
+    expect_err("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", HTTP_E_BAD_REQUEST);
+    /* codings we could name but do not decode */
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", HTTP_E_NOT_IMPLEMENTED);
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding: foo;a=b, chunked\r\n\r\n", HTTP_E_NOT_IMPLEMENTED);
+    expect_err("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n", HTTP_E_NOT_IMPLEMENTED);
+}
+
+TEST(http_parser_connection_and_expect)
+{
+    struct { const char *s; int keep; } cases[] = {
+        {"GET / HTTP/1.1\r\n\r\n", 1},
+        {"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", 0},
+        {"GET / HTTP/1.1\r\nConnection: Keep-Alive, CLOSE\r\n\r\n", 0},
+        {"GET / HTTP/1.1\r\nConnection: upgrade,close\r\n\r\n", 0},
+        {"GET / HTTP/1.1\r\nConnection: closed\r\n\r\n", 1},
+        {"GET / HTTP/1.1\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", 0},
+        {"GET / HTTP/1.0\r\n\r\n", 0},
+        {"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 1},
+        {"GET / HTTP/1.0\r\nConnection: foo ,  KEEP-ALIVE\r\n\r\n", 1},
+        {"GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        http_request req;
+        CHECK(parse(cases[i].s, &req) > 0);
+        CHECKF(req.keep_alive == cases[i].keep, "%s", cases[i].s);
+    }
+    http_request req;
+    CHECK(parse("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n", &req) > 0);
+    CHECK_EQ_INT(req.expect_continue, 1);
+    CHECK(parse("POST / HTTP/1.1\r\nexpect: 100-Continue\r\nContent-Length: 1\r\n\r\n", &req) > 0);
+    CHECK_EQ_INT(req.expect_continue, 1);
+    CHECK(parse("POST / HTTP/1.1\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\n", &req) > 0);
+    CHECK_EQ_INT(req.expect_continue, 0);
+}
+
+TEST(http_parser_limits)
+{
+    http_limits lim = {32, 24, 3, 100};
+    http_request req;
+    char s[1024];
+    /* request line: exactly at the limit is fine, one over is 414, with or without its end */
+    snprintf(s, sizeof s, "GET /%s HTTP/1.1\r\n\r\n", "xxxxxxxxxxxxxxxxxx");
+    CHECK_EQ_INT(strlen(s) - 4, 32);
+    CHECK(parse_lim(s, strlen(s), &req, &lim) > 0);
+    snprintf(s, sizeof s, "GET /%s HTTP/1.1\r\n\r\n", "xxxxxxxxxxxxxxxxxxx");
+    CHECK_EQ_INT(parse_lim(s, strlen(s), &req, &lim), HTTP_E_URI_TOO_LONG);
+    CHECK_EQ_INT(parse_n(s, 36, &req, &lim), HTTP_E_URI_TOO_LONG); /* no line end yet */
+    CHECK_EQ_INT(parse_n("GETGETGETGETGETGETGETGETGETGETGETGET", 36, &req, &lim), HTTP_E_URI_TOO_LONG);
+    /* one field */
+    const char *f24 = "GET / HTTP/1.1\r\nX: 123456789012345678901\r\n\r\n", *f25 = "GET / HTTP/1.1\r\nX: 1234567890123456789012\r\n\r\n";
+    CHECK(parse_lim(f24, strlen(f24), &req, &lim) > 0);
+    CHECK_EQ_INT(parse_lim(f25, strlen(f25), &req, &lim), HTTP_E_HEADER_TOO_LARGE);
+    CHECK_EQ_INT(parse_n("GET / HTTP/1.1\r\nX: 12345678901234567890123456", 46, &req, &lim), HTTP_E_HEADER_TOO_LARGE);
+    CHECK_EQ_INT(parse_n("GET / HTTP/1.1\r\nXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX", 46, &req, &lim), HTTP_E_HEADER_TOO_LARGE);
+    /* count */
+    const char *three = "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
+    CHECK(parse_lim(three, strlen(three), &req, &lim) > 0);
+    const char *four = "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n";
+    CHECK_EQ_INT(parse_lim(four, strlen(four), &req, &lim), HTTP_E_HEADER_TOO_LARGE);
+    /* the caller's array is a bound too */
+    http_header two[2];
+    memset(&req, 0, sizeof req);
+    req.headers = two;
+    req.num_headers = 2;
+    CHECK_EQ_INT(http_parse_request(three, strlen(three), &req, NULL), HTTP_E_HEADER_TOO_LARGE);
+    /* whole head, complete and incomplete */
+    http_limits lim2 = {100, 100, 100, 59};
+    const char *big = "GET / HTTP/1.1\r\nAAAA: 1234567890\r\nBBBB: 1234567890\r\nC: 1\r\n\r\n"; /* 60 bytes */
+    CHECK_EQ_INT(parse_lim(big, strlen(big), &req, &lim2), HTTP_E_HEADER_TOO_LARGE);
+    lim2.max_head = 50;
+    CHECK_EQ_INT(parse_n(big, 52, &req, &lim2), HTTP_E_HEADER_TOO_LARGE); /* before the end arrives */
+    lim2.max_head = 60;
+    CHECK(parse_lim(big, strlen(big), &req, &lim2) > 0);
+    /* the defaults */
+    char *huge = malloc(20000);
+    memset(huge, 'a', 20000);
+    memcpy(huge, "GET /", 5);
+    CHECK_EQ_INT(parse_n(huge, 20000, &req, NULL), HTTP_E_URI_TOO_LONG);
+    memcpy(huge, "GET / HTTP/1.1\r\nX: ", 19);
+    CHECK_EQ_INT(parse_n(huge, 20000, &req, NULL), HTTP_E_HEADER_TOO_LARGE);
+    free(huge);
+}
+
+TEST(http_parser_find_header_and_errors)
+{
+    http_request req;
+    CHECK(parse("GET / HTTP/1.1\r\nX-A: 1\r\nx-a: 2\r\nContent-Type: text/plain\r\n\r\n", &req) > 0);
+    const http_header *h = http_find_header(&req, "X-a");
+    CHECK(h && span_eq(h->value, h->value_len, "2"));
+    h = http_find_header(&req, "content-type");
+    CHECK(h && span_eq(h->value, h->value_len, "text/plain"));
+    CHECK(http_find_header(&req, "content") == NULL);
+    CHECK(http_find_header(&req, "x-ab") == NULL);
+    CHECK_EQ_INT(http_error_status(HTTP_E_BAD_REQUEST), 400);
+    CHECK_EQ_INT(http_error_status(HTTP_E_URI_TOO_LONG), 414);
+    CHECK_EQ_INT(http_error_status(HTTP_E_HEADER_TOO_LARGE), 431);
+    CHECK_EQ_INT(http_error_status(HTTP_E_NOT_IMPLEMENTED), 501);
+    CHECK_EQ_INT(http_error_status(HTTP_E_VERSION), 505);
+    CHECK_EQ_INT(http_error_status(HTTP_E_LENGTH_REQUIRED), 411);
+    CHECK_EQ_INT(http_error_status(HTTP_E_BODY_TOO_LARGE), 413);
+    for (ssize_t e = -2; e >= -8; e--) CHECK(http_error_reason(e) && *http_error_reason(e));
+}
+
+/* ------------------------------------------------------------------ chunked */
+
+typedef struct { ssize_t r; char out[4096]; size_t out_len; char rest[256]; size_t rest_len; } dechunk;
+
+/* Feeds s to a fresh decoder in pieces cut at the given points (each piece over a guard
+ * page), as the worker does, and gathers the decoded body and what followed it. */
+static dechunk decode_cuts(const char *s, size_t n, const size_t *cuts, size_t ncuts, uint64_t max_body)
+{
+    dechunk res = {0};
+    http_chunked d = {0};
+    d.max_body = max_body;
+    size_t at = 0;
+    res.r = HTTP_INCOMPLETE;
+    for (size_t c = 0; c <= ncuts && res.r == HTTP_INCOMPLETE; c++) {
+        size_t end = c < ncuts ? cuts[c] : n, len = end - at;
+        guarded g = guard_copy(s + at, len);
+        res.r = http_decode_chunked(&d, g.p, &len);
+        CHECK(len <= end - at);
+        CHECK(res.out_len + len <= sizeof res.out);
+        memcpy(res.out + res.out_len, g.p, len);
+        res.out_len += len;
+        if (res.r >= 0) {
+            CHECK(len + (size_t)res.r <= end - at);
+            CHECK((size_t)res.r <= sizeof res.rest);
+            memcpy(res.rest, g.p + len, (size_t)res.r);
+            res.rest_len = (size_t)res.r;
+            /* pieces not yet fed follow the rest */
+            CHECK(res.rest_len + (n - end) <= sizeof res.rest);
+            memcpy(res.rest + res.rest_len, s + end, n - end);
+            res.rest_len += n - end;
+        }
+        guard_free(&g);
+        at = end;
+    }
+    return res;
+}
+
+/* Decodes whole, at every single split point, and byte by byte: the same answer each way. */
+static dechunk decode_all_ways(const char *s, size_t n, uint64_t max_body)
+{
+    dechunk whole = decode_cuts(s, n, NULL, 0, max_body);
+    for (size_t k = 0; k <= n; k++) {
+        dechunk sp = decode_cuts(s, n, &k, 1, max_body);
+        CHECKF(sp.r == whole.r || (whole.r >= 0 && sp.r >= 0), "split %zu: %zd vs %zd", k, sp.r, whole.r);
+        if (whole.r >= 0) {
+            CHECK(sp.out_len == whole.out_len && !memcmp(sp.out, whole.out, whole.out_len));
+            CHECK(sp.rest_len == whole.rest_len && !memcmp(sp.rest, whole.rest, whole.rest_len));
+        }
+    }
+    size_t *cuts = malloc((n + 1) * sizeof *cuts);
+    for (size_t k = 0; k < n; k++) cuts[k] = k + 1;
+    dechunk bb = decode_cuts(s, n, cuts, n ? n - 1 : 0, max_body);
+    free(cuts);
+    CHECKF(bb.r == whole.r || (whole.r >= 0 && bb.r >= 0), "byte by byte: %zd vs %zd", bb.r, whole.r);
+    if (whole.r >= 0) CHECK(bb.out_len == whole.out_len && !memcmp(bb.out, whole.out, whole.out_len));
+    return whole;
+}
+
+static void chunk_ok(const char *s, const char *body, const char *rest)
+{
+    dechunk d = decode_all_ways(s, strlen(s), 0);
+    CHECKF(d.r >= 0, "\"%s\": %zd", s, d.r);
+    CHECKF(d.out_len == strlen(body) && !memcmp(d.out, body, d.out_len), "\"%s\": body \"%.*s\"", s, (int)d.out_len, d.out);
+    CHECKF(d.rest_len == strlen(rest) && !memcmp(d.rest, rest, d.rest_len), "\"%s\": rest \"%.*s\"", s, (int)d.rest_len, d.rest);
+}
+
+static void chunk_err(const char *s, ssize_t err, uint64_t max_body)
+{
+    dechunk d = decode_all_ways(s, strlen(s), max_body);
+    CHECKF(d.r == err, "\"%s\": %zd, want %zd", s, d.r, err);
+}
+
+TEST(http_chunked_accepts)
+{
+    chunk_ok("0\r\n\r\n", "", "");
+    chunk_ok("5\r\nhello\r\n0\r\n\r\n", "hello", "");
+    chunk_ok("9\r\n{\"text\": \r\n15\r\n\"Paris is in France\"}\r\n0\r\n\r\n", "{\"text\": \"Paris is in France\"}", "");
+    chunk_ok("A\r\n0123456789\r\na\r\nabcdefghij\r\n000\r\n\r\n", "0123456789abcdefghij", "");
+    chunk_ok("5;name=value;x=\"q\"\r\nhello\r\n0;last\r\n\r\n", "hello", "");
+    chunk_ok("5 ; ext\r\nhello\r\n0\r\n\r\n", "hello", "");
+    chunk_ok("5\r\nhello\r\n0\r\nTrailer-A: x\r\nB:\r\n\r\n", "hello", "");
+    chunk_ok("3\r\nab\n\r\n0\r\n\r\n", "ab\n", ""); /* data bytes are data */
+    chunk_ok("0000000000000005\r\nhello\r\n0\r\n\r\n", "hello", ""); /* 16 digits, leading zeros */
+}
+
+TEST(http_chunked_pipelined_rest)
+{
+    chunk_ok("5\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n", "hello", "GET / HTTP/1.1\r\n\r\n");
+    chunk_ok("1\r\nx\r\n0\r\nT: 1\r\n\r\nG", "x", "G");
+    /* after completion a decoder decodes nothing more */
+    http_chunked d = {0};
+    char b[] = "0\r\n\r\n";
+    size_t len = 5;
+    CHECK_EQ_INT(http_decode_chunked(&d, b, &len), 0);
+    char more[] = "abc";
+    len = 3;
+    CHECK_EQ_INT(http_decode_chunked(&d, more, &len), 3);
+    CHECK_EQ_INT(len, 0);
+    CHECK(!memcmp(more, "abc", 3));
+    len = 0;
+    CHECK_EQ_INT(http_decode_chunked(&d, more, &len), 0);
+}
+
+TEST(http_chunked_rejects)
+{
+    chunk_err("\r\nhello\r\n0\r\n\r\n", HTTP_E_BAD_REQUEST, 0);          /* no size */
+    chunk_err("x\r\n", HTTP_E_BAD_REQUEST, 0);
+    chunk_err("0x5\r\nhello\r\n0\r\n\r\n", HTTP_E_BAD_REQUEST, 0);
+    chunk_err("-5\r\nhello\r\n0\r\n\r\n", HTTP_E_BAD_REQUEST, 0);
+    chunk_err("+5\r\nhello\r\n0\r\n\r\n", HTTP_E_BAD_REQUEST, 0);
+    chunk_err(" 5\r\nhello\r\n0\r\n\r\n", HTTP_E_BAD_REQUEST, 0);
+    chunk_err("5\nhello\r\n0\r\n\r\n", HTTP_E_BAD_REQUEST, 0);            /* bare LF */
+    chunk_err("5\rhello\r\n0\r\n\r\n", HTTP_E_BAD_REQUEST, 0);            /* bare CR */
+    chunk_err("5\r\nhello\n0\r\n\r\n", HTTP_E_BAD_REQUEST, 0);
+    chunk_err("5\r\nhelloXX0\r\n\r\n", HTTP_E_BAD_REQUEST, 0);            /* no CRLF after data */
+    chunk_err("5\r\nhello\r\r\n0\r\n\r\n", HTTP_E_BAD_REQUEST, 0);
+    chunk_err("3\r\nhello\r\n0\r\n\r\n", HTTP_E_BAD_REQUEST, 0);          /* size too small */
+    chunk_err("5\r\nhello\r\n0\r\n\n", HTTP_E_BAD_REQUEST, 0);
+    chunk_err("5\r\nhello\r\n0\n\r\n", HTTP_E_BAD_REQUEST, 0);
+    chunk_err("5;a\x01\r\nhello\r\n0\r\n\r\n", HTTP_E_BAD_REQUEST, 0);    /* CTL in extension */
+    chunk_err("5;a\nb\r\nhello\r\n0\r\n\r\n", HTTP_E_BAD_REQUEST, 0);
+    chunk_err("10000000000000000\r\n", HTTP_E_BAD_REQUEST, 0);           /* 17 hex digits */
+    chunk_err("5\r\nhello\r\n0\r\nNoColon\r\n\r\n", HTTP_E_BAD_REQUEST, 0);
+    chunk_err("5\r\nhello\r\n0\r\nA : b\r\n\r\n", HTTP_E_BAD_REQUEST, 0);
+    chunk_err("5\r\nhello\r\n0\r\n folded\r\n\r\n", HTTP_E_BAD_REQUEST, 0);
+    chunk_err("5\r\nhello\r\n0\r\nA: b\nC: d\r\n\r\n", HTTP_E_BAD_REQUEST, 0);
+    chunk_err("5\r\nhello\r\n0\r\nA: \x01\r\n\r\n", HTTP_E_BAD_REQUEST, 0);
+    /* the decoded size bound */
+    chunk_err("5\r\nhello\r\n6\r\nworld!\r\n0\r\n\r\n", HTTP_E_BODY_TOO_LARGE, 10);
+    chunk_err("ffffffffffffffff\r\n", HTTP_E_BODY_TOO_LARGE, 1 << 20);
+    const char *ten = "5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n";
+    dechunk d = decode_all_ways(ten, strlen(ten), 10);
+    CHECK(d.r == 0 && d.out_len == 10);
+}
+
+TEST(http_chunked_bounds)
+{
+    /* a total that would wrap 64 bits with no max_body set */
+    http_chunked d = {0};
+    char a[] = "ffffffffffffffff\r\n";
+    size_t len = strlen(a);
+    CHECK_EQ_INT(http_decode_chunked(&d, a, &len), HTTP_INCOMPLETE);
+    d.state = 5; /* CH_DATA_LF, as if that chunk had been read */
+    d.chunk_left = 0;
+    char b[] = "\nf\r\n";
+    len = strlen(b);
+    CHECK_EQ_INT(http_decode_chunked(&d, b, &len), HTTP_E_BAD_REQUEST);
+    /* long extension and trailer sections are refused */
+    size_t n = 20000;
+    char *s = malloc(n + 1);
+    memset(s, 'x', n);
+    s[n] = 0;
+    memcpy(s, "5;", 2);
+    len = n;
+    http_chunked e = {0};
+    CHECK_EQ_INT(http_decode_chunked(&e, s, &len), HTTP_E_BAD_REQUEST);
+    memcpy(s, "0\r\nX: ", 6);
+    len = n;
+    http_chunked f = {0};
+    CHECK_EQ_INT(http_decode_chunked(&f, s, &len), HTTP_E_BAD_REQUEST);
+    /* many short trailer lines, bounded in total */
+    for (size_t i = 3; i + 6 <= n; i += 6) memcpy(s + i, "A: b\r\n", 6);
+    len = n;
+    http_chunked g = {0};
+    CHECK_EQ_INT(http_decode_chunked(&g, s, &len), HTTP_E_BAD_REQUEST);
+    free(s);
+}
+
+/* A chunked request the way the worker meets it: parse the head, then decode what follows. */
+TEST(http_chunked_request_end_to_end)
+{
+    const char *s = "POST /ents HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\nGET / HTTP/1.1\r\n\r\n";
+    http_request req;
+    ssize_t r = parse(s, &req);
+    CHECK(r > 0);
+    CHECK_EQ_INT(req.body, HTTP_BODY_CHUNKED);
+    chunk_ok(s + r, "Wikipedia", "GET / HTTP/1.1\r\n\r\n");
+}

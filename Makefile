@@ -106,4 +106,30 @@ serve: $(BUILD)/nerd
 clean:
 	rm -rf build
 
+.SECONDEXPANSION:
+# libFuzzer targets: each tests/fuzz/fuzz_NAME.c with only the sources it needs, run for
+# FUZZ_SECONDS on a working corpus seeded from tests/fuzz/corpus/NAME (the seeds stay untouched).
+FUZZ_SECONDS ?= 30
+FUZZ_CC      ?= clang
+FUZZ_FLAGS    = -std=c17 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRC_http_parser = src/server/http_parser.c
+FUZZ_SRC_json        = src/util/json.c src/util/buf.c
+FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) src/server/http_parser.h src/util/json.h src/util/buf.h
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC_$*) -lm
+
+.PHONY: fuzz
+fuzz: $(patsubst %,build/fuzz/fuzz_%,$(FUZZERS))
+	@for f in $(FUZZERS); do \
+	  echo "== fuzz_$$f for $(FUZZ_SECONDS) s"; \
+	  rm -rf build/fuzz/corpus_$$f && mkdir -p build/fuzz/corpus_$$f build/fuzz/crashes_$$f && \
+	  cp tests/fuzz/corpus/$$f/* build/fuzz/corpus_$$f/ && \
+	  build/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -max_len=4096 \
+	    -artifact_prefix=build/fuzz/crashes_$$f/ build/fuzz/corpus_$$f >build/fuzz/log_$$f 2>&1; rc=$$?; \
+	  grep -E 'INITED|DONE|^stat::|ERROR|SUMMARY|Test unit written' build/fuzz/log_$$f; \
+	  test $$rc -eq 0 || { echo "fuzz_$$f failed: see build/fuzz/log_$$f"; exit 1; }; \
+	done
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

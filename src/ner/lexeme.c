@@ -72,25 +72,31 @@ void lex_norms_free(lex_norms *n)
 
 /* spaCy's language-independent norm exceptions (BASE_NORMS in spacy/lang/norm_exceptions.py),
  * consulted after the model's lexeme_norm table and before lowercasing. */
-static const char *const base_norms[][2] = {
-    {"'s", "'s"}, {"'S", "'s"}, {"\u2019s", "'s"}, {"\u2019S", "'s"}, {"\u2019", "'"}, {"\u2018", "'"},
-    {"\u00b4", "'"}, {"`", "'"}, {"\u201d", "\""}, {"\u201c", "\""}, {"''", "\""}, {"``", "\""},
-    {"\u00b4\u00b4", "\""}, {"\u201e", "\""}, {"\u00bb", "\""}, {"\u00ab", "\""}, {"\u2018\u2018", "\""},
-    {"\u2019\u2019", "\""}, {"\uff1f", "?"}, {"\uff01", "!"}, {"\uff0c", ","}, {"\uff1b", ";"},
-    {"\uff1a", ":"}, {"\u3002", "."}, {"\u0964", "."}, {"\u2026", "..."}, {"\u2014", "-"}, {"\u2013", "-"},
-    {"--", "-"}, {"---", "-"}, {"\u2014\u2014", "-"}, {"\u20ac", "$"}, {"\u00a3", "$"}, {"\u00a5", "$"},
-    {"\u0e3f", "$"}, {"US$", "$"}, {"C$", "$"}, {"A$", "$"}, {"\u20ba", "$"}, {"\u20b9", "$"},
-    {"\u09f3", "$"}, {"\u20a9", "$"}, {"Mex$", "$"}, {"\u20a3", "$"}, {"E\u00a3", "$"},
+typedef struct { const char *from, *to; uint8_t from_len, to_len; } base_norm;
+#define N(a, b) {a, b, sizeof(a) - 1, sizeof(b) - 1}
+static const base_norm base_norms[] = {
+    N("'s", "'s"), N("'S", "'s"), N("\u2019s", "'s"), N("\u2019S", "'s"), N("\u2019", "'"),
+    N("\u2018", "'"), N("\u00b4", "'"), N("`", "'"), N("\u201d", "\""), N("\u201c", "\""), N("''", "\""),
+    N("``", "\""), N("\u00b4\u00b4", "\""), N("\u201e", "\""), N("\u00bb", "\""), N("\u00ab", "\""),
+    N("\u2018\u2018", "\""), N("\u2019\u2019", "\""), N("\uff1f", "?"), N("\uff01", "!"), N("\uff0c", ","),
+    N("\uff1b", ";"), N("\uff1a", ":"), N("\u3002", "."), N("\u0964", "."), N("\u2026", "..."),
+    N("\u2014", "-"), N("\u2013", "-"), N("--", "-"), N("---", "-"), N("\u2014\u2014", "-"),
+    N("\u20ac", "$"), N("\u00a3", "$"), N("\u00a5", "$"), N("\u0e3f", "$"), N("US$", "$"), N("C$", "$"),
+    N("A$", "$"), N("\u20ba", "$"), N("\u20b9", "$"), N("\u09f3", "$"), N("\u20a9", "$"), N("Mex$", "$"),
+    N("\u20a3", "$"), N("E\u00a3", "$"),
 };
+#undef N
+#define BASE_NORM_MAX_LEN 6 /* bytes of the longest key: a doubled dash or quote */
 
 const char *lex_norms_get(const lex_norms *n, const char *s, size_t len, size_t *normlen)
 {
     uint32_t at;
     if (!n->pool.len || !u64map_get(&n->by_hash, nerd_string_hash(s, len), &at)) {
+        if (len > BASE_NORM_MAX_LEN) return NULL;
         for (size_t i = 0; i < sizeof base_norms / sizeof base_norms[0]; i++)
-            if (strlen(base_norms[i][0]) == len && !memcmp(base_norms[i][0], s, len)) {
-                *normlen = strlen(base_norms[i][1]);
-                return base_norms[i][1];
+            if (base_norms[i].from_len == len && !memcmp(base_norms[i].from, s, len)) {
+                *normlen = base_norms[i].to_len;
+                return base_norms[i].to;
             }
         return NULL;
     }

@@ -111,10 +111,14 @@ static int push(tok_scratch *sc, uint32_t start, uint32_t len, int32_t norm_sub)
     return 0;
 }
 
+/* Keys of the tokenizer's own tables: plain murmur64a, skipping nerd_string_hash's reserved-symbol
+ * lookup, which these tables do not need (they are built and probed with the same function). */
+static uint64_t tok_hash(const char *s, size_t len) { return murmur64a(s, len, 1); }
+
 static const special_case *special_of(const tokenizer *t, const char *s, size_t len)
 {
     uint32_t i;
-    if (!t->nspecials || !u64map_get(&t->special_by_hash, nerd_string_hash(s, len), &i)) return NULL;
+    if (!t->nspecials || !u64map_get(&t->special_by_hash, tok_hash(s, len), &i)) return NULL;
     const special_case *sp = &t->specials[i];
     /* guard against a 64-bit hash collision */
     return sp->str_len == len && !memcmp(t->pool.ptr + sp->str, s, len) ? sp : NULL;
@@ -314,7 +318,7 @@ static int apply_special_cases(const tokenizer *t, const char *text, tok_scratch
     for (size_t i = 0; i < sc->ntoks; i++) {
         const tok_span *tk = &sc->toks[i];
         uint32_t p;
-        if (!u64map_get(&t->pattern_by_first, nerd_string_hash(text + tk->start, tk->len), &p)) continue;
+        if (!u64map_get(&t->pattern_by_first, tok_hash(text + tk->start, tk->len), &p)) continue;
         for (; p != UINT32_MAX; p = t->pattern_next[p]) {
             const match_pattern *mp = &t->patterns[p];
             if (i + mp->n > sc->ntoks) continue;
@@ -530,7 +534,7 @@ static int load_specials(tokenizer *t, const msgpack_object *exc, const char *pa
             free(raw);
             return -1;
         }
-        if (u64map_put(&t->special_by_hash, nerd_string_hash(raw[i].s, raw[i].n), (uint32_t)t->nspecials)) goto oom;
+        if (u64map_put(&t->special_by_hash, tok_hash(raw[i].s, raw[i].n), (uint32_t)t->nspecials)) goto oom;
         t->nspecials++;
     }
     free(raw);
@@ -582,7 +586,7 @@ static int build_patterns(tokenizer *t, char *err, size_t errlen)
             t->npattern_toks++;
         }
         uint32_t head = UINT32_MAX;
-        uint64_t h = sc.ntoks ? nerd_string_hash(copy + sc.toks[0].start, sc.toks[0].len) : 0;
+        uint64_t h = sc.ntoks ? tok_hash(copy + sc.toks[0].start, sc.toks[0].len) : 0;
         free(copy);
         if (!sc.ntoks) continue;
         u64map_get(&t->pattern_by_first, h, &head);

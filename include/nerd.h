@@ -62,6 +62,29 @@ size_t nerd_model_nlabels(const nerd_model *m);
 const char *nerd_model_label(const nerd_model *m, size_t i); /* ner labels in ner/moves order */
 int nerd_model_has_pipeline(const nerd_model *m, nerd_pipeline p);
 
+/* Precision of the network's products. FP32 (the default) gives spaCy's entities exactly;
+ * BF16 rounds the tok2vec's weights and activations to bfloat16 for its products (fp32
+ * accumulation), using AVX512_BF16 where the CPU has it. */
+typedef enum { NERD_PRECISION_FP32 = 0, NERD_PRECISION_BF16 = 1 } nerd_precision;
+
+/* "fp32" or "bf16" -> *p; -1 for anything else. */
+int nerd_precision_parse(const char *s, nerd_precision *p);
+const char *nerd_precision_name(nerd_precision p);
+/* The code path the products of precision p take on this CPU: "avx512bf16", "avx2", "generic". */
+const char *nerd_precision_kernel(nerd_precision p);
+/* Switch a loaded model's precision. Not thread-safe: call before the model is shared. */
+nerd_status nerd_model_set_precision(nerd_model *m, nerd_precision p);
+nerd_precision nerd_model_precision(const nerd_model *m);
+
+/* The per-word cache of the tok2vec's embedding and mixing layer (results are bit-identical
+ * with and without it). By default 32768 entries (about 14 MB at most), or $NERD_EMBED_CACHE
+ * entries when set at load; 0 disables it. Not thread-safe: call before the model is shared.
+ * Changing it drops the cached rows. */
+nerd_status nerd_model_set_cache(nerd_model *m, size_t entries);
+typedef struct { uint64_t hits, misses; size_t entries, bytes; } nerd_cache_stats;
+/* Totals since load (hits + misses = tokens looked up); all zero when the cache is off. */
+void nerd_model_cache_stats(const nerd_model *m, nerd_cache_stats *s);
+
 /* ---- documents ---------------------------------------------------------------------- */
 
 nerd_doc *nerd_doc_new(void);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #define DEFAULT_MODEL "../shared/models/en_core_web_sm"
+#define NERD_DEFAULT_CACHE 32768
 
 const char *nerd_strerror(nerd_status s)
 {
@@ -216,6 +217,17 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
     if (m->ner_moves.nclasses != m->ner_net.nclasses)
         return load_fail(m, status, NERD_ERR_FORMAT, err, errlen, "%s: %d classes, but ner/model scores %d", path,
                          m->ner_moves.nclasses, m->ner_net.nclasses);
+    if (t2v_pack(&m->ner_t2v_packed, &m->ner_t2v, 0) || parser_pack(&m->ner_net_packed, &m->ner_net))
+        return load_fail(m, status, NERD_ERR_NOMEM, err, errlen, "out of memory");
+    const char *cache_env = getenv("NERD_EMBED_CACHE");
+    char *end = NULL;
+    unsigned long long entries = cache_env && *cache_env ? strtoull(cache_env, &end, 10) : NERD_DEFAULT_CACHE;
+    if (end && (*end || entries > ((size_t)1 << 26)))
+        return load_fail(m, status, NERD_ERR_ARG, err, errlen,
+                         "$NERD_EMBED_CACHE=%s: expected a number of entries from 0 to %zu", cache_env,
+                         (size_t)1 << 26);
+    if (nerd_model_set_cache(m, (size_t)entries) != NERD_OK)
+        return load_fail(m, status, NERD_ERR_NOMEM, err, errlen, "out of memory");
     return m;
 }
 
@@ -226,6 +238,9 @@ void nerd_model_free(nerd_model *m)
     lex_norms_free(&m->norms);
     tw_free(&m->ner_weights);
     biluo_free(&m->ner_moves);
+    t2v_packed_free(&m->ner_t2v_packed);
+    parser_packed_free(&m->ner_net_packed);
+    embed_cache_free(m->ner_cache);
     free(m->dir);
     free(m);
 }
@@ -238,6 +253,54 @@ const char *nerd_model_label(const nerd_model *m, size_t i)
     return i < (size_t)m->ner_moves.nlabels ? m->ner_moves.labels[i] : NULL;
 }
 int nerd_model_has_pipeline(const nerd_model *m, nerd_pipeline p) { return m && p == NERD_PIPELINE_NER; }
+
+/* ---- precision and the word cache ---- */
+
+int nerd_precision_parse(const char *s, nerd_precision *p)
+{
+    if (s && !strcmp(s, "fp32")) *p = NERD_PRECISION_FP32;
+    else if (s && !strcmp(s, "bf16")) *p = NERD_PRECISION_BF16;
+    else return -1;
+    return 0;
+}
+
+const char *nerd_precision_name(nerd_precision p) { return p == NERD_PRECISION_BF16 ? "bf16" : "fp32"; }
+const char *nerd_precision_kernel(nerd_precision p) { return p == NERD_PRECISION_BF16 ? kn_bf16_path() : kn_f32_path(); }
+
+nerd_status nerd_model_set_precision(nerd_model *m, nerd_precision p)
+{
+    if (!m || (p != NERD_PRECISION_FP32 && p != NERD_PRECISION_BF16)) return NERD_ERR_ARG;
+    if (p == NERD_PRECISION_BF16 && !m->ner_t2v_packed.has_bf16) {
+        t2v_packed pk;
+        if (t2v_pack(&pk, &m->ner_t2v, 1)) return NERD_ERR_NOMEM;
+        t2v_packed_free(&m->ner_t2v_packed);
+        m->ner_t2v_packed = pk;
+    }
+    m->precision = p == NERD_PRECISION_BF16 ? KN_BF16 : KN_FP32;
+    return NERD_OK;
+}
+
+nerd_precision nerd_model_precision(const nerd_model *m)
+{
+    return m && m->precision == KN_BF16 ? NERD_PRECISION_BF16 : NERD_PRECISION_FP32;
+}
+
+nerd_status nerd_model_set_cache(nerd_model *m, size_t entries)
+{
+    if (!m) return NERD_ERR_ARG;
+    embed_cache *c = entries ? embed_cache_new(entries, m->ner_t2v.width) : NULL;
+    if (entries && !c) return NERD_ERR_NOMEM;
+    embed_cache_free(m->ner_cache);
+    m->ner_cache = c;
+    return NERD_OK;
+}
+
+void nerd_model_cache_stats(const nerd_model *m, nerd_cache_stats *s)
+{
+    embed_cache_stats st;
+    embed_cache_get_stats(m ? m->ner_cache : NULL, &st);
+    *s = (nerd_cache_stats){st.hits, st.misses, st.slots, st.bytes};
+}
 
 /* ---- documents ---- */
 
@@ -368,7 +431,7 @@ nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t 
     const parser_net *pn = &m->ner_net;
     if ((size_t)t2v->depth * t2v->window >= NER_CONTEXT) return NERD_ERR_UNSUPPORTED;
     const size_t span = NER_CHUNK + 2 * NER_CONTEXT, rowlen = (size_t)pn->nF * pn->nO * pn->nP;
-    const size_t f_scratch = t2v_scratch_floats(t2v, span), f_vecs = span * t2v->width, f_proj = NER_CHUNK * pn->nI,
+    const size_t f_scratch = t2v_fast_scratch_floats(t2v, span), f_vecs = span * t2v->width, f_proj = NER_CHUNK * pn->nI,
                  f_table = (NER_CHUNK + 1) * rowlen;
     size_t need = f_scratch + f_vecs + f_proj + f_table + 2 * rowlen + pn->nO + 2 * (size_t)pn->nclasses + 64;
     if (grow((void **)&d->work, &d->workcap, need, sizeof(float))) return NERD_ERR_NOMEM;
@@ -382,8 +445,9 @@ nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t 
     for (size_t c0 = 0; c0 < n; c0 += NER_CHUNK) {
         size_t c1 = c0 + NER_CHUNK < n ? c0 + NER_CHUNK : n;
         size_t a = c0 > NER_CONTEXT ? c0 - NER_CONTEXT : 0, b = c1 + NER_CONTEXT < n ? c1 + NER_CONTEXT : n;
-        t2v_forward(t2v, d->attrs + a * NER_NATTRS, b - a, vecs, scratch, NULL, NULL);
-        parser_net_precompute(pn, vecs + (c0 - a) * t2v->width, c1 - c0, proj, table);
+        t2v_fast_forward(t2v, &m->ner_t2v_packed, m->precision, m->ner_cache, d->attrs + a * NER_NATTRS, b - a, vecs,
+                         scratch, NULL, NULL, NULL);
+        parser_fast_precompute(pn, &m->ner_net_packed, vecs + (c0 - a) * t2v->width, c1 - c0, proj, table);
         while (st.i < c1) {
             int feats[3];
             const float *rows[3];
@@ -395,7 +459,7 @@ nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t 
                         : j == st.open_start ? open_row
                         : prev_row;                                          /* j == c0 - 1 */
             }
-            parser_net_step_rows(pn, rows, hidden, scores);
+            parser_fast_step_rows(pn, &m->ner_net_packed, rows, hidden, scores);
             int best = biluo_choose(&m->ner_moves, &st, n, d->space, NULL, scores, valid);
             size_t i = st.i;
             biluo_apply(&m->ner_moves, &st, best, d->ents);

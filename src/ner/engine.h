@@ -11,6 +11,9 @@
  *   tok2vec_net.c  MultiHashEmbed + MaxoutWindowEncoder
  *   parser_net.c   TransitionBasedParser's layers
  *   biluo.c        the ner transition system and greedy decoding
+ *   kernels.c      nerd's packed fp32 / bf16 matrix products (runtime CPU dispatch)
+ *   embed_cache.c  the bounded, thread-safe per-word cache of the tok2vec's mixing layer
+ *   t2v_fast.c     the network as nerd_ner runs it: packed weights, fused passes, the cache
  */
 #ifndef NERD_ENGINE_H
 #define NERD_ENGINE_H
@@ -20,8 +23,10 @@
 
 #include "nerd.h"
 #include "ner/biluo.h"
+#include "ner/embed_cache.h"
 #include "ner/lexeme.h"
 #include "ner/parser_net.h"
+#include "ner/t2v_fast.h"
 #include "ner/thinc_weights.h"
 #include "ner/tok2vec_net.h"
 #include "ner/tokenizer.h"
@@ -39,6 +44,11 @@ struct nerd_model {
     t2v_net ner_t2v;
     parser_net ner_net;
     biluo_moves ner_moves;
+    /* fast path (t2v_fast.h): packed weights, the precision products run in, the word cache */
+    t2v_packed ner_t2v_packed;
+    parser_packed ner_net_packed;
+    kn_precision precision;
+    embed_cache *ner_cache;       /* NULL when disabled */
 };
 
 typedef struct {

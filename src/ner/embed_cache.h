@@ -1,0 +1,34 @@
+/* embed_cache.h - a bounded, thread-safe cache of the tok2vec's per-word rows: the output of
+ * the embedding lookups and the mixing layer depends only on a token's four lexical attribute
+ * hashes, so it is computed once per distinct word (per precision) and reused.
+ *
+ * Direct-mapped: a fixed table of 2^k slots, a new word replaces the slot's old one. Each slot
+ * has a one-byte lock that is only ever tried, never waited for: a lookup that finds it taken
+ * counts as a miss and the caller computes the row itself, a store that finds it taken is
+ * dropped. Readers and writers on many threads therefore never block each other, and a row is
+ * copied in or out only under its slot's lock (ASan/TSan clean). */
+#ifndef NERD_EMBED_CACHE_H
+#define NERD_EMBED_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct embed_cache embed_cache;
+
+/* A table of at least `entries` slots (rounded up to a power of two) of `width` floats.
+ * NULL if entries is 0 or on allocation failure. Pages are touched only as slots are used. */
+embed_cache *embed_cache_new(size_t entries, int width);
+void embed_cache_free(embed_cache *c);
+
+/* key: the 4 attribute hashes; tag: which computation made the row (the precision). Copies the
+ * row into out and returns 1 on a hit, else returns 0. */
+int embed_cache_get(embed_cache *c, const uint64_t key[4], uint32_t tag, float *out);
+void embed_cache_put(embed_cache *c, const uint64_t key[4], uint32_t tag, const float *row);
+
+/* Adds a document's lookups to the totals (once per document: one atomic add each). */
+void embed_cache_count(embed_cache *c, uint64_t hits, uint64_t misses);
+
+typedef struct { uint64_t hits, misses; size_t slots, bytes; } embed_cache_stats;
+void embed_cache_get_stats(const embed_cache *c, embed_cache_stats *s);
+
+#endif

@@ -1,0 +1,247 @@
+#include "ner/t2v_fast.h"
+#include "ner/hash.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Rows (g, o, p) of K values -> rows (g, p, o): maxout pieces become contiguous vectors. */
+static float *piece_major(const float *W, int groups, int nO, int nP, int K)
+{
+    float *out = malloc((size_t)groups * nO * nP * K * sizeof(float));
+    if (!out) return NULL;
+    for (int g = 0; g < groups; g++)
+        for (int o = 0; o < nO; o++)
+            for (int p = 0; p < nP; p++)
+                memcpy(out + (((size_t)g * nP + p) * nO + o) * K, W + (((size_t)g * nO + o) * nP + p) * K,
+                       (size_t)K * sizeof(float));
+    return out;
+}
+
+static int pack_maxout(kn_weights *kw, float **bias, const t2v_block *blk, int nO, int nP, int nI, int with_bf16)
+{
+    float *W = piece_major(blk->W, 1, nO, nP, nI);
+    *bias = piece_major(blk->b, 1, nO, nP, 1);
+    int rc = W && *bias ? kn_pack(kw, W, nO * nP, nI, with_bf16) : -1;
+    free(W);
+    return rc;
+}
+
+int t2v_pack(t2v_packed *pk, const t2v_net *net, int with_bf16)
+{
+    memset(pk, 0, sizeof *pk);
+    pk->has_bf16 = with_bf16;
+    int rc = pack_maxout(&pk->mix, &pk->mix_b, &net->mix, net->width, net->mix_pieces, net->mix_nI, with_bf16);
+    for (int d = 0; !rc && d < net->depth; d++)
+        rc = pack_maxout(&pk->block[d], &pk->block_b[d], &net->block[d], net->width, net->pieces,
+                         (2 * net->window + 1) * net->width, with_bf16);
+    if (rc) t2v_packed_free(pk);
+    return rc;
+}
+
+void t2v_packed_free(t2v_packed *pk)
+{
+    kn_free(&pk->mix);
+    free(pk->mix_b);
+    for (int d = 0; d < T2V_MAX_DEPTH; d++) {
+        kn_free(&pk->block[d]);
+        free(pk->block_b[d]);
+    }
+    memset(pk, 0, sizeof *pk);
+}
+
+int parser_pack(parser_packed *pk, const parser_net *p)
+{
+    memset(pk, 0, sizeof *pk);
+    float *lw = piece_major(p->lower_W, p->nF, p->nO, p->nP, p->nI);
+    pk->lower_b = piece_major(p->lower_b, 1, p->nO, p->nP, 1);
+    pk->lower_pad = piece_major(p->lower_pad, p->nF, p->nO, p->nP, 1);
+    int rc = lw && pk->lower_b && pk->lower_pad && !kn_pack(&pk->lower, lw, p->nF * p->nO * p->nP, p->nI, 0) &&
+                     !kn_pack(&pk->proj, p->proj_W, p->nI, p->t2v_width, 0) &&
+                     !kn_pack(&pk->upper, p->upper_W, p->nclasses, p->nO, 0)
+                 ? 0
+                 : -1;
+    free(lw);
+    if (rc) parser_packed_free(pk);
+    return rc;
+}
+
+void parser_packed_free(parser_packed *pk)
+{
+    kn_free(&pk->proj);
+    kn_free(&pk->lower);
+    kn_free(&pk->upper);
+    free(pk->lower_b);
+    free(pk->lower_pad);
+    memset(pk, 0, sizeof *pk);
+}
+
+/* The floats the encoder's bf16 copies and the miss list take, as floats. */
+static size_t bf16_floats(const t2v_net *net, size_t n)
+{
+    size_t rows = n + 2 * T2V_PAD + 2;
+    size_t a = n * (size_t)net->mix_nI, b = rows * (size_t)net->width;
+    return ((a > b ? a : b) + 1) / 2;
+}
+
+static size_t pre_floats(const t2v_net *net, size_t n)
+{
+    size_t a = n * (size_t)net->width * net->mix_pieces, b = (n + 2 * T2V_PAD) * (size_t)net->width * net->pieces;
+    return a > b ? a : b;
+}
+
+size_t t2v_fast_scratch_floats(const t2v_net *net, size_t n)
+{
+    size_t guarded = (n + 2 * T2V_PAD + 2) * (size_t)net->width;
+    return guarded + n * (size_t)net->mix_nI + pre_floats(net, n) + bf16_floats(net, n) + n /* miss list */ +
+           (size_t)net->width + 16;
+}
+
+/* y = LayerNorm(maxout(pre + b)); pre and b piece-major. The sums run over 8 lanes in a fixed
+ * order (the compiler may vectorise them; the order, and so the bits, stay the same). */
+static void maxout_ln(const float *pre, const float *b, int nO, int nP, const float *G, const float *Gb, float *y)
+{
+    for (int o = 0; o < nO; o++) y[o] = pre[o] + b[o];
+    for (int p = 1; p < nP; p++)
+        for (int o = 0; o < nO; o++) {
+            float v = pre[p * nO + o] + b[p * nO + o];
+            y[o] = v > y[o] ? v : y[o];
+        }
+    float part[8] = {0};
+    int o = 0;
+    for (; o + 8 <= nO; o += 8)
+        for (int j = 0; j < 8; j++) part[j] += y[o + j];
+    float mean = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+    for (; o < nO; o++) mean += y[o];
+    mean /= nO;
+    float vpart[8] = {0};
+    for (o = 0; o + 8 <= nO; o += 8)
+        for (int j = 0; j < 8; j++) vpart[j] += (y[o + j] - mean) * (y[o + j] - mean);
+    float var = ((vpart[0] + vpart[1]) + (vpart[2] + vpart[3])) + ((vpart[4] + vpart[5]) + (vpart[6] + vpart[7]));
+    for (; o < nO; o++) var += (y[o] - mean) * (y[o] - mean);
+    var /= nO;
+    float inv = 1.0f / sqrtf(var + 1e-8f);
+    for (o = 0; o < nO; o++) y[o] = (y[o] - mean) * inv * G[o] + Gb[o];
+}
+
+/* MultiHashEmbed for one token: each attribute's four hashed rows summed, tables side by side. */
+static void embed_token(const t2v_net *net, const uint64_t *attrs, float *x)
+{
+    const int w = net->width;
+    for (int c = 0; c < net->nattrs; c++) {
+        uint64_t key = attrs[c], h[2];
+        murmur3_x64_128(&key, sizeof key, net->embed[c].seed, h);
+        uint32_t r[4] = {(uint32_t)h[0], (uint32_t)(h[0] >> 32), (uint32_t)h[1], (uint32_t)(h[1] >> 32)};
+        const float *E = net->embed[c].E;
+        uint32_t nV = net->embed[c].nV;
+        const float *e0 = E + (size_t)(r[0] % nV) * w, *e1 = E + (size_t)(r[1] % nV) * w;
+        const float *e2 = E + (size_t)(r[2] % nV) * w, *e3 = E + (size_t)(r[3] % nV) * w;
+        float *dst = x + c * w;
+        for (int k = 0; k < w; k++) dst[k] = e0[k] + e1[k] + e2[k] + e3[k];
+    }
+}
+
+static void product(const kn_weights *kw, kn_precision prec, const float *A, size_t lda, size_t M, float *C,
+                    size_t ldc, uint16_t *bf, size_t a_floats)
+{
+    if (prec == KN_BF16) {
+        kn_to_bf16_n(A, bf, a_floats);
+        kn_gemm_bf16(kw, bf, lda, M, C, ldc);
+    } else {
+        kn_gemm_f32(kw, A, lda, M, C, ldc);
+    }
+}
+
+void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision prec, embed_cache *cache,
+                      const uint64_t *attrs, size_t n, float *out, float *scratch, t2v_cache_use *use,
+                      t2v_trace_fn trace, void *trace_ctx)
+{
+    const int w = net->width, na = net->nattrs;
+    const size_t rows = n + 2 * T2V_PAD;
+    const size_t mixN = (size_t)w * net->mix_pieces, encN = (size_t)w * net->pieces;
+    /* the padded sequence with one more zero row each side: a window (rows i-1, i, i+1) is then
+     * 3 x width contiguous floats, so the encoder multiplies the sequence in place (lda = width) */
+    float *guarded = scratch;
+    float *seq = guarded + w;
+    float *in = guarded + (rows + 2) * w;
+    float *pre = in + n * (size_t)net->mix_nI;
+    uint16_t *bf = (uint16_t *)(pre + pre_floats(net, n));
+    int *miss = (int *)((float *)bf + bf16_floats(net, n));
+    float *y = (float *)(miss + n);
+    if (prec == KN_BF16 && !pk->has_bf16) prec = KN_FP32;
+    uint32_t tag = (uint32_t)prec;
+    if (na != 4) cache = NULL; /* the cache keys on 4 attributes */
+
+    memset(guarded, 0, (rows + 2) * w * sizeof(float));
+    float *body = seq + T2V_PAD * w;
+    size_t nmiss = 0, hits = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (cache && embed_cache_get(cache, attrs + i * na, tag, body + i * w)) {
+            hits++;
+            continue;
+        }
+        miss[nmiss] = (int)i;
+        embed_token(net, attrs + i * na, in + nmiss * net->mix_nI);
+        nmiss++;
+    }
+    if (nmiss) {
+        product(&pk->mix, prec, in, net->mix_nI, nmiss, pre, mixN, bf, nmiss * net->mix_nI);
+        for (size_t m = 0; m < nmiss; m++) {
+            float *row = body + (size_t)miss[m] * w;
+            maxout_ln(pre + m * mixN, pk->mix_b, w, net->mix_pieces, net->mix.G, net->mix.Gb, row);
+            if (cache) embed_cache_put(cache, attrs + (size_t)miss[m] * na, tag, row);
+        }
+    }
+    if (use) use->hits = hits, use->misses = cache ? nmiss : 0;
+    if (cache) embed_cache_count(cache, hits, nmiss);
+    if (trace && !cache) trace(trace_ctx, "embed_out", body, n, w);
+
+    /* encoder: residual blocks over the padded sequence (pad rows included, as thinc's
+     * with_array(pad=4)); maxout, layernorm and the residual add in one pass per row */
+    for (int d = 0; d < net->depth; d++) {
+        product(&pk->block[d], prec, guarded, w, rows, pre, encN, bf, (rows + 2) * w);
+        for (size_t i = 0; i < rows; i++) {
+            maxout_ln(pre + i * encN, pk->block_b[d], w, net->pieces, net->block[d].G, net->block[d].Gb, y);
+            float *s = seq + i * w;
+            for (int k = 0; k < w; k++) s[k] += y[k];
+        }
+        if (trace) {
+            char name[32];
+            snprintf(name, sizeof name, "encoder_block%d_padded", d);
+            trace(trace_ctx, name, seq, rows, w);
+        }
+    }
+    memcpy(out, body, n * w * sizeof(float));
+    if (trace) trace(trace_ctx, "tok2vec_out", out, n, w);
+}
+
+void parser_fast_precompute(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n,
+                            float *proj, float *table)
+{
+    const size_t row = (size_t)p->nF * p->nO * p->nP;
+    memcpy(table, pk->lower_pad, row * sizeof(float));
+    if (!n) return;
+    kn_gemm_f32(&pk->proj, tokvecs, p->t2v_width, n, proj, p->nI);
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < p->nI; k++) proj[i * p->nI + k] += p->proj_b[k];
+    kn_gemm_f32(&pk->lower, proj, p->nI, n, table + row, row);
+}
+
+void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, const float *const *rows, float *hidden,
+                           float *scores)
+{
+    const int nO = p->nO, nP = p->nP;
+    const size_t slot = (size_t)nO * nP;
+    float sum[1024]; /* parser_net_bind refuses nO*nP > 1024 */
+    memcpy(sum, pk->lower_b, slot * sizeof(float));
+    for (int f = 0; f < p->nF; f++) {
+        const float *t = rows[f] + f * slot;
+        for (size_t k = 0; k < slot; k++) sum[k] += t[k];
+    }
+    memcpy(hidden, sum, nO * sizeof(float));
+    for (int q = 1; q < nP; q++)
+        for (int o = 0; o < nO; o++) hidden[o] = sum[q * nO + o] > hidden[o] ? sum[q * nO + o] : hidden[o];
+    kn_gemm_f32(&pk->upper, hidden, nO, 1, scores, p->nclasses);
+    for (int c = 0; c < p->nclasses; c++) scores[c] += p->upper_b[c];
+}

@@ -1,12 +1,14 @@
 /* bench/engine.c - single-thread figures of the NER library (`make bench`):
  *   tokenizer: tokens/s and MB/s over the golden texts;
- *   ner: ms per document for the seed's Paris text (median of many runs) and words/s over the
- *   golden texts, each beside the share of (a) the measured sgemm rate of this machine for the
- *   model's shapes and (b) the CPU's nominal fp32 peak, from the multiply-adds the dimensions
- *   imply. */
+ *   ner: ms per document for the seed's Paris text (median of many runs; exact with and without
+ *   the word cache, and bf16) against the time its multiply-adds take at the measured OpenBLAS
+ *   sgemm rate of this machine (the "sgemm-limit ratio"), words/s over the golden texts and
+ *   the word cache's hit rate; nerd's own kernel at several row counts (what batching could
+ *   gain). */
 #include "nerd.h"
 #include "ner/engine.h"
 #include "util/json.h"
+#include "ner/kernels.h"
 
 #include <cblas.h>
 #include <stdio.h>
@@ -80,27 +82,8 @@ static double macs_per_token(const nerd_model *m)
     return mix + enc + proj + pre + step;
 }
 
-/* sgemm GFLOP/s for the encoder's shape (rows x 288 x 288), one thread. */
-static double sgemm_gflops(int rows, int k, int cols)
-{
-    float *A = calloc((size_t)rows * k, 4), *B = calloc((size_t)cols * k, 4), *C = calloc((size_t)rows * cols, 4);
-    for (size_t i = 0; i < (size_t)rows * k; i++) A[i] = (float)(i % 7) * 0.1f;
-    for (size_t i = 0; i < (size_t)cols * k; i++) B[i] = (float)(i % 5) * 0.1f;
-    double best = 0;
-    for (int rep = 0; rep < 5; rep++) {
-        int iters = 200;
-        double t0 = now();
-        for (int i = 0; i < iters; i++)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, cols, k, 1, A, k, B, k, 0, C, cols);
-        double gf = 2.0 * rows * k * cols * iters / (now() - t0) / 1e9;
-        if (gf > best) best = gf;
-    }
-    free(A); free(B); free(C);
-    return best;
-}
-
-/* The same product with a plain C loop (what the compiler makes of it at -O2 -march=native),
- * for the BLAS-or-own-kernels decision. */
+/* The product with a plain C loop (what the compiler makes of it at -O2 -march=native), for
+ * the question whether products need vector kernels at all. */
 static double naive_gflops(int rows, int k, int cols)
 {
     float *A = calloc((size_t)rows * k, 4), *B = calloc((size_t)cols * k, 4), *C = calloc((size_t)rows * cols, 4);
@@ -144,12 +127,80 @@ static double cpu_ghz(void)
     return best;
 }
 
+/* One ner pass over the golden texts: words/s, tokens, and the cache's hits in the pass. */
+typedef struct { double words_s, tokens_s, hit_rate; size_t tokens; double secs; } golden_run;
+
+static golden_run run_golden(const nerd_model *m, nerd_doc *d, const corpus *c)
+{
+    nerd_cache_stats before, after;
+    nerd_model_cache_stats(m, &before);
+    size_t tokens = 0, words = 0;
+    double t0 = now();
+    for (size_t i = 0; i < c->n; i++) {
+        nerd_ner(m, d, c->text[i], c->len[i], NERD_PIPELINE_NER);
+        tokens += nerd_doc_ntokens(d);
+        for (size_t k = 0; k < nerd_doc_ntokens(d); k++) {
+            nerd_token t;
+            nerd_doc_token(d, k, &t);
+            words += !t.is_space;
+        }
+    }
+    double secs = now() - t0;
+    nerd_model_cache_stats(m, &after);
+    uint64_t h = after.hits - before.hits, mi = after.misses - before.misses;
+    return (golden_run){words / secs, tokens / secs, h + mi ? (double)h / (h + mi) : 0, tokens, secs};
+}
+
+static nerd_model *load_as(const char *path, nerd_precision p, size_t cache_entries)
+{
+    char err[1024];
+    nerd_model *m = nerd_model_load(path, NULL, err, sizeof err);
+    if (!m) { fprintf(stderr, "%s\n", err); exit(1); }
+    if (nerd_model_set_precision(m, p) != NERD_OK || nerd_model_set_cache(m, cache_entries) != NERD_OK) {
+        fprintf(stderr, "bench: cannot set precision/cache\n");
+        exit(1);
+    }
+    return m;
+}
+
+static double median(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return v[n / 2];
+}
+
+/* Own kernel GFLOP/s for rows x 288 x 288 (median of timed calls): what batching documents
+ * (more rows per product) could gain. */
+static double kernel_gflops(int rows)
+{
+    int k = 288, cols = 288;
+    float *A = calloc((size_t)(rows + 2) * k, 4), *W = calloc((size_t)cols * k, 4), *C = calloc((size_t)rows * cols, 4);
+    for (size_t i = 0; i < (size_t)rows * k; i++) A[i] = (float)(i % 7) * 0.1f;
+    for (size_t i = 0; i < (size_t)cols * k; i++) W[i] = (float)(i % 5) * 0.1f;
+    kn_weights p;
+    kn_pack(&p, W, cols, k, 0);
+    enum { N = 301 };
+    double t[N];
+    int iters = rows < 64 ? 40 : 4;
+    for (int r = 0; r < N; r++) {
+        double t0 = now();
+        for (int i = 0; i < iters; i++) kn_gemm_f32(&p, A, k, (size_t)rows, C, cols);
+        t[r] = (now() - t0) / iters;
+    }
+    kn_free(&p);
+    free(A); free(W); free(C);
+    return 2.0 * rows * k * cols / median(t, N) / 1e9;
+}
+
 int main(void)
 {
     char err[1024], path[4096];
     if (nerd_model_path(NULL, path, sizeof path, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
-    nerd_model *m = nerd_model_load(path, NULL, err, sizeof err);
-    if (!m) { fprintf(stderr, "%s\n", err); return 1; }
+    /* the same model three ways: exact with the word cache (the default), exact without it
+     * (every product computed), fast mode */
+    nerd_model *m = load_as(path, NERD_PRECISION_FP32, 32768);
+    nerd_model *m_nocache = load_as(path, NERD_PRECISION_FP32, 0);
+    nerd_model *m_bf16 = load_as(path, NERD_PRECISION_BF16, 32768);
     nerd_doc *d = nerd_doc_new();
     corpus c = {0};
     load_golden(&c, "../shared/golden/edge.jsonl");
@@ -157,7 +208,7 @@ int main(void)
     load_golden(&c, "../shared/golden/ewt_train_sample.jsonl");
 
     /* tokenizer */
-    size_t tokens = 0, words = 0;
+    size_t tokens = 0;
     double t0 = now();
     int reps = 5;
     for (int r = 0; r < reps; r++)
@@ -169,55 +220,97 @@ int main(void)
     printf("tokenizer: %zu docs x %d, %.0f tokens/s, %.1f MB/s (single thread)\n", c.n, reps, tokens / tt,
            c.bytes * reps / tt / 1e6);
 
-    /* the ner on the golden texts */
-    tokens = 0;
-    t0 = now();
-    for (size_t i = 0; i < c.n; i++) {
-        nerd_ner(m, d, c.text[i], c.len[i], NERD_PIPELINE_NER);
-        tokens += nerd_doc_ntokens(d);
-        for (size_t k = 0; k < nerd_doc_ntokens(d); k++) {
-            nerd_token t;
-            nerd_doc_token(d, k, &t);
-            words += !t.is_space;
-        }
-    }
-    double tn = now() - t0;
+    /* the golden texts, each model's cache starting empty: the hit rate of a first pass */
+    golden_run g_exact = run_golden(m, d, &c), g_nocache = run_golden(m_nocache, d, &c);
+    golden_run g_bf16 = run_golden(m_bf16, d, &c);
 
-    /* Paris: median of many runs */
+    /* Paris, median of many runs; the configurations and the reference sgemm take turns, so
+     * that the machine's other load falls on all of them alike */
     size_t plen;
     char *paris = slurp("../shared/corpus/paris.txt", &plen);
     if (!paris) { fprintf(stderr, "bench: no ../shared/corpus/paris.txt\n"); return 1; }
-    enum { RUNS = 300 };
-    double ms[RUNS];
-    for (int r = 0; r < 20; r++) nerd_ner(m, d, paris, plen, NERD_PIPELINE_NER); /* warm up */
-    for (int r = 0; r < RUNS; r++) {
-        double a = now();
+    enum { RUNS = 301 };
+    static double ms_exact[RUNS], ms_cold[RUNS], ms_bf16[RUNS], ms_gemm[RUNS];
+    int gk = 288, gcols = 288, grows = 150;
+    float *A = calloc((size_t)grows * gk, 4), *B = calloc((size_t)gcols * gk, 4), *C = calloc((size_t)grows * gcols, 4);
+    for (size_t i = 0; i < (size_t)grows * gk; i++) A[i] = (float)(i % 7) * 0.1f;
+    for (size_t i = 0; i < (size_t)gcols * gk; i++) B[i] = (float)(i % 5) * 0.1f;
+    for (int r = 0; r < 20; r++) { /* warm up: caches, clocks, the word cache on paris */
         nerd_ner(m, d, paris, plen, NERD_PIPELINE_NER);
-        ms[r] = (now() - a) * 1e3;
+        nerd_ner(m_bf16, d, paris, plen, NERD_PIPELINE_NER);
+        nerd_ner(m_nocache, d, paris, plen, NERD_PIPELINE_NER);
     }
-    qsort(ms, RUNS, sizeof ms[0], cmp_double);
+    /* blocks of BLOCK runs per configuration: a block's first run reloads that model's weights
+     * into the caches, which the median leaves out */
+    enum { BLOCK = 7 };
+    for (int r0 = 0; r0 < RUNS; r0 += BLOCK) {
+        int r1 = r0 + BLOCK < RUNS ? r0 + BLOCK : RUNS;
+        for (int r = r0; r < r1; r++) {
+            double a = now();
+            nerd_ner(m, d, paris, plen, NERD_PIPELINE_NER);
+            ms_exact[r] = (now() - a) * 1e3;
+        }
+        for (int r = r0; r < r1; r++) {
+            double a = now();
+            nerd_ner(m_nocache, d, paris, plen, NERD_PIPELINE_NER);
+            ms_cold[r] = (now() - a) * 1e3;
+        }
+        for (int r = r0; r < r1; r++) {
+            double a = now();
+            nerd_ner(m_bf16, d, paris, plen, NERD_PIPELINE_NER);
+            ms_bf16[r] = (now() - a) * 1e3;
+        }
+        for (int r = r0; r < r1; r++) {
+            double a = now();
+            for (int i = 0; i < 4; i++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, grows, gcols, gk, 1, A, gk, B, gk, 0, C, gcols);
+            ms_gemm[r] = (now() - a) * 1e3 / 4;
+        }
+    }
+    free(A); free(B); free(C);
     size_t ptoks = nerd_doc_ntokens(d);
+    double med_exact = median(ms_exact, RUNS), med_cold = median(ms_cold, RUNS), med_bf16 = median(ms_bf16, RUNS);
+    double gemm = 2.0 * grows * gk * gcols / (median(ms_gemm, RUNS) / 1e3) / 1e9;
 
-    double macs = macs_per_token(m);
-    double gemm = sgemm_gflops(150, 288, 288), ghz = cpu_ghz();
-    /* peak: 2 FMA pipes x 8 fp32 lanes (Zen 4 runs AVX-512 on 256-bit datapaths) x 2 flops, at the
-     * measured clock */
+    double macs = macs_per_token(m), ghz = cpu_ghz();
+    /* peak: 2 FMA pipes x 8 fp32 lanes x 2 flops, at the measured clock */
     double peak = ghz * 32;
-    double paris_gf = 2 * macs * ptoks / (ms[RUNS / 2] / 1e3) / 1e9, golden_gf = 2 * macs * tokens / tn / 1e9;
-    printf("ner: %.0f multiply-adds per token (tok2vec %.0f)\n", macs,
+    /* the time the paris multiply-adds take at the sgemm rate: the limit the issue sets */
+    double limit_ms = 2 * macs * ptoks / (gemm * 1e9) * 1e3;
+    printf("ner: %.0f multiply-adds per token (tok2vec %.0f, of which the cached mixing layer %.0f)\n", macs,
            (double)m->ner_t2v.mix_nI * m->ner_t2v.width * m->ner_t2v.mix_pieces +
-               (double)m->ner_t2v.depth * 3 * m->ner_t2v.width * m->ner_t2v.width * m->ner_t2v.pieces);
-    printf("sgemm 150x288x288: %.1f GFLOP/s measured (OpenBLAS, one thread); nominal peak %.1f GFLOP/s "
-           "(measured clock %.2f GHz x 32 flops/cycle)\n", gemm, peak, ghz);
-    printf("plain C loop 150x288x288: %.1f GFLOP/s (why the products go through OpenBLAS)\n", naive_gflops(150, 288, 288));
-    printf("ner paris.txt (%zu tokens): median %.3f ms/doc (p10 %.3f, p90 %.3f), %.1f GFLOP/s = %.0f%% of sgemm, "
-           "%.0f%% of peak; sgemm-limit ratio %.2fx\n",
-           ptoks, ms[RUNS / 2], ms[RUNS / 10], ms[RUNS * 9 / 10], paris_gf, 100 * paris_gf / gemm, 100 * paris_gf / peak,
-           gemm / paris_gf);
-    printf("ner golden texts: %zu docs, %.0f words/s, %.0f tokens/s, %.1f GFLOP/s = %.0f%% of sgemm, %.0f%% of peak\n",
-           c.n, words / tn, tokens / tn, golden_gf, 100 * golden_gf / gemm, 100 * golden_gf / peak);
+               (double)m->ner_t2v.depth * 3 * m->ner_t2v.width * m->ner_t2v.width * m->ner_t2v.pieces,
+           (double)m->ner_t2v.mix_nI * m->ner_t2v.width * m->ner_t2v.mix_pieces);
+    printf("sgemm 150x288x288: %.1f GFLOP/s (OpenBLAS, one thread, median of calls between the ner runs); nominal "
+           "peak %.1f GFLOP/s (measured clock %.2f GHz x 32 flops/cycle)\n", gemm, peak, ghz);
+    printf("nerd's fp32 kernel (%s) rows x 288 x 288: %.1f GFLOP/s at 16 rows, %.1f at 48, %.1f at 190 (one paris doc), "
+           "%.1f at 760 (four docs batched)\n", nerd_precision_kernel(NERD_PRECISION_FP32), kernel_gflops(16),
+           kernel_gflops(48), kernel_gflops(190), kernel_gflops(760));
+    printf("plain C loop 150x288x288: %.1f GFLOP/s (why the products do not run on plain loops)\n",
+           naive_gflops(150, 288, 288));
+    printf("ner paris.txt (%zu tokens), median of %d runs; its %.1f M multiply-adds take %.3f ms at the sgemm rate:\n",
+           ptoks, RUNS, macs * ptoks / 1e6, limit_ms);
+    printf("  exact, word cache warm:     %.3f ms/doc, sgemm-limit ratio %.2fx\n", med_exact, med_exact / limit_ms);
+    printf("  exact, no word cache:       %.3f ms/doc, sgemm-limit ratio %.2fx (every product computed)\n", med_cold,
+           med_cold / limit_ms);
+    printf("  bf16 (%s), cache warm: %.3f ms/doc, sgemm-limit ratio %.2fx\n", nerd_precision_kernel(NERD_PRECISION_BF16),
+           med_bf16, med_bf16 / limit_ms);
+    printf("ner golden texts (%zu docs, %zu tokens, one pass, cache starting empty):\n", c.n, g_exact.tokens);
+    printf("  exact:           %.0f words/s, %.0f tokens/s, %.1f GFLOP/s-equivalent; word cache hit rate %.1f%%\n",
+           g_exact.words_s, g_exact.tokens_s, 2 * macs * g_exact.tokens / g_exact.secs / 1e9, 100 * g_exact.hit_rate);
+    printf("  exact, no cache: %.0f words/s, %.0f tokens/s, %.1f GFLOP/s\n", g_nocache.words_s, g_nocache.tokens_s,
+           2 * macs * g_nocache.tokens / g_nocache.secs / 1e9);
+    printf("  bf16:            %.0f words/s, %.0f tokens/s; word cache hit rate %.1f%%\n", g_bf16.words_s,
+           g_bf16.tokens_s, 100 * g_bf16.hit_rate);
+    nerd_cache_stats cs;
+    nerd_model_cache_stats(m, &cs);
+    printf("word cache: %zu entries, %.1f MB at most; %llu hits, %llu misses in this run (%.1f%%)\n", cs.entries,
+           cs.bytes / 1e6, (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+           cs.hits + cs.misses ? 100.0 * cs.hits / (cs.hits + cs.misses) : 0);
     free(paris);
     nerd_doc_free(d);
     nerd_model_free(m);
+    nerd_model_free(m_nocache);
+    nerd_model_free(m_bf16);
     return 0;
 }

@@ -66,3 +66,22 @@ int cli_pipeline(const char *s, nerd_pipeline *p)
     }
     return 0;
 }
+
+int cli_precision(const char *s, nerd_precision *p)
+{
+    if (!nerd_precision_parse(s, p)) return 0;
+    fprintf(stderr, "nerd: --precision must be fp32 or bf16, not '%s'\n", s ? s : "");
+    return -1;
+}
+
+int cli_apply_precision(nerd_model *m, nerd_precision p, int verbose)
+{
+    if (nerd_model_set_precision(m, p) != NERD_OK) {
+        fprintf(stderr, "nerd: cannot switch the model to %s: out of memory\n", nerd_precision_name(p));
+        return -1;
+    }
+    if (verbose)
+        fprintf(stderr, "nerd: precision %s, products on the %s code path\n", nerd_precision_name(p),
+                nerd_precision_kernel(p));
+    return 0;
+}

@@ -127,23 +127,29 @@ int cmd_eval(int argc, char **argv)
     const char *model = NULL;
     const char *files[64];
     int nfiles = 0, max_shown = 5;
-    double min_identical = -1;
+    double min_identical = -1, min_f1 = -1;
     nerd_pipeline pipeline = NERD_PIPELINE_NER;
+    nerd_precision precision = NERD_PRECISION_FP32;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--model") && i + 1 < argc) model = argv[++i];
         else if (!strncmp(a, "--model=", 8)) model = a + 8;
         else if ((!strcmp(a, "--pipeline") && i + 1 < argc) || !strncmp(a, "--pipeline=", 11)) {
             if (cli_pipeline(a[10] == '=' ? a + 11 : argv[++i], &pipeline)) return 2;
+        } else if ((!strcmp(a, "--precision") && i + 1 < argc) || !strncmp(a, "--precision=", 12)) {
+            if (cli_precision(a[11] == '=' ? a + 12 : argv[++i], &precision)) return 2;
         } else if (!strcmp(a, "--golden") && i + 1 < argc) {
             if (nfiles < 64) files[nfiles++] = argv[++i];
         } else if (!strncmp(a, "--golden=", 9)) {
             if (nfiles < 64) files[nfiles++] = a + 9;
         } else if (!strcmp(a, "--min-identical") && i + 1 < argc) min_identical = atof(argv[++i]);
+        else if (!strcmp(a, "--min-f1") && i + 1 < argc) min_f1 = atof(argv[++i]);
         else if (!strcmp(a, "--show") && i + 1 < argc) max_shown = atoi(argv[++i]);
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: nerd eval [--model DIR] [--pipeline ner|full] --golden FILE.jsonl... [--min-identical FRACTION] [--show N]\n"
-                   "Compares nerd with spaCy's golden outputs; the last line is \"identical: X/Y docs (P%%)\".\n");
+            printf("usage: nerd eval [--model DIR] [--pipeline ner|full] [--precision fp32|bf16] --golden FILE.jsonl...\n"
+                   "                 [--min-identical FRACTION] [--min-f1 F1] [--show N]\n"
+                   "Compares nerd with spaCy's golden outputs; the last lines are the entity F1 against spaCy over all\n"
+                   "files and \"identical: X/Y docs (P%%)\". Exits 1 below --min-identical or --min-f1.\n");
             return 0;
         } else if (a[0] != '-' && nfiles > 0 && nfiles < 64) files[nfiles++] = a; /* --golden a.jsonl b.jsonl */
         else {
@@ -157,6 +163,12 @@ int cmd_eval(int argc, char **argv)
     }
     nerd_model *m = cli_load_model(model, 0);
     if (!m) return 1;
+    if (cli_apply_precision(m, precision, 0)) {
+        nerd_model_free(m);
+        return 1;
+    }
+    printf("precision: %s (products on the %s code path)\n", nerd_precision_name(precision),
+           nerd_precision_kernel(precision));
     if (!nerd_model_has_pipeline(m, pipeline)) {
         fprintf(stderr, "nerd eval: this build or model does not run the requested pipeline\n");
         nerd_model_free(m);
@@ -191,8 +203,11 @@ int cmd_eval(int argc, char **argv)
     }
     if (nfiles > 1) print_counts("all", &total);
     double frac = total.docs ? (double)total.same / total.docs : 0;
+    double f1 = total.npred + total.ngold ? 2.0 * total.tp / (double)(total.npred + total.ngold) : 1.0;
+    printf("entity F1 against spaCy: %.4f\n", f1);
     printf("identical: %zu/%zu docs (%.2f%%)\n", total.same, total.docs, 100 * frac);
     if (min_identical >= 0 && frac < min_identical) rc = 1;
+    if (min_f1 >= 0 && f1 < min_f1) rc = 1;
     buf_free(&in);
     buf_free(&scratch);
     nerd_doc_free(d);

@@ -36,8 +36,17 @@ static int cpu_has(int feature)
     return 0;
 }
 
-static int use_avx2(void) { return !force_generic && cpu_has(0); }
-static int use_avx512bf16(void) { return !force_generic && cpu_has(1); }
+/* decided once, before main: no thread ever writes them after */
+static int has_avx2, has_avx512bf16;
+__attribute__((constructor)) static void detect_cpu(void)
+{
+    has_avx2 = cpu_has(0);
+    has_avx512bf16 = cpu_has(1);
+}
+
+int kn_use_avx2(void) { return !force_generic && has_avx2; }
+static int use_avx2(void) { return kn_use_avx2(); }
+static int use_avx512bf16(void) { return !force_generic && has_avx512bf16; }
 
 const char *kn_f32_path(void) { return use_avx2() ? "avx2" : "generic"; }
 const char *kn_bf16_path(void) { return use_avx512bf16() ? "avx512bf16" : use_avx2() ? "avx2" : "generic"; }
@@ -247,18 +256,25 @@ tile_bf16_dp(int mr, const uint16_t *A, size_t lda, const uint32_t *B, int KP, f
 #endif
 
 /* Tile by tile: fn computes mr rows x KN_NR columns of a panel into a local tile, whose valid
- * columns are then stored. Panels outer, row tiles inner: a panel (K x 16 floats, 18 KB for
- * K = 288) stays in L1 while the rows stream past it. */
+ * columns are then stored. Within a block of rows, panels outer and row tiles inner: a panel
+ * (K x 16 floats, 18 KB for K = 288) stays in L1 while the block's rows (108 KB for 96 rows of
+ * 288) stream past it from L2. Blocking rows leaves each element's k order alone. */
+#ifndef ROW_BLOCK
+#define ROW_BLOCK 96
+#endif
 #define GEMM_PANELS(fn, rows, kdim, packed)                                                    \
     do {                                                                                            \
         float tile[MR * KN_NR];                                                                     \
         const size_t panel = (size_t)(kdim) * KN_NR;                                                \
-        for (int j = 0; j < p->npanels; j++) {                                                      \
-            int ncols = p->N - j * KN_NR < KN_NR ? p->N - j * KN_NR : KN_NR;                         \
-            for (size_t i = 0; i < M; i += (size_t)(rows)) {                                        \
-                int mr = M - i < (size_t)(rows) ? (int)(M - i) : (rows);                            \
-                fn(mr, A + i * lda, lda, (packed) + j * panel, (kdim), tile);                       \
-                store_tile(tile, mr, ncols, C + i * ldc + (size_t)j * KN_NR, ldc);                  \
+        for (size_t i0 = 0; i0 < M; i0 += ROW_BLOCK) {                                              \
+            size_t i1 = i0 + ROW_BLOCK < M ? i0 + ROW_BLOCK : M;                                    \
+            for (int j = 0; j < p->npanels; j++) {                                                  \
+                int ncols = p->N - j * KN_NR < KN_NR ? p->N - j * KN_NR : KN_NR;                     \
+                for (size_t i = i0; i < i1; i += (size_t)(rows)) {                                  \
+                    int mr = i1 - i < (size_t)(rows) ? (int)(i1 - i) : (rows);                      \
+                    fn(mr, A + i * lda, lda, (packed) + j * panel, (kdim), tile);                   \
+                    store_tile(tile, mr, ncols, C + i * ldc + (size_t)j * KN_NR, ldc);              \
+                }                                                                                   \
             }                                                                                       \
         }                                                                                           \
     } while (0)

@@ -44,6 +44,8 @@ void kn_gemm_bf16(const kn_weights *p, const uint16_t *A, size_t lda, size_t M, 
 /* Which code paths this CPU runs: "avx512bf16", "avx2" or "generic". */
 const char *kn_bf16_path(void);
 const char *kn_f32_path(void);
+/* Whether the fp32 paths (and the fused passes around them) use AVX2/FMA now. */
+int kn_use_avx2(void);
 /* For tests: force the portable C paths (1) or let the CPU decide (0). */
 void kn_force_generic(int on);
 

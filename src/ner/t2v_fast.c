@@ -94,35 +94,76 @@ static size_t pre_floats(const t2v_net *net, size_t n)
 size_t t2v_fast_scratch_floats(const t2v_net *net, size_t n)
 {
     size_t guarded = (n + 2 * T2V_PAD + 2) * (size_t)net->width;
-    return guarded + n * (size_t)net->mix_nI + pre_floats(net, n) + bf16_floats(net, n) + n /* miss list */ +
-           (size_t)net->width + 16;
+    return guarded + n * (size_t)net->mix_nI + pre_floats(net, n) + bf16_floats(net, n) + n /* miss list */ + 16;
 }
 
-/* y = LayerNorm(maxout(pre + b)); pre and b piece-major. The sums run over 8 lanes in a fixed
- * order (the compiler may vectorise them; the order, and so the bits, stay the same). */
-static void maxout_ln(const float *pre, const float *b, int nO, int nP, const float *G, const float *Gb, float *y)
+/* y = LayerNorm(maxout(pre + b)), or y += that when add; pre and b piece-major. The sums run
+ * over 8 lanes in a fixed order, so the AVX2 body and the portable one give the same bits. */
+static float sum8(const float p[8]) { return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])); }
+
+static void maxout_ln_c(const float *pre, const float *b, int nO, int nP, const float *G, const float *Gb, float *y,
+                        int add)
 {
-    for (int o = 0; o < nO; o++) y[o] = pre[o] + b[o];
-    for (int p = 1; p < nP; p++)
-        for (int o = 0; o < nO; o++) {
+    float m[4096], part[8] = {0}, vpart[8] = {0}; /* nO <= 4096: checked at load (width) */
+    for (int o = 0; o < nO; o++) {
+        m[o] = pre[o] + b[o];
+        for (int p = 1; p < nP; p++) {
             float v = pre[p * nO + o] + b[p * nO + o];
-            y[o] = v > y[o] ? v : y[o];
+            m[o] = v > m[o] ? v : m[o];
         }
-    float part[8] = {0};
-    int o = 0;
-    for (; o + 8 <= nO; o += 8)
-        for (int j = 0; j < 8; j++) part[j] += y[o + j];
-    float mean = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-    for (; o < nO; o++) mean += y[o];
-    mean /= nO;
-    float vpart[8] = {0};
-    for (o = 0; o + 8 <= nO; o += 8)
-        for (int j = 0; j < 8; j++) vpart[j] += (y[o + j] - mean) * (y[o + j] - mean);
-    float var = ((vpart[0] + vpart[1]) + (vpart[2] + vpart[3])) + ((vpart[4] + vpart[5]) + (vpart[6] + vpart[7]));
-    for (; o < nO; o++) var += (y[o] - mean) * (y[o] - mean);
-    var /= nO;
-    float inv = 1.0f / sqrtf(var + 1e-8f);
-    for (o = 0; o < nO; o++) y[o] = (y[o] - mean) * inv * G[o] + Gb[o];
+        part[o % 8] += m[o];
+    }
+    float mean = sum8(part) / nO;
+    for (int o = 0; o < nO; o++) vpart[o % 8] += (m[o] - mean) * (m[o] - mean);
+    float inv = 1.0f / sqrtf(sum8(vpart) / nO + 1e-8f);
+    for (int o = 0; o < nO; o++) {
+        float v = (m[o] - mean) * inv * G[o] + Gb[o];
+        y[o] = add ? y[o] + v : v;
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+__attribute__((target("avx2,fma"))) static void maxout_ln_avx2(const float *pre, const float *b, int nO, int nP,
+                                                               const float *G, const float *Gb, float *y, int add)
+{
+    float m[4096] __attribute__((aligned(32))), lanes[8];
+    __m256 part = _mm256_setzero_ps();
+    for (int o = 0; o < nO; o += 8) {
+        __m256 v = _mm256_add_ps(_mm256_loadu_ps(pre + o), _mm256_loadu_ps(b + o));
+        for (int p = 1; p < nP; p++) /* max_ps(x, v) is x > v ? x : v, as in maxout_ln_c */
+            v = _mm256_max_ps(_mm256_add_ps(_mm256_loadu_ps(pre + p * nO + o), _mm256_loadu_ps(b + p * nO + o)), v);
+        _mm256_store_ps(m + o, v);
+        part = _mm256_add_ps(part, v);
+    }
+    _mm256_storeu_ps(lanes, part);
+    float mean = sum8(lanes) / nO;
+    __m256 vmean = _mm256_set1_ps(mean), vpart = _mm256_setzero_ps();
+    for (int o = 0; o < nO; o += 8) {
+        __m256 d = _mm256_sub_ps(_mm256_load_ps(m + o), vmean);
+        vpart = _mm256_add_ps(vpart, _mm256_mul_ps(d, d));
+    }
+    _mm256_storeu_ps(lanes, vpart);
+    __m256 inv = _mm256_set1_ps(1.0f / sqrtf(sum8(lanes) / nO + 1e-8f));
+    for (int o = 0; o < nO; o += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_mul_ps(_mm256_sub_ps(_mm256_load_ps(m + o), vmean), inv), _mm256_loadu_ps(G + o));
+        v = _mm256_add_ps(v, _mm256_loadu_ps(Gb + o));
+        if (add) v = _mm256_add_ps(_mm256_loadu_ps(y + o), v);
+        _mm256_storeu_ps(y + o, v);
+    }
+}
+#endif
+
+static void maxout_ln(const float *pre, const float *b, int nO, int nP, const float *G, const float *Gb, float *y,
+                      int add)
+{
+#if defined(__x86_64__)
+    if (nO % 8 == 0 && kn_use_avx2()) {
+        maxout_ln_avx2(pre, b, nO, nP, G, Gb, y, add);
+        return;
+    }
+#endif
+    maxout_ln_c(pre, b, nO, nP, G, Gb, y, add);
 }
 
 /* MultiHashEmbed for one token: each attribute's four hashed rows summed, tables side by side. */
@@ -168,7 +209,6 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
     float *pre = in + n * (size_t)net->mix_nI;
     uint16_t *bf = (uint16_t *)(pre + pre_floats(net, n));
     int *miss = (int *)((float *)bf + bf16_floats(net, n));
-    float *y = (float *)(miss + n);
     if (prec == KN_BF16 && !pk->has_bf16) prec = KN_FP32;
     uint32_t tag = (uint32_t)prec;
     if (na != 4) cache = NULL; /* the cache keys on 4 attributes */
@@ -189,7 +229,7 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
         product(&pk->mix, prec, in, net->mix_nI, nmiss, pre, mixN, bf, nmiss * net->mix_nI);
         for (size_t m = 0; m < nmiss; m++) {
             float *row = body + (size_t)miss[m] * w;
-            maxout_ln(pre + m * mixN, pk->mix_b, w, net->mix_pieces, net->mix.G, net->mix.Gb, row);
+            maxout_ln(pre + m * mixN, pk->mix_b, w, net->mix_pieces, net->mix.G, net->mix.Gb, row, 0);
             if (cache) embed_cache_put(cache, attrs + (size_t)miss[m] * na, tag, row);
         }
     }
@@ -201,11 +241,8 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
      * with_array(pad=4)); maxout, layernorm and the residual add in one pass per row */
     for (int d = 0; d < net->depth; d++) {
         product(&pk->block[d], prec, guarded, w, rows, pre, encN, bf, (rows + 2) * w);
-        for (size_t i = 0; i < rows; i++) {
-            maxout_ln(pre + i * encN, pk->block_b[d], w, net->pieces, net->block[d].G, net->block[d].Gb, y);
-            float *s = seq + i * w;
-            for (int k = 0; k < w; k++) s[k] += y[k];
-        }
+        for (size_t i = 0; i < rows; i++)
+            maxout_ln(pre + i * encN, pk->block_b[d], w, net->pieces, net->block[d].G, net->block[d].Gb, seq + i * w, 1);
         if (trace) {
             char name[32];
             snprintf(name, sizeof name, "encoder_block%d_padded", d);

@@ -38,6 +38,8 @@ void server_config_usage(FILE *f)
             "      --error-logfile -|FILE   error log (default: stderr)\n"
             "      --log-level LEVEL        debug, info, warning, error, critical (default info)\n"
             "      --model DIR              model folder (else $NERD_MODEL, else ../shared/models/en_core_web_sm)\n"
+            "      --precision P            fp32 (default: spaCy's entities exactly) or bf16 (faster products where the CPU\n"
+            "                               has AVX512_BF16; agreement with spaCy as nerd eval --precision bf16 reports)\n"
             "      --pipeline ner|full      components to run (default ner)\n");
 }
 
@@ -137,6 +139,12 @@ int server_config_parse(server_config *c, int argc, char **argv, char *err, size
             if (!strcmp(val, "ner")) c->pipeline = NERD_PIPELINE_NER;
             else if (!strcmp(val, "full")) c->pipeline = NERD_PIPELINE_FULL;
             else { snprintf(err, errlen, "--pipeline must be ner or full"); return -1; }
+        } else if (IS("--precision")) {
+            NEED_VAL();
+            if (nerd_precision_parse(val, &c->precision)) {
+                snprintf(err, errlen, "--precision must be fp32 or bf16, not '%s'", val);
+                return -1;
+            }
         } else {
             snprintf(err, errlen, "unknown option '%s' (nerd serve --help lists them)", a);
             return -1;

@@ -235,6 +235,11 @@ static void reload(arbiter *A)
     }
     nerd_status st;
     nerd_model *m = nerd_model_load(path, &st, err, sizeof err);
+    if (m && nerd_model_set_precision(m, A->cfg->precision) != NERD_OK) {
+        snprintf(err, sizeof err, "out of memory switching to %s", nerd_precision_name(A->cfg->precision));
+        nerd_model_free(m);
+        m = NULL;
+    }
     if (!m || !nerd_model_has_pipeline(m, A->cfg->pipeline)) {
         log_msg(LOG_ERROR, "Reload refused, the old workers keep serving: %s", m ? "pipeline not available" : err);
         nerd_model_free(m);
@@ -267,13 +272,19 @@ int cmd_serve(int argc, char **argv)
     double t0 = now_s();
     A.model = nerd_model_load(A.model_path, &st, err, sizeof err);
     if (!A.model) { log_msg(LOG_CRITICAL, "cannot load the model: %s", err); return 1; }
+    if (nerd_model_set_precision(A.model, cfg.precision) != NERD_OK) {
+        log_msg(LOG_CRITICAL, "cannot switch the model to %s: out of memory", nerd_precision_name(cfg.precision));
+        nerd_model_free(A.model);
+        return 1;
+    }
     if (!nerd_model_has_pipeline(A.model, cfg.pipeline)) {
         log_msg(LOG_CRITICAL, "the %s pipeline is not available in this build", cfg.pipeline == NERD_PIPELINE_FULL ? "full" : "ner");
         nerd_model_free(A.model);
         return 1;
     }
-    log_msg(LOG_INFO, "Starting nerd %s: %s %s from %s in %.0f ms", NERD_VERSION, nerd_model_name(A.model),
-            nerd_model_version(A.model), A.model_path, (now_s() - t0) * 1e3);
+    log_msg(LOG_INFO, "Starting nerd %s: %s %s from %s in %.0f ms, precision %s (%s)", NERD_VERSION,
+            nerd_model_name(A.model), nerd_model_version(A.model), A.model_path, (now_s() - t0) * 1e3,
+            nerd_precision_name(cfg.precision), nerd_precision_kernel(cfg.precision));
     FILE *sc = fopen("/proc/sys/net/core/somaxconn", "r");
     int somax = 0;
     if (sc) { if (fscanf(sc, "%d", &somax) != 1) somax = 0; fclose(sc); }

@@ -1,10 +1,12 @@
 /* Layer tests: every intermediate value of the ner network against real spaCy's
  * (golden/layers/NN_*), fed with the golden attribute hashes so that the network is checked
- * apart from the tokenizer; and the action sequence, which must be identical. */
+ * apart from the tokenizer; and the action sequence, which must be identical. Both the plain
+ * reference (tok2vec_net.c, parser_net.c) and the production path (t2v_fast.c) are checked. */
 #include "test.h"
 #include "npy.h"
 #include "ner/biluo.h"
 #include "ner/parser_net.h"
+#include "ner/t2v_fast.h"
 #include "ner/tok2vec_net.h"
 #include "util/json.h"
 
@@ -93,6 +95,9 @@ TEST(layers_ner_network_matches_spacy)
     CHECKF(parser_net_bind(&pn, &m, 96, err, sizeof err) == 0, "%s", err);
     CHECKF(biluo_load(&mv, test_path("models/en_core_web_sm/ner/moves"), err, sizeof err) == 0, "%s", err);
     CHECK_EQ_INT(mv.nclasses, pn.nclasses);
+    t2v_packed tpk; /* the production path (t2v_fast.c), checked against the same values */
+    parser_packed ppk;
+    CHECK(t2v_pack(&tpk, &t2v, 0) == 0 && parser_pack(&ppk, &pn) == 0);
 
     DIR *d = opendir(test_path("golden/layers"));
     CHECK(d != NULL);
@@ -146,6 +151,29 @@ TEST(layers_ner_network_matches_spacy)
             CHECK_EQ_INT(ents[k].end, json_get(g, "end")->u.num);
             CHECK_EQ_STR(mv.labels[ents[k].label], json_get(g, "label")->u.str.ptr);
         }
+
+        /* the production path: packed kernels, fused passes, its own table layout */
+        float *fscratch = malloc(t2v_fast_scratch_floats(&t2v, n) * sizeof(float));
+        t2v_fast_forward(&t2v, &tpk, KN_FP32, NULL, hashes.data, n, out, fscratch, NULL, on_t2v, &c);
+        parser_fast_precompute(&pn, &ppk, out, n, proj, table);
+        compare(&c, "proj_out", proj, n, pn.nI);
+        s.nsteps = 0;
+        biluo_state st = {0, -1, -1, 0};
+        const size_t rowlen = (size_t)pn.nF * pn.nO * pn.nP;
+        while (st.i < n) {
+            int feats[3];
+            const float *rows[3];
+            biluo_features(&st, feats);
+            for (int f = 0; f < 3; f++) rows[f] = table + (size_t)(feats[f] + 1) * rowlen;
+            parser_fast_step_rows(&pn, &ppk, rows, hidden, scores);
+            int best = biluo_choose(&mv, &st, n, space, NULL, scores, valid);
+            on_step(&s, st.i, feats, hidden, scores, valid, best);
+            biluo_apply(&mv, &st, best, ents);
+        }
+        CHECK_EQ_INT(s.nsteps, s.actions->u.arr.n);
+        CHECK_EQ_INT(st.nents, gents->u.arr.n);
+        free(fscratch);
+
         if (c.worst > worst) worst = c.worst;
         npy_free(&s.feats); npy_free(&s.hidden); npy_free(&s.scores); npy_free(&s.valid); npy_free(&hashes);
         free(ents); free(space); free(scratch); free(out); free(proj); free(table); free(info);
@@ -155,6 +183,8 @@ TEST(layers_ner_network_matches_spacy)
     closedir(d);
     printf("  %d layer folders, worst relative difference %.2e (tolerance %.0e)\n", docs, worst, TOL);
     CHECK(docs == 21);
+    t2v_packed_free(&tpk);
+    parser_packed_free(&ppk);
     biluo_free(&mv);
     tw_free(&m);
 }

@@ -1,0 +1,274 @@
+/* The fast path's promises: nerd's kernels give each output element the same bits however the
+ * rows are grouped and on every code path; the word cache returns exactly what computing the
+ * row afresh gives, on one thread and on many sharing one small (constantly replaced) table. */
+#include "test.h"
+#include "ner/embed_cache.h"
+#include "ner/engine.h"
+#include "ner/kernels.h"
+#include "ner/t2v_fast.h"
+#include "util/json.h"
+
+#include <math.h>
+#include <pthread.h>
+
+static float rnd(unsigned *s)
+{
+    *s = *s * 1103515245u + 12345u;
+    return ((float)((*s >> 8) & 0xffff) / 32768.0f - 1.0f) * 0.5f;
+}
+
+/* A x W^T in double, from the fp32 inputs (or their bf16 roundings). */
+static double ref(const float *A, const float *W, int K, int i, int c, int bf16)
+{
+    double s = 0;
+    for (int k = 0; k < K; k++) {
+        float a = A[(size_t)i * K + k], w = W[(size_t)c * K + k];
+        if (bf16) {
+            uint32_t ua = (uint32_t)kn_to_bf16(a) << 16, uw = (uint32_t)kn_to_bf16(w) << 16;
+            memcpy(&a, &ua, 4);
+            memcpy(&w, &uw, 4);
+        }
+        s += (double)a * w;
+    }
+    return s;
+}
+
+TEST(kernels_same_bits_for_any_rows_and_path)
+{
+    enum { M = 37, K = 288, N = 75 }; /* N: a partial last panel; M: every tile height */
+    unsigned seed = 7;
+    float *A = malloc(sizeof(float) * M * K), *W = malloc(sizeof(float) * N * K);
+    for (int i = 0; i < M * K; i++) A[i] = rnd(&seed);
+    for (int i = 0; i < N * K; i++) W[i] = rnd(&seed);
+    uint16_t *Ab = malloc(sizeof(uint16_t) * M * K);
+    kn_to_bf16_n(A, Ab, M * K);
+    kn_weights p;
+    CHECK(kn_pack(&p, W, N, K, 1) == 0);
+    static float batch[M * N], one[N], generic[M * N], bb[M * N], bgeneric[M * N];
+    kn_gemm_f32(&p, A, K, M, batch, N);
+    kn_gemm_bf16(&p, Ab, K, M, bb, N);
+    printf("  code paths: fp32 %s, bf16 %s\n", kn_f32_path(), kn_bf16_path());
+    for (int i = 0; i < M; i++) {
+        kn_gemm_f32(&p, A + (size_t)i * K, K, 1, one, N);
+        CHECKF(!memcmp(one, batch + (size_t)i * N, sizeof one), "fp32 row %d alone differs from the batch", i);
+        kn_gemm_bf16(&p, Ab + (size_t)i * K, K, 1, one, N);
+        CHECKF(!memcmp(one, bb + (size_t)i * N, sizeof one), "bf16 row %d alone differs from the batch", i);
+        for (int c = 0; c < N; c++) {
+            double r = ref(A, W, K, i, c, 0), rb = ref(A, W, K, i, c, 1);
+            CHECKF(fabs(batch[i * N + c] - r) <= 1e-5 * (1 + fabs(r)), "fp32 [%d][%d] %g != %g", i, c, batch[i * N + c], r);
+            CHECKF(fabs(bb[i * N + c] - rb) <= 1e-5 * (1 + fabs(rb)), "bf16 [%d][%d] %g != %g", i, c, bb[i * N + c], rb);
+        }
+    }
+    kn_force_generic(1);
+    kn_gemm_f32(&p, A, K, M, generic, N);
+    kn_gemm_bf16(&p, Ab, K, M, bgeneric, N);
+    kn_force_generic(0);
+    CHECK(!memcmp(generic, batch, sizeof batch));
+    CHECK(!memcmp(bgeneric, bb, sizeof bb));
+    kn_free(&p);
+    free(A); free(W); free(Ab);
+}
+
+TEST(bf16_rounds_to_nearest_even)
+{
+    CHECK_EQ_INT(kn_to_bf16(1.0f), 0x3f80);
+    CHECK_EQ_INT(kn_to_bf16(1.0f + 1.0f / 256), 0x3f80);     /* a tie: to the even mantissa */
+    CHECK_EQ_INT(kn_to_bf16(1.0f + 3.0f / 256), 0x3f82);     /* a tie: up to the even one */
+    CHECK_EQ_INT(kn_to_bf16(1.0f + 1.5f / 256), 0x3f81);     /* above half: up */
+    CHECK_EQ_INT(kn_to_bf16(-2.0f), 0xc000);
+    CHECK_EQ_INT(kn_to_bf16(INFINITY), 0x7f80);
+    CHECK((kn_to_bf16(NAN) & 0x7f80) == 0x7f80 && (kn_to_bf16(NAN) & 0x7f)); /* still a NaN */
+    CHECK_EQ_INT(kn_to_bf16(3.4e38f), 0x7f80);               /* rounds past the largest bf16 */
+}
+
+/* Every golden document's attribute rows, tokenized once. */
+typedef struct { uint64_t **attrs; size_t *n, count; } docs_attrs;
+
+static void load_docs(const nerd_model *m, const char *const *files, int nfiles, docs_attrs *out)
+{
+    nerd_doc *d = nerd_doc_new();
+    memset(out, 0, sizeof *out);
+    for (int f = 0; f < nfiles; f++) {
+        size_t len;
+        char *data = test_read_file(test_path(files[f]), &len), err[128];
+        CHECK(data);
+        for (char *line = data, *nl; line < data + len; line = nl + 1) {
+            nl = memchr(line, '\n', (size_t)(data + len - line));
+            if (!nl) nl = data + len;
+            json_doc jd;
+            if (nl > line && !json_parse(line, (size_t)(nl - line), 0, &jd, err, sizeof err)) {
+                const json_value *t = json_get(&jd.root, "text");
+                CHECK(nerd_tokenize(m, d, t->u.str.ptr, t->u.str.len) == NERD_OK);
+                out->attrs = realloc(out->attrs, (out->count + 1) * sizeof *out->attrs);
+                out->n = realloc(out->n, (out->count + 1) * sizeof *out->n);
+                out->n[out->count] = d->ntoks;
+                out->attrs[out->count] = malloc(d->ntoks * NER_NATTRS * sizeof(uint64_t) + 1);
+                memcpy(out->attrs[out->count], d->attrs, d->ntoks * NER_NATTRS * sizeof(uint64_t));
+                out->count++;
+                json_doc_free(&jd);
+            }
+        }
+        free(data);
+    }
+    nerd_doc_free(d);
+}
+
+static void free_docs(docs_attrs *a)
+{
+    for (size_t i = 0; i < a->count; i++) free(a->attrs[i]);
+    free(a->attrs);
+    free(a->n);
+}
+
+/* tok2vec output of one doc (n x width), computed with the given cache (or none). */
+static float *t2v_out(const nerd_model *m, kn_precision prec, embed_cache *c, const uint64_t *attrs, size_t n,
+                      t2v_cache_use *use)
+{
+    const t2v_net *t = &m->ner_t2v;
+    float *scratch = malloc(t2v_fast_scratch_floats(t, n) * sizeof(float));
+    float *out = malloc((n + 1) * t->width * sizeof(float));
+    t2v_fast_forward(t, &m->ner_t2v_packed, prec, c, attrs, n, out, scratch, use, NULL, NULL);
+    free(scratch);
+    return out;
+}
+
+static nerd_model *load_model(void)
+{
+    char err[512];
+    nerd_model *m = nerd_model_load(test_path("models/en_core_web_sm"), NULL, err, sizeof err);
+    CHECKF(m, "%s", err);
+    CHECK(nerd_model_set_precision(m, NERD_PRECISION_BF16) == NERD_OK); /* packs the bf16 copy too */
+    return m;
+}
+
+TEST_T(embed_cache_rows_bit_identical_over_golden, 300)
+{
+    nerd_model *m = load_model();
+    static const char *const files[] = {"golden/edge.jsonl", "golden/ewt.jsonl", "golden/ewt_train_sample.jsonl"};
+    docs_attrs docs;
+    load_docs(m, files, 3, &docs);
+    /* a roomy cache (mostly hits on the second pass) and a tiny one (constant replacement) */
+    size_t sizes[2] = {32768, 64};
+    for (int prec = KN_FP32; prec <= KN_BF16; prec++) {
+        float **fresh = calloc(docs.count, sizeof *fresh);
+        for (size_t i = 0; i < docs.count; i++) fresh[i] = t2v_out(m, prec, NULL, docs.attrs[i], docs.n[i], NULL);
+        for (int s = 0; s < 2; s++) {
+            embed_cache *c = embed_cache_new(sizes[s], m->ner_t2v.width);
+            uint64_t hits = 0, looked = 0;
+            for (int pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < docs.count; i++) {
+                    t2v_cache_use use;
+                    float *got = t2v_out(m, prec, c, docs.attrs[i], docs.n[i], &use);
+                    CHECKF(!memcmp(got, fresh[i], docs.n[i] * m->ner_t2v.width * sizeof(float)),
+                           "precision %d, cache %zu, pass %d: doc %zu differs from the uncached computation", prec,
+                           sizes[s], pass, i);
+                    hits += use.hits;
+                    looked += use.hits + use.misses;
+                    free(got);
+                }
+            printf("  %s, cache of %zu: %zu docs x 2 passes bit-identical, hit rate %.1f%%\n", prec ? "bf16" : "fp32",
+                   sizes[s], docs.count, 100.0 * hits / looked);
+            CHECK(hits > looked / (s ? 100 : 2)); /* the cache is really used */
+            embed_cache_free(c);
+        }
+        for (size_t i = 0; i < docs.count; i++) free(fresh[i]);
+        free(fresh);
+    }
+    free_docs(&docs);
+    nerd_model_free(m);
+}
+
+typedef struct {
+    const nerd_model *m;
+    embed_cache *cache;
+    const docs_attrs *docs;
+    float *const *fresh;
+    int id, bad;
+    uint64_t hits;
+} cache_job;
+
+static void *cache_worker(void *arg)
+{
+    cache_job *j = arg;
+    for (int round = 0; round < 3; round++)
+        for (size_t k = 0; k < j->docs->count; k++) {
+            size_t i = (k * 13 + (size_t)j->id * 97) % j->docs->count; /* each thread its own order */
+            t2v_cache_use use;
+            float *got = t2v_out(j->m, KN_FP32, j->cache, j->docs->attrs[i], j->docs->n[i], &use);
+            j->bad += memcmp(got, j->fresh[i], j->docs->n[i] * j->m->ner_t2v.width * sizeof(float)) != 0;
+            j->hits += use.hits;
+            free(got);
+        }
+    return NULL;
+}
+
+TEST_T(embed_cache_shared_by_threads_bit_identical, 300)
+{
+    nerd_model *m = load_model();
+    static const char *const files[] = {"golden/ewt_train_sample.jsonl"};
+    docs_attrs docs;
+    load_docs(m, files, 1, &docs);
+    float **fresh = calloc(docs.count, sizeof *fresh);
+    for (size_t i = 0; i < docs.count; i++) fresh[i] = t2v_out(m, KN_FP32, NULL, docs.attrs[i], docs.n[i], NULL);
+    /* 256 slots for thousands of words: readers and writers meet on the same slots all the time */
+    embed_cache *c = embed_cache_new(256, m->ner_t2v.width);
+    enum { T = 4 };
+    cache_job jobs[T];
+    pthread_t th[T];
+    for (int t = 0; t < T; t++) {
+        jobs[t] = (cache_job){.m = m, .cache = c, .docs = &docs, .fresh = fresh, .id = t};
+        CHECK(pthread_create(&th[t], NULL, cache_worker, &jobs[t]) == 0);
+    }
+    uint64_t hits = 0;
+    for (int t = 0; t < T; t++) {
+        pthread_join(th[t], NULL);
+        CHECKF(jobs[t].bad == 0, "thread %d: %d docs differ from the uncached computation", t, jobs[t].bad);
+        hits += jobs[t].hits;
+    }
+    embed_cache_stats st;
+    embed_cache_get_stats(c, &st);
+    printf("  %d threads x 3 rounds x %zu docs bit-identical; %llu hits, %llu misses\n", T, docs.count,
+           (unsigned long long)st.hits, (unsigned long long)st.misses);
+    CHECK(hits > 0 && st.hits == hits);
+    embed_cache_free(c);
+    for (size_t i = 0; i < docs.count; i++) free(fresh[i]);
+    free(fresh);
+    free_docs(&docs);
+    nerd_model_free(m);
+}
+
+TEST(embed_cache_bounded_and_counted)
+{
+    CHECK(embed_cache_new(0, 96) == NULL);
+    embed_cache *c = embed_cache_new(100, 4); /* rounds up to 128 slots */
+    embed_cache_stats st;
+    embed_cache_get_stats(c, &st);
+    CHECK_EQ_INT(st.slots, 128);
+    float row[4] = {1, 2, 3, 4}, got[4] = {0};
+    uint64_t key[4] = {1, 2, 3, 4}, other[4] = {1, 2, 3, 5};
+    CHECK(!embed_cache_get(c, key, 0, got));
+    embed_cache_put(c, key, 0, row);
+    CHECK(embed_cache_get(c, key, 0, got) && !memcmp(got, row, sizeof row));
+    CHECK(!embed_cache_get(c, key, 1, got));   /* another precision's row is another entry */
+    CHECK(!embed_cache_get(c, other, 0, got)); /* one attribute differs: a miss */
+    /* many more words than slots: the table keeps at most 128 and finds the ones it kept */
+    size_t found = 0;
+    for (uint64_t w = 0; w < 1000; w++) {
+        uint64_t k[4] = {w, w * 3, w * 7, 11};
+        float r[4] = {(float)w, 0, 0, 0};
+        embed_cache_put(c, k, 0, r);
+    }
+    for (uint64_t w = 0; w < 1000; w++) {
+        uint64_t k[4] = {w, w * 3, w * 7, 11};
+        float r[4];
+        if (embed_cache_get(c, k, 0, r)) {
+            CHECK(r[0] == (float)w);
+            found++;
+        }
+    }
+    CHECK(found > 0 && found <= 128);
+    embed_cache_count(c, 3, 5);
+    embed_cache_get_stats(c, &st);
+    CHECK(st.hits == 3 && st.misses == 5);
+    embed_cache_free(c);
+}

@@ -283,9 +283,12 @@ int main(void)
            (double)m->ner_t2v.mix_nI * m->ner_t2v.width * m->ner_t2v.mix_pieces);
     printf("sgemm 150x288x288: %.1f GFLOP/s (OpenBLAS, one thread, median of calls between the ner runs); nominal "
            "peak %.1f GFLOP/s (measured clock %.2f GHz x 32 flops/cycle)\n", gemm, peak, ghz);
-    printf("nerd's fp32 kernel (%s) rows x 288 x 288: %.1f GFLOP/s at 16 rows, %.1f at 48, %.1f at 190 (one paris doc), "
-           "%.1f at 760 (four docs batched)\n", nerd_precision_kernel(NERD_PRECISION_FP32), kernel_gflops(16),
-           kernel_gflops(48), kernel_gflops(190), kernel_gflops(760));
+    /* the encoder's rows are a doc's tokens plus its own 8 pad rows: a mean golden doc (24
+     * tokens) is 32 rows, 8 of them batched 256, one paris doc 187 */
+    printf("nerd's fp32 kernel (%s) rows x 288 x 288: %.1f GFLOP/s at 32 rows (a mean golden doc), %.1f at 256 (8 of "
+           "them batched), %.1f at 187 (paris), %.1f at 748 (4 paris batched)\n",
+           nerd_precision_kernel(NERD_PRECISION_FP32), kernel_gflops(32), kernel_gflops(256), kernel_gflops(187),
+           kernel_gflops(748));
     printf("plain C loop 150x288x288: %.1f GFLOP/s (why the products do not run on plain loops)\n",
            naive_gflops(150, 288, 288));
     printf("ner paris.txt (%zu tokens), median of %d runs; its %.1f M multiply-adds take %.3f ms at the sgemm rate:\n",

@@ -28,6 +28,9 @@ APP_OBJ    := $(call obj,$(SERVER_SRC) $(BENCH_SRC) $(CLI_SRC))
 MAIN_OBJ   := $(call obj,src/main.c)
 TEST_OBJ   := $(call obj,$(TEST_SRC))
 $(TEST_OBJ): CFLAGS += -Itests
+# The product kernels keep their accumulators in registers only when unrolled (-O2): in every
+# build, so that sanitizer builds (-O1) run the tests in time.
+$(call obj,src/ner/kernels.c) $(BUILD)/pic/src/ner/kernels.o: CFLAGS += -O2
 
 .PHONY: all test test-asan deps clean bench serve valgrind test-deploy shared bench-seed
 all: $(BUILD)/nerd $(BUILD)/libnerd.a

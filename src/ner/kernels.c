@@ -207,6 +207,32 @@ __attribute__((target("avx2,fma"))) KN_NO_ASAN static void tile_f32_avx2(int mr,
     BY_ROWS(tile_f32_avx2_mr, 6, A, lda, B, K, tile)
 }
 
+/* One row against up to 6 panels at once (the transition loop's output layer, M = 1): 12
+ * independent chains instead of 2, so the FMA latency is hidden. The same chain per element. */
+__attribute__((target("avx2,fma"))) KN_NO_ASAN static void row_f32_avx2(const float *a, const float *B, size_t panel,
+                                                                        int npan, int K, float *out)
+{
+    __m256 acc[6][2];
+#pragma GCC unroll 6
+    for (int j = 0; j < 6; j++) acc[j][0] = acc[j][1] = _mm256_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        __m256 x = _mm256_broadcast_ss(a + k);
+#pragma GCC unroll 6
+        for (int j = 0; j < 6; j++) {
+            if (j >= npan) break;
+            const float *b = B + j * panel + (size_t)k * KN_NR;
+            acc[j][0] = _mm256_fmadd_ps(x, _mm256_load_ps(b), acc[j][0]);
+            acc[j][1] = _mm256_fmadd_ps(x, _mm256_load_ps(b + 8), acc[j][1]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int j = 0; j < 6; j++) {
+        if (j >= npan) break;
+        _mm256_storeu_ps(out + j * KN_NR, acc[j][0]);
+        _mm256_storeu_ps(out + j * KN_NR + 8, acc[j][1]);
+    }
+}
+
 KN_AVX2 __m256 hi_half(__m256i v) { return _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32((int)0xffff0000u))); }
 KN_AVX2 __m256 lo_half(__m256i v) { return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16)); }
 
@@ -304,6 +330,18 @@ void kn_gemm_f32(const kn_weights *p, const float *A, size_t lda, size_t M, floa
     void (*tile_fn)(int, const float *, size_t, const float *, int, float *) = tile_f32_generic;
 #ifdef KN_X86
     if (use_avx2()) tile_fn = tile_f32_avx2;
+    if (M == 1 && use_avx2()) {
+        float out[6 * KN_NR];
+        const size_t panel = (size_t)p->K * KN_NR;
+        check_range(A, (size_t)p->K * sizeof *A);
+        for (int j = 0; j < p->npanels; j += 6) {
+            int npan = p->npanels - j < 6 ? p->npanels - j : 6;
+            row_f32_avx2(A, p->f32 + j * panel, panel, npan, p->K, out);
+            int ncols = p->N - j * KN_NR < npan * KN_NR ? p->N - j * KN_NR : npan * KN_NR;
+            memcpy(C + (size_t)j * KN_NR, out, (size_t)ncols * sizeof(float));
+        }
+        return;
+    }
 #endif
     GEMM_PANELS(tile_fn, MR, p->K, p->f32);
 }

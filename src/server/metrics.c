@@ -93,8 +93,20 @@ int metrics_render(const server_shared *sh, const server_config *cfg, const nerd
                      (unsigned long long)LOAD(((server_shared *)sh)->worker_restarts), live);
     rc |= buf_printf(out,
                      "# HELP nerd_model_info The model being served.\n# TYPE nerd_model_info gauge\n"
-                     "nerd_model_info{name=\"%s\",version=\"%s\",pipeline=\"%s\",worker_class=\"%s\"} 1\n",
+                     "nerd_model_info{name=\"%s\",version=\"%s\",pipeline=\"%s\",worker_class=\"%s\",precision=\"%s\"} 1\n",
                      model ? nerd_model_name(model) : "", model ? nerd_model_version(model) : "",
-                     cfg->pipeline == NERD_PIPELINE_FULL ? "full" : "ner", cfg->wclass == WORKER_ASYNC ? "async" : "sync");
+                     cfg->pipeline == NERD_PIPELINE_FULL ? "full" : "ner", cfg->wclass == WORKER_ASYNC ? "async" : "sync",
+                     nerd_precision_name(cfg->precision));
+    if (model) { /* each worker has its own word cache: these are the answering worker's */
+        nerd_cache_stats cs;
+        nerd_model_cache_stats(model, &cs);
+        int pid = (int)getpid();
+        rc |= buf_printf(out,
+                         "# HELP nerd_word_cache_lookups_total Word cache lookups of the worker that answered (by pid).\n"
+                         "# TYPE nerd_word_cache_lookups_total counter\n"
+                         "nerd_word_cache_lookups_total{pid=\"%d\",result=\"hit\"} %llu\n"
+                         "nerd_word_cache_lookups_total{pid=\"%d\",result=\"miss\"} %llu\n",
+                         pid, (unsigned long long)cs.hits, pid, (unsigned long long)cs.misses);
+    }
     return rc ? -1 : 0;
 }

@@ -82,6 +82,7 @@ test-deploy: $(BUILD)/nerd
 # The seed article's two tables, nerd and the Python stacks on this machine (about 25 minutes with
 # TRIALS=3: the sync stacks with simulated IO take 100 s per trial at w=1).
 bench-seed: $(BUILD)/nerd $(BUILD)/libnerd.so
+	sh .ci/deps.sh bench
 	/usr/bin/python3 bench/seed/run.py
 
 # nerd eval under valgrind over the golden edge cases. valgrind 3.19 cannot decode AVX-512, so

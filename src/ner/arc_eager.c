@@ -7,16 +7,20 @@
 
 /* ---- the moves file ---- */
 
-static int label_of(ae_moves *mv, const char *s, size_t n)
+int ae_label(ae_moves *mv, const char *s, size_t n)
 {
     for (int i = 0; i < mv->nlabels; i++)
         if (strlen(mv->labels[i]) == n && !memcmp(mv->labels[i], s, n)) return i;
     if (mv->nlabels >= INT16_MAX) return -2;
     char **nl = realloc(mv->labels, (mv->nlabels + 1) * sizeof *nl);
-    if (!nl) return -2;
-    mv->labels = nl;
-    mv->labels[mv->nlabels] = strndup(s, n);
-    return mv->labels[mv->nlabels] ? mv->nlabels++ : -2;
+    if (nl) mv->labels = nl;
+    int16_t *nb = nl ? realloc(mv->base, (mv->nlabels + 1) * sizeof *nb) : NULL;
+    if (nb) mv->base = nb;
+    int16_t *nh = nb ? realloc(mv->head, (mv->nlabels + 1) * sizeof *nh) : NULL;
+    if (nh) mv->head = nh;
+    if (!nh || !(mv->labels[mv->nlabels] = strndup(s, n))) return -2;
+    mv->base[mv->nlabels] = mv->head[mv->nlabels] = -1;
+    return mv->nlabels++;
 }
 
 typedef struct { double freq; const char *label; size_t len; int action; } move_entry;
@@ -36,7 +40,7 @@ static int by_freq_label_desc(const void *pa, const void *pb)
 /* TransitionSystem.add_action: idempotent. */
 static int add_class(ae_moves *mv, int move, const char *label, size_t len)
 {
-    int li = len ? label_of(mv, label, len) : -1;
+    int li = len ? ae_label(mv, label, len) : -1;
     if (li == -2) return -1;
     for (int c = 0; c < mv->nclasses; c++)
         if (mv->classes[c].move == move && mv->classes[c].label == li) return 0;
@@ -112,28 +116,26 @@ int ae_load(ae_moves *mv, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: no moves", path);
         goto out;
     }
-    mv->root_label = label_of(mv, "ROOT", 4);
+    mv->root_label = ae_label(mv, "ROOT", 4);
     mv->subtok_label = -1;
     int nmoves_labels = mv->nlabels;
     for (int i = 0; i < nmoves_labels; i++)
         if (!strcmp(mv->labels[i], "subtok")) mv->subtok_label = i;
     /* decorated labels "a||b": their parts join the table so that deprojectivization compares
      * and assigns label indices */
-    if (mv->root_label < 0 || !(mv->base = malloc(3 * (size_t)nmoves_labels * sizeof *mv->base)) ||
-        !(mv->head = malloc(3 * (size_t)nmoves_labels * sizeof *mv->head))) {
+    if (mv->root_label < 0) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
     for (int i = 0; i < nmoves_labels; i++) {
-        mv->base[i] = mv->head[i] = -1;
         const char *s = mv->labels[i], *d = strstr(s, "||");
         if (!d) continue;
         if (strstr(d + 2, "||")) {
             snprintf(err, errlen, "%s: label \"%s\" has more than one || delimiter", path, s);
             goto out;
         }
-        int b = label_of(mv, s, (size_t)(d - s));
-        int h = b < 0 ? -2 : label_of(mv, d + 2, strlen(d + 2));
+        int b = ae_label(mv, s, (size_t)(d - s));
+        int h = b < 0 ? -2 : ae_label(mv, d + 2, strlen(d + 2));
         if (b < 0 || h < 0) {
             snprintf(err, errlen, "out of memory");
             goto out;
@@ -141,7 +143,6 @@ int ae_load(ae_moves *mv, const char *path, char *err, size_t errlen)
         mv->base[i] = (int16_t)b;
         mv->head[i] = (int16_t)h;
     }
-    for (int i = nmoves_labels; i < mv->nlabels; i++) mv->base[i] = mv->head[i] = -1; /* at most 2 per label */
     rc = 0;
 out:
     json_doc_free(&jd);

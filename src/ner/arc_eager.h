@@ -30,6 +30,8 @@ typedef struct {
 /* Reads parser/moves. -1 with a message naming the file. */
 int ae_load(ae_moves *mv, const char *path, char *err, size_t errlen);
 void ae_free(ae_moves *mv);
+/* The index of a label, added to the table when new; -2 out of memory. */
+int ae_label(ae_moves *mv, const char *s, size_t n);
 /* "S", "L-nsubj", "B-ROOT" ... into buf. */
 const char *ae_class_name(const ae_moves *mv, int c, char *buf, size_t len);
 

@@ -194,7 +194,7 @@ static int check_ner_config(const spacy_config *c, ner_dims *d, const char *path
 /* The full pipeline as config.cfg describes it. Returns 0 (supported: the names of the
  * tok2vec and parser components and the dimensions filled), 1 (nothing to load: the reason
  * is in m->full_error and the model stays ner-only), or -1 (a parser nerd cannot run: err). */
-typedef struct { char t2v_name[32], parser_name[32]; t2v_dims t2v; long hidden, hpieces; } full_dims;
+typedef struct { char t2v_name[32], parser_name[32], ruler_name[32]; t2v_dims t2v; long hidden, hpieces; } full_dims;
 
 static int check_full_config(nerd_model *m, const spacy_config *c, full_dims *d, const char *path, char *err,
                              size_t errlen)
@@ -207,7 +207,7 @@ static int check_full_config(nerd_model *m, const spacy_config *c, full_dims *d,
     int np = cfg_str_list(c, "nlp", "pipeline", pipe, 32), noff = cfg_str_list(c, "nlp", "disabled", off, 32);
     if (noff < 0) noff = 0;
     int parser_at = -1, ner_at = -1;
-    *d->parser_name = 0;
+    *d->parser_name = *d->ruler_name = 0;
     for (int i = 0; i < np; i++) {
         int disabled = 0;
         for (int k = 0; k < noff; k++) disabled |= !strcmp(pipe[i], off[k]);
@@ -223,6 +223,8 @@ static int check_full_config(nerd_model *m, const spacy_config *c, full_dims *d,
             continue;
         }
         if (!strcmp(v, "ner") && ner_at < 0) ner_at = i;
+        if (!strcmp(v, "attribute_ruler") && parser_at >= 0)
+            snprintf(d->ruler_name, sizeof d->ruler_name, "%.31s", pipe[i]);
         int known = 0;
         for (int k = 0; harmless[k]; k++) known |= !strcmp(v, harmless[k]);
         if (!known) {
@@ -343,6 +345,10 @@ static nerd_status load_full(nerd_model *m, const char *dir, const full_dims *fd
                  m->parser.nclasses);
         return NERD_ERR_FORMAT;
     }
+    if (*fd->ruler_name) {
+        snprintf(path, sizeof path, "%s/%s/patterns", dir, fd->ruler_name);
+        if (ar_load(&m->dep_rules, &m->parser_moves, path, err, errlen)) return file_status(path);
+    }
     m->has_full = 1;
     return NERD_OK;
 }
@@ -412,6 +418,7 @@ void nerd_model_free(nerd_model *m)
     tw_free(&m->t2v_weights);
     tw_free(&m->parser_weights);
     ae_free(&m->parser_moves);
+    ar_free(&m->dep_rules);
     free(m->dir);
     free(m);
 }

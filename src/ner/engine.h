@@ -13,6 +13,7 @@
  *   biluo.c        the ner transition system and greedy decoding
  *   moves_file.c   ner/moves and parser/moves: the labels of a transition system
  *   arc_eager.c    the parser's transition system, heads/labels, sentence starts
+ *   attr_ruler.c   the attribute_ruler's DEP rules (whitespace tokens get "dep")
  *   parse.c        the full pipeline's shared tok2vec and parser over a doc
  */
 #ifndef NERD_ENGINE_H
@@ -23,6 +24,7 @@
 
 #include "nerd.h"
 #include "ner/arc_eager.h"
+#include "ner/attr_ruler.h"
 #include "ner/biluo.h"
 #include "ner/lexeme.h"
 #include "ner/parser_net.h"
@@ -55,6 +57,7 @@ struct nerd_model {
     int t2v_attr[T2V_MAX_ATTRS];  /* the ATTR_* embedded by each column of the shared tok2vec */
     parser_net parser;
     ae_moves parser_moves;
+    ar_dep_rules dep_rules;       /* of an attribute_ruler after the parser */
 };
 
 typedef struct {

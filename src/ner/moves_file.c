@@ -1,4 +1,5 @@
 #include "ner/moves_file.h"
+#include "util/buf.h"
 
 #include <errno.h>
 #include <msgpack.h>
@@ -9,30 +10,18 @@
 int moves_file_read(const char *path, json_doc *jd, char *err, size_t errlen)
 {
     memset(jd, 0, sizeof *jd);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    buf raw = {0};
+    if (buf_read_file(&raw, path)) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        buf_free(&raw);
         return -1;
     }
-    char *raw = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            char *nr = realloc(raw, cap = cap ? cap * 2 : 4096);
-            if (!nr) break;
-            raw = nr;
-        }
-        size_t r = fread(raw + len, 1, cap - len, f);
-        if (!r) break;
-        len += r;
-    }
-    fclose(f);
     int rc = -1;
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     size_t off = 0;
     const msgpack_object *moves = NULL;
-    if (raw && msgpack_unpack_next(&up, raw, len, &off) == MSGPACK_UNPACK_SUCCESS && up.data.type == MSGPACK_OBJECT_MAP)
+    if (raw.ptr && msgpack_unpack_next(&up, raw.ptr, raw.len, &off) == MSGPACK_UNPACK_SUCCESS && up.data.type == MSGPACK_OBJECT_MAP)
         for (uint32_t i = 0; i < up.data.via.map.size; i++) {
             const msgpack_object *k = &up.data.via.map.ptr[i].key;
             if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 5 && !memcmp(k->via.str.ptr, "moves", 5))
@@ -47,6 +36,6 @@ int moves_file_read(const char *path, json_doc *jd, char *err, size_t errlen)
     else
         rc = 0;
     msgpack_unpacked_destroy(&up);
-    free(raw);
+    buf_free(&raw);
     return rc;
 }

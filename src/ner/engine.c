@@ -349,6 +349,8 @@ static nerd_status load_full(nerd_model *m, const char *dir, const full_dims *fd
         snprintf(path, sizeof path, "%s/%s/patterns", dir, fd->ruler_name);
         if (ar_load(&m->dep_rules, &m->parser_moves, path, err, errlen)) return file_status(path);
     }
+    m->parse_window = 2048;
+    m->parse_back = 256;
     m->has_full = 1;
     return NERD_OK;
 }

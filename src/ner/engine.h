@@ -58,6 +58,9 @@ struct nerd_model {
     parser_net parser;
     ae_moves parser_moves;
     ar_dep_rules dep_rules;       /* of an attribute_ruler after the parser */
+    /* the parser's precomputed rows are kept for parse_window tokens, from parse_back tokens
+     * behind the buffer's front (2048 and 256; tests shrink them to move the window often) */
+    size_t parse_window, parse_back;
 };
 
 typedef struct {

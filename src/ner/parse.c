@@ -12,8 +12,6 @@
 
 #define PARSE_CHUNK 2048   /* tokens per tok2vec pass */
 #define PARSE_CONTEXT 8    /* beyond the encoder's receptive field (depth x window) */
-#define PARSE_WINDOW 2048  /* table rows kept */
-#define PARSE_BACK 256     /* rows kept behind the buffer's front when the window moves */
 
 static void fill_t2v_attrs(const nerd_model *m, nerd_doc *d)
 {
@@ -36,7 +34,8 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d)
     d->has_parse = 0;
     if ((size_t)t2v->depth * t2v->window >= PARSE_CONTEXT || pn->nF != AE_NFEATS) return NERD_ERR_UNSUPPORTED;
     const size_t span = PARSE_CHUNK + 2 * PARSE_CONTEXT, rowlen = (size_t)pn->nF * pn->nO * pn->nP;
-    const size_t win = n < PARSE_WINDOW ? n : PARSE_WINDOW;
+    const size_t window = m->parse_window, back = m->parse_back;
+    const size_t win = n < window ? n : window;
     const size_t f_scratch = t2v_scratch_floats(t2v, span), f_vecs = span * t2v->width, f_proj = n * pn->nI,
                  f_table = (win + 1) * rowlen, f_side = rowlen;
     const size_t need = f_scratch + f_vecs + f_proj + f_table + f_side + pn->nO + (size_t)pn->nclasses + 64;
@@ -74,8 +73,8 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d)
     const size_t max_steps = 16 * n + 16; /* a parse takes under 8n steps; this only guards */
     while (!ae_is_final(&st)) {
         if ((size_t)st.b_i + 1 >= w0 + wn && w0 + wn < n) { /* B0 and B1 must be in the window */
-            w0 = (size_t)st.b_i > PARSE_BACK ? (size_t)st.b_i - PARSE_BACK : 0;
-            wn = n - w0 < PARSE_WINDOW ? n - w0 : PARSE_WINDOW;
+            w0 = (size_t)st.b_i > back ? (size_t)st.b_i - back : 0;
+            wn = n - w0 < window ? n - w0 : window;
             parser_net_table(pn, proj + w0 * pn->nI, wn, table);
         }
         int feats[AE_NFEATS];

@@ -77,6 +77,17 @@ static void expect_failure(const char *what, const char *needle, nerd_status wan
     printf("  %s -> %s\n", what, err);
 }
 
+/* Runs a shell command, stdout and stderr into out; returns the exit status or -1. */
+static int run_output(const char *cmd, char *out, size_t outlen)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, outlen - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 static void cleanup(void)
 {
     char cmd[512];
@@ -202,12 +213,8 @@ TEST(model_without_parser_runs_ner_only)
         nerd_doc_free(d);
         nerd_model_free(m);
         snprintf(cmd, sizeof cmd, "echo 'Paris' | %s ner --pipeline full --model %s 2>&1", test_nerd_bin(), model_copy);
-        FILE *p = popen(cmd, "r");
-        char out[2048] = "";
-        size_t n = fread(out, 1, sizeof out - 1, p);
-        out[n] = 0;
-        int st = pclose(p);
-        CHECK(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+        char out[2048];
+        CHECK(run_output(cmd, out, sizeof out) > 0);
         CHECKF(strstr(out, "cannot run the full pipeline") && strstr(out, "parser"), "%s", out);
     }
     cleanup();
@@ -235,12 +242,8 @@ TEST(cli_exits_nonzero_with_the_error_on_a_broken_model)
     truncate_copy("ner/model", 64);
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "echo 'Paris' | %s ner --model %s 2>&1", test_nerd_bin(), model_copy);
-    FILE *p = popen(cmd, "r");
-    char out[2048] = "";
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    char out[2048];
+    CHECK(run_output(cmd, out, sizeof out) > 0);
     CHECKF(strstr(out, "ner/model"), "%s", out);
     cleanup();
 }

@@ -6,39 +6,8 @@
 #include "ner/engine.h"
 #include "util/json.h"
 
-#include <sys/wait.h>
-
-static int run(const char *cmd, buf *out)
-{
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    char chunk[4096];
-    size_t r;
-    while ((r = fread(chunk, 1, sizeof chunk, p)) > 0) buf_append(out, chunk, r);
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-TEST_T(eval_full_pipeline_all_golden_identical, 300)
-{
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s eval --pipeline full --min-identical 1.0 --golden %s %s %s", test_nerd_bin(),
-             test_path("golden/edge.jsonl"), test_path("golden/ewt.jsonl"), test_path("golden/ewt_train_sample.jsonl"));
-    buf out = {0};
-    int rc = run(cmd, &out);
-    printf("%s", out.ptr ? out.ptr : "");
-    CHECKF(rc == 0, "nerd eval exited %d", rc);
-    CHECK(out.ptr && strstr(out.ptr, "identical: 2672/2672 docs (100.00%)"));
-    /* the parse: every sentence start, head and label as spaCy's */
-    const char *all = out.ptr ? strstr(out.ptr, "all: sent_starts identical ") : NULL;
-    CHECK(all);
-    size_t ss, docs, heads, toks, labels, toks2, same, docs2;
-    CHECK(sscanf(all, "all: sent_starts identical %zu/%zu; parse: heads %zu/%zu tokens (%*f), heads+deps %zu/%zu "
-                      "(%*f), docs with identical heads and deps %zu/%zu", &ss, &docs, &heads, &toks, &labels, &toks2,
-                 &same, &docs2) == 8);
-    CHECK(docs == 2672 && ss == docs && toks > 70000 && heads == toks && labels == toks && same == docs);
-    buf_free(&out);
-}
+/* test_eval.c's: runs a shell command, captures stdout */
+int test_run_capture(const char *cmd, buf *out);
 
 typedef struct { size_t start, end; char label[32]; } span;
 
@@ -158,7 +127,7 @@ TEST(ner_cli_tokens_carry_the_parse)
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s ner --pipeline full --format tokens %s", test_nerd_bin(), test_path("corpus/paris.txt"));
     buf out = {0};
-    CHECK(run(cmd, &out) == 0);
+    CHECK(test_run_capture(cmd, &out) == 0);
     CHECKF(json_parse(out.ptr, out.len, 0, &mine, err, sizeof err) == 0, "%s", err);
     const json_value *heads = json_get(&gd.root, "heads"), *deps = json_get(&gd.root, "deps"),
                      *ss = json_get(&gd.root, "sent_starts");
@@ -177,7 +146,7 @@ TEST(ner_cli_tokens_carry_the_parse)
     buf_clear(&out);
     /* the ner pipeline has no parse to show */
     snprintf(cmd, sizeof cmd, "%s ner --pipeline ner --format tokens %s", test_nerd_bin(), test_path("corpus/paris.txt"));
-    CHECK(run(cmd, &out) == 0 && out.ptr && !strstr(out.ptr, "\"head\""));
+    CHECK(test_run_capture(cmd, &out) == 0 && out.ptr && !strstr(out.ptr, "\"head\""));
     json_doc_free(&gd);
     buf_free(&out);
     free(golden);

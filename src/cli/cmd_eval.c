@@ -175,7 +175,7 @@ int cmd_eval(int argc, char **argv)
     const char *files[64];
     int nfiles = 0, max_shown = 5;
     double min_identical = -1;
-    nerd_pipeline pipeline = NERD_PIPELINE_NER;
+    nerd_pipeline pipeline = NERD_PIPELINE_FULL; /* spacy.load's default, as nerd serve */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--model") && i + 1 < argc) model = argv[++i];
@@ -189,7 +189,7 @@ int cmd_eval(int argc, char **argv)
         } else if (!strcmp(a, "--min-identical") && i + 1 < argc) min_identical = atof(argv[++i]);
         else if (!strcmp(a, "--show") && i + 1 < argc) max_shown = atoi(argv[++i]);
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: nerd eval [--model DIR] [--pipeline ner|full] --golden FILE.jsonl... [--min-identical FRACTION] [--show N]\n"
+            printf("usage: nerd eval [--model DIR] [--pipeline full|ner] --golden FILE.jsonl... [--min-identical FRACTION] [--show N]\n"
                    "Compares nerd with spaCy's golden outputs; the last line is \"identical: X/Y docs (P%%)\".\n");
             return 0;
         } else if (a[0] != '-' && nfiles > 0 && nfiles < 64) files[nfiles++] = a; /* --golden a.jsonl b.jsonl */

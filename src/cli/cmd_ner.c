@@ -52,7 +52,7 @@ static int answer(const nerd_model *m, nerd_doc *d, const char *text, size_t len
 int cmd_ner(int argc, char **argv)
 {
     const char *model = NULL, *input = NULL;
-    nerd_pipeline pipeline = NERD_PIPELINE_NER;
+    nerd_pipeline pipeline = NERD_PIPELINE_FULL; /* spacy.load's default, as nerd serve */
     ner_format fmt = FMT_DICT;
     int jsonl = 0, verbose = 0;
     for (int i = 1; i < argc; i++) {
@@ -70,7 +70,7 @@ int cmd_ner(int argc, char **argv)
         } else if (!strcmp(a, "--jsonl")) jsonl = 1;
         else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) verbose = 1;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: nerd ner [--model DIR] [--pipeline ner|full] [--format dict|ents|tokens] [--jsonl] [--verbose] [FILE|-]\n"
+            printf("usage: nerd ner [--model DIR] [--pipeline full|ner] [--format dict|ents|tokens] [--jsonl] [--verbose] [FILE|-]\n"
                    "Without --jsonl the whole input is one text; with it, each line is {\"text\": ...} and gets one answer line.\n"
                    "dict is the seed server's answer {entity_text: label}.\n");
             return 0;

@@ -97,6 +97,7 @@ struct nerd_doc {
     int16_t *deps;
     uint8_t *sent_starts;
     size_t t2v_attrcap, pworkcap, pintscap, pbytescap, parsecap;
+    size_t parse_steps;           /* transitions the parser took (benchmarks count its work) */
     int has_parse;
 };
 

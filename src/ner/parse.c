@@ -95,6 +95,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d)
     }
     ae_annotate(mv, &st, d->space, d->heads, d->deps, d->sent_starts, d->pints + ae_state_ints(n));
     ar_apply(&m->dep_rules, n, d->space, d->deps);
+    d->parse_steps = st.steps;
     d->has_parse = 1;
     d->model = m;
     return NERD_OK;

@@ -190,7 +190,9 @@ int cmd_eval(int argc, char **argv)
         else if (!strcmp(a, "--show") && i + 1 < argc) max_shown = atoi(argv[++i]);
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             printf("usage: nerd eval [--model DIR] [--pipeline full|ner] --golden FILE.jsonl... [--min-identical FRACTION] [--show N]\n"
-                   "Compares nerd with spaCy's golden outputs; the last line is \"identical: X/Y docs (P%%)\".\n");
+                   "Compares nerd with spaCy's golden outputs; the last line is \"identical: X/Y docs (P%%)\".\n"
+                   "--pipeline full (the default) also compares sentence starts, and reports head/label agreement;\n"
+                   "--pipeline ner compares with the golden ner_only answers where spaCy's pipelines differ.\n");
             return 0;
         } else if (a[0] != '-' && nfiles > 0 && nfiles < 64) files[nfiles++] = a; /* --golden a.jsonl b.jsonl */
         else {

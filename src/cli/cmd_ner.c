@@ -72,7 +72,8 @@ int cmd_ner(int argc, char **argv)
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             printf("usage: nerd ner [--model DIR] [--pipeline full|ner] [--format dict|ents|tokens] [--jsonl] [--verbose] [FILE|-]\n"
                    "Without --jsonl the whole input is one text; with it, each line is {\"text\": ...} and gets one answer line.\n"
-                   "dict is the seed server's answer {entity_text: label}.\n");
+                   "dict is the seed server's answer {entity_text: label}. --pipeline full (the default) runs the shared\n"
+                   "tok2vec and the parser before the ner, as spacy.load; tokens then carry head, dep and sent_start.\n");
             return 0;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "nerd ner: unknown option %s\n", a);

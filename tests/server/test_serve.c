@@ -241,7 +241,8 @@ TEST_T(serve_keep_alive_pipelining_and_continue, 60)
 TEST_T(serve_worker_killed_under_load_is_replaced, 90)
 {
     test_server s;
-    const char *args[] = {"-k", "async", "-w", "2", "--pipeline", "ner", NULL}; /* server mechanics under load: the lighter pipeline */
+    /* server mechanics under load: the lighter pipeline keeps the test short */
+    const char *args[] = {"-k", "async", "-w", "2", "--pipeline", "ner", NULL};
     server_start(&s, args);
     pid_t w[8];
     CHECK(wait_workers(&s, w, 2) == 2);
@@ -266,7 +267,8 @@ TEST_T(serve_worker_killed_under_load_is_replaced, 90)
 TEST_T(serve_hup_reload_under_load_loses_nothing, 90)
 {
     test_server s;
-    const char *args[] = {"-k", "async", "-w", "2", "--pipeline", "ner", NULL}; /* server mechanics under load: the lighter pipeline */
+    /* server mechanics under load: the lighter pipeline keeps the test short */
+    const char *args[] = {"-k", "async", "-w", "2", "--pipeline", "ner", NULL};
     server_start(&s, args);
     pid_t before[8];
     CHECK(wait_workers(&s, before, 2) == 2);
@@ -322,7 +324,8 @@ TEST_T(serve_ttin_ttou_quit_and_pidfile, 60)
 TEST_T(serve_healthz_fast_while_model_threads_are_busy, 90)
 {
     test_server s;
-    const char *args[] = {"-k", "async", "--threads", "1", "--pipeline", "ner", NULL}; /* server mechanics under load: the lighter pipeline */
+    /* server mechanics under load: the lighter pipeline keeps the test short */
+    const char *args[] = {"-k", "async", "--threads", "1", "--pipeline", "ner", NULL};
     server_start(&s, args);
     pid_t client = seed_client(s.port, 2000, 1);
     usleep(500000);
@@ -381,7 +384,8 @@ TEST_T(serve_1000_simultaneous_connections_sync_worker, 120)
 {
     /* one sync worker takes one connection at a time: the other 999 wait in the backlog */
     test_server s;
-    const char *args[] = {"-k", "sync", "-w", "1", "--pipeline", "ner", NULL}; /* server mechanics under load: the lighter pipeline */
+    /* server mechanics under load: the lighter pipeline keeps the test short */
+    const char *args[] = {"-k", "sync", "-w", "1", "--pipeline", "ner", NULL};
     server_start(&s, args);
     CHECKF(seed_client_mode(s.port, 1000, 0, "simultaneous") == 0, "connections were dropped or answers wrong");
     server_stop(&s, SIGTERM);

@@ -114,10 +114,7 @@ void parser_net_step_rows(const parser_net *p, const float *const *rows, float *
         for (int q = 1; q < nP; q++) if (sum[o * nP + q] > best) best = sum[o * nP + q];
         hidden[o] = best;
     }
-    for (int c = 0; c < p->nclasses; c++) {
-        const float *w = p->upper_W + (size_t)c * nO;
-        float s = 0;
-        for (int o = 0; o < nO; o++) s += w[o] * hidden[o];
-        scores[c] = s + p->upper_b[c]; /* the product, then the bias, as spaCy */
-    }
+    /* the product (a BLAS kernel, as spaCy's sgemm), then the bias */
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, p->nclasses, nO, 1.0f, p->upper_W, nO, hidden, 1, 0.0f, scores, 1);
+    for (int c = 0; c < p->nclasses; c++) scores[c] += p->upper_b[c];
 }

@@ -121,12 +121,12 @@ int ae_load(ae_moves *mv, const char *path, char *err, size_t errlen)
     int nmoves_labels = mv->nlabels;
     for (int i = 0; i < nmoves_labels; i++)
         if (!strcmp(mv->labels[i], "subtok")) mv->subtok_label = i;
-    /* decorated labels "a||b": their parts join the table so that deprojectivization compares
-     * and assigns label indices */
     if (mv->root_label < 0) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
+    /* decorated labels "a||b": their parts join the table so that deprojectivization compares
+     * and assigns label indices */
     for (int i = 0; i < nmoves_labels; i++) {
         const char *s = mv->labels[i], *d = strstr(s, "||");
         if (!d) continue;

@@ -6,6 +6,9 @@
 #include "ner/engine.h"
 #include "util/json.h"
 
+#include <msgpack.h>
+#include <unistd.h>
+
 /* test_eval.c's: runs a shell command, captures stdout */
 int test_run_capture(const char *cmd, buf *out);
 
@@ -150,4 +153,44 @@ TEST(ner_cli_tokens_carry_the_parse)
     json_doc_free(&gd);
     buf_free(&out);
     free(golden);
+}
+
+/* The class order of a moves file: actions in id order; within one, labels by frequency, then
+ * by label, both descending (spaCy's initialize_actions); negative frequencies (labels added
+ * after training) last, each label with all its actions. */
+TEST(parser_moves_class_order)
+{
+    const char *json = "{\"0\":{\"\":9},\"1\":{\"\":9},"
+                       "\"2\":{\"a\":3,\"b\":3,\"c\":7,\"z\":-1,\"obj||xcomp\":2},"
+                       "\"3\":{\"y\":-2,\"z\":-1,\"b\":1},\"4\":{\"ROOT\":5}}";
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str(&pk, 5);
+    msgpack_pack_str_body(&pk, "moves", 5);
+    msgpack_pack_str(&pk, strlen(json));
+    msgpack_pack_str_body(&pk, json, strlen(json));
+    char path[] = "/tmp/nerd-moves-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0 && write(fd, sb.data, sb.size) == (ssize_t)sb.size);
+    close(fd);
+    msgpack_sbuffer_destroy(&sb);
+    ae_moves mv;
+    char err[256];
+    CHECKF(ae_load(&mv, path, err, sizeof err) == 0, "%s", err);
+    unlink(path);
+    static const char *want[] = {"S", "D", "L-c", "L-b", "L-a", "L-obj||xcomp", "R-b", "B-ROOT", "L-z", "R-z", "R-y"};
+    CHECK_EQ_INT(mv.nclasses, sizeof want / sizeof want[0]);
+    for (int c = 0; c < mv.nclasses; c++) {
+        char name[64];
+        CHECK_EQ_STR(ae_class_name(&mv, c, name, sizeof name), want[c]);
+    }
+    /* the decorated label's parts */
+    int deco = mv.classes[5].label;
+    CHECK_EQ_STR(mv.labels[mv.base[deco]], "obj");
+    CHECK_EQ_STR(mv.labels[mv.head[deco]], "xcomp");
+    CHECK_EQ_STR(mv.labels[mv.root_label], "ROOT");
+    ae_free(&mv);
 }

@@ -39,6 +39,19 @@ static void add(textset *t, const char *s, size_t len, char *dict)
     t->n++;
 }
 
+/* Frees a set; its dict strings too when it owns them. */
+static void textset_free(textset *t, int own_dicts)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->text[i]);
+        if (own_dicts) free(t->dict[i]);
+    }
+    free(t->text);
+    free(t->len);
+    free(t->dict);
+    *t = (textset){0};
+}
+
 /* JSON lines with "text" (and "dict", the golden answer). */
 static int load_jsonl(const char *path, textset *t, int with_dict)
 {
@@ -137,15 +150,16 @@ int cmd_bench(int argc, char **argv)
         buf_free(&t);
     }
     if (!texts.n) { fprintf(stderr, "nerd bench: no texts\n"); return 1; }
+    textset gold = {0}; /* owns the golden answers texts.dict points to */
+    int rc = 1;
     if (check) { /* the golden answer of every text sent */
-        textset gold = {0};
-        if (load_jsonl(check, &gold, 1)) return 1;
+        if (load_jsonl(check, &gold, 1)) goto done;
         for (size_t i = 0; i < texts.n; i++) {
             for (size_t k = 0; k < gold.n && !texts.dict[i]; k++)
                 if (gold.len[k] == texts.len[i] && !memcmp(gold.text[k], texts.text[i], texts.len[i])) texts.dict[i] = gold.dict[k];
             if (!texts.dict[i]) {
                 fprintf(stderr, "nerd bench: %s has no golden answer for text %zu\n", check, i);
-                return 1;
+                goto done;
             }
         }
     }
@@ -162,7 +176,8 @@ int cmd_bench(int argc, char **argv)
         o.first_id = (uint64_t)t * n;
         if (bench_run(&o, &r)) {
             fprintf(stderr, "nerd bench: cannot resolve %s\n", host);
-            return 1;
+            buf_free(&js);
+            goto done;
         }
         size_t err = r.err_connect + r.err_timeout + r.err_status + r.err_body + r.err_order;
         errors += err;
@@ -195,5 +210,9 @@ int cmd_bench(int argc, char **argv)
     } else {
         printf("Avg Time: %.2f\n", total / trials);
     }
-    return errors ? 1 : 0;
+    rc = errors ? 1 : 0;
+done:
+    textset_free(&texts, 0);
+    textset_free(&gold, 1);
+    return rc;
 }

@@ -133,4 +133,4 @@ fuzz: $(patsubst %,build/fuzz/fuzz_%,$(FUZZERS))
 	  test $$rc -eq 0 || { echo "fuzz_$$f failed: see build/fuzz/log_$$f"; exit 1; }; \
 	done
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/pic -name '*.d' 2>/dev/null)

@@ -3,7 +3,8 @@
  *   ner: ms per document for the seed's Paris text (median of many runs) and words/s over the
  *   golden texts, each beside the share of (a) the measured sgemm rate of this machine for the
  *   model's shapes and (b) the CPU's nominal fp32 peak, from the multiply-adds the dimensions
- *   imply. */
+ *   imply; the Paris figures for both pipelines, ner alone and full (shared tok2vec + parser
+ *   + ner), so that like is compared with like. */
 #include "nerd.h"
 #include "ner/engine.h"
 #include "util/json.h"
@@ -67,17 +68,39 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Multiply-adds per token of the ner network, from its dimensions. */
+/* Multiply-adds of a tok2vec per token. */
+static double t2v_macs(const t2v_net *t)
+{
+    return (double)t->mix_nI * t->width * t->mix_pieces +
+           (double)t->depth * (2 * t->window + 1) * t->width * t->width * t->pieces;
+}
+
+/* Multiply-adds of a TransitionBasedParser network: per token (projection, precomputed
+ * table) and per transition (feature sums, upper layer). */
+static double tb_token_macs(const parser_net *p) { return (double)p->t2v_width * p->nI + (double)p->nI * p->nF * p->nO * p->nP; }
+static double tb_step_macs(const parser_net *p) { return (double)p->nO * p->nclasses + (double)p->nF * p->nO * p->nP; }
+
+/* Multiply-adds per token of the ner network, from its dimensions (one transition a token). */
 static double macs_per_token(const nerd_model *m)
 {
-    const t2v_net *t = &m->ner_t2v;
-    const parser_net *p = &m->ner_net;
-    double mix = (double)t->mix_nI * t->width * t->mix_pieces;
-    double enc = (double)t->depth * (2 * t->window + 1) * t->width * t->width * t->pieces;
-    double proj = (double)t->width * p->nI;
-    double pre = (double)p->nI * p->nF * p->nO * p->nP;
-    double step = (double)p->nO * p->nclasses + (double)p->nF * p->nO * p->nP; /* upper layer + feature sums */
-    return mix + enc + proj + pre + step;
+    return t2v_macs(&m->ner_t2v) + tb_token_macs(&m->ner_net) + tb_step_macs(&m->ner_net);
+}
+
+/* ms of each pipeline over one text, sorted, after a warm-up. The pipelines alternate run by
+ * run, so that both see the same share of a machine other work also uses and their ratio
+ * holds even when the absolute figures move. */
+enum { RUNS = 300 };
+static void time_text(const nerd_model *m, nerd_doc *d, const char *text, size_t len, int npipes, double ms[][RUNS])
+{
+    for (int r = 0; r < 20; r++)
+        for (int p = 0; p < npipes; p++) nerd_ner(m, d, text, len, (nerd_pipeline)p);
+    for (int r = 0; r < RUNS; r++)
+        for (int p = 0; p < npipes; p++) {
+            double a = now();
+            nerd_ner(m, d, text, len, (nerd_pipeline)p);
+            ms[p][r] = (now() - a) * 1e3;
+        }
+    for (int p = 0; p < npipes; p++) qsort(ms[p], RUNS, sizeof ms[p][0], cmp_double);
 }
 
 /* sgemm GFLOP/s for the encoder's shape (rows x 288 x 288), one thread. */
@@ -183,20 +206,19 @@ int main(void)
     }
     double tn = now() - t0;
 
-    /* Paris: median of many runs */
+    /* Paris: median of many runs, each pipeline */
     size_t plen;
     char *paris = slurp("../shared/corpus/paris.txt", &plen);
     if (!paris) { fprintf(stderr, "bench: no ../shared/corpus/paris.txt\n"); return 1; }
-    enum { RUNS = 300 };
-    double ms[RUNS];
-    for (int r = 0; r < 20; r++) nerd_ner(m, d, paris, plen, NERD_PIPELINE_NER); /* warm up */
-    for (int r = 0; r < RUNS; r++) {
-        double a = now();
-        nerd_ner(m, d, paris, plen, NERD_PIPELINE_NER);
-        ms[r] = (now() - a) * 1e3;
-    }
-    qsort(ms, RUNS, sizeof ms[0], cmp_double);
+    int full = nerd_model_has_pipeline(m, NERD_PIPELINE_FULL);
+    static double times[2][RUNS];
+    double *ms = times[NERD_PIPELINE_NER], *fms = times[NERD_PIPELINE_FULL];
+    time_text(m, d, paris, plen, full ? 2 : 1, times); /* the last run is the full pipeline's */
     size_t ptoks = nerd_doc_ntokens(d);
+    double full_macs = 0;
+    if (full)
+        full_macs = macs_per_token(m) * ptoks + (t2v_macs(&m->t2v) + tb_token_macs(&m->parser)) * ptoks +
+                    tb_step_macs(&m->parser) * (double)d->parse_steps;
 
     double macs = macs_per_token(m);
     double gemm = sgemm_gflops(150, 288, 288), ghz = cpu_ghz();
@@ -204,9 +226,7 @@ int main(void)
      * measured clock */
     double peak = ghz * 32;
     double paris_gf = 2 * macs * ptoks / (ms[RUNS / 2] / 1e3) / 1e9, golden_gf = 2 * macs * tokens / tn / 1e9;
-    printf("ner: %.0f multiply-adds per token (tok2vec %.0f)\n", macs,
-           (double)m->ner_t2v.mix_nI * m->ner_t2v.width * m->ner_t2v.mix_pieces +
-               (double)m->ner_t2v.depth * 3 * m->ner_t2v.width * m->ner_t2v.width * m->ner_t2v.pieces);
+    printf("ner: %.0f multiply-adds per token (tok2vec %.0f)\n", macs, t2v_macs(&m->ner_t2v));
     printf("sgemm 150x288x288: %.1f GFLOP/s measured (OpenBLAS, one thread); nominal peak %.1f GFLOP/s "
            "(measured clock %.2f GHz x 32 flops/cycle)\n", gemm, peak, ghz);
     printf("plain C loop 150x288x288: %.1f GFLOP/s (why the products go through OpenBLAS)\n", naive_gflops(150, 288, 288));
@@ -214,6 +234,20 @@ int main(void)
            "%.0f%% of peak; sgemm-limit ratio %.2fx\n",
            ptoks, ms[RUNS / 2], ms[RUNS / 10], ms[RUNS * 9 / 10], paris_gf, 100 * paris_gf / gemm, 100 * paris_gf / peak,
            gemm / paris_gf);
+    if (full) {
+        double full_gf = 2 * full_macs / (fms[RUNS / 2] / 1e3) / 1e9;
+        printf("full pipeline: %.0f multiply-adds per token on paris.txt (shared tok2vec %.0f, parser %.0f over "
+               "%.2f transitions a token, ner %.0f)\n",
+               full_macs / ptoks, t2v_macs(&m->t2v),
+               tb_token_macs(&m->parser) + tb_step_macs(&m->parser) * (double)d->parse_steps / ptoks,
+               (double)d->parse_steps / ptoks, macs);
+        printf("full paris.txt (%zu tokens): median %.3f ms/doc (p10 %.3f, p90 %.3f) = %.2fx the ner alone, "
+               "%.1f GFLOP/s = %.0f%% of sgemm, %.0f%% of peak; sgemm-limit ratio %.2fx\n",
+               ptoks, fms[RUNS / 2], fms[RUNS / 10], fms[RUNS * 9 / 10], fms[RUNS / 2] / ms[RUNS / 2], full_gf,
+               100 * full_gf / gemm, 100 * full_gf / peak, gemm / full_gf);
+    } else {
+        printf("full pipeline: not run (%s)\n", nerd_model_pipeline_error(m, NERD_PIPELINE_FULL));
+    }
     printf("ner golden texts: %zu docs, %.0f words/s, %.0f tokens/s, %.1f GFLOP/s = %.0f%% of sgemm, %.0f%% of peak\n",
            c.n, words / tn, tokens / tn, golden_gf, 100 * golden_gf / gemm, 100 * golden_gf / peak);
     free(paris);

@@ -236,7 +236,8 @@ static void reload(arbiter *A)
     nerd_status st;
     nerd_model *m = nerd_model_load(path, &st, err, sizeof err);
     if (!m || !nerd_model_has_pipeline(m, A->cfg->pipeline)) {
-        log_msg(LOG_ERROR, "Reload refused, the old workers keep serving: %s", m ? "pipeline not available" : err);
+        log_msg(LOG_ERROR, "Reload refused, the old workers keep serving: %s",
+                m ? nerd_model_pipeline_error(m, A->cfg->pipeline) : err);
         nerd_model_free(m);
         return;
     }
@@ -268,7 +269,9 @@ int cmd_serve(int argc, char **argv)
     A.model = nerd_model_load(A.model_path, &st, err, sizeof err);
     if (!A.model) { log_msg(LOG_CRITICAL, "cannot load the model: %s", err); return 1; }
     if (!nerd_model_has_pipeline(A.model, cfg.pipeline)) {
-        log_msg(LOG_CRITICAL, "the %s pipeline is not available in this build", cfg.pipeline == NERD_PIPELINE_FULL ? "full" : "ner");
+        log_msg(LOG_CRITICAL, "cannot serve the %s pipeline: %s%s", cfg.pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
+                nerd_model_pipeline_error(A.model, cfg.pipeline),
+                cfg.pipeline == NERD_PIPELINE_FULL ? " (--pipeline ner serves the ner alone)" : "");
         nerd_model_free(A.model);
         return 1;
     }

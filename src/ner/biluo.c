@@ -1,5 +1,6 @@
 #include "ner/biluo.h"
 #include "util/json.h"
+#include "util/msgpack_bounds.h"
 
 #include <errno.h>
 #include <msgpack.h>
@@ -42,7 +43,7 @@ int biluo_load(biluo_moves *mv, const char *path, char *err, size_t errlen)
     json_doc jd = {0};
     size_t off = 0;
     const msgpack_object *moves = NULL;
-    if (raw && msgpack_unpack_next(&up, raw, len, &off) == MSGPACK_UNPACK_SUCCESS && up.data.type == MSGPACK_OBJECT_MAP)
+    if (raw && mp_unpack_next(&up, raw, len, &off) == MSGPACK_UNPACK_SUCCESS && up.data.type == MSGPACK_OBJECT_MAP)
         for (uint32_t i = 0; i < up.data.via.map.size; i++) {
             const msgpack_object *k = &up.data.via.map.ptr[i].key;
             if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 5 && !memcmp(k->via.str.ptr, "moves", 5))

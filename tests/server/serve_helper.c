@@ -173,3 +173,17 @@ int server_workers(const test_server *s, pid_t *pids, int max)
     if (d) closedir(d);
     return n;
 }
+
+long server_metric(int port, const char *name)
+{
+    buf out = {0};
+    long v = -1;
+    if (http_json(port, "GET", "/metrics", NULL, &out) == 200) {
+        char key[128];
+        snprintf(key, sizeof key, "\n%s ", name);
+        const char *at = strstr(out.ptr, key);
+        if (at) v = atol(at + strlen(key));
+    }
+    buf_free(&out);
+    return v;
+}

@@ -35,6 +35,8 @@ int send_all(int fd, const void *p, size_t len);
 /* Appends what fd receives to out for up to seconds; returns 1 if the server closed the
  * connection (EOF) within that time, 0 otherwise (still open, or reset). */
 int read_answers(int fd, buf *out, double seconds);
+/* The value of an unlabelled metric in /metrics (e.g. nerd_connections_open), or -1. */
+long server_metric(int port, const char *name);
 /* The pids of the master's children (its workers). */
 int server_workers(const test_server *s, pid_t *pids, int max);
 

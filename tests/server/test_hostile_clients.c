@@ -214,20 +214,6 @@ TEST_T(serve_expect_continue_refusal_and_sync, 60)
     }
 }
 
-static long metric(int port, const char *name)
-{
-    buf out = {0};
-    long v = -1;
-    if (http_json(port, "GET", "/metrics", NULL, &out) == 200) {
-        char key[128];
-        snprintf(key, sizeof key, "\n%s ", name);
-        const char *at = strstr(out.ptr, key);
-        if (at) v = atol(at + strlen(key));
-    }
-    buf_free(&out);
-    return v;
-}
-
 static void reset_close(int fd)
 {
     struct linger lg = {1, 0};
@@ -293,7 +279,7 @@ TEST_T(serve_clients_that_leave_or_never_read, 90)
     pid_t w1[4];
     CHECK(server_workers(&s, w1, 4) == 1);
     CHECKF(w1[0] == w0[0], "the worker was replaced");
-    CHECK_EQ_INT(metric(s.port, "nerd_worker_restarts_total"), 0);
+    CHECK_EQ_INT(server_metric(s.port, "nerd_worker_restarts_total"), 0);
     buf_free(&text);
     buf_free(&body);
     buf_free(&req);

@@ -126,8 +126,8 @@ static void framing_case(const char *klass)
     CHECK(WIFEXITED(server_stop(&s, SIGTERM)));
 }
 
-TEST_T(serve_hostile_framing_async, 90) { framing_case("async"); }
-TEST_T(serve_hostile_framing_sync, 90) { framing_case("sync"); }
+TEST_T(serve_framing_attacks_async, 90) { framing_case("async"); }
+TEST_T(serve_framing_attacks_sync, 90) { framing_case("sync"); }
 
 /* HTTP/1.0 with and without keep-alive, HTTP/1.1 close, and 20 pipelined requests whose
  * answers must come back in order (each text starts with i spaces: /ents says start_char i). */
@@ -226,7 +226,7 @@ static void reset_close(int fd)
 TEST_T(serve_clients_that_leave_or_never_read, 90)
 {
     test_server s;
-    /* --threads 1: the model's own time (300 KB texts) does not count against the loop */
+    /* --threads 1: the model's own time (100 KB texts) does not count against the loop */
     const char *args[] = {"-k", "async", "-w", "1", "--threads", "1", "--max-body-size", "4000000", NULL};
     server_start(&s, args);
     pid_t w0[4];
@@ -242,7 +242,7 @@ TEST_T(serve_clients_that_leave_or_never_read, 90)
     }
     /* mid-response: a large answer requested, then the client resets the connection */
     buf text = {0}, body = {0};
-    while (text.len < 300000) buf_puts(&text, "Angela Merkel visited Paris and Berlin with Barack Obama. ");
+    while (text.len < 100000) buf_puts(&text, "Angela Merkel visited Paris and Berlin with Barack Obama. ");
     buf_printf(&body, "{\"text\": \"%s\"}", text.ptr);
     buf req = {0};
     buf_printf(&req, "POST /ents HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", body.len);
@@ -271,9 +271,15 @@ TEST_T(serve_clients_that_leave_or_never_read, 90)
     }
     printf("  /healthz worst latency beside a client that never reads: %.1f ms\n", worst * 1e3);
     CHECKF(worst < 1.0, "healthz took %.0f ms", worst * 1e3);
+    /* a model request may queue behind the big texts still computing (seconds under ASan) */
+    static const char paris[] = "POST / HTTP/1.1\r\nConnection: close\r\nContent-Length: 40\r\n\r\n"
+                                "{\"text\": \"Angela Merkel visited Paris.\"}";
     buf out = {0};
-    CHECK(http_json(s.port, "POST", "/", "{\"text\": \"Angela Merkel visited Paris.\"}", &out) == 200);
-    CHECKF(strstr(out.ptr, "\"Paris\":\"GPE\""), "%s", out.ptr);
+    int fd = tcp_connect(s.port);
+    CHECK(send_all(fd, paris, sizeof paris - 1) == 0);
+    read_answers(fd, &out, 60);
+    close(fd);
+    CHECKF(out.ptr && strstr(out.ptr, "\"Paris\":\"GPE\""), "%s", out.ptr ? out.ptr : "no answer");
     buf_free(&out);
     reset_close(lazy);
     pid_t w1[4];

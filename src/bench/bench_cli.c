@@ -39,6 +39,18 @@ static void add(textset *t, const char *s, size_t len, char *dict)
     t->n++;
 }
 
+/* Frees the texts, and the dicts when the set owns them. */
+static void textset_free(textset *t, int own_dicts)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->text[i]);
+        if (own_dicts) free(t->dict[i]);
+    }
+    free(t->text);
+    free(t->len);
+    free(t->dict);
+}
+
 /* JSON lines with "text" (and "dict", the golden answer). */
 static int load_jsonl(const char *path, textset *t, int with_dict)
 {
@@ -123,7 +135,7 @@ int cmd_bench(int argc, char **argv)
         fprintf(stderr, "nerd bench: -n, -c and --trials must be positive\n");
         return 2;
     }
-    textset texts = {0};
+    textset texts = {0}, gold = {0}; /* texts' dicts point into gold */
     if (corpus) {
         if (load_jsonl(corpus, &texts, 0)) return 1;
     } else {
@@ -138,7 +150,6 @@ int cmd_bench(int argc, char **argv)
     }
     if (!texts.n) { fprintf(stderr, "nerd bench: no texts\n"); return 1; }
     if (check) { /* the golden answer of every text sent */
-        textset gold = {0};
         if (load_jsonl(check, &gold, 1)) return 1;
         for (size_t i = 0; i < texts.n; i++) {
             for (size_t k = 0; k < gold.n && !texts.dict[i]; k++)
@@ -195,5 +206,7 @@ int cmd_bench(int argc, char **argv)
     } else {
         printf("Avg Time: %.2f\n", total / trials);
     }
+    textset_free(&texts, 0);
+    textset_free(&gold, 1);
     return errors ? 1 : 0;
 }

@@ -350,11 +350,13 @@ TEST_T(serve_odd_texts_end_to_end, 120)
     for (int i = 0; i < 100000; i++) buf_puts(&b, i % 7 ? "word " : "Paris ");
     buf_puts(&b, "\"}");
     expect_text(p, b.ptr, 200, "\"Paris\":\"GPE\"");
+    /* 1 MiB in one token and a short sentence: the HTTP path at full size without a minute
+     * of model time under ASan (1 MiB of sentences runs in texts_that_are_odd_or_hostile) */
     buf_clear(&b);
     buf_puts(&b, "{\"text\": \"");
-    while (b.len < (1u << 20) + 10) buf_puts(&b, "Angela Merkel visited Paris on 3 May 2021. ");
-    buf_puts(&b, "\"}");
-    expect_text(p, b.ptr, 200, "\"Paris\":\"GPE\"");
+    while (b.len < (1u << 20) + 10) buf_putc(&b, 'a');
+    buf_puts(&b, " visited Paris.\"}");
+    expect_text(p, b.ptr, 200, "{\"Paris\":\"GPE\"}");
     buf_free(&b);
     server_stop(&s, SIGTERM);
 }
@@ -369,6 +371,8 @@ static void body_in_pieces(const char *klass)
     server_start(&s, args);
     buf body = {0}, out = {0};
     buf_puts(&body, "{\"text\": \"");
+    /* 200 KB: past 128 KiB glibc moves the buffer to its own mapping and unmaps the old one,
+     * so the bug shows even without ASan */
     while (body.len < 200000) buf_puts(&body, "Angela Merkel visited Paris. ");
     buf_puts(&body, "\"}");
     int fd = tcp_connect(s.port);

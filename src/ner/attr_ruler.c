@@ -1,5 +1,6 @@
 #include "ner/attr_ruler.h"
 #include "util/buf.h"
+#include "util/msgpack_bounds.h"
 
 #include <errno.h>
 #include <msgpack.h>
@@ -76,7 +77,7 @@ int ar_load(ar_dep_rules *r, ae_moves *mv, const char *path, char *err, size_t e
     msgpack_unpacked_init(&up);
     size_t off = 0;
     int rc = -1;
-    if (!raw.ptr || msgpack_unpack_next(&up, raw.ptr, raw.len, &off) != MSGPACK_UNPACK_SUCCESS || up.data.type != MSGPACK_OBJECT_ARRAY) {
+    if (!raw.ptr || mp_unpack_next(&up, raw.ptr, raw.len, &off) != MSGPACK_UNPACK_SUCCESS || up.data.type != MSGPACK_OBJECT_ARRAY) {
         snprintf(err, errlen, "%s: not an attribute_ruler patterns file (truncated or corrupt msgpack)", path);
         goto out;
     }

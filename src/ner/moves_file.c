@@ -1,5 +1,6 @@
 #include "ner/moves_file.h"
 #include "util/buf.h"
+#include "util/msgpack_bounds.h"
 
 #include <errno.h>
 #include <msgpack.h>
@@ -21,7 +22,7 @@ int moves_file_read(const char *path, json_doc *jd, char *err, size_t errlen)
     msgpack_unpacked_init(&up);
     size_t off = 0;
     const msgpack_object *moves = NULL;
-    if (raw.ptr && msgpack_unpack_next(&up, raw.ptr, raw.len, &off) == MSGPACK_UNPACK_SUCCESS && up.data.type == MSGPACK_OBJECT_MAP)
+    if (raw.ptr && mp_unpack_next(&up, raw.ptr, raw.len, &off) == MSGPACK_UNPACK_SUCCESS && up.data.type == MSGPACK_OBJECT_MAP)
         for (uint32_t i = 0; i < up.data.via.map.size; i++) {
             const msgpack_object *k = &up.data.via.map.ptr[i].key;
             if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 5 && !memcmp(k->via.str.ptr, "moves", 5))

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -249,6 +250,24 @@ static void reload(arbiter *A)
     atomic_fetch_add(&A->shared->model_generation, 1);
 }
 
+/* Each async worker may hold --worker-connections sockets: raise the soft open-files limit
+ * towards that (within the hard limit), as nginx's worker_rlimit_nofile does. When it cannot,
+ * accepts pause at the limit (the backlog holds the rest), and the log says why. */
+static void raise_fd_limit(const server_config *cfg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl)) return;
+    rlim_t want = (rlim_t)(cfg->wclass == WORKER_ASYNC ? cfg->worker_connections : 1) + 64;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur < want)
+        log_msg(LOG_WARNING, "open files limit is %llu, below --worker-connections %d: accepts pause when it is reached",
+                (unsigned long long)rl.rlim_cur, cfg->worker_connections);
+}
+
 int cmd_serve(int argc, char **argv)
 {
     server_config cfg;
@@ -260,6 +279,7 @@ int cmd_serve(int argc, char **argv)
     }
     if (log_open(&cfg, err, sizeof err)) { fprintf(stderr, "nerd serve: %s\n", err); return 1; }
     arbiter A = {.cfg = &cfg, .target = cfg.workers, .gen = 1};
+    raise_fd_limit(&cfg);
     if (nerd_model_path(cfg.model_flag, A.model_path, sizeof A.model_path, err, sizeof err)) {
         log_msg(LOG_CRITICAL, "%s", err);
         return 1;

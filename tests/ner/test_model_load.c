@@ -304,3 +304,21 @@ TEST(texts_that_are_odd_or_hostile)
     nerd_doc_free(d);
     nerd_model_free(m);
 }
+
+/* Found by fuzz_model_load: a container header claiming billions of elements made msgpack-c
+ * allocate tens of GB before reading one (ASan: out of memory). Now refused up front. */
+TEST(model_load_msgpack_with_impossible_counts)
+{
+    static const unsigned char map32[] = {0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 'x', 0xc0};
+    static const unsigned char nested[] = {0x81, 0xa5, 'n', 'o', 'd', 'e', 's', 0xdd, 0x10, 0x00, 0x00, 0x00, 0x90};
+    static const unsigned char str32[] = {0x81, 0xa1, 'x', 0xdb, 0x7f, 0xff, 0xff, 0xff, 'a'};
+    static const struct { const void *p; size_t n; } bad[] = {{map32, sizeof map32}, {nested, sizeof nested}, {str32, sizeof str32}};
+    static const char *files[] = {"tokenizer", "ner/model", "ner/moves", "vocab/lookups.bin"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+            fresh_copy();
+            replace(files[i], bad[k].p, bad[k].n);
+            expect_failure(files[i], files[i], NERD_ERR_FORMAT);
+        }
+    cleanup();
+}

@@ -20,7 +20,7 @@ BENCH_SRC  := $(wildcard src/bench/*.c)
 CLI_SRC    := $(wildcard src/cli/*.c)
 BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench-%,$(wildcard bench/*.c))
 TEST_SRC   := $(wildcard tests/*.c) $(wildcard tests/*/*.c)
-TEST_SRC   := $(filter-out tests/fuzz/%,$(TEST_SRC))
+TEST_SRC   := $(filter-out tests/fuzz/% tests/soak/%,$(TEST_SRC))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ    := $(call obj,$(LIB_SRC))
@@ -32,7 +32,7 @@ $(TEST_OBJ): CFLAGS += -Itests
 # build, so that sanitizer builds (-O1) run the tests in time.
 $(call obj,src/ner/kernels.c) $(BUILD)/pic/src/ner/kernels.o: CFLAGS += -O2
 
-.PHONY: all test test-asan deps clean bench serve valgrind test-deploy shared bench-seed
+.PHONY: all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -65,10 +65,17 @@ $(BUILD)/nerd-tests: $(TEST_OBJ) $(APP_OBJ) $(BUILD)/libnerd.a
 test: $(BUILD)/nerd $(BUILD)/nerd-tests $(BUILD)/libnerd.so
 	NERD_BIN=$(BUILD)/nerd $(BUILD)/nerd-tests $(T)
 
+# The slow hostile tests (tests/server/test_hostile_faults.c: 10,000 slowloris connections, a
+# worker killed by SIGSEGV under load, a worker out of descriptors), left out of `make test`.
+test-hostile: $(BUILD)/nerd $(BUILD)/nerd-tests
+	NERD_BIN=$(BUILD)/nerd $(BUILD)/nerd-tests hostile_
+
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer, in their own build tree.
+# ASAN_TARGET=test-hostile runs the slow hostile tests so.
+ASAN_TARGET ?= test
 test-asan:
 	$(MAKE) build/libnerd.so
-	$(MAKE) test BUILD=build/asan OPT="-O1" \
+	$(MAKE) $(ASAN_TARGET) BUILD=build/asan OPT="-O1" \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined"
 
@@ -85,6 +92,7 @@ test-deploy: $(BUILD)/nerd
 # The seed article's two tables, nerd and the Python stacks on this machine (about 25 minutes with
 # TRIALS=3: the sync stacks with simulated IO take 100 s per trial at w=1).
 bench-seed: $(BUILD)/nerd $(BUILD)/libnerd.so
+	sh .ci/deps.sh bench
 	/usr/bin/python3 bench/seed/run.py
 
 # nerd eval under valgrind over the golden edge cases. valgrind 3.19 cannot decode AVX-512, so
@@ -99,6 +107,14 @@ bench: $(BUILD)/nerd $(BENCH_PROGS)
 	@echo "== bench/client_throughput.sh"
 	@NERD_BIN=$(BUILD)/nerd bash bench/client_throughput.sh
 
+# Not in CI: SOAK_SECONDS (600) of mixed valid and invalid requests against -w 2 -k async;
+# prints what was served, errors by kind, RSS per process and worker restarts (tests/soak/soak.sh).
+$(BUILD)/soak_client: tests/soak/soak_client.c
+	$(CC) $(CFLAGS) -o $@ $< -lpthread
+
+soak: $(BUILD)/nerd $(BUILD)/soak_client
+	NERD_BIN=$(BUILD)/nerd SOAK_CLIENT=$(BUILD)/soak_client bash tests/soak/soak.sh
+
 deps:
 	sh .ci/deps.sh
 
@@ -112,16 +128,23 @@ clean:
 .SECONDEXPANSION:
 # libFuzzer targets: each tests/fuzz/fuzz_NAME.c with only the sources it needs, run for
 # FUZZ_SECONDS on a working corpus seeded from tests/fuzz/corpus/NAME (the seeds stay untouched).
+# fuzz_ner and fuzz_model_load link the whole library (built here with clang) and read the model
+# from $NERD_MODEL, else ../shared; fuzz_model_load adds seeds made from the model's own files.
 FUZZ_SECONDS ?= 30
 FUZZ_CC      ?= clang
-FUZZ_FLAGS    = -std=c17 -g -O1 -D_GNU_SOURCE -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_FLAGS    = -std=c17 -g -O1 -D_GNU_SOURCE -Iinclude -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_SRC_http_parser = src/server/http_parser.c
 FUZZ_SRC_json        = src/util/json.c src/util/buf.c
+FUZZ_SRC_ner         = $(LIB_SRC)
+FUZZ_SRC_model_load  = $(LIB_SRC)
+FUZZ_LIBS_ner        = $(PKG_LIBS)
+FUZZ_LIBS_model_load = $(PKG_LIBS)
+FUZZ_MAXLEN_model_load = 131072
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) src/server/http_parser.h src/util/json.h src/util/buf.h
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $$(wildcard src/*/*.h) include/nerd.h
 	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC_$*) -lm
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(if $(FUZZ_LIBS_$*),$(PKG_CFLAGS)) -o $@ $< $(FUZZ_SRC_$*) $(FUZZ_LIBS_$*) -lm
 
 .PHONY: fuzz
 fuzz: $(patsubst %,build/fuzz/fuzz_%,$(FUZZERS))
@@ -129,10 +152,12 @@ fuzz: $(patsubst %,build/fuzz/fuzz_%,$(FUZZERS))
 	  echo "== fuzz_$$f for $(FUZZ_SECONDS) s"; \
 	  rm -rf build/fuzz/corpus_$$f && mkdir -p build/fuzz/corpus_$$f build/fuzz/crashes_$$f && \
 	  cp tests/fuzz/corpus/$$f/* build/fuzz/corpus_$$f/ && \
-	  build/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -max_len=4096 \
+	  if [ $$f = model_load ]; then NERD_FUZZ_WRITE_SEEDS=build/fuzz/corpus_$$f build/fuzz/fuzz_$$f || exit 1; fi; \
+	  maxlen=4096; [ $$f = model_load ] && maxlen=$(FUZZ_MAXLEN_model_load); \
+	  build/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -max_len=$$maxlen \
 	    -artifact_prefix=build/fuzz/crashes_$$f/ build/fuzz/corpus_$$f >build/fuzz/log_$$f 2>&1; rc=$$?; \
 	  grep -E 'INITED|DONE|^stat::|ERROR|SUMMARY|Test unit written' build/fuzz/log_$$f; \
 	  test $$rc -eq 0 || { echo "fuzz_$$f failed: see build/fuzz/log_$$f"; exit 1; }; \
 	done
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/pic -name '*.d' 2>/dev/null)

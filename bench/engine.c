@@ -4,7 +4,7 @@
  *   the word cache, and bf16) against the time its multiply-adds take at the measured OpenBLAS
  *   sgemm rate of this machine (the "sgemm-limit ratio"), words/s over the golden texts and
  *   the word cache's hit rate; nerd's own kernel at several row counts (what batching could
- *   gain). */
+ *   gain); and the full pipeline (shared tok2vec + parser + ner) on Paris beside the ner alone. */
 #include "nerd.h"
 #include "ner/engine.h"
 #include "util/json.h"
@@ -69,17 +69,22 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Multiply-adds per token of the ner network, from its dimensions. */
+/* Multiply-adds of a tok2vec per token. */
+static double t2v_macs(const t2v_net *t)
+{
+    return (double)t->mix_nI * t->width * t->mix_pieces +
+           (double)t->depth * (2 * t->window + 1) * t->width * t->width * t->pieces;
+}
+
+/* Multiply-adds of a TransitionBasedParser network: per token (projection, precomputed
+ * table) and per transition (feature sums, upper layer). */
+static double tb_token_macs(const parser_net *p) { return (double)p->t2v_width * p->nI + (double)p->nI * p->nF * p->nO * p->nP; }
+static double tb_step_macs(const parser_net *p) { return (double)p->nO * p->nclasses + (double)p->nF * p->nO * p->nP; }
+
+/* Multiply-adds per token of the ner network, from its dimensions (one transition a token). */
 static double macs_per_token(const nerd_model *m)
 {
-    const t2v_net *t = &m->ner_t2v;
-    const parser_net *p = &m->ner_net;
-    double mix = (double)t->mix_nI * t->width * t->mix_pieces;
-    double enc = (double)t->depth * (2 * t->window + 1) * t->width * t->width * t->pieces;
-    double proj = (double)t->width * p->nI;
-    double pre = (double)p->nI * p->nF * p->nO * p->nP;
-    double step = (double)p->nO * p->nclasses + (double)p->nF * p->nO * p->nP; /* upper layer + feature sums */
-    return mix + enc + proj + pre + step;
+    return t2v_macs(&m->ner_t2v) + tb_token_macs(&m->ner_net) + tb_step_macs(&m->ner_net);
 }
 
 /* The product with a plain C loop (what the compiler makes of it at -O2 -march=native), for
@@ -230,7 +235,8 @@ int main(void)
     char *paris = slurp("../shared/corpus/paris.txt", &plen);
     if (!paris) { fprintf(stderr, "bench: no ../shared/corpus/paris.txt\n"); return 1; }
     enum { RUNS = 301 };
-    static double ms_exact[RUNS], ms_cold[RUNS], ms_bf16[RUNS], ms_gemm[RUNS];
+    static double ms_exact[RUNS], ms_cold[RUNS], ms_bf16[RUNS], ms_gemm[RUNS], ms_full[RUNS];
+    int full = nerd_model_has_pipeline(m, NERD_PIPELINE_FULL);
     int gk = 288, gcols = 288, grows = 150;
     float *A = calloc((size_t)grows * gk, 4), *B = calloc((size_t)gcols * gk, 4), *C = calloc((size_t)grows * gcols, 4);
     for (size_t i = 0; i < (size_t)grows * gk; i++) A[i] = (float)(i % 7) * 0.1f;
@@ -239,6 +245,7 @@ int main(void)
         nerd_ner(m, d, paris, plen, NERD_PIPELINE_NER);
         nerd_ner(m_bf16, d, paris, plen, NERD_PIPELINE_NER);
         nerd_ner(m_nocache, d, paris, plen, NERD_PIPELINE_NER);
+        if (full) nerd_ner(m, d, paris, plen, NERD_PIPELINE_FULL);
     }
     /* blocks of BLOCK runs per configuration: a block's first run reloads that model's weights
      * into the caches, which the median leaves out */
@@ -260,6 +267,11 @@ int main(void)
             nerd_ner(m_bf16, d, paris, plen, NERD_PIPELINE_NER);
             ms_bf16[r] = (now() - a) * 1e3;
         }
+        for (int r = r0; r < r1 && full; r++) {
+            double a = now();
+            nerd_ner(m, d, paris, plen, NERD_PIPELINE_FULL);
+            ms_full[r] = (now() - a) * 1e3;
+        }
         for (int r = r0; r < r1; r++) {
             double a = now();
             for (int i = 0; i < 4; i++)
@@ -269,6 +281,12 @@ int main(void)
     }
     free(A); free(B); free(C);
     size_t ptoks = nerd_doc_ntokens(d);
+    double full_macs = 0, med_full = full ? median(ms_full, RUNS) : 0;
+    if (full) { /* d holds the full pipeline's last parse of paris */
+        nerd_ner(m, d, paris, plen, NERD_PIPELINE_FULL);
+        full_macs = macs_per_token(m) * ptoks + (t2v_macs(&m->t2v) + tb_token_macs(&m->parser)) * ptoks +
+                    tb_step_macs(&m->parser) * (double)d->parse_steps;
+    }
     double med_exact = median(ms_exact, RUNS), med_cold = median(ms_cold, RUNS), med_bf16 = median(ms_bf16, RUNS);
     double gemm = 2.0 * grows * gk * gcols / (median(ms_gemm, RUNS) / 1e3) / 1e9;
 
@@ -298,6 +316,13 @@ int main(void)
            med_cold / limit_ms);
     printf("  bf16 (%s), cache warm: %.3f ms/doc, sgemm-limit ratio %.2fx\n", nerd_precision_kernel(NERD_PRECISION_BF16),
            med_bf16, med_bf16 / limit_ms);
+    if (full)
+        printf("  full pipeline (exact; %.0f multiply-adds a token: shared tok2vec %.0f, parser over %.2f transitions a "
+               "token, ner %.0f): %.3f ms/doc = %.2fx the ner alone, sgemm-limit ratio %.2fx\n",
+               full_macs / ptoks, t2v_macs(&m->t2v), (double)d->parse_steps / ptoks, macs, med_full,
+               med_full / med_exact, med_full / (2 * full_macs / (gemm * 1e9) * 1e3));
+    else
+        printf("  full pipeline: not run (%s)\n", nerd_model_pipeline_error(m, NERD_PIPELINE_FULL));
     printf("ner golden texts (%zu docs, %zu tokens, one pass, cache starting empty):\n", c.n, g_exact.tokens);
     printf("  exact:           %.0f words/s, %.0f tokens/s, %.1f GFLOP/s-equivalent; word cache hit rate %.1f%%\n",
            g_exact.words_s, g_exact.tokens_s, 2 * macs * g_exact.tokens / g_exact.secs / 1e9, 100 * g_exact.hit_rate);

@@ -61,6 +61,9 @@ const char *nerd_model_version(const nerd_model *m); /* meta.json "version" */
 size_t nerd_model_nlabels(const nerd_model *m);
 const char *nerd_model_label(const nerd_model *m, size_t i); /* ner labels in ner/moves order */
 int nerd_model_has_pipeline(const nerd_model *m, nerd_pipeline p);
+/* Why pipeline p cannot run with this model (e.g. "config.cfg: the pipeline has no (enabled)
+ * parser component"), or NULL when it can. */
+const char *nerd_model_pipeline_error(const nerd_model *m, nerd_pipeline p);
 
 /* Precision of the network's products. FP32 (the default) gives spaCy's entities exactly;
  * BF16 rounds the tok2vec's weights and activations to bfloat16 for its products (fp32
@@ -128,8 +131,10 @@ typedef struct {
 size_t nerd_doc_nents(const nerd_doc *d);
 int nerd_doc_ent(const nerd_doc *d, size_t i, nerd_ent *e);
 
-/* Full pipeline only (after nerd_ner with NERD_PIPELINE_FULL): sentence start flag, head
- * index and dependency label of token i. Return -1 when not computed or out of range. */
+/* Full pipeline only (after nerd_ner with NERD_PIPELINE_FULL): whether token i starts a
+ * sentence (1 or 0, spaCy's token.is_sent_start), its head's index (a root points to
+ * itself) and its dependency label (owned by the model; "ROOT" for roots). Return -1 when
+ * not computed or out of range. */
 int nerd_doc_sent_start(const nerd_doc *d, size_t i);
 int nerd_doc_head(const nerd_doc *d, size_t i, size_t *head, const char **dep);
 

@@ -24,6 +24,9 @@ RESULTS = os.path.join(ROOT, "bench", "results")
 TRIALS = int(os.environ.get("TRIALS", "3"))
 WORKERS = [int(w) for w in os.environ.get("WORKERS", "1 2 4").split()]
 EXPERIMENTS = os.environ.get("EXPERIMENTS", "cpu io").split()
+# like with like: every stack runs the same pipeline, spacy.load's whole one unless SEED_NER_ONLY=1
+# (which server.py reads too)
+PIPELINE = "ner" if os.environ.get("SEED_NER_ONLY") == "1" else "full"
 
 
 def have_spacy():
@@ -35,7 +38,8 @@ SPACY = have_spacy()
 
 def stacks(port, w, io):
     sim = ["--simulate-io", "0.1"] if io else []
-    nerd = [NERD, "serve", "-b", f"127.0.0.1:{port}", "-w", str(w), "--model", MODEL, "--log-level", "warning"]
+    nerd = [NERD, "serve", "-b", f"127.0.0.1:{port}", "-w", str(w), "--model", MODEL, "--log-level", "warning",
+            "--pipeline", PIPELINE]
     seed = ["--bind", f"127.0.0.1:{port}", "--worker-connections", "1000", "-w", str(w), "--log-level", "warning"]
     return [
         ("nerd -k sync", nerd + ["-k", "sync"] + sim),

@@ -9,17 +9,22 @@ import time
 import fastapi
 import flask
 
+# SEED_NER_ONLY=1: the ner component alone, in both engines (the seed's switch); else the
+# whole pipeline spacy.load gives, whose parser's sentence starts the entities respect
+NER_ONLY = os.environ.get("SEED_NER_ONLY") == "1"
+
 if os.environ.get("SEED_USE_SPACY") == "1":
     import spacy
 
-    _nlp = spacy.load(os.environ.get("NERD_MODEL", "en_core_web_sm"))
+    _exclude = ["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer"] if NER_ONLY else []
+    _nlp = spacy.load(os.environ.get("NERD_MODEL", "en_core_web_sm"), exclude=_exclude)
 
     def ner(text):
         return {ent.text: ent.label_ for ent in _nlp(text).ents}
 else:
     import nerd
 
-    ner = nerd.load(os.environ.get("NERD_MODEL"))
+    ner = nerd.load(os.environ.get("NERD_MODEL"), pipeline="ner" if NER_ONLY else "full")
 
 IO = float(os.environ.get("SIMULATE_IO", "0"))
 

@@ -34,6 +34,9 @@ _lib.nerd_doc_nents.restype = ctypes.c_size_t
 _lib.nerd_doc_nents.argtypes = [ctypes.c_void_p]
 _lib.nerd_doc_ent.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(_Ent)]
 _lib.nerd_strerror.restype = ctypes.c_char_p
+_lib.nerd_model_has_pipeline.argtypes = [ctypes.c_void_p, ctypes.c_int]
+_lib.nerd_model_pipeline_error.restype = ctypes.c_char_p
+_lib.nerd_model_pipeline_error.argtypes = [ctypes.c_void_p, ctypes.c_int]
 
 
 class NerdError(Exception):
@@ -43,7 +46,7 @@ class NerdError(Exception):
 class Model:
     """A loaded model: call it on a text for the seed's {entity_text: label} dict."""
 
-    def __init__(self, path=None, pipeline="ner"):
+    def __init__(self, path=None, pipeline="full"):
         out, err = ctypes.create_string_buffer(4096), ctypes.create_string_buffer(1024)
         if _lib.nerd_model_path(path.encode() if path else None, out, 4096, err, 1024):
             raise NerdError(err.value.decode())
@@ -51,6 +54,11 @@ class Model:
         if not self._m:
             raise NerdError(err.value.decode())
         self._pipeline = {"ner": 0, "full": 1}[pipeline]
+        if not _lib.nerd_model_has_pipeline(self._m, self._pipeline):
+            why = _lib.nerd_model_pipeline_error(self._m, self._pipeline)
+            _lib.nerd_model_free(self._m)
+            self._m = None
+            raise NerdError("cannot run the %s pipeline: %s" % (pipeline, why.decode() if why else "unknown"))
         self._local = threading.local()
         self._docs = []
 
@@ -86,5 +94,5 @@ class Model:
             self._m = None
 
 
-def load(path=None, pipeline="ner"):
+def load(path=None, pipeline="full"):
     return Model(path, pipeline)

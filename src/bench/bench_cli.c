@@ -39,6 +39,19 @@ static void add(textset *t, const char *s, size_t len, char *dict)
     t->n++;
 }
 
+/* dicts_owned: the golden set owns its dicts; the sent set only borrows them */
+static void textset_free(textset *t, int dicts_owned)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->text[i]);
+        if (dicts_owned) free(t->dict[i]);
+    }
+    free(t->text);
+    free(t->len);
+    free(t->dict);
+    *t = (textset){0};
+}
+
 /* JSON lines with "text" (and "dict", the golden answer). */
 static int load_jsonl(const char *path, textset *t, int with_dict)
 {
@@ -123,29 +136,33 @@ int cmd_bench(int argc, char **argv)
         fprintf(stderr, "nerd bench: -n, -c and --trials must be positive\n");
         return 2;
     }
-    textset texts = {0};
+    textset texts = {0}, gold = {0};
+    int rc = 1;
+    buf js = {0};
     if (corpus) {
-        if (load_jsonl(corpus, &texts, 0)) return 1;
+        if (load_jsonl(corpus, &texts, 0)) goto done;
     } else {
         buf t = {0};
         const char *f = text_file ? text_file : "../shared/corpus/paris.txt";
         if (cli_read_input(f, &t)) {
             fprintf(stderr, "nerd bench: give --text-file or --corpus\n");
-            return 1;
+            goto done;
         }
         add(&texts, t.ptr, t.len, NULL);
         buf_free(&t);
     }
-    if (!texts.n) { fprintf(stderr, "nerd bench: no texts\n"); return 1; }
+    if (!texts.n) {
+        fprintf(stderr, "nerd bench: no texts\n");
+        goto done;
+    }
     if (check) { /* the golden answer of every text sent */
-        textset gold = {0};
-        if (load_jsonl(check, &gold, 1)) return 1;
+        if (load_jsonl(check, &gold, 1)) goto done;
         for (size_t i = 0; i < texts.n; i++) {
             for (size_t k = 0; k < gold.n && !texts.dict[i]; k++)
                 if (gold.len[k] == texts.len[i] && !memcmp(gold.text[k], texts.text[i], texts.len[i])) texts.dict[i] = gold.dict[k];
             if (!texts.dict[i]) {
                 fprintf(stderr, "nerd bench: %s has no golden answer for text %zu\n", check, i);
-                return 1;
+                goto done;
             }
         }
     }
@@ -153,7 +170,6 @@ int cmd_bench(int argc, char **argv)
                     check ? (const char *const *)texts.dict : NULL, texts.n, 0, !as_json && isatty(2)};
     double total = 0;
     size_t errors = 0;
-    buf js = {0};
     if (as_json)
         buf_printf(&js, "{\"url\":\"%s\",\"n\":%zu,\"c\":%zu,\"method\":\"%s\",\"keepalive\":%s,\"trials\":[", url, n, c,
                    method, keepalive ? "true" : "false");
@@ -162,7 +178,7 @@ int cmd_bench(int argc, char **argv)
         o.first_id = (uint64_t)t * n;
         if (bench_run(&o, &r)) {
             fprintf(stderr, "nerd bench: cannot resolve %s\n", host);
-            return 1;
+            goto done;
         }
         size_t err = r.err_connect + r.err_timeout + r.err_status + r.err_body + r.err_order;
         errors += err;
@@ -191,9 +207,13 @@ int cmd_bench(int argc, char **argv)
     if (as_json) {
         buf_printf(&js, "],\"avg_seconds\":%.6f,\"errors\":%zu}\n", total / trials, errors);
         fwrite(js.ptr, 1, js.len, stdout);
-        buf_free(&js);
     } else {
         printf("Avg Time: %.2f\n", total / trials);
     }
-    return errors ? 1 : 0;
+    rc = errors ? 1 : 0;
+done:
+    buf_free(&js);
+    textset_free(&texts, 0);
+    textset_free(&gold, 1);
+    return rc;
 }

@@ -1,5 +1,7 @@
 /* nerd eval: nerd against spaCy's golden outputs: tokens, entities and the seed's dict,
- * document by document, with precision/recall/F1 against the golden labels. */
+ * document by document, with precision/recall/F1 against the golden labels. With the full
+ * pipeline also the sentence starts (part of "identical"), and the parse: heads and labels
+ * token by token (UAS/LAS-like agreement with spaCy, not with a treebank) and whole docs. */
 #include "cli/cli.h"
 #include "cli/cli_common.h"
 #include "util/ents_json.h"
@@ -9,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct { size_t docs, tok_same, ents_same, dict_same, same, tp, npred, ngold; } eval_counts;
+typedef struct {
+    size_t docs, tok_same, ents_same, dict_same, same, tp, npred, ngold;
+    size_t sents_same, parse_same, toks, head_same, label_same; /* full pipeline */
+} eval_counts;
 
 static int dict_equal(const json_value *a, const json_value *b)
 {
@@ -33,6 +38,39 @@ static const char *str(const json_value *o, const char *k)
 {
     const json_value *v = json_get(o, k);
     return v && v->type == JSON_STRING ? v->u.str.ptr : "";
+}
+
+/* The full pipeline's parse against the golden sent_starts, heads and deps. Returns 1 when
+ * the sentence starts are identical; counts head and label agreement. */
+static int eval_parse(const nerd_doc *d, const json_value *g, eval_counts *c)
+{
+    const json_value *ss = json_get(g, "sent_starts"), *heads = json_get(g, "heads"), *deps = json_get(g, "deps");
+    size_t n = nerd_doc_ntokens(d), k = 0;
+    int sents_same = ss && ss->type == JSON_ARRAY;
+    for (size_t i = 0; sents_same && i < n; i++) {
+        if (nerd_doc_sent_start(d, i) != 1) continue;
+        sents_same = k < ss->u.arr.n && ss->u.arr.items[k].type == JSON_NUMBER && ss->u.arr.items[k].u.num == (double)i;
+        k++;
+    }
+    sents_same = sents_same && k == ss->u.arr.n;
+    c->sents_same += sents_same;
+    int parse_same = heads && deps && heads->type == JSON_ARRAY && deps->type == JSON_ARRAY && heads->u.arr.n == n &&
+                     deps->u.arr.n == n;
+    if (!parse_same) return sents_same;
+    for (size_t i = 0; i < n; i++) {
+        size_t h;
+        const char *dep;
+        if (nerd_doc_head(d, i, &h, &dep)) { parse_same = 0; continue; }
+        const json_value *gh = &heads->u.arr.items[i], *gd = &deps->u.arr.items[i];
+        int head_ok = gh->type == JSON_NUMBER && gh->u.num == (double)h;
+        int label_ok = head_ok && gd->type == JSON_STRING && !strcmp(gd->u.str.ptr, dep);
+        c->head_same += head_ok;
+        c->label_same += label_ok;
+        parse_same &= label_ok;
+    }
+    c->toks += n;
+    c->parse_same += parse_same;
+    return sents_same;
 }
 
 /* One golden document; returns 1 if identical. Prints the difference when *shown < max. */
@@ -86,6 +124,9 @@ static int eval_doc(const nerd_model *m, nerd_doc *d, nerd_pipeline p, const jso
     c->ngold += gn;
     c->ents_same += ents_same;
 
+    int sents_same = 1;
+    if (p == NERD_PIPELINE_FULL) sents_same = eval_parse(d, g, c);
+
     buf_clear(scratch);
     json_doc mine;
     char err[128];
@@ -93,8 +134,9 @@ static int eval_doc(const nerd_model *m, nerd_doc *d, nerd_pipeline p, const jso
                     !json_parse(scratch->ptr, scratch->len, 0, &mine, err, sizeof err) && dict_equal(&mine.root, gdict);
     json_doc_free(&mine);
     c->dict_same += dict_same;
-    int same = ents_same && dict_same;
+    int same = ents_same && dict_same && sents_same;
     c->same += same;
+    if (!sents_same && *shown < max_shown) printf("  %s: sentence starts differ\n", str(g, "id"));
     if (!same && *shown < max_shown) {
         (*shown)++;
         printf("  %s: nerd %s\n", str(g, "id"), scratch->ptr);
@@ -113,13 +155,18 @@ static int eval_doc(const nerd_model *m, nerd_doc *d, nerd_pipeline p, const jso
     return same;
 }
 
-static void print_counts(const char *name, const eval_counts *c)
+static void print_counts(const char *name, const eval_counts *c, int full)
 {
     double p = c->npred ? (double)c->tp / c->npred : 1, r = c->ngold ? (double)c->tp / c->ngold : 1;
     double f = p + r > 0 ? 2 * p * r / (p + r) : 0;
     printf("%s: %zu docs, tokens identical %zu/%zu, ents identical %zu/%zu, dict identical %zu/%zu, "
            "entity P %.4f R %.4f F1 %.4f, identical %zu/%zu\n",
            name, c->docs, c->tok_same, c->docs, c->ents_same, c->docs, c->dict_same, c->docs, p, r, f, c->same, c->docs);
+    if (full)
+        printf("%s: sent_starts identical %zu/%zu; parse: heads %zu/%zu tokens (%.4f), heads+deps %zu/%zu (%.4f), "
+               "docs with identical heads and deps %zu/%zu\n",
+               name, c->sents_same, c->docs, c->head_same, c->toks, c->toks ? (double)c->head_same / c->toks : 1,
+               c->label_same, c->toks, c->toks ? (double)c->label_same / c->toks : 1, c->parse_same, c->docs);
 }
 
 int cmd_eval(int argc, char **argv)
@@ -128,7 +175,7 @@ int cmd_eval(int argc, char **argv)
     const char *files[64];
     int nfiles = 0, max_shown = 5;
     double min_identical = -1, min_f1 = -1;
-    nerd_pipeline pipeline = NERD_PIPELINE_NER;
+    nerd_pipeline pipeline = NERD_PIPELINE_FULL; /* spacy.load's default, as nerd serve */
     nerd_precision precision = NERD_PRECISION_FP32;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -146,10 +193,12 @@ int cmd_eval(int argc, char **argv)
         else if (!strcmp(a, "--min-f1") && i + 1 < argc) min_f1 = atof(argv[++i]);
         else if (!strcmp(a, "--show") && i + 1 < argc) max_shown = atoi(argv[++i]);
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: nerd eval [--model DIR] [--pipeline ner|full] [--precision fp32|bf16] --golden FILE.jsonl...\n"
+            printf("usage: nerd eval [--model DIR] [--pipeline full|ner] [--precision fp32|bf16] --golden FILE.jsonl...\n"
                    "                 [--min-identical FRACTION] [--min-f1 F1] [--show N]\n"
                    "Compares nerd with spaCy's golden outputs; the last lines are the entity F1 against spaCy over all\n"
-                   "files and \"identical: X/Y docs (P%%)\". Exits 1 below --min-identical or --min-f1.\n");
+                   "files and \"identical: X/Y docs (P%%)\". Exits 1 below --min-identical or --min-f1.\n"
+                   "--pipeline full (the default) also compares sentence starts, and reports head/label agreement;\n"
+                   "--pipeline ner compares with the golden ner_only answers where spaCy's pipelines differ.\n");
             return 0;
         } else if (a[0] != '-' && nfiles > 0 && nfiles < 64) files[nfiles++] = a; /* --golden a.jsonl b.jsonl */
         else {
@@ -170,7 +219,8 @@ int cmd_eval(int argc, char **argv)
     printf("precision: %s (products on the %s code path)\n", nerd_precision_name(precision),
            nerd_precision_kernel(precision));
     if (!nerd_model_has_pipeline(m, pipeline)) {
-        fprintf(stderr, "nerd eval: this build or model does not run the requested pipeline\n");
+        fprintf(stderr, "nerd eval: cannot run the %s pipeline: %s\n", pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
+                nerd_model_pipeline_error(m, pipeline));
         nerd_model_free(m);
         return 1;
     }
@@ -196,12 +246,14 @@ int cmd_eval(int argc, char **argv)
             }
             json_doc_free(&jd);
         }
-        print_counts(files[f], &c);
+        print_counts(files[f], &c, pipeline == NERD_PIPELINE_FULL);
         total.docs += c.docs; total.tok_same += c.tok_same; total.ents_same += c.ents_same;
         total.dict_same += c.dict_same; total.same += c.same; total.tp += c.tp; total.npred += c.npred;
         total.ngold += c.ngold;
+        total.sents_same += c.sents_same; total.parse_same += c.parse_same; total.toks += c.toks;
+        total.head_same += c.head_same; total.label_same += c.label_same;
     }
-    if (nfiles > 1) print_counts("all", &total);
+    if (nfiles > 1) print_counts("all", &total, pipeline == NERD_PIPELINE_FULL);
     double frac = total.docs ? (double)total.same / total.docs : 0;
     double f1 = total.npred + total.ngold ? 2.0 * total.tp / (double)(total.npred + total.ngold) : 1.0;
     printf("entity F1 against spaCy: %.4f\n", f1);

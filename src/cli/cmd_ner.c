@@ -12,7 +12,8 @@ typedef enum { FMT_DICT, FMT_ENTS, FMT_TOKENS } ner_format;
 
 static int write_tokens(const nerd_doc *d, const char *text, buf *out)
 {
-    /* each token with the label of the entity it is in (BILUO-free, as spaCy's ent_type_) */
+    /* each token with the label of the entity it is in (BILUO-free, as spaCy's ent_type_);
+     * after the full pipeline also its head, dependency label and sentence start */
     size_t ne = nerd_doc_nents(d), e = 0;
     if (buf_putc(out, '[')) return -1;
     for (size_t i = 0; i < nerd_doc_ntokens(d); i++) {
@@ -24,8 +25,15 @@ static int write_tokens(const nerd_doc *d, const char *text, buf *out)
         if (e < ne && !nerd_doc_ent(d, e, &ent) && ent.start <= i && i < ent.end) label = ent.label;
         if ((i && buf_putc(out, ',')) || buf_puts(out, "{\"text\":") || json_write_string(out, t.text.ptr, t.text.len, 0) ||
             buf_printf(out, ",\"idx\":%zu,\"ws\":%s,\"ent_type\":", t.idx, t.ws ? "true" : "false") ||
-            json_write_string(out, label, strlen(label), 0) || buf_putc(out, '}'))
+            json_write_string(out, label, strlen(label), 0))
             return -1;
+        size_t head;
+        const char *dep;
+        if (!nerd_doc_head(d, i, &head, &dep) &&
+            (buf_printf(out, ",\"head\":%zu,\"dep\":", head) || json_write_string(out, dep, strlen(dep), 0) ||
+             buf_printf(out, ",\"sent_start\":%s", nerd_doc_sent_start(d, i) == 1 ? "true" : "false")))
+            return -1;
+        if (buf_putc(out, '}')) return -1;
     }
     (void)text;
     return buf_putc(out, ']');
@@ -44,7 +52,7 @@ static int answer(const nerd_model *m, nerd_doc *d, const char *text, size_t len
 int cmd_ner(int argc, char **argv)
 {
     const char *model = NULL, *input = NULL;
-    nerd_pipeline pipeline = NERD_PIPELINE_NER;
+    nerd_pipeline pipeline = NERD_PIPELINE_FULL; /* spacy.load's default, as nerd serve */
     nerd_precision precision = NERD_PRECISION_FP32;
     ner_format fmt = FMT_DICT;
     int jsonl = 0, verbose = 0;
@@ -65,10 +73,11 @@ int cmd_ner(int argc, char **argv)
         } else if (!strcmp(a, "--jsonl")) jsonl = 1;
         else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) verbose = 1;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: nerd ner [--model DIR] [--pipeline ner|full] [--precision fp32|bf16] [--format dict|ents|tokens] [--jsonl] [--verbose] [FILE|-]\n"
+            printf("usage: nerd ner [--model DIR] [--pipeline full|ner] [--precision fp32|bf16] [--format dict|ents|tokens] [--jsonl] [--verbose] [FILE|-]\n"
                    "Without --jsonl the whole input is one text; with it, each line is {\"text\": ...} and gets one answer line.\n"
-                   "dict is the seed server's answer {entity_text: label}.\n"
-                   "--precision bf16 runs the tok2vec's products in bfloat16 (faster on CPUs with AVX512_BF16, not always\n"
+                   "dict is the seed server's answer {entity_text: label}. --pipeline full (the default) runs the shared\n"
+                   "tok2vec and the parser before the ner, as spacy.load; tokens then carry head, dep and sent_start.\n"
+                   "--precision bf16 runs the ner tok2vec's products in bfloat16 (faster on CPUs with AVX512_BF16, not always\n"
                    "spaCy's entities; see nerd eval); fp32, the default, gives spaCy's entities.\n");
             return 0;
         } else if (a[0] == '-' && a[1]) {
@@ -84,8 +93,8 @@ int cmd_ner(int argc, char **argv)
         cli_apply_precision(m, precision, verbose) || !(d = nerd_doc_new()))
         goto done;
     if (!nerd_model_has_pipeline(m, pipeline)) {
-        fprintf(stderr, "nerd ner: this build or model does not run the %s pipeline\n",
-                pipeline == NERD_PIPELINE_FULL ? "full" : "ner");
+        fprintf(stderr, "nerd ner: cannot run the %s pipeline: %s\n", pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
+                nerd_model_pipeline_error(m, pipeline));
         goto done;
     }
     struct timespec a, b;

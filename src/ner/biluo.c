@@ -1,8 +1,6 @@
 #include "ner/biluo.h"
-#include "util/json.h"
+#include "ner/moves_file.h"
 
-#include <errno.h>
-#include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,42 +19,9 @@ static int label_index(biluo_moves *mv, const char *s, size_t n)
 int biluo_load(biluo_moves *mv, const char *path, char *err, size_t errlen)
 {
     memset(mv, 0, sizeof *mv);
-    FILE *f = fopen(path, "rb");
-    if (!f) { snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
-    char *raw = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            char *nr = realloc(raw, cap = cap ? cap * 2 : 4096);
-            if (!nr) break;
-            raw = nr;
-        }
-        size_t r = fread(raw + len, 1, cap - len, f);
-        if (!r) break;
-        len += r;
-    }
-    fclose(f);
     int rc = -1;
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    json_doc jd = {0};
-    size_t off = 0;
-    const msgpack_object *moves = NULL;
-    if (raw && msgpack_unpack_next(&up, raw, len, &off) == MSGPACK_UNPACK_SUCCESS && up.data.type == MSGPACK_OBJECT_MAP)
-        for (uint32_t i = 0; i < up.data.via.map.size; i++) {
-            const msgpack_object *k = &up.data.via.map.ptr[i].key;
-            if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 5 && !memcmp(k->via.str.ptr, "moves", 5))
-                moves = &up.data.via.map.ptr[i].val;
-        }
-    if (!moves || moves->type != MSGPACK_OBJECT_STR) {
-        snprintf(err, errlen, "%s: not a spaCy moves file (truncated or corrupt msgpack)", path);
-        goto out;
-    }
-    char jerr[128];
-    if (json_parse(moves->via.str.ptr, moves->via.str.size, 8, &jd, jerr, sizeof jerr) || jd.root.type != JSON_OBJECT) {
-        snprintf(err, errlen, "%s: moves are not JSON: %s", path, jerr);
-        goto out;
-    }
+    json_doc jd;
+    if (moves_file_read(path, &jd, err, errlen)) goto out;
     /* classes in action order (B, I, L, U, O), labels within an action in the file's order */
     for (int kind = BILUO_B; kind <= BILUO_O; kind++) {
         char key[4];
@@ -82,8 +47,6 @@ int biluo_load(biluo_moves *mv, const char *path, char *err, size_t errlen)
     rc = 0;
 out:
     json_doc_free(&jd);
-    msgpack_unpacked_destroy(&up);
-    free(raw);
     if (rc) biluo_free(mv);
     return rc;
 }

@@ -100,68 +100,260 @@ static void read_meta(nerd_model *m, const char *path)
     buf_free(&b);
 }
 
-/* Checks the ner component's config against what nerd implements, and reads its dimensions. */
-typedef struct { int width, depth, window, pieces, hidden, hpieces; } ner_dims;
+/* A Tok2Vec.v2 section (MultiHashEmbed.v2 >> MaxoutWindowEncoder.v2) and its dimensions. */
+typedef struct {
+    int width, depth, window, pieces, nattrs;
+    char attrs[T2V_MAX_ATTRS][32];
+    long rows[T2V_MAX_ATTRS];
+} t2v_dims;
+
+static int check_arch(const spacy_config *c, const char *section, const char *want, const char *path, char *err,
+                      size_t errlen)
+{
+    char v[128];
+    if (!cfg_str(c, section, "@architectures", v, sizeof v) && !strcmp(v, want)) return 0;
+    const char *raw = cfg_raw(c, section, "@architectures");
+    snprintf(err, errlen, "%s: [%s] uses architecture %s; nerd implements %s", path, section, raw ? raw : "(none)",
+             want);
+    return -1;
+}
+
+static int check_tok2vec(const spacy_config *c, const char *sec, t2v_dims *d, const char *path, char *err,
+                         size_t errlen)
+{
+    char embed[160], encode[160];
+    snprintf(embed, sizeof embed, "%s.embed", sec);
+    snprintf(encode, sizeof encode, "%s.encode", sec);
+    if (check_arch(c, sec, "spacy.Tok2Vec.v2", path, err, errlen) ||
+        check_arch(c, embed, "spacy.MultiHashEmbed.v2", path, err, errlen) ||
+        check_arch(c, encode, "spacy.MaxoutWindowEncoder.v2", path, err, errlen))
+        return -1;
+    int b;
+    if (cfg_bool(c, embed, "include_static_vectors", &b) || b) {
+        snprintf(err, errlen, "%s: static vectors in [%s] are not supported", path, embed);
+        return -1;
+    }
+    d->nattrs = cfg_str_list(c, embed, "attrs", d->attrs, T2V_MAX_ATTRS);
+    int nrows = cfg_int_list(c, embed, "rows", d->rows, T2V_MAX_ATTRS);
+    long w, ew, depth, window, pieces;
+    if (d->nattrs < 1 || nrows != d->nattrs || cfg_int(c, embed, "width", &ew) || cfg_int(c, encode, "width", &w) ||
+        cfg_int(c, encode, "depth", &depth) || cfg_int(c, encode, "window_size", &window) ||
+        cfg_int(c, encode, "maxout_pieces", &pieces) || ew != w || w < 1 || w > 4096 || depth < 1 ||
+        depth > T2V_MAX_DEPTH || window != 1 || pieces < 1 || pieces > 16) {
+        snprintf(err, errlen, "%s: [%s] attrs/rows/dimensions missing or unsupported", path, sec);
+        return -1;
+    }
+    d->width = (int)w;
+    d->depth = (int)depth;
+    d->window = (int)window;
+    d->pieces = (int)pieces;
+    return 0;
+}
+
+/* TransitionBasedParser.v2 without extra state tokens, with its upper layer: hidden width and
+ * maxout pieces. */
+static int check_tb_parser(const spacy_config *c, const char *sec, const char *state_type, long *hidden,
+                           long *pieces, const char *path, char *err, size_t errlen)
+{
+    if (check_arch(c, sec, "spacy.TransitionBasedParser.v2", path, err, errlen)) return -1;
+    char v[64];
+    int b;
+    if (cfg_str(c, sec, "state_type", v, sizeof v) || strcmp(v, state_type) ||
+        cfg_bool(c, sec, "extra_state_tokens", &b) || b || cfg_bool(c, sec, "use_upper", &b) || !b ||
+        cfg_int(c, sec, "hidden_width", hidden) || cfg_int(c, sec, "maxout_pieces", pieces) || *hidden < 1 ||
+        *pieces < 1) {
+        snprintf(err, errlen, "%s: [%s] must have state_type \"%s\", extra_state_tokens false, use_upper true",
+                 path, sec, state_type);
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct { t2v_dims t2v; long hidden, hpieces; } ner_dims;
 
 static int check_ner_config(const spacy_config *c, ner_dims *d, const char *path, char *err, size_t errlen)
 {
-    static const struct { const char *section, *want; } archs[] = {
-        {"components.ner.model", "spacy.TransitionBasedParser.v2"},
-        {"components.ner.model.tok2vec", "spacy.Tok2Vec.v2"},
-        {"components.ner.model.tok2vec.embed", "spacy.MultiHashEmbed.v2"},
-        {"components.ner.model.tok2vec.encode", "spacy.MaxoutWindowEncoder.v2"},
-    };
     char v[128];
     if (cfg_str(c, "components.ner", "factory", v, sizeof v) || strcmp(v, "ner")) {
         snprintf(err, errlen, "%s: the pipeline has no ner component", path);
         return -1;
     }
-    for (size_t i = 0; i < sizeof archs / sizeof archs[0]; i++) {
-        if (cfg_str(c, archs[i].section, "@architectures", v, sizeof v) || strcmp(v, archs[i].want)) {
-            const char *raw = cfg_raw(c, archs[i].section, "@architectures");
-            snprintf(err, errlen, "%s: [%s] uses architecture %s; nerd implements %s", path, archs[i].section,
-                     raw ? raw : "(none)", archs[i].want);
-            return -1;
-        }
-    }
-    int b;
-    if (cfg_str(c, "components.ner.model", "state_type", v, sizeof v) || strcmp(v, "ner") ||
-        cfg_bool(c, "components.ner.model", "extra_state_tokens", &b) || b ||
-        cfg_bool(c, "components.ner.model", "use_upper", &b) || !b) {
-        snprintf(err, errlen, "%s: ner model must have state_type \"ner\", extra_state_tokens false, use_upper true", path);
+    if (check_tb_parser(c, "components.ner.model", "ner", &d->hidden, &d->hpieces, path, err, errlen) ||
+        check_tok2vec(c, "components.ner.model.tok2vec", &d->t2v, path, err, errlen))
         return -1;
-    }
-    if (cfg_bool(c, "components.ner.model.tok2vec.embed", "include_static_vectors", &b) || b) {
-        snprintf(err, errlen, "%s: static vectors in the ner's MultiHashEmbed are not supported", path);
-        return -1;
-    }
-    char attrs[8][32];
-    int na = cfg_str_list(c, "components.ner.model.tok2vec.embed", "attrs", attrs, 8);
     static const char *want[] = {"NORM", "PREFIX", "SUFFIX", "SHAPE"};
-    if (na != 4) {
-        snprintf(err, errlen, "%s: ner embeds %d attributes; nerd implements NORM, PREFIX, SUFFIX, SHAPE", path, na);
+    int ok = d->t2v.nattrs == NER_NATTRS;
+    for (int i = 0; ok && i < NER_NATTRS; i++) ok = !strcmp(d->t2v.attrs[i], want[i]);
+    if (!ok) {
+        snprintf(err, errlen, "%s: ner embeds %d attributes (%s...); nerd implements NORM, PREFIX, SUFFIX, SHAPE in that order",
+                 path, d->t2v.nattrs, d->t2v.nattrs > 0 ? d->t2v.attrs[0] : "");
         return -1;
     }
-    for (int i = 0; i < 4; i++)
-        if (strcmp(attrs[i], want[i])) {
-            snprintf(err, errlen, "%s: ner embeds attribute %s; nerd implements NORM, PREFIX, SUFFIX, SHAPE in that order",
-                     path, attrs[i]);
+    return 0;
+}
+
+/* The full pipeline as config.cfg describes it. Returns 0 (supported: the names of the
+ * tok2vec and parser components and the dimensions filled), 1 (nothing to load: the reason
+ * is in m->full_error and the model stays ner-only), or -1 (a parser nerd cannot run: err). */
+typedef struct { char t2v_name[32], parser_name[32], ruler_name[32]; t2v_dims t2v; long hidden, hpieces; } full_dims;
+
+static int check_full_config(nerd_model *m, const spacy_config *c, full_dims *d, const char *path, char *err,
+                             size_t errlen)
+{
+    /* components that leave the ner's inputs alone: tok2vec and tagger (tensors, tags),
+     * morphologizer, attribute_ruler (its patterns set TAG/POS/MORPH/LEMMA/DEP, not NORM),
+     * lemmatizer; the parser is implemented here */
+    static const char *harmless[] = {"tok2vec", "tagger", "morphologizer", "attribute_ruler", "lemmatizer", "ner", NULL};
+    char pipe[32][32], off[32][32], sec[96], v[64];
+    int np = cfg_str_list(c, "nlp", "pipeline", pipe, 32), noff = cfg_str_list(c, "nlp", "disabled", off, 32);
+    if (noff < 0) noff = 0;
+    int parser_at = -1, ner_at = -1;
+    *d->parser_name = *d->ruler_name = 0;
+    for (int i = 0; i < np; i++) {
+        int disabled = 0;
+        for (int k = 0; k < noff; k++) disabled |= !strcmp(pipe[i], off[k]);
+        if (disabled) continue;
+        snprintf(sec, sizeof sec, "components.%.31s", pipe[i]);
+        if (cfg_str(c, sec, "factory", v, sizeof v)) {
+            snprintf(m->full_error, sizeof m->full_error, "%.200s: component %.31s has no factory", path, pipe[i]);
+            return 1;
+        }
+        if (!strcmp(v, "parser") && parser_at < 0) {
+            parser_at = i;
+            snprintf(d->parser_name, sizeof d->parser_name, "%.31s", pipe[i]);
+            continue;
+        }
+        if (!strcmp(v, "ner") && ner_at < 0) ner_at = i;
+        if (!strcmp(v, "attribute_ruler") && parser_at >= 0)
+            snprintf(d->ruler_name, sizeof d->ruler_name, "%.31s", pipe[i]);
+        int known = 0;
+        for (int k = 0; harmless[k]; k++) known |= !strcmp(v, harmless[k]);
+        if (!known) {
+            snprintf(m->full_error, sizeof m->full_error,
+                     "%.200s: the full pipeline has component %.31s (factory %.31s), which nerd does not implement", path,
+                     pipe[i], v);
+            return 1;
+        }
+    }
+    if (parser_at < 0) {
+        snprintf(m->full_error, sizeof m->full_error, "%.200s: the pipeline has no (enabled) parser component", path);
+        return 1;
+    }
+    m->parser_before_ner = ner_at > parser_at;
+    char lsec[128];
+    snprintf(sec, sizeof sec, "components.%s.model", d->parser_name);
+    snprintf(lsec, sizeof lsec, "components.%s.model.tok2vec", d->parser_name);
+    int b;
+    if (check_tb_parser(c, sec, "parser", &d->hidden, &d->hpieces, path, err, errlen) ||
+        check_arch(c, lsec, "spacy.Tok2VecListener.v1", path, err, errlen))
+        return -1;
+    snprintf(sec, sizeof sec, "components.%s", d->parser_name);
+    if (!cfg_bool(c, sec, "learn_tokens", &b) && b) {
+        snprintf(err, errlen, "%s: [%s] learn_tokens = true (subtoken merging) is not supported", path, sec);
+        return -1;
+    }
+    /* the listener's upstream: a tok2vec component by name, or "*" for the one in the pipeline */
+    char up[32];
+    if (cfg_str(c, lsec, "upstream", up, sizeof up)) snprintf(up, sizeof up, "*");
+    *d->t2v_name = 0;
+    for (int i = 0; i < parser_at && !*d->t2v_name; i++) {
+        snprintf(sec, sizeof sec, "components.%.31s", pipe[i]);
+        if (!cfg_str(c, sec, "factory", v, sizeof v) && !strcmp(v, "tok2vec") && (!strcmp(up, "*") || !strcmp(up, pipe[i])))
+            snprintf(d->t2v_name, sizeof d->t2v_name, "%.31s", pipe[i]);
+    }
+    if (!*d->t2v_name) {
+        snprintf(err, errlen, "%s: the parser listens to tok2vec component \"%s\", which does not run before it", path, up);
+        return -1;
+    }
+    snprintf(sec, sizeof sec, "components.%s.model", d->t2v_name);
+    if (check_tok2vec(c, sec, &d->t2v, path, err, errlen)) return -1;
+    static const char *names[] = {"NORM", "PREFIX", "SUFFIX", "SHAPE", "SPACY", "IS_SPACE"};
+    for (int k = 0; k < d->t2v.nattrs; k++) {
+        m->t2v_attr[k] = -1;
+        for (int a = 0; a < 6; a++)
+            if (!strcmp(d->t2v.attrs[k], names[a])) m->t2v_attr[k] = a;
+        if (m->t2v_attr[k] < 0) {
+            snprintf(err, errlen, "%s: [%s.embed] embeds attribute %s; nerd implements NORM, PREFIX, SUFFIX, SHAPE, SPACY, IS_SPACE",
+                     path, sec, d->t2v.attrs[k]);
             return -1;
         }
-    long w, ew, depth, window, pieces, hidden, hp;
-    if (cfg_int(c, "components.ner.model.tok2vec.embed", "width", &ew) ||
-        cfg_int(c, "components.ner.model.tok2vec.encode", "width", &w) ||
-        cfg_int(c, "components.ner.model.tok2vec.encode", "depth", &depth) ||
-        cfg_int(c, "components.ner.model.tok2vec.encode", "window_size", &window) ||
-        cfg_int(c, "components.ner.model.tok2vec.encode", "maxout_pieces", &pieces) ||
-        cfg_int(c, "components.ner.model", "hidden_width", &hidden) ||
-        cfg_int(c, "components.ner.model", "maxout_pieces", &hp) || ew != w || w < 1 || w > 4096 || depth < 1 ||
-        depth > T2V_MAX_DEPTH || window != 1 || pieces < 1 || pieces > 16 || hidden < 1 || hp < 1) {
-        snprintf(err, errlen, "%s: ner tok2vec/parser dimensions missing or unsupported", path);
+    }
+    return 0;
+}
+
+/* Binds a tok2vec's weights and checks the tables against the config's rows. */
+static int bind_tok2vec(t2v_net *net, const thinc_model *w, const t2v_dims *d, const char *path, char *err,
+                        size_t errlen)
+{
+    char sub[256];
+    if (t2v_bind(net, w, d->nattrs, d->width, d->depth, d->window, d->pieces, sub, sizeof sub)) {
+        snprintf(err, errlen, "%s: %s", path, sub);
         return -1;
     }
-    *d = (ner_dims){(int)w, (int)depth, (int)window, (int)pieces, (int)hidden, (int)hp};
+    for (int k = 0; k < d->nattrs; k++)
+        if ((long)net->embed[k].nV != d->rows[k]) {
+            snprintf(err, errlen, "%s: embedding table %d has %u rows, config says %ld", path, k, net->embed[k].nV,
+                     d->rows[k]);
+            return -1;
+        }
     return 0;
+}
+
+static int check_parser_layers(const parser_net *p, int nF, long hidden, long pieces, const char *path, char *err,
+                               size_t errlen)
+{
+    if (p->nF == nF && p->nO == hidden && p->nP == pieces) return 0;
+    snprintf(err, errlen, "%s: parser layers (%d features, width %d, %d pieces) do not match the config", path, p->nF,
+             p->nO, p->nP);
+    return -1;
+}
+
+/* The shared tok2vec and the parser: weights, moves, and their agreement. */
+static nerd_status load_full(nerd_model *m, const char *dir, const full_dims *fd, char *err, size_t errlen)
+{
+    char path[4096], sub[512];
+    snprintf(path, sizeof path, "%s/%s/model", dir, fd->t2v_name);
+    if (tw_load(path, &m->t2v_weights, err, errlen)) return file_status(path);
+    if (bind_tok2vec(&m->t2v, &m->t2v_weights, &fd->t2v, path, err, errlen)) return NERD_ERR_FORMAT;
+    snprintf(path, sizeof path, "%s/%s/model", dir, fd->parser_name);
+    if (tw_load(path, &m->parser_weights, err, errlen)) return file_status(path);
+    if (parser_net_bind(&m->parser, &m->parser_weights, fd->t2v.width, sub, sizeof sub)) {
+        snprintf(err, errlen, "%s: %s", path, sub);
+        return NERD_ERR_FORMAT;
+    }
+    if (check_parser_layers(&m->parser, AE_NFEATS, fd->hidden, fd->hpieces, path, err, errlen)) return NERD_ERR_FORMAT;
+    snprintf(path, sizeof path, "%s/%s/cfg", dir, fd->parser_name);
+    FILE *f = fopen(path, "rb");
+    if (f) { /* beam search would decode differently */
+        char text[4096];
+        size_t r = fread(text, 1, sizeof text - 1, f);
+        fclose(f);
+        json_doc jd;
+        char jerr[64];
+        const json_value *bw = NULL;
+        if (!json_parse(text, r, 0, &jd, jerr, sizeof jerr)) bw = json_get(&jd.root, "beam_width");
+        int beam = bw && bw->type == JSON_NUMBER && bw->u.num != 1;
+        json_doc_free(&jd);
+        if (beam) {
+            snprintf(err, errlen, "%s: beam_width is not 1; nerd implements greedy decoding", path);
+            return NERD_ERR_UNSUPPORTED;
+        }
+    }
+    snprintf(path, sizeof path, "%s/%s/moves", dir, fd->parser_name);
+    if (ae_load(&m->parser_moves, path, err, errlen)) return file_status(path);
+    if (m->parser_moves.nclasses != m->parser.nclasses) {
+        snprintf(err, errlen, "%s: %d classes, but the parser model scores %d", path, m->parser_moves.nclasses,
+                 m->parser.nclasses);
+        return NERD_ERR_FORMAT;
+    }
+    if (*fd->ruler_name) {
+        snprintf(path, sizeof path, "%s/%s/patterns", dir, fd->ruler_name);
+        if (ar_load(&m->dep_rules, &m->parser_moves, path, err, errlen)) return file_status(path);
+    }
+    m->parse_window = 2048;
+    m->parse_back = 256;
+    m->has_full = 1;
+    return NERD_OK;
 }
 
 nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, size_t errlen)
@@ -184,11 +376,11 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
     spacy_config *cfg = cfg_load(path, sub, sizeof sub);
     if (!cfg) return load_fail(m, status, file_status(path), err, errlen, "%s", sub);
     ner_dims d;
+    full_dims fd;
     int bad = check_ner_config(cfg, &d, path, err, errlen);
-    long rows[8];
-    int nrows = bad ? 0 : cfg_int_list(cfg, "components.ner.model.tok2vec.embed", "rows", rows, 8);
+    int full = bad ? 1 : check_full_config(m, cfg, &fd, path, err, errlen);
     cfg_free(cfg);
-    if (bad) return load_fail(m, status, NERD_ERR_UNSUPPORTED, err, errlen, NULL);
+    if (bad || full < 0) return load_fail(m, status, NERD_ERR_UNSUPPORTED, err, errlen, NULL);
 
     snprintf(path, sizeof path, "%s/tokenizer", dir);
     if (!(m->tok = tokenizer_load(path, err, errlen))) return load_fail(m, status, file_status(path), err, errlen, NULL);
@@ -200,17 +392,12 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
 
     snprintf(path, sizeof path, "%s/ner/model", dir);
     if (tw_load(path, &m->ner_weights, err, errlen)) return load_fail(m, status, file_status(path), err, errlen, NULL);
-    if (t2v_bind(&m->ner_t2v, &m->ner_weights, NER_NATTRS, d.width, d.depth, d.window, d.pieces, sub, sizeof sub) ||
-        parser_net_bind(&m->ner_net, &m->ner_weights, d.width, sub, sizeof sub))
+    if (bind_tok2vec(&m->ner_t2v, &m->ner_weights, &d.t2v, path, err, errlen))
+        return load_fail(m, status, NERD_ERR_FORMAT, err, errlen, NULL);
+    if (parser_net_bind(&m->ner_net, &m->ner_weights, d.t2v.width, sub, sizeof sub))
         return load_fail(m, status, NERD_ERR_FORMAT, err, errlen, "%s: %s", path, sub);
-    for (int k = 0; k < NER_NATTRS && k < nrows; k++)
-        if ((long)m->ner_t2v.embed[k].nV != rows[k])
-            return load_fail(m, status, NERD_ERR_FORMAT, err, errlen, "%s: embedding table %d has %u rows, config says %ld",
-                             path, k, m->ner_t2v.embed[k].nV, rows[k]);
-    if (m->ner_net.nF != 3 || m->ner_net.nO != d.hidden || m->ner_net.nP != d.hpieces)
-        return load_fail(m, status, NERD_ERR_FORMAT, err, errlen,
-                         "%s: parser layers (%d features, width %d, %d pieces) do not match the config", path,
-                         m->ner_net.nF, m->ner_net.nO, m->ner_net.nP);
+    if (check_parser_layers(&m->ner_net, 3, d.hidden, d.hpieces, path, err, errlen))
+        return load_fail(m, status, NERD_ERR_FORMAT, err, errlen, NULL);
 
     snprintf(path, sizeof path, "%s/ner/moves", dir);
     if (biluo_load(&m->ner_moves, path, err, errlen)) return load_fail(m, status, file_status(path), err, errlen, NULL);
@@ -228,6 +415,10 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
                          (size_t)1 << 26);
     if (nerd_model_set_cache(m, (size_t)entries) != NERD_OK)
         return load_fail(m, status, NERD_ERR_NOMEM, err, errlen, "out of memory");
+    if (full == 0) {
+        nerd_status fs = load_full(m, dir, &fd, err, errlen);
+        if (fs != NERD_OK) return load_fail(m, status, fs, err, errlen, NULL);
+    }
     return m;
 }
 
@@ -241,6 +432,10 @@ void nerd_model_free(nerd_model *m)
     t2v_packed_free(&m->ner_t2v_packed);
     parser_packed_free(&m->ner_net_packed);
     embed_cache_free(m->ner_cache);
+    tw_free(&m->t2v_weights);
+    tw_free(&m->parser_weights);
+    ae_free(&m->parser_moves);
+    ar_free(&m->dep_rules);
     free(m->dir);
     free(m);
 }
@@ -252,7 +447,18 @@ const char *nerd_model_label(const nerd_model *m, size_t i)
 {
     return i < (size_t)m->ner_moves.nlabels ? m->ner_moves.labels[i] : NULL;
 }
-int nerd_model_has_pipeline(const nerd_model *m, nerd_pipeline p) { return m && p == NERD_PIPELINE_NER; }
+int nerd_model_has_pipeline(const nerd_model *m, nerd_pipeline p)
+{
+    return m && (p == NERD_PIPELINE_NER || (p == NERD_PIPELINE_FULL && m->has_full));
+}
+
+const char *nerd_model_pipeline_error(const nerd_model *m, nerd_pipeline p)
+{
+    if (!m) return "no model";
+    if (p == NERD_PIPELINE_NER) return NULL;
+    if (p != NERD_PIPELINE_FULL) return "unknown pipeline";
+    return m->has_full ? NULL : m->full_error;
+}
 
 /* ---- precision and the word cache ---- */
 
@@ -317,10 +523,17 @@ void nerd_doc_free(nerd_doc *d)
     tok_scratch_free(&d->tsc);
     free(d->work);
     free(d->ents);
+    free(d->t2v_attrs);
+    free(d->pwork);
+    free(d->pints);
+    free(d->pbytes);
+    free(d->heads);
+    free(d->deps);
+    free(d->sent_starts);
     free(d);
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
+int engine_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap) return 0;
     size_t c = *cap ? *cap : 64;
@@ -338,7 +551,7 @@ static nerd_status fill_tokens(const nerd_model *m, nerd_doc *d)
     const char *text = d->text.ptr;
     size_t n = d->tsc.ntoks;
     size_t tokcap = d->tokcap;
-    if (grow((void **)&d->toks, &d->tokcap, n + 1, sizeof *d->toks)) return NERD_ERR_NOMEM;
+    if (engine_grow((void **)&d->toks, &d->tokcap, n + 1, sizeof *d->toks)) return NERD_ERR_NOMEM;
     if (d->tokcap != tokcap || !d->attrs) {
         uint64_t *a = realloc(d->attrs, d->tokcap * NER_NATTRS * sizeof *a);
         uint8_t *s = a ? realloc(d->space, d->tokcap) : NULL;
@@ -404,6 +617,7 @@ nerd_status nerd_tokenize(const nerd_model *m, nerd_doc *d, const char *text, si
     d->ntoks = 0;
     d->nents = 0;
     d->has_ents = 0;
+    d->has_parse = 0;
     if (len > NERD_MAX_TEXT_BYTES) return NERD_ERR_TOO_LONG;
     if (!py_utf8_valid(text, len, NULL)) return NERD_ERR_UTF8;
     buf_clear(&d->text);
@@ -423,9 +637,13 @@ nerd_status nerd_tokenize(const nerd_model *m, nerd_doc *d, const char *text, si
 
 nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t len, nerd_pipeline p)
 {
-    if (p != NERD_PIPELINE_NER) return m && d ? NERD_ERR_UNSUPPORTED : NERD_ERR_ARG;
+    if (!m || !d || (p != NERD_PIPELINE_NER && p != NERD_PIPELINE_FULL)) return NERD_ERR_ARG;
+    if (p == NERD_PIPELINE_FULL && !m->has_full) return NERD_ERR_UNSUPPORTED;
     nerd_status s = nerd_tokenize(m, d, text, len);
+    if (s == NERD_OK && p == NERD_PIPELINE_FULL) s = engine_parse(m, d);
     if (s != NERD_OK) return s;
+    /* the parser's sentence starts: no entity crosses into one */
+    const uint8_t *sent_start = p == NERD_PIPELINE_FULL && m->parser_before_ner ? d->sent_starts : NULL;
     const size_t n = d->ntoks;
     const t2v_net *t2v = &m->ner_t2v;
     const parser_net *pn = &m->ner_net;
@@ -434,8 +652,8 @@ nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t 
     const size_t f_scratch = t2v_fast_scratch_floats(t2v, span), f_vecs = span * t2v->width, f_proj = NER_CHUNK * pn->nI,
                  f_table = (NER_CHUNK + 1) * rowlen;
     size_t need = f_scratch + f_vecs + f_proj + f_table + 2 * rowlen + pn->nO + 2 * (size_t)pn->nclasses + 64;
-    if (grow((void **)&d->work, &d->workcap, need, sizeof(float))) return NERD_ERR_NOMEM;
-    if (grow((void **)&d->ents, &d->entcap, n + 1, sizeof *d->ents)) return NERD_ERR_NOMEM;
+    if (engine_grow((void **)&d->work, &d->workcap, need, sizeof(float))) return NERD_ERR_NOMEM;
+    if (engine_grow((void **)&d->ents, &d->entcap, n + 1, sizeof *d->ents)) return NERD_ERR_NOMEM;
     float *scratch = d->work, *vecs = scratch + f_scratch, *proj = vecs + f_vecs, *table = proj + f_proj;
     float *prev_row = table + f_table, *open_row = prev_row + rowlen, *hidden = open_row + rowlen;
     float *scores = hidden + pn->nO;
@@ -460,7 +678,7 @@ nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t 
                         : prev_row;                                          /* j == c0 - 1 */
             }
             parser_fast_step_rows(pn, &m->ner_net_packed, rows, hidden, scores);
-            int best = biluo_choose(&m->ner_moves, &st, n, d->space, NULL, scores, valid);
+            int best = biluo_choose(&m->ner_moves, &st, n, d->space, sent_start, scores, valid);
             size_t i = st.i;
             biluo_apply(&m->ner_moves, &st, best, d->ents);
             if (st.open_start == (long)i) memcpy(open_row, table + (i - c0 + 1) * rowlen, rowlen * sizeof(float));
@@ -519,9 +737,16 @@ int nerd_doc_ent(const nerd_doc *d, size_t i, nerd_ent *e)
     return 0;
 }
 
-int nerd_doc_sent_start(const nerd_doc *d, size_t i) { (void)d; (void)i; return -1; }
+int nerd_doc_sent_start(const nerd_doc *d, size_t i)
+{
+    if (!d || !d->has_parse || i >= d->ntoks) return -1;
+    return d->sent_starts[i];
+}
+
 int nerd_doc_head(const nerd_doc *d, size_t i, size_t *head, const char **dep)
 {
-    (void)d; (void)i; (void)head; (void)dep;
-    return -1;
+    if (!d || !d->has_parse || i >= d->ntoks) return -1;
+    if (head) *head = (size_t)d->heads[i];
+    if (dep) *dep = d->model->parser_moves.labels[d->deps[i]];
+    return 0;
 }

@@ -11,6 +11,10 @@
  *   tok2vec_net.c  MultiHashEmbed + MaxoutWindowEncoder
  *   parser_net.c   TransitionBasedParser's layers
  *   biluo.c        the ner transition system and greedy decoding
+ *   moves_file.c   ner/moves and parser/moves: the labels of a transition system
+ *   arc_eager.c    the parser's transition system, heads/labels, sentence starts
+ *   attr_ruler.c   the attribute_ruler's DEP rules (whitespace tokens get "dep")
+ *   parse.c        the full pipeline's shared tok2vec and parser over a doc
  *   kernels.c      nerd's packed fp32 / bf16 matrix products (runtime CPU dispatch)
  *   embed_cache.c  the bounded, thread-safe per-word cache of the tok2vec's mixing layer
  *   t2v_fast.c     the network as nerd_ner runs it: packed weights, fused passes, the cache
@@ -22,6 +26,8 @@
 #include <stdint.h>
 
 #include "nerd.h"
+#include "ner/arc_eager.h"
+#include "ner/attr_ruler.h"
 #include "ner/biluo.h"
 #include "ner/embed_cache.h"
 #include "ner/lexeme.h"
@@ -33,6 +39,8 @@
 #include "util/buf.h"
 
 enum { ATTR_NORM = 0, ATTR_PREFIX, ATTR_SUFFIX, ATTR_SHAPE, NER_NATTRS };
+/* the other token attributes a tok2vec may embed (spaCy's SPACY, IS_SPACE: 0 or 1) */
+enum { ATTR_SPACY = NER_NATTRS, ATTR_IS_SPACE };
 
 struct nerd_model {
     char *dir;
@@ -44,6 +52,20 @@ struct nerd_model {
     t2v_net ner_t2v;
     parser_net ner_net;
     biluo_moves ner_moves;
+    /* the full pipeline: the shared tok2vec the parser listens to, and the parser. When the
+     * folder has none (or a component nerd cannot reproduce), full_error says why. */
+    int has_full;
+    char full_error[400];
+    int parser_before_ner;        /* else the ner never sees the parser's sentence starts */
+    thinc_model t2v_weights, parser_weights;
+    t2v_net t2v;
+    int t2v_attr[T2V_MAX_ATTRS];  /* the ATTR_* embedded by each column of the shared tok2vec */
+    parser_net parser;
+    ae_moves parser_moves;
+    ar_dep_rules dep_rules;       /* of an attribute_ruler after the parser */
+    /* the parser's precomputed rows are kept for parse_window tokens, from parse_back tokens
+     * behind the buffer's front (2048 and 256; tests shrink them to move the window often) */
+    size_t parse_window, parse_back;
     /* fast path (t2v_fast.h): packed weights, the precision products run in, the word cache */
     t2v_packed ner_t2v_packed;
     parser_packed ner_net_packed;
@@ -76,6 +98,22 @@ struct nerd_doc {
     size_t nents, entcap;
     int has_ents;
     const nerd_model *model;      /* whose labels the entities name */
+    /* the full pipeline: the parse and its workspace, grown like the rest */
+    uint64_t *t2v_attrs;          /* ntoks x the shared tok2vec's columns */
+    float *pwork;
+    int *pints;
+    uint8_t *pbytes;
+    int32_t *heads;
+    int16_t *deps;
+    uint8_t *sent_starts;
+    size_t t2v_attrcap, pworkcap, pintscap, pbytescap, parsecap;
+    size_t parse_steps;           /* transitions the parser took (benchmarks count its work) */
+    int has_parse;
 };
+
+/* Grows *p (cap elements of elem bytes) to hold need; 0, or -1 out of memory. */
+int engine_grow(void **p, size_t *cap, size_t need, size_t elem);
+/* The shared tok2vec and the parser over a tokenized doc: heads, deps, sentence starts. */
+nerd_status engine_parse(const nerd_model *m, nerd_doc *d);
 
 #endif

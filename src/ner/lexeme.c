@@ -1,6 +1,7 @@
 #include "ner/lexeme.h"
 #include "ner/hash.h"
 #include "ner/pystr.h"
+#include "util/msgpack_bounds.h"
 
 #include <errno.h>
 #include <msgpack.h>
@@ -22,7 +23,7 @@ int lex_norms_load(lex_norms *n, const char *path, char *err, size_t errlen)
     msgpack_unpacked_init(&up);
     size_t off = 0;
     int rc = -1;
-    if (!raw.len || msgpack_unpack_next(&up, raw.ptr, raw.len, &off) != MSGPACK_UNPACK_SUCCESS ||
+    if (!raw.len || mp_unpack_next(&up, raw.ptr, raw.len, &off) != MSGPACK_UNPACK_SUCCESS ||
         up.data.type != MSGPACK_OBJECT_MAP) {
         snprintf(err, errlen, "%s: not a spaCy lookups file (truncated or corrupt msgpack)", path);
         goto out;

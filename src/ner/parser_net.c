@@ -58,16 +58,34 @@ size_t parser_net_table_floats(const parser_net *p, size_t n)
     return (n + 1) * (size_t)p->nF * p->nO * p->nP;
 }
 
-void parser_net_precompute(const parser_net *p, const float *tokvecs, size_t n, float *proj, float *table)
+void parser_net_project(const parser_net *p, const float *tokvecs, size_t n, float *proj)
 {
-    const size_t row = (size_t)p->nF * p->nO * p->nP;
-    memcpy(table, p->lower_pad, row * sizeof(float));
     if (!n) return;
     for (size_t i = 0; i < n; i++) memcpy(proj + i * p->nI, p->proj_b, p->nI * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, p->nI, p->t2v_width, 1.0f, tokvecs, p->t2v_width,
                 p->proj_W, p->t2v_width, 1.0f, proj, p->nI);
+}
+
+void parser_net_table(const parser_net *p, const float *proj, size_t n, float *table)
+{
+    const size_t row = (size_t)p->nF * p->nO * p->nP;
+    memcpy(table, p->lower_pad, row * sizeof(float));
+    if (!n) return;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)row, p->nI, 1.0f, proj, p->nI, p->lower_W,
                 p->nI, 0.0f, table + row, (int)row);
+}
+
+void parser_net_precompute(const parser_net *p, const float *tokvecs, size_t n, float *proj, float *table)
+{
+    parser_net_project(p, tokvecs, n, proj);
+    parser_net_table(p, proj, n, table);
+}
+
+void parser_net_feature_slot(const parser_net *p, const float *proj_row, int f, float *row)
+{
+    const size_t slot = (size_t)p->nO * p->nP;
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)slot, p->nI, 1.0f, p->lower_W + (size_t)f * slot * p->nI, p->nI,
+                proj_row, 1, 0.0f, row + (size_t)f * slot, 1);
 }
 
 void parser_net_step(const parser_net *p, const float *table, const int *feats, float *hidden, float *scores)
@@ -84,20 +102,19 @@ void parser_net_step_rows(const parser_net *p, const float *const *rows, float *
     const size_t slot = (size_t)nO * nP;
     float acc[1024];
     float *sum = acc; /* parser_net_bind refuses nO*nP > 1024 */
-    memcpy(sum, p->lower_b, slot * sizeof(float));
+    /* spaCy's order: the feature rows summed from zero, then the bias */
+    memset(sum, 0, slot * sizeof(float));
     for (int f = 0; f < p->nF; f++) {
         const float *t = rows[f] + f * slot;
         for (size_t k = 0; k < slot; k++) sum[k] += t[k];
     }
+    for (size_t k = 0; k < slot; k++) sum[k] += p->lower_b[k];
     for (int o = 0; o < nO; o++) {
         float best = sum[o * nP];
         for (int q = 1; q < nP; q++) if (sum[o * nP + q] > best) best = sum[o * nP + q];
         hidden[o] = best;
     }
-    for (int c = 0; c < p->nclasses; c++) {
-        const float *w = p->upper_W + (size_t)c * nO;
-        float s = p->upper_b[c];
-        for (int o = 0; o < nO; o++) s += w[o] * hidden[o];
-        scores[c] = s;
-    }
+    /* the product (a BLAS kernel, as spaCy's sgemm), then the bias */
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, p->nclasses, nO, 1.0f, p->upper_W, nO, hidden, 1, 0.0f, scores, 1);
+    for (int c = 0; c < p->nclasses; c++) scores[c] += p->upper_b[c];
 }

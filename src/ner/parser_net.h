@@ -30,6 +30,12 @@ size_t parser_net_table_floats(const parser_net *p, size_t n);
 
 /* tokvecs (n x t2v_width) -> proj (n x nI, scratch) -> table (row 0 = pad, row 1+i = token i). */
 void parser_net_precompute(const parser_net *p, const float *tokvecs, size_t n, float *proj, float *table);
+/* The two halves: the projection (Linear) of n tokens, and the table from projected rows. */
+void parser_net_project(const parser_net *p, const float *tokvecs, size_t n, float *proj);
+void parser_net_table(const parser_net *p, const float *proj, size_t n, float *table);
+/* One token's contribution to feature slot f alone, written at row + f*nO*nP (a row laid out
+ * as the table's): for a token whose table row is not at hand. */
+void parser_net_feature_slot(const parser_net *p, const float *proj_row, int f, float *row);
 
 /* One step: feats[nF] are token indices or -1 (the pad row). hidden (nO) and scores (nclasses). */
 void parser_net_step(const parser_net *p, const float *table, const int *feats, float *hidden, float *scores);

@@ -1,4 +1,5 @@
 #include "ner/thinc_weights.h"
+#include "util/msgpack_bounds.h"
 
 #include <errno.h>
 #include <msgpack.h>
@@ -86,7 +87,7 @@ int tw_load(const char *path, thinc_model *m, char *err, size_t errlen)
     msgpack_unpacked_init(&up);
     size_t off = 0;
     int rc = -1;
-    if (msgpack_unpack_next(&up, (const char *)m->raw, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+    if (mp_unpack_next(&up, (const char *)m->raw, len, &off) != MSGPACK_UNPACK_SUCCESS) {
         fail(err, errlen, path, "not a msgpack file (truncated or corrupt)");
         goto out;
     }
@@ -215,7 +216,7 @@ int tw_attr_int(const thinc_model *m, int node, const char *key, int64_t *out)
         msgpack_unpacked_init(&up);
         size_t off = 0;
         int rc = -1;
-        if (msgpack_unpack_next(&up, (const char *)nd->attrs[k].val, nd->attrs[k].len, &off) == MSGPACK_UNPACK_SUCCESS) {
+        if (mp_unpack_next(&up, (const char *)nd->attrs[k].val, nd->attrs[k].len, &off) == MSGPACK_UNPACK_SUCCESS) {
             if (up.data.type == MSGPACK_OBJECT_POSITIVE_INTEGER && up.data.via.u64 <= INT64_MAX) {
                 *out = (int64_t)up.data.via.u64;
                 rc = 0;

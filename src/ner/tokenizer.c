@@ -7,6 +7,7 @@
 #include "ner/hash.h"
 #include "ner/pystr.h"
 #include "ner/u64map.h"
+#include "util/msgpack_bounds.h"
 
 #include <errno.h>
 #include <msgpack.h>
@@ -620,7 +621,7 @@ tokenizer *tokenizer_load(const char *path, char *err, size_t errlen)
     size_t off = 0;
     int ok = 0;
     if (!t) { snprintf(err, errlen, "out of memory"); goto out; }
-    if (!raw.len || msgpack_unpack_next(&up, raw.ptr, raw.len, &off) != MSGPACK_UNPACK_SUCCESS ||
+    if (!raw.len || mp_unpack_next(&up, raw.ptr, raw.len, &off) != MSGPACK_UNPACK_SUCCESS ||
         up.data.type != MSGPACK_OBJECT_MAP) {
         snprintf(err, errlen, "%s: not a spaCy tokenizer file (truncated or corrupt msgpack)", path);
         goto out;

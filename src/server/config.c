@@ -40,7 +40,8 @@ void server_config_usage(FILE *f)
             "      --model DIR              model folder (else $NERD_MODEL, else ../shared/models/en_core_web_sm)\n"
             "      --precision P            fp32 (default: spaCy's entities exactly) or bf16 (faster products where the CPU\n"
             "                               has AVX512_BF16; agreement with spaCy as nerd eval --precision bf16 reports)\n"
-            "      --pipeline ner|full      components to run (default ner)\n");
+            "      --pipeline full|ner      full (default): spacy.load's pipeline, whose parser sets the sentence\n"
+            "                               starts entities cannot cross, as the seed's servers; ner: the ner alone\n");
 }
 
 static int num(const char *v, double lo, double hi, double *out)
@@ -61,7 +62,7 @@ int server_config_parse(server_config *c, int argc, char **argv, char *err, size
         .limit_concurrency = 0, .max_requests = 0, .max_requests_jitter = 0, .max_body_size = 1 << 20,
         .limit_request_line = 8190, .limit_request_field_size = 8190, .limit_request_fields = 100, .simulate_io = 0,
         .pidfile = NULL, .access_log = NULL, .error_log = "-", .log_level = LOG_INFO, .model_flag = NULL,
-        .pipeline = NERD_PIPELINE_NER,
+        .pipeline = NERD_PIPELINE_FULL, /* the seed's servers run spacy.load(name) whole */
     };
     const char *host = NULL, *port = NULL;
     for (int i = 1; i < argc; i++) {

@@ -368,3 +368,16 @@ fail:
     *len = out;
     return err;
 }
+
+void http_request_rebase(http_request *req, uintptr_t old_base, const char *new_base)
+{
+#define REBASE(p) ((p) = (p) ? new_base + ((uintptr_t)(p) - old_base) : NULL)
+    REBASE(req->method);
+    REBASE(req->target);
+    REBASE(req->path);
+    for (size_t i = 0; i < req->num_headers; i++) {
+        REBASE(req->headers[i].name);
+        REBASE(req->headers[i].value);
+    }
+#undef REBASE
+}

@@ -58,6 +58,11 @@ extern const http_limits http_default_limits;
 int http_error_status(ssize_t err);
 const char *http_error_reason(ssize_t err);   /* short text for the {"error": ...} body */
 
+/* The request's views (method, target, path, header names and values) point into the
+ * caller's buffer: after that buffer moved (realloc while the body arrives), this points them
+ * at the same offsets from new_base. old_base is only compared, never read. */
+void http_request_rebase(http_request *req, uintptr_t old_base, const char *new_base);
+
 /* Case-insensitive header lookup; the last occurrence wins. NULL if absent. */
 const http_header *http_find_header(const http_request *req, const char *name);
 

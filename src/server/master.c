@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -241,7 +242,8 @@ static void reload(arbiter *A)
         m = NULL;
     }
     if (!m || !nerd_model_has_pipeline(m, A->cfg->pipeline)) {
-        log_msg(LOG_ERROR, "Reload refused, the old workers keep serving: %s", m ? "pipeline not available" : err);
+        log_msg(LOG_ERROR, "Reload refused, the old workers keep serving: %s",
+                m ? nerd_model_pipeline_error(m, A->cfg->pipeline) : err);
         nerd_model_free(m);
         return;
     }
@@ -251,6 +253,24 @@ static void reload(arbiter *A)
     A->model = m;
     A->gen++;
     atomic_fetch_add(&A->shared->model_generation, 1);
+}
+
+/* Each async worker may hold --worker-connections sockets: raise the soft open-files limit
+ * towards that (within the hard limit), as nginx's worker_rlimit_nofile does. When it cannot,
+ * accepts pause at the limit (the backlog holds the rest), and the log says why. */
+static void raise_fd_limit(const server_config *cfg)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl)) return;
+    rlim_t want = (rlim_t)(cfg->wclass == WORKER_ASYNC ? cfg->worker_connections : 1) + 64;
+    if (rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur < want)
+        log_msg(LOG_WARNING, "open files limit is %llu, below --worker-connections %d: accepts pause when it is reached",
+                (unsigned long long)rl.rlim_cur, cfg->worker_connections);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -264,6 +284,7 @@ int cmd_serve(int argc, char **argv)
     }
     if (log_open(&cfg, err, sizeof err)) { fprintf(stderr, "nerd serve: %s\n", err); return 1; }
     arbiter A = {.cfg = &cfg, .target = cfg.workers, .gen = 1};
+    raise_fd_limit(&cfg);
     if (nerd_model_path(cfg.model_flag, A.model_path, sizeof A.model_path, err, sizeof err)) {
         log_msg(LOG_CRITICAL, "%s", err);
         return 1;
@@ -278,7 +299,9 @@ int cmd_serve(int argc, char **argv)
         return 1;
     }
     if (!nerd_model_has_pipeline(A.model, cfg.pipeline)) {
-        log_msg(LOG_CRITICAL, "the %s pipeline is not available in this build", cfg.pipeline == NERD_PIPELINE_FULL ? "full" : "ner");
+        log_msg(LOG_CRITICAL, "cannot serve the %s pipeline: %s%s", cfg.pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
+                nerd_model_pipeline_error(A.model, cfg.pipeline),
+                cfg.pipeline == NERD_PIPELINE_FULL ? " (--pipeline ner serves the ner alone)" : "");
         nerd_model_free(A.model);
         return 1;
     }

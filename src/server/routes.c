@@ -78,6 +78,7 @@ static void model_info(const worker_ctx *w, route_result *r)
     json_write_string(b, nerd_model_name(m), strlen(nerd_model_name(m)), 0);
     buf_puts(b, ",\"version\":");
     json_write_string(b, nerd_model_version(m), strlen(nerd_model_version(m)), 0);
+    /* full: tok2vec, parser and ner as spacy.load runs them; ner: the ner alone */
     buf_printf(b, ",\"pipeline\":\"%s\",\"labels\":[", w->cfg->pipeline == NERD_PIPELINE_FULL ? "full" : "ner");
     for (size_t i = 0; i < nerd_model_nlabels(m); i++) {
         const char *l = nerd_model_label(m, i);

@@ -133,6 +133,8 @@ static int conn_parse(loop *L, conn *c)
 {
     const server_config *cfg = L->w->cfg;
     if (!c->head_len) {
+        /* allocated with the first bytes, so that an idle connection holds no header array */
+        if (!c->hdrs && !(c->hdrs = calloc(cfg->limit_request_fields + 1, sizeof *c->hdrs))) return -500;
         c->req.headers = c->hdrs;
         c->req.num_headers = cfg->limit_request_fields;
         ssize_t r = http_parse_request(c->in.ptr, c->in.len, &c->req, &L->lim);
@@ -338,7 +340,7 @@ static void conn_flush(loop *L, conn *c)
         conn_close(L, c);
         return;
     }
-    buf_clear(&c->out);
+    buf_free(&c->out); /* an idle keep-alive connection keeps no answer buffer */
     c->out_off = 0;
     if (!c->keep_alive) {
         shutdown(c->fd, SHUT_WR);
@@ -350,6 +352,7 @@ static void conn_flush(loop *L, conn *c)
     if (used > c->in.len) used = c->in.len;
     memmove(c->in.ptr, c->in.ptr + used, c->in.len - used);
     c->in.len -= used;
+    if (!c->in.len) buf_free(&c->in);
     conn_reset_request(c);
     c->state = C_READ;
     c->t_idle = now_s();
@@ -364,7 +367,9 @@ static void conn_read(loop *L, conn *c)
     size_t cap = L->lim.max_head + cfg->max_body_size + 65536;
     for (;;) {
         if (c->in.len >= cap) break;
+        uintptr_t old = (uintptr_t)c->in.ptr;
         if (buf_reserve(&c->in, 16384)) { conn_close(L, c); return; }
+        if (c->head_len && (uintptr_t)c->in.ptr != old) http_request_rebase(&c->req, old, c->in.ptr);
         size_t room = c->in.cap - c->in.len - 1;
         if (room > cap - c->in.len) room = cap - c->in.len;
         ssize_t n = recv(c->fd, c->in.ptr + c->in.len, room, 0);
@@ -384,6 +389,7 @@ static void conn_read(loop *L, conn *c)
         conn_close(L, c);
         return;
     }
+    if (!c->in.len) { buf_free(&c->in); return; } /* nothing came: an idle connection holds no buffer */
     conn_process(L, c);
 }
 
@@ -490,8 +496,7 @@ static void accept_some(loop *L, int lfd)
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         conn *c = calloc(1, sizeof *c);
-        if (c) c->hdrs = calloc(cfg->limit_request_fields + 1, sizeof *c->hdrs);
-        if (!c || !c->hdrs) { if (c) free(c); close(fd); return; }
+        if (!c) { close(fd); return; }
         c->fd = fd;
         c->state = C_READ;
         c->t_idle = now_s();
@@ -668,7 +673,6 @@ static int sync_main(const worker_ctx *w)
             atomic_fetch_add_explicit(&m->connections_total, 1, memory_order_relaxed);
             atomic_fetch_add_explicit(&m->connections_open, 1, memory_order_relaxed);
             conn *c = calloc(1, sizeof *c);
-            c->hdrs = calloc(w->cfg->limit_request_fields + 1, sizeof *c->hdrs);
             c->fd = fd;
             peer_name(fd, c->remote, sizeof c->remote);
             double start = now_s(), deadline = start + w->cfg->header_timeout;
@@ -682,7 +686,9 @@ static int sync_main(const worker_ctx *w)
                 int pr = poll(&cp, 1, left < 500 ? left : 500);
                 if (pr < 0 && errno == EINTR) { if (sig_term) break; continue; }
                 if (pr == 0) continue;
+                uintptr_t old = (uintptr_t)c->in.ptr;
                 if (buf_reserve(&c->in, 16384)) { r = -500; break; }
+                if (c->head_len && (uintptr_t)c->in.ptr != old) http_request_rebase(&c->req, old, c->in.ptr);
                 size_t room = c->in.cap - c->in.len - 1;
                 if (c->in.len + room > cap) room = cap > c->in.len ? cap - c->in.len : 0;
                 ssize_t n = room ? recv(fd, c->in.ptr + c->in.len, room, 0) : 0;

@@ -1,7 +1,8 @@
 /* fuzz_http_parser.c - libFuzzer target for the request parser and the chunked decoder.
  * Invariants: a head length never exceeds the input, every pointer lies inside it, a
  * refused request is refused at the same place whatever the limits' slack, and chunked
- * decoding gives the same body and rest whether fed whole or split in two. */
+ * decoding gives the same body and rest whether fed whole or split in two; views rebased onto
+ * a moved copy read the same bytes. */
 #include "server/http_parser.h"
 
 #include <stdint.h>
@@ -35,6 +36,20 @@ static void check_request(const uint8_t *d, size_t len, const http_limits *lim)
     }
     ASSERT(req.body != HTTP_BODY_CHUNKED || req.minor_version == 1);
     ASSERT(req.body != HTTP_BODY_LENGTH || req.content_length > 0);
+    /* moved to another buffer (the worker's receive buffer grows), rebased views read the same bytes */
+    char *moved = malloc((size_t)r + 1);
+    memcpy(moved, d, (size_t)r);
+    http_request copy = req;
+    http_header hcopy[32];
+    memcpy(hcopy, hdrs, sizeof hcopy);
+    copy.headers = hcopy;
+    http_request_rebase(&copy, (uintptr_t)d, moved);
+    ASSERT(inside(copy.method, copy.method_len, (const uint8_t *)moved, (size_t)r) && !memcmp(copy.method, req.method, req.method_len));
+    ASSERT(copy.target == moved + (req.target - (const char *)d) && copy.path == copy.target);
+    for (size_t i = 0; i < copy.num_headers; i++)
+        ASSERT(inside(hcopy[i].name, hcopy[i].name_len, (const uint8_t *)moved, (size_t)r) &&
+               !memcmp(hcopy[i].value, hdrs[i].value, hdrs[i].value_len));
+    free(moved);
     /* a complete head is complete in any longer buffer too, and no prefix of it is */
     if (r > 0) {
         http_request again = {.headers = hdrs, .num_headers = 32};

@@ -9,7 +9,8 @@
 #include <unistd.h>
 
 /* Runs a shell command, captures stdout into out; returns the exit status. */
-static int run(const char *cmd, buf *out)
+int test_run_capture(const char *cmd, buf *out);
+int test_run_capture(const char *cmd, buf *out)
 {
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
@@ -20,16 +21,39 @@ static int run(const char *cmd, buf *out)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-TEST_T(eval_ner_pipeline_all_golden_identical, 300)
+/* nerd eval --pipeline p over every golden file; its output in out (the caller frees). */
+static void eval_all(const char *pipeline, buf *out)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s eval --pipeline ner --min-identical 1.0 --golden %s %s %s", test_nerd_bin(),
+    snprintf(cmd, sizeof cmd, "%s eval --pipeline %s --min-identical 1.0 --golden %s %s %s", test_nerd_bin(), pipeline,
              test_path("golden/edge.jsonl"), test_path("golden/ewt.jsonl"), test_path("golden/ewt_train_sample.jsonl"));
-    buf out = {0};
-    int rc = run(cmd, &out);
-    printf("%s", out.ptr ? out.ptr : "");
+    int rc = test_run_capture(cmd, out);
+    printf("%s", out->ptr ? out->ptr : "");
     CHECKF(rc == 0, "nerd eval exited %d", rc);
-    CHECK(out.ptr && strstr(out.ptr, "identical: 2672/2672 docs (100.00%)"));
+    CHECK(out->ptr && strstr(out->ptr, "identical: 2672/2672 docs (100.00%)"));
+}
+
+/* the ner alone, compared with the golden `ner_only` where spaCy's pipelines differ */
+TEST_T(eval_ner_pipeline_all_golden_identical, 300)
+{
+    buf out = {0};
+    eval_all("ner", &out);
+    buf_free(&out);
+}
+
+/* the full pipeline: entities, dict and sentence starts identical in every doc, and the
+ * parse too: every head and label as spaCy's */
+TEST_T(eval_full_pipeline_all_golden_identical, 300)
+{
+    buf out = {0};
+    eval_all("full", &out);
+    const char *all = out.ptr ? strstr(out.ptr, "all: sent_starts identical ") : NULL;
+    CHECK(all);
+    size_t ss, docs, heads, toks, labels, toks2, same, docs2;
+    CHECK(sscanf(all, "all: sent_starts identical %zu/%zu; parse: heads %zu/%zu tokens (%*f), heads+deps %zu/%zu "
+                      "(%*f), docs with identical heads and deps %zu/%zu", &ss, &docs, &heads, &toks, &labels, &toks2,
+                 &same, &docs2) == 8);
+    CHECK(docs == 2672 && ss == docs && toks > 70000 && heads == toks && labels == toks && same == docs);
     buf_free(&out);
 }
 
@@ -45,7 +69,7 @@ TEST(eval_min_identical_fails_below_threshold)
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s eval --min-identical 1.0 --golden %s", test_nerd_bin(), path);
     buf out = {0};
-    int rc = run(cmd, &out);
+    int rc = test_run_capture(cmd, &out);
     unlink(path);
     CHECK(rc == 1);
     CHECK(out.ptr && strstr(out.ptr, "identical: 0/1 docs"));
@@ -65,7 +89,7 @@ TEST(ner_cli_answers_paris_with_the_golden_dict)
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s ner %s", test_nerd_bin(), test_path("corpus/paris.txt"));
     buf out = {0};
-    CHECK(run(cmd, &out) == 0);
+    CHECK(test_run_capture(cmd, &out) == 0);
     json_doc mine;
     CHECKF(json_parse(out.ptr, out.len, 0, &mine, err, sizeof err) == 0, "%s", err);
     const json_value *want = json_get(&gd.root, "dict");
@@ -87,11 +111,11 @@ TEST(ner_cli_answers_paris_with_the_golden_dict)
 TEST_T(eval_bf16_agrees_with_spacy_above_threshold, 300)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s eval --precision bf16 --min-identical 0.995 --min-f1 0.998 --golden %s %s %s",
+    snprintf(cmd, sizeof cmd, "%s eval --pipeline ner --precision bf16 --min-identical 0.995 --min-f1 0.998 --golden %s %s %s",
              test_nerd_bin(), test_path("golden/edge.jsonl"), test_path("golden/ewt.jsonl"),
              test_path("golden/ewt_train_sample.jsonl"));
     buf out = {0};
-    int rc = run(cmd, &out);
+    int rc = test_run_capture(cmd, &out);
     printf("%s", out.ptr ? out.ptr : "");
     CHECKF(rc == 0, "nerd eval --precision bf16 exited %d", rc);
     CHECK(out.ptr && strstr(out.ptr, "precision: bf16") && strstr(out.ptr, "entity F1 against spaCy: "));
@@ -109,24 +133,24 @@ TEST(precision_option_is_checked)
     char cmd[1024];
     buf out = {0};
     snprintf(cmd, sizeof cmd, "echo Paris | %s ner --precision fp16 - 2>&1", test_nerd_bin());
-    CHECK(run(cmd, &out) == 2);
+    CHECK(test_run_capture(cmd, &out) == 2);
     CHECK(out.ptr && strstr(out.ptr, "--precision must be fp32 or bf16, not 'fp16'"));
     buf_clear(&out);
     snprintf(cmd, sizeof cmd, "%s serve --precision double 2>&1", test_nerd_bin());
-    CHECK(run(cmd, &out) == 2);
+    CHECK(test_run_capture(cmd, &out) == 2);
     CHECK(out.ptr && strstr(out.ptr, "--precision must be fp32 or bf16, not 'double'"));
     buf_clear(&out);
     /* both precisions answer the seed's text with spaCy's dict */
     for (int k = 0; k < 2; k++) {
         snprintf(cmd, sizeof cmd, "echo 'Paris is the capital of France.' | %s ner --precision=%s -", test_nerd_bin(),
                  k ? "bf16" : "fp32");
-        CHECK(run(cmd, &out) == 0);
+        CHECK(test_run_capture(cmd, &out) == 0);
         CHECKF(out.ptr && !strcmp(out.ptr, "{\"Paris\":\"GPE\",\"France\":\"GPE\"}\n"), "%s", out.ptr ? out.ptr : "");
         buf_clear(&out);
     }
     /* the cache size from the environment is checked at load */
     snprintf(cmd, sizeof cmd, "echo Paris | NERD_EMBED_CACHE=lots %s ner - 2>&1", test_nerd_bin());
-    CHECK(run(cmd, &out) == 1);
+    CHECK(test_run_capture(cmd, &out) == 1);
     CHECKF(out.ptr && strstr(out.ptr, "$NERD_EMBED_CACHE=lots"), "%s", out.ptr ? out.ptr : "");
     buf_free(&out);
 }

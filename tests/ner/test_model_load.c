@@ -77,6 +77,17 @@ static void expect_failure(const char *what, const char *needle, nerd_status wan
     printf("  %s -> %s\n", what, err);
 }
 
+/* Runs a shell command, stdout and stderr into out; returns the exit status or -1. */
+static int run_output(const char *cmd, char *out, size_t outlen)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, outlen - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 static void cleanup(void)
 {
     char cmd[512];
@@ -86,7 +97,8 @@ static void cleanup(void)
 
 TEST(model_load_missing_files)
 {
-    static const char *files[] = {"tokenizer", "config.cfg", "ner/model", "ner/moves"};
+    static const char *files[] = {"tokenizer", "config.cfg", "ner/model", "ner/moves",
+                                  "tok2vec/model", "parser/model", "parser/moves", "attribute_ruler/patterns"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         fresh_copy();
         char p[1024];
@@ -99,7 +111,8 @@ TEST(model_load_missing_files)
 
 TEST(model_load_truncated_and_garbage)
 {
-    static const char *files[] = {"tokenizer", "ner/model", "ner/moves", "vocab/lookups.bin"};
+    static const char *files[] = {"tokenizer", "ner/model", "ner/moves", "vocab/lookups.bin",
+                                  "tok2vec/model", "parser/model", "parser/moves", "attribute_ruler/patterns"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         fresh_copy();
         truncate_copy(files[i], 100);
@@ -136,6 +149,77 @@ TEST(model_load_unsupported_architecture_is_named)
     cleanup();
 }
 
+/* config.cfg with the first `from` after `anchor` replaced by `to` */
+static void edit_config(const char *anchor, const char *from, const char *to)
+{
+    char src[1024];
+    snprintf(src, sizeof src, "%s/config.cfg", model_copy);
+    size_t len;
+    char *cfg = test_read_file(src, &len);
+    CHECK(cfg);
+    char *a = strstr(cfg, anchor), *at = a ? strstr(a, from) : NULL;
+    CHECKF(at, "config.cfg has no %s after %s", from, anchor);
+    buf b = {0};
+    buf_append(&b, cfg, (size_t)(at - cfg));
+    buf_puts(&b, to);
+    buf_puts(&b, at + strlen(from));
+    replace("config.cfg", b.ptr, b.len);
+    buf_free(&b);
+    free(cfg);
+}
+
+TEST(model_load_unsupported_parser_is_named)
+{
+    static const struct { const char *anchor, *from, *to, *needle; } cases[] = {
+        {"[components.parser.model.tok2vec]", "spacy.Tok2VecListener.v1", "spacy.Tok2VecListener.v9", "Tok2VecListener.v9"},
+        {"[components.parser.model]", "spacy.TransitionBasedParser.v2", "spacy.TransitionBasedParser.v3", "TransitionBasedParser.v3"},
+        {"[components.parser.model]", "extra_state_tokens = false", "extra_state_tokens = true", "extra_state_tokens"},
+        {"[components.tok2vec.model.embed]", "\"IS_SPACE\"]", "\"LENGTH\"]", "LENGTH"},
+        {"[components.parser]", "learn_tokens = false", "learn_tokens = true", "learn_tokens"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fresh_copy();
+        edit_config(cases[i].anchor, cases[i].from, cases[i].to);
+        expect_failure("config.cfg", cases[i].needle, NERD_ERR_UNSUPPORTED);
+    }
+    cleanup();
+}
+
+/* A folder without a parser still runs the ner alone; the full pipeline is refused with the
+ * reason, by the library and by the CLI. */
+TEST(model_without_parser_runs_ner_only)
+{
+    static const struct { const char *from, *to; } cases[] = {
+        {"\"tagger\",\"parser\",", "\"tagger\","},          /* not in the pipeline */
+        {"disabled = [\"senter\"]", "disabled = [\"senter\",\"parser\"]"}, /* disabled */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fresh_copy();
+        edit_config("[nlp]", cases[i].from, cases[i].to);
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, "rm -rf %s/parser", model_copy);
+        CHECK(system(cmd) == 0);
+        char err[1024];
+        nerd_model *m = nerd_model_load(model_copy, NULL, err, sizeof err);
+        CHECKF(m, "%s", err);
+        CHECK(nerd_model_has_pipeline(m, NERD_PIPELINE_NER) && !nerd_model_has_pipeline(m, NERD_PIPELINE_FULL));
+        CHECK(nerd_model_pipeline_error(m, NERD_PIPELINE_NER) == NULL);
+        const char *why = nerd_model_pipeline_error(m, NERD_PIPELINE_FULL);
+        CHECKF(why && strstr(why, "no (enabled) parser"), "%s", why ? why : "(null)");
+        nerd_doc *d = nerd_doc_new();
+        CHECK(nerd_ner(m, d, "Paris is in France.", 19, NERD_PIPELINE_NER) == NERD_OK && nerd_doc_nents(d) > 0);
+        CHECK(nerd_doc_sent_start(d, 0) == -1 && nerd_doc_head(d, 0, NULL, NULL) == -1);
+        CHECK(nerd_ner(m, d, "Paris is in France.", 19, NERD_PIPELINE_FULL) == NERD_ERR_UNSUPPORTED);
+        nerd_doc_free(d);
+        nerd_model_free(m);
+        snprintf(cmd, sizeof cmd, "echo 'Paris' | %s ner --pipeline full --model %s 2>&1", test_nerd_bin(), model_copy);
+        char out[2048];
+        CHECK(run_output(cmd, out, sizeof out) > 0);
+        CHECKF(strstr(out, "cannot run the full pipeline") && strstr(out, "parser"), "%s", out);
+    }
+    cleanup();
+}
+
 TEST(model_load_empty_and_missing_folder)
 {
     snprintf(model_copy, sizeof model_copy, "/tmp/nerd-empty-%d", (int)getpid());
@@ -158,12 +242,8 @@ TEST(cli_exits_nonzero_with_the_error_on_a_broken_model)
     truncate_copy("ner/model", 64);
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "echo 'Paris' | %s ner --model %s 2>&1", test_nerd_bin(), model_copy);
-    FILE *p = popen(cmd, "r");
-    char out[2048] = "";
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    char out[2048];
+    CHECK(run_output(cmd, out, sizeof out) > 0);
     CHECKF(strstr(out, "ner/model"), "%s", out);
     cleanup();
 }
@@ -197,7 +277,48 @@ TEST(texts_that_are_odd_or_hostile)
     CHECK(nerd_doc_token(d, 1, &tok) == -1);
     free(t);
     CHECK(nerd_ner(m, NULL, "x", 1, NERD_PIPELINE_NER) == NERD_ERR_ARG);
-    CHECK(nerd_ner(m, d, "x", 1, NERD_PIPELINE_FULL) == NERD_ERR_UNSUPPORTED);
+    CHECK(nerd_ner(m, d, "x", 1, (nerd_pipeline)7) == NERD_ERR_ARG);
+    /* the full pipeline over the same kinds of text (100 KB: the parser's table window moves) */
+    CHECK(nerd_ner(m, d, "", 0, NERD_PIPELINE_FULL) == NERD_OK && nerd_doc_ntokens(d) == 0);
+    CHECK(nerd_doc_sent_start(d, 0) == -1);
+    CHECK(nerd_ner(m, d, "\xff\xfe", 2, NERD_PIPELINE_FULL) == NERD_ERR_UTF8);
+    CHECK(nerd_ner(m, d, "Paris\0France and Berlin", 23, NERD_PIPELINE_FULL) == NERD_OK);
+    CHECK(nerd_ner(m, d, " ", 1, NERD_PIPELINE_FULL) == NERD_OK && nerd_doc_sent_start(d, 0) == 1);
+    size_t mid = 100000;
+    t = malloc(mid);
+    for (size_t i = 0; i < mid; i++) t[i] = s[i % strlen(s)];
+    CHECK(nerd_ner(m, d, t, mid, NERD_PIPELINE_FULL) == NERD_OK && nerd_doc_ntokens(d) > 20000);
+    size_t starts = 0;
+    for (size_t i = 0; i < nerd_doc_ntokens(d); i++) {
+        size_t h;
+        CHECK(nerd_doc_head(d, i, &h, NULL) == 0 && h < nerd_doc_ntokens(d));
+        starts += nerd_doc_sent_start(d, i) == 1;
+    }
+    CHECKF(starts > 1000, "%zu sentence starts in 2,300 sentences", starts);
+    memset(t, 'a', mid);
+    CHECK(nerd_ner(m, d, t, mid, NERD_PIPELINE_FULL) == NERD_OK && nerd_doc_ntokens(d) == 1);
+    size_t h;
+    const char *dep;
+    CHECK(nerd_doc_head(d, 0, &h, &dep) == 0 && h == 0 && !strcmp(dep, "ROOT") && nerd_doc_head(d, 1, &h, &dep) == -1);
+    free(t);
     nerd_doc_free(d);
     nerd_model_free(m);
+}
+
+/* Found by fuzz_model_load: a container header claiming billions of elements made msgpack-c
+ * allocate tens of GB before reading one (ASan: out of memory). Now refused up front. */
+TEST(model_load_msgpack_with_impossible_counts)
+{
+    static const unsigned char map32[] = {0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 'x', 0xc0};
+    static const unsigned char nested[] = {0x81, 0xa5, 'n', 'o', 'd', 'e', 's', 0xdd, 0x10, 0x00, 0x00, 0x00, 0x90};
+    static const unsigned char str32[] = {0x81, 0xa1, 'x', 0xdb, 0x7f, 0xff, 0xff, 0xff, 'a'};
+    static const struct { const void *p; size_t n; } bad[] = {{map32, sizeof map32}, {nested, sizeof nested}, {str32, sizeof str32}};
+    static const char *files[] = {"tokenizer", "ner/model", "ner/moves", "vocab/lookups.bin"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+            fresh_copy();
+            replace(files[i], bad[k].p, bad[k].n);
+            expect_failure(files[i], files[i], NERD_ERR_FORMAT);
+        }
+    cleanup();
 }

@@ -1,16 +1,17 @@
-/* One model, many threads: each thread with its own doc gets exactly the entities a single
- * thread gets, for every golden document (the model is read-only after load). */
+/* One model, many threads: each thread with its own doc gets exactly the entities (and with
+ * the full pipeline the parse) a single thread gets, for every golden document, both pipelines
+ * interleaved in one doc (the model is read-only after load). */
 #include "test.h"
 #include "nerd.h"
 #include "util/json.h"
 
 #include <pthread.h>
 
-typedef struct { char **text; size_t *len; size_t n; char **answer; const nerd_model *m; int id, bad; } job;
+typedef struct { char **text; size_t *len; size_t n; char **answer[2]; const nerd_model *m; int id, bad; } job;
 
-static char *entities(const nerd_model *m, nerd_doc *d, const char *t, size_t len)
+static char *entities(const nerd_model *m, nerd_doc *d, const char *t, size_t len, nerd_pipeline p)
 {
-    if (nerd_ner(m, d, t, len, NERD_PIPELINE_NER) != NERD_OK) return strdup("error");
+    if (nerd_ner(m, d, t, len, p) != NERD_OK) return strdup("error");
     buf b = {0};
     buf_puts(&b, "");
     for (size_t i = 0; i < nerd_doc_nents(d); i++) {
@@ -18,6 +19,10 @@ static char *entities(const nerd_model *m, nerd_doc *d, const char *t, size_t le
         nerd_doc_ent(d, i, &e);
         buf_printf(&b, "%zu-%zu:%s;", e.start_char, e.end_char, e.label);
     }
+    size_t h;
+    const char *dep;
+    for (size_t i = 0; nerd_doc_head(d, i, &h, &dep) == 0; i++)
+        buf_printf(&b, "%zu>%zu:%s%s;", i, h, dep, nerd_doc_sent_start(d, i) == 1 ? "^" : "");
     return b.ptr;
 }
 
@@ -28,8 +33,9 @@ static void *worker(void *arg)
     for (int round = 0; round < 2; round++)
         for (size_t k = 0; k < j->n; k++) {
             size_t i = (k * 7 + (size_t)j->id * 131) % j->n; /* each thread its own order */
-            char *got = entities(j->m, d, j->text[i], j->len[i]);
-            if (strcmp(got, j->answer[i])) j->bad++;
+            int p = (int)((k + (size_t)j->id) % 2);
+            char *got = entities(j->m, d, j->text[i], j->len[i], p ? NERD_PIPELINE_FULL : NERD_PIPELINE_NER);
+            if (strcmp(got, j->answer[p][i])) j->bad++;
             free(got);
         }
     nerd_doc_free(d);
@@ -54,10 +60,11 @@ TEST_T(one_model_many_threads_same_entities, 120)
             const json_value *t = json_get(&jd.root, "text");
             base.text = realloc(base.text, (base.n + 1) * sizeof *base.text);
             base.len = realloc(base.len, (base.n + 1) * sizeof *base.len);
-            base.answer = realloc(base.answer, (base.n + 1) * sizeof *base.answer);
+            for (int p = 0; p < 2; p++) base.answer[p] = realloc(base.answer[p], (base.n + 1) * sizeof *base.answer[p]);
             base.text[base.n] = strndup(t->u.str.ptr, t->u.str.len);
             base.len[base.n] = t->u.str.len;
-            base.answer[base.n] = entities(m, d, t->u.str.ptr, t->u.str.len);
+            base.answer[0][base.n] = entities(m, d, t->u.str.ptr, t->u.str.len, NERD_PIPELINE_NER);
+            base.answer[1][base.n] = entities(m, d, t->u.str.ptr, t->u.str.len, NERD_PIPELINE_FULL);
             base.n++;
         }
         json_doc_free(&jd);
@@ -74,8 +81,8 @@ TEST_T(one_model_many_threads_same_entities, 120)
         pthread_join(th[i], NULL);
         CHECKF(jobs[i].bad == 0, "thread %d: %d documents differ", i, jobs[i].bad);
     }
-    for (size_t i = 0; i < base.n; i++) { free(base.text[i]); free(base.answer[i]); }
-    free(base.text); free(base.len); free(base.answer); free(data);
+    for (size_t i = 0; i < base.n; i++) { free(base.text[i]); free(base.answer[0][i]); free(base.answer[1][i]); }
+    free(base.text); free(base.len); free(base.answer[0]); free(base.answer[1]); free(data);
     nerd_doc_free(d);
     nerd_model_free(m);
 }

@@ -75,17 +75,44 @@ int server_stop(test_server *s, int sig)
     test_fail(__FILE__, __LINE__, "nerd serve did not stop on signal %d", sig);
 }
 
-static int raw_request(int port, const char *raw, size_t len, buf *out, int until_close)
+int tcp_connect(int port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) { close(fd); return 0; }
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa)) { close(fd); return -1; }
+    return fd;
+}
+
+int send_all(int fd, const void *p, size_t len)
+{
     for (size_t off = 0; off < len;) {
-        ssize_t n = send(fd, raw + off, len - off, MSG_NOSIGNAL);
-        if (n <= 0) break;
+        ssize_t n = send(fd, (const char *)p + off, len - off, MSG_NOSIGNAL);
+        if (n <= 0) return -1;
         off += (size_t)n;
     }
+    return 0;
+}
+
+int read_answers(int fd, buf *out, double seconds)
+{
+    double end = now_s() + seconds;
+    while (now_s() < end) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0) continue;
+        char chunk[65536];
+        ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+        if (n <= 0) return n == 0 ? 1 : 0;
+        buf_append(out, chunk, (size_t)n);
+    }
+    return 0;
+}
+
+static int raw_request(int port, const char *raw, size_t len, buf *out, int until_close)
+{
+    int fd = tcp_connect(port);
+    if (fd < 0) return 0;
+    send_all(fd, raw, len);
     double end = now_s() + 10;
     while (now_s() < end) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -145,4 +172,18 @@ int server_workers(const test_server *s, pid_t *pids, int max)
     }
     if (d) closedir(d);
     return n;
+}
+
+long server_metric(int port, const char *name)
+{
+    buf out = {0};
+    long v = -1;
+    if (http_json(port, "GET", "/metrics", NULL, &out) == 200) {
+        char key[128];
+        snprintf(key, sizeof key, "\n%s ", name);
+        const char *at = strstr(out.ptr, key);
+        if (at) v = atol(at + strlen(key));
+    }
+    buf_free(&out);
+    return v;
 }

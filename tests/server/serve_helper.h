@@ -28,6 +28,15 @@ int http_raw_all(int port, const char *raw, size_t len, buf *out);
 int http_json(int port, const char *method, const char *path, const char *body, buf *out);
 /* The body of a response in out (after the blank line), or NULL. */
 const char *http_body(const buf *out);
+/* A blocking TCP connection to 127.0.0.1:port, or -1. */
+int tcp_connect(int port);
+/* Sends all of p; 0, or -1 if the connection broke. */
+int send_all(int fd, const void *p, size_t len);
+/* Appends what fd receives to out for up to seconds; returns 1 if the server closed the
+ * connection (EOF) within that time, 0 otherwise (still open, or reset). */
+int read_answers(int fd, buf *out, double seconds);
+/* The value of an unlabelled metric in /metrics (e.g. nerd_connections_open), or -1. */
+long server_metric(int port, const char *name);
 /* The pids of the master's children (its workers). */
 int server_workers(const test_server *s, pid_t *pids, int max);
 

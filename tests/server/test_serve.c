@@ -241,7 +241,8 @@ TEST_T(serve_keep_alive_pipelining_and_continue, 60)
 TEST_T(serve_worker_killed_under_load_is_replaced, 90)
 {
     test_server s;
-    const char *args[] = {"-k", "async", "-w", "2", NULL};
+    /* server mechanics under load: the lighter pipeline keeps the test short */
+    const char *args[] = {"-k", "async", "-w", "2", "--pipeline", "ner", NULL};
     server_start(&s, args);
     pid_t w[8];
     CHECK(wait_workers(&s, w, 2) == 2);
@@ -266,7 +267,8 @@ TEST_T(serve_worker_killed_under_load_is_replaced, 90)
 TEST_T(serve_hup_reload_under_load_loses_nothing, 90)
 {
     test_server s;
-    const char *args[] = {"-k", "async", "-w", "2", NULL};
+    /* server mechanics under load: the lighter pipeline keeps the test short */
+    const char *args[] = {"-k", "async", "-w", "2", "--pipeline", "ner", NULL};
     server_start(&s, args);
     pid_t before[8];
     CHECK(wait_workers(&s, before, 2) == 2);
@@ -322,7 +324,8 @@ TEST_T(serve_ttin_ttou_quit_and_pidfile, 60)
 TEST_T(serve_healthz_fast_while_model_threads_are_busy, 90)
 {
     test_server s;
-    const char *args[] = {"-k", "async", "--threads", "1", NULL};
+    /* server mechanics under load: the lighter pipeline keeps the test short */
+    const char *args[] = {"-k", "async", "--threads", "1", "--pipeline", "ner", NULL};
     server_start(&s, args);
     pid_t client = seed_client(s.port, 2000, 1);
     usleep(500000);
@@ -381,7 +384,8 @@ TEST_T(serve_1000_simultaneous_connections_sync_worker, 120)
 {
     /* one sync worker takes one connection at a time: the other 999 wait in the backlog */
     test_server s;
-    const char *args[] = {"-k", "sync", "-w", "1", NULL};
+    /* server mechanics under load: the lighter pipeline keeps the test short */
+    const char *args[] = {"-k", "sync", "-w", "1", "--pipeline", "ner", NULL};
     server_start(&s, args);
     CHECKF(seed_client_mode(s.port, 1000, 0, "simultaneous") == 0, "connections were dropped or answers wrong");
     server_stop(&s, SIGTERM);
@@ -436,3 +440,61 @@ TEST_T(serve_max_requests_recycles_workers_and_unix_socket, 60)
     server_stop(&s, SIGTERM);
     CHECK(access(sock, F_OK) != 0);
 }
+
+/* The golden line with this id, parsed into *d (the caller frees). */
+static void golden_doc(const char *id, json_doc *d)
+{
+    size_t len;
+    char *g = test_read_file(test_path("golden/edge.jsonl"), &len), err[128];
+    CHECK(g);
+    char key[128];
+    snprintf(key, sizeof key, "{\"id\": \"%s\"", id);
+    char *line = strstr(g, key);
+    CHECK(line);
+    CHECK(json_parse(line, (size_t)(strchr(line, '\n') - line), 0, d, err, sizeof err) == 0);
+    free(g);
+}
+
+/* The default is the full pipeline (the seed's servers run spacy.load's), and /model and
+ * /metrics say which one runs; on a text where the two differ each answers as spaCy's. */
+static void pipeline_case(const char *pipeline)
+{
+    test_server s;
+    const char *with[] = {"--pipeline", pipeline, NULL}, *none[] = {NULL};
+    server_start(&s, pipeline ? with : none);
+    const char *name = pipeline ? pipeline : "full";
+    json_doc g;
+    golden_doc("edge:dup_entities", &g);
+    const json_value *want = json_get(!strcmp(name, "ner") ? json_get(&g.root, "ner_only") : &g.root, "dict");
+    buf req = {0}, out = {0};
+    buf_puts(&req, "{\"text\":");
+    const json_value *text = json_get(&g.root, "text");
+    json_write_string(&req, text->u.str.ptr, text->u.str.len, 0);
+    buf_putc(&req, '}');
+    CHECK(http_json(s.port, "POST", "/", req.ptr, &out) == 200);
+    json_doc got;
+    char err[128];
+    CHECK(json_parse(http_body(&out), strlen(http_body(&out)), 0, &got, err, sizeof err) == 0);
+    CHECK_EQ_INT(got.root.u.obj.n, want->u.obj.n);
+    for (size_t i = 0; i < want->u.obj.n; i++) {
+        CHECK_EQ_STR(got.root.u.obj.items[i].key, want->u.obj.items[i].key);
+        CHECK_EQ_STR(got.root.u.obj.items[i].val.u.str.ptr, want->u.obj.items[i].val.u.str.ptr);
+    }
+    json_doc_free(&got);
+    char needle[64];
+    buf_clear(&out);
+    CHECK(http_json(s.port, "GET", "/model", NULL, &out) == 200);
+    snprintf(needle, sizeof needle, "\"pipeline\":\"%s\"", name);
+    CHECKF(strstr(http_body(&out), needle), "%s", http_body(&out));
+    buf_clear(&out);
+    CHECK(http_json(s.port, "GET", "/metrics", NULL, &out) == 200);
+    snprintf(needle, sizeof needle, "pipeline=\"%s\"", name);
+    CHECKF(strstr(http_body(&out), needle), "%s", http_body(&out));
+    json_doc_free(&g);
+    buf_free(&req);
+    buf_free(&out);
+    server_stop(&s, SIGTERM);
+}
+
+TEST_T(serve_default_full_pipeline, 60) { pipeline_case(NULL); }
+TEST_T(serve_ner_pipeline, 60) { pipeline_case("ner"); }

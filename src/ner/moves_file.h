@@ -1,0 +1,14 @@
+/* moves_file.h - a transition system's moves file (ner/moves, parser/moves): msgpack
+ * {"moves": JSON text {action id: {label: frequency}}, ...} read into a JSON tree. */
+#ifndef NERD_MOVES_FILE_H
+#define NERD_MOVES_FILE_H
+
+#include <stddef.h>
+
+#include "util/json.h"
+
+/* Reads path into *jd (root: a JSON object). 0, or -1 with a message naming the file; always
+ * call json_doc_free(jd). */
+int moves_file_read(const char *path, json_doc *jd, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,196 @@
+/* The full pipeline (shared tok2vec + parser + ner) against spaCy's golden files: entities,
+ * sentence starts, heads and labels; the two pipelines where spaCy's answers differ; the
+ * parser's table window; the CLI's token output. */
+#include "test.h"
+#include "nerd.h"
+#include "ner/engine.h"
+#include "util/json.h"
+
+#include <msgpack.h>
+#include <unistd.h>
+
+/* test_eval.c's: runs a shell command, captures stdout */
+int test_run_capture(const char *cmd, buf *out);
+
+typedef struct { size_t start, end; char label[32]; } span;
+
+static size_t ents_of(const nerd_doc *d, span *out, size_t max)
+{
+    size_t n = nerd_doc_nents(d);
+    for (size_t i = 0; i < n && i < max; i++) {
+        nerd_ent e;
+        nerd_doc_ent(d, i, &e);
+        out[i] = (span){e.start, e.end, ""};
+        snprintf(out[i].label, sizeof out[i].label, "%s", e.label);
+    }
+    return n;
+}
+
+static int same_as_golden(const span *s, size_t n, const json_value *gents)
+{
+    if (!gents || gents->type != JSON_ARRAY || gents->u.arr.n != n) return 0;
+    for (size_t i = 0; i < n; i++) {
+        const json_value *g = &gents->u.arr.items[i];
+        if (json_get(g, "start")->u.num != (double)s[i].start || json_get(g, "end")->u.num != (double)s[i].end ||
+            strcmp(json_get(g, "label")->u.str.ptr, s[i].label))
+            return 0;
+    }
+    return 1;
+}
+
+/* Where spaCy's two pipelines disagree (the golden `ner_only`), nerd's do too, each as spaCy;
+ * and no entity of the full pipeline crosses one of its sentence starts. */
+TEST_T(full_and_ner_pipelines_differ_where_spacy_does, 120)
+{
+    char err[512];
+    nerd_model *m = nerd_model_load(test_path("models/en_core_web_sm"), NULL, err, sizeof err);
+    CHECKF(m, "%s", err);
+    nerd_doc *d = nerd_doc_new();
+    static const char *files[] = {"golden/edge.jsonl", "golden/ewt.jsonl"};
+    size_t differing = 0, crossing_checked = 0;
+    span full[512], only[512];
+    for (size_t f = 0; f < 2; f++) {
+        size_t len;
+        char *text = test_read_file(test_path(files[f]), &len);
+        CHECK(text);
+        for (char *line = text, *nl; line < text + len; line = nl + 1) {
+            nl = memchr(line, '\n', (size_t)(text + len - line));
+            if (!nl) nl = text + len;
+            json_doc jd;
+            CHECK(json_parse(line, (size_t)(nl - line), 0, &jd, err, sizeof err) == 0);
+            const json_value *t = json_get(&jd.root, "text"), *no = json_get(&jd.root, "ner_only");
+            CHECK(nerd_ner(m, d, t->u.str.ptr, t->u.str.len, NERD_PIPELINE_FULL) == NERD_OK);
+            size_t nf = ents_of(d, full, 512);
+            for (size_t i = 0; i < nf && i < 512; i++)
+                for (size_t k = full[i].start + 1; k < full[i].end; k++)
+                    CHECKF(nerd_doc_sent_start(d, k) == 0, "%s: entity %zu-%zu crosses sentence start %zu",
+                           json_get(&jd.root, "id")->u.str.ptr, full[i].start, full[i].end, k);
+            crossing_checked++;
+            if (no) {
+                CHECK(nerd_ner(m, d, t->u.str.ptr, t->u.str.len, NERD_PIPELINE_NER) == NERD_OK);
+                size_t nn = ents_of(d, only, 512);
+                const char *id = json_get(&jd.root, "id")->u.str.ptr;
+                CHECKF(same_as_golden(full, nf, json_get(&jd.root, "ents")), "%s: full pipeline differs from spaCy", id);
+                CHECKF(same_as_golden(only, nn, json_get(no, "ents")), "%s: ner pipeline differs from spaCy's ner_only", id);
+                CHECKF(!same_as_golden(only, nn, json_get(&jd.root, "ents")), "%s: both pipelines agree", id);
+                differing++;
+            }
+            json_doc_free(&jd);
+        }
+        free(text);
+    }
+    printf("  %zu docs differ between the pipelines, %zu checked for entities across sentence starts\n", differing,
+           crossing_checked);
+    CHECK(differing >= 19 && crossing_checked > 2000);
+    nerd_doc_free(d);
+    nerd_model_free(m);
+}
+
+/* The parser's rows are kept for a window of tokens; a small window (moved every few dozen
+ * tokens, with stack features outside it computed alone) gives the same parse. */
+TEST_T(parser_window_does_not_change_the_parse, 120)
+{
+    char err[512];
+    nerd_model *m = nerd_model_load(test_path("models/en_core_web_sm"), NULL, err, sizeof err);
+    CHECKF(m, "%s", err);
+    size_t len;
+    char *text = test_read_file(test_path("corpus/paris.txt"), &len);
+    CHECK(text);
+    nerd_doc *a = nerd_doc_new(), *b = nerd_doc_new();
+    CHECK(nerd_ner(m, a, text, len, NERD_PIPELINE_FULL) == NERD_OK);
+    m->parse_window = 24;
+    m->parse_back = 6;
+    CHECK(nerd_ner(m, b, text, len, NERD_PIPELINE_FULL) == NERD_OK);
+    size_t n = nerd_doc_ntokens(a);
+    CHECK(n > 100 && n == nerd_doc_ntokens(b) && nerd_doc_nents(a) == nerd_doc_nents(b));
+    for (size_t i = 0; i < n; i++) {
+        size_t ha, hb;
+        const char *da, *db;
+        CHECK(nerd_doc_head(a, i, &ha, &da) == 0 && nerd_doc_head(b, i, &hb, &db) == 0);
+        CHECKF(ha == hb && !strcmp(da, db) && nerd_doc_sent_start(a, i) == nerd_doc_sent_start(b, i),
+               "token %zu: head %zu %s vs %zu %s", i, ha, da, hb, db);
+    }
+    free(text);
+    nerd_doc_free(a);
+    nerd_doc_free(b);
+    nerd_model_free(m);
+}
+
+/* `nerd ner --format tokens --pipeline full` gives each token's head, label and sentence
+ * start, as spaCy's golden Paris document. */
+TEST(ner_cli_tokens_carry_the_parse)
+{
+    size_t len;
+    char *golden = test_read_file(test_path("golden/edge.jsonl"), &len);
+    CHECK(golden);
+    char *nl = strchr(golden, '\n');
+    json_doc gd, mine;
+    char err[256];
+    CHECK(json_parse(golden, (size_t)(nl - golden), 0, &gd, err, sizeof err) == 0);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s ner --pipeline full --format tokens %s", test_nerd_bin(), test_path("corpus/paris.txt"));
+    buf out = {0};
+    CHECK(test_run_capture(cmd, &out) == 0);
+    CHECKF(json_parse(out.ptr, out.len, 0, &mine, err, sizeof err) == 0, "%s", err);
+    const json_value *heads = json_get(&gd.root, "heads"), *deps = json_get(&gd.root, "deps"),
+                     *ss = json_get(&gd.root, "sent_starts");
+    CHECK(mine.root.type == JSON_ARRAY && mine.root.u.arr.n == heads->u.arr.n);
+    size_t k = 0;
+    for (size_t i = 0; i < heads->u.arr.n; i++) {
+        const json_value *t = &mine.root.u.arr.items[i];
+        CHECK_EQ_INT(json_get(t, "head")->u.num, heads->u.arr.items[i].u.num);
+        CHECK_EQ_STR(json_get(t, "dep")->u.str.ptr, deps->u.arr.items[i].u.str.ptr);
+        int starts = k < ss->u.arr.n && ss->u.arr.items[k].u.num == (double)i;
+        k += starts;
+        CHECK_EQ_INT(json_get(t, "sent_start")->type == JSON_TRUE, starts);
+    }
+    CHECK(k == ss->u.arr.n);
+    json_doc_free(&mine);
+    buf_clear(&out);
+    /* the ner pipeline has no parse to show */
+    snprintf(cmd, sizeof cmd, "%s ner --pipeline ner --format tokens %s", test_nerd_bin(), test_path("corpus/paris.txt"));
+    CHECK(test_run_capture(cmd, &out) == 0 && out.ptr && !strstr(out.ptr, "\"head\""));
+    json_doc_free(&gd);
+    buf_free(&out);
+    free(golden);
+}
+
+/* The class order of a moves file: actions in id order; within one, labels by frequency, then
+ * by label, both descending (spaCy's initialize_actions); negative frequencies (labels added
+ * after training) last, each label with all its actions. */
+TEST(parser_moves_class_order)
+{
+    const char *json = "{\"0\":{\"\":9},\"1\":{\"\":9},"
+                       "\"2\":{\"a\":3,\"b\":3,\"c\":7,\"z\":-1,\"obj||xcomp\":2},"
+                       "\"3\":{\"y\":-2,\"z\":-1,\"b\":1},\"4\":{\"ROOT\":5}}";
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str(&pk, 5);
+    msgpack_pack_str_body(&pk, "moves", 5);
+    msgpack_pack_str(&pk, strlen(json));
+    msgpack_pack_str_body(&pk, json, strlen(json));
+    char path[] = "/tmp/nerd-moves-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0 && write(fd, sb.data, sb.size) == (ssize_t)sb.size);
+    close(fd);
+    msgpack_sbuffer_destroy(&sb);
+    ae_moves mv;
+    char err[256];
+    CHECKF(ae_load(&mv, path, err, sizeof err) == 0, "%s", err);
+    unlink(path);
+    static const char *want[] = {"S", "D", "L-c", "L-b", "L-a", "L-obj||xcomp", "R-b", "B-ROOT", "L-z", "R-z", "R-y"};
+    CHECK_EQ_INT(mv.nclasses, sizeof want / sizeof want[0]);
+    for (int c = 0; c < mv.nclasses; c++) {
+        char name[64];
+        CHECK_EQ_STR(ae_class_name(&mv, c, name, sizeof name), want[c]);
+    }
+    /* the decorated label's parts */
+    int deco = mv.classes[5].label;
+    CHECK_EQ_STR(mv.labels[mv.base[deco]], "obj");
+    CHECK_EQ_STR(mv.labels[mv.head[deco]], "xcomp");
+    CHECK_EQ_STR(mv.labels[mv.root_label], "ROOT");
+    ae_free(&mv);
+}

@@ -1,0 +1,411 @@
+/* Faults and floods against the real server: 10,000 slowloris connections, a worker killed
+ * by SIGSEGV under load, a worker out of file descriptors, and HUP with a broken model.
+ * The tests named hostile_* take tens of seconds: `make test-hostile` runs them, `make test`
+ * leaves them out (tests/runner.c). */
+#include "test.h"
+#include "serve_helper.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static long status_kib(pid_t pid, const char *field)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
+    size_t len;
+    char *t = test_read_file(p, &len);
+    const char *at = t ? strstr(t, field) : NULL;
+    long v = at ? atol(at + strlen(field)) : -1;
+    free(t);
+    return v;
+}
+
+/* utime + stime of a process, seconds */
+static double cpu_seconds(pid_t pid)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+    size_t len;
+    char *t = test_read_file(p, &len);
+    char *rp = t ? strrchr(t, ')') : NULL;
+    unsigned long ut = 0, st = 0;
+    if (rp) sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
+    free(t);
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Sockets a process holds (its listening socket included). */
+static int count_sockets(pid_t pid)
+{
+    char dir[64], target[128];
+    int n = 0;
+    for (int fd = 0; fd < 4096; fd++) {
+        snprintf(dir, sizeof dir, "/proc/%d/fd/%d", (int)pid, fd);
+        ssize_t k = readlink(dir, target, sizeof target - 1);
+        if (k <= 0) continue;
+        target[k] = 0;
+        n += !strncmp(target, "socket:", 7);
+    }
+    return n;
+}
+
+static void paris(int port)
+{
+    buf out = {0};
+    CHECK(http_json(port, "POST", "/", "{\"text\": \"Angela Merkel visited Paris.\"}", &out) == 200);
+    CHECKF(strstr(out.ptr, "\"Paris\":\"GPE\""), "%s", out.ptr);
+    buf_free(&out);
+}
+
+static int wait_log(const test_server *s, const char *needle, int count, double seconds)
+{
+    double end = now_s() + seconds;
+    while (now_s() < end) {
+        size_t len;
+        char *log = test_read_file(s->log, &len);
+        int n = 0;
+        for (const char *p = log; p && (p = strstr(p, needle)); p++) n++;
+        free(log);
+        if (n >= count) return 1;
+        usleep(50000);
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- slowloris */
+
+#define SLOW_CONNS 10000
+
+TEST_T(hostile_slowloris_10000_connections, 180)
+{
+    struct rlimit rl;
+    CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+    CHECKF(rl.rlim_max >= SLOW_CONNS + 500, "the hard open-files limit %llu is below %d: raise it (ulimit -Hn)",
+           (unsigned long long)rl.rlim_max, SLOW_CONNS + 500);
+    /* the server starts with a soft limit of 1024 and must raise its own */
+    struct rlimit low = {1024, rl.rlim_max}, high = {rl.rlim_max, rl.rlim_max};
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    test_server s;
+    const char *args[] = {"-k", "async", "-w", "1", "--worker-connections", "12000", "--header-timeout", "6",
+                          "--keep-alive", "10", NULL};
+    server_start(&s, args);
+    CHECK(setrlimit(RLIMIT_NOFILE, &high) == 0);
+    pid_t w[4];
+    CHECK(server_workers(&s, w, 4) == 1);
+    paris(s.port);
+    long rss0 = status_kib(w[0], "VmRSS:");
+
+    /* half idle, half trickling a header that never ends */
+    static int fds[SLOW_CONNS];
+    static const char start[] = "POST / HTTP/1.1\r\nHost: x\r\n";
+    double t0 = now_s();
+    long open = 0;
+    for (int i = 0; i < SLOW_CONNS; i++) {
+        fds[i] = tcp_connect(s.port);
+        CHECKF(fds[i] >= 0, "connect %d: %s", i, strerror(errno));
+        /* in batches the backlog can hold: past it the kernel drops handshakes, and they come
+         * back only after SYN-ACK retransmits (seconds) */
+        if (i % 1000 == 999)
+            for (int k = 0; k < 200 && (open = server_metric(s.port, "nerd_connections_open")) < i - 100; k++) usleep(20000);
+    }
+    double t_open = now_s() - t0;
+    for (int i = 0; i < 400 && open < SLOW_CONNS; i++) { usleep(50000); open = server_metric(s.port, "nerd_connections_open"); }
+    CHECKF(open >= SLOW_CONNS, "the worker holds %ld of %d connections", open, SLOW_CONNS);
+    long rss1 = status_kib(w[0], "VmRSS:");
+    for (int i = 1; i < SLOW_CONNS; i += 2) CHECK(send_all(fds[i], start, sizeof start - 1) == 0);
+    usleep(500000);
+    long rss2 = status_kib(w[0], "VmRSS:"); /* well before --header-timeout ends them */
+
+    /* while they trickle, another client is answered at once */
+    double worst = 0;
+    for (int round = 0; round < 10; round++) {
+        for (int i = 1; i < SLOW_CONNS; i += 2) send_all(fds[i], "X", 1);
+        double q = now_s();
+        paris(s.port);
+        if (now_s() - q > worst) worst = now_s() - q;
+        usleep(150000);
+    }
+    printf("  %d connections opened in %.1f s; worker RSS %ld KiB before, %ld with them idle (%.2f KiB each), %ld with "
+           "half of them trickling a header (%.2f KiB more each): %.2f KiB per connection\n", SLOW_CONNS, t_open, rss0, rss1,
+           (double)(rss1 - rss0) / SLOW_CONNS, rss2, (double)(rss2 - rss1) / (SLOW_CONNS / 2), (double)(rss2 - rss0) / SLOW_CONNS);
+    printf("  worst answer time beside them: %.1f ms\n", worst * 1e3);
+    CHECKF(worst < 2.0, "an answer took %.0f ms beside the slow connections", worst * 1e3);
+#ifdef __SANITIZE_ADDRESS__
+    const long per_conn_kib = 64; /* ASan's redzones and quarantine */
+#else
+    const long per_conn_kib = 16;
+#endif
+    CHECKF(rss2 - rss0 < SLOW_CONNS * per_conn_kib, "%.1f KiB per slow connection", (double)(rss2 - rss0) / SLOW_CONNS);
+
+    /* past --header-timeout the tricklers get 408; past --keep-alive the idle ones are closed */
+    int got408 = 0, closed_idle = 0;
+    double deadline = now_s() + 20;
+    for (int i = 0; i < 200; i++) {
+        int fd = fds[i * (SLOW_CONNS / 200) + (i & 1)]; /* odd indices trickle */
+        buf out = {0};
+        int eof = read_answers(fd, &out, deadline - now_s() > 0 ? deadline - now_s() : 0.1);
+        if (i & 1) got408 += out.ptr && !strncmp(out.ptr, "HTTP/1.1 408 ", 13);
+        else closed_idle += eof && !out.len;
+        buf_free(&out);
+    }
+    printf("  of 100 sampled trickling connections %d got 408; of 100 idle ones %d were closed\n", got408, closed_idle);
+    CHECK_EQ_INT(got408, 100);
+    CHECK_EQ_INT(closed_idle, 100);
+    for (int i = 0; i < SLOW_CONNS; i++) close(fds[i]);
+    paris(s.port);
+    pid_t w2[4];
+    CHECK(server_workers(&s, w2, 4) == 1 && w2[0] == w[0]);
+    server_stop(&s, SIGTERM);
+}
+
+/* ---------------------------------------------------------------- SIGSEGV under load */
+
+#define LOAD_THREADS 16
+
+typedef struct {
+    int port;
+    atomic_int *stop;
+    long answered, failed;
+} load_client;
+
+static int read_one(int fd, char *b, size_t cap)
+{
+    size_t len = 0;
+    char *end = NULL;
+    while (!end) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 10000) <= 0) return -1;
+        ssize_t k = recv(fd, b + len, cap - 1 - len, 0);
+        if (k <= 0) return -1;
+        len += (size_t)k;
+        b[len] = 0;
+        end = strstr(b, "\r\n\r\n");
+    }
+    const char *cl = strstr(b, "Content-Length: ");
+    size_t want = (size_t)(end + 4 - b) + (cl ? strtoul(cl + 16, NULL, 10) : 0);
+    while (len < want && len < cap - 1) {
+        ssize_t k = recv(fd, b + len, cap - 1 - len, 0);
+        if (k <= 0) return -1;
+        len += (size_t)k;
+    }
+    b[len] = 0;
+    return atoi(b + 9);
+}
+
+static void *load_loop(void *arg)
+{
+    load_client *lc = arg;
+    static const char req[] = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n{\"text\": \"Angela Merkel visited Paris.\"}";
+    char resp[4096];
+    int fd = -1;
+    while (!atomic_load(lc->stop)) {
+        if (fd < 0 && (fd = tcp_connect(lc->port)) < 0) { usleep(10000); continue; }
+        int st = send_all(fd, req, sizeof req - 1) ? -1 : read_one(fd, resp, sizeof resp);
+        if (st == 200 && strstr(resp, "\"Paris\":\"GPE\"")) lc->answered++;
+        else {
+            lc->failed++;
+            close(fd);
+            fd = -1;
+        }
+    }
+    if (fd >= 0) close(fd);
+    return NULL;
+}
+
+TEST_T(hostile_worker_sigsegv_under_load_loses_only_its_own, 120)
+{
+    struct rlimit nocore = {0, 0};
+    setrlimit(RLIMIT_CORE, &nocore); /* the crashed worker leaves no core file behind */
+    test_server s;
+    const char *args[] = {"-k", "async", "-w", "2", NULL};
+    server_start(&s, args);
+    pid_t w[4];
+    for (int i = 0; i < 100 && server_workers(&s, w, 4) != 2; i++) usleep(50000);
+    CHECK(server_workers(&s, w, 4) == 2);
+    atomic_int stop = 0;
+    load_client lc[LOAD_THREADS];
+    pthread_t th[LOAD_THREADS];
+    for (int i = 0; i < LOAD_THREADS; i++) {
+        lc[i] = (load_client){s.port, &stop, 0, 0};
+        pthread_create(&th[i], NULL, load_loop, &lc[i]);
+    }
+    usleep(1500000);
+    int held = count_sockets(w[0]) - 1; /* its connections: every socket but the listening one */
+    long before = 0;
+    for (int i = 0; i < LOAD_THREADS; i++) before += lc[i].answered;
+    kill(w[0], SIGSEGV);
+    usleep(3000000);
+    atomic_store(&stop, 1);
+    long answered = 0, failed = 0;
+    int threads_failed = 0;
+    for (int i = 0; i < LOAD_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        answered += lc[i].answered;
+        failed += lc[i].failed;
+        threads_failed += lc[i].failed > 0;
+        CHECKF(lc[i].failed <= 1, "client %d failed %ld times", i, lc[i].failed);
+    }
+    printf("  SIGSEGV: the worker held %d of %d client connections; %ld requests failed, %ld answered (%ld after the kill)\n",
+           held, LOAD_THREADS, failed, answered, answered - before);
+    CHECKF(failed <= held, "%ld requests failed, but the worker held only %d connections", failed, held);
+    CHECK(answered - before > 100);
+    pid_t after[4];
+    int n = 0;
+    for (int i = 0; i < 100 && n != 2; i++) { n = server_workers(&s, after, 4); if (n != 2) usleep(50000); }
+    CHECK_EQ_INT(n, 2);
+    CHECK(after[0] != w[0] && after[1] != w[0]);
+    CHECK(after[0] == w[1] || after[1] == w[1]); /* the other worker was not touched */
+    char gone[64]; /* "was killed by signal 11"; under ASan its own handler exits with code 1 */
+    snprintf(gone, sizeof gone, "Worker (pid:%d) ", (int)w[0]);
+    CHECK(wait_log(&s, gone, 1, 5));
+    CHECK_EQ_INT(server_metric(s.port, "nerd_worker_restarts_total"), 1);
+    paris(s.port);
+    server_stop(&s, SIGTERM);
+}
+
+/* ---------------------------------------------------------------- out of descriptors */
+
+TEST_T(hostile_out_of_file_descriptors_delays_accepts, 120)
+{
+    test_server s;
+    const char *args[] = {"-k", "async", "-w", "1", NULL};
+    server_start(&s, args);
+    pid_t w[4];
+    CHECK(server_workers(&s, w, 4) == 1);
+    struct rlimit tiny = {64, 64};
+    CHECK(prlimit(w[0], RLIMIT_NOFILE, &tiny, NULL) == 0);
+    enum { N = 200 };
+    int fds[N];
+    for (int i = 0; i < N; i++) CHECK((fds[i] = tcp_connect(s.port)) >= 0); /* the backlog takes what the worker cannot */
+    CHECK(wait_log(&s, "pausing accepts", 1, 5));
+    /* blocked on descriptors, the worker waits rather than spins */
+    usleep(300000);
+    double c0 = cpu_seconds(w[0]), t0 = now_s();
+    usleep(2000000);
+    double cpu = cpu_seconds(w[0]) - c0, wall = now_s() - t0;
+    printf("  worker at its 64-descriptor limit with %d clients: %.2f s CPU in %.1f s\n", N, cpu, wall);
+    CHECKF(cpu < 0.2 * wall, "the worker used %.2f s of CPU in %.1f s while out of descriptors", cpu, wall);
+    /* then every client is answered, as descriptors free up */
+    static const char req[] = "POST / HTTP/1.1\r\nConnection: close\r\nContent-Length: 17\r\n\r\n{\"text\": \"Paris\"}";
+    for (int i = 0; i < N; i++) CHECK(send_all(fds[i], req, sizeof req - 1) == 0);
+    int ok = 0, other = 0;
+    for (int i = 0; i < N; i++) {
+        buf out = {0};
+        read_answers(fds[i], &out, 30);
+        if (out.ptr && !strncmp(out.ptr, "HTTP/1.1 200 ", 13)) ok++;
+        else if (out.ptr && !strncmp(out.ptr, "HTTP/1.1 503 ", 13)) other++;
+        buf_free(&out);
+        close(fds[i]);
+    }
+    printf("  %d of %d answered 200, %d shed with 503\n", ok, N, other);
+    CHECK_EQ_INT(ok + other, N);
+    pid_t w2[4];
+    CHECK(server_workers(&s, w2, 4) == 1 && w2[0] == w[0]);
+    paris(s.port);
+    server_stop(&s, SIGTERM);
+}
+
+/* ---------------------------------------------------------------- HUP with a broken model */
+
+TEST_T(serve_hup_reload_refused_with_broken_or_missing_model, 90)
+{
+    char real[1024], copy[256], cmd[2048];
+    CHECK(realpath(test_path("models/en_core_web_sm"), real));
+    snprintf(copy, sizeof copy, "/tmp/nerd-hup-model-%d", (int)getpid());
+    snprintf(cmd, sizeof cmd, "rm -rf %s && cp -rs %s %s", copy, real, copy);
+    CHECK(system(cmd) == 0);
+    test_server s;
+    const char *args[] = {"-k", "async", "-w", "2", "--model", copy, NULL};
+    server_start(&s, args);
+    pid_t w[4], now[4];
+    for (int i = 0; i < 100 && server_workers(&s, w, 4) != 2; i++) usleep(50000);
+    CHECK(server_workers(&s, w, 4) == 2);
+    /* corrupted weights */
+    char p[512];
+    snprintf(p, sizeof p, "%s/ner/model", copy);
+    CHECK(unlink(p) == 0);
+    FILE *f = fopen(p, "wb");
+    CHECK(f && fwrite("\x84\xa5nodes\xdd\xff\xff\xff\xff", 1, 11, f) == 11);
+    fclose(f);
+    kill(s.pid, SIGHUP);
+    CHECKF(wait_log(&s, "Reload refused", 1, 20), "no refusal in the log");
+    CHECK(server_workers(&s, now, 4) == 2 && ((now[0] == w[0] && now[1] == w[1]) || (now[0] == w[1] && now[1] == w[0])));
+    paris(s.port);
+    /* the folder gone */
+    snprintf(cmd, sizeof cmd, "rm -rf %s", copy);
+    CHECK(system(cmd) == 0);
+    kill(s.pid, SIGHUP);
+    CHECKF(wait_log(&s, "Reload refused", 2, 20), "no second refusal in the log");
+    CHECK(server_workers(&s, now, 4) == 2 && ((now[0] == w[0] && now[1] == w[1]) || (now[0] == w[1] && now[1] == w[0])));
+    paris(s.port);
+    /* restored: the reload goes through and the workers are replaced */
+    snprintf(cmd, sizeof cmd, "cp -rs %s %s", real, copy);
+    CHECK(system(cmd) == 0);
+    kill(s.pid, SIGHUP);
+    CHECKF(wait_log(&s, "Reloaded", 1, 20), "the good model was not reloaded");
+    int fresh = 0;
+    for (int i = 0; i < 100 && fresh != 2; i++) {
+        usleep(50000);
+        fresh = 0;
+        if (server_workers(&s, now, 4) == 2)
+            for (int k = 0; k < 2; k++) fresh += now[k] != w[0] && now[k] != w[1];
+    }
+    CHECK_EQ_INT(fresh, 2);
+    paris(s.port);
+    server_stop(&s, SIGTERM);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", copy);
+    CHECK(system(cmd) == 0);
+}
+
+/* ---------------------------------------------------------------- a worker busy past --timeout */
+
+/* A real endless-looking computation: a 2 MiB text takes seconds in the model on the loop
+ * thread, where the heartbeat cannot beat; with --timeout 1 the master kills the worker
+ * (Gunicorn's rule: no request may run past the timeout) and starts another. */
+TEST_T(hostile_worker_busy_past_timeout_is_killed_and_replaced, 90)
+{
+    test_server s;
+    const char *args[] = {"-k", "async", "-w", "1", "--timeout", "1", "--max-body-size", "4000000", NULL};
+    server_start(&s, args);
+    pid_t w[4];
+    CHECK(server_workers(&s, w, 4) == 1);
+    buf req = {0}, body = {0}, out = {0};
+    buf_puts(&body, "{\"text\": \"");
+    while (body.len < (2u << 20)) buf_puts(&body, "Angela Merkel visited Paris on 3 May 2021. ");
+    buf_puts(&body, "\"}");
+    buf_printf(&req, "POST / HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", body.len);
+    buf_append(&req, body.ptr, body.len);
+    int fd = tcp_connect(s.port);
+    double t0 = now_s();
+    CHECK(send_all(fd, req.ptr, req.len) == 0);
+    read_answers(fd, &out, 30);
+    double took = now_s() - t0;
+    close(fd);
+    printf("  the request's connection ended after %.1f s with %zu bytes of answer\n", took, out.len);
+    CHECKF(out.len == 0, "the busy worker answered: %.200s", out.ptr);
+    CHECKF(wait_log(&s, "WORKER TIMEOUT", 1, 5), "no WORKER TIMEOUT in the log");
+    pid_t now[4];
+    int n = 0;
+    for (int i = 0; i < 100 && !(n == 1 && now[0] != w[0]); i++) { usleep(50000); n = server_workers(&s, now, 4); }
+    CHECKF(n == 1 && now[0] != w[0], "the busy worker was not replaced");
+    paris(s.port);
+    buf_free(&req);
+    buf_free(&body);
+    buf_free(&out);
+    server_stop(&s, SIGTERM);
+}

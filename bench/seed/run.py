@@ -4,7 +4,8 @@ the model), 1000 simultaneous requests, 1, 2 and 4 workers, for nerd (sync, asyn
 inference threads) and the article's three Python stacks on the same machine. Each cell is the
 median of TRIALS trials of `nerd bench -n 1000 -c 100` (the article's client in C: its 1000
 simultaneous aiohttp requests share aiohttp's default pool of 100 connections). Writes
-bench/results/seed.md, seed.csv and seed.png.  Environment: TRIALS (3), WORKERS ("1 2 4"),
+bench/results/seed.md, seed.csv and seed.png.  Environment: TRIALS (3; `EXPERIMENTS=io TRIALS=1`
+after a cpu run keeps the cpu table and shortens the sync rows' 100 s trials), WORKERS ("1 2 4"),
 EXPERIMENTS ("cpu io"), STACKS (a comma list of row names to run)."""
 import csv
 import json
@@ -138,7 +139,9 @@ def main():
         wr.writerows(rows)
     names = list(dict.fromkeys(r["stack"] for r in rows))
     cpu = os.popen("grep -m1 'model name' /proc/cpuinfo").read().split(":")[-1].strip()
-    md = [f"Machine: {cpu}, {os.cpu_count()} cores; {TRIALS} trials per cell (median); "
+    trials = {e: sorted({int(r["trials"]) for r in rows if r["experiment"] == e}) for e in ("cpu", "io")}
+    per_exp = "; ".join(f"{e}: {'/'.join(map(str, t))}" for e, t in trials.items() if t)
+    md = [f"Machine: {cpu}, {os.cpu_count()} cores; trials per cell ({per_exp}), each cell their median; "
           f"`nerd bench -n 1000 -c 100` (the seed's aiohttp client: 1000 simultaneous requests over its default 100 connections); "
           f"the Python stacks run the seed's server code on nerd's engine (python/nerd), so the rows compare serving stacks.", ""]
     for exp, title in (("cpu", "CPU-bound"), ("io", "CPU- and IO-bound (0.1 s of simulated IO before the model)")):

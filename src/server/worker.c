@@ -460,7 +460,11 @@ static void set_accepting(loop *L, int on)
     if (L->accepting == on) return;
     for (int i = 0; i < L->w->nlisten; i++) {
         if (on) {
-            struct epoll_event e = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = L->w->listen_fds[i]};
+            /* Not EPOLLEXCLUSIVE: it hands every connection of a burst to the worker whose epoll
+             * is first on the socket's wait queue while that worker is still waking up, so the
+             * seed's 100 keep-alive connections all landed on one worker of two (measured). Every
+             * worker sees the listen socket ready, and whichever is free takes the next. */
+            struct epoll_event e = {.events = EPOLLIN, .data.fd = L->w->listen_fds[i]};
             epoll_ctl(L->ep, EPOLL_CTL_ADD, L->w->listen_fds[i], &e);
         } else {
             epoll_ctl(L->ep, EPOLL_CTL_DEL, L->w->listen_fds[i], NULL);
@@ -473,7 +477,12 @@ static void accept_some(loop *L, int lfd)
 {
     const server_config *cfg = L->w->cfg;
     worker_metrics *m = &L->w->shared->slots[L->w->slot].m;
-    for (int k = 0; k < 64 && L->nconns < cfg->worker_connections; k++) {
+    /* With several workers, one accept per wakeup: a worker that took a burst of keep-alive
+     * connections in one go would keep them, and the others would idle (measured: 2 async
+     * workers no faster than 1). Taking one and going back to epoll lets whichever worker is
+     * idle take the next, so connections follow free capacity. Alone, take up to 64. */
+    int batch = cfg->workers > 1 ? 1 : 64;
+    for (int k = 0; k < batch && L->nconns < cfg->worker_connections; k++) {
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {

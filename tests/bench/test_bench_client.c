@@ -67,22 +67,6 @@ TEST_T(bench_client_checks_answers_and_counts_errors, 120)
     buf_free(&out);
 }
 
-/* CPU seconds a process has used (utime + stime from /proc/PID/stat), or -1. */
-static double cpu_seconds(pid_t pid)
-{
-    char path[64], line[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    size_t n = fread(line, 1, sizeof line - 1, f);
-    fclose(f);
-    line[n] = 0;
-    const char *p = strrchr(line, ')'); /* the command name may hold spaces */
-    unsigned long ut = 0, st = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 /* The seed's client shape (a burst of keep-alive connections that then carry every request)
  * against two async workers: both must do a fair share of the model's work. */
 TEST_T(serve_async_workers_share_a_burst_of_keepalive_connections, 120)
@@ -92,13 +76,13 @@ TEST_T(serve_async_workers_share_a_burst_of_keepalive_connections, 120)
     server_start(&s, args);
     pid_t w[4];
     CHECK(server_workers(&s, w, 4) == 2);
-    double before[2] = {cpu_seconds(w[0]), cpu_seconds(w[1])};
+    double before[2] = {process_cpu_seconds(w[0]), process_cpu_seconds(w[1])};
     char cmd[2048];
     buf out = {0};
     snprintf(cmd, sizeof cmd, "%s bench http://127.0.0.1:%d/ -n 1000 -c 100 --trials 1 --text-file %s",
              test_nerd_bin(), s.port, test_path("corpus/paris.txt"));
     CHECK(run(cmd, &out) == 0);
-    double used[2] = {cpu_seconds(w[0]) - before[0], cpu_seconds(w[1]) - before[1]};
+    double used[2] = {process_cpu_seconds(w[0]) - before[0], process_cpu_seconds(w[1]) - before[1]};
     double lo = used[0] < used[1] ? used[0] : used[1], hi = used[0] < used[1] ? used[1] : used[0];
     printf("  worker CPU for 1000 requests over 100 connections: %.2f s and %.2f s\n", used[0], used[1]);
     /* even would be 1.0; a worker holding the whole burst gives under 0.1 */

@@ -159,7 +159,7 @@ int server_workers(const test_server *s, pid_t *pids, int max)
     struct dirent *e;
     while (d && (e = readdir(d)) && n < max) {
         if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-        char p[256];
+        char p[300]; /* "/proc/" + a d_name of up to 255 bytes + "/stat" */
         snprintf(p, sizeof p, "/proc/%s/stat", e->d_name);
         size_t len;
         char *st = test_read_file(p, &len);
@@ -186,4 +186,17 @@ long server_metric(int port, const char *name)
     }
     buf_free(&out);
     return v;
+}
+
+double process_cpu_seconds(pid_t pid)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+    size_t len;
+    char *t = test_read_file(p, &len);
+    const char *rp = t ? strrchr(t, ')') : NULL; /* the command name may hold spaces */
+    unsigned long ut = 0, st = 0;
+    int ok = rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2;
+    free(t);
+    return ok ? (double)(ut + st) / (double)sysconf(_SC_CLK_TCK) : -1;
 }

@@ -39,5 +39,7 @@ int read_answers(int fd, buf *out, double seconds);
 long server_metric(int port, const char *name);
 /* The pids of the master's children (its workers). */
 int server_workers(const test_server *s, pid_t *pids, int max);
+/* CPU seconds a process has used (utime + stime of /proc/PID/stat), or -1 if it is gone. */
+double process_cpu_seconds(pid_t pid);
 
 #endif

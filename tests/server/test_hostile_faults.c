@@ -35,20 +35,6 @@ static long status_kib(pid_t pid, const char *field)
     return v;
 }
 
-/* utime + stime of a process, seconds */
-static double cpu_seconds(pid_t pid)
-{
-    char p[64];
-    snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
-    size_t len;
-    char *t = test_read_file(p, &len);
-    char *rp = t ? strrchr(t, ')') : NULL;
-    unsigned long ut = 0, st = 0;
-    if (rp) sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st);
-    free(t);
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 /* Sockets a process holds (its listening socket included). */
 static int count_sockets(pid_t pid)
 {
@@ -295,9 +281,9 @@ TEST_T(hostile_out_of_file_descriptors_delays_accepts, 120)
     CHECK(wait_log(&s, "pausing accepts", 1, 5));
     /* blocked on descriptors, the worker waits rather than spins */
     usleep(300000);
-    double c0 = cpu_seconds(w[0]), t0 = now_s();
+    double c0 = process_cpu_seconds(w[0]), t0 = now_s();
     usleep(2000000);
-    double cpu = cpu_seconds(w[0]) - c0, wall = now_s() - t0;
+    double cpu = process_cpu_seconds(w[0]) - c0, wall = now_s() - t0;
     printf("  worker at its 64-descriptor limit with %d clients: %.2f s CPU in %.1f s\n", N, cpu, wall);
     CHECKF(cpu < 0.2 * wall, "the worker used %.2f s of CPU in %.1f s while out of descriptors", cpu, wall);
     /* then every client is answered, as descriptors free up */

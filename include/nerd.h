@@ -79,13 +79,15 @@ const char *nerd_precision_kernel(nerd_precision p);
 nerd_status nerd_model_set_precision(nerd_model *m, nerd_precision p);
 nerd_precision nerd_model_precision(const nerd_model *m);
 
-/* The per-word cache of the tok2vec's embedding and mixing layer (results are bit-identical
- * with and without it). By default 32768 entries (about 14 MB at most), or $NERD_EMBED_CACHE
- * entries when set at load; 0 disables it. Not thread-safe: call before the model is shared.
+/* The per-word cache of the tok2vecs' embedding and mixing layers, one for the ner's own and
+ * one for the full pipeline's shared tok2vec (results are bit-identical with and without it).
+ * By default 32768 entries each (about 14 MB at most each), or $NERD_EMBED_CACHE entries when
+ * set at load; 0 disables it. Not thread-safe: call before the model is shared.
  * Changing it drops the cached rows. */
 nerd_status nerd_model_set_cache(nerd_model *m, size_t entries);
 typedef struct { uint64_t hits, misses; size_t entries, bytes; } nerd_cache_stats;
-/* Totals since load (hits + misses = tokens looked up); all zero when the cache is off. */
+/* Totals over both caches since load (hits + misses = tokens looked up); all zero when the
+ * cache is off. */
 void nerd_model_cache_stats(const nerd_model *m, nerd_cache_stats *s);
 
 /* ---- documents ---------------------------------------------------------------------- */

@@ -26,6 +26,8 @@ const char *test_path(const char *rel);
 const char *test_nerd_bin(void);
 /* Reads a whole file; NULL if it cannot. *len gets its size. Caller frees. */
 char *test_read_file(const char *path, size_t *len);
+/* ../shared/models/en_core_web_sm loaded (tests/ner/model_helper.c); fails the test if it cannot be. */
+struct nerd_model *test_model(void);
 
 #define TEST_T(name, timeout)                                                   \
     static void name(void);                                                     \

@@ -1,6 +1,7 @@
 /* embed_cache.h - a bounded, thread-safe cache of the tok2vec's per-word rows: the output of
- * the embedding lookups and the mixing layer depends only on a token's four lexical attribute
- * hashes, so it is computed once per distinct word (per precision) and reused.
+ * the embedding lookups and the mixing layer depends only on a token's lexical attributes (the
+ * ner's four hashes; the shared tok2vec's four and SPACY, IS_SPACE), so it is computed once per
+ * distinct word (per precision) and reused.
  *
  * Direct-mapped: a fixed table of 2^k slots, a new word replaces the slot's old one. Each slot
  * has a one-byte lock that is only ever tried, never waited for: a lookup that finds it taken
@@ -15,15 +16,19 @@
 
 typedef struct embed_cache embed_cache;
 
-/* A table of at least `entries` slots (rounded up to a power of two) of `width` floats.
- * NULL if entries is 0 or on allocation failure. Pages are touched only as slots are used. */
-embed_cache *embed_cache_new(size_t entries, int width);
+#define EMBED_CACHE_MAX_KEY 8
+
+/* A table of at least `entries` slots (rounded up to a power of two) of `width` floats, keyed
+ * by nkey attribute values (1 to EMBED_CACHE_MAX_KEY). NULL if entries is 0, nkey is out of
+ * range or on allocation failure. Pages are touched only as slots are used. */
+embed_cache *embed_cache_new(size_t entries, int nkey, int width);
+int embed_cache_nkey(const embed_cache *c);
 void embed_cache_free(embed_cache *c);
 
-/* key: the 4 attribute hashes; tag: which computation made the row (the precision). Copies the
- * row into out and returns 1 on a hit, else returns 0. */
-int embed_cache_get(embed_cache *c, const uint64_t key[4], uint32_t tag, float *out);
-void embed_cache_put(embed_cache *c, const uint64_t key[4], uint32_t tag, const float *row);
+/* key: the nkey attribute values; tag: which computation made the row (the precision). Copies
+ * the row into out and returns 1 on a hit, else returns 0. */
+int embed_cache_get(embed_cache *c, const uint64_t *key, uint32_t tag, float *out);
+void embed_cache_put(embed_cache *c, const uint64_t *key, uint32_t tag, const float *row);
 
 /* Adds a document's lookups to the totals (once per document: one atomic add each). */
 void embed_cache_count(embed_cache *c, uint64_t hits, uint64_t misses);

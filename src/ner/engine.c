@@ -350,6 +350,11 @@ static nerd_status load_full(nerd_model *m, const char *dir, const full_dims *fd
         snprintf(path, sizeof path, "%s/%s/patterns", dir, fd->ruler_name);
         if (ar_load(&m->dep_rules, &m->parser_moves, path, err, errlen)) return file_status(path);
     }
+    if (t2v_pack(&m->full_t2v_packed, &m->t2v, m->precision == KN_BF16) ||
+        parser_pack(&m->full_parser_packed, &m->parser)) {
+        snprintf(err, errlen, "out of memory");
+        return NERD_ERR_NOMEM;
+    }
     m->parse_window = 2048;
     m->parse_back = 256;
     m->has_full = 1;
@@ -406,6 +411,10 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
                          m->ner_moves.nclasses, m->ner_net.nclasses);
     if (t2v_pack(&m->ner_t2v_packed, &m->ner_t2v, 0) || parser_pack(&m->ner_net_packed, &m->ner_net))
         return load_fail(m, status, NERD_ERR_NOMEM, err, errlen, "out of memory");
+    if (full == 0) {
+        nerd_status fs = load_full(m, dir, &fd, err, errlen);
+        if (fs != NERD_OK) return load_fail(m, status, fs, err, errlen, NULL);
+    }
     const char *cache_env = getenv("NERD_EMBED_CACHE");
     char *end = NULL;
     unsigned long long entries = cache_env && *cache_env ? strtoull(cache_env, &end, 10) : NERD_DEFAULT_CACHE;
@@ -415,10 +424,6 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
                          (size_t)1 << 26);
     if (nerd_model_set_cache(m, (size_t)entries) != NERD_OK)
         return load_fail(m, status, NERD_ERR_NOMEM, err, errlen, "out of memory");
-    if (full == 0) {
-        nerd_status fs = load_full(m, dir, &fd, err, errlen);
-        if (fs != NERD_OK) return load_fail(m, status, fs, err, errlen, NULL);
-    }
     return m;
 }
 
@@ -432,6 +437,9 @@ void nerd_model_free(nerd_model *m)
     t2v_packed_free(&m->ner_t2v_packed);
     parser_packed_free(&m->ner_net_packed);
     embed_cache_free(m->ner_cache);
+    t2v_packed_free(&m->full_t2v_packed);
+    parser_packed_free(&m->full_parser_packed);
+    embed_cache_free(m->full_cache);
     tw_free(&m->t2v_weights);
     tw_free(&m->parser_weights);
     ae_free(&m->parser_moves);
@@ -473,15 +481,23 @@ int nerd_precision_parse(const char *s, nerd_precision *p)
 const char *nerd_precision_name(nerd_precision p) { return p == NERD_PRECISION_BF16 ? "bf16" : "fp32"; }
 const char *nerd_precision_kernel(nerd_precision p) { return p == NERD_PRECISION_BF16 ? kn_bf16_path() : kn_f32_path(); }
 
+/* Packs a bf16 copy of a tok2vec's weights the first time bf16 is asked for. */
+static int ensure_bf16(t2v_packed *pk, const t2v_net *net)
+{
+    if (pk->has_bf16) return 0;
+    t2v_packed with;
+    if (t2v_pack(&with, net, 1)) return -1;
+    t2v_packed_free(pk);
+    *pk = with;
+    return 0;
+}
+
 nerd_status nerd_model_set_precision(nerd_model *m, nerd_precision p)
 {
     if (!m || (p != NERD_PRECISION_FP32 && p != NERD_PRECISION_BF16)) return NERD_ERR_ARG;
-    if (p == NERD_PRECISION_BF16 && !m->ner_t2v_packed.has_bf16) {
-        t2v_packed pk;
-        if (t2v_pack(&pk, &m->ner_t2v, 1)) return NERD_ERR_NOMEM;
-        t2v_packed_free(&m->ner_t2v_packed);
-        m->ner_t2v_packed = pk;
-    }
+    if (p == NERD_PRECISION_BF16 && (ensure_bf16(&m->ner_t2v_packed, &m->ner_t2v) ||
+                                     (m->has_full && ensure_bf16(&m->full_t2v_packed, &m->t2v))))
+        return NERD_ERR_NOMEM;
     m->precision = p == NERD_PRECISION_BF16 ? KN_BF16 : KN_FP32;
     return NERD_OK;
 }
@@ -491,21 +507,30 @@ nerd_precision nerd_model_precision(const nerd_model *m)
     return m && m->precision == KN_BF16 ? NERD_PRECISION_BF16 : NERD_PRECISION_FP32;
 }
 
+/* One cache per tok2vec: the ner's own and the shared one the parser listens to. */
 nerd_status nerd_model_set_cache(nerd_model *m, size_t entries)
 {
     if (!m) return NERD_ERR_ARG;
-    embed_cache *c = entries ? embed_cache_new(entries, m->ner_t2v.width) : NULL;
-    if (entries && !c) return NERD_ERR_NOMEM;
+    embed_cache *c = entries ? embed_cache_new(entries, m->ner_t2v.nattrs, m->ner_t2v.width) : NULL;
+    embed_cache *fc = entries && m->has_full ? embed_cache_new(entries, m->t2v.nattrs, m->t2v.width) : NULL;
+    if (entries && (!c || (m->has_full && !fc))) {
+        embed_cache_free(c);
+        embed_cache_free(fc);
+        return NERD_ERR_NOMEM;
+    }
     embed_cache_free(m->ner_cache);
+    embed_cache_free(m->full_cache);
     m->ner_cache = c;
+    m->full_cache = fc;
     return NERD_OK;
 }
 
 void nerd_model_cache_stats(const nerd_model *m, nerd_cache_stats *s)
 {
-    embed_cache_stats st;
-    embed_cache_get_stats(m ? m->ner_cache : NULL, &st);
-    *s = (nerd_cache_stats){st.hits, st.misses, st.slots, st.bytes};
+    embed_cache_stats a, b;
+    embed_cache_get_stats(m ? m->ner_cache : NULL, &a);
+    embed_cache_get_stats(m ? m->full_cache : NULL, &b);
+    *s = (nerd_cache_stats){a.hits + b.hits, a.misses + b.misses, a.slots + b.slots, a.bytes + b.bytes};
 }
 
 /* ---- documents ---- */

@@ -17,7 +17,8 @@
  *   parse.c        the full pipeline's shared tok2vec and parser over a doc
  *   kernels.c      nerd's packed fp32 / bf16 matrix products (runtime CPU dispatch)
  *   embed_cache.c  the bounded, thread-safe per-word cache of the tok2vec's mixing layer
- *   t2v_fast.c     the network as nerd_ner runs it: packed weights, fused passes, the cache
+ *   t2v_fast.c     the networks as nerd runs them: packed weights, fused passes, the cache
+ *                  (tok2vec_net.c and parser_net.c stay the plain reference the layer tests trace)
  */
 #ifndef NERD_ENGINE_H
 #define NERD_ENGINE_H
@@ -66,6 +67,9 @@ struct nerd_model {
     /* the parser's precomputed rows are kept for parse_window tokens, from parse_back tokens
      * behind the buffer's front (2048 and 256; tests shrink them to move the window often) */
     size_t parse_window, parse_back;
+    t2v_packed full_t2v_packed;   /* the shared tok2vec and the parser on nerd's kernels */
+    parser_packed full_parser_packed;
+    embed_cache *full_cache;      /* the shared tok2vec's word cache (NULL when disabled) */
     /* fast path (t2v_fast.h): packed weights, the precision products run in, the word cache */
     t2v_packed ner_t2v_packed;
     parser_packed ner_net_packed;

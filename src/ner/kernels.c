@@ -325,6 +325,15 @@ tile_bf16_dp(int mr, const uint16_t *A, size_t lda, const uint32_t *B, int KP, f
         }                                                                                           \
     } while (0)
 
+int kn_cols(const kn_weights *p, int c0, int n, kn_weights *view)
+{
+    if (c0 < 0 || n <= 0 || c0 % KN_NR || c0 + n > p->N || (n % KN_NR && c0 + n != p->N)) return -1;
+    *view = (kn_weights){.N = n, .K = p->K, .npanels = (n + KN_NR - 1) / KN_NR};
+    view->f32 = p->f32 + (size_t)(c0 / KN_NR) * p->K * KN_NR;
+    if (p->bf16) view->bf16 = p->bf16 + (size_t)(c0 / KN_NR) * (p->K / 2) * KN_NR;
+    return 0;
+}
+
 void kn_gemm_f32(const kn_weights *p, const float *A, size_t lda, size_t M, float *C, size_t ldc)
 {
     void (*tile_fn)(int, const float *, size_t, const float *, int, float *) = tile_f32_generic;

@@ -28,6 +28,10 @@ typedef struct {
 int kn_pack(kn_weights *p, const float *W, int N, int K, int with_bf16);
 void kn_free(kn_weights *p);
 
+/* A view of columns c0 .. c0+n-1 of p (no copy), for products over part of W. -1 unless c0
+ * starts a panel and the columns end on a panel's end or at N. */
+int kn_cols(const kn_weights *p, int c0, int n, kn_weights *view);
+
 /* C[i][c] = sum_k A[i*lda + k] * W[c][k] for i < M, c < N (fp32, one fma chain per element). */
 void kn_gemm_f32(const kn_weights *p, const float *A, size_t lda, size_t M, float *C, size_t ldc);
 

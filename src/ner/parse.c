@@ -1,5 +1,6 @@
 /* parse.c - the full pipeline's first half over a tokenized doc: the shared tok2vec, the
  * parser's network and its arc-eager decoding, and what set_annotations leaves on the doc.
+ * The networks run on nerd's kernels (t2v_fast.h), with the shared tok2vec's word cache.
  *
  * Memory stays bounded as in the ner: the tok2vec runs over chunks (with the encoder's
  * context), only the projected vectors of every token are kept (nI floats each), and the
@@ -36,7 +37,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d)
     const size_t span = PARSE_CHUNK + 2 * PARSE_CONTEXT, rowlen = (size_t)pn->nF * pn->nO * pn->nP;
     const size_t window = m->parse_window, back = m->parse_back;
     const size_t win = n < window ? n : window;
-    const size_t f_scratch = t2v_scratch_floats(t2v, span), f_vecs = span * t2v->width, f_proj = n * pn->nI,
+    const size_t f_scratch = t2v_fast_scratch_floats(t2v, span), f_vecs = span * t2v->width, f_proj = n * pn->nI,
                  f_table = (win + 1) * rowlen, f_side = rowlen;
     const size_t need = f_scratch + f_vecs + f_proj + f_table + f_side + pn->nO + (size_t)pn->nclasses + 64;
     const size_t nints = ae_state_ints(n) + ae_annotate_ints(n), nbytes = ae_state_bytes(n) + (size_t)pn->nclasses;
@@ -61,21 +62,22 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d)
     for (size_t c0 = 0; c0 < n; c0 += PARSE_CHUNK) {
         size_t c1 = c0 + PARSE_CHUNK < n ? c0 + PARSE_CHUNK : n;
         size_t a = c0 > PARSE_CONTEXT ? c0 - PARSE_CONTEXT : 0, b = c1 + PARSE_CONTEXT < n ? c1 + PARSE_CONTEXT : n;
-        t2v_forward(t2v, d->t2v_attrs + a * t2v->nattrs, b - a, vecs, scratch, NULL, NULL);
-        parser_net_project(pn, vecs + (c0 - a) * t2v->width, c1 - c0, proj + c0 * pn->nI);
+        t2v_fast_forward(t2v, &m->full_t2v_packed, m->precision, m->full_cache, d->t2v_attrs + a * t2v->nattrs, b - a,
+                         vecs, scratch, NULL, NULL, NULL);
+        parser_fast_project(pn, &m->full_parser_packed, vecs + (c0 - a) * t2v->width, c1 - c0, proj + c0 * pn->nI);
     }
 
     /* greedy arc-eager decoding */
     ae_state st;
     ae_state_init(&st, n, d->pints, d->pbytes);
     size_t w0 = 0, wn = win;
-    parser_net_table(pn, proj, wn, table);
+    parser_fast_table(pn, &m->full_parser_packed, proj, wn, table);
     const size_t max_steps = 16 * n + 16; /* a parse takes under 8n steps; this only guards */
     while (!ae_is_final(&st)) {
         if ((size_t)st.b_i + 1 >= w0 + wn && w0 + wn < n) { /* B0 and B1 must be in the window */
             w0 = (size_t)st.b_i > back ? (size_t)st.b_i - back : 0;
             wn = n - w0 < window ? n - w0 : window;
-            parser_net_table(pn, proj + w0 * pn->nI, wn, table);
+            parser_fast_table(pn, &m->full_parser_packed, proj + w0 * pn->nI, wn, table);
         }
         int feats[AE_NFEATS];
         const float *rows[AE_NFEATS];
@@ -85,11 +87,11 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d)
             if (j < 0) rows[f] = table; /* the learned pad row */
             else if ((size_t)j >= w0 && (size_t)j < w0 + wn) rows[f] = table + ((size_t)j - w0 + 1) * rowlen;
             else {
-                parser_net_feature_slot(pn, proj + (size_t)j * pn->nI, f, side);
+                parser_fast_feature_slot(pn, &m->full_parser_packed, proj + (size_t)j * pn->nI, f, side);
                 rows[f] = side; /* each feature reads only its own slot of a row */
             }
         }
-        parser_net_step_rows(pn, rows, hidden, scores);
+        parser_fast_step_rows(pn, &m->full_parser_packed, rows, hidden, scores);
         int best = st.steps < max_steps ? ae_choose(mv, &st, scores, valid) : -1;
         ae_apply(mv, &st, best);
     }

@@ -211,7 +211,7 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
     int *miss = (int *)((float *)bf + bf16_floats(net, n));
     if (prec == KN_BF16 && !pk->has_bf16) prec = KN_FP32;
     uint32_t tag = (uint32_t)prec;
-    if (na != 4) cache = NULL; /* the cache keys on 4 attributes */
+    if (embed_cache_nkey(cache) != na) cache = NULL; /* a cache made for another network */
 
     memset(guarded, 0, (rows + 2) * w * sizeof(float));
     float *body = seq + T2V_PAD * w;
@@ -253,16 +253,36 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
     if (trace) trace(trace_ctx, "tok2vec_out", out, n, w);
 }
 
-void parser_fast_precompute(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n,
-                            float *proj, float *table)
+void parser_fast_project(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n, float *proj)
 {
-    const size_t row = (size_t)p->nF * p->nO * p->nP;
-    memcpy(table, pk->lower_pad, row * sizeof(float));
     if (!n) return;
     kn_gemm_f32(&pk->proj, tokvecs, p->t2v_width, n, proj, p->nI);
     for (size_t i = 0; i < n; i++)
         for (int k = 0; k < p->nI; k++) proj[i * p->nI + k] += p->proj_b[k];
-    kn_gemm_f32(&pk->lower, proj, p->nI, n, table + row, row);
+}
+
+void parser_fast_table(const parser_net *p, const parser_packed *pk, const float *proj, size_t n, float *table)
+{
+    const size_t row = (size_t)p->nF * p->nO * p->nP;
+    memcpy(table, pk->lower_pad, row * sizeof(float));
+    if (n) kn_gemm_f32(&pk->lower, proj, p->nI, n, table + row, row);
+}
+
+void parser_fast_precompute(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n,
+                            float *proj, float *table)
+{
+    parser_fast_project(p, pk, tokvecs, n, proj);
+    parser_fast_table(p, pk, proj, n, table);
+}
+
+void parser_fast_feature_slot(const parser_net *p, const parser_packed *pk, const float *proj_row, int f, float *row)
+{
+    const int slot = p->nO * p->nP;
+    kn_weights cols;
+    if (kn_cols(&pk->lower, f * slot, slot, &cols) == 0) /* slot f's own panels */
+        kn_gemm_f32(&cols, proj_row, p->nI, 1, row + (size_t)f * slot, (size_t)slot);
+    else /* slots not on panel boundaries: the whole row; each element's bits are the same */
+        kn_gemm_f32(&pk->lower, proj_row, p->nI, 1, row, (size_t)p->nF * slot);
 }
 
 void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, const float *const *rows, float *hidden,

@@ -44,10 +44,14 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
                       const uint64_t *attrs, size_t n, float *out, float *scratch, t2v_cache_use *use,
                       t2v_trace_fn trace, void *trace_ctx);
 
-/* As parser_net_precompute / parser_net_step_rows, over the packed weights. The table's rows
- * are piece-major within each feature slot (only these two functions read them). */
+/* As parser_net_precompute (= project, then table), parser_net_feature_slot and
+ * parser_net_step_rows, over the packed weights. The table's rows are piece-major within each
+ * feature slot (only these functions read them). */
 void parser_fast_precompute(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n,
                             float *proj, float *table);
+void parser_fast_project(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n, float *proj);
+void parser_fast_table(const parser_net *p, const parser_packed *pk, const float *proj, size_t n, float *table);
+void parser_fast_feature_slot(const parser_net *p, const parser_packed *pk, const float *proj_row, int f, float *row);
 void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, const float *const *rows, float *hidden,
                            float *scores);
 

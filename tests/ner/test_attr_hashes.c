@@ -10,9 +10,7 @@
 
 TEST(attr_hashes_match_spacy_for_layer_docs)
 {
-    char err[512];
-    nerd_model *m = nerd_model_load(test_path("models/en_core_web_sm"), NULL, err, sizeof err);
-    CHECKF(m, "%s", err);
+    nerd_model *m = test_model();
     nerd_doc *d = nerd_doc_new();
     DIR *dir = opendir(test_path("golden/layers"));
     CHECK(dir);
@@ -26,6 +24,7 @@ TEST(attr_hashes_match_spacy_for_layer_docs)
         size_t len;
         char *info = test_read_file(path, &len);
         json_doc jd;
+        char err[128];
         CHECK(info && json_parse(info, len, 0, &jd, err, sizeof err) == 0);
         const json_value *text = json_get(&jd.root, "text");
         CHECK(nerd_tokenize(m, d, text->u.str.ptr, text->u.str.len) == NERD_OK);

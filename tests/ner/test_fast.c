@@ -69,6 +69,36 @@ TEST(kernels_same_bits_for_any_rows_and_path)
     free(A); free(W); free(Ab);
 }
 
+/* A view of some panels multiplies like the whole matrix restricted to those columns, and a
+ * view that would cut a panel is refused. */
+TEST(kernels_column_view_same_bits)
+{
+    enum { M = 5, K = 64, N = 72 }; /* 4 full panels and a partial one */
+    unsigned seed = 11;
+    float A[M * K], W[N * K], all[M * N], part[M * N];
+    for (int i = 0; i < M * K; i++) A[i] = rnd(&seed);
+    for (int i = 0; i < N * K; i++) W[i] = rnd(&seed);
+    kn_weights p, v;
+    CHECK(kn_pack(&p, W, N, K, 0) == 0);
+    kn_gemm_f32(&p, A, K, M, all, N);
+    static const int views[][2] = {{0, 16}, {16, 32}, {48, 24}, {64, 8}, {0, 72}};
+    for (size_t t = 0; t < sizeof views / sizeof *views; t++) {
+        int c0 = views[t][0], n = views[t][1];
+        CHECK(kn_cols(&p, c0, n, &v) == 0);
+        for (int rows = 1; rows <= M; rows += M - 1) { /* the one-row path and the tiled one */
+            kn_gemm_f32(&v, A, K, (size_t)rows, part, (size_t)n);
+            for (int i = 0; i < rows; i++)
+                CHECKF(!memcmp(part + i * n, all + i * N + c0, (size_t)n * sizeof(float)),
+                       "columns %d..%d, %d rows: row %d differs", c0, c0 + n - 1, rows, i);
+        }
+    }
+    CHECK(kn_cols(&p, 8, 16, &v) == -1);  /* starts inside a panel */
+    CHECK(kn_cols(&p, 16, 20, &v) == -1); /* ends inside one */
+    CHECK(kn_cols(&p, 64, 16, &v) == -1); /* past N */
+    CHECK(kn_cols(&p, 0, 0, &v) == -1);
+    kn_free(&p);
+}
+
 TEST(bf16_rounds_to_nearest_even)
 {
     CHECK_EQ_INT(kn_to_bf16(1.0f), 0x3f80);
@@ -134,9 +164,7 @@ static float *t2v_out(const nerd_model *m, kn_precision prec, embed_cache *c, co
 
 static nerd_model *load_model(void)
 {
-    char err[512];
-    nerd_model *m = nerd_model_load(test_path("models/en_core_web_sm"), NULL, err, sizeof err);
-    CHECKF(m, "%s", err);
+    nerd_model *m = test_model();
     CHECK(nerd_model_set_precision(m, NERD_PRECISION_BF16) == NERD_OK); /* packs the bf16 copy too */
     return m;
 }
@@ -155,7 +183,7 @@ TEST_T(embed_cache_rows_bit_identical_over_golden, 300)
         float **fresh = calloc(docs.count, sizeof *fresh);
         for (size_t i = 0; i < docs.count; i++) fresh[i] = t2v_out(m, prec, NULL, docs.attrs[i], docs.n[i], NULL);
         for (int s = 0; s < (prec == KN_FP32 ? 2 : 1); s++) {
-            embed_cache *c = embed_cache_new(sizes[s], m->ner_t2v.width);
+            embed_cache *c = embed_cache_new(sizes[s], 4, m->ner_t2v.width);
             uint64_t hits = 0, looked = 0;
             for (int pass = 0; pass < 2 - s; pass++)
                 for (size_t i = 0; i < docs.count; i++) {
@@ -214,7 +242,7 @@ TEST_T(embed_cache_shared_by_threads_bit_identical, 300)
     float **fresh = calloc(docs.count, sizeof *fresh);
     for (size_t i = 0; i < docs.count; i++) fresh[i] = t2v_out(m, KN_FP32, NULL, docs.attrs[i], docs.n[i], NULL);
     /* 256 slots for thousands of words: readers and writers meet on the same slots all the time */
-    embed_cache *c = embed_cache_new(256, m->ner_t2v.width);
+    embed_cache *c = embed_cache_new(256, 4, m->ner_t2v.width);
     enum { T = 4 };
     cache_job jobs[T];
     pthread_t th[T];
@@ -242,8 +270,9 @@ TEST_T(embed_cache_shared_by_threads_bit_identical, 300)
 
 TEST(embed_cache_bounded_and_counted)
 {
-    CHECK(embed_cache_new(0, 96) == NULL);
-    embed_cache *c = embed_cache_new(100, 4); /* rounds up to 128 slots */
+    CHECK(embed_cache_new(0, 4, 96) == NULL);
+    CHECK(embed_cache_new(100, 0, 96) == NULL && embed_cache_new(100, EMBED_CACHE_MAX_KEY + 1, 96) == NULL);
+    embed_cache *c = embed_cache_new(100, 4, 4); /* rounds up to 128 slots */
     embed_cache_stats st;
     embed_cache_get_stats(c, &st);
     CHECK_EQ_INT(st.slots, 128);

@@ -250,9 +250,7 @@ TEST(cli_exits_nonzero_with_the_error_on_a_broken_model)
 
 TEST(texts_that_are_odd_or_hostile)
 {
-    char err[512];
-    nerd_model *m = nerd_model_load(test_path("models/en_core_web_sm"), NULL, err, sizeof err);
-    CHECKF(m, "%s", err);
+    nerd_model *m = test_model();
     nerd_doc *d = nerd_doc_new();
     CHECK(nerd_ner(m, d, "", 0, NERD_PIPELINE_NER) == NERD_OK && nerd_doc_ntokens(d) == 0 && nerd_doc_nents(d) == 0);
     CHECK(nerd_ner(m, d, NULL, 0, NERD_PIPELINE_NER) == NERD_OK);

@@ -42,9 +42,7 @@ static int same_as_golden(const span *s, size_t n, const json_value *gents)
  * and no entity of the full pipeline crosses one of its sentence starts. */
 TEST_T(full_and_ner_pipelines_differ_where_spacy_does, 120)
 {
-    char err[512];
-    nerd_model *m = nerd_model_load(test_path("models/en_core_web_sm"), NULL, err, sizeof err);
-    CHECKF(m, "%s", err);
+    nerd_model *m = test_model();
     nerd_doc *d = nerd_doc_new();
     static const char *files[] = {"golden/edge.jsonl", "golden/ewt.jsonl"};
     size_t differing = 0, crossing_checked = 0;
@@ -57,6 +55,7 @@ TEST_T(full_and_ner_pipelines_differ_where_spacy_does, 120)
             nl = memchr(line, '\n', (size_t)(text + len - line));
             if (!nl) nl = text + len;
             json_doc jd;
+            char err[128];
             CHECK(json_parse(line, (size_t)(nl - line), 0, &jd, err, sizeof err) == 0);
             const json_value *t = json_get(&jd.root, "text"), *no = json_get(&jd.root, "ner_only");
             CHECK(nerd_ner(m, d, t->u.str.ptr, t->u.str.len, NERD_PIPELINE_FULL) == NERD_OK);
@@ -86,13 +85,25 @@ TEST_T(full_and_ner_pipelines_differ_where_spacy_does, 120)
     nerd_model_free(m);
 }
 
+/* Two parses of one text: the same tokens, entities, heads, labels and sentence starts. */
+static void check_same_parse(const nerd_doc *a, const nerd_doc *b)
+{
+    size_t n = nerd_doc_ntokens(a);
+    CHECK(n == nerd_doc_ntokens(b) && nerd_doc_nents(a) == nerd_doc_nents(b));
+    for (size_t i = 0; i < n; i++) {
+        size_t ha, hb;
+        const char *da, *db;
+        CHECK(nerd_doc_head(a, i, &ha, &da) == 0 && nerd_doc_head(b, i, &hb, &db) == 0);
+        CHECKF(ha == hb && !strcmp(da, db) && nerd_doc_sent_start(a, i) == nerd_doc_sent_start(b, i),
+               "token %zu: head %zu %s vs %zu %s", i, ha, da, hb, db);
+    }
+}
+
 /* The parser's rows are kept for a window of tokens; a small window (moved every few dozen
  * tokens, with stack features outside it computed alone) gives the same parse. */
 TEST_T(parser_window_does_not_change_the_parse, 120)
 {
-    char err[512];
-    nerd_model *m = nerd_model_load(test_path("models/en_core_web_sm"), NULL, err, sizeof err);
-    CHECKF(m, "%s", err);
+    nerd_model *m = test_model();
     size_t len;
     char *text = test_read_file(test_path("corpus/paris.txt"), &len);
     CHECK(text);
@@ -101,15 +112,74 @@ TEST_T(parser_window_does_not_change_the_parse, 120)
     m->parse_window = 24;
     m->parse_back = 6;
     CHECK(nerd_ner(m, b, text, len, NERD_PIPELINE_FULL) == NERD_OK);
-    size_t n = nerd_doc_ntokens(a);
-    CHECK(n > 100 && n == nerd_doc_ntokens(b) && nerd_doc_nents(a) == nerd_doc_nents(b));
-    for (size_t i = 0; i < n; i++) {
-        size_t ha, hb;
-        const char *da, *db;
-        CHECK(nerd_doc_head(a, i, &ha, &da) == 0 && nerd_doc_head(b, i, &hb, &db) == 0);
-        CHECKF(ha == hb && !strcmp(da, db) && nerd_doc_sent_start(a, i) == nerd_doc_sent_start(b, i),
-               "token %zu: head %zu %s vs %zu %s", i, ha, da, hb, db);
-    }
+    CHECK(nerd_doc_ntokens(a) > 100);
+    check_same_parse(a, b);
+    free(text);
+    nerd_doc_free(a);
+    nerd_doc_free(b);
+    nerd_model_free(m);
+}
+
+/* A feature token outside the parser's window gets its slot computed alone: the same bits as
+ * that slot of its table row, for every token of a document and every feature slot. */
+TEST_T(parser_feature_slot_same_bits_as_table_row, 120)
+{
+    nerd_model *m = test_model();
+    size_t len;
+    char *text = test_read_file(test_path("corpus/paris.txt"), &len);
+    nerd_doc *d = nerd_doc_new();
+    CHECK(text && nerd_ner(m, d, text, len, NERD_PIPELINE_FULL) == NERD_OK);
+    const t2v_net *t = &m->t2v;
+    const parser_net *pn = &m->parser;
+    const size_t n = d->ntoks, row = (size_t)pn->nF * pn->nO * pn->nP, slot = (size_t)pn->nO * pn->nP;
+    float *scratch = malloc(t2v_fast_scratch_floats(t, n) * sizeof(float));
+    float *vecs = malloc(n * t->width * sizeof(float)), *proj = malloc(n * pn->nI * sizeof(float));
+    float *table = malloc((n + 1) * row * sizeof(float)), *alone = malloc(row * sizeof(float));
+    t2v_fast_forward(t, &m->full_t2v_packed, KN_FP32, NULL, d->t2v_attrs, n, vecs, scratch, NULL, NULL, NULL);
+    parser_fast_project(pn, &m->full_parser_packed, vecs, n, proj);
+    parser_fast_table(pn, &m->full_parser_packed, proj, n, table);
+    for (size_t i = 0; i < n; i++)
+        for (int f = 0; f < pn->nF; f++) {
+            parser_fast_feature_slot(pn, &m->full_parser_packed, proj + i * pn->nI, f, alone);
+            CHECKF(!memcmp(alone + f * slot, table + (i + 1) * row + f * slot, slot * sizeof(float)),
+                   "token %zu, slot %d differs from its table row", i, f);
+        }
+    free(scratch); free(vecs); free(proj); free(table); free(alone);
+    free(text);
+    nerd_doc_free(d);
+    nerd_model_free(m);
+}
+
+/* The shared tok2vec has its own word cache: a full parse looks every token up twice (the
+ * ner's tok2vec and the shared one), and the parse is the same with the caches off. */
+TEST_T(full_pipeline_uses_its_cache_and_parses_the_same_without, 120)
+{
+    nerd_model *m = test_model();
+    size_t len;
+    char *text = test_read_file(test_path("corpus/paris.txt"), &len);
+    nerd_doc *a = nerd_doc_new(), *b = nerd_doc_new();
+    CHECK(nerd_model_set_cache(m, 4096) == NERD_OK);
+    CHECK(text && nerd_ner(m, a, text, len, NERD_PIPELINE_FULL) == NERD_OK);
+    CHECK(nerd_ner(m, a, text, len, NERD_PIPELINE_FULL) == NERD_OK); /* the second time mostly hits */
+    nerd_cache_stats st;
+    nerd_model_cache_stats(m, &st);
+    const size_t n = nerd_doc_ntokens(a);
+    CHECKF(st.hits + st.misses == 4 * n, "%llu lookups for 2 parses of %zu tokens", (unsigned long long)(st.hits + st.misses), n);
+    /* the second parse hits in both caches (the first computes every word: its misses are
+     * stored after the document's lookups); a slot two words share costs a few */
+    CHECKF(st.hits > 3 * n / 2, "%llu hits", (unsigned long long)st.hits);
+    /* the shared tok2vec's rows from its cache (keyed on six attributes) are the fresh ones */
+    const t2v_net *t = &m->t2v;
+    float *scratch = malloc(t2v_fast_scratch_floats(t, n) * sizeof(float));
+    float *fresh = malloc(n * t->width * sizeof(float)), *cached = malloc(n * t->width * sizeof(float));
+    t2v_fast_forward(t, &m->full_t2v_packed, KN_FP32, NULL, a->t2v_attrs, n, fresh, scratch, NULL, NULL, NULL);
+    t2v_cache_use use;
+    t2v_fast_forward(t, &m->full_t2v_packed, KN_FP32, m->full_cache, a->t2v_attrs, n, cached, scratch, &use, NULL, NULL);
+    CHECK(t->nattrs == 6 && use.hits > n / 2 && !memcmp(fresh, cached, n * t->width * sizeof(float)));
+    free(scratch); free(fresh); free(cached);
+    CHECK(nerd_model_set_cache(m, 0) == NERD_OK);
+    CHECK(nerd_ner(m, b, text, len, NERD_PIPELINE_FULL) == NERD_OK);
+    check_same_parse(a, b);
     free(text);
     nerd_doc_free(a);
     nerd_doc_free(b);

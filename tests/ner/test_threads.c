@@ -44,9 +44,7 @@ static void *worker(void *arg)
 
 TEST_T(one_model_many_threads_same_entities, 120)
 {
-    char err[512];
-    nerd_model *m = nerd_model_load(test_path("models/en_core_web_sm"), NULL, err, sizeof err);
-    CHECKF(m, "%s", err);
+    nerd_model *m = test_model();
     size_t len;
     char *data = test_read_file(test_path("golden/ewt_train_sample.jsonl"), &len);
     CHECK(data);
@@ -56,6 +54,7 @@ TEST_T(one_model_many_threads_same_entities, 120)
         nl = memchr(line, '\n', (size_t)(data + len - line));
         if (!nl) nl = data + len;
         json_doc jd;
+        char err[128];
         if (nl > line && !json_parse(line, (size_t)(nl - line), 0, &jd, err, sizeof err)) {
             const json_value *t = json_get(&jd.root, "text");
             base.text = realloc(base.text, (base.n + 1) * sizeof *base.text);

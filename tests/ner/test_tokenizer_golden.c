@@ -1,4 +1,4 @@
-/* Tokenizer parity: every document of golden/*.jsonl tokenized exactly as spaCy does, in
+/* Tokenizer parity: every document of the golden .jsonl files tokenized exactly as spaCy does, in
  * every field (text, idx, ws, norm, prefix, suffix, shape, is_space); on a mismatch the
  * document id and the first differing token are printed. */
 #include "test.h"
@@ -9,14 +9,6 @@
 #include <dirent.h>
 #include <unistd.h>
 
-static nerd_model *load_model(void)
-{
-    char err[512];
-    nerd_status st;
-    nerd_model *m = nerd_model_load(test_path("models/en_core_web_sm"), &st, err, sizeof err);
-    if (!m) test_fail(__FILE__, __LINE__, "model: %s", err);
-    return m;
-}
 
 static int str_eq(nerd_str a, const json_value *b)
 {
@@ -65,7 +57,7 @@ static int compare_doc(const nerd_model *m, nerd_doc *d, const json_value *doc)
 
 static void golden_file(const char *name, int *all_same)
 {
-    nerd_model *m = load_model();
+    nerd_model *m = test_model();
     nerd_doc *d = nerd_doc_new();
     size_t len;
     char *data = test_read_file(test_path(name), &len);

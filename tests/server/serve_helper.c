@@ -21,7 +21,12 @@ static double now_s(void)
 
 void server_start(test_server *s, const char *const *args)
 {
-    snprintf(s->log, sizeof s->log, "/tmp/nerd-test-%d-%ld.log", (int)getpid(), random());
+    /* pids come round again and random() is never seeded: a failed test's log (kept to read)
+     * must not be appended to, or its old "Listening at" line names a dead port */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(s->log, sizeof s->log, "/tmp/nerd-test-%d-%lld%09ld.log", (int)getpid(), (long long)ts.tv_sec, ts.tv_nsec);
+    unlink(s->log);
     const char *argv[64];
     int n = 0;
     argv[n++] = test_nerd_bin();

@@ -558,25 +558,13 @@ void nerd_doc_free(nerd_doc *d)
     free(d);
 }
 
-int engine_grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return 0;
-    size_t c = *cap ? *cap : 64;
-    while (c < need) c *= 2;
-    void *n = realloc(*p, c * elem);
-    if (!n) return -1;
-    *p = n;
-    *cap = c;
-    return 0;
-}
-
 /* Lexical attributes of every token: strings into d->strs, hashes into d->attrs. */
 static nerd_status fill_tokens(const nerd_model *m, nerd_doc *d)
 {
     const char *text = d->text.ptr;
     size_t n = d->tsc.ntoks;
     size_t tokcap = d->tokcap;
-    if (engine_grow((void **)&d->toks, &d->tokcap, n + 1, sizeof *d->toks)) return NERD_ERR_NOMEM;
+    if (grow_array((void **)&d->toks, &d->tokcap, n + 1, sizeof *d->toks)) return NERD_ERR_NOMEM;
     if (d->tokcap != tokcap || !d->attrs) {
         uint64_t *a = realloc(d->attrs, d->tokcap * NER_NATTRS * sizeof *a);
         uint8_t *s = a ? realloc(d->space, d->tokcap) : NULL;
@@ -677,8 +665,8 @@ nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t 
     const size_t f_scratch = t2v_fast_scratch_floats(t2v, span), f_vecs = span * t2v->width, f_proj = NER_CHUNK * pn->nI,
                  f_table = (NER_CHUNK + 1) * rowlen;
     size_t need = f_scratch + f_vecs + f_proj + f_table + 2 * rowlen + pn->nO + 2 * (size_t)pn->nclasses + 64;
-    if (engine_grow((void **)&d->work, &d->workcap, need, sizeof(float))) return NERD_ERR_NOMEM;
-    if (engine_grow((void **)&d->ents, &d->entcap, n + 1, sizeof *d->ents)) return NERD_ERR_NOMEM;
+    if (grow_array((void **)&d->work, &d->workcap, need, sizeof(float))) return NERD_ERR_NOMEM;
+    if (grow_array((void **)&d->ents, &d->entcap, n + 1, sizeof *d->ents)) return NERD_ERR_NOMEM;
     float *scratch = d->work, *vecs = scratch + f_scratch, *proj = vecs + f_vecs, *table = proj + f_proj;
     float *prev_row = table + f_table, *open_row = prev_row + rowlen, *hidden = open_row + rowlen;
     float *scores = hidden + pn->nO;

@@ -115,8 +115,6 @@ struct nerd_doc {
     int has_parse;
 };
 
-/* Grows *p (cap elements of elem bytes) to hold need; 0, or -1 out of memory. */
-int engine_grow(void **p, size_t *cap, size_t need, size_t elem);
 /* The shared tok2vec and the parser over a tokenized doc: heads, deps, sentence starts. */
 nerd_status engine_parse(const nerd_model *m, nerd_doc *d);
 

@@ -41,17 +41,17 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d)
                  f_table = (win + 1) * rowlen, f_side = rowlen;
     const size_t need = f_scratch + f_vecs + f_proj + f_table + f_side + pn->nO + (size_t)pn->nclasses + 64;
     const size_t nints = ae_state_ints(n) + ae_annotate_ints(n), nbytes = ae_state_bytes(n) + (size_t)pn->nclasses;
-    if (engine_grow((void **)&d->t2v_attrs, &d->t2v_attrcap, n * t2v->nattrs + 1, sizeof *d->t2v_attrs) ||
-        engine_grow((void **)&d->pwork, &d->pworkcap, need, sizeof(float)) ||
-        engine_grow((void **)&d->pints, &d->pintscap, nints + 1, sizeof(int)) ||
-        engine_grow((void **)&d->pbytes, &d->pbytescap, nbytes + 1, 1))
+    if (grow_array((void **)&d->t2v_attrs, &d->t2v_attrcap, n * t2v->nattrs + 1, sizeof *d->t2v_attrs) ||
+        grow_array((void **)&d->pwork, &d->pworkcap, need, sizeof(float)) ||
+        grow_array((void **)&d->pints, &d->pintscap, nints + 1, sizeof(int)) ||
+        grow_array((void **)&d->pbytes, &d->pbytescap, nbytes + 1, 1))
         return NERD_ERR_NOMEM;
     size_t cap = d->parsecap;
-    if (engine_grow((void **)&d->heads, &cap, n + 1, sizeof *d->heads)) return NERD_ERR_NOMEM;
+    if (grow_array((void **)&d->heads, &cap, n + 1, sizeof *d->heads)) return NERD_ERR_NOMEM;
     cap = d->parsecap;
-    if (engine_grow((void **)&d->deps, &cap, n + 1, sizeof *d->deps)) return NERD_ERR_NOMEM;
+    if (grow_array((void **)&d->deps, &cap, n + 1, sizeof *d->deps)) return NERD_ERR_NOMEM;
     cap = d->parsecap;
-    if (engine_grow((void **)&d->sent_starts, &cap, n + 1, 1)) return NERD_ERR_NOMEM;
+    if (grow_array((void **)&d->sent_starts, &cap, n + 1, 1)) return NERD_ERR_NOMEM;
     d->parsecap = cap;
     float *scratch = d->pwork, *vecs = scratch + f_scratch, *proj = vecs + f_vecs, *table = proj + f_proj;
     float *side = table + f_table, *hidden = side + f_side, *scores = hidden + pn->nO;

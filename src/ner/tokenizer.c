@@ -4,6 +4,7 @@
  * stripping stops as soon as the rest is a special case, and the final special-case pass
  * keeps the longest matches, checking only each match's first and last token for overlap. */
 #include "ner/tokenizer.h"
+#include "util/buf.h"
 #include "ner/hash.h"
 #include "ner/pystr.h"
 #include "ner/u64map.h"
@@ -286,18 +287,6 @@ static int tokenize_affixes(const tokenizer *t, const char *text, size_t len, in
 
 /* ---- the special-case matcher pass ---- */
 
-static int grow_scratch(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return 0;
-    size_t c = *cap ? *cap : 64;
-    while (c < need) c *= 2;
-    void *n = realloc(*p, c * elem);
-    if (!n) return -1;
-    *p = n;
-    *cap = c;
-    return 0;
-}
-
 static int span_cmp(const void *x, const void *y)
 {
     const uint32_t *a = x, *b = y; /* (start, end): ascending length, equal lengths by descending start */
@@ -345,9 +334,9 @@ static int apply_special_cases(const tokenizer *t, const char *text, tok_scratch
     if (!nspans) return 0;
     qsort(sc->spans, nspans, 2 * sizeof(uint32_t), span_cmp);
     /* scratch kept in sc: no allocation once it has grown */
-    if (grow_scratch((void **)&sc->seen, &sc->seencap, sc->ntoks, 1) ||
-        grow_scratch((void **)&sc->keep, &sc->keepcap, nspans * 2, sizeof *sc->keep) ||
-        grow_scratch((void **)&sc->old, &sc->oldcap, sc->ntoks, sizeof *sc->old))
+    if (grow_array((void **)&sc->seen, &sc->seencap, sc->ntoks, 1) ||
+        grow_array((void **)&sc->keep, &sc->keepcap, nspans * 2, sizeof *sc->keep) ||
+        grow_array((void **)&sc->old, &sc->oldcap, sc->ntoks, sizeof *sc->old))
         return -1;
     uint8_t *seen = sc->seen;
     uint32_t *keep = sc->keep;

@@ -21,4 +21,8 @@ void buf_clear(buf *b);   /* len = 0, keeps the memory */
 int buf_read_file(buf *b, const char *path);
 void buf_free(buf *b);
 
+/* Grows an array *p of *cap elements of elem bytes to hold at least need (doubling, from 64).
+ * 0, or -1 when memory runs out or the size overflows (the array is then unchanged). */
+int grow_array(void **p, size_t *cap, size_t need, size_t elem);
+
 #endif

@@ -128,7 +128,10 @@ void kn_free(kn_weights *p)
 /* Copies a tile's valid columns out (the last panel may be narrower than KN_NR). */
 static void store_tile(const float *tile, int mr, int ncols, float *C, size_t ldc)
 {
-    for (int r = 0; r < mr; r++) memcpy(C + r * ldc, tile + r * KN_NR, (size_t)ncols * sizeof(float));
+    if (ncols == KN_NR) /* a constant size: two vector moves inline, not a libc call per row */
+        for (int r = 0; r < mr; r++) memcpy(C + r * ldc, tile + r * KN_NR, KN_NR * sizeof(float));
+    else
+        for (int r = 0; r < mr; r++) memcpy(C + r * ldc, tile + r * KN_NR, (size_t)ncols * sizeof(float));
 }
 
 /* ---- portable C: the reference order, one fmaf chain per element ---- */

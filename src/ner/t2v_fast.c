@@ -285,20 +285,48 @@ void parser_fast_feature_slot(const parser_net *p, const parser_packed *pk, cons
         kn_gemm_f32(&pk->lower, proj_row, p->nI, 1, row, (size_t)p->nF * slot);
 }
 
+#if defined(__x86_64__)
+/* The step's feature sum and maxout, 8 lanes at a time: each element is still bias + row 0 +
+ * row 1 + ... in that order, so the bits are the portable loop's. */
+__attribute__((target("avx2"))) static void step_hidden_avx2(const parser_net *p, const parser_packed *pk,
+                                                             const float *const *rows, float *sum, float *hidden)
+{
+    const int nO = p->nO, nP = p->nP;
+    const size_t slot = (size_t)nO * nP;
+    for (size_t k = 0; k < slot; k += 8) {
+        __m256 v = _mm256_loadu_ps(pk->lower_b + k);
+        for (int f = 0; f < p->nF; f++) v = _mm256_add_ps(v, _mm256_loadu_ps(rows[f] + f * slot + k));
+        _mm256_storeu_ps(sum + k, v);
+    }
+    for (int o = 0; o < nO; o += 8) {
+        __m256 h = _mm256_loadu_ps(sum + o);
+        for (int q = 1; q < nP; q++) h = _mm256_max_ps(_mm256_loadu_ps(sum + q * nO + o), h);
+        _mm256_storeu_ps(hidden + o, h);
+    }
+}
+#endif
+
 void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, const float *const *rows, float *hidden,
                            float *scores)
 {
     const int nO = p->nO, nP = p->nP;
     const size_t slot = (size_t)nO * nP;
     float sum[1024]; /* parser_net_bind refuses nO*nP > 1024 */
-    memcpy(sum, pk->lower_b, slot * sizeof(float));
-    for (int f = 0; f < p->nF; f++) {
-        const float *t = rows[f] + f * slot;
-        for (size_t k = 0; k < slot; k++) sum[k] += t[k];
+#if defined(__x86_64__)
+    if (nO % 8 == 0 && kn_use_avx2()) {
+        step_hidden_avx2(p, pk, rows, sum, hidden);
+    } else
+#endif
+    {
+        memcpy(sum, pk->lower_b, slot * sizeof(float));
+        for (int f = 0; f < p->nF; f++) {
+            const float *t = rows[f] + f * slot;
+            for (size_t k = 0; k < slot; k++) sum[k] += t[k];
+        }
+        memcpy(hidden, sum, nO * sizeof(float));
+        for (int q = 1; q < nP; q++)
+            for (int o = 0; o < nO; o++) hidden[o] = sum[q * nO + o] > hidden[o] ? sum[q * nO + o] : hidden[o];
     }
-    memcpy(hidden, sum, nO * sizeof(float));
-    for (int q = 1; q < nP; q++)
-        for (int o = 0; o < nO; o++) hidden[o] = sum[q * nO + o] > hidden[o] ? sum[q * nO + o] : hidden[o];
     kn_gemm_f32(&pk->upper, hidden, nO, 1, scores, p->nclasses);
     for (int c = 0; c < p->nclasses; c++) scores[c] += p->upper_b[c];
 }

@@ -121,8 +121,9 @@ TEST_T(parser_window_does_not_change_the_parse, 120)
 }
 
 /* A feature token outside the parser's window gets its slot computed alone: the same bits as
- * that slot of its table row, for every token of a document and every feature slot. */
-TEST_T(parser_feature_slot_same_bits_as_table_row, 120)
+ * that slot of its table row, for every token of a document and every feature slot; a step gives
+ * the same bits on the AVX2 path and the portable one. */
+TEST_T(parser_fast_slot_and_step_same_bits, 120)
 {
     nerd_model *m = test_model();
     size_t len;
@@ -144,6 +145,20 @@ TEST_T(parser_feature_slot_same_bits_as_table_row, 120)
             CHECKF(!memcmp(alone + f * slot, table + (i + 1) * row + f * slot, slot * sizeof(float)),
                    "token %zu, slot %d differs from its table row", i, f);
         }
+    /* and a step over any rows gives the same bits on the AVX2 path and the portable one */
+    float hid[2][256], sc[2][256];
+    CHECK(pn->nO <= 256 && pn->nclasses <= 256);
+    for (size_t i = 0; i + pn->nF <= n + 1; i += 7) {
+        const float *rows[16];
+        for (int f = 0; f < pn->nF; f++) rows[f] = table + ((i * 5 + (size_t)f * 3) % (n + 1)) * row;
+        for (int g = 0; g < 2; g++) {
+            kn_force_generic(g);
+            parser_fast_step_rows(pn, &m->full_parser_packed, rows, hid[g], sc[g]);
+        }
+        kn_force_generic(0);
+        CHECKF(!memcmp(hid[0], hid[1], pn->nO * sizeof(float)) && !memcmp(sc[0], sc[1], pn->nclasses * sizeof(float)),
+               "step %zu: the AVX2 and portable paths differ", i);
+    }
     free(scratch); free(vecs); free(proj); free(table); free(alone);
     free(text);
     nerd_doc_free(d);

@@ -1,7 +1,8 @@
 /* master.c - `nerd serve`: the pre-fork master. It loads the model once (forked workers share
  * its pages), binds the listeners, forks the workers and supervises them: a worker that exits
  * or crashes is replaced, one whose heartbeat stops for --timeout seconds is killed and
- * replaced. Signals reach the loop through a self-pipe, never doing work in a handler:
+ * replaced, and an async worker whose inference thread is stuck past --timeout retires itself
+ * (worker.c) and is replaced. Signals reach the loop through a self-pipe, never doing work in a handler:
  *   TERM, INT  quick shutdown     QUIT  graceful shutdown (in-flight requests finish)
  *   HUP        reload the model and replace the workers gracefully; a model that fails to
  *              load is refused and the old workers keep serving
@@ -181,15 +182,21 @@ static void reap(arbiter *A, int shutting_down)
             atomic_store(&ws->pid, 0);
             atomic_store(&ws->m.in_flight, 0);
             atomic_store(&ws->m.connections_open, 0);
+            atomic_store(&ws->m.inference_threads, 0);
+            atomic_store(&ws->m.inference_threads_busy, 0);
+            int stuck = WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_STUCK_THREAD;
             if (!w->quitting && !shutting_down) {
-                if (WIFSIGNALED(status))
+                if (stuck)
+                    log_msg(LOG_ERROR, "Worker (pid:%d) retired: an inference thread was stuck past --timeout; replacing it",
+                            (int)pid);
+                else if (WIFSIGNALED(status))
                     log_msg(LOG_ERROR, "Worker (pid:%d) was killed by signal %d", (int)pid, WTERMSIG(status));
                 else if (WEXITSTATUS(status))
                     log_msg(LOG_ERROR, "Worker (pid:%d) exited with code %d", (int)pid, WEXITSTATUS(status));
                 else
                     log_msg(LOG_INFO, "Worker (pid:%d) exited (recycled after its requests)", (int)pid);
                 atomic_fetch_add(&A->shared->worker_restarts, 1);
-                if (now_s() - w->born < 2 && (WIFSIGNALED(status) || WEXITSTATUS(status))) A->boot_failures++;
+                if (now_s() - w->born < 2 && !stuck && (WIFSIGNALED(status) || WEXITSTATUS(status))) A->boot_failures++;
                 else A->boot_failures = 0;
             }
             A->workers[i] = A->workers[--A->nworkers];

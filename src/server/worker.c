@@ -504,7 +504,7 @@ static void check_stuck_threads(loop *L, double now)
 {
     const server_config *cfg = L->w->cfg;
     double limit = cfg->timeout + WORKER_STUCK_GRACE_S, longest = 0;
-    conn *late[256], *queued[64];
+    conn *late[256], *queued[64]; /* --threads is at most 256 (config.c) */
     int nlate = 0, stuck = 0;
     size_t nqueued = 0;
     pthread_mutex_lock(&L->mu);

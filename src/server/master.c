@@ -31,6 +31,7 @@ typedef struct {
     uint64_t gen;        /* model generation it serves */
     double born;
     int quitting;        /* told to QUIT or TERM: its exit is expected */
+    int retiring;        /* draining to exit on its own: already replaced, its exit still logged */
 } worker_rec;
 
 static int sig_pipe[2] = {-1, -1};
@@ -138,6 +139,7 @@ static void spawn(arbiter *A)
     worker_slot *ws = &A->shared->slots[slot];
     atomic_store(&ws->state, SLOT_BOOTING);
     atomic_store(&ws->heartbeat_ms, (int64_t)(now_s() * 1000));
+    atomic_store(&ws->retiring, 0);
     atomic_fetch_add(&ws->generation, 1);
     long maxreq = A->cfg->max_requests;
     if (maxreq && A->cfg->max_requests_jitter) maxreq += random() % (A->cfg->max_requests_jitter + 1);
@@ -156,7 +158,7 @@ static void spawn(arbiter *A)
         _exit(worker_main(&w));
     }
     atomic_store(&ws->pid, pid);
-    A->workers[A->nworkers++] = (worker_rec){pid, slot, A->gen, now_s(), 0};
+    A->workers[A->nworkers++] = (worker_rec){pid, slot, A->gen, now_s(), 0, 0};
     log_msg(LOG_INFO, "Booting worker with pid: %d", (int)pid);
 }
 
@@ -187,7 +189,7 @@ static void reap(arbiter *A, int shutting_down)
             int stuck = WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_STUCK_THREAD;
             if (!w->quitting && !shutting_down) {
                 if (stuck)
-                    log_msg(LOG_ERROR, "Worker (pid:%d) retired: an inference thread was stuck past --timeout; replacing it",
+                    log_msg(LOG_ERROR, "Worker (pid:%d) exited after retiring: an inference thread was stuck past --timeout",
                             (int)pid);
                 else if (WIFSIGNALED(status))
                     log_msg(LOG_ERROR, "Worker (pid:%d) was killed by signal %d", (int)pid, WTERMSIG(status));
@@ -220,12 +222,25 @@ static void check_heartbeats(arbiter *A)
     }
 }
 
+/* A worker that retires itself (worker.c: a stuck inference thread) no longer counts, so its
+ * replacement starts while it drains rather than after it exits. */
+static void note_retiring(arbiter *A)
+{
+    for (int i = 0; i < A->nworkers; i++) {
+        worker_rec *w = &A->workers[i];
+        if (w->quitting || w->retiring || !atomic_load(&A->shared->slots[w->slot].retiring)) continue;
+        w->retiring = 1;
+        log_msg(LOG_WARNING, "Worker (pid:%d) is retiring (an inference thread is stuck); starting its replacement",
+                (int)w->pid);
+    }
+}
+
 static int count_current(const arbiter *A, int ready_only)
 {
     int n = 0;
     for (int i = 0; i < A->nworkers; i++) {
         const worker_rec *w = &A->workers[i];
-        if (w->quitting || w->gen != A->gen) continue;
+        if (w->quitting || w->retiring || w->gen != A->gen) continue;
         if (ready_only && atomic_load(&A->shared->slots[w->slot].state) != SLOT_READY) continue;
         n++;
     }
@@ -359,10 +374,11 @@ int cmd_serve(int argc, char **argv)
                 stop_deadline = now_s() + 2;
                 signal_workers(&A, SIGTERM, 0);
             } else {
+                note_retiring(&A);
                 while (count_current(&A, 0) < A.target && A.nworkers < SERVER_MAX_WORKERS) spawn(&A);
                 int extra = count_current(&A, 0) - A.target; /* TTOU: retire the newest */
                 for (int i = A.nworkers - 1; i >= 0 && extra > 0; i--) {
-                    if (A.workers[i].quitting || A.workers[i].gen != A.gen) continue;
+                    if (A.workers[i].quitting || A.workers[i].retiring || A.workers[i].gen != A.gen) continue;
                     A.workers[i].quitting = 1;
                     kill(A.workers[i].pid, SIGQUIT);
                     extra--;

@@ -92,6 +92,8 @@ typedef struct {
     _Atomic int state;                  /* slot_state */
     _Atomic int64_t heartbeat_ms;       /* CLOCK_MONOTONIC ms, written by the worker's loop */
     _Atomic uint64_t generation;        /* bumped by the master at each (re)spawn into the slot */
+    _Atomic int retiring;               /* set by a worker that drains to exit on its own (a stuck
+                                           inference thread): the master starts its replacement now */
     worker_metrics m;
 } worker_slot;
 
@@ -117,7 +119,8 @@ typedef struct {
 /* The exit code of an async worker that retired itself because an inference thread stayed on
  * one request past --timeout + WORKER_STUCK_GRACE_S seconds: its loop still beat the heartbeat,
  * but a thread that never returns is lost to the pool, so the worker answers that request 504,
- * finishes its other requests (within --graceful-timeout) and exits; the master replaces it. */
+ * sets its slot's `retiring` (the master starts a replacement at once), finishes its other
+ * requests (within --graceful-timeout) and exits. */
 #define WORKER_EXIT_STUCK_THREAD 4
 #define WORKER_STUCK_GRACE_S 1.0
 

@@ -529,6 +529,7 @@ static void check_stuck_threads(loop *L, double now)
                 "answering it 504 and retiring this worker so the master replaces it with a full pool of %d threads",
                 longest, cfg->timeout, WORKER_STUCK_GRACE_S, L->nthreads);
         L->retiring = 1;
+        atomic_store(&L->w->shared->slots[L->w->slot].retiring, 1);
     }
     for (int i = 0; i < nlate; i++) conn_answer_held(L, late[i], "the model took longer than --timeout");
     for (size_t i = 0; i < nqueued; i++) conn_error(L, queued[i], 503, "this worker is restarting; retry");

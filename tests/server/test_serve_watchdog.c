@@ -6,6 +6,7 @@
 #include "test.h"
 #include "serve_helper.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,7 +65,7 @@ static void wait_replaced(const test_server *s, pid_t old)
     double t0 = now_s();
     for (int i = 0; i < 200 && !(n == 1 && now[0] != old); i++) { usleep(50000); n = server_workers(s, now, 4); }
     CHECKF(n == 1 && now[0] != old, "the worker with the stuck thread was not replaced");
-    printf("  the new worker up %.1f s after the 504 was read\n", now_s() - t0);
+    printf("  the old worker gone %.1f s later\n", now_s() - t0);
 }
 
 /* Starts the server with args (one worker); returns that worker's pid. */
@@ -79,9 +80,14 @@ static pid_t start_one_worker(test_server *s, const char *const *args)
 TEST_T(serve_stuck_inference_thread_gets_504_and_worker_replaced, 90)
 {
     test_server s;
-    const char *args[] = {"-k", "async", "-w", "1", "--threads", "2", "--timeout", "1", "--max-body-size", "4000000", NULL};
+    const char *args[] = {"-k", "async", "-w", "1", "--threads", "2", "--timeout", "1", "--max-body-size", "4000000",
+                          "--graceful-timeout", "3", NULL};
     pid_t w0 = start_one_worker(&s, args);
     CHECK_EQ_INT(server_metric(s.port, "nerd_inference_threads"), 2);
+    /* a request whose body never finishes keeps the old worker draining for --graceful-timeout */
+    int slow = tcp_connect(s.port);
+    static const char partial[] = "POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"te";
+    CHECK(send_all(slow, partial, sizeof partial - 1) == 0);
 
     /* while one thread is lost in the stuck request, the other one serves */
     pid_t stuck = send_stuck_request(s.port);
@@ -89,8 +95,19 @@ TEST_T(serve_stuck_inference_thread_gets_504_and_worker_replaced, 90)
     expect_paris(s.port);
     child_ok(stuck, "the stuck request was not answered 504 in time");
     CHECKF(server_wait_log(&s, "inference thread stuck", 1, 5), "the worker did not say why it retires");
+    /* the replacement starts while the old worker still drains, and serves at once */
+    pid_t both[4];
+    int n = 0;
+    double t504 = now_s();
+    for (int i = 0; i < 60 && n != 2; i++) { usleep(50000); n = server_workers(&s, both, 4); }
+    CHECKF(n == 2 && (both[0] == w0 || both[1] == w0), "no replacement beside the draining worker (%d workers)", n);
+    expect_paris(s.port);
+    printf("  a new worker serving beside the draining one %.2f s after the 504 was read\n", now_s() - t504);
+    CHECKF(kill(w0, 0) == 0, "the old worker had already exited: its drain was not waited for");
+    close(slow);
     wait_replaced(&s, w0);
-    CHECKF(server_wait_log(&s, "retired: an inference thread was stuck", 1, 5), "the master did not log the retirement");
+    CHECKF(server_wait_log(&s, "exited after retiring: an inference thread was stuck", 1, 5),
+           "the master did not log the retirement");
     CHECK_EQ_INT(server_metric(s.port, "nerd_worker_restarts_total"), 1);
 
     /* the new worker has its whole pool, idle, and both threads take requests at once */

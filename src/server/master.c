@@ -1,7 +1,8 @@
 /* master.c - `nerd serve`: the pre-fork master. It loads the model once (forked workers share
  * its pages), binds the listeners, forks the workers and supervises them: a worker that exits
  * or crashes is replaced, one whose heartbeat stops for --timeout seconds is killed and
- * replaced. Signals reach the loop through a self-pipe, never doing work in a handler:
+ * replaced, and an async worker whose inference thread is stuck past --timeout retires itself
+ * (worker.c) and is replaced. Signals reach the loop through a self-pipe, never doing work in a handler:
  *   TERM, INT  quick shutdown     QUIT  graceful shutdown (in-flight requests finish)
  *   HUP        reload the model and replace the workers gracefully; a model that fails to
  *              load is refused and the old workers keep serving
@@ -30,6 +31,7 @@ typedef struct {
     uint64_t gen;        /* model generation it serves */
     double born;
     int quitting;        /* told to QUIT or TERM: its exit is expected */
+    int retiring;        /* draining to exit on its own: already replaced, its exit still logged */
 } worker_rec;
 
 static int sig_pipe[2] = {-1, -1};
@@ -137,6 +139,7 @@ static void spawn(arbiter *A)
     worker_slot *ws = &A->shared->slots[slot];
     atomic_store(&ws->state, SLOT_BOOTING);
     atomic_store(&ws->heartbeat_ms, (int64_t)(now_s() * 1000));
+    atomic_store(&ws->retiring, 0);
     atomic_fetch_add(&ws->generation, 1);
     long maxreq = A->cfg->max_requests;
     if (maxreq && A->cfg->max_requests_jitter) maxreq += random() % (A->cfg->max_requests_jitter + 1);
@@ -155,7 +158,7 @@ static void spawn(arbiter *A)
         _exit(worker_main(&w));
     }
     atomic_store(&ws->pid, pid);
-    A->workers[A->nworkers++] = (worker_rec){pid, slot, A->gen, now_s(), 0};
+    A->workers[A->nworkers++] = (worker_rec){pid, slot, A->gen, now_s(), 0, 0};
     log_msg(LOG_INFO, "Booting worker with pid: %d", (int)pid);
 }
 
@@ -181,15 +184,21 @@ static void reap(arbiter *A, int shutting_down)
             atomic_store(&ws->pid, 0);
             atomic_store(&ws->m.in_flight, 0);
             atomic_store(&ws->m.connections_open, 0);
+            atomic_store(&ws->m.inference_threads, 0);
+            atomic_store(&ws->m.inference_threads_busy, 0);
+            int stuck = WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_STUCK_THREAD;
             if (!w->quitting && !shutting_down) {
-                if (WIFSIGNALED(status))
+                if (stuck)
+                    log_msg(LOG_ERROR, "Worker (pid:%d) exited after retiring: an inference thread was stuck past --timeout",
+                            (int)pid);
+                else if (WIFSIGNALED(status))
                     log_msg(LOG_ERROR, "Worker (pid:%d) was killed by signal %d", (int)pid, WTERMSIG(status));
                 else if (WEXITSTATUS(status))
                     log_msg(LOG_ERROR, "Worker (pid:%d) exited with code %d", (int)pid, WEXITSTATUS(status));
                 else
                     log_msg(LOG_INFO, "Worker (pid:%d) exited (recycled after its requests)", (int)pid);
                 atomic_fetch_add(&A->shared->worker_restarts, 1);
-                if (now_s() - w->born < 2 && (WIFSIGNALED(status) || WEXITSTATUS(status))) A->boot_failures++;
+                if (now_s() - w->born < 2 && !stuck && (WIFSIGNALED(status) || WEXITSTATUS(status))) A->boot_failures++;
                 else A->boot_failures = 0;
             }
             A->workers[i] = A->workers[--A->nworkers];
@@ -213,12 +222,25 @@ static void check_heartbeats(arbiter *A)
     }
 }
 
+/* A worker that retires itself (worker.c: a stuck inference thread) no longer counts, so its
+ * replacement starts while it drains rather than after it exits. */
+static void note_retiring(arbiter *A)
+{
+    for (int i = 0; i < A->nworkers; i++) {
+        worker_rec *w = &A->workers[i];
+        if (w->quitting || w->retiring || !atomic_load(&A->shared->slots[w->slot].retiring)) continue;
+        w->retiring = 1;
+        log_msg(LOG_WARNING, "Worker (pid:%d) is retiring (an inference thread is stuck); starting its replacement",
+                (int)w->pid);
+    }
+}
+
 static int count_current(const arbiter *A, int ready_only)
 {
     int n = 0;
     for (int i = 0; i < A->nworkers; i++) {
         const worker_rec *w = &A->workers[i];
-        if (w->quitting || w->gen != A->gen) continue;
+        if (w->quitting || w->retiring || w->gen != A->gen) continue;
         if (ready_only && atomic_load(&A->shared->slots[w->slot].state) != SLOT_READY) continue;
         n++;
     }
@@ -352,10 +374,11 @@ int cmd_serve(int argc, char **argv)
                 stop_deadline = now_s() + 2;
                 signal_workers(&A, SIGTERM, 0);
             } else {
+                note_retiring(&A);
                 while (count_current(&A, 0) < A.target && A.nworkers < SERVER_MAX_WORKERS) spawn(&A);
                 int extra = count_current(&A, 0) - A.target; /* TTOU: retire the newest */
                 for (int i = A.nworkers - 1; i >= 0 && extra > 0; i--) {
-                    if (A.workers[i].quitting || A.workers[i].gen != A.gen) continue;
+                    if (A.workers[i].quitting || A.workers[i].retiring || A.workers[i].gen != A.gen) continue;
                     A.workers[i].quitting = 1;
                     kill(A.workers[i].pid, SIGQUIT);
                     extra--;

@@ -59,7 +59,7 @@ int metrics_render(const server_shared *sh, const server_config *cfg, const nerd
         else
             rc |= buf_printf(out, "nerd_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
     }
-    int64_t inflight = 0, open = 0;
+    int64_t inflight = 0, open = 0, threads = 0, threads_busy = 0;
     uint64_t compute = 0, wait = 0, conns = 0;
     int live = 0;
     for (int w = 0; w < SERVER_MAX_WORKERS; w++) {
@@ -68,6 +68,8 @@ int metrics_render(const server_shared *sh, const server_config *cfg, const nerd
         sum_us += LOAD(s->slots[w].m.duration_sum_us);
         inflight += LOAD(s->slots[w].m.in_flight);
         open += LOAD(s->slots[w].m.connections_open);
+        threads += LOAD(s->slots[w].m.inference_threads);
+        threads_busy += LOAD(s->slots[w].m.inference_threads_busy);
         compute += LOAD(s->slots[w].m.model_compute_us);
         wait += LOAD(s->slots[w].m.model_wait_us);
         conns += LOAD(s->slots[w].m.connections_total);
@@ -88,9 +90,14 @@ int metrics_render(const server_shared *sh, const server_config *cfg, const nerd
                      "# TYPE nerd_connections_open gauge\nnerd_connections_open %lld\n"
                      "# HELP nerd_worker_restarts_total Workers replaced after an exit, a crash or a timeout.\n"
                      "# TYPE nerd_worker_restarts_total counter\nnerd_worker_restarts_total %llu\n"
-                     "# HELP nerd_workers Workers serving now.\n# TYPE nerd_workers gauge\nnerd_workers %d\n",
+                     "# HELP nerd_workers Workers serving now.\n# TYPE nerd_workers gauge\nnerd_workers %d\n"
+                     "# HELP nerd_inference_threads Inference threads of the live workers (--threads each).\n"
+                     "# TYPE nerd_inference_threads gauge\nnerd_inference_threads %lld\n"
+                     "# HELP nerd_inference_threads_busy Inference threads computing a request now.\n"
+                     "# TYPE nerd_inference_threads_busy gauge\nnerd_inference_threads_busy %lld\n",
                      (long long)inflight, compute / 1e6, wait / 1e6, (unsigned long long)conns, (long long)open,
-                     (unsigned long long)LOAD(((server_shared *)sh)->worker_restarts), live);
+                     (unsigned long long)LOAD(((server_shared *)sh)->worker_restarts), live, (long long)threads,
+                     (long long)threads_busy);
     rc |= buf_printf(out,
                      "# HELP nerd_model_info The model being served.\n# TYPE nerd_model_info gauge\n"
                      "nerd_model_info{name=\"%s\",version=\"%s\",pipeline=\"%s\",worker_class=\"%s\",precision=\"%s\"} 1\n",

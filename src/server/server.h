@@ -81,6 +81,8 @@ typedef struct {
     _Atomic uint64_t model_wait_us;      /* time requests waited for a free model thread */
     _Atomic uint64_t connections_total;
     _Atomic int64_t connections_open;
+    _Atomic int64_t inference_threads;      /* --threads of a live async worker, else 0 */
+    _Atomic int64_t inference_threads_busy; /* of those, computing a request now */
 } worker_metrics;
 
 typedef enum { SLOT_FREE = 0, SLOT_BOOTING, SLOT_READY, SLOT_DRAINING } slot_state;
@@ -90,6 +92,8 @@ typedef struct {
     _Atomic int state;                  /* slot_state */
     _Atomic int64_t heartbeat_ms;       /* CLOCK_MONOTONIC ms, written by the worker's loop */
     _Atomic uint64_t generation;        /* bumped by the master at each (re)spawn into the slot */
+    _Atomic int retiring;               /* set by a worker that drains to exit on its own (a stuck
+                                           inference thread): the master starts its replacement now */
     worker_metrics m;
 } worker_slot;
 
@@ -111,6 +115,14 @@ typedef struct {
     int slot;                  /* this worker's index in shared->slots */
     long max_requests;         /* this worker's recycle count (jitter applied), 0 = never */
 } worker_ctx;
+
+/* The exit code of an async worker that retired itself because an inference thread stayed on
+ * one request past --timeout + WORKER_STUCK_GRACE_S seconds: its loop still beat the heartbeat,
+ * but a thread that never returns is lost to the pool, so the worker answers that request 504,
+ * sets its slot's `retiring` (the master starts a replacement at once), finishes its other
+ * requests (within --graceful-timeout) and exits. */
+#define WORKER_EXIT_STUCK_THREAD 4
+#define WORKER_STUCK_GRACE_S 1.0
 
 /* Runs a worker until it is told to stop; returns its exit code. Signals in the worker:
  * TERM/INT stop at once, QUIT finishes in-flight requests (within graceful_timeout) then

@@ -5,7 +5,10 @@
  *        pipelining. Connection states: READ (collecting a request), WAIT_IO (--simulate-io
  *        timer), QUEUED (a model job on an inference thread), WRITE (sending the answer).
  *        With --threads N the model runs on N threads and hands results back through an
- *        eventfd, so the loop keeps answering /healthz while the model computes.
+ *        eventfd, so the loop keeps answering /healthz while the model computes. Each thread
+ *        records when its current job started; one busy past --timeout (+ a grace) is stuck:
+ *        its request is answered 504 and the worker retires so the master starts a fresh one
+ *        (the loop's heartbeat alone cannot see a lost thread).
  * Timers are deadlines on the connections, scanned every 10 ms; the heartbeat in the shared
  * slot is refreshed on every turn of the loop (at least every 100 ms). */
 #include "server/server.h"
@@ -79,6 +82,7 @@ typedef struct conn {
     http_request req;
     http_header *hdrs;
     int keep_alive, sent_continue, model_job, zombie;
+    int held;               /* its model job is queued or on a thread, which may still read it */
     double t_first, t_head, deadline, t_queued;
     double t_idle;          /* when it last became idle between requests */
     route_result res;
@@ -105,6 +109,12 @@ typedef struct {
     conn **jobs; size_t njobs, capjobs;
     conn **done; size_t ndone, capdone;
     int stop;
+    struct infer_state {    /* per inference thread, under mu: */
+        double since;       /* when its current job started, 0 when idle */
+        conn *job;          /* that job */
+    } *infer;
+    int nstarted;           /* threads that took their index (under mu) */
+    int retiring;           /* a thread is stuck: drain, then exit with WORKER_EXIT_STUCK_THREAD */
 } loop;
 
 static void conn_reset_request(conn *c)
@@ -194,7 +204,7 @@ static void conn_close(loop *L, conn *c)
     L->conns[c->fd] = NULL;
     L->nconns--;
     atomic_fetch_sub_explicit(&m->connections_open, 1, memory_order_relaxed);
-    if (c->state == C_QUEUED) {
+    if (c->held) {
         c->zombie = 1; /* an inference thread holds it; collect_done frees it */
         return;
     }
@@ -207,35 +217,52 @@ static void conn_close(loop *L, conn *c)
 
 static void conn_flush(loop *L, conn *c);
 
-/* Queues the answer in c->res, with metrics and an access-log line. */
-static void conn_answer(loop *L, conn *c)
+/* Queues the answer res (c->res, or one built aside while a thread holds c->res), with metrics
+ * and an access-log line. */
+static void conn_answer_with(loop *L, conn *c, const route_result *res)
 {
     const worker_ctx *w = L->w;
     worker_metrics *m = &w->shared->slots[w->slot].m;
-    int status = c->res.status ? c->res.status : 500;
+    int status = res->status ? res->status : 500;
     if (status >= 400 && status != 404 && status != 405 && status != 503 && status != 504) c->keep_alive = 0;
-    if (sig_quit || sig_term || (w->max_requests && L->requests + 1 >= w->max_requests)) c->keep_alive = 0;
+    if (sig_quit || sig_term || L->retiring || (w->max_requests && L->requests + 1 >= w->max_requests)) c->keep_alive = 0;
     if (L->w->cfg->wclass == WORKER_SYNC) c->keep_alive = 0;
-    http_write_response(&c->out, status, c->keep_alive, c->res.ctype, c->res.headers, c->res.body.ptr ? c->res.body.ptr : "",
-                        c->res.body.len);
+    http_write_response(&c->out, status, c->keep_alive, res->ctype, res->headers, res->body.ptr ? res->body.ptr : "",
+                        res->body.len);
     double secs = now_s() - (c->t_head ? c->t_head : now_s());
-    metrics_observe(m, c->res.route, metrics_status_id(status), secs);
-    if (c->model_job) {
+    metrics_observe(m, res->route, metrics_status_id(status), secs);
+    if (c->model_job) { /* counted once: a zombie coming back later is not in flight any more */
         L->model_in_flight--;
         atomic_fetch_sub_explicit(&m->in_flight, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&m->model_compute_us, (uint64_t)(c->res.compute_s * 1e6), memory_order_relaxed);
+        atomic_fetch_add_explicit(&m->model_compute_us, (uint64_t)(res->compute_s * 1e6), memory_order_relaxed);
+        c->model_job = 0;
     }
     const http_header *ref = c->head_len ? http_find_header(&c->req, "referer") : NULL;
     const http_header *ua = c->head_len ? http_find_header(&c->req, "user-agent") : NULL;
     access_entry ae = {c->remote, c->head_len ? c->req.method : NULL, c->req.method_len,
                        c->head_len ? c->req.target : NULL, c->req.target_len, c->head_len ? c->req.minor_version : 1,
-                       status, c->res.body.len, ref ? ref->value : NULL, ref ? ref->value_len : 0,
+                       status, res->body.len, ref ? ref->value : NULL, ref ? ref->value_len : 0,
                        ua ? ua->value : NULL, ua ? ua->value_len : 0, secs};
     log_access(&ae);
-    if (status >= 500) log_msg(LOG_WARNING, "answered %d: %s", status, c->res.body.ptr ? c->res.body.ptr : "");
+    if (status >= 500) log_msg(LOG_WARNING, "answered %d: %s", status, res->body.ptr ? res->body.ptr : "");
     L->requests++;
     c->state = C_WRITE;
     conn_flush(L, c);
+}
+
+static void conn_answer(loop *L, conn *c) { conn_answer_with(L, c, &c->res); }
+
+/* 504 for a request whose model job a thread still computes: the thread owns c->res and reads
+ * c->in, so the answer is built aside and the connection closes after it; collect_done drops
+ * the thread's result if it ever comes back. */
+static void conn_answer_held(loop *L, conn *c, const char *msg)
+{
+    route_result late = {0};
+    route_error(&late, 504, msg);
+    late.route = metrics_route_id(c->req.path, c->req.path_len);
+    c->keep_alive = 0;
+    conn_answer_with(L, c, &late);
+    route_result_free(&late);
 }
 
 static void conn_error(loop *L, conn *c, int status, const char *msg)
@@ -264,6 +291,7 @@ static void dispatch_model(loop *L, conn *c)
         }
         L->jobs[L->njobs++] = c;
         c->state = C_QUEUED;
+        c->held = 1;
         c->t_queued = now_s();
         c->deadline = L->w->cfg->request_timeout > 0 ? c->t_head + L->w->cfg->request_timeout : 0;
         pthread_cond_signal(&L->cv);
@@ -400,16 +428,25 @@ static void *infer_thread(void *arg)
     loop *L = arg;
     nerd_doc *doc = nerd_doc_new();
     worker_metrics *m = &L->w->shared->slots[L->w->slot].m;
+    pthread_mutex_lock(&L->mu);
+    struct infer_state *me = &L->infer[L->nstarted++];
+    pthread_mutex_unlock(&L->mu);
     for (;;) {
         pthread_mutex_lock(&L->mu);
         while (!L->njobs && !L->stop) pthread_cond_wait(&L->cv, &L->mu);
         if (L->stop) { pthread_mutex_unlock(&L->mu); break; }
         conn *c = L->jobs[0];
         memmove(L->jobs, L->jobs + 1, --L->njobs * sizeof *L->jobs);
+        me->since = now_s();
+        me->job = c;
         pthread_mutex_unlock(&L->mu);
+        atomic_fetch_add_explicit(&m->inference_threads_busy, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&m->model_wait_us, (uint64_t)((now_s() - c->t_queued) * 1e6), memory_order_relaxed);
         if (!c->zombie) route_compute(L->w->model, L->w->cfg->pipeline, doc, &c->res);
+        atomic_fetch_sub_explicit(&m->inference_threads_busy, 1, memory_order_relaxed);
         pthread_mutex_lock(&L->mu);
+        me->since = 0;
+        me->job = NULL;
         if (L->ndone == L->capdone) {
             L->capdone = L->capdone ? L->capdone * 2 : 64;
             L->done = realloc(L->done, L->capdone * sizeof *L->done);
@@ -435,14 +472,17 @@ static void collect_done(loop *L)
     pthread_mutex_unlock(&L->mu);
     for (size_t i = 0; i < n; i++) {
         conn *c = d[i];
+        c->held = 0;
         if (c->zombie) {
             worker_metrics *m = &L->w->shared->slots[L->w->slot].m;
-            L->model_in_flight--;
-            atomic_fetch_sub_explicit(&m->in_flight, 1, memory_order_relaxed);
+            if (c->model_job) { /* its client left before an answer */
+                L->model_in_flight--;
+                atomic_fetch_sub_explicit(&m->in_flight, 1, memory_order_relaxed);
+            }
             conn_free(c);
             continue;
         }
-        if (c->state != C_QUEUED) continue;
+        if (c->state != C_QUEUED) continue; /* answered 504 while the thread computed */
         if (L->w->cfg->request_timeout > 0 && now_s() - c->t_head > L->w->cfg->request_timeout) {
             log_msg(LOG_WARNING, "request exceeded --request-timeout %.3g s in the model", L->w->cfg->request_timeout);
             route_error(&c->res, 504, "request timeout");
@@ -451,6 +491,48 @@ static void collect_done(loop *L)
         conn_answer(L, c);
     }
     free(d);
+}
+
+/* ------------------------------------------------------------------ the inference watchdog */
+
+/* Gunicorn kills a worker that has not notified within --timeout. Here the loop notifies even
+ * while a thread is lost in one request for good, and after --threads such requests the worker
+ * would serve nothing. A thread busy past --timeout + WORKER_STUCK_GRACE_S is stuck: its request
+ * is answered 504 at once, and the worker retires (drains like a QUIT, then exits with
+ * WORKER_EXIT_STUCK_THREAD) so that the master starts one with a full pool. */
+static void check_stuck_threads(loop *L, double now)
+{
+    const server_config *cfg = L->w->cfg;
+    double limit = cfg->timeout + WORKER_STUCK_GRACE_S, longest = 0;
+    conn *late[256], *queued[64]; /* --threads is at most 256 (config.c) */
+    int nlate = 0, stuck = 0;
+    size_t nqueued = 0;
+    pthread_mutex_lock(&L->mu);
+    for (int i = 0; i < L->nstarted; i++) {
+        struct infer_state *t = &L->infer[i];
+        if (!t->since || now - t->since <= limit) continue;
+        stuck++;
+        if (now - t->since > longest) longest = now - t->since;
+        if (t->job && !t->job->zombie && t->job->state == C_QUEUED) late[nlate++] = t->job;
+    }
+    /* every thread stuck: jobs still queued would wait for ever; they get a 503 to retry */
+    if (stuck && stuck == L->nthreads)
+        while (L->njobs && nqueued < sizeof queued / sizeof *queued) {
+            conn *c = L->jobs[--L->njobs];
+            c->held = 0;
+            queued[nqueued++] = c;
+        }
+    pthread_mutex_unlock(&L->mu);
+    if (stuck && !L->retiring) {
+        log_msg(LOG_ERROR,
+                "inference thread stuck: one request has been computing for %.1f s, past --timeout %g s + %g s grace; "
+                "answering it 504 and retiring this worker so the master replaces it with a full pool of %d threads",
+                longest, cfg->timeout, WORKER_STUCK_GRACE_S, L->nthreads);
+        L->retiring = 1;
+        atomic_store(&L->w->shared->slots[L->w->slot].retiring, 1);
+    }
+    for (int i = 0; i < nlate; i++) conn_answer_held(L, late[i], "the model took longer than --timeout");
+    for (size_t i = 0; i < nqueued; i++) conn_error(L, queued[i], 503, "this worker is restarting; retry");
 }
 
 /* ------------------------------------------------------------------ accepting */
@@ -555,9 +637,13 @@ static void scan_timers(loop *L, double now)
             pthread_mutex_unlock(&L->mu);
             c->deadline = 0;
             if (withdrawn) { /* still queued: answer now */
+                c->held = 0;
                 log_msg(LOG_WARNING, "request exceeded --request-timeout %.3g s waiting for the model", cfg->request_timeout);
                 conn_error(L, c, 504, "request timeout");
-            } /* else a thread is computing it: collect_done answers 504 when it returns */
+            } else { /* a thread is computing it: answer now, the thread may never return */
+                log_msg(LOG_WARNING, "request exceeded --request-timeout %.3g s in the model", cfg->request_timeout);
+                conn_answer_held(L, c, "request timeout");
+            }
             break;
         }
         case C_WRITE:
@@ -582,7 +668,9 @@ static int async_main(const worker_ctx *w)
     L.nthreads = w->cfg->threads;
     if (L.nthreads) {
         L.threads = calloc((size_t)L.nthreads, sizeof *L.threads);
+        L.infer = calloc((size_t)L.nthreads, sizeof *L.infer);
         for (int i = 0; i < L.nthreads; i++) pthread_create(&L.threads[i], NULL, infer_thread, &L);
+        atomic_store(&w->shared->slots[w->slot].m.inference_threads, L.nthreads);
     }
     set_accepting(&L, 1);
     atomic_store(&w->shared->slots[w->slot].state, SLOT_READY);
@@ -596,7 +684,7 @@ static int async_main(const worker_ctx *w)
         heartbeat(w);
         double now = now_s();
         if (sig_term) break;
-        int finishing = sig_quit || (w->max_requests && L.requests >= w->max_requests);
+        int finishing = sig_quit || L.retiring || (w->max_requests && L.requests >= w->max_requests);
         if (finishing) {
             if (!grace_end) {
                 grace_end = now + w->cfg->graceful_timeout;
@@ -620,6 +708,7 @@ static int async_main(const worker_ctx *w)
         }
         if (now >= next_scan) {
             scan_timers(&L, now);
+            if (L.nthreads) check_stuck_threads(&L, now);
             next_scan = now + 0.01;
         }
         struct epoll_event evs[256];
@@ -642,19 +731,27 @@ static int async_main(const worker_ctx *w)
         }
     }
     /* stop the threads; connections still open are closed with the process */
+    int code = L.retiring ? WORKER_EXIT_STUCK_THREAD : 0;
     pthread_mutex_lock(&L.mu);
     L.stop = 1;
     pthread_cond_broadcast(&L.cv);
+    int computing = 0;
+    for (int i = 0; i < L.nstarted; i++) computing += L.infer[i].since != 0;
     pthread_mutex_unlock(&L.mu);
+    if (computing) { /* a thread that may never return cannot be joined, and it still uses L */
+        log_msg(LOG_INFO, "worker exits with %d inference thread(s) still computing", computing);
+        _exit(code);
+    }
     for (int i = 0; i < L.nthreads; i++) pthread_join(L.threads[i], NULL);
     free(L.threads);
+    free(L.infer);
     for (int fd = 0; fd < L.maxfd; fd++) if (L.conns[fd]) { close(fd); conn_free(L.conns[fd]); }
     free(L.conns);
     free(L.jobs);
     free(L.done);
     close(L.ep);
     close(L.evfd);
-    return 0;
+    return code;
 }
 
 /* sync: one connection at a time; blocking reads bounded by poll so the heartbeat goes on */

@@ -193,6 +193,52 @@ long server_metric(int port, const char *name)
     return v;
 }
 
+void long_text_request(buf *req, size_t bytes)
+{
+    buf body = {0};
+    buf_puts(&body, "{\"text\": \"");
+    while (body.len < bytes) buf_puts(&body, "Angela Merkel visited Paris on 3 May 2021. ");
+    buf_puts(&body, "\"}");
+    buf_printf(req, "POST / HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", body.len);
+    buf_append(req, body.ptr, body.len);
+    buf_free(&body);
+}
+
+double timed_exchange(int port, const buf *req, buf *out, int *closed)
+{
+    int fd = tcp_connect(port);
+    double t0 = now_s();
+    CHECK(fd >= 0 && send_all(fd, req->ptr, req->len) == 0);
+    int c = read_answers(fd, out, 30);
+    double took = now_s() - t0;
+    close(fd);
+    if (closed) *closed = c;
+    return took;
+}
+
+void expect_paris(int port)
+{
+    buf out = {0};
+    CHECK(http_json(port, "POST", "/", "{\"text\": \"Angela Merkel visited Paris.\"}", &out) == 200);
+    CHECKF(strstr(out.ptr, "\"Paris\":\"GPE\""), "%s", out.ptr);
+    buf_free(&out);
+}
+
+int server_wait_log(const test_server *s, const char *needle, int count, double seconds)
+{
+    double end = now_s() + seconds;
+    while (now_s() < end) {
+        size_t len;
+        char *log = test_read_file(s->log, &len);
+        int n = 0;
+        for (const char *p = log; p && (p = strstr(p, needle)); p++) n++;
+        free(log);
+        if (n >= count) return 1;
+        usleep(50000);
+    }
+    return 0;
+}
+
 double process_cpu_seconds(pid_t pid)
 {
     char p[64];

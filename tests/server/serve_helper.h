@@ -39,6 +39,15 @@ int read_answers(int fd, buf *out, double seconds);
 long server_metric(int port, const char *name);
 /* The pids of the master's children (its workers). */
 int server_workers(const test_server *s, pid_t *pids, int max);
+/* A POST / whose text is about `bytes` long (whole sentences), head and body, into req. */
+void long_text_request(buf *req, size_t bytes);
+/* Sends req on a new connection and collects what comes back for up to 30 s (read_answers);
+ * returns the seconds until the server closed or the wait ended, *closed = 1 if it closed. */
+double timed_exchange(int port, const buf *req, buf *out, int *closed);
+/* Checks that "Angela Merkel visited Paris." is answered 200 with Paris as a GPE. */
+void expect_paris(int port);
+/* Waits up to seconds until the server's error log holds needle count times; 1 if it did. */
+int server_wait_log(const test_server *s, const char *needle, int count, double seconds);
 /* CPU seconds a process has used (utime + stime of /proc/PID/stat), or -1 if it is gone. */
 double process_cpu_seconds(pid_t pid);
 

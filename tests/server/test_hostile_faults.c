@@ -50,29 +50,6 @@ static int count_sockets(pid_t pid)
     return n;
 }
 
-static void paris(int port)
-{
-    buf out = {0};
-    CHECK(http_json(port, "POST", "/", "{\"text\": \"Angela Merkel visited Paris.\"}", &out) == 200);
-    CHECKF(strstr(out.ptr, "\"Paris\":\"GPE\""), "%s", out.ptr);
-    buf_free(&out);
-}
-
-static int wait_log(const test_server *s, const char *needle, int count, double seconds)
-{
-    double end = now_s() + seconds;
-    while (now_s() < end) {
-        size_t len;
-        char *log = test_read_file(s->log, &len);
-        int n = 0;
-        for (const char *p = log; p && (p = strstr(p, needle)); p++) n++;
-        free(log);
-        if (n >= count) return 1;
-        usleep(50000);
-    }
-    return 0;
-}
-
 /* ---------------------------------------------------------------- slowloris */
 
 #define SLOW_CONNS 10000
@@ -93,7 +70,7 @@ TEST_T(hostile_slowloris_10000_connections, 180)
     CHECK(setrlimit(RLIMIT_NOFILE, &high) == 0);
     pid_t w[4];
     CHECK(server_workers(&s, w, 4) == 1);
-    paris(s.port);
+    expect_paris(s.port);
     long rss0 = status_kib(w[0], "VmRSS:");
 
     /* half idle, half trickling a header that never ends */
@@ -122,7 +99,7 @@ TEST_T(hostile_slowloris_10000_connections, 180)
     for (int round = 0; round < 10; round++) {
         for (int i = 1; i < SLOW_CONNS; i += 2) send_all(fds[i], "X", 1);
         double q = now_s();
-        paris(s.port);
+        expect_paris(s.port);
         if (now_s() - q > worst) worst = now_s() - q;
         usleep(150000);
     }
@@ -153,7 +130,7 @@ TEST_T(hostile_slowloris_10000_connections, 180)
     CHECK_EQ_INT(got408, 100);
     CHECK_EQ_INT(closed_idle, 100);
     for (int i = 0; i < SLOW_CONNS; i++) close(fds[i]);
-    paris(s.port);
+    expect_paris(s.port);
     pid_t w2[4];
     CHECK(server_workers(&s, w2, 4) == 1 && w2[0] == w[0]);
     server_stop(&s, SIGTERM);
@@ -258,9 +235,9 @@ TEST_T(hostile_worker_sigsegv_under_load_loses_only_its_own, 120)
     CHECK(after[0] == w[1] || after[1] == w[1]); /* the other worker was not touched */
     char gone[64]; /* "was killed by signal 11"; under ASan its own handler exits with code 1 */
     snprintf(gone, sizeof gone, "Worker (pid:%d) ", (int)w[0]);
-    CHECK(wait_log(&s, gone, 1, 5));
+    CHECK(server_wait_log(&s, gone, 1, 5));
     CHECK_EQ_INT(server_metric(s.port, "nerd_worker_restarts_total"), 1);
-    paris(s.port);
+    expect_paris(s.port);
     server_stop(&s, SIGTERM);
 }
 
@@ -278,7 +255,7 @@ TEST_T(hostile_out_of_file_descriptors_delays_accepts, 120)
     enum { N = 200 };
     int fds[N];
     for (int i = 0; i < N; i++) CHECK((fds[i] = tcp_connect(s.port)) >= 0); /* the backlog takes what the worker cannot */
-    CHECK(wait_log(&s, "pausing accepts", 1, 5));
+    CHECK(server_wait_log(&s, "pausing accepts", 1, 5));
     /* blocked on descriptors, the worker waits rather than spins */
     usleep(300000);
     double c0 = process_cpu_seconds(w[0]), t0 = now_s();
@@ -302,7 +279,7 @@ TEST_T(hostile_out_of_file_descriptors_delays_accepts, 120)
     CHECK_EQ_INT(ok + other, N);
     pid_t w2[4];
     CHECK(server_workers(&s, w2, 4) == 1 && w2[0] == w[0]);
-    paris(s.port);
+    expect_paris(s.port);
     server_stop(&s, SIGTERM);
 }
 
@@ -329,21 +306,21 @@ TEST_T(serve_hup_reload_refused_with_broken_or_missing_model, 90)
     CHECK(f && fwrite("\x84\xa5nodes\xdd\xff\xff\xff\xff", 1, 11, f) == 11);
     fclose(f);
     kill(s.pid, SIGHUP);
-    CHECKF(wait_log(&s, "Reload refused", 1, 20), "no refusal in the log");
+    CHECKF(server_wait_log(&s, "Reload refused", 1, 20), "no refusal in the log");
     CHECK(server_workers(&s, now, 4) == 2 && ((now[0] == w[0] && now[1] == w[1]) || (now[0] == w[1] && now[1] == w[0])));
-    paris(s.port);
+    expect_paris(s.port);
     /* the folder gone */
     snprintf(cmd, sizeof cmd, "rm -rf %s", copy);
     CHECK(system(cmd) == 0);
     kill(s.pid, SIGHUP);
-    CHECKF(wait_log(&s, "Reload refused", 2, 20), "no second refusal in the log");
+    CHECKF(server_wait_log(&s, "Reload refused", 2, 20), "no second refusal in the log");
     CHECK(server_workers(&s, now, 4) == 2 && ((now[0] == w[0] && now[1] == w[1]) || (now[0] == w[1] && now[1] == w[0])));
-    paris(s.port);
+    expect_paris(s.port);
     /* restored: the reload goes through and the workers are replaced */
     snprintf(cmd, sizeof cmd, "cp -rs %s %s", real, copy);
     CHECK(system(cmd) == 0);
     kill(s.pid, SIGHUP);
-    CHECKF(wait_log(&s, "Reloaded", 1, 20), "the good model was not reloaded");
+    CHECKF(server_wait_log(&s, "Reloaded", 1, 20), "the good model was not reloaded");
     int fresh = 0;
     for (int i = 0; i < 100 && fresh != 2; i++) {
         usleep(50000);
@@ -352,7 +329,7 @@ TEST_T(serve_hup_reload_refused_with_broken_or_missing_model, 90)
             for (int k = 0; k < 2; k++) fresh += now[k] != w[0] && now[k] != w[1];
     }
     CHECK_EQ_INT(fresh, 2);
-    paris(s.port);
+    expect_paris(s.port);
     server_stop(&s, SIGTERM);
     snprintf(cmd, sizeof cmd, "rm -rf %s", copy);
     CHECK(system(cmd) == 0);
@@ -370,28 +347,18 @@ TEST_T(hostile_worker_busy_past_timeout_is_killed_and_replaced, 90)
     server_start(&s, args);
     pid_t w[4];
     CHECK(server_workers(&s, w, 4) == 1);
-    buf req = {0}, body = {0}, out = {0};
-    buf_puts(&body, "{\"text\": \"");
-    while (body.len < (2u << 20)) buf_puts(&body, "Angela Merkel visited Paris on 3 May 2021. ");
-    buf_puts(&body, "\"}");
-    buf_printf(&req, "POST / HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", body.len);
-    buf_append(&req, body.ptr, body.len);
-    int fd = tcp_connect(s.port);
-    double t0 = now_s();
-    CHECK(send_all(fd, req.ptr, req.len) == 0);
-    read_answers(fd, &out, 30);
-    double took = now_s() - t0;
-    close(fd);
+    buf req = {0}, out = {0};
+    long_text_request(&req, 2u << 20);
+    double took = timed_exchange(s.port, &req, &out, NULL);
     printf("  the request's connection ended after %.1f s with %zu bytes of answer\n", took, out.len);
     CHECKF(out.len == 0, "the busy worker answered: %.200s", out.ptr);
-    CHECKF(wait_log(&s, "WORKER TIMEOUT", 1, 5), "no WORKER TIMEOUT in the log");
+    CHECKF(server_wait_log(&s, "WORKER TIMEOUT", 1, 5), "no WORKER TIMEOUT in the log");
     pid_t now[4];
     int n = 0;
     for (int i = 0; i < 100 && !(n == 1 && now[0] != w[0]); i++) { usleep(50000); n = server_workers(&s, now, 4); }
     CHECKF(n == 1 && now[0] != w[0], "the busy worker was not replaced");
-    paris(s.port);
+    expect_paris(s.port);
     buf_free(&req);
-    buf_free(&body);
     buf_free(&out);
     server_stop(&s, SIGTERM);
 }

@@ -466,29 +466,40 @@ int nerd_precision_parse(const char *s, nerd_precision *p)
 {
     if (s && !strcmp(s, "fp32")) *p = NERD_PRECISION_FP32;
     else if (s && !strcmp(s, "bf16")) *p = NERD_PRECISION_BF16;
+    else if (s && !strcmp(s, "int8")) *p = NERD_PRECISION_INT8;
     else return -1;
     return 0;
 }
 
-const char *nerd_precision_name(nerd_precision p) { return p == NERD_PRECISION_BF16 ? "bf16" : "fp32"; }
+const char *nerd_precision_name(nerd_precision p)
+{
+    return p == NERD_PRECISION_BF16 ? "bf16" : p == NERD_PRECISION_INT8 ? "int8" : "fp32";
+}
+
+/* int8 runs on the same AVX2-or-C dispatch as fp32 */
 const char *nerd_precision_kernel(nerd_precision p) { return p == NERD_PRECISION_BF16 ? kn_bf16_path() : kn_f32_path(); }
 
 nerd_status nerd_model_set_precision(nerd_model *m, nerd_precision p)
 {
-    if (!m || (p != NERD_PRECISION_FP32 && p != NERD_PRECISION_BF16)) return NERD_ERR_ARG;
-    if (p == NERD_PRECISION_BF16 && !m->ner_t2v_packed.has_bf16) {
+    static const kn_precision kn_of[] = {[NERD_PRECISION_FP32] = KN_FP32, [NERD_PRECISION_BF16] = KN_BF16,
+                                         [NERD_PRECISION_INT8] = KN_INT8};
+    if (!m || p < NERD_PRECISION_FP32 || p > NERD_PRECISION_INT8) return NERD_ERR_ARG;
+    /* the low-precision copies are packed when first asked for, beside those already there */
+    int need = p == NERD_PRECISION_BF16 ? KN_PACK_BF16 : p == NERD_PRECISION_INT8 ? KN_PACK_INT8 : 0;
+    if (need & ~m->ner_t2v_packed.lowp) {
         t2v_packed pk;
-        if (t2v_pack(&pk, &m->ner_t2v, 1)) return NERD_ERR_NOMEM;
+        if (t2v_pack(&pk, &m->ner_t2v, m->ner_t2v_packed.lowp | need)) return NERD_ERR_NOMEM;
         t2v_packed_free(&m->ner_t2v_packed);
         m->ner_t2v_packed = pk;
     }
-    m->precision = p == NERD_PRECISION_BF16 ? KN_BF16 : KN_FP32;
+    m->precision = kn_of[p];
     return NERD_OK;
 }
 
 nerd_precision nerd_model_precision(const nerd_model *m)
 {
-    return m && m->precision == KN_BF16 ? NERD_PRECISION_BF16 : NERD_PRECISION_FP32;
+    if (!m) return NERD_PRECISION_FP32;
+    return m->precision == KN_BF16 ? NERD_PRECISION_BF16 : m->precision == KN_INT8 ? NERD_PRECISION_INT8 : NERD_PRECISION_FP32;
 }
 
 nerd_status nerd_model_set_cache(nerd_model *m, size_t entries)

@@ -176,9 +176,11 @@ static double median(double *v, size_t n)
 }
 
 /* Own kernel GFLOP/s for rows x 288 x 288 (median of timed calls): what batching documents
- * (more rows per product) could gain. int8: the same product quantizing A each call, as the
- * encoder does; lda 96 overlaps A's rows like the encoder's windows. */
-static double kernel_gflops(int rows, kn_precision prec, int lda)
+ * (more rows per product) could gain. With int8 also the int8 kernel's GOP/s into *i8, its
+ * timed calls alternating with the fp32 ones so that the machine's load falls on both alike;
+ * int8 quantizes A each call, as the encoder does. lda 96 overlaps A's rows like the
+ * encoder's windows. */
+static double kernel_gflops(int rows, int lda, double *i8)
 {
     int k = 288, cols = 288;
     float *A = calloc((size_t)(rows + 2) * k, 4), *W = calloc((size_t)cols * k, 4), *C = calloc((size_t)rows * cols, 4);
@@ -187,22 +189,22 @@ static double kernel_gflops(int rows, kn_precision prec, int lda)
     for (size_t i = 0; i < (size_t)rows * k; i++) A[i] = (float)(i % 7) * 0.1f;
     for (size_t i = 0; i < (size_t)cols * k; i++) W[i] = (float)(i % 5) * 0.1f;
     kn_weights p;
-    kn_pack(&p, W, cols, k, prec == KN_INT8 ? KN_PACK_INT8 : 0);
+    kn_pack(&p, W, cols, k, i8 ? KN_PACK_INT8 : 0);
     enum { N = 301 };
-    double t[N];
+    double t[N], tq[N];
     int iters = rows < 64 ? 40 : 4;
     for (int r = 0; r < N; r++) {
         double t0 = now();
-        for (int i = 0; i < iters; i++) {
-            if (prec == KN_INT8) {
-                kn_quantize_rows(A, lda, (size_t)rows, k, Q, scale);
-                kn_gemm_i8(&p, Q, scale, (size_t)rows, C, cols);
-            } else {
-                kn_gemm_f32(&p, A, lda, (size_t)rows, C, cols);
-            }
-        }
+        for (int i = 0; i < iters; i++) kn_gemm_f32(&p, A, lda, (size_t)rows, C, cols);
         t[r] = (now() - t0) / iters;
+        t0 = now();
+        for (int i = 0; i < iters && i8; i++) {
+            kn_quantize_rows(A, lda, (size_t)rows, k, Q, scale);
+            kn_gemm_i8(&p, Q, scale, (size_t)rows, C, cols);
+        }
+        tq[r] = (now() - t0) / iters;
     }
+    if (i8) *i8 = 2.0 * rows * k * cols / median(tq, N) / 1e9;
     kn_free(&p);
     free(A); free(W); free(C); free(Q); free(scale);
     return 2.0 * rows * k * cols / median(t, N) / 1e9;
@@ -324,11 +326,11 @@ int main(void)
      * tokens) is 32 rows, 8 of them batched 256, one paris doc 187 */
     printf("nerd's fp32 kernel (%s) rows x 288 x 288: %.1f GFLOP/s at 32 rows (a mean golden doc), %.1f at 256 (8 of "
            "them batched), %.1f at 187 (paris), %.1f at 748 (4 paris batched)\n",
-           nerd_precision_kernel(NERD_PRECISION_FP32), kernel_gflops(32, KN_FP32, 288),
-           kernel_gflops(256, KN_FP32, 288), kernel_gflops(187, KN_FP32, 288), kernel_gflops(748, KN_FP32, 288));
-    double f32_187 = kernel_gflops(187, KN_FP32, 96), i8_187 = kernel_gflops(187, KN_INT8, 96);
+           nerd_precision_kernel(NERD_PRECISION_FP32), kernel_gflops(32, 288, NULL),
+           kernel_gflops(256, 288, NULL), kernel_gflops(187, 288, NULL), kernel_gflops(748, 288, NULL));
+    double i8_187, f32_187 = kernel_gflops(187, 96, &i8_187);
     printf("nerd's int8 kernel (%s) 187 x 288 x 288 (the encoder's windows) with the quantization of A: %.1f GOP/s = "
-           "%.2fx the fp32 kernel's %.1f GFLOP/s measured just before\n",
+           "%.2fx the fp32 kernel's %.1f GFLOP/s (calls alternating)\n",
            nerd_precision_kernel(NERD_PRECISION_INT8), i8_187, i8_187 / f32_187, f32_187);
     printf("plain C loop 150x288x288: %.1f GFLOP/s (why the products do not run on plain loops)\n",
            naive_gflops(150, 288, 288));

@@ -1,8 +1,9 @@
 /* kernels.c - packed-weight products (see kernels.h). Three code paths per precision: an
- * AVX2/FMA one, an AVX512_BF16 one for bf16, and portable C with fmaf (int8: AVX2 and C). All compute each
- * element with the same operations in the same order, so they give the same bits (except
- * that AVX512_BF16 flushes denormals), and so does any grouping of rows. The vector paths are
- * compiled with target attributes and picked at run time: the build works on any x86-64. */
+ * AVX2/FMA one, an AVX512_BF16 one for bf16, and portable C with fmaf (int8: AVX2 and C, exact
+ * integer sums). All compute each element with the same operations in the same order, so they
+ * give the same bits (except that AVX512_BF16 flushes denormals), and so does any grouping of
+ * rows. The vector paths are compiled with target attributes and picked at run time: the build
+ * works on any x86-64. */
 #include "ner/kernels.h"
 
 #include <math.h>

@@ -1,10 +1,11 @@
 /* bench/engine.c - single-thread figures of the NER library (`make bench`):
  *   tokenizer: tokens/s and MB/s over the golden texts;
  *   ner: ms per document for the seed's Paris text (median of many runs; exact with and without
- *   the word cache, and bf16) against the time its multiply-adds take at the measured OpenBLAS
+ *   the word cache, bf16 and int8) against the time its multiply-adds take at the measured OpenBLAS
  *   sgemm rate of this machine (the "sgemm-limit ratio"), words/s over the golden texts and
  *   the word cache's hit rate; nerd's own kernel at several row counts (what batching could
- *   gain); and the full pipeline (shared tok2vec + parser + ner) on Paris beside the ner alone. */
+ *   gain), and its int8 kernel against it; and the full pipeline (shared tok2vec + parser +
+ *   ner) on Paris beside the ner alone. */
 #include "nerd.h"
 #include "ner/engine.h"
 #include "util/json.h"
@@ -175,25 +176,37 @@ static double median(double *v, size_t n)
 }
 
 /* Own kernel GFLOP/s for rows x 288 x 288 (median of timed calls): what batching documents
- * (more rows per product) could gain. */
-static double kernel_gflops(int rows)
+ * (more rows per product) could gain. With int8 also the int8 kernel's GOP/s into *i8, its
+ * timed calls alternating with the fp32 ones so that the machine's load falls on both alike;
+ * int8 quantizes A each call, as the encoder does. lda 96 overlaps A's rows like the
+ * encoder's windows. */
+static double kernel_gflops(int rows, int lda, double *i8)
 {
     int k = 288, cols = 288;
     float *A = calloc((size_t)(rows + 2) * k, 4), *W = calloc((size_t)cols * k, 4), *C = calloc((size_t)rows * cols, 4);
+    uint8_t *Q = malloc((size_t)rows * k);
+    float *scale = malloc((size_t)rows * sizeof(float));
     for (size_t i = 0; i < (size_t)rows * k; i++) A[i] = (float)(i % 7) * 0.1f;
     for (size_t i = 0; i < (size_t)cols * k; i++) W[i] = (float)(i % 5) * 0.1f;
     kn_weights p;
-    kn_pack(&p, W, cols, k, 0);
+    kn_pack(&p, W, cols, k, i8 ? KN_PACK_INT8 : 0);
     enum { N = 301 };
-    double t[N];
+    double t[N], tq[N];
     int iters = rows < 64 ? 40 : 4;
     for (int r = 0; r < N; r++) {
         double t0 = now();
-        for (int i = 0; i < iters; i++) kn_gemm_f32(&p, A, k, (size_t)rows, C, cols);
+        for (int i = 0; i < iters; i++) kn_gemm_f32(&p, A, lda, (size_t)rows, C, cols);
         t[r] = (now() - t0) / iters;
+        t0 = now();
+        for (int i = 0; i < iters && i8; i++) {
+            kn_quantize_rows(A, lda, (size_t)rows, k, Q, scale);
+            kn_gemm_i8(&p, Q, scale, (size_t)rows, C, cols);
+        }
+        tq[r] = (now() - t0) / iters;
     }
+    if (i8) *i8 = 2.0 * rows * k * cols / median(tq, N) / 1e9;
     kn_free(&p);
-    free(A); free(W); free(C);
+    free(A); free(W); free(C); free(Q); free(scale);
     return 2.0 * rows * k * cols / median(t, N) / 1e9;
 }
 
@@ -201,11 +214,12 @@ int main(void)
 {
     char err[1024], path[4096];
     if (nerd_model_path(NULL, path, sizeof path, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
-    /* the same model three ways: exact with the word cache (the default), exact without it
-     * (every product computed), fast mode */
+    /* the same model four ways: exact with the word cache (the default), exact without it
+     * (every product computed), the two fast modes */
     nerd_model *m = load_as(path, NERD_PRECISION_FP32, 32768);
     nerd_model *m_nocache = load_as(path, NERD_PRECISION_FP32, 0);
     nerd_model *m_bf16 = load_as(path, NERD_PRECISION_BF16, 32768);
+    nerd_model *m_int8 = load_as(path, NERD_PRECISION_INT8, 32768);
     nerd_doc *d = nerd_doc_new();
     corpus c = {0};
     load_golden(&c, "../shared/golden/edge.jsonl");
@@ -227,7 +241,7 @@ int main(void)
 
     /* the golden texts, each model's cache starting empty: the hit rate of a first pass */
     golden_run g_exact = run_golden(m, d, &c), g_nocache = run_golden(m_nocache, d, &c);
-    golden_run g_bf16 = run_golden(m_bf16, d, &c);
+    golden_run g_bf16 = run_golden(m_bf16, d, &c), g_int8 = run_golden(m_int8, d, &c);
 
     /* Paris, median of many runs; the configurations and the reference sgemm take turns, so
      * that the machine's other load falls on all of them alike */
@@ -235,7 +249,7 @@ int main(void)
     char *paris = slurp("../shared/corpus/paris.txt", &plen);
     if (!paris) { fprintf(stderr, "bench: no ../shared/corpus/paris.txt\n"); return 1; }
     enum { RUNS = 301 };
-    static double ms_exact[RUNS], ms_cold[RUNS], ms_bf16[RUNS], ms_gemm[RUNS], ms_full[RUNS];
+    static double ms_exact[RUNS], ms_cold[RUNS], ms_bf16[RUNS], ms_int8[RUNS], ms_gemm[RUNS], ms_full[RUNS];
     int full = nerd_model_has_pipeline(m, NERD_PIPELINE_FULL);
     int gk = 288, gcols = 288, grows = 150;
     float *A = calloc((size_t)grows * gk, 4), *B = calloc((size_t)gcols * gk, 4), *C = calloc((size_t)grows * gcols, 4);
@@ -244,6 +258,7 @@ int main(void)
     for (int r = 0; r < 20; r++) { /* warm up: caches, clocks, the word cache on paris */
         nerd_ner(m, d, paris, plen, NERD_PIPELINE_NER);
         nerd_ner(m_bf16, d, paris, plen, NERD_PIPELINE_NER);
+        nerd_ner(m_int8, d, paris, plen, NERD_PIPELINE_NER);
         nerd_ner(m_nocache, d, paris, plen, NERD_PIPELINE_NER);
         if (full) nerd_ner(m, d, paris, plen, NERD_PIPELINE_FULL);
     }
@@ -267,6 +282,11 @@ int main(void)
             nerd_ner(m_bf16, d, paris, plen, NERD_PIPELINE_NER);
             ms_bf16[r] = (now() - a) * 1e3;
         }
+        for (int r = r0; r < r1; r++) {
+            double a = now();
+            nerd_ner(m_int8, d, paris, plen, NERD_PIPELINE_NER);
+            ms_int8[r] = (now() - a) * 1e3;
+        }
         for (int r = r0; r < r1 && full; r++) {
             double a = now();
             nerd_ner(m, d, paris, plen, NERD_PIPELINE_FULL);
@@ -288,6 +308,7 @@ int main(void)
                     tb_step_macs(&m->parser) * (double)d->parse_steps;
     }
     double med_exact = median(ms_exact, RUNS), med_cold = median(ms_cold, RUNS), med_bf16 = median(ms_bf16, RUNS);
+    double med_int8 = median(ms_int8, RUNS);
     double gemm = 2.0 * grows * gk * gcols / (median(ms_gemm, RUNS) / 1e3) / 1e9;
 
     double macs = macs_per_token(m), ghz = cpu_ghz();
@@ -305,8 +326,12 @@ int main(void)
      * tokens) is 32 rows, 8 of them batched 256, one paris doc 187 */
     printf("nerd's fp32 kernel (%s) rows x 288 x 288: %.1f GFLOP/s at 32 rows (a mean golden doc), %.1f at 256 (8 of "
            "them batched), %.1f at 187 (paris), %.1f at 748 (4 paris batched)\n",
-           nerd_precision_kernel(NERD_PRECISION_FP32), kernel_gflops(32), kernel_gflops(256), kernel_gflops(187),
-           kernel_gflops(748));
+           nerd_precision_kernel(NERD_PRECISION_FP32), kernel_gflops(32, 288, NULL),
+           kernel_gflops(256, 288, NULL), kernel_gflops(187, 288, NULL), kernel_gflops(748, 288, NULL));
+    double i8_187, f32_187 = kernel_gflops(187, 96, &i8_187);
+    printf("nerd's int8 kernel (%s) 187 x 288 x 288 (the encoder's windows) with the quantization of A: %.1f GOP/s = "
+           "%.2fx the fp32 kernel's %.1f GFLOP/s (calls alternating)\n",
+           nerd_precision_kernel(NERD_PRECISION_INT8), i8_187, i8_187 / f32_187, f32_187);
     printf("plain C loop 150x288x288: %.1f GFLOP/s (why the products do not run on plain loops)\n",
            naive_gflops(150, 288, 288));
     printf("ner paris.txt (%zu tokens), median of %d runs; its %.1f M multiply-adds take %.3f ms at the sgemm rate:\n",
@@ -316,6 +341,8 @@ int main(void)
            med_cold / limit_ms);
     printf("  bf16 (%s), cache warm: %.3f ms/doc, sgemm-limit ratio %.2fx\n", nerd_precision_kernel(NERD_PRECISION_BF16),
            med_bf16, med_bf16 / limit_ms);
+    printf("  int8 (%s), cache warm: %.3f ms/doc, sgemm-limit ratio %.2fx\n", nerd_precision_kernel(NERD_PRECISION_INT8),
+           med_int8, med_int8 / limit_ms);
     if (full)
         printf("  full pipeline (exact; %.0f multiply-adds a token: shared tok2vec %.0f, parser over %.2f transitions a "
                "token, ner %.0f): %.3f ms/doc = %.2fx the ner alone, sgemm-limit ratio %.2fx\n",
@@ -330,6 +357,8 @@ int main(void)
            2 * macs * g_nocache.tokens / g_nocache.secs / 1e9);
     printf("  bf16:            %.0f words/s, %.0f tokens/s; word cache hit rate %.1f%%\n", g_bf16.words_s,
            g_bf16.tokens_s, 100 * g_bf16.hit_rate);
+    printf("  int8:            %.0f words/s, %.0f tokens/s; word cache hit rate %.1f%%\n", g_int8.words_s,
+           g_int8.tokens_s, 100 * g_int8.hit_rate);
     nerd_cache_stats cs;
     nerd_model_cache_stats(m, &cs);
     printf("word cache: %zu entries, %.1f MB at most; %llu hits, %llu misses in this run (%.1f%%)\n", cs.entries,
@@ -340,5 +369,6 @@ int main(void)
     nerd_model_free(m);
     nerd_model_free(m_nocache);
     nerd_model_free(m_bf16);
+    nerd_model_free(m_int8);
     return 0;
 }

@@ -67,10 +67,11 @@ const char *nerd_model_pipeline_error(const nerd_model *m, nerd_pipeline p);
 
 /* Precision of the network's products. FP32 (the default) gives spaCy's entities exactly;
  * BF16 rounds the tok2vec's weights and activations to bfloat16 for its products (fp32
- * accumulation), using AVX512_BF16 where the CPU has it. */
-typedef enum { NERD_PRECISION_FP32 = 0, NERD_PRECISION_BF16 = 1 } nerd_precision;
+ * accumulation), using AVX512_BF16 where the CPU has it; INT8 quantizes them to int8 (weights
+ * per output column, activations per row; int32 accumulation, AVX2). */
+typedef enum { NERD_PRECISION_FP32 = 0, NERD_PRECISION_BF16 = 1, NERD_PRECISION_INT8 = 2 } nerd_precision;
 
-/* "fp32" or "bf16" -> *p; -1 for anything else. */
+/* "fp32", "bf16" or "int8" -> *p; -1 for anything else. */
 int nerd_precision_parse(const char *s, nerd_precision *p);
 const char *nerd_precision_name(nerd_precision p);
 /* The code path the products of precision p take on this CPU: "avx512bf16", "avx2", "generic". */

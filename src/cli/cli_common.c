@@ -70,7 +70,7 @@ int cli_pipeline(const char *s, nerd_pipeline *p)
 int cli_precision(const char *s, nerd_precision *p)
 {
     if (!nerd_precision_parse(s, p)) return 0;
-    fprintf(stderr, "nerd: --precision must be fp32 or bf16, not '%s'\n", s ? s : "");
+    fprintf(stderr, "nerd: --precision must be fp32, bf16 or int8, not '%s'\n", s ? s : "");
     return -1;
 }
 

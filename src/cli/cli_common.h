@@ -18,7 +18,7 @@ int cli_read_input(const char *path, buf *b);
 /* Resident set size of this process in KiB (from /proc/self/status), or -1. */
 long cli_rss_kib(void);
 
-/* Parses "fp32" / "bf16". 0, or -1 with a message on stderr. */
+/* Parses "fp32" / "bf16" / "int8". 0, or -1 with a message on stderr. */
 int cli_precision(const char *s, nerd_precision *p);
 /* Sets a loaded model's precision; with verbose, says which code path runs it. 0, or -1 with
  * a message on stderr. */

@@ -193,7 +193,7 @@ int cmd_eval(int argc, char **argv)
         else if (!strcmp(a, "--min-f1") && i + 1 < argc) min_f1 = atof(argv[++i]);
         else if (!strcmp(a, "--show") && i + 1 < argc) max_shown = atoi(argv[++i]);
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: nerd eval [--model DIR] [--pipeline full|ner] [--precision fp32|bf16] --golden FILE.jsonl...\n"
+            printf("usage: nerd eval [--model DIR] [--pipeline full|ner] [--precision fp32|bf16|int8] --golden FILE.jsonl...\n"
                    "                 [--min-identical FRACTION] [--min-f1 F1] [--show N]\n"
                    "Compares nerd with spaCy's golden outputs; the last lines are the entity F1 against spaCy over all\n"
                    "files and \"identical: X/Y docs (P%%)\". Exits 1 below --min-identical or --min-f1.\n"

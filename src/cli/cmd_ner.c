@@ -73,12 +73,12 @@ int cmd_ner(int argc, char **argv)
         } else if (!strcmp(a, "--jsonl")) jsonl = 1;
         else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) verbose = 1;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: nerd ner [--model DIR] [--pipeline full|ner] [--precision fp32|bf16] [--format dict|ents|tokens] [--jsonl] [--verbose] [FILE|-]\n"
+            printf("usage: nerd ner [--model DIR] [--pipeline full|ner] [--precision fp32|bf16|int8] [--format dict|ents|tokens] [--jsonl] [--verbose] [FILE|-]\n"
                    "Without --jsonl the whole input is one text; with it, each line is {\"text\": ...} and gets one answer line.\n"
                    "dict is the seed server's answer {entity_text: label}. --pipeline full (the default) runs the shared\n"
                    "tok2vec and the parser before the ner, as spacy.load; tokens then carry head, dep and sent_start.\n"
-                   "--precision bf16 runs the ner tok2vec's products in bfloat16 (faster on CPUs with AVX512_BF16, not always\n"
-                   "spaCy's entities; see nerd eval); fp32, the default, gives spaCy's entities.\n");
+                   "--precision bf16 runs the ner tok2vec's products in bfloat16 (faster on CPUs with AVX512_BF16), int8 in\n"
+                   "int8 (faster with AVX2); neither always gives spaCy's entities (see nerd eval); fp32, the default, does.\n");
             return 0;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "nerd ner: unknown option %s\n", a);

@@ -350,7 +350,7 @@ static nerd_status load_full(nerd_model *m, const char *dir, const full_dims *fd
         snprintf(path, sizeof path, "%s/%s/patterns", dir, fd->ruler_name);
         if (ar_load(&m->dep_rules, &m->parser_moves, path, err, errlen)) return file_status(path);
     }
-    if (t2v_pack(&m->full_t2v_packed, &m->t2v, m->precision == KN_BF16) ||
+    if (t2v_pack(&m->full_t2v_packed, &m->t2v, 0) ||
         parser_pack(&m->full_parser_packed, &m->parser)) {
         snprintf(err, errlen, "out of memory");
         return NERD_ERR_NOMEM;
@@ -474,19 +474,26 @@ int nerd_precision_parse(const char *s, nerd_precision *p)
 {
     if (s && !strcmp(s, "fp32")) *p = NERD_PRECISION_FP32;
     else if (s && !strcmp(s, "bf16")) *p = NERD_PRECISION_BF16;
+    else if (s && !strcmp(s, "int8")) *p = NERD_PRECISION_INT8;
     else return -1;
     return 0;
 }
 
-const char *nerd_precision_name(nerd_precision p) { return p == NERD_PRECISION_BF16 ? "bf16" : "fp32"; }
+const char *nerd_precision_name(nerd_precision p)
+{
+    return p == NERD_PRECISION_BF16 ? "bf16" : p == NERD_PRECISION_INT8 ? "int8" : "fp32";
+}
+
+/* int8 runs on the same AVX2-or-C dispatch as fp32 */
 const char *nerd_precision_kernel(nerd_precision p) { return p == NERD_PRECISION_BF16 ? kn_bf16_path() : kn_f32_path(); }
 
-/* Packs a bf16 copy of a tok2vec's weights the first time bf16 is asked for. */
-static int ensure_bf16(t2v_packed *pk, const t2v_net *net)
+/* Packs a tok2vec's low-precision copies (KN_PACK_*) when first asked for, beside those
+ * already there. */
+static int ensure_lowp(t2v_packed *pk, const t2v_net *net, int need)
 {
-    if (pk->has_bf16) return 0;
+    if (!(need & ~pk->lowp)) return 0;
     t2v_packed with;
-    if (t2v_pack(&with, net, 1)) return -1;
+    if (t2v_pack(&with, net, pk->lowp | need)) return -1;
     t2v_packed_free(pk);
     *pk = with;
     return 0;
@@ -494,17 +501,21 @@ static int ensure_bf16(t2v_packed *pk, const t2v_net *net)
 
 nerd_status nerd_model_set_precision(nerd_model *m, nerd_precision p)
 {
-    if (!m || (p != NERD_PRECISION_FP32 && p != NERD_PRECISION_BF16)) return NERD_ERR_ARG;
-    if (p == NERD_PRECISION_BF16 && (ensure_bf16(&m->ner_t2v_packed, &m->ner_t2v) ||
-                                     (m->has_full && ensure_bf16(&m->full_t2v_packed, &m->t2v))))
+    static const kn_precision kn_of[] = {[NERD_PRECISION_FP32] = KN_FP32, [NERD_PRECISION_BF16] = KN_BF16,
+                                         [NERD_PRECISION_INT8] = KN_INT8};
+    if (!m || p < NERD_PRECISION_FP32 || p > NERD_PRECISION_INT8) return NERD_ERR_ARG;
+    int need = p == NERD_PRECISION_BF16 ? KN_PACK_BF16 : p == NERD_PRECISION_INT8 ? KN_PACK_INT8 : 0;
+    if (ensure_lowp(&m->ner_t2v_packed, &m->ner_t2v, need) ||
+        (m->has_full && ensure_lowp(&m->full_t2v_packed, &m->t2v, need)))
         return NERD_ERR_NOMEM;
-    m->precision = p == NERD_PRECISION_BF16 ? KN_BF16 : KN_FP32;
+    m->precision = kn_of[p];
     return NERD_OK;
 }
 
 nerd_precision nerd_model_precision(const nerd_model *m)
 {
-    return m && m->precision == KN_BF16 ? NERD_PRECISION_BF16 : NERD_PRECISION_FP32;
+    if (!m) return NERD_PRECISION_FP32;
+    return m->precision == KN_BF16 ? NERD_PRECISION_BF16 : m->precision == KN_INT8 ? NERD_PRECISION_INT8 : NERD_PRECISION_FP32;
 }
 
 /* One cache per tok2vec: the ner's own and the shared one the parser listens to. */

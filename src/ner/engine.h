@@ -15,7 +15,7 @@
  *   arc_eager.c    the parser's transition system, heads/labels, sentence starts
  *   attr_ruler.c   the attribute_ruler's DEP rules (whitespace tokens get "dep")
  *   parse.c        the full pipeline's shared tok2vec and parser over a doc
- *   kernels.c      nerd's packed fp32 / bf16 matrix products (runtime CPU dispatch)
+ *   kernels.c      nerd's packed fp32 / bf16 / int8 matrix products (runtime CPU dispatch)
  *   embed_cache.c  the bounded, thread-safe per-word cache of the tok2vec's mixing layer
  *   t2v_fast.c     the networks as nerd runs them: packed weights, fused passes, the cache
  *                  (tok2vec_net.c and parser_net.c stay the plain reference the layer tests trace)

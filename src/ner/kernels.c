@@ -1,8 +1,9 @@
 /* kernels.c - packed-weight products (see kernels.h). Three code paths per precision: an
- * AVX2/FMA one, an AVX512_BF16 one for bf16, and portable C with fmaf. All compute each
- * element with the same operations in the same order, so they give the same bits (except
- * that AVX512_BF16 flushes denormals), and so does any grouping of rows. The vector paths are
- * compiled with target attributes and picked at run time: the build works on any x86-64. */
+ * AVX2/FMA one, an AVX512_BF16 one for bf16, and portable C with fmaf (int8: AVX2 and C, exact
+ * integer sums). All compute each element with the same operations in the same order, so they
+ * give the same bits (except that AVX512_BF16 flushes denormals), and so does any grouping of
+ * rows. The vector paths are compiled with target attributes and picked at run time: the build
+ * works on any x86-64. */
 #include "ner/kernels.h"
 
 #include <math.h>
@@ -85,9 +86,38 @@ void kn_to_bf16_n(const float *x, uint16_t *y, size_t n)
 static float bf16_lo(uint32_t pair) { uint32_t u = pair << 16; float f; memcpy(&f, &u, 4); return f; }
 static float bf16_hi(uint32_t pair) { uint32_t u = pair & 0xffff0000u; float f; memcpy(&f, &u, 4); return f; }
 
-int kn_pack(kn_weights *p, const float *W, int N, int K, int with_bf16)
+/* The int8 copy (see kn_weights): per column, scale = maxabs / KN_I8_WMAX. */
+static int pack_i8(kn_weights *p, const float *W)
+{
+    const int N = p->N, K = p->K, kq = (K + 3) / 4;
+    const size_t cols = (size_t)p->npanels * KN_NR, qpanel = (size_t)kq * KN_NR;
+    p->K4 = 4 * kq;
+    p->i8 = aligned_alloc(64, (qpanel * p->npanels * sizeof(uint32_t) + 63) / 64 * 64);
+    p->i8_scale = aligned_alloc(64, (cols * sizeof(float) + 63) / 64 * 64);
+    p->i8_corr = aligned_alloc(64, (cols * sizeof(int32_t) + 63) / 64 * 64);
+    if (!p->i8 || !p->i8_scale || !p->i8_corr) return -1;
+    memset(p->i8, 0, qpanel * p->npanels * sizeof(uint32_t));
+    for (size_t col = 0; col < cols; col++) {
+        float maxabs = 0;
+        for (int k = 0; col < (size_t)N && k < K; k++) maxabs = fmaxf(maxabs, fabsf(W[col * K + k]));
+        float inv = maxabs > 0 ? KN_I8_WMAX / maxabs : 0;
+        p->i8_scale[col] = maxabs / KN_I8_WMAX;
+        int32_t sum = 0;
+        for (int k = 0; col < (size_t)N && k < K; k++) {
+            int q = (int)lrintf(fminf(fmaxf(W[col * K + k] * inv, -KN_I8_WMAX), KN_I8_WMAX));
+            sum += q;
+            uint32_t *word = p->i8 + col / KN_NR * qpanel + (size_t)(k / 4) * KN_NR + col % KN_NR;
+            *word |= (uint32_t)(uint8_t)(int8_t)q << (8 * (k % 4));
+        }
+        p->i8_corr[col] = KN_I8_ZERO * sum;
+    }
+    return 0;
+}
+
+int kn_pack(kn_weights *p, const float *W, int N, int K, int flags)
 {
     memset(p, 0, sizeof *p);
+    if ((flags & KN_PACK_INT8) && K > 65536) return -1;
     p->N = N;
     p->K = K;
     p->npanels = (N + KN_NR - 1) / KN_NR;
@@ -100,7 +130,7 @@ int kn_pack(kn_weights *p, const float *W, int N, int K, int with_bf16)
                 int col = j * KN_NR + c;
                 p->f32[j * panel + (size_t)k * KN_NR + c] = col < N ? W[(size_t)col * K + k] : 0.0f;
             }
-    if (with_bf16) {
+    if (flags & KN_PACK_BF16) {
         if (K % 2) { kn_free(p); return -1; } /* pairs of k: every K in these models is even */
         int kp = K / 2;
         size_t bpanel = (size_t)kp * KN_NR;
@@ -115,6 +145,10 @@ int kn_pack(kn_weights *p, const float *W, int N, int K, int with_bf16)
                     p->bf16[j * bpanel + (size_t)k * KN_NR + c] = kn_to_bf16(lo) | (uint32_t)kn_to_bf16(hi) << 16;
                 }
     }
+    if ((flags & KN_PACK_INT8) && pack_i8(p, W)) {
+        kn_free(p);
+        return -1;
+    }
     return 0;
 }
 
@@ -122,6 +156,9 @@ void kn_free(kn_weights *p)
 {
     free(p->f32);
     free(p->bf16);
+    free(p->i8);
+    free(p->i8_scale);
+    free(p->i8_corr);
     memset(p, 0, sizeof *p);
 }
 
@@ -367,4 +404,156 @@ void kn_gemm_bf16(const kn_weights *p, const uint16_t *A, size_t lda, size_t M, 
     else if (use_avx2()) tile_fn = tile_bf16_avx2, rows = MR_BF16_AVX2;
 #endif
     GEMM_PANELS(tile_fn, rows, p->K / 2, p->bf16);
+}
+
+/* ---- int8: u8 activations (q + KN_I8_ZERO) x s8 weights, exact int32 sums ---- */
+
+/* Largest |a[k]| (NaNs skipped: x > m is false for them, as in _mm256_max_ps(x, m)). */
+static float maxabs_c(const float *a, int k0, int K, float m)
+{
+    for (int k = k0; k < K; k++) m = fabsf(a[k]) > m ? fabsf(a[k]) : m;
+    return m;
+}
+
+/* q + KN_I8_ZERO of a[k] * inv, clamped first (a NaN clamps to -KN_I8_AMAX, as max_ps does). */
+static void quantize_c(const float *a, int k0, int K, float inv, uint8_t *q)
+{
+    for (int k = k0; k < K; k++)
+        q[k] = (uint8_t)(lrintf(fminf(fmaxf(a[k] * inv, -KN_I8_AMAX), KN_I8_AMAX)) + KN_I8_ZERO);
+}
+
+static float row_inverse(float maxabs, float *scale)
+{
+    *scale = maxabs / KN_I8_AMAX;
+    return maxabs > 0 ? KN_I8_AMAX / maxabs : 0;
+}
+
+static void tile_i8_generic(int mr, const uint8_t *Q, size_t ldq, const uint32_t *B, int KQ, const float *sa,
+                            const float *sw, const int32_t *corr, float *tile)
+{
+    for (int r = 0; r < mr; r++)
+        for (int c = 0; c < KN_NR; c++) {
+            int32_t acc = 0;
+            for (int g = 0; g < KQ; g++)
+                for (int b = 0; b < 4; b++)
+                    acc += Q[r * ldq + 4 * g + b] * (int8_t)(uint8_t)(B[(size_t)g * KN_NR + c] >> (8 * b));
+            tile[r * KN_NR + c] = (float)(acc - corr[c]) * sw[c] * sa[r];
+        }
+}
+
+#ifdef KN_X86
+__attribute__((target("avx2,fma"))) KN_NO_ASAN static void quantize_rows_avx2(const float *A, size_t lda, size_t M,
+                                                                             int K, int K4, uint8_t *Q, float *scale)
+{
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 lo = _mm256_set1_ps(-KN_I8_AMAX), hi = _mm256_set1_ps(KN_I8_AMAX);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7), zero = _mm256_set1_epi8((char)KN_I8_ZERO);
+    for (size_t i = 0; i < M; i++) {
+        const float *a = A + i * lda;
+        uint8_t *q = Q + i * K4;
+        __m256 vmax = _mm256_setzero_ps();
+        int k = 0;
+        for (; k + 8 <= K; k += 8) vmax = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(a + k), absmask), vmax);
+        float lanes[8];
+        _mm256_storeu_ps(lanes, vmax);
+        float inv = row_inverse(maxabs_c(lanes, 0, 8, maxabs_c(a, k, K, 0)), scale + i);
+        __m256 vinv = _mm256_set1_ps(inv);
+        for (k = 0; k + 32 <= K; k += 32) {
+            __m256i x[4];
+            for (int v = 0; v < 4; v++)
+                x[v] = _mm256_cvtps_epi32(
+                    _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(a + k + 8 * v), vinv), lo), hi));
+            /* the packs interleave 128-bit lanes: dwords (x0 lo, x1 lo, x2 lo, x3 lo | x0 hi, ...) */
+            __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(x[0], x[1]), _mm256_packs_epi32(x[2], x[3]));
+            b = _mm256_permutevar8x32_epi32(b, order);
+            _mm256_storeu_si256((__m256i *)(q + k), _mm256_add_epi8(b, zero));
+        }
+        quantize_c(a, k, K, inv, q);
+        memset(q + K, KN_I8_ZERO, (size_t)(K4 - K));
+    }
+}
+
+/* Per 4 k and 8 columns: VPMADDUBSW (16 int16 pair sums, never saturating: see KN_I8_WMAX),
+ * VPMADDWD with ones (8 int32), VPADDD. One body for every row count: gcc spills the 12
+ * accumulators of the specialised ones (BY_ROWS) to the stack, and the row tests cost less. */
+__attribute__((target("avx2,fma"))) KN_NO_ASAN static void tile_i8_avx2(int mr, const uint8_t *Q, size_t ldq, const uint32_t *B, int KQ, const float *sa,
+                             const float *sw, const int32_t *corr, float *tile)
+{
+    __m256i acc[MR][2];
+    const __m256i ones = _mm256_set1_epi16(1);
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+    for (int g = 0; g < KQ; g++) {
+        const uint32_t *b = B + (size_t)g * KN_NR;
+        __m256i w0 = _mm256_load_si256((const __m256i *)b), w1 = _mm256_load_si256((const __m256i *)(b + 8));
+#pragma GCC unroll 6
+        for (int r = 0; r < MR; r++) {
+            if (r >= mr) break;
+            uint32_t quad;
+            memcpy(&quad, Q + r * ldq + 4 * g, 4);
+            __m256i a = _mm256_set1_epi32((int)quad);
+            acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(a, w0), ones));
+            acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(a, w1), ones));
+        }
+    }
+    const __m256i c0 = _mm256_loadu_si256((const __m256i *)corr), c1 = _mm256_loadu_si256((const __m256i *)(corr + 8));
+    const __m256 s0 = _mm256_loadu_ps(sw), s1 = _mm256_loadu_ps(sw + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) {
+        if (r >= mr) break;
+        __m256 row = _mm256_set1_ps(sa[r]);
+        _mm256_storeu_ps(tile + r * KN_NR,
+                         _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r][0], c0)), s0), row));
+        _mm256_storeu_ps(tile + r * KN_NR + 8,
+                         _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r][1], c1)), s1), row));
+    }
+}
+#endif
+
+void kn_quantize_rows(const float *A, size_t lda, size_t M, int K, uint8_t *Q, float *scale)
+{
+    const int K4 = (K + 3) / 4 * 4;
+    if (!M) return;
+    check_range(A, ((M - 1) * lda + (size_t)K) * sizeof *A);
+    check_range(Q, M * (size_t)K4);
+#ifdef KN_X86
+    if (use_avx2()) {
+        quantize_rows_avx2(A, lda, M, K, K4, Q, scale);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < M; i++) {
+        const float *a = A + i * lda;
+        uint8_t *q = Q + i * K4;
+        quantize_c(a, 0, K, row_inverse(maxabs_c(a, 0, K, 0), scale + i), q);
+        memset(q + K, KN_I8_ZERO, (size_t)(K4 - K));
+    }
+}
+
+/* Row blocks and panels as GEMM_PANELS; the tiles dequantize their own outputs. */
+void kn_gemm_i8(const kn_weights *p, const uint8_t *Q, const float *scale, size_t M, float *C, size_t ldc)
+{
+    void (*tile_fn)(int, const uint8_t *, size_t, const uint32_t *, int, const float *, const float *,
+                    const int32_t *, float *) = tile_i8_generic;
+#ifdef KN_X86
+    if (use_avx2()) tile_fn = tile_i8_avx2;
+#endif
+    float tile[MR * KN_NR];
+    if (!M) return;
+    check_range(Q, M * (size_t)p->K4);
+    check_range(scale, M * sizeof *scale);
+    check_range(C, ((M - 1) * ldc + (size_t)p->N) * sizeof *C);
+    const size_t ldq = (size_t)p->K4, panel = ldq / 4 * KN_NR;
+    for (size_t i0 = 0; i0 < M; i0 += ROW_BLOCK) {
+        size_t i1 = i0 + ROW_BLOCK < M ? i0 + ROW_BLOCK : M;
+        for (int j = 0; j < p->npanels; j++) {
+            int ncols = p->N - j * KN_NR < KN_NR ? p->N - j * KN_NR : KN_NR;
+            for (size_t i = i0; i < i1; i += MR) {
+                int mr = i1 - i < MR ? (int)(i1 - i) : MR;
+                tile_fn(mr, Q + i * ldq, ldq, p->i8 + j * panel, p->K4 / 4, scale + i, p->i8_scale + j * KN_NR,
+                        p->i8_corr + j * KN_NR, tile);
+                store_tile(tile, mr, ncols, C + i * ldc + (size_t)j * KN_NR, ldc);
+            }
+        }
+    }
 }

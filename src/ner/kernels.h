@@ -1,5 +1,6 @@
 /* kernels.h - nerd's own matrix products for the network: C = A . W^T with W packed once at
- * load time, in fp32 (exact mode) or with bf16 inputs and fp32 accumulation (fast mode).
+ * load time, in fp32 (exact mode), with bf16 inputs and fp32 accumulation, or with int8 inputs
+ * and int32 accumulation (the fast modes).
  *
  * Why not BLAS: every output element is one fused multiply-add chain over k = 0..K-1 in that
  * order, whatever the number of rows or how they are grouped, so a row computed alone has the
@@ -12,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { KN_FP32 = 0, KN_BF16 = 1 } kn_precision;
+typedef enum { KN_FP32 = 0, KN_BF16 = 1, KN_INT8 = 2 } kn_precision;
 
 #define KN_NR 16 /* output columns per packed panel */
 
@@ -21,11 +22,28 @@ typedef struct {
     int npanels;       /* ceil(N / KN_NR) */
     float *f32;        /* panels of K x KN_NR floats, zero-padded columns */
     uint32_t *bf16;    /* panels of K/2 x KN_NR pairs (w[c][2k] low half, w[c][2k+1] high), or NULL */
+    /* int8 copy, or NULL: K4 = K rounded up to 4; panels of K4/4 x KN_NR words, each the four
+     * signed bytes q[c][4g..4g+3] (first in the low byte); q = round(w / i8_scale[c]), |q| <=
+     * KN_I8_WMAX; i8_corr[c] = KN_I8_ZERO * sum_k q[c][k] (takes the activations' zero point
+     * back out). Scales and corrections npanels * KN_NR long, padded columns 0. */
+    int K4;
+    uint32_t *i8;
+    float *i8_scale;
+    int32_t *i8_corr;
 } kn_weights;
 
-/* Packs W (N x K). with_bf16 also packs a bf16 copy (K must then be even). 0, or -1 on
- * allocation failure. */
-int kn_pack(kn_weights *p, const float *W, int N, int K, int with_bf16);
+/* int8 mode's ranges. VPMADDUBSW (unsigned activation byte x signed weight byte, pairs summed
+ * into int16 with saturation) never saturates with these: 2 x 255 x 63 = 32130 < 32767. */
+#define KN_I8_WMAX 63   /* weights: symmetric per output column */
+#define KN_I8_AMAX 127  /* activations: symmetric per row, stored as q + KN_I8_ZERO in a byte */
+#define KN_I8_ZERO 128
+
+enum { KN_PACK_BF16 = 1, KN_PACK_INT8 = 2 };
+
+/* Packs W (N x K). flags: KN_PACK_BF16 also packs a bf16 copy (K must then be even),
+ * KN_PACK_INT8 an int8 copy (K <= 65536, so that int32 sums cannot overflow). 0, or -1 on
+ * allocation failure or such a K. */
+int kn_pack(kn_weights *p, const float *W, int N, int K, int flags);
 void kn_free(kn_weights *p);
 
 /* A view of columns c0 .. c0+n-1 of p (no copy), for products over part of W. -1 unless c0
@@ -44,6 +62,16 @@ void kn_to_bf16_n(const float *x, uint16_t *y, size_t n);
  * VDPBF16PS documents; the products of two bf16 are exact in fp32). Uses AVX512_BF16 when the
  * CPU has it, else widens to fp32 with AVX2/FMA. */
 void kn_gemm_bf16(const kn_weights *p, const uint16_t *A, size_t lda, size_t M, float *C, size_t ldc);
+
+/* Quantizes M rows of K floats (row i at A + i*lda) for kn_gemm_i8: Q gets M rows of K4 bytes
+ * (K4 = K rounded up to 4; q + KN_I8_ZERO, the padding q = 0), scale[i] = maxabs / KN_I8_AMAX
+ * (0 for a zero row) and q = round(a * (KN_I8_AMAX / maxabs)) clamped to +-KN_I8_AMAX. */
+void kn_quantize_rows(const float *A, size_t lda, size_t M, int K, uint8_t *Q, float *scale);
+
+/* C[i][c] = ((float)(sum_k Q[i][k] * q[c][k] - i8_corr[c]) * i8_scale[c]) * scale[i]: the
+ * integer sum is exact, so every code path and row grouping gives the same bits. Q from
+ * kn_quantize_rows with p->K (rows of p->K4 bytes). */
+void kn_gemm_i8(const kn_weights *p, const uint8_t *Q, const float *scale, size_t M, float *C, size_t ldc);
 
 /* Which code paths this CPU runs: "avx512bf16", "avx2" or "generic". */
 const char *kn_bf16_path(void);

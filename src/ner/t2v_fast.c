@@ -19,23 +19,23 @@ static float *piece_major(const float *W, int groups, int nO, int nP, int K)
     return out;
 }
 
-static int pack_maxout(kn_weights *kw, float **bias, const t2v_block *blk, int nO, int nP, int nI, int with_bf16)
+static int pack_maxout(kn_weights *kw, float **bias, const t2v_block *blk, int nO, int nP, int nI, int lowp)
 {
     float *W = piece_major(blk->W, 1, nO, nP, nI);
     *bias = piece_major(blk->b, 1, nO, nP, 1);
-    int rc = W && *bias ? kn_pack(kw, W, nO * nP, nI, with_bf16) : -1;
+    int rc = W && *bias ? kn_pack(kw, W, nO * nP, nI, lowp) : -1;
     free(W);
     return rc;
 }
 
-int t2v_pack(t2v_packed *pk, const t2v_net *net, int with_bf16)
+int t2v_pack(t2v_packed *pk, const t2v_net *net, int lowp)
 {
     memset(pk, 0, sizeof *pk);
-    pk->has_bf16 = with_bf16;
-    int rc = pack_maxout(&pk->mix, &pk->mix_b, &net->mix, net->width, net->mix_pieces, net->mix_nI, with_bf16);
+    pk->lowp = lowp;
+    int rc = pack_maxout(&pk->mix, &pk->mix_b, &net->mix, net->width, net->mix_pieces, net->mix_nI, lowp);
     for (int d = 0; !rc && d < net->depth; d++)
         rc = pack_maxout(&pk->block[d], &pk->block_b[d], &net->block[d], net->width, net->pieces,
-                         (2 * net->window + 1) * net->width, with_bf16);
+                         (2 * net->window + 1) * net->width, lowp);
     if (rc) t2v_packed_free(pk);
     return rc;
 }
@@ -77,12 +77,18 @@ void parser_packed_free(parser_packed *pk)
     memset(pk, 0, sizeof *pk);
 }
 
-/* The floats the encoder's bf16 copies and the miss list take, as floats. */
-static size_t bf16_floats(const t2v_net *net, size_t n)
+/* The floats a product's low-precision copy of its input takes: bf16 copies of the mixing
+ * layer's input or of the guarded sequence, or int8 rows (row scales, then rows of K4 bytes)
+ * of the mixing layer's input or of the encoder's windows. */
+static size_t i8_floats(size_t rows, int K) { return rows + (rows * (size_t)((K + 3) / 4 * 4) + 3) / 4; }
+
+static size_t lowp_floats(const t2v_net *net, size_t n)
 {
-    size_t rows = n + 2 * T2V_PAD + 2;
-    size_t a = n * (size_t)net->mix_nI, b = rows * (size_t)net->width;
-    return ((a > b ? a : b) + 1) / 2;
+    size_t rows = n + 2 * T2V_PAD;
+    size_t a = n * (size_t)net->mix_nI, b = (rows + 2) * (size_t)net->width, bf = ((a > b ? a : b) + 1) / 2;
+    size_t ia = i8_floats(n, net->mix_nI), ib = i8_floats(rows, (2 * net->window + 1) * net->width);
+    size_t i8 = ia > ib ? ia : ib;
+    return bf > i8 ? bf : i8;
 }
 
 static size_t pre_floats(const t2v_net *net, size_t n)
@@ -94,7 +100,7 @@ static size_t pre_floats(const t2v_net *net, size_t n)
 size_t t2v_fast_scratch_floats(const t2v_net *net, size_t n)
 {
     size_t guarded = (n + 2 * T2V_PAD + 2) * (size_t)net->width;
-    return guarded + n * (size_t)net->mix_nI + pre_floats(net, n) + bf16_floats(net, n) + n /* miss list */ + 16;
+    return guarded + n * (size_t)net->mix_nI + pre_floats(net, n) + lowp_floats(net, n) + n /* miss list */ + 16;
 }
 
 /* y = LayerNorm(maxout(pre + b)), or y += that when add; pre and b piece-major. The sums run
@@ -183,12 +189,18 @@ static void embed_token(const t2v_net *net, const uint64_t *attrs, float *x)
     }
 }
 
+/* lowp: lowp_floats of scratch; a_floats: the floats from A a bf16 copy takes (windows overlap) */
 static void product(const kn_weights *kw, kn_precision prec, const float *A, size_t lda, size_t M, float *C,
-                    size_t ldc, uint16_t *bf, size_t a_floats)
+                    size_t ldc, float *lowp, size_t a_floats)
 {
     if (prec == KN_BF16) {
+        uint16_t *bf = (uint16_t *)lowp;
         kn_to_bf16_n(A, bf, a_floats);
         kn_gemm_bf16(kw, bf, lda, M, C, ldc);
+    } else if (prec == KN_INT8) {
+        uint8_t *q = (uint8_t *)(lowp + M); /* after the M row scales */
+        kn_quantize_rows(A, lda, M, kw->K, q, lowp);
+        kn_gemm_i8(kw, q, lowp, M, C, ldc);
     } else {
         kn_gemm_f32(kw, A, lda, M, C, ldc);
     }
@@ -207,9 +219,10 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
     float *seq = guarded + w;
     float *in = guarded + (rows + 2) * w;
     float *pre = in + n * (size_t)net->mix_nI;
-    uint16_t *bf = (uint16_t *)(pre + pre_floats(net, n));
-    int *miss = (int *)((float *)bf + bf16_floats(net, n));
-    if (prec == KN_BF16 && !pk->has_bf16) prec = KN_FP32;
+    float *lowp = pre + pre_floats(net, n);
+    int *miss = (int *)(lowp + lowp_floats(net, n));
+    if ((prec == KN_BF16 && !(pk->lowp & KN_PACK_BF16)) || (prec == KN_INT8 && !(pk->lowp & KN_PACK_INT8)))
+        prec = KN_FP32;
     uint32_t tag = (uint32_t)prec;
     if (embed_cache_nkey(cache) != na) cache = NULL; /* a cache made for another network */
 
@@ -226,7 +239,7 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
         nmiss++;
     }
     if (nmiss) {
-        product(&pk->mix, prec, in, net->mix_nI, nmiss, pre, mixN, bf, nmiss * net->mix_nI);
+        product(&pk->mix, prec, in, net->mix_nI, nmiss, pre, mixN, lowp, nmiss * net->mix_nI);
         for (size_t m = 0; m < nmiss; m++) {
             float *row = body + (size_t)miss[m] * w;
             maxout_ln(pre + m * mixN, pk->mix_b, w, net->mix_pieces, net->mix.G, net->mix.Gb, row, 0);
@@ -240,7 +253,7 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
     /* encoder: residual blocks over the padded sequence (pad rows included, as thinc's
      * with_array(pad=4)); maxout, layernorm and the residual add in one pass per row */
     for (int d = 0; d < net->depth; d++) {
-        product(&pk->block[d], prec, guarded, w, rows, pre, encN, bf, (rows + 2) * w);
+        product(&pk->block[d], prec, guarded, w, rows, pre, encN, lowp, (rows + 2) * w);
         for (size_t i = 0; i < rows; i++)
             maxout_ln(pre + i * encN, pk->block_b[d], w, net->pieces, net->block[d].G, net->block[d].Gb, seq + i * w, 1);
         if (trace) {

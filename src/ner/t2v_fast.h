@@ -4,8 +4,9 @@
  *
  * Exact mode (KN_FP32) computes every product as one fma chain per element, so its results do
  * not depend on which rows are computed together: a cached row equals a fresh one bit for bit.
- * Fast mode (KN_BF16) rounds the tok2vec's weights and activations to bf16 for its products
- * (fp32 accumulation); the parser's small products stay fp32. */
+ * Fast modes round the tok2vec's weights and activations for its products: KN_BF16 to bf16
+ * (fp32 accumulation), KN_INT8 to int8 (weights per output column, activations per row, int32
+ * accumulation); the parser's small products stay fp32. */
 #ifndef NERD_T2V_FAST_H
 #define NERD_T2V_FAST_H
 
@@ -19,7 +20,7 @@ typedef struct {
      * maxout is an elementwise max of nP contiguous vectors */
     kn_weights mix, block[T2V_MAX_DEPTH];
     float *mix_b, *block_b[T2V_MAX_DEPTH];
-    int has_bf16;
+    int lowp;   /* which low-precision copies are packed: KN_PACK_BF16 | KN_PACK_INT8 */
 } t2v_packed;
 
 typedef struct {
@@ -27,8 +28,9 @@ typedef struct {
     float *lower_b, *lower_pad;   /* piece-major, like the lower weights */
 } parser_packed;
 
-/* Packs the weights (and a bf16 copy if with_bf16). 0, or -1 when out of memory. */
-int t2v_pack(t2v_packed *pk, const t2v_net *net, int with_bf16);
+/* Packs the weights, and the low-precision copies lowp asks for (KN_PACK_* flags). 0, or -1
+ * when out of memory. */
+int t2v_pack(t2v_packed *pk, const t2v_net *net, int lowp);
 void t2v_packed_free(t2v_packed *pk);
 int parser_pack(parser_packed *pk, const parser_net *p);
 void parser_packed_free(parser_packed *pk);

@@ -39,8 +39,9 @@ void server_config_usage(FILE *f)
             "      --error-logfile -|FILE   error log (default: stderr)\n"
             "      --log-level LEVEL        debug, info, warning, error, critical (default info)\n"
             "      --model DIR              model folder (else $NERD_MODEL, else ../shared/models/en_core_web_sm)\n"
-            "      --precision P            fp32 (default: spaCy's entities exactly) or bf16 (faster products where the CPU\n"
-            "                               has AVX512_BF16; agreement with spaCy as nerd eval --precision bf16 reports)\n"
+            "      --precision P            fp32 (default: spaCy's entities exactly), bf16 (faster products where the CPU\n"
+            "                               has AVX512_BF16) or int8 (faster with AVX2); agreement with spaCy as\n"
+            "                               nerd eval --precision P reports\n"
             "      --pipeline full|ner      full (default): spacy.load's pipeline, whose parser sets the sentence\n"
             "                               starts entities cannot cross, as the seed's servers; ner: the ner alone\n");
 }
@@ -144,7 +145,7 @@ int server_config_parse(server_config *c, int argc, char **argv, char *err, size
         } else if (IS("--precision")) {
             NEED_VAL();
             if (nerd_precision_parse(val, &c->precision)) {
-                snprintf(err, errlen, "--precision must be fp32 or bf16, not '%s'", val);
+                snprintf(err, errlen, "--precision must be fp32, bf16 or int8, not '%s'", val);
                 return -1;
             }
         } else {

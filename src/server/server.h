@@ -57,7 +57,7 @@ typedef struct {
     log_level log_level;                 /* --log-level, default info */
     const char *model_flag;              /* --model DIR (else $NERD_MODEL, else the default) */
     nerd_pipeline pipeline;              /* --pipeline ner|full */
-    nerd_precision precision;            /* --precision fp32 (default, spaCy's entities) | bf16 */
+    nerd_precision precision;            /* --precision fp32 (default, spaCy's entities) | bf16 | int8 */
 } server_config;
 
 /* Fills c with the defaults, then parses argv (argv[0] = "serve"). Returns 0, 1 when help

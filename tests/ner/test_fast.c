@@ -99,6 +99,89 @@ TEST(kernels_column_view_same_bits)
     kn_free(&p);
 }
 
+/* int8 as kernels.h states it, computed here from the floats: round(x * inv) clamped. */
+static int quant(float x, float inv, int max) { return (int)lrintf(fminf(fmaxf(x * inv, (float)-max), (float)max)); }
+
+static float maxabs(const float *x, int n, size_t stride)
+{
+    float m = 0;
+    for (int k = 0; k < n; k++) m = fmaxf(m, fabsf(x[k * stride]));
+    return m;
+}
+
+TEST(int8_kernel_exact_against_scalar_reference)
+{
+    /* K: not a multiple of 4 (padding) nor of 32 (the quantizer's scalar tail); lda > K */
+    enum { M = 37, K = 290, LDA = 301, N = 75 };
+    unsigned seed = 11;
+    float *A = malloc(sizeof(float) * M * LDA), *W = malloc(sizeof(float) * N * K);
+    for (int i = 0; i < M * LDA; i++) A[i] = rnd(&seed) * (1 + i % 5);
+    for (int i = 0; i < N * K; i++) W[i] = rnd(&seed);
+    for (int k = 0; k < K; k++) {
+        A[5 * LDA + k] = 0;                       /* a zero row: scale 0 */
+        A[6 * LDA + k] = 3, W[4 * K + k] = 0.25f; /* every byte at its extreme: the largest pair sums */
+        A[7 * LDA + k] = -3, W[5 * K + k] = -0.25f;
+    }
+    kn_weights p;
+    CHECK(kn_pack(&p, W, N, K, KN_PACK_INT8) == 0);
+    CHECK(p.K4 == 292 && !p.bf16);
+    const size_t qpanel = (size_t)p.K4 / 4 * KN_NR;
+    static int qw[N][K];
+    for (int c = 0; c < N; c++) { /* the packed weights, scales and zero-point corrections */
+        float m = maxabs(W + (size_t)c * K, K, 1), inv = KN_I8_WMAX / m;
+        CHECKF(p.i8_scale[c] == m / KN_I8_WMAX, "column %d scale", c);
+        int sum = 0;
+        for (int k = 0; k < K; k++) {
+            qw[c][k] = quant(W[(size_t)c * K + k], inv, KN_I8_WMAX);
+            sum += qw[c][k];
+            int8_t packed = (int8_t)(uint8_t)(p.i8[c / KN_NR * qpanel + (size_t)(k / 4) * KN_NR + c % KN_NR] >> (8 * (k % 4)));
+            CHECKF(packed == qw[c][k], "w[%d][%d] packed %d, expected %d", c, k, packed, qw[c][k]);
+        }
+        CHECKF(p.i8_corr[c] == KN_I8_ZERO * sum, "column %d correction", c);
+    }
+    CHECK(qw[4][0] == KN_I8_WMAX && qw[5][0] == -KN_I8_WMAX);
+    static uint8_t Q[M * 292], Qg[M * 292];
+    static float sa[M], sag[M], C[M * N], Cg[M * N], one[N];
+    kn_quantize_rows(A, LDA, M, K, Q, sa);
+    double err = 0, norm = 0;
+    for (int i = 0; i < M; i++) { /* the quantized rows, then each output from exact integer sums */
+        float m = maxabs(A + (size_t)i * LDA, K, 1), inv = m > 0 ? KN_I8_AMAX / m : 0;
+        CHECKF(sa[i] == m / KN_I8_AMAX, "row %d scale %g", i, sa[i]);
+        for (int k = 0; k < p.K4; k++) {
+            int want = k < K ? quant(A[(size_t)i * LDA + k], inv, KN_I8_AMAX) + KN_I8_ZERO : KN_I8_ZERO;
+            CHECKF(Q[i * p.K4 + k] == want, "a[%d][%d] %d, expected %d", i, k, Q[i * p.K4 + k], want);
+        }
+    }
+    CHECK(Q[6 * p.K4] == KN_I8_ZERO + KN_I8_AMAX && Q[7 * p.K4] == KN_I8_ZERO - KN_I8_AMAX);
+    kn_gemm_i8(&p, Q, sa, M, C, N);
+    for (int i = 0; i < M; i++)
+        for (int c = 0; c < N; c++) {
+            int64_t acc = 0;
+            for (int k = 0; k < K; k++) acc += (int64_t)(Q[i * p.K4 + k] - KN_I8_ZERO) * qw[c][k];
+            float want = (float)acc * p.i8_scale[c] * sa[i];
+            CHECKF(C[i * N + c] == want, "[%d][%d] %.9g, expected %.9g", i, c, C[i * N + c], want);
+            double r = 0; /* the float product, for the error figure */
+            for (int k = 0; k < K; k++) r += (double)A[(size_t)i * LDA + k] * W[(size_t)c * K + k];
+            err += (C[i * N + c] - r) * (C[i * N + c] - r);
+            norm += r * r;
+        }
+    printf("  int8 (%s): relative rms error against the float product %.4f\n", kn_f32_path(), sqrt(err / norm));
+    CHECK(sqrt(err / norm) < 0.02);
+    for (int i = 0; i < M; i++) { /* a row alone: the same bits */
+        kn_gemm_i8(&p, Q + i * p.K4, sa + i, 1, one, N);
+        CHECKF(!memcmp(one, C + (size_t)i * N, sizeof one), "int8 row %d alone differs from the batch", i);
+    }
+    kn_force_generic(1); /* the portable path: the same bytes and bits */
+    kn_quantize_rows(A, LDA, M, K, Qg, sag);
+    kn_gemm_i8(&p, Qg, sag, M, Cg, N);
+    kn_force_generic(0);
+    CHECK(!memcmp(Q, Qg, sizeof Q) && !memcmp(sa, sag, sizeof sa) && !memcmp(C, Cg, sizeof C));
+    kn_free(&p);
+    CHECK(kn_pack(&p, W, N, 65537, KN_PACK_INT8) == -1); /* int32 sums could overflow (refused unread) */
+    free(A);
+    free(W);
+}
+
 TEST(bf16_rounds_to_nearest_even)
 {
     CHECK_EQ_INT(kn_to_bf16(1.0f), 0x3f80);
@@ -165,7 +248,10 @@ static float *t2v_out(const nerd_model *m, kn_precision prec, embed_cache *c, co
 static nerd_model *load_model(void)
 {
     nerd_model *m = test_model();
-    CHECK(nerd_model_set_precision(m, NERD_PRECISION_BF16) == NERD_OK); /* packs the bf16 copy too */
+    /* packs the int8 and the bf16 copies too */
+    CHECK(nerd_model_set_precision(m, NERD_PRECISION_INT8) == NERD_OK);
+    CHECK(nerd_model_set_precision(m, NERD_PRECISION_BF16) == NERD_OK);
+    CHECK(m->ner_t2v_packed.lowp == (KN_PACK_BF16 | KN_PACK_INT8));
     return m;
 }
 
@@ -176,9 +262,10 @@ TEST_T(embed_cache_rows_bit_identical_over_golden, 300)
     docs_attrs docs;
     load_docs(m, files, 3, &docs);
     /* a roomy cache (mostly hits on the second pass) and, in fp32, a tiny one (constant
-     * replacement); bf16 over the first 600 documents (the time limit under ASan) */
+     * replacement); bf16 and int8 over the first 600 documents (the time limit under ASan) */
     size_t sizes[2] = {32768, 64}, all = docs.count;
-    for (int prec = KN_FP32; prec <= KN_BF16; prec++) {
+    static const char *names[] = {"fp32", "bf16", "int8"};
+    for (int prec = KN_FP32; prec <= KN_INT8; prec++) {
         docs.count = prec == KN_FP32 || all < 600 ? all : 600;
         float **fresh = calloc(docs.count, sizeof *fresh);
         for (size_t i = 0; i < docs.count; i++) fresh[i] = t2v_out(m, prec, NULL, docs.attrs[i], docs.n[i], NULL);
@@ -196,7 +283,7 @@ TEST_T(embed_cache_rows_bit_identical_over_golden, 300)
                     looked += use.hits + use.misses;
                     free(got);
                 }
-            printf("  %s, cache of %zu: %zu docs x %d passes bit-identical, hit rate %.1f%%\n", prec ? "bf16" : "fp32",
+            printf("  %s, cache of %zu: %zu docs x %d passes bit-identical, hit rate %.1f%%\n", names[prec],
                    sizes[s], docs.count, 2 - s, 100.0 * hits / looked);
             CHECK(hits > looked / (s ? 100 : 2)); /* the cache is really used */
             embed_cache_free(c);

@@ -4,10 +4,10 @@
 
 #include <signal.h>
 
-TEST_T(serve_bf16_answers_and_metrics_show_the_word_cache, 60)
+static void serve_in(const char *precision)
 {
     test_server s;
-    const char *args[] = {"-k", "sync", "-w", "1", "--precision", "bf16", NULL};
+    const char *args[] = {"-k", "sync", "-w", "1", "--precision", precision, NULL};
     server_start(&s, args);
     buf out = {0};
     for (int i = 0; i < 2; i++) { /* the second request finds its words in the cache */
@@ -17,7 +17,9 @@ TEST_T(serve_bf16_answers_and_metrics_show_the_word_cache, 60)
     }
     buf_clear(&out);
     CHECK(http_json(s.port, "GET", "/metrics", NULL, &out) == 200);
-    CHECKF(strstr(out.ptr, "precision=\"bf16\""), "%s", out.ptr);
+    char label[64];
+    snprintf(label, sizeof label, "precision=\"%s\"", precision);
+    CHECKF(strstr(out.ptr, label), "%s", out.ptr);
     const char *hit = strstr(out.ptr, "result=\"hit\"} "), *miss = strstr(out.ptr, "result=\"miss\"} ");
     CHECKF(hit && miss, "%s", out.ptr);
     /* 7 distinct tokens a request: the first request misses them, the second hits all 7 */
@@ -25,3 +27,6 @@ TEST_T(serve_bf16_answers_and_metrics_show_the_word_cache, 60)
     buf_free(&out);
     CHECK(server_stop(&s, SIGTERM) == 0);
 }
+
+TEST_T(serve_bf16_answers_and_metrics_show_the_word_cache, 60) { serve_in("bf16"); }
+TEST_T(serve_int8_answers_and_metrics_show_the_word_cache, 60) { serve_in("int8"); }

@@ -179,6 +179,16 @@ int server_workers(const test_server *s, pid_t *pids, int max)
     return n;
 }
 
+int server_wait_workers(const test_server *s, pid_t *pids, int max, int want, double seconds)
+{
+    int n = server_workers(s, pids, max);
+    for (double end = now_s() + seconds; n != want && now_s() < end;) {
+        usleep(50000);
+        n = server_workers(s, pids, max);
+    }
+    return n;
+}
+
 long server_metric(int port, const char *name)
 {
     buf out = {0};

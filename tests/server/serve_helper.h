@@ -39,6 +39,8 @@ int read_answers(int fd, buf *out, double seconds);
 long server_metric(int port, const char *name);
 /* The pids of the master's children (its workers). */
 int server_workers(const test_server *s, pid_t *pids, int max);
+/* server_workers, polled every 50 ms for up to `seconds` until it gives `want`: the count seen last. */
+int server_wait_workers(const test_server *s, pid_t *pids, int max, int want, double seconds);
 /* A POST / whose text is about `bytes` long (whole sentences), head and body, into req. */
 void long_text_request(buf *req, size_t bytes);
 /* Sends req on a new connection and collects what comes back for up to 30 s (read_answers);

@@ -251,9 +251,7 @@ TEST_T(serve_worker_killed_under_load_is_replaced, 90)
     kill(w[0], SIGKILL);
     client_wait(client); /* requests the dead worker held may fail; the rest must not */
     pid_t after[8];
-    int n = 0;
-    for (int i = 0; i < 100 && n < 2; i++) { n = server_workers(&s, after, 8); if (n < 2) usleep(50000); }
-    CHECK_EQ_INT(n, 2);
+    CHECK_EQ_INT(server_wait_workers(&s, after, 8, 2, 5), 2);
     CHECK(after[0] != w[0] && after[1] != w[0]);
     still_serving(s.port);
     CHECK(seed_client(s.port, 500, 0) == 0);
@@ -302,12 +300,9 @@ TEST_T(serve_ttin_ttou_quit_and_pidfile, 60)
     free(pf);
     pid_t w[8];
     kill(s.pid, SIGTTIN);
-    int n = 0;
-    for (int i = 0; i < 60 && n != 2; i++) { usleep(50000); n = server_workers(&s, w, 8); }
-    CHECK_EQ_INT(n, 2);
+    CHECK_EQ_INT(server_wait_workers(&s, w, 8, 2, 3), 2);
     kill(s.pid, SIGTTOU);
-    for (int i = 0; i < 60 && n != 1; i++) { usleep(50000); n = server_workers(&s, w, 8); }
-    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(server_wait_workers(&s, w, 8, 1, 3), 1);
     /* QUIT while a request is in flight: it is answered, then the master exits */
     pid_t kid = fork();
     if (kid == 0) {

@@ -85,3 +85,23 @@ int cli_apply_precision(nerd_model *m, nerd_precision p, int verbose)
                 nerd_precision_kernel(p));
     return 0;
 }
+
+const char *cli_opt_value(int argc, char **argv, int *i, const char *name)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n)) return NULL;
+    if (a[n] == '=') return a + n + 1;
+    if (a[n] || *i + 1 >= argc) return NULL;
+    return argv[++*i];
+}
+
+int cli_model_opt(int argc, char **argv, int *i, cli_model_opts *o)
+{
+    const char *v;
+    if ((v = cli_opt_value(argc, argv, i, "--model"))) o->model = v;
+    else if ((v = cli_opt_value(argc, argv, i, "--pipeline"))) return cli_pipeline(v, &o->pipeline) ? -1 : 1;
+    else if ((v = cli_opt_value(argc, argv, i, "--precision"))) return cli_precision(v, &o->precision) ? -1 : 1;
+    else return 0;
+    return 1;
+}

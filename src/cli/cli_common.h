@@ -27,4 +27,15 @@ int cli_apply_precision(nerd_model *m, nerd_precision p, int verbose);
 /* Parses "ner" / "full". 0, or -1 with a message on stderr. */
 int cli_pipeline(const char *s, nerd_pipeline *p);
 
+/* The value of option `name` at argv[*i], given as "name value" (then *i moves to the value)
+ * or "name=value"; NULL when argv[*i] is another argument. */
+const char *cli_opt_value(int argc, char **argv, int *i, const char *name);
+
+/* The options of every command that runs the model, with spacy.load's defaults. */
+typedef struct { const char *model; nerd_pipeline pipeline; nerd_precision precision; } cli_model_opts;
+#define CLI_MODEL_OPTS_DEFAULT {NULL, NERD_PIPELINE_FULL, NERD_PRECISION_FP32}
+/* Takes argv[*i] when it is --model, --pipeline or --precision: 1 taken, 0 another argument,
+ * -1 a bad value (message on stderr). */
+int cli_model_opt(int argc, char **argv, int *i, cli_model_opts *o);
+
 #endif

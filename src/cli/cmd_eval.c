@@ -171,24 +171,17 @@ static void print_counts(const char *name, const eval_counts *c, int full)
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *model = NULL;
-    const char *files[64];
+    cli_model_opts mo = CLI_MODEL_OPTS_DEFAULT;
+    const char *files[64], *v;
     int nfiles = 0, max_shown = 5;
     double min_identical = -1, min_f1 = -1;
-    nerd_pipeline pipeline = NERD_PIPELINE_FULL; /* spacy.load's default, as nerd serve */
-    nerd_precision precision = NERD_PRECISION_FP32;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--model") && i + 1 < argc) model = argv[++i];
-        else if (!strncmp(a, "--model=", 8)) model = a + 8;
-        else if ((!strcmp(a, "--pipeline") && i + 1 < argc) || !strncmp(a, "--pipeline=", 11)) {
-            if (cli_pipeline(a[10] == '=' ? a + 11 : argv[++i], &pipeline)) return 2;
-        } else if ((!strcmp(a, "--precision") && i + 1 < argc) || !strncmp(a, "--precision=", 12)) {
-            if (cli_precision(a[11] == '=' ? a + 12 : argv[++i], &precision)) return 2;
-        } else if (!strcmp(a, "--golden") && i + 1 < argc) {
-            if (nfiles < 64) files[nfiles++] = argv[++i];
-        } else if (!strncmp(a, "--golden=", 9)) {
-            if (nfiles < 64) files[nfiles++] = a + 9;
+        int taken = cli_model_opt(argc, argv, &i, &mo);
+        if (taken < 0) return 2;
+        if (taken) continue;
+        if ((v = cli_opt_value(argc, argv, &i, "--golden"))) {
+            if (nfiles < 64) files[nfiles++] = v;
         } else if (!strcmp(a, "--min-identical") && i + 1 < argc) min_identical = atof(argv[++i]);
         else if (!strcmp(a, "--min-f1") && i + 1 < argc) min_f1 = atof(argv[++i]);
         else if (!strcmp(a, "--show") && i + 1 < argc) max_shown = atoi(argv[++i]);
@@ -210,7 +203,9 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "nerd eval: give at least one --golden FILE.jsonl\n");
         return 2;
     }
-    nerd_model *m = cli_load_model(model, 0);
+    const nerd_pipeline pipeline = mo.pipeline;
+    const nerd_precision precision = mo.precision;
+    nerd_model *m = cli_load_model(mo.model, 0);
     if (!m) return 1;
     if (cli_apply_precision(m, precision, 0)) {
         nerd_model_free(m);

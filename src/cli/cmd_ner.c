@@ -51,21 +51,16 @@ static int answer(const nerd_model *m, nerd_doc *d, const char *text, size_t len
 
 int cmd_ner(int argc, char **argv)
 {
-    const char *model = NULL, *input = NULL;
-    nerd_pipeline pipeline = NERD_PIPELINE_FULL; /* spacy.load's default, as nerd serve */
-    nerd_precision precision = NERD_PRECISION_FP32;
+    cli_model_opts mo = CLI_MODEL_OPTS_DEFAULT;
+    const char *input = NULL, *v;
     ner_format fmt = FMT_DICT;
     int jsonl = 0, verbose = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--model") && i + 1 < argc) model = argv[++i];
-        else if (!strncmp(a, "--model=", 8)) model = a + 8;
-        else if ((!strcmp(a, "--pipeline") && i + 1 < argc) || !strncmp(a, "--pipeline=", 11)) {
-            if (cli_pipeline(a[10] == '=' ? a + 11 : argv[++i], &pipeline)) return 2;
-        } else if ((!strcmp(a, "--precision") && i + 1 < argc) || !strncmp(a, "--precision=", 12)) {
-            if (cli_precision(a[11] == '=' ? a + 12 : argv[++i], &precision)) return 2;
-        } else if ((!strcmp(a, "--format") && i + 1 < argc) || !strncmp(a, "--format=", 9)) {
-            const char *v = a[8] == '=' ? a + 9 : argv[++i];
+        int taken = cli_model_opt(argc, argv, &i, &mo);
+        if (taken < 0) return 2;
+        if (taken) continue;
+        if ((v = cli_opt_value(argc, argv, &i, "--format"))) {
             if (!strcmp(v, "dict")) fmt = FMT_DICT;
             else if (!strcmp(v, "ents")) fmt = FMT_ENTS;
             else if (!strcmp(v, "tokens")) fmt = FMT_TOKENS;
@@ -77,7 +72,7 @@ int cmd_ner(int argc, char **argv)
                    "Without --jsonl the whole input is one text; with it, each line is {\"text\": ...} and gets one answer line.\n"
                    "dict is the seed server's answer {entity_text: label}. --pipeline full (the default) runs the shared\n"
                    "tok2vec and the parser before the ner, as spacy.load; tokens then carry head, dep and sent_start.\n"
-                   "--precision bf16 runs the ner tok2vec's products in bfloat16 (faster on CPUs with AVX512_BF16), int8 in\n"
+                   "--precision bf16 runs the tok2vecs' products in bfloat16 (faster on CPUs with AVX512_BF16), int8 in\n"
                    "int8 (faster with AVX2); neither always gives spaCy's entities (see nerd eval); fp32, the default, does.\n");
             return 0;
         } else if (a[0] == '-' && a[1]) {
@@ -89,8 +84,9 @@ int cmd_ner(int argc, char **argv)
     nerd_model *m = NULL;
     nerd_doc *d = NULL;
     int rc = 1;
-    if (cli_read_input(input, &in) || !(m = cli_load_model(model, verbose)) ||
-        cli_apply_precision(m, precision, verbose) || !(d = nerd_doc_new()))
+    const nerd_pipeline pipeline = mo.pipeline;
+    if (cli_read_input(input, &in) || !(m = cli_load_model(mo.model, verbose)) ||
+        cli_apply_precision(m, mo.precision, verbose) || !(d = nerd_doc_new()))
         goto done;
     if (!nerd_model_has_pipeline(m, pipeline)) {
         fprintf(stderr, "nerd ner: cannot run the %s pipeline: %s\n", pipeline == NERD_PIPELINE_FULL ? "full" : "ner",

@@ -99,6 +99,7 @@ typedef struct {
     int nconns, maxfd;
     int accepting;
     double accept_resume;
+    double defer_since;     /* when this worker began leaving new connections to a peer, or 0 */
     long requests;
     int model_in_flight;
     /* the inference pool */
@@ -555,6 +556,36 @@ static void set_accepting(loop *L, int on)
     L->accepting = on;
 }
 
+/* Every worker is woken for a new connection (no EPOLLEXCLUSIVE), and whichever the scheduler
+ * runs first takes it: with the client on one of two cores, one async worker took about 60% of
+ * a burst of keep-alive connections (measured) and set the batch's time. So a worker holding
+ * more connections than a ready peer leaves the next ones to that peer, for at most 10 ms at a
+ * time (then it takes one itself: the peer may be inside a long request). */
+static int defer_to_peer(loop *L)
+{
+    double now = now_s();
+    if (L->defer_since && now - L->defer_since > 0.010) {
+        L->defer_since = 0;
+        return 0;
+    }
+    server_shared *sh = L->w->shared;
+    const int64_t now_ms = (int64_t)(now * 1000);
+    for (int s = 0; s < SERVER_MAX_WORKERS; s++) {
+        if (s == L->w->slot) continue;
+        worker_slot *p = &sh->slots[s];
+        if (atomic_load_explicit(&p->state, memory_order_relaxed) != SLOT_READY) continue;
+        if (now_ms - atomic_load_explicit(&p->heartbeat_ms, memory_order_relaxed) > 2000) continue;
+        if (atomic_load_explicit(&p->m.connections_open, memory_order_relaxed) < L->nconns) {
+            if (!L->defer_since) L->defer_since = now;
+            set_accepting(L, 0); /* the listen socket stays readable: do not spin on it */
+            L->accept_resume = now + 0.002;
+            return 1;
+        }
+    }
+    L->defer_since = 0;
+    return 0;
+}
+
 static void accept_some(loop *L, int lfd)
 {
     const server_config *cfg = L->w->cfg;
@@ -564,6 +595,7 @@ static void accept_some(loop *L, int lfd)
      * workers no faster than 1). Taking one and going back to epoll lets whichever worker is
      * idle take the next, so connections follow free capacity. Alone, take up to 64. */
     int batch = cfg->workers > 1 ? 1 : 64;
+    if (cfg->workers > 1 && defer_to_peer(L)) return;
     for (int k = 0; k < batch && L->nconns < cfg->worker_connections; k++) {
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {

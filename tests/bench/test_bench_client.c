@@ -69,10 +69,9 @@ TEST_T(bench_client_checks_answers_and_counts_errors, 120)
 
 /* The seed's client shape (a burst of keep-alive connections that then carry every request)
  * against two async workers: both must do a fair share of the model's work. */
-TEST_T(serve_async_workers_share_a_burst_of_keepalive_connections, 120)
+static void workers_share_a_burst(const char *const *args, double min_share)
 {
     test_server s;
-    const char *args[] = {"-k", "async", "-w", "2", "--pipeline", "ner", NULL};
     server_start(&s, args);
     pid_t w[4];
     CHECK(server_wait_workers(&s, w, 4, 2, 10) == 2);
@@ -89,8 +88,23 @@ TEST_T(serve_async_workers_share_a_burst_of_keepalive_connections, 120)
     double used[2] = {process_cpu_seconds(w[0]) - before[0], process_cpu_seconds(w[1]) - before[1]};
     double lo = used[0] < used[1] ? used[0] : used[1], hi = used[0] < used[1] ? used[1] : used[0];
     printf("  worker CPU for 1000 requests over 100 connections: %.2f s and %.2f s\n", used[0], used[1]);
-    /* even would be 1.0; a worker holding the whole burst gives under 0.1 */
-    CHECKF(hi > 0 && lo / hi > 0.4, "workers used %.2f s and %.2f s", used[0], used[1]);
+    CHECKF(hi > 0 && lo / hi > min_share, "workers used %.2f s and %.2f s", used[0], used[1]);
     buf_free(&out);
     server_stop(&s, SIGTERM);
+}
+
+/* CPU-bound: a worker holding the whole burst gives under 0.1 (even would be 1.0) */
+TEST_T(serve_async_workers_share_a_burst_of_keepalive_connections, 120)
+{
+    const char *args[] = {"-k", "async", "-w", "2", "--pipeline", "ner", NULL};
+    workers_share_a_burst(args, 0.4);
+}
+
+/* With the seed's 0.1 s of simulated IO, whichever worker the scheduler woke first used to take
+ * most of the burst (measured 0.36 and 0.49 of the busier one's CPU; now 0.96-0.99): a worker
+ * with more connections than a ready peer leaves the next ones to it. */
+TEST_T(serve_async_workers_share_a_burst_with_simulated_io, 120)
+{
+    const char *args[] = {"-k", "async", "-w", "2", "--pipeline", "ner", "--simulate-io", "0.1", NULL};
+    workers_share_a_burst(args, 0.7);
 }

@@ -37,6 +37,17 @@ static char *slurp(const char *path, size_t *len)
     return b.ptr;
 }
 
+/* Runs r0 .. r1-1 of one configuration on one text: ms[r] is each run's time in ms. */
+static void time_block(const nerd_model *m, nerd_doc *d, const char *text, size_t len, nerd_pipeline p, double *ms,
+                       int r0, int r1)
+{
+    for (int r = r0; r < r1; r++) {
+        double a = now();
+        nerd_ner(m, d, text, len, p);
+        ms[r] = (now() - a) * 1e3;
+    }
+}
+
 typedef struct { char **text; size_t *len; size_t n, bytes; } corpus;
 
 static void load_golden(corpus *c, const char *path)
@@ -267,31 +278,11 @@ int main(void)
     enum { BLOCK = 7 };
     for (int r0 = 0; r0 < RUNS; r0 += BLOCK) {
         int r1 = r0 + BLOCK < RUNS ? r0 + BLOCK : RUNS;
-        for (int r = r0; r < r1; r++) {
-            double a = now();
-            nerd_ner(m, d, paris, plen, NERD_PIPELINE_NER);
-            ms_exact[r] = (now() - a) * 1e3;
-        }
-        for (int r = r0; r < r1; r++) {
-            double a = now();
-            nerd_ner(m_nocache, d, paris, plen, NERD_PIPELINE_NER);
-            ms_cold[r] = (now() - a) * 1e3;
-        }
-        for (int r = r0; r < r1; r++) {
-            double a = now();
-            nerd_ner(m_bf16, d, paris, plen, NERD_PIPELINE_NER);
-            ms_bf16[r] = (now() - a) * 1e3;
-        }
-        for (int r = r0; r < r1; r++) {
-            double a = now();
-            nerd_ner(m_int8, d, paris, plen, NERD_PIPELINE_NER);
-            ms_int8[r] = (now() - a) * 1e3;
-        }
-        for (int r = r0; r < r1 && full; r++) {
-            double a = now();
-            nerd_ner(m, d, paris, plen, NERD_PIPELINE_FULL);
-            ms_full[r] = (now() - a) * 1e3;
-        }
+        time_block(m, d, paris, plen, NERD_PIPELINE_NER, ms_exact, r0, r1);
+        time_block(m_nocache, d, paris, plen, NERD_PIPELINE_NER, ms_cold, r0, r1);
+        time_block(m_bf16, d, paris, plen, NERD_PIPELINE_NER, ms_bf16, r0, r1);
+        time_block(m_int8, d, paris, plen, NERD_PIPELINE_NER, ms_int8, r0, r1);
+        if (full) time_block(m, d, paris, plen, NERD_PIPELINE_FULL, ms_full, r0, r1);
         for (int r = r0; r < r1; r++) {
             double a = now();
             for (int i = 0; i < 4; i++)

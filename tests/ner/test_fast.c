@@ -6,6 +6,7 @@
 #include "ner/engine.h"
 #include "ner/kernels.h"
 #include "ner/t2v_fast.h"
+#include "model_helper.h"
 #include "util/json.h"
 
 #include <math.h>
@@ -233,18 +234,12 @@ static void free_docs(docs_attrs *a)
     free(a->n);
 }
 
-/* tok2vec output of one doc (n x width), computed with the given cache (or none). */
+/* the ner tok2vec's output of one doc (n x width), computed with the given cache (or none) */
 static float *t2v_out(const nerd_model *m, kn_precision prec, embed_cache *c, const uint64_t *attrs, size_t n,
                       t2v_cache_use *use)
 {
-    const t2v_net *t = &m->ner_t2v;
-    float *scratch = malloc(t2v_fast_scratch_floats(t, n) * sizeof(float));
-    float *out = malloc((n + 1) * t->width * sizeof(float));
-    t2v_fast_forward(t, &m->ner_t2v_packed, prec, c, attrs, n, out, scratch, use, NULL, NULL);
-    free(scratch);
-    return out;
+    return test_t2v_out(&m->ner_t2v, &m->ner_t2v_packed, prec, c, attrs, n, use);
 }
-
 static nerd_model *load_model(void)
 {
     nerd_model *m = test_model();

@@ -4,6 +4,7 @@
 #include "test.h"
 #include "nerd.h"
 #include "ner/engine.h"
+#include "model_helper.h"
 #include "util/json.h"
 
 #include <msgpack.h>
@@ -133,10 +134,9 @@ TEST_T(parser_fast_slot_and_step_same_bits, 120)
     const t2v_net *t = &m->t2v;
     const parser_net *pn = &m->parser;
     const size_t n = d->ntoks, row = (size_t)pn->nF * pn->nO * pn->nP, slot = (size_t)pn->nO * pn->nP;
-    float *scratch = malloc(t2v_fast_scratch_floats(t, n) * sizeof(float));
-    float *vecs = malloc(n * t->width * sizeof(float)), *proj = malloc(n * pn->nI * sizeof(float));
+    float *vecs = test_t2v_out(t, &m->full_t2v_packed, KN_FP32, NULL, d->t2v_attrs, n, NULL);
+    float *proj = malloc(n * pn->nI * sizeof(float));
     float *table = malloc((n + 1) * row * sizeof(float)), *alone = malloc(row * sizeof(float));
-    t2v_fast_forward(t, &m->full_t2v_packed, KN_FP32, NULL, d->t2v_attrs, n, vecs, scratch, NULL, NULL, NULL);
     parser_fast_project(pn, &m->full_parser_packed, vecs, n, proj);
     parser_fast_table(pn, &m->full_parser_packed, proj, n, table);
     for (size_t i = 0; i < n; i++)
@@ -159,7 +159,7 @@ TEST_T(parser_fast_slot_and_step_same_bits, 120)
         CHECKF(!memcmp(hid[0], hid[1], pn->nO * sizeof(float)) && !memcmp(sc[0], sc[1], pn->nclasses * sizeof(float)),
                "step %zu: the AVX2 and portable paths differ", i);
     }
-    free(scratch); free(vecs); free(proj); free(table); free(alone);
+    free(vecs); free(proj); free(table); free(alone);
     free(text);
     nerd_doc_free(d);
     nerd_model_free(m);
@@ -185,13 +185,11 @@ TEST_T(full_pipeline_uses_its_cache_and_parses_the_same_without, 120)
     CHECKF(st.hits > 3 * n / 2, "%llu hits", (unsigned long long)st.hits);
     /* the shared tok2vec's rows from its cache (keyed on six attributes) are the fresh ones */
     const t2v_net *t = &m->t2v;
-    float *scratch = malloc(t2v_fast_scratch_floats(t, n) * sizeof(float));
-    float *fresh = malloc(n * t->width * sizeof(float)), *cached = malloc(n * t->width * sizeof(float));
-    t2v_fast_forward(t, &m->full_t2v_packed, KN_FP32, NULL, a->t2v_attrs, n, fresh, scratch, NULL, NULL, NULL);
     t2v_cache_use use;
-    t2v_fast_forward(t, &m->full_t2v_packed, KN_FP32, m->full_cache, a->t2v_attrs, n, cached, scratch, &use, NULL, NULL);
+    float *fresh = test_t2v_out(t, &m->full_t2v_packed, KN_FP32, NULL, a->t2v_attrs, n, NULL);
+    float *cached = test_t2v_out(t, &m->full_t2v_packed, KN_FP32, m->full_cache, a->t2v_attrs, n, &use);
     CHECK(t->nattrs == 6 && use.hits > n / 2 && !memcmp(fresh, cached, n * t->width * sizeof(float)));
-    free(scratch); free(fresh); free(cached);
+    free(fresh); free(cached);
     CHECK(nerd_model_set_cache(m, 0) == NERD_OK);
     CHECK(nerd_ner(m, b, text, len, NERD_PIPELINE_FULL) == NERD_OK);
     check_same_parse(a, b);

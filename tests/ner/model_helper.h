@@ -1,0 +1,12 @@
+/* model_helper.h - what the ner tests share beyond test.h: a tok2vec's output for a document. */
+#ifndef NERD_TESTS_MODEL_HELPER_H
+#define NERD_TESTS_MODEL_HELPER_H
+
+#include "ner/engine.h"
+
+/* The production tok2vec's output (n x width floats, malloc'd) for n tokens' attribute rows,
+ * computed with cache c or none; use (may be NULL) gets the cache's hits and misses. */
+float *test_t2v_out(const t2v_net *net, const t2v_packed *pk, kn_precision prec, embed_cache *c, const uint64_t *attrs,
+                    size_t n, t2v_cache_use *use);
+
+#endif

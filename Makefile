@@ -32,7 +32,7 @@ $(TEST_OBJ): CFLAGS += -Itests
 # build, so that sanitizer builds (-O1) run the tests in time.
 $(call obj,src/ner/kernels.c) $(BUILD)/pic/src/ner/kernels.o: CFLAGS += -O2
 
-.PHONY: all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
+.PHONY: venv all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -117,6 +117,17 @@ soak: $(BUILD)/nerd $(BUILD)/soak_client
 
 deps:
 	sh .ci/deps.sh
+
+# spaCy and the seed's Python stacks, pinned in tools/requirements.txt, in a virtual environment in
+# the build tree: the reference for tests and benchmarks, never used by `nerd serve`.
+VENV    ?= build/venv
+VENV_PY := $(VENV)/bin/python
+$(VENV)/.installed: tools/requirements.txt
+	sh .ci/deps.sh
+	/usr/bin/python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
+	touch $@
+venv: $(VENV)/.installed
 
 # Build, then serve the default model on 127.0.0.1:8000 (ARGS="-w 2 -k async" to change).
 serve: $(BUILD)/nerd

@@ -46,9 +46,12 @@ const char *nerd_strerror(nerd_status s);
  * shared tok2vec and parser, whose sentence starts constrain the entities (spacy.load(path)). */
 typedef enum { NERD_PIPELINE_NER = 0, NERD_PIPELINE_FULL = 1 } nerd_pipeline;
 
-/* Resolve the model folder: `flag` if non-NULL, else $NERD_MODEL, else the default
- * "../shared/models/en_core_web_sm". Writes the chosen path to `out`. Returns 0, or -1 with a
- * message naming every place looked at in `err` when none of them is a folder. */
+/* The folder `make deps` fetches the real en_core_web_sm 3.8.0 into, relative to a clone's root. */
+#define NERD_FETCHED_MODEL "models/en_core_web_sm-3.8.0"
+/* Resolve the model folder: `flag` if non-NULL, else $NERD_MODEL (a folder named so must exist),
+ * else the first folder of NERD_FETCHED_MODEL and the stand-in "../shared/models/en_core_web_sm"
+ * (both relative to the working directory). Writes the chosen path to `out`. Returns 0, or -1
+ * with a message naming every place looked at in `err` when none of them is a folder. */
 int nerd_model_path(const char *flag, char *out, size_t outlen, char *err, size_t errlen);
 
 /* Load a spaCy pipeline folder. On failure returns NULL, sets *status if non-NULL and
@@ -58,6 +61,12 @@ void nerd_model_free(nerd_model *m);
 
 const char *nerd_model_name(const nerd_model *m);    /* meta.json "lang"_"name", e.g. en_core_web_sm */
 const char *nerd_model_version(const nerd_model *m); /* meta.json "version" */
+const char *nerd_model_dir(const nerd_model *m);     /* the folder it was loaded from */
+/* Which weights are served: the SHA-256 (64 hex digits) of the weight files nerd reads,
+ * concatenated in the order nerd_model_weights_files names them (space-separated, relative to
+ * the folder, e.g. "ner/model tok2vec/model parser/model"): `cat` them into `sha256sum`. */
+const char *nerd_model_weights_sha256(const nerd_model *m);
+const char *nerd_model_weights_files(const nerd_model *m);
 size_t nerd_model_nlabels(const nerd_model *m);
 const char *nerd_model_label(const nerd_model *m, size_t i); /* ner labels in ner/moves order */
 int nerd_model_has_pipeline(const nerd_model *m, nerd_pipeline p);

@@ -26,7 +26,14 @@ const char *test_path(const char *rel);
 const char *test_nerd_bin(void);
 /* Reads a whole file; NULL if it cannot. *len gets its size. Caller frees. */
 char *test_read_file(const char *path, size_t *len);
-/* ../shared/models/en_core_web_sm loaded (tests/ner/model_helper.c); fails the test if it cannot be. */
+/* The stand-in ../shared/models/en_core_web_sm (tests/ner/model_helper.c): ../shared/golden holds
+ * spaCy's answers for it, so every test that compares with those files names it, never the
+ * default model. */
+const char *test_standin(void);
+/* The real en_core_web_sm that `make deps` fetches (models/en_core_web_sm-3.8.0 of the clone the
+ * tests run in); fails the test, saying how to fetch it, when it is not there. */
+const char *test_real_model(void);
+/* The stand-in loaded; fails the test if it cannot be. */
 struct nerd_model *test_model(void);
 
 #define TEST_T(name, timeout)                                                   \

@@ -33,8 +33,10 @@ nerd_model *cli_load_model(const char *flag, int verbose)
         return NULL;
     }
     if (verbose)
-        fprintf(stderr, "nerd: loaded %s %s from %s in %.1f ms, resident memory %ld KiB\n", nerd_model_name(m),
-                nerd_model_version(m), path, (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6, cli_rss_kib());
+        fprintf(stderr, "nerd: loaded %s %s from %s in %.1f ms, resident memory %ld KiB; weights: sha256 %s of %s\n",
+                nerd_model_name(m), nerd_model_version(m), path,
+                (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6, cli_rss_kib(),
+                nerd_model_weights_sha256(m), nerd_model_weights_files(m));
     return m;
 }
 

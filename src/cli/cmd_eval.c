@@ -41,8 +41,9 @@ static const char *str(const json_value *o, const char *k)
 }
 
 /* The full pipeline's parse against the golden sent_starts, heads and deps. Returns 1 when
- * the sentence starts are identical; counts head and label agreement. */
-static int eval_parse(const nerd_doc *d, const json_value *g, eval_counts *c)
+ * the sentence starts are identical; counts head and label agreement; *doc_parse_same = 1 when
+ * every head and label is. */
+static int eval_parse(const nerd_doc *d, const json_value *g, eval_counts *c, int *doc_parse_same)
 {
     const json_value *ss = json_get(g, "sent_starts"), *heads = json_get(g, "heads"), *deps = json_get(g, "deps");
     size_t n = nerd_doc_ntokens(d), k = 0;
@@ -56,6 +57,7 @@ static int eval_parse(const nerd_doc *d, const json_value *g, eval_counts *c)
     c->sents_same += sents_same;
     int parse_same = heads && deps && heads->type == JSON_ARRAY && deps->type == JSON_ARRAY && heads->u.arr.n == n &&
                      deps->u.arr.n == n;
+    *doc_parse_same = parse_same;
     if (!parse_same) return sents_same;
     for (size_t i = 0; i < n; i++) {
         size_t h;
@@ -70,12 +72,15 @@ static int eval_parse(const nerd_doc *d, const json_value *g, eval_counts *c)
     }
     c->toks += n;
     c->parse_same += parse_same;
+    *doc_parse_same = parse_same;
     return sents_same;
 }
 
-/* One golden document; returns 1 if identical. Prints the difference when *shown < max. */
-static int eval_doc(const nerd_model *m, nerd_doc *d, nerd_pipeline p, const json_value *g, eval_counts *c,
-                    int *shown, int max_shown, buf *scratch)
+/* One golden document; returns 1 if identical: entities, dict and (full pipeline) sentence
+ * starts, and with all_fields the tokens and (full) every head and label too. Prints the
+ * difference when *shown < max. */
+static int eval_doc(const nerd_model *m, nerd_doc *d, nerd_pipeline p, int all_fields, const json_value *g,
+                    eval_counts *c, int *shown, int max_shown, buf *scratch)
 {
     const json_value *text = json_get(g, "text"), *toks = json_get(g, "tokens");
     const json_value *src = g, *only = json_get(g, "ner_only");
@@ -124,8 +129,8 @@ static int eval_doc(const nerd_model *m, nerd_doc *d, nerd_pipeline p, const jso
     c->ngold += gn;
     c->ents_same += ents_same;
 
-    int sents_same = 1;
-    if (p == NERD_PIPELINE_FULL) sents_same = eval_parse(d, g, c);
+    int sents_same = 1, parse_same = 1;
+    if (p == NERD_PIPELINE_FULL) sents_same = eval_parse(d, g, c, &parse_same);
 
     buf_clear(scratch);
     json_doc mine;
@@ -134,9 +139,11 @@ static int eval_doc(const nerd_model *m, nerd_doc *d, nerd_pipeline p, const jso
                     !json_parse(scratch->ptr, scratch->len, 0, &mine, err, sizeof err) && dict_equal(&mine.root, gdict);
     json_doc_free(&mine);
     c->dict_same += dict_same;
-    int same = ents_same && dict_same && sents_same;
+    int same = ents_same && dict_same && sents_same && (!all_fields || (tok_same && parse_same));
     c->same += same;
     if (!sents_same && *shown < max_shown) printf("  %s: sentence starts differ\n", str(g, "id"));
+    if (all_fields && !tok_same && *shown < max_shown) printf("  %s: tokens differ\n", str(g, "id"));
+    if (all_fields && !parse_same && *shown < max_shown) printf("  %s: heads or labels differ\n", str(g, "id"));
     if (!same && *shown < max_shown) {
         (*shown)++;
         printf("  %s: nerd %s\n", str(g, "id"), scratch->ptr);
@@ -173,7 +180,7 @@ int cmd_eval(int argc, char **argv)
 {
     cli_model_opts mo = CLI_MODEL_OPTS_DEFAULT;
     const char *files[64], *v;
-    int nfiles = 0, max_shown = 5;
+    int nfiles = 0, max_shown = 5, all_fields = 0;
     double min_identical = -1, min_f1 = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -185,13 +192,16 @@ int cmd_eval(int argc, char **argv)
         } else if (!strcmp(a, "--min-identical") && i + 1 < argc) min_identical = atof(argv[++i]);
         else if (!strcmp(a, "--min-f1") && i + 1 < argc) min_f1 = atof(argv[++i]);
         else if (!strcmp(a, "--show") && i + 1 < argc) max_shown = atoi(argv[++i]);
+        else if (!strcmp(a, "--all-fields")) all_fields = 1;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             printf("usage: nerd eval [--model DIR] [--pipeline full|ner] [--precision fp32|bf16|int8] --golden FILE.jsonl...\n"
-                   "                 [--min-identical FRACTION] [--min-f1 F1] [--show N]\n"
+                   "                 [--min-identical FRACTION] [--min-f1 F1] [--show N] [--all-fields]\n"
                    "Compares nerd with spaCy's golden outputs; the last lines are the entity F1 against spaCy over all\n"
                    "files and \"identical: X/Y docs (P%%)\". Exits 1 below --min-identical or --min-f1.\n"
                    "--pipeline full (the default) also compares sentence starts, and reports head/label agreement;\n"
-                   "--pipeline ner compares with the golden ner_only answers where spaCy's pipelines differ.\n");
+                   "--pipeline ner compares with the golden ner_only answers where spaCy's pipelines differ.\n"
+                   "--all-fields: a document counts as identical only when its tokens (text, offset) and, with\n"
+                   "--pipeline full, every head and label are identical too.\n");
             return 0;
         } else if (a[0] != '-' && nfiles > 0 && nfiles < 64) files[nfiles++] = a; /* --golden a.jsonl b.jsonl */
         else {
@@ -211,6 +221,8 @@ int cmd_eval(int argc, char **argv)
         nerd_model_free(m);
         return 1;
     }
+    printf("model: %s %s from %s, weights sha256 %.12s\n", nerd_model_name(m), nerd_model_version(m), nerd_model_dir(m),
+           nerd_model_weights_sha256(m));
     printf("precision: %s (products on the %s code path)\n", nerd_precision_name(precision),
            nerd_precision_kernel(precision));
     if (!nerd_model_has_pipeline(m, pipeline)) {
@@ -237,7 +249,7 @@ int cmd_eval(int argc, char **argv)
                 fprintf(stderr, "nerd eval: %s: %s\n", files[f], err);
                 rc = 1;
             } else {
-                eval_doc(m, d, pipeline, &jd.root, &c, &shown, max_shown, &scratch);
+                eval_doc(m, d, pipeline, all_fields, &jd.root, &c, &shown, max_shown, &scratch);
             }
             json_doc_free(&jd);
         }

@@ -4,6 +4,7 @@
 #include "ner/pystr.h"
 #include "ner/spacy_config.h"
 #include "util/json.h"
+#include "util/sha256.h"
 
 #include <cblas.h>
 #include <errno.h>
@@ -13,7 +14,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define DEFAULT_MODEL "../shared/models/en_core_web_sm"
+/* Where a model is looked for when neither --model nor $NERD_MODEL names one, in order,
+ * relative to the working directory (a clone's root, where `make serve` runs): the real
+ * en_core_web_sm that `make deps` fetches, then the stand-in beside the clone. */
+static const char *const default_models[] = {NERD_FETCHED_MODEL, "../shared/models/en_core_web_sm"};
+#define NDEFAULT_MODELS (sizeof default_models / sizeof *default_models)
 #define NERD_DEFAULT_CACHE 32768
 
 const char *nerd_strerror(nerd_status s)
@@ -40,17 +45,23 @@ static int is_dir(const char *p)
 int nerd_model_path(const char *flag, char *out, size_t outlen, char *err, size_t errlen)
 {
     const char *env = getenv("NERD_MODEL");
-    const char *pick = flag ? flag : env && *env ? env : DEFAULT_MODEL;
-    if (is_dir(pick)) {
-        snprintf(out, outlen, "%s", pick);
-        return 0;
+    /* a folder named explicitly is never replaced by another one */
+    const char *named = flag ? flag : env && *env ? env : NULL;
+    if (named) {
+        if (is_dir(named)) return snprintf(out, outlen, "%s", named), 0;
+        if (flag) snprintf(err, errlen, "model folder not found: --model %s is not a folder", flag);
+        else snprintf(err, errlen, "model folder not found: $NERD_MODEL=%s is not a folder", env);
+        return -1;
     }
-    if (flag) snprintf(err, errlen, "model folder not found: --model %s is not a folder", flag);
-    else if (env && *env) snprintf(err, errlen, "model folder not found: $NERD_MODEL=%s is not a folder", env);
-    else
-        snprintf(err, errlen,
-                 "model folder not found: looked at --model (not given), $NERD_MODEL (not set) and %s (no such folder)",
-                 DEFAULT_MODEL);
+    for (size_t i = 0; i < NDEFAULT_MODELS; i++)
+        if (is_dir(default_models[i])) return snprintf(out, outlen, "%s", default_models[i]), 0;
+    size_t n = (size_t)snprintf(err, errlen,
+                                "model folder not found: looked at --model (not given), $NERD_MODEL (not set)");
+    for (size_t i = 0; i < NDEFAULT_MODELS && n < errlen; i++)
+        n += (size_t)snprintf(err + n, errlen - n, ", %s (no such folder)", default_models[i]);
+    if (n < errlen)
+        snprintf(err + n, errlen - n, "; `make deps` (or `make model`) fetches the real en_core_web_sm into %s",
+                 NERD_FETCHED_MODEL);
     return -1;
 }
 
@@ -361,6 +372,23 @@ static nerd_status load_full(nerd_model *m, const char *dir, const full_dims *fd
     return NERD_OK;
 }
 
+/* SHA-256 of the weight files as read (ner's, then the shared tok2vec's and the parser's): which
+ * weights are served, checkable with `cat FILES | sha256sum`; about 40 ms for en_core_web_sm. */
+static void weights_checksum(nerd_model *m, const full_dims *fd)
+{
+    sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, m->ner_weights.raw, m->ner_weights.raw_len);
+    snprintf(m->weights_files, sizeof m->weights_files, "ner/model");
+    if (fd) {
+        sha256_update(&c, m->t2v_weights.raw, m->t2v_weights.raw_len);
+        sha256_update(&c, m->parser_weights.raw, m->parser_weights.raw_len);
+        snprintf(m->weights_files, sizeof m->weights_files, "ner/model %s/model %s/model", fd->t2v_name,
+                 fd->parser_name);
+    }
+    sha256_hex(&c, m->weights_sha256);
+}
+
 nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, size_t errlen)
 {
     char path[4096], sub[512];
@@ -415,6 +443,7 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
         nerd_status fs = load_full(m, dir, &fd, err, errlen);
         if (fs != NERD_OK) return load_fail(m, status, fs, err, errlen, NULL);
     }
+    weights_checksum(m, full == 0 ? &fd : NULL);
     const char *cache_env = getenv("NERD_EMBED_CACHE");
     char *end = NULL;
     unsigned long long entries = cache_env && *cache_env ? strtoull(cache_env, &end, 10) : NERD_DEFAULT_CACHE;
@@ -450,6 +479,9 @@ void nerd_model_free(nerd_model *m)
 
 const char *nerd_model_name(const nerd_model *m) { return m->name; }
 const char *nerd_model_version(const nerd_model *m) { return m->version; }
+const char *nerd_model_dir(const nerd_model *m) { return m->dir; }
+const char *nerd_model_weights_sha256(const nerd_model *m) { return m->weights_sha256; }
+const char *nerd_model_weights_files(const nerd_model *m) { return m->weights_files; }
 size_t nerd_model_nlabels(const nerd_model *m) { return (size_t)m->ner_moves.nlabels; }
 const char *nerd_model_label(const nerd_model *m, size_t i)
 {

@@ -46,6 +46,9 @@ enum { ATTR_SPACY = NER_NATTRS, ATTR_IS_SPACE };
 struct nerd_model {
     char *dir;
     char name[128], version[64];
+    /* which weights are served: SHA-256 of the weight files nerd reads, concatenated in this
+     * order (weights_files, space-separated) */
+    char weights_sha256[65], weights_files[128];
     tokenizer *tok;
     lex_norms norms;
     /* the ner component: its own tok2vec, the parser-model layers, the BILUO moves */

@@ -82,6 +82,7 @@ int tw_load(const char *path, thinc_model *m, char *err, size_t errlen)
         return fail(err, errlen, path, "cannot read");
     }
     fclose(f);
+    m->raw_len = len;
 
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);

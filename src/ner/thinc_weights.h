@@ -32,6 +32,7 @@ typedef struct {
     tw_node *nodes;
     int nnodes;
     uint8_t *raw;        /* the file (attr values point into it) */
+    size_t raw_len;
 } thinc_model;
 
 /* Loads a thinc msgpack model file. Returns 0, or -1 with a message naming the file. */

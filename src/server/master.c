@@ -269,7 +269,8 @@ static void reload(arbiter *A)
         nerd_model_free(m);
         return;
     }
-    log_msg(LOG_INFO, "Reloaded %s %s from %s; replacing the workers", nerd_model_name(m), nerd_model_version(m), path);
+    log_msg(LOG_INFO, "Reloaded %s %s from %s (weights: sha256 %s of %s); replacing the workers", nerd_model_name(m),
+            nerd_model_version(m), path, nerd_model_weights_sha256(m), nerd_model_weights_files(m));
     /* the old workers have their own copy-on-write image of the old model: the master's can go */
     nerd_model_free(A->model);
     A->model = m;
@@ -330,6 +331,8 @@ int cmd_serve(int argc, char **argv)
     log_msg(LOG_INFO, "Starting nerd %s: %s %s from %s in %.0f ms, precision %s (%s)", NERD_VERSION,
             nerd_model_name(A.model), nerd_model_version(A.model), A.model_path, (now_s() - t0) * 1e3,
             nerd_precision_name(cfg.precision), nerd_precision_kernel(cfg.precision));
+    log_msg(LOG_INFO, "Weights: sha256 %s of %s", nerd_model_weights_sha256(A.model),
+            nerd_model_weights_files(A.model));
     FILE *sc = fopen("/proc/sys/net/core/somaxconn", "r");
     int somax = 0;
     if (sc) { if (fscanf(sc, "%d", &somax) != 1) somax = 0; fclose(sc); }

@@ -78,6 +78,18 @@ static void model_info(const worker_ctx *w, route_result *r)
     json_write_string(b, nerd_model_name(m), strlen(nerd_model_name(m)), 0);
     buf_puts(b, ",\"version\":");
     json_write_string(b, nerd_model_version(m), strlen(nerd_model_version(m)), 0);
+    /* which folder and which weights: sha256 of the weight files concatenated in "files" order */
+    buf_puts(b, ",\"path\":");
+    json_write_string(b, nerd_model_dir(m), strlen(nerd_model_dir(m)), 0);
+    buf_printf(b, ",\"weights\":{\"sha256\":\"%s\",\"files\":[", nerd_model_weights_sha256(m));
+    const char *files = nerd_model_weights_files(m);
+    for (const char *f = files, *sp; *f; f = *sp ? sp + 1 : sp) {
+        sp = strchr(f, ' ');
+        if (!sp) sp = f + strlen(f);
+        if (f != files) buf_putc(b, ',');
+        json_write_string(b, f, (size_t)(sp - f), 0);
+    }
+    buf_puts(b, "]}");
     /* full: tok2vec, parser and ner as spacy.load runs them; ner: the ner alone */
     buf_printf(b, ",\"pipeline\":\"%s\",\"labels\":[", w->cfg->pipeline == NERD_PIPELINE_FULL ? "full" : "ner");
     for (size_t i = 0; i < nerd_model_nlabels(m); i++) {

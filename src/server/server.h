@@ -55,7 +55,7 @@ typedef struct {
     const char *access_log;              /* --access-logfile: "-" = stdout, NULL = none */
     const char *error_log;               /* --error-logfile: "-" (default) = stderr */
     log_level log_level;                 /* --log-level, default info */
-    const char *model_flag;              /* --model DIR (else $NERD_MODEL, else the default) */
+    const char *model_flag;              /* --model DIR (else $NERD_MODEL, else nerd_model_path's defaults) */
     nerd_pipeline pipeline;              /* --pipeline ner|full */
     nerd_precision precision;            /* --precision fp32 (default, spaCy's entities) | bf16 | int8 */
 } server_config;

@@ -1,14 +1,27 @@
-/* The shared en_core_web_sm, loaded for a test (or the test fails with the loader's message),
- * and a tok2vec's output for a document. */
+/* The two models tests use (the stand-in the shared golden files were made with, and the real
+ * en_core_web_sm `make deps` fetches), the stand-in loaded for a test (or the test fails with the
+ * loader's message), and a tok2vec's output for a document. */
 #include "model_helper.h"
 #include "test.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
+
+const char *test_standin(void) { return test_path("models/en_core_web_sm"); }
+
+const char *test_real_model(void)
+{
+    struct stat st;
+    CHECKF(stat(NERD_FETCHED_MODEL "/config.cfg", &st) == 0,
+           "%s/config.cfg is missing: `make model` (part of `make deps`) fetches the real en_core_web_sm",
+           NERD_FETCHED_MODEL);
+    return NERD_FETCHED_MODEL;
+}
 
 nerd_model *test_model(void)
 {
     char err[512];
-    nerd_model *m = nerd_model_load(test_path("models/en_core_web_sm"), NULL, err, sizeof err);
+    nerd_model *m = nerd_model_load(test_standin(), NULL, err, sizeof err);
     CHECKF(m, "model: %s", err);
     return m;
 }

@@ -25,7 +25,8 @@ int test_run_capture(const char *cmd, buf *out)
 static void eval_all(const char *pipeline, buf *out)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s eval --pipeline %s --min-identical 1.0 --golden %s %s %s", test_nerd_bin(), pipeline,
+    snprintf(cmd, sizeof cmd, "%s eval --model %s --pipeline %s --min-identical 1.0 --golden %s %s %s", test_nerd_bin(),
+             test_standin(), pipeline,
              test_path("golden/edge.jsonl"), test_path("golden/ewt.jsonl"), test_path("golden/ewt_train_sample.jsonl"));
     int rc = test_run_capture(cmd, out);
     printf("%s", out->ptr ? out->ptr : "");
@@ -67,7 +68,8 @@ TEST(eval_min_identical_fails_below_threshold)
     CHECK(write(fd, line, strlen(line)) == (ssize_t)strlen(line));
     close(fd);
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s eval --min-identical 1.0 --golden %s", test_nerd_bin(), path);
+    snprintf(cmd, sizeof cmd, "%s eval --model %s --min-identical 1.0 --golden %s", test_nerd_bin(), test_standin(),
+             path);
     buf out = {0};
     int rc = test_run_capture(cmd, &out);
     unlink(path);
@@ -87,7 +89,7 @@ TEST(ner_cli_answers_paris_with_the_golden_dict)
     CHECK(json_parse(golden, (size_t)(nl - golden), 0, &gd, err, sizeof err) == 0);
     CHECK_EQ_STR(json_get(&gd.root, "id")->u.str.ptr, "paris");
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s ner %s", test_nerd_bin(), test_path("corpus/paris.txt"));
+    snprintf(cmd, sizeof cmd, "%s ner --model %s %s", test_nerd_bin(), test_standin(), test_path("corpus/paris.txt"));
     buf out = {0};
     CHECK(test_run_capture(cmd, &out) == 0);
     json_doc mine;
@@ -108,8 +110,9 @@ TEST(ner_cli_answers_paris_with_the_golden_dict)
 static void eval_precision_reaches(const char *precision, const char *min_identical, const char *min_f1)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s eval --pipeline ner --precision %s --min-identical %s --min-f1 %s --golden %s %s %s",
-             test_nerd_bin(), precision, min_identical, min_f1, test_path("golden/edge.jsonl"),
+    snprintf(cmd, sizeof cmd,
+             "%s eval --model %s --pipeline ner --precision %s --min-identical %s --min-f1 %s --golden %s %s %s",
+             test_nerd_bin(), test_standin(), precision, min_identical, min_f1, test_path("golden/edge.jsonl"),
              test_path("golden/ewt.jsonl"), test_path("golden/ewt_train_sample.jsonl"));
     buf out = {0};
     int rc = test_run_capture(cmd, &out);
@@ -143,25 +146,27 @@ TEST(precision_option_is_checked)
     CHECK(nerd_precision_parse(NULL, &p) == -1);
     char cmd[1024];
     buf out = {0};
-    snprintf(cmd, sizeof cmd, "echo Paris | %s ner --precision fp16 - 2>&1", test_nerd_bin());
+    snprintf(cmd, sizeof cmd, "echo Paris | %s ner --model %s --precision fp16 - 2>&1", test_nerd_bin(), test_standin());
     CHECK(test_run_capture(cmd, &out) == 2);
     CHECK(out.ptr && strstr(out.ptr, "--precision must be fp32, bf16 or int8, not 'fp16'"));
     buf_clear(&out);
-    snprintf(cmd, sizeof cmd, "%s serve --precision double 2>&1", test_nerd_bin());
+    snprintf(cmd, sizeof cmd, "%s serve --model %s --precision double 2>&1", test_nerd_bin(), test_standin());
     CHECK(test_run_capture(cmd, &out) == 2);
     CHECK(out.ptr && strstr(out.ptr, "--precision must be fp32, bf16 or int8, not 'double'"));
     buf_clear(&out);
     /* every precision answers the seed's text with spaCy's dict */
     static const char *precisions[] = {"fp32", "bf16", "int8"};
     for (int k = 0; k < 3; k++) {
-        snprintf(cmd, sizeof cmd, "echo 'Paris is the capital of France.' | %s ner --precision=%s -", test_nerd_bin(),
+        snprintf(cmd, sizeof cmd, "echo 'Paris is the capital of France.' | %s ner --model %s --precision=%s -",
+                 test_nerd_bin(), test_standin(),
                  precisions[k]);
         CHECK(test_run_capture(cmd, &out) == 0);
         CHECKF(out.ptr && !strcmp(out.ptr, "{\"Paris\":\"GPE\",\"France\":\"GPE\"}\n"), "%s", out.ptr ? out.ptr : "");
         buf_clear(&out);
     }
     /* the cache size from the environment is checked at load */
-    snprintf(cmd, sizeof cmd, "echo Paris | NERD_EMBED_CACHE=lots %s ner - 2>&1", test_nerd_bin());
+    snprintf(cmd, sizeof cmd, "echo Paris | NERD_EMBED_CACHE=lots %s ner --model %s - 2>&1", test_nerd_bin(),
+             test_standin());
     CHECK(test_run_capture(cmd, &out) == 1);
     CHECKF(out.ptr && strstr(out.ptr, "$NERD_EMBED_CACHE=lots"), "%s", out.ptr ? out.ptr : "");
     buf_free(&out);

@@ -211,7 +211,8 @@ TEST(ner_cli_tokens_carry_the_parse)
     char err[256];
     CHECK(json_parse(golden, (size_t)(nl - golden), 0, &gd, err, sizeof err) == 0);
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s ner --pipeline full --format tokens %s", test_nerd_bin(), test_path("corpus/paris.txt"));
+    snprintf(cmd, sizeof cmd, "%s ner --model %s --pipeline full --format tokens %s", test_nerd_bin(), test_standin(),
+             test_path("corpus/paris.txt"));
     buf out = {0};
     CHECK(test_run_capture(cmd, &out) == 0);
     CHECKF(json_parse(out.ptr, out.len, 0, &mine, err, sizeof err) == 0, "%s", err);
@@ -231,7 +232,8 @@ TEST(ner_cli_tokens_carry_the_parse)
     json_doc_free(&mine);
     buf_clear(&out);
     /* the ner pipeline has no parse to show */
-    snprintf(cmd, sizeof cmd, "%s ner --pipeline ner --format tokens %s", test_nerd_bin(), test_path("corpus/paris.txt"));
+    snprintf(cmd, sizeof cmd, "%s ner --model %s --pipeline ner --format tokens %s", test_nerd_bin(), test_standin(),
+             test_path("corpus/paris.txt"));
     CHECK(test_run_capture(cmd, &out) == 0 && out.ptr && !strstr(out.ptr, "\"head\""));
     json_doc_free(&gd);
     buf_free(&out);

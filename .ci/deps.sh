@@ -3,7 +3,7 @@
 # `deps.sh bench` adds the seed's Python stacks and gnuplot for `make bench-seed`.
 set -e
 PKGS="build-essential pkg-config libpcre2-dev libmsgpack-dev libutf8proc-dev libopenblas-dev
-      python3 python3-venv python3-aiohttp python3-yaml curl nginx-light wrk clang libclang-rt-14-dev valgrind"
+      python3 python3-venv python3-pip python3-aiohttp python3-yaml curl nginx-light wrk clang libclang-rt-14-dev valgrind"
 [ "${1:-}" = bench ] && PKGS="$PKGS gunicorn python3-flask python3-gevent python3-fastapi python3-uvicorn gnuplot-nox"
 missing=""
 for p in $PKGS; do

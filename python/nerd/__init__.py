@@ -1,7 +1,7 @@
 """nerd from Python: spaCy-exact named entities through libnerd (ctypes, no compilation).
 
     import nerd
-    ner = nerd.load()            # the model folder: path, else $NERD_MODEL, else ../shared/models/en_core_web_sm
+    ner = nerd.load()            # the model folder: path, else $NERD_MODEL, else as `nerd serve` (README)
     ner("Paris is in France.")   # {'Paris': 'GPE', 'France': 'GPE'}  -- the seed server's answer
     ner.ents("Paris is in France.")  # [('Paris', 'GPE', 0, 5), ('France', 'GPE', 12, 18)]
 

@@ -129,6 +129,127 @@ static void framing_case(const char *klass)
 TEST_T(serve_framing_attacks_async, 90) { framing_case("async"); }
 TEST_T(serve_framing_attacks_sync, 90) { framing_case("sync"); }
 
+/* The head of answer a (up to and with its blank line) without its Date field, into out. */
+static void head_without_date(const char *a, buf *out)
+{
+    const char *end = strstr(a, "\r\n\r\n");
+    for (const char *line = a; end && line < end + 2;) {
+        const char *next = strstr(line, "\r\n") + 2;
+        if (strncmp(line, "Date: ", 6)) buf_append(out, line, (size_t)(next - line));
+        line = next;
+    }
+}
+
+static long content_length_of(const char *a)
+{
+    const char *cl = strstr(a, "\r\nContent-Length: "), *end = strstr(a, "\r\n\r\n");
+    return cl && end && cl < end ? atol(cl + 18) : -1;
+}
+
+/* HEAD path (with body, if any) answers what GET path does, header fields and all (Date aside;
+ * Content-Length too unless same_length is 0: /metrics counts the GET), and then nothing (RFC 9110
+ * section 9.3.2). Each request says Connection: close, so all that arrives is the whole answer. */
+static void expect_head_like_get(int port, const char *path, const char *body, int want, int same_length)
+{
+    buf answers[2] = {{0}}, heads[2] = {{0}}, req = {0};
+    for (int m = 0; m < 2; m++) {
+        buf_clear(&req);
+        buf_printf(&req, "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n", m ? "HEAD" : "GET", path);
+        if (body) buf_printf(&req, "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+        else buf_puts(&req, "\r\n");
+        CHECKF(http_raw_all(port, req.ptr, req.len, &answers[m]) == want, "%s %s:\n%s", m ? "HEAD" : "GET", path,
+               answers[m].ptr ? answers[m].ptr : "no answer");
+        head_without_date(answers[m].ptr, &heads[m]);
+    }
+    const char *get_end = strstr(answers[0].ptr, "\r\n\r\n"), *head_end = strstr(answers[1].ptr, "\r\n\r\n");
+    CHECKF(head_end + 4 == answers[1].ptr + answers[1].len, "HEAD %s answered with content:\n%s", path, answers[1].ptr);
+    long get_content = (long)(answers[0].ptr + answers[0].len - (get_end + 4));
+    CHECKF(content_length_of(answers[0].ptr) == get_content && get_content > 0, "GET %s:\n%s", path, answers[0].ptr);
+    if (same_length) CHECKF(!strcmp(heads[0].ptr, heads[1].ptr), "GET and HEAD %s differ:\n%s\n%s", path, heads[0].ptr, heads[1].ptr);
+    else CHECKF(content_length_of(answers[1].ptr) > 0, "HEAD %s:\n%s", path, answers[1].ptr);
+    for (int m = 0; m < 2; m++) {
+        buf_free(&answers[m]);
+        buf_free(&heads[m]);
+    }
+    buf_free(&req);
+}
+
+/* A HEAD refused before routing (413, 400, 505) is answered with its fields and no content. */
+static void expect_refused_head(int port, const char *raw, int want)
+{
+    buf out = {0};
+    CHECKF(http_raw_all(port, raw, strlen(raw), &out) == want, "%s:\n%s", raw, out.ptr ? out.ptr : "no answer");
+    const char *end = strstr(out.ptr, "\r\n\r\n");
+    CHECKF(end && end + 4 == out.ptr + out.len && content_length_of(out.ptr) > 0, "%s:\n%s", raw, out.ptr);
+    buf_free(&out);
+}
+
+/* Answers in out, one after another with no byte between: their statuses (up to max), or -1 if
+ * some answer's content is not exactly its Content-Length. HEAD answers are the ones in is_head. */
+static int walk_answers(const buf *out, const int *is_head, int *statuses, int max)
+{
+    const char *p = out->ptr, *end = out->ptr + out->len;
+    int n = 0;
+    while (p && p < end && n < max) {
+        if (strncmp(p, "HTTP/1.1 ", 9)) return -1;
+        statuses[n] = atoi(p + 9);
+        const char *head_end = strstr(p, "\r\n\r\n");
+        long cl = content_length_of(p);
+        if (!head_end || cl < 0) return -1;
+        p = head_end + 4 + (is_head[n] ? 0 : cl);
+        n++;
+    }
+    return p == end ? n : -1;
+}
+
+/* RFC 9110 section 9.3.2, RFC 9112 section 6.3: HEAD gets GET's answer without content, on
+ * every route and for every error; on a kept-alive connection the next answer follows the
+ * blank line at once, or a conforming client reads content as the next status line. */
+static void head_case(const char *klass)
+{
+    test_server s;
+    const char *args[] = {"-k", klass, "--max-body-size", "1000", NULL};
+    server_start(&s, args);
+    int p = s.port;
+    expect_head_like_get(p, "/healthz", NULL, 200, 1);
+    expect_head_like_get(p, "/readyz", NULL, 200, 1);
+    expect_head_like_get(p, "/model", NULL, 200, 1);
+    expect_head_like_get(p, "/metrics", NULL, 200, 0);
+    expect_head_like_get(p, "/", "{\"text\": \"Angela Merkel visited Paris.\"}", 200, 1); /* the seed's GET with a body */
+    expect_head_like_get(p, "/", NULL, 400, 1);
+    expect_head_like_get(p, "/nope", NULL, 404, 1);
+    expect_head_like_get(p, "/ents", NULL, 405, 1);
+    expect_refused_head(p, "HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n", 413);
+    expect_refused_head(p, "HEAD / HTTP/1.1\r\nHost: exa mple/x\r\n\r\n", 400);
+    expect_refused_head(p, "HEAD / HTTP/2.0\r\nHost: x\r\n\r\n", 505);
+    /* Allow names HEAD wherever GET is allowed */
+    static const char post_healthz[] = "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                      delete_root[] = "DELETE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    buf out = {0};
+    CHECK(http_raw_all(p, post_healthz, sizeof post_healthz - 1, &out) == 405);
+    CHECKF(strstr(out.ptr, "\r\nAllow: GET, HEAD\r\n"), "%s", out.ptr);
+    buf_clear(&out);
+    CHECK(http_raw_all(p, delete_root, sizeof delete_root - 1, &out) == 405);
+    CHECKF(strstr(out.ptr, "\r\nAllow: GET, HEAD, POST\r\n"), "%s", out.ptr);
+    buf_clear(&out);
+    /* pipelined on one connection: HEAD 200, HEAD 404, HEAD 405, then GET */
+    static const char pipelined[] = "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                                    "HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+                                    "HEAD /ents HTTP/1.1\r\nHost: x\r\n\r\n"
+                                    "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    static const int is_head[] = {1, 1, 1, 0}, want[] = {200, 404, 405, 200};
+    int statuses[4] = {0}, sync = !strcmp(klass, "sync"); /* a sync worker answers one request per connection */
+    http_raw_all(p, pipelined, sizeof pipelined - 1, &out);
+    int n = walk_answers(&out, is_head, statuses, 4);
+    CHECKF(n == (sync ? 1 : 4), "%s: %d answers:\n%s", klass, n, out.ptr);
+    for (int i = 0; i < n; i++) CHECKF(statuses[i] == want[i], "answer %d: %d", i, statuses[i]);
+    buf_free(&out);
+    CHECK(WIFEXITED(server_stop(&s, SIGTERM)));
+}
+
+TEST_T(serve_head_answers_async, 60) { head_case("async"); }
+TEST_T(serve_head_answers_sync, 60) { head_case("sync"); }
+
 /* RFC 9112 section 3.2 (Host), 3.2.2 (absolute form), RFC 9110 section 2.5 (HTTP/1.x, x > 1,
  * is 1.1) and 10.1.1 (an HTTP/1.0 client's 100-continue is ignored: no 1xx to it). */
 static void request_line_case(const char *klass)

@@ -141,7 +141,7 @@ static void error_statuses(const char *klass)
     expect_post(p, "[]", 400, "JSON object");
     expect_post(p, "{\"a\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", 400, "nesting");
     expect_status(p, "GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n", 404, NULL);
-    expect_status(p, "DELETE / HTTP/1.1\r\nHost: x\r\n\r\n", 405, "Allow: GET, POST");
+    expect_status(p, "DELETE / HTTP/1.1\r\nHost: x\r\n\r\n", 405, "Allow: GET, HEAD, POST");
     expect_status(p, "POST / HTTP/1.1\r\nHost: x\r\n\r\n", 411, NULL);
     expect_status(p, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n", 413, NULL);
     char big[600];

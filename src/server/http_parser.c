@@ -13,8 +13,13 @@
  *  - Transfer-Encoding (all its fields as one list): final coding not chunked, chunked twice,
  *    or chunked with parameters -> 400; chunked last after any other coding -> 501 (we decode
  *    none); Transfer-Encoding in an HTTP/1.0 request -> 400;
- *  - more than one Host field -> 400 (section 3.2); a missing Host is tolerated;
- *  - versions other than HTTP/1.0 and 1.1 (HTTP/2's preface included) -> 505;
+ *  - Host (section 3.2): more than one field, an invalid value, or none in an HTTP/1.1
+ *    request -> 400 (HTTP/1.0 may omit it);
+ *  - an absolute-form target (http:// or https://, section 3.2.2) is accepted: its authority
+ *    must be a valid host without userinfo, and path views only the path ("/" when empty);
+ *  - HTTP/1.x with x > 1 is read as HTTP/1.1 (RFC 9110 section 2.5); any other major version
+ *    (HTTP/2's preface included) -> 505;
+ *  - Expect: 100-continue in an HTTP/1.0 request is ignored (RFC 9110 section 10.1.1);
  *  - limits are checked on incomplete input too, so an endless header is refused early. */
 #include "server/http_parser.h"
 
@@ -27,6 +32,49 @@ const http_limits http_default_limits = {8190, 8190, 100, 65536};
 static int is_tchar(unsigned char c)
 {
     return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static int in_set(unsigned char c, const char *set) { return c && strchr(set, c); }
+
+/* uri-host [":" port] (RFC 3986 section 3.2.2): a reg-name (unreserved, pct-encoded, sub-delims;
+ * IPv4 addresses are reg-names by their characters) or a bracketed IP literal, then digits. An
+ * empty host is valid only where allow_empty (a Host field for a target without authority). */
+static int host_valid(const char *v, size_t n, int allow_empty)
+{
+    static const char name_chars[] = "-._~!$&'()*+,;=", literal_chars[] = "-._~!$&'()*+,;=:%";
+    size_t i = 0;
+    if (n && v[0] == '[') {
+        for (i = 1; i < n && v[i] != ']'; i++)
+            if (!isalnum((unsigned char)v[i]) && !in_set((unsigned char)v[i], literal_chars)) return 0;
+        if (i == n || i == 1) return 0;
+        i++;
+    } else {
+        for (; i < n && v[i] != ':'; i++) {
+            unsigned char c = (unsigned char)v[i];
+            if (c == '%' && i + 2 < n && isxdigit((unsigned char)v[i + 1]) && isxdigit((unsigned char)v[i + 2])) i += 2;
+            else if (!isalnum(c) && !in_set(c, name_chars)) return 0;
+        }
+        if (i == 0 && !allow_empty) return 0;
+    }
+    if (i < n && v[i++] != ':') return 0;
+    for (; i < n; i++)
+        if (!isdigit((unsigned char)v[i])) return 0;
+    return 1;
+}
+
+/* The length of an absolute-form target's "scheme://authority" (http and https), 0 for any
+ * other form, or -1 if the authority is not a valid host. */
+static ssize_t absolute_prefix(const char *t, size_t n)
+{
+    static const char *const schemes[] = {"http://", "https://"};
+    for (size_t s = 0; s < sizeof schemes / sizeof *schemes; s++) {
+        size_t sl = strlen(schemes[s]);
+        if (n < sl || strncasecmp(t, schemes[s], sl)) continue;
+        size_t e = sl;
+        while (e < n && t[e] != '/' && t[e] != '?') e++;
+        return host_valid(t + sl, e - sl, 0) ? (ssize_t)e : -1;
+    }
+    return 0;
 }
 
 /* Finds the end of the line starting at p: returns the index after its CRLF and sets
@@ -114,6 +162,8 @@ ssize_t http_parse_request(const char *buf, size_t len, http_request *req, const
     req->content_length = 0;
     req->keep_alive = 0;
     req->expect_continue = 0;
+    req->method = NULL; /* set as soon as the request line is read, even if the head is then refused */
+    req->method_len = 0;
 
     size_t pos = 0, ll;
     ssize_t e;
@@ -145,15 +195,24 @@ ssize_t http_parse_request(const char *buf, size_t len, http_request *req, const
     if (i == ts || i >= ll) return HTTP_E_BAD_REQUEST;
     req->target = l + ts;
     req->target_len = i - ts;
-    const char *q = memchr(req->target, '?', req->target_len);
-    req->path = req->target;
-    req->path_len = q ? (size_t)(q - req->target) : req->target_len;
+    ssize_t authority_end = absolute_prefix(req->target, req->target_len);
+    if (authority_end < 0) return HTTP_E_BAD_REQUEST;
+    req->path = req->target + authority_end;
+    size_t rest = req->target_len - (size_t)authority_end;
+    const char *q = memchr(req->path, '?', rest);
+    req->path_len = q ? (size_t)(q - req->path) : rest;
     i++;
     if (ll - i != 8 || memcmp(l + i, "HTTP/", 5)) return HTTP_E_BAD_REQUEST;
     if (!isdigit((unsigned char)l[i + 5]) || l[i + 6] != '.' || !isdigit((unsigned char)l[i + 7]))
         return HTTP_E_BAD_REQUEST;
-    if (l[i + 5] != '1' || (l[i + 7] != '0' && l[i + 7] != '1')) return HTTP_E_VERSION;
-    req->minor_version = l[i + 7] - '0';
+    if (l[i + 5] != '1') return HTTP_E_VERSION;
+    req->minor_version = l[i + 7] == '0' ? 0 : 1;
+    /* "http://host" and "http://host?q" mean the path "/" (RFC 9110 section 4.2.3); the view
+     * stays inside the buffer (so rebasing moves it too): the slash of "HTTP/" */
+    if (!req->path_len) {
+        req->path = l + i + 4;
+        req->path_len = 1;
+    }
     pos += (size_t)e;
 
     int have_cl = 0, have_te = 0, te = 0, conn_close = 0, conn_keep = 0, hosts = 0;
@@ -197,7 +256,7 @@ ssize_t http_parse_request(const char *buf, size_t len, http_request *req, const
             if (parse_te(hd->value, hd->value_len, &te)) return HTTP_E_BAD_REQUEST;
             have_te = 1;
         } else if (token_eq(h, k, "host")) {
-            if (++hosts > 1) return HTTP_E_BAD_REQUEST;
+            if (++hosts > 1 || !host_valid(hd->value, hd->value_len, 1)) return HTTP_E_BAD_REQUEST;
         } else if (token_eq(h, k, "connection")) {
             const char *v = hd->value;
             size_t n = hd->value_len, s = 0;
@@ -210,7 +269,7 @@ ssize_t http_parse_request(const char *buf, size_t len, http_request *req, const
                 s = t;
             }
         } else if (token_eq(h, k, "expect")) {
-            if (token_eq(hd->value, hd->value_len, "100-continue")) req->expect_continue = 1;
+            if (req->minor_version && token_eq(hd->value, hd->value_len, "100-continue")) req->expect_continue = 1;
         }
     }
     if (have_te) {
@@ -221,6 +280,7 @@ ssize_t http_parse_request(const char *buf, size_t len, http_request *req, const
     } else if (have_cl) {
         req->body = req->content_length ? HTTP_BODY_LENGTH : HTTP_BODY_NONE;
     }
+    if (!hosts && req->minor_version) return HTTP_E_BAD_REQUEST;
     req->keep_alive = req->minor_version == 1 ? !conn_close : conn_keep && !conn_close;
     return (ssize_t)pos;
 }

@@ -24,27 +24,27 @@ typedef struct {
 } http_limits;
 
 typedef struct {
-    const char *method; size_t method_len;
+    const char *method; size_t method_len;  /* also set on a refused head once its request line was read */
     const char *target; size_t target_len;  /* request-target as sent, e.g. "/ents?x=1" */
-    const char *path;   size_t path_len;    /* target up to '?' */
-    int minor_version;                      /* HTTP/1.<minor>: 0 or 1 */
+    const char *path;   size_t path_len;    /* its path: up to '?', after an absolute form's authority */
+    int minor_version;                      /* HTTP/1.<minor>: 0, or 1 (also for 1.2-1.9) */
     http_header *headers;                   /* caller's array ... */
     size_t num_headers;                     /* in: its capacity; out: headers found */
     /* derived from the headers: */
     http_body_kind body;
     uint64_t content_length;                /* when body == HTTP_BODY_LENGTH */
     int keep_alive;                         /* HTTP/1.1 unless "Connection: close"; 1.0 only with keep-alive */
-    int expect_continue;                    /* "Expect: 100-continue" */
+    int expect_continue;                    /* "Expect: 100-continue" in HTTP/1.1 */
 } http_request;
 
 /* Error results (all < 0). http_error_status() gives the HTTP status to answer with. */
 enum {
     HTTP_INCOMPLETE = -1,          /* need more bytes (not an error) */
-    HTTP_E_BAD_REQUEST = -2,       /* 400: malformed line/header, bad or conflicting framing */
+    HTTP_E_BAD_REQUEST = -2,       /* 400: malformed line/header, bad or conflicting framing, Host rules */
     HTTP_E_URI_TOO_LONG = -3,      /* 414 */
     HTTP_E_HEADER_TOO_LARGE = -4,  /* 431 */
     HTTP_E_NOT_IMPLEMENTED = -5,   /* 501: a transfer-coding other than chunked */
-    HTTP_E_VERSION = -6,           /* 505: not HTTP/1.0 or HTTP/1.1 */
+    HTTP_E_VERSION = -6,           /* 505: not HTTP/1.x */
     HTTP_E_LENGTH_REQUIRED = -7,   /* 411: reserved for callers that need a length */
 };
 

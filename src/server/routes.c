@@ -29,7 +29,7 @@ const char *http_status_text(int s)
 }
 
 int http_write_response(buf *out, int status, int keep_alive, const char *ctype, const char *extra, const char *body,
-                        size_t len)
+                        size_t len, int head_only)
 {
     static __thread time_t cached_t;
     static __thread char date[64];
@@ -46,7 +46,7 @@ int http_write_response(buf *out, int status, int keep_alive, const char *ctype,
                       status, http_status_text(status), date, ctype ? ctype : "application/json", len,
                       keep_alive ? "keep-alive" : "close",
                       extra ? extra : "") ||
-           buf_append(out, body, len);
+           (!head_only && buf_append(out, body, len));
 }
 
 void route_error(route_result *r, int status, const char *msg)
@@ -105,15 +105,17 @@ void route_prepare(const worker_ctx *w, const http_request *q, const char *body,
 {
     memset(r, 0, sizeof *r);
     r->route = metrics_route_id(q->path, q->path_len);
-    int get = method_is(q, "GET"), post = method_is(q, "POST");
+    /* HEAD is GET without the content (the worker drops it), same status and header fields */
+    int get = method_is(q, "GET") || method_is(q, "HEAD"), post = method_is(q, "POST");
+    static const char allow_get[] = "Allow: GET, HEAD\r\n";
     switch (r->route) {
     case 2: /* /healthz: the process is alive */
-        if (!get) { route_error(r, 405, "method not allowed"); r->headers = "Allow: GET\r\n"; return; }
+        if (!get) { route_error(r, 405, "method not allowed"); r->headers = allow_get; return; }
         r->status = 200;
         buf_puts(&r->body, "{\"status\":\"ok\"}");
         return;
     case 3: { /* /readyz: the model is loaded and this worker is not draining */
-        if (!get) { route_error(r, 405, "method not allowed"); r->headers = "Allow: GET\r\n"; return; }
+        if (!get) { route_error(r, 405, "method not allowed"); r->headers = allow_get; return; }
         int draining = atomic_load(&w->shared->draining) ||
                        atomic_load(&w->shared->slots[w->slot].state) == SLOT_DRAINING;
         if (!w->model || draining) { route_error(r, 503, draining ? "draining" : "model not loaded"); return; }
@@ -122,20 +124,20 @@ void route_prepare(const worker_ctx *w, const http_request *q, const char *body,
         return;
     }
     case 4:
-        if (!get) { route_error(r, 405, "method not allowed"); r->headers = "Allow: GET\r\n"; return; }
+        if (!get) { route_error(r, 405, "method not allowed"); r->headers = allow_get; return; }
         r->status = 200;
         metrics_render(w->shared, w->cfg, w->model, &r->body);
         r->ctype = "text/plain; version=0.0.4; charset=utf-8";
         return;
     case 5:
-        if (!get) { route_error(r, 405, "method not allowed"); r->headers = "Allow: GET\r\n"; return; }
+        if (!get) { route_error(r, 405, "method not allowed"); r->headers = allow_get; return; }
         model_info(w, r);
         return;
     case 0: /* / : the seed's API, GET with a JSON body as the seed's client sends, or POST */
     case 1: /* /ents */
         if (r->route == 0 ? !(get || post) : !post) {
             route_error(r, 405, "method not allowed");
-            r->headers = r->route == 0 ? "Allow: GET, POST\r\n" : "Allow: POST\r\n";
+            r->headers = r->route == 0 ? "Allow: GET, HEAD, POST\r\n" : "Allow: POST\r\n";
             return;
         }
         break;

@@ -32,9 +32,10 @@ void route_compute(const nerd_model *m, nerd_pipeline p, nerd_doc *doc, route_re
 void route_error(route_result *r, int status, const char *msg);
 void route_result_free(route_result *r);
 
-/* Appends a whole response to out. */
+/* Appends a whole response to out; head_only (the answer to HEAD): the header fields, with the
+ * Content-Length of the body, and no content (RFC 9110 section 9.3.2). */
 int http_write_response(buf *out, int status, int keep_alive, const char *ctype, const char *extra_headers,
-                        const char *body, size_t len);
+                        const char *body, size_t len, int head_only);
 const char *http_status_text(int status);
 
 #endif

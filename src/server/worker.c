@@ -81,6 +81,7 @@ typedef struct conn {
     http_chunked ch;
     http_request req;
     http_header *hdrs;
+    int head_method;        /* the request (even one refused after its request line) is HEAD: no content */
     int keep_alive, sent_continue, model_job, zombie;
     int held;               /* its model job is queued or on a thread, which may still read it */
     double t_first, t_head, deadline, t_queued;
@@ -149,6 +150,7 @@ static int conn_parse(loop *L, conn *c)
         c->req.headers = c->hdrs;
         c->req.num_headers = cfg->limit_request_fields;
         ssize_t r = http_parse_request(c->in.ptr, c->in.len, &c->req, &L->lim);
+        c->head_method = c->req.method_len == 4 && !memcmp(c->req.method, "HEAD", 4);
         if (r == HTTP_INCOMPLETE) return 0;
         if (r < 0) return -http_error_status(r);
         c->head_len = (size_t)r;
@@ -229,7 +231,7 @@ static void conn_answer_with(loop *L, conn *c, const route_result *res)
     if (sig_quit || sig_term || L->retiring || (w->max_requests && L->requests + 1 >= w->max_requests)) c->keep_alive = 0;
     if (L->w->cfg->wclass == WORKER_SYNC) c->keep_alive = 0;
     http_write_response(&c->out, status, c->keep_alive, res->ctype, res->headers, res->body.ptr ? res->body.ptr : "",
-                        res->body.len);
+                        res->body.len, c->head_method);
     double secs = now_s() - (c->t_head ? c->t_head : now_s());
     metrics_observe(m, res->route, metrics_status_id(status), secs);
     if (c->model_job) { /* counted once: a zombie coming back later is not in flight any more */
@@ -242,7 +244,7 @@ static void conn_answer_with(loop *L, conn *c, const route_result *res)
     const http_header *ua = c->head_len ? http_find_header(&c->req, "user-agent") : NULL;
     access_entry ae = {c->remote, c->head_len ? c->req.method : NULL, c->req.method_len,
                        c->head_len ? c->req.target : NULL, c->req.target_len, c->head_len ? c->req.minor_version : 1,
-                       status, res->body.len, ref ? ref->value : NULL, ref ? ref->value_len : 0,
+                       status, c->head_method ? 0 : res->body.len, ref ? ref->value : NULL, ref ? ref->value_len : 0,
                        ua ? ua->value : NULL, ua ? ua->value_len : 0, secs};
     log_access(&ae);
     if (status >= 500) log_msg(LOG_WARNING, "answered %d: %s", status, res->body.ptr ? res->body.ptr : "");
@@ -870,7 +872,7 @@ static int sync_main(const worker_ctx *w)
                 L.conns = NULL;
                 int status = c->res.status ? c->res.status : 500;
                 http_write_response(&c->out, status, 0, c->res.ctype, c->res.headers, c->res.body.ptr ? c->res.body.ptr : "",
-                                    c->res.body.len);
+                                    c->res.body.len, c->head_method);
                 double secs = now_s() - (c->t_head ? c->t_head : start);
                 metrics_observe(m, c->res.route, metrics_status_id(status), secs);
                 if (c->model_job) {
@@ -882,7 +884,7 @@ static int sync_main(const worker_ctx *w)
                 const http_header *ref = c->head_len ? http_find_header(&c->req, "referer") : NULL;
                 access_entry ae = {c->remote, c->head_len ? c->req.method : NULL, c->req.method_len,
                                    c->head_len ? c->req.target : NULL, c->req.target_len,
-                                   c->head_len ? c->req.minor_version : 1, status, c->res.body.len,
+                                   c->head_len ? c->req.minor_version : 1, status, c->head_method ? 0 : c->res.body.len,
                                    ref ? ref->value : NULL, ref ? ref->value_len : 0, ua ? ua->value : NULL,
                                    ua ? ua->value_len : 0, secs};
                 log_access(&ae);

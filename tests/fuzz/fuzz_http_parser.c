@@ -27,7 +27,8 @@ static void check_request(const uint8_t *d, size_t len, const http_limits *lim)
     ASSERT(req.num_headers <= 32);
     ASSERT(inside(req.method, req.method_len, d, (size_t)r) && req.method_len > 0);
     ASSERT(inside(req.target, req.target_len, d, (size_t)r) && req.target_len > 0);
-    ASSERT(req.path == req.target && req.path_len <= req.target_len);
+    ASSERT(inside(req.path, req.path_len, d, (size_t)r) && req.path_len > 0); /* absolute form: "/" may be HTTP/'s */
+    ASSERT(req.path_len <= req.target_len);
     ASSERT(req.minor_version == 0 || req.minor_version == 1);
     for (size_t i = 0; i < req.num_headers; i++) {
         ASSERT(inside(hdrs[i].name, hdrs[i].name_len, d, (size_t)r) && hdrs[i].name_len > 0);
@@ -45,7 +46,7 @@ static void check_request(const uint8_t *d, size_t len, const http_limits *lim)
     copy.headers = hcopy;
     http_request_rebase(&copy, (uintptr_t)d, moved);
     ASSERT(inside(copy.method, copy.method_len, (const uint8_t *)moved, (size_t)r) && !memcmp(copy.method, req.method, req.method_len));
-    ASSERT(copy.target == moved + (req.target - (const char *)d) && copy.path == copy.target);
+    ASSERT(copy.target == moved + (req.target - (const char *)d) && copy.path == moved + (req.path - (const char *)d));
     for (size_t i = 0; i < copy.num_headers; i++)
         ASSERT(inside(hcopy[i].name, hcopy[i].name_len, (const uint8_t *)moved, (size_t)r) &&
                !memcmp(hcopy[i].value, hdrs[i].value, hdrs[i].value_len));

@@ -209,7 +209,7 @@ void long_text_request(buf *req, size_t bytes)
     buf_puts(&body, "{\"text\": \"");
     while (body.len < bytes) buf_puts(&body, "Angela Merkel visited Paris on 3 May 2021. ");
     buf_puts(&body, "\"}");
-    buf_printf(req, "POST / HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", body.len);
+    buf_printf(req, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", body.len);
     buf_append(req, body.ptr, body.len);
     buf_free(&body);
 }

@@ -66,54 +66,54 @@ static void framing_case(const char *klass)
     FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, 0);
     FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n", 400, 0);
     /* duplicate, conflicting, negative, overflowing, non-numeric lengths */
-    FRAMING(p, "POST / HTTP/1.1\r\nContent-Length: 17\r\nContent-Length: 18\r\n\r\n{\"text\": \"Paris\"}", 400, 0);
-    FRAMING(p, "POST / HTTP/1.1\r\nContent-Length: 17, 18\r\n\r\n{\"text\": \"Paris\"}", 400, 0);
-    FRAMING(p, "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400, 0);
-    FRAMING(p, "POST / HTTP/1.1\r\nContent-Length: +17\r\n\r\n{\"text\": \"Paris\"}", 400, 0);
-    FRAMING(p, "POST / HTTP/1.1\r\nContent-Length: 18446744073709551633\r\n\r\n{\"text\": \"Paris\"}", 400, 0);
-    FRAMING(p, "POST / HTTP/1.1\r\nContent-Length: 0x11\r\n\r\n{\"text\": \"Paris\"}", 400, 0);
-    FRAMING(p, "POST / HTTP/1.1\r\nContent-Length: seventeen\r\n\r\n{\"text\": \"Paris\"}", 400, 0);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\nContent-Length: 18\r\n\r\n{\"text\": \"Paris\"}", 400, 0);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 17, 18\r\n\r\n{\"text\": \"Paris\"}", 400, 0);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400, 0);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +17\r\n\r\n{\"text\": \"Paris\"}", 400, 0);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551633\r\n\r\n{\"text\": \"Paris\"}", 400, 0);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0x11\r\n\r\n{\"text\": \"Paris\"}", 400, 0);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: seventeen\r\n\r\n{\"text\": \"Paris\"}", 400, 0);
     /* the same length twice is one length (RFC 9112 6.3) */
-    FRAMING(p, "POST / HTTP/1.1\r\nContent-Length: 17\r\nContent-Length: 17\r\n\r\n{\"text\": \"Paris\"}", 200, two);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\nContent-Length: 17\r\n\r\n{\"text\": \"Paris\"}", 200, two);
     /* transfer codings: only chunked, last, once; others are 501 or 400 */
-    FRAMING(p, "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501, 0);
-    FRAMING(p, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", 400, 0);
-    FRAMING(p, "POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\n", 400, 0);
-    FRAMING(p, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, 0);
-    FRAMING(p, "POST / HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n", 400, 0);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501, 0);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", 400, 0);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\n\r\n", 400, 0);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, 0);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n", 400, 0);
     FRAMING(p, "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, 0);
     /* chunked bodies: valid with extensions and trailers; malformed ones */
-    FRAMING(p, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n9;a=b\r\n{\"text\": \r\n8 ; c=\"d\"\r\n\"Paris\"}\r\n0;end\r\n"
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n9;a=b\r\n{\"text\": \r\n8 ; c=\"d\"\r\n\"Paris\"}\r\n0;end\r\n"
                "Trailer-X: y\r\n\r\n", 200, two);
-    FRAMING(p, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nZ\r\n{\"text\": \"Paris\"}\r\n0\r\n\r\n", 400, 0);
-    FRAMING(p, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"text\": \"Paris\"}\r\n0\r\n\r\n", 400, 0);
-    FRAMING(p, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n11\n{\"text\": \"Paris\"}\r\n0\r\n\r\n", 400, 0);
-    FRAMING(p, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n-11\r\n{\"text\": \"Paris\"}\r\n0\r\n\r\n", 400, 0);
-    FRAMING(p, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000011\r\n{\"text\": \"Paris\"}\r\n0\r\n\r\n", 400, 0);
-    FRAMING(p, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n11;a\x01\r\n{\"text\": \"Paris\"}\r\n0\r\n\r\n", 400, 0);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZ\r\n{\"text\": \"Paris\"}\r\n0\r\n\r\n", 400, 0);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"text\": \"Paris\"}\r\n0\r\n\r\n", 400, 0);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n11\n{\"text\": \"Paris\"}\r\n0\r\n\r\n", 400, 0);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-11\r\n{\"text\": \"Paris\"}\r\n0\r\n\r\n", 400, 0);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000011\r\n{\"text\": \"Paris\"}\r\n0\r\n\r\n", 400, 0);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n11;a\x01\r\n{\"text\": \"Paris\"}\r\n0\r\n\r\n", 400, 0);
     /* a request hidden in a body is a body: here not JSON, so 400 and the connection closes */
-    FRAMING(p, "POST / HTTP/1.1\r\nContent-Length: 34\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 400, 0);
+    FRAMING(p, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 34\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 400, 0);
     /* line ends, folding, NULs, oversized parts */
     FRAMING(p, "GET /healthz HTTP/1.1\nHost: x\n\n", 400, 0);
     FRAMING(p, "GET /healthz HTTP/1.1\r\nHost: x\n\r\n", 400, 0);
     FRAMING(p, "GET /healthz HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", 400, 0);
     FRAMING(p, "GET /healthz HTTP/1.1\r\n Host: x\r\n\r\n", 400, 0);
-    FRAMING(p, "GET /healthz HTTP/1.1\r\nX-A: a\0b\r\n\r\n", 400, 0);
-    FRAMING(p, "GET /healthz HTTP/1.1\r\nX-\0A: ab\r\n\r\n", 400, 0);
-    FRAMING(p, "GET /health\0z HTTP/1.1\r\n\r\n", 400, 0);
+    FRAMING(p, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n", 400, 0);
+    FRAMING(p, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-\0A: ab\r\n\r\n", 400, 0);
+    FRAMING(p, "GET /health\0z HTTP/1.1\r\nHost: x\r\n\r\n", 400, 0);
     FRAMING(p, "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, 0);
     char big[1200];
     memset(big, 'G', 400);
-    snprintf(big + 400, sizeof big - 400, " / HTTP/1.1\r\n\r\n");
+    snprintf(big + 400, sizeof big - 400, " / HTTP/1.1\r\nHost: x\r\n\r\n");
     expect_framing(p, big, strlen(big), 414, 0);
-    snprintf(big, sizeof big, "GET /%0400d HTTP/1.1\r\n\r\n", 0);
+    snprintf(big, sizeof big, "GET /%0400d HTTP/1.1\r\nHost: x\r\n\r\n", 0);
     expect_framing(p, big, strlen(big), 414, 0);
     memset(big, 'X', sizeof big);
-    memcpy(big, "GET / HTTP/1.1\r\n", 16);
+    memcpy(big, "GET / HTTP/1.1\r\nHost: x\r\n", 25);
     snprintf(big + 416, sizeof big - 416, ": v\r\n\r\n");
     expect_framing(p, big, strlen(big), 431, 0);
     buf many = {0};
-    buf_puts(&many, "GET /healthz HTTP/1.1\r\n");
+    buf_puts(&many, "GET /healthz HTTP/1.1\r\nHost: x\r\n");
     for (int i = 0; i < 30; i++) buf_printf(&many, "X-%d: v\r\n", i);
     buf_puts(&many, "\r\n");
     expect_framing(p, many.ptr, many.len, 431, 0);
@@ -128,6 +128,178 @@ static void framing_case(const char *klass)
 
 TEST_T(serve_framing_attacks_async, 90) { framing_case("async"); }
 TEST_T(serve_framing_attacks_sync, 90) { framing_case("sync"); }
+
+/* The head of answer a (up to and with its blank line) without its Date field, into out. */
+static void head_without_date(const char *a, buf *out)
+{
+    const char *end = strstr(a, "\r\n\r\n");
+    for (const char *line = a; end && line < end + 2;) {
+        const char *next = strstr(line, "\r\n") + 2;
+        if (strncmp(line, "Date: ", 6)) buf_append(out, line, (size_t)(next - line));
+        line = next;
+    }
+}
+
+static long content_length_of(const char *a)
+{
+    const char *cl = strstr(a, "\r\nContent-Length: "), *end = strstr(a, "\r\n\r\n");
+    return cl && end && cl < end ? atol(cl + 18) : -1;
+}
+
+/* HEAD path (with body, if any) answers what GET path does, header fields and all (Date aside;
+ * Content-Length too unless same_length is 0: /metrics counts the GET), and then nothing (RFC 9110
+ * section 9.3.2). Each request says Connection: close, so all that arrives is the whole answer. */
+static void expect_head_like_get(int port, const char *path, const char *body, int want, int same_length)
+{
+    buf answers[2] = {{0}}, heads[2] = {{0}}, req = {0};
+    for (int m = 0; m < 2; m++) {
+        buf_clear(&req);
+        buf_printf(&req, "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n", m ? "HEAD" : "GET", path);
+        if (body) buf_printf(&req, "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
+        else buf_puts(&req, "\r\n");
+        CHECKF(http_raw_all(port, req.ptr, req.len, &answers[m]) == want, "%s %s:\n%s", m ? "HEAD" : "GET", path,
+               answers[m].ptr ? answers[m].ptr : "no answer");
+        head_without_date(answers[m].ptr, &heads[m]);
+    }
+    const char *get_end = strstr(answers[0].ptr, "\r\n\r\n"), *head_end = strstr(answers[1].ptr, "\r\n\r\n");
+    CHECKF(head_end + 4 == answers[1].ptr + answers[1].len, "HEAD %s answered with content:\n%s", path, answers[1].ptr);
+    long get_content = (long)(answers[0].ptr + answers[0].len - (get_end + 4));
+    CHECKF(content_length_of(answers[0].ptr) == get_content && get_content > 0, "GET %s:\n%s", path, answers[0].ptr);
+    if (same_length) CHECKF(!strcmp(heads[0].ptr, heads[1].ptr), "GET and HEAD %s differ:\n%s\n%s", path, heads[0].ptr, heads[1].ptr);
+    else CHECKF(content_length_of(answers[1].ptr) > 0, "HEAD %s:\n%s", path, answers[1].ptr);
+    for (int m = 0; m < 2; m++) {
+        buf_free(&answers[m]);
+        buf_free(&heads[m]);
+    }
+    buf_free(&req);
+}
+
+/* A HEAD refused before routing (413, 400, 505) is answered with its fields and no content. */
+static void expect_refused_head(int port, const char *raw, int want)
+{
+    buf out = {0};
+    CHECKF(http_raw_all(port, raw, strlen(raw), &out) == want, "%s:\n%s", raw, out.ptr ? out.ptr : "no answer");
+    const char *end = strstr(out.ptr, "\r\n\r\n");
+    CHECKF(end && end + 4 == out.ptr + out.len && content_length_of(out.ptr) > 0, "%s:\n%s", raw, out.ptr);
+    buf_free(&out);
+}
+
+/* Answers in out, one after another with no byte between: their statuses (up to max), or -1 if
+ * some answer's content is not exactly its Content-Length. HEAD answers are the ones in is_head. */
+static int walk_answers(const buf *out, const int *is_head, int *statuses, int max)
+{
+    const char *p = out->ptr, *end = out->ptr + out->len;
+    int n = 0;
+    while (p && p < end && n < max) {
+        if (strncmp(p, "HTTP/1.1 ", 9)) return -1;
+        statuses[n] = atoi(p + 9);
+        const char *head_end = strstr(p, "\r\n\r\n");
+        long cl = content_length_of(p);
+        if (!head_end || cl < 0) return -1;
+        p = head_end + 4 + (is_head[n] ? 0 : cl);
+        n++;
+    }
+    return p == end ? n : -1;
+}
+
+/* RFC 9110 section 9.3.2, RFC 9112 section 6.3: HEAD gets GET's answer without content, on
+ * every route and for every error; on a kept-alive connection the next answer follows the
+ * blank line at once, or a conforming client reads content as the next status line. */
+static void head_case(const char *klass)
+{
+    test_server s;
+    const char *args[] = {"-k", klass, "--max-body-size", "1000", NULL};
+    server_start(&s, args);
+    int p = s.port;
+    expect_head_like_get(p, "/healthz", NULL, 200, 1);
+    expect_head_like_get(p, "/readyz", NULL, 200, 1);
+    expect_head_like_get(p, "/model", NULL, 200, 1);
+    expect_head_like_get(p, "/metrics", NULL, 200, 0);
+    expect_head_like_get(p, "/", "{\"text\": \"Angela Merkel visited Paris.\"}", 200, 1); /* the seed's GET with a body */
+    expect_head_like_get(p, "/", NULL, 400, 1);
+    expect_head_like_get(p, "/nope", NULL, 404, 1);
+    expect_head_like_get(p, "/ents", NULL, 405, 1);
+    expect_refused_head(p, "HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n", 413);
+    expect_refused_head(p, "HEAD / HTTP/1.1\r\nHost: exa mple/x\r\n\r\n", 400);
+    expect_refused_head(p, "HEAD / HTTP/2.0\r\nHost: x\r\n\r\n", 505);
+    /* Allow names HEAD wherever GET is allowed */
+    static const char post_healthz[] = "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                      delete_root[] = "DELETE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    buf out = {0};
+    CHECK(http_raw_all(p, post_healthz, sizeof post_healthz - 1, &out) == 405);
+    CHECKF(strstr(out.ptr, "\r\nAllow: GET, HEAD\r\n"), "%s", out.ptr);
+    buf_clear(&out);
+    CHECK(http_raw_all(p, delete_root, sizeof delete_root - 1, &out) == 405);
+    CHECKF(strstr(out.ptr, "\r\nAllow: GET, HEAD, POST\r\n"), "%s", out.ptr);
+    buf_clear(&out);
+    /* pipelined on one connection: HEAD 200, HEAD 404, HEAD 405, then GET */
+    static const char pipelined[] = "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                                    "HEAD /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+                                    "HEAD /ents HTTP/1.1\r\nHost: x\r\n\r\n"
+                                    "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    static const int is_head[] = {1, 1, 1, 0}, want[] = {200, 404, 405, 200};
+    int statuses[4] = {0}, sync = !strcmp(klass, "sync"); /* a sync worker answers one request per connection */
+    http_raw_all(p, pipelined, sizeof pipelined - 1, &out);
+    int n = walk_answers(&out, is_head, statuses, 4);
+    CHECKF(n == (sync ? 1 : 4), "%s: %d answers:\n%s", klass, n, out.ptr);
+    for (int i = 0; i < n; i++) CHECKF(statuses[i] == want[i], "answer %d: %d", i, statuses[i]);
+    buf_free(&out);
+    CHECK(WIFEXITED(server_stop(&s, SIGTERM)));
+}
+
+TEST_T(serve_head_answers_async, 60) { head_case("async"); }
+TEST_T(serve_head_answers_sync, 60) { head_case("sync"); }
+
+/* RFC 9112 section 3.2 (Host), 3.2.2 (absolute form), RFC 9110 section 2.5 (HTTP/1.x, x > 1,
+ * is 1.1) and 10.1.1 (an HTTP/1.0 client's 100-continue is ignored: no 1xx to it). */
+static void request_line_case(const char *klass)
+{
+    test_server s;
+    const char *args[] = {"-k", klass, NULL};
+    server_start(&s, args);
+    int p = s.port, two = !strcmp(klass, "async") ? 2 : 1;
+    /* each with a GET /healthz behind it (expect_framing); %1$d is the server's port */
+    static const struct { const char *raw; int want, answers_if_kept_alive; } cases[] = {
+        {"GET /healthz HTTP/1.1\r\n\r\n", 400, 0},
+        {"GET /healthz HTTP/1.1\r\nHost: exa mple/x\r\n\r\n", 400, 0},
+        {"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: x\r\n\r\n", 400, 0},
+        {"GET /healthz HTTP/1.2\r\nHost: x\r\n\r\n", 200, 2},
+        {"GET /healthz HTTP/1.2\r\n\r\n", 400, 0},
+        {"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", 505, 0},
+        {"GET /healthz HTTP/1.0\r\n\r\n", 200, 1}, /* 1.0 may omit Host, and closes */
+        {"GET http://127.0.0.1:%1$d/healthz HTTP/1.1\r\nHost: 127.0.0.1:%1$d\r\n\r\n", 200, 2},
+        {"GET http://127.0.0.1:%1$d/healthz HTTP/1.1\r\n\r\n", 400, 0},
+        {"GET http://u@127.0.0.1:%1$d/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 400, 0},
+    };
+    char raw[512];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(raw, sizeof raw, cases[i].raw, p);
+        int answers = cases[i].answers_if_kept_alive;
+        expect_framing(p, raw, strlen(raw), cases[i].want, answers < two ? answers : two);
+    }
+    snprintf(raw, sizeof raw, "POST http://127.0.0.1:%d?x=1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n"
+                              "Content-Length: 17\r\n\r\n{\"text\": \"Paris\"}", p, p);
+    buf out = {0};
+    CHECK(http_raw_all(p, raw, strlen(raw), &out) == 200);
+    CHECKF(strstr(out.ptr, "{\"Paris\":\"GPE\"}"), "%s", out.ptr);
+    buf_clear(&out);
+    /* HTTP/1.0 with Expect: 100-continue: no 100, the body is simply awaited */
+    int fd = tcp_connect(p);
+    static const char head10[] = "POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 17\r\n\r\n";
+    CHECK(send_all(fd, head10, sizeof head10 - 1) == 0);
+    read_answers(fd, &out, 0.5);
+    CHECKF(out.len == 0, "%s: an HTTP/1.0 client got: %s", klass, out.ptr);
+    CHECK(send_all(fd, "{\"text\": \"Paris\"}", 17) == 0);
+    CHECK(read_answers(fd, &out, 10) == 1);
+    CHECKF(!strncmp(out.ptr, "HTTP/1.1 200 ", 13) && count_answers(&out) == 1 && strstr(out.ptr, "{\"Paris\":\"GPE\"}"),
+           "%s", out.ptr);
+    close(fd);
+    buf_free(&out);
+    CHECK(WIFEXITED(server_stop(&s, SIGTERM)));
+}
+
+TEST_T(serve_host_and_request_line_rules_async, 60) { request_line_case("async"); }
+TEST_T(serve_host_and_request_line_rules_sync, 60) { request_line_case("sync"); }
 
 /* HTTP/1.0 with and without keep-alive, HTTP/1.1 close, and 20 pipelined requests whose
  * answers must come back in order (each text starts with i spaces: /ents says start_char i). */
@@ -152,7 +324,7 @@ TEST_T(serve_http10_keep_alive_and_pipelining_order, 60)
     close(fd);
     buf_clear(&out);
     fd = tcp_connect(s.port);
-    static const char close11[] = "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n";
+    static const char close11[] = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     CHECK(send_all(fd, close11, sizeof close11 - 1) == 0);
     CHECK(read_answers(fd, &out, 5) == 1 && count_answers(&out) == 1);
     close(fd);
@@ -193,7 +365,7 @@ TEST_T(serve_expect_continue_refusal_and_sync, 60)
         const char *args[] = {"-k", klasses[k], "--max-body-size", "1000", NULL};
         server_start(&s, args);
         int fd = tcp_connect(s.port);
-        static const char big[] = "POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n";
+        static const char big[] = "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5000\r\n\r\n";
         buf out = {0};
         CHECK(send_all(fd, big, sizeof big - 1) == 0);
         CHECK(read_answers(fd, &out, 5) == 1);
@@ -201,7 +373,7 @@ TEST_T(serve_expect_continue_refusal_and_sync, 60)
         close(fd);
         buf_clear(&out);
         fd = tcp_connect(s.port);
-        static const char head[] = "POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 17\r\n\r\n";
+        static const char head[] = "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 17\r\n\r\n";
         CHECK(send_all(fd, head, sizeof head - 1) == 0);
         read_answers(fd, &out, 0.5);
         CHECKF(out.ptr && !strcmp(out.ptr, "HTTP/1.1 100 Continue\r\n\r\n"), "%s: %s", klasses[k], out.ptr ? out.ptr : "nothing");
@@ -232,8 +404,8 @@ TEST_T(serve_clients_that_leave_or_never_read, 90)
     pid_t w0[4];
     CHECK(server_workers(&s, w0, 4) == 1);
     /* mid-request: in the head, in the body, in a chunk; closed or reset */
-    static const char *partial[] = {"POST / HTTP/1.1\r\nContent-Le", "POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"text\": \"Pa",
-                                    "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n{\"te"};
+    static const char *partial[] = {"POST / HTTP/1.1\r\nHost: x\r\nContent-Le", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"text\": \"Pa",
+                                    "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n{\"te"};
     for (int i = 0; i < 60; i++) {
         int fd = tcp_connect(s.port);
         send_all(fd, partial[i % 3], strlen(partial[i % 3]));
@@ -245,7 +417,7 @@ TEST_T(serve_clients_that_leave_or_never_read, 90)
     while (text.len < 100000) buf_puts(&text, "Angela Merkel visited Paris and Berlin with Barack Obama. ");
     buf_printf(&body, "{\"text\": \"%s\"}", text.ptr);
     buf req = {0};
-    buf_printf(&req, "POST /ents HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", body.len);
+    buf_printf(&req, "POST /ents HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", body.len);
     buf_append(&req, body.ptr, body.len);
     for (int i = 0; i < 4; i++) {
         int fd = tcp_connect(s.port);
@@ -261,7 +433,7 @@ TEST_T(serve_clients_that_leave_or_never_read, 90)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     CHECK(connect(lazy, (struct sockaddr *)&sa, sizeof sa) == 0);
     buf many = {0};
-    for (int i = 0; i < 3000; i++) buf_puts(&many, "GET /metrics HTTP/1.1\r\n\r\n");
+    for (int i = 0; i < 3000; i++) buf_puts(&many, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
     CHECK(send_all(lazy, many.ptr, many.len) == 0);
     buf_free(&many);
     usleep(1500000);
@@ -285,7 +457,7 @@ TEST_T(serve_clients_that_leave_or_never_read, 90)
     printf("  /healthz worst latency beside a client that never reads: %.1f ms\n", worst * 1e3);
     CHECKF(worst < 1.0, "healthz took %.0f ms", worst * 1e3);
     /* a model request may queue behind the big texts still computing (seconds under ASan) */
-    static const char paris[] = "POST / HTTP/1.1\r\nConnection: close\r\nContent-Length: 40\r\n\r\n"
+    static const char paris[] = "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 40\r\n\r\n"
                                 "{\"text\": \"Angela Merkel visited Paris.\"}";
     buf out = {0};
     int fd = tcp_connect(s.port);
@@ -308,7 +480,7 @@ TEST_T(serve_clients_that_leave_or_never_read, 90)
 static void expect_text(int port, const char *body, int want, const char *needle)
 {
     buf out = {0}, req = {0};
-    buf_printf(&req, "POST / HTTP/1.1\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n", strlen(body));
+    buf_printf(&req, "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n", strlen(body));
     buf_puts(&req, body);
     int fd = tcp_connect(port);
     send_all(fd, req.ptr, req.len);
@@ -377,7 +549,7 @@ static void body_in_pieces(const char *klass)
     buf_puts(&body, "\"}");
     int fd = tcp_connect(s.port);
     char head[256];
-    snprintf(head, sizeof head, "POST /ents HTTP/1.1\r\nUser-Agent: pieces\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+    snprintf(head, sizeof head, "POST /ents HTTP/1.1\r\nHost: x\r\nUser-Agent: pieces\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
              body.len);
     CHECK(send_all(fd, head, strlen(head)) == 0);
     for (size_t off = 0; off < body.len; off += 20000) {

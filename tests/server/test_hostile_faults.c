@@ -264,7 +264,7 @@ TEST_T(hostile_out_of_file_descriptors_delays_accepts, 120)
     printf("  worker at its 64-descriptor limit with %d clients: %.2f s CPU in %.1f s\n", N, cpu, wall);
     CHECKF(cpu < 0.2 * wall, "the worker used %.2f s of CPU in %.1f s while out of descriptors", cpu, wall);
     /* then every client is answered, as descriptors free up */
-    static const char req[] = "POST / HTTP/1.1\r\nConnection: close\r\nContent-Length: 17\r\n\r\n{\"text\": \"Paris\"}";
+    static const char req[] = "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 17\r\n\r\n{\"text\": \"Paris\"}";
     for (int i = 0; i < N; i++) CHECK(send_all(fds[i], req, sizeof req - 1) == 0);
     int ok = 0, other = 0;
     for (int i = 0; i < N; i++) {

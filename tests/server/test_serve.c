@@ -114,7 +114,7 @@ static void expect_status(int port, const char *raw, int want, const char *needl
 static void expect_post(int port, const char *body, int want, const char *needle)
 {
     char req[1024];
-    snprintf(req, sizeof req, "POST / HTTP/1.1\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+    snprintf(req, sizeof req, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
     expect_status(port, req, want, needle);
 }
 
@@ -140,24 +140,24 @@ static void error_statuses(const char *klass)
     expect_post(p, "{\"text\": \"\\ud800x\"}", 400, "surrogate");
     expect_post(p, "[]", 400, "JSON object");
     expect_post(p, "{\"a\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}", 400, "nesting");
-    expect_status(p, "GET /nothing HTTP/1.1\r\n\r\n", 404, NULL);
-    expect_status(p, "DELETE / HTTP/1.1\r\n\r\n", 405, "Allow: GET, POST");
+    expect_status(p, "GET /nothing HTTP/1.1\r\nHost: x\r\n\r\n", 404, NULL);
+    expect_status(p, "DELETE / HTTP/1.1\r\nHost: x\r\n\r\n", 405, "Allow: GET, HEAD, POST");
     expect_status(p, "POST / HTTP/1.1\r\nHost: x\r\n\r\n", 411, NULL);
-    expect_status(p, "POST / HTTP/1.1\r\nContent-Length: 5000\r\n\r\n", 413, NULL);
+    expect_status(p, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n", 413, NULL);
     char big[600];
-    snprintf(big, sizeof big, "GET /%0400d HTTP/1.1\r\n\r\n", 0);
+    snprintf(big, sizeof big, "GET /%0400d HTTP/1.1\r\nHost: x\r\n\r\n", 0);
     expect_status(p, big, 414, NULL);
-    snprintf(big, sizeof big, "GET / HTTP/1.1\r\nX-Big: %0400d\r\n\r\n", 0);
+    snprintf(big, sizeof big, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: %0400d\r\n\r\n", 0);
     expect_status(p, big, 431, NULL);
-    expect_status(p, "GET / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400, NULL);
+    expect_status(p, "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", 400, NULL);
     expect_status(p, "GET / HTTP/2.0\r\n\r\n", 505, NULL);
     /* slow header: half a request, then silence past --header-timeout */
     double t0 = now_s();
-    expect_status(p, "POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"te", 408, NULL);
+    expect_status(p, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"te", 408, NULL);
     CHECKF(now_s() - t0 < 5, "408 came after %.1f s", now_s() - t0);
     still_serving(p);
     /* chunked bodies are understood */
-    expect_status(p, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n9\r\n{\"text\": \r\n15\r\n\"Paris is in France\"}\r\n0\r\n\r\n",
+    expect_status(p, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n9\r\n{\"text\": \r\n15\r\n\"Paris is in France\"}\r\n0\r\n\r\n",
                   200, "\"France\":\"GPE\"");
     still_serving(p);
     CHECK(WIFEXITED(server_stop(&s, SIGTERM)));
@@ -181,13 +181,13 @@ TEST_T(serve_limit_concurrency_and_request_timeout, 60)
         }
     }
     usleep(150000);
-    expect_status(s.port, "POST / HTTP/1.1\r\nContent-Length: 17\r\n\r\n{\"text\": \"Paris\"}", 503, "Retry-After: 1");
+    expect_status(s.port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n\r\n{\"text\": \"Paris\"}", 503, "Retry-After: 1");
     for (int i = 0; i < 2; i++) CHECK(client_wait(kids[i]) == 0);
     server_stop(&s, SIGTERM);
 
     const char *args2[] = {"-k", "async", "--simulate-io", "0.5", "--request-timeout", "0.2", NULL};
     server_start(&s, args2);
-    expect_status(s.port, "POST / HTTP/1.1\r\nContent-Length: 17\r\n\r\n{\"text\": \"Paris\"}", 504, "request timeout");
+    expect_status(s.port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n\r\n{\"text\": \"Paris\"}", 504, "request timeout");
     buf out = {0};
     CHECK(http_json(s.port, "GET", "/healthz", NULL, &out) == 200);
     buf_free(&out);
@@ -199,9 +199,9 @@ TEST_T(serve_keep_alive_pipelining_and_continue, 60)
     test_server s;
     const char *args[] = {"-k", "async", NULL};
     server_start(&s, args);
-    const char *three = "POST / HTTP/1.1\r\nContent-Length: 17\r\n\r\n{\"text\": \"Paris\"}"
-                        "GET /healthz HTTP/1.1\r\n\r\n"
-                        "POST /ents HTTP/1.1\r\nContent-Length: 19\r\nConnection: close\r\n\r\n{\"text\": \"Berlin.\"}";
+    const char *three = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n\r\n{\"text\": \"Paris\"}"
+                        "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                        "POST /ents HTTP/1.1\r\nHost: x\r\nContent-Length: 19\r\nConnection: close\r\n\r\n{\"text\": \"Berlin.\"}";
     buf out = {0};
     CHECK(http_raw_all(s.port, three, strlen(three), &out) == 200);
     const char *a = strstr(out.ptr, "{\"Paris\":\"GPE\"}"), *b = strstr(out.ptr, "{\"status\":\"ok\"}"),
@@ -213,7 +213,7 @@ TEST_T(serve_keep_alive_pipelining_and_continue, 60)
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)s.port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
-    const char *head = "POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 17\r\n\r\n";
+    const char *head = "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 17\r\n\r\n";
     CHECK(send(fd, head, strlen(head), 0) == (ssize_t)strlen(head));
     char resp[4096];
     ssize_t n = recv(fd, resp, sizeof resp - 1, 0);

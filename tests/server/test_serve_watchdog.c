@@ -86,7 +86,7 @@ TEST_T(serve_stuck_inference_thread_gets_504_and_worker_replaced, 90)
     CHECK_EQ_INT(server_metric(s.port, "nerd_inference_threads"), 2);
     /* a request whose body never finishes keeps the old worker draining for --graceful-timeout */
     int slow = tcp_connect(s.port);
-    static const char partial[] = "POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"te";
+    static const char partial[] = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"te";
     CHECK(send_all(slow, partial, sizeof partial - 1) == 0);
 
     /* while one thread is lost in the stuck request, the other one serves */

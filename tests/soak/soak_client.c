@@ -42,14 +42,14 @@ static kind kinds[] = {
     {"bad_utf8", 3, 400, 1, "/", "{\"text\": \"Paris \xc3\x28\"}", NULL},
     {"lone_surrogate", 2, 400, 1, "/", "{\"text\": \"\\ud800\"}", NULL},
     {"smuggle_cl_te", 3, 400, 1, NULL, NULL,
-     "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n"},
-    {"bad_chunk", 2, 400, 1, NULL, NULL, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nx\r\n0\r\n\r\n"},
+     "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"},
+    {"bad_chunk", 2, 400, 1, NULL, NULL, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nx\r\n0\r\n\r\n"},
     {"chunked_ok", 3, 200, 0, NULL, NULL,
-     "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n9;x=y\r\n{\"text\": \r\n8\r\n\"Paris\"}\r\n0\r\nT: v\r\n\r\n"},
-    {"too_large", 2, 413, 1, NULL, NULL, "POST / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n"},
+     "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n9;x=y\r\n{\"text\": \r\n8\r\n\"Paris\"}\r\n0\r\nT: v\r\n\r\n"},
+    {"too_large", 2, 413, 1, NULL, NULL, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n"},
     {"bare_lf", 2, 400, 1, NULL, NULL, "GET /healthz HTTP/1.1\nHost: x\n\n"},
     {"http10", 2, 200, 1, NULL, NULL, "GET /healthz HTTP/1.0\r\n\r\n"},
-    {"leave_mid_request", 2, 0, 1, NULL, NULL, "POST / HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"text\": \"Pa"},
+    {"leave_mid_request", 2, 0, 1, NULL, NULL, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"text\": \"Pa"},
 };
 enum { NKINDS = sizeof kinds / sizeof kinds[0] };
 

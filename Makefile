@@ -32,7 +32,7 @@ $(TEST_OBJ): CFLAGS += -Itests
 # build, so that sanitizer builds (-O1) run the tests in time.
 $(call obj,src/ner/kernels.c) $(BUILD)/pic/src/ner/kernels.o: CFLAGS += -O2
 
-.PHONY: venv all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
+.PHONY: venv test-spacy-tokens all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -128,6 +128,12 @@ $(VENV)/.installed: tools/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
 	touch $@
 venv: $(VENV)/.installed
+
+# nerd's tokens against spaCy's on the adversarial texts of tests/spacy/adversarial.py (long
+# affix runs, emoji, combining marks, scripts without spaces, glued URLs), each up to 2,000
+# characters because spaCy's tokenizer is quadratic on them.
+test-spacy-tokens: $(BUILD)/nerd $(VENV)/.installed
+	NERD_BIN=$(BUILD)/nerd $(VENV_PY) -m pytest -q tests/spacy/test_adversarial_tokens.py
 
 # Build, then serve the default model on 127.0.0.1:8000 (ARGS="-w 2 -k async" to change).
 serve: $(BUILD)/nerd

@@ -32,7 +32,7 @@ $(TEST_OBJ): CFLAGS += -Itests
 # build, so that sanitizer builds (-O1) run the tests in time.
 $(call obj,src/ner/kernels.c) $(BUILD)/pic/src/ner/kernels.o: CFLAGS += -O2
 
-.PHONY: model golden-real golden-check test-real-model venv all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
+.PHONY: test-spacy-tokens model golden-real golden-check test-real-model venv all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -162,6 +162,12 @@ golden-check: $(GOLDEN_STANDIN)
 test-real-model: $(BUILD)/nerd $(GOLDEN_REAL)
 	$(BUILD)/nerd eval --model $(MODEL_DIR) --pipeline full --all-fields --min-identical 1.0 --golden $(GOLDEN_REAL)
 	$(BUILD)/nerd eval --model $(MODEL_DIR) --pipeline ner --all-fields --min-identical 1.0 --golden $(GOLDEN_REAL)
+
+# nerd's tokens against spaCy's on the adversarial texts of tests/spacy/adversarial.py (long
+# affix runs, emoji, combining marks, scripts without spaces, glued URLs), each up to 2,000
+# characters because spaCy's tokenizer is quadratic on them.
+test-spacy-tokens: $(BUILD)/nerd $(VENV)/.installed
+	NERD_BIN=$(BUILD)/nerd $(VENV_PY) -m pytest -q tests/spacy/test_adversarial_tokens.py
 
 # Build, then serve the default model on 127.0.0.1:8000 (ARGS="-w 2 -k async" to change).
 serve: $(BUILD)/nerd

@@ -1,5 +1,6 @@
 /* bench/engine.c - single-thread figures of the NER library (`make bench`):
- *   tokenizer: tokens/s and MB/s over the golden texts;
+ *   tokenizer: tokens/s and MB/s over the golden texts, and on hostile texts (bench/adversarial.h)
+ *   each kind's figures, the worst and its ratio to the golden texts';
  *   ner: ms per document for the seed's Paris text (median of many runs; exact with and without
  *   the word cache, bf16 and int8) against the time its multiply-adds take at the measured OpenBLAS
  *   sgemm rate of this machine (the "sgemm-limit ratio"), words/s over the golden texts and
@@ -10,6 +11,7 @@
 #include "ner/engine.h"
 #include "util/json.h"
 #include "ner/kernels.h"
+#include "adversarial.h"
 
 #include <cblas.h>
 #include <stdio.h>
@@ -73,6 +75,43 @@ static void load_golden(corpus *c, const char *path)
         json_doc_free(&jd);
     }
     free(data);
+}
+
+/* The tokenizer on 1 MiB of each hostile kind, one long token each, beside its golden
+ * figures. tokens/s is compared over the kinds that split into a token per 8 bytes or more
+ * (the golden texts have one per 4.9): a kind that stays one token has no tokens/s to speak of,
+ * so MB/s is compared over all kinds. */
+static void tokenizer_hostile(const nerd_model *m, nerd_doc *d, double golden_tokens_s, double golden_mb_s)
+{
+    enum { TEXT_BYTES = 1 << 20, SPLIT_BYTES_PER_TOKEN = 8 };
+    double worst_tokens_s = 0, worst_mb_s = 0;
+    const char *worst_tokens_kind = "", *worst_mb_kind = "";
+    printf("tokenizer, hostile texts of 1 MiB (one token of repeated units, bench/adversarial.h):\n");
+    for (size_t k = 0; k < ADVERSARIAL_NKINDS; k++) {
+        size_t len;
+        char *text = adversarial_text(&ADVERSARIAL_KINDS[k], TEXT_BYTES, &len);
+        if (!text) { fprintf(stderr, "bench: out of memory\n"); exit(1); }
+        double t0 = now();
+        nerd_tokenize(m, d, text, len);
+        double secs = now() - t0;
+        size_t n = nerd_doc_ntokens(d);
+        double tokens_s = n / secs, mb_s = len / secs / 1e6;
+        printf("  %-26s %8zu tokens in %6.3f s: %8.0f tokens/s, %5.2f MB/s\n", ADVERSARIAL_KINDS[k].kind, n, secs,
+               tokens_s, mb_s);
+        if (n * SPLIT_BYTES_PER_TOKEN >= len && (!*worst_tokens_kind || tokens_s < worst_tokens_s)) {
+            worst_tokens_s = tokens_s;
+            worst_tokens_kind = ADVERSARIAL_KINDS[k].kind;
+        }
+        if (!*worst_mb_kind || mb_s < worst_mb_s) {
+            worst_mb_s = mb_s;
+            worst_mb_kind = ADVERSARIAL_KINDS[k].kind;
+        }
+        free(text);
+    }
+    printf("  worst tokens/s %.0f (%s): the golden texts' %.0f / %.1f; worst MB/s %.2f (%s): the golden texts' %.2f / "
+           "%.1f (goal: within 10x)\n",
+           worst_tokens_s, worst_tokens_kind, golden_tokens_s, golden_tokens_s / worst_tokens_s, worst_mb_s,
+           worst_mb_kind, golden_mb_s, golden_mb_s / worst_mb_s);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -253,6 +292,7 @@ int main(void)
     double tt = now() - t0;
     printf("tokenizer: %zu docs x %d, %.0f tokens/s, %.1f MB/s (single thread)\n", c.n, reps, tokens / tt,
            c.bytes * reps / tt / 1e6);
+    tokenizer_hostile(m, d, tokens / tt, c.bytes * reps / tt / 1e6);
 
     /* the golden texts, each model's cache starting empty: the hit rate of a first pass */
     golden_run g_exact = run_golden(m, d, &c), g_nocache = run_golden(m_nocache, d, &c);

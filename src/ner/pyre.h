@@ -17,4 +17,20 @@ int pyre_translate(const char *py, size_t len, buf *out, char *err, size_t errle
 /* Translates and compiles (UTF, UCP, JIT when available). NULL with a message in err. */
 pcre2_code *pyre_compile(const char *py, size_t len, char *err, size_t errlen);
 
+/* Where a search for an end-anchored pattern (spaCy's suffixes: every branch ends in `$`) can
+ * start without changing its result, so that stripping suffixes one by one off a long token
+ * does not rescan the whole token each time (pyre_tail.c). */
+typedef struct {
+    int bounded;          /* every branch was analyzed and ends at an end anchor */
+    size_t max_chars;     /* the widest match of the branches of bounded width, in characters */
+    pcre2_code *run_char; /* one character that a branch of unbounded width consumes; NULL if none is */
+} pyre_tail;
+
+/* Analyzes the Python pattern py[0..len). A pattern outside the analysis gets bounded = 0
+ * (search from the start). 0, or -1 when memory runs out. */
+int pyre_tail_init(const char *py, size_t len, pyre_tail *t);
+/* The byte offset in s[0..len) from which a search finds the same first match as one from 0. */
+size_t pyre_tail_from(const pyre_tail *t, const char *s, size_t len, pcre2_match_data *md);
+void pyre_tail_free(pyre_tail *t);
+
 #endif

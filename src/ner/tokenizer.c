@@ -22,12 +22,14 @@ typedef struct { uint32_t first, n; } match_pattern; /* token strings in pattern
 
 struct tokenizer {
     pcre2_code *prefix, *suffix, *infix, *url, *token_match;
+    pyre_tail suffix_tail;            /* where a suffix match can start (find_suffix) */
     int faster_heuristics;
     buf pool;                         /* every string the tables below point into */
     special_sub *subs;
     size_t nsubs;
     special_case *specials;
     size_t nspecials;
+    size_t longest_special;           /* bytes: longer strings need no lookup */
     u64map special_by_hash;
     match_pattern *patterns;          /* special cases the final matcher pass looks for */
     size_t npatterns;
@@ -87,7 +89,11 @@ static size_t find_prefix(const tokenizer *t, const char *s, size_t len, pcre2_m
 static size_t find_suffix(const tokenizer *t, const char *s, size_t len, pcre2_match_data *md)
 {
     size_t ms, me;
-    if (!t->suffix || !re_search(t->suffix, s, len, 0, 0, md, &ms, &me) || me == ms) return 0;
+    if (!t->suffix) return 0;
+    /* Python searches from 0; starting where a match can first begin finds the same one in time
+     * bounded by the suffixes' width, not by the token's length */
+    size_t from = pyre_tail_from(&t->suffix_tail, s, len, md);
+    if (!re_search(t->suffix, s, len, from, 0, md, &ms, &me) || me == ms) return 0;
     if (me == len) return me - ms;
     return last_chars_bytes(s, len, char_count(s + ms, me - ms));
 }
@@ -120,7 +126,7 @@ static uint64_t tok_hash(const char *s, size_t len) { return murmur64a(s, len, 1
 static const special_case *special_of(const tokenizer *t, const char *s, size_t len)
 {
     uint32_t i;
-    if (!t->nspecials || !u64map_get(&t->special_by_hash, tok_hash(s, len), &i)) return NULL;
+    if (!t->nspecials || len > t->longest_special || !u64map_get(&t->special_by_hash, tok_hash(s, len), &i)) return NULL;
     const special_case *sp = &t->specials[i];
     /* guard against a 64-bit hash collision */
     return sp->str_len == len && !memcmp(t->pool.ptr + sp->str, s, len) ? sp : NULL;
@@ -493,6 +499,7 @@ static int load_specials(tokenizer *t, const msgpack_object *exc, const char *pa
         sp->n = raw[i].subs->via.array.size;
         if (pool_add(t, raw[i].s, raw[i].n, &sp->str)) goto oom;
         sp->str_len = (uint32_t)raw[i].n;
+        if (raw[i].n > t->longest_special) t->longest_special = raw[i].n;
         size_t total = 0;
         for (uint32_t j = 0; j < sp->n; j++) {
             const msgpack_object *attrs = &raw[i].subs->via.array.ptr[j];
@@ -626,6 +633,11 @@ tokenizer *tokenizer_load(const char *path, char *err, size_t errlen)
         load_pattern(root, "token_match", &t->token_match, path, err, errlen) ||
         load_pattern(root, "url_match", &t->url, path, err, errlen))
         goto out;
+    const msgpack_object *suffix_src = map_get(root, "suffix_search");
+    if (t->suffix && pyre_tail_init(suffix_src->via.str.ptr, suffix_src->via.str.size, &t->suffix_tail)) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
     const msgpack_object *fh = map_get(root, "faster_heuristics");
     t->faster_heuristics = !fh || fh->type != MSGPACK_OBJECT_BOOLEAN || fh->via.boolean;
     if (load_specials(t, map_get(root, "exceptions"), path, err, errlen) || build_patterns(t, err, errlen)) goto out;
@@ -642,6 +654,7 @@ void tokenizer_free(tokenizer *t)
     if (!t) return;
     pcre2_code_free(t->prefix);
     pcre2_code_free(t->suffix);
+    pyre_tail_free(&t->suffix_tail);
     pcre2_code_free(t->infix);
     pcre2_code_free(t->url);
     pcre2_code_free(t->token_match);

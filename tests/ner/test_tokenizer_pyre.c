@@ -4,6 +4,7 @@
 #include "test.h"
 #include "ner/pyre.h"
 
+#include <msgpack.h>
 #include <string.h>
 
 static int matches(const char *py, const char *s)
@@ -55,4 +56,95 @@ TEST(tokenizer_pyre_rejects_broken_patterns)
     CHECK(!pyre_compile("\\u12", 4, err, sizeof err));
     CHECK(!pyre_compile("a\\", 2, err, sizeof err));
     CHECK(!pyre_compile("(a", 2, err, sizeof err));
+}
+
+/* ---- pyre_tail: where a search for an end-anchored pattern may start ---- */
+
+static pyre_tail tail_of(const char *py)
+{
+    pyre_tail t;
+    CHECK(pyre_tail_init(py, strlen(py), &t) == 0);
+    return t;
+}
+
+TEST(tokenizer_pyre_tail_widths)
+{
+    pyre_tail t = tail_of("a$|bc$|\\u00e9\\u00e9\\u00e9$");
+    CHECK(t.bounded && t.max_chars == 3 && !t.run_char);
+    pyre_tail_free(&t);
+    /* lookbehinds are not consumed; a group's width is its widest branch; {m,n} counts n */
+    t = tail_of("(?<=[0-9]{2})(?:km|mph)$|x{2,4}\\Z|(?<=a)(?!b)c\\z");
+    CHECK(t.bounded && t.max_chars == 4 && !t.run_char);
+    pyre_tail_free(&t);
+    /* an unbounded branch: its consumed characters form a run at the end */
+    t = tail_of("\\.\\.+$|x$");
+    CHECK(t.bounded && t.max_chars == 1 && t.run_char);
+    pyre_tail_free(&t);
+    /* no bound: a branch not anchored at the end, flags, backreferences, unknown escapes */
+    const char *unbounded[] = {"a$|b", "(?i)a$", "(a)\\1$", "a\\X$", "a$?", "(?:a$|b)", "a{,3}$", "a$b"};
+    for (size_t i = 0; i < sizeof unbounded / sizeof *unbounded; i++) {
+        t = tail_of(unbounded[i]);
+        CHECKF(!t.bounded, "%s", unbounded[i]);
+        pyre_tail_free(&t);
+    }
+    /* an end-anchored group counts as the branch's end */
+    t = tail_of("(?:a$|bb\\Z)");
+    CHECK(t.bounded && t.max_chars == 2);
+    pyre_tail_free(&t);
+}
+
+/* A search from pyre_tail_from finds what a search from 0 finds: over random strings of the
+ * characters spaCy's suffixes are made of, with the real en_core_web_sm suffix pattern. */
+TEST(tokenizer_pyre_tail_search_is_unchanged)
+{
+    size_t flen;
+    char *file = test_read_file(test_path("models/en_core_web_sm/tokenizer"), &flen);
+    CHECK(file);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    CHECK(msgpack_unpack_next(&up, file, flen, NULL) == MSGPACK_UNPACK_SUCCESS && up.data.type == MSGPACK_OBJECT_MAP);
+    const msgpack_object *suffix = NULL;
+    for (uint32_t i = 0; i < up.data.via.map.size; i++) {
+        const msgpack_object *k = &up.data.via.map.ptr[i].key;
+        if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == 13 && !memcmp(k->via.str.ptr, "suffix_search", 13))
+            suffix = &up.data.via.map.ptr[i].val;
+    }
+    CHECK(suffix && suffix->type == MSGPACK_OBJECT_STR);
+    char err[256];
+    pcre2_code *re = pyre_compile(suffix->via.str.ptr, suffix->via.str.size, err, sizeof err);
+    CHECK(re);
+    pyre_tail t;
+    CHECK(pyre_tail_init(suffix->via.str.ptr, suffix->via.str.size, &t) == 0);
+    CHECK(t.bounded && t.run_char); /* "\.\.+$" is its one unbounded branch */
+    static const char *alphabet[] = {".", "..", "1", "\xc2\xb0", "C", "k", "m", "\xc2\xb2", "\xe2\x82\xac", "$", "U",
+                                     "S", "'", "s", ")", "a", "\xe2\x80\xa6", "\xd9\x83\xd9\x85", "/", "h", "\n", "%",
+                                     "\xf0\x9f\x98\x80", "\xe2\x80\x99", "km/h", "mbar", "US$", "2",
+                                     "\xd8\xa7\xd9\x83\xd9\x88\xd8\xa7\xd8\xa8" /* the widest: 5 characters */};
+    enum { NALPHA = sizeof alphabet / sizeof *alphabet, TRIALS = 20000 };
+    pcre2_match_data *md = pcre2_match_data_create(4, NULL);
+    unsigned seed = 12345;
+    size_t narrowed = 0;
+    for (int trial = 0; trial < TRIALS; trial++) {
+        char s[16 * 16]; /* up to 15 pieces of at most 10 bytes */
+        size_t len = 0, pieces = (seed = seed * 1103515245 + 12345) >> 16 & 15;
+        for (size_t k = 0; k < pieces; k++) {
+            const char *piece = alphabet[((seed = seed * 1103515245 + 12345) >> 16) % NALPHA];
+            memcpy(s + len, piece, strlen(piece));
+            len += strlen(piece);
+        }
+        size_t from = pyre_tail_from(&t, s, len, md);
+        narrowed += from > 0;
+        int rc0 = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, NULL);
+        PCRE2_SIZE m0 = rc0 >= 0 ? pcre2_get_ovector_pointer(md)[0] : 0;
+        int rc1 = pcre2_match(re, (PCRE2_SPTR)s, len, from, 0, md, NULL);
+        PCRE2_SIZE m1 = rc1 >= 0 ? pcre2_get_ovector_pointer(md)[0] : 0;
+        CHECKF((rc0 >= 0) == (rc1 >= 0) && m0 == m1, "\"%.*s\": from 0 %d at %zu, from %zu %d at %zu", (int)len, s, rc0,
+               (size_t)m0, from, rc1, (size_t)m1);
+    }
+    CHECKF(narrowed > TRIALS / 2, "only %zu of %d searches started past 0", narrowed, TRIALS);
+    pcre2_match_data_free(md);
+    pyre_tail_free(&t);
+    pcre2_code_free(re);
+    msgpack_unpacked_destroy(&up);
+    free(file);
 }

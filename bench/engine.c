@@ -415,6 +415,9 @@ int main(int argc, char **argv)
            cs.bytes / 1e6, (unsigned long long)cs.hits, (unsigned long long)cs.misses,
            cs.hits + cs.misses ? 100.0 * cs.hits / (cs.hits + cs.misses) : 0);
     free(paris);
+    for (size_t i = 0; i < c.n; i++) free(c.text[i]);
+    free(c.text);
+    free(c.len);
     nerd_doc_free(d);
     nerd_model_free(m);
     nerd_model_free(m_nocache);

@@ -32,7 +32,7 @@ $(TEST_OBJ): CFLAGS += -Itests
 # build, so that sanitizer builds (-O1) run the tests in time.
 $(call obj,src/ner/kernels.c) $(BUILD)/pic/src/ner/kernels.o: CFLAGS += -O2
 
-.PHONY: test-spacy-tokens model golden-real golden-check test-real-model venv all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
+.PHONY: model-present test-spacy-tokens model golden-real golden-check test-real-model venv all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -89,11 +89,13 @@ test-deploy: $(BUILD)/nerd
 	/usr/bin/python3 tests/deploy/check_configs.py deploy
 	NERD_BIN=$(BUILD)/nerd bash tests/deploy/nginx_failover.sh
 
-# The seed article's two tables, nerd and the Python stacks on this machine (about 25 minutes with
-# TRIALS=3: the sync stacks with simulated IO take 100 s per trial at w=1).
-bench-seed: $(BUILD)/nerd $(BUILD)/libnerd.so
+# The seed article's two experiments (CPU-bound, 0.1 s of IO), w = 1, 2, 4, full pipeline and ner
+# alone: nerd serve against the article's server code on spaCy (Flask + Gunicorn sync and gevent,
+# FastAPI + Uvicorn, from the venv), both on $(MODEL_DIR); results in bench/results/<date>-<cpu>-<commit>/.
+# About 30 minutes on 2 cores (TRIALS_CPU=3, TRIALS_IO=1: the sync rows with IO take 100 s a trial at w=1).
+bench-seed: $(BUILD)/nerd $(BUILD)/libnerd.so venv model-present
 	sh .ci/deps.sh bench
-	/usr/bin/python3 bench/seed/run.py
+	NERD_MODEL=$(MODEL_DIR) VENV=$(VENV) $(VENV_PY) bench/seed/run.py
 
 # nerd eval under valgrind over the golden edge cases (made with the stand-in, so on the
 # stand-in). valgrind 3.19 cannot decode AVX-512, so this is an x86-64-v3 build and OpenBLAS
@@ -103,10 +105,19 @@ valgrind:
 	OPENBLAS_CORETYPE=Haswell valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
 	  build/vg/nerd eval --model $(STANDIN) --min-identical 1.0 --golden ../shared/golden/edge.jsonl
 
-bench: $(BUILD)/nerd $(BENCH_PROGS)
-	@for b in $(BENCH_PROGS); do echo "== $$b"; $$b || exit 1; done
+# Single-thread speed per document: nerd's (bench/*.c, each writing its figures to build/bench-NAME.json)
+# and spaCy's on the same model folder and texts beside it (bench/spacy_speed.py, one process, one thread).
+# SPACY_SPEED_ARGS="--docs 300 --runs 21" shortens spaCy's part for a check (its full run: about a minute).
+bench: $(BUILD)/nerd $(BENCH_PROGS) venv model-present
+	@/usr/bin/python3 bench/machine.py
+	@for b in $(BENCH_PROGS); do echo "== $$b"; NERD_MODEL=$(MODEL_DIR) $$b --json $$b.json || exit 1; done
+	@echo "== bench/spacy_speed.py"
+	@$(VENV_PY) bench/spacy_speed.py --model $(MODEL_DIR) --nerd $(BUILD)/bench-engine.json $(SPACY_SPEED_ARGS)
 	@echo "== bench/client_throughput.sh"
 	@NERD_BIN=$(BUILD)/nerd bash bench/client_throughput.sh
+
+model-present:
+	@test -f $(MODEL_DIR)/config.cfg || { echo "no model in $(MODEL_DIR): make model fetches it (MODEL_DIR= another folder)"; exit 1; }
 
 # Not in CI: SOAK_SECONDS (600) of mixed valid and invalid requests against -w 2 -k async;
 # prints what was served, errors by kind, RSS per process and worker restarts (tests/soak/soak.sh).

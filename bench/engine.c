@@ -6,7 +6,9 @@
  *   sgemm rate of this machine (the "sgemm-limit ratio"), words/s over the golden texts and
  *   the word cache's hit rate; nerd's own kernel at several row counts (what batching could
  *   gain), and its int8 kernel against it; and the full pipeline (shared tok2vec + parser +
- *   ner) on Paris beside the ner alone. */
+ *   ner) on Paris beside the ner alone, exact, bf16 and int8, and over the golden texts.
+ * `--json FILE` also writes the per-document figures there, for bench/spacy_speed.py to set
+ * spaCy's beside them. */
 #include "nerd.h"
 #include "ner/engine.h"
 #include "util/json.h"
@@ -183,28 +185,36 @@ static double cpu_ghz(void)
     return best;
 }
 
-/* One ner pass over the golden texts: words/s, tokens, and the cache's hits in the pass. */
-typedef struct { double words_s, tokens_s, hit_rate; size_t tokens; double secs; } golden_run;
+/* Words of a doc as spaCy's benchmarks count them: its tokens that are not whitespace. */
+static size_t doc_words(const nerd_doc *d)
+{
+    size_t words = 0;
+    for (size_t k = 0; k < nerd_doc_ntokens(d); k++) {
+        nerd_token t;
+        nerd_doc_token(d, k, &t);
+        words += !t.is_space;
+    }
+    return words;
+}
 
-static golden_run run_golden(const nerd_model *m, nerd_doc *d, const corpus *c)
+/* One pass of pipeline p over the golden texts: words/s, tokens, and the cache's hits in the pass. */
+typedef struct { double words_s, tokens_s, hit_rate; size_t tokens, words; double secs; } golden_run;
+
+static golden_run run_golden(const nerd_model *m, nerd_doc *d, const corpus *c, nerd_pipeline p)
 {
     nerd_cache_stats before, after;
     nerd_model_cache_stats(m, &before);
     size_t tokens = 0, words = 0;
     double t0 = now();
     for (size_t i = 0; i < c->n; i++) {
-        nerd_ner(m, d, c->text[i], c->len[i], NERD_PIPELINE_NER);
+        nerd_ner(m, d, c->text[i], c->len[i], p);
         tokens += nerd_doc_ntokens(d);
-        for (size_t k = 0; k < nerd_doc_ntokens(d); k++) {
-            nerd_token t;
-            nerd_doc_token(d, k, &t);
-            words += !t.is_space;
-        }
+        words += doc_words(d);
     }
     double secs = now() - t0;
     nerd_model_cache_stats(m, &after);
     uint64_t h = after.hits - before.hits, mi = after.misses - before.misses;
-    return (golden_run){words / secs, tokens / secs, h + mi ? (double)h / (h + mi) : 0, tokens, secs};
+    return (golden_run){words / secs, tokens / secs, h + mi ? (double)h / (h + mi) : 0, tokens, words, secs};
 }
 
 static nerd_model *load_as(const char *path, nerd_precision p, size_t cache_entries)
@@ -260,18 +270,46 @@ static double kernel_gflops(int rows, int lda, double *i8)
     return 2.0 * rows * k * cols / median(t, N) / 1e9;
 }
 
-int main(void)
+/* The figures bench/spacy_speed.py sets spaCy's beside: ms/doc on Paris and words/s over the
+ * golden texts, per pipeline and precision (0 where the model has no full pipeline). */
+typedef struct { double paris_ms[2][3]; golden_run golden[2][3]; size_t paris_tokens, paris_words; } speed_figures;
+
+static void write_json(const char *file, const speed_figures *f, size_t docs)
 {
+    FILE *out = fopen(file, "w");
+    if (!out) { fprintf(stderr, "bench: cannot write %s\n", file); exit(1); }
+    static const char *pipeline_names[2] = {"ner", "full"}, *precision_names[3] = {"exact", "bf16", "int8"};
+    fprintf(out, "{\"paris\": {\"tokens\": %zu, \"words\": %zu", f->paris_tokens, f->paris_words);
+    for (int p = 0; p < 2; p++)
+        for (int q = 0; q < 3; q++)
+            fprintf(out, ", \"%s %s ms\": %.4f", pipeline_names[p], precision_names[q], f->paris_ms[p][q]);
+    fprintf(out, "},\n \"golden\": {\"docs\": %zu, \"words\": %zu", docs, f->golden[0][0].words);
+    for (int p = 0; p < 2; p++)
+        for (int q = 0; q < 3; q++)
+            fprintf(out, ", \"%s %s words/s\": %.1f", pipeline_names[p], precision_names[q], f->golden[p][q].words_s);
+    fprintf(out, "},\n \"kernels\": {\"exact\": \"%s\", \"bf16\": \"%s\", \"int8\": \"%s\"}}\n",
+            nerd_precision_kernel(NERD_PRECISION_FP32), nerd_precision_kernel(NERD_PRECISION_BF16),
+            nerd_precision_kernel(NERD_PRECISION_INT8));
+    fclose(out);
+}
+
+int main(int argc, char **argv)
+{
+    const char *json_file = argc == 3 && !strcmp(argv[1], "--json") ? argv[2] : NULL;
+    if (argc != 1 && !json_file) { fprintf(stderr, "usage: %s [--json FILE]\n", argv[0]); return 2; }
     char err[1024], path[4096];
     /* the model `nerd serve` serves by default (the real en_core_web_sm once fetched): its speed is
      * what a user gets; nothing here is compared with the stand-in's golden answers */
     if (nerd_model_path(NULL, path, sizeof path, err, sizeof err)) { fprintf(stderr, "%s\n", err); return 1; }
     /* the same model four ways: exact with the word cache (the default), exact without it
      * (every product computed), the two fast modes */
-    nerd_model *m = load_as(path, NERD_PRECISION_FP32, 32768);
+    enum { CACHE_ENTRIES = 32768 }; /* nerd's default word cache */
+    nerd_model *m = load_as(path, NERD_PRECISION_FP32, CACHE_ENTRIES);
     nerd_model *m_nocache = load_as(path, NERD_PRECISION_FP32, 0);
-    nerd_model *m_bf16 = load_as(path, NERD_PRECISION_BF16, 32768);
-    nerd_model *m_int8 = load_as(path, NERD_PRECISION_INT8, 32768);
+    nerd_model *m_bf16 = load_as(path, NERD_PRECISION_BF16, CACHE_ENTRIES);
+    nerd_model *m_int8 = load_as(path, NERD_PRECISION_INT8, CACHE_ENTRIES);
+    nerd_model *by_precision[3] = {m, m_bf16, m_int8};
+    speed_figures fig = {0};
     printf("model: %s %s from %s, weights sha256 %.12s\n", nerd_model_name(m), nerd_model_version(m), path,
            nerd_model_weights_sha256(m));
     nerd_doc *d = nerd_doc_new();
@@ -295,8 +333,14 @@ int main(void)
     tokenizer_hostile(m, d, tokens / tt, c.bytes * reps / tt / 1e6);
 
     /* the golden texts, each model's cache starting empty: the hit rate of a first pass */
-    golden_run g_exact = run_golden(m, d, &c), g_nocache = run_golden(m_nocache, d, &c);
-    golden_run g_bf16 = run_golden(m_bf16, d, &c), g_int8 = run_golden(m_int8, d, &c);
+    golden_run g_nocache = run_golden(m_nocache, d, &c, NERD_PIPELINE_NER);
+    for (int q = 0; q < 3; q++) fig.golden[0][q] = run_golden(by_precision[q], d, &c, NERD_PIPELINE_NER);
+    golden_run g_exact = fig.golden[0][0], g_bf16 = fig.golden[0][1], g_int8 = fig.golden[0][2];
+    int full = nerd_model_has_pipeline(m, NERD_PIPELINE_FULL);
+    for (int q = 0; q < 3 && full; q++) { /* the full pipeline's pass from empty caches too */
+        nerd_model_set_cache(by_precision[q], CACHE_ENTRIES);
+        fig.golden[1][q] = run_golden(by_precision[q], d, &c, NERD_PIPELINE_FULL);
+    }
 
     /* Paris, median of many runs; the configurations and the reference sgemm take turns, so
      * that the machine's other load falls on all of them alike */
@@ -305,7 +349,7 @@ int main(void)
     if (!paris) { fprintf(stderr, "bench: no ../shared/corpus/paris.txt\n"); return 1; }
     enum { RUNS = 301 };
     static double ms_exact[RUNS], ms_cold[RUNS], ms_bf16[RUNS], ms_int8[RUNS], ms_gemm[RUNS], ms_full[RUNS];
-    int full = nerd_model_has_pipeline(m, NERD_PIPELINE_FULL);
+    static double ms_full_bf16[RUNS], ms_full_int8[RUNS];
     int gk = 288, gcols = 288, grows = 150;
     float *A = calloc((size_t)grows * gk, 4), *B = calloc((size_t)gcols * gk, 4), *C = calloc((size_t)grows * gcols, 4);
     for (size_t i = 0; i < (size_t)grows * gk; i++) A[i] = (float)(i % 7) * 0.1f;
@@ -315,7 +359,7 @@ int main(void)
         nerd_ner(m_bf16, d, paris, plen, NERD_PIPELINE_NER);
         nerd_ner(m_int8, d, paris, plen, NERD_PIPELINE_NER);
         nerd_ner(m_nocache, d, paris, plen, NERD_PIPELINE_NER);
-        if (full) nerd_ner(m, d, paris, plen, NERD_PIPELINE_FULL);
+        for (int q = 0; q < 3 && full; q++) nerd_ner(by_precision[q], d, paris, plen, NERD_PIPELINE_FULL);
     }
     /* blocks of BLOCK runs per configuration: a block's first run reloads that model's weights
      * into the caches, which the median leaves out */
@@ -326,7 +370,11 @@ int main(void)
         time_block(m_nocache, d, paris, plen, NERD_PIPELINE_NER, ms_cold, r0, r1);
         time_block(m_bf16, d, paris, plen, NERD_PIPELINE_NER, ms_bf16, r0, r1);
         time_block(m_int8, d, paris, plen, NERD_PIPELINE_NER, ms_int8, r0, r1);
-        if (full) time_block(m, d, paris, plen, NERD_PIPELINE_FULL, ms_full, r0, r1);
+        if (full) {
+            time_block(m_bf16, d, paris, plen, NERD_PIPELINE_FULL, ms_full_bf16, r0, r1);
+            time_block(m_int8, d, paris, plen, NERD_PIPELINE_FULL, ms_full_int8, r0, r1);
+            time_block(m, d, paris, plen, NERD_PIPELINE_FULL, ms_full, r0, r1);
+        }
         for (int r = r0; r < r1; r++) {
             double a = now();
             for (int i = 0; i < 4; i++)
@@ -383,8 +431,14 @@ int main(void)
                "token, ner %.0f): %.3f ms/doc = %.2fx the ner alone, sgemm-limit ratio %.2fx\n",
                full_macs / ptoks, t2v_macs(&m->t2v), (double)d->parse_steps / ptoks, macs, med_full,
                med_full / med_exact, med_full / (2 * full_macs / (gemm * 1e9) * 1e3));
-    else
+    if (full) {
+        double med_full_bf16 = median(ms_full_bf16, RUNS), med_full_int8 = median(ms_full_int8, RUNS);
+        printf("  full pipeline, bf16: %.3f ms/doc; int8: %.3f ms/doc\n", med_full_bf16, med_full_int8);
+        fig.paris_ms[1][0] = med_full, fig.paris_ms[1][1] = med_full_bf16, fig.paris_ms[1][2] = med_full_int8;
+    } else
         printf("  full pipeline: not run (%s)\n", nerd_model_pipeline_error(m, NERD_PIPELINE_FULL));
+    fig.paris_ms[0][0] = med_exact, fig.paris_ms[0][1] = med_bf16, fig.paris_ms[0][2] = med_int8;
+    fig.paris_tokens = ptoks, fig.paris_words = doc_words(d);
     printf("ner golden texts (%zu docs, %zu tokens, one pass, cache starting empty):\n", c.n, g_exact.tokens);
     printf("  exact:           %.0f words/s, %.0f tokens/s, %.1f GFLOP/s-equivalent; word cache hit rate %.1f%%\n",
            g_exact.words_s, g_exact.tokens_s, 2 * macs * g_exact.tokens / g_exact.secs / 1e9, 100 * g_exact.hit_rate);
@@ -394,12 +448,19 @@ int main(void)
            g_bf16.tokens_s, 100 * g_bf16.hit_rate);
     printf("  int8:            %.0f words/s, %.0f tokens/s; word cache hit rate %.1f%%\n", g_int8.words_s,
            g_int8.tokens_s, 100 * g_int8.hit_rate);
+    if (full)
+        printf("full pipeline, golden texts (one pass, caches starting empty): exact %.0f, bf16 %.0f, int8 %.0f "
+               "words/s\n", fig.golden[1][0].words_s, fig.golden[1][1].words_s, fig.golden[1][2].words_s);
+    if (json_file) write_json(json_file, &fig, c.n);
     nerd_cache_stats cs;
     nerd_model_cache_stats(m, &cs);
     printf("word cache: %zu entries, %.1f MB at most; %llu hits, %llu misses in this run (%.1f%%)\n", cs.entries,
            cs.bytes / 1e6, (unsigned long long)cs.hits, (unsigned long long)cs.misses,
            cs.hits + cs.misses ? 100.0 * cs.hits / (cs.hits + cs.misses) : 0);
     free(paris);
+    for (size_t i = 0; i < c.n; i++) free(c.text[i]);
+    free(c.text);
+    free(c.len);
     nerd_doc_free(d);
     nerd_model_free(m);
     nerd_model_free(m_nocache);

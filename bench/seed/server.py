@@ -1,7 +1,8 @@
 # server.py - the seed article's server, in its shape: one module with a Flask app (for Gunicorn's
-# sync and gevent workers) and a FastAPI app (for Uvicorn). The model is nerd's engine through its
-# Python binding, so a comparison with `nerd serve` isolates the serving stacks; with
-# SEED_USE_SPACY=1 it is spaCy itself, as in the article. SIMULATE_IO=0.1 adds the article's sleep.
+# sync and gevent workers) and a FastAPI app (for Uvicorn), the model spaCy itself loaded from the
+# folder $NERD_MODEL by path, as in the article. SEED_ENGINE=nerd puts nerd's engine behind the same
+# stacks instead (python/nerd), which isolates the serving stacks. SIMULATE_IO=0.1 adds the
+# article's sleep.
 import asyncio
 import os
 import time
@@ -13,11 +14,10 @@ import flask
 # whole pipeline spacy.load gives, whose parser's sentence starts the entities respect
 NER_ONLY = os.environ.get("SEED_NER_ONLY") == "1"
 
-if os.environ.get("SEED_USE_SPACY") == "1":
-    import spacy
+if os.environ.get("SEED_ENGINE", "spacy") == "spacy":
+    import pipelines
 
-    _exclude = ["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer"] if NER_ONLY else []
-    _nlp = spacy.load(os.environ.get("NERD_MODEL", "en_core_web_sm"), exclude=_exclude)
+    _nlp = pipelines.load(os.environ["NERD_MODEL"], "ner" if NER_ONLY else "full")
 
     def ner(text):
         return {ent.text: ent.label_ for ent in _nlp(text).ents}

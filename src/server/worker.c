@@ -147,7 +147,7 @@ static void conn_reset_request(conn *c)
     c->sent_continue = c->model_job = c->incomplete = 0;
     route_result_free(&c->res);
     memset(&c->res, 0, sizeof c->res);
-    c->t_first = 0;
+    c->t_first = c->t_head = 0;
 }
 
 static void conn_free(conn *c)
@@ -278,7 +278,8 @@ static void conn_answer_with(loop *L, conn *c, const route_result *res)
     if (L->w->cfg->wclass == WORKER_SYNC) c->keep_alive = 0;
     http_write_response(&c->out, status, c->keep_alive, res->ctype, res->headers, res->body.ptr ? res->body.ptr : "",
                         res->body.len);
-    double secs = now_s() - (c->t_head ? c->t_head : now_s());
+    /* from the head (nerd_request_duration_seconds); an answer before any head took no time */
+    double secs = c->t_head ? now_s() - c->t_head : 0;
     metrics_observe(m, res->route, metrics_status_id(status), secs);
     if (c->model_job) { /* counted once: a zombie coming back later is not in flight any more */
         L->model_in_flight--;

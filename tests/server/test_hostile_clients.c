@@ -563,3 +563,43 @@ TEST_T(serve_header_timeout_holds_for_a_pipelined_partial_request, 60)
     buf_free(&out);
     server_stop(&s, SIGTERM);
 }
+
+/* Found by fuzz_conn: the duration of an answer given before its request's head was parsed (a
+ * 400 for garbage) came from the previous request's head on that connection, so the idle time
+ * between them counted as request time (or, with no previous request, two clock reads in either
+ * order gave a negative duration, undefined as an unsigned count). */
+TEST_T(serve_error_before_a_head_does_not_count_the_idle_time, 60)
+{
+    test_server s;
+    const char *args[] = {"-k", "async", "-w", "1", NULL};
+    server_start(&s, args);
+    int fd = tcp_connect(s.port);
+    static const char ok[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", bad[] = "\x01\x02 garbage\r\n\r\n";
+    buf out = {0};
+    CHECK(fd >= 0 && send_all(fd, ok, sizeof ok - 1) == 0);
+    read_answers(fd, &out, 0.3);
+    CHECKF(count_answers(&out) == 1, "%s", out.ptr ? out.ptr : "");
+    usleep(1500000); /* idle on the kept-alive connection */
+    long before = server_metric(s.port, "nerd_request_duration_seconds_count");
+    buf m = {0};
+    CHECK(http_json(s.port, "GET", "/metrics", NULL, &m) == 200);
+    const char *sum_at = strstr(m.ptr, "\nnerd_request_duration_seconds_sum ");
+    CHECK(sum_at);
+    double sum0 = atof(sum_at + strlen("\nnerd_request_duration_seconds_sum "));
+    CHECK(send_all(fd, bad, sizeof bad - 1) == 0);
+    CHECK(read_answers(fd, &out, 5) == 1);
+    close(fd);
+    CHECKF(strstr(out.ptr, "HTTP/1.1 400 "), "%s", out.ptr);
+    buf_clear(&m);
+    CHECK(http_json(s.port, "GET", "/metrics", NULL, &m) == 200);
+    sum_at = strstr(m.ptr, "\nnerd_request_duration_seconds_sum ");
+    CHECK(sum_at);
+    double added = atof(sum_at + strlen("\nnerd_request_duration_seconds_sum ")) - sum0;
+    /* the /metrics answer counted in between and the 400 itself: milliseconds, not the 1.5 s idle */
+    printf("  the 400 and one /metrics added %.3f s to the duration sum\n", added);
+    CHECK(server_metric(s.port, "nerd_request_duration_seconds_count") >= before + 2);
+    CHECKF(added >= 0 && added < 0.5, "the answers added %.3f s", added);
+    buf_free(&m);
+    buf_free(&out);
+    server_stop(&s, SIGTERM);
+}

@@ -534,7 +534,9 @@ TEST_T(serve_client_leaving_during_its_computation_costs_no_cpu, 90)
     long busy = server_metric(s.port, "nerd_inference_threads_busy");
     printf("  loop thread CPU in 1 s while the model computed for a client that left: %.2f s\n", cpu);
     CHECKF(busy == 1, "the job ended within the 1 s measured (%ld threads busy): use a longer text", busy);
-    CHECKF(cpu >= 0 && cpu < 0.2, "the loop used %.2f s of CPU in 1 s", cpu);
+    /* a loop that waits costs about nothing (0.00 s measured); one that spins got 0.13-0.98 s
+     * here, depending on what else ran on the two cores */
+    CHECKF(cpu >= 0 && cpu < 0.05, "the loop used %.2f s of CPU in 1 s", cpu);
     buf_free(&req);
     server_stop(&s, SIGTERM);
 }

@@ -255,8 +255,10 @@ static void conn_close(loop *L, conn *c)
     L->conns[c->fd] = NULL;
     L->nconns--;
     atomic_fetch_sub_explicit(&m->connections_open, 1, memory_order_relaxed);
-    if (c->held) {
-        c->zombie = 1; /* an inference thread holds it; collect_done frees it */
+    if (c->held) { /* an inference thread holds it; collect_done frees it */
+        pthread_mutex_lock(&L->mu); /* the thread reads zombie when it takes the job */
+        c->zombie = 1;
+        pthread_mutex_unlock(&L->mu);
         return;
     }
     if (c->model_job && c->state == C_WAIT_IO) { /* the client left during the simulated IO */
@@ -570,10 +572,11 @@ static void *infer_thread(void *arg)
         memmove(L->jobs, L->jobs + 1, --L->njobs * sizeof *L->jobs);
         me->since = now_s();
         me->job = c;
+        int gone = c->zombie; /* its client left while it was queued (written under mu) */
         pthread_mutex_unlock(&L->mu);
         atomic_fetch_add_explicit(&m->inference_threads_busy, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&m->model_wait_us, (uint64_t)((now_s() - c->t_queued) * 1e6), memory_order_relaxed);
-        if (!c->zombie) route_compute(L->w->model, L->w->cfg->pipeline, doc, &c->res);
+        if (!gone) route_compute(L->w->model, L->w->cfg->pipeline, doc, &c->res);
         atomic_fetch_sub_explicit(&m->inference_threads_busy, 1, memory_order_relaxed);
         pthread_mutex_lock(&L->mu);
         me->since = 0;

@@ -190,8 +190,9 @@ clean:
 .SECONDEXPANSION:
 # libFuzzer targets: each tests/fuzz/fuzz_NAME.c with only the sources it needs, run for
 # FUZZ_SECONDS on a working corpus seeded from tests/fuzz/corpus/NAME (the seeds stay untouched).
-# fuzz_ner and fuzz_model_load link the whole library (built here with clang) and read the model
-# from $NERD_MODEL, else ../shared; fuzz_model_load adds seeds made from the model's own files.
+# fuzz_ner, fuzz_model_load and fuzz_conn link the whole library (built here with clang) and read
+# the model from $NERD_MODEL, else ../shared; fuzz_model_load adds seeds made from the model's own
+# files. FUZZERS=conn runs one target (CI runs fuzz_conn so for a short while).
 FUZZ_SECONDS ?= 30
 FUZZ_CC      ?= clang
 FUZZ_FLAGS    = -std=c17 -g -O1 -D_GNU_SOURCE -Iinclude -Isrc -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -202,6 +203,10 @@ FUZZ_SRC_model_load  = $(LIB_SRC)
 FUZZ_LIBS_ner        = $(PKG_LIBS)
 FUZZ_LIBS_model_load = $(PKG_LIBS)
 FUZZ_MAXLEN_model_load = 131072
+# fuzz_conn includes src/server/worker.c (its loops run on threads of the fuzzer) and links the rest
+FUZZ_SRC_conn        = $(filter-out src/server/worker.c,$(SERVER_SRC)) $(LIB_SRC)
+FUZZ_LIBS_conn       = $(PKG_LIBS) -lpthread
+build/fuzz/fuzz_conn: src/server/worker.c
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(FUZZ_SRC_$$*) $$(wildcard src/*/*.h) include/nerd.h

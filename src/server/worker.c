@@ -3,7 +3,10 @@
  * sync:  accept one connection, read one request, answer it, close (Gunicorn's sync worker).
  * async: an epoll loop over up to --worker-connections connections with keep-alive and
  *        pipelining. Connection states: READ (collecting a request), WAIT_IO (--simulate-io
- *        timer), QUEUED (a model job on an inference thread), WRITE (sending the answer).
+ *        timer), QUEUED (a model job on an inference thread), CLOSE (sending its last answers,
+ *        then closing). Answers wait in the connection's output buffer; conn_drive alone sends
+ *        them and starts the next pipelined request, in a loop bounded per turn, so that
+ *        answering never recurses into parsing (see conn_drive).
  *        With --threads N the model runs on N threads and hands results back through an
  *        eventfd, so the loop keeps answering /healthz while the model computes. Each thread
  *        records when its current job started; one busy past --timeout (+ a grace) is stuck:
@@ -68,7 +71,17 @@ static void peer_name(int fd, char *out, size_t len)
 
 /* ------------------------------------------------------------------ connections */
 
-enum { C_READ, C_WAIT_IO, C_QUEUED, C_WRITE };
+enum { C_READ, C_WAIT_IO, C_QUEUED, C_CLOSE };
+
+/* Past this many bytes of answers waiting to be sent, a connection answers no more of its
+ * pipelined requests and reads no more until the client has read some: a client that sends
+ * and never reads costs a bounded buffer, not 10 MB of answers. */
+#define CONN_OUT_HIGH_WATER ((size_t)256 << 10)
+/* Pipelined requests one connection has answered in one turn of the loop before the other
+ * connections get theirs (a model job computed on the loop thread ends the turn at once). */
+#define CONN_REQUESTS_PER_TURN 64
+/* A client that reads none of its answers is closed after this long, or --keep-alive if longer. */
+#define CONN_MIN_WRITE_TIMEOUT_S 30.0
 
 typedef struct conn {
     int fd;
@@ -84,7 +97,14 @@ typedef struct conn {
     int head_method;        /* the request (even one refused after its request line) is HEAD: no content */
     int keep_alive, sent_continue, model_job, zombie;
     int held;               /* its model job is queued or on a thread, which may still read it */
+    size_t in_start;        /* where the current request starts in `in`; the bytes before are answered */
+    int incomplete;         /* the bytes from in_start are not a whole request: wait for more */
+    int rd_closed;          /* the client shut its sending side: answer what came, then close */
+    uint32_t events;        /* the epoll mask set now */
+    struct conn *mark_prev, *mark_next; /* on the loop's list of answers queued outside conn_drive */
+    int marked;
     double t_first, t_head, deadline, t_queued;
+    double write_deadline;  /* while answers wait: when a client that does not read is given up */
     double t_idle;          /* when it last became idle between requests */
     route_result res;
     buf out;
@@ -103,6 +123,7 @@ typedef struct {
     double defer_since;     /* when this worker began leaving new connections to a peer, or 0 */
     long requests;
     int model_in_flight;
+    conn *marked;           /* connections with answers queued outside conn_drive (threads, timers) */
     /* the inference pool */
     pthread_t *threads;
     int nthreads;
@@ -124,10 +145,10 @@ static void conn_reset_request(conn *c)
     c->head_len = c->body_raw = c->body_len = 0;
     c->body_done = 0;
     memset(&c->ch, 0, sizeof c->ch);
-    c->sent_continue = c->model_job = 0;
+    c->sent_continue = c->model_job = c->incomplete = 0;
     route_result_free(&c->res);
     memset(&c->res, 0, sizeof c->res);
-    c->t_first = 0;
+    c->t_first = c->t_head = 0;
 }
 
 static void conn_free(conn *c)
@@ -149,7 +170,7 @@ static int conn_parse(loop *L, conn *c)
         if (!c->hdrs && !(c->hdrs = calloc(cfg->limit_request_fields + 1, sizeof *c->hdrs))) return -500;
         c->req.headers = c->hdrs;
         c->req.num_headers = cfg->limit_request_fields;
-        ssize_t r = http_parse_request(c->in.ptr, c->in.len, &c->req, &L->lim);
+        ssize_t r = http_parse_request(c->in.ptr + c->in_start, c->in.len - c->in_start, &c->req, &L->lim);
         c->head_method = c->req.method_len == 4 && !memcmp(c->req.method, "HEAD", 4);
         if (r == HTTP_INCOMPLETE) return 0;
         if (r < 0) return -http_error_status(r);
@@ -164,26 +185,28 @@ static int conn_parse(loop *L, conn *c)
         c->ch.max_body = cfg->max_body_size;
     }
     if (!c->body_done) {
+        char *at = c->in.ptr + c->in_start; /* this request's bytes; offsets below are from here */
+        size_t have = c->in.len - c->in_start;
         if (c->req.body == HTTP_BODY_LENGTH) {
-            if (c->in.len - c->head_len >= c->req.content_length) {
+            if (have - c->head_len >= c->req.content_length) {
                 c->body_len = (size_t)c->req.content_length;
                 c->body_done = 1;
             }
         } else {
-            size_t raw = c->in.len - c->body_raw;
-            ssize_t r = http_decode_chunked(&c->ch, c->in.ptr + c->body_raw, &raw);
+            size_t raw = have - c->body_raw;
+            ssize_t r = http_decode_chunked(&c->ch, at + c->body_raw, &raw);
             /* decoded bytes now sit at body_raw; move them after what was decoded before */
-            memmove(c->in.ptr + c->head_len + c->body_len, c->in.ptr + c->body_raw, raw);
+            memmove(at + c->head_len + c->body_len, at + c->body_raw, raw);
             c->body_len += raw;
             if (r == HTTP_INCOMPLETE) {
-                c->in.len = c->head_len + c->body_len;
-                c->body_raw = c->in.len;
+                c->body_raw = c->head_len + c->body_len;
+                c->in.len = c->in_start + c->body_raw;
             } else if (r < 0) {
                 return -http_error_status(r);
             } else {
                 /* r bytes after the body: a pipelined request; keep them after the body */
-                memmove(c->in.ptr + c->head_len + c->body_len, c->in.ptr + c->body_raw + raw, (size_t)r);
-                c->in.len = c->head_len + c->body_len + (size_t)r;
+                memmove(at + c->head_len + c->body_len, at + c->body_raw + raw, (size_t)r);
+                c->in.len = c->in_start + c->head_len + c->body_len + (size_t)r;
                 c->body_done = 1;
             }
         }
@@ -193,22 +216,51 @@ static int conn_parse(loop *L, conn *c)
 
 /* ------------------------------------------------------------------ answers */
 
-static void conn_set_events(loop *L, conn *c, uint32_t ev)
+static size_t conn_out_waiting(const conn *c) { return c->out.len - c->out_off; }
+
+/* The most a connection holds of what it receives: one whole request, with room to spare. */
+static size_t conn_in_cap(const loop *L) { return L->lim.max_head + L->w->cfg->max_body_size + 65536; }
+
+/* A whole request may wait in `in` and there is room for its answer. */
+static int conn_can_parse(const conn *c)
 {
-    struct epoll_event e = {.events = ev | EPOLLRDHUP, .data.fd = c->fd};
-    epoll_ctl(L->ep, EPOLL_CTL_MOD, c->fd, &e);
+    return c->state == C_READ && c->in_start < c->in.len && !c->incomplete && conn_out_waiting(c) < CONN_OUT_HIGH_WATER;
+}
+
+/* An answer was queued outside conn_drive (an inference thread's result, a timer, the watchdog):
+ * the loop drives the connection before it next waits (drive_marked). */
+static void conn_mark(loop *L, conn *c)
+{
+    if (c->marked) return;
+    c->marked = 1;
+    c->mark_prev = NULL;
+    c->mark_next = L->marked;
+    if (L->marked) L->marked->mark_prev = c;
+    L->marked = c;
+}
+
+static void conn_unmark(loop *L, conn *c)
+{
+    if (!c->marked) return;
+    if (c->mark_prev) c->mark_prev->mark_next = c->mark_next;
+    else L->marked = c->mark_next;
+    if (c->mark_next) c->mark_next->mark_prev = c->mark_prev;
+    c->marked = 0;
 }
 
 static void conn_close(loop *L, conn *c)
 {
     worker_metrics *m = &L->w->shared->slots[L->w->slot].m;
+    conn_unmark(L, c);
     epoll_ctl(L->ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     L->conns[c->fd] = NULL;
     L->nconns--;
     atomic_fetch_sub_explicit(&m->connections_open, 1, memory_order_relaxed);
-    if (c->held) {
-        c->zombie = 1; /* an inference thread holds it; collect_done frees it */
+    if (c->held) { /* an inference thread holds it; collect_done frees it */
+        pthread_mutex_lock(&L->mu); /* the thread reads zombie when it takes the job */
+        c->zombie = 1;
+        pthread_mutex_unlock(&L->mu);
         return;
     }
     if (c->model_job && c->state == C_WAIT_IO) { /* the client left during the simulated IO */
@@ -217,8 +269,6 @@ static void conn_close(loop *L, conn *c)
     }
     conn_free(c);
 }
-
-static void conn_flush(loop *L, conn *c);
 
 /* Queues the answer res (c->res, or one built aside while a thread holds c->res), with metrics
  * and an access-log line. */
@@ -232,7 +282,9 @@ static void conn_answer_with(loop *L, conn *c, const route_result *res)
     if (L->w->cfg->wclass == WORKER_SYNC) c->keep_alive = 0;
     http_write_response(&c->out, status, c->keep_alive, res->ctype, res->headers, res->body.ptr ? res->body.ptr : "",
                         res->body.len, c->head_method);
-    double secs = now_s() - (c->t_head ? c->t_head : now_s());
+                        res->body.len, c->head_method);
+    /* from the head (nerd_request_duration_seconds); an answer before any head took no time */
+    double secs = c->t_head ? now_s() - c->t_head : 0;
     metrics_observe(m, res->route, metrics_status_id(status), secs);
     if (c->model_job) { /* counted once: a zombie coming back later is not in flight any more */
         L->model_in_flight--;
@@ -249,8 +301,21 @@ static void conn_answer_with(loop *L, conn *c, const route_result *res)
     log_access(&ae);
     if (status >= 500) log_msg(LOG_WARNING, "answered %d: %s", status, res->body.ptr ? res->body.ptr : "");
     L->requests++;
-    c->state = C_WRITE;
-    conn_flush(L, c);
+    c->deadline = 0; /* conn_drive arms the next one */
+    if (c->keep_alive) { /* the next request starts after this one's bytes (conn_drive parses it) */
+        size_t used = c->head_len + c->body_len;
+        c->in_start = used < c->in.len - c->in_start ? c->in_start + used : c->in.len;
+        if (c->in_start == c->in.len) { /* an idle connection keeps no buffer */
+            buf_free(&c->in);
+            c->in_start = 0;
+        }
+        conn_reset_request(c);
+        c->state = C_READ;
+        c->t_idle = now_s();
+    } else {
+        c->state = C_CLOSE;
+    }
+    conn_mark(L, c);
 }
 
 static void conn_answer(loop *L, conn *c) { conn_answer_with(L, c, &c->res); }
@@ -284,7 +349,8 @@ static void run_model_inline(loop *L, conn *c)
     route_compute(L->w->model, L->w->cfg->pipeline, doc, &c->res);
 }
 
-static void dispatch_model(loop *L, conn *c)
+/* 1 if it ran the model on the loop thread, 0 if it queued it for an inference thread. */
+static int dispatch_model(loop *L, conn *c)
 {
     if (L->nthreads > 0) {
         pthread_mutex_lock(&L->mu);
@@ -299,25 +365,26 @@ static void dispatch_model(loop *L, conn *c)
         c->deadline = L->w->cfg->request_timeout > 0 ? c->t_head + L->w->cfg->request_timeout : 0;
         pthread_cond_signal(&L->cv);
         pthread_mutex_unlock(&L->mu);
-        conn_set_events(L, c, 0);
-        return;
+        return 0;
     }
     run_model_inline(L, c);
     conn_answer(L, c);
+    return 1;
 }
 
-static void request_ready(loop *L, conn *c)
+/* Answers a whole request or hands it on; 1 if it ran the model on the loop thread. */
+static int request_ready(loop *L, conn *c)
 {
     const worker_ctx *w = L->w;
-    route_prepare(w, &c->req, c->in.ptr + c->head_len, c->body_len, &c->res);
+    route_prepare(w, &c->req, c->in.ptr + c->in_start + c->head_len, c->body_len, &c->res);
     if (!c->res.needs_model) {
         conn_answer(L, c);
-        return;
+        return 0;
     }
     const server_config *cfg = w->cfg;
     if (cfg->limit_concurrency && L->model_in_flight >= cfg->limit_concurrency) {
         conn_error(L, c, 503, "too many requests in flight; retry later");
-        return;
+        return 0;
     }
     worker_metrics *m = &w->shared->slots[w->slot].m;
     c->model_job = 1;
@@ -326,76 +393,145 @@ static void request_ready(loop *L, conn *c)
     if (cfg->simulate_io > 0) {
         c->state = C_WAIT_IO;
         c->deadline = now_s() + cfg->simulate_io;
-        conn_set_events(L, c, 0);
-        return;
+        return 0;
     }
-    dispatch_model(L, c);
+    return dispatch_model(L, c);
 }
 
-/* Handles whatever complete requests c->in holds (pipelining), then waits for more. */
-static void conn_process(loop *L, conn *c)
+/* Parses the request at in_start and answers it or hands it on; 1 if it ran the model on the
+ * loop thread. Called by conn_drive only. */
+static int conn_next_request(loop *L, conn *c)
 {
-    if (c->state != C_READ) return;
-    if (!c->in.len) return;
-    if (!c->t_first) c->t_first = now_s();
+    if (!c->t_first) c->t_first = now_s(); /* its --header-timeout runs from here (conn_arm_timer) */
     int r = conn_parse(L, c);
     if (r < 0) {
         conn_error(L, c, -r, http_error_reason(r == -413 ? HTTP_E_BODY_TOO_LARGE : r == -411 ? HTTP_E_LENGTH_REQUIRED
                                                    : r == -414 ? HTTP_E_URI_TOO_LONG : r == -431 ? HTTP_E_HEADER_TOO_LARGE
                                                    : r == -501 ? HTTP_E_NOT_IMPLEMENTED : r == -505 ? HTTP_E_VERSION
                                                    : HTTP_E_BAD_REQUEST));
-        return;
+        return 0;
     }
     if (r == 0) {
-        if (c->head_len && c->req.expect_continue && !c->sent_continue && c->in.len == c->head_len) {
+        c->incomplete = 1;
+        /* queued behind the answers before it, never sent ahead of them */
+        if (c->head_len && c->req.expect_continue && !c->sent_continue && c->in.len - c->in_start == c->head_len) {
             c->sent_continue = 1;
-            static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-            if (send(c->fd, cont, sizeof cont - 1, MSG_NOSIGNAL) < 0) {}
+            buf_puts(&c->out, "HTTP/1.1 100 Continue\r\n\r\n");
         }
-        return;
+        return 0;
     }
-    request_ready(L, c);
+    return request_ready(L, c);
 }
 
-static void conn_flush(loop *L, conn *c)
+/* Sends what the socket takes of c->out. -1: the connection broke and is closed (c is gone). */
+static int conn_send(loop *L, conn *c)
 {
+    size_t before = c->out_off;
     while (c->out_off < c->out.len) {
         ssize_t n = send(c->fd, c->out.ptr + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
         if (n > 0) { c->out_off += (size_t)n; continue; }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            conn_set_events(L, c, EPOLLOUT);
-            c->deadline = now_s() + (L->w->cfg->keep_alive > 30 ? L->w->cfg->keep_alive : 30);
-            return;
+            /* a client that reads nothing is given up after the write timeout, counted from its last read */
+            double ka = L->w->cfg->keep_alive;
+            if (c->out_off > before || !c->write_deadline)
+                c->write_deadline = now_s() + (ka > CONN_MIN_WRITE_TIMEOUT_S ? ka : CONN_MIN_WRITE_TIMEOUT_S);
+            if (c->out_off >= conn_out_waiting(c)) { /* drop the sent part once it is the larger */
+                memmove(c->out.ptr, c->out.ptr + c->out_off, conn_out_waiting(c));
+                c->out.len -= c->out_off;
+                c->out.ptr[c->out.len] = 0;
+                c->out_off = 0;
+            }
+            return 0;
         }
         conn_close(L, c);
-        return;
+        return -1;
     }
     buf_free(&c->out); /* an idle keep-alive connection keeps no answer buffer */
     c->out_off = 0;
-    if (!c->keep_alive) {
-        shutdown(c->fd, SHUT_WR);
+    c->write_deadline = 0;
+    return 0;
+}
+
+/* The epoll mask follows the state. EPOLLOUT while answers wait for room, or while whole
+ * requests wait for the connection's next turn (the socket is writable then: the loop comes back
+ * at once). EPOLLIN only while reading can help: not after the client's EOF (it would stay
+ * readable for ever), not while answers pile up, not while a request is with the model. No
+ * EPOLLRDHUP: it is level-triggered, and a client that half-closes while its answers wait or
+ * its model job runs would wake the loop on every turn; its EOF is read in C_READ, and a reset
+ * shows as EPOLLHUP/EPOLLERR, which epoll always reports. */
+static void conn_update_events(loop *L, conn *c)
+{
+    uint32_t ev = 0;
+    if (conn_out_waiting(c) || conn_can_parse(c)) ev |= EPOLLOUT;
+    if (c->state == C_READ && !c->rd_closed && conn_out_waiting(c) < CONN_OUT_HIGH_WATER &&
+        c->in.len - c->in_start < conn_in_cap(L))
+        ev |= EPOLLIN;
+    if (ev == c->events) return;
+    struct epoll_event e = {.events = ev, .data.fd = c->fd};
+    epoll_ctl(L->ep, EPOLL_CTL_MOD, c->fd, &e);
+    c->events = ev;
+}
+
+/* The deadline scan_timers acts on: the write timeout while answers wait, the header timeout
+ * while a request is begun (t_first), else the keep-alive. WAIT_IO and QUEUED keep theirs. */
+static void conn_arm_timer(loop *L, conn *c)
+{
+    const server_config *cfg = L->w->cfg;
+    if (c->state == C_WAIT_IO || c->state == C_QUEUED) return;
+    double d = conn_out_waiting(c) ? c->write_deadline : 0;
+    if (c->state == C_READ) {
+        double r = c->t_first ? c->t_first + cfg->header_timeout
+                   : conn_out_waiting(c) || c->in_start < c->in.len ? 0 : c->t_idle + cfg->keep_alive;
+        if (r && (!d || r < d)) d = r;
+    }
+    c->deadline = d;
+}
+
+/* Runs a connection as far as it can go now: answers the whole requests waiting in `in` (at
+ * most CONN_REQUESTS_PER_TURN, and only while fewer than CONN_OUT_HIGH_WATER bytes of answers
+ * wait), sends, closes when it is done, and sets what to wait for. The one place that starts
+ * the next pipelined request: answering only queues bytes, so 80,000 pipelined requests are a
+ * loop here, not 80,000 nested calls. */
+static void conn_drive(loop *L, conn *c)
+{
+    int turn = CONN_REQUESTS_PER_TURN;
+    for (;;) {
+        while (turn > 0 && conn_can_parse(c)) {
+            turn--;
+            if (conn_next_request(L, c)) turn = 0; /* the model ran here: others' turn */
+        }
+        if (conn_send(L, c) < 0) return;
+        if (!turn || !conn_can_parse(c)) break;
+    }
+    conn_unmark(L, c);
+    if (!conn_out_waiting(c) && (c->state == C_CLOSE || (c->rd_closed && c->state == C_READ && !conn_can_parse(c)))) {
+        /* answered and told to close, or the client's EOF came and no whole request is left */
+        if (c->state == C_CLOSE) shutdown(c->fd, SHUT_WR);
         conn_close(L, c);
         return;
     }
-    /* next request: drop the one answered, keep what was pipelined after it */
-    size_t used = c->head_len + c->body_len;
-    if (used > c->in.len) used = c->in.len;
-    memmove(c->in.ptr, c->in.ptr + used, c->in.len - used);
-    c->in.len -= used;
-    if (!c->in.len) buf_free(&c->in);
-    conn_reset_request(c);
-    c->state = C_READ;
-    c->t_idle = now_s();
-    c->deadline = c->t_idle + L->w->cfg->keep_alive;
-    conn_set_events(L, c, EPOLLIN);
-    if (c->in.len) conn_process(L, c);
+    conn_update_events(L, c);
+    conn_arm_timer(L, c);
+}
+
+/* Drives the connections whose answers were queued outside conn_drive, before the loop waits. */
+static void drive_marked(loop *L)
+{
+    while (L->marked) conn_drive(L, L->marked); /* conn_drive unmarks it, or closes it */
 }
 
 static void conn_read(loop *L, conn *c)
 {
-    const server_config *cfg = L->w->cfg;
-    size_t cap = L->lim.max_head + cfg->max_body_size + 65536;
+    size_t cap = conn_in_cap(L);
+    if (c->in_start) { /* drop the answered requests' bytes before reading more */
+        size_t left = c->in.len - c->in_start;
+        if (c->head_len) http_request_rebase(&c->req, (uintptr_t)(c->in.ptr + c->in_start), c->in.ptr);
+        memmove(c->in.ptr, c->in.ptr + c->in_start, left);
+        c->in.len = left;
+        c->in.ptr[left] = 0;
+        c->in_start = 0;
+    }
     for (;;) {
         if (c->in.len >= cap) break;
         uintptr_t old = (uintptr_t)c->in.ptr;
@@ -405,23 +541,20 @@ static void conn_read(loop *L, conn *c)
         if (room > cap - c->in.len) room = cap - c->in.len;
         ssize_t n = recv(c->fd, c->in.ptr + c->in.len, room, 0);
         if (n > 0) {
-            if (!c->t_first) {
-                c->t_first = now_s();
-                c->deadline = c->t_first + cfg->header_timeout;
-            }
             c->in.len += (size_t)n;
             c->in.ptr[c->in.len] = 0;
+            c->incomplete = 0;
             if ((size_t)n < room) break;
             continue;
         }
-        if (n == 0) { conn_close(L, c); return; }
+        if (n == 0) { c->rd_closed = 1; break; } /* EOF: what came is still answered */
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
         conn_close(L, c);
         return;
     }
-    if (!c->in.len) { buf_free(&c->in); return; } /* nothing came: an idle connection holds no buffer */
-    conn_process(L, c);
+    if (!c->in.len) buf_free(&c->in); /* nothing came: an idle connection holds no buffer */
+    conn_drive(L, c);
 }
 
 /* ------------------------------------------------------------------ inference threads */
@@ -442,10 +575,11 @@ static void *infer_thread(void *arg)
         memmove(L->jobs, L->jobs + 1, --L->njobs * sizeof *L->jobs);
         me->since = now_s();
         me->job = c;
+        int gone = c->zombie; /* its client left while it was queued (written under mu) */
         pthread_mutex_unlock(&L->mu);
         atomic_fetch_add_explicit(&m->inference_threads_busy, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&m->model_wait_us, (uint64_t)((now_s() - c->t_queued) * 1e6), memory_order_relaxed);
-        if (!c->zombie) route_compute(L->w->model, L->w->cfg->pipeline, doc, &c->res);
+        if (!gone) route_compute(L->w->model, L->w->cfg->pipeline, doc, &c->res);
         atomic_fetch_sub_explicit(&m->inference_threads_busy, 1, memory_order_relaxed);
         pthread_mutex_lock(&L->mu);
         me->since = 0;
@@ -631,8 +765,9 @@ static void accept_some(loop *L, int lfd)
         L->nconns++;
         atomic_fetch_add_explicit(&m->connections_total, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&m->connections_open, 1, memory_order_relaxed);
-        struct epoll_event e = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = fd};
+        struct epoll_event e = {.events = EPOLLIN, .data.fd = fd};
         epoll_ctl(L->ep, EPOLL_CTL_ADD, fd, &e);
+        c->events = e.events; /* conn_update_events changes it from here */
         conn_read(L, c); /* data often arrives with the connection */
     }
     if (L->nconns >= cfg->worker_connections) set_accepting(L, 0);
@@ -648,8 +783,9 @@ static void scan_timers(loop *L, double now)
         if (!c || !c->deadline || now < c->deadline) continue;
         switch (c->state) {
         case C_READ:
-            if (!c->in.len && !c->head_len) conn_close(L, c);           /* idle keep-alive */
-            else conn_error(L, c, 408, "request not received in time"); /* slow header or body */
+            if (conn_out_waiting(c) && c->write_deadline && now >= c->write_deadline) conn_close(L, c); /* reads none */
+            else if (c->t_first) conn_error(L, c, 408, "request not received in time"); /* slow header or body */
+            else if (!conn_out_waiting(c)) conn_close(L, c);                          /* idle keep-alive */
             break;
         case C_WAIT_IO:
             if (cfg->request_timeout > 0 && now - c->t_head > cfg->request_timeout) {
@@ -680,7 +816,7 @@ static void scan_timers(loop *L, double now)
             }
             break;
         }
-        case C_WRITE:
+        case C_CLOSE:
             conn_close(L, c); /* a client that does not read its answer */
             break;
         }
@@ -733,7 +869,7 @@ static int async_main(const worker_ctx *w)
             for (int fd = 0; fd < L.maxfd; fd++) {
                 conn *c = L.conns[fd];
                 if (!c) continue;
-                if (c->state == C_READ && !c->in.len && now - c->t_idle >= 2.0) conn_close(&L, c);
+                if (c->state == C_READ && !c->in.len && !conn_out_waiting(c) && now - c->t_idle >= 2.0) conn_close(&L, c);
                 else busy = 1;
             }
             if (!busy || now >= grace_end) break;
@@ -745,6 +881,7 @@ static int async_main(const worker_ctx *w)
             if (L.nthreads) check_stuck_threads(&L, now);
             next_scan = now + 0.01;
         }
+        drive_marked(&L); /* answers the timers and the watchdog queued */
         struct epoll_event evs[256];
         int n = epoll_wait(L.ep, evs, 256, 10);
         for (int i = 0; i < n; i++) {
@@ -757,12 +894,11 @@ static int async_main(const worker_ctx *w)
             }
             conn *c = fd < L.maxfd ? L.conns[fd] : NULL;
             if (!c) continue;
-            if (evs[i].events & EPOLLOUT && c->state == C_WRITE) conn_flush(&L, c);
-            else if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
-                if (c->state == C_READ) conn_read(&L, c);
-                else if (evs[i].events & (EPOLLHUP | EPOLLERR)) conn_close(&L, c); /* client gone mid-request */
-            }
+            if (evs[i].events & (EPOLLHUP | EPOLLERR)) conn_close(&L, c); /* reset or gone: nothing can be sent */
+            else if (evs[i].events & EPOLLIN && c->state == C_READ) conn_read(&L, c);
+            else if (evs[i].events & EPOLLOUT) conn_drive(&L, c);
         }
+        drive_marked(&L); /* answers the inference threads handed back: sent now, before the timers scan */
     }
     /* stop the threads; connections still open are closed with the process */
     int code = L.retiring ? WORKER_EXIT_STUCK_THREAD : 0;
@@ -792,7 +928,7 @@ static int async_main(const worker_ctx *w)
 static int sync_main(const worker_ctx *w)
 {
     loop L = {.w = w, .lim = limits_of(w->cfg)};
-    L.ep = epoll_create1(EPOLL_CLOEXEC); /* used by conn_set_events only; harmless */
+    L.ep = epoll_create1(EPOLL_CLOEXEC); /* unused by the sync path; harmless */
     L.maxfd = 0;
     atomic_store(&w->shared->slots[w->slot].state, SLOT_READY);
     struct pollfd pfd[SERVER_MAX_BINDS];

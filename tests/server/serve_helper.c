@@ -249,10 +249,9 @@ int server_wait_log(const test_server *s, const char *needle, int count, double 
     return 0;
 }
 
-double process_cpu_seconds(pid_t pid)
+/* utime + stime of a /proc stat file (a process's or one thread's), in seconds, or -1 */
+static double stat_cpu_seconds(const char *p)
 {
-    char p[64];
-    snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
     size_t len;
     char *t = test_read_file(p, &len);
     const char *rp = t ? strrchr(t, ')') : NULL; /* the command name may hold spaces */
@@ -260,4 +259,18 @@ double process_cpu_seconds(pid_t pid)
     int ok = rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2;
     free(t);
     return ok ? (double)(ut + st) / (double)sysconf(_SC_CLK_TCK) : -1;
+}
+
+double process_cpu_seconds(pid_t pid)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+    return stat_cpu_seconds(p);
+}
+
+double main_thread_cpu_seconds(pid_t pid)
+{
+    char p[96];
+    snprintf(p, sizeof p, "/proc/%d/task/%d/stat", (int)pid, (int)pid);
+    return stat_cpu_seconds(p);
 }

@@ -52,5 +52,7 @@ void expect_paris(int port);
 int server_wait_log(const test_server *s, const char *needle, int count, double seconds);
 /* CPU seconds a process has used (utime + stime of /proc/PID/stat), or -1 if it is gone. */
 double process_cpu_seconds(pid_t pid);
+/* The same for a process's main thread only (an async worker's loop, without its inference threads). */
+double main_thread_cpu_seconds(pid_t pid);
 
 #endif

@@ -282,7 +282,6 @@ static void conn_answer_with(loop *L, conn *c, const route_result *res)
     if (L->w->cfg->wclass == WORKER_SYNC) c->keep_alive = 0;
     http_write_response(&c->out, status, c->keep_alive, res->ctype, res->headers, res->body.ptr ? res->body.ptr : "",
                         res->body.len, c->head_method);
-                        res->body.len, c->head_method);
     /* from the head (nerd_request_duration_seconds); an answer before any head took no time */
     double secs = c->t_head ? now_s() - c->t_head : 0;
     metrics_observe(m, res->route, metrics_status_id(status), secs);

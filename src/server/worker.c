@@ -297,6 +297,7 @@ static void run_model_inline(loop *L, conn *c)
     if (!doc) doc = nerd_doc_new();
     route_compute(L->w->model, L->w->cfg->pipeline, doc, model_deadline(L->w, c), &c->res);
     log_if_stopped(L->w, &c->res);
+    if (c->res.status == 504) c->keep_alive = 0; /* as when the loop answers for a thread */
 }
 
 static void dispatch_model(loop *L, conn *c)
@@ -462,7 +463,10 @@ static void *infer_thread(void *arg)
         atomic_fetch_add_explicit(&m->inference_threads_busy, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&m->model_wait_us, (uint64_t)((now_s() - c->t_queued) * 1e6), memory_order_relaxed);
         /* past its deadline the computation stops by itself, so the thread is free at once */
-        if (!c->zombie) route_compute(L->w->model, L->w->cfg->pipeline, doc, c->model_deadline, &c->res);
+        if (!c->zombie) {
+            route_compute(L->w->model, L->w->cfg->pipeline, doc, c->model_deadline, &c->res);
+            log_if_stopped(L->w, &c->res);
+        }
         atomic_fetch_sub_explicit(&m->inference_threads_busy, 1, memory_order_relaxed);
         pthread_mutex_lock(&L->mu);
         me->since = 0;
@@ -503,11 +507,11 @@ static void collect_done(loop *L)
             continue;
         }
         if (c->state != C_QUEUED) continue; /* answered 504 while the thread computed */
-        if (L->w->cfg->request_timeout > 0 && now_s() - c->t_head > L->w->cfg->request_timeout) {
+        if (c->res.status != 504 && L->w->cfg->request_timeout > 0 && now_s() - c->t_head > L->w->cfg->request_timeout) {
             log_msg(LOG_WARNING, "request exceeded --request-timeout %.3g s in the model", L->w->cfg->request_timeout);
             route_error(&c->res, 504, "request timeout");
-            c->keep_alive = 0;
         }
+        if (c->res.status == 504) c->keep_alive = 0;
         conn_answer(L, c);
     }
     free(d);

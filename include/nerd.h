@@ -33,6 +33,7 @@ typedef enum {
     NERD_ERR_UTF8,        /* the input text is not valid UTF-8 */
     NERD_ERR_TOO_LONG,    /* the input exceeds NERD_MAX_TEXT_BYTES */
     NERD_ERR_ARG,         /* a NULL or otherwise invalid argument */
+    NERD_ERR_DEADLINE,    /* nerd_ner_until: the deadline passed before the call finished */
 } nerd_status;
 
 const char *nerd_strerror(nerd_status s);
@@ -112,6 +113,16 @@ nerd_status nerd_tokenize(const nerd_model *m, nerd_doc *d, const char *text, si
 /* Tokenize and run the pipeline; entities are then available on the doc. */
 nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t len,
                      nerd_pipeline p);
+
+/* nerd_ner that gives up once the monotonic clock passes `deadline`: seconds of
+ * CLOCK_MONOTONIC (clock_gettime's, Python's time.monotonic()), 0 for none. It looks at the
+ * clock between blocks of work (every few hundred words in the tokenizer, every chunk of the
+ * networks, every thousand transitions), so it returns NERD_ERR_DEADLINE within one such block
+ * (milliseconds) of the deadline, and at once when the deadline has already passed. The doc
+ * then holds no entities and no parse (only the tokens, if the tokenizer had finished), and is
+ * ready for the next call. */
+nerd_status nerd_ner_until(const nerd_model *m, nerd_doc *d, const char *text, size_t len,
+                           nerd_pipeline p, double deadline);
 
 typedef struct {
     const char *ptr; /* points into the doc or the model; valid until the doc's next call */

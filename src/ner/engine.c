@@ -1,5 +1,6 @@
 /* engine.c - include/nerd.h over the modules named in engine.h. */
 #include "ner/engine.h"
+#include "ner/deadline.h"
 #include "ner/hash.h"
 #include "ner/pystr.h"
 #include "ner/spacy_config.h"
@@ -32,6 +33,7 @@ const char *nerd_strerror(nerd_status s)
     case NERD_ERR_UTF8: return "text is not valid UTF-8";
     case NERD_ERR_TOO_LONG: return "text is too long";
     case NERD_ERR_ARG: return "invalid argument";
+    case NERD_ERR_DEADLINE: return "deadline exceeded";
     }
     return "unknown error";
 }
@@ -667,7 +669,7 @@ static nerd_status fill_tokens(const nerd_model *m, nerd_doc *d)
     return NERD_OK;
 }
 
-nerd_status nerd_tokenize(const nerd_model *m, nerd_doc *d, const char *text, size_t len)
+static nerd_status tokenize_until(const nerd_model *m, nerd_doc *d, const char *text, size_t len, double deadline)
 {
     if (!m || !d || (!text && len)) return NERD_ERR_ARG;
     d->ntoks = 0;
@@ -675,11 +677,18 @@ nerd_status nerd_tokenize(const nerd_model *m, nerd_doc *d, const char *text, si
     d->has_ents = 0;
     d->has_parse = 0;
     if (len > NERD_MAX_TEXT_BYTES) return NERD_ERR_TOO_LONG;
+    if (deadline_passed(deadline)) return NERD_ERR_DEADLINE;
     if (!py_utf8_valid(text, len, NULL)) return NERD_ERR_UTF8;
     buf_clear(&d->text);
     if (buf_append(&d->text, text ? text : "", len)) return NERD_ERR_NOMEM;
-    if (tokenizer_run(m->tok, d->text.ptr, len, &d->tsc)) return NERD_ERR_NOMEM;
+    int rc = tokenizer_run_until(m->tok, d->text.ptr, len, deadline, &d->tsc);
+    if (rc) return rc == TOK_DEADLINE ? NERD_ERR_DEADLINE : NERD_ERR_NOMEM;
     return fill_tokens(m, d);
+}
+
+nerd_status nerd_tokenize(const nerd_model *m, nerd_doc *d, const char *text, size_t len)
+{
+    return tokenize_until(m, d, text, len, 0);
 }
 
 /* The network runs over chunks of NER_CHUNK tokens so that a doc's workspace stays bounded
@@ -693,10 +702,16 @@ nerd_status nerd_tokenize(const nerd_model *m, nerd_doc *d, const char *text, si
 
 nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t len, nerd_pipeline p)
 {
+    return nerd_ner_until(m, d, text, len, p, 0);
+}
+
+nerd_status nerd_ner_until(const nerd_model *m, nerd_doc *d, const char *text, size_t len, nerd_pipeline p,
+                           double deadline)
+{
     if (!m || !d || (p != NERD_PIPELINE_NER && p != NERD_PIPELINE_FULL)) return NERD_ERR_ARG;
     if (p == NERD_PIPELINE_FULL && !m->has_full) return NERD_ERR_UNSUPPORTED;
-    nerd_status s = nerd_tokenize(m, d, text, len);
-    if (s == NERD_OK && p == NERD_PIPELINE_FULL) s = engine_parse(m, d);
+    nerd_status s = tokenize_until(m, d, text, len, deadline);
+    if (s == NERD_OK && p == NERD_PIPELINE_FULL) s = engine_parse(m, d, deadline);
     if (s != NERD_OK) return s;
     /* the parser's sentence starts: no entity crosses into one */
     const uint8_t *sent_start = p == NERD_PIPELINE_FULL && m->parser_before_ner ? d->sent_starts : NULL;
@@ -717,6 +732,8 @@ nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t 
 
     biluo_state st = {0, -1, -1, 0};
     for (size_t c0 = 0; c0 < n; c0 += NER_CHUNK) {
+        /* between chunks: one look at the clock per NER_CHUNK rows and transitions */
+        if (deadline_passed(deadline)) return NERD_ERR_DEADLINE;
         size_t c1 = c0 + NER_CHUNK < n ? c0 + NER_CHUNK : n;
         size_t a = c0 > NER_CONTEXT ? c0 - NER_CONTEXT : 0, b = c1 + NER_CONTEXT < n ? c1 + NER_CONTEXT : n;
         t2v_fast_forward(t2v, &m->ner_t2v_packed, m->precision, m->ner_cache, d->attrs + a * NER_NATTRS, b - a, vecs,

@@ -118,7 +118,8 @@ struct nerd_doc {
     int has_parse;
 };
 
-/* The shared tok2vec and the parser over a tokenized doc: heads, deps, sentence starts. */
-nerd_status engine_parse(const nerd_model *m, nerd_doc *d);
+/* The shared tok2vec and the parser over a tokenized doc: heads, deps, sentence starts.
+ * NERD_ERR_DEADLINE once the monotonic clock passes deadline (deadline.h; 0 for none). */
+nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline);
 
 #endif

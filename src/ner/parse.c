@@ -8,6 +8,7 @@
  * token outside the window (deep in the stack of a very long sentence) gets its one slot
  * computed from its projected vector. */
 #include "ner/engine.h"
+#include "ner/deadline.h"
 
 #include <string.h>
 
@@ -26,7 +27,7 @@ static void fill_t2v_attrs(const nerd_model *m, nerd_doc *d)
     }
 }
 
-nerd_status engine_parse(const nerd_model *m, nerd_doc *d)
+nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline)
 {
     const size_t n = d->ntoks;
     const t2v_net *t2v = &m->t2v;
@@ -60,6 +61,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d)
     /* the shared tok2vec, chunk by chunk, straight into the projection the parser reads */
     fill_t2v_attrs(m, d);
     for (size_t c0 = 0; c0 < n; c0 += PARSE_CHUNK) {
+        if (deadline_passed(deadline)) return NERD_ERR_DEADLINE; /* between chunks of rows */
         size_t c1 = c0 + PARSE_CHUNK < n ? c0 + PARSE_CHUNK : n;
         size_t a = c0 > PARSE_CONTEXT ? c0 - PARSE_CONTEXT : 0, b = c1 + PARSE_CONTEXT < n ? c1 + PARSE_CONTEXT : n;
         t2v_fast_forward(t2v, &m->full_t2v_packed, m->precision, m->full_cache, d->t2v_attrs + a * t2v->nattrs, b - a,
@@ -74,6 +76,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d)
     parser_fast_table(pn, &m->full_parser_packed, proj, wn, table);
     const size_t max_steps = 16 * n + 16; /* a parse takes under 8n steps; this only guards */
     while (!ae_is_final(&st)) {
+        if (!(st.steps & (DEADLINE_EVERY_TRANSITIONS - 1)) && deadline_passed(deadline)) return NERD_ERR_DEADLINE;
         if ((size_t)st.b_i + 1 >= w0 + wn && w0 + wn < n) { /* B0 and B1 must be in the window */
             w0 = (size_t)st.b_i > back ? (size_t)st.b_i - back : 0;
             wn = n - w0 < window ? n - w0 : window;

@@ -4,6 +4,7 @@
  * stripping stops as soon as the rest is a special case, and the final special-case pass
  * keeps the longest matches, checking only each match's first and last token for overlap. */
 #include "ner/tokenizer.h"
+#include "ner/deadline.h"
 #include "util/buf.h"
 #include "ner/hash.h"
 #include "ner/pystr.h"
@@ -261,19 +262,24 @@ static int process_span(const tokenizer *t, const char *text, uint32_t a, uint32
     return tokenize_span(t, text, a, b, specials, sc);
 }
 
-static int tokenize_affixes(const tokenizer *t, const char *text, size_t len, int specials, tok_scratch *sc)
+/* Returns 0, -1 when memory runs out, or TOK_DEADLINE once the clock passes deadline (0: none). */
+static int tokenize_affixes(const tokenizer *t, const char *text, size_t len, int specials, double deadline,
+                           tok_scratch *sc)
 {
     sc->ntoks = 0;
     if (!len) return 0;
     uint32_t cp;
     py_utf8_next(text, len, &cp);
     int in_ws = py_isspace(cp);
-    size_t start = 0, pos = 0;
+    size_t start = 0, pos = 0, spans = 0;
     while (pos < len) {
         size_t n = py_utf8_next(text + pos, len - pos, &cp);
         if (!n) return -1; /* callers validate UTF-8 first */
         if (py_isspace(cp) != in_ws) {
-            if (start < pos && process_span(t, text, (uint32_t)start, (uint32_t)pos, specials, sc)) return -1;
+            if (start < pos) {
+                if (deadline > 0 && ++spans % DEADLINE_EVERY_SPANS == 0 && deadline_passed(deadline)) return TOK_DEADLINE;
+                if (process_span(t, text, (uint32_t)start, (uint32_t)pos, specials, sc)) return -1;
+            }
             if (cp == ' ') {
                 sc->toks[sc->ntoks - 1].ws = 1;
                 start = pos + 1;
@@ -387,11 +393,16 @@ static int apply_special_cases(const tokenizer *t, const char *text, tok_scratch
     return rc;
 }
 
-int tokenizer_run(const tokenizer *t, const char *text, size_t len, tok_scratch *sc)
+int tokenizer_run_until(const tokenizer *t, const char *text, size_t len, double deadline, tok_scratch *sc)
 {
     if (!sc->md && !(sc->md = pcre2_match_data_create(4, NULL))) return -1;
-    if (tokenize_affixes(t, text, len, 1, sc)) return -1;
-    return apply_special_cases(t, text, sc);
+    int rc = tokenize_affixes(t, text, len, 1, deadline, sc);
+    return rc ? rc : apply_special_cases(t, text, sc);
+}
+
+int tokenizer_run(const tokenizer *t, const char *text, size_t len, tok_scratch *sc)
+{
+    return tokenizer_run_until(t, text, len, 0, sc);
 }
 
 void tok_scratch_free(tok_scratch *s)
@@ -565,7 +576,7 @@ static int build_patterns(tokenizer *t, char *err, size_t errlen)
         if (!selected) continue;
         /* tokenize a copy: the pool may grow below */
         char *copy = strndup(s, len);
-        if (!copy || tokenize_affixes(t, copy, len, 0, &sc)) { free(copy); goto out; }
+        if (!copy || tokenize_affixes(t, copy, len, 0, 0, &sc)) { free(copy); goto out; }
         match_pattern *mp = &t->patterns[t->npatterns];
         mp->first = (uint32_t)t->npattern_toks;
         mp->n = (uint32_t)sc.ntoks;

@@ -42,6 +42,10 @@ void tok_scratch_free(tok_scratch *s);
 
 /* Tokenizes valid UTF-8 text into s->toks / s->ntoks. Returns 0, or -1 when memory runs out. */
 int tokenizer_run(const tokenizer *t, const char *text, size_t len, tok_scratch *s);
+/* The same, stopping with TOK_DEADLINE (s->toks then incomplete) once the monotonic clock
+ * passes deadline (deadline.h; 0 for none). */
+enum { TOK_DEADLINE = -2 };
+int tokenizer_run_until(const tokenizer *t, const char *text, size_t len, double deadline, tok_scratch *s);
 
 /* A special case's NORM for a subtoken index from tok_span.norm_sub. */
 void tokenizer_sub_norm(const tokenizer *t, int32_t sub, const char **p, size_t *len);

@@ -25,7 +25,7 @@ void server_config_usage(FILE *f)
             "                               (--threads: replace one whose thread is on a request for S + 1 s)\n"
             "      --graceful-timeout S     QUIT/HUP: time for in-flight requests (default 30)\n"
             "      --keep-alive S           idle keep-alive connections are closed after S seconds (default 75)\n"
-            "      --request-timeout S      answer 504 when a request takes longer (default: none)\n"
+            "      --request-timeout S      answer 504 and stop the model past S seconds (default: none)\n"
             "      --header-timeout S       408 when a request has not arrived whole after S seconds (default 10)\n"
             "      --max-requests N         recycle a worker after N requests (default: never)\n"
             "      --max-requests-jitter N  add 0..N to --max-requests per worker\n"

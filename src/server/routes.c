@@ -182,33 +182,35 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int one_text(const nerd_model *m, nerd_pipeline p, nerd_doc *doc, const json_value *t, int ents, buf *out)
+static int one_text(const nerd_model *m, nerd_pipeline p, nerd_doc *doc, double deadline, const json_value *t,
+                    int ents, buf *out)
 {
-    nerd_status st = nerd_ner(m, doc, t->u.str.ptr, t->u.str.len, p);
+    nerd_status st = nerd_ner_until(m, doc, t->u.str.ptr, t->u.str.len, p, deadline);
     if (st != NERD_OK) return (int)st;
     return ents ? ents_write_list(doc, t->u.str.ptr, out) : ents_write_dict(doc, t->u.str.ptr, out);
 }
 
-void route_compute(const nerd_model *m, nerd_pipeline p, nerd_doc *doc, route_result *r)
+void route_compute(const nerd_model *m, nerd_pipeline p, nerd_doc *doc, double deadline, route_result *r)
 {
     double t0 = now_s();
     buf_clear(&r->body);
     int rc = 0;
     if (!r->many) {
         if (r->ents_format) buf_puts(&r->body, "{\"ents\":");
-        rc = one_text(m, p, doc, r->texts, r->ents_format, &r->body);
+        rc = one_text(m, p, doc, deadline, r->texts, r->ents_format, &r->body);
         if (r->ents_format) buf_putc(&r->body, '}');
     } else {
         buf_puts(&r->body, "{\"ents\":[");
         for (size_t i = 0; i < r->texts->u.arr.n && !rc; i++) {
             if (i) buf_putc(&r->body, ',');
-            rc = one_text(m, p, doc, &r->texts->u.arr.items[i], 1, &r->body);
+            rc = one_text(m, p, doc, deadline, &r->texts->u.arr.items[i], 1, &r->body);
         }
         buf_puts(&r->body, "]}");
     }
     r->compute_s = now_s() - t0;
     r->needs_model = 0;
-    if (rc > 0) route_error(r, rc == NERD_ERR_UTF8 ? 400 : rc == NERD_ERR_UNSUPPORTED ? 503 : 500, nerd_strerror((nerd_status)rc));
+    if (rc == NERD_ERR_DEADLINE) route_error(r, 504, "request timeout");
+    else if (rc > 0) route_error(r, rc == NERD_ERR_UTF8 ? 400 : rc == NERD_ERR_UNSUPPORTED ? 503 : 500, nerd_strerror((nerd_status)rc));
     else if (rc < 0) route_error(r, 500, "out of memory");
     else r->status = 200;
 }

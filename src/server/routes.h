@@ -26,8 +26,9 @@ typedef struct {
 
 /* Routes a complete request. Fills r; r->needs_model says whether route_compute must run. */
 void route_prepare(const worker_ctx *w, const http_request *req, const char *body, size_t body_len, route_result *r);
-/* Runs the model for a prepared job (any thread; doc is that thread's). */
-void route_compute(const nerd_model *m, nerd_pipeline p, nerd_doc *doc, route_result *r);
+/* Runs the model for a prepared job (any thread; doc is that thread's). Past deadline (monotonic
+ * seconds, 0 for none) the model stops and the answer is 504 "request timeout". */
+void route_compute(const nerd_model *m, nerd_pipeline p, nerd_doc *doc, double deadline, route_result *r);
 /* An error answer {"error": msg}. */
 void route_error(route_result *r, int status, const char *msg);
 void route_result_free(route_result *r);

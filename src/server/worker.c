@@ -105,6 +105,8 @@ typedef struct conn {
     int marked;
     double t_first, t_head, deadline, t_queued;
     double write_deadline;  /* while answers wait: when a client that does not read is given up */
+    double model_deadline;  /* when its model job stops (--request-timeout), 0 for never; set
+                             * before the job is queued, read by the thread that runs it */
     double t_idle;          /* when it last became idle between requests */
     route_result res;
     buf out;
@@ -341,16 +343,33 @@ static void conn_error(loop *L, conn *c, int status, const char *msg)
     conn_answer(L, c);
 }
 
+/* The point past which a request's model job stops (nerd_ner_until) and it is answered 504:
+ * --request-timeout after its head arrived, or 0 for never. */
+static double model_deadline(const worker_ctx *w, const conn *c)
+{
+    return w->cfg->request_timeout > 0 ? c->t_head + w->cfg->request_timeout : 0;
+}
+
+static void log_if_stopped(const worker_ctx *w, const route_result *res)
+{
+    if (res->status == 504)
+        log_msg(LOG_WARNING, "request exceeded --request-timeout %.3g s in the model; its computation stopped",
+                w->cfg->request_timeout);
+}
+
 static void run_model_inline(loop *L, conn *c)
 {
     static __thread nerd_doc *doc;
     if (!doc) doc = nerd_doc_new();
-    route_compute(L->w->model, L->w->cfg->pipeline, doc, &c->res);
+    route_compute(L->w->model, L->w->cfg->pipeline, doc, model_deadline(L->w, c), &c->res);
+    log_if_stopped(L->w, &c->res);
+    if (c->res.status == 504) c->keep_alive = 0; /* as when the loop answers for a thread */
 }
 
 /* 1 if it ran the model on the loop thread, 0 if it queued it for an inference thread. */
 static int dispatch_model(loop *L, conn *c)
 {
+    c->model_deadline = model_deadline(L->w, c);
     if (L->nthreads > 0) {
         pthread_mutex_lock(&L->mu);
         if (L->njobs == L->capjobs) {
@@ -361,7 +380,7 @@ static int dispatch_model(loop *L, conn *c)
         c->state = C_QUEUED;
         c->held = 1;
         c->t_queued = now_s();
-        c->deadline = L->w->cfg->request_timeout > 0 ? c->t_head + L->w->cfg->request_timeout : 0;
+        c->deadline = c->model_deadline; /* scan_timers answers 504 then, whatever the thread does */
         pthread_cond_signal(&L->cv);
         pthread_mutex_unlock(&L->mu);
         return 0;
@@ -578,7 +597,11 @@ static void *infer_thread(void *arg)
         pthread_mutex_unlock(&L->mu);
         atomic_fetch_add_explicit(&m->inference_threads_busy, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&m->model_wait_us, (uint64_t)((now_s() - c->t_queued) * 1e6), memory_order_relaxed);
-        if (!gone) route_compute(L->w->model, L->w->cfg->pipeline, doc, &c->res);
+        /* past its deadline the computation stops by itself, so the thread is free at once */
+        if (!gone) {
+            route_compute(L->w->model, L->w->cfg->pipeline, doc, c->model_deadline, &c->res);
+            log_if_stopped(L->w, &c->res);
+        }
         atomic_fetch_sub_explicit(&m->inference_threads_busy, 1, memory_order_relaxed);
         pthread_mutex_lock(&L->mu);
         me->since = 0;
@@ -619,11 +642,11 @@ static void collect_done(loop *L)
             continue;
         }
         if (c->state != C_QUEUED) continue; /* answered 504 while the thread computed */
-        if (L->w->cfg->request_timeout > 0 && now_s() - c->t_head > L->w->cfg->request_timeout) {
+        if (c->res.status != 504 && L->w->cfg->request_timeout > 0 && now_s() - c->t_head > L->w->cfg->request_timeout) {
             log_msg(LOG_WARNING, "request exceeded --request-timeout %.3g s in the model", L->w->cfg->request_timeout);
             route_error(&c->res, 504, "request timeout");
-            c->keep_alive = 0;
         }
+        if (c->res.status == 504) c->keep_alive = 0;
         conn_answer(L, c);
     }
     free(d);
@@ -989,7 +1012,8 @@ static int sync_main(const worker_ctx *w)
                                               (long)((w->cfg->simulate_io - (time_t)w->cfg->simulate_io) * 1e9)};
                         while (nanosleep(&ts, &ts) && errno == EINTR && !sig_term) {}
                     }
-                    route_compute(w->model, w->cfg->pipeline, doc, &c->res);
+                    route_compute(w->model, w->cfg->pipeline, doc, model_deadline(w, c), &c->res);
+                    log_if_stopped(w, &c->res);
                 }
             } else if (r < -1) {
                 int st = -r;

@@ -1,6 +1,6 @@
 /* The two models tests use (the stand-in the shared golden files were made with, and the real
  * en_core_web_sm `make deps` fetches), the stand-in loaded for a test (or the test fails with the
- * loader's message), and a tok2vec's output for a document. */
+ * loader's message), a tok2vec's output for a document, and a doc's annotations as a string. */
 #include "model_helper.h"
 #include "test.h"
 
@@ -35,4 +35,20 @@ float *test_t2v_out(const t2v_net *net, const t2v_packed *pk, kn_precision prec,
     t2v_fast_forward(net, pk, prec, c, attrs, n, out, scratch, use, NULL, NULL);
     free(scratch);
     return out;
+}
+
+char *test_annotations(const nerd_doc *d)
+{
+    buf b = {0};
+    buf_puts(&b, "");
+    for (size_t i = 0; i < nerd_doc_nents(d); i++) {
+        nerd_ent e;
+        nerd_doc_ent(d, i, &e);
+        buf_printf(&b, "%zu-%zu:%s;", e.start_char, e.end_char, e.label);
+    }
+    size_t h;
+    const char *dep;
+    for (size_t i = 0; nerd_doc_head(d, i, &h, &dep) == 0; i++)
+        buf_printf(&b, "%zu>%zu:%s%s;", i, h, dep, nerd_doc_sent_start(d, i) == 1 ? "^" : "");
+    return b.ptr;
 }

@@ -9,4 +9,8 @@
 float *test_t2v_out(const t2v_net *net, const t2v_packed *pk, kn_precision prec, embed_cache *c, const uint64_t *attrs,
                     size_t n, t2v_cache_use *use);
 
+/* A doc's entities, then each token's head, label and sentence start (when parsed), as one
+ * malloc'd string to compare runs by. */
+char *test_annotations(const nerd_doc *d);
+
 #endif

@@ -3,6 +3,7 @@
  * interleaved in one doc (the model is read-only after load). */
 #include "test.h"
 #include "nerd.h"
+#include "model_helper.h"
 #include "util/json.h"
 
 #include <pthread.h>
@@ -12,18 +13,7 @@ typedef struct { char **text; size_t *len; size_t n; char **answer[2]; const ner
 static char *entities(const nerd_model *m, nerd_doc *d, const char *t, size_t len, nerd_pipeline p)
 {
     if (nerd_ner(m, d, t, len, p) != NERD_OK) return strdup("error");
-    buf b = {0};
-    buf_puts(&b, "");
-    for (size_t i = 0; i < nerd_doc_nents(d); i++) {
-        nerd_ent e;
-        nerd_doc_ent(d, i, &e);
-        buf_printf(&b, "%zu-%zu:%s;", e.start_char, e.end_char, e.label);
-    }
-    size_t h;
-    const char *dep;
-    for (size_t i = 0; nerd_doc_head(d, i, &h, &dep) == 0; i++)
-        buf_printf(&b, "%zu>%zu:%s%s;", i, h, dep, nerd_doc_sent_start(d, i) == 1 ? "^" : "");
-    return b.ptr;
+    return test_annotations(d);
 }
 
 static void *worker(void *arg)

@@ -126,8 +126,9 @@ TEST_T(serve_stuck_inference_thread_gets_504_and_worker_replaced, 90)
     CHECK(WIFEXITED(server_stop(&s, SIGTERM)));
 }
 
-/* --request-timeout shorter than the computation: the client gets its 504 at the deadline, not
- * when the thread returns, and the worker (its thread back within --timeout) is kept. */
+/* --request-timeout shorter than the computation: the client gets its 504 at the deadline (the
+ * loop answers it, whatever the thread does), the thread stops computing by itself
+ * (test_serve_deadline.c bounds how soon), and the worker is kept. */
 TEST_T(serve_request_timeout_answers_while_the_thread_computes, 60)
 {
     test_server s;
@@ -139,9 +140,8 @@ TEST_T(serve_request_timeout_answers_while_the_thread_computes, 60)
     printf("  answered %d after %.2f s\n", status_of(&out), took);
     CHECKF(status_of(&out) == 504, "expected a 504, got: %.200s", out.ptr ? out.ptr : "(nothing)");
     CHECKF(strstr(out.ptr, "request timeout"), "%s", out.ptr);
-    /* answered while its thread still computes, not when the thread returns */
-    CHECK_EQ_INT(server_metric(s.port, "nerd_inference_threads_busy"), 1);
-    /* the thread finishes the abandoned job, then serves again; the worker stays */
+    CHECKF(took < 3, "the 504 came after %.2f s, not at the 0.3 s deadline", took);
+    /* the thread gives the job up, then serves again; the worker stays */
     CHECK_EQ_INT(wait_metric(s.port, "nerd_inference_threads_busy", 0, 30), 0);
     expect_paris(s.port);
     pid_t now[4];

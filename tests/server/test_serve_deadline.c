@@ -58,7 +58,7 @@ static pid_t send_slow_request(int port, const buf *text)
     pid_t pid = fork();
     if (pid) return pid;
     buf req = {0}, out = {0};
-    buf_printf(&req, "POST / HTTP/1.1\r\nContent-Length: %zu\r\n\r\n{\"text\": \"%s\"}", text->len + 12, text->ptr);
+    buf_printf(&req, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n{\"text\": \"%s\"}", text->len + 12, text->ptr);
     double t0 = now_s();
     int status = http_raw(port, req.ptr, req.len, &out);
     printf("  the slow request was answered %d after %.2f s\n", status, now_s() - t0);

@@ -32,7 +32,7 @@ $(TEST_OBJ): CFLAGS += -Itests
 # build, so that sanitizer builds (-O1) run the tests in time.
 $(call obj,src/ner/kernels.c) $(BUILD)/pic/src/ner/kernels.o: CFLAGS += -O2
 
-.PHONY: model golden-real golden-check test-real-model venv all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
+.PHONY: model golden-real golden-check test-real-model test-spacy venv all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -162,6 +162,17 @@ golden-check: $(GOLDEN_STANDIN)
 test-real-model: $(BUILD)/nerd $(GOLDEN_REAL)
 	$(BUILD)/nerd eval --model $(MODEL_DIR) --pipeline full --all-fields --min-identical 1.0 --golden $(GOLDEN_REAL)
 	$(BUILD)/nerd eval --model $(MODEL_DIR) --pipeline ner --all-fields --min-identical 1.0 --golden $(GOLDEN_REAL)
+
+# nerd against live spaCy (tests/spacy/diff.py): SPACY_COUNT texts generated from SPACY_SEED
+# (tests/spacy/gen_texts.py) through spaCy and through nerd (`nerd ner` and POST /ents of `nerd
+# serve`), both pipelines, for each folder of SPACY_MODELS: the stand-in, and the real
+# en_core_web_sm when models/ holds it. Ends with "spacy-diff: N docs, M mismatches"; fails on any.
+SPACY_MODELS ?= $(STANDIN) $(wildcard $(MODEL_DIR))
+SPACY_SEED   ?= 13
+SPACY_COUNT  ?= 5000
+test-spacy: $(BUILD)/nerd $(VENV)/.installed
+	$(VENV_PY) tests/spacy/diff.py --nerd $(BUILD)/nerd --work $(BUILD)/spacy-diff \
+	  --models $(SPACY_MODELS) --seed $(SPACY_SEED) --count $(SPACY_COUNT)
 
 # Build, then serve the default model on 127.0.0.1:8000 (ARGS="-w 2 -k async" to change).
 serve: $(BUILD)/nerd

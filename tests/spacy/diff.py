@@ -18,6 +18,7 @@ import hashlib
 import http.client
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -282,8 +283,12 @@ def main():
     for key in sorted(by_field):
         print("spacy-diff: %5d %s" % (by_field[key], key))
     bad_docs = len({(mm["model"], mm["doc"]) for mm in mismatches})
-    print("spacy-diff: %d texts x %d models (seed %d), %d docs with a mismatch, %.0f s; all in %s" % (
-        len(texts), len(models), args.seed, bad_docs, time.monotonic() - t0, os.path.join(args.work, "mismatches.jsonl")))
+    # CPU seconds of this process and every process it waited for (spaCy, nerd ner, nerd serve).
+    cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for f in ("ru_utime", "ru_stime"))
+    print("spacy-diff: %d texts x %d models (seed %d), %d docs with a mismatch, %.0f s (%.0f CPU s); all in %s" % (
+        len(texts), len(models), args.seed, bad_docs, time.monotonic() - t0, cpu,
+        os.path.join(args.work, "mismatches.jsonl")))
     print("spacy-diff: %d docs, %d mismatches" % (len(texts) * len(models), len(mismatches)))
     return 1 if mismatches else 0
 

@@ -194,11 +194,16 @@ def make_text(rng, texts, adversarial):
     return text
 
 
+# The first texts of every run: nothing, and whitespace or one invisible character alone.
+FIRST_TEXTS = ["", " ", "\n", "\r\n", "\t", "\x00", "\ufeff", "\u2028", "\u00a0", "\u200b", " \n "]
+
+
 def generate(seed, count, golden_dir=DEFAULT_GOLDEN):
     rng = random.Random(seed)
     texts = load_golden_texts(golden_dir)
     adversarial = load_adversarial()
-    return [make_text(rng, texts, adversarial) for _ in range(count)]
+    first = FIRST_TEXTS[:count]
+    return first + [make_text(rng, texts, adversarial) for _ in range(count - len(first))]
 
 
 def main():

@@ -6,8 +6,8 @@ For every model folder given, the texts of tests/spacy/gen_texts.py go through
   - nerd's server: `POST /ents` with {"texts": [...]} to a `nerd serve` per pipeline on 127.0.0.1.
 Compared per document: tokens (text, code-point offset, trailing space), sentence starts, heads and
 dependency labels, each token's entity type, and the entity spans and labels of both pipelines.
-A mismatch is one document of one model differing through one interface; the first ones are printed
-with the text and the field that differs. The last line is `spacy-diff: N docs, M mismatches`
+A mismatch is one document (a text with one model) where any interface differs in any field; the
+first differences are printed with the text and the field. The last line is `spacy-diff: N docs, M mismatches`
 (N = texts x models) and the exit status is non-zero on any mismatch.
 
     build/venv/bin/python tests/spacy/diff.py --nerd build/nerd --models DIR... [--seed 13] [--count 5000]
@@ -77,15 +77,18 @@ def spacy_cache_key(model, texts_path):
     return h.hexdigest()[:16]
 
 
-def nerd_cli(nerd, model, pipeline, fmt, texts_path):
+def nerd_cli(nerd, model, pipeline, fmt, texts_path, count):
+    """One answer per text; a line nerd refused is its {"error": ...} object, texts after a crash get one too."""
     with open(texts_path, "rb") as f:
         p = subprocess.run([nerd, "ner", "--model", model, "--pipeline", pipeline, "--format", fmt, "--jsonl", "-"],
                            stdin=f, capture_output=True)
-    if p.returncode != 0:
-        raise RuntimeError("nerd ner --pipeline %s --format %s failed (%d): %s" %
-                           (pipeline, fmt, p.returncode, p.stderr.decode(errors="replace")[-2000:]))
     # Lines end at "\n" only: str.splitlines would also cut at U+2028 or \x85, which JSON strings carry raw.
-    return [json.loads(line) for line in p.stdout.decode("utf-8").split("\n") if line]
+    answers = [json.loads(line) for line in p.stdout.decode("utf-8").split("\n") if line]
+    if len(answers) != count:
+        why = "nerd ner exited %d after %d of %d answers: %s" % (p.returncode, len(answers), count,
+                                                                p.stderr.decode(errors="replace")[-500:])
+        answers = answers[:count] + [{"error": why}] * (count - len(answers))
+    return answers
 
 
 def start_server(nerd, model, pipeline, log_path):
@@ -137,14 +140,17 @@ def nerd_http(nerd, model, pipeline, texts, log_path):
         answers = []
         for batch in batches(texts):
             body = json.dumps({"texts": batch}).encode("ascii")
-            conn.request("POST", "/ents", body=body, headers={"Content-Type": "application/json"})
-            r = conn.getresponse()
-            data = r.read()
-            if r.status != 200:
-                raise RuntimeError("POST /ents answered %d: %s" % (r.status, data[:500]))
-            got = json.loads(data)["ents"]
-            if len(got) != len(batch):
-                raise RuntimeError("POST /ents: %d answers for %d texts" % (len(got), len(batch)))
+            try:
+                conn.request("POST", "/ents", body=body, headers={"Content-Type": "application/json"})
+                r = conn.getresponse()
+                data = r.read()
+                got = json.loads(data)["ents"] if r.status == 200 else None
+                if got is None or len(got) != len(batch):
+                    why = "POST /ents of %d texts answered %d: %s" % (len(batch), r.status, data[:300])
+                    got = [{"error": why}] * len(batch)
+            except (OSError, http.client.HTTPException, ValueError, KeyError) as e:
+                got = [{"error": "POST /ents of %d texts: %r" % (len(batch), e)}] * len(batch)
+                conn.close()
             answers.extend(got)
         return answers
     finally:
@@ -154,6 +160,21 @@ def nerd_http(nerd, model, pipeline, texts, log_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def readable_json(text):
+    """The text as a JSON string with printable characters as they are and the rest escaped, so that
+    invisible ones (controls, NBSP, zero-width, U+2028) show and the line can be pasted back."""
+    out = []
+    for ch in json.dumps(text, ensure_ascii=False):
+        if ch.isprintable() and ch != "\u00a0":
+            out.append(ch)
+        elif ord(ch) < 0x10000:
+            out.append("\\u%04x" % ord(ch))
+        else:
+            v = ord(ch) - 0x10000
+            out.append("\\u%04x\\u%04x" % (0xD800 + (v >> 10), 0xDC00 + (v & 0x3FF)))
+    return "".join(out)
 
 
 def ents_rows(ents):
@@ -172,6 +193,8 @@ def first_difference(want, got):
 
 def compare_tokens(ref, toks):
     """nerd's --format tokens answer against spaCy's full pipeline: the first field that differs, or None."""
+    if isinstance(toks, dict):
+        return "error", toks.get("error")
     fields = {
         "tokens": (ref["tokens"], [[t["text"], t["idx"], t["ws"]] for t in toks]),
         "sent_starts": (ref["sent_starts"], [i for i, t in enumerate(toks) if t["sent_start"]]),
@@ -186,6 +209,8 @@ def compare_tokens(ref, toks):
 
 
 def compare_ents(want, got_ents):
+    if isinstance(got_ents, dict):
+        return "error", got_ents.get("error")
     got = ents_rows(got_ents)
     if want != got:
         return "ents", first_difference(want, got)
@@ -242,13 +267,13 @@ def main():
             for pipeline in ("full", "ner"):
                 jobs[(m, "cli-ents-" + pipeline)] = pool.submit(
                     timed, "nerd ner --pipeline %s --format ents %s" % (pipeline, m),
-                    nerd_cli, args.nerd, m, pipeline, "ents", texts_path)
+                    nerd_cli, args.nerd, m, pipeline, "ents", texts_path, len(texts))
                 log = os.path.join(args.work, "serve-%d-%s.log" % (k, pipeline))
                 jobs[(m, "http-ents-" + pipeline)] = pool.submit(
                     timed, "POST /ents --pipeline %s %s" % (pipeline, m), nerd_http, args.nerd, m, pipeline, texts, log)
             jobs[(m, "cli-tokens-full")] = pool.submit(
                 timed, "nerd ner --pipeline full --format tokens %s" % m,
-                nerd_cli, args.nerd, m, "full", "tokens", texts_path)
+                nerd_cli, args.nerd, m, "full", "tokens", texts_path, len(texts))
         results = {k: f.result() for k, f in jobs.items()}
 
     mismatches = []
@@ -275,21 +300,22 @@ def main():
         print("spacy-diff: %6.1f s  %s" % (timings[name], name))
     for mm in mismatches[:args.show]:
         print("MISMATCH %s doc %d via %s, %s %s\n  text: %s" % (mm["model"], mm["doc"], mm["via"], mm["field"],
-                                                            mm["diff"], json.dumps(mm["text"])))
+                                                            mm["diff"], readable_json(mm["text"])))
     by_field = {}
     for mm in mismatches:
         key = "%s/%s" % (mm["via"], mm["field"])
         by_field[key] = by_field.get(key, 0) + 1
     for key in sorted(by_field):
         print("spacy-diff: %5d %s" % (by_field[key], key))
+    # A mismatch is a document (one text, one model) where any interface differs in any field.
     bad_docs = len({(mm["model"], mm["doc"]) for mm in mismatches})
     # CPU seconds of this process and every process it waited for (spaCy, nerd ner, nerd serve).
     cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
               for f in ("ru_utime", "ru_stime"))
-    print("spacy-diff: %d texts x %d models (seed %d), %d docs with a mismatch, %.0f s (%.0f CPU s); all in %s" % (
-        len(texts), len(models), args.seed, bad_docs, time.monotonic() - t0, cpu,
-        os.path.join(args.work, "mismatches.jsonl")))
-    print("spacy-diff: %d docs, %d mismatches" % (len(texts) * len(models), len(mismatches)))
+    print("spacy-diff: %d texts x %d models (seed %d), %d differences over 5 interfaces, %.0f s (%.0f CPU s); "
+          "all in %s" % (len(texts), len(models), args.seed, len(mismatches), time.monotonic() - t0, cpu,
+                         os.path.join(args.work, "mismatches.jsonl")))
+    print("spacy-diff: %d docs, %d mismatches" % (len(texts) * len(models), bad_docs))
     return 1 if mismatches else 0
 
 

@@ -32,7 +32,7 @@ $(TEST_OBJ): CFLAGS += -Itests
 # build, so that sanitizer builds (-O1) run the tests in time.
 $(call obj,src/ner/kernels.c) $(BUILD)/pic/src/ner/kernels.o: CFLAGS += -O2
 
-.PHONY: model-present test-spacy-tokens model golden-real golden-check test-real-model venv all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
+.PHONY: model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -179,6 +179,17 @@ test-real-model: $(BUILD)/nerd $(GOLDEN_REAL)
 # characters because spaCy's tokenizer is quadratic on them.
 test-spacy-tokens: $(BUILD)/nerd $(VENV)/.installed
 	NERD_BIN=$(BUILD)/nerd $(VENV_PY) -m pytest -q tests/spacy/test_adversarial_tokens.py
+
+# nerd against live spaCy (tests/spacy/diff.py): SPACY_COUNT texts generated from SPACY_SEED
+# (tests/spacy/gen_texts.py) through spaCy and through nerd (`nerd ner` and POST /ents of `nerd
+# serve`), both pipelines, for each folder of SPACY_MODELS: the stand-in, and the real
+# en_core_web_sm when models/ holds it. Ends with "spacy-diff: N docs, M mismatches"; fails on any.
+SPACY_MODELS ?= $(STANDIN) $(wildcard $(MODEL_DIR))
+SPACY_SEED   ?= 13
+SPACY_COUNT  ?= 5000
+test-spacy: $(BUILD)/nerd $(VENV)/.installed
+	$(VENV_PY) tests/spacy/diff.py --nerd $(BUILD)/nerd --work $(BUILD)/spacy-diff \
+	  --models $(SPACY_MODELS) --seed $(SPACY_SEED) --count $(SPACY_COUNT)
 
 # Build, then serve the default model on 127.0.0.1:8000 (ARGS="-w 2 -k async" to change).
 serve: $(BUILD)/nerd

@@ -68,12 +68,14 @@ TEST(real_model_release_files_match_the_standin)
     buf_free(&report);
 }
 
-/* The comparison can fail: a copy with one byte changed and one file gone is reported by name. */
+/* The comparison can fail: a copy with one byte changed and one file gone is reported by name.
+ * cp -L: with a symlinked model folder, cp -r would copy the link and the test would damage the
+ * real files behind it. */
 TEST(real_model_comparison_names_the_files_that_differ)
 {
     char copy[64], cmd[512];
     snprintf(copy, sizeof copy, "/tmp/nerd-real-copy-%d", (int)getpid());
-    snprintf(cmd, sizeof cmd, "rm -rf %s && cp -r %s %s && chmod -R u+w %s && rm %s/vocab/vectors.cfg", copy,
+    snprintf(cmd, sizeof cmd, "rm -rf %s && cp -rL %s %s && chmod -R u+w %s && rm %s/vocab/vectors.cfg", copy,
              test_real_model(), copy, copy, copy);
     CHECK(system(cmd) == 0);
     char path[128];

@@ -36,3 +36,14 @@ float *test_t2v_out(const t2v_net *net, const t2v_packed *pk, kn_precision prec,
     free(scratch);
     return out;
 }
+
+int test_use_isa(kn_isa isa)
+{
+    const char *why = kn_isa_missing(isa);
+    if (why) {
+        printf("  SKIP %s: %s\n", kn_isa_name(isa), why);
+        return 0;
+    }
+    CHECK(kn_set_isa(isa) == 0);
+    return 1;
+}

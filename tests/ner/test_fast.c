@@ -432,3 +432,30 @@ TEST(embed_cache_bounded_and_counted)
     CHECK(st.hits == 3 && st.misses == 5);
     embed_cache_free(c);
 }
+
+/* NERD_ISA at load: each level this CPU runs is used and named (nerd_isa, the paths); a level it
+ * lacks, or an unknown name, fails the load with the reason. */
+TEST(nerd_isa_forces_a_level_at_load)
+{
+    char err[512];
+    setenv("NERD_ISA", "sse9", 1);
+    CHECK(nerd_model_load(test_standin(), NULL, err, sizeof err) == NULL);
+    CHECKF(strstr(err, "NERD_ISA=sse9: not one of portable, avx2, avxvnni, avx512"), "%s", err);
+    static const char *const fp32_path[KN_ISA_COUNT] = {"portable", "avx2", "avx2", "avx512"};
+    for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
+        setenv("NERD_ISA", kn_isa_name(isa), 1);
+        nerd_model *m = nerd_model_load(test_standin(), NULL, err, sizeof err);
+        if (kn_isa_missing(isa)) {
+            CHECKF(!m && strstr(err, kn_isa_missing(isa)), "NERD_ISA=%s on a CPU without it: %s", kn_isa_name(isa), err);
+            printf("  SKIP %s: %s (the load refused it)\n", kn_isa_name(isa), kn_isa_missing(isa));
+            continue;
+        }
+        CHECKF(m, "%s", err);
+        CHECK_EQ_STR(nerd_isa(), kn_isa_name(isa));
+        CHECK_EQ_STR(nerd_precision_kernel(NERD_PRECISION_FP32), fp32_path[isa]);
+        printf("  NERD_ISA=%s: fp32 %s, bf16 %s, int8 %s\n", nerd_isa(), nerd_precision_kernel(NERD_PRECISION_FP32),
+               nerd_precision_kernel(NERD_PRECISION_BF16), nerd_precision_kernel(NERD_PRECISION_INT8));
+        nerd_model_free(m);
+    }
+    unsetenv("NERD_ISA");
+}

@@ -20,11 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+/* This thread's CPU time: on a shared machine the time other processes hold the core does not
+ * count (on a quiet one it equals the wall time). */
 static double now(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return t.tv_sec + t.tv_nsec / 1e9;
 }
 
@@ -293,10 +296,58 @@ static void write_json(const char *file, const speed_figures *f, size_t docs)
     fclose(out);
 }
 
+/* The CPU and which code paths this run takes, and which it cannot: printed first. */
+static void print_cpu(void)
+{
+    char line[256], model[200] = "unknown";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+            snprintf(model, sizeof model, "%s", strchr(line, ':') + 2);
+            model[strcspn(model, "\n")] = 0;
+            break;
+        }
+    if (f) fclose(f);
+    kn_isa now = kn_isa_current();
+    printf("cpu: %s; kernels at level %s: fp32 %s, bf16 %s, int8 %s\n", model, kn_isa_name(now), kn_f32_path(),
+           kn_bf16_path(), kn_i8_path());
+    printf("paths run below:");
+    for (int i = 0; i < KN_ISA_COUNT; i++)
+        if (i <= (int)now && !kn_isa_missing((kn_isa)i)) printf(" %s", kn_isa_name((kn_isa)i));
+    printf("; not run:");
+    for (int i = 0; i < KN_ISA_COUNT; i++)
+        if (kn_isa_missing((kn_isa)i)) printf(" %s (%s);", kn_isa_name((kn_isa)i), kn_isa_missing((kn_isa)i));
+        else if (i > (int)now) printf(" %s (NERD_ISA=%s);", kn_isa_name((kn_isa)i), kn_isa_name(now));
+    printf(" amx (%s)\n", kn_amx_missing());
+}
+
+/* The reference sgemm is OpenBLAS's best for this CPU. Its kernels can be forced by
+ * OPENBLAS_CORETYPE (this machine's environment sets Haswell, for valgrind), and an OpenBLAS
+ * older than the CPU picks lesser ones itself: on Zen 5, Debian's 0.3.21 with Haswell's AVX2
+ * kernels makes 113 GFLOP/s, with its AVX-512 ones 206. So on an AVX-512 CPU whose OpenBLAS
+ * kernels are not AVX-512 ones, the bench runs itself again with OPENBLAS_CORETYPE=SkylakeX
+ * (AVX-512 F/BW/DQ/VL/CD), saying so; NERD_BENCH_BLAS=as-is keeps the kernels given. */
+static void reference_blas(char **argv)
+{
+    const char *core = openblas_get_corename(), *keep = getenv("NERD_BENCH_BLAS");
+    if ((keep && !strcmp(keep, "as-is")) || kn_isa_best() < KN_ISA_AVX512 || strcasestr(core, "skylakex") ||
+        strcasestr(core, "cooperlake") || strcasestr(core, "sapphirerapids"))
+        return;
+    printf("OpenBLAS runs its %s kernels (OPENBLAS_CORETYPE=%s) on this AVX-512 CPU: the bench runs again with "
+           "OPENBLAS_CORETYPE=SkylakeX, its AVX-512 kernels, as the reference (NERD_BENCH_BLAS=as-is keeps %s)\n",
+           core, getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "unset", core);
+    fflush(stdout);
+    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+    setenv("NERD_BENCH_BLAS", "as-is", 1); /* once */
+    execv("/proc/self/exe", argv);
+    perror("bench: execv");
+}
+
 int main(int argc, char **argv)
 {
     const char *json_file = argc == 3 && !strcmp(argv[1], "--json") ? argv[2] : NULL;
     if (argc != 1 && !json_file) { fprintf(stderr, "usage: %s [--json FILE]\n", argv[0]); return 2; }
+    reference_blas(argv);
     char err[1024], path[4096];
     /* the model `nerd serve` serves by default (the real en_core_web_sm once fetched): its speed is
      * what a user gets; nothing here is compared with the stand-in's golden answers */
@@ -310,6 +361,7 @@ int main(int argc, char **argv)
     nerd_model *m_int8 = load_as(path, NERD_PRECISION_INT8, CACHE_ENTRIES);
     nerd_model *by_precision[3] = {m, m_bf16, m_int8};
     speed_figures fig = {0};
+    print_cpu();
     printf("model: %s %s from %s, weights sha256 %.12s\n", nerd_model_name(m), nerd_model_version(m), path,
            nerd_model_weights_sha256(m));
     nerd_doc *d = nerd_doc_new();
@@ -342,39 +394,63 @@ int main(int argc, char **argv)
         fig.golden[1][q] = run_golden(by_precision[q], d, &c, NERD_PIPELINE_FULL);
     }
 
-    /* Paris, median of many runs; the configurations and the reference sgemm take turns, so
-     * that the machine's other load falls on all of them alike */
+    /* Paris, median of many runs; the configurations (each on an instruction-set level) and the
+     * reference sgemm take turns, so that the machine's other load falls on all of them alike */
     size_t plen;
     char *paris = slurp("../shared/corpus/paris.txt", &plen);
     if (!paris) { fprintf(stderr, "bench: no ../shared/corpus/paris.txt\n"); return 1; }
-    enum { RUNS = 301 };
-    static double ms_exact[RUNS], ms_cold[RUNS], ms_bf16[RUNS], ms_int8[RUNS], ms_gemm[RUNS], ms_full[RUNS];
-    static double ms_full_bf16[RUNS], ms_full_int8[RUNS];
+    const kn_isa best = kn_isa_current(); /* the default, or $NERD_ISA's */
+    enum { RUNS = 301, MAXCONF = 24 };
+    struct config {
+        const char *what;
+        const nerd_model *m;
+        nerd_pipeline pipeline;
+        kn_isa isa;
+        double ms[RUNS], med;
+    };
+    static struct config conf[MAXCONF];
+    int nconf = 0;
+    struct { const char *what; nerd_model *m; nerd_pipeline p; } kinds[] = {
+        {"ner, exact, word cache warm", m, NERD_PIPELINE_NER},
+        {"ner, exact, no word cache", m_nocache, NERD_PIPELINE_NER},
+        {"ner, bf16, cache warm", m_bf16, NERD_PIPELINE_NER},
+        {"ner, int8, cache warm", m_int8, NERD_PIPELINE_NER},
+        {"full, exact, word cache warm", m, NERD_PIPELINE_FULL},
+        {"full, exact, no word cache", m_nocache, NERD_PIPELINE_FULL},
+        {"full, bf16, cache warm", m_bf16, NERD_PIPELINE_FULL},
+        {"full, int8, cache warm", m_int8, NERD_PIPELINE_FULL},
+    };
+    /* each configuration on the levels that change its products: the best and AVX2 (int8
+     * also AVX-VNNI) */
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        if (kinds[k].p == NERD_PIPELINE_FULL && !full) continue;
+        for (int isa = best; isa >= KN_ISA_AVX2; isa--) {
+            if (isa == KN_ISA_AVXVNNI && kinds[k].m != m_int8) continue;
+            if (isa != (int)best && isa < KN_ISA_AVX2) continue;
+            conf[nconf++] = (struct config){kinds[k].what, kinds[k].m, kinds[k].p, (kn_isa)isa, {0}, 0};
+        }
+        if (best < KN_ISA_AVX2) conf[nconf++] = (struct config){kinds[k].what, kinds[k].m, kinds[k].p, best, {0}, 0};
+    }
+    static double ms_gemm[RUNS];
     int gk = 288, gcols = 288, grows = 150;
     float *A = calloc((size_t)grows * gk, 4), *B = calloc((size_t)gcols * gk, 4), *C = calloc((size_t)grows * gcols, 4);
     for (size_t i = 0; i < (size_t)grows * gk; i++) A[i] = (float)(i % 7) * 0.1f;
     for (size_t i = 0; i < (size_t)gcols * gk; i++) B[i] = (float)(i % 5) * 0.1f;
-    for (int r = 0; r < 20; r++) { /* warm up: caches, clocks, the word cache on paris */
-        nerd_ner(m, d, paris, plen, NERD_PIPELINE_NER);
-        nerd_ner(m_bf16, d, paris, plen, NERD_PIPELINE_NER);
-        nerd_ner(m_int8, d, paris, plen, NERD_PIPELINE_NER);
-        nerd_ner(m_nocache, d, paris, plen, NERD_PIPELINE_NER);
-        for (int q = 0; q < 3 && full; q++) nerd_ner(by_precision[q], d, paris, plen, NERD_PIPELINE_FULL);
-    }
+    for (int r = 0; r < 3; r++) /* warm up: caches, clocks, the word caches on paris */
+        for (int c = 0; c < nconf; c++) {
+            kn_set_isa(conf[c].isa);
+            nerd_ner(conf[c].m, d, paris, plen, conf[c].pipeline);
+        }
     /* blocks of BLOCK runs per configuration: a block's first run reloads that model's weights
      * into the caches, which the median leaves out */
     enum { BLOCK = 7 };
     for (int r0 = 0; r0 < RUNS; r0 += BLOCK) {
         int r1 = r0 + BLOCK < RUNS ? r0 + BLOCK : RUNS;
-        time_block(m, d, paris, plen, NERD_PIPELINE_NER, ms_exact, r0, r1);
-        time_block(m_nocache, d, paris, plen, NERD_PIPELINE_NER, ms_cold, r0, r1);
-        time_block(m_bf16, d, paris, plen, NERD_PIPELINE_NER, ms_bf16, r0, r1);
-        time_block(m_int8, d, paris, plen, NERD_PIPELINE_NER, ms_int8, r0, r1);
-        if (full) {
-            time_block(m_bf16, d, paris, plen, NERD_PIPELINE_FULL, ms_full_bf16, r0, r1);
-            time_block(m_int8, d, paris, plen, NERD_PIPELINE_FULL, ms_full_int8, r0, r1);
-            time_block(m, d, paris, plen, NERD_PIPELINE_FULL, ms_full, r0, r1);
+        for (int c = 0; c < nconf; c++) {
+            kn_set_isa(conf[c].isa);
+            time_block(conf[c].m, d, paris, plen, conf[c].pipeline, conf[c].ms, r0, r1);
         }
+        kn_set_isa(best);
         for (int r = r0; r < r1; r++) {
             double a = now();
             for (int i = 0; i < 4; i++)
@@ -382,63 +458,85 @@ int main(int argc, char **argv)
             ms_gemm[r] = (now() - a) * 1e3 / 4;
         }
     }
+    kn_set_isa(best);
     free(A); free(B); free(C);
+    for (int c = 0; c < nconf; c++) conf[c].med = median(conf[c].ms, RUNS);
+    nerd_ner(m, d, paris, plen, NERD_PIPELINE_NER);
     size_t ptoks = nerd_doc_ntokens(d);
-    double full_macs = 0, med_full = full ? median(ms_full, RUNS) : 0;
-    if (full) { /* d holds the full pipeline's last parse of paris */
+    double full_macs = 0;
+    if (full) {
         nerd_ner(m, d, paris, plen, NERD_PIPELINE_FULL);
         full_macs = macs_per_token(m) * ptoks + (t2v_macs(&m->t2v) + tb_token_macs(&m->parser)) * ptoks +
                     tb_step_macs(&m->parser) * (double)d->parse_steps;
     }
-    double med_exact = median(ms_exact, RUNS), med_cold = median(ms_cold, RUNS), med_bf16 = median(ms_bf16, RUNS);
-    double med_int8 = median(ms_int8, RUNS);
+    /* the portable path, for the table of paths: a few runs (it is slow), not alternating */
+    enum { PORTABLE_RUNS = 9 };
+    double ms_portable[PORTABLE_RUNS];
+    kn_set_isa(KN_ISA_PORTABLE);
+    time_block(m, d, paris, plen, NERD_PIPELINE_NER, ms_portable, 0, PORTABLE_RUNS);
+    kn_set_isa(best);
     double gemm = 2.0 * grows * gk * gcols / (median(ms_gemm, RUNS) / 1e3) / 1e9;
 
     double macs = macs_per_token(m), ghz = cpu_ghz();
     /* peak: 2 FMA pipes x 8 fp32 lanes x 2 flops, at the measured clock */
     double peak = ghz * 32;
     /* the time the paris multiply-adds take at the sgemm rate: the limit the issue sets */
-    double limit_ms = 2 * macs * ptoks / (gemm * 1e9) * 1e3;
+    double limit_ms = 2 * macs * ptoks / (gemm * 1e9) * 1e3, limit_full = 2 * full_macs / (gemm * 1e9) * 1e3;
     printf("ner: %.0f multiply-adds per token (tok2vec %.0f, of which the cached mixing layer %.0f)\n", macs,
            (double)m->ner_t2v.mix_nI * m->ner_t2v.width * m->ner_t2v.mix_pieces +
                (double)m->ner_t2v.depth * 3 * m->ner_t2v.width * m->ner_t2v.width * m->ner_t2v.pieces,
            (double)m->ner_t2v.mix_nI * m->ner_t2v.width * m->ner_t2v.mix_pieces);
-    printf("sgemm 150x288x288: %.1f GFLOP/s (OpenBLAS, one thread, median of calls between the ner runs); nominal "
-           "peak %.1f GFLOP/s (measured clock %.2f GHz x 32 flops/cycle)\n", gemm, peak, ghz);
+    printf("sgemm 150x288x288: %.1f GFLOP/s (OpenBLAS %s kernels, one thread, median of calls between the ner runs); "
+           "nominal AVX2 peak %.1f GFLOP/s (measured clock %.2f GHz x 32 flops/cycle; AVX-512: x 64)\n", gemm,
+           openblas_get_corename(), peak, ghz);
     /* the encoder's rows are a doc's tokens plus its own 8 pad rows: a mean golden doc (24
      * tokens) is 32 rows, 8 of them batched 256, one paris doc 187 */
-    printf("nerd's fp32 kernel (%s) rows x 288 x 288: %.1f GFLOP/s at 32 rows (a mean golden doc), %.1f at 256 (8 of "
-           "them batched), %.1f at 187 (paris), %.1f at 748 (4 paris batched)\n",
-           nerd_precision_kernel(NERD_PRECISION_FP32), kernel_gflops(32, 288, NULL),
-           kernel_gflops(256, 288, NULL), kernel_gflops(187, 288, NULL), kernel_gflops(748, 288, NULL));
-    double i8_187, f32_187 = kernel_gflops(187, 96, &i8_187);
-    printf("nerd's int8 kernel (%s) 187 x 288 x 288 (the encoder's windows) with the quantization of A: %.1f GOP/s = "
-           "%.2fx the fp32 kernel's %.1f GFLOP/s (calls alternating)\n",
-           nerd_precision_kernel(NERD_PRECISION_INT8), i8_187, i8_187 / f32_187, f32_187);
+    for (int isa = best; isa >= KN_ISA_AVX2 || isa == (int)best; isa--) {
+        if (isa == KN_ISA_AVXVNNI) continue; /* fp32 as avx2 */
+        kn_set_isa((kn_isa)isa);
+        printf("nerd's fp32 kernel (%s) rows x 288 x 288: %.1f GFLOP/s at 32 rows (a mean golden doc), %.1f at 256 (8 "
+               "of them batched), %.1f at 187 (paris), %.1f at 748 (4 paris batched)\n",
+               kn_f32_path(), kernel_gflops(32, 288, NULL), kernel_gflops(256, 288, NULL),
+               kernel_gflops(187, 288, NULL), kernel_gflops(748, 288, NULL));
+        if (isa == KN_ISA_PORTABLE) break;
+    }
+    for (int isa = best; isa >= KN_ISA_AVX2 || isa == (int)best; isa--) {
+        kn_set_isa((kn_isa)isa);
+        double i8_187, f32_187 = kernel_gflops(187, 96, &i8_187);
+        printf("nerd's int8 kernel (%s) 187 x 288 x 288 (the encoder's windows) with the quantization of A: %.1f GOP/s "
+               "= %.2fx the fp32 kernel's (%s) %.1f GFLOP/s (calls alternating)\n",
+               kn_i8_path(), i8_187, i8_187 / f32_187, kn_f32_path(), f32_187);
+        if (isa == KN_ISA_PORTABLE) break;
+    }
+    kn_set_isa(best);
     printf("plain C loop 150x288x288: %.1f GFLOP/s (why the products do not run on plain loops)\n",
            naive_gflops(150, 288, 288));
-    printf("ner paris.txt (%zu tokens), median of %d runs; its %.1f M multiply-adds take %.3f ms at the sgemm rate:\n",
-           ptoks, RUNS, macs * ptoks / 1e6, limit_ms);
-    printf("  exact, word cache warm:     %.3f ms/doc, sgemm-limit ratio %.2fx\n", med_exact, med_exact / limit_ms);
-    printf("  exact, no word cache:       %.3f ms/doc, sgemm-limit ratio %.2fx (every product computed)\n", med_cold,
-           med_cold / limit_ms);
-    printf("  bf16 (%s), cache warm: %.3f ms/doc, sgemm-limit ratio %.2fx\n", nerd_precision_kernel(NERD_PRECISION_BF16),
-           med_bf16, med_bf16 / limit_ms);
-    printf("  int8 (%s), cache warm: %.3f ms/doc, sgemm-limit ratio %.2fx\n", nerd_precision_kernel(NERD_PRECISION_INT8),
-           med_int8, med_int8 / limit_ms);
-    if (full)
-        printf("  full pipeline (exact; %.0f multiply-adds a token: shared tok2vec %.0f, parser over %.2f transitions a "
-               "token, ner %.0f): %.3f ms/doc = %.2fx the ner alone, sgemm-limit ratio %.2fx\n",
-               full_macs / ptoks, t2v_macs(&m->t2v), (double)d->parse_steps / ptoks, macs, med_full,
-               med_full / med_exact, med_full / (2 * full_macs / (gemm * 1e9) * 1e3));
-    if (full) {
-        double med_full_bf16 = median(ms_full_bf16, RUNS), med_full_int8 = median(ms_full_int8, RUNS);
-        printf("  full pipeline, bf16: %.3f ms/doc; int8: %.3f ms/doc\n", med_full_bf16, med_full_int8);
-        fig.paris_ms[1][0] = med_full, fig.paris_ms[1][1] = med_full_bf16, fig.paris_ms[1][2] = med_full_int8;
-    } else
-        printf("  full pipeline: not run (%s)\n", nerd_model_pipeline_error(m, NERD_PIPELINE_FULL));
-    fig.paris_ms[0][0] = med_exact, fig.paris_ms[0][1] = med_bf16, fig.paris_ms[0][2] = med_int8;
+    printf("paris.txt (%zu tokens), median of %d runs of each configuration, alternating; the ner's %.1f M "
+           "multiply-adds take %.3f ms at the sgemm rate, the full pipeline's %.1f M %.3f ms:\n",
+           ptoks, RUNS, macs * ptoks / 1e6, limit_ms, full_macs / 1e6, limit_full);
+    double exact_ms[2] = {0, 0}; /* the best level's exact ner and full, cache warm */
+    for (int c = 0; c < nconf; c++)
+        if (conf[c].isa == best && conf[c].m == m) exact_ms[conf[c].pipeline == NERD_PIPELINE_FULL] = conf[c].med;
+    for (int c = 0; c < nconf; c++) {
+        const struct config *f = &conf[c];
+        nerd_precision prec = f->m == m_bf16 ? NERD_PRECISION_BF16 : f->m == m_int8 ? NERD_PRECISION_INT8 : NERD_PRECISION_FP32;
+        kn_set_isa(f->isa);
+        int isfull = f->pipeline == NERD_PIPELINE_FULL;
+        printf("  %-30s %-10s %8.3f ms/doc, sgemm-limit ratio %.2fx", f->what, nerd_precision_kernel(prec), f->med,
+               f->med / (isfull ? limit_full : limit_ms));
+        if (f->isa != best || f->m != m) printf(", %.2fx the %s exact path's speed", exact_ms[isfull] / f->med, kn_isa_name(best));
+        printf("\n");
+    }
+    kn_set_isa(best);
+    for (int c = 0; c < nconf; c++) { /* the best level's figures, for bench/spacy_speed.py */
+        if (conf[c].isa != best || conf[c].m == m_nocache) continue;
+        int q = conf[c].m == m_bf16 ? 1 : conf[c].m == m_int8 ? 2 : 0;
+        fig.paris_ms[conf[c].pipeline == NERD_PIPELINE_FULL][q] = conf[c].med;
+    }
     fig.paris_tokens = ptoks, fig.paris_words = doc_words(d);
+    printf("  %-30s %-10s %8.3f ms/doc (median of %d, not alternating)\n", "ner, exact, word cache warm", "portable",
+           median(ms_portable, PORTABLE_RUNS), PORTABLE_RUNS);
+    if (!full) printf("  full pipeline: not run (%s)\n", nerd_model_pipeline_error(m, NERD_PIPELINE_FULL));
     printf("ner golden texts (%zu docs, %zu tokens, one pass, cache starting empty):\n", c.n, g_exact.tokens);
     printf("  exact:           %.0f words/s, %.0f tokens/s, %.1f GFLOP/s-equivalent; word cache hit rate %.1f%%\n",
            g_exact.words_s, g_exact.tokens_s, 2 * macs * g_exact.tokens / g_exact.secs / 1e9, 100 * g_exact.hit_rate);

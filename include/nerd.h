@@ -78,14 +78,20 @@ const char *nerd_model_pipeline_error(const nerd_model *m, nerd_pipeline p);
 /* Precision of the network's products. FP32 (the default) gives spaCy's entities exactly;
  * BF16 rounds the tok2vec's weights and activations to bfloat16 for its products (fp32
  * accumulation), using AVX512_BF16 where the CPU has it; INT8 quantizes them to int8 (weights
- * per output column, activations per row; int32 accumulation, AVX2). */
+ * per output column, activations per row; int32 accumulation, AVX512-VNNI, AVX-VNNI or AVX2). */
 typedef enum { NERD_PRECISION_FP32 = 0, NERD_PRECISION_BF16 = 1, NERD_PRECISION_INT8 = 2 } nerd_precision;
 
 /* "fp32", "bf16" or "int8" -> *p; -1 for anything else. */
 int nerd_precision_parse(const char *s, nerd_precision *p);
 const char *nerd_precision_name(nerd_precision p);
-/* The code path the products of precision p take on this CPU: "avx512bf16", "avx2", "generic". */
+/* The code path the products of precision p take on this CPU: fp32 "avx512", "avx2" or
+ * "portable"; bf16 "avx512bf16", "avx2" or "portable"; int8 "avx512vnni", "avxvnni", "avx2"
+ * or "portable". */
 const char *nerd_precision_kernel(nerd_precision p);
+/* The instruction-set level of nerd's kernels: the highest this CPU and OS run ("avx512",
+ * "avxvnni", "avx2", "portable"), chosen once at start, or a lower one forced by $NERD_ISA
+ * when a model is loaded (a level the CPU lacks, or an unknown name, fails the load). */
+const char *nerd_isa(void);
 /* Switch a loaded model's precision. Not thread-safe: call before the model is shared. */
 nerd_status nerd_model_set_precision(nerd_model *m, nerd_precision p);
 nerd_precision nerd_model_precision(const nerd_model *m);

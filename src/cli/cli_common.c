@@ -83,8 +83,8 @@ int cli_apply_precision(nerd_model *m, nerd_precision p, int verbose)
         return -1;
     }
     if (verbose)
-        fprintf(stderr, "nerd: precision %s, products on the %s code path\n", nerd_precision_name(p),
-                nerd_precision_kernel(p));
+        fprintf(stderr, "nerd: precision %s, products on the %s code path (instruction set %s)\n",
+                nerd_precision_name(p), nerd_precision_kernel(p), nerd_isa());
     return 0;
 }
 

@@ -223,8 +223,8 @@ int cmd_eval(int argc, char **argv)
     }
     printf("model: %s %s from %s, weights sha256 %.12s\n", nerd_model_name(m), nerd_model_version(m), nerd_model_dir(m),
            nerd_model_weights_sha256(m));
-    printf("precision: %s (products on the %s code path)\n", nerd_precision_name(precision),
-           nerd_precision_kernel(precision));
+    printf("precision: %s (products on the %s code path, instruction set %s)\n", nerd_precision_name(precision),
+           nerd_precision_kernel(precision), nerd_isa());
     if (!nerd_model_has_pipeline(m, pipeline)) {
         fprintf(stderr, "nerd eval: cannot run the %s pipeline: %s\n", pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
                 nerd_model_pipeline_error(m, pipeline));

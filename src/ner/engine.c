@@ -401,6 +401,8 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
                          errno == ENOENT ? "no such folder" : "not a folder");
     /* BLAS calls are per document and small: never let them spawn threads */
     openblas_set_num_threads(1);
+    char why[160];
+    if (kn_isa_from_env(why, sizeof why)) return load_fail(NULL, status, NERD_ERR_ARG, err, errlen, "%s", why);
     nerd_model *m = calloc(1, sizeof *m);
     if (!m || !(m->dir = strdup(dir))) return load_fail(m, status, NERD_ERR_NOMEM, err, errlen, "out of memory");
 
@@ -518,8 +520,12 @@ const char *nerd_precision_name(nerd_precision p)
     return p == NERD_PRECISION_BF16 ? "bf16" : p == NERD_PRECISION_INT8 ? "int8" : "fp32";
 }
 
-/* int8 runs on the same AVX2-or-C dispatch as fp32 */
-const char *nerd_precision_kernel(nerd_precision p) { return p == NERD_PRECISION_BF16 ? kn_bf16_path() : kn_f32_path(); }
+const char *nerd_precision_kernel(nerd_precision p)
+{
+    return p == NERD_PRECISION_BF16 ? kn_bf16_path() : p == NERD_PRECISION_INT8 ? kn_i8_path() : kn_f32_path();
+}
+
+const char *nerd_isa(void) { return kn_isa_name(kn_isa_current()); }
 
 /* Packs a tok2vec's low-precision copies (KN_PACK_*) when first asked for, beside those
  * already there. */

@@ -73,12 +73,32 @@ void kn_quantize_rows(const float *A, size_t lda, size_t M, int K, uint8_t *Q, f
  * kn_quantize_rows with p->K (rows of p->K4 bytes). */
 void kn_gemm_i8(const kn_weights *p, const uint8_t *Q, const float *scale, size_t M, float *C, size_t ldc);
 
-/* Which code paths this CPU runs: "avx512bf16", "avx2" or "generic". */
-const char *kn_bf16_path(void);
+/* Instruction-set levels, lowest first; a CPU that runs one runs those below it. AVXVNNI is
+ * AVX2 with 256-bit VPDPBUSD (it changes only the int8 product). */
+typedef enum { KN_ISA_PORTABLE = 0, KN_ISA_AVX2, KN_ISA_AVXVNNI, KN_ISA_AVX512, KN_ISA_COUNT } kn_isa;
+
+/* The level in use. Chosen once before main: the highest this CPU has and its OS has enabled
+ * (cpuid, and XCR0 through xgetbv for the AVX and AVX-512 register state). */
+kn_isa kn_isa_current(void);
+kn_isa kn_isa_best(void);
+const char *kn_isa_name(kn_isa isa); /* "portable", "avx2", "avxvnni", "avx512" */
+/* Why level isa cannot run here, e.g. "CPU lacks AVX-512F" or "OS has not enabled the AVX-512
+ * state", or NULL when it can. */
+const char *kn_isa_missing(kn_isa isa);
+/* AMX (TDPBF16PS) has no kernel in nerd; why, and whether this CPU has AMX-BF16 at all. */
+const char *kn_amx_missing(void);
+/* Uses level isa from now on (tests, benchmarks, NERD_ISA). Not thread-safe: call before
+ * products run on other threads. 0, or -1 (nothing changed) when the CPU cannot run it. */
+int kn_set_isa(kn_isa isa);
+/* Applies $NERD_ISA (portable, avx2, avxvnni, avx512) when set. 0, or -1 with the reason in
+ * err for an unknown name or a level this CPU cannot run. */
+int kn_isa_from_env(char *err, size_t errlen);
+
+/* The code path each precision's products take at the current level: fp32 "avx512", "avx2",
+ * "portable"; bf16 "avx512bf16", "avx2", "portable"; int8 "avx512vnni", "avxvnni", "avx2",
+ * "portable". */
 const char *kn_f32_path(void);
-/* Whether the fp32 paths (and the fused passes around them) use AVX2/FMA now. */
-int kn_use_avx2(void);
-/* For tests: force the portable C paths (1) or let the CPU decide (0). */
-void kn_force_generic(int on);
+const char *kn_bf16_path(void);
+const char *kn_i8_path(void);
 
 #endif

@@ -130,41 +130,53 @@ static void maxout_ln_c(const float *pre, const float *b, int nO, int nP, const 
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-__attribute__((target("avx2,fma"))) static void maxout_ln_avx2(const float *pre, const float *b, int nO, int nP,
-                                                               const float *G, const float *Gb, float *y, int add)
-{
-    float m[4096] __attribute__((aligned(32))), lanes[8];
-    __m256 part = _mm256_setzero_ps();
-    for (int o = 0; o < nO; o += 8) {
-        __m256 v = _mm256_add_ps(_mm256_loadu_ps(pre + o), _mm256_loadu_ps(b + o));
-        for (int p = 1; p < nP; p++) /* max_ps(x, v) is x > v ? x : v, as in maxout_ln_c */
-            v = _mm256_max_ps(_mm256_add_ps(_mm256_loadu_ps(pre + p * nO + o), _mm256_loadu_ps(b + p * nO + o)), v);
-        _mm256_store_ps(m + o, v);
-        part = _mm256_add_ps(part, v);
+/* One body, W lanes at a time: AVX2 (8) and AVX-512 (16) for the elementwise work; the sums
+ * always add 8-lane vectors in maxout_ln_c's order (lanes o % 8, o ascending: ADD8 adds a
+ * 16-lane vector's low half, then its high half), so every body gives maxout_ln_c's bits. */
+#define MAXOUT_LN(name, features, VEC, W, P, ADD8)                                                  \
+    __attribute__((target(features))) static void name(const float *pre, const float *b, int nO, int nP, \
+                                                         const float *G, const float *Gb, float *y, int add) \
+    {                                                                                               \
+        float m[4096] __attribute__((aligned(64))), lanes[8];                                       \
+        __m256 part = _mm256_setzero_ps(), vpart = _mm256_setzero_ps();                             \
+        for (int o = 0; o < nO; o += W) {                                                           \
+            VEC v = P##_add_ps(P##_loadu_ps(pre + o), P##_loadu_ps(b + o));                         \
+            for (int p = 1; p < nP; p++) /* max_ps(x, v) is x > v ? x : v, as in maxout_ln_c */      \
+                v = P##_max_ps(P##_add_ps(P##_loadu_ps(pre + p * nO + o), P##_loadu_ps(b + p * nO + o)), v); \
+            P##_store_ps(m + o, v);                                                                 \
+            part = ADD8(part, v);                                                                   \
+        }                                                                                           \
+        _mm256_storeu_ps(lanes, part);                                                              \
+        const VEC vmean = P##_set1_ps(sum8(lanes) / nO);                                            \
+        for (int o = 0; o < nO; o += W) {                                                           \
+            VEC d = P##_sub_ps(P##_load_ps(m + o), vmean);                                          \
+            vpart = ADD8(vpart, P##_mul_ps(d, d));                                                  \
+        }                                                                                           \
+        _mm256_storeu_ps(lanes, vpart);                                                             \
+        const VEC inv = P##_set1_ps(1.0f / sqrtf(sum8(lanes) / nO + 1e-8f));                        \
+        for (int o = 0; o < nO; o += W) {                                                           \
+            VEC v = P##_mul_ps(P##_mul_ps(P##_sub_ps(P##_load_ps(m + o), vmean), inv), P##_loadu_ps(G + o)); \
+            v = P##_add_ps(v, P##_loadu_ps(Gb + o));                                                \
+            if (add) v = P##_add_ps(P##_loadu_ps(y + o), v);                                        \
+            P##_storeu_ps(y + o, v);                                                                \
+        }                                                                                           \
     }
-    _mm256_storeu_ps(lanes, part);
-    float mean = sum8(lanes) / nO;
-    __m256 vmean = _mm256_set1_ps(mean), vpart = _mm256_setzero_ps();
-    for (int o = 0; o < nO; o += 8) {
-        __m256 d = _mm256_sub_ps(_mm256_load_ps(m + o), vmean);
-        vpart = _mm256_add_ps(vpart, _mm256_mul_ps(d, d));
-    }
-    _mm256_storeu_ps(lanes, vpart);
-    __m256 inv = _mm256_set1_ps(1.0f / sqrtf(sum8(lanes) / nO + 1e-8f));
-    for (int o = 0; o < nO; o += 8) {
-        __m256 v = _mm256_mul_ps(_mm256_mul_ps(_mm256_sub_ps(_mm256_load_ps(m + o), vmean), inv), _mm256_loadu_ps(G + o));
-        v = _mm256_add_ps(v, _mm256_loadu_ps(Gb + o));
-        if (add) v = _mm256_add_ps(_mm256_loadu_ps(y + o), v);
-        _mm256_storeu_ps(y + o, v);
-    }
-}
+#define ADD8_256(part, v) _mm256_add_ps(part, v)
+#define ADD8_512(part, v) _mm256_add_ps(_mm256_add_ps(part, _mm512_castps512_ps256(v)), _mm512_extractf32x8_ps(v, 1))
+#define KN_512_TARGET "avx2,fma,avx512f,avx512bw,avx512dq,avx512vl"
+MAXOUT_LN(maxout_ln_avx2, "avx2,fma", __m256, 8, _mm256, ADD8_256)
+MAXOUT_LN(maxout_ln_512, KN_512_TARGET, __m512, 16, _mm512, ADD8_512)
 #endif
 
 static void maxout_ln(const float *pre, const float *b, int nO, int nP, const float *G, const float *Gb, float *y,
                       int add)
 {
 #if defined(__x86_64__)
-    if (nO % 8 == 0 && kn_use_avx2()) {
+    if (nO % 16 == 0 && kn_isa_current() >= KN_ISA_AVX512) {
+        maxout_ln_512(pre, b, nO, nP, G, Gb, y, add);
+        return;
+    }
+    if (nO % 8 == 0 && kn_isa_current() >= KN_ISA_AVX2) {
         maxout_ln_avx2(pre, b, nO, nP, G, Gb, y, add);
         return;
     }
@@ -299,24 +311,28 @@ void parser_fast_feature_slot(const parser_net *p, const parser_packed *pk, cons
 }
 
 #if defined(__x86_64__)
-/* The step's feature sum and maxout, 8 lanes at a time: each element is still bias + row 0 +
- * row 1 + ... in that order, so the bits are the portable loop's. */
-__attribute__((target("avx2"))) static void step_hidden_avx2(const parser_net *p, const parser_packed *pk,
-                                                             const float *const *rows, float *sum, float *hidden)
-{
-    const int nO = p->nO, nP = p->nP;
-    const size_t slot = (size_t)nO * nP;
-    for (size_t k = 0; k < slot; k += 8) {
-        __m256 v = _mm256_loadu_ps(pk->lower_b + k);
-        for (int f = 0; f < p->nF; f++) v = _mm256_add_ps(v, _mm256_loadu_ps(rows[f] + f * slot + k));
-        _mm256_storeu_ps(sum + k, v);
+/* The step's feature sum and maxout, 8 (AVX2) or 16 (AVX-512) lanes at a time: each element is
+ * still bias + row 0 + row 1 + ... in that order, so the bits are the portable loop's. */
+#define STEP_HIDDEN(name, features, VEC, W, LOAD, STORE, ADD, MAX)                                  \
+    __attribute__((target(features))) static void name(const parser_net *p, const parser_packed *pk,  \
+                                                         const float *const *rows, float *sum, float *hidden) \
+    {                                                                                               \
+        const int nO = p->nO, nP = p->nP;                                                           \
+        const size_t slot = (size_t)nO * nP;                                                        \
+        for (size_t k = 0; k < slot; k += W) {                                                      \
+            VEC v = LOAD(pk->lower_b + k);                                                          \
+            for (int f = 0; f < p->nF; f++) v = ADD(v, LOAD(rows[f] + f * slot + k));               \
+            STORE(sum + k, v);                                                                      \
+        }                                                                                           \
+        for (int o = 0; o < nO; o += W) {                                                           \
+            VEC h = LOAD(sum + o);                                                                  \
+            for (int q = 1; q < nP; q++) h = MAX(LOAD(sum + q * nO + o), h);                        \
+            STORE(hidden + o, h);                                                                   \
+        }                                                                                           \
     }
-    for (int o = 0; o < nO; o += 8) {
-        __m256 h = _mm256_loadu_ps(sum + o);
-        for (int q = 1; q < nP; q++) h = _mm256_max_ps(_mm256_loadu_ps(sum + q * nO + o), h);
-        _mm256_storeu_ps(hidden + o, h);
-    }
-}
+STEP_HIDDEN(step_hidden_avx2, "avx2", __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps, _mm256_max_ps)
+STEP_HIDDEN(step_hidden_512, KN_512_TARGET, __m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps,
+            _mm512_max_ps)
 #endif
 
 void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, const float *const *rows, float *hidden,
@@ -326,7 +342,9 @@ void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, const f
     const size_t slot = (size_t)nO * nP;
     float sum[1024]; /* parser_net_bind refuses nO*nP > 1024 */
 #if defined(__x86_64__)
-    if (nO % 8 == 0 && kn_use_avx2()) {
+    if (nO % 16 == 0 && kn_isa_current() >= KN_ISA_AVX512) {
+        step_hidden_512(p, pk, rows, sum, hidden);
+    } else if (nO % 8 == 0 && kn_isa_current() >= KN_ISA_AVX2) {
         step_hidden_avx2(p, pk, rows, sum, hidden);
     } else
 #endif

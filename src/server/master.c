@@ -328,9 +328,9 @@ int cmd_serve(int argc, char **argv)
         nerd_model_free(A.model);
         return 1;
     }
-    log_msg(LOG_INFO, "Starting nerd %s: %s %s from %s in %.0f ms, precision %s (%s)", NERD_VERSION,
+    log_msg(LOG_INFO, "Starting nerd %s: %s %s from %s in %.0f ms, precision %s (%s kernels, instruction set %s)", NERD_VERSION,
             nerd_model_name(A.model), nerd_model_version(A.model), A.model_path, (now_s() - t0) * 1e3,
-            nerd_precision_name(cfg.precision), nerd_precision_kernel(cfg.precision));
+            nerd_precision_name(cfg.precision), nerd_precision_kernel(cfg.precision), nerd_isa());
     log_msg(LOG_INFO, "Weights: sha256 %s of %s", nerd_model_weights_sha256(A.model),
             nerd_model_weights_files(A.model));
     FILE *sc = fopen("/proc/sys/net/core/somaxconn", "r");

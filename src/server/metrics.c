@@ -100,10 +100,10 @@ int metrics_render(const server_shared *sh, const server_config *cfg, const nerd
                      (long long)threads_busy);
     rc |= buf_printf(out,
                      "# HELP nerd_model_info The model being served.\n# TYPE nerd_model_info gauge\n"
-                     "nerd_model_info{name=\"%s\",version=\"%s\",pipeline=\"%s\",worker_class=\"%s\",precision=\"%s\"} 1\n",
+                     "nerd_model_info{name=\"%s\",version=\"%s\",pipeline=\"%s\",worker_class=\"%s\",precision=\"%s\",isa=\"%s\",kernel=\"%s\"} 1\n",
                      model ? nerd_model_name(model) : "", model ? nerd_model_version(model) : "",
                      cfg->pipeline == NERD_PIPELINE_FULL ? "full" : "ner", cfg->wclass == WORKER_ASYNC ? "async" : "sync",
-                     nerd_precision_name(cfg->precision));
+                     nerd_precision_name(cfg->precision), nerd_isa(), nerd_precision_kernel(cfg->precision));
     if (model) { /* each worker has its own word cache: these are the answering worker's */
         nerd_cache_stats cs;
         nerd_model_cache_stats(model, &cs);

@@ -90,6 +90,8 @@ static void model_info(const worker_ctx *w, route_result *r)
         json_write_string(b, f, (size_t)(sp - f), 0);
     }
     buf_puts(b, "]}");
+    /* the instruction set nerd's kernels use and the code path of the served precision */
+    buf_printf(b, ",\"isa\":\"%s\",\"kernel\":\"%s\"", nerd_isa(), nerd_precision_kernel(w->cfg->precision));
     /* full: tok2vec, parser and ner as spacy.load runs them; ner: the ner alone */
     buf_printf(b, ",\"pipeline\":\"%s\",\"labels\":[", w->cfg->pipeline == NERD_PIPELINE_FULL ? "full" : "ner");
     for (size_t i = 0; i < nerd_model_nlabels(m); i++) {

@@ -52,3 +52,14 @@ char *test_annotations(const nerd_doc *d)
         buf_printf(&b, "%zu>%zu:%s%s;", i, h, dep, nerd_doc_sent_start(d, i) == 1 ? "^" : "");
     return b.ptr;
 }
+
+int test_use_isa(kn_isa isa)
+{
+    const char *why = kn_isa_missing(isa);
+    if (why) {
+        printf("  SKIP %s: %s\n", kn_isa_name(isa), why);
+        return 0;
+    }
+    CHECK(kn_set_isa(isa) == 0);
+    return 1;
+}

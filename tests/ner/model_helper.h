@@ -13,4 +13,8 @@ float *test_t2v_out(const t2v_net *net, const t2v_packed *pk, kn_precision prec,
  * malloc'd string to compare runs by. */
 char *test_annotations(const nerd_doc *d);
 
+/* Switches nerd's kernels to instruction-set level isa and returns 1, or, when this CPU cannot
+ * run it, prints "  SKIP <level>: <missing feature>" and returns 0 (never a silent pass). */
+int test_use_isa(kn_isa isa);
+
 #endif

@@ -34,9 +34,13 @@ static double ref(const float *A, const float *W, int K, int i, int c, int bf16)
     return s;
 }
 
+/* Every instruction-set level this CPU runs, against the portable path: the same bits in fp32
+ * and bf16 (and a row alone the same as inside a batch); a level it lacks prints SKIP. */
 TEST(kernels_same_bits_for_any_rows_and_path)
 {
-    enum { M = 37, K = 288, N = 75 }; /* N: a partial last panel; M: every tile height */
+    /* N: 13 panels, the last partial (the 12-panel one-row path, a lone last panel of the
+     * 512-bit pairs); M: every tile height of every path */
+    enum { M = 37, K = 288, N = 203 };
     unsigned seed = 7;
     float *A = malloc(sizeof(float) * M * K), *W = malloc(sizeof(float) * N * K);
     for (int i = 0; i < M * K; i++) A[i] = rnd(&seed);
@@ -44,28 +48,39 @@ TEST(kernels_same_bits_for_any_rows_and_path)
     uint16_t *Ab = malloc(sizeof(uint16_t) * M * K);
     kn_to_bf16_n(A, Ab, M * K);
     kn_weights p;
-    CHECK(kn_pack(&p, W, N, K, 1) == 0);
+    CHECK(kn_pack(&p, W, N, K, KN_PACK_BF16) == 0);
     static float batch[M * N], one[N], generic[M * N], bb[M * N], bgeneric[M * N];
-    kn_gemm_f32(&p, A, K, M, batch, N);
-    kn_gemm_bf16(&p, Ab, K, M, bb, N);
-    printf("  code paths: fp32 %s, bf16 %s\n", kn_f32_path(), kn_bf16_path());
-    for (int i = 0; i < M; i++) {
-        kn_gemm_f32(&p, A + (size_t)i * K, K, 1, one, N);
-        CHECKF(!memcmp(one, batch + (size_t)i * N, sizeof one), "fp32 row %d alone differs from the batch", i);
-        kn_gemm_bf16(&p, Ab + (size_t)i * K, K, 1, one, N);
-        CHECKF(!memcmp(one, bb + (size_t)i * N, sizeof one), "bf16 row %d alone differs from the batch", i);
-        for (int c = 0; c < N; c++) {
-            double r = ref(A, W, K, i, c, 0), rb = ref(A, W, K, i, c, 1);
-            CHECKF(fabs(batch[i * N + c] - r) <= 1e-5 * (1 + fabs(r)), "fp32 [%d][%d] %g != %g", i, c, batch[i * N + c], r);
-            CHECKF(fabs(bb[i * N + c] - rb) <= 1e-5 * (1 + fabs(rb)), "bf16 [%d][%d] %g != %g", i, c, bb[i * N + c], rb);
-        }
-    }
-    kn_force_generic(1);
+    CHECK(test_use_isa(KN_ISA_PORTABLE));
     kn_gemm_f32(&p, A, K, M, generic, N);
     kn_gemm_bf16(&p, Ab, K, M, bgeneric, N);
-    kn_force_generic(0);
-    CHECK(!memcmp(generic, batch, sizeof batch));
-    CHECK(!memcmp(bgeneric, bb, sizeof bb));
+    for (int i = 0; i < M; i++)
+        for (int c = 0; c < N; c++) {
+            double r = ref(A, W, K, i, c, 0), rb = ref(A, W, K, i, c, 1);
+            CHECKF(fabs(generic[i * N + c] - r) <= 1e-5 * (1 + fabs(r)), "fp32 [%d][%d] %g != %g", i, c,
+                   generic[i * N + c], r);
+            CHECKF(fabs(bgeneric[i * N + c] - rb) <= 1e-5 * (1 + fabs(rb)), "bf16 [%d][%d] %g != %g", i, c,
+                   bgeneric[i * N + c], rb);
+        }
+    for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
+        if (!test_use_isa(isa)) continue;
+        memset(batch, 0xff, sizeof batch); /* NaNs: a column left unwritten cannot pass */
+        memset(bb, 0xff, sizeof bb);
+        kn_gemm_f32(&p, A, K, M, batch, N);
+        kn_gemm_bf16(&p, Ab, K, M, bb, N);
+        CHECKF(!memcmp(generic, batch, sizeof batch), "fp32 on %s differs from the portable path", kn_isa_name(isa));
+        CHECKF(!memcmp(bgeneric, bb, sizeof bb), "bf16 on %s differs from the portable path", kn_isa_name(isa));
+        for (int i = 0; i < M; i++) {
+            kn_gemm_f32(&p, A + (size_t)i * K, K, 1, one, N);
+            CHECKF(!memcmp(one, batch + (size_t)i * N, sizeof one), "%s fp32 row %d alone differs", kn_isa_name(isa), i);
+            kn_gemm_bf16(&p, Ab + (size_t)i * K, K, 1, one, N);
+            CHECKF(!memcmp(one, bb + (size_t)i * N, sizeof one), "%s bf16 row %d alone differs", kn_isa_name(isa), i);
+        }
+        printf("  %s: fp32 (%s) and bf16 (%s) bit-identical to the portable path\n", kn_isa_name(isa), kn_f32_path(),
+               kn_bf16_path());
+        if (isa == KN_ISA_AVX512 && strcmp(kn_bf16_path(), "avx512bf16"))
+            printf("  SKIP avx512bf16: CPU lacks AVX512_BF16 (bf16 ran on %s)\n", kn_bf16_path());
+    }
+    kn_set_isa(kn_isa_best());
     kn_free(&p);
     free(A); free(W); free(Ab);
 }
@@ -166,17 +181,30 @@ TEST(int8_kernel_exact_against_scalar_reference)
             err += (C[i * N + c] - r) * (C[i * N + c] - r);
             norm += r * r;
         }
-    printf("  int8 (%s): relative rms error against the float product %.4f\n", kn_f32_path(), sqrt(err / norm));
+    printf("  int8 (%s): relative rms error against the float product %.4f\n", kn_i8_path(), sqrt(err / norm));
     CHECK(sqrt(err / norm) < 0.02);
     for (int i = 0; i < M; i++) { /* a row alone: the same bits */
         kn_gemm_i8(&p, Q + i * p.K4, sa + i, 1, one, N);
         CHECKF(!memcmp(one, C + (size_t)i * N, sizeof one), "int8 row %d alone differs from the batch", i);
     }
-    kn_force_generic(1); /* the portable path: the same bytes and bits */
+    /* every level this CPU runs: the same bytes, scales and bits as the portable path */
+    CHECK(test_use_isa(KN_ISA_PORTABLE));
     kn_quantize_rows(A, LDA, M, K, Qg, sag);
     kn_gemm_i8(&p, Qg, sag, M, Cg, N);
-    kn_force_generic(0);
     CHECK(!memcmp(Q, Qg, sizeof Q) && !memcmp(sa, sag, sizeof sa) && !memcmp(C, Cg, sizeof C));
+    for (kn_isa isa = KN_ISA_AVX2; isa < KN_ISA_COUNT; isa++) {
+        if (!test_use_isa(isa)) continue;
+        memset(Q, 0, sizeof Q);
+        memset(C, 0xff, sizeof C);
+        kn_quantize_rows(A, LDA, M, K, Q, sa);
+        kn_gemm_i8(&p, Q, sa, M, C, N);
+        CHECKF(!memcmp(Q, Qg, sizeof Q) && !memcmp(sa, sag, sizeof sa) && !memcmp(C, Cg, sizeof C),
+               "int8 on %s (%s) differs from the portable path", kn_isa_name(isa), kn_i8_path());
+        printf("  %s: int8 (%s) bit-identical to the portable path\n", kn_isa_name(isa), kn_i8_path());
+        if (isa == KN_ISA_AVX512 && strcmp(kn_i8_path(), "avx512vnni"))
+            printf("  SKIP avx512vnni: CPU lacks AVX512_VNNI (int8 ran on %s)\n", kn_i8_path());
+    }
+    kn_set_isa(kn_isa_best());
     kn_free(&p);
     CHECK(kn_pack(&p, W, N, 65537, KN_PACK_INT8) == -1); /* int32 sums could overflow (refused unread) */
     free(A);
@@ -193,6 +221,24 @@ TEST(bf16_rounds_to_nearest_even)
     CHECK_EQ_INT(kn_to_bf16(INFINITY), 0x7f80);
     CHECK((kn_to_bf16(NAN) & 0x7f80) == 0x7f80 && (kn_to_bf16(NAN) & 0x7f)); /* still a NaN */
     CHECK_EQ_INT(kn_to_bf16(3.4e38f), 0x7f80);               /* rounds past the largest bf16 */
+    /* the vector conversions give kn_to_bf16's bits on every level: ties, NaNs, infinities,
+     * denormals (kept, not flushed), signs; 37 values, so a vector body and a scalar tail */
+    static const float special[] = {1.0f + 1.0f / 256, 1.0f + 3.0f / 256, -1.0f - 1.5f / 256, NAN, -NAN, INFINITY,
+                                    -INFINITY, 1e-40f, -1e-40f, 0.0f, -0.0f, 3.4e38f, -3.4e38f, 1.1754942e-38f};
+    enum { NV = 37 };
+    float x[NV];
+    uint16_t y[NV];
+    unsigned seed = 5;
+    for (int i = 0; i < NV; i++) x[i] = i < (int)(sizeof special / sizeof *special) ? special[i] : rnd(&seed) * 1e3f;
+    for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
+        if (!test_use_isa(isa)) continue;
+        memset(y, 0, sizeof y);
+        kn_to_bf16_n(x, y, NV);
+        for (int i = 0; i < NV; i++)
+            CHECKF(y[i] == kn_to_bf16(x[i]), "%s: %g -> 0x%04x, expected 0x%04x", kn_isa_name(isa), x[i], y[i],
+                   kn_to_bf16(x[i]));
+    }
+    kn_set_isa(kn_isa_best());
 }
 
 /* Every golden document's attribute rows, tokenized once. */
@@ -385,4 +431,31 @@ TEST(embed_cache_bounded_and_counted)
     embed_cache_get_stats(c, &st);
     CHECK(st.hits == 3 && st.misses == 5);
     embed_cache_free(c);
+}
+
+/* NERD_ISA at load: each level this CPU runs is used and named (nerd_isa, the paths); a level it
+ * lacks, or an unknown name, fails the load with the reason. */
+TEST(nerd_isa_forces_a_level_at_load)
+{
+    char err[512];
+    setenv("NERD_ISA", "sse9", 1);
+    CHECK(nerd_model_load(test_standin(), NULL, err, sizeof err) == NULL);
+    CHECKF(strstr(err, "NERD_ISA=sse9: not one of portable, avx2, avxvnni, avx512"), "%s", err);
+    static const char *const fp32_path[KN_ISA_COUNT] = {"portable", "avx2", "avx2", "avx512"};
+    for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
+        setenv("NERD_ISA", kn_isa_name(isa), 1);
+        nerd_model *m = nerd_model_load(test_standin(), NULL, err, sizeof err);
+        if (kn_isa_missing(isa)) {
+            CHECKF(!m && strstr(err, kn_isa_missing(isa)), "NERD_ISA=%s on a CPU without it: %s", kn_isa_name(isa), err);
+            printf("  SKIP %s: %s (the load refused it)\n", kn_isa_name(isa), kn_isa_missing(isa));
+            continue;
+        }
+        CHECKF(m, "%s", err);
+        CHECK_EQ_STR(nerd_isa(), kn_isa_name(isa));
+        CHECK_EQ_STR(nerd_precision_kernel(NERD_PRECISION_FP32), fp32_path[isa]);
+        printf("  NERD_ISA=%s: fp32 %s, bf16 %s, int8 %s\n", nerd_isa(), nerd_precision_kernel(NERD_PRECISION_FP32),
+               nerd_precision_kernel(NERD_PRECISION_BF16), nerd_precision_kernel(NERD_PRECISION_INT8));
+        nerd_model_free(m);
+    }
+    unsetenv("NERD_ISA");
 }

@@ -122,8 +122,9 @@ TEST_T(parser_window_does_not_change_the_parse, 120)
 }
 
 /* A feature token outside the parser's window gets its slot computed alone: the same bits as
- * that slot of its table row, for every token of a document and every feature slot; a step gives
- * the same bits on the AVX2 path and the portable one. */
+ * that slot of its table row, for every token of a document and every feature slot. On every
+ * instruction-set level this CPU runs, the tok2vec's output, the table and each step (feature
+ * sum, maxout, output layer) have the portable path's bits. */
 TEST_T(parser_fast_slot_and_step_same_bits, 120)
 {
     nerd_model *m = test_model();
@@ -134,32 +135,40 @@ TEST_T(parser_fast_slot_and_step_same_bits, 120)
     const t2v_net *t = &m->t2v;
     const parser_net *pn = &m->parser;
     const size_t n = d->ntoks, row = (size_t)pn->nF * pn->nO * pn->nP, slot = (size_t)pn->nO * pn->nP;
-    float *vecs = test_t2v_out(t, &m->full_t2v_packed, KN_FP32, NULL, d->t2v_attrs, n, NULL);
-    float *proj = malloc(n * pn->nI * sizeof(float));
-    float *table = malloc((n + 1) * row * sizeof(float)), *alone = malloc(row * sizeof(float));
-    parser_fast_project(pn, &m->full_parser_packed, vecs, n, proj);
-    parser_fast_table(pn, &m->full_parser_packed, proj, n, table);
-    for (size_t i = 0; i < n; i++)
-        for (int f = 0; f < pn->nF; f++) {
-            parser_fast_feature_slot(pn, &m->full_parser_packed, proj + i * pn->nI, f, alone);
-            CHECKF(!memcmp(alone + f * slot, table + (i + 1) * row + f * slot, slot * sizeof(float)),
-                   "token %zu, slot %d differs from its table row", i, f);
-        }
-    /* and a step over any rows gives the same bits on the AVX2 path and the portable one */
-    float hid[2][256], sc[2][256];
+    float *proj = malloc(n * pn->nI * sizeof(float)), *alone = malloc(row * sizeof(float));
+    float *table[2] = {malloc((n + 1) * row * sizeof(float)), malloc((n + 1) * row * sizeof(float))};
+    float *vecs[2] = {NULL, NULL}, hid[2][256], sc[2][256];
     CHECK(pn->nO <= 256 && pn->nclasses <= 256);
-    for (size_t i = 0; i + pn->nF <= n + 1; i += 7) {
-        const float *rows[16];
-        for (int f = 0; f < pn->nF; f++) rows[f] = table + ((i * 5 + (size_t)f * 3) % (n + 1)) * row;
-        for (int g = 0; g < 2; g++) {
-            kn_force_generic(g);
-            parser_fast_step_rows(pn, &m->full_parser_packed, rows, hid[g], sc[g]);
+    for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
+        if (!test_use_isa(isa)) continue;
+        int cur = isa != KN_ISA_PORTABLE; /* [0] the portable path's, [1] this level's */
+        free(vecs[cur]);
+        vecs[cur] = test_t2v_out(t, &m->full_t2v_packed, KN_FP32, NULL, d->t2v_attrs, n, NULL);
+        parser_fast_project(pn, &m->full_parser_packed, vecs[cur], n, proj);
+        parser_fast_table(pn, &m->full_parser_packed, proj, n, table[cur]);
+        CHECKF(!memcmp(vecs[cur], vecs[0], n * t->width * sizeof(float)), "%s: tok2vec output differs", kn_isa_name(isa));
+        CHECKF(!memcmp(table[cur], table[0], (n + 1) * row * sizeof(float)), "%s: table differs", kn_isa_name(isa));
+        for (size_t i = 0; i < n; i++)
+            for (int f = 0; f < pn->nF; f++) {
+                parser_fast_feature_slot(pn, &m->full_parser_packed, proj + i * pn->nI, f, alone);
+                CHECKF(!memcmp(alone + f * slot, table[cur] + (i + 1) * row + f * slot, slot * sizeof(float)),
+                       "%s: token %zu, slot %d differs from its table row", kn_isa_name(isa), i, f);
+            }
+        for (size_t i = 0; i + pn->nF <= n + 1; i += 7) {
+            const float *rows[2][16];
+            for (int g = 0; g < 2; g++)
+                for (int f = 0; f < pn->nF; f++) rows[g][f] = table[g] + ((i * 5 + (size_t)f * 3) % (n + 1)) * row;
+            CHECK(kn_set_isa(KN_ISA_PORTABLE) == 0);
+            parser_fast_step_rows(pn, &m->full_parser_packed, rows[0], hid[0], sc[0]);
+            CHECK(kn_set_isa(isa) == 0);
+            parser_fast_step_rows(pn, &m->full_parser_packed, rows[cur], hid[1], sc[1]);
+            CHECKF(!memcmp(hid[0], hid[1], pn->nO * sizeof(float)) && !memcmp(sc[0], sc[1], pn->nclasses * sizeof(float)),
+                   "step %zu: %s and the portable path differ", i, kn_isa_name(isa));
         }
-        kn_force_generic(0);
-        CHECKF(!memcmp(hid[0], hid[1], pn->nO * sizeof(float)) && !memcmp(sc[0], sc[1], pn->nclasses * sizeof(float)),
-               "step %zu: the AVX2 and portable paths differ", i);
+        printf("  %s: tok2vec, table, slots and steps bit-identical to the portable path\n", kn_isa_name(isa));
     }
-    free(vecs); free(proj); free(table); free(alone);
+    kn_set_isa(kn_isa_best());
+    free(vecs[0]); free(vecs[1]); free(proj); free(table[0]); free(table[1]); free(alone);
     free(text);
     nerd_doc_free(d);
     nerd_model_free(m);

@@ -1,6 +1,7 @@
 /* nerd serve --precision and the word cache's counters in /metrics. */
 #include "test.h"
 #include "serve_helper.h"
+#include "ner/kernels.h"
 
 #include <signal.h>
 
@@ -30,3 +31,26 @@ static void serve_in(const char *precision)
 
 TEST_T(serve_bf16_answers_and_metrics_show_the_word_cache, 60) { serve_in("bf16"); }
 TEST_T(serve_int8_answers_and_metrics_show_the_word_cache, 60) { serve_in("int8"); }
+
+/* NERD_ISA=avx2 serves on the AVX2 paths, and /model, /metrics say so (int8: "avx2", not the
+ * VNNI paths this CPU may have). */
+TEST_T(serve_names_its_instruction_set, 60)
+{
+    if (kn_isa_missing(KN_ISA_AVX2)) {
+        printf("  SKIP avx2: %s\n", kn_isa_missing(KN_ISA_AVX2));
+        return;
+    }
+    setenv("NERD_ISA", "avx2", 1);
+    test_server s;
+    const char *args[] = {"-k", "sync", "-w", "1", "--precision", "int8", NULL};
+    server_start(&s, args);
+    buf out = {0};
+    CHECK(http_json(s.port, "GET", "/model", NULL, &out) == 200);
+    CHECKF(strstr(out.ptr, "\"isa\":\"avx2\",\"kernel\":\"avx2\""), "%s", out.ptr);
+    CHECKF(strstr(out.ptr, "\"name\":") && strstr(out.ptr, "\"weights\":") && strstr(out.ptr, "\"labels\":"), "%s", out.ptr);
+    buf_clear(&out);
+    CHECK(http_json(s.port, "GET", "/metrics", NULL, &out) == 200);
+    CHECKF(strstr(out.ptr, "precision=\"int8\",isa=\"avx2\",kernel=\"avx2\"}"), "%s", out.ptr);
+    buf_free(&out);
+    CHECK(server_stop(&s, SIGTERM) == 0);
+}

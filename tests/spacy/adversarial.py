@@ -93,3 +93,20 @@ def texts(size):
         for kind, text in list(out):
             out.append((kind + "-spaced", " ".join(text[i:i + 7] for i in range(0, 700, 7)) + "\n"))
     return out
+
+
+# The differential test (gen_texts.py) draws from the same kinds: at most this many characters a
+# token, so that spaCy's quadratic affix loop stays well under a second.
+TOKEN_MAX_CHARS = 300
+
+
+def token(rng):
+    """One adversarial token of a random kind and length (1 to TOKEN_MAX_CHARS characters), for
+    gen_texts.py's "adversarial" item."""
+    size = rng.randint(1, TOKEN_MAX_CHARS)
+    kinds = list(UNITS.items()) + list(WRAPPED.items())
+    kind, unit = rng.choice(kinds)
+    if isinstance(unit, tuple):
+        head, run, tail = unit
+        return head + run * max(1, (size - len(head) - len(tail)) // len(run)) + tail
+    return unit * max(1, size // len(unit))

@@ -93,9 +93,11 @@ test-deploy: $(BUILD)/nerd
 # alone: nerd serve against the article's server code on spaCy (Flask + Gunicorn sync and gevent,
 # FastAPI + Uvicorn, from the venv), both on $(MODEL_DIR); results in bench/results/<date>-<cpu>-<commit>/.
 # About 30 minutes on 2 cores (TRIALS_CPU=3, TRIALS_IO=1: the sync rows with IO take 100 s a trial at w=1).
+# Some machines set OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for older OpenBLAS builds; they slow the
+# current numpy in the venv, so the Python side runs without them (nerd serves without OpenBLAS).
 bench-seed: $(BUILD)/nerd $(BUILD)/libnerd.so venv model-present
 	sh .ci/deps.sh bench
-	NERD_MODEL=$(MODEL_DIR) VENV=$(VENV) $(VENV_PY) bench/seed/run.py
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE NERD_MODEL=$(MODEL_DIR) VENV=$(VENV) $(VENV_PY) bench/seed/run.py
 
 # nerd eval under valgrind over the golden edge cases (made with the stand-in, so on the
 # stand-in). valgrind 3.19 cannot decode AVX-512, so this is an x86-64-v3 build and OpenBLAS
@@ -112,7 +114,7 @@ bench: $(BUILD)/nerd $(BENCH_PROGS) venv model-present
 	@/usr/bin/python3 bench/machine.py
 	@for b in $(BENCH_PROGS); do echo "== $$b"; NERD_MODEL=$(MODEL_DIR) $$b --json $$b.json || exit 1; done
 	@echo "== bench/spacy_speed.py"
-	@$(VENV_PY) bench/spacy_speed.py --model $(MODEL_DIR) --nerd $(BUILD)/bench-engine.json $(SPACY_SPEED_ARGS)
+	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(VENV_PY) bench/spacy_speed.py --model $(MODEL_DIR) --nerd $(BUILD)/bench-engine.json $(SPACY_SPEED_ARGS)
 	@echo "== bench/client_throughput.sh"
 	@NERD_BIN=$(BUILD)/nerd bash bench/client_throughput.sh
 

@@ -32,10 +32,12 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t sig_term, sig_quit;
+/* Gunicorn's worker signals: TERM drains (the requests in flight finish, then the worker
+ * exits), QUIT and INT stop at once. */
+static volatile sig_atomic_t stop_now, stop_draining;
 
-static void on_term(int s) { (void)s; sig_term = 1; }
-static void on_quit(int s) { (void)s; sig_quit = 1; }
+static void on_term(int s) { (void)s; stop_draining = 1; }
+static void on_quit(int s) { (void)s; stop_now = 1; }
 
 static double now_s(void)
 {
@@ -226,7 +228,7 @@ static void conn_answer_with(loop *L, conn *c, const route_result *res)
     worker_metrics *m = &w->shared->slots[w->slot].m;
     int status = res->status ? res->status : 500;
     if (status >= 400 && status != 404 && status != 405 && status != 503 && status != 504) c->keep_alive = 0;
-    if (sig_quit || sig_term || L->retiring || (w->max_requests && L->requests + 1 >= w->max_requests)) c->keep_alive = 0;
+    if (stop_draining || stop_now || L->retiring || (w->max_requests && L->requests + 1 >= w->max_requests)) c->keep_alive = 0;
     if (L->w->cfg->wclass == WORKER_SYNC) c->keep_alive = 0;
     http_write_response(&c->out, status, c->keep_alive, res->ctype, res->headers, res->body.ptr ? res->body.ptr : "",
                         res->body.len);
@@ -692,7 +694,7 @@ static int async_main(const worker_ctx *w)
     loop L = {.w = w, .lim = limits_of(w->cfg)};
     L.ep = epoll_create1(EPOLL_CLOEXEC);
     L.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (L.ep < 0 || L.evfd < 0) { log_msg(LOG_ERROR, "epoll: %s", strerror(errno)); return 1; }
+    if (L.ep < 0 || L.evfd < 0) { log_msg(LOG_ERROR, "epoll: %s", strerror(errno)); return WORKER_EXIT_BOOT_ERROR; }
     struct epoll_event e = {.events = EPOLLIN, .data.fd = -2};
     epoll_ctl(L.ep, EPOLL_CTL_ADD, L.evfd, &e);
     pthread_mutex_init(&L.mu, NULL);
@@ -701,7 +703,13 @@ static int async_main(const worker_ctx *w)
     if (L.nthreads) {
         L.threads = calloc((size_t)L.nthreads, sizeof *L.threads);
         L.infer = calloc((size_t)L.nthreads, sizeof *L.infer);
-        for (int i = 0; i < L.nthreads; i++) pthread_create(&L.threads[i], NULL, infer_thread, &L);
+        for (int i = 0; i < L.nthreads; i++) {
+            int rc = pthread_create(&L.threads[i], NULL, infer_thread, &L);
+            if (rc) { /* a pool short of threads would not be what was asked for */
+                log_msg(LOG_CRITICAL, "cannot start inference thread %d of %d: %s", i + 1, L.nthreads, strerror(rc));
+                _exit(WORKER_EXIT_BOOT_ERROR); /* the threads started hold L: no clean return */
+            }
+        }
         atomic_store(&w->shared->slots[w->slot].m.inference_threads, L.nthreads);
     }
     set_accepting(&L, 1);
@@ -715,8 +723,8 @@ static int async_main(const worker_ctx *w)
     for (;;) {
         heartbeat(w);
         double now = now_s();
-        if (sig_term) break;
-        int finishing = sig_quit || L.retiring || (w->max_requests && L.requests >= w->max_requests);
+        if (stop_now) break;
+        int finishing = stop_draining || L.retiring || (w->max_requests && L.requests >= w->max_requests);
         if (finishing) {
             if (!grace_end) {
                 grace_end = now + w->cfg->graceful_timeout;
@@ -798,10 +806,10 @@ static int sync_main(const worker_ctx *w)
     worker_metrics *m = &w->shared->slots[w->slot].m;
     static nerd_doc *doc;
     if (!doc) doc = nerd_doc_new();
-    while (!sig_term && !sig_quit && !(w->max_requests && L.requests >= w->max_requests)) {
+    while (!stop_now && !stop_draining && !(w->max_requests && L.requests >= w->max_requests)) {
         heartbeat(w);
         if (poll(pfd, (nfds_t)w->nlisten, 200) <= 0) continue;
-        for (int i = 0; i < w->nlisten && !sig_term; i++) {
+        for (int i = 0; i < w->nlisten && !stop_now; i++) {
             if (!(pfd[i].revents & POLLIN)) continue;
             int fd = accept4(pfd[i].fd, NULL, NULL, SOCK_CLOEXEC);
             if (fd < 0) {
@@ -822,7 +830,7 @@ static int sync_main(const worker_ctx *w)
                 int left = (int)((deadline - now_s()) * 1000);
                 if (left <= 0) { r = -408; break; }
                 int pr = poll(&cp, 1, left < 500 ? left : 500);
-                if (pr < 0 && errno == EINTR) { if (sig_term) break; continue; }
+                if (pr < 0 && errno == EINTR) { if (stop_now) break; continue; }
                 if (pr == 0) continue;
                 uintptr_t old = (uintptr_t)c->in.ptr;
                 if (buf_reserve(&c->in, 16384)) { r = -500; break; }
@@ -850,9 +858,10 @@ static int sync_main(const worker_ctx *w)
                     if (w->cfg->simulate_io > 0) { /* the seed's time.sleep: blocks this worker */
                         struct timespec ts = {(time_t)w->cfg->simulate_io,
                                               (long)((w->cfg->simulate_io - (time_t)w->cfg->simulate_io) * 1e9)};
-                        while (nanosleep(&ts, &ts) && errno == EINTR && !sig_term) {}
+                        while (nanosleep(&ts, &ts) && errno == EINTR && !stop_now) {}
                     }
-                    route_compute(w->model, w->cfg->pipeline, doc, &c->res);
+                    if (stop_now) r = -1; /* QUIT: the request is dropped, unanswered */
+                    else route_compute(w->model, w->cfg->pipeline, doc, &c->res);
                 }
             } else if (r < -1) {
                 int st = -r;
@@ -905,13 +914,13 @@ static int sync_main(const worker_ctx *w)
 
 int worker_main(const worker_ctx *w)
 {
-    prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the master */
+    prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the master: drain, then exit */
     struct sigaction sa = {0};
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
     sa.sa_handler = on_quit;
     sigaction(SIGQUIT, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);
     signal(SIGTTIN, SIG_IGN);

@@ -261,3 +261,25 @@ double process_cpu_seconds(pid_t pid)
     free(t);
     return ok ? (double)(ut + st) / (double)sysconf(_SC_CLK_TCK) : -1;
 }
+
+long process_status_kib(pid_t pid, const char *field)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
+    size_t len;
+    char *t = test_read_file(p, &len);
+    const char *at = t ? strstr(t, field) : NULL;
+    long v = at ? atol(at + strlen(field)) : -1;
+    free(t);
+    return v;
+}
+
+int server_wait_exit(test_server *s, double seconds)
+{
+    int status = 0;
+    for (double end = now_s() + seconds; now_s() < end; usleep(20000))
+        if (waitpid(s->pid, &status, WNOHANG) == s->pid) return status;
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, &status, 0);
+    test_fail(__FILE__, __LINE__, "nerd serve did not exit within %.0f s (log %s)", seconds, s->log);
+}

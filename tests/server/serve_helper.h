@@ -16,7 +16,7 @@ typedef struct {
 /* Starts build/nerd serve -b 127.0.0.1:0 ARGS... (NULL-terminated) and waits until it listens
  * and /readyz answers 200. Fails the test on a timeout. */
 void server_start(test_server *s, const char *const *args);
-/* QUIT (graceful) or TERM, then waits for the master to exit; returns its exit status. */
+/* TERM (graceful), QUIT or INT (quick), then waits for the master to exit; returns its exit status. */
 int server_stop(test_server *s, int sig);
 
 /* One request on a new connection: sends raw, reads until the server closes or a whole
@@ -52,5 +52,10 @@ void expect_paris(int port);
 int server_wait_log(const test_server *s, const char *needle, int count, double seconds);
 /* CPU seconds a process has used (utime + stime of /proc/PID/stat), or -1 if it is gone. */
 double process_cpu_seconds(pid_t pid);
+/* A field of /proc/PID/status in KiB (e.g. "VmRSS:"), or -1. */
+long process_status_kib(pid_t pid, const char *field);
+/* Waits up to seconds for the master to exit on its own; returns its exit status (fails the
+ * test, after a SIGKILL, if it did not exit). The log is kept. */
+int server_wait_exit(test_server *s, double seconds);
 
 #endif

@@ -501,7 +501,7 @@ static void collect_done(loop *L)
 /* Gunicorn kills a worker that has not notified within --timeout. Here the loop notifies even
  * while a thread is lost in one request for good, and after --threads such requests the worker
  * would serve nothing. A thread busy past --timeout + WORKER_STUCK_GRACE_S is stuck: its request
- * is answered 504 at once, and the worker retires (drains like a QUIT, then exits with
+ * is answered 504 at once, and the worker retires (drains like a TERM, then exits with
  * WORKER_EXIT_STUCK_THREAD) so that the master starts one with a full pool. */
 static void check_stuck_threads(loop *L, double now)
 {

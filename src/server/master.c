@@ -164,6 +164,7 @@ static void spawn(arbiter *A)
     atomic_store(&ws->state, SLOT_BOOTING);
     atomic_store(&ws->heartbeat_ms, (int64_t)(now_s() * 1000));
     atomic_store(&ws->retiring, 0);
+    atomic_store(&ws->handling_since_ms, 0);
     atomic_fetch_add(&ws->generation, 1);
     long maxreq = A->cfg->max_requests;
     if (maxreq && A->cfg->max_requests_jitter) maxreq += random() % (A->cfg->max_requests_jitter + 1);

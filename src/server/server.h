@@ -94,6 +94,9 @@ typedef struct {
     _Atomic uint64_t generation;        /* bumped by the master at each (re)spawn into the slot */
     _Atomic int retiring;               /* set by a worker that drains to exit on its own (a stuck
                                            inference thread): the master starts its replacement now */
+    _Atomic int64_t handling_since_ms;  /* async: when its loop left epoll_wait to handle events, 0
+                                           while it waits there; long ago = a model request on the loop
+                                           thread, so it takes no new connection meanwhile */
     worker_metrics m;
 } worker_slot;
 

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -282,4 +283,13 @@ int server_wait_exit(test_server *s, double seconds)
     kill(s->pid, SIGKILL);
     waitpid(s->pid, &status, 0);
     test_fail(__FILE__, __LINE__, "nerd serve did not exit within %.0f s (log %s)", seconds, s->log);
+}
+
+struct rlimit open_files_limit_at_least(long need)
+{
+    struct rlimit rl;
+    CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+    CHECKF(rl.rlim_max >= (rlim_t)need, "the hard open-files limit %llu is below %ld: raise it (ulimit -Hn)",
+           (unsigned long long)rl.rlim_max, need);
+    return rl;
 }

@@ -3,6 +3,7 @@
 #define NERD_SERVE_HELPER_H
 
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "util/buf.h"
@@ -57,5 +58,7 @@ long process_status_kib(pid_t pid, const char *field);
 /* Waits up to seconds for the master to exit on its own; returns its exit status (fails the
  * test, after a SIGKILL, if it did not exit). The log is kept. */
 int server_wait_exit(test_server *s, double seconds);
+/* RLIMIT_NOFILE; fails the test if its hard limit is below need. */
+struct rlimit open_files_limit_at_least(long need);
 
 #endif

@@ -44,10 +44,7 @@ static int count_sockets(pid_t pid)
 
 TEST_T(hostile_slowloris_10000_connections, 180)
 {
-    struct rlimit rl;
-    CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
-    CHECKF(rl.rlim_max >= SLOW_CONNS + 500, "the hard open-files limit %llu is below %d: raise it (ulimit -Hn)",
-           (unsigned long long)rl.rlim_max, SLOW_CONNS + 500);
+    struct rlimit rl = open_files_limit_at_least(SLOW_CONNS + 500);
     /* the server starts with a soft limit of 1024 and must raise its own */
     struct rlimit low = {1024, rl.rlim_max}, high = {rl.rlim_max, rl.rlim_max};
     CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);

@@ -577,10 +577,7 @@ TEST_T(serve_20_hup_reloads_keep_the_master_rss, 180)
 
 TEST_T(serve_request_after_a_burst_of_1500_connects, 90)
 {
-    struct rlimit rl;
-    CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
-    CHECKF(rl.rlim_max >= BURST_CONNECTS + 100, "the hard open-files limit %llu is below %d",
-           (unsigned long long)rl.rlim_max, BURST_CONNECTS + 100);
+    struct rlimit rl = open_files_limit_at_least(BURST_CONNECTS + 100);
     rl.rlim_cur = rl.rlim_max;
     CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
     test_server s;

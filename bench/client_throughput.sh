@@ -20,7 +20,7 @@ start_server() {
   servers+=($!)
   port=""
   for _ in $(seq 200); do
-    port=$(sed -n 's/.*Listening at: http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/$name.log" | head -1 || true)
+    port=$(sed -n 's/.*Listening at: http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/$name.log" 2>/dev/null | head -1 || true)
     [ -n "$port" ] && curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && return
     sleep 0.1
   done

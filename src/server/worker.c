@@ -567,9 +567,9 @@ static void set_accepting(loop *L, int on)
  * leaves the next connections to a peer that holds fewer and is free to take them, looking again
  * after DEFER_PAUSE_S (for DEFER_MAX_S at most: that peer may be out of descriptors). A peer is
  * free if it waits in epoll_wait or left it less than PEER_BUSY_MS ago (its handling_since_ms).
- * One computing requests on its loop thread takes nothing meanwhile, and waiting for it left
- * this worker idle with connections in the backlog (1,000 connections took 1.6 times as long as
- * 100 for the same requests), so then the worker takes one connection at a wakeup itself. The
+ * One computing requests on its loop thread takes nothing meanwhile, and waiting for it leaves
+ * this worker idle with connections in the backlog, so then the worker takes one connection at
+ * a wakeup itself. The
  * heartbeat cannot tell: a peer the kernel has not run for a while (a loaded machine) is not
  * busy, and connections taken from it for that reason stayed with this worker (measured 0.27 of
  * the CPU of the other on the seed's burst with --simulate-io). */

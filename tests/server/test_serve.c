@@ -563,8 +563,14 @@ TEST_T(serve_20_hup_reloads_keep_the_master_rss, 180)
     for (int i = 0; i < HUP_RELOADS; i++) printf(" %ld", rss_kib[i]);
     printf("\n");
     long first = rss_kib[0], last = rss_kib[HUP_RELOADS - 1];
+#ifdef __SANITIZE_ADDRESS__
+    /* ASan's allocator replaces glibc's (mallopt and malloc_trim do nothing to it) and keeps
+     * freed blocks in its quarantine, up to 256 MB: the bound is for the real allocator */
+    printf("  not checked under ASan: %ld KiB after the first reload, %ld after the last\n", first, last);
+#else
     CHECKF(last * 10 <= first * 11, "after %d reloads the master holds %ld KiB, %.0f%% more than after the first (%ld)",
            HUP_RELOADS, last, 100.0 * (last - first) / first, first);
+#endif
     expect_paris(s.port);
     server_stop(&s, SIGTERM);
 }

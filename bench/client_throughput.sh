@@ -10,7 +10,8 @@ PARIS=${PARIS_TEXT:-../shared/corpus/paris.txt}
 ACCEPT_ROUNDS=${ACCEPT_ROUNDS:-5}
 work=$(mktemp -d /tmp/nerd-client-bench-XXXXXX)
 servers=()
-trap 'for s in "${servers[@]}"; do kill -9 -- -"$s" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+# TERM: nerd's graceful stop (idle servers exit at once); waited for, so that no job notice is printed
+trap 'for s in "${servers[@]}"; do kill -TERM -- -"$s" 2>/dev/null || true; wait "$s" 2>/dev/null || true; done; rm -rf "$work"' EXIT
 
 # start_server NAME ARGS...: starts nerd serve in its own session; sets $port
 start_server() {

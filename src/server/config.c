@@ -23,7 +23,7 @@ void server_config_usage(FILE *f)
             "      --backlog N              listen backlog (default 2048)\n"
             "  -t, --timeout S              kill a worker whose heartbeat stops for S seconds (default 30)\n"
             "                               (--threads: replace one whose thread is on a request for S + 1 s)\n"
-            "      --graceful-timeout S     QUIT/HUP: time for in-flight requests (default 30)\n"
+            "      --graceful-timeout S     TERM/HUP: time for in-flight requests (default 30)\n"
             "      --keep-alive S           idle keep-alive connections are closed after S seconds (default 75)\n"
             "      --request-timeout S      answer 504 and stop the model past S seconds (default: none)\n"
             "      --header-timeout S       408 when a request has not arrived whole after S seconds (default 10)\n"

@@ -94,6 +94,9 @@ typedef struct {
     _Atomic uint64_t generation;        /* bumped by the master at each (re)spawn into the slot */
     _Atomic int retiring;               /* set by a worker that drains to exit on its own (a stuck
                                            inference thread): the master starts its replacement now */
+    _Atomic int64_t handling_since_ms;  /* async: when its loop left epoll_wait to handle events, 0
+                                           while it waits there; long ago = a model request on the loop
+                                           thread, so it takes no new connection meanwhile */
     worker_metrics m;
 } worker_slot;
 
@@ -123,10 +126,14 @@ typedef struct {
  * requests (within --graceful-timeout) and exits. */
 #define WORKER_EXIT_STUCK_THREAD 4
 #define WORKER_STUCK_GRACE_S 1.0
+/* The exit code of a worker that cannot set itself up (its event loop, its inference threads):
+ * Gunicorn's WORKER_BOOT_ERROR. A replacement would fail the same way, so the master stops with
+ * this code instead of restarting it; any other exit or crash is restarted (with a backoff). */
+#define WORKER_EXIT_BOOT_ERROR 3
 
-/* Runs a worker until it is told to stop; returns its exit code. Signals in the worker:
- * TERM/INT stop at once, QUIT finishes in-flight requests (within graceful_timeout) then
- * exits. The worker refreshes its heartbeat at least once a second while healthy. */
+/* Runs a worker until it is told to stop; returns its exit code. Signals in the worker, as in
+ * Gunicorn's: TERM finishes in-flight requests (within graceful_timeout) then exits; QUIT and
+ * INT stop at once. The worker refreshes its heartbeat at least once a second while healthy. */
 int worker_main(const worker_ctx *w);
 
 /* ---- metrics.c: counters live in the shared slots, so any worker can answer /metrics for all ---- */

@@ -52,6 +52,9 @@ def dockerfile():
     check("Dockerfile: ENTRYPOINT runs nerd serve", ep and "nerd" in ep[0] and "serve" in ep[0])
     check("Dockerfile: model from a build context or mount (NERD_MODEL set)",
           any(i == "ENV" and "NERD_MODEL" in a for i, a in final))
+    stop = [a for i, a in final if i == "STOPSIGNAL"]
+    check("Dockerfile: docker stop sends TERM, nerd's graceful shutdown",
+          not stop or stop[-1].strip() in ("SIGTERM", "TERM", "15"), str(stop))
 
 
 def kubernetes():
@@ -74,6 +77,9 @@ def kubernetes():
     gt = float(args[args.index("--graceful-timeout") + 1]) if "--graceful-timeout" in args else 30.0
     tg = pod.get("terminationGracePeriodSeconds", 30)
     check("k8s: termination grace covers --graceful-timeout", tg > gt, f"{tg} <= {gt}")
+    stop = c.get("lifecycle", {}).get("preStop", {})
+    check("k8s: no preStop sends nerd a quick-shutdown signal (QUIT or INT)",
+          not re.search(r"QUIT|INT\b|-3\b|-2\b", str(stop)), str(stop))
     sel = dep["spec"]["selector"]["matchLabels"]
     labels = dep["spec"]["template"]["metadata"]["labels"]
     check("k8s: the selector matches the pod labels", all(labels.get(k) == v for k, v in sel.items()))
@@ -92,7 +98,11 @@ def systemd():
     keys = dict(re.findall(r"^(\w+)=(.*)$", text, re.M))
     check("systemd: Restart=on-failure", keys.get("Restart") == "on-failure")
     check("systemd: reload by HUP", "-HUP" in keys.get("ExecReload", ""))
-    check("systemd: graceful stop by QUIT", keys.get("KillSignal") == "SIGQUIT")
+    check("systemd: graceful stop by TERM", keys.get("KillSignal", "SIGTERM") in ("SIGTERM", "TERM", "15"))
+    tss = re.match(r"(\d+)s?$", keys.get("TimeoutStopSec", "90"))
+    gt = re.search(r"--graceful-timeout[ =](\d+)", keys.get("ExecStart", ""))
+    check("systemd: TimeoutStopSec covers --graceful-timeout",
+          tss and int(tss.group(1)) > (int(gt.group(1)) if gt else 30))
     argv = shlex.split(keys.get("ExecStart", ""))
     check("systemd: ExecStart runs nerd serve", len(argv) > 1 and argv[0].endswith("/nerd") and argv[1] == "serve")
 

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -273,4 +274,35 @@ double main_thread_cpu_seconds(pid_t pid)
     char p[96];
     snprintf(p, sizeof p, "/proc/%d/task/%d/stat", (int)pid, (int)pid);
     return stat_cpu_seconds(p);
+}
+
+long process_status_kib(pid_t pid, const char *field)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
+    size_t len;
+    char *t = test_read_file(p, &len);
+    const char *at = t ? strstr(t, field) : NULL;
+    long v = at ? atol(at + strlen(field)) : -1;
+    free(t);
+    return v;
+}
+
+int server_wait_exit(test_server *s, double seconds)
+{
+    int status = 0;
+    for (double end = now_s() + seconds; now_s() < end; usleep(20000))
+        if (waitpid(s->pid, &status, WNOHANG) == s->pid) return status;
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, &status, 0);
+    test_fail(__FILE__, __LINE__, "nerd serve did not exit within %.0f s (log %s)", seconds, s->log);
+}
+
+struct rlimit open_files_limit_at_least(long need)
+{
+    struct rlimit rl;
+    CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+    CHECKF(rl.rlim_max >= (rlim_t)need, "the hard open-files limit %llu is below %ld: raise it (ulimit -Hn)",
+           (unsigned long long)rl.rlim_max, need);
+    return rl;
 }

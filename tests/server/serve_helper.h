@@ -3,6 +3,7 @@
 #define NERD_SERVE_HELPER_H
 
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "util/buf.h"
@@ -16,7 +17,7 @@ typedef struct {
 /* Starts build/nerd serve -b 127.0.0.1:0 ARGS... (NULL-terminated) and waits until it listens
  * and /readyz answers 200. Fails the test on a timeout. */
 void server_start(test_server *s, const char *const *args);
-/* QUIT (graceful) or TERM, then waits for the master to exit; returns its exit status. */
+/* TERM (graceful), QUIT or INT (quick), then waits for the master to exit; returns its exit status. */
 int server_stop(test_server *s, int sig);
 
 /* One request on a new connection: sends raw, reads until the server closes or a whole
@@ -54,5 +55,12 @@ int server_wait_log(const test_server *s, const char *needle, int count, double 
 double process_cpu_seconds(pid_t pid);
 /* The same for a process's main thread only (an async worker's loop, without its inference threads). */
 double main_thread_cpu_seconds(pid_t pid);
+/* A field of /proc/PID/status in KiB (e.g. "VmRSS:"), or -1. */
+long process_status_kib(pid_t pid, const char *field);
+/* Waits up to seconds for the master to exit on its own; returns its exit status (fails the
+ * test, after a SIGKILL, if it did not exit). The log is kept. */
+int server_wait_exit(test_server *s, double seconds);
+/* RLIMIT_NOFILE; fails the test if its hard limit is below need. */
+struct rlimit open_files_limit_at_least(long need);
 
 #endif

@@ -23,18 +23,6 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static long status_kib(pid_t pid, const char *field)
-{
-    char p[64];
-    snprintf(p, sizeof p, "/proc/%d/status", (int)pid);
-    size_t len;
-    char *t = test_read_file(p, &len);
-    const char *at = t ? strstr(t, field) : NULL;
-    long v = at ? atol(at + strlen(field)) : -1;
-    free(t);
-    return v;
-}
-
 /* Sockets a process holds (its listening socket included). */
 static int count_sockets(pid_t pid)
 {
@@ -56,10 +44,7 @@ static int count_sockets(pid_t pid)
 
 TEST_T(hostile_slowloris_10000_connections, 180)
 {
-    struct rlimit rl;
-    CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0);
-    CHECKF(rl.rlim_max >= SLOW_CONNS + 500, "the hard open-files limit %llu is below %d: raise it (ulimit -Hn)",
-           (unsigned long long)rl.rlim_max, SLOW_CONNS + 500);
+    struct rlimit rl = open_files_limit_at_least(SLOW_CONNS + 500);
     /* the server starts with a soft limit of 1024 and must raise its own */
     struct rlimit low = {1024, rl.rlim_max}, high = {rl.rlim_max, rl.rlim_max};
     CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
@@ -71,7 +56,7 @@ TEST_T(hostile_slowloris_10000_connections, 180)
     pid_t w[4];
     CHECK(server_workers(&s, w, 4) == 1);
     expect_paris(s.port);
-    long rss0 = status_kib(w[0], "VmRSS:");
+    long rss0 = process_status_kib(w[0], "VmRSS:");
 
     /* half idle, half trickling a header that never ends */
     static int fds[SLOW_CONNS];
@@ -89,10 +74,10 @@ TEST_T(hostile_slowloris_10000_connections, 180)
     double t_open = now_s() - t0;
     for (int i = 0; i < 400 && open < SLOW_CONNS; i++) { usleep(50000); open = server_metric(s.port, "nerd_connections_open"); }
     CHECKF(open >= SLOW_CONNS, "the worker holds %ld of %d connections", open, SLOW_CONNS);
-    long rss1 = status_kib(w[0], "VmRSS:");
+    long rss1 = process_status_kib(w[0], "VmRSS:");
     for (int i = 1; i < SLOW_CONNS; i += 2) CHECK(send_all(fds[i], start, sizeof start - 1) == 0);
     usleep(500000);
-    long rss2 = status_kib(w[0], "VmRSS:"); /* well before --header-timeout ends them */
+    long rss2 = process_status_kib(w[0], "VmRSS:"); /* well before --header-timeout ends them */
 
     /* while they trickle, another client is answered at once */
     double worst = 0;
@@ -361,4 +346,91 @@ TEST_T(hostile_worker_busy_past_timeout_is_killed_and_replaced, 90)
     buf_free(&req);
     buf_free(&out);
     server_stop(&s, SIGTERM);
+}
+
+/* ---------------------------------------------------------------- crash loops and boot errors */
+
+/* A pid in now[0..n) that is neither keep nor one already killed, or 0. */
+static pid_t new_worker(const pid_t *now, int n, pid_t keep, const pid_t *killed, int nkilled)
+{
+    for (int i = 0; i < n; i++) {
+        int seen = now[i] == keep;
+        for (int k = 0; k < nkilled; k++) seen |= now[i] == killed[k];
+        if (!seen) return now[i];
+    }
+    return 0;
+}
+
+/* The newest worker killed 0.5 s after it boots, again and again: each is a crash to restart,
+ * never a boot failure. The master used to count five such deaths as "Workers fail to boot" and
+ * exit, taking the healthy worker with it. Now the other worker serves throughout, and each
+ * crash in a row waits longer before its restart, up to 2 s. */
+#define CRASH_KILLS 12
+
+TEST_T(hostile_workers_killed_again_and_again_are_restarted_with_a_backoff, 150)
+{
+    test_server s;
+    const char *args[] = {"-k", "async", "-w", "2", NULL};
+    server_start(&s, args);
+    pid_t w[8], killed[CRASH_KILLS];
+    CHECK_EQ_INT(server_wait_workers(&s, w, 8, 2, 10), 2);
+    pid_t keep = w[0], victim = w[1];
+    double restart_s[CRASH_KILLS];
+    for (int k = 0; k < CRASH_KILLS; k++) {
+        usleep(500000);
+        CHECK(kill(victim, SIGKILL) == 0);
+        killed[k] = victim;
+        double t0 = now_s();
+        victim = 0;
+        while (!victim && now_s() - t0 < 15) {
+            usleep(10000);
+            int n = server_workers(&s, w, 8);
+            victim = new_worker(w, n, keep, killed, k + 1);
+        }
+        restart_s[k] = now_s() - t0;
+        CHECKF(victim, "kill %d: no new worker within 15 s (log %s)", k + 1, s.log);
+        CHECKF(kill(s.pid, 0) == 0, "the master is gone after %d kills", k + 1);
+        expect_paris(s.port);
+    }
+    printf("  a new worker after each of %d kills (s):", CRASH_KILLS);
+    for (int k = 0; k < CRASH_KILLS; k++) printf(" %.2f", restart_s[k]);
+    printf("\n");
+    CHECK_EQ_INT(server_wait_workers(&s, w, 8, 2, 10), 2);
+    CHECK(w[0] == keep || w[1] == keep); /* the healthy worker served throughout */
+    CHECK_EQ_INT(server_metric(s.port, "nerd_worker_restarts_total"), CRASH_KILLS);
+    /* the first crash is replaced at once; the pause grows to 2 s, and a loaded machine only
+     * adds to it */
+    CHECKF(restart_s[CRASH_KILLS - 1] >= 1.8, "the last restart came %.2f s after its kill", restart_s[CRASH_KILLS - 1]);
+    CHECK(server_wait_log(&s, "restarting it in 2.0 s", 1, 1));
+    size_t len;
+    char *log = test_read_file(s.log, &len);
+    CHECKF(log && !strstr(log, "fail"), "the log speaks of a failure:\n%s", log);
+    free(log);
+    int st = server_stop(&s, SIGTERM);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* A worker that truly cannot boot still stops the master, with its error in the log and
+ * Gunicorn's exit code 3: here its 32 inference threads find no address space for their stacks
+ * (the master's RLIMIT_AS is lowered under it, and TTIN starts one more worker). */
+TEST_T(serve_worker_that_cannot_boot_stops_the_master, 60)
+{
+    test_server s;
+    const char *args[] = {"-k", "async", "-w", "2", "--threads", "32", NULL};
+    server_start(&s, args);
+    pid_t w[8];
+    CHECK_EQ_INT(server_wait_workers(&s, w, 8, 2, 10), 2);
+    long vm_kib = process_status_kib(s.pid, "VmSize:");
+    CHECK(vm_kib > 0);
+    /* room for the master's own small allocations, far from 32 stacks of 8 MiB */
+    struct rlimit as;
+    CHECK(prlimit(s.pid, RLIMIT_AS, NULL, &as) == 0);
+    as.rlim_cur = (rlim_t)(vm_kib + 64 * 1024) * 1024;
+    CHECK(prlimit(s.pid, RLIMIT_AS, &as, NULL) == 0);
+    kill(s.pid, SIGTTIN);
+    int st = server_wait_exit(&s, 20);
+    CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 3, "the master's exit status: %d", st);
+    CHECKF(server_wait_log(&s, "cannot start inference thread", 1, 1), "no worker error in %s", s.log);
+    CHECKF(server_wait_log(&s, "failed to boot", 1, 1), "no boot failure in %s", s.log);
+    unlink(s.log);
 }

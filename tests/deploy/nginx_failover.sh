@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 NERD=${NERD_BIN:-build/nerd}
 GOLDEN=../shared/golden/edge.jsonl
+# the golden answers were made with the stand-in, so the instances serve the stand-in
+MODEL=../shared/models/en_core_web_sm
 TEXT=../shared/corpus/paris.txt
 work=$(mktemp -d /tmp/nerd-deploy-XXXXXX)
 pids=()
@@ -21,7 +23,7 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
 
 port=""
 start_nerd() { # $1: name; sets $port (no $(...): the server would hold its pipe open)
-  setsid "$NERD" serve -b 127.0.0.1:0 -k async -w 1 --error-logfile "$work/$1.log" >/dev/null 2>&1 &
+  setsid "$NERD" serve --model "$MODEL" -b 127.0.0.1:0 -k async -w 1 --error-logfile "$work/$1.log" >/dev/null 2>&1 &
   pids+=($!)
   echo $! > "$work/$1.pid"
   for _ in $(seq 100); do
@@ -46,8 +48,8 @@ pids+=($!)
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$N/healthz" >/dev/null && break; sleep 0.1; done
 echo "nerd instances on :$A and :$B, nginx on :$N"
 
-direct=$("$NERD" bench "http://127.0.0.1:$A/" -n 2000 -c 50 --trials 3 --text-file $TEXT --check $GOLDEN --json)
-proxied=$("$NERD" bench "http://127.0.0.1:$N/" -n 2000 -c 50 --trials 3 --text-file $TEXT --check $GOLDEN --json)
+direct=$("$NERD" bench "http://127.0.0.1:$A/" -n 2000 -c 50 --trials 3 --text-file $TEXT --check $GOLDEN --json) || { echo "FAIL: nerd bench direct: $direct"; exit 1; }
+proxied=$("$NERD" bench "http://127.0.0.1:$N/" -n 2000 -c 50 --trials 3 --text-file $TEXT --check $GOLDEN --json) || { echo "FAIL: nerd bench through nginx: $proxied"; exit 1; }
 [ "$(echo "$direct" | errs)" = 0 ] && [ "$(echo "$proxied" | errs)" = 0 ] || { echo "FAIL: errors before the failover"; exit 1; }
 echo "throughput: one instance direct $(echo "$direct" | rps) req/s; two instances through nginx $(echo "$proxied" | rps) req/s (-c 50, keep-alive)"
 

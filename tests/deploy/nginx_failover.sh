@@ -43,7 +43,7 @@ N=$(free_port)
 sed -e "s/127.0.0.1:8001/127.0.0.1:$A/" -e "s/127.0.0.1:8002/127.0.0.1:$B/" -e "s/listen 127.0.0.1:8080/listen 127.0.0.1:$N/" \
   deploy/nginx.conf > "$work/nginx.conf"
 nginx -t -q -p "$work" -c "$work/nginx.conf" -g "pid $work/nginx.pid; error_log $work/nginx-error.log;"
-nginx -p "$work" -c "$work/nginx.conf" -g "daemon off; pid $work/nginx.pid; error_log $work/nginx-error.log;" >/dev/null 2>&1 &
+setsid nginx -p "$work" -c "$work/nginx.conf" -g "daemon off; pid $work/nginx.pid; error_log $work/nginx-error.log;" >/dev/null 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$N/healthz" >/dev/null && break; sleep 0.1; done
 echo "nerd instances on :$A and :$B, nginx on :$N"

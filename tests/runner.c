@@ -70,12 +70,14 @@ static int by_name(const void *a, const void *b)
     return strcmp((*(test_case *const *)a)->name, (*(test_case *const *)b)->name);
 }
 
-static double now_s(void)
+double test_clock_s(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
+
+static double now_s(void) { return test_clock_s(CLOCK_MONOTONIC); }
 
 typedef struct { pid_t pid; test_case *t; double start; } running;
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct test_case {
     const char *name;
@@ -26,6 +27,9 @@ const char *test_path(const char *rel);
 const char *test_nerd_bin(void);
 /* Reads a whole file; NULL if it cannot. *len gets its size. Caller frees. */
 char *test_read_file(const char *path, size_t *len);
+/* clock_gettime(id) in seconds: CLOCK_MONOTONIC for wall time, CLOCK_PROCESS_CPUTIME_ID or
+ * CLOCK_THREAD_CPUTIME_ID for CPU time. */
+double test_clock_s(clockid_t id);
 /* The stand-in ../shared/models/en_core_web_sm (tests/ner/model_helper.c): ../shared/golden holds
  * spaCy's answers for it, so every test that compares with those files names it, never the
  * default model. */

@@ -11,20 +11,6 @@
 #include <pthread.h>
 #include <time.h>
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* A long text of real sentences: the seed article repeated to at least `bytes`. */
 static char *long_text(size_t bytes, size_t *len)
 {
@@ -52,9 +38,9 @@ TEST(ner_until_a_past_deadline_stops_at_once_and_leaves_the_doc_reusable)
     size_t len;
     char *text = long_text(1u << 20, &len);
     for (int p = NERD_PIPELINE_NER; p <= NERD_PIPELINE_FULL; p++) {
-        double cpu0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
-        CHECK(nerd_ner_until(m, d, text, len, (nerd_pipeline)p, mono_s() - 1) == NERD_ERR_DEADLINE);
-        double spent = clock_s(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+        double cpu0 = test_clock_s(CLOCK_THREAD_CPUTIME_ID);
+        CHECK(nerd_ner_until(m, d, text, len, (nerd_pipeline)p, test_clock_s(CLOCK_MONOTONIC) - 1) == NERD_ERR_DEADLINE);
+        double spent = test_clock_s(CLOCK_THREAD_CPUTIME_ID) - cpu0;
         CHECKF(spent < 0.05, "a past deadline still cost %.3f s of CPU", spent);
         CHECK(nerd_doc_nents(d) == 0 && nerd_doc_ntokens(d) == 0 && nerd_doc_sent_start(d, 0) == -1);
     }
@@ -80,7 +66,7 @@ TEST(ner_until_a_far_deadline_gives_what_ner_gives)
         CHECK(nerd_ner(m, d, text, len, (nerd_pipeline)p) == NERD_OK);
         CHECK(nerd_doc_ntokens(d) > 20000);
         char *plain = test_annotations(d);
-        CHECK(nerd_ner_until(m, d, text, len, (nerd_pipeline)p, mono_s() + 3600) == NERD_OK);
+        CHECK(nerd_ner_until(m, d, text, len, (nerd_pipeline)p, test_clock_s(CLOCK_MONOTONIC) + 3600) == NERD_OK);
         char *until = test_annotations(d);
         CHECK(strlen(plain) > 1000);
         CHECK_EQ_STR(until, plain);
@@ -99,10 +85,10 @@ TEST(tokenizer_stops_at_a_past_deadline)
     size_t len;
     char *text = long_text(20000, &len); /* thousands of substrings */
     tok_scratch sc = {0};
-    CHECK(tokenizer_run_until(m->tok, text, len, mono_s() - 1, &sc) == TOK_DEADLINE);
+    CHECK(tokenizer_run_until(m->tok, text, len, test_clock_s(CLOCK_MONOTONIC) - 1, &sc) == TOK_DEADLINE);
     CHECK(tokenizer_run_until(m->tok, text, len, 0, &sc) == 0 && sc.ntoks > 3000);
     size_t n = sc.ntoks;
-    CHECK(tokenizer_run_until(m->tok, text, len, mono_s() + 3600, &sc) == 0 && sc.ntoks == n);
+    CHECK(tokenizer_run_until(m->tok, text, len, test_clock_s(CLOCK_MONOTONIC) + 3600, &sc) == 0 && sc.ntoks == n);
     tok_scratch_free(&sc);
     free(text);
     nerd_model_free(m);
@@ -116,7 +102,7 @@ static void *watch_deadline(void *arg)
     watch *w = arg;
     struct timespec at = {(time_t)w->deadline, (long)((w->deadline - (time_t)w->deadline) * 1e9)};
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL)) {}
-    w->cpu_at_deadline = clock_s(w->cpu);
+    w->cpu_at_deadline = test_clock_s(w->cpu);
     return NULL;
 }
 
@@ -128,20 +114,20 @@ TEST_T(ner_until_stops_within_a_block_of_work_wherever_the_deadline_falls, 120)
     nerd_doc *d = nerd_doc_new();
     size_t len;
     char *text = long_text(300000, &len);
-    double w0 = mono_s(), c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+    double w0 = test_clock_s(CLOCK_MONOTONIC), c0 = test_clock_s(CLOCK_THREAD_CPUTIME_ID);
     CHECK(nerd_ner(m, d, text, len, NERD_PIPELINE_FULL) == NERD_OK);
-    double full_wall = mono_s() - w0, full_cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+    double full_wall = test_clock_s(CLOCK_MONOTONIC) - w0, full_cpu = test_clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
     printf("  the full computation: %.2f s, %.2f s of CPU, %zu tokens\n", full_wall, full_cpu, nerd_doc_ntokens(d));
     watch w;
     CHECK(pthread_getcpuclockid(pthread_self(), &w.cpu) == 0);
     int stopped = 0;
     for (int k = 1; k <= 8; k++) {
-        double start = mono_s();
+        double start = test_clock_s(CLOCK_MONOTONIC);
         w.deadline = start + full_wall * k / 10;
         pthread_t t;
         CHECK(pthread_create(&t, NULL, watch_deadline, &w) == 0);
         nerd_status st = nerd_ner_until(m, d, text, len, NERD_PIPELINE_FULL, w.deadline);
-        double cpu_end = clock_s(w.cpu);
+        double cpu_end = test_clock_s(w.cpu);
         pthread_join(t, NULL);
         if (st == NERD_OK) continue; /* it ran faster than the first time: nothing to stop */
         CHECK(st == NERD_ERR_DEADLINE && nerd_doc_nents(d) == 0);

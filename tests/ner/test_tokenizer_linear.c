@@ -14,13 +14,6 @@
  * bounds hold for both builds); a quadratic tokenizer takes hours. */
 static const double CPU_S_PER_MIB = 8.0;
 
-static double cpu_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 /* Tokenizes `bytes` of each kind; fails on the first over its share of CPU_S_PER_MIB. */
 static void check_kinds(size_t bytes)
 {
@@ -31,9 +24,9 @@ static void check_kinds(size_t bytes)
         size_t len;
         char *text = adversarial_text(&ADVERSARIAL_KINDS[k], bytes, &len);
         CHECK(text);
-        double c0 = cpu_seconds();
+        double c0 = test_clock_s(CLOCK_PROCESS_CPUTIME_ID);
         CHECK_EQ_INT(nerd_tokenize(m, d, text, len), NERD_OK);
-        double cpu = cpu_seconds() - c0;
+        double cpu = test_clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
         printf("  %-28s %8zu bytes, %7zu tokens: %.3f s CPU\n", ADVERSARIAL_KINDS[k].kind, len, nerd_doc_ntokens(d), cpu);
         CHECKF(cpu < bound, "%s: %zu bytes took %.2f s of CPU (bound %.2f s)", ADVERSARIAL_KINDS[k].kind, len, cpu, bound);
         free(text);
@@ -50,9 +43,9 @@ TEST(tokenizer_linear_euro_24k)
     size_t len;
     char *text = adversarial_text(&ADVERSARIAL_KINDS[0], 8192 * 3, &len);
     CHECK(text && len == 8192 * 3);
-    double c0 = cpu_seconds();
+    double c0 = test_clock_s(CLOCK_PROCESS_CPUTIME_ID);
     CHECK_EQ_INT(nerd_tokenize(m, d, text, len), NERD_OK);
-    double cpu = cpu_seconds() - c0;
+    double cpu = test_clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
     printf("  8,192 x U+20AC: %zu tokens in %.3f s CPU\n", nerd_doc_ntokens(d), cpu);
     CHECK_EQ_INT(nerd_doc_ntokens(d), 8192);
     CHECKF(cpu < 0.2, "8,192 euro signs took %.2f s of CPU", cpu); /* 0.02 s, 0.03 s under ASan */

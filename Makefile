@@ -14,7 +14,8 @@ CFLAGS  += -std=c17 -Wall -Wextra -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) $(
 LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
 
-LIB_SRC    := $(wildcard src/ner/*.c) $(wildcard src/util/*.c)
+LIB_DIRS   := text modelfile nn transition components pipeline util
+LIB_SRC    := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 SERVER_SRC := $(wildcard src/server/*.c)
 BENCH_SRC  := $(wildcard src/bench/*.c)
 CLI_SRC    := $(wildcard src/cli/*.c)
@@ -30,7 +31,7 @@ TEST_OBJ   := $(call obj,$(TEST_SRC))
 $(TEST_OBJ): CFLAGS += -Itests
 # The product kernels keep their accumulators in registers only when unrolled (-O2): in every
 # build, so that sanitizer builds (-O1) run the tests in time.
-$(call obj,src/ner/kernels.c) $(BUILD)/pic/src/ner/kernels.o: CFLAGS += -O2
+$(call obj,src/nn/kernels.c) $(BUILD)/pic/src/nn/kernels.o: CFLAGS += -O2
 
 .PHONY: model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
 all: $(BUILD)/nerd $(BUILD)/libnerd.a

@@ -10,9 +10,9 @@
  * `--json FILE` also writes the per-document figures there, for bench/spacy_speed.py to set
  * spaCy's beside them. */
 #include "nerd.h"
-#include "ner/engine.h"
+#include "pipeline/engine.h"
 #include "util/json.h"
-#include "ner/kernels.h"
+#include "nn/kernels.h"
 #include "adversarial.h"
 
 #include <cblas.h>

@@ -1,5 +1,5 @@
 #include "server/routes.h"
-#include "ner/pystr.h"
+#include "text/pystr.h"
 #include "util/ents_json.h"
 
 #include <stdio.h>

@@ -1,6 +1,6 @@
 #include "util/ents_json.h"
-#include "ner/hash.h"
-#include "ner/u64map.h"
+#include "text/hash.h"
+#include "util/u64map.h"
 #include "util/json.h"
 
 #include <stdlib.h>

@@ -10,12 +10,12 @@
  * NERD_FUZZ_WRITE_SEEDS=DIR writes seeds made from the real model (with ner/model's arrays
  * shrunk to a few floats) into DIR and exits: model files never go into the repository. */
 #include "nerd.h"
-#include "ner/biluo.h"
-#include "ner/lexeme.h"
-#include "ner/parser_net.h"
-#include "ner/thinc_weights.h"
-#include "ner/tok2vec_net.h"
-#include "ner/tokenizer.h"
+#include "transition/biluo.h"
+#include "text/lexeme.h"
+#include "nn/parser_net.h"
+#include "modelfile/thinc_weights.h"
+#include "nn/tok2vec_net.h"
+#include "text/tokenizer.h"
 
 #include <msgpack.h>
 #include <stdint.h>

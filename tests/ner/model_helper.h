@@ -2,7 +2,7 @@
 #ifndef NERD_TESTS_MODEL_HELPER_H
 #define NERD_TESTS_MODEL_HELPER_H
 
-#include "ner/engine.h"
+#include "pipeline/engine.h"
 
 /* The production tok2vec's output (n x width floats, malloc'd) for n tokens' attribute rows,
  * computed with cache c or none; use (may be NULL) gets the cache's hits and misses. */

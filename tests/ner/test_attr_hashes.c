@@ -3,7 +3,7 @@
 #include "test.h"
 #include "npy.h"
 #include "nerd.h"
-#include "ner/hash.h"
+#include "text/hash.h"
 #include "util/json.h"
 
 #include <dirent.h>

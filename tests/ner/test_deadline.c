@@ -5,7 +5,7 @@
  * computing thread after the deadline, read by a second thread at the deadline, so that a
  * loaded machine cannot make the bound fail. */
 #include "test.h"
-#include "ner/engine.h"
+#include "pipeline/engine.h"
 #include "model_helper.h"
 
 #include <pthread.h>

@@ -2,10 +2,10 @@
  * rows are grouped and on every code path; the word cache returns exactly what computing the
  * row afresh gives, on one thread and on many sharing one small (constantly replaced) table. */
 #include "test.h"
-#include "ner/embed_cache.h"
-#include "ner/engine.h"
-#include "ner/kernels.h"
-#include "ner/t2v_fast.h"
+#include "nn/embed_cache.h"
+#include "pipeline/engine.h"
+#include "nn/kernels.h"
+#include "nn/t2v_fast.h"
 #include "model_helper.h"
 #include "util/json.h"
 

@@ -1,6 +1,6 @@
 #include "test.h"
 #include "npy.h"
-#include "ner/hash.h"
+#include "text/hash.h"
 
 #include <stdint.h>
 

@@ -4,10 +4,10 @@
  * reference (tok2vec_net.c, parser_net.c) and the production path (t2v_fast.c) are checked. */
 #include "test.h"
 #include "npy.h"
-#include "ner/biluo.h"
-#include "ner/parser_net.h"
-#include "ner/t2v_fast.h"
-#include "ner/tok2vec_net.h"
+#include "transition/biluo.h"
+#include "nn/parser_net.h"
+#include "nn/t2v_fast.h"
+#include "nn/tok2vec_net.h"
 #include "util/json.h"
 
 #include <dirent.h>

@@ -3,7 +3,7 @@
  * parser's table window; the CLI's token output. */
 #include "test.h"
 #include "nerd.h"
-#include "ner/engine.h"
+#include "pipeline/engine.h"
 #include "model_helper.h"
 #include "util/json.h"
 

@@ -2,7 +2,7 @@
  * Python's and pyre.c has to spell Python's out. The whole translated tokenizer patterns
  * were also compared with Python's `re` over every code point in a dozen contexts each. */
 #include "test.h"
-#include "ner/pyre.h"
+#include "text/pyre.h"
 
 #include <msgpack.h>
 #include <string.h>

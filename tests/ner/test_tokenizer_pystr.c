@@ -3,8 +3,8 @@
  * the final-sigma rule. The whole of pystr.c and lex_shape was also compared with Python over
  * every code point and 200,000 random Greek strings. */
 #include "test.h"
-#include "ner/lexeme.h"
-#include "ner/pystr.h"
+#include "text/lexeme.h"
+#include "text/pystr.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /* nerd serve --precision and the word cache's counters in /metrics. */
 #include "test.h"
 #include "serve_helper.h"
-#include "ner/kernels.h"
+#include "nn/kernels.h"
 
 #include <signal.h>
 

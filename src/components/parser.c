@@ -1,0 +1,107 @@
+/* parser.c - the full pipeline's first half over a tokenized doc: the shared tok2vec, the
+ * parser's network and its arc-eager decoding, and what set_annotations leaves on the doc.
+ * The networks run on nerd's kernels (t2v_fast.h), with the shared tok2vec's word cache.
+ *
+ * Memory stays bounded as in the ner: the tok2vec runs over chunks (with the encoder's
+ * context), only the projected vectors of every token are kept (nI floats each), and the
+ * precomputed feature table covers a window of tokens around the buffer's front. A feature
+ * token outside the window (deep in the stack of a very long sentence) gets its one slot
+ * computed from its projected vector. */
+#include "pipeline/engine.h"
+#include "util/deadline.h"
+
+#include <string.h>
+
+#define PARSE_CHUNK 2048   /* tokens per tok2vec pass */
+#define PARSE_CONTEXT 8    /* beyond the encoder's receptive field (depth x window) */
+
+static void fill_t2v_attrs(const nerd_model *m, nerd_doc *d)
+{
+    const int nc = m->t2v.nattrs;
+    for (size_t i = 0; i < d->ntoks; i++) {
+        uint64_t *a = d->t2v_attrs + i * nc;
+        for (int c = 0; c < nc; c++) {
+            int k = m->t2v_attr[c];
+            a[c] = k < NER_NATTRS ? d->attrs[i * NER_NATTRS + k] : k == ATTR_SPACY ? d->toks[i].ws : d->toks[i].is_space;
+        }
+    }
+}
+
+nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline)
+{
+    const size_t n = d->ntoks;
+    const t2v_net *t2v = &m->t2v;
+    const parser_net *pn = &m->parser;
+    const ae_moves *mv = &m->parser_moves;
+    d->has_parse = 0;
+    if ((size_t)t2v->depth * t2v->window >= PARSE_CONTEXT || pn->nF != AE_NFEATS) return NERD_ERR_UNSUPPORTED;
+    const size_t span = PARSE_CHUNK + 2 * PARSE_CONTEXT, rowlen = (size_t)pn->nF * pn->nO * pn->nP;
+    const size_t window = m->parse_window, back = m->parse_back;
+    const size_t win = n < window ? n : window;
+    const size_t f_scratch = t2v_fast_scratch_floats(t2v, span), f_vecs = span * t2v->width, f_proj = n * pn->nI,
+                 f_table = (win + 1) * rowlen, f_side = rowlen;
+    const size_t need = f_scratch + f_vecs + f_proj + f_table + f_side + pn->nO + (size_t)pn->nclasses + 64;
+    const size_t nints = ae_state_ints(n) + ae_annotate_ints(n), nbytes = ae_state_bytes(n) + (size_t)pn->nclasses;
+    if (grow_array((void **)&d->t2v_attrs, &d->t2v_attrcap, n * t2v->nattrs + 1, sizeof *d->t2v_attrs) ||
+        grow_array((void **)&d->pwork, &d->pworkcap, need, sizeof(float)) ||
+        grow_array((void **)&d->pints, &d->pintscap, nints + 1, sizeof(int)) ||
+        grow_array((void **)&d->pbytes, &d->pbytescap, nbytes + 1, 1))
+        return NERD_ERR_NOMEM;
+    size_t cap = d->parsecap;
+    if (grow_array((void **)&d->heads, &cap, n + 1, sizeof *d->heads)) return NERD_ERR_NOMEM;
+    cap = d->parsecap;
+    if (grow_array((void **)&d->deps, &cap, n + 1, sizeof *d->deps)) return NERD_ERR_NOMEM;
+    cap = d->parsecap;
+    if (grow_array((void **)&d->sent_starts, &cap, n + 1, 1)) return NERD_ERR_NOMEM;
+    d->parsecap = cap;
+    float *scratch = d->pwork, *vecs = scratch + f_scratch, *proj = vecs + f_vecs, *table = proj + f_proj;
+    float *side = table + f_table, *hidden = side + f_side, *scores = hidden + pn->nO;
+    uint8_t *valid = d->pbytes + ae_state_bytes(n);
+
+    /* the shared tok2vec, chunk by chunk, straight into the projection the parser reads */
+    fill_t2v_attrs(m, d);
+    for (size_t c0 = 0; c0 < n; c0 += PARSE_CHUNK) {
+        if (deadline_passed(deadline)) return NERD_ERR_DEADLINE; /* between chunks of rows */
+        size_t c1 = c0 + PARSE_CHUNK < n ? c0 + PARSE_CHUNK : n;
+        size_t a = c0 > PARSE_CONTEXT ? c0 - PARSE_CONTEXT : 0, b = c1 + PARSE_CONTEXT < n ? c1 + PARSE_CONTEXT : n;
+        t2v_fast_forward(t2v, &m->full_t2v_packed, m->precision, m->full_cache, d->t2v_attrs + a * t2v->nattrs, b - a,
+                         vecs, scratch, NULL, NULL, NULL);
+        parser_fast_project(pn, &m->full_parser_packed, vecs + (c0 - a) * t2v->width, c1 - c0, proj + c0 * pn->nI);
+    }
+
+    /* greedy arc-eager decoding */
+    ae_state st;
+    ae_state_init(&st, n, d->pints, d->pbytes);
+    size_t w0 = 0, wn = win;
+    parser_fast_table(pn, &m->full_parser_packed, proj, wn, table);
+    const size_t max_steps = 16 * n + 16; /* a parse takes under 8n steps; this only guards */
+    while (!ae_is_final(&st)) {
+        if (!(st.steps & (DEADLINE_EVERY_TRANSITIONS - 1)) && deadline_passed(deadline)) return NERD_ERR_DEADLINE;
+        if ((size_t)st.b_i + 1 >= w0 + wn && w0 + wn < n) { /* B0 and B1 must be in the window */
+            w0 = (size_t)st.b_i > back ? (size_t)st.b_i - back : 0;
+            wn = n - w0 < window ? n - w0 : window;
+            parser_fast_table(pn, &m->full_parser_packed, proj + w0 * pn->nI, wn, table);
+        }
+        int feats[AE_NFEATS];
+        const float *rows[AE_NFEATS];
+        ae_features(&st, feats);
+        for (int f = 0; f < AE_NFEATS; f++) {
+            long j = feats[f];
+            if (j < 0) rows[f] = table; /* the learned pad row */
+            else if ((size_t)j >= w0 && (size_t)j < w0 + wn) rows[f] = table + ((size_t)j - w0 + 1) * rowlen;
+            else {
+                parser_fast_feature_slot(pn, &m->full_parser_packed, proj + (size_t)j * pn->nI, f, side);
+                rows[f] = side; /* each feature reads only its own slot of a row */
+            }
+        }
+        parser_fast_step_rows(pn, &m->full_parser_packed, rows, hidden, scores);
+        int best = st.steps < max_steps ? ae_choose(mv, &st, scores, valid) : -1;
+        ae_apply(mv, &st, best);
+    }
+    ae_annotate(mv, &st, d->space, d->heads, d->deps, d->sent_starts, d->pints + ae_state_ints(n));
+    ar_apply(&m->dep_rules, n, d->space, d->deps);
+    d->parse_steps = st.steps;
+    d->has_parse = 1;
+    d->model = m;
+    return NERD_OK;
+}

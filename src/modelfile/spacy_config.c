@@ -1,0 +1,171 @@
+#include "modelfile/spacy_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct { char *section, *key, *value; } cfg_entry;
+
+struct spacy_config {
+    cfg_entry *e;
+    size_t n;
+};
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s)) s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = 0;
+    return s;
+}
+
+spacy_config *cfg_load(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    spacy_config *c = calloc(1, sizeof *c);
+    char line[8192], section[512] = "";
+    size_t cap = 0;
+    int lineno = 0;
+    while (c && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *s = trim(line);
+        if (!*s || *s == '#' || *s == ';') continue;
+        if (*s == '[') {
+            char *e = strchr(s, ']');
+            if (!e) goto bad;
+            *e = 0;
+            snprintf(section, sizeof section, "%s", s + 1);
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq || !*section) goto bad;
+        *eq = 0;
+        if (c->n == cap) {
+            cap = cap ? cap * 2 : 64;
+            cfg_entry *ne = realloc(c->e, cap * sizeof *ne);
+            if (!ne) goto bad;
+            c->e = ne;
+        }
+        c->e[c->n++] = (cfg_entry){strdup(section), strdup(trim(s)), strdup(trim(eq + 1))};
+        continue;
+    bad:
+        snprintf(err, errlen, "%s:%d: not a spaCy config line", path, lineno);
+        fclose(f);
+        cfg_free(c);
+        return NULL;
+    }
+    fclose(f);
+    if (!c) snprintf(err, errlen, "out of memory");
+    return c;
+}
+
+void cfg_free(spacy_config *c)
+{
+    if (!c) return;
+    for (size_t i = 0; i < c->n; i++) {
+        free(c->e[i].section);
+        free(c->e[i].key);
+        free(c->e[i].value);
+    }
+    free(c->e);
+    free(c);
+}
+
+static const char *lookup(const spacy_config *c, const char *section, const char *key, int depth)
+{
+    for (size_t i = c->n; i-- > 0;) {
+        if (strcmp(c->e[i].section, section) || strcmp(c->e[i].key, key)) continue;
+        const char *v = c->e[i].value;
+        /* a whole-value reference ${section:key} */
+        size_t n = strlen(v);
+        if (depth < 8 && n > 3 && v[0] == '$' && v[1] == '{' && v[n - 1] == '}') {
+            char ref[512];
+            snprintf(ref, sizeof ref, "%.*s", (int)(n - 3), v + 2);
+            char *colon = strchr(ref, ':');
+            if (!colon) return NULL;
+            *colon = 0;
+            return lookup(c, ref, colon + 1, depth + 1);
+        }
+        return v;
+    }
+    return NULL;
+}
+
+const char *cfg_raw(const spacy_config *c, const char *section, const char *key)
+{
+    return lookup(c, section, key, 0);
+}
+
+int cfg_int(const spacy_config *c, const char *section, const char *key, long *out)
+{
+    const char *v = cfg_raw(c, section, key);
+    char *end;
+    if (!v) return -1;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || end == v || *end) return -1;
+    *out = x;
+    return 0;
+}
+
+int cfg_bool(const spacy_config *c, const char *section, const char *key, int *out)
+{
+    const char *v = cfg_raw(c, section, key);
+    if (!v) return -1;
+    if (!strcmp(v, "true")) *out = 1;
+    else if (!strcmp(v, "false")) *out = 0;
+    else return -1;
+    return 0;
+}
+
+int cfg_str(const spacy_config *c, const char *section, const char *key, char *out, size_t outlen)
+{
+    const char *v = cfg_raw(c, section, key);
+    size_t n = v ? strlen(v) : 0;
+    if (n < 2 || v[0] != '"' || v[n - 1] != '"' || n - 2 >= outlen) return -1;
+    memcpy(out, v + 1, n - 2);
+    out[n - 2] = 0;
+    return 0;
+}
+
+int cfg_str_list(const spacy_config *c, const char *section, const char *key, char out[][32], int max)
+{
+    const char *v = cfg_raw(c, section, key);
+    if (!v || *v != '[') return -1;
+    int n = 0;
+    const char *p = v + 1;
+    for (;;) {
+        while (*p == ' ' || *p == ',') p++;
+        if (*p == ']') return n;
+        if (*p != '"' || n == max) return -1;
+        const char *e = strchr(p + 1, '"');
+        if (!e || e - p - 1 >= 32) return -1;
+        memcpy(out[n], p + 1, (size_t)(e - p - 1));
+        out[n][e - p - 1] = 0;
+        n++;
+        p = e + 1;
+    }
+}
+
+int cfg_int_list(const spacy_config *c, const char *section, const char *key, long *out, int max)
+{
+    const char *v = cfg_raw(c, section, key);
+    if (!v || *v != '[') return -1;
+    int n = 0;
+    const char *p = v + 1;
+    for (;;) {
+        while (*p == ' ' || *p == ',') p++;
+        if (*p == ']') return n;
+        char *end;
+        long x = strtol(p, &end, 10);
+        if (end == p || n == max) return -1;
+        out[n++] = x;
+        p = end;
+    }
+}

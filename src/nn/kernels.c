@@ -1,0 +1,875 @@
+/* kernels.c - packed-weight products (see kernels.h). Three code paths per precision: an
+ * AVX2/FMA one, an AVX512_BF16 one for bf16, and portable C with fmaf (int8: AVX2 and C, exact
+ * integer sums). All compute each element with the same operations in the same order, so they
+ * give the same bits (except that AVX512_BF16 flushes denormals), and so does any grouping of
+ * rows. The vector paths are compiled with target attributes and picked at run time: the build
+ * works on any x86-64. */
+#include "nn/kernels.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define KN_X86 1
+#endif
+
+/* rows per tile: 6 x 16 fp32 accumulators take 12 of the 16 AVX2 registers, the two weight
+ * vectors and the broadcast the other 3; the bf16 fallback widens each weight vector to two,
+ * so it tiles 4 rows. */
+#define MR 6
+#define MR_BF16_AVX2 4
+
+/* Under AddressSanitizer the vector tiles are not instrumented (a check per broadcast makes
+ * them 10x slower, and the threaded tests time out); instead each product touches the first
+ * and last element of its A and C ranges through instrumented reads, and the portable tiles,
+ * which index exactly alike, stay fully checked (tests run them with kn_force_generic). */
+#if defined(__SANITIZE_ADDRESS__)
+#define KN_NO_ASAN __attribute__((no_sanitize_address))
+static void check_range(const void *p, size_t bytes)
+{
+    volatile const unsigned char *c = p;
+    (void)c[0];
+    (void)c[bytes - 1];
+}
+#else
+#define KN_NO_ASAN
+static void check_range(const void *p, size_t bytes) { (void)p; (void)bytes; }
+#endif
+
+/* ---- which instruction set: found once, before main ---- */
+
+#ifdef KN_X86
+#include <cpuid.h>
+#endif
+
+/* CPU features the levels need, as cpuid reports them and the OS has enabled their state */
+enum {
+    F_AVX2 = 1 << 0,       /* AVX2 + FMA, with the AVX (YMM) state enabled */
+    F_AVXVNNI = 1 << 1,    /* AVX-VNNI (256-bit VPDPBUSD) */
+    F_AVX512 = 1 << 2,     /* AVX-512 F, BW, DQ, VL, with the opmask and ZMM state enabled */
+    F_AVX512VNNI = 1 << 3,
+    F_AVX512BF16 = 1 << 4,
+    F_OS_AVX512 = 1 << 5,  /* the OS saves the AVX-512 state (XCR0 bits 5-7) */
+    F_AMXBF16 = 1 << 6,    /* AMX-TILE + AMX-BF16 with the tile state enabled: reported, no kernel */
+};
+
+static unsigned cpu_features;
+static kn_isa isa_best, isa_now;
+
+static unsigned detect_features(void)
+{
+    unsigned f = 0;
+#ifdef KN_X86
+    unsigned a, b, c, d, b7, c7, d7, a71 = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    const int fma = (c >> 12) & 1, osxsave = (c >> 27) & 1;
+    if (!osxsave || !__get_cpuid_count(7, 0, &a, &b7, &c7, &d7)) return 0;
+    if (a >= 1) __get_cpuid_count(7, 1, &a71, &b, &c, &d);
+    unsigned xlo, xhi;
+    __asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0)); /* XCR0: what the OS saves on switches */
+    const int os_avx = (xlo & 0x6) == 0x6, os_avx512 = os_avx && (xlo & 0xe0) == 0xe0;
+    if (!os_avx) return 0;
+    if (((b7 >> 5) & 1) && fma) f |= F_AVX2;
+    if ((f & F_AVX2) && ((a71 >> 4) & 1)) f |= F_AVXVNNI;
+    const unsigned avx512_fbwdqvl = 1u << 16 | 1u << 17 | 1u << 30 | 1u << 31;
+    if (os_avx512) f |= F_OS_AVX512;
+    const unsigned amx_tile_bf16 = 1u << 22 | 1u << 24;
+    if ((d7 & amx_tile_bf16) == amx_tile_bf16 && (xlo & 0x60000) == 0x60000) f |= F_AMXBF16;
+    if ((f & F_AVX2) && os_avx512 && (b7 & avx512_fbwdqvl) == avx512_fbwdqvl) {
+        f |= F_AVX512;
+        if ((c7 >> 11) & 1) f |= F_AVX512VNNI;
+        if ((a71 >> 5) & 1) f |= F_AVX512BF16;
+    }
+#endif
+    return f;
+}
+
+static const struct {
+    const char *name;
+    unsigned needs;
+} isa_table[KN_ISA_COUNT] = {
+    [KN_ISA_PORTABLE] = {"portable", 0},
+    [KN_ISA_AVX2] = {"avx2", F_AVX2},
+    [KN_ISA_AVXVNNI] = {"avxvnni", F_AVX2 | F_AVXVNNI},
+    [KN_ISA_AVX512] = {"avx512", F_AVX2 | F_AVX512},
+};
+
+__attribute__((constructor)) static void detect_cpu(void)
+{
+    cpu_features = detect_features();
+    for (int i = 0; i < KN_ISA_COUNT; i++)
+        if ((cpu_features & isa_table[i].needs) == isa_table[i].needs) isa_best = (kn_isa)i;
+    isa_now = isa_best;
+}
+
+kn_isa kn_isa_current(void) { return isa_now; }
+kn_isa kn_isa_best(void) { return isa_best; }
+const char *kn_isa_name(kn_isa isa) { return isa >= 0 && isa < KN_ISA_COUNT ? isa_table[isa].name : "?"; }
+
+const char *kn_isa_missing(kn_isa isa)
+{
+    if (isa < 0 || isa >= KN_ISA_COUNT) return "no such level";
+    unsigned lacks = isa_table[isa].needs & ~cpu_features;
+#ifndef KN_X86
+    if (lacks) return "not an x86-64 CPU";
+#endif
+    if (lacks & F_AVX2) return "CPU lacks AVX2/FMA (or the OS has not enabled the AVX state)";
+    if (lacks & F_AVXVNNI) return "CPU lacks AVX-VNNI";
+    if ((lacks & F_AVX512) && !(cpu_features & F_OS_AVX512) && (cpu_features & F_AVX2))
+        return "CPU lacks AVX-512F/BW/DQ/VL or the OS has not enabled the AVX-512 state";
+    if (lacks & F_AVX512) return "CPU lacks AVX-512F/BW/DQ/VL";
+    return NULL;
+}
+
+const char *kn_amx_missing(void)
+{
+    return cpu_features & F_AMXBF16 ? "no AMX kernel in nerd (this CPU has AMX-BF16)"
+                                    : "no AMX kernel in nerd, and this CPU lacks AMX-BF16 (or its tile state)";
+}
+
+int kn_set_isa(kn_isa isa)
+{
+    if (kn_isa_missing(isa)) return -1;
+    isa_now = isa;
+    return 0;
+}
+
+int kn_isa_from_env(char *err, size_t errlen)
+{
+    const char *want = getenv("NERD_ISA");
+    if (!want || !*want) return 0;
+    for (int i = 0; i < KN_ISA_COUNT; i++)
+        if (!strcmp(want, isa_table[i].name)) {
+            const char *why = kn_isa_missing((kn_isa)i);
+            if (why) {
+                snprintf(err, errlen, "NERD_ISA=%s: %s", want, why);
+                return -1;
+            }
+            isa_now = (kn_isa)i;
+            return 0;
+        }
+    snprintf(err, errlen, "NERD_ISA=%s: not one of portable, avx2, avxvnni, avx512", want);
+    return -1;
+}
+
+static int use_avx2(void) { return isa_now >= KN_ISA_AVX2; }
+static int use_avx512(void) { return isa_now >= KN_ISA_AVX512; }
+static int use_avx512bf16(void) { return use_avx512() && (cpu_features & F_AVX512BF16); }
+static int use_avx512vnni(void) { return use_avx512() && (cpu_features & F_AVX512VNNI); }
+static int use_avxvnni(void) { return isa_now >= KN_ISA_AVXVNNI && (cpu_features & F_AVXVNNI); }
+
+const char *kn_f32_path(void) { return kn_isa_name(isa_now >= KN_ISA_AVX512 ? KN_ISA_AVX512 : use_avx2() ? KN_ISA_AVX2 : KN_ISA_PORTABLE); }
+const char *kn_bf16_path(void) { return use_avx512bf16() ? "avx512bf16" : use_avx2() ? "avx2" : "portable"; }
+const char *kn_i8_path(void)
+{
+    return use_avx512vnni() ? "avx512vnni" : use_avxvnni() ? "avxvnni" : use_avx2() ? "avx2" : "portable";
+}
+
+uint16_t kn_to_bf16(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40); /* quiet NaN */
+    u += 0x7fffu + ((u >> 16) & 1);
+    return (uint16_t)(u >> 16);
+}
+
+#ifdef KN_X86
+/* kn_to_bf16 on 16 floats at a time, in integer arithmetic (VCVTNEPS2BF16 would flush
+ * denormals, which kn_to_bf16 and so the other paths keep). */
+__attribute__((target("avx2,fma,avx512f,avx512bw,avx512dq,avx512vl"))) KN_NO_ASAN static size_t
+to_bf16_512(const float *x, uint16_t *y, size_t n)
+{
+    const __m512i abs = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+    const __m512i half = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1), quiet = _mm512_set1_epi32(0x40);
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512i u = _mm512_loadu_si512(x + i);
+        __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs), inf);
+        __m512i even = _mm512_and_si512(_mm512_srli_epi32(u, 16), one);
+        __m512i r = _mm512_srli_epi32(_mm512_add_epi32(u, _mm512_add_epi32(half, even)), 16);
+        r = _mm512_mask_or_epi32(r, nan, _mm512_srli_epi32(u, 16), quiet);
+        _mm256_storeu_si256((__m256i *)(y + i), _mm512_cvtepi32_epi16(r));
+    }
+    return i;
+}
+#endif
+
+void kn_to_bf16_n(const float *x, uint16_t *y, size_t n)
+{
+    size_t i = 0;
+#ifdef KN_X86
+    if (use_avx512()) i = to_bf16_512(x, y, n);
+#endif
+    for (; i < n; i++) y[i] = kn_to_bf16(x[i]);
+}
+
+static float bf16_lo(uint32_t pair) { uint32_t u = pair << 16; float f; memcpy(&f, &u, 4); return f; }
+static float bf16_hi(uint32_t pair) { uint32_t u = pair & 0xffff0000u; float f; memcpy(&f, &u, 4); return f; }
+
+/* The int8 copy (see kn_weights): per column, scale = maxabs / KN_I8_WMAX. */
+static int pack_i8(kn_weights *p, const float *W)
+{
+    const int N = p->N, K = p->K, kq = (K + 3) / 4;
+    const size_t cols = (size_t)p->npanels * KN_NR, qpanel = (size_t)kq * KN_NR;
+    p->K4 = 4 * kq;
+    p->i8 = aligned_alloc(64, (qpanel * p->npanels * sizeof(uint32_t) + 63) / 64 * 64);
+    p->i8_scale = aligned_alloc(64, (cols * sizeof(float) + 63) / 64 * 64);
+    p->i8_corr = aligned_alloc(64, (cols * sizeof(int32_t) + 63) / 64 * 64);
+    if (!p->i8 || !p->i8_scale || !p->i8_corr) return -1;
+    memset(p->i8, 0, qpanel * p->npanels * sizeof(uint32_t));
+    for (size_t col = 0; col < cols; col++) {
+        float maxabs = 0;
+        for (int k = 0; col < (size_t)N && k < K; k++) maxabs = fmaxf(maxabs, fabsf(W[col * K + k]));
+        float inv = maxabs > 0 ? KN_I8_WMAX / maxabs : 0;
+        p->i8_scale[col] = maxabs / KN_I8_WMAX;
+        int32_t sum = 0;
+        for (int k = 0; col < (size_t)N && k < K; k++) {
+            int q = (int)lrintf(fminf(fmaxf(W[col * K + k] * inv, -KN_I8_WMAX), KN_I8_WMAX));
+            sum += q;
+            uint32_t *word = p->i8 + col / KN_NR * qpanel + (size_t)(k / 4) * KN_NR + col % KN_NR;
+            *word |= (uint32_t)(uint8_t)(int8_t)q << (8 * (k % 4));
+        }
+        p->i8_corr[col] = KN_I8_ZERO * sum;
+    }
+    return 0;
+}
+
+int kn_pack(kn_weights *p, const float *W, int N, int K, int flags)
+{
+    memset(p, 0, sizeof *p);
+    if ((flags & KN_PACK_INT8) && K > 65536) return -1;
+    p->N = N;
+    p->K = K;
+    p->npanels = (N + KN_NR - 1) / KN_NR;
+    size_t panel = (size_t)K * KN_NR;
+    p->f32 = aligned_alloc(64, ((panel * p->npanels * sizeof(float)) + 63) / 64 * 64);
+    if (!p->f32) return -1;
+    for (int j = 0; j < p->npanels; j++)
+        for (int k = 0; k < K; k++)
+            for (int c = 0; c < KN_NR; c++) {
+                int col = j * KN_NR + c;
+                p->f32[j * panel + (size_t)k * KN_NR + c] = col < N ? W[(size_t)col * K + k] : 0.0f;
+            }
+    if (flags & KN_PACK_BF16) {
+        if (K % 2) { kn_free(p); return -1; } /* pairs of k: every K in these models is even */
+        int kp = K / 2;
+        size_t bpanel = (size_t)kp * KN_NR;
+        p->bf16 = aligned_alloc(64, ((bpanel * p->npanels * sizeof(uint32_t)) + 63) / 64 * 64);
+        if (!p->bf16) { kn_free(p); return -1; }
+        for (int j = 0; j < p->npanels; j++)
+            for (int k = 0; k < kp; k++)
+                for (int c = 0; c < KN_NR; c++) {
+                    int col = j * KN_NR + c;
+                    float lo = col < N ? W[(size_t)col * K + 2 * k] : 0.0f;
+                    float hi = col < N ? W[(size_t)col * K + 2 * k + 1] : 0.0f;
+                    p->bf16[j * bpanel + (size_t)k * KN_NR + c] = kn_to_bf16(lo) | (uint32_t)kn_to_bf16(hi) << 16;
+                }
+    }
+    if ((flags & KN_PACK_INT8) && pack_i8(p, W)) {
+        kn_free(p);
+        return -1;
+    }
+    return 0;
+}
+
+void kn_free(kn_weights *p)
+{
+    free(p->f32);
+    free(p->bf16);
+    free(p->i8);
+    free(p->i8_scale);
+    free(p->i8_corr);
+    memset(p, 0, sizeof *p);
+}
+
+/* Copies a tile's valid columns out (the last panel may be narrower than KN_NR). */
+static void store_tile(const float *tile, int mr, int ncols, float *C, size_t ldc)
+{
+    if (ncols == KN_NR) /* a constant size: two vector moves inline, not a libc call per row */
+        for (int r = 0; r < mr; r++) memcpy(C + r * ldc, tile + r * KN_NR, KN_NR * sizeof(float));
+    else
+        for (int r = 0; r < mr; r++) memcpy(C + r * ldc, tile + r * KN_NR, (size_t)ncols * sizeof(float));
+}
+
+/* ---- portable C: the reference order, one fmaf chain per element ---- */
+
+static void tile_f32_generic(int mr, const float *A, size_t lda, const float *B, int K, float *tile)
+{
+    for (int r = 0; r < mr; r++)
+        for (int c = 0; c < KN_NR; c++) {
+            float acc = 0.0f;
+            for (int k = 0; k < K; k++) acc = fmaf(A[r * lda + k], B[(size_t)k * KN_NR + c], acc);
+            tile[r * KN_NR + c] = acc;
+        }
+}
+
+static void tile_bf16_generic(int mr, const uint16_t *A, size_t lda, const uint32_t *B, int KP, float *tile)
+{
+    for (int r = 0; r < mr; r++)
+        for (int c = 0; c < KN_NR; c++) {
+            float acc = 0.0f;
+            for (int k = 0; k < KP; k++) {
+                uint32_t a = A[r * lda + 2 * k] | (uint32_t)A[r * lda + 2 * k + 1] << 16, w = B[(size_t)k * KN_NR + c];
+                acc = fmaf(bf16_hi(a), bf16_hi(w), acc);
+                acc = fmaf(bf16_lo(a), bf16_lo(w), acc);
+            }
+            tile[r * KN_NR + c] = acc;
+        }
+}
+
+#ifdef KN_X86
+/* ---- AVX2 + FMA ---- */
+
+#define KN_AVX2 __attribute__((target("avx2,fma"), always_inline)) KN_NO_ASAN static inline
+
+/* One specialised body per row count (accumulators in registers): calls fn(k, args...) for
+ * the tile's mr. */
+#define BY_ROWS(fn, top, ...)                                                                       \
+    switch (mr) {                                                                                   \
+    case 6: if (top >= 6) { fn(6, __VA_ARGS__); break; } /* fall through */                         \
+    case 5: if (top >= 5) { fn(5, __VA_ARGS__); break; } /* fall through */                         \
+    case 4: fn(4, __VA_ARGS__); break;                                                              \
+    case 3: fn(3, __VA_ARGS__); break;                                                              \
+    case 2: fn(2, __VA_ARGS__); break;                                                              \
+    default: fn(1, __VA_ARGS__); break;                                                             \
+    }
+
+/* Stores a tile's mr rows of 16 columns. */
+#define STORE_ROWS(n)                                                                               \
+    _Pragma("GCC unroll 6") for (int r = 0; r < (n); r++) {                                         \
+        if (r >= mr) break;                                                                         \
+        _mm256_storeu_ps(tile + r * KN_NR, acc[r][0]);                                              \
+        _mm256_storeu_ps(tile + r * KN_NR + 8, acc[r][1]);                                          \
+    }
+
+KN_AVX2 void tile_f32_avx2_mr(const int mr, const float *A, size_t lda, const float *B, int K, float *tile)
+{
+    __m256 acc[MR][2];
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        const float *b = B + (size_t)k * KN_NR;
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 6
+        for (int r = 0; r < MR; r++) {
+            if (r >= mr) break;
+            __m256 a = _mm256_broadcast_ss(A + r * lda + k);
+            acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
+        }
+    }
+    STORE_ROWS(MR)
+}
+
+__attribute__((target("avx2,fma"))) KN_NO_ASAN static void tile_f32_avx2(int mr, const float *A, size_t lda, const float *B,
+                                                              int K, float *tile)
+{
+    BY_ROWS(tile_f32_avx2_mr, 6, A, lda, B, K, tile)
+}
+
+/* One row against up to 6 panels at once (the transition loop's output layer, M = 1): 12
+ * independent chains instead of 2, so the FMA latency is hidden. The same chain per element. */
+__attribute__((target("avx2,fma"))) KN_NO_ASAN static void row_f32_avx2(const float *a, const float *B, size_t panel,
+                                                                        int npan, int K, float *out)
+{
+    __m256 acc[6][2];
+#pragma GCC unroll 6
+    for (int j = 0; j < 6; j++) acc[j][0] = acc[j][1] = _mm256_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        __m256 x = _mm256_broadcast_ss(a + k);
+#pragma GCC unroll 6
+        for (int j = 0; j < 6; j++) {
+            if (j >= npan) break;
+            const float *b = B + j * panel + (size_t)k * KN_NR;
+            acc[j][0] = _mm256_fmadd_ps(x, _mm256_load_ps(b), acc[j][0]);
+            acc[j][1] = _mm256_fmadd_ps(x, _mm256_load_ps(b + 8), acc[j][1]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int j = 0; j < 6; j++) {
+        if (j >= npan) break;
+        _mm256_storeu_ps(out + j * KN_NR, acc[j][0]);
+        _mm256_storeu_ps(out + j * KN_NR + 8, acc[j][1]);
+    }
+}
+
+KN_AVX2 __m256 hi_half(__m256i v) { return _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32((int)0xffff0000u))); }
+KN_AVX2 __m256 lo_half(__m256i v) { return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16)); }
+
+KN_AVX2 void tile_bf16_avx2_mr(const int mr, const uint16_t *A, size_t lda, const uint32_t *B, int KP, float *tile)
+{
+    __m256 acc[MR_BF16_AVX2][2];
+#pragma GCC unroll 4
+    for (int r = 0; r < MR_BF16_AVX2; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int k = 0; k < KP; k++) {
+        const uint32_t *b = B + (size_t)k * KN_NR;
+        __m256i w0 = _mm256_load_si256((const __m256i *)b), w1 = _mm256_load_si256((const __m256i *)(b + 8));
+        __m256 h0 = hi_half(w0), h1 = hi_half(w1), l0 = lo_half(w0), l1 = lo_half(w1);
+#pragma GCC unroll 4
+        for (int r = 0; r < MR_BF16_AVX2; r++) {
+            if (r >= mr) break;
+            uint32_t pair;
+            memcpy(&pair, A + r * lda + 2 * k, 4);
+            __m256i a = _mm256_set1_epi32((int)pair);
+            __m256 ah = hi_half(a), al = lo_half(a);
+            acc[r][0] = _mm256_fmadd_ps(al, l0, _mm256_fmadd_ps(ah, h0, acc[r][0]));
+            acc[r][1] = _mm256_fmadd_ps(al, l1, _mm256_fmadd_ps(ah, h1, acc[r][1]));
+        }
+    }
+    STORE_ROWS(MR_BF16_AVX2)
+}
+
+__attribute__((target("avx2,fma"))) KN_NO_ASAN static void tile_bf16_avx2(int mr, const uint16_t *A, size_t lda,
+                                                               const uint32_t *B, int KP, float *tile)
+{
+    BY_ROWS(tile_bf16_avx2_mr, 4, A, lda, B, KP, tile)
+}
+
+/* ---- AVX-512: one 16-float panel row is one ZMM register ---- */
+
+/* A tile is up to MR512 rows x 2 panels (32 columns): 24 accumulators, 2 weight vectors, and
+ * each row's A element broadcast from memory into the FMA itself. The tiles store their valid
+ * columns into C directly, with masks. */
+#ifndef MR512
+#define MR512 12
+#endif
+#define KN_512_TARGET "avx2,fma,avx512f,avx512bw,avx512dq,avx512vl"
+#define KN_512 __attribute__((target(KN_512_TARGET), always_inline)) KN_NO_ASAN static inline
+#define KN_512_FN __attribute__((target(KN_512_TARGET))) KN_NO_ASAN static
+
+/* The lanes of 16 columns starting at column c0 of a tile with ncols valid ones. */
+static inline unsigned short cols_mask(int ncols, int c0)
+{
+    int n = ncols - c0;
+    return n >= 16 ? 0xffff : n <= 0 ? 0 : (unsigned short)((1u << n) - 1);
+}
+
+/* One specialised body per (rows, panels) so that the accumulators stay in registers. */
+#define ROWS_CASE(r, body, np, ...) case r: body(r, np, __VA_ARGS__); break;
+#define BY_ROWS_512(body, np, ...)                                                                  \
+    switch (mr) {                                                                                   \
+        ROWS_CASE(12, body, np, __VA_ARGS__) ROWS_CASE(11, body, np, __VA_ARGS__)                   \
+        ROWS_CASE(10, body, np, __VA_ARGS__) ROWS_CASE(9, body, np, __VA_ARGS__)                    \
+        ROWS_CASE(8, body, np, __VA_ARGS__) ROWS_CASE(7, body, np, __VA_ARGS__)                     \
+        ROWS_CASE(6, body, np, __VA_ARGS__) ROWS_CASE(5, body, np, __VA_ARGS__)                     \
+        ROWS_CASE(4, body, np, __VA_ARGS__) ROWS_CASE(3, body, np, __VA_ARGS__)                     \
+        ROWS_CASE(2, body, np, __VA_ARGS__) default: body(1, np, __VA_ARGS__); break;               \
+    }
+#define BY_TILE_512(body, ...)                                                                      \
+    do {                                                                                            \
+        if (ncols > KN_NR) BY_ROWS_512(body, 2, __VA_ARGS__) else BY_ROWS_512(body, 1, __VA_ARGS__) \
+    } while (0)
+_Static_assert(MR512 <= 12, "BY_ROWS_512 specialises up to 12 rows");
+
+/* The k loop of a tile: for each step, load the panels' vectors w0 (and w1), then for each row
+ * r < mr, with its A element's address at a_elem, STEP(acc, a_elem, w). */
+#define TILE_512_LOOP(ACC_T, ZERO, LOADW, STEP, steps, wstride)                                     \
+    ACC_T acc[MR512][2];                                                                            \
+    _Pragma("GCC unroll 12") for (int r = 0; r < MR512; r++) acc[r][0] = acc[r][1] = ZERO;          \
+    for (int k = 0; k < (steps); k++) {                                                             \
+        ACC_T w0 = LOADW(B + (size_t)k * (wstride)), w1 = np > 1 ? LOADW(B + panel + (size_t)k * (wstride)) : ZERO; \
+        _Pragma("GCC unroll 12") for (int r = 0; r < MR512; r++) {                                  \
+            if (r >= mr) break;                                                                     \
+            acc[r][0] = STEP(acc[r][0], r, k, w0);                                                  \
+            if (np > 1) acc[r][1] = STEP(acc[r][1], r, k, w1);                                      \
+        }                                                                                           \
+    }
+
+/* fp32: acc = fma(A[r][k], W[c][k], acc), the same chain per element as every other path */
+#define F32_STEP(acc, r, k, w) _mm512_fmadd_ps(_mm512_set1_ps(A[(r) * lda + (k)]), w, acc)
+#define STORE_512(ST)                                                                               \
+    const unsigned short m0 = cols_mask(ncols, 0), m1 = cols_mask(ncols, KN_NR);                   \
+    _Pragma("GCC unroll 12") for (int r = 0; r < MR512; r++) {                                      \
+        if (r >= mr) break;                                                                         \
+        ST(C + r * ldc, m0, acc[r][0]);                                                             \
+        if (np > 1) ST(C + r * ldc + KN_NR, m1, acc[r][1]);                                         \
+    }
+
+KN_512 void tile_f32_512_body(const int mr, const int np, const float *A, size_t lda, const float *B, size_t panel,
+                              int K, int ncols, float *C, size_t ldc)
+{
+    TILE_512_LOOP(__m512, _mm512_setzero_ps(), _mm512_load_ps, F32_STEP, K, KN_NR)
+    STORE_512(_mm512_mask_storeu_ps)
+}
+
+KN_512_FN void tile_f32_512(int mr, const float *A, size_t lda, const float *B, size_t panel, int K, int ncols,
+                            float *C, size_t ldc)
+{
+    BY_TILE_512(tile_f32_512_body, A, lda, B, panel, K, ncols, C, ldc);
+}
+
+/* One row against up to 12 panels at once (M = 1: the parser's feature slots and output
+ * layer): 12 independent chains hide the FMA latency. The same chain per element. */
+KN_512_FN void row_f32_512(const float *a, const float *B, size_t panel, int npan, int K, int ncols, float *C)
+{
+    __m512 acc[12];
+#pragma GCC unroll 12
+    for (int j = 0; j < 12; j++) acc[j] = _mm512_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        __m512 x = _mm512_set1_ps(a[k]);
+#pragma GCC unroll 12
+        for (int j = 0; j < 12; j++) {
+            if (j >= npan) break;
+            acc[j] = _mm512_fmadd_ps(x, _mm512_load_ps(B + j * panel + (size_t)k * KN_NR), acc[j]);
+        }
+    }
+#pragma GCC unroll 12
+    for (int j = 0; j < 12; j++) {
+        if (j >= npan) break;
+        _mm512_mask_storeu_ps(C + j * KN_NR, cols_mask(ncols, j * KN_NR), acc[j]);
+    }
+}
+
+/* bf16: VDPBF16PS, per element and pair acc += a_hi*w_hi, then += a_lo*w_lo */
+#define KN_512BF16 __attribute__((target(KN_512_TARGET ",avx512bf16"), always_inline)) KN_NO_ASAN static inline
+#define BF16_LOADW(p) ((__m512)_mm512_load_si512((const void *)(p)))
+#define BF16_STEP(acc, r, k, w) _mm512_dpbf16_ps(acc, (__m512bh)_mm512_set1_epi32((int)pair_at(A + (r) * lda + 2 * (k))), (__m512bh)(w))
+
+static inline uint32_t pair_at(const uint16_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+KN_512BF16 void tile_bf16_512_body(const int mr, const int np, const uint16_t *A, size_t lda, const uint32_t *B,
+                                   size_t panel, int KP, int ncols, float *C, size_t ldc)
+{
+    TILE_512_LOOP(__m512, _mm512_setzero_ps(), BF16_LOADW, BF16_STEP, KP, KN_NR)
+    STORE_512(_mm512_mask_storeu_ps)
+}
+
+__attribute__((target(KN_512_TARGET ",avx512bf16"))) KN_NO_ASAN static void
+tile_bf16_512(int mr, const uint16_t *A, size_t lda, const uint32_t *B, size_t panel, int KP, int ncols, float *C,
+              size_t ldc)
+{
+    BY_TILE_512(tile_bf16_512_body, A, lda, B, panel, KP, ncols, C, ldc);
+}
+#endif
+
+/* Tile by tile: fn computes mr rows x KN_NR columns of a panel into a local tile, whose valid
+ * columns are then stored. Within a block of rows, panels outer and row tiles inner: a panel
+ * (K x 16 floats, 18 KB for K = 288) stays in L1 while the block's rows (108 KB for 96 rows of
+ * 288) stream past it from L2. Blocking rows leaves each element's k order alone. */
+#ifndef ROW_BLOCK
+#define ROW_BLOCK 96
+#endif
+/* Row blocks of ROW_BLOCK rows (i0 .. i1-1), in each steps of `step` panels (j: the first, ncols:
+ * the valid columns of those panels), in each tiles of at most `rows` rows (i .. i+mr-1): the
+ * statements given. */
+#define FOR_TILES(rows, step, ...)                                                                 \
+    for (size_t i0 = 0; i0 < M; i0 += ROW_BLOCK) {                                                  \
+        size_t i1 = i0 + ROW_BLOCK < M ? i0 + ROW_BLOCK : M;                                        \
+        for (int j = 0; j < p->npanels; j += (step)) {                                              \
+            int ncols = p->N - j * KN_NR < (step) * KN_NR ? p->N - j * KN_NR : (step) * KN_NR;       \
+            for (size_t i = i0; i < i1; i += (size_t)(rows)) {                                      \
+                int mr = i1 - i < (size_t)(rows) ? (int)(i1 - i) : (rows);                          \
+                __VA_ARGS__;                                                                        \
+            }                                                                                       \
+        }                                                                                           \
+    }
+
+#define GEMM_PANELS(fn, rows, kdim, packed)                                                         \
+    do {                                                                                            \
+        float tile[MR * KN_NR];                                                                     \
+        if (!M) break;                                                                              \
+        check_range(A, ((M - 1) * lda + (size_t)p->K) * sizeof *A);                                 \
+        check_range(C, ((M - 1) * ldc + (size_t)p->N) * sizeof *C);                                 \
+        const size_t panel = (size_t)(kdim) * KN_NR;                                                \
+        FOR_TILES(rows, 1, fn(mr, A + i * lda, lda, (packed) + j * panel, (kdim), tile);            \
+                  store_tile(tile, mr, ncols, C + i * ldc + (size_t)j * KN_NR, ldc))                \
+    } while (0)
+
+int kn_cols(const kn_weights *p, int c0, int n, kn_weights *view)
+{
+    if (c0 < 0 || n <= 0 || c0 % KN_NR || c0 + n > p->N || (n % KN_NR && c0 + n != p->N)) return -1;
+    *view = (kn_weights){.N = n, .K = p->K, .npanels = (n + KN_NR - 1) / KN_NR};
+    view->f32 = p->f32 + (size_t)(c0 / KN_NR) * p->K * KN_NR;
+    if (p->bf16) view->bf16 = p->bf16 + (size_t)(c0 / KN_NR) * (p->K / 2) * KN_NR;
+    return 0;
+}
+
+#ifdef KN_X86
+/* Row blocks as GEMM_PANELS, then pairs of panels: the 512-bit tiles store into C themselves. */
+#define GEMM_PAIRS_512(fn, kdim, packed)                                                            \
+    do {                                                                                            \
+        if (!M) break;                                                                              \
+        check_range(A, ((M - 1) * lda + (size_t)p->K) * sizeof *A);                                 \
+        check_range(C, ((M - 1) * ldc + (size_t)p->N) * sizeof *C);                                 \
+        const size_t panel = (size_t)(kdim) * KN_NR;                                                \
+        FOR_TILES(MR512, 2, fn(mr, A + i * lda, lda, (packed) + j * panel, panel, (kdim), ncols,    \
+                               C + i * ldc + (size_t)j * KN_NR, ldc))                               \
+    } while (0)
+#endif
+
+void kn_gemm_f32(const kn_weights *p, const float *A, size_t lda, size_t M, float *C, size_t ldc)
+{
+    void (*tile_fn)(int, const float *, size_t, const float *, int, float *) = tile_f32_generic;
+#ifdef KN_X86
+    const size_t panel = (size_t)p->K * KN_NR;
+    if (M == 1 && use_avx512()) {
+        check_range(A, (size_t)p->K * sizeof *A);
+        check_range(C, (size_t)p->N * sizeof *C);
+        for (int j = 0; j < p->npanels; j += 12) {
+            int npan = p->npanels - j < 12 ? p->npanels - j : 12;
+            row_f32_512(A, p->f32 + j * panel, panel, npan, p->K, p->N - j * KN_NR, C + (size_t)j * KN_NR);
+        }
+        return;
+    }
+    if (use_avx512()) {
+        GEMM_PAIRS_512(tile_f32_512, p->K, p->f32);
+        return;
+    }
+    if (use_avx2()) tile_fn = tile_f32_avx2;
+    if (M == 1 && use_avx2()) {
+        float out[6 * KN_NR];
+        check_range(A, (size_t)p->K * sizeof *A);
+        for (int j = 0; j < p->npanels; j += 6) {
+            int npan = p->npanels - j < 6 ? p->npanels - j : 6;
+            row_f32_avx2(A, p->f32 + j * panel, panel, npan, p->K, out);
+            int ncols = p->N - j * KN_NR < npan * KN_NR ? p->N - j * KN_NR : npan * KN_NR;
+            memcpy(C + (size_t)j * KN_NR, out, (size_t)ncols * sizeof(float));
+        }
+        return;
+    }
+#endif
+    GEMM_PANELS(tile_fn, MR, p->K, p->f32);
+}
+
+void kn_gemm_bf16(const kn_weights *p, const uint16_t *A, size_t lda, size_t M, float *C, size_t ldc)
+{
+    void (*tile_fn)(int, const uint16_t *, size_t, const uint32_t *, int, float *) = tile_bf16_generic;
+    int rows = MR;
+#ifdef KN_X86
+    if (use_avx512bf16()) {
+        GEMM_PAIRS_512(tile_bf16_512, p->K / 2, p->bf16);
+        return;
+    }
+    if (use_avx2()) tile_fn = tile_bf16_avx2, rows = MR_BF16_AVX2;
+#endif
+    GEMM_PANELS(tile_fn, rows, p->K / 2, p->bf16);
+}
+
+/* ---- int8: u8 activations (q + KN_I8_ZERO) x s8 weights, exact int32 sums ---- */
+
+/* Largest |a[k]| (NaNs skipped: x > m is false for them, as in _mm256_max_ps(x, m)). */
+static float maxabs_c(const float *a, int k0, int K, float m)
+{
+    for (int k = k0; k < K; k++) m = fabsf(a[k]) > m ? fabsf(a[k]) : m;
+    return m;
+}
+
+/* q + KN_I8_ZERO of a[k] * inv, clamped first (a NaN clamps to -KN_I8_AMAX, as max_ps does). */
+static void quantize_c(const float *a, int k0, int K, float inv, uint8_t *q)
+{
+    for (int k = k0; k < K; k++)
+        q[k] = (uint8_t)(lrintf(fminf(fmaxf(a[k] * inv, -KN_I8_AMAX), KN_I8_AMAX)) + KN_I8_ZERO);
+}
+
+static float row_inverse(float maxabs, float *scale)
+{
+    *scale = maxabs / KN_I8_AMAX;
+    return maxabs > 0 ? KN_I8_AMAX / maxabs : 0;
+}
+
+static void tile_i8_generic(int mr, const uint8_t *Q, size_t ldq, const uint32_t *B, int KQ, const float *sa,
+                            const float *sw, const int32_t *corr, float *tile)
+{
+    for (int r = 0; r < mr; r++)
+        for (int c = 0; c < KN_NR; c++) {
+            int32_t acc = 0;
+            for (int g = 0; g < KQ; g++)
+                for (int b = 0; b < 4; b++)
+                    acc += Q[r * ldq + 4 * g + b] * (int8_t)(uint8_t)(B[(size_t)g * KN_NR + c] >> (8 * b));
+            tile[r * KN_NR + c] = (float)(acc - corr[c]) * sw[c] * sa[r];
+        }
+}
+
+#ifdef KN_X86
+__attribute__((target("avx2,fma"))) KN_NO_ASAN static void quantize_rows_avx2(const float *A, size_t lda, size_t M,
+                                                                             int K, int K4, uint8_t *Q, float *scale)
+{
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256 lo = _mm256_set1_ps(-KN_I8_AMAX), hi = _mm256_set1_ps(KN_I8_AMAX);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7), zero = _mm256_set1_epi8((char)KN_I8_ZERO);
+    for (size_t i = 0; i < M; i++) {
+        const float *a = A + i * lda;
+        uint8_t *q = Q + i * K4;
+        __m256 vmax = _mm256_setzero_ps();
+        int k = 0;
+        for (; k + 8 <= K; k += 8) vmax = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(a + k), absmask), vmax);
+        float lanes[8];
+        _mm256_storeu_ps(lanes, vmax);
+        float inv = row_inverse(maxabs_c(lanes, 0, 8, maxabs_c(a, k, K, 0)), scale + i);
+        __m256 vinv = _mm256_set1_ps(inv);
+        for (k = 0; k + 32 <= K; k += 32) {
+            __m256i x[4];
+            for (int v = 0; v < 4; v++)
+                x[v] = _mm256_cvtps_epi32(
+                    _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(a + k + 8 * v), vinv), lo), hi));
+            /* the packs interleave 128-bit lanes: dwords (x0 lo, x1 lo, x2 lo, x3 lo | x0 hi, ...) */
+            __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(x[0], x[1]), _mm256_packs_epi32(x[2], x[3]));
+            b = _mm256_permutevar8x32_epi32(b, order);
+            _mm256_storeu_si256((__m256i *)(q + k), _mm256_add_epi8(b, zero));
+        }
+        quantize_c(a, k, K, inv, q);
+        memset(q + K, KN_I8_ZERO, (size_t)(K4 - K));
+    }
+}
+
+/* Per 4 k and 8 columns, the AVX2 body: VPMADDUBSW (16 int16 pair sums, never saturating: see
+ * KN_I8_WMAX), VPMADDWD with ones (8 int32), VPADDD; with AVX-VNNI one VPDPBUSD does all three.
+ * One body for every row count: gcc spills the 12 accumulators of the specialised ones
+ * (BY_ROWS) to the stack, and the row tests cost less. */
+#define DOT4_AVX2(acc, a, w) _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, w), ones))
+#define DOT4_AVXVNNI(acc, a, w) _mm256_dpbusd_avx_epi32(acc, a, w)
+#define TILE_I8_256(name, features, DOT4)                                                             \
+    __attribute__((target(features))) KN_NO_ASAN static void name(int mr, const uint8_t *Q, size_t ldq,          \
+                        const uint32_t *B, int KQ, const float *sa, const float *sw, const int32_t *corr, float *tile) \
+    {                                                                                               \
+        __m256i acc[MR][2];                                                                         \
+        const __m256i ones = _mm256_set1_epi16(1);                                                  \
+        (void)ones;                                                                                 \
+        _Pragma("GCC unroll 6") for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_si256(); \
+        for (int g = 0; g < KQ; g++) {                                                              \
+            const uint32_t *b = B + (size_t)g * KN_NR;                                              \
+            __m256i w0 = _mm256_load_si256((const __m256i *)b), w1 = _mm256_load_si256((const __m256i *)(b + 8)); \
+            _Pragma("GCC unroll 6") for (int r = 0; r < MR; r++) {                                  \
+                if (r >= mr) break;                                                                 \
+                uint32_t quad;                                                                      \
+                memcpy(&quad, Q + r * ldq + 4 * g, 4);                                              \
+                __m256i a = _mm256_set1_epi32((int)quad);                                           \
+                acc[r][0] = DOT4(acc[r][0], a, w0);                                                 \
+                acc[r][1] = DOT4(acc[r][1], a, w1);                                                 \
+            }                                                                                       \
+        }                                                                                           \
+        const __m256i c0 = _mm256_loadu_si256((const __m256i *)corr), c1 = _mm256_loadu_si256((const __m256i *)(corr + 8)); \
+        const __m256 s0 = _mm256_loadu_ps(sw), s1 = _mm256_loadu_ps(sw + 8);                        \
+        _Pragma("GCC unroll 6") for (int r = 0; r < MR; r++) {                                      \
+            if (r >= mr) break;                                                                     \
+            __m256 row = _mm256_set1_ps(sa[r]);                                                     \
+            _mm256_storeu_ps(tile + r * KN_NR,                                                      \
+                             _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r][0], c0)), s0), row)); \
+            _mm256_storeu_ps(tile + r * KN_NR + 8,                                                  \
+                             _mm256_mul_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r][1], c1)), s1), row)); \
+        }                                                                                           \
+    }
+TILE_I8_256(tile_i8_avx2, "avx2,fma", DOT4_AVX2)
+TILE_I8_256(tile_i8_avxvnni, "avx2,fma,avxvnni", DOT4_AVXVNNI)
+
+/* AVX512-VNNI: one VPDPBUSD per 4 k and 16 columns, rows and panels as the fp32 512-bit tile;
+ * then each element's ((float)(sum - corr) * column scale) * row scale, as the other paths.
+ * A comes packed (pack_quads): a tile's quads of one k group side by side, so that one
+ * pointer and constant offsets address all 12 rows (with a register per row gcc ran out of
+ * registers and spilled the accumulators: half the speed). */
+#define KN_512VNNI_TARGET KN_512_TARGET ",avx512vnni"
+#define I8_LOADW(p) _mm512_load_si512((const void *)(p))
+#define I8_STEP(acc, r, g, w) dpbusd_512(acc, _mm512_set1_epi32((int)quad_at(A + ((size_t)(g) * MR512 + (r)) * 4)), w)
+
+/* acc += the four byte products of u8 a and s8 w per int32 lane. In asm: with the intrinsic,
+ * gcc 12 copied the 24 accumulators through the stack on every k group (half the speed). */
+__attribute__((target(KN_512VNNI_TARGET), always_inline)) static inline __m512i dpbusd_512(__m512i acc, __m512i a,
+                                                                                          __m512i w)
+{
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(w));
+    return acc;
+}
+static inline uint32_t quad_at(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+__attribute__((target(KN_512VNNI_TARGET), always_inline)) KN_NO_ASAN static inline void
+tile_i8_512_body(const int mr, const int np, const uint8_t *A, const uint32_t *B, size_t panel, int KQ, int ncols,
+                 float *C, size_t ldc, const float *sa, const float *sw, const int32_t *corr)
+{
+    TILE_512_LOOP(__m512i, _mm512_setzero_si512(), I8_LOADW, I8_STEP, KQ, KN_NR)
+    const __m512i c0 = _mm512_loadu_si512(corr), c1 = np > 1 ? _mm512_loadu_si512(corr + KN_NR) : c0;
+    const __m512 s0 = _mm512_loadu_ps(sw), s1 = np > 1 ? _mm512_loadu_ps(sw + KN_NR) : s0;
+    const unsigned short m0 = cols_mask(ncols, 0), m1 = cols_mask(ncols, KN_NR);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR512; r++) {
+        if (r >= mr) break;
+        __m512 row = _mm512_set1_ps(sa[r]);
+        _mm512_mask_storeu_ps(C + r * ldc, m0,
+                              _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][0], c0)), s0), row));
+        if (np > 1)
+            _mm512_mask_storeu_ps(C + r * ldc + KN_NR, m1,
+                                  _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][1], c1)), s1), row));
+    }
+}
+
+__attribute__((target(KN_512VNNI_TARGET))) KN_NO_ASAN static void
+tile_i8_512(int mr, const uint8_t *A, const uint32_t *B, size_t panel, int KQ, int ncols, float *C, size_t ldc,
+            const float *sa, const float *sw, const int32_t *corr)
+{
+    BY_TILE_512(tile_i8_512_body, A, B, panel, KQ, ncols, C, ldc, sa, sw, corr);
+}
+
+/* Rows i0 .. i1-1 of Q (rows of ldq bytes) as tiles of MR512 rows: tile t holds, for each k
+ * group g, the quads of its rows r at ((t * KQ + g) * MR512 + r) * 4. */
+static void pack_quads(const uint8_t *Q, size_t ldq, size_t i0, size_t i1, int KQ, uint8_t *out)
+{
+    for (size_t i = i0; i < i1; i++) {
+        size_t t = (i - i0) / MR512, r = (i - i0) % MR512;
+        for (int g = 0; g < KQ; g++) memcpy(out + ((t * KQ + (size_t)g) * MR512 + r) * 4, Q + i * ldq + 4 * (size_t)g, 4);
+    }
+}
+#endif
+
+void kn_quantize_rows(const float *A, size_t lda, size_t M, int K, uint8_t *Q, float *scale)
+{
+    const int K4 = (K + 3) / 4 * 4;
+    if (!M) return;
+    check_range(A, ((M - 1) * lda + (size_t)K) * sizeof *A);
+    check_range(Q, M * (size_t)K4);
+#ifdef KN_X86
+    if (use_avx2()) {
+        quantize_rows_avx2(A, lda, M, K, K4, Q, scale);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < M; i++) {
+        const float *a = A + i * lda;
+        uint8_t *q = Q + i * K4;
+        quantize_c(a, 0, K, row_inverse(maxabs_c(a, 0, K, 0), scale + i), q);
+        memset(q + K, KN_I8_ZERO, (size_t)(K4 - K));
+    }
+}
+
+/* Row blocks and panels as GEMM_PANELS; the tiles dequantize their own outputs. */
+void kn_gemm_i8(const kn_weights *p, const uint8_t *Q, const float *scale, size_t M, float *C, size_t ldc)
+{
+    void (*tile_fn)(int, const uint8_t *, size_t, const uint32_t *, int, const float *, const float *,
+                    const int32_t *, float *) = tile_i8_generic;
+    float tile[MR * KN_NR];
+    if (!M) return;
+    check_range(Q, M * (size_t)p->K4);
+    check_range(scale, M * sizeof *scale);
+    check_range(C, ((M - 1) * ldc + (size_t)p->N) * sizeof *C);
+    const size_t ldq = (size_t)p->K4, panel = ldq / 4 * KN_NR;
+#ifdef KN_X86
+    /* a row block's quads packed (pack_quads); if that memory is not there, the AVX2 paths */
+    const size_t KQ = ldq / 4, tiles_per_block = (ROW_BLOCK + MR512 - 1) / MR512;
+    uint8_t *packed = use_avx512vnni() ? aligned_alloc(64, tiles_per_block * MR512 * KQ * 4) : NULL;
+    if (packed) {
+        FOR_TILES(MR512, 2, if (j == 0 && i == i0) pack_quads(Q, ldq, i0, i1, (int)KQ, packed); /* a block's first tile */
+                  tile_i8_512(mr, packed + (i - i0) / MR512 * MR512 * KQ * 4, p->i8 + j * panel, panel, (int)KQ,
+                              ncols, C + i * ldc + (size_t)j * KN_NR, ldc, scale + i, p->i8_scale + j * KN_NR,
+                              p->i8_corr + j * KN_NR))
+        free(packed);
+        return;
+    }
+    if (use_avxvnni()) tile_fn = tile_i8_avxvnni;
+    else if (use_avx2()) tile_fn = tile_i8_avx2;
+#endif
+    FOR_TILES(MR, 1, tile_fn(mr, Q + i * ldq, ldq, p->i8 + j * panel, p->K4 / 4, scale + i, p->i8_scale + j * KN_NR,
+                             p->i8_corr + j * KN_NR, tile);
+              store_tile(tile, mr, ncols, C + i * ldc + (size_t)j * KN_NR, ldc))
+}

@@ -1,0 +1,363 @@
+#include "nn/t2v_fast.h"
+#include "text/hash.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Rows (g, o, p) of K values -> rows (g, p, o): maxout pieces become contiguous vectors. */
+static float *piece_major(const float *W, int groups, int nO, int nP, int K)
+{
+    float *out = malloc((size_t)groups * nO * nP * K * sizeof(float));
+    if (!out) return NULL;
+    for (int g = 0; g < groups; g++)
+        for (int o = 0; o < nO; o++)
+            for (int p = 0; p < nP; p++)
+                memcpy(out + (((size_t)g * nP + p) * nO + o) * K, W + (((size_t)g * nO + o) * nP + p) * K,
+                       (size_t)K * sizeof(float));
+    return out;
+}
+
+static int pack_maxout(kn_weights *kw, float **bias, const t2v_block *blk, int nO, int nP, int nI, int lowp)
+{
+    float *W = piece_major(blk->W, 1, nO, nP, nI);
+    *bias = piece_major(blk->b, 1, nO, nP, 1);
+    int rc = W && *bias ? kn_pack(kw, W, nO * nP, nI, lowp) : -1;
+    free(W);
+    return rc;
+}
+
+int t2v_pack(t2v_packed *pk, const t2v_net *net, int lowp)
+{
+    memset(pk, 0, sizeof *pk);
+    pk->lowp = lowp;
+    int rc = pack_maxout(&pk->mix, &pk->mix_b, &net->mix, net->width, net->mix_pieces, net->mix_nI, lowp);
+    for (int d = 0; !rc && d < net->depth; d++)
+        rc = pack_maxout(&pk->block[d], &pk->block_b[d], &net->block[d], net->width, net->pieces,
+                         (2 * net->window + 1) * net->width, lowp);
+    if (rc) t2v_packed_free(pk);
+    return rc;
+}
+
+void t2v_packed_free(t2v_packed *pk)
+{
+    kn_free(&pk->mix);
+    free(pk->mix_b);
+    for (int d = 0; d < T2V_MAX_DEPTH; d++) {
+        kn_free(&pk->block[d]);
+        free(pk->block_b[d]);
+    }
+    memset(pk, 0, sizeof *pk);
+}
+
+int parser_pack(parser_packed *pk, const parser_net *p)
+{
+    memset(pk, 0, sizeof *pk);
+    float *lw = piece_major(p->lower_W, p->nF, p->nO, p->nP, p->nI);
+    pk->lower_b = piece_major(p->lower_b, 1, p->nO, p->nP, 1);
+    pk->lower_pad = piece_major(p->lower_pad, p->nF, p->nO, p->nP, 1);
+    int rc = lw && pk->lower_b && pk->lower_pad && !kn_pack(&pk->lower, lw, p->nF * p->nO * p->nP, p->nI, 0) &&
+                     !kn_pack(&pk->proj, p->proj_W, p->nI, p->t2v_width, 0) &&
+                     !kn_pack(&pk->upper, p->upper_W, p->nclasses, p->nO, 0)
+                 ? 0
+                 : -1;
+    free(lw);
+    if (rc) parser_packed_free(pk);
+    return rc;
+}
+
+void parser_packed_free(parser_packed *pk)
+{
+    kn_free(&pk->proj);
+    kn_free(&pk->lower);
+    kn_free(&pk->upper);
+    free(pk->lower_b);
+    free(pk->lower_pad);
+    memset(pk, 0, sizeof *pk);
+}
+
+/* The floats a product's low-precision copy of its input takes: bf16 copies of the mixing
+ * layer's input or of the guarded sequence, or int8 rows (row scales, then rows of K4 bytes)
+ * of the mixing layer's input or of the encoder's windows. */
+static size_t i8_floats(size_t rows, int K) { return rows + (rows * (size_t)((K + 3) / 4 * 4) + 3) / 4; }
+
+static size_t lowp_floats(const t2v_net *net, size_t n)
+{
+    size_t rows = n + 2 * T2V_PAD;
+    size_t a = n * (size_t)net->mix_nI, b = (rows + 2) * (size_t)net->width, bf = ((a > b ? a : b) + 1) / 2;
+    size_t ia = i8_floats(n, net->mix_nI), ib = i8_floats(rows, (2 * net->window + 1) * net->width);
+    size_t i8 = ia > ib ? ia : ib;
+    return bf > i8 ? bf : i8;
+}
+
+static size_t pre_floats(const t2v_net *net, size_t n)
+{
+    size_t a = n * (size_t)net->width * net->mix_pieces, b = (n + 2 * T2V_PAD) * (size_t)net->width * net->pieces;
+    return a > b ? a : b;
+}
+
+size_t t2v_fast_scratch_floats(const t2v_net *net, size_t n)
+{
+    size_t guarded = (n + 2 * T2V_PAD + 2) * (size_t)net->width;
+    return guarded + n * (size_t)net->mix_nI + pre_floats(net, n) + lowp_floats(net, n) + n /* miss list */ + 16;
+}
+
+/* y = LayerNorm(maxout(pre + b)), or y += that when add; pre and b piece-major. The sums run
+ * over 8 lanes in a fixed order, so the AVX2 body and the portable one give the same bits. */
+static float sum8(const float p[8]) { return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])); }
+
+static void maxout_ln_c(const float *pre, const float *b, int nO, int nP, const float *G, const float *Gb, float *y,
+                        int add)
+{
+    float m[4096], part[8] = {0}, vpart[8] = {0}; /* nO <= 4096: checked at load (width) */
+    for (int o = 0; o < nO; o++) {
+        m[o] = pre[o] + b[o];
+        for (int p = 1; p < nP; p++) {
+            float v = pre[p * nO + o] + b[p * nO + o];
+            m[o] = v > m[o] ? v : m[o];
+        }
+        part[o % 8] += m[o];
+    }
+    float mean = sum8(part) / nO;
+    for (int o = 0; o < nO; o++) vpart[o % 8] += (m[o] - mean) * (m[o] - mean);
+    float inv = 1.0f / sqrtf(sum8(vpart) / nO + 1e-8f);
+    for (int o = 0; o < nO; o++) {
+        float v = (m[o] - mean) * inv * G[o] + Gb[o];
+        y[o] = add ? y[o] + v : v;
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+/* One body, W lanes at a time: AVX2 (8) and AVX-512 (16) for the elementwise work; the sums
+ * always add 8-lane vectors in maxout_ln_c's order (lanes o % 8, o ascending: ADD8 adds a
+ * 16-lane vector's low half, then its high half), so every body gives maxout_ln_c's bits. */
+#define MAXOUT_LN(name, features, VEC, W, P, ADD8)                                                  \
+    __attribute__((target(features))) static void name(const float *pre, const float *b, int nO, int nP, \
+                                                         const float *G, const float *Gb, float *y, int add) \
+    {                                                                                               \
+        float m[4096] __attribute__((aligned(64))), lanes[8];                                       \
+        __m256 part = _mm256_setzero_ps(), vpart = _mm256_setzero_ps();                             \
+        for (int o = 0; o < nO; o += W) {                                                           \
+            VEC v = P##_add_ps(P##_loadu_ps(pre + o), P##_loadu_ps(b + o));                         \
+            for (int p = 1; p < nP; p++) /* max_ps(x, v) is x > v ? x : v, as in maxout_ln_c */      \
+                v = P##_max_ps(P##_add_ps(P##_loadu_ps(pre + p * nO + o), P##_loadu_ps(b + p * nO + o)), v); \
+            P##_store_ps(m + o, v);                                                                 \
+            part = ADD8(part, v);                                                                   \
+        }                                                                                           \
+        _mm256_storeu_ps(lanes, part);                                                              \
+        const VEC vmean = P##_set1_ps(sum8(lanes) / nO);                                            \
+        for (int o = 0; o < nO; o += W) {                                                           \
+            VEC d = P##_sub_ps(P##_load_ps(m + o), vmean);                                          \
+            vpart = ADD8(vpart, P##_mul_ps(d, d));                                                  \
+        }                                                                                           \
+        _mm256_storeu_ps(lanes, vpart);                                                             \
+        const VEC inv = P##_set1_ps(1.0f / sqrtf(sum8(lanes) / nO + 1e-8f));                        \
+        for (int o = 0; o < nO; o += W) {                                                           \
+            VEC v = P##_mul_ps(P##_mul_ps(P##_sub_ps(P##_load_ps(m + o), vmean), inv), P##_loadu_ps(G + o)); \
+            v = P##_add_ps(v, P##_loadu_ps(Gb + o));                                                \
+            if (add) v = P##_add_ps(P##_loadu_ps(y + o), v);                                        \
+            P##_storeu_ps(y + o, v);                                                                \
+        }                                                                                           \
+    }
+#define ADD8_256(part, v) _mm256_add_ps(part, v)
+#define ADD8_512(part, v) _mm256_add_ps(_mm256_add_ps(part, _mm512_castps512_ps256(v)), _mm512_extractf32x8_ps(v, 1))
+#define KN_512_TARGET "avx2,fma,avx512f,avx512bw,avx512dq,avx512vl"
+MAXOUT_LN(maxout_ln_avx2, "avx2,fma", __m256, 8, _mm256, ADD8_256)
+MAXOUT_LN(maxout_ln_512, KN_512_TARGET, __m512, 16, _mm512, ADD8_512)
+#endif
+
+static void maxout_ln(const float *pre, const float *b, int nO, int nP, const float *G, const float *Gb, float *y,
+                      int add)
+{
+#if defined(__x86_64__)
+    if (nO % 16 == 0 && kn_isa_current() >= KN_ISA_AVX512) {
+        maxout_ln_512(pre, b, nO, nP, G, Gb, y, add);
+        return;
+    }
+    if (nO % 8 == 0 && kn_isa_current() >= KN_ISA_AVX2) {
+        maxout_ln_avx2(pre, b, nO, nP, G, Gb, y, add);
+        return;
+    }
+#endif
+    maxout_ln_c(pre, b, nO, nP, G, Gb, y, add);
+}
+
+/* MultiHashEmbed for one token: each attribute's four hashed rows summed, tables side by side. */
+static void embed_token(const t2v_net *net, const uint64_t *attrs, float *x)
+{
+    const int w = net->width;
+    for (int c = 0; c < net->nattrs; c++) {
+        uint64_t key = attrs[c], h[2];
+        murmur3_x64_128(&key, sizeof key, net->embed[c].seed, h);
+        uint32_t r[4] = {(uint32_t)h[0], (uint32_t)(h[0] >> 32), (uint32_t)h[1], (uint32_t)(h[1] >> 32)};
+        const float *E = net->embed[c].E;
+        uint32_t nV = net->embed[c].nV;
+        const float *e0 = E + (size_t)(r[0] % nV) * w, *e1 = E + (size_t)(r[1] % nV) * w;
+        const float *e2 = E + (size_t)(r[2] % nV) * w, *e3 = E + (size_t)(r[3] % nV) * w;
+        float *dst = x + c * w;
+        for (int k = 0; k < w; k++) dst[k] = e0[k] + e1[k] + e2[k] + e3[k];
+    }
+}
+
+/* lowp: lowp_floats of scratch; a_floats: the floats from A a bf16 copy takes (windows overlap) */
+static void product(const kn_weights *kw, kn_precision prec, const float *A, size_t lda, size_t M, float *C,
+                    size_t ldc, float *lowp, size_t a_floats)
+{
+    if (prec == KN_BF16) {
+        uint16_t *bf = (uint16_t *)lowp;
+        kn_to_bf16_n(A, bf, a_floats);
+        kn_gemm_bf16(kw, bf, lda, M, C, ldc);
+    } else if (prec == KN_INT8) {
+        uint8_t *q = (uint8_t *)(lowp + M); /* after the M row scales */
+        kn_quantize_rows(A, lda, M, kw->K, q, lowp);
+        kn_gemm_i8(kw, q, lowp, M, C, ldc);
+    } else {
+        kn_gemm_f32(kw, A, lda, M, C, ldc);
+    }
+}
+
+void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision prec, embed_cache *cache,
+                      const uint64_t *attrs, size_t n, float *out, float *scratch, t2v_cache_use *use,
+                      t2v_trace_fn trace, void *trace_ctx)
+{
+    const int w = net->width, na = net->nattrs;
+    const size_t rows = n + 2 * T2V_PAD;
+    const size_t mixN = (size_t)w * net->mix_pieces, encN = (size_t)w * net->pieces;
+    /* the padded sequence with one more zero row each side: a window (rows i-1, i, i+1) is then
+     * 3 x width contiguous floats, so the encoder multiplies the sequence in place (lda = width) */
+    float *guarded = scratch;
+    float *seq = guarded + w;
+    float *in = guarded + (rows + 2) * w;
+    float *pre = in + n * (size_t)net->mix_nI;
+    float *lowp = pre + pre_floats(net, n);
+    int *miss = (int *)(lowp + lowp_floats(net, n));
+    if ((prec == KN_BF16 && !(pk->lowp & KN_PACK_BF16)) || (prec == KN_INT8 && !(pk->lowp & KN_PACK_INT8)))
+        prec = KN_FP32;
+    uint32_t tag = (uint32_t)prec;
+    if (embed_cache_nkey(cache) != na) cache = NULL; /* a cache made for another network */
+
+    memset(guarded, 0, (rows + 2) * w * sizeof(float));
+    float *body = seq + T2V_PAD * w;
+    size_t nmiss = 0, hits = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (cache && embed_cache_get(cache, attrs + i * na, tag, body + i * w)) {
+            hits++;
+            continue;
+        }
+        miss[nmiss] = (int)i;
+        embed_token(net, attrs + i * na, in + nmiss * net->mix_nI);
+        nmiss++;
+    }
+    if (nmiss) {
+        product(&pk->mix, prec, in, net->mix_nI, nmiss, pre, mixN, lowp, nmiss * net->mix_nI);
+        for (size_t m = 0; m < nmiss; m++) {
+            float *row = body + (size_t)miss[m] * w;
+            maxout_ln(pre + m * mixN, pk->mix_b, w, net->mix_pieces, net->mix.G, net->mix.Gb, row, 0);
+            if (cache) embed_cache_put(cache, attrs + (size_t)miss[m] * na, tag, row);
+        }
+    }
+    if (use) use->hits = hits, use->misses = cache ? nmiss : 0;
+    if (cache) embed_cache_count(cache, hits, nmiss);
+    if (trace && !cache) trace(trace_ctx, "embed_out", body, n, w);
+
+    /* encoder: residual blocks over the padded sequence (pad rows included, as thinc's
+     * with_array(pad=4)); maxout, layernorm and the residual add in one pass per row */
+    for (int d = 0; d < net->depth; d++) {
+        product(&pk->block[d], prec, guarded, w, rows, pre, encN, lowp, (rows + 2) * w);
+        for (size_t i = 0; i < rows; i++)
+            maxout_ln(pre + i * encN, pk->block_b[d], w, net->pieces, net->block[d].G, net->block[d].Gb, seq + i * w, 1);
+        if (trace) {
+            char name[32];
+            snprintf(name, sizeof name, "encoder_block%d_padded", d);
+            trace(trace_ctx, name, seq, rows, w);
+        }
+    }
+    memcpy(out, body, n * w * sizeof(float));
+    if (trace) trace(trace_ctx, "tok2vec_out", out, n, w);
+}
+
+void parser_fast_project(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n, float *proj)
+{
+    if (!n) return;
+    kn_gemm_f32(&pk->proj, tokvecs, p->t2v_width, n, proj, p->nI);
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < p->nI; k++) proj[i * p->nI + k] += p->proj_b[k];
+}
+
+void parser_fast_table(const parser_net *p, const parser_packed *pk, const float *proj, size_t n, float *table)
+{
+    const size_t row = (size_t)p->nF * p->nO * p->nP;
+    memcpy(table, pk->lower_pad, row * sizeof(float));
+    if (n) kn_gemm_f32(&pk->lower, proj, p->nI, n, table + row, row);
+}
+
+void parser_fast_precompute(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n,
+                            float *proj, float *table)
+{
+    parser_fast_project(p, pk, tokvecs, n, proj);
+    parser_fast_table(p, pk, proj, n, table);
+}
+
+void parser_fast_feature_slot(const parser_net *p, const parser_packed *pk, const float *proj_row, int f, float *row)
+{
+    const int slot = p->nO * p->nP;
+    kn_weights cols;
+    if (kn_cols(&pk->lower, f * slot, slot, &cols) == 0) /* slot f's own panels */
+        kn_gemm_f32(&cols, proj_row, p->nI, 1, row + (size_t)f * slot, (size_t)slot);
+    else /* slots not on panel boundaries: the whole row; each element's bits are the same */
+        kn_gemm_f32(&pk->lower, proj_row, p->nI, 1, row, (size_t)p->nF * slot);
+}
+
+#if defined(__x86_64__)
+/* The step's feature sum and maxout, 8 (AVX2) or 16 (AVX-512) lanes at a time: each element is
+ * still bias + row 0 + row 1 + ... in that order, so the bits are the portable loop's. */
+#define STEP_HIDDEN(name, features, VEC, W, LOAD, STORE, ADD, MAX)                                  \
+    __attribute__((target(features))) static void name(const parser_net *p, const parser_packed *pk,  \
+                                                         const float *const *rows, float *sum, float *hidden) \
+    {                                                                                               \
+        const int nO = p->nO, nP = p->nP;                                                           \
+        const size_t slot = (size_t)nO * nP;                                                        \
+        for (size_t k = 0; k < slot; k += W) {                                                      \
+            VEC v = LOAD(pk->lower_b + k);                                                          \
+            for (int f = 0; f < p->nF; f++) v = ADD(v, LOAD(rows[f] + f * slot + k));               \
+            STORE(sum + k, v);                                                                      \
+        }                                                                                           \
+        for (int o = 0; o < nO; o += W) {                                                           \
+            VEC h = LOAD(sum + o);                                                                  \
+            for (int q = 1; q < nP; q++) h = MAX(LOAD(sum + q * nO + o), h);                        \
+            STORE(hidden + o, h);                                                                   \
+        }                                                                                           \
+    }
+STEP_HIDDEN(step_hidden_avx2, "avx2", __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps, _mm256_max_ps)
+STEP_HIDDEN(step_hidden_512, KN_512_TARGET, __m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps,
+            _mm512_max_ps)
+#endif
+
+void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, const float *const *rows, float *hidden,
+                           float *scores)
+{
+    const int nO = p->nO, nP = p->nP;
+    const size_t slot = (size_t)nO * nP;
+    float sum[1024]; /* parser_net_bind refuses nO*nP > 1024 */
+#if defined(__x86_64__)
+    if (nO % 16 == 0 && kn_isa_current() >= KN_ISA_AVX512) {
+        step_hidden_512(p, pk, rows, sum, hidden);
+    } else if (nO % 8 == 0 && kn_isa_current() >= KN_ISA_AVX2) {
+        step_hidden_avx2(p, pk, rows, sum, hidden);
+    } else
+#endif
+    {
+        memcpy(sum, pk->lower_b, slot * sizeof(float));
+        for (int f = 0; f < p->nF; f++) {
+            const float *t = rows[f] + f * slot;
+            for (size_t k = 0; k < slot; k++) sum[k] += t[k];
+        }
+        memcpy(hidden, sum, nO * sizeof(float));
+        for (int q = 1; q < nP; q++)
+            for (int o = 0; o < nO; o++) hidden[o] = sum[q * nO + o] > hidden[o] ? sum[q * nO + o] : hidden[o];
+    }
+    kn_gemm_f32(&pk->upper, hidden, nO, 1, scores, p->nclasses);
+    for (int c = 0; c < p->nclasses; c++) scores[c] += p->upper_b[c];
+}

@@ -1,0 +1,60 @@
+/* t2v_fast.h - the production path of the ner network: the same functions as tok2vec_net.c
+ * and parser_net.c (which stay the plain reference the layer tests trace), computed with
+ * nerd's packed kernels (kernels.h), fused passes and the per-word cache (embed_cache.h).
+ *
+ * Exact mode (KN_FP32) computes every product as one fma chain per element, so its results do
+ * not depend on which rows are computed together: a cached row equals a fresh one bit for bit.
+ * Fast modes round the tok2vec's weights and activations for its products: KN_BF16 to bf16
+ * (fp32 accumulation), KN_INT8 to int8 (weights per output column, activations per row, int32
+ * accumulation); the parser's small products stay fp32. */
+#ifndef NERD_T2V_FAST_H
+#define NERD_T2V_FAST_H
+
+#include "nn/embed_cache.h"
+#include "nn/kernels.h"
+#include "nn/parser_net.h"
+#include "nn/tok2vec_net.h"
+
+typedef struct {
+    /* maxout weights with their columns reordered piece-major (column p*nO + o), so that the
+     * maxout is an elementwise max of nP contiguous vectors */
+    kn_weights mix, block[T2V_MAX_DEPTH];
+    float *mix_b, *block_b[T2V_MAX_DEPTH];
+    int lowp;   /* which low-precision copies are packed: KN_PACK_BF16 | KN_PACK_INT8 */
+} t2v_packed;
+
+typedef struct {
+    kn_weights proj, lower, upper;
+    float *lower_b, *lower_pad;   /* piece-major, like the lower weights */
+} parser_packed;
+
+/* Packs the weights, and the low-precision copies lowp asks for (KN_PACK_* flags). 0, or -1
+ * when out of memory. */
+int t2v_pack(t2v_packed *pk, const t2v_net *net, int lowp);
+void t2v_packed_free(t2v_packed *pk);
+int parser_pack(parser_packed *pk, const parser_net *p);
+void parser_packed_free(parser_packed *pk);
+
+size_t t2v_fast_scratch_floats(const t2v_net *net, size_t n);
+
+/* Cache use of one call. */
+typedef struct { uint64_t hits, misses; } t2v_cache_use;
+
+/* As t2v_forward; cache may be NULL. trace (may be NULL) sees "embed_out" (only without a
+ * cache), "encoder_blockD_padded" and "tok2vec_out". */
+void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision prec, embed_cache *cache,
+                      const uint64_t *attrs, size_t n, float *out, float *scratch, t2v_cache_use *use,
+                      t2v_trace_fn trace, void *trace_ctx);
+
+/* As parser_net_precompute (= project, then table), parser_net_feature_slot and
+ * parser_net_step_rows, over the packed weights. The table's rows are piece-major within each
+ * feature slot (only these functions read them). */
+void parser_fast_precompute(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n,
+                            float *proj, float *table);
+void parser_fast_project(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n, float *proj);
+void parser_fast_table(const parser_net *p, const parser_packed *pk, const float *proj, size_t n, float *table);
+void parser_fast_feature_slot(const parser_net *p, const parser_packed *pk, const float *proj_row, int f, float *row);
+void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, const float *const *rows, float *hidden,
+                           float *scores);
+
+#endif

@@ -1,0 +1,53 @@
+/* tokenizer.h - spaCy v3's rule-based tokenizer, reproduced exactly: whitespace splitting,
+ * special cases, prefix/suffix stripping, URL and infix rules, and the final special-case
+ * matcher pass. Works on UTF-8 byte offsets; the caller converts to code points. */
+#ifndef NERD_TOKENIZER_H
+#define NERD_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "text/pyre.h"
+
+typedef struct {
+    uint32_t start, len;   /* bytes in the text */
+    uint8_t ws;            /* followed by one space that belongs to no token */
+    int32_t norm_sub;      /* special-case subtoken that sets NORM, or -1 */
+} tok_span;
+
+typedef struct tokenizer tokenizer;
+
+/* Per-thread state: PCRE2 match data and the growing arrays of one call. */
+typedef struct {
+    pcre2_match_data *md;
+    tok_span *toks;
+    size_t ntoks, cap;
+    uint32_t *aff;         /* prefix/suffix stacks of one span */
+    size_t affcap;
+    uint32_t *spans;       /* special-case matcher: candidate spans, */
+    size_t spancap;
+    uint32_t *keep;        /* the ones kept, */
+    size_t keepcap;
+    uint8_t *seen;         /* tokens they cover, */
+    size_t seencap;
+    tok_span *old;         /* and the token list before the replacements */
+    size_t oldcap;
+} tok_scratch;
+
+/* Loads the msgpack `tokenizer` file of a pipeline folder. NULL with a message in err. */
+tokenizer *tokenizer_load(const char *path, char *err, size_t errlen);
+void tokenizer_free(tokenizer *t);
+
+void tok_scratch_free(tok_scratch *s);
+
+/* Tokenizes valid UTF-8 text into s->toks / s->ntoks. Returns 0, or -1 when memory runs out. */
+int tokenizer_run(const tokenizer *t, const char *text, size_t len, tok_scratch *s);
+/* The same, stopping with TOK_DEADLINE (s->toks then incomplete) once the monotonic clock
+ * passes deadline (deadline.h; 0 for none). */
+enum { TOK_DEADLINE = -2 };
+int tokenizer_run_until(const tokenizer *t, const char *text, size_t len, double deadline, tok_scratch *s);
+
+/* A special case's NORM for a subtoken index from tok_span.norm_sub. */
+void tokenizer_sub_norm(const tokenizer *t, int32_t sub, const char **p, size_t *len);
+
+#endif

@@ -1,0 +1,145 @@
+#include "transition/biluo.h"
+#include "modelfile/moves_file.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int label_index(biluo_moves *mv, const char *s, size_t n)
+{
+    for (int i = 0; i < mv->nlabels; i++)
+        if (strlen(mv->labels[i]) == n && !memcmp(mv->labels[i], s, n)) return i;
+    char **nl = realloc(mv->labels, (mv->nlabels + 1) * sizeof *nl);
+    if (!nl) return -2;
+    mv->labels = nl;
+    mv->labels[mv->nlabels] = strndup(s, n);
+    return mv->labels[mv->nlabels] ? mv->nlabels++ : -2;
+}
+
+int biluo_load(biluo_moves *mv, const char *path, char *err, size_t errlen)
+{
+    memset(mv, 0, sizeof *mv);
+    int rc = -1;
+    json_doc jd;
+    if (moves_file_read(path, &jd, err, errlen)) goto out;
+    /* classes in action order (B, I, L, U, O), labels within an action in the file's order */
+    for (int kind = BILUO_B; kind <= BILUO_O; kind++) {
+        char key[4];
+        snprintf(key, sizeof key, "%d", kind);
+        const json_value *acts = json_get(&jd.root, key);
+        if (!acts || acts->type != JSON_OBJECT) {
+            snprintf(err, errlen, "%s: action %d missing: not a BILUO (ner) moves file", path, kind);
+            goto out;
+        }
+        for (size_t j = 0; j < acts->u.obj.n; j++) {
+            const json_member *lab = &acts->u.obj.items[j];
+            int li = -1;
+            if (lab->keylen) {
+                li = label_index(mv, lab->key, lab->keylen);
+                if (li < 0) { snprintf(err, errlen, "out of memory"); goto out; }
+            }
+            biluo_class *nc = realloc(mv->classes, (mv->nclasses + 1) * sizeof *nc);
+            if (!nc) { snprintf(err, errlen, "out of memory"); goto out; }
+            mv->classes = nc;
+            mv->classes[mv->nclasses++] = (biluo_class){(uint8_t)kind, (int16_t)li};
+        }
+    }
+    rc = 0;
+out:
+    json_doc_free(&jd);
+    if (rc) biluo_free(mv);
+    return rc;
+}
+
+void biluo_free(biluo_moves *mv)
+{
+    for (int i = 0; i < mv->nlabels; i++) free(mv->labels[i]);
+    free(mv->labels);
+    free(mv->classes);
+    memset(mv, 0, sizeof *mv);
+}
+
+const char *biluo_class_name(const biluo_moves *mv, int c, char *buf, size_t len)
+{
+    static const char kinds[] = "?BILUO";
+    const biluo_class *k = &mv->classes[c];
+    if (k->kind == BILUO_O) snprintf(buf, len, "O");
+    else snprintf(buf, len, "%c-%s", kinds[k->kind], k->label >= 0 ? mv->labels[k->label] : "");
+    return buf;
+}
+
+/* Validity as spaCy's ner.pyx has it for documents without preset entities. i = B(0), the
+ * token being labelled; an entity is open from open_start with open_label. */
+static int is_valid(const biluo_class *c, size_t i, size_t n, long open_start, int open_label,
+                    const uint8_t *is_space, const uint8_t *sent_start)
+{
+    int has_next = i + 1 < n;
+    int next_starts_sent = has_next && sent_start && sent_start[i + 1];
+    switch (c->kind) {
+    case BILUO_B: /* needs a next token for L, no sentence start inside, not on whitespace */
+        return open_start < 0 && c->label >= 0 && has_next && !next_starts_sent && !is_space[i];
+    case BILUO_I:
+        return open_start >= 0 && c->label == open_label && has_next && !next_starts_sent;
+    case BILUO_L:
+        return open_start >= 0 && c->label == open_label;
+    case BILUO_U:
+        return open_start < 0 && c->label >= 0 && !is_space[i];
+    case BILUO_O:
+        return open_start < 0;
+    }
+    return 0;
+}
+
+void biluo_features(const biluo_state *st, int feats[3])
+{
+    /* the buffer's first token, the open entity's first token, and the token before B(0)
+     * when both exist (spaCy's set_context_tokens for 3 features) */
+    feats[0] = (int)st->i;
+    feats[1] = (int)st->open_start;
+    feats[2] = st->open_start >= 0 && st->i >= 1 ? (int)st->i - 1 : -1;
+}
+
+int biluo_choose(const biluo_moves *mv, const biluo_state *st, size_t n, const uint8_t *is_space,
+                 const uint8_t *sent_start, const float *scores, uint8_t *valid)
+{
+    int best = -1;
+    for (int c = 0; c < mv->nclasses; c++) {
+        valid[c] = (uint8_t)is_valid(&mv->classes[c], st->i, n, st->open_start, st->open_label, is_space, sent_start);
+        if (valid[c] && (best < 0 || scores[c] > scores[best])) best = c; /* first max on ties */
+    }
+    return best;
+}
+
+void biluo_apply(const biluo_moves *mv, biluo_state *st, int best, biluo_ent *ents)
+{
+    if (best >= 0) {
+        const biluo_class *c = &mv->classes[best];
+        switch (c->kind) {
+        case BILUO_B: st->open_start = (long)st->i; st->open_label = c->label; break;
+        case BILUO_L:
+            ents[st->nents++] = (biluo_ent){(uint32_t)st->open_start, (uint32_t)st->i + 1, st->open_label};
+            st->open_start = -1;
+            st->open_label = -1;
+            break;
+        case BILUO_U: ents[st->nents++] = (biluo_ent){(uint32_t)st->i, (uint32_t)st->i + 1, c->label}; break;
+        default: break;
+        }
+    }
+    st->i++;
+}
+
+size_t biluo_decode(const biluo_moves *mv, const parser_net *net, const float *table, size_t n,
+                    const uint8_t *is_space, const uint8_t *sent_start, float *hidden, float *scores, uint8_t *valid,
+                    biluo_ent *ents, biluo_trace_fn trace, void *trace_ctx)
+{
+    biluo_state st = {0, -1, -1, 0};
+    while (st.i < n) {
+        int feats[3];
+        biluo_features(&st, feats);
+        parser_net_step(net, table, feats, hidden, scores);
+        int best = biluo_choose(mv, &st, n, is_space, sent_start, scores, valid);
+        if (trace) trace(trace_ctx, st.i, feats, hidden, scores, valid, best);
+        biluo_apply(mv, &st, best, ents);
+    }
+    return st.nents;
+}

@@ -1,0 +1,62 @@
+/* biluo.h - spaCy's BILUO transition system for the `ner` component: the classes in the
+ * model's order (read from ner/moves), their validity in a state, and greedy decoding. */
+#ifndef NERD_BILUO_H
+#define NERD_BILUO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn/parser_net.h"
+
+typedef enum { BILUO_B = 1, BILUO_I = 2, BILUO_L = 3, BILUO_U = 4, BILUO_O = 5 } biluo_kind; /* spaCy's ids */
+
+typedef struct {
+    uint8_t kind;     /* biluo_kind */
+    int16_t label;    /* index into labels, -1 for the empty label (the hidden "U-" class, and O) */
+} biluo_class;
+
+typedef struct {
+    int nlabels;
+    char **labels;        /* entity labels in the order of their B- classes */
+    int nclasses;
+    biluo_class *classes; /* in the output layer's order */
+} biluo_moves;
+
+/* Reads ner/moves (msgpack {"moves": JSON {action id: {label: freq}}}). -1 with a message. */
+int biluo_load(biluo_moves *mv, const char *path, char *err, size_t errlen);
+void biluo_free(biluo_moves *mv);
+/* "B-ORG", "U-", "O" ... into buf. */
+const char *biluo_class_name(const biluo_moves *mv, int c, char *buf, size_t len);
+
+typedef struct { uint32_t start, end; int label; } biluo_ent;   /* token span [start, end) */
+
+/* Observer of each step (layer tests): features, hidden, scores, validity, chosen class. */
+typedef void (*biluo_trace_fn)(void *ctx, size_t step, const int *feats, const float *hidden, const float *scores,
+                               const uint8_t *valid, int chosen);
+
+/* The decoder's state, for callers that stream steps (engine.c decodes in chunks). */
+typedef struct {
+    size_t i;          /* B(0): the token being labelled */
+    long open_start;   /* first token of the open entity, or -1 */
+    int open_label;
+    size_t nents;
+} biluo_state;
+
+/* The state's features for the ner's 3 slots (token indices or -1). */
+void biluo_features(const biluo_state *st, int feats[3]);
+/* Marks valid classes and returns the first highest-scoring valid one. */
+int biluo_choose(const biluo_moves *mv, const biluo_state *st, size_t n, const uint8_t *is_space,
+                 const uint8_t *sent_start, const float *scores, uint8_t *valid);
+/* Applies class c, appending a finished entity to ents; advances st->i. */
+void biluo_apply(const biluo_moves *mv, biluo_state *st, int c, biluo_ent *ents);
+
+/* Greedy decoding over n tokens with the precomputed table. is_space[i] marks whitespace
+ * tokens (no entity starts there); sent_start may be NULL (ner alone: no sentence starts) or
+ * mark tokens that start a sentence (no entity crosses into one). hidden, scores, valid are
+ * scratch (nO, nclasses, nclasses). Returns the number of entities written to ents (at most
+ * n). */
+size_t biluo_decode(const biluo_moves *mv, const parser_net *net, const float *table, size_t n,
+                    const uint8_t *is_space, const uint8_t *sent_start, float *hidden, float *scores, uint8_t *valid,
+                    biluo_ent *ents, biluo_trace_fn trace, void *trace_ctx);
+
+#endif

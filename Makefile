@@ -30,7 +30,7 @@ TEST_OBJ   := $(call obj,$(TEST_SRC))
 $(TEST_OBJ): CFLAGS += -Itests
 # The product kernels keep their accumulators in registers only when unrolled (-O2): in every
 # build, so that sanitizer builds (-O1) run the tests in time.
-$(call obj,src/ner/kernels.c) $(BUILD)/pic/src/ner/kernels.o: CFLAGS += -O2
+$(call obj,src/ner/kernels.c) $(BUILD)/so-obj/src/ner/kernels.o: CFLAGS += -O2
 
 .PHONY: model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
@@ -43,14 +43,22 @@ $(BUILD)/libnerd.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-# The library as a shared object, for the Python binding (python/nerd): its own -fPIC objects.
-PIC_OBJ := $(patsubst %.c,$(BUILD)/pic/%.o,$(LIB_SRC))
-$(BUILD)/pic/%.o: %.c
+# The library as a shared object, for the Python binding (python/nerd) and `make install`: its
+# own -fPIC objects, compiled with hidden visibility so that it exports only the functions
+# include/nerd.h marks NERD_API (test api_exports_exactly_the_nerd_api_functions).
+# (so-obj/ rather than the former pic/, whose objects exported everything: a build tree made
+# before cannot leave them in.) The soname follows the major version of nerd.h.
+version_part = $(shell sed -n 's/^\#define NERD_VERSION_$(1) \([0-9][0-9]*\)$$/\1/p' include/nerd.h)
+VERSION_MAJOR := $(call version_part,MAJOR)
+VERSION       := $(VERSION_MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
+SONAME        := libnerd.so.$(VERSION_MAJOR)
+PIC_OBJ := $(patsubst %.c,$(BUILD)/so-obj/%.o,$(LIB_SRC))
+$(BUILD)/so-obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -MMD -MP -c $< -o $@
 
 $(BUILD)/libnerd.so: $(PIC_OBJ)
-	$(CC) $(CFLAGS) -shared -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS)
 
 shared: $(BUILD)/libnerd.so
 
@@ -240,4 +248,4 @@ fuzz: $(patsubst %,build/fuzz/fuzz_%,$(FUZZERS))
 	  test $$rc -eq 0 || { echo "fuzz_$$f failed: see build/fuzz/log_$$f"; exit 1; }; \
 	done
 
--include $(shell find $(BUILD)/obj $(BUILD)/pic -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/so-obj -name '*.d' 2>/dev/null)

@@ -20,7 +20,7 @@ BENCH_SRC  := $(wildcard src/bench/*.c)
 CLI_SRC    := $(wildcard src/cli/*.c)
 BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench-%,$(wildcard bench/*.c))
 TEST_SRC   := $(wildcard tests/*.c) $(wildcard tests/*/*.c)
-TEST_SRC   := $(filter-out tests/fuzz/% tests/soak/%,$(TEST_SRC))
+TEST_SRC   := $(filter-out tests/fuzz/% tests/soak/% tests/install/%,$(TEST_SRC))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ    := $(call obj,$(LIB_SRC))
@@ -61,6 +61,36 @@ $(BUILD)/libnerd.so: $(PIC_OBJ)
 	$(CC) $(CFLAGS) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS)
 
 shared: $(BUILD)/libnerd.so
+
+# `make install`: bin/nerd, lib/libnerd.so.VERSION with its soname and development symlinks,
+# include/nerd.h and lib/pkgconfig/nerd.pc under PREFIX, staged under DESTDIR when set (as
+# packagers do); `make uninstall` removes them. Without DESTDIR, ldconfig (when it may) makes the
+# library found at run time. `make test-install` stages one in a temporary DESTDIR and builds a
+# program against it with pkg-config (tests/install/test_install.sh).
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALLED    := $(BINDIR)/nerd $(LIBDIR)/libnerd.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/libnerd.so \
+                $(INCLUDEDIR)/nerd.h $(PKGCONFIGDIR)/nerd.pc
+.PHONY: install uninstall test-install
+install: $(BUILD)/nerd $(BUILD)/libnerd.so
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(BUILD)/nerd $(DESTDIR)$(BINDIR)/nerd
+	install -m 755 $(BUILD)/libnerd.so $(DESTDIR)$(LIBDIR)/libnerd.so.$(VERSION)
+	ln -sf libnerd.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libnerd.so
+	install -m 644 include/nerd.h $(DESTDIR)$(INCLUDEDIR)/nerd.h
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
+	  tools/nerd.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/nerd.pc
+	@if [ -z "$(DESTDIR)" ]; then ldconfig 2>/dev/null || echo "ldconfig failed: LD_LIBRARY_PATH=$(LIBDIR) finds libnerd"; fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+
+test-install: $(BUILD)/nerd $(BUILD)/libnerd.so
+	BUILD=$(BUILD) bash tests/install/test_install.sh
 
 $(BUILD)/nerd: $(MAIN_OBJ) $(APP_OBJ) $(BUILD)/libnerd.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(APP_OBJ) $(BUILD)/libnerd.a $(LDLIBS)

@@ -24,6 +24,12 @@ static void name_add(name_set *s, const char *name, size_t len)
     s->name[s->n++] = strndup(name, len);
 }
 
+static void name_set_free(name_set *s)
+{
+    for (size_t i = 0; i < s->n; i++) free(s->name[i]);
+    s->n = 0;
+}
+
 static int name_has(const name_set *s, const char *name)
 {
     for (size_t i = 0; i < s->n; i++)
@@ -139,6 +145,9 @@ TEST(api_exports_exactly_the_nerd_api_functions)
            libnerd_path(), exported.n, missing, extra);
     CHECK_EQ_INT(missing, 0);
     CHECK_EQ_INT(extra, 0);
+    name_set_free(&api);
+    name_set_free(&unmarked);
+    name_set_free(&exported);
 }
 
 TEST(api_version_macros_agree_with_the_library_and_the_binary)

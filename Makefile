@@ -21,7 +21,7 @@ BENCH_SRC  := $(wildcard src/bench/*.c)
 CLI_SRC    := $(wildcard src/cli/*.c)
 BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench-%,$(wildcard bench/*.c))
 TEST_SRC   := $(wildcard tests/*.c) $(wildcard tests/*/*.c)
-TEST_SRC   := $(filter-out tests/fuzz/% tests/soak/%,$(TEST_SRC))
+TEST_SRC   := $(filter-out tests/fuzz/% tests/soak/% tests/install/%,$(TEST_SRC))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ    := $(call obj,$(LIB_SRC))
@@ -31,7 +31,7 @@ TEST_OBJ   := $(call obj,$(TEST_SRC))
 $(TEST_OBJ): CFLAGS += -Itests
 # The product kernels keep their accumulators in registers only when unrolled (-O2): in every
 # build, so that sanitizer builds (-O1) run the tests in time.
-$(call obj,src/nn/kernels.c) $(BUILD)/pic/src/nn/kernels.o: CFLAGS += -O2
+$(call obj,src/nn/kernels.c) $(BUILD)/so-obj/src/nn/kernels.o: CFLAGS += -O2
 
 .PHONY: model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
@@ -44,16 +44,54 @@ $(BUILD)/libnerd.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-# The library as a shared object, for the Python binding (python/nerd): its own -fPIC objects.
-PIC_OBJ := $(patsubst %.c,$(BUILD)/pic/%.o,$(LIB_SRC))
-$(BUILD)/pic/%.o: %.c
+# The library as a shared object, for the Python binding (python/nerd) and `make install`: its
+# own -fPIC objects, compiled with hidden visibility so that it exports only the functions
+# include/nerd.h marks NERD_API (test api_exports_exactly_the_nerd_api_functions).
+# (so-obj/ rather than the former pic/, whose objects exported everything: a build tree made
+# before cannot leave them in.) The soname follows the major version of nerd.h.
+version_part = $(shell sed -n 's/^\#define NERD_VERSION_$(1) \([0-9][0-9]*\)$$/\1/p' include/nerd.h)
+VERSION_MAJOR := $(call version_part,MAJOR)
+VERSION       := $(VERSION_MAJOR).$(call version_part,MINOR).$(call version_part,PATCH)
+SONAME        := libnerd.so.$(VERSION_MAJOR)
+PIC_OBJ := $(patsubst %.c,$(BUILD)/so-obj/%.o,$(LIB_SRC))
+$(BUILD)/so-obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIC -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -MMD -MP -c $< -o $@
 
 $(BUILD)/libnerd.so: $(PIC_OBJ)
-	$(CC) $(CFLAGS) -shared -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS)
 
 shared: $(BUILD)/libnerd.so
+
+# `make install`: bin/nerd, lib/libnerd.so.VERSION with its soname and development symlinks,
+# include/nerd.h and lib/pkgconfig/nerd.pc under PREFIX, staged under DESTDIR when set (as
+# packagers do); `make uninstall` removes them. Without DESTDIR, ldconfig (when it may) makes the
+# library found at run time. `make test-install` stages one in a temporary DESTDIR and builds a
+# program against it with pkg-config (tests/install/test_install.sh).
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALLED    := $(BINDIR)/nerd $(LIBDIR)/libnerd.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/libnerd.so \
+                $(INCLUDEDIR)/nerd.h $(PKGCONFIGDIR)/nerd.pc
+.PHONY: install uninstall test-install
+install: $(BUILD)/nerd $(BUILD)/libnerd.so
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(BUILD)/nerd $(DESTDIR)$(BINDIR)/nerd
+	install -m 755 $(BUILD)/libnerd.so $(DESTDIR)$(LIBDIR)/libnerd.so.$(VERSION)
+	ln -sf libnerd.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libnerd.so
+	install -m 644 include/nerd.h $(DESTDIR)$(INCLUDEDIR)/nerd.h
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|; s|@VERSION@|$(VERSION)|' \
+	  tools/nerd.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/nerd.pc
+	@if [ -z "$(DESTDIR)" ]; then ldconfig 2>/dev/null || echo "ldconfig failed: LD_LIBRARY_PATH=$(LIBDIR) finds libnerd"; fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+
+test-install: $(BUILD)/nerd $(BUILD)/libnerd.so
+	BUILD=$(BUILD) bash tests/install/test_install.sh
 
 $(BUILD)/nerd: $(MAIN_OBJ) $(APP_OBJ) $(BUILD)/libnerd.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(MAIN_OBJ) $(APP_OBJ) $(BUILD)/libnerd.a $(LDLIBS)
@@ -241,4 +279,4 @@ fuzz: $(patsubst %,build/fuzz/fuzz_%,$(FUZZERS))
 	  test $$rc -eq 0 || { echo "fuzz_$$f failed: see build/fuzz/log_$$f"; exit 1; }; \
 	done
 
--include $(shell find $(BUILD)/obj $(BUILD)/pic -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/so-obj -name '*.d' 2>/dev/null)

@@ -18,7 +18,32 @@
 extern "C" {
 #endif
 
+/* NERD_API marks the library's public functions, the only symbols libnerd.so exports (it is
+ * built with -fvisibility=hidden; tests/ner/test_public_api.c checks its export list against this
+ * header). NERD_SHARED: the program links the DLL on Windows; NERD_BUILD: compiling nerd itself. */
+#if defined(_WIN32) || defined(__CYGWIN__)
+#  if defined(NERD_BUILD)
+#    define NERD_API __declspec(dllexport)
+#  elif defined(NERD_SHARED)
+#    define NERD_API __declspec(dllimport)
+#  else
+#    define NERD_API
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define NERD_API __attribute__((visibility("default")))
+#else
+#  define NERD_API
+#endif
+
+/* The version of this header: NERD_VERSION is the string (what `nerd --version` prints),
+ * NERD_VERSION_NUMBER the number MAJOR * 10000 + MINOR * 100 + PATCH, to compare in #if.
+ * nerd_version() and nerd_version_number() give the library's own, which a program loading
+ * libnerd.so at run time can check against these. */
+#define NERD_VERSION_MAJOR 0
+#define NERD_VERSION_MINOR 1
+#define NERD_VERSION_PATCH 0
 #define NERD_VERSION "0.1.0"
+#define NERD_VERSION_NUMBER (NERD_VERSION_MAJOR * 10000 + NERD_VERSION_MINOR * 100 + NERD_VERSION_PATCH)
 
 typedef struct nerd_model nerd_model;
 typedef struct nerd_doc nerd_doc;
@@ -36,7 +61,10 @@ typedef enum {
     NERD_ERR_DEADLINE,    /* nerd_ner_until: the deadline passed before the call finished */
 } nerd_status;
 
-const char *nerd_strerror(nerd_status s);
+NERD_API const char *nerd_strerror(nerd_status s);
+
+NERD_API const char *nerd_version(void);     /* the library's NERD_VERSION */
+NERD_API int nerd_version_number(void);      /* the library's NERD_VERSION_NUMBER */
 
 /* Inputs larger than this are refused with NERD_ERR_TOO_LONG (offsets are 32-bit inside). */
 #define NERD_MAX_TEXT_BYTES ((size_t)1 << 30)
@@ -53,27 +81,27 @@ typedef enum { NERD_PIPELINE_NER = 0, NERD_PIPELINE_FULL = 1 } nerd_pipeline;
  * else the first folder of NERD_FETCHED_MODEL and the stand-in "../shared/models/en_core_web_sm"
  * (both relative to the working directory). Writes the chosen path to `out`. Returns 0, or -1
  * with a message naming every place looked at in `err` when none of them is a folder. */
-int nerd_model_path(const char *flag, char *out, size_t outlen, char *err, size_t errlen);
+NERD_API int nerd_model_path(const char *flag, char *out, size_t outlen, char *err, size_t errlen);
 
 /* Load a spaCy pipeline folder. On failure returns NULL, sets *status if non-NULL and
  * writes a message naming the file at fault into err. */
-nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, size_t errlen);
-void nerd_model_free(nerd_model *m);
+NERD_API nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, size_t errlen);
+NERD_API void nerd_model_free(nerd_model *m);
 
-const char *nerd_model_name(const nerd_model *m);    /* meta.json "lang"_"name", e.g. en_core_web_sm */
-const char *nerd_model_version(const nerd_model *m); /* meta.json "version" */
-const char *nerd_model_dir(const nerd_model *m);     /* the folder it was loaded from */
+NERD_API const char *nerd_model_name(const nerd_model *m);    /* meta.json "lang"_"name", e.g. en_core_web_sm */
+NERD_API const char *nerd_model_version(const nerd_model *m); /* meta.json "version" */
+NERD_API const char *nerd_model_dir(const nerd_model *m);     /* the folder it was loaded from */
 /* Which weights are served: the SHA-256 (64 hex digits) of the weight files nerd reads,
  * concatenated in the order nerd_model_weights_files names them (space-separated, relative to
  * the folder, e.g. "ner/model tok2vec/model parser/model"): `cat` them into `sha256sum`. */
-const char *nerd_model_weights_sha256(const nerd_model *m);
-const char *nerd_model_weights_files(const nerd_model *m);
-size_t nerd_model_nlabels(const nerd_model *m);
-const char *nerd_model_label(const nerd_model *m, size_t i); /* ner labels in ner/moves order */
-int nerd_model_has_pipeline(const nerd_model *m, nerd_pipeline p);
+NERD_API const char *nerd_model_weights_sha256(const nerd_model *m);
+NERD_API const char *nerd_model_weights_files(const nerd_model *m);
+NERD_API size_t nerd_model_nlabels(const nerd_model *m);
+NERD_API const char *nerd_model_label(const nerd_model *m, size_t i); /* ner labels in ner/moves order */
+NERD_API int nerd_model_has_pipeline(const nerd_model *m, nerd_pipeline p);
 /* Why pipeline p cannot run with this model (e.g. "config.cfg: the pipeline has no (enabled)
  * parser component"), or NULL when it can. */
-const char *nerd_model_pipeline_error(const nerd_model *m, nerd_pipeline p);
+NERD_API const char *nerd_model_pipeline_error(const nerd_model *m, nerd_pipeline p);
 
 /* Precision of the network's products. FP32 (the default) gives spaCy's entities exactly;
  * BF16 rounds the tok2vec's weights and activations to bfloat16 for its products (fp32
@@ -82,43 +110,43 @@ const char *nerd_model_pipeline_error(const nerd_model *m, nerd_pipeline p);
 typedef enum { NERD_PRECISION_FP32 = 0, NERD_PRECISION_BF16 = 1, NERD_PRECISION_INT8 = 2 } nerd_precision;
 
 /* "fp32", "bf16" or "int8" -> *p; -1 for anything else. */
-int nerd_precision_parse(const char *s, nerd_precision *p);
-const char *nerd_precision_name(nerd_precision p);
+NERD_API int nerd_precision_parse(const char *s, nerd_precision *p);
+NERD_API const char *nerd_precision_name(nerd_precision p);
 /* The code path the products of precision p take on this CPU: fp32 "avx512", "avx2" or
  * "portable"; bf16 "avx512bf16", "avx2" or "portable"; int8 "avx512vnni", "avxvnni", "avx2"
  * or "portable". */
-const char *nerd_precision_kernel(nerd_precision p);
+NERD_API const char *nerd_precision_kernel(nerd_precision p);
 /* The instruction-set level of nerd's kernels: the highest this CPU and OS run ("avx512",
  * "avxvnni", "avx2", "portable"), chosen once at start, or a lower one forced by $NERD_ISA
  * when a model is loaded (a level the CPU lacks, or an unknown name, fails the load). */
-const char *nerd_isa(void);
+NERD_API const char *nerd_isa(void);
 /* Switch a loaded model's precision. Not thread-safe: call before the model is shared. */
-nerd_status nerd_model_set_precision(nerd_model *m, nerd_precision p);
-nerd_precision nerd_model_precision(const nerd_model *m);
+NERD_API nerd_status nerd_model_set_precision(nerd_model *m, nerd_precision p);
+NERD_API nerd_precision nerd_model_precision(const nerd_model *m);
 
 /* The per-word cache of the tok2vecs' embedding and mixing layers, one for the ner's own and
  * one for the full pipeline's shared tok2vec (results are bit-identical with and without it).
  * By default 32768 entries each (about 14 MB at most each), or $NERD_EMBED_CACHE entries when
  * set at load; 0 disables it. Not thread-safe: call before the model is shared.
  * Changing it drops the cached rows. */
-nerd_status nerd_model_set_cache(nerd_model *m, size_t entries);
+NERD_API nerd_status nerd_model_set_cache(nerd_model *m, size_t entries);
 typedef struct { uint64_t hits, misses; size_t entries, bytes; } nerd_cache_stats;
 /* Totals over both caches since load (hits + misses = tokens looked up); all zero when the
  * cache is off. */
-void nerd_model_cache_stats(const nerd_model *m, nerd_cache_stats *s);
+NERD_API void nerd_model_cache_stats(const nerd_model *m, nerd_cache_stats *s);
 
 /* ---- documents ---------------------------------------------------------------------- */
 
-nerd_doc *nerd_doc_new(void);
-void nerd_doc_free(nerd_doc *d);
+NERD_API nerd_doc *nerd_doc_new(void);
+NERD_API void nerd_doc_free(nerd_doc *d);
 
 /* Tokenize only. The text need not be NUL-terminated and may contain NUL bytes; it is
  * copied into the doc, so the caller's buffer may be reused right after the call. */
-nerd_status nerd_tokenize(const nerd_model *m, nerd_doc *d, const char *text, size_t len);
+NERD_API nerd_status nerd_tokenize(const nerd_model *m, nerd_doc *d, const char *text, size_t len);
 
 /* Tokenize and run the pipeline; entities are then available on the doc. */
-nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t len,
-                     nerd_pipeline p);
+NERD_API nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t len,
+                              nerd_pipeline p);
 
 /* nerd_ner that gives up once the monotonic clock passes `deadline`: seconds of
  * CLOCK_MONOTONIC (clock_gettime's, Python's time.monotonic()), 0 for none. It looks at the
@@ -127,8 +155,8 @@ nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t 
  * (milliseconds) of the deadline, and at once when the deadline has already passed. The doc
  * then holds no entities and no parse (only the tokens, if the tokenizer had finished), and is
  * ready for the next call. */
-nerd_status nerd_ner_until(const nerd_model *m, nerd_doc *d, const char *text, size_t len,
-                           nerd_pipeline p, double deadline);
+NERD_API nerd_status nerd_ner_until(const nerd_model *m, nerd_doc *d, const char *text, size_t len,
+                                    nerd_pipeline p, double deadline);
 
 typedef struct {
     const char *ptr; /* points into the doc or the model; valid until the doc's next call */
@@ -146,9 +174,9 @@ typedef struct {
     uint64_t norm_hash, prefix_hash, suffix_hash, shape_hash; /* spaCy StringStore hashes */
 } nerd_token;
 
-size_t nerd_doc_ntokens(const nerd_doc *d);
+NERD_API size_t nerd_doc_ntokens(const nerd_doc *d);
 /* Fills *t for token i (0 <= i < ntokens). Returns 0, or -1 if i is out of range. */
-int nerd_doc_token(const nerd_doc *d, size_t i, nerd_token *t);
+NERD_API int nerd_doc_token(const nerd_doc *d, size_t i, nerd_token *t);
 
 typedef struct {
     size_t start, end;             /* token span [start, end) */
@@ -157,15 +185,15 @@ typedef struct {
     const char *label;             /* NUL-terminated, owned by the model */
 } nerd_ent;
 
-size_t nerd_doc_nents(const nerd_doc *d);
-int nerd_doc_ent(const nerd_doc *d, size_t i, nerd_ent *e);
+NERD_API size_t nerd_doc_nents(const nerd_doc *d);
+NERD_API int nerd_doc_ent(const nerd_doc *d, size_t i, nerd_ent *e);
 
 /* Full pipeline only (after nerd_ner with NERD_PIPELINE_FULL): whether token i starts a
  * sentence (1 or 0, spaCy's token.is_sent_start), its head's index (a root points to
  * itself) and its dependency label (owned by the model; "ROOT" for roots). Return -1 when
  * not computed or out of range. */
-int nerd_doc_sent_start(const nerd_doc *d, size_t i);
-int nerd_doc_head(const nerd_doc *d, size_t i, size_t *head, const char **dep);
+NERD_API int nerd_doc_sent_start(const nerd_doc *d, size_t i);
+NERD_API int nerd_doc_head(const nerd_doc *d, size_t i, size_t *head, const char **dep);
 
 #ifdef __cplusplus
 }

@@ -38,6 +38,11 @@ const char *nerd_strerror(nerd_status s)
     return "unknown error";
 }
 
+/* The version this library was built as, for a program that loads libnerd.so at run time
+ * with another header (the macros are the header's). */
+const char *nerd_version(void) { return NERD_VERSION; }
+int nerd_version_number(void) { return NERD_VERSION_NUMBER; }
+
 static int is_dir(const char *p)
 {
     struct stat st;

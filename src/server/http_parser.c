@@ -22,9 +22,9 @@
  *  - Expect: 100-continue in an HTTP/1.0 request is ignored (RFC 9110 section 10.1.1);
  *  - limits are checked on incomplete input too, so an endless header is refused early;
  *  - a head arriving in many reads is parsed where the last read stopped (picohttpparser's
- *    last_len idea, carried further: the complete lines are not parsed again either), so each
- *    byte is examined once: re-parsing from the first byte made a head sent in 100-byte pieces
- *    cost its worker time quadratic in the head (1.7 s of CPU for 800 KB). */
+ *    last_len idea, carried further: the complete lines are not parsed again either), so a
+ *    read costs its own bytes: re-parsing from the first byte made a head sent in 100-byte
+ *    pieces cost its worker time quadratic in the head (1.7 s of CPU for 800 KB). */
 #include "server/http_parser.h"
 
 #include <ctype.h>

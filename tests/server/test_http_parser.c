@@ -536,7 +536,7 @@ TEST(http_parser_limits)
  * the part of the unfinished line it already searched (unless this piece ends that line, whose
  * start it then reads once to parse it). A parser that went back to the first byte, or searched
  * the unfinished line again from its start, would crash the test. */
-TEST(http_parser_resumed_head_reads_each_byte_once)
+TEST(http_parser_resumed_never_reads_parsed_lines_again)
 {
     enum { FIELD = 8190, FIELDS = 100, PIECE = 100 };
     http_limits lim = {FIELD, FIELD, FIELDS, FIELD + 2 + (FIELD + 2) * FIELDS + 2}; /* as the worker's */

@@ -2,10 +2,12 @@
 
 Runs the real pipeline over the golden texts (../shared/golden/*.jsonl) and a few texts written to
 exercise the patterns below, then spaCy's Matcher with PATTERNS and PhraseMatchers (ORTH, LOWER)
-with PHRASES, and writes one JSON-lines file:
-  line 1: {"flags": [...], "matcher": [{"key", "greedy", "patterns"}], "phrases": {...}}
-  then a line per doc: its tokens' attributes as spaCy computed them and spaCy's matches,
-  each as [key, start, end] in the order spaCy returns them.
+with PHRASES; then random patterns (every operator against every other) over random texts of
+three words. Writes one JSON-lines file:
+  line 1: {"flags": [...], "matchers": {"golden": [{"key", "greedy", "patterns"}], "random": [...]},
+           "phrases": {...}}
+  then a line per doc: which patterns ran on it, its tokens' attributes as spaCy computed them and
+  spaCy's matches, each as [key, start, end] in the order spaCy returns them.
 tests/matcher/test_matcher_spacy.c compiles the same patterns, feeds the same tokens and
 compares, doc by doc.
 
@@ -13,6 +15,7 @@ compares, doc by doc.
 """
 import argparse
 import json
+import random
 import sys
 
 import spacy
@@ -136,6 +139,34 @@ EXTRA_TEXTS = [
     "New York",
 ]
 
+# Random patterns over random texts of three words, where the operators meet in every
+# combination: keys of two patterns each, some greedy (seeded, so the file is reproducible).
+RANDOM_SPECS = [{"ORTH": "a"}, {"ORTH": "b"}, {"LOWER": {"IN": ["a", "c"]}}, {}, {"ORTH": {"NOT_IN": ["a"]}},
+                {"LENGTH": 1, "ORTH": {"REGEX": "[bc]"}}]
+RANDOM_OPS = [None, None, "?", "*", "+", "!", "{2}", "{1,3}", "{2,}", "{,2}", "{0,1}"]
+
+
+def random_patterns(rng, n_keys):
+    rules = []
+    for k in range(n_keys):
+        patterns = []
+        for _ in range(2):
+            pattern = []
+            for _ in range(rng.randint(1, 4)):
+                spec = dict(rng.choice(RANDOM_SPECS))
+                op = rng.choice(RANDOM_OPS)
+                if op:
+                    spec["OP"] = op
+                pattern.append(spec)
+            patterns.append(pattern)
+        rules.append((f"R{k}", rng.choice([None, None, "FIRST", "LONGEST"]), patterns))
+    return rules
+
+
+def random_texts(rng, n):
+    return [" ".join(rng.choice("abc") for _ in range(rng.randint(0, 10))) for _ in range(n)]
+
+
 TOKEN_STR_ATTRS = ["text", "lower", "norm", "lemma", "pos", "tag", "morph", "dep", "ent_type",
                    "ent_id", "ent_kb_id", "shape"]
 
@@ -158,12 +189,20 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("golden", nargs="*")
+
+    ap.add_argument("--seed", type=int, default=17)
+    ap.add_argument("--random-keys", type=int, default=60)
+    ap.add_argument("--random-docs", type=int, default=400)
     args = ap.parse_args()
 
     nlp = spacy.load(args.model)
-    matcher = Matcher(nlp.vocab)
-    for key, greedy, patterns in PATTERNS:
-        matcher.add(key, patterns, greedy=greedy)
+    rng = random.Random(args.seed)
+    rule_sets = {"golden": PATTERNS, "random": random_patterns(rng, args.random_keys)}
+    matchers = {}
+    for name, rules in rule_sets.items():
+        matchers[name] = Matcher(nlp.vocab)
+        for key, greedy, patterns in rules:
+            matchers[name].add(key, patterns, greedy=greedy)
     phrase_matchers = {}
     phrases_out = {}
     for attr, keys in PHRASES.items():
@@ -176,27 +215,28 @@ def main():
                                                                 for t in d] for d in docs]})
         phrase_matchers[attr] = pm
 
-    texts = [("extra-%d" % i, t) for i, t in enumerate(EXTRA_TEXTS)]
+    texts = [("extra-%d" % i, t, "golden") for i, t in enumerate(EXTRA_TEXTS)]
     for path in args.golden:
         with open(path, encoding="utf-8") as f:
-            texts += [(d["id"], d["text"]) for d in map(json.loads, f)]
+            texts += [(d["id"], d["text"], "golden") for d in map(json.loads, f)]
+    texts += [("random-%d" % i, t, "random") for i, t in enumerate(random_texts(rng, args.random_docs))]
 
     n_matches = n_phrase = 0
     with open(args.out, "w", encoding="utf-8") as out:
         header = {"flags": FLAGS,
-                  "matcher": [{"key": k, "greedy": g, "patterns": p} for k, g, p in PATTERNS],
+                  "matchers": {name: [{"key": k, "greedy": g, "patterns": p} for k, g, p in rules]
+                               for name, rules in rule_sets.items()},
                   "phrases": phrases_out}
         out.write(json.dumps(header, ensure_ascii=False) + "\n")
-        for (doc_id, _), doc in zip(texts, nlp.pipe(t for _, t in texts)):
+        for (doc_id, _, rule_set), doc in zip(texts, nlp.pipe(t for _, t, _ in texts)):
             s = nlp.vocab.strings
-            matches = [[s[k], b, e] for k, b, e in matcher(doc)]
+            matches = [[s[k], b, e] for k, b, e in matchers[rule_set](doc)]
             phrase = {attr: [[s[k], b, e] for k, b, e in pm(doc)] for attr, pm in phrase_matchers.items()}
             n_matches += len(matches)
             n_phrase += sum(len(v) for v in phrase.values())
-            out.write(json.dumps({"id": doc_id, "tokens": [token_attrs(nlp, t) for t in doc],
+            out.write(json.dumps({"id": doc_id, "patterns": rule_set, "tokens": [token_attrs(nlp, t) for t in doc],
                                   "matches": matches, "phrase_matches": phrase}, ensure_ascii=False) + "\n")
-    print(f"gen_cases: {len(texts)} docs, {sum(len(p) for _, _, p in PATTERNS)} patterns under "
-          f"{len(PATTERNS)} keys, {n_matches} matches; phrase matches {n_phrase}", file=sys.stderr)
+    print(f"gen_cases: {len(texts)} docs, {n_matches} matches; phrase matches {n_phrase}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -110,16 +110,23 @@ int main(int argc, char **argv)
         flag_order[n_flag_order++] = flag_bits[f].bit;
     }
 
-    matcher *m = matcher_new();
-    size_t n_patterns = 0;
-    const json_value *rules = json_get(&header.root, "matcher");
-    for (size_t i = 0; i < rules->u.arr.n; i++) {
-        const json_value *r = &rules->u.arr.items[i];
-        const json_value *greedy = json_get(r, "greedy"), *patterns = json_get(r, "patterns");
-        matcher_greedy g = greedy->type != JSON_STRING ? MATCHER_GREEDY_NONE
-                         : !strcmp(greedy->u.str.ptr, "FIRST") ? MATCHER_GREEDY_FIRST : MATCHER_GREEDY_LONGEST;
-        if (matcher_add(m, json_get(r, "key")->u.str.ptr, patterns, g, err, sizeof err)) die("pattern", err);
-        n_patterns += patterns->u.arr.n;
+    /* the named pattern sets ("golden", "random"), each its own matcher */
+    enum { MAX_SETS = 8 };
+    const json_value *sets = json_get(&header.root, "matchers");
+    matcher *ms[MAX_SETS];
+    size_t n_sets = sets->u.obj.n < MAX_SETS ? sets->u.obj.n : MAX_SETS, n_patterns = 0, n_keys = 0;
+    for (size_t si = 0; si < n_sets; si++) {
+        const json_value *rules = &sets->u.obj.items[si].val;
+        ms[si] = matcher_new();
+        for (size_t i = 0; i < rules->u.arr.n; i++) {
+            const json_value *r = &rules->u.arr.items[i];
+            const json_value *greedy = json_get(r, "greedy"), *patterns = json_get(r, "patterns");
+            matcher_greedy g = greedy->type != JSON_STRING ? MATCHER_GREEDY_NONE
+                             : !strcmp(greedy->u.str.ptr, "FIRST") ? MATCHER_GREEDY_FIRST : MATCHER_GREEDY_LONGEST;
+            if (matcher_add(ms[si], json_get(r, "key")->u.str.ptr, patterns, g, err, sizeof err)) die("pattern", err);
+            n_patterns += patterns->u.arr.n;
+        }
+        n_keys += matcher_key_count(ms[si]);
     }
     static const struct { const char *name; matcher_str_attr attr; } phrase_attrs[] = {
         {"ORTH", MATCHER_ORTH}, {"LOWER", MATCHER_LOWER}};
@@ -159,6 +166,11 @@ int main(int argc, char **argv)
         if (grow_array((void **)&toks, &toks_cap, n + 1, sizeof *toks)) die("out of memory", NULL);
         for (size_t i = 0; i < n; i++) read_token(&tokens->u.arr.items[i], &toks[i]);
         int ok = 1;
+        const char *set = json_get(&d.root, "patterns")->u.str.ptr;
+        size_t si = 0;
+        while (si < n_sets && strcmp(sets->u.obj.items[si].key, set)) si++;
+        if (si == n_sets) die("unknown pattern set", set);
+        matcher *m = ms[si];
         const json_value *want = json_get(&d.root, "matches");
         if (matcher_run(m, toks, n, &got)) die("matcher_run failed", id);
         ok &= same(id, "Matcher", want, &got, token_key, m, n_diff < 20);
@@ -175,12 +187,12 @@ int main(int argc, char **argv)
         n_tokens += n;
         json_doc_free(&d);
     }
-    printf("matcher-spacy: %zu docs (%zu tokens) x %zu patterns under %zu keys: %zu matches compared; "
+    printf("matcher-spacy: %zu docs (%zu tokens), %zu patterns under %zu keys: %zu matches compared; "
            "PhraseMatcher (ORTH, LOWER) x %zu phrases: %zu matches compared; %zu docs differ\n",
-           n_docs, n_tokens, n_patterns, matcher_key_count(m), n_compared, n_phrases, n_phrase_compared, n_diff);
+           n_docs, n_tokens, n_patterns, n_keys, n_compared, n_phrases, n_phrase_compared, n_diff);
     matcher_matches_free(&got);
     free(toks);
-    matcher_free(m);
+    for (size_t si = 0; si < n_sets; si++) matcher_free(ms[si]);
     for (int a = 0; a < N_PHRASE_ATTRS; a++) phrase_matcher_free(pms[a]);
     json_doc_free(&header);
     buf_free(&file);

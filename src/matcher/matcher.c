@@ -192,6 +192,16 @@ void matcher_free(matcher *m)
 }
 
 const char *matcher_key_name(const matcher *m, unsigned key) { return matcher_keys_name(&m->keys, key); }
+
+unsigned matcher_str_attrs_used(const matcher *m)
+{
+    unsigned used = 0;
+    for (size_t i = 0; i < m->n_constraints; i++)
+        if (m->constraints[i].kind == ATTR_STR) used |= 1u << m->constraints[i].which;
+    for (size_t i = 0; i < m->n_preds; i++)
+        if (m->preds[i].kind == ATTR_STR) used |= 1u << m->preds[i].which;
+    return used;
+}
 size_t matcher_key_count(const matcher *m) { return m->keys.n; }
 
 void matcher_matches_free(matcher_matches *m)
@@ -611,7 +621,7 @@ int matcher_add_json(matcher *m, const char *key, const char *patterns_json, siz
 
 static int text_eq(matcher_text t, const char *s, size_t len)
 {
-    return t.len == len && !memcmp(t.s, s, len);
+    return t.len == len && (len == 0 || !memcmp(t.s, s, len));
 }
 
 static long token_number(const matcher_token *t, attr_kind kind, unsigned which)
@@ -635,7 +645,7 @@ static int regex_search(const pcre2_code *re, matcher_text t, pcre2_match_data *
 static int pred_has_str(const predicate *p, const char *s, size_t len)
 {
     for (size_t i = 0; i < p->n; i++)
-        if (p->lens[i] == len && !memcmp(p->strs[i], s, len)) return 1;
+        if (p->lens[i] == len && (len == 0 || !memcmp(p->strs[i], s, len))) return 1;
     return 0;
 }
 

@@ -101,6 +101,11 @@ int matcher_add(matcher *m, const char *key, const json_value *patterns, matcher
  * greedy keys after the others). out is reset first. 0, or -1 when memory runs out. */
 int matcher_run(const matcher *m, const matcher_token *toks, size_t n, matcher_matches *out);
 
+/* The string attributes the patterns read, a bit (1u << matcher_str_attr) each: spaCy refuses
+ * to match patterns on TAG, POS, MORPH, LEMMA or DEP over a doc that lacks them (its E155), and
+ * a caller that feeds tokens without them can do the same. */
+unsigned matcher_str_attrs_used(const matcher *m);
+
 /* The key a match names (its string), and how many keys there are. */
 const char *matcher_key_name(const matcher *m, unsigned key);
 size_t matcher_key_count(const matcher *m);

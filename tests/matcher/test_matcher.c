@@ -232,6 +232,16 @@ TEST(matcher_predicates)
     }
 }
 
+TEST(matcher_reports_the_string_attributes_its_patterns_read)
+{
+    matcher *m = matcher_new();
+    CHECK_EQ_INT(matcher_str_attrs_used(m), 0);
+    add(m, "A", "[[{\"TEXT\":\"a\",\"LENGTH\":1,\"IS_ALPHA\":true},{\"POS\":{\"IN\":[\"X\"]}}],[{\"MORPH\":{\"REGEX\":\"x\"}}]]",
+        MATCHER_GREEDY_NONE);
+    CHECK_EQ_INT(matcher_str_attrs_used(m), (1u << MATCHER_ORTH) | (1u << MATCHER_POS) | (1u << MATCHER_MORPH));
+    matcher_free(m);
+}
+
 TEST(matcher_pattern_errors_name_the_pattern_and_the_key)
 {
     static const struct { const char *patterns, *message; } cases[] = {

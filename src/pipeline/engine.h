@@ -26,6 +26,10 @@
  *   components/  spaCy factories beyond the ner itself
  *     parser.c        the full pipeline's shared tok2vec and parser over a doc
  *     attr_ruler.c    the attribute_ruler's DEP rules (whitespace tokens get "dep")
+ *   matcher/     spaCy's rule matchers over tokens whose attributes are given
+ *     matcher.c       the token Matcher: patterns from spaCy's JSON, its matches in its order
+ *     phrase.c        the PhraseMatcher (ORTH, LOWER)
+ *     matcher_keys.c  the match keys of either
  *   pipeline/    engine.c: include/nerd.h over all of the above
  *   util/        buf, json, ents_json, msgpack_bounds, sha256, u64map, deadline (nerd_ner_until's clock)
  */

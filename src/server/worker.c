@@ -340,7 +340,7 @@ static void conn_error(loop *L, conn *c, int status, const char *msg)
 {
     route_error(&c->res, status, msg);
     if (status == 503) c->res.headers = "Retry-After: 1\r\n";
-    c->res.route = c->head_len ? metrics_route_id(c->req.path, c->req.path_len) : 6;
+    c->res.route = c->head_len ? metrics_route_id(c->req.path, c->req.path_len) : ROUTE_OTHER;
     c->keep_alive = c->keep_alive && (status == 503 || status == 504);
     conn_answer(L, c);
 }
@@ -1054,7 +1054,7 @@ static int sync_main(const worker_ctx *w)
                 route_error(&c->res, st, st == 408 ? "request not received in time" : st == 413 ? "request body too large"
                                          : st == 414 ? "request line too long" : st == 431 ? "request header fields too large"
                                          : st == 411 ? "length required" : "malformed request");
-                c->res.route = c->head_len ? metrics_route_id(c->req.path, c->req.path_len) : 6;
+                c->res.route = c->head_len ? metrics_route_id(c->req.path, c->req.path_len) : ROUTE_OTHER;
             }
             if (r == 1 || r < -1) {
                 /* answer with a blocking send: conn_answer's flush path, without epoll */

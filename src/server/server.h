@@ -3,8 +3,10 @@
  *
  *   config.c   command line (Gunicorn's and Uvicorn's conventions) -> server_config
  *   master.c   binds, loads the model once, forks and supervises workers, signals, reload
- *   worker.c   one worker process: sync (one connection at a time) or async (epoll loop)
- *   ae.c       the event loop used by async workers (epoll + timers), redis-style
+ *   worker.c   one worker process: sync (one connection at a time) or async (event loop)
+ *   conn.c     a connection as both worker classes serve it: reading, parsing, the one answer path
+ *   pool.c     the async worker's inference threads (--threads)
+ *   ae.c       the async worker's event loop: handlers per descriptor, a timer heap, hooks
  *   http_parser.c  zero-copy request parsing and framing (RFC 9112)
  *   routes.c   the API: /, /ents, /healthz, /readyz, /metrics, /model
  *   metrics.c  counters and histograms in shared memory, Prometheus text output

@@ -122,7 +122,7 @@ static void conn_close(async_worker *A, conn *c)
     conn_release(&A->srv, c);
 }
 
-/* A deadline for c's timer, or none (0). -1 when the heap cannot grow: c is closed then. */
+/* A deadline for c's timer, or none (0). -1 when the heap cannot grow (c has none then). */
 static int conn_set_deadline(async_worker *A, conn *c, double when)
 {
     if (!when) {
@@ -130,8 +130,7 @@ static int conn_set_deadline(async_worker *A, conn *c, double when)
         return 0;
     }
     if (!ae_timer_arm(A->el, &c->timer, when)) return 0;
-    log_msg(LOG_ERROR, "out of memory arming a connection's timer; closing it");
-    conn_close(A, c);
+    log_msg(LOG_ERROR, "out of memory arming a connection's timer");
     return -1;
 }
 
@@ -145,7 +144,7 @@ static int dispatch_model(async_worker *A, conn *c)
             conn_error(&A->srv, c, 500, http_error_reason(HTTP_E_INTERNAL));
             return 0;
         }
-        /* the timer answers 504 then, whatever the thread does */
+        /* the timer answers 504 then, whatever the thread does (without one, when the thread does) */
         conn_set_deadline(A, c, c->model_deadline);
         return 0;
     }
@@ -164,9 +163,8 @@ static int dispatch_model(async_worker *A, conn *c)
 static int start_model_job(async_worker *A, conn *c)
 {
     double io = A->srv.w->cfg->simulate_io;
-    if (io > 0) {
+    if (io > 0 && !conn_set_deadline(A, c, ae_now() + io)) { /* no timer: no simulated wait */
         c->state = C_WAIT_IO;
-        conn_set_deadline(A, c, ae_now() + io);
         return 0;
     }
     return dispatch_model(A, c);
@@ -208,7 +206,7 @@ static void conn_arm_timer(async_worker *A, conn *c)
                    : conn_out_waiting(c) || c->in_start < c->in.len ? 0 : c->t_idle + cfg->keep_alive;
         if (r && (!d || r < d)) d = r;
     }
-    conn_set_deadline(A, c, d);
+    if (conn_set_deadline(A, c, d)) conn_close(A, c); /* a connection without its timeouts is not kept */
 }
 
 /* Runs a connection as far as it can go now: answers the whole requests waiting in `in` (at

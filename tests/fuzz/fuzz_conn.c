@@ -18,6 +18,7 @@
  * crash, a stack overflow or a sanitizer report ends the run. */
 #include "server/worker.c"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/un.h>

@@ -357,31 +357,23 @@ ssize_t http_parse_request(const char *buf, size_t len, http_request *req, const
     return http_parse_request_resume(&fresh, buf, len, req, lim);
 }
 
-int http_error_status(ssize_t err)
+static const struct {
+    int status;
+    const char *reason;
+} http_errors[HTTP_NERRORS] = {
+#define HTTP_ERROR_ENTRY(name, status, msg) {status, msg},
+    HTTP_ERROR_MAP(HTTP_ERROR_ENTRY)
+#undef HTTP_ERROR_ENTRY
+};
+
+static size_t http_error_index_of(ssize_t err)
 {
-    switch (err) {
-    case HTTP_E_URI_TOO_LONG: return 414;
-    case HTTP_E_HEADER_TOO_LARGE: return 431;
-    case HTTP_E_NOT_IMPLEMENTED: return 501;
-    case HTTP_E_VERSION: return 505;
-    case HTTP_E_LENGTH_REQUIRED: return 411;
-    case HTTP_E_BODY_TOO_LARGE: return 413;
-    default: return 400;
-    }
+    ssize_t i = -2 - err;
+    return i >= 0 && i < HTTP_NERRORS ? (size_t)i : HTTP_EI_BAD_REQUEST;
 }
 
-const char *http_error_reason(ssize_t err)
-{
-    switch (err) {
-    case HTTP_E_URI_TOO_LONG: return "request line too long";
-    case HTTP_E_HEADER_TOO_LARGE: return "request header fields too large";
-    case HTTP_E_NOT_IMPLEMENTED: return "transfer coding not implemented";
-    case HTTP_E_VERSION: return "HTTP version not supported";
-    case HTTP_E_LENGTH_REQUIRED: return "length required";
-    case HTTP_E_BODY_TOO_LARGE: return "request body too large";
-    default: return "malformed request";
-    }
-}
+int http_error_status(ssize_t err) { return http_errors[http_error_index_of(err)].status; }
+const char *http_error_reason(ssize_t err) { return http_errors[http_error_index_of(err)].reason; }
 
 const http_header *http_find_header(const http_request *req, const char *name)
 {

@@ -32,7 +32,7 @@ $(TEST_OBJ): CFLAGS += -Itests
 # build, so that sanitizer builds (-O1) run the tests in time.
 $(call obj,src/ner/kernels.c) $(BUILD)/pic/src/ner/kernels.o: CFLAGS += -O2
 
-.PHONY: model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
+.PHONY: model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv test-python all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -153,6 +153,13 @@ $(VENV)/.installed: tools/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
 	touch $@
 venv: $(VENV)/.installed
+
+# The Python package (pyproject.toml; setup.py builds build/libnerd.so into it) pip-installed into
+# the venv offline (no index, no build isolation: setuptools is pinned in tools/requirements.txt),
+# then its tests (tests/python) against spaCy 3.8.7 on the golden texts and the seed's apps.
+test-python: $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet --no-index --no-cache-dir --no-build-isolation --no-deps --force-reinstall .
+	env -u NERD_LIB -u PYTHONPATH $(VENV_PY) -m pytest -q -p no:cacheprovider tests/python
 
 # spaCy as the reference (tools/golden.py, golden files in ../shared/golden/README.md's format).
 # golden-check: the generator run on the stand-in must rewrite ../shared/golden byte for byte.

@@ -110,11 +110,14 @@ valgrind:
 # Single-thread speed per document: nerd's (bench/*.c, each writing its figures to build/bench-NAME.json)
 # and spaCy's on the same model folder and texts beside it (bench/spacy_speed.py, one process, one thread).
 # SPACY_SPEED_ARGS="--docs 300 --runs 21" shortens spaCy's part for a check (its full run: about a minute).
-bench: $(BUILD)/nerd $(BENCH_PROGS) venv model-present
+# Then the Python package's nlp.pipe on 1 and 2 threads against spaCy's on the golden texts (bench/python_pipe.py).
+bench: $(BUILD)/nerd $(BUILD)/libnerd.so $(BENCH_PROGS) venv model-present
 	@/usr/bin/python3 bench/machine.py
 	@for b in $(BENCH_PROGS); do echo "== $$b"; NERD_MODEL=$(MODEL_DIR) $$b --json $$b.json || exit 1; done
 	@echo "== bench/spacy_speed.py"
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(VENV_PY) bench/spacy_speed.py --model $(MODEL_DIR) --nerd $(BUILD)/bench-engine.json $(SPACY_SPEED_ARGS)
+	@echo "== bench/python_pipe.py"
+	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u NERD_LIB $(VENV_PY) bench/python_pipe.py --model $(MODEL_DIR) --json $(BUILD)/bench-python-pipe.json
 	@echo "== bench/client_throughput.sh"
 	@NERD_BIN=$(BUILD)/nerd bash bench/client_throughput.sh
 

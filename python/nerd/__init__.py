@@ -21,7 +21,7 @@ import threading
 import weakref
 
 from . import _lib
-from ._lib import lib
+from ._lib import held, lib
 
 __all__ = ["load", "Language", "Doc", "Span", "Token", "NerdError", "ModelError", "InputError", "__version__"]
 
@@ -224,9 +224,9 @@ class Doc:
     def _from_workspace(cls, nlp, text, workspace):
         doc = cls.__new__(cls)
         doc.text = text
-        n = lib.nerd_doc_ntokens(workspace)
+        n = held.nerd_doc_ntokens(workspace)
         tok = _lib.Token()
-        tok_ref, get_token = ctypes.byref(tok), lib.nerd_doc_token
+        tok_ref, get_token = ctypes.byref(tok), held.nerd_doc_token
         idx, nchars, ws, is_space = [0] * n, [0] * n, [False] * n, [False] * n
         for i in range(n):
             get_token(workspace, i, tok_ref)
@@ -234,7 +234,7 @@ class Doc:
         doc._idx, doc._nchars, doc._ws, doc._is_space = idx, nchars, ws, is_space
         doc._sent_starts = doc._heads = doc._deps = None
         if nlp._pipeline_code == _lib.PIPELINES["full"]:
-            get_start, get_head = lib.nerd_doc_sent_start, lib.nerd_doc_head
+            get_start, get_head = held.nerd_doc_sent_start, held.nerd_doc_head
             head, dep = ctypes.c_size_t(), ctypes.c_char_p()
             head_ref, dep_ref = ctypes.byref(head), ctypes.byref(dep)
             starts, heads, deps = [False] * n, [0] * n, [""] * n
@@ -244,9 +244,9 @@ class Doc:
                 heads[i], deps[i] = head.value, dep.value.decode()
             doc._sent_starts, doc._heads, doc._deps = starts, heads, deps
         ent = _lib.Ent()
-        ent_ref, get_ent = ctypes.byref(ent), lib.nerd_doc_ent
+        ent_ref, get_ent = ctypes.byref(ent), held.nerd_doc_ent
         ents = []
-        for i in range(lib.nerd_doc_nents(workspace)):
+        for i in range(held.nerd_doc_nents(workspace)):
             get_ent(workspace, i, ent_ref)
             ents.append(Span(doc, ent.start, ent.end, ent.label.decode(), ent.start_char, ent.end_char))
         doc.ents = tuple(ents)

@@ -22,7 +22,11 @@ def _find_lib():
                       + "; `pip install .` in the clone builds it into the package")
 
 
-lib = ctypes.CDLL(_find_lib())
+_path = _find_lib()
+# lib's calls release the GIL (the pipeline, loading); held's keep it: the per-token accessors take
+# well under a microsecond, and dropping the GIL for each would hand it between pipe()'s threads
+# thousands of times a document
+lib, held = ctypes.CDLL(_path), ctypes.PyDLL(_path)
 
 c_size_t, c_int, c_char_p, c_void_p = ctypes.c_size_t, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p
 
@@ -49,8 +53,8 @@ class Ent(ctypes.Structure):
                 ("start_byte", c_size_t), ("end_byte", c_size_t), ("label", c_char_p)]
 
 
-def _declare(name, restype, *argtypes):
-    fn = getattr(lib, name)
+def _declare(name, restype, *argtypes, on=lib):
+    fn = getattr(on, name)
     fn.restype, fn.argtypes = restype, list(argtypes)
 
 
@@ -71,12 +75,12 @@ _declare("nerd_model_precision", c_int, c_void_p)
 _declare("nerd_doc_new", c_void_p)
 _declare("nerd_doc_free", None, c_void_p)
 _declare("nerd_ner", c_int, c_void_p, c_void_p, c_char_p, c_size_t, c_int)
-_declare("nerd_doc_ntokens", c_size_t, c_void_p)
-_declare("nerd_doc_token", c_int, c_void_p, c_size_t, ctypes.POINTER(Token))
-_declare("nerd_doc_nents", c_size_t, c_void_p)
-_declare("nerd_doc_ent", c_int, c_void_p, c_size_t, ctypes.POINTER(Ent))
-_declare("nerd_doc_sent_start", c_int, c_void_p, c_size_t)
-_declare("nerd_doc_head", c_int, c_void_p, c_size_t, ctypes.POINTER(c_size_t), ctypes.POINTER(c_char_p))
+_declare("nerd_doc_ntokens", c_size_t, c_void_p, on=held)
+_declare("nerd_doc_token", c_int, c_void_p, c_size_t, ctypes.POINTER(Token), on=held)
+_declare("nerd_doc_nents", c_size_t, c_void_p, on=held)
+_declare("nerd_doc_ent", c_int, c_void_p, c_size_t, ctypes.POINTER(Ent), on=held)
+_declare("nerd_doc_sent_start", c_int, c_void_p, c_size_t, on=held)
+_declare("nerd_doc_head", c_int, c_void_p, c_size_t, ctypes.POINTER(c_size_t), ctypes.POINTER(c_char_p), on=held)
 
 
 def strerror(status):

@@ -12,7 +12,7 @@ import time
 import pytest
 
 import nerd
-from conftest import DEFAULT_MODEL, MODEL_FOLDERS, ROOT, STANDIN, spacy_model
+from conftest import DEFAULT_MODEL, ROOT, STANDIN, spacy_model
 
 PARIS = "Paris is the capital of France. Angela Merkel visited Berlin on Monday."
 

@@ -188,13 +188,37 @@ def test_pipe_as_tuples_and_lazily_from_an_endless_generator(nlp):
     assert docs[29].text == "Text number 29 from Paris."
 
 
-def test_pipe_runs_its_threads_and_ends_them(nlp, all_golden_texts):
+def test_pipe_runs_its_threads_at_once_and_ends_them(nlp, all_golden_texts, monkeypatch):
+    in_flight, most_in_flight, lock = [0], [0], threading.Lock()
+    nerd_ner = nerd.lib.nerd_ner
+
+    def counted_nerd_ner(*args):
+        with lock:
+            in_flight[0] += 1
+            most_in_flight[0] = max(most_in_flight[0], in_flight[0])
+        try:
+            return nerd_ner(*args)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+    monkeypatch.setattr(nerd.lib, "nerd_ner", counted_nerd_ner)
+
     def pipe_threads():
         return [t for t in threading.enumerate() if t.name.startswith("nerd-pipe")]
-    gen = nlp.pipe(all_golden_texts[:400], n_threads=2, batch_size=8)
+    # batches of about 20 ms: no thread is idle when the next batch is submitted
+    gen = nlp.pipe(all_golden_texts[:600], n_threads=2, batch_size=64)
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(30)  # no thread is preempted: only a call that lets go of the GIL lets another one run
+    try:
+        next(gen)
+        assert len(pipe_threads()) == 2
+        assert len(list(gen)) == 599 and pipe_threads() == []
+    finally:
+        sys.setswitchinterval(old)
+    assert most_in_flight[0] == 2  # both threads were inside the library at the same time
+    gen = nlp.pipe(all_golden_texts[:600], n_threads=2, batch_size=64)
     next(gen)
-    assert len(pipe_threads()) == 2
-    gen.close()
+    gen.close()  # a consumer that stops early
     assert pipe_threads() == []
 
 

@@ -33,7 +33,7 @@ $(TEST_OBJ): CFLAGS += -Itests
 # build, so that sanitizer builds (-O1) run the tests in time.
 $(call obj,src/nn/kernels.c) $(BUILD)/so-obj/src/nn/kernels.o: CFLAGS += -O2
 
-.PHONY: model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
+.PHONY: model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv test-python all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -149,11 +149,14 @@ valgrind:
 # Single-thread speed per document: nerd's (bench/*.c, each writing its figures to build/bench-NAME.json)
 # and spaCy's on the same model folder and texts beside it (bench/spacy_speed.py, one process, one thread).
 # SPACY_SPEED_ARGS="--docs 300 --runs 21" shortens spaCy's part for a check (its full run: about a minute).
-bench: $(BUILD)/nerd $(BENCH_PROGS) venv model-present
+# Then the Python package's nlp.pipe on 1 and 2 threads against spaCy's on the golden texts (bench/python_pipe.py).
+bench: $(BUILD)/nerd $(BUILD)/libnerd.so $(BENCH_PROGS) venv model-present
 	@/usr/bin/python3 bench/machine.py
 	@for b in $(BENCH_PROGS); do echo "== $$b"; NERD_MODEL=$(MODEL_DIR) $$b --json $$b.json || exit 1; done
 	@echo "== bench/spacy_speed.py"
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(VENV_PY) bench/spacy_speed.py --model $(MODEL_DIR) --nerd $(BUILD)/bench-engine.json $(SPACY_SPEED_ARGS)
+	@echo "== bench/python_pipe.py"
+	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u NERD_LIB $(VENV_PY) bench/python_pipe.py --model $(MODEL_DIR) --json $(BUILD)/bench-python-pipe.json
 	@echo "== bench/client_throughput.sh"
 	@NERD_BIN=$(BUILD)/nerd bash bench/client_throughput.sh
 
@@ -192,6 +195,13 @@ $(VENV)/.installed: tools/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
 	touch $@
 venv: $(VENV)/.installed
+
+# The Python package (pyproject.toml; setup.py builds build/libnerd.so into it) pip-installed into
+# the venv offline (no index, no build isolation: setuptools is pinned in tools/requirements.txt),
+# then its tests (tests/python) against spaCy 3.8.7 on the golden texts and the seed's apps.
+test-python: $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet --no-index --no-cache-dir --no-build-isolation --no-deps --force-reinstall .
+	env -u NERD_LIB -u PYTHONPATH $(VENV_PY) -m pytest -q -p no:cacheprovider tests/python
 
 # spaCy as the reference (tools/golden.py, golden files in ../shared/golden/README.md's format).
 # golden-check: the generator run on the stand-in must rewrite ../shared/golden byte for byte.

@@ -1,6 +1,8 @@
 /* arch.c - config.cfg's architecture sections -> the dimensions nerd's networks take. */
 #include "components/arch.h"
 
+#include "transition/biluo.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -132,8 +134,8 @@ int arch_tb_parser(const spacy_config *c, const char *sec, const char *state_typ
                  path, sec, state_type);
         return -1;
     }
-    if (extra) {
-        snprintf(err, errlen, "%s [%s]: extra_state_tokens = true is not supported", path, sec);
+    if (extra && strcmp(state_type, "ner")) { /* the parser's 13 features */
+        snprintf(err, errlen, "%s [%s]: extra_state_tokens = true is not supported for the parser", path, sec);
         return -1;
     }
     d->use_upper = 1;
@@ -141,7 +143,7 @@ int arch_tb_parser(const spacy_config *c, const char *sec, const char *state_typ
         snprintf(err, errlen, "%s [%s]: use_upper is not true or false", path, sec);
         return -1;
     }
-    d->nfeats = !strcmp(state_type, "ner") ? 3 : 8;
+    d->nfeats = !strcmp(state_type, "ner") ? (extra ? BILUO_EXTRA_FEATS : 3) : 8;
     return 0;
 }
 

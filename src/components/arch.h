@@ -32,8 +32,8 @@ int arch_tok2vec(const spacy_config *c, const char *sec, t2v_dims *d, const char
 /* Binds its weights and checks them against the config. */
 int arch_tok2vec_bind(t2v_net *net, const thinc_model *w, const t2v_dims *d, const char *path, char *err,
                       size_t errlen);
-/* A TransitionBasedParser of state_type "ner" or "parser" without extra state tokens
- * (nfeats 3 or 8). */
+/* A TransitionBasedParser of state_type "ner" (nfeats 3, or 6 with extra_state_tokens) or
+ * "parser" (8; its 13 extra features are refused). */
 int arch_tb_parser(const spacy_config *c, const char *sec, const char *state_type, tb_dims *d, const char *path,
                    char *err, size_t errlen);
 /* Checks the bound layers against the config. */

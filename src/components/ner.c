@@ -83,7 +83,9 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
     const size_t span = NER_CHUNK + 2 * context, rowlen = (size_t)pn->nF * pn->nO * pn->nP;
     const size_t f_scratch = t2v_fast_scratch_floats(t2v, span), f_vecs = span * t2v->width, f_proj = NER_CHUNK * pn->nI,
                  f_table = (NER_CHUNK + 1) * rowlen;
-    size_t need = f_scratch + f_vecs + f_proj + f_table + 2 * rowlen + pn->nO + 2 * (size_t)pn->nclasses + 64;
+    const int nF = pn->nF, extra = nF == BILUO_EXTRA_FEATS; /* else 3 (checked at load) */
+    const size_t f_ent = extra ? (BILUO_EXTRA_FEATS - 1) * rowlen : 0;
+    size_t need = f_scratch + f_vecs + f_proj + f_table + 2 * rowlen + f_ent + pn->nO + 2 * (size_t)pn->nclasses + 64;
     if (grow_array((void **)&d->work, &d->workcap, need, sizeof(float))) return NERD_ERR_NOMEM;
     if (grow_array((void **)&d->ents, &d->entcap, n + 1, sizeof *d->ents)) return NERD_ERR_NOMEM;
     /* the tok2vec's input: the doc's four attributes as they are, or gathered per column */
@@ -96,7 +98,8 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
         attrs = d->ner_attrs;
     }
     float *scratch = d->work, *vecs = scratch + f_scratch, *proj = vecs + f_vecs, *table = proj + f_proj;
-    float *prev_row = table + f_table, *open_row = prev_row + rowlen, *hidden = open_row + rowlen;
+    float *prev_row = table + f_table, *open_row = prev_row + rowlen, *ent_rows = open_row + rowlen;
+    float *hidden = ent_rows + f_ent;
     float *scores = hidden + pn->nO;
     uint8_t *valid = (uint8_t *)(scores + pn->nclasses);
 
@@ -109,7 +112,23 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
         t2v_fast_forward(t2v, t2v_pk, m->precision, cache, attrs + a * t2v->nattrs, b - a, vecs, scratch, NULL, NULL,
                          NULL);
         parser_fast_precompute(pn, &m->ner_net_packed, vecs + (c0 - a) * t2v->width, c1 - c0, proj, table);
-        while (st.i < c1) {
+        while (st.i < c1 && extra) {
+            /* B(0) from the table, the open entity's first tokens from their copies */
+            int feats[BILUO_EXTRA_FEATS];
+            const float *rows[BILUO_EXTRA_FEATS];
+            biluo_features_extra(&st, feats);
+            rows[0] = table + (st.i - c0 + 1) * rowlen;
+            for (int f = 1; f < BILUO_EXTRA_FEATS; f++)
+                rows[f] = feats[f] < 0 ? table : ent_rows + (size_t)(feats[f] - st.open_start) * rowlen;
+            parser_fast_step_rows(pn, &m->ner_net_packed, rows, hidden, scores);
+            int best = biluo_choose(&m->ner_moves, &st, n, d->space, sent_start, scores, valid);
+            size_t i = st.i;
+            biluo_apply(&m->ner_moves, &st, best, d->ents);
+            if (st.open_start >= 0 && (long)i - st.open_start < BILUO_EXTRA_FEATS - 1)
+                memcpy(ent_rows + (i - (size_t)st.open_start) * rowlen, table + (i - c0 + 1) * rowlen,
+                       rowlen * sizeof(float));
+        }
+        while (st.i < c1 && !extra) {
             int feats[3];
             const float *rows[3];
             biluo_features(&st, feats);

@@ -86,8 +86,9 @@ TEST(refusal_names_the_unsupported_architecture_and_setting)
     static const struct { const char *anchor, *from, *to, *needles[4]; } cases[] = {
         {"[components.ner.model.tok2vec.embed]", "include_static_vectors = false", "include_static_vectors = true",
          {"[components.ner.model.tok2vec.embed]", "include_static_vectors", NULL}},
-        {"[components.ner.model]", "extra_state_tokens = false", "extra_state_tokens = true",
-         {"[components.ner.model]", "extra_state_tokens", NULL}},
+        /* the ner's 6 extra features are computed; the parser's 13 are not */
+        {"[components.parser.model]", "extra_state_tokens = false", "extra_state_tokens = true",
+         {"[components.parser.model]", "extra_state_tokens = true is not supported for the parser", NULL}},
         {"[components.ner.model]", "spacy.TransitionBasedParser.v2", "spacy.TransitionBasedParser.v3",
          {"[components.ner.model]", "spacy.TransitionBasedParser.v3", NULL}},
         /* Tok2Vec.v1 pads a v1 encoder; with a v2 one spaCy's answers depend on the batch */
@@ -108,10 +109,14 @@ TEST(refusal_names_the_unsupported_architecture_and_setting)
         edit(cases[i].anchor, cases[i].from, cases[i].to);
         expect_refusal(cases[i].to, NERD_ERR_UNSUPPORTED, cases[i].needles);
     }
-    /* use_upper = false over weights that have an output layer: the weights do not match */
+    /* use_upper = false over weights that have an output layer, 6 ner features over weights for 3:
+     * the weights do not match */
     fresh();
     edit("[components.ner.model]", "use_upper = true", "use_upper = false");
     expect_refusal("use_upper = false", NERD_ERR_FORMAT, (const char *const[]){"ner/model", "output layer", NULL});
+    fresh();
+    edit("[components.ner.model]", "extra_state_tokens = false", "extra_state_tokens = true");
+    expect_refusal("ner extra_state_tokens", NERD_ERR_FORMAT, (const char *const[]){"ner/model", "3 features", NULL});
     cleanup();
 }
 

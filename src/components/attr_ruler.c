@@ -64,23 +64,30 @@ static int read_token_pattern(ar_dep_rule *rule, ae_moves *mv, const msgpack_obj
     return 0;
 }
 
+/* The patterns file as one msgpack array (up and raw are always initialised: free both). */
+static int read_patterns(const char *path, buf *raw, msgpack_unpacked *up, char *err, size_t errlen)
+{
+    msgpack_unpacked_init(up);
+    if (buf_read_file(raw, path)) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t off = 0;
+    if (!raw->ptr || mp_unpack_next(up, raw->ptr, raw->len, &off) != MSGPACK_UNPACK_SUCCESS ||
+        up->data.type != MSGPACK_OBJECT_ARRAY) {
+        snprintf(err, errlen, "%s: not an attribute_ruler patterns file (truncated or corrupt msgpack)", path);
+        return -1;
+    }
+    return 0;
+}
+
 int ar_load(ar_dep_rules *r, ae_moves *mv, const char *path, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
     buf raw = {0};
-    if (buf_read_file(&raw, path)) {
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-        buf_free(&raw);
-        return -1;
-    }
     msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    size_t off = 0;
     int rc = -1;
-    if (!raw.ptr || mp_unpack_next(&up, raw.ptr, raw.len, &off) != MSGPACK_UNPACK_SUCCESS || up.data.type != MSGPACK_OBJECT_ARRAY) {
-        snprintf(err, errlen, "%s: not an attribute_ruler patterns file (truncated or corrupt msgpack)", path);
-        goto out;
-    }
+    if (read_patterns(path, &raw, &up, err, errlen)) goto out;
     const msgpack_object_array *entries = &up.data.via.array;
     r->rules = calloc(entries->size + 1, sizeof *r->rules);
     if (!r->rules) goto oom;
@@ -114,6 +121,32 @@ out:
     msgpack_unpacked_destroy(&up);
     buf_free(&raw);
     if (rc) ar_free(r);
+    return rc;
+}
+
+int ar_sets_only(const char *path, const char *const *allowed, char *bad, size_t badlen, char *err, size_t errlen)
+{
+    buf raw = {0};
+    msgpack_unpacked up;
+    int rc = -1;
+    if (read_patterns(path, &raw, &up, err, errlen)) goto out;
+    rc = 0;
+    for (uint32_t e = 0; !rc && e < up.data.via.array.size; e++) {
+        const msgpack_object *attrs = map_get(&up.data.via.array.ptr[e], "attrs");
+        for (uint32_t i = 0; !rc && attrs && attrs->type == MSGPACK_OBJECT_MAP && i < attrs->via.map.size; i++) {
+            const msgpack_object *k = &attrs->via.map.ptr[i].key;
+            int ok = 0;
+            for (int a = 0; allowed[a] && !ok; a++) ok = str_is(k, allowed[a]);
+            if (!ok) {
+                rc = 1;
+                if (k->type == MSGPACK_OBJECT_STR) snprintf(bad, badlen, "%.*s", (int)k->via.str.size, k->via.str.ptr);
+                else snprintf(bad, badlen, "a non-string attribute");
+            }
+        }
+    }
+out:
+    msgpack_unpacked_destroy(&up);
+    buf_free(&raw);
     return rc;
 }
 

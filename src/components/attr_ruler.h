@@ -30,6 +30,9 @@ typedef struct {
  * with a message naming the file. */
 int ar_load(ar_dep_rules *r, ae_moves *mv, const char *path, char *err, size_t errlen);
 void ar_free(ar_dep_rules *r);
+/* Does any rule of the patterns file set an attribute outside allowed (NULL-terminated)? 1 with
+ * its name in bad, 0, or -1 (unreadable or corrupt: err). */
+int ar_sets_only(const char *path, const char *const *allowed, char *bad, size_t badlen, char *err, size_t errlen);
 /* Applies the rules to n tokens' labels, as the attribute_ruler after the parser. */
 void ar_apply(const ar_dep_rules *r, size_t n, const uint8_t *is_space, int16_t *dep);
 

@@ -82,12 +82,13 @@ static const char *lookup(const spacy_config *c, const char *section, const char
     for (size_t i = c->n; i-- > 0;) {
         if (strcmp(c->e[i].section, section) || strcmp(c->e[i].key, key)) continue;
         const char *v = c->e[i].value;
-        /* a whole-value reference ${section:key} */
+        /* a whole-value reference ${section:key}, or confection's ${section.key} */
         size_t n = strlen(v);
         if (depth < 8 && n > 3 && v[0] == '$' && v[1] == '{' && v[n - 1] == '}') {
             char ref[512];
             snprintf(ref, sizeof ref, "%.*s", (int)(n - 3), v + 2);
             char *colon = strchr(ref, ':');
+            if (!colon) colon = strrchr(ref, '.');
             if (!colon) return NULL;
             *colon = 0;
             return lookup(c, ref, colon + 1, depth + 1);

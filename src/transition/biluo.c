@@ -99,6 +99,14 @@ void biluo_features(const biluo_state *st, int feats[3])
     feats[2] = st->open_start >= 0 && st->i >= 1 ? (int)st->i - 1 : -1;
 }
 
+void biluo_features_extra(const biluo_state *st, int feats[BILUO_EXTRA_FEATS])
+{
+    feats[0] = (int)st->i;
+    int j = 1;
+    for (long t = st->open_start; st->open_start >= 0 && t < (long)st->i && j < BILUO_EXTRA_FEATS; t++) feats[j++] = (int)t;
+    while (j < BILUO_EXTRA_FEATS) feats[j++] = -1;
+}
+
 int biluo_choose(const biluo_moves *mv, const biluo_state *st, size_t n, const uint8_t *is_space,
                  const uint8_t *sent_start, const float *scores, uint8_t *valid)
 {

@@ -44,6 +44,10 @@ typedef struct {
 
 /* The state's features for the ner's 3 slots (token indices or -1). */
 void biluo_features(const biluo_state *st, int feats[3]);
+/* The 6 slots of extra_state_tokens: B(0), then the open entity's tokens before B(0), at most
+ * 5 (spaCy's set_context_tokens for 6 features). */
+#define BILUO_EXTRA_FEATS 6
+void biluo_features_extra(const biluo_state *st, int feats[BILUO_EXTRA_FEATS]);
 /* Marks valid classes and returns the first highest-scoring valid one. */
 int biluo_choose(const biluo_moves *mv, const biluo_state *st, size_t n, const uint8_t *is_space,
                  const uint8_t *sent_start, const float *scores, uint8_t *valid);

@@ -1,6 +1,7 @@
 /* arch.c - config.cfg's architecture sections -> the dimensions nerd's networks take. */
 #include "components/arch.h"
 
+#include "transition/arc_eager.h"
 #include "transition/biluo.h"
 
 #include <stdio.h>
@@ -134,16 +135,12 @@ int arch_tb_parser(const spacy_config *c, const char *sec, const char *state_typ
                  path, sec, state_type);
         return -1;
     }
-    if (extra && strcmp(state_type, "ner")) { /* the parser's 13 features */
-        snprintf(err, errlen, "%s [%s]: extra_state_tokens = true is not supported for the parser", path, sec);
-        return -1;
-    }
     d->use_upper = 1;
     if (cfg_raw(c, sec, "use_upper") && cfg_bool(c, sec, "use_upper", &d->use_upper)) {
         snprintf(err, errlen, "%s [%s]: use_upper is not true or false", path, sec);
         return -1;
     }
-    d->nfeats = !strcmp(state_type, "ner") ? (extra ? BILUO_EXTRA_FEATS : 3) : 8;
+    d->nfeats = !strcmp(state_type, "ner") ? (extra ? BILUO_EXTRA_FEATS : 3) : (extra ? AE_NFEATS_EXTRA : AE_NFEATS);
     return 0;
 }
 

@@ -105,7 +105,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline)
     d->has_parse = 0;
     const size_t rf = (size_t)t2v->depth * t2v->window;
     const size_t context = rf + 1 > PARSE_MIN_CONTEXT ? rf + 1 : PARSE_MIN_CONTEXT;
-    if (pn->nF != AE_NFEATS) return NERD_ERR_UNSUPPORTED;
+    if (pn->nF != AE_NFEATS && pn->nF != AE_NFEATS_EXTRA) return NERD_ERR_UNSUPPORTED;
     const size_t span = PARSE_CHUNK + 2 * context, rowlen = (size_t)pn->nF * pn->nO * pn->nP;
     const size_t window = m->parse_window, back = m->parse_back;
     const size_t win = n < window ? n : window;
@@ -153,10 +153,10 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline)
             wn = n - w0 < window ? n - w0 : window;
             parser_fast_table(pn, &m->full_parser_packed, proj + w0 * pn->nI, wn, table);
         }
-        int feats[AE_NFEATS];
-        const float *rows[AE_NFEATS];
-        ae_features(&st, feats);
-        for (int f = 0; f < AE_NFEATS; f++) {
+        int feats[AE_NFEATS_EXTRA];
+        const float *rows[AE_NFEATS_EXTRA];
+        ae_features(&st, pn->nF, feats);
+        for (int f = 0; f < pn->nF; f++) {
             long j = feats[f];
             if (j < 0) rows[f] = table; /* the learned pad row */
             else if ((size_t)j >= w0 && (size_t)j < w0 + wn) rows[f] = table + ((size_t)j - w0 + 1) * rowlen;

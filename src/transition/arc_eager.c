@@ -209,17 +209,39 @@ static int is_sent_start(const ae_state *st, int w) { return w >= 0 && w < st->n
 /* the doc's sent_start == -1 before the parser: nothing in this pipeline sets it (the senter
  * is disabled), so cannot_sent_start is always false and Reduce's l_edge rule never fires */
 
-void ae_features(const ae_state *st, int f[AE_NFEATS])
+/* The k-th newest child (k >= 1) of h on the list that starts at top[h], or -1. */
+static int nth_child(const ae_state *st, const int *top, int h, int k)
 {
-    int b0 = ae_B(st, 0), s0 = ae_S(st, 0);
+    if (h < 0) return -1;
+    int c = top[h];
+    while (c >= 0 && --k > 0) c = st->prev_sib[c];
+    return c;
+}
+
+void ae_features(const ae_state *st, int nfeats, int *f)
+{
+    int b0 = ae_B(st, 0), s0 = ae_S(st, 0), s1 = ae_S(st, 1);
     f[0] = b0;
     f[1] = ae_B(st, 1);
     f[2] = s0;
-    f[3] = ae_S(st, 1);
+    f[3] = s1;
     f[4] = ae_S(st, 2);
-    f[5] = b0 >= 0 ? st->ltop[b0] : -1;
-    f[6] = s0 >= 0 ? st->ltop[s0] : -1;
-    f[7] = s0 >= 0 ? st->rtop[s0] : -1;
+    if (nfeats == AE_NFEATS_EXTRA) {
+        /* spaCy 3.8's order: its set_context_tokens writes L(S0,2) to slot 6 and then
+         * overwrites it with R(S0,1), so L(S0,2) is never a feature */
+        f[5] = nth_child(st, st->ltop, s0, 1);
+        f[6] = nth_child(st, st->rtop, s0, 1);
+        f[7] = nth_child(st, st->ltop, b0, 1);
+        f[8] = nth_child(st, st->rtop, s0, 2);
+        f[9] = nth_child(st, st->ltop, s1, 1);
+        f[10] = nth_child(st, st->ltop, s1, 2);
+        f[11] = nth_child(st, st->rtop, s1, 1);
+        f[12] = nth_child(st, st->rtop, s1, 2);
+        return;
+    }
+    f[5] = nth_child(st, st->ltop, b0, 1);
+    f[6] = nth_child(st, st->ltop, s0, 1);
+    f[7] = nth_child(st, st->rtop, s0, 1);
 }
 
 static int move_valid(const ae_state *st, int move)

@@ -173,7 +173,6 @@ TEST(model_load_unsupported_parser_is_named)
     static const struct { const char *anchor, *from, *to, *needle; } cases[] = {
         {"[components.parser.model.tok2vec]", "spacy.Tok2VecListener.v1", "spacy.Tok2VecListener.v9", "Tok2VecListener.v9"},
         {"[components.parser.model]", "spacy.TransitionBasedParser.v2", "spacy.TransitionBasedParser.v3", "TransitionBasedParser.v3"},
-        {"[components.parser.model]", "extra_state_tokens = false", "extra_state_tokens = true", "extra_state_tokens"},
         {"[components.tok2vec.model.embed]", "\"IS_SPACE\"]", "\"LENGTH\"]", "LENGTH"},
         {"[components.parser]", "learn_tokens = false", "learn_tokens = true", "learn_tokens"},
     };

@@ -86,9 +86,6 @@ TEST(refusal_names_the_unsupported_architecture_and_setting)
     static const struct { const char *anchor, *from, *to, *needles[4]; } cases[] = {
         {"[components.ner.model.tok2vec.embed]", "include_static_vectors = false", "include_static_vectors = true",
          {"[components.ner.model.tok2vec.embed]", "include_static_vectors", NULL}},
-        /* the ner's 6 extra features are computed; the parser's 13 are not */
-        {"[components.parser.model]", "extra_state_tokens = false", "extra_state_tokens = true",
-         {"[components.parser.model]", "extra_state_tokens = true is not supported for the parser", NULL}},
         {"[components.ner.model]", "spacy.TransitionBasedParser.v2", "spacy.TransitionBasedParser.v3",
          {"[components.ner.model]", "spacy.TransitionBasedParser.v3", NULL}},
         /* Tok2Vec.v1 pads a v1 encoder; with a v2 one spaCy's answers depend on the batch */
@@ -117,6 +114,10 @@ TEST(refusal_names_the_unsupported_architecture_and_setting)
     fresh();
     edit("[components.ner.model]", "extra_state_tokens = false", "extra_state_tokens = true");
     expect_refusal("ner extra_state_tokens", NERD_ERR_FORMAT, (const char *const[]){"ner/model", "3 features", NULL});
+    fresh();
+    edit("[components.parser.model]", "extra_state_tokens = false", "extra_state_tokens = true");
+    expect_refusal("parser extra_state_tokens", NERD_ERR_FORMAT,
+                   (const char *const[]){"parser/model", "8 features", NULL});
     cleanup();
 }
 

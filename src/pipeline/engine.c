@@ -3,6 +3,7 @@
 #include "util/deadline.h"
 #include "text/hash.h"
 #include "text/pystr.h"
+#include "modelfile/modelfile.h"
 #include "modelfile/spacy_config.h"
 #include "util/json.h"
 #include "util/sha256.h"
@@ -25,15 +26,9 @@ static const char *const default_models[] = {NERD_FETCHED_MODEL, "../shared/mode
 const char *nerd_strerror(nerd_status s)
 {
     switch (s) {
-    case NERD_OK: return "ok";
-    case NERD_ERR_IO: return "a model file is missing or unreadable";
-    case NERD_ERR_FORMAT: return "a model file is corrupt";
-    case NERD_ERR_UNSUPPORTED: return "unsupported model architecture or pipeline";
-    case NERD_ERR_NOMEM: return "out of memory";
-    case NERD_ERR_UTF8: return "text is not valid UTF-8";
-    case NERD_ERR_TOO_LONG: return "text is too long";
-    case NERD_ERR_ARG: return "invalid argument";
-    case NERD_ERR_DEADLINE: return "deadline exceeded";
+#define NERD_STATUS_MESSAGE(name, value, message) case NERD_##name: return message;
+        NERD_STATUS_MAP(NERD_STATUS_MESSAGE)
+#undef NERD_STATUS_MESSAGE
     }
     return "unknown error";
 }
@@ -88,26 +83,15 @@ static nerd_model *load_fail(nerd_model *m, nerd_status *status, nerd_status s, 
     return NULL;
 }
 
-static nerd_status file_status(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? NERD_ERR_FORMAT : NERD_ERR_IO;
-}
-
-static void read_meta(nerd_model *m, const char *path)
+/* meta.json's name and version; a folder without one is "unknown" (spaCy writes it, tests'
+ * stand-ins may not), anything else that fails is the model's error. */
+static nerd_status read_meta(nerd_model *m, const char *path, char *err, size_t errlen)
 {
     snprintf(m->name, sizeof m->name, "unknown");
     snprintf(m->version, sizeof m->version, "unknown");
-    FILE *f = fopen(path, "rb");
-    if (!f) return;
-    buf b = {0};
-    char chunk[8192];
-    size_t r;
-    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) buf_append(&b, chunk, r);
-    fclose(f);
     json_doc jd;
-    char jerr[64];
-    if (b.len && !json_parse(b.ptr, b.len, 0, &jd, jerr, sizeof jerr)) {
+    nerd_status rc = mf_read_json(path, &jd, err, errlen);
+    if (rc == NERD_OK) {
         const json_value *lang = json_get(&jd.root, "lang"), *name = json_get(&jd.root, "name"),
                          *ver = json_get(&jd.root, "version");
         if (lang && name && lang->type == JSON_STRING && name->type == JSON_STRING)
@@ -115,7 +99,21 @@ static void read_meta(nerd_model *m, const char *path)
         if (ver && ver->type == JSON_STRING) snprintf(m->version, sizeof m->version, "%s", ver->u.str.ptr);
     }
     json_doc_free(&jd);
-    buf_free(&b);
+    return rc == NERD_ERR_NOT_FOUND ? NERD_OK : rc;
+}
+
+/* The parser's cfg, when there is one: beam search would decode differently. */
+static nerd_status check_greedy(const char *path, char *err, size_t errlen)
+{
+    json_doc jd;
+    nerd_status rc = mf_read_json(path, &jd, err, errlen);
+    const json_value *bw = rc == NERD_OK ? json_get(&jd.root, "beam_width") : NULL;
+    if (bw && bw->type == JSON_NUMBER && bw->u.num != 1) {
+        snprintf(err, errlen, "%s: beam_width is not 1; nerd implements greedy decoding", path);
+        rc = NERD_ERR_UNSUPPORTED;
+    }
+    json_doc_free(&jd);
+    return rc == NERD_ERR_NOT_FOUND ? NERD_OK : rc;
 }
 
 /* A Tok2Vec.v2 section (MultiHashEmbed.v2 >> MaxoutWindowEncoder.v2) and its dimensions. */
@@ -331,34 +329,20 @@ static nerd_status load_full(nerd_model *m, const char *dir, const full_dims *fd
 {
     char path[4096], sub[512];
     snprintf(path, sizeof path, "%s/%s/model", dir, fd->t2v_name);
-    if (tw_load(path, &m->t2v_weights, err, errlen)) return file_status(path);
+    nerd_status rc;
+    if ((rc = tw_load(path, &m->t2v_weights, err, errlen)) != NERD_OK) return rc;
     if (bind_tok2vec(&m->t2v, &m->t2v_weights, &fd->t2v, path, err, errlen)) return NERD_ERR_FORMAT;
     snprintf(path, sizeof path, "%s/%s/model", dir, fd->parser_name);
-    if (tw_load(path, &m->parser_weights, err, errlen)) return file_status(path);
+    if ((rc = tw_load(path, &m->parser_weights, err, errlen)) != NERD_OK) return rc;
     if (parser_net_bind(&m->parser, &m->parser_weights, fd->t2v.width, sub, sizeof sub)) {
         snprintf(err, errlen, "%s: %s", path, sub);
         return NERD_ERR_FORMAT;
     }
     if (check_parser_layers(&m->parser, AE_NFEATS, fd->hidden, fd->hpieces, path, err, errlen)) return NERD_ERR_FORMAT;
     snprintf(path, sizeof path, "%s/%s/cfg", dir, fd->parser_name);
-    FILE *f = fopen(path, "rb");
-    if (f) { /* beam search would decode differently */
-        char text[4096];
-        size_t r = fread(text, 1, sizeof text - 1, f);
-        fclose(f);
-        json_doc jd;
-        char jerr[64];
-        const json_value *bw = NULL;
-        if (!json_parse(text, r, 0, &jd, jerr, sizeof jerr)) bw = json_get(&jd.root, "beam_width");
-        int beam = bw && bw->type == JSON_NUMBER && bw->u.num != 1;
-        json_doc_free(&jd);
-        if (beam) {
-            snprintf(err, errlen, "%s: beam_width is not 1; nerd implements greedy decoding", path);
-            return NERD_ERR_UNSUPPORTED;
-        }
-    }
+    if ((rc = check_greedy(path, err, errlen)) != NERD_OK) return rc;
     snprintf(path, sizeof path, "%s/%s/moves", dir, fd->parser_name);
-    if (ae_load(&m->parser_moves, path, err, errlen)) return file_status(path);
+    if ((rc = ae_load(&m->parser_moves, path, err, errlen)) != NERD_OK) return rc;
     if (m->parser_moves.nclasses != m->parser.nclasses) {
         snprintf(err, errlen, "%s: %d classes, but the parser model scores %d", path, m->parser_moves.nclasses,
                  m->parser.nclasses);
@@ -366,7 +350,7 @@ static nerd_status load_full(nerd_model *m, const char *dir, const full_dims *fd
     }
     if (*fd->ruler_name) {
         snprintf(path, sizeof path, "%s/%s/patterns", dir, fd->ruler_name);
-        if (ar_load(&m->dep_rules, &m->parser_moves, path, err, errlen)) return file_status(path);
+        if ((rc = ar_load(&m->dep_rules, &m->parser_moves, path, err, errlen)) != NERD_OK) return rc;
     }
     if (t2v_pack(&m->full_t2v_packed, &m->t2v, 0) ||
         parser_pack(&m->full_parser_packed, &m->parser)) {
@@ -401,9 +385,12 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
     char path[4096], sub[512];
     if (status) *status = NERD_OK;
     if (!dir) return load_fail(NULL, status, NERD_ERR_ARG, err, errlen, "no model folder given");
-    if (!is_dir(dir))
-        return load_fail(NULL, status, NERD_ERR_IO, err, errlen, "model folder %s: %s", dir,
-                         errno == ENOENT ? "no such folder" : "not a folder");
+    struct stat st;
+    if (stat(dir, &st))
+        return load_fail(NULL, status, errno == ENOENT || errno == ENOTDIR ? NERD_ERR_NOT_FOUND : NERD_ERR_IO, err,
+                         errlen, "model folder %s: %s", dir, errno == ENOENT ? "no such folder" : strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return load_fail(NULL, status, NERD_ERR_IO, err, errlen, "model folder %s: not a folder", dir);
     /* BLAS calls are per document and small: never let them spawn threads */
     openblas_set_num_threads(1);
     char why[160];
@@ -411,12 +398,13 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
     nerd_model *m = calloc(1, sizeof *m);
     if (!m || !(m->dir = strdup(dir))) return load_fail(m, status, NERD_ERR_NOMEM, err, errlen, "out of memory");
 
+    nerd_status rc;
     snprintf(path, sizeof path, "%s/meta.json", dir);
-    read_meta(m, path);
+    if ((rc = read_meta(m, path, err, errlen)) != NERD_OK) return load_fail(m, status, rc, err, errlen, NULL);
 
     snprintf(path, sizeof path, "%s/config.cfg", dir);
-    spacy_config *cfg = cfg_load(path, sub, sizeof sub);
-    if (!cfg) return load_fail(m, status, file_status(path), err, errlen, "%s", sub);
+    spacy_config *cfg;
+    if ((rc = cfg_load(path, &cfg, err, errlen)) != NERD_OK) return load_fail(m, status, rc, err, errlen, NULL);
     ner_dims d;
     full_dims fd;
     int bad = check_ner_config(cfg, &d, path, err, errlen);
@@ -425,15 +413,15 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
     if (bad || full < 0) return load_fail(m, status, NERD_ERR_UNSUPPORTED, err, errlen, NULL);
 
     snprintf(path, sizeof path, "%s/tokenizer", dir);
-    if (!(m->tok = tokenizer_load(path, err, errlen))) return load_fail(m, status, file_status(path), err, errlen, NULL);
+    if ((rc = tokenizer_load(path, &m->tok, err, errlen)) != NERD_OK) return load_fail(m, status, rc, err, errlen, NULL);
 
+    /* optional: without it, norms are spaCy's base norms and lowercasing */
     snprintf(path, sizeof path, "%s/vocab/lookups.bin", dir);
-    struct stat st;
-    if (stat(path, &st) == 0 && lex_norms_load(&m->norms, path, err, errlen))
-        return load_fail(m, status, NERD_ERR_FORMAT, err, errlen, NULL);
+    if ((rc = lex_norms_load(&m->norms, path, err, errlen)) != NERD_OK && rc != NERD_ERR_NOT_FOUND)
+        return load_fail(m, status, rc, err, errlen, NULL);
 
     snprintf(path, sizeof path, "%s/ner/model", dir);
-    if (tw_load(path, &m->ner_weights, err, errlen)) return load_fail(m, status, file_status(path), err, errlen, NULL);
+    if ((rc = tw_load(path, &m->ner_weights, err, errlen)) != NERD_OK) return load_fail(m, status, rc, err, errlen, NULL);
     if (bind_tok2vec(&m->ner_t2v, &m->ner_weights, &d.t2v, path, err, errlen))
         return load_fail(m, status, NERD_ERR_FORMAT, err, errlen, NULL);
     if (parser_net_bind(&m->ner_net, &m->ner_weights, d.t2v.width, sub, sizeof sub))
@@ -442,7 +430,7 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
         return load_fail(m, status, NERD_ERR_FORMAT, err, errlen, NULL);
 
     snprintf(path, sizeof path, "%s/ner/moves", dir);
-    if (biluo_load(&m->ner_moves, path, err, errlen)) return load_fail(m, status, file_status(path), err, errlen, NULL);
+    if ((rc = biluo_load(&m->ner_moves, path, err, errlen)) != NERD_OK) return load_fail(m, status, rc, err, errlen, NULL);
     if (m->ner_moves.nclasses != m->ner_net.nclasses)
         return load_fail(m, status, NERD_ERR_FORMAT, err, errlen, "%s: %d classes, but ner/model scores %d", path,
                          m->ner_moves.nclasses, m->ner_net.nclasses);

@@ -11,6 +11,8 @@
  *     hash.c          spaCy's string hash and thinc's HashEmbed hash
  *     symbols.c       spaCy's reserved strings and their fixed IDs
  *   modelfile/   reading a pipeline folder's files
+ *     modelfile.c     the one file layer: whole files with the real cause of a failure, bounded
+ *                     msgpack, map keys by one rule, JSON lines
  *     spacy_config.c  config.cfg: the architectures and dimensions
  *     thinc_weights.c model files -> one read-only block of floats
  *     moves_file.c    ner/moves and parser/moves: the labels of a transition system
@@ -26,8 +28,15 @@
  *   components/  spaCy factories beyond the ner itself
  *     parser.c        the full pipeline's shared tok2vec and parser over a doc
  *     attr_ruler.c    the attribute_ruler's DEP rules (whitespace tokens get "dep")
- *   pipeline/    engine.c: include/nerd.h over all of the above
- *   util/        buf, json, ents_json, msgpack_bounds, sha256, u64map, deadline (nerd_ner_until's clock)
+ *   pipeline/    the public API
+ *     engine.c        include/nerd.h over all of the above
+ *   util/        building blocks (and deadline.h, nerd_ner_until's clock)
+ *     buf.c           the growable byte buffer
+ *     json.c          a strict JSON parser into an arena, and the escaping answers are written with
+ *     ents_json.c     a doc's entities as the JSON answers nerd gives (CLI and HTTP)
+ *     msgpack_bounds.c  msgpack counts checked against the bytes before msgpack-c allocates
+ *     sha256.c        the weights' checksum
+ *     u64map.c        an open-addressing map from 64-bit string hashes to 32-bit values
  */
 #ifndef NERD_ENGINE_H
 #define NERD_ENGINE_H

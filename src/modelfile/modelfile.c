@@ -36,29 +36,38 @@ nerd_status mf_read(const char *path, size_t max_bytes, buf *out, char *err, siz
         snprintf(err, errlen, "%s: %lld bytes, more than the %zu such a file may have", path, (long long)sb.st_size,
                  max_bytes);
         st = NERD_ERR_FORMAT;
-    } else if (buf_reserve(out, (size_t)sb.st_size)) {
-        snprintf(err, errlen, "%s: out of memory for its %lld bytes", path, (long long)sb.st_size);
-        st = NERD_ERR_NOMEM;
+    } else if (out->len + (size_t)sb.st_size + 1 > out->cap) {
+        /* exactly the file's size: a weights file's bytes stay with the model */
+        char *p = realloc(out->ptr, out->len + (size_t)sb.st_size + 1);
+        if (p) {
+            out->ptr = p;
+            out->cap = out->len + (size_t)sb.st_size + 1;
+            out->ptr[out->len] = 0;
+        } else {
+            snprintf(err, errlen, "%s: out of memory for its %lld bytes", path, (long long)sb.st_size);
+            st = NERD_ERR_NOMEM;
+        }
     }
     /* read to the end, not to st_size: the file may change size while being read */
     size_t start = out->len;
     while (st == NERD_OK) {
-        if (out->len - start > max_bytes) {
-            snprintf(err, errlen, "%s: grew past the %zu bytes such a file may have", path, max_bytes);
-            st = NERD_ERR_FORMAT;
-        } else if (buf_reserve(out, 65536)) {
+        char probe[4096];
+        size_t room = out->cap - out->len - 1;
+        ssize_t r = room ? read(fd, out->ptr + out->len, room) : read(fd, probe, sizeof probe);
+        if (r == 0) break;
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+            st = NERD_ERR_IO;
+        } else if (!room && buf_append(out, probe, (size_t)r)) {
             snprintf(err, errlen, "%s: out of memory after %zu bytes", path, out->len - start);
             st = NERD_ERR_NOMEM;
         } else {
-            ssize_t r = read(fd, out->ptr + out->len, out->cap - out->len - 1);
-            if (r == 0) break;
-            if (r < 0 && errno == EINTR) continue;
-            if (r < 0) {
-                snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
-                st = NERD_ERR_IO;
-            } else {
-                out->len += (size_t)r;
-                out->ptr[out->len] = 0;
+            if (room) out->len += (size_t)r;
+            out->ptr[out->len] = 0;
+            if (out->len - start > max_bytes) {
+                snprintf(err, errlen, "%s: grew past the %zu bytes such a file may have", path, max_bytes);
+                st = NERD_ERR_FORMAT;
             }
         }
     }

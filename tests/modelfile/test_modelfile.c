@@ -272,3 +272,26 @@ TEST(engine_map_names_exactly_the_library_files)
         CHECKF(strstr(found, entry), "engine.h's map names src/%s, which is not there", l);
     }
 }
+
+int test_run_capture(const char *cmd, buf *out); /* tests/ner/test_eval.c */
+
+/* nerd ner --jsonl on a CRLF file: a blank "\r\n" line was parsed as JSON and answered with an
+ * error (exit 1); a bad line's error now says which line. */
+TEST(cli_jsonl_skips_blank_crlf_lines_and_numbers_bad_ones)
+{
+    char cmd[1024];
+    buf out = {0};
+    snprintf(cmd, sizeof cmd, "printf '{\"text\": \"Paris\"}\\r\\n\\r\\n{\"text\": \"Berlin\"}' | %s ner --jsonl --model %s",
+             test_nerd_bin(), test_standin());
+    CHECKF(test_run_capture(cmd, &out) == 0, "%s", out.ptr ? out.ptr : "");
+    CHECKF(out.ptr && strstr(out.ptr, "Paris") && strstr(out.ptr, "Berlin") && !strstr(out.ptr, "error"), "%s", out.ptr);
+    size_t lines = 0;
+    for (const char *p = out.ptr; (p = strchr(p, '\n')); p++) lines++;
+    CHECK_EQ_INT(lines, 2);
+    buf_clear(&out);
+    snprintf(cmd, sizeof cmd, "printf '{\"text\": \"Paris\"}\\n{\"text\": \\n' | %s ner --jsonl --model %s",
+             test_nerd_bin(), test_standin());
+    CHECK(test_run_capture(cmd, &out) == 1);
+    CHECKF(out.ptr && strstr(out.ptr, "{\"error\":\"line 2: "), "%s", out.ptr ? out.ptr : "");
+    buf_free(&out);
+}

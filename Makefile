@@ -14,14 +14,14 @@ CFLAGS  += -std=c17 -Wall -Wextra -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) $(
 LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
 
-LIB_DIRS   := text modelfile nn transition components pipeline util
+LIB_DIRS   := text modelfile nn transition components matcher pipeline util
 LIB_SRC    := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 SERVER_SRC := $(wildcard src/server/*.c)
 BENCH_SRC  := $(wildcard src/bench/*.c)
 CLI_SRC    := $(wildcard src/cli/*.c)
 BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench-%,$(wildcard bench/*.c))
 TEST_SRC   := $(wildcard tests/*.c) $(wildcard tests/*/*.c)
-TEST_SRC   := $(filter-out tests/fuzz/% tests/soak/% tests/install/%,$(TEST_SRC))
+TEST_SRC   := $(filter-out tests/fuzz/% tests/soak/% tests/install/% tests/matcher/spacy_check.c,$(TEST_SRC))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ    := $(call obj,$(LIB_SRC))
@@ -231,6 +231,19 @@ SPACY_COUNT  ?= 5000
 test-spacy: $(BUILD)/nerd $(VENV)/.installed
 	$(VENV_PY) tests/spacy/diff.py --nerd $(BUILD)/nerd --work $(BUILD)/spacy-diff \
 	  --models $(SPACY_MODELS) --seed $(SPACY_SEED) --count $(SPACY_COUNT)
+
+# nerd's Matcher and PhraseMatcher against spaCy's (tests/matcher/gen_cases.py: the real model
+# over the golden texts, every operator and predicate), doc by doc, then their unit tests.
+MATCHER_CASES := $(BUILD)/matcher/cases.jsonl
+$(MATCHER_CASES): tests/matcher/gen_cases.py $(patsubst %,../shared/golden/%.jsonl,$(GOLDEN_SETS)) $(MODEL_DIR)/config.cfg $(VENV)/.installed
+	@mkdir -p $(dir $@)
+	$(VENV_PY) tests/matcher/gen_cases.py --model $(MODEL_DIR) --out $@ $(patsubst %,../shared/golden/%.jsonl,$(GOLDEN_SETS))
+$(BUILD)/matcher-spacy-check: $(call obj,tests/matcher/spacy_check.c) $(BUILD)/libnerd.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnerd.a $(LDLIBS)
+.PHONY: test-matcher
+test-matcher: $(BUILD)/matcher-spacy-check $(MATCHER_CASES) $(BUILD)/nerd-tests
+	$(BUILD)/matcher-spacy-check $(MATCHER_CASES)
+	$(BUILD)/nerd-tests matcher_
 
 # Build, then serve the default model on 127.0.0.1:8000 (ARGS="-w 2 -k async" to change).
 serve: $(BUILD)/nerd

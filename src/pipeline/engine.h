@@ -28,6 +28,10 @@
  *   components/  spaCy factories beyond the ner itself
  *     parser.c        the full pipeline's shared tok2vec and parser over a doc
  *     attr_ruler.c    the attribute_ruler's DEP rules (whitespace tokens get "dep")
+ *   matcher/     spaCy's rule matchers over tokens whose attributes are given
+ *     matcher.c       the token Matcher: patterns from spaCy's JSON, its matches in its order
+ *     phrase.c        the PhraseMatcher (ORTH, LOWER)
+ *     matcher_keys.c  the match keys of either
  *   pipeline/    the public API
  *     engine.c        include/nerd.h over all of the above
  *   util/        building blocks (and deadline.h, nerd_ner_until's clock)

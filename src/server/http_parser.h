@@ -54,6 +54,31 @@ enum {
  * lim uses http_default_limits. */
 ssize_t http_parse_request(const char *buf, size_t len, http_request *req, const http_limits *lim);
 
+/* Where the parse of a head that arrives in pieces stopped, so that the next piece costs only
+ * its own bytes (a head parsed again from its first byte after every read costs the reader time
+ * quadratic in the head). Zero it for each request. It holds offsets, so the caller's buffer
+ * may move between calls. */
+enum { HTTP_PARSE_START = 0, HTTP_PARSE_EMPTY_LINES, HTTP_PARSE_REQUEST_LINE, HTTP_PARSE_FIELDS, HTTP_PARSE_DONE };
+typedef struct {
+    int stage;
+    size_t line_start;      /* where the line being read starts (after the last complete one) */
+    size_t scanned;         /* the bytes from line_start up to here hold no CR and no LF */
+    size_t fields;          /* header lines parsed into req->headers */
+    size_t capacity;        /* req->num_headers at the first call */
+    uintptr_t base;         /* the buffer of the last call (only compared, never read) */
+    ssize_t result;         /* once HTTP_PARSE_DONE: the answer every later call gives */
+    int have_cl, have_te, te, conn_close, conn_keep, hosts; /* what the fields so far said */
+} http_parser;
+
+/* http_parse_request, resumed: call it with the same request's bytes each time more arrived,
+ * buf[0..len) holding the bytes of the last call (at the same offsets from buf, which may have
+ * moved: the views in req move with it) and more after them; req is the same each time and
+ * req->num_headers its capacity at the first call. Each call examines the bytes the last one
+ * had not (and, to parse it, the line they complete), and returns what http_parse_request
+ * returns for buf[0..len). After a head or an error every call returns the same (the error for
+ * the bytes it was found in). */
+ssize_t http_parse_request_resume(http_parser *p, const char *buf, size_t len, http_request *req, const http_limits *lim);
+
 extern const http_limits http_default_limits;
 int http_error_status(ssize_t err);
 const char *http_error_reason(ssize_t err);   /* short text for the {"error": ...} body */

@@ -95,6 +95,7 @@ typedef struct conn {
     int body_done;
     http_chunked ch;
     http_request req;
+    http_parser hp;         /* where the parse of an unfinished head stopped */
     http_header *hdrs;
     int head_method;        /* the request (even one refused after its request line) is HEAD: no content */
     int keep_alive, sent_continue, model_job, zombie;
@@ -149,6 +150,7 @@ static void conn_reset_request(conn *c)
     c->head_len = c->body_raw = c->body_len = 0;
     c->body_done = 0;
     memset(&c->ch, 0, sizeof c->ch);
+    memset(&c->hp, 0, sizeof c->hp);
     c->sent_continue = c->model_job = c->incomplete = 0;
     route_result_free(&c->res);
     memset(&c->res, 0, sizeof c->res);
@@ -174,7 +176,8 @@ static int conn_parse(loop *L, conn *c)
         if (!c->hdrs && !(c->hdrs = calloc(cfg->limit_request_fields + 1, sizeof *c->hdrs))) return -500;
         c->req.headers = c->hdrs;
         c->req.num_headers = cfg->limit_request_fields;
-        ssize_t r = http_parse_request(c->in.ptr + c->in_start, c->in.len - c->in_start, &c->req, &L->lim);
+        /* goes on where the last read's parse stopped: a head in many pieces is parsed once */
+        ssize_t r = http_parse_request_resume(&c->hp, c->in.ptr + c->in_start, c->in.len - c->in_start, &c->req, &L->lim);
         c->head_method = c->req.method_len == 4 && !memcmp(c->req.method, "HEAD", 4);
         if (r == HTTP_INCOMPLETE) return 0;
         if (r < 0) return -http_error_status(r);

@@ -224,11 +224,25 @@ TEST(status_table_and_strerror_agree)
           NERD_ERR_DEADLINE == 8);
 }
 
+/* The Makefile's LIB_DIRS, the library's folders, as "a b c" in dirs. */
+static void library_folders(char *dirs, size_t n)
+{
+    size_t len;
+    char *mk = test_read_file("Makefile", &len);
+    CHECKF(mk, "cannot read the Makefile (the tests run from the clone's root)");
+    char *at = strstr(mk, "\nLIB_DIRS");
+    CHECKF(at, "the Makefile sets no LIB_DIRS");
+    at = strchr(at, '=') + 1;
+    snprintf(dirs, n, "%.*s", (int)strcspn(at, "\n"), at);
+    free(mk);
+}
+
 /* engine.h's map names exactly the .c files of each library folder (the Makefile's LIB_DIRS):
  * lines "FOLDER/" open a folder, indented "FILE.c" lines name its files. */
 TEST(engine_map_names_exactly_the_library_files)
 {
-    static const char *const folders[] = {"text", "modelfile", "nn", "transition", "components", "pipeline", "util"};
+    char dirs[512];
+    library_folders(dirs, sizeof dirs);
     size_t len;
     char *h = test_read_file("src/pipeline/engine.h", &len);
     CHECK(h);
@@ -247,29 +261,31 @@ TEST(engine_map_names_exactly_the_library_files)
         }
     }
     free(h);
-    for (size_t f = 0; f < sizeof folders / sizeof folders[0]; f++) {
-        char dir[64];
-        snprintf(dir, sizeof dir, "src/%s", folders[f]);
+    size_t nfolders = 0;
+    for (char *f = strtok(dirs, " \t"); f; f = strtok(NULL, " \t"), nfolders++) {
+        char dir[128];
+        snprintf(dir, sizeof dir, "src/%s", f);
         DIR *d = opendir(dir);
         CHECKF(d, "%s", dir);
         struct dirent *e;
         while ((e = readdir(d))) {
             size_t n = strlen(e->d_name);
             if (n < 3 || strcmp(e->d_name + n - 2, ".c")) continue;
-            char entry[128];
-            snprintf(entry, sizeof entry, "%s/%s\n", folders[f], e->d_name);
+            char entry[192];
+            snprintf(entry, sizeof entry, "%s/%s\n", f, e->d_name);
             CHECKF(strstr(listed, entry), "engine.h's map does not name src/%.*s", (int)strlen(entry) - 1, entry);
             size_t at = strlen(found);
             snprintf(found + at, sizeof found - at, "%s", entry);
         }
         closedir(d);
     }
+    CHECKF(nfolders >= 7, "LIB_DIRS names %zu folders", nfolders);
     for (char *l = listed, *nl; *l; l = nl + 1) {
         nl = strchr(l, '\n');
         *nl = 0;
         char entry[128];
         snprintf(entry, sizeof entry, "%s\n", l);
-        CHECKF(strstr(found, entry), "engine.h's map names src/%s, which is not there", l);
+        CHECKF(strstr(found, entry), "engine.h's map names src/%s, which is not in a LIB_DIRS folder", l);
     }
 }
 

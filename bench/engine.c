@@ -32,15 +32,16 @@ static double now(void)
     return t.tv_sec + t.tv_nsec / 1e9;
 }
 
+/* A whole file, or NULL with why on stderr. */
 static char *slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
     buf b = {0};
-    char chunk[65536];
-    size_t r;
-    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) buf_append(&b, chunk, r);
-    fclose(f);
+    char err[512];
+    if (mf_read(path, MF_MAX_MODEL_FILE, &b, err, sizeof err) != NERD_OK) {
+        fprintf(stderr, "bench: %s\n", err);
+        buf_free(&b);
+        return NULL;
+    }
     *len = b.len;
     return b.ptr;
 }

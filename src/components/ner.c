@@ -5,11 +5,11 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 nerd_status ner_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
                                const pipeline_plan *plan, char *err, size_t errlen)
 {
+    nerd_status ls;
     (void)plan;
     char cfgpath[4096], path[4096], sec[96], lsec[128], up[32], sub[512];
     snprintf(cfgpath, sizeof cfgpath, "%s/config.cfg", dir);
@@ -34,7 +34,7 @@ nerd_status ner_component_load(nerd_model *m, const spacy_config *c, const char 
     }
 
     snprintf(path, sizeof path, "%s/%s/model", dir, name);
-    if (tw_load(path, &m->ner_weights, err, errlen)) return engine_file_status(path);
+    if ((ls = tw_load(path, &m->ner_weights, err, errlen)) != NERD_OK) return ls;
     int width = m->ner_listens ? m->t2v.width : td.width;
     if (!m->ner_listens) {
         if (arch_tok2vec_bind(&m->ner_t2v, &m->ner_weights, &td, path, err, errlen)) return NERD_ERR_FORMAT;
@@ -48,7 +48,7 @@ nerd_status ner_component_load(nerd_model *m, const spacy_config *c, const char 
     }
     if (arch_tb_check(&m->ner_net, &tb, path, err, errlen)) return NERD_ERR_FORMAT;
     snprintf(path, sizeof path, "%s/%s/moves", dir, name);
-    if (biluo_load(&m->ner_moves, path, err, errlen)) return engine_file_status(path);
+    if ((ls = biluo_load(&m->ner_moves, path, err, errlen)) != NERD_OK) return ls;
     if (m->ner_moves.nclasses != m->ner_net.nclasses) {
         snprintf(err, errlen, "%s: %d classes, but %s/model scores %d", path, m->ner_moves.nclasses, name,
                  m->ner_net.nclasses);

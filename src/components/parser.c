@@ -10,9 +10,9 @@
 #include "pipeline/engine.h"
 #include "util/deadline.h"
 #include "util/json.h"
+#include "modelfile/modelfile.h"
 
 #include <stdio.h>
-#include <sys/stat.h>
 
 #include <string.h>
 
@@ -21,9 +21,24 @@
 
 /* The parser and the tok2vec it listens to: config, weights, moves, and the attribute_ruler's
  * DEP rules after it. */
+/* The parser's cfg, when there is one: beam search would decode differently. */
+static nerd_status check_greedy(const char *path, char *err, size_t errlen)
+{
+    json_doc jd;
+    nerd_status rc = mf_read_json(path, &jd, err, errlen);
+    const json_value *bw = rc == NERD_OK ? json_get(&jd.root, "beam_width") : NULL;
+    if (bw && bw->type == JSON_NUMBER && bw->u.num != 1) {
+        snprintf(err, errlen, "%s: beam_width is not 1; nerd implements greedy decoding", path);
+        rc = NERD_ERR_UNSUPPORTED;
+    }
+    json_doc_free(&jd);
+    return rc == NERD_ERR_NOT_FOUND ? NERD_OK : rc;
+}
+
 nerd_status parser_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
                                   const pipeline_plan *plan, char *err, size_t errlen)
 {
+    nerd_status ls;
     char cfgpath[4096], path[4096], sec[96], lsec[128], up[32], t2v[32], sub[512];
     snprintf(cfgpath, sizeof cfgpath, "%s/config.cfg", dir);
     snprintf(sec, sizeof sec, "components.%.31s.model", name);
@@ -51,31 +66,16 @@ nerd_status parser_component_load(nerd_model *m, const spacy_config *c, const ch
     if (s != NERD_OK) return s;
     snprintf(m->parser_name, sizeof m->parser_name, "%s", name);
     snprintf(path, sizeof path, "%s/%s/model", dir, name);
-    if (tw_load(path, &m->parser_weights, err, errlen)) return engine_file_status(path);
+    if ((ls = tw_load(path, &m->parser_weights, err, errlen)) != NERD_OK) return ls;
     if (parser_net_bind(&m->parser, &m->parser_weights, m->t2v.width, sub, sizeof sub)) {
         snprintf(err, errlen, "%s: %s", path, sub);
         return NERD_ERR_FORMAT;
     }
     if (arch_tb_check(&m->parser, &tb, path, err, errlen)) return NERD_ERR_FORMAT;
     snprintf(path, sizeof path, "%s/%s/cfg", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (f) { /* beam search would decode differently */
-        char text[4096];
-        size_t r = fread(text, 1, sizeof text - 1, f);
-        fclose(f);
-        json_doc jd;
-        char jerr[64];
-        const json_value *bw = NULL;
-        if (!json_parse(text, r, 0, &jd, jerr, sizeof jerr)) bw = json_get(&jd.root, "beam_width");
-        int beam = bw && bw->type == JSON_NUMBER && bw->u.num != 1;
-        json_doc_free(&jd);
-        if (beam) {
-            snprintf(err, errlen, "%s: beam_width is not 1; nerd implements greedy decoding", path);
-            return NERD_ERR_UNSUPPORTED;
-        }
-    }
+    if ((ls = check_greedy(path, err, errlen)) != NERD_OK) return ls;
     snprintf(path, sizeof path, "%s/%s/moves", dir, name);
-    if (ae_load(&m->parser_moves, path, err, errlen)) return engine_file_status(path);
+    if ((ls = ae_load(&m->parser_moves, path, err, errlen)) != NERD_OK) return ls;
     if (m->parser_moves.nclasses != m->parser.nclasses) {
         snprintf(err, errlen, "%s: %d classes, but the parser model scores %d", path, m->parser_moves.nclasses,
                  m->parser.nclasses);
@@ -83,7 +83,7 @@ nerd_status parser_component_load(nerd_model *m, const spacy_config *c, const ch
     }
     if (*plan->ruler) {
         snprintf(path, sizeof path, "%s/%s/patterns", dir, plan->ruler);
-        if (ar_load(&m->dep_rules, &m->parser_moves, path, err, errlen)) return engine_file_status(path);
+        if ((ls = ar_load(&m->dep_rules, &m->parser_moves, path, err, errlen)) != NERD_OK) return ls;
     }
     if (parser_pack(&m->full_parser_packed, &m->parser)) {
         snprintf(err, errlen, "out of memory");

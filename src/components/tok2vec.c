@@ -6,11 +6,11 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 nerd_status tok2vec_component_load_shared(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
                                           char *err, size_t errlen)
 {
+    nerd_status ls;
     if (*m->t2v_name) {
         if (!strcmp(m->t2v_name, name)) return NERD_OK;
         snprintf(err, errlen, "%s/config.cfg [components.%s]: listeners of two tok2vec components (%s and %s) are not supported",
@@ -23,7 +23,7 @@ nerd_status tok2vec_component_load_shared(nerd_model *m, const spacy_config *c, 
     snprintf(path, sizeof path, "%s/config.cfg", dir);
     if (arch_tok2vec(c, sec, &d, path, err, errlen)) return NERD_ERR_UNSUPPORTED;
     snprintf(path, sizeof path, "%s/%s/model", dir, name);
-    if (tw_load(path, &m->t2v_weights, err, errlen)) return engine_file_status(path);
+    if ((ls = tw_load(path, &m->t2v_weights, err, errlen)) != NERD_OK) return ls;
     if (arch_tok2vec_bind(&m->t2v, &m->t2v_weights, &d, path, err, errlen)) return NERD_ERR_FORMAT;
     memcpy(m->t2v_attr, d.attr, sizeof m->t2v_attr);
     if (t2v_pack(&m->full_t2v_packed, &m->t2v, 0)) {

@@ -3,6 +3,7 @@
 #include "util/deadline.h"
 #include "text/hash.h"
 #include "text/pystr.h"
+#include "modelfile/modelfile.h"
 #include "modelfile/spacy_config.h"
 #include "util/json.h"
 #include "util/sha256.h"
@@ -25,15 +26,9 @@ static const char *const default_models[] = {NERD_FETCHED_MODEL, "../shared/mode
 const char *nerd_strerror(nerd_status s)
 {
     switch (s) {
-    case NERD_OK: return "ok";
-    case NERD_ERR_IO: return "a model file is missing or unreadable";
-    case NERD_ERR_FORMAT: return "a model file is corrupt";
-    case NERD_ERR_UNSUPPORTED: return "unsupported model architecture or pipeline";
-    case NERD_ERR_NOMEM: return "out of memory";
-    case NERD_ERR_UTF8: return "text is not valid UTF-8";
-    case NERD_ERR_TOO_LONG: return "text is too long";
-    case NERD_ERR_ARG: return "invalid argument";
-    case NERD_ERR_DEADLINE: return "deadline exceeded";
+#define NERD_STATUS_MESSAGE(name, value, message) case NERD_##name: return message;
+        NERD_STATUS_MAP(NERD_STATUS_MESSAGE)
+#undef NERD_STATUS_MESSAGE
     }
     return "unknown error";
 }
@@ -88,26 +83,15 @@ static nerd_model *load_fail(nerd_model *m, nerd_status *status, nerd_status s, 
     return NULL;
 }
 
-nerd_status engine_file_status(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 ? NERD_ERR_FORMAT : NERD_ERR_IO;
-}
-
-static void read_meta(nerd_model *m, const char *path)
+/* meta.json's name and version; a folder without one is "unknown" (spaCy writes it, tests'
+ * stand-ins may not), anything else that fails is the model's error. */
+static nerd_status read_meta(nerd_model *m, const char *path, char *err, size_t errlen)
 {
     snprintf(m->name, sizeof m->name, "unknown");
     snprintf(m->version, sizeof m->version, "unknown");
-    FILE *f = fopen(path, "rb");
-    if (!f) return;
-    buf b = {0};
-    char chunk[8192];
-    size_t r;
-    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) buf_append(&b, chunk, r);
-    fclose(f);
     json_doc jd;
-    char jerr[64];
-    if (b.len && !json_parse(b.ptr, b.len, 0, &jd, jerr, sizeof jerr)) {
+    nerd_status rc = mf_read_json(path, &jd, err, errlen);
+    if (rc == NERD_OK) {
         const json_value *lang = json_get(&jd.root, "lang"), *name = json_get(&jd.root, "name"),
                          *ver = json_get(&jd.root, "version");
         if (lang && name && lang->type == JSON_STRING && name->type == JSON_STRING)
@@ -115,7 +99,7 @@ static void read_meta(nerd_model *m, const char *path)
         if (ver && ver->type == JSON_STRING) snprintf(m->version, sizeof m->version, "%s", ver->u.str.ptr);
     }
     json_doc_free(&jd);
-    buf_free(&b);
+    return rc == NERD_ERR_NOT_FOUND ? NERD_OK : rc;
 }
 
 /* SHA-256 of the weight files as read (ner's, then the shared tok2vec's and the parser's): which
@@ -141,12 +125,15 @@ static void weights_checksum(nerd_model *m)
 
 nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, size_t errlen)
 {
-    char path[4096], sub[512];
+    char path[4096];
     if (status) *status = NERD_OK;
     if (!dir) return load_fail(NULL, status, NERD_ERR_ARG, err, errlen, "no model folder given");
-    if (!is_dir(dir))
-        return load_fail(NULL, status, NERD_ERR_IO, err, errlen, "model folder %s: %s", dir,
-                         errno == ENOENT ? "no such folder" : "not a folder");
+    struct stat st;
+    if (stat(dir, &st))
+        return load_fail(NULL, status, errno == ENOENT || errno == ENOTDIR ? NERD_ERR_NOT_FOUND : NERD_ERR_IO, err,
+                         errlen, "model folder %s: %s", dir, errno == ENOENT ? "no such folder" : strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return load_fail(NULL, status, NERD_ERR_IO, err, errlen, "model folder %s: not a folder", dir);
     /* BLAS calls are per document and small: never let them spawn threads */
     openblas_set_num_threads(1);
     char why[160];
@@ -154,12 +141,13 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
     nerd_model *m = calloc(1, sizeof *m);
     if (!m || !(m->dir = strdup(dir))) return load_fail(m, status, NERD_ERR_NOMEM, err, errlen, "out of memory");
 
+    nerd_status rc;
     snprintf(path, sizeof path, "%s/meta.json", dir);
-    read_meta(m, path);
+    if ((rc = read_meta(m, path, err, errlen)) != NERD_OK) return load_fail(m, status, rc, err, errlen, NULL);
 
     snprintf(path, sizeof path, "%s/config.cfg", dir);
-    spacy_config *cfg = cfg_load(path, sub, sizeof sub);
-    if (!cfg) return load_fail(m, status, engine_file_status(path), err, errlen, "%s", sub);
+    spacy_config *cfg;
+    if ((rc = cfg_load(path, &cfg, err, errlen)) != NERD_OK) return load_fail(m, status, rc, err, errlen, NULL);
     pipeline_plan plan;
     nerd_status ps = registry_plan(cfg, dir, &plan, path, err, errlen);
     if (ps != NERD_OK) {
@@ -169,15 +157,15 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
     snprintf(m->full_error, sizeof m->full_error, "%s", plan.full_error);
 
     snprintf(path, sizeof path, "%s/tokenizer", dir);
-    if (!(m->tok = tokenizer_load(path, err, errlen))) {
+    if ((rc = tokenizer_load(path, &m->tok, err, errlen)) != NERD_OK) {
         cfg_free(cfg);
-        return load_fail(m, status, engine_file_status(path), err, errlen, NULL);
+        return load_fail(m, status, rc, err, errlen, NULL);
     }
+    /* optional: without it, norms are spaCy's base norms and lowercasing */
     snprintf(path, sizeof path, "%s/vocab/lookups.bin", dir);
-    struct stat st;
-    if (stat(path, &st) == 0 && lex_norms_load(&m->norms, path, err, errlen)) {
+    if ((rc = lex_norms_load(&m->norms, path, err, errlen)) != NERD_OK && rc != NERD_ERR_NOT_FOUND) {
         cfg_free(cfg);
-        return load_fail(m, status, NERD_ERR_FORMAT, err, errlen, NULL);
+        return load_fail(m, status, rc, err, errlen, NULL);
     }
     /* the components nerd computes, each by its registry row's load function */
     const char *computed[] = {plan.ner, plan.parser};

@@ -11,6 +11,8 @@
  *     hash.c          spaCy's string hash and thinc's HashEmbed hash
  *     symbols.c       spaCy's reserved strings and their fixed IDs
  *   modelfile/   reading a pipeline folder's files
+ *     modelfile.c     the one file layer: whole files with the real cause of a failure, bounded
+ *                     msgpack, map keys by one rule, JSON lines
  *     spacy_config.c  config.cfg: the architectures and dimensions
  *     thinc_weights.c model files -> one read-only block of floats
  *     moves_file.c    ner/moves and parser/moves: the labels of a transition system
@@ -33,9 +35,16 @@
  *     matcher.c       the token Matcher: patterns from spaCy's JSON, its matches in its order
  *     phrase.c        the PhraseMatcher (ORTH, LOWER)
  *     matcher_keys.c  the match keys of either
- *   pipeline/    engine.c: include/nerd.h over all of the above; registry.c: the factories
- *                nerd knows (what each can change, the load functions) and the pipeline plan
- *   util/        buf, json, ents_json, msgpack_bounds, sha256, u64map, deadline (nerd_ner_until's clock)
+ *   pipeline/    the public API
+ *     engine.c        include/nerd.h over all of the above
+ *     registry.c      the factories nerd knows (what each can change, the load functions) and the pipeline plan
+ *   util/        building blocks (and deadline.h, nerd_ner_until's clock)
+ *     buf.c           the growable byte buffer
+ *     json.c          a strict JSON parser into an arena, and the escaping answers are written with
+ *     ents_json.c     a doc's entities as the JSON answers nerd gives (CLI and HTTP)
+ *     msgpack_bounds.c  msgpack counts checked against the bytes before msgpack-c allocates
+ *     sha256.c        the weights' checksum
+ *     u64map.c        an open-addressing map from 64-bit string hashes to 32-bit values
  */
 #ifndef NERD_ENGINE_H
 #define NERD_ENGINE_H
@@ -150,8 +159,6 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline);
 /* The ner over a tokenized doc (sent_start: sentence starts it must respect, or NULL). */
 nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_start, double deadline);
 
-/* NERD_ERR_IO when path cannot be read, else NERD_ERR_FORMAT (for a file that failed to load). */
-nerd_status engine_file_status(const char *path);
 
 /* The components' load functions (registry.c's table). */
 nerd_status ner_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,

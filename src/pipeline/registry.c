@@ -118,9 +118,10 @@ nerd_status registry_plan(const spacy_config *c, const char *dir, pipeline_plan 
             if (!*plan->ner) { /* before the ner: it must set nothing the ner reads */
                 char p[4096], bad[64];
                 snprintf(p, sizeof p, "%s/%s/patterns", dir, pipe[i]);
-                int rc = ar_sets_only(p, ruler_inert_attrs, bad, sizeof bad, err, errlen);
-                if (rc < 0) return engine_file_status(p);
-                if (rc > 0) {
+                int sets_other;
+                nerd_status rs = ar_sets_only(p, ruler_inert_attrs, &sets_other, bad, sizeof bad, err, errlen);
+                if (rs != NERD_OK) return rs;
+                if (sets_other) {
                     snprintf(err, errlen,
                              "%s [%s]: the attribute_ruler before the ner sets %s, which can change the entities "
                              "(nerd skips it only when it sets TAG, POS, MORPH, LEMMA or DEP)",

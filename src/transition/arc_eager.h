@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nerd.h"
+
 enum { AE_SHIFT = 0, AE_REDUCE, AE_LEFT, AE_RIGHT, AE_BREAK, AE_NMOVES }; /* spaCy's move ids */
 
 typedef struct {
@@ -27,8 +29,8 @@ typedef struct {
     int subtok_label;     /* "subtok" (own validity), or -1 */
 } ae_moves;
 
-/* Reads parser/moves. -1 with a message naming the file. */
-int ae_load(ae_moves *mv, const char *path, char *err, size_t errlen);
+/* Reads parser/moves. NERD_OK, or the cause (modelfile/modelfile.h) with a message naming the file. */
+nerd_status ae_load(ae_moves *mv, const char *path, char *err, size_t errlen);
 void ae_free(ae_moves *mv);
 /* The index of a label, added to the table when new; -2 out of memory. */
 int ae_label(ae_moves *mv, const char *s, size_t n);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "matcher/matcher.h"
+#include "modelfile/modelfile.h"
 #include "util/buf.h"
 #include "util/json.h"
 
@@ -94,13 +95,14 @@ int main(int argc, char **argv)
 {
     if (argc != 2) die("usage", "matcher-spacy-check CASES.jsonl");
     buf file = {0};
-    if (buf_read_file(&file, argv[1])) die("cannot read", argv[1]);
     char err[512];
-    char *line = file.ptr, *end = file.ptr + file.len;
-    char *nl = memchr(line, '\n', (size_t)(end - line));
-    if (!nl) die("no header line", NULL);
-    json_doc header;
-    if (json_parse(line, (size_t)(nl - line), 64, &header, err, sizeof err)) die("header", err);
+    if (mf_read(argv[1], MF_MAX_MODEL_FILE, &file, err, sizeof err)) die("cannot read", err);
+    jsonl_iter lines;
+    jsonl_init(&lines, file.ptr, file.len, JSONL_MAX_LINE);
+    int line = jsonl_next(&lines);
+    if (line <= 0) die("header", line ? lines.err : "no header line");
+    json_doc header = lines.doc; /* kept while the lines after it are read */
+    lines.doc = (json_doc){0};
 
     const json_value *flags = json_get(&header.root, "flags");
     for (size_t i = 0; i < flags->u.arr.n && i < 32; i++) {
@@ -154,12 +156,9 @@ int main(int argc, char **argv)
     matcher_matches got = {0};
     matcher_token *toks = NULL;
     size_t toks_cap = 0;
-    for (line = nl + 1; line < end; line = nl + 1) {
-        nl = memchr(line, '\n', (size_t)(end - line));
-        if (!nl) nl = end;
-        if (nl == line) continue;
-        json_doc d;
-        if (json_parse(line, (size_t)(nl - line), 64, &d, err, sizeof err)) die("doc line", err);
+    while ((line = jsonl_next(&lines)) != 0) {
+        if (line < 0) die("doc line", lines.err);
+        const json_doc d = lines.doc;
         const char *id = json_get(&d.root, "id")->u.str.ptr;
         const json_value *tokens = json_get(&d.root, "tokens");
         size_t n = tokens->u.arr.n;
@@ -185,8 +184,8 @@ int main(int argc, char **argv)
         n_diff += !ok;
         n_docs++;
         n_tokens += n;
-        json_doc_free(&d);
     }
+    jsonl_free(&lines);
     printf("matcher-spacy: %zu docs (%zu tokens), %zu patterns under %zu keys: %zu matches compared; "
            "PhraseMatcher (ORTH, LOWER) x %zu phrases: %zu matches compared; %zu docs differ\n",
            n_docs, n_tokens, n_patterns, n_keys, n_compared, n_phrases, n_phrase_compared, n_diff);

@@ -40,11 +40,13 @@ TEST_T(one_model_many_threads_same_entities, 120)
     CHECK(data);
     job base = {.m = m};
     nerd_doc *d = nerd_doc_new();
+    size_t lines = 0; /* every line under TSan is too slow: every TEST_SLOWDOWN-th one there */
     for (char *line = data, *nl; line < data + len; line = nl + 1) {
         nl = memchr(line, '\n', (size_t)(data + len - line));
         if (!nl) nl = data + len;
         json_doc jd;
         char err[128];
+        if (nl > line && lines++ % TEST_SLOWDOWN) continue;
         if (nl > line && !json_parse(line, (size_t)(nl - line), 0, &jd, err, sizeof err)) {
             const json_value *t = json_get(&jd.root, "text");
             base.text = realloc(base.text, (base.n + 1) * sizeof *base.text);
@@ -58,7 +60,7 @@ TEST_T(one_model_many_threads_same_entities, 120)
         }
         json_doc_free(&jd);
     }
-    CHECK(base.n == 400);
+    CHECK(lines == 400 && base.n == (400 + TEST_SLOWDOWN - 1) / TEST_SLOWDOWN);
     pthread_t th[4];
     job jobs[4];
     for (int i = 0; i < 4; i++) {

@@ -89,20 +89,21 @@ static nerd_status file_status(const char *path)
     return stat(path, &st) == 0 ? NERD_ERR_FORMAT : NERD_ERR_IO;
 }
 
-static void read_meta(nerd_model *m, const char *path)
+/* meta.json's name and version, "unknown" when it is missing or does not say; NERD_ERR_NOMEM
+ * when memory ran out reading it (a model must not be served under a wrong name). */
+static nerd_status read_meta(nerd_model *m, const char *path)
 {
     snprintf(m->name, sizeof m->name, "unknown");
     snprintf(m->version, sizeof m->version, "unknown");
-    FILE *f = fopen(path, "rb");
-    if (!f) return;
     buf b = {0};
-    char chunk[8192];
-    size_t r;
-    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) buf_append(&b, chunk, r);
-    fclose(f);
+    if (buf_read_file(&b, path)) {
+        buf_free(&b);
+        return errno == ENOMEM ? NERD_ERR_NOMEM : NERD_OK;
+    }
     json_doc jd;
     char jerr[64];
-    if (b.len && !json_parse(b.ptr, b.len, 0, &jd, jerr, sizeof jerr)) {
+    int parsed = json_parse(b.ptr ? b.ptr : "", b.len, 0, &jd, jerr, sizeof jerr);
+    if (!parsed) {
         const json_value *lang = json_get(&jd.root, "lang"), *name = json_get(&jd.root, "name"),
                          *ver = json_get(&jd.root, "version");
         if (lang && name && lang->type == JSON_STRING && name->type == JSON_STRING)
@@ -111,6 +112,7 @@ static void read_meta(nerd_model *m, const char *path)
     }
     json_doc_free(&jd);
     buf_free(&b);
+    return parsed == JSON_ERR_NOMEM ? NERD_ERR_NOMEM : NERD_OK;
 }
 
 /* A Tok2Vec.v2 section (MultiHashEmbed.v2 >> MaxoutWindowEncoder.v2) and its dimensions. */
@@ -337,6 +339,10 @@ static nerd_status load_full(nerd_model *m, const char *dir, const full_dims *fd
     if (check_parser_layers(&m->parser, AE_NFEATS, fd->hidden, fd->hpieces, path, err, errlen)) return NERD_ERR_FORMAT;
     snprintf(path, sizeof path, "%s/%s/cfg", dir, fd->parser_name);
     FILE *f = fopen(path, "rb");
+    if (!f && errno == ENOMEM) { /* a missing cfg means greedy; one that cannot be read is not known */
+        snprintf(err, errlen, "%s: out of memory", path);
+        return NERD_ERR_NOMEM;
+    }
     if (f) { /* beam search would decode differently */
         char text[4096];
         size_t r = fread(text, 1, sizeof text - 1, f);
@@ -344,9 +350,14 @@ static nerd_status load_full(nerd_model *m, const char *dir, const full_dims *fd
         json_doc jd;
         char jerr[64];
         const json_value *bw = NULL;
-        if (!json_parse(text, r, 0, &jd, jerr, sizeof jerr)) bw = json_get(&jd.root, "beam_width");
+        int parsed = json_parse(text, r, 0, &jd, jerr, sizeof jerr);
+        if (!parsed) bw = json_get(&jd.root, "beam_width");
         int beam = bw && bw->type == JSON_NUMBER && bw->u.num != 1;
         json_doc_free(&jd);
+        if (parsed == JSON_ERR_NOMEM) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            return NERD_ERR_NOMEM;
+        }
         if (beam) {
             snprintf(err, errlen, "%s: beam_width is not 1; nerd implements greedy decoding", path);
             return NERD_ERR_UNSUPPORTED;
@@ -407,7 +418,7 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
     if (!m || !(m->dir = strdup(dir))) return load_fail(m, status, NERD_ERR_NOMEM, err, errlen, "out of memory");
 
     snprintf(path, sizeof path, "%s/meta.json", dir);
-    read_meta(m, path);
+    if (read_meta(m, path) != NERD_OK) return load_fail(m, status, NERD_ERR_NOMEM, err, errlen, "%s: out of memory", path);
 
     snprintf(path, sizeof path, "%s/config.cfg", dir);
     spacy_config *cfg = cfg_load(path, sub, sizeof sub);
@@ -614,14 +625,15 @@ static nerd_status fill_tokens(const nerd_model *m, nerd_doc *d)
 {
     const char *text = d->text.ptr;
     size_t n = d->tsc.ntoks;
-    size_t tokcap = d->tokcap;
     if (grow_array((void **)&d->toks, &d->tokcap, n + 1, sizeof *d->toks)) return NERD_ERR_NOMEM;
-    if (d->tokcap != tokcap || !d->attrs) {
+    if (d->attrcap < d->tokcap) { /* attrcap only once both have grown: a failure here leaves the doc usable */
         uint64_t *a = realloc(d->attrs, d->tokcap * NER_NATTRS * sizeof *a);
-        uint8_t *s = a ? realloc(d->space, d->tokcap) : NULL;
-        if (a) d->attrs = a;
-        if (s) d->space = s;
-        if (!a || !s) return NERD_ERR_NOMEM;
+        if (!a) return NERD_ERR_NOMEM;
+        d->attrs = a;
+        uint8_t *s = realloc(d->space, d->tokcap);
+        if (!s) return NERD_ERR_NOMEM;
+        d->space = s;
+        d->attrcap = d->tokcap;
     }
     buf_clear(&d->strs);
     size_t pos = 0, chars = 0;

@@ -49,13 +49,20 @@ spacy_config *cfg_load(const char *path, char *err, size_t errlen)
         if (c->n == cap) {
             cap = cap ? cap * 2 : 64;
             cfg_entry *ne = realloc(c->e, cap * sizeof *ne);
-            if (!ne) goto bad;
+            if (!ne) goto nomem;
             c->e = ne;
         }
-        c->e[c->n++] = (cfg_entry){strdup(section), strdup(trim(s)), strdup(trim(eq + 1))};
+        cfg_entry *ent = &c->e[c->n++];
+        *ent = (cfg_entry){strdup(section), strdup(trim(s)), strdup(trim(eq + 1))};
+        if (!ent->section || !ent->key || !ent->value) goto nomem; /* cfg_free frees the others */
         continue;
     bad:
         snprintf(err, errlen, "%s:%d: not a spaCy config line", path, lineno);
+        fclose(f);
+        cfg_free(c);
+        return NULL;
+    nomem:
+        snprintf(err, errlen, "%s: out of memory", path);
         fclose(f);
         cfg_free(c);
         return NULL;

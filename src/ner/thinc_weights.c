@@ -114,7 +114,7 @@ int tw_load(const char *path, thinc_model *m, char *err, size_t errlen)
         const char *s;
         size_t sl;
         if (!name || str_of(name, &s, &sl)) { fail(err, errlen, path, "node %d has no name", i); goto out; }
-        nd->name = strndup(s, sl);
+        if (!(nd->name = strndup(s, sl))) { fail(err, errlen, path, "out of memory"); goto out; }
         const msgpack_object *am = &attrs->via.array.ptr[i];
         if (am->type == MSGPACK_OBJECT_MAP) {
             for (uint32_t k = 0; k < am->via.map.size && nd->nattrs < 6; k++) {

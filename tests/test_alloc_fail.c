@@ -448,7 +448,7 @@ static int serve_one(const request_ctx *c, nerd_doc *doc, const request_case *q,
 
 /* The answer without failures, or, when one failed, a 500 with {"error": ...}, an error status
  * as without failures but an empty body (no memory for the message), or nothing written at all
- * (the worker closes the connection). */
+ * (never a head without its body). */
 static op_result run_requests(alloc_op *op, char *why, size_t whylen)
 {
     const request_ctx *c = op->ctx;

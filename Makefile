@@ -33,7 +33,7 @@ $(TEST_OBJ): CFLAGS += -Itests
 # build, so that sanitizer builds (-O1) run the tests in time.
 $(call obj,src/nn/kernels.c) $(BUILD)/so-obj/src/nn/kernels.o: CFLAGS += -O2
 
-.PHONY: model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv test-python all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
+.PHONY: model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv test-python all test test-hostile test-asan test-tsan deps clean bench serve valgrind test-deploy shared bench-seed soak
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -117,6 +117,29 @@ test-asan:
 	$(MAKE) $(ASAN_TARGET) BUILD=build/asan OPT="-O1" \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined"
+
+# The threaded tests under ThreadSanitizer, in their own build tree: the library shared by threads
+# (one model, the word cache; test_deadline's watcher thread shares only what it hands back at
+# join) and every server test that starts inference threads (-k async --threads N). Every
+# process, the servers the tests start included, writes its reports to build/tsan/reports/tsan.PID,
+# and a report fails the run. A TSan build divides the tests' work by TEST_SLOWDOWN (tests/test.h). atexit_sleep_ms=0: TSan waits 1 s in an exit with threads still
+# running, and a worker retiring for a stuck thread exits so on purpose (the master's --timeout 1
+# would kill it). The served model never calls OpenBLAS, so its threads need no setting here.
+TSAN_TESTS := one_model_many_threads embed_cache_shared_by_threads \
+  serve_healthz_fast_while_model_threads_are_busy serve_request_timeout_frees_the_inference_threads \
+  serve_stuck_inference_thread serve_request_timeout_answers_while_the_thread_computes \
+  serve_request_queued_behind_a_stuck_thread serve_clients_that_leave_or_never_read \
+  serve_80000_pipelined_requests_on_one_connection_threads serve_client_leaving_during_its_computation
+TSAN_REPORTS := build/tsan/reports
+test-tsan:
+	$(MAKE) build/tsan/nerd build/tsan/nerd-tests BUILD=build/tsan \
+	  EXTRA_CFLAGS="-fsanitize=thread -fno-omit-frame-pointer" EXTRA_LDFLAGS="-fsanitize=thread"
+	rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
+	TSAN_OPTIONS="log_path=$(CURDIR)/$(TSAN_REPORTS)/tsan atexit_sleep_ms=0 second_deadlock_stack=1" \
+	  NERD_BIN=build/tsan/nerd build/tsan/nerd-tests $(TSAN_TESTS); rc=$$?; \
+	if ls $(TSAN_REPORTS)/tsan.* >/dev/null 2>&1; then cat $(TSAN_REPORTS)/tsan.*; \
+	  echo "ThreadSanitizer reports: $(TSAN_REPORTS)"; exit 1; fi; \
+	echo "ThreadSanitizer: no reports"; exit $$rc
 
 # Benchmark programs: bench/NAME.c -> build/bench-NAME, linked with libnerd; `make bench` runs each.
 $(BUILD)/bench-%: $(BUILD)/obj/bench/%.o $(BUILD)/libnerd.a

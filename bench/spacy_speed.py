@@ -32,8 +32,8 @@ SHARED = os.path.join(ROOT, "..", "shared")
 WARMUP_CALLS, PIPE_COPIES, PIPE_REPEATS = 5, 50, 5
 # spaCy's pipeline -> nerd's pipeline of the same name in the engine's figures
 NERD_PIPELINE = {"ner": "ner", "full": "full", "nerd-full": "full"}
-TITLE = {"ner": "ner alone", "full": "spacy.load's full pipeline (tok2vec, tagger, parser, attribute_ruler, "
-         "lemmatizer, ner)", "nerd-full": "the components nerd's full pipeline computes (tok2vec, parser, ner)"}
+TITLE = {"ner": "ner alone (with the tok2vec it listens to, if any)", "full": "spacy.load's full pipeline",
+         "nerd-full": "the components nerd's full pipeline computes"}
 
 
 def words(doc):

@@ -21,6 +21,7 @@ import copy
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -254,6 +255,13 @@ def main():
         if name not in VARIANTS:
             raise SystemExit("train_pipelines: no variant %s (%s)" % (name, ", ".join(VARIANTS)))
 
+    # `spacy init config` writes the same config for -p ner and -p tok2vec,ner: such a variant is trained
+    # once (the same seed gives the same weights) and copied
+    first_of = {}
+    for name in names:
+        first_of.setdefault(write_config(name, args.out, data_dir), name)
+    copies = [n for n in names if first_of[write_config(n, args.out, data_dir)] != n]
+
     def one(name):
         took = train(name, args.out, data_dir, stamp)
         state = "up to date" if took is None else "trained in %.1f s (%.1f CPU s)" % took
@@ -261,7 +269,15 @@ def main():
         sys.stdout.flush()
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        list(pool.map(one, names))
+        list(pool.map(one, [n for n in names if n not in copies]))
+    for name in copies:
+        source = first_of[write_config(name, args.out, data_dir)]
+        stamps = [os.path.join(args.out, v, "trained-with.cfg") for v in (source, name)]
+        if os.path.exists(stamps[1]) and open(stamps[0]).read() == open(stamps[1]).read():
+            continue
+        shutil.rmtree(os.path.join(args.out, name), ignore_errors=True)
+        shutil.copytree(os.path.join(args.out, source), os.path.join(args.out, name))
+        print("pipelines: %-24s the same config as %s: its copy -> %s" % (name, source, pipeline_dir(args.out, name)))
     cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     print("pipelines: %d variants in %.1f s (%.0f CPU s)" % (len(names), time.monotonic() - t_all,
                                                             cpu.ru_utime + cpu.ru_stime))

@@ -161,7 +161,7 @@ bench: $(BUILD)/nerd $(BENCH_PROGS) venv model-present
 	@NERD_BIN=$(BUILD)/nerd bash bench/client_throughput.sh
 	@for v in $(BENCH_PIPELINES); do dir=$(PIPELINES_DIR)/$$v/model-last; \
 	  if [ ! -f $$dir/config.cfg ]; then echo "SKIP $$v: no $$dir (make pipelines trains it)"; continue; fi; \
-	  if ! msg=$$($(BUILD)/nerd ner --model $$dir --format ents --jsonl - </dev/null 2>&1); then \
+	  if ! msg=$$($(BUILD)/nerd ner --model $$dir --pipeline ner --format ents --jsonl - </dev/null 2>&1); then \
 	    echo "SKIP $$v: nerd does not load it: $$msg"; continue; fi; \
 	  echo "== custom pipeline $$v: bench-engine and bench/spacy_speed.py on $$dir"; \
 	  NERD_MODEL=$$dir $(BUILD)/bench-engine --json $(BUILD)/bench-engine-$$v.json || exit 1; \

@@ -114,6 +114,9 @@ def main():
               f"nlp.pipe {g_pipe:,.0f} words/s")
         for q in ("exact", "bf16", "int8"):
             ms, ws = nerd["paris"][f"{p} {q} ms"], nerd["golden"][f"{p} {q} words/s"]
+            if not ms and not ws:  # bench/engine.c did not run it: the folder has no parser
+                print(f"    nerd --pipeline {p}: not run (the folder has no parser)")
+                break
             print(f"    nerd --pipeline {p} {q:5s}: Paris {ms:.3f} ms/doc, {ratio(ms, one_ms)} spaCy's nlp(text), "
                   f"{ratio(ms, pipe_ms)} its nlp.pipe; golden {ws:,.0f} words/s, {ratio(1 / ws if ws else 0, 1 / g_one)} "
                   f"and {ratio(1 / ws if ws else 0, 1 / g_pipe)}")

@@ -106,6 +106,8 @@ def mish_v2(cfg):
 
 
 def mish_v1(cfg):
+    """The legacy MishWindowEncoder.v1 (an encoder over arrays: spaCy builds it only inside Tok2Vec.v1)."""
+    tok2vec_model(cfg)["@architectures"] = "spacy.Tok2Vec.v1"
     set_encode(cfg, {"@architectures": "spacy.MishWindowEncoder.v1", "width": 48, "depth": 2, "window_size": 2})
 
 

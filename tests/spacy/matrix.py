@@ -76,7 +76,7 @@ def check_variant(args, name, texts, texts_path):
     parse = "parser" in pipe_names
     refusals = {p: load_check(args.nerd, model, p) for p in PIPELINES}
     for p, message in refusals.items():
-        if message is not None and p == "full" and not parse:
+        if message is not None and p == "full" and not parse and refusals["ner"] is None:
             # nerd's full pipeline is the parse as well (README): a folder without a parser is served
             # with --pipeline ner, whose tokens are then compared with spacy.load's
             row["results"][p] = {"state": "n/a", "detail": message}

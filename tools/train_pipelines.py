@@ -134,6 +134,11 @@ def extra_state_tokens(cfg):
     set_parser_models(cfg, extra_state_tokens=True)
 
 
+def ner_extra_state_tokens(cfg):
+    """extra_state_tokens on the ner alone (the parser's 13 features are another feature set)."""
+    cfg["components"]["ner"]["model"]["extra_state_tokens"] = True
+
+
 # name -> (pipes, preset, edits): the presets as `spacy init config` writes them, then edited copies.
 VARIANTS = {
     "eff-ner": ("ner", "efficiency", []),
@@ -154,6 +159,7 @@ VARIANTS = {
     "parser-v1": ("tagger-parser-ner", "efficiency", [parser_v1]),
     "use-upper-false": ("parser-ner", "efficiency", [use_upper_false]),
     "extra-state-tokens": ("parser-ner", "efficiency", [extra_state_tokens]),
+    "ner-extra-state-tokens": ("ner", "efficiency", [ner_extra_state_tokens]),
 }
 
 

@@ -47,7 +47,8 @@ def run_spacy(model, texts_path, out_path):
     texts = [json.loads(line)["text"] for line in open(texts_path, encoding="utf-8", newline="\n")]
     full = spacy.load(model)
     ner = spacy.load(model, exclude=ner_only_exclude(full))
-    tmp = out_path + ".tmp"
+    # its own temporary file: two model folders with the same files (a copied variant) share a cache key
+    tmp = "%s.%d.tmp" % (out_path, os.getpid())
     with open(tmp, "w", encoding="utf-8") as out:
         for doc, ner_doc in zip(full.pipe(texts, batch_size=SPACY_BATCH), ner.pipe(texts, batch_size=SPACY_BATCH)):
             out.write(json.dumps({

@@ -14,14 +14,14 @@ CFLAGS  += -std=c17 -Wall -Wextra -D_GNU_SOURCE -Iinclude -Isrc $(PKG_CFLAGS) $(
 LDFLAGS += $(EXTRA_LDFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm -lpthread
 
-LIB_DIRS   := text modelfile nn transition components pipeline util
+LIB_DIRS   := text modelfile nn transition components matcher pipeline util
 LIB_SRC    := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 SERVER_SRC := $(wildcard src/server/*.c)
 BENCH_SRC  := $(wildcard src/bench/*.c)
 CLI_SRC    := $(wildcard src/cli/*.c)
 BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench-%,$(wildcard bench/*.c))
 TEST_SRC   := $(wildcard tests/*.c) $(wildcard tests/*/*.c)
-TEST_SRC   := $(filter-out tests/fuzz/% tests/soak/% tests/install/%,$(TEST_SRC))
+TEST_SRC   := $(filter-out tests/fuzz/% tests/soak/% tests/install/% tests/matcher/spacy_check.c,$(TEST_SRC))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ    := $(call obj,$(LIB_SRC))
@@ -33,7 +33,7 @@ $(TEST_OBJ): CFLAGS += -Itests
 # build, so that sanitizer builds (-O1) run the tests in time.
 $(call obj,src/nn/kernels.c) $(BUILD)/so-obj/src/nn/kernels.o: CFLAGS += -O2
 
-.PHONY: pipelines test-pipelines model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
+.PHONY: pipelines test-pipelines model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv test-python all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -149,14 +149,17 @@ valgrind:
 # Single-thread speed per document: nerd's (bench/*.c, each writing its figures to build/bench-NAME.json)
 # and spaCy's on the same model folder and texts beside it (bench/spacy_speed.py, one process, one thread).
 # SPACY_SPEED_ARGS="--docs 300 --runs 21" shortens spaCy's part for a check (its full run: about a minute).
+# Then the Python package's nlp.pipe on 1 and 2 threads against spaCy's on the golden texts (bench/python_pipe.py).
 # Then the same for two custom-trained pipelines of `make pipelines` (BENCH_PIPELINES: the efficiency and
 # the accuracy preset of `spacy init config -p ner`), each skipped with a SKIP line when absent or refused.
 BENCH_PIPELINES ?= eff-ner acc-ner
-bench: $(BUILD)/nerd $(BENCH_PROGS) venv model-present
+bench: $(BUILD)/nerd $(BUILD)/libnerd.so $(BENCH_PROGS) venv model-present
 	@/usr/bin/python3 bench/machine.py
 	@for b in $(BENCH_PROGS); do echo "== $$b"; NERD_MODEL=$(MODEL_DIR) $$b --json $$b.json || exit 1; done
 	@echo "== bench/spacy_speed.py"
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(VENV_PY) bench/spacy_speed.py --model $(MODEL_DIR) --nerd $(BUILD)/bench-engine.json $(SPACY_SPEED_ARGS)
+	@echo "== bench/python_pipe.py"
+	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u NERD_LIB $(VENV_PY) bench/python_pipe.py --model $(MODEL_DIR) --json $(BUILD)/bench-python-pipe.json
 	@echo "== bench/client_throughput.sh"
 	@NERD_BIN=$(BUILD)/nerd bash bench/client_throughput.sh
 	@for v in $(BENCH_PIPELINES); do dir=$(PIPELINES_DIR)/$$v/model-last; \
@@ -204,6 +207,13 @@ $(VENV)/.installed: tools/requirements.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tools/requirements.txt
 	touch $@
 venv: $(VENV)/.installed
+
+# The Python package (pyproject.toml; setup.py builds build/libnerd.so into it) pip-installed into
+# the venv offline (no index, no build isolation: setuptools is pinned in tools/requirements.txt),
+# then its tests (tests/python) against spaCy 3.8.7 on the golden texts and the seed's apps.
+test-python: $(VENV)/.installed
+	$(VENV)/bin/pip install --quiet --no-index --no-cache-dir --no-build-isolation --no-deps --force-reinstall .
+	env -u NERD_LIB -u PYTHONPATH $(VENV_PY) -m pytest -q -p no:cacheprovider tests/python
 
 # spaCy as the reference (tools/golden.py, golden files in ../shared/golden/README.md's format).
 # golden-check: the generator run on the stand-in must rewrite ../shared/golden byte for byte.
@@ -255,6 +265,19 @@ pipelines: $(VENV)/.installed model-present
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(VENV_PY) tools/train_pipelines.py --model $(MODEL_DIR) --out $(PIPELINES_DIR)
 test-pipelines: $(BUILD)/nerd pipelines
 	$(VENV_PY) tests/spacy/matrix.py --nerd $(BUILD)/nerd --pipelines $(PIPELINES_DIR) --work $(BUILD)/pipelines-matrix
+
+# nerd's Matcher and PhraseMatcher against spaCy's (tests/matcher/gen_cases.py: the real model
+# over the golden texts, every operator and predicate), doc by doc, then their unit tests.
+MATCHER_CASES := $(BUILD)/matcher/cases.jsonl
+$(MATCHER_CASES): tests/matcher/gen_cases.py $(patsubst %,../shared/golden/%.jsonl,$(GOLDEN_SETS)) $(MODEL_DIR)/config.cfg $(VENV)/.installed
+	@mkdir -p $(dir $@)
+	$(VENV_PY) tests/matcher/gen_cases.py --model $(MODEL_DIR) --out $@ $(patsubst %,../shared/golden/%.jsonl,$(GOLDEN_SETS))
+$(BUILD)/matcher-spacy-check: $(call obj,tests/matcher/spacy_check.c) $(BUILD)/libnerd.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnerd.a $(LDLIBS)
+.PHONY: test-matcher
+test-matcher: $(BUILD)/matcher-spacy-check $(MATCHER_CASES) $(BUILD)/nerd-tests
+	$(BUILD)/matcher-spacy-check $(MATCHER_CASES)
+	$(BUILD)/nerd-tests matcher_
 
 # Build, then serve the default model on 127.0.0.1:8000 (ARGS="-w 2 -k async" to change).
 serve: $(BUILD)/nerd

@@ -10,6 +10,7 @@
  * `--json FILE` also writes the per-document figures there, for bench/spacy_speed.py to set
  * spaCy's beside them. */
 #include "nerd.h"
+#include "modelfile/modelfile.h"
 #include "pipeline/engine.h"
 #include "util/json.h"
 #include "nn/kernels.h"
@@ -31,15 +32,16 @@ static double now(void)
     return t.tv_sec + t.tv_nsec / 1e9;
 }
 
+/* A whole file, or NULL with why on stderr. */
 static char *slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
     buf b = {0};
-    char chunk[65536];
-    size_t r;
-    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0) buf_append(&b, chunk, r);
-    fclose(f);
+    char err[512];
+    if (mf_read(path, MF_MAX_MODEL_FILE, &b, err, sizeof err) != NERD_OK) {
+        fprintf(stderr, "bench: %s\n", err);
+        buf_free(&b);
+        return NULL;
+    }
     *len = b.len;
     return b.ptr;
 }
@@ -62,23 +64,20 @@ static void load_golden(corpus *c, const char *path)
     size_t len;
     char *data = slurp(path, &len);
     if (!data) { fprintf(stderr, "bench: cannot read %s\n", path); exit(1); }
-    for (char *line = data, *nl; line < data + len; line = nl + 1) {
-        nl = memchr(line, '\n', (size_t)(data + len - line));
-        if (!nl) nl = data + len;
-        json_doc jd;
-        char err[128];
-        if (nl > line && !json_parse(line, (size_t)(nl - line), 0, &jd, err, sizeof err)) {
-            const json_value *t = json_get(&jd.root, "text");
-            c->text = realloc(c->text, (c->n + 1) * sizeof *c->text);
-            c->len = realloc(c->len, (c->n + 1) * sizeof *c->len);
-            c->text[c->n] = malloc(t->u.str.len + 1);
-            memcpy(c->text[c->n], t->u.str.ptr, t->u.str.len + 1);
-            c->len[c->n] = t->u.str.len;
-            c->bytes += t->u.str.len;
-            c->n++;
-        }
-        json_doc_free(&jd);
+    jsonl_iter it;
+    jsonl_init(&it, data, len, JSONL_MAX_LINE);
+    for (int got; (got = jsonl_next(&it)) != 0;) {
+        if (got < 0) { fprintf(stderr, "bench: %s: %s\n", path, it.err); exit(1); }
+        const json_value *t = json_get(&it.doc.root, "text");
+        c->text = realloc(c->text, (c->n + 1) * sizeof *c->text);
+        c->len = realloc(c->len, (c->n + 1) * sizeof *c->len);
+        c->text[c->n] = malloc(t->u.str.len + 1);
+        memcpy(c->text[c->n], t->u.str.ptr, t->u.str.len + 1);
+        c->len[c->n] = t->u.str.len;
+        c->bytes += t->u.str.len;
+        c->n++;
     }
+    jsonl_free(&it);
     free(data);
 }
 

@@ -48,19 +48,36 @@ extern "C" {
 typedef struct nerd_model nerd_model;
 typedef struct nerd_doc nerd_doc;
 
-/* Status codes. nerd_strerror() names them; call-specific detail goes to an err buffer. */
+/* Status codes: NERD_STATUS_MAP(X) calls X(NAME, value, message) once per code, so the enum,
+ * nerd_strerror()'s messages and any table a program builds over them (as libuv's
+ * UV_ERRNO_MAP) cannot disagree. The values are the ABI: new codes are only ever appended.
+ * Call-specific detail (the file at fault, the cause) goes to an err buffer. */
+#define NERD_STATUS_MAP(X)                                                                     \
+    X(OK, 0, "ok")                                                                           \
+    X(ERR_IO, 1, "a model file is unreadable")                                               \
+    X(ERR_FORMAT, 2, "a model file is corrupt")                                              \
+    X(ERR_UNSUPPORTED, 3, "unsupported model architecture or pipeline")                      \
+    X(ERR_NOMEM, 4, "out of memory")                                                         \
+    X(ERR_UTF8, 5, "text is not valid UTF-8")                                                \
+    X(ERR_TOO_LONG, 6, "text is too long")                                                   \
+    X(ERR_ARG, 7, "invalid argument")                                                        \
+    X(ERR_DEADLINE, 8, "deadline exceeded")                                                  \
+    X(ERR_NOT_FOUND, 9, "a model file or folder does not exist")
+
+/* NERD_ERR_IO: a model file exists but cannot be read (permission, not a regular file, an I/O
+ * error); NERD_ERR_FORMAT: it is corrupt or not what spaCy writes; NERD_ERR_UNSUPPORTED: the
+ * config names an architecture nerd does not implement; NERD_ERR_UTF8: the input text is not
+ * valid UTF-8; NERD_ERR_TOO_LONG: the input exceeds NERD_MAX_TEXT_BYTES; NERD_ERR_ARG: a NULL or
+ * otherwise invalid argument; NERD_ERR_DEADLINE: nerd_ner_until's deadline passed before the
+ * call finished; NERD_ERR_NOT_FOUND: a model file or the folder is missing (nerd 0.1.0 reported that as
+ * NERD_ERR_IO). */
 typedef enum {
-    NERD_OK = 0,
-    NERD_ERR_IO,          /* a model file is missing or unreadable */
-    NERD_ERR_FORMAT,      /* a model file is corrupt or not what spaCy writes */
-    NERD_ERR_UNSUPPORTED, /* the config names an architecture nerd does not implement */
-    NERD_ERR_NOMEM,
-    NERD_ERR_UTF8,        /* the input text is not valid UTF-8 */
-    NERD_ERR_TOO_LONG,    /* the input exceeds NERD_MAX_TEXT_BYTES */
-    NERD_ERR_ARG,         /* a NULL or otherwise invalid argument */
-    NERD_ERR_DEADLINE,    /* nerd_ner_until: the deadline passed before the call finished */
+#define NERD_STATUS_ENUM(name, value, message) NERD_##name = value,
+    NERD_STATUS_MAP(NERD_STATUS_ENUM)
+#undef NERD_STATUS_ENUM
 } nerd_status;
 
+/* The code's message from NERD_STATUS_MAP; "unknown error" for a value not in it. */
 NERD_API const char *nerd_strerror(nerd_status s);
 
 NERD_API const char *nerd_version(void);     /* the library's NERD_VERSION */

@@ -18,13 +18,14 @@ if os.environ.get("SEED_ENGINE", "spacy") == "spacy":
     import pipelines
 
     _nlp = pipelines.load(os.environ["NERD_MODEL"], "ner" if NER_ONLY else "full")
-
-    def ner(text):
-        return {ent.text: ent.label_ for ent in _nlp(text).ents}
 else:
     import nerd
 
-    ner = nerd.load(os.environ.get("NERD_MODEL"), pipeline="ner" if NER_ONLY else "full")
+    _nlp = nerd.load(os.environ.get("NERD_MODEL"), pipeline="ner" if NER_ONLY else "full")
+
+
+def ner(text):
+    return {ent.text: ent.label_ for ent in _nlp(text).ents}
 
 IO = float(os.environ.get("SIMULATE_IO", "0"))
 

@@ -1,98 +1,405 @@
-"""nerd from Python: spaCy-exact named entities through libnerd (ctypes, no compilation).
+"""nerd from Python: spaCy-exact named entities (and sentences) through libnerd, with spaCy's names.
 
     import nerd
-    ner = nerd.load()            # the model folder: path, else $NERD_MODEL, else as `nerd serve` (README)
-    ner("Paris is in France.")   # {'Paris': 'GPE', 'France': 'GPE'}  -- the seed server's answer
-    ner.ents("Paris is in France.")  # [('Paris', 'GPE', 0, 5), ('France', 'GPE', 12, 18)]
+    nlp = nerd.load("en_core_web_sm")     # or a model folder's path
+    doc = nlp("Paris is the capital of France.")
+    [(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents]
+    [s.text for s in doc.sents]
+    for doc in nlp.pipe(texts, n_threads=2): ...   # in parallel: the GIL is released while nerd runs
 
-The library is found at $NERD_LIB, else build/libnerd.so of the repository this package is in.
-A model may be used from many threads: each thread gets its own workspace."""
+A model is read-only once loaded and may be used from any number of threads: every call takes a
+workspace (a nerd_doc) from the model's pool and gives it back, so a Doc holds plain Python data
+and stays valid for good. Errors are NerdError: ModelError (also an OSError, as spacy.load's) when
+a model cannot be found or loaded, InputError (also a ValueError, as spaCy's for a non-text) when
+a text or an argument is refused; their messages are the library's."""
+import collections
+import concurrent.futures
 import ctypes
 import os
+import re
 import threading
+import weakref
 
-__all__ = ["load", "Model", "NerdError"]
+from . import _lib
+from ._lib import held, lib
 
-_here = os.path.dirname(os.path.abspath(__file__))
-_lib = ctypes.CDLL(os.environ.get("NERD_LIB") or os.path.join(_here, "..", "..", "build", "libnerd.so"))
+__all__ = ["load", "Language", "Doc", "Span", "Token", "NerdError", "ModelError", "InputError", "__version__"]
 
+try:  # installed: the clone the package was built from and its version (setup.py writes them)
+    from ._build_info import CLONE_ROOT, VERSION as __version__
+except ImportError:  # in the clone (PYTHONPATH=python)
+    CLONE_ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    with open(os.path.join(CLONE_ROOT, "include", "nerd.h")) as _header:
+        __version__ = re.search(r'#define NERD_VERSION "([^"]+)"', _header.read()).group(1)
 
-class _Ent(ctypes.Structure):
-    _fields_ = [("start", ctypes.c_size_t), ("end", ctypes.c_size_t), ("start_char", ctypes.c_size_t),
-                ("end_char", ctypes.c_size_t), ("start_byte", ctypes.c_size_t), ("end_byte", ctypes.c_size_t),
-                ("label", ctypes.c_char_p)]
-
-
-_lib.nerd_model_path.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
-_lib.nerd_model_load.restype = ctypes.c_void_p
-_lib.nerd_model_load.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
-_lib.nerd_model_free.argtypes = [ctypes.c_void_p]
-_lib.nerd_doc_new.restype = ctypes.c_void_p
-_lib.nerd_doc_free.argtypes = [ctypes.c_void_p]
-_lib.nerd_ner.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int]
-_lib.nerd_doc_nents.restype = ctypes.c_size_t
-_lib.nerd_doc_nents.argtypes = [ctypes.c_void_p]
-_lib.nerd_doc_ent.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(_Ent)]
-_lib.nerd_strerror.restype = ctypes.c_char_p
-_lib.nerd_model_has_pipeline.argtypes = [ctypes.c_void_p, ctypes.c_int]
-_lib.nerd_model_pipeline_error.restype = ctypes.c_char_p
-_lib.nerd_model_pipeline_error.argtypes = [ctypes.c_void_p, ctypes.c_int]
+# The one name the default search answers (it finds en_core_web_sm's folders, as `nerd serve`)
+DEFAULT_MODEL_NAME = "en_core_web_sm"
+# nerd_model_path's default folders (src/ner/engine.c), here looked for in the clone too
+DEFAULT_MODEL_FOLDERS = ("models/en_core_web_sm-3.8.0", "../shared/models/en_core_web_sm")
+PIPE_NAMES = {"full": ["tok2vec", "parser", "ner"], "ner": ["ner"]}
+DEFAULT_BATCH_SIZE = 64
+# batches submitted ahead of the one being yielded, per thread: enough to keep every thread busy
+BATCHES_AHEAD_PER_THREAD = 2
 
 
 class NerdError(Exception):
-    pass
+    """Every error nerd raises. `status` is the library's nerd_status name ("IO", "UTF8", ...) or None."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
 
 
-class Model:
-    """A loaded model: call it on a text for the seed's {entity_text: label} dict."""
+class ModelError(NerdError, OSError):
+    """A model folder is missing, unreadable, corrupt or cannot run the pipeline asked for."""
 
-    def __init__(self, path=None, pipeline="full"):
-        out, err = ctypes.create_string_buffer(4096), ctypes.create_string_buffer(1024)
-        if _lib.nerd_model_path(path.encode() if path else None, out, 4096, err, 1024):
-            raise NerdError(err.value.decode())
-        self._m = _lib.nerd_model_load(out.value, None, err, 1024)
-        if not self._m:
-            raise NerdError(err.value.decode())
-        self._pipeline = {"ner": 0, "full": 1}[pipeline]
-        if not _lib.nerd_model_has_pipeline(self._m, self._pipeline):
-            why = _lib.nerd_model_pipeline_error(self._m, self._pipeline)
-            _lib.nerd_model_free(self._m)
-            self._m = None
-            raise NerdError("cannot run the %s pipeline: %s" % (pipeline, why.decode() if why else "unknown"))
-        self._local = threading.local()
-        self._docs = []
 
-    def _doc(self):
-        d = getattr(self._local, "doc", None)
-        if d is None:
-            d = self._local.doc = _lib.nerd_doc_new()
-            self._docs.append(d)
-        return d
+class InputError(NerdError, ValueError):
+    """A text nerd refuses (not a str, a lone surrogate, too long) or an invalid argument."""
 
-    def _run(self, text):
-        data = text.encode("utf-8")
-        doc = self._doc()
-        st = _lib.nerd_ner(self._m, doc, data, len(data), self._pipeline)
-        if st:
-            raise NerdError(_lib.nerd_strerror(st).decode())
-        e = _Ent()
-        for i in range(_lib.nerd_doc_nents(doc)):
-            _lib.nerd_doc_ent(doc, i, ctypes.byref(e))
-            yield data[e.start_byte:e.end_byte].decode("utf-8"), e.label.decode(), e.start_char, e.end_char
+
+def _status_name(status):
+    return _lib.STATUS_NAMES[status] if 0 <= status < len(_lib.STATUS_NAMES) else str(status)
+
+
+def _find_model_folder(name):
+    """The folder load(name) means: name itself when it is a folder or a path, else (name None or
+    DEFAULT_MODEL_NAME) $NERD_MODEL, then the default folders in the clone, then in the working
+    directory (nerd_model_path's search)."""
+    if name is not None and (os.path.isdir(name) or os.sep in name or name.startswith(".")):
+        return name  # a path: nerd_model_load says what is wrong with it
+    if name is not None and name != DEFAULT_MODEL_NAME:
+        raise ModelError("no model named %r: nerd finds %r by itself (README: the default search), any other "
+                         "model by the path of its folder" % (name, DEFAULT_MODEL_NAME), "IO")
+    in_clone = [os.path.normpath(os.path.join(CLONE_ROOT, f)) for f in DEFAULT_MODEL_FOLDERS]
+    if not os.environ.get("NERD_MODEL"):
+        for folder in in_clone:
+            if os.path.isdir(folder):
+                return folder
+    out, err = ctypes.create_string_buffer(_lib.MODEL_PATH_MAX), ctypes.create_string_buffer(_lib.ERR_MAX)
+    if lib.nerd_model_path(None, out, _lib.MODEL_PATH_MAX, err, _lib.ERR_MAX):
+        message = err.value.decode(errors="replace")
+        if not os.environ.get("NERD_MODEL"):
+            message += "; in the clone: " + ", ".join(f + " (no such folder)" for f in in_clone)
+        raise ModelError(message, "IO")
+    return out.value.decode()
+
+
+def load(name=None, *, pipeline="full", precision="fp32"):
+    """Load a model: `name` is a model folder's path, or "en_core_web_sm" (or None) for the default
+    search ($NERD_MODEL, else models/en_core_web_sm-3.8.0 of the clone nerd was installed from or of
+    the working directory, else the stand-in ../shared/models/en_core_web_sm). pipeline "full" is
+    spacy.load(path) (the parser's sentences constrain the entities; doc.sents), "ner" the ner alone
+    (spacy.load(path, exclude=[all but ner])). precision: "fp32" (spaCy's entities exactly), "bf16"
+    or "int8" (README: precision)."""
+    if not isinstance(name, (str, os.PathLike, type(None))):
+        raise InputError("load(): a model name or a folder's path, not %s" % type(name).__name__, "ARG")
+    if pipeline not in _lib.PIPELINES:
+        raise InputError("load(): pipeline must be one of %s, not %r" % (", ".join(_lib.PIPELINES), pipeline), "ARG")
+    precision_code = ctypes.c_int()
+    if not isinstance(precision, str) or lib.nerd_precision_parse(precision.encode(), ctypes.byref(precision_code)):
+        raise InputError("load(): precision must be fp32, bf16 or int8, not %r" % (precision,), "ARG")
+    folder = _find_model_folder(None if name is None else os.fspath(name))
+    status, err = ctypes.c_int(), ctypes.create_string_buffer(_lib.ERR_MAX)
+    handle = lib.nerd_model_load(os.fsencode(folder), ctypes.byref(status), err, _lib.ERR_MAX)
+    if not handle:
+        raise ModelError(err.value.decode(errors="replace") or _lib.strerror(status.value), _status_name(status.value))
+    why = lib.nerd_model_pipeline_error(handle, _lib.PIPELINES[pipeline])
+    if why is None:
+        status.value = lib.nerd_model_set_precision(handle, precision_code.value)
+        why = None if status.value == _lib.NERD_OK else _lib.strerror(status.value).encode()
+    if why is not None:
+        lib.nerd_model_free(handle)
+        raise ModelError("%s: cannot run the %s pipeline: %s" % (folder, pipeline, why.decode()), "UNSUPPORTED")
+    return Language(handle, pipeline)
+
+
+def _free_model(handle, pool):
+    for workspace in pool:
+        lib.nerd_doc_free(workspace)
+    pool.clear()
+    lib.nerd_model_free(handle)
+
+
+def _text_error(status, text):
+    message = _lib.strerror(status)
+    if status == _lib.NERD_ERR_UTF8:
+        # a str is UTF-8 but for lone surrogates, which UTF-8 cannot encode: name the first
+        at = next(i for i, c in enumerate(text) if 0xD800 <= ord(c) <= 0xDFFF)
+        message += ": a lone surrogate U+%04X at index %d" % (ord(text[at]), at)
+    return InputError(message, _status_name(status))
+
+
+class Language:
+    """A loaded model (nerd.load's answer): call it on a str for a Doc; pipe() for many."""
+
+    def __init__(self, handle, pipeline):
+        self._handle = handle
+        self._pipeline_code = _lib.PIPELINES[pipeline]
+        self.pipeline = pipeline
+        self.pipe_names = list(PIPE_NAMES[pipeline])
+        self.path = lib.nerd_model_dir(handle).decode()
+        self.model_name = lib.nerd_model_name(handle).decode()
+        self.model_version = lib.nerd_model_version(handle).decode()
+        self.precision = lib.nerd_precision_name(lib.nerd_model_precision(handle)).decode()
+        self.labels = tuple(lib.nerd_model_label(handle, i).decode() for i in range(lib.nerd_model_nlabels(handle)))
+        # idle workspaces; a call takes one (or makes one) and gives it back
+        self._pool = []
+        self._pool_lock = threading.Lock()
+        self._finalizer = weakref.finalize(self, _free_model, handle, self._pool)
+
+    def __repr__(self):
+        return "<nerd.Language %s %s (%s, %s) from %s>" % (self.model_name, self.model_version, self.pipeline,
+                                                           self.precision, self.path)
 
     def __call__(self, text):
-        return {t: label for t, label, _, _ in self._run(text)}
+        with self._pool_lock:
+            workspace = self._pool.pop() if self._pool else lib.nerd_doc_new()
+        if not workspace:
+            raise NerdError(_lib.strerror(_lib.NERD_ERR_NOMEM), "NOMEM")
+        try:
+            return self._run(workspace, text)
+        finally:
+            with self._pool_lock:
+                self._pool.append(workspace)
 
-    def ents(self, text):
-        return list(self._run(text))
+    def _run(self, workspace, text):
+        if not isinstance(text, str):
+            raise InputError("expected a str as input, but got %s" % type(text).__name__, "ARG")
+        # surrogatepass: a lone surrogate reaches the library, which refuses it as invalid UTF-8
+        data = text.encode("utf-8", "surrogatepass")
+        status = lib.nerd_ner(self._handle, workspace, data, len(data), self._pipeline_code)
+        if status != _lib.NERD_OK:
+            raise _text_error(status, text)
+        return Doc._from_workspace(self, text, workspace)
 
-    def __del__(self):
-        for d in getattr(self, "_docs", []):
-            _lib.nerd_doc_free(d)
-        if getattr(self, "_m", None):
-            _lib.nerd_model_free(self._m)
-            self._m = None
+    def pipe(self, texts, *, batch_size=DEFAULT_BATCH_SIZE, n_threads=1, as_tuples=False):
+        """Docs for texts, in order, computed on n_threads threads (the GIL is released while nerd
+        runs) in batches of batch_size texts. as_tuples: texts are (text, context) pairs and
+        (doc, context) pairs come out. An error is raised where its text's doc would come."""
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise InputError("pipe(): batch_size must be a positive int, not %r" % (batch_size,), "ARG")
+        if not isinstance(n_threads, int) or n_threads < 1:
+            raise InputError("pipe(): n_threads must be a positive int, not %r" % (n_threads,), "ARG")
+        items = iter(texts)
+        if n_threads == 1:
+            for item in items:
+                yield (self(item[0]), item[1]) if as_tuples else self(item)
+            return
+        pool = concurrent.futures.ThreadPoolExecutor(n_threads, thread_name_prefix="nerd-pipe")
+        pending = collections.deque()
+        try:
+            while True:
+                batch = [item for _, item in zip(range(batch_size), items)]
+                if batch:
+                    pending.append(pool.submit(self._batch, batch, as_tuples))
+                if pending and (not batch or len(pending) > BATCHES_AHEAD_PER_THREAD * n_threads):
+                    for result in pending.popleft().result():
+                        if isinstance(result, BaseException):
+                            raise result
+                        yield result
+                elif not batch:
+                    return
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _batch(self, batch, as_tuples):
+        """The docs of a batch (the pairs with as_tuples), an exception in place of each that failed."""
+        out = []
+        for item in batch:
+            try:
+                out.append((self(item[0]), item[1]) if as_tuples else self(item))
+            except Exception as e:  # raised by pipe() at this item's place
+                out.append(e)
+        return out
 
 
-def load(path=None, pipeline="full"):
-    return Model(path, pipeline)
+class Doc:
+    """The answer for one text, spaCy's names: text, ents, sents, tokens (len(doc), doc[i], iteration)."""
+
+    __slots__ = ("text", "_idx", "_nchars", "_ws", "_is_space", "_sent_starts", "_heads", "_deps", "ents",
+                 "_ent_of_token", "__weakref__")
+
+    @classmethod
+    def _from_workspace(cls, nlp, text, workspace):
+        doc = cls.__new__(cls)
+        doc.text = text
+        n = held.nerd_doc_ntokens(workspace)
+        tok = _lib.Token()
+        tok_ref, get_token = ctypes.byref(tok), held.nerd_doc_token
+        idx, nchars, ws, is_space = [0] * n, [0] * n, [False] * n, [False] * n
+        for i in range(n):
+            get_token(workspace, i, tok_ref)
+            idx[i], nchars[i], ws[i], is_space[i] = tok.idx, tok.nchars, bool(tok.ws), bool(tok.is_space)
+        doc._idx, doc._nchars, doc._ws, doc._is_space = idx, nchars, ws, is_space
+        doc._sent_starts = doc._heads = doc._deps = None
+        if nlp._pipeline_code == _lib.PIPELINES["full"]:
+            get_start, get_head = held.nerd_doc_sent_start, held.nerd_doc_head
+            head, dep = ctypes.c_size_t(), ctypes.c_char_p()
+            head_ref, dep_ref = ctypes.byref(head), ctypes.byref(dep)
+            starts, heads, deps = [False] * n, [0] * n, [""] * n
+            for i in range(n):
+                starts[i] = get_start(workspace, i) == 1
+                get_head(workspace, i, head_ref, dep_ref)
+                heads[i], deps[i] = head.value, dep.value.decode()
+            doc._sent_starts, doc._heads, doc._deps = starts, heads, deps
+        ent = _lib.Ent()
+        ent_ref, get_ent = ctypes.byref(ent), held.nerd_doc_ent
+        ents = []
+        for i in range(held.nerd_doc_nents(workspace)):
+            get_ent(workspace, i, ent_ref)
+            ents.append(Span(doc, ent.start, ent.end, ent.label.decode(), ent.start_char, ent.end_char))
+        doc.ents = tuple(ents)
+        doc._ent_of_token = None
+        return doc
+
+    def __len__(self):
+        return len(self._idx)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            start, stop, step = i.indices(len(self))
+            if step != 1:
+                raise InputError("Doc slices take a step of 1", "ARG")
+            return self._span(start, max(start, stop))
+        n = len(self)
+        if not isinstance(i, int) or not -n <= i < n:
+            raise IndexError("token index %r out of range for a doc of %d tokens" % (i, n))
+        return Token(self, i % n)
+
+    def __iter__(self):
+        return (Token(self, i) for i in range(len(self)))
+
+    def __repr__(self):
+        return self.text
+
+    def __str__(self):
+        return self.text
+
+    def _span(self, start, end, label=""):
+        """Tokens [start, end) as a Span (its characters: from the first's start to the last's end)."""
+        if start == end:
+            at = self._idx[start] if start < len(self) else len(self.text)
+            return Span(self, start, end, label, at, at)
+        return Span(self, start, end, label, self._idx[start], self._idx[end - 1] + self._nchars[end - 1])
+
+    @property
+    def sents(self):
+        """The sentences (Spans) the parser found: full pipeline only, as spaCy's (E030 otherwise)."""
+        if self._sent_starts is None:
+            raise InputError("sentence boundaries are unset: the ner pipeline has no parser; "
+                             "load with pipeline=\"full\" for doc.sents", "ARG")
+        starts = [i for i, s in enumerate(self._sent_starts) if s or i == 0]
+        return (self._span(a, b) for a, b in zip(starts, starts[1:] + [len(self)]))
+
+    def _ent_index(self):
+        """For each token the index of its entity in ents, or -1."""
+        if self._ent_of_token is None:
+            of = [-1] * len(self)
+            for e, span in enumerate(self.ents):
+                for i in range(span.start, span.end):
+                    of[i] = e
+            self._ent_of_token = of
+        return self._ent_of_token
+
+
+class Span:
+    """Tokens [start, end) of a doc: an entity (label_) or a sentence."""
+
+    __slots__ = ("doc", "start", "end", "label_", "start_char", "end_char")
+
+    def __init__(self, doc, start, end, label_, start_char, end_char):
+        self.doc, self.start, self.end, self.label_ = doc, start, end, label_
+        self.start_char, self.end_char = start_char, end_char
+
+    @property
+    def text(self):
+        return self.doc.text[self.start_char:self.end_char]
+
+    @property
+    def text_with_ws(self):
+        return self.text + (" " if self.end > self.start and self.doc._ws[self.end - 1] else "")
+
+    def __len__(self):
+        return self.end - self.start
+
+    def __iter__(self):
+        return (Token(self.doc, i) for i in range(self.start, self.end))
+
+    def __getitem__(self, i):
+        n = len(self)
+        if not isinstance(i, int) or not -n <= i < n:
+            raise IndexError("token index %r out of range for a span of %d tokens" % (i, n))
+        return Token(self.doc, self.start + i % n)
+
+    def __repr__(self):
+        return self.text
+
+    def __str__(self):
+        return self.text
+
+
+class Token:
+    """Token i of a doc, spaCy's names."""
+
+    __slots__ = ("doc", "i")
+
+    def __init__(self, doc, i):
+        self.doc, self.i = doc, i
+
+    @property
+    def idx(self):
+        return self.doc._idx[self.i]
+
+    @property
+    def text(self):
+        start = self.doc._idx[self.i]
+        return self.doc.text[start:start + self.doc._nchars[self.i]]
+
+    @property
+    def whitespace_(self):
+        return " " if self.doc._ws[self.i] else ""
+
+    @property
+    def text_with_ws(self):
+        return self.text + self.whitespace_
+
+    @property
+    def is_space(self):
+        return self.doc._is_space[self.i]
+
+    @property
+    def ent_iob_(self):
+        e = self.doc._ent_index()[self.i]
+        return "O" if e < 0 else "B" if self.doc.ents[e].start == self.i else "I"
+
+    @property
+    def ent_type_(self):
+        e = self.doc._ent_index()[self.i]
+        return "" if e < 0 else self.doc.ents[e].label_
+
+    @property
+    def is_sent_start(self):
+        """True or False with the full pipeline; None (not computed) with the ner alone."""
+        return None if self.doc._sent_starts is None else self.i == 0 or self.doc._sent_starts[self.i]
+
+    @property
+    def head(self):
+        """The parser's head (a root is its own): full pipeline only."""
+        if self.doc._heads is None:
+            raise InputError("no parse: the ner pipeline has no parser; load with pipeline=\"full\"", "ARG")
+        return Token(self.doc, self.doc._heads[self.i])
+
+    @property
+    def dep_(self):
+        """The parser's dependency label ("ROOT" for a root); "" with the ner alone."""
+        return "" if self.doc._deps is None else self.doc._deps[self.i]
+
+    def __len__(self):
+        return self.doc._nchars[self.i]
+
+    def __repr__(self):
+        return self.text
+
+    def __str__(self):
+        return self.text

@@ -3,6 +3,7 @@
 #include "bench/client.h"
 #include "cli/cli.h"
 #include "cli/cli_common.h"
+#include "modelfile/modelfile.h"
 #include "util/json.h"
 
 #include <stdio.h>
@@ -57,19 +58,15 @@ static int load_jsonl(const char *path, textset *t, int with_dict)
 {
     buf in = {0};
     if (cli_read_input(path, &in)) return -1;
-    for (char *line = in.ptr, *nl; line < in.ptr + in.len; line = nl + 1) {
-        nl = memchr(line, '\n', (size_t)(in.ptr + in.len - line));
-        if (!nl) nl = in.ptr + in.len;
-        if (nl == line) continue;
-        json_doc d;
-        char err[128];
-        if (json_parse(line, (size_t)(nl - line), 0, &d, err, sizeof err) == 0) {
-            const json_value *tx = json_get(&d.root, "text"), *dict = json_get(&d.root, "dict");
-            if (tx && tx->type == JSON_STRING)
-                add(t, tx->u.str.ptr, tx->u.str.len, with_dict && dict && dict->type == JSON_OBJECT ? golden_dict_json(dict) : NULL);
-        }
-        json_doc_free(&d);
+    jsonl_iter it;
+    jsonl_init(&it, in.ptr, in.len, JSONL_MAX_LINE);
+    for (int got; (got = jsonl_next(&it)) != 0;) {
+        if (got < 0) continue;
+        const json_value *tx = json_get(&it.doc.root, "text"), *dict = json_get(&it.doc.root, "dict");
+        if (tx && tx->type == JSON_STRING)
+            add(t, tx->u.str.ptr, tx->u.str.len, with_dict && dict && dict->type == JSON_OBJECT ? golden_dict_json(dict) : NULL);
     }
+    jsonl_free(&it);
     buf_free(&in);
     return 0;
 }

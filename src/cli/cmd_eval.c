@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "cli/cli_common.h"
 #include "util/ents_json.h"
+#include "modelfile/modelfile.h"
 #include "util/json.h"
 
 #include <stdio.h>
@@ -239,20 +240,17 @@ int cmd_eval(int argc, char **argv)
         buf_clear(&in);
         if (cli_read_input(files[f], &in)) { rc = 1; continue; }
         eval_counts c = {0};
-        for (char *line = in.ptr, *nl; line < in.ptr + in.len; line = nl + 1) {
-            nl = memchr(line, '\n', (size_t)(in.ptr + in.len - line));
-            if (!nl) nl = in.ptr + in.len;
-            if (nl == line) continue;
-            json_doc jd;
-            char err[256];
-            if (json_parse(line, (size_t)(nl - line), 0, &jd, err, sizeof err)) {
-                fprintf(stderr, "nerd eval: %s: %s\n", files[f], err);
+        jsonl_iter it;
+        jsonl_init(&it, in.ptr, in.len, JSONL_MAX_LINE);
+        for (int got; (got = jsonl_next(&it)) != 0;) {
+            if (got < 0) {
+                fprintf(stderr, "nerd eval: %s: %s\n", files[f], it.err);
                 rc = 1;
             } else {
-                eval_doc(m, d, pipeline, all_fields, &jd.root, &c, &shown, max_shown, &scratch);
+                eval_doc(m, d, pipeline, all_fields, &it.doc.root, &c, &shown, max_shown, &scratch);
             }
-            json_doc_free(&jd);
         }
+        jsonl_free(&it);
         print_counts(files[f], &c, pipeline == NERD_PIPELINE_FULL);
         total.docs += c.docs; total.tok_same += c.tok_same; total.ents_same += c.ents_same;
         total.dict_same += c.dict_same; total.same += c.same; total.tp += c.tp; total.npred += c.npred;

@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "cli/cli_common.h"
 #include "util/ents_json.h"
+#include "modelfile/modelfile.h"
 #include "util/json.h"
 
 #include <stdio.h>
@@ -104,17 +105,13 @@ int cmd_ner(int argc, char **argv)
         rc |= nerd_doc_nents(d) == 0 && out.len > 9 && !strncmp(out.ptr, "{\"error\"", 8);
         docs = 1;
     } else {
-        for (char *line = in.ptr, *nl; line < in.ptr + in.len; line = nl + 1) {
-            nl = memchr(line, '\n', (size_t)(in.ptr + in.len - line));
-            if (!nl) nl = in.ptr + in.len;
-            if (nl == line) continue;
-            json_doc jd;
-            char err[256] = "";
+        jsonl_iter it;
+        jsonl_init(&it, in.ptr, in.len, JSONL_MAX_LINE);
+        for (int got; (got = jsonl_next(&it)) != 0;) {
             buf_clear(&out);
-            const json_value *t = NULL;
-            if (json_parse(line, (size_t)(nl - line), 0, &jd, err, sizeof err) == 0) t = json_get(&jd.root, "text");
+            const json_value *t = got > 0 ? json_get(&it.doc.root, "text") : NULL;
             if (!t || t->type != JSON_STRING) {
-                const char *why = t ? "text must be a string" : *err ? err : "missing text";
+                const char *why = t ? "text must be a string" : got < 0 ? it.err : "missing text";
                 buf_puts(&out, "{\"error\":");
                 json_write_string(&out, why, strlen(why), 0);
                 buf_putc(&out, '}');
@@ -122,11 +119,11 @@ int cmd_ner(int argc, char **argv)
             } else if (answer(m, d, t->u.str.ptr, t->u.str.len, pipeline, fmt, &out)) {
                 rc = 1;
             }
-            json_doc_free(&jd);
             buf_putc(&out, '\n');
             fwrite(out.ptr, 1, out.len, stdout);
             docs++;
         }
+        jsonl_free(&it);
     }
     clock_gettime(CLOCK_MONOTONIC, &b);
     if (verbose)

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nerd.h"
+
 #include "transition/arc_eager.h"
 
 typedef struct {
@@ -26,10 +28,14 @@ typedef struct {
     int skipped;         /* DEP rules with patterns nerd cannot evaluate (not applied) */
 } ar_dep_rules;
 
-/* Reads the DEP rules of an attribute_ruler patterns file; labels join mv's table. 0, or -1
- * with a message naming the file. */
-int ar_load(ar_dep_rules *r, ae_moves *mv, const char *path, char *err, size_t errlen);
+/* Reads the DEP rules of an attribute_ruler patterns file; labels join mv's table. NERD_OK, or
+ * the cause (modelfile/modelfile.h) with a message naming the file. */
+nerd_status ar_load(ar_dep_rules *r, ae_moves *mv, const char *path, char *err, size_t errlen);
 void ar_free(ar_dep_rules *r);
+/* Does any rule of the patterns file set an attribute outside allowed (NULL-terminated)?
+ * *sets_other = 1 with its name in bad, or 0; the status is the file's (err names the cause). */
+nerd_status ar_sets_only(const char *path, const char *const *allowed, int *sets_other, char *bad, size_t badlen,
+                         char *err, size_t errlen);
 /* Applies the rules to n tokens' labels, as the attribute_ruler after the parser. */
 void ar_apply(const ar_dep_rules *r, size_t n, const uint8_t *is_space, int16_t *dep);
 

@@ -9,22 +9,91 @@
  * computed from its projected vector. */
 #include "pipeline/engine.h"
 #include "util/deadline.h"
+#include "util/json.h"
+#include "modelfile/modelfile.h"
+
+#include <stdio.h>
 
 #include <string.h>
 
 #define PARSE_CHUNK 2048   /* tokens per tok2vec pass */
-#define PARSE_CONTEXT 8    /* beyond the encoder's receptive field (depth x window) */
+#define PARSE_MIN_CONTEXT 8 /* tokens each side of a chunk, beyond the encoder's receptive field */
 
-static void fill_t2v_attrs(const nerd_model *m, nerd_doc *d)
+/* The parser and the tok2vec it listens to: config, weights, moves, and the attribute_ruler's
+ * DEP rules after it. */
+/* The parser's cfg, when there is one: beam search would decode differently. */
+static nerd_status check_greedy(const char *path, char *err, size_t errlen)
 {
-    const int nc = m->t2v.nattrs;
-    for (size_t i = 0; i < d->ntoks; i++) {
-        uint64_t *a = d->t2v_attrs + i * nc;
-        for (int c = 0; c < nc; c++) {
-            int k = m->t2v_attr[c];
-            a[c] = k < NER_NATTRS ? d->attrs[i * NER_NATTRS + k] : k == ATTR_SPACY ? d->toks[i].ws : d->toks[i].is_space;
-        }
+    json_doc jd;
+    nerd_status rc = mf_read_json(path, &jd, err, errlen);
+    const json_value *bw = rc == NERD_OK ? json_get(&jd.root, "beam_width") : NULL;
+    if (bw && bw->type == JSON_NUMBER && bw->u.num != 1) {
+        snprintf(err, errlen, "%s: beam_width is not 1; nerd implements greedy decoding", path);
+        rc = NERD_ERR_UNSUPPORTED;
     }
+    json_doc_free(&jd);
+    return rc == NERD_ERR_NOT_FOUND ? NERD_OK : rc;
+}
+
+nerd_status parser_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
+                                  const pipeline_plan *plan, char *err, size_t errlen)
+{
+    nerd_status ls;
+    char cfgpath[4096], path[4096], sec[96], lsec[128], up[32], t2v[32], sub[512];
+    snprintf(cfgpath, sizeof cfgpath, "%s/config.cfg", dir);
+    snprintf(sec, sizeof sec, "components.%.31s.model", name);
+    snprintf(lsec, sizeof lsec, "%s.tok2vec", sec);
+    tb_dims tb;
+    if (arch_tb_parser(c, sec, "parser", &tb, cfgpath, err, errlen)) return NERD_ERR_UNSUPPORTED;
+    if (!arch_is_listener(c, lsec, up, sizeof up)) {
+        const char *raw = cfg_raw(c, lsec, "@architectures");
+        snprintf(err, errlen, "%s [%s]: architecture %s is not supported for the parser (nerd implements spacy.Tok2VecListener.v1)",
+                 cfgpath, lsec, raw ? raw : "(none)");
+        return NERD_ERR_UNSUPPORTED;
+    }
+    snprintf(sec, sizeof sec, "components.%.31s", name);
+    int b;
+    if (!cfg_bool(c, sec, "learn_tokens", &b) && b) {
+        snprintf(err, errlen, "%s [%s]: learn_tokens = true (subtoken merging) is not supported", cfgpath, sec);
+        return NERD_ERR_UNSUPPORTED;
+    }
+    if (registry_listened(c, up, name, t2v, sizeof t2v)) {
+        snprintf(err, errlen, "%s [%s]: the parser listens to tok2vec component \"%s\", which does not run before it",
+                 cfgpath, lsec, up);
+        return NERD_ERR_UNSUPPORTED;
+    }
+    nerd_status s = tok2vec_component_load_shared(m, c, dir, t2v, err, errlen);
+    if (s != NERD_OK) return s;
+    snprintf(m->parser_name, sizeof m->parser_name, "%s", name);
+    snprintf(path, sizeof path, "%s/%s/model", dir, name);
+    if ((ls = tw_load(path, &m->parser_weights, err, errlen)) != NERD_OK) return ls;
+    if (parser_net_bind(&m->parser, &m->parser_weights, m->t2v.width, sub, sizeof sub)) {
+        snprintf(err, errlen, "%s: %s", path, sub);
+        return NERD_ERR_FORMAT;
+    }
+    if (arch_tb_check(&m->parser, &tb, path, err, errlen)) return NERD_ERR_FORMAT;
+    snprintf(path, sizeof path, "%s/%s/cfg", dir, name);
+    if ((ls = check_greedy(path, err, errlen)) != NERD_OK) return ls;
+    snprintf(path, sizeof path, "%s/%s/moves", dir, name);
+    if ((ls = ae_load(&m->parser_moves, path, err, errlen)) != NERD_OK) return ls;
+    if (m->parser_moves.nclasses != m->parser.nclasses) {
+        snprintf(err, errlen, "%s: %d classes, but the parser model scores %d", path, m->parser_moves.nclasses,
+                 m->parser.nclasses);
+        return NERD_ERR_FORMAT;
+    }
+    if (*plan->ruler) {
+        snprintf(path, sizeof path, "%s/%s/patterns", dir, plan->ruler);
+        if ((ls = ar_load(&m->dep_rules, &m->parser_moves, path, err, errlen)) != NERD_OK) return ls;
+    }
+    if (parser_pack(&m->full_parser_packed, &m->parser)) {
+        snprintf(err, errlen, "out of memory");
+        return NERD_ERR_NOMEM;
+    }
+    m->parser_before_ner = plan->parser_before_ner;
+    m->parse_window = 2048;
+    m->parse_back = 256;
+    m->has_full = 1;
+    return NERD_OK;
 }
 
 nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline)
@@ -34,8 +103,10 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline)
     const parser_net *pn = &m->parser;
     const ae_moves *mv = &m->parser_moves;
     d->has_parse = 0;
-    if ((size_t)t2v->depth * t2v->window >= PARSE_CONTEXT || pn->nF != AE_NFEATS) return NERD_ERR_UNSUPPORTED;
-    const size_t span = PARSE_CHUNK + 2 * PARSE_CONTEXT, rowlen = (size_t)pn->nF * pn->nO * pn->nP;
+    const size_t rf = (size_t)t2v->depth * t2v->window;
+    const size_t context = rf + 1 > PARSE_MIN_CONTEXT ? rf + 1 : PARSE_MIN_CONTEXT;
+    if (pn->nF != AE_NFEATS && pn->nF != AE_NFEATS_EXTRA) return NERD_ERR_UNSUPPORTED;
+    const size_t span = PARSE_CHUNK + 2 * context, rowlen = (size_t)pn->nF * pn->nO * pn->nP;
     const size_t window = m->parse_window, back = m->parse_back;
     const size_t win = n < window ? n : window;
     const size_t f_scratch = t2v_fast_scratch_floats(t2v, span), f_vecs = span * t2v->width, f_proj = n * pn->nI,
@@ -59,11 +130,11 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline)
     uint8_t *valid = d->pbytes + ae_state_bytes(n);
 
     /* the shared tok2vec, chunk by chunk, straight into the projection the parser reads */
-    fill_t2v_attrs(m, d);
+    if (tok2vec_gather(d, m->t2v_attr, t2v->nattrs, d->t2v_attrs)) return NERD_ERR_NOMEM;
     for (size_t c0 = 0; c0 < n; c0 += PARSE_CHUNK) {
         if (deadline_passed(deadline)) return NERD_ERR_DEADLINE; /* between chunks of rows */
         size_t c1 = c0 + PARSE_CHUNK < n ? c0 + PARSE_CHUNK : n;
-        size_t a = c0 > PARSE_CONTEXT ? c0 - PARSE_CONTEXT : 0, b = c1 + PARSE_CONTEXT < n ? c1 + PARSE_CONTEXT : n;
+        size_t a = c0 > context ? c0 - context : 0, b = c1 + context < n ? c1 + context : n;
         t2v_fast_forward(t2v, &m->full_t2v_packed, m->precision, m->full_cache, d->t2v_attrs + a * t2v->nattrs, b - a,
                          vecs, scratch, NULL, NULL, NULL);
         parser_fast_project(pn, &m->full_parser_packed, vecs + (c0 - a) * t2v->width, c1 - c0, proj + c0 * pn->nI);
@@ -82,10 +153,10 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline)
             wn = n - w0 < window ? n - w0 : window;
             parser_fast_table(pn, &m->full_parser_packed, proj + w0 * pn->nI, wn, table);
         }
-        int feats[AE_NFEATS];
-        const float *rows[AE_NFEATS];
-        ae_features(&st, feats);
-        for (int f = 0; f < AE_NFEATS; f++) {
+        int feats[AE_NFEATS_EXTRA];
+        const float *rows[AE_NFEATS_EXTRA];
+        ae_features(&st, pn->nF, feats);
+        for (int f = 0; f < pn->nF; f++) {
             long j = feats[f];
             if (j < 0) rows[f] = table; /* the learned pad row */
             else if ((size_t)j >= w0 && (size_t)j < w0 + wn) rows[f] = table + ((size_t)j - w0 + 1) * rowlen;

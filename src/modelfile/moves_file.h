@@ -5,10 +5,11 @@
 
 #include <stddef.h>
 
+#include "nerd.h"
 #include "util/json.h"
 
-/* Reads path into *jd (root: a JSON object). 0, or -1 with a message naming the file; always
- * call json_doc_free(jd). */
-int moves_file_read(const char *path, json_doc *jd, char *err, size_t errlen);
+/* Reads path into *jd (root: a JSON object). NERD_OK, or the cause (modelfile.h) with a message
+ * naming the file; always call json_doc_free(jd). */
+nerd_status moves_file_read(const char *path, json_doc *jd, char *err, size_t errlen);
 
 #endif

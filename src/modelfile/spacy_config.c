@@ -1,4 +1,5 @@
 #include "modelfile/spacy_config.h"
+#include "modelfile/modelfile.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -21,18 +22,22 @@ static char *trim(char *s)
     return s;
 }
 
-spacy_config *cfg_load(const char *path, char *err, size_t errlen)
+nerd_status cfg_load(const char *path, spacy_config **out, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    spacy_config *c = calloc(1, sizeof *c);
-    char line[8192], section[512] = "";
+    *out = NULL;
+    buf text = {0};
+    nerd_status rc = mf_read(path, MF_MAX_TEXT_FILE, &text, err, errlen);
+    spacy_config *c = rc == NERD_OK ? calloc(1, sizeof *c) : NULL;
+    if (rc != NERD_OK) goto out;
+    char section[512] = "";
     size_t cap = 0;
     int lineno = 0;
-    while (c && fgets(line, sizeof line, f)) {
+    rc = NERD_ERR_NOMEM;
+    if (!c) goto oom;
+    for (char *line = text.ptr, *next; line < text.ptr + text.len; line = next) {
+        char *nl = memchr(line, '\n', (size_t)(text.ptr + text.len - line));
+        next = nl ? nl + 1 : text.ptr + text.len;
+        if (nl) *nl = 0;
         lineno++;
         char *s = trim(line);
         if (!*s || *s == '#' || *s == ';') continue;
@@ -46,23 +51,25 @@ spacy_config *cfg_load(const char *path, char *err, size_t errlen)
         char *eq = strchr(s, '=');
         if (!eq || !*section) goto bad;
         *eq = 0;
-        if (c->n == cap) {
-            cap = cap ? cap * 2 : 64;
-            cfg_entry *ne = realloc(c->e, cap * sizeof *ne);
-            if (!ne) goto bad;
-            c->e = ne;
-        }
-        c->e[c->n++] = (cfg_entry){strdup(section), strdup(trim(s)), strdup(trim(eq + 1))};
-        continue;
-    bad:
-        snprintf(err, errlen, "%s:%d: not a spaCy config line", path, lineno);
-        fclose(f);
-        cfg_free(c);
-        return NULL;
+        if (grow_array((void **)&c->e, &cap, c->n + 1, sizeof *c->e)) goto oom;
+        cfg_entry *e = &c->e[c->n];
+        *e = (cfg_entry){strdup(section), strdup(trim(s)), strdup(trim(eq + 1))};
+        c->n++;
+        if (!e->section || !e->key || !e->value) goto oom;
     }
-    fclose(f);
-    if (!c) snprintf(err, errlen, "out of memory");
-    return c;
+    rc = NERD_OK;
+    goto out;
+bad:
+    snprintf(err, errlen, "%s:%d: not a spaCy config line", path, lineno);
+    rc = NERD_ERR_FORMAT;
+    goto out;
+oom:
+    snprintf(err, errlen, "%s: out of memory", path);
+out:
+    buf_free(&text);
+    if (rc != NERD_OK) cfg_free(c);
+    else *out = c;
+    return rc;
 }
 
 void cfg_free(spacy_config *c)
@@ -82,12 +89,13 @@ static const char *lookup(const spacy_config *c, const char *section, const char
     for (size_t i = c->n; i-- > 0;) {
         if (strcmp(c->e[i].section, section) || strcmp(c->e[i].key, key)) continue;
         const char *v = c->e[i].value;
-        /* a whole-value reference ${section:key} */
+        /* a whole-value reference ${section:key}, or confection's ${section.key} */
         size_t n = strlen(v);
         if (depth < 8 && n > 3 && v[0] == '$' && v[1] == '{' && v[n - 1] == '}') {
             char ref[512];
             snprintf(ref, sizeof ref, "%.*s", (int)(n - 3), v + 2);
             char *colon = strchr(ref, ':');
+            if (!colon) colon = strrchr(ref, '.');
             if (!colon) return NULL;
             *colon = 0;
             return lookup(c, ref, colon + 1, depth + 1);

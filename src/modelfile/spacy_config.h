@@ -6,9 +6,13 @@
 
 #include <stddef.h>
 
+#include "nerd.h"
+
 typedef struct spacy_config spacy_config;
 
-spacy_config *cfg_load(const char *path, char *err, size_t errlen);
+/* Reads config.cfg into *out. NERD_OK, or the cause (modelfile/modelfile.h) with a message
+ * naming the file (and the line of a malformed one); *out is then NULL. */
+nerd_status cfg_load(const char *path, spacy_config **out, char *err, size_t errlen);
 void cfg_free(spacy_config *c);
 
 /* The raw value text of key in section (references resolved), or NULL. */

@@ -1,4 +1,5 @@
 #include "modelfile/thinc_weights.h"
+#include "modelfile/modelfile.h"
 #include "util/msgpack_bounds.h"
 
 #include <errno.h>
@@ -22,37 +23,13 @@ static int fail(char *err, size_t errlen, const char *path, const char *fmt, ...
     return -1;
 }
 
-/* msgpack keys in thinc files are str or bin depending on the writer */
-static int key_is(const msgpack_object *k, const char *s)
-{
-    size_t n = strlen(s);
-    if (k->type == MSGPACK_OBJECT_STR) return k->via.str.size == n && !memcmp(k->via.str.ptr, s, n);
-    if (k->type == MSGPACK_OBJECT_BIN) return k->via.bin.size == n && !memcmp(k->via.bin.ptr, s, n);
-    return 0;
-}
-
-static const msgpack_object *map_get(const msgpack_object *map, const char *key)
-{
-    if (map->type != MSGPACK_OBJECT_MAP) return NULL;
-    for (uint32_t i = 0; i < map->via.map.size; i++)
-        if (key_is(&map->via.map.ptr[i].key, key)) return &map->via.map.ptr[i].val;
-    return NULL;
-}
-
-static int str_of(const msgpack_object *o, const char **p, size_t *n)
-{
-    if (o->type == MSGPACK_OBJECT_STR) { *p = o->via.str.ptr; *n = o->via.str.size; return 0; }
-    if (o->type == MSGPACK_OBJECT_BIN) { *p = o->via.bin.ptr; *n = o->via.bin.size; return 0; }
-    return -1;
-}
-
 /* Checks one serialized numpy array {nd, type "<f4", shape, data} and returns its shape. */
 static int array_shape(const msgpack_object *a, tw_tensor *t, const char **data, size_t *nbytes)
 {
-    const msgpack_object *type = map_get(a, "type"), *shape = map_get(a, "shape"), *d = map_get(a, "data");
+    const msgpack_object *type = mf_map_get(a, "type"), *shape = mf_map_get(a, "shape"), *d = mf_map_get(a, "data");
     const char *ts;
     size_t tn;
-    if (!type || !shape || !d || str_of(type, &ts, &tn) || tn != 3 || memcmp(ts, "<f4", 3)) return -1;
+    if (!type || !shape || !d || mf_str(type, &ts, &tn) || tn != 3 || memcmp(ts, "<f4", 3)) return -1;
     if (shape->type != MSGPACK_OBJECT_ARRAY || shape->via.array.size > 6) return -1;
     t->ndim = (int)shape->via.array.size;
     t->size = 1;
@@ -63,38 +40,20 @@ static int array_shape(const msgpack_object *a, tw_tensor *t, const char **data,
         t->size *= t->shape[i];
         if (t->size > ((size_t)1 << 32)) return -1;
     }
-    if (str_of(d, data, nbytes) || *nbytes != t->size * sizeof(float)) return -1;
+    if (mf_str(d, data, nbytes) || *nbytes != t->size * sizeof(float)) return -1;
     return 0;
 }
 
-int tw_load(const char *path, thinc_model *m, char *err, size_t errlen)
+nerd_status tw_load(const char *path, thinc_model *m, char *err, size_t errlen)
 {
     memset(m, 0, sizeof *m);
-    FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errlen, path, "cannot open: %s", strerror(errno));
-    if (fseek(f, 0, SEEK_END) || ftell(f) < 0) { fclose(f); return fail(err, errlen, path, "cannot read"); }
-    size_t len = (size_t)ftell(f);
-    rewind(f);
-    m->raw = malloc(len ? len : 1);
-    if (!m->raw || fread(m->raw, 1, len, f) != len) {
-        fclose(f);
-        tw_free(m);
-        return fail(err, errlen, path, "cannot read");
-    }
-    fclose(f);
-    m->raw_len = len;
-
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    size_t off = 0;
-    int rc = -1;
-    if (mp_unpack_next(&up, (const char *)m->raw, len, &off) != MSGPACK_UNPACK_SUCCESS) {
-        fail(err, errlen, path, "not a msgpack file (truncated or corrupt)");
-        goto out;
-    }
-    const msgpack_object *root = &up.data;
-    const msgpack_object *nodes = map_get(root, "nodes"), *params = map_get(root, "params"),
-                         *attrs = map_get(root, "attrs");
+    mf_msgpack mp;
+    nerd_status rc = mf_msgpack_read(&mp, path, "a thinc model", MSGPACK_OBJECT_MAP, err, errlen);
+    if (rc != NERD_OK) goto out;
+    rc = NERD_ERR_FORMAT;
+    const msgpack_object *root = mp.root;
+    const msgpack_object *nodes = mf_map_get(root, "nodes"), *params = mf_map_get(root, "params"),
+                         *attrs = mf_map_get(root, "attrs");
     if (!nodes || !params || !attrs || nodes->type != MSGPACK_OBJECT_ARRAY || params->type != MSGPACK_OBJECT_ARRAY ||
         attrs->type != MSGPACK_OBJECT_ARRAY || params->via.array.size != nodes->via.array.size ||
         attrs->via.array.size != nodes->via.array.size) {
@@ -103,24 +62,24 @@ int tw_load(const char *path, thinc_model *m, char *err, size_t errlen)
     }
     int n = (int)nodes->via.array.size;
     m->nodes = calloc(n ? (size_t)n : 1, sizeof *m->nodes);
-    if (!m->nodes) { fail(err, errlen, path, "out of memory"); goto out; }
+    if (!m->nodes) { fail(err, errlen, path, "out of memory"); rc = NERD_ERR_NOMEM; goto out; }
     m->nnodes = n;
 
     /* pass 1: names, attrs, shapes, and the block's size */
     size_t total = 0;
     for (int i = 0; i < n; i++) {
         tw_node *nd = &m->nodes[i];
-        const msgpack_object *name = map_get(&nodes->via.array.ptr[i], "name");
+        const msgpack_object *name = mf_map_get(&nodes->via.array.ptr[i], "name");
         const char *s;
         size_t sl;
-        if (!name || str_of(name, &s, &sl)) { fail(err, errlen, path, "node %d has no name", i); goto out; }
-        nd->name = strndup(s, sl);
+        if (!name || mf_str(name, &s, &sl)) { fail(err, errlen, path, "node %d has no name", i); goto out; }
+        if (!(nd->name = strndup(s, sl))) { fail(err, errlen, path, "out of memory"); rc = NERD_ERR_NOMEM; goto out; }
         const msgpack_object *am = &attrs->via.array.ptr[i];
         if (am->type == MSGPACK_OBJECT_MAP) {
             for (uint32_t k = 0; k < am->via.map.size && nd->nattrs < 6; k++) {
                 const char *ks, *vs;
                 size_t kl, vl;
-                if (str_of(&am->via.map.ptr[k].key, &ks, &kl) || kl >= 24 || str_of(&am->via.map.ptr[k].val, &vs, &vl))
+                if (mf_str(&am->via.map.ptr[k].key, &ks, &kl) || kl >= 24 || mf_str(&am->via.map.ptr[k].val, &vs, &vl))
                     continue;
                 memcpy(nd->attrs[nd->nattrs].key, ks, kl);
                 nd->attrs[nd->nattrs].key[kl] = 0;
@@ -135,7 +94,7 @@ int tw_load(const char *path, thinc_model *m, char *err, size_t errlen)
         for (uint32_t k = 0; k < pm->via.map.size; k++) {
             const char *ks, *data;
             size_t kl, nbytes;
-            if (nd->nparams == 4 || str_of(&pm->via.map.ptr[k].key, &ks, &kl) || kl >= 24) {
+            if (nd->nparams == 4 || mf_str(&pm->via.map.ptr[k].key, &ks, &kl) || kl >= 24) {
                 fail(err, errlen, path, "node %d (%s): unexpected parameters", i, nd->name);
                 goto out;
             }
@@ -154,7 +113,12 @@ int tw_load(const char *path, thinc_model *m, char *err, size_t errlen)
     m->block_bytes = total * sizeof(float);
     if (m->block_bytes) {
         void *b = mmap(NULL, m->block_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (b == MAP_FAILED) { m->block_bytes = 0; fail(err, errlen, path, "out of memory"); goto out; }
+        if (b == MAP_FAILED) {
+            m->block_bytes = 0;
+            fail(err, errlen, path, "out of memory");
+            rc = NERD_ERR_NOMEM;
+            goto out;
+        }
         m->block = b;
     }
     size_t at = 0;
@@ -173,12 +137,17 @@ int tw_load(const char *path, thinc_model *m, char *err, size_t errlen)
     }
     if (m->block && mprotect(m->block, m->block_bytes, PROT_READ)) {
         fail(err, errlen, path, "mprotect: %s", strerror(errno));
+        rc = NERD_ERR_NOMEM;
         goto out;
     }
-    rc = 0;
+    /* the weights' checksum is of the bytes as read; the attrs point into them */
+    m->raw = (uint8_t *)mp.raw.ptr;
+    m->raw_len = mp.raw.len;
+    mp.raw = (buf){0};
+    rc = NERD_OK;
 out:
-    msgpack_unpacked_destroy(&up);
-    if (rc) tw_free(m);
+    mf_msgpack_free(&mp);
+    if (rc != NERD_OK) tw_free(m);
     return rc;
 }
 

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nerd.h"
+
 typedef struct {
     const float *data;   /* 64-byte aligned, inside the model's block */
     int ndim;
@@ -35,8 +37,9 @@ typedef struct {
     size_t raw_len;
 } thinc_model;
 
-/* Loads a thinc msgpack model file. Returns 0, or -1 with a message naming the file. */
-int tw_load(const char *path, thinc_model *m, char *err, size_t errlen);
+/* Loads a thinc msgpack model file. NERD_OK, or the cause (modelfile.h) with a message naming
+ * the file. */
+nerd_status tw_load(const char *path, thinc_model *m, char *err, size_t errlen);
 void tw_free(thinc_model *m);
 
 /* The index of the nth node (0-based) whose name is exactly `name`, or -1. */

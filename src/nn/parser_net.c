@@ -32,6 +32,7 @@ int parser_net_bind(parser_net *p, const thinc_model *m, int t2v_width, char *er
     p->t2v_width = t2v_width;
     for (int k = 0; k < 2; k++) {
         int node = tw_find(m, "linear", k);
+        if (k == 1 && node < 0) break; /* use_upper = false: no output layer */
         const tw_tensor *lw = tw_param_of(m, node, "W"), *lb = tw_param_of(m, node, "b");
         if (!lw || !lb || lw->ndim != 2 || lb->ndim != 1 || lb->shape[0] != lw->shape[0]) {
             snprintf(err, errlen, "linear node %d: missing or malformed", node);
@@ -46,7 +47,8 @@ int parser_net_bind(parser_net *p, const thinc_model *m, int t2v_width, char *er
             p->nclasses = (int)lw->shape[0];
         }
     }
-    if (!p->proj_W || !p->upper_W) {
+    if (!p->upper_W) p->nclasses = p->nO; /* the lower layer scores the classes */
+    if (!p->proj_W) {
         snprintf(err, errlen, "parser model: no projection %d->%d or no output layer from %d", t2v_width, p->nI, p->nO);
         return -1;
     }
@@ -113,6 +115,10 @@ void parser_net_step_rows(const parser_net *p, const float *const *rows, float *
         float best = sum[o * nP];
         for (int q = 1; q < nP; q++) if (sum[o * nP + q] > best) best = sum[o * nP + q];
         hidden[o] = best;
+    }
+    if (!p->upper_W) {
+        memcpy(scores, hidden, (size_t)p->nclasses * sizeof(float));
+        return;
     }
     /* the product (a BLAS kernel, as spaCy's sgemm), then the bias */
     cblas_sgemv(CblasRowMajor, CblasNoTrans, p->nclasses, nO, 1.0f, p->upper_W, nO, hidden, 1, 0.0f, scores, 1);

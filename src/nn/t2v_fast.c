@@ -33,6 +33,7 @@ int t2v_pack(t2v_packed *pk, const t2v_net *net, int lowp)
     memset(pk, 0, sizeof *pk);
     pk->lowp = lowp;
     int rc = pack_maxout(&pk->mix, &pk->mix_b, &net->mix, net->width, net->mix_pieces, net->mix_nI, lowp);
+    if (!rc && !(pk->zero_b = calloc((size_t)net->width, sizeof(float)))) rc = -1;
     for (int d = 0; !rc && d < net->depth; d++)
         rc = pack_maxout(&pk->block[d], &pk->block_b[d], &net->block[d], net->width, net->pieces,
                          (2 * net->window + 1) * net->width, lowp);
@@ -44,6 +45,7 @@ void t2v_packed_free(t2v_packed *pk)
 {
     kn_free(&pk->mix);
     free(pk->mix_b);
+    free(pk->zero_b);
     for (int d = 0; d < T2V_MAX_DEPTH; d++) {
         kn_free(&pk->block[d]);
         free(pk->block_b[d]);
@@ -59,7 +61,7 @@ int parser_pack(parser_packed *pk, const parser_net *p)
     pk->lower_pad = piece_major(p->lower_pad, p->nF, p->nO, p->nP, 1);
     int rc = lw && pk->lower_b && pk->lower_pad && !kn_pack(&pk->lower, lw, p->nF * p->nO * p->nP, p->nI, 0) &&
                      !kn_pack(&pk->proj, p->proj_W, p->nI, p->t2v_width, 0) &&
-                     !kn_pack(&pk->upper, p->upper_W, p->nclasses, p->nO, 0)
+                     (!p->upper_W || !kn_pack(&pk->upper, p->upper_W, p->nclasses, p->nO, 0))
                  ? 0
                  : -1;
     free(lw);
@@ -84,8 +86,8 @@ static size_t i8_floats(size_t rows, int K) { return rows + (rows * (size_t)((K 
 
 static size_t lowp_floats(const t2v_net *net, size_t n)
 {
-    size_t rows = n + 2 * T2V_PAD;
-    size_t a = n * (size_t)net->mix_nI, b = (rows + 2) * (size_t)net->width, bf = ((a > b ? a : b) + 1) / 2;
+    size_t rows = n + 2 * (size_t)net->pad;
+    size_t a = n * (size_t)net->mix_nI, b = (rows + 2 * (size_t)net->window) * (size_t)net->width, bf = ((a > b ? a : b) + 1) / 2;
     size_t ia = i8_floats(n, net->mix_nI), ib = i8_floats(rows, (2 * net->window + 1) * net->width);
     size_t i8 = ia > ib ? ia : ib;
     return bf > i8 ? bf : i8;
@@ -93,13 +95,13 @@ static size_t lowp_floats(const t2v_net *net, size_t n)
 
 static size_t pre_floats(const t2v_net *net, size_t n)
 {
-    size_t a = n * (size_t)net->width * net->mix_pieces, b = (n + 2 * T2V_PAD) * (size_t)net->width * net->pieces;
+    size_t a = n * (size_t)net->width * net->mix_pieces, b = (n + 2 * (size_t)net->pad) * (size_t)net->width * net->pieces;
     return a > b ? a : b;
 }
 
 size_t t2v_fast_scratch_floats(const t2v_net *net, size_t n)
 {
-    size_t guarded = (n + 2 * T2V_PAD + 2) * (size_t)net->width;
+    size_t guarded = (n + 2 * (size_t)net->pad + 2 * (size_t)net->window) * (size_t)net->width;
     return guarded + n * (size_t)net->mix_nI + pre_floats(net, n) + lowp_floats(net, n) + n /* miss list */ + 16;
 }
 
@@ -223,13 +225,14 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
                       t2v_trace_fn trace, void *trace_ctx)
 {
     const int w = net->width, na = net->nattrs;
-    const size_t rows = n + 2 * T2V_PAD;
+    const size_t rows = n + 2 * (size_t)net->pad, guard = (size_t)net->window;
     const size_t mixN = (size_t)w * net->mix_pieces, encN = (size_t)w * net->pieces;
-    /* the padded sequence with one more zero row each side: a window (rows i-1, i, i+1) is then
-     * 3 x width contiguous floats, so the encoder multiplies the sequence in place (lda = width) */
+    /* the padded sequence with `window` more zero rows each side: a window (rows i-window ..
+     * i+window) is then (2 window + 1) x width contiguous floats, so the encoder multiplies the
+     * sequence in place (lda = width); the guard rows stay zero, as expand_window's fill */
     float *guarded = scratch;
-    float *seq = guarded + w;
-    float *in = guarded + (rows + 2) * w;
+    float *seq = guarded + guard * w;
+    float *in = guarded + (rows + 2 * guard) * w;
     float *pre = in + n * (size_t)net->mix_nI;
     float *lowp = pre + pre_floats(net, n);
     int *miss = (int *)(lowp + lowp_floats(net, n));
@@ -238,8 +241,8 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
     uint32_t tag = (uint32_t)prec;
     if (embed_cache_nkey(cache) != na) cache = NULL; /* a cache made for another network */
 
-    memset(guarded, 0, (rows + 2) * w * sizeof(float));
-    float *body = seq + T2V_PAD * w;
+    memset(guarded, 0, (rows + 2 * guard) * w * sizeof(float));
+    float *body = seq + (size_t)net->pad * w;
     size_t nmiss = 0, hits = 0;
     for (size_t i = 0; i < n; i++) {
         if (cache && embed_cache_get(cache, attrs + i * na, tag, body + i * w)) {
@@ -263,11 +266,18 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
     if (trace && !cache) trace(trace_ctx, "embed_out", body, n, w);
 
     /* encoder: residual blocks over the padded sequence (pad rows included, as thinc's
-     * with_array(pad=4)); maxout, layernorm and the residual add in one pass per row */
+     * with_array(pad=...)); maxout (or mish), layernorm and the residual add in one pass per row */
     for (int d = 0; d < net->depth; d++) {
-        product(&pk->block[d], prec, guarded, w, rows, pre, encN, lowp, (rows + 2) * w);
-        for (size_t i = 0; i < rows; i++)
-            maxout_ln(pre + i * encN, pk->block_b[d], w, net->pieces, net->block[d].G, net->block[d].Gb, seq + i * w, 1);
+        product(&pk->block[d], prec, guarded, w, rows, pre, encN, lowp, (rows + 2 * guard) * w);
+        for (size_t i = 0; i < rows; i++) {
+            float *p = pre + i * encN;
+            if (net->encoder == T2V_ENC_MISH) { /* the activation first, then layernorm of one piece */
+                for (int k = 0; k < w; k++) p[k] = nn_mish(p[k] + pk->block_b[d][k]);
+                maxout_ln(p, pk->zero_b, w, 1, net->block[d].G, net->block[d].Gb, seq + i * w, 1);
+            } else {
+                maxout_ln(p, pk->block_b[d], w, net->pieces, net->block[d].G, net->block[d].Gb, seq + i * w, 1);
+            }
+        }
         if (trace) {
             char name[32];
             snprintf(name, sizeof name, "encoder_block%d_padded", d);
@@ -357,6 +367,10 @@ void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, const f
         memcpy(hidden, sum, nO * sizeof(float));
         for (int q = 1; q < nP; q++)
             for (int o = 0; o < nO; o++) hidden[o] = sum[q * nO + o] > hidden[o] ? sum[q * nO + o] : hidden[o];
+    }
+    if (!p->upper_W) { /* use_upper = false: the lower layer's maxout scores the classes */
+        memcpy(scores, hidden, (size_t)p->nclasses * sizeof(float));
+        return;
     }
     kn_gemm_f32(&pk->upper, hidden, nO, 1, scores, p->nclasses);
     for (int c = 0; c < p->nclasses; c++) scores[c] += p->upper_b[c];

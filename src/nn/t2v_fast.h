@@ -20,6 +20,7 @@ typedef struct {
      * maxout is an elementwise max of nP contiguous vectors */
     kn_weights mix, block[T2V_MAX_DEPTH];
     float *mix_b, *block_b[T2V_MAX_DEPTH];
+    float *zero_b;  /* width zeros: the bias of the layernorm pass after a Mish activation */
     int lowp;   /* which low-precision copies are packed: KN_PACK_BF16 | KN_PACK_INT8 */
 } t2v_packed;
 

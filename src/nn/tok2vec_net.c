@@ -31,14 +31,44 @@ static int bind_block(t2v_block *blk, const thinc_model *m, int maxout_node, int
     return 0;
 }
 
+/* A Mish block: W (nO, nI) and b (nO) are a maxout of one piece. */
+static int bind_mish_block(t2v_block *blk, const thinc_model *m, int mish_node, int ln_node, int nO, int nI, char *err,
+                           size_t errlen)
+{
+    const tw_tensor *W = tw_param_of(m, mish_node, "W"), *b = tw_param_of(m, mish_node, "b");
+    const tw_tensor *G = tw_param_of(m, ln_node, "G"), *Gb = tw_param_of(m, ln_node, "b");
+    if (!shape_is(W, 2, nO, nI, 0) || !shape_is(b, 1, nO, 0, 0) || !shape_is(G, 1, nO, 0, 0) || !shape_is(Gb, 1, nO, 0, 0)) {
+        snprintf(err, errlen, "mish node %d / layernorm node %d: weights are not (%d,%d)", mish_node, ln_node, nO, nI);
+        return -1;
+    }
+    *blk = (t2v_block){W->data, b->data, G->data, Gb->data};
+    return 0;
+}
+
+float nn_mish(float x)
+{
+    if (x < 20.0f) x = (float)((double)x * tanh(log(1.0 + (double)expf(x))));
+    return x;
+}
+
 int t2v_bind(t2v_net *net, const thinc_model *m, int nattrs, int width, int depth, int window, int pieces,
              char *err, size_t errlen)
 {
+    return t2v_bind_encoder(net, m, nattrs, width, depth, window, pieces, T2V_ENC_MAXOUT, depth * window, err, errlen);
+}
+
+int t2v_bind_encoder(t2v_net *net, const thinc_model *m, int nattrs, int width, int depth, int window, int pieces,
+                     t2v_encoder enc, int pad, char *err, size_t errlen)
+{
     memset(net, 0, sizeof *net);
-    if (nattrs < 1 || nattrs > T2V_MAX_ATTRS || depth < 1 || depth > T2V_MAX_DEPTH || window != 1) {
+    if (nattrs < 1 || nattrs > T2V_MAX_ATTRS || depth < 1 || depth > T2V_MAX_DEPTH || window < 1 ||
+        window > T2V_MAX_WINDOW || pad < 0 || pad > T2V_MAX_DEPTH * T2V_MAX_WINDOW) {
         snprintf(err, errlen, "unsupported tok2vec shape (attrs %d, depth %d, window %d)", nattrs, depth, window);
         return -1;
     }
+    net->encoder = enc;
+    net->pad = pad;
+    if (enc == T2V_ENC_MISH) pieces = 1;
     net->nattrs = nattrs;
     net->width = width;
     /* hashembed nodes carry their column; order them by it */
@@ -73,8 +103,11 @@ int t2v_bind(t2v_net *net, const thinc_model *m, int nattrs, int width, int dept
     net->window = window;
     net->pieces = pieces;
     for (int d = 0; d < depth; d++)
-        if (bind_block(&net->block[d], m, tw_find(m, "maxout", d + 1), tw_find(m, "layernorm", d + 1), width, pieces,
-                       (2 * window + 1) * width, err, errlen))
+        if (enc == T2V_ENC_MISH
+                ? bind_mish_block(&net->block[d], m, tw_find(m, "mish", d), tw_find(m, "layernorm", d + 1), width,
+                                  (2 * window + 1) * width, err, errlen)
+                : bind_block(&net->block[d], m, tw_find(m, "maxout", d + 1), tw_find(m, "layernorm", d + 1), width,
+                             pieces, (2 * window + 1) * width, err, errlen))
             return -1;
     (void)found;
     return 0;
@@ -82,7 +115,7 @@ int t2v_bind(t2v_net *net, const thinc_model *m, int nattrs, int width, int dept
 
 size_t t2v_scratch_floats(const t2v_net *net, size_t n)
 {
-    size_t rows = n + 2 * T2V_PAD;
+    size_t rows = n + 2 * (size_t)net->pad;
     size_t cols = (size_t)(2 * net->window + 1) * net->width;
     size_t mixin = (size_t)net->mix_nI;
     size_t big = cols > mixin ? cols : mixin;
@@ -130,7 +163,7 @@ void t2v_forward(const t2v_net *net, const uint64_t *attrs, size_t n, float *out
                  t2v_trace_fn trace, void *trace_ctx)
 {
     const int w = net->width, na = net->nattrs;
-    const size_t rows = n + 2 * T2V_PAD;
+    const size_t rows = n + 2 * (size_t)net->pad;
     const size_t wcols = (size_t)(2 * net->window + 1) * w;
     const size_t big = wcols > (size_t)net->mix_nI ? wcols : (size_t)net->mix_nI;
     const int pieces = net->pieces > net->mix_pieces ? net->pieces : net->mix_pieces;
@@ -167,7 +200,7 @@ void t2v_forward(const t2v_net *net, const uint64_t *attrs, size_t n, float *out
 
     /* mix: maxout then layernorm, written into the padded sequence between zero pads */
     memset(seq, 0, rows * w * sizeof(float));
-    float *body = seq + T2V_PAD * w;
+    float *body = seq + (size_t)net->pad * w;
     if (n) nn_maxout(in, n, net->mix_nI, net->mix.W, net->mix.b, w, net->mix_pieces, pre, body);
     if (trace) trace(trace_ctx, "embed_maxout", body, n, w);
     nn_layernorm(body, n, w, net->mix.G, net->mix.Gb);
@@ -186,6 +219,8 @@ void t2v_forward(const t2v_net *net, const uint64_t *attrs, size_t n, float *out
             }
         }
         nn_maxout(in, rows, wcols, net->block[d].W, net->block[d].b, w, net->pieces, pre, blk);
+        if (net->encoder == T2V_ENC_MISH)
+            for (size_t k = 0; k < rows * (size_t)w; k++) blk[k] = nn_mish(blk[k]);
         nn_layernorm(blk, rows, w, net->block[d].G, net->block[d].Gb);
         for (size_t k = 0; k < rows * (size_t)w; k++) seq[k] += blk[k];
         if (trace) {

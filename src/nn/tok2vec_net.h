@@ -1,6 +1,8 @@
-/* tok2vec_net.h - spaCy's Tok2Vec.v2 = MultiHashEmbed.v2 (hashed row lookups per lexical
- * attribute, concatenated, Maxout + LayerNorm mix) >> MaxoutWindowEncoder.v2 (residual blocks
- * of window concat + Maxout + LayerNorm). Inference only; dimensions come from the weights. */
+/* tok2vec_net.h - spaCy's Tok2Vec = MultiHashEmbed (hashed row lookups per lexical attribute,
+ * concatenated, Maxout + LayerNorm mix) >> a window encoder: residual blocks of window concat +
+ * Maxout + LayerNorm (MaxoutWindowEncoder) or + Mish + LayerNorm (MishWindowEncoder), over the
+ * sequence padded with `pad` zero rows each side (thinc's with_array(pad=...): the receptive
+ * field depth x window for the Maxout encoder, none for the Mish one). Inference only. */
 #ifndef NERD_TOK2VEC_NET_H
 #define NERD_TOK2VEC_NET_H
 
@@ -11,7 +13,9 @@
 
 #define T2V_MAX_ATTRS 8
 #define T2V_MAX_DEPTH 8
-#define T2V_PAD 4   /* thinc's with_array(pad=...) used by the encoder: rows of zeros each side */
+#define T2V_MAX_WINDOW 8
+
+typedef enum { T2V_ENC_MAXOUT = 0, T2V_ENC_MISH } t2v_encoder;
 
 typedef struct { const float *W, *b, *G, *Gb; } t2v_block; /* maxout W (nO,nP,nI), b (nO,nP); layernorm G, b */
 
@@ -20,7 +24,9 @@ typedef struct {
     struct { const float *E; uint32_t nV; uint32_t seed; } embed[T2V_MAX_ATTRS];
     int mix_nI, mix_pieces;
     t2v_block mix;
-    int depth, window, pieces;
+    int depth, window, pieces;   /* pieces is 1 for Mish blocks */
+    t2v_encoder encoder;
+    int pad;                     /* zero rows each side of the sequence the encoder runs over */
     t2v_block block[T2V_MAX_DEPTH];
 } t2v_net;
 
@@ -28,6 +34,12 @@ typedef struct {
  * maxout/layernorm and the encoder blocks. Checks every shape; -1 with a message if off. */
 int t2v_bind(t2v_net *net, const thinc_model *m, int nattrs, int width, int depth, int window, int pieces,
              char *err, size_t errlen);
+/* The same for either encoder, with the pad its Tok2Vec/encoder versions give (see above). */
+int t2v_bind_encoder(t2v_net *net, const thinc_model *m, int nattrs, int width, int depth, int window, int pieces,
+                     t2v_encoder enc, int pad, char *err, size_t errlen);
+
+/* thinc's mish on one float32 (its CPU kernel: expf, then log and tanh in double, x < 20). */
+float nn_mish(float x);
 
 /* Scratch floats t2v_forward needs for n tokens. */
 size_t t2v_scratch_floats(const t2v_net *net, size_t n);

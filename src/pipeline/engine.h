@@ -11,6 +11,8 @@
  *     hash.c          spaCy's string hash and thinc's HashEmbed hash
  *     symbols.c       spaCy's reserved strings and their fixed IDs
  *   modelfile/   reading a pipeline folder's files
+ *     modelfile.c     the one file layer: whole files with the real cause of a failure, bounded
+ *                     msgpack, map keys by one rule, JSON lines
  *     spacy_config.c  config.cfg: the architectures and dimensions
  *     thinc_weights.c model files -> one read-only block of floats
  *     moves_file.c    ner/moves and parser/moves: the labels of a transition system
@@ -23,11 +25,26 @@
  *   transition/  transition systems and greedy decoding
  *     biluo.c         the ner's BILUO system
  *     arc_eager.c     the parser's arc-eager system: heads, labels, sentence starts
- *   components/  spaCy factories beyond the ner itself
+ *   components/  one file per spaCy factory nerd computes, and their architectures
+ *     arch.c          config.cfg's architecture sections (Tok2Vec, encoders, TransitionBasedParser)
+ *     ner.c           the ner: its config, weights and run (own tok2vec or a listener)
+ *     tok2vec.c       the shared tok2vec component and every tok2vec's input attributes
  *     parser.c        the full pipeline's shared tok2vec and parser over a doc
  *     attr_ruler.c    the attribute_ruler's DEP rules (whitespace tokens get "dep")
- *   pipeline/    engine.c: include/nerd.h over all of the above
- *   util/        buf, json, ents_json, msgpack_bounds, sha256, u64map, deadline (nerd_ner_until's clock)
+ *   matcher/     spaCy's rule matchers over tokens whose attributes are given
+ *     matcher.c       the token Matcher: patterns from spaCy's JSON, its matches in its order
+ *     phrase.c        the PhraseMatcher (ORTH, LOWER)
+ *     matcher_keys.c  the match keys of either
+ *   pipeline/    the public API
+ *     engine.c        include/nerd.h over all of the above
+ *     registry.c      the factories nerd knows (what each can change, the load functions) and the pipeline plan
+ *   util/        building blocks (and deadline.h, nerd_ner_until's clock)
+ *     buf.c           the growable byte buffer
+ *     json.c          a strict JSON parser into an arena, and the escaping answers are written with
+ *     ents_json.c     a doc's entities as the JSON answers nerd gives (CLI and HTTP)
+ *     msgpack_bounds.c  msgpack counts checked against the bytes before msgpack-c allocates
+ *     sha256.c        the weights' checksum
+ *     u64map.c        an open-addressing map from 64-bit string hashes to 32-bit values
  */
 #ifndef NERD_ENGINE_H
 #define NERD_ENGINE_H
@@ -47,10 +64,9 @@
 #include "nn/tok2vec_net.h"
 #include "text/tokenizer.h"
 #include "util/buf.h"
+#include "components/arch.h"
+#include "pipeline/registry.h"
 
-enum { ATTR_NORM = 0, ATTR_PREFIX, ATTR_SUFFIX, ATTR_SHAPE, NER_NATTRS };
-/* the other token attributes a tok2vec may embed (spaCy's SPACY, IS_SPACE: 0 or 1) */
-enum { ATTR_SPACY = NER_NATTRS, ATTR_IS_SPACE };
 
 struct nerd_model {
     char *dir;
@@ -60,7 +76,12 @@ struct nerd_model {
     char weights_sha256[65], weights_files[128];
     tokenizer *tok;
     lex_norms norms;
-    /* the ner component: its own tok2vec, the parser-model layers, the BILUO moves */
+    /* the ner component: its own tok2vec (or, when ner_listens, the shared one), the
+     * parser-model layers, the BILUO moves */
+    char ner_name[PIPE_NAME];
+    int ner_listens;
+    int ner_t2v_attr[T2V_MAX_ATTRS]; /* the token_attr of each column of its own tok2vec */
+    int ner_t2v_direct;              /* its columns are NORM PREFIX SUFFIX SHAPE: the doc's attrs */
     thinc_model ner_weights;
     t2v_net ner_t2v;
     parser_net ner_net;
@@ -70,9 +91,11 @@ struct nerd_model {
     int has_full;
     char full_error[400];
     int parser_before_ner;        /* else the ner never sees the parser's sentence starts */
+    char t2v_name[PIPE_NAME];     /* the shared tok2vec component ("" when none is loaded) */
+    char parser_name[PIPE_NAME];
     thinc_model t2v_weights, parser_weights;
     t2v_net t2v;
-    int t2v_attr[T2V_MAX_ATTRS];  /* the ATTR_* embedded by each column of the shared tok2vec */
+    int t2v_attr[T2V_MAX_ATTRS];  /* the token_attr embedded by each column of the shared tok2vec */
     parser_net parser;
     ae_moves parser_moves;
     ar_dep_rules dep_rules;       /* of an attribute_ruler after the parser */
@@ -116,6 +139,9 @@ struct nerd_doc {
     const nerd_model *model;      /* whose labels the entities name */
     /* the full pipeline: the parse and its workspace, grown like the rest */
     uint64_t *t2v_attrs;          /* ntoks x the shared tok2vec's columns */
+    uint64_t *ner_attrs;          /* ntoks x the ner's tok2vec's columns, when not the doc's attrs */
+    size_t ner_attrcap;
+    buf lower;                    /* scratch: a token's LOWER */
     float *pwork;
     int *pints;
     uint8_t *pbytes;
@@ -130,5 +156,19 @@ struct nerd_doc {
 /* The shared tok2vec and the parser over a tokenized doc: heads, deps, sentence starts.
  * NERD_ERR_DEADLINE once the monotonic clock passes deadline (deadline.h; 0 for none). */
 nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline);
+/* The ner over a tokenized doc (sent_start: sentence starts it must respect, or NULL). */
+nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_start, double deadline);
+
+
+/* The components' load functions (registry.c's table). */
+nerd_status ner_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
+                               const pipeline_plan *plan, char *err, size_t errlen);
+nerd_status parser_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
+                                  const pipeline_plan *plan, char *err, size_t errlen);
+/* Loads the tok2vec component `name` as the model's shared tok2vec (once). */
+nerd_status tok2vec_component_load_shared(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
+                                          char *err, size_t errlen);
+/* A tok2vec's input: n rows of the token_attr columns cols[nc]. 0, or -1 out of memory. */
+int tok2vec_gather(nerd_doc *d, const int *cols, int nc, uint64_t *out);
 
 #endif

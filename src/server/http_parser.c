@@ -20,7 +20,11 @@
  *  - HTTP/1.x with x > 1 is read as HTTP/1.1 (RFC 9110 section 2.5); any other major version
  *    (HTTP/2's preface included) -> 505;
  *  - Expect: 100-continue in an HTTP/1.0 request is ignored (RFC 9110 section 10.1.1);
- *  - limits are checked on incomplete input too, so an endless header is refused early. */
+ *  - limits are checked on incomplete input too, so an endless header is refused early;
+ *  - a head arriving in many reads is parsed where the last read stopped (picohttpparser's
+ *    last_len idea, carried further: the complete lines are not parsed again either), so a
+ *    read costs its own bytes: re-parsing from the first byte made a head sent in 100-byte
+ *    pieces cost its worker time quadratic in the head (1.7 s of CPU for 800 KB). */
 #include "server/http_parser.h"
 
 #include <ctype.h>
@@ -28,6 +32,9 @@
 #include <strings.h>
 
 const http_limits http_default_limits = {8190, 8190, 100, 65536};
+
+/* Empty lines (CRLF) skipped before a request line (RFC 9112 section 2.2 allows "at least one") */
+enum { HTTP_MAX_EMPTY_LINES = 4 };
 
 static int is_tchar(unsigned char c)
 {
@@ -77,17 +84,27 @@ static ssize_t absolute_prefix(const char *t, size_t n)
     return 0;
 }
 
-/* Finds the end of the line starting at p: returns the index after its CRLF and sets
- * *line_len, or -1 if incomplete, or -2 on a bare CR or bare LF. */
-static ssize_t line_end(const char *p, size_t len, size_t *line_len)
+enum { LINE_INCOMPLETE = -1, LINE_BAD = -2 };
+
+/* The end of the line that starts at buf[start], looked for from buf[*scanned] on: the bytes
+ * [start, *scanned) are known to hold no CR and no LF, so that a line arriving in many reads is
+ * searched once. Returns the index after its CRLF and sets *line_len, or LINE_INCOMPLETE (with
+ * *scanned moved past what was searched), or LINE_BAD on a bare CR or bare LF. */
+static ssize_t line_end(const char *buf, size_t len, size_t start, size_t *scanned, size_t *line_len)
 {
-    const char *cr = memchr(p, '\r', len), *lf = memchr(p, '\n', cr ? (size_t)(cr - p) : len);
-    if (lf) return -2;
-    if (!cr) return -1;
-    size_t i = (size_t)(cr - p);
-    if (i + 1 >= len) return -1;
-    if (p[i + 1] != '\n') return -2;
-    *line_len = i;
+    const char *p = buf + *scanned;
+    size_t n = len - *scanned;
+    const char *cr = memchr(p, '\r', n), *lf = memchr(p, '\n', cr ? (size_t)(cr - p) : n);
+    if (lf) return LINE_BAD;
+    if (!cr) {
+        *scanned = len;
+        return LINE_INCOMPLETE;
+    }
+    size_t i = (size_t)(cr - buf);
+    *scanned = i; /* a CR last in buf: looked at again when its LF may be there */
+    if (i + 1 >= len) return LINE_INCOMPLETE;
+    if (buf[i + 1] != '\n') return LINE_BAD;
+    *line_len = i - start;
     return (ssize_t)(i + 2);
 }
 
@@ -153,34 +170,9 @@ static int parse_te(const char *v, size_t n, int *st)
     return any ? 0 : -1;
 }
 
-ssize_t http_parse_request(const char *buf, size_t len, http_request *req, const http_limits *lim)
+/* The request line l[0..ll) (without its CRLF) into req. Returns 0 or an error. */
+static ssize_t parse_request_line(const char *l, size_t ll, http_request *req)
 {
-    if (!lim) lim = &http_default_limits;
-    size_t cap = req->num_headers;
-    req->num_headers = 0;
-    req->body = HTTP_BODY_NONE;
-    req->content_length = 0;
-    req->keep_alive = 0;
-    req->expect_continue = 0;
-    req->method = NULL; /* set as soon as the request line is read, even if the head is then refused */
-    req->method_len = 0;
-
-    size_t pos = 0, ll;
-    ssize_t e;
-    for (int empty = 0; pos < len && (buf[pos] == '\r' || buf[pos] == '\n'); empty++) {
-        if (empty == 4 || buf[pos] == '\n') return HTTP_E_BAD_REQUEST;
-        if (pos + 1 >= len) return HTTP_INCOMPLETE;
-        if (buf[pos + 1] != '\n') return HTTP_E_BAD_REQUEST;
-        pos += 2;
-    }
-    e = line_end(buf + pos, len - pos, &ll);
-    if (e == -1) {
-        if (len - pos > lim->max_request_line + 1) return HTTP_E_URI_TOO_LONG; /* +1: a CR may be last */
-        return HTTP_INCOMPLETE;
-    }
-    if (e == -2) return HTTP_E_BAD_REQUEST;
-    if (ll > lim->max_request_line) return HTTP_E_URI_TOO_LONG;
-    const char *l = buf + pos;
     size_t i = 0;
     while (i < ll && is_tchar((unsigned char)l[i])) i++;
     if (i == 0 || i >= ll || l[i] != ' ') return HTTP_E_BAD_REQUEST;
@@ -213,103 +205,175 @@ ssize_t http_parse_request(const char *buf, size_t len, http_request *req, const
         req->path = l + i + 4;
         req->path_len = 1;
     }
-    pos += (size_t)e;
+    return 0;
+}
 
-    int have_cl = 0, have_te = 0, te = 0, conn_close = 0, conn_keep = 0, hosts = 0;
-    for (;;) {
-        e = line_end(buf + pos, len - pos, &ll);
-        if (e == -1) {
-            if (len - pos > lim->max_field_size + 1 || len > lim->max_head) return HTTP_E_HEADER_TOO_LARGE;
-            return HTTP_INCOMPLETE;
-        }
-        if (e == -2) return HTTP_E_BAD_REQUEST;
-        if (ll > lim->max_field_size) return HTTP_E_HEADER_TOO_LARGE;
-        const char *h = buf + pos;
-        pos += (size_t)e;
-        if (pos > lim->max_head) return HTTP_E_HEADER_TOO_LARGE;
-        if (ll == 0) break;
-        if (h[0] == ' ' || h[0] == '\t') return HTTP_E_BAD_REQUEST; /* obsolete line folding */
-        size_t k = 0;
-        while (k < ll && is_tchar((unsigned char)h[k])) k++;
-        if (k == 0 || k >= ll || h[k] != ':') return HTTP_E_BAD_REQUEST; /* "Name :" included */
-        size_t vs = k + 1, ve = ll;
-        while (vs < ve && (h[vs] == ' ' || h[vs] == '\t')) vs++;
-        while (ve > vs && (h[ve - 1] == ' ' || h[ve - 1] == '\t')) ve--;
-        for (size_t c = vs; c < ve; c++) {
-            unsigned char ch = (unsigned char)h[c];
-            if ((ch < 0x20 && ch != '\t') || ch == 0x7f) return HTTP_E_BAD_REQUEST;
-        }
-        if (req->num_headers >= cap || req->num_headers >= lim->max_fields) return HTTP_E_HEADER_TOO_LARGE;
-        http_header *hd = &req->headers[req->num_headers++];
-        hd->name = h;
-        hd->name_len = k;
-        hd->value = h + vs;
-        hd->value_len = ve - vs;
-
-        if (token_eq(h, k, "content-length")) {
-            uint64_t v;
-            if (parse_length(hd->value, hd->value_len, &v)) return HTTP_E_BAD_REQUEST;
-            if (have_cl && v != req->content_length) return HTTP_E_BAD_REQUEST;
-            req->content_length = v;
-            have_cl = 1;
-        } else if (token_eq(h, k, "transfer-encoding")) {
-            if (parse_te(hd->value, hd->value_len, &te)) return HTTP_E_BAD_REQUEST;
-            have_te = 1;
-        } else if (token_eq(h, k, "host")) {
-            if (++hosts > 1 || !host_valid(hd->value, hd->value_len, 1)) return HTTP_E_BAD_REQUEST;
-        } else if (token_eq(h, k, "connection")) {
-            const char *v = hd->value;
-            size_t n = hd->value_len, s = 0;
-            while (s < n) {
-                while (s < n && (v[s] == ' ' || v[s] == '\t' || v[s] == ',')) s++;
-                size_t t = s;
-                while (t < n && v[t] != ',' && v[t] != ' ' && v[t] != '\t') t++;
-                if (token_eq(v + s, t - s, "close")) conn_close = 1;
-                else if (token_eq(v + s, t - s, "keep-alive")) conn_keep = 1;
-                s = t;
-            }
-        } else if (token_eq(h, k, "expect")) {
-            if (req->minor_version && token_eq(hd->value, hd->value_len, "100-continue")) req->expect_continue = 1;
-        }
+/* One header line h[0..ll) (not empty, without its CRLF): checked, added to req->headers, and
+ * its framing and connection fields folded into p. Returns 0 or an error. */
+static ssize_t parse_field(http_parser *p, const char *h, size_t ll, http_request *req, const http_limits *lim)
+{
+    if (h[0] == ' ' || h[0] == '\t') return HTTP_E_BAD_REQUEST; /* obsolete line folding */
+    size_t k = 0;
+    while (k < ll && is_tchar((unsigned char)h[k])) k++;
+    if (k == 0 || k >= ll || h[k] != ':') return HTTP_E_BAD_REQUEST; /* "Name :" included */
+    size_t vs = k + 1, ve = ll;
+    while (vs < ve && (h[vs] == ' ' || h[vs] == '\t')) vs++;
+    while (ve > vs && (h[ve - 1] == ' ' || h[ve - 1] == '\t')) ve--;
+    for (size_t c = vs; c < ve; c++) {
+        unsigned char ch = (unsigned char)h[c];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) return HTTP_E_BAD_REQUEST;
     }
-    if (have_te) {
-        if (have_cl || req->minor_version == 0) return HTTP_E_BAD_REQUEST;
-        if (!(te & 1) || (te & 4)) return HTTP_E_BAD_REQUEST; /* final coding is not chunked */
-        if (te & 2) return HTTP_E_NOT_IMPLEMENTED;
+    if (p->fields >= p->capacity || p->fields >= lim->max_fields) return HTTP_E_HEADER_TOO_LARGE;
+    http_header *hd = &req->headers[p->fields++];
+    req->num_headers = p->fields;
+    hd->name = h;
+    hd->name_len = k;
+    hd->value = h + vs;
+    hd->value_len = ve - vs;
+
+    if (token_eq(h, k, "content-length")) {
+        uint64_t v;
+        if (parse_length(hd->value, hd->value_len, &v)) return HTTP_E_BAD_REQUEST;
+        if (p->have_cl && v != req->content_length) return HTTP_E_BAD_REQUEST;
+        req->content_length = v;
+        p->have_cl = 1;
+    } else if (token_eq(h, k, "transfer-encoding")) {
+        if (parse_te(hd->value, hd->value_len, &p->te)) return HTTP_E_BAD_REQUEST;
+        p->have_te = 1;
+    } else if (token_eq(h, k, "host")) {
+        if (++p->hosts > 1 || !host_valid(hd->value, hd->value_len, 1)) return HTTP_E_BAD_REQUEST;
+    } else if (token_eq(h, k, "connection")) {
+        const char *v = hd->value;
+        size_t n = hd->value_len, s = 0;
+        while (s < n) {
+            while (s < n && (v[s] == ' ' || v[s] == '\t' || v[s] == ',')) s++;
+            size_t t = s;
+            while (t < n && v[t] != ',' && v[t] != ' ' && v[t] != '\t') t++;
+            if (token_eq(v + s, t - s, "close")) p->conn_close = 1;
+            else if (token_eq(v + s, t - s, "keep-alive")) p->conn_keep = 1;
+            s = t;
+        }
+    } else if (token_eq(h, k, "expect")) {
+        if (req->minor_version && token_eq(hd->value, hd->value_len, "100-continue")) req->expect_continue = 1;
+    }
+    return 0;
+}
+
+/* The framing and persistence the whole head decides, once its empty line was read. */
+static ssize_t finish_head(const http_parser *p, http_request *req)
+{
+    if (p->have_te) {
+        if (p->have_cl || req->minor_version == 0) return HTTP_E_BAD_REQUEST;
+        if (!(p->te & 1) || (p->te & 4)) return HTTP_E_BAD_REQUEST; /* final coding is not chunked */
+        if (p->te & 2) return HTTP_E_NOT_IMPLEMENTED;
         req->body = HTTP_BODY_CHUNKED;
-    } else if (have_cl) {
+    } else if (p->have_cl) {
         req->body = req->content_length ? HTTP_BODY_LENGTH : HTTP_BODY_NONE;
     }
-    if (!hosts && req->minor_version) return HTTP_E_BAD_REQUEST;
-    req->keep_alive = req->minor_version == 1 ? !conn_close : conn_keep && !conn_close;
-    return (ssize_t)pos;
+    if (!p->hosts && req->minor_version) return HTTP_E_BAD_REQUEST;
+    req->keep_alive = req->minor_version == 1 ? !p->conn_close : p->conn_keep && !p->conn_close;
+    return (ssize_t)p->line_start;
 }
 
-int http_error_status(ssize_t err)
+/* Parses the lines that arrived since the last call: HTTP_INCOMPLETE, or the end of the parse
+ * (the head's length or an error), which the caller keeps as the answer to every later call. */
+static ssize_t parse_lines(http_parser *p, const char *buf, size_t len, http_request *req, const http_limits *lim)
 {
-    switch (err) {
-    case HTTP_E_URI_TOO_LONG: return 414;
-    case HTTP_E_HEADER_TOO_LARGE: return 431;
-    case HTTP_E_NOT_IMPLEMENTED: return 501;
-    case HTTP_E_VERSION: return 505;
-    case HTTP_E_LENGTH_REQUIRED: return 411;
-    case HTTP_E_BODY_TOO_LARGE: return 413;
-    default: return 400;
+    size_t ll;
+    ssize_t e;
+    while (p->stage == HTTP_PARSE_EMPTY_LINES) {
+        if (p->line_start >= len) return HTTP_INCOMPLETE;
+        if (buf[p->line_start] != '\r' && buf[p->line_start] != '\n') {
+            p->stage = HTTP_PARSE_REQUEST_LINE;
+            break;
+        }
+        /* each empty line skipped is 2 bytes: line_start / 2 of them so far */
+        if (p->line_start / 2 == HTTP_MAX_EMPTY_LINES || buf[p->line_start] == '\n') return HTTP_E_BAD_REQUEST;
+        if (p->line_start + 1 >= len) return HTTP_INCOMPLETE;
+        if (buf[p->line_start + 1] != '\n') return HTTP_E_BAD_REQUEST;
+        p->line_start += 2;
+        p->scanned = p->line_start;
+    }
+    if (p->stage == HTTP_PARSE_REQUEST_LINE) {
+        e = line_end(buf, len, p->line_start, &p->scanned, &ll);
+        if (e == LINE_INCOMPLETE) /* +1: a CR may be last */
+            return len - p->line_start > lim->max_request_line + 1 ? HTTP_E_URI_TOO_LONG : HTTP_INCOMPLETE;
+        if (e == LINE_BAD) return HTTP_E_BAD_REQUEST;
+        if (ll > lim->max_request_line) return HTTP_E_URI_TOO_LONG;
+        ssize_t bad = parse_request_line(buf + p->line_start, ll, req);
+        if (bad) return bad;
+        p->line_start = p->scanned = (size_t)e;
+        p->stage = HTTP_PARSE_FIELDS;
+    }
+    for (;;) {
+        e = line_end(buf, len, p->line_start, &p->scanned, &ll);
+        if (e == LINE_INCOMPLETE) {
+            if (len - p->line_start > lim->max_field_size + 1 || len > lim->max_head) return HTTP_E_HEADER_TOO_LARGE;
+            return HTTP_INCOMPLETE;
+        }
+        if (e == LINE_BAD) return HTTP_E_BAD_REQUEST;
+        if (ll > lim->max_field_size) return HTTP_E_HEADER_TOO_LARGE;
+        const char *h = buf + p->line_start;
+        p->line_start = p->scanned = (size_t)e;
+        if (p->line_start > lim->max_head) return HTTP_E_HEADER_TOO_LARGE;
+        if (ll == 0) return finish_head(p, req);
+        ssize_t bad = parse_field(p, h, ll, req, lim);
+        if (bad) return bad;
     }
 }
 
-const char *http_error_reason(ssize_t err)
+ssize_t http_parse_request_resume(http_parser *p, const char *buf, size_t len, http_request *req, const http_limits *lim)
 {
-    switch (err) {
-    case HTTP_E_URI_TOO_LONG: return "request line too long";
-    case HTTP_E_HEADER_TOO_LARGE: return "request header fields too large";
-    case HTTP_E_NOT_IMPLEMENTED: return "transfer coding not implemented";
-    case HTTP_E_VERSION: return "HTTP version not supported";
-    case HTTP_E_LENGTH_REQUIRED: return "length required";
-    case HTTP_E_BODY_TOO_LARGE: return "request body too large";
-    default: return "malformed request";
+    if (!lim) lim = &http_default_limits;
+    if (p->stage == HTTP_PARSE_START) {
+        p->capacity = req->num_headers;
+        p->base = (uintptr_t)buf;
+        p->stage = HTTP_PARSE_EMPTY_LINES;
+        req->body = HTTP_BODY_NONE;
+        req->content_length = 0;
+        req->keep_alive = 0;
+        req->expect_continue = 0;
+        req->method = req->target = req->path = NULL; /* method is set as soon as the request line is read,
+                                                       * even if the head is then refused */
+        req->method_len = req->target_len = req->path_len = 0;
     }
+    req->num_headers = p->fields; /* the caller may have set it to the capacity again */
+    if (p->base != (uintptr_t)buf) { /* the caller's buffer moved: the views move with it */
+        http_request_rebase(req, p->base, buf);
+        p->base = (uintptr_t)buf;
+    }
+    if (p->stage == HTTP_PARSE_DONE) return p->result;
+    ssize_t r = parse_lines(p, buf, len, req, lim);
+    if (r != HTTP_INCOMPLETE) {
+        p->stage = HTTP_PARSE_DONE;
+        p->result = r;
+    }
+    return r;
 }
+
+ssize_t http_parse_request(const char *buf, size_t len, http_request *req, const http_limits *lim)
+{
+    http_parser fresh = {0};
+    return http_parse_request_resume(&fresh, buf, len, req, lim);
+}
+
+static const struct {
+    int status;
+    const char *reason;
+} http_errors[HTTP_NERRORS] = {
+#define HTTP_ERROR_ENTRY(name, status, msg) {status, msg},
+    HTTP_ERROR_MAP(HTTP_ERROR_ENTRY)
+#undef HTTP_ERROR_ENTRY
+};
+
+static size_t http_error_index_of(ssize_t err)
+{
+    ssize_t i = -2 - err;
+    return i >= 0 && i < HTTP_NERRORS ? (size_t)i : HTTP_EI_BAD_REQUEST;
+}
+
+int http_error_status(ssize_t err) { return http_errors[http_error_index_of(err)].status; }
+const char *http_error_reason(ssize_t err) { return http_errors[http_error_index_of(err)].reason; }
 
 const http_header *http_find_header(const http_request *req, const char *name)
 {

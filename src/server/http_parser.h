@@ -37,15 +37,34 @@ typedef struct {
     int expect_continue;                    /* "Expect: 100-continue" in HTTP/1.1 */
 } http_request;
 
-/* Error results (all < 0). http_error_status() gives the HTTP status to answer with. */
+/* The HTTP errors of a request, one table (libuv's UV_ERRNO_MAP is the model): the code's name,
+ * the status answered and the message of its {"error": ...} body. The parser returns the first
+ * five, the chunked decoder BODY_TOO_LARGE, the connection layer (conn.c) the others. Both worker
+ * classes answer every one from here, so their messages cannot drift. */
+#define HTTP_ERROR_MAP(X)                                                                          \
+    X(BAD_REQUEST, 400, "malformed request")   /* malformed line/header, bad framing, Host rules */ \
+    X(URI_TOO_LONG, 414, "request line too long")                                                  \
+    X(HEADER_TOO_LARGE, 431, "request header fields too large")                                    \
+    X(NOT_IMPLEMENTED, 501, "transfer coding not implemented") /* a coding other than chunked */   \
+    X(VERSION, 505, "HTTP version not supported")              /* not HTTP/1.x */                  \
+    X(LENGTH_REQUIRED, 411, "length required")                 /* a POST without a length */       \
+    X(BODY_TOO_LARGE, 413, "request body too large")                                               \
+    X(REQUEST_TIMEOUT, 408, "request not received in time")    /* --header-timeout */              \
+    X(INTERNAL, 500, "out of memory")
+
+/* Results below 0: HTTP_INCOMPLETE (need more bytes, not an error), then the table's codes
+ * HTTP_E_<name> = -2, -3, ... in its order. */
+enum http_error_index {
+#define HTTP_ERROR_INDEX(name, status, msg) HTTP_EI_##name,
+    HTTP_ERROR_MAP(HTTP_ERROR_INDEX)
+#undef HTTP_ERROR_INDEX
+    HTTP_NERRORS
+};
 enum {
-    HTTP_INCOMPLETE = -1,          /* need more bytes (not an error) */
-    HTTP_E_BAD_REQUEST = -2,       /* 400: malformed line/header, bad or conflicting framing, Host rules */
-    HTTP_E_URI_TOO_LONG = -3,      /* 414 */
-    HTTP_E_HEADER_TOO_LARGE = -4,  /* 431 */
-    HTTP_E_NOT_IMPLEMENTED = -5,   /* 501: a transfer-coding other than chunked */
-    HTTP_E_VERSION = -6,           /* 505: not HTTP/1.x */
-    HTTP_E_LENGTH_REQUIRED = -7,   /* 411: reserved for callers that need a length */
+    HTTP_INCOMPLETE = -1,
+#define HTTP_ERROR_CODE(name, status, msg) HTTP_E_##name = -2 - HTTP_EI_##name,
+    HTTP_ERROR_MAP(HTTP_ERROR_CODE)
+#undef HTTP_ERROR_CODE
 };
 
 /* Parses the request head in buf[0..len). Returns the head's length in bytes (the body
@@ -54,9 +73,35 @@ enum {
  * lim uses http_default_limits. */
 ssize_t http_parse_request(const char *buf, size_t len, http_request *req, const http_limits *lim);
 
+/* Where the parse of a head that arrives in pieces stopped, so that the next piece costs only
+ * its own bytes (a head parsed again from its first byte after every read costs the reader time
+ * quadratic in the head). Zero it for each request. It holds offsets, so the caller's buffer
+ * may move between calls. */
+enum { HTTP_PARSE_START = 0, HTTP_PARSE_EMPTY_LINES, HTTP_PARSE_REQUEST_LINE, HTTP_PARSE_FIELDS, HTTP_PARSE_DONE };
+typedef struct {
+    int stage;
+    size_t line_start;      /* where the line being read starts (after the last complete one) */
+    size_t scanned;         /* the bytes from line_start up to here hold no CR and no LF */
+    size_t fields;          /* header lines parsed into req->headers */
+    size_t capacity;        /* req->num_headers at the first call */
+    uintptr_t base;         /* the buffer of the last call (only compared, never read) */
+    ssize_t result;         /* once HTTP_PARSE_DONE: the answer every later call gives */
+    int have_cl, have_te, te, conn_close, conn_keep, hosts; /* what the fields so far said */
+} http_parser;
+
+/* http_parse_request, resumed: call it with the same request's bytes each time more arrived,
+ * buf[0..len) holding the bytes of the last call (at the same offsets from buf, which may have
+ * moved: the views in req move with it) and more after them; req is the same each time and
+ * req->num_headers its capacity at the first call. Each call examines the bytes the last one
+ * had not (and, to parse it, the line they complete), and returns what http_parse_request
+ * returns for buf[0..len). After a head or an error every call returns the same (the error for
+ * the bytes it was found in). */
+ssize_t http_parse_request_resume(http_parser *p, const char *buf, size_t len, http_request *req, const http_limits *lim);
+
 extern const http_limits http_default_limits;
+/* The table's status and message for an error code; anything else is BAD_REQUEST's. */
 int http_error_status(ssize_t err);
-const char *http_error_reason(ssize_t err);   /* short text for the {"error": ...} body */
+const char *http_error_reason(ssize_t err);
 
 /* The request's views (method, target, path, header names and values) point into the
  * caller's buffer: after that buffer moved (realloc while the body arrives), this points them
@@ -75,7 +120,6 @@ const http_header *http_find_header(const http_request *req, const char *name);
  * CRLF, a chunk size over 16 hex digits, an over-long extension or trailer section) or
  * HTTP_E_BODY_TOO_LARGE (decoded size over max_body). Chunk extensions are skipped and
  * trailer fields discarded. Once complete, later calls decode nothing: *len = 0, r = the piece. */
-enum { HTTP_E_BODY_TOO_LARGE = -8 /* 413 */ };
 typedef struct {
     int state;
     uint64_t chunk_left;

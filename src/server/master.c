@@ -125,6 +125,10 @@ typedef struct {
     int crash_streak;    /* crashes in a row of workers that lived under CRASH_STREAK_RESET_S */
     double respawn_at;   /* no worker is started before this (the restart backoff) */
     char model_path[4096];
+    enum { RUN, QUICK, GRACEFUL } mode;
+    double stop_deadline; /* QUICK or GRACEFUL: when the workers still alive are killed */
+    int exit_code;
+    int wrote_pidfile;
 } arbiter;
 
 /* A worker that crashes once is replaced at once. Each further crash of a worker that lived
@@ -334,6 +338,181 @@ static void raise_fd_limit(const server_config *cfg)
                 (unsigned long long)rl.rlim_cur, cfg->worker_connections);
 }
 
+/* Everything before the arbiter's loop: the model, the listeners, the pid file, the shared
+ * memory and the signals. 0, or the exit code of a master that cannot start. */
+static int arbiter_setup(arbiter *A, server_config *cfg)
+{
+    char err[1024];
+    *A = (arbiter){.cfg = cfg, .target = cfg->workers, .gen = 1, .mode = RUN};
+    raise_fd_limit(cfg);
+    /* glibc raises its mmap threshold to the size of each large block freed, so after the first
+     * HUP the next model's arrays came from the brk heap, where the two models of a reload left
+     * tens of MB of free but resident pages behind them (measured: 36 MB before the first HUP,
+     * 120 MB after 12, none of it in use). A fixed threshold keeps large arrays in their own
+     * mappings, returned whole when the old model is freed. */
+    mallopt(M_MMAP_THRESHOLD, MASTER_MMAP_THRESHOLD_BYTES);
+    if (nerd_model_path(cfg->model_flag, A->model_path, sizeof A->model_path, err, sizeof err)) {
+        log_msg(LOG_CRITICAL, "%s", err);
+        return 1;
+    }
+    nerd_status st;
+    double t0 = now_s();
+    A->model = nerd_model_load(A->model_path, &st, err, sizeof err);
+    if (!A->model) { log_msg(LOG_CRITICAL, "cannot load the model: %s", err); return 1; }
+    if (nerd_model_set_precision(A->model, cfg->precision) != NERD_OK) {
+        log_msg(LOG_CRITICAL, "cannot switch the model to %s: out of memory", nerd_precision_name(cfg->precision));
+        return 1;
+    }
+    if (!nerd_model_has_pipeline(A->model, cfg->pipeline)) {
+        log_msg(LOG_CRITICAL, "cannot serve the %s pipeline: %s%s", cfg->pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
+                nerd_model_pipeline_error(A->model, cfg->pipeline),
+                cfg->pipeline == NERD_PIPELINE_FULL ? " (--pipeline ner serves the ner alone)" : "");
+        return 1;
+    }
+    log_msg(LOG_INFO, "Starting nerd %s: %s %s from %s in %.0f ms, precision %s (%s kernels, instruction set %s)", NERD_VERSION,
+            nerd_model_name(A->model), nerd_model_version(A->model), A->model_path, (now_s() - t0) * 1e3,
+            nerd_precision_name(cfg->precision), nerd_precision_kernel(cfg->precision), nerd_isa());
+    log_msg(LOG_INFO, "Weights: sha256 %s of %s", nerd_model_weights_sha256(A->model),
+            nerd_model_weights_files(A->model));
+    FILE *sc = fopen("/proc/sys/net/core/somaxconn", "r");
+    int somax = 0;
+    if (sc) { if (fscanf(sc, "%d", &somax) != 1) somax = 0; fclose(sc); }
+    if (somax && somax < cfg->backlog)
+        log_msg(LOG_WARNING, "net.core.somaxconn is %d, below --backlog %d: the kernel caps the backlog", somax, cfg->backlog);
+    for (int i = 0; i < cfg->nbinds; i++) {
+        char desc[256];
+        int fd = bind_one(cfg->binds[i], cfg->backlog, desc, sizeof desc, err, sizeof err);
+        if (fd < 0) { log_msg(LOG_CRITICAL, "%s", err); return 1; }
+        A->listen_fds[A->nlisten++] = fd;
+        log_msg(LOG_INFO, "Listening at: %s (%d)", desc, (int)getpid());
+    }
+    log_msg(LOG_INFO, "Using worker: %s%s", cfg->wclass == WORKER_ASYNC ? "async" : "sync",
+            cfg->wclass == WORKER_ASYNC && cfg->threads ? " with inference threads" : "");
+    if (cfg->pidfile) {
+        FILE *pf = fopen(cfg->pidfile, "w");
+        if (!pf) { log_msg(LOG_CRITICAL, "cannot write pid file %s: %s", cfg->pidfile, strerror(errno)); return 1; }
+        fprintf(pf, "%d\n", (int)getpid());
+        fclose(pf);
+        A->wrote_pidfile = 1;
+    }
+    A->shared = mmap(NULL, sizeof(server_shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (A->shared == MAP_FAILED) {
+        A->shared = NULL;
+        log_msg(LOG_CRITICAL, "mmap: %s", strerror(errno));
+        return 1;
+    }
+    if (pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC)) { log_msg(LOG_CRITICAL, "pipe: %s", strerror(errno)); return 1; }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    int sigs[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU, SIGCHLD};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    srandom((unsigned)time(NULL));
+    return 0;
+}
+
+/* Stops serving: the workers are told (sig), and those left at the deadline are killed. */
+static void arbiter_stop(arbiter *A, int mode, int sig, double within)
+{
+    A->mode = mode;
+    atomic_store(&A->shared->draining, 1);
+    signal_workers(A, sig, 0);
+    A->stop_deadline = now_s() + within;
+}
+
+/* Gunicorn's manage_workers: as many current workers as the target (after the restart backoff),
+ * the newest retired after a TTOU, the old generation gone once the new one is ready, and the
+ * heartbeats watched. */
+static void manage_workers(arbiter *A)
+{
+    note_retiring(A);
+    while (now_s() >= A->respawn_at && count_current(A, 0) < A->target && A->nworkers < SERVER_MAX_WORKERS)
+        spawn(A);
+    int extra = count_current(A, 0) - A->target; /* TTOU: retire the newest */
+    for (int i = A->nworkers - 1; i >= 0 && extra > 0; i--) {
+        if (A->workers[i].quitting || A->workers[i].retiring || A->workers[i].gen != A->gen) continue;
+        A->workers[i].quitting = 1;
+        kill(A->workers[i].pid, SIGTERM);
+        extra--;
+    }
+    /* after a reload: old workers go once every new one is ready */
+    int old = 0;
+    for (int i = 0; i < A->nworkers; i++) old += A->workers[i].gen != A->gen && !A->workers[i].quitting;
+    if (old && count_current(A, 1) >= A->target) signal_workers(A, SIGTERM, 1);
+    check_heartbeats(A);
+}
+
+static void handle_signal(arbiter *A, int s)
+{
+    if ((s == SIGQUIT || s == SIGINT) && A->mode != QUICK) {
+        log_msg(LOG_INFO, "Handling signal: %s; quick shutdown", s == SIGQUIT ? "quit" : "int");
+        arbiter_stop(A, QUICK, SIGQUIT, 2);
+    } else if (s == SIGTERM && A->mode == RUN) {
+        log_msg(LOG_INFO, "Handling signal: term; graceful shutdown");
+        arbiter_stop(A, GRACEFUL, SIGTERM, A->cfg->graceful_timeout);
+    } else if (s == SIGHUP && A->mode == RUN) {
+        log_msg(LOG_INFO, "Handling signal: hup");
+        reload(A);
+    } else if (s == SIGTTIN && A->mode == RUN) {
+        if (A->target < SERVER_MAX_WORKERS / 2) A->target++;
+        log_msg(LOG_INFO, "Handling signal: ttin; %d workers", A->target);
+    } else if (s == SIGTTOU && A->mode == RUN) {
+        if (A->target > 1) A->target--;
+        log_msg(LOG_INFO, "Handling signal: ttou; %d workers", A->target);
+    }
+}
+
+/* Waits for a signal (through the self-pipe), at most 250 ms or until the restart backoff ends,
+ * then handles the signals that came. */
+static void arbiter_sleep(arbiter *A)
+{
+    struct pollfd p = {.fd = sig_pipe[0], .events = POLLIN};
+    int wait_ms = 250;
+    if (A->mode == RUN && A->respawn_at > now_s() && (A->respawn_at - now_s()) * 1000 < wait_ms)
+        wait_ms = (int)((A->respawn_at - now_s()) * 1000) + 1;
+    poll(&p, 1, wait_ms);
+    unsigned char sb[64];
+    ssize_t n;
+    while ((n = read(sig_pipe[0], sb, sizeof sb)) > 0)
+        for (ssize_t k = 0; k < n; k++) handle_signal(A, sb[k]);
+}
+
+/* The arbiter's loop (Gunicorn's Arbiter.run): reap, manage, sleep, until every worker is gone
+ * after a shutdown. Returns the exit code. */
+static int arbiter_run(arbiter *A)
+{
+    for (;;) {
+        if (reap(A, A->mode != RUN) && A->exit_code != WORKER_EXIT_BOOT_ERROR) {
+            /* Gunicorn halts the same way: the other workers finish what they hold */
+            A->exit_code = WORKER_EXIT_BOOT_ERROR;
+            if (A->mode == RUN) arbiter_stop(A, GRACEFUL, SIGTERM, A->cfg->graceful_timeout);
+        }
+        if (A->mode == RUN) manage_workers(A);
+        if (A->mode != RUN) {
+            if (!A->nworkers) break;
+            if (now_s() >= A->stop_deadline) {
+                signal_workers(A, SIGKILL, 0);
+                A->stop_deadline = now_s() + 5;
+            }
+        }
+        arbiter_sleep(A);
+    }
+    log_msg(LOG_INFO, "Shutting down: master");
+    return A->exit_code;
+}
+
+/* What setup made: the socket files, the pid file, the model, the shared memory. */
+static void arbiter_halt(arbiter *A)
+{
+    const server_config *cfg = A->cfg;
+    for (int i = 0; i < A->nlisten; i++)
+        if (!strncmp(cfg->binds[i], "unix:", 5)) unlink(cfg->binds[i] + 5);
+    if (A->wrote_pidfile) unlink(cfg->pidfile);
+    nerd_model_free(A->model);
+    if (A->shared) munmap(A->shared, sizeof(server_shared));
+}
+
 int cmd_serve(int argc, char **argv)
 {
     server_config cfg;
@@ -344,148 +523,9 @@ int cmd_serve(int argc, char **argv)
         return rc < 0 ? 2 : 0;
     }
     if (log_open(&cfg, err, sizeof err)) { fprintf(stderr, "nerd serve: %s\n", err); return 1; }
-    arbiter A = {.cfg = &cfg, .target = cfg.workers, .gen = 1};
-    raise_fd_limit(&cfg);
-    /* glibc raises its mmap threshold to the size of each large block freed, so after the first
-     * HUP the next model's arrays came from the brk heap, where the two models of a reload left
-     * tens of MB of free but resident pages behind them (measured: 36 MB before the first HUP,
-     * 120 MB after 12, none of it in use). A fixed threshold keeps large arrays in their own
-     * mappings, returned whole when the old model is freed. */
-    mallopt(M_MMAP_THRESHOLD, MASTER_MMAP_THRESHOLD_BYTES);
-    if (nerd_model_path(cfg.model_flag, A.model_path, sizeof A.model_path, err, sizeof err)) {
-        log_msg(LOG_CRITICAL, "%s", err);
-        return 1;
-    }
-    nerd_status st;
-    double t0 = now_s();
-    A.model = nerd_model_load(A.model_path, &st, err, sizeof err);
-    if (!A.model) { log_msg(LOG_CRITICAL, "cannot load the model: %s", err); return 1; }
-    if (nerd_model_set_precision(A.model, cfg.precision) != NERD_OK) {
-        log_msg(LOG_CRITICAL, "cannot switch the model to %s: out of memory", nerd_precision_name(cfg.precision));
-        nerd_model_free(A.model);
-        return 1;
-    }
-    if (!nerd_model_has_pipeline(A.model, cfg.pipeline)) {
-        log_msg(LOG_CRITICAL, "cannot serve the %s pipeline: %s%s", cfg.pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
-                nerd_model_pipeline_error(A.model, cfg.pipeline),
-                cfg.pipeline == NERD_PIPELINE_FULL ? " (--pipeline ner serves the ner alone)" : "");
-        nerd_model_free(A.model);
-        return 1;
-    }
-    log_msg(LOG_INFO, "Starting nerd %s: %s %s from %s in %.0f ms, precision %s (%s kernels, instruction set %s)", NERD_VERSION,
-            nerd_model_name(A.model), nerd_model_version(A.model), A.model_path, (now_s() - t0) * 1e3,
-            nerd_precision_name(cfg.precision), nerd_precision_kernel(cfg.precision), nerd_isa());
-    log_msg(LOG_INFO, "Weights: sha256 %s of %s", nerd_model_weights_sha256(A.model),
-            nerd_model_weights_files(A.model));
-    FILE *sc = fopen("/proc/sys/net/core/somaxconn", "r");
-    int somax = 0;
-    if (sc) { if (fscanf(sc, "%d", &somax) != 1) somax = 0; fclose(sc); }
-    if (somax && somax < cfg.backlog)
-        log_msg(LOG_WARNING, "net.core.somaxconn is %d, below --backlog %d: the kernel caps the backlog", somax, cfg.backlog);
-    for (int i = 0; i < cfg.nbinds; i++) {
-        char desc[256];
-        int fd = bind_one(cfg.binds[i], cfg.backlog, desc, sizeof desc, err, sizeof err);
-        if (fd < 0) { log_msg(LOG_CRITICAL, "%s", err); return 1; }
-        A.listen_fds[A.nlisten++] = fd;
-        log_msg(LOG_INFO, "Listening at: %s (%d)", desc, (int)getpid());
-    }
-    log_msg(LOG_INFO, "Using worker: %s%s", cfg.wclass == WORKER_ASYNC ? "async" : "sync",
-            cfg.wclass == WORKER_ASYNC && cfg.threads ? " with inference threads" : "");
-    if (cfg.pidfile) {
-        FILE *pf = fopen(cfg.pidfile, "w");
-        if (!pf) { log_msg(LOG_CRITICAL, "cannot write pid file %s: %s", cfg.pidfile, strerror(errno)); return 1; }
-        fprintf(pf, "%d\n", (int)getpid());
-        fclose(pf);
-    }
-    A.shared = mmap(NULL, sizeof(server_shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (A.shared == MAP_FAILED) { log_msg(LOG_CRITICAL, "mmap: %s", strerror(errno)); return 1; }
-    if (pipe2(sig_pipe, O_NONBLOCK | O_CLOEXEC)) { log_msg(LOG_CRITICAL, "pipe: %s", strerror(errno)); return 1; }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART;
-    int sigs[] = {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGTTIN, SIGTTOU, SIGCHLD};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    srandom((unsigned)time(NULL));
-
-    enum { RUN, QUICK, GRACEFUL } mode = RUN;
-    double stop_deadline = 0;
-    int exit_code = 0;
-    for (;;) {
-        if (reap(&A, mode != RUN) && exit_code != WORKER_EXIT_BOOT_ERROR) {
-            /* Gunicorn halts the same way: the other workers finish what they hold */
-            exit_code = WORKER_EXIT_BOOT_ERROR;
-            if (mode == RUN) {
-                mode = GRACEFUL;
-                atomic_store(&A.shared->draining, 1);
-                signal_workers(&A, SIGTERM, 0);
-                stop_deadline = now_s() + cfg.graceful_timeout;
-            }
-        }
-        if (mode == RUN) {
-            note_retiring(&A);
-            while (now_s() >= A.respawn_at && count_current(&A, 0) < A.target && A.nworkers < SERVER_MAX_WORKERS)
-                spawn(&A);
-            int extra = count_current(&A, 0) - A.target; /* TTOU: retire the newest */
-            for (int i = A.nworkers - 1; i >= 0 && extra > 0; i--) {
-                if (A.workers[i].quitting || A.workers[i].retiring || A.workers[i].gen != A.gen) continue;
-                A.workers[i].quitting = 1;
-                kill(A.workers[i].pid, SIGTERM);
-                extra--;
-            }
-            /* after a reload: old workers go once every new one is ready */
-            int old = 0;
-            for (int i = 0; i < A.nworkers; i++) old += A.workers[i].gen != A.gen && !A.workers[i].quitting;
-            if (old && count_current(&A, 1) >= A.target) signal_workers(&A, SIGTERM, 1);
-            check_heartbeats(&A);
-        }
-        if (mode != RUN) {
-            if (!A.nworkers) break;
-            if (now_s() >= stop_deadline) {
-                signal_workers(&A, SIGKILL, 0);
-                stop_deadline = now_s() + 5;
-            }
-        }
-        struct pollfd p = {.fd = sig_pipe[0], .events = POLLIN};
-        int wait_ms = 250; /* a restart backoff ending sooner wakes the loop sooner */
-        if (mode == RUN && A.respawn_at > now_s() && (A.respawn_at - now_s()) * 1000 < wait_ms)
-            wait_ms = (int)((A.respawn_at - now_s()) * 1000) + 1;
-        poll(&p, 1, wait_ms);
-        unsigned char sb[64];
-        ssize_t n;
-        while ((n = read(sig_pipe[0], sb, sizeof sb)) > 0) {
-            for (ssize_t k = 0; k < n; k++) {
-                int s = sb[k];
-                if ((s == SIGQUIT || s == SIGINT) && mode != QUICK) {
-                    log_msg(LOG_INFO, "Handling signal: %s; quick shutdown", s == SIGQUIT ? "quit" : "int");
-                    mode = QUICK;
-                    atomic_store(&A.shared->draining, 1);
-                    signal_workers(&A, SIGQUIT, 0);
-                    stop_deadline = now_s() + 2;
-                } else if (s == SIGTERM && mode == RUN) {
-                    log_msg(LOG_INFO, "Handling signal: term; graceful shutdown");
-                    mode = GRACEFUL;
-                    atomic_store(&A.shared->draining, 1);
-                    signal_workers(&A, SIGTERM, 0);
-                    stop_deadline = now_s() + cfg.graceful_timeout;
-                } else if (s == SIGHUP && mode == RUN) {
-                    log_msg(LOG_INFO, "Handling signal: hup");
-                    reload(&A);
-                } else if (s == SIGTTIN && mode == RUN) {
-                    if (A.target < SERVER_MAX_WORKERS / 2) A.target++;
-                    log_msg(LOG_INFO, "Handling signal: ttin; %d workers", A.target);
-                } else if (s == SIGTTOU && mode == RUN) {
-                    if (A.target > 1) A.target--;
-                    log_msg(LOG_INFO, "Handling signal: ttou; %d workers", A.target);
-                }
-            }
-        }
-    }
-    log_msg(LOG_INFO, "Shutting down: master");
-    for (int i = 0; i < cfg.nbinds; i++)
-        if (!strncmp(cfg.binds[i], "unix:", 5)) unlink(cfg.binds[i] + 5);
-    if (cfg.pidfile) unlink(cfg.pidfile);
-    nerd_model_free(A.model);
-    munmap(A.shared, sizeof(server_shared));
-    return exit_code;
+    arbiter A;
+    rc = arbiter_setup(&A, &cfg);
+    if (!rc) rc = arbiter_run(&A);
+    arbiter_halt(&A);
+    return rc;
 }

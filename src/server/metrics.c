@@ -5,22 +5,30 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *route_names[METRIC_ROUTES] = {"/", "/ents", "/healthz", "/readyz", "/metrics", "/model", "other", "other"};
-static const int statuses[METRIC_STATUSES] = {200, 400, 404, 405, 408, 411, 413, 414, 431, 500, 503, 504};
+static const char *const route_names[METRIC_ROUTES] = {
+#define ROUTE_NAME(name, label) label,
+    METRIC_ROUTE_MAP(ROUTE_NAME)
+#undef ROUTE_NAME
+};
+static const int statuses[METRIC_STATUSES] = {
+#define STATUS_CODE(code) code,
+    METRIC_STATUS_MAP(STATUS_CODE)
+#undef STATUS_CODE
+};
 static const double buckets[METRIC_BUCKETS] = {.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 1e300};
 
 int metrics_route_id(const char *path, size_t len)
 {
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < ROUTE_OTHER; i++)
         if (strlen(route_names[i]) == len && !memcmp(route_names[i], path, len)) return i;
-    return 6;
+    return ROUTE_OTHER;
 }
 
 int metrics_status_id(int status)
 {
     for (int i = 0; i < METRIC_STATUSES; i++)
         if (statuses[i] == status) return i;
-    return 9; /* 500 */
+    return STATUS_500;
 }
 
 void metrics_observe(worker_metrics *m, int route_id, int status_id, double seconds)
@@ -42,7 +50,7 @@ int metrics_render(const server_shared *sh, const server_config *cfg, const nerd
     int rc = 0;
     rc |= buf_puts(out, "# HELP nerd_requests_total HTTP requests answered, by route and status.\n"
                         "# TYPE nerd_requests_total counter\n");
-    for (int r = 0; r < 7; r++)
+    for (int r = 0; r < METRIC_ROUTES; r++)
         for (int s = 0; s < METRIC_STATUSES; s++) {
             uint64_t v = 0;
             for (int w = 0; w < SERVER_MAX_WORKERS; w++) v += LOAD(((server_shared *)sh)->slots[w].m.requests[r][s]);

@@ -1,5 +1,4 @@
 #include "server/routes.h"
-#include "text/pystr.h"
 #include "util/ents_json.h"
 
 #include <stdio.h>
@@ -111,12 +110,12 @@ void route_prepare(const worker_ctx *w, const http_request *q, const char *body,
     int get = method_is(q, "GET") || method_is(q, "HEAD"), post = method_is(q, "POST");
     static const char allow_get[] = "Allow: GET, HEAD\r\n";
     switch (r->route) {
-    case 2: /* /healthz: the process is alive */
+    case ROUTE_HEALTHZ: /* /healthz: the process is alive */
         if (!get) { route_error(r, 405, "method not allowed"); r->headers = allow_get; return; }
         r->status = 200;
         buf_puts(&r->body, "{\"status\":\"ok\"}");
         return;
-    case 3: { /* /readyz: the model is loaded and this worker is not draining */
+    case ROUTE_READYZ: { /* /readyz: the model is loaded and this worker is not draining */
         if (!get) { route_error(r, 405, "method not allowed"); r->headers = allow_get; return; }
         int draining = atomic_load(&w->shared->draining) ||
                        atomic_load(&w->shared->slots[w->slot].state) == SLOT_DRAINING;
@@ -125,21 +124,21 @@ void route_prepare(const worker_ctx *w, const http_request *q, const char *body,
         buf_puts(&r->body, "{\"status\":\"ready\"}");
         return;
     }
-    case 4:
+    case ROUTE_METRICS:
         if (!get) { route_error(r, 405, "method not allowed"); r->headers = allow_get; return; }
         r->status = 200;
         metrics_render(w->shared, w->cfg, w->model, &r->body);
         r->ctype = "text/plain; version=0.0.4; charset=utf-8";
         return;
-    case 5:
+    case ROUTE_MODEL:
         if (!get) { route_error(r, 405, "method not allowed"); r->headers = allow_get; return; }
         model_info(w, r);
         return;
-    case 0: /* / : the seed's API, GET with a JSON body as the seed's client sends, or POST */
-    case 1: /* /ents */
-        if (r->route == 0 ? !(get || post) : !post) {
+    case ROUTE_ROOT: /* / : the seed's API, GET with a JSON body as the seed's client sends, or POST */
+    case ROUTE_ENTS: /* /ents */
+        if (r->route == ROUTE_ROOT ? !(get || post) : !post) {
             route_error(r, 405, "method not allowed");
-            r->headers = r->route == 0 ? "Allow: GET, HEAD, POST\r\n" : "Allow: POST\r\n";
+            r->headers = r->route == ROUTE_ROOT ? "Allow: GET, HEAD, POST\r\n" : "Allow: POST\r\n";
             return;
         }
         break;
@@ -156,7 +155,7 @@ void route_prepare(const worker_ctx *w, const http_request *q, const char *body,
         return;
     }
     if (r->req.root.type != JSON_OBJECT) { route_error(r, 400, "the body must be a JSON object"); return; }
-    const json_value *t = json_get(&r->req.root, "text"), *ts = r->route == 1 ? json_get(&r->req.root, "texts") : NULL;
+    const json_value *t = json_get(&r->req.root, "text"), *ts = r->route == ROUTE_ENTS ? json_get(&r->req.root, "texts") : NULL;
     if (t && ts) { route_error(r, 400, "give either text or texts, not both"); return; }
     if (ts) {
         if (ts->type != JSON_ARRAY) { route_error(r, 400, "texts must be a list of strings"); return; }
@@ -173,7 +172,7 @@ void route_prepare(const worker_ctx *w, const http_request *q, const char *body,
     } else {
         r->texts = t;
     }
-    r->ents_format = r->route == 1;
+    r->ents_format = r->route == ROUTE_ENTS;
     r->needs_model = 1;
 }
 

@@ -3,8 +3,10 @@
  *
  *   config.c   command line (Gunicorn's and Uvicorn's conventions) -> server_config
  *   master.c   binds, loads the model once, forks and supervises workers, signals, reload
- *   worker.c   one worker process: sync (one connection at a time) or async (epoll loop)
- *   ae.c       the event loop used by async workers (epoll + timers), redis-style
+ *   worker.c   one worker process: sync (one connection at a time) or async (event loop)
+ *   conn.c     a connection as both worker classes serve it: reading, parsing, the one answer path
+ *   pool.c     the async worker's inference threads (--threads)
+ *   ae.c       the async worker's event loop: handlers per descriptor, a timer heap, hooks
  *   http_parser.c  zero-copy request parsing and framing (RFC 9112)
  *   routes.c   the API: /, /ents, /healthz, /readyz, /metrics, /model
  *   metrics.c  counters and histograms in shared memory, Prometheus text output
@@ -67,8 +69,26 @@ void server_config_usage(FILE *f);
 
 /* ---- memory shared by the master and all workers (mmap MAP_SHARED before fork) ---- */
 
-#define METRIC_ROUTES 8   /* index by route_id(): /, /ents, /healthz, /readyz, /metrics, /model, other */
-#define METRIC_STATUSES 12 /* index by status_id(): 200,400,404,405,408,411,413,414,431,500,503,504 */
+/* The routes metrics count by, as one table: the enum name and the label. The API's routes
+ * first (routes.c dispatches on these ids), then everything else. */
+#define METRIC_ROUTE_MAP(X)                                                                        \
+    X(ROOT, "/") X(ENTS, "/ents") X(HEALTHZ, "/healthz") X(READYZ, "/readyz") X(METRICS, "/metrics") \
+    X(MODEL, "/model") X(OTHER, "other")
+enum metric_route {
+#define METRIC_ROUTE_ID(name, label) ROUTE_##name,
+    METRIC_ROUTE_MAP(METRIC_ROUTE_ID)
+#undef METRIC_ROUTE_ID
+    METRIC_ROUTES
+};
+/* The statuses metrics count by; any other is counted as 500. */
+#define METRIC_STATUS_MAP(X) \
+    X(200) X(400) X(404) X(405) X(408) X(411) X(413) X(414) X(431) X(500) X(501) X(503) X(504) X(505)
+enum metric_status {
+#define METRIC_STATUS_ID(code) STATUS_##code,
+    METRIC_STATUS_MAP(METRIC_STATUS_ID)
+#undef METRIC_STATUS_ID
+    METRIC_STATUSES
+};
 #define METRIC_BUCKETS 14  /* request-duration histogram upper bounds, seconds, see metrics.c */
 
 typedef struct {
@@ -138,8 +158,8 @@ int worker_main(const worker_ctx *w);
 
 /* ---- metrics.c: counters live in the shared slots, so any worker can answer /metrics for all ---- */
 
-int metrics_route_id(const char *path, size_t len);   /* METRIC_ROUTES-1 = "other" */
-int metrics_status_id(int status);                    /* unknown statuses count as 500 */
+int metrics_route_id(const char *path, size_t len);   /* ROUTE_OTHER for any path not in the table */
+int metrics_status_id(int status);                    /* STATUS_500 for a status not in the table */
 /* One finished request: counters by route and status, and the duration histogram. */
 void metrics_observe(worker_metrics *m, int route_id, int status_id, double seconds);
 /* Prometheus text format (version 0.0.4) summed over all live slots, plus per-worker gauges. */

@@ -1,67 +1,43 @@
 #include "text/lexeme.h"
 #include "text/hash.h"
 #include "text/pystr.h"
-#include "util/msgpack_bounds.h"
+#include "modelfile/modelfile.h"
 
-#include <errno.h>
-#include <msgpack.h>
 #include <stdio.h>
 #include <string.h>
 
-int lex_norms_load(lex_norms *n, const char *path, char *err, size_t errlen)
+nerd_status lex_norms_load(lex_norms *n, const char *path, char *err, size_t errlen)
 {
     memset(n, 0, sizeof *n);
-    FILE *f = fopen(path, "rb");
-    if (!f) { snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
-    buf raw = {0};
-    char chunk[65536];
-    size_t r;
-    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (buf_append(&raw, chunk, r)) break;
-    fclose(f);
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    size_t off = 0;
-    int rc = -1;
-    if (!raw.len || mp_unpack_next(&up, raw.ptr, raw.len, &off) != MSGPACK_UNPACK_SUCCESS ||
-        up.data.type != MSGPACK_OBJECT_MAP) {
-        snprintf(err, errlen, "%s: not a spaCy lookups file (truncated or corrupt msgpack)", path);
-        goto out;
-    }
-    const msgpack_object *table = NULL;
-    for (uint32_t i = 0; i < up.data.via.map.size; i++) {
-        const msgpack_object *k = &up.data.via.map.ptr[i].key;
-        const char *ks = k->type == MSGPACK_OBJECT_STR ? k->via.str.ptr : k->type == MSGPACK_OBJECT_BIN ? k->via.bin.ptr : NULL;
-        size_t kl = k->type == MSGPACK_OBJECT_STR ? k->via.str.size : k->via.bin.size;
-        if (ks && kl == 11 && !memcmp(ks, "lexeme_norm", 11)) table = &up.data.via.map.ptr[i].val;
-    }
-    if (u64map_init(&n->by_hash, table && table->type == MSGPACK_OBJECT_MAP ? table->via.map.size : 16)) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
+    mf_msgpack mp;
+    nerd_status rc = mf_msgpack_read(&mp, path, "a spaCy lookups file", MSGPACK_OBJECT_MAP, err, errlen);
+    if (rc != NERD_OK) goto out;
+    const msgpack_object *table = mf_map_get(mp.root, "lexeme_norm");
     if (table && table->type != MSGPACK_OBJECT_MAP) {
         snprintf(err, errlen, "%s: lexeme_norm is not a table", path);
+        rc = NERD_ERR_FORMAT;
         goto out;
     }
+    rc = NERD_ERR_NOMEM;
+    if (u64map_init(&n->by_hash, table ? table->via.map.size : 16)) goto oom;
     for (uint32_t i = 0; table && i < table->via.map.size; i++) {
         const msgpack_object *k = &table->via.map.ptr[i].key, *v = &table->via.map.ptr[i].val;
-        if (k->type != MSGPACK_OBJECT_POSITIVE_INTEGER) continue;
-        const char *vs = v->type == MSGPACK_OBJECT_STR ? v->via.str.ptr : v->type == MSGPACK_OBJECT_BIN ? v->via.bin.ptr : NULL;
-        size_t vl = v->type == MSGPACK_OBJECT_STR ? v->via.str.size : v->via.bin.size;
-        if (!vs) continue;
+        const char *vs;
+        size_t vl;
+        if (k->type != MSGPACK_OBJECT_POSITIVE_INTEGER || mf_str(v, &vs, &vl)) continue;
         uint32_t at = (uint32_t)n->pool.len;
         /* stored as length-prefixed strings */
         uint32_t l32 = (uint32_t)vl;
-        if (buf_append(&n->pool, &l32, 4) || buf_append(&n->pool, vs, vl) || u64map_put(&n->by_hash, k->via.u64, at)) {
-            snprintf(err, errlen, "out of memory");
-            goto out;
-        }
+        if (buf_append(&n->pool, &l32, 4) || buf_append(&n->pool, vs, vl) || u64map_put(&n->by_hash, k->via.u64, at))
+            goto oom;
     }
-    rc = 0;
+    rc = NERD_OK;
+    goto out;
+oom:
+    snprintf(err, errlen, "%s: out of memory", path);
 out:
-    msgpack_unpacked_destroy(&up);
-    buf_free(&raw);
-    if (rc) lex_norms_free(n);
+    mf_msgpack_free(&mp);
+    if (rc != NERD_OK) lex_norms_free(n);
     return rc;
 }
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nerd.h"
 #include "util/u64map.h"
 #include "util/buf.h"
 
@@ -15,8 +16,9 @@ typedef struct {
     buf pool;
 } lex_norms;
 
-/* Reads vocab/lookups.bin's lexeme_norm table (absent table: no entries). -1 with a message. */
-int lex_norms_load(lex_norms *n, const char *path, char *err, size_t errlen);
+/* Reads vocab/lookups.bin's lexeme_norm table (absent table: no entries). NERD_OK, or the cause
+ * (modelfile.h) with a message naming the file. */
+nerd_status lex_norms_load(lex_norms *n, const char *path, char *err, size_t errlen);
 void lex_norms_free(lex_norms *n);
 /* The table's norm for s, or NULL. */
 const char *lex_norms_get(const lex_norms *n, const char *s, size_t len, size_t *normlen);

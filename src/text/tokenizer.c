@@ -9,7 +9,7 @@
 #include "text/hash.h"
 #include "text/pystr.h"
 #include "util/u64map.h"
-#include "util/msgpack_bounds.h"
+#include "modelfile/modelfile.h"
 
 #include <errno.h>
 #include <msgpack.h>
@@ -425,33 +425,20 @@ void tokenizer_sub_norm(const tokenizer *t, int32_t sub, const char **p, size_t 
 
 /* ---- loading ---- */
 
-static int key_is(const msgpack_object *k, const char *s)
-{
-    size_t n = strlen(s);
-    return (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && !memcmp(k->via.str.ptr, s, n)) ||
-           (k->type == MSGPACK_OBJECT_BIN && k->via.bin.size == n && !memcmp(k->via.bin.ptr, s, n));
-}
-
-static const msgpack_object *map_get(const msgpack_object *m, const char *key)
-{
-    if (m->type != MSGPACK_OBJECT_MAP) return NULL;
-    for (uint32_t i = 0; i < m->via.map.size; i++)
-        if (key_is(&m->via.map.ptr[i].key, key)) return &m->via.map.ptr[i].val;
-    return NULL;
-}
-
 static int load_pattern(const msgpack_object *root, const char *key, pcre2_code **out, const char *path, char *err,
                         size_t errlen)
 {
-    const msgpack_object *v = map_get(root, key);
+    const msgpack_object *v = mf_map_get(root, key);
     *out = NULL;
+    const char *pattern;
+    size_t len;
     if (!v || v->type == MSGPACK_OBJECT_NIL) return 0;
-    if (v->type != MSGPACK_OBJECT_STR) {
+    if (mf_str(v, &pattern, &len)) {
         snprintf(err, errlen, "%s: %s is not a pattern string", path, key);
         return -1;
     }
     char perr[256];
-    *out = pyre_compile(v->via.str.ptr, v->via.str.size, perr, sizeof perr);
+    *out = pyre_compile(pattern, len, perr, sizeof perr);
     if (!*out) {
         snprintf(err, errlen, "%s: %s: %s", path, key, perr);
         return -1;
@@ -475,35 +462,33 @@ static int pool_add(tokenizer *t, const char *s, size_t n, uint32_t *off)
     return buf_append(&t->pool, s, n) || buf_putc(&t->pool, 0);
 }
 
-static int load_specials(tokenizer *t, const msgpack_object *exc, const char *path, char *err, size_t errlen)
+static nerd_status load_specials(tokenizer *t, const msgpack_object *exc, const char *path, char *err, size_t errlen)
 {
-    if (!exc || exc->type == MSGPACK_OBJECT_NIL) return 0;
+    if (!exc || exc->type == MSGPACK_OBJECT_NIL) return NERD_OK;
     if (exc->type != MSGPACK_OBJECT_MAP) {
         snprintf(err, errlen, "%s: exceptions is not a map", path);
-        return -1;
+        return NERD_ERR_FORMAT;
     }
     size_t n = exc->via.map.size;
     raw_special *raw = calloc(n ? n : 1, sizeof *raw);
-    if (!raw) { snprintf(err, errlen, "out of memory"); return -1; }
+    if (!raw) goto oom;
     size_t nsubs = 0;
     for (size_t i = 0; i < n; i++) {
-        const msgpack_object *k = &exc->via.map.ptr[i].key, *v = &exc->via.map.ptr[i].val;
-        if (k->type != MSGPACK_OBJECT_STR || v->type != MSGPACK_OBJECT_ARRAY || !v->via.array.size) {
+        const msgpack_object *v = &exc->via.map.ptr[i].val;
+        const char *ks;
+        size_t kn;
+        if (mf_str(&exc->via.map.ptr[i].key, &ks, &kn) || v->type != MSGPACK_OBJECT_ARRAY || !v->via.array.size) {
             snprintf(err, errlen, "%s: exception %zu is not a string with a list of tokens", path, i);
             free(raw);
-            return -1;
+            return NERD_ERR_FORMAT;
         }
-        raw[i] = (raw_special){k->via.str.ptr, k->via.str.size, v};
+        raw[i] = (raw_special){ks, kn, v};
         nsubs += v->via.array.size;
     }
     qsort(raw, n, sizeof *raw, raw_cmp);
     t->specials = calloc(n ? n : 1, sizeof *t->specials);
     t->subs = calloc(nsubs ? nsubs : 1, sizeof *t->subs);
-    if (!t->specials || !t->subs || u64map_init(&t->special_by_hash, n)) {
-        free(raw);
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    if (!t->specials || !t->subs || u64map_init(&t->special_by_hash, n)) goto oom;
     for (size_t i = 0; i < n; i++) {
         special_case *sp = &t->specials[t->nspecials];
         sp->first = (uint32_t)t->nsubs;
@@ -533,14 +518,14 @@ static int load_specials(tokenizer *t, const msgpack_object *exc, const char *pa
             if (!have_orth) {
                 snprintf(err, errlen, "%s: exception \"%.*s\": a token without ORTH", path, (int)raw[i].n, raw[i].s);
                 free(raw);
-                return -1;
+                return NERD_ERR_FORMAT;
             }
             total += sub->orth_len;
         }
         if (total != raw[i].n) { /* spaCy's E997: the ORTHs must spell the string */
             snprintf(err, errlen, "%s: exception \"%.*s\": its tokens do not spell it", path, (int)raw[i].n, raw[i].s);
             free(raw);
-            return -1;
+            return NERD_ERR_FORMAT;
         }
         if (u64map_put(&t->special_by_hash, tok_hash(raw[i].s, raw[i].n), (uint32_t)t->nspecials)) goto oom;
         t->nspecials++;
@@ -548,11 +533,11 @@ static int load_specials(tokenizer *t, const msgpack_object *exc, const char *pa
     free(raw);
     /* ORTH offsets are relative to the pool, which may have moved while growing: fine, they
      * are offsets. Subtokens of one special case are consecutive in the text. */
-    return 0;
+    return NERD_OK;
 oom:
     free(raw);
-    snprintf(err, errlen, "out of memory");
-    return -1;
+    snprintf(err, errlen, "%s: out of memory", path);
+    return NERD_ERR_NOMEM;
 }
 
 /* The matcher's patterns: each special case that the heuristics select (spaCy's
@@ -609,32 +594,18 @@ out:
     return rc;
 }
 
-tokenizer *tokenizer_load(const char *path, char *err, size_t errlen)
+nerd_status tokenizer_load(const char *path, tokenizer **out, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    buf raw = {0};
-    char chunk[65536];
-    size_t r;
-    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (buf_append(&raw, chunk, r)) break;
-    fclose(f);
+    *out = NULL;
     tokenizer *t = calloc(1, sizeof *t);
-    msgpack_unpacked up;
-    msgpack_unpacked_init(&up);
-    size_t off = 0;
-    int ok = 0;
-    if (!t) { snprintf(err, errlen, "out of memory"); goto out; }
-    if (!raw.len || mp_unpack_next(&up, raw.ptr, raw.len, &off) != MSGPACK_UNPACK_SUCCESS ||
-        up.data.type != MSGPACK_OBJECT_MAP) {
-        snprintf(err, errlen, "%s: not a spaCy tokenizer file (truncated or corrupt msgpack)", path);
-        goto out;
-    }
-    const msgpack_object *root = &up.data;
-    if (!map_get(root, "prefix_search") && !map_get(root, "exceptions")) {
+    mf_msgpack mp;
+    nerd_status rc = mf_msgpack_read(&mp, path, "a spaCy tokenizer file", MSGPACK_OBJECT_MAP, err, errlen);
+    if (rc != NERD_OK) goto out;
+    rc = NERD_ERR_NOMEM;
+    if (!t) goto oom;
+    const msgpack_object *root = mp.root;
+    rc = NERD_ERR_FORMAT;
+    if (!mf_map_get(root, "prefix_search") && !mf_map_get(root, "exceptions")) {
         snprintf(err, errlen, "%s: not a spaCy tokenizer file (no prefix_search, no exceptions)", path);
         goto out;
     }
@@ -644,20 +615,29 @@ tokenizer *tokenizer_load(const char *path, char *err, size_t errlen)
         load_pattern(root, "token_match", &t->token_match, path, err, errlen) ||
         load_pattern(root, "url_match", &t->url, path, err, errlen))
         goto out;
-    const msgpack_object *suffix_src = map_get(root, "suffix_search");
-    if (t->suffix && pyre_tail_init(suffix_src->via.str.ptr, suffix_src->via.str.size, &t->suffix_tail)) {
-        snprintf(err, errlen, "out of memory");
+    const char *suffix_src;
+    size_t suffix_len;
+    rc = NERD_ERR_NOMEM;
+    if (t->suffix && !mf_str(mf_map_get(root, "suffix_search"), &suffix_src, &suffix_len) &&
+        pyre_tail_init(suffix_src, suffix_len, &t->suffix_tail))
+        goto oom;
+    const msgpack_object *fh = mf_map_get(root, "faster_heuristics");
+    t->faster_heuristics = !fh || fh->type != MSGPACK_OBJECT_BOOLEAN || fh->via.boolean;
+    rc = load_specials(t, mf_map_get(root, "exceptions"), path, err, errlen);
+    if (rc != NERD_OK) goto out;
+    if (build_patterns(t, err, errlen)) {
+        rc = NERD_ERR_NOMEM;
         goto out;
     }
-    const msgpack_object *fh = map_get(root, "faster_heuristics");
-    t->faster_heuristics = !fh || fh->type != MSGPACK_OBJECT_BOOLEAN || fh->via.boolean;
-    if (load_specials(t, map_get(root, "exceptions"), path, err, errlen) || build_patterns(t, err, errlen)) goto out;
-    ok = 1;
+    rc = NERD_OK;
+    goto out;
+oom:
+    snprintf(err, errlen, "%s: out of memory", path);
 out:
-    msgpack_unpacked_destroy(&up);
-    buf_free(&raw);
-    if (!ok) { tokenizer_free(t); return NULL; }
-    return t;
+    mf_msgpack_free(&mp);
+    if (rc != NERD_OK) tokenizer_free(t);
+    else *out = t;
+    return rc;
 }
 
 void tokenizer_free(tokenizer *t)

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nerd.h"
+
 #include "text/pyre.h"
 
 typedef struct {
@@ -34,8 +36,9 @@ typedef struct {
     size_t oldcap;
 } tok_scratch;
 
-/* Loads the msgpack `tokenizer` file of a pipeline folder. NULL with a message in err. */
-tokenizer *tokenizer_load(const char *path, char *err, size_t errlen);
+/* Loads the msgpack `tokenizer` file of a pipeline folder into *out. NERD_OK, or the cause
+ * (modelfile/modelfile.h) with a message naming the file in err (*out is then NULL). */
+nerd_status tokenizer_load(const char *path, tokenizer **out, char *err, size_t errlen);
 void tokenizer_free(tokenizer *t);
 
 void tok_scratch_free(tok_scratch *s);

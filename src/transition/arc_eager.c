@@ -54,7 +54,7 @@ static int add_class(ae_moves *mv, int move, const char *label, size_t len)
 /* spaCy's initialize_actions: actions in key order; within one, labels by (freq, label)
  * descending; labels with a negative frequency (added after training) come last, by the
  * same order, each with all of its actions. */
-static int build_classes(ae_moves *mv, const json_value *root, const char *path, char *err, size_t errlen)
+static nerd_status build_classes(ae_moves *mv, const json_value *root, const char *path, char *err, size_t errlen)
 {
     size_t total = 0;
     for (size_t k = 0; k < root->u.obj.n; k++) {
@@ -62,13 +62,13 @@ static int build_classes(ae_moves *mv, const json_value *root, const char *path,
         if (a->keylen != 1 || a->key[0] < '0' || a->key[0] >= '0' + AE_NMOVES || a->val.type != JSON_OBJECT) {
             snprintf(err, errlen, "%s: action \"%s\" is not an arc-eager move (0-4): not a parser moves file", path,
                      a->key);
-            return -1;
+            return NERD_ERR_FORMAT;
         }
         total += a->val.u.obj.n;
     }
     move_entry *e = malloc((total + 1) * sizeof *e), *neg = malloc((total + 1) * sizeof *neg);
     size_t nneg = 0;
-    int rc = -1;
+    nerd_status rc = NERD_ERR_FORMAT;
     if (!e || !neg) goto oom;
     for (int move = 0; move < AE_NMOVES; move++) {
         char key[2] = {(char)('0' + move), 0};
@@ -96,22 +96,25 @@ static int build_classes(ae_moves *mv, const json_value *root, const char *path,
             if (e[k].len == neg[j].len && !memcmp(e[k].label, neg[j].label, e[k].len) &&
                 add_class(mv, e[k].action, e[k].label, e[k].len))
                 goto oom;
-    rc = 0;
+    rc = NERD_OK;
     goto out;
 oom:
-    snprintf(err, errlen, "out of memory");
+    snprintf(err, errlen, "%s: out of memory", path);
+    rc = NERD_ERR_NOMEM;
 out:
     free(e);
     free(neg);
     return rc;
 }
 
-int ae_load(ae_moves *mv, const char *path, char *err, size_t errlen)
+nerd_status ae_load(ae_moves *mv, const char *path, char *err, size_t errlen)
 {
     memset(mv, 0, sizeof *mv);
     json_doc jd;
-    int rc = -1;
-    if (moves_file_read(path, &jd, err, errlen) || build_classes(mv, &jd.root, path, err, errlen)) goto out;
+    nerd_status rc = moves_file_read(path, &jd, err, errlen);
+    if (rc == NERD_OK) rc = build_classes(mv, &jd.root, path, err, errlen);
+    if (rc != NERD_OK) goto out;
+    rc = NERD_ERR_FORMAT;
     if (!mv->nclasses) {
         snprintf(err, errlen, "%s: no moves", path);
         goto out;
@@ -121,10 +124,7 @@ int ae_load(ae_moves *mv, const char *path, char *err, size_t errlen)
     int nmoves_labels = mv->nlabels;
     for (int i = 0; i < nmoves_labels; i++)
         if (!strcmp(mv->labels[i], "subtok")) mv->subtok_label = i;
-    if (mv->root_label < 0) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
+    if (mv->root_label < 0) goto oom;
     /* decorated labels "a||b": their parts join the table so that deprojectivization compares
      * and assigns label indices */
     for (int i = 0; i < nmoves_labels; i++) {
@@ -136,17 +136,18 @@ int ae_load(ae_moves *mv, const char *path, char *err, size_t errlen)
         }
         int b = ae_label(mv, s, (size_t)(d - s));
         int h = b < 0 ? -2 : ae_label(mv, d + 2, strlen(d + 2));
-        if (b < 0 || h < 0) {
-            snprintf(err, errlen, "out of memory");
-            goto out;
-        }
+        if (b < 0 || h < 0) goto oom;
         mv->base[i] = (int16_t)b;
         mv->head[i] = (int16_t)h;
     }
-    rc = 0;
+    rc = NERD_OK;
+    goto out;
+oom:
+    snprintf(err, errlen, "%s: out of memory", path);
+    rc = NERD_ERR_NOMEM;
 out:
     json_doc_free(&jd);
-    if (rc) ae_free(mv);
+    if (rc != NERD_OK) ae_free(mv);
     return rc;
 }
 
@@ -209,17 +210,39 @@ static int is_sent_start(const ae_state *st, int w) { return w >= 0 && w < st->n
 /* the doc's sent_start == -1 before the parser: nothing in this pipeline sets it (the senter
  * is disabled), so cannot_sent_start is always false and Reduce's l_edge rule never fires */
 
-void ae_features(const ae_state *st, int f[AE_NFEATS])
+/* The k-th newest child (k >= 1) of h on the list that starts at top[h], or -1. */
+static int nth_child(const ae_state *st, const int *top, int h, int k)
 {
-    int b0 = ae_B(st, 0), s0 = ae_S(st, 0);
+    if (h < 0) return -1;
+    int c = top[h];
+    while (c >= 0 && --k > 0) c = st->prev_sib[c];
+    return c;
+}
+
+void ae_features(const ae_state *st, int nfeats, int *f)
+{
+    int b0 = ae_B(st, 0), s0 = ae_S(st, 0), s1 = ae_S(st, 1);
     f[0] = b0;
     f[1] = ae_B(st, 1);
     f[2] = s0;
-    f[3] = ae_S(st, 1);
+    f[3] = s1;
     f[4] = ae_S(st, 2);
-    f[5] = b0 >= 0 ? st->ltop[b0] : -1;
-    f[6] = s0 >= 0 ? st->ltop[s0] : -1;
-    f[7] = s0 >= 0 ? st->rtop[s0] : -1;
+    if (nfeats == AE_NFEATS_EXTRA) {
+        /* spaCy 3.8's order: its set_context_tokens writes L(S0,2) to slot 6 and then
+         * overwrites it with R(S0,1), so L(S0,2) is never a feature */
+        f[5] = nth_child(st, st->ltop, s0, 1);
+        f[6] = nth_child(st, st->rtop, s0, 1);
+        f[7] = nth_child(st, st->ltop, b0, 1);
+        f[8] = nth_child(st, st->rtop, s0, 2);
+        f[9] = nth_child(st, st->ltop, s1, 1);
+        f[10] = nth_child(st, st->ltop, s1, 2);
+        f[11] = nth_child(st, st->rtop, s1, 1);
+        f[12] = nth_child(st, st->rtop, s1, 2);
+        return;
+    }
+    f[5] = nth_child(st, st->ltop, b0, 1);
+    f[6] = nth_child(st, st->ltop, s0, 1);
+    f[7] = nth_child(st, st->rtop, s0, 1);
 }
 
 static int move_valid(const ae_state *st, int move)

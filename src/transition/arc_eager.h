@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nerd.h"
+
 enum { AE_SHIFT = 0, AE_REDUCE, AE_LEFT, AE_RIGHT, AE_BREAK, AE_NMOVES }; /* spaCy's move ids */
 
 typedef struct {
@@ -27,15 +29,17 @@ typedef struct {
     int subtok_label;     /* "subtok" (own validity), or -1 */
 } ae_moves;
 
-/* Reads parser/moves. -1 with a message naming the file. */
-int ae_load(ae_moves *mv, const char *path, char *err, size_t errlen);
+/* Reads parser/moves. NERD_OK, or the cause (modelfile/modelfile.h) with a message naming the file. */
+nerd_status ae_load(ae_moves *mv, const char *path, char *err, size_t errlen);
 void ae_free(ae_moves *mv);
 /* The index of a label, added to the table when new; -2 out of memory. */
 int ae_label(ae_moves *mv, const char *s, size_t n);
 /* "S", "L-nsubj", "B-ROOT" ... into buf. */
 const char *ae_class_name(const ae_moves *mv, int c, char *buf, size_t len);
 
+/* The parser's state features: 8, or 13 with extra_state_tokens (StateC.set_context_tokens). */
 #define AE_NFEATS 8
+#define AE_NFEATS_EXTRA 13
 
 /* The parser's state (StateC) over n tokens. Arrays are the caller's: ae_state_ints(n) ints
  * and ae_state_bytes(n) bytes. A head's children are a stack threaded through `prev_sib`
@@ -60,8 +64,10 @@ void ae_state_init(ae_state *st, size_t n, int *ints, uint8_t *bytes);
 int ae_is_final(const ae_state *st);
 int ae_B(const ae_state *st, int i);
 int ae_S(const ae_state *st, int i);
-/* B0, B1, S0, S1, S2, L(B0,1), L(S0,1), R(S0,1); -1 selects the pad row. */
-void ae_features(const ae_state *st, int feats[AE_NFEATS]);
+/* nfeats = AE_NFEATS: B0, B1, S0, S1, S2, L(B0,1), L(S0,1), R(S0,1); nfeats = AE_NFEATS_EXTRA:
+ * B0, B1, S0, S1, S2, L(S0,1), R(S0,1), L(B0,1), R(S0,2), L(S1,1), L(S1,2), R(S1,1), R(S1,2).
+ * L(h,k)/R(h,k) is h's k-th newest left/right child. -1 selects the pad row. */
+void ae_features(const ae_state *st, int nfeats, int *feats);
 /* Marks valid classes and returns the first highest-scoring valid one, or -1. */
 int ae_choose(const ae_moves *mv, const ae_state *st, const float *scores, uint8_t *valid);
 /* Applies class c; c < 0 ends the parse (spaCy's force_final). */

@@ -16,12 +16,13 @@ static int label_index(biluo_moves *mv, const char *s, size_t n)
     return mv->labels[mv->nlabels] ? mv->nlabels++ : -2;
 }
 
-int biluo_load(biluo_moves *mv, const char *path, char *err, size_t errlen)
+nerd_status biluo_load(biluo_moves *mv, const char *path, char *err, size_t errlen)
 {
     memset(mv, 0, sizeof *mv);
-    int rc = -1;
     json_doc jd;
-    if (moves_file_read(path, &jd, err, errlen)) goto out;
+    nerd_status rc = moves_file_read(path, &jd, err, errlen);
+    if (rc != NERD_OK) goto out;
+    rc = NERD_ERR_FORMAT;
     /* classes in action order (B, I, L, U, O), labels within an action in the file's order */
     for (int kind = BILUO_B; kind <= BILUO_O; kind++) {
         char key[4];
@@ -36,18 +37,22 @@ int biluo_load(biluo_moves *mv, const char *path, char *err, size_t errlen)
             int li = -1;
             if (lab->keylen) {
                 li = label_index(mv, lab->key, lab->keylen);
-                if (li < 0) { snprintf(err, errlen, "out of memory"); goto out; }
+                if (li < 0) goto oom;
             }
             biluo_class *nc = realloc(mv->classes, (mv->nclasses + 1) * sizeof *nc);
-            if (!nc) { snprintf(err, errlen, "out of memory"); goto out; }
+            if (!nc) goto oom;
             mv->classes = nc;
             mv->classes[mv->nclasses++] = (biluo_class){(uint8_t)kind, (int16_t)li};
         }
     }
-    rc = 0;
+    rc = NERD_OK;
+    goto out;
+oom:
+    snprintf(err, errlen, "%s: out of memory", path);
+    rc = NERD_ERR_NOMEM;
 out:
     json_doc_free(&jd);
-    if (rc) biluo_free(mv);
+    if (rc != NERD_OK) biluo_free(mv);
     return rc;
 }
 
@@ -97,6 +102,14 @@ void biluo_features(const biluo_state *st, int feats[3])
     feats[0] = (int)st->i;
     feats[1] = (int)st->open_start;
     feats[2] = st->open_start >= 0 && st->i >= 1 ? (int)st->i - 1 : -1;
+}
+
+void biluo_features_extra(const biluo_state *st, int feats[BILUO_EXTRA_FEATS])
+{
+    feats[0] = (int)st->i;
+    int j = 1;
+    for (long t = st->open_start; st->open_start >= 0 && t < (long)st->i && j < BILUO_EXTRA_FEATS; t++) feats[j++] = (int)t;
+    while (j < BILUO_EXTRA_FEATS) feats[j++] = -1;
 }
 
 int biluo_choose(const biluo_moves *mv, const biluo_state *st, size_t n, const uint8_t *is_space,

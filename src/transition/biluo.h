@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nerd.h"
+
 #include "nn/parser_net.h"
 
 typedef enum { BILUO_B = 1, BILUO_I = 2, BILUO_L = 3, BILUO_U = 4, BILUO_O = 5 } biluo_kind; /* spaCy's ids */
@@ -22,8 +24,9 @@ typedef struct {
     biluo_class *classes; /* in the output layer's order */
 } biluo_moves;
 
-/* Reads ner/moves (msgpack {"moves": JSON {action id: {label: freq}}}). -1 with a message. */
-int biluo_load(biluo_moves *mv, const char *path, char *err, size_t errlen);
+/* Reads ner/moves (msgpack {"moves": JSON {action id: {label: freq}}}). NERD_OK, or the cause
+ * (modelfile/modelfile.h) with a message naming the file. */
+nerd_status biluo_load(biluo_moves *mv, const char *path, char *err, size_t errlen);
 void biluo_free(biluo_moves *mv);
 /* "B-ORG", "U-", "O" ... into buf. */
 const char *biluo_class_name(const biluo_moves *mv, int c, char *buf, size_t len);
@@ -44,6 +47,10 @@ typedef struct {
 
 /* The state's features for the ner's 3 slots (token indices or -1). */
 void biluo_features(const biluo_state *st, int feats[3]);
+/* The 6 slots of extra_state_tokens: B(0), then the open entity's tokens before B(0), at most
+ * 5 (spaCy's set_context_tokens for 6 features). */
+#define BILUO_EXTRA_FEATS 6
+void biluo_features_extra(const biluo_state *st, int feats[BILUO_EXTRA_FEATS]);
 /* Marks valid classes and returns the first highest-scoring valid one. */
 int biluo_choose(const biluo_moves *mv, const biluo_state *st, size_t n, const uint8_t *is_space,
                  const uint8_t *sent_start, const float *scores, uint8_t *valid);

@@ -1,6 +1,5 @@
 #include "util/buf.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -58,20 +57,6 @@ void buf_free(buf *b)
 {
     free(b->ptr);
     *b = (buf){0};
-}
-
-int buf_read_file(buf *b, const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    char chunk[65536];
-    size_t r;
-    int rc = 0;
-    while (!rc && (r = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (buf_append(b, chunk, r)) rc = -1, errno = ENOMEM;
-    if (!rc && ferror(f)) rc = -1, errno = EIO;
-    fclose(f);
-    return rc;
 }
 
 int grow_array(void **p, size_t *cap, size_t need, size_t elem)

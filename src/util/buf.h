@@ -17,8 +17,6 @@ int buf_puts(buf *b, const char *s);
 int buf_putc(buf *b, char c);
 int buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_clear(buf *b);   /* len = 0, keeps the memory */
-/* Appends a whole file. 0, or -1 with errno set (the buffer may hold part of the file). */
-int buf_read_file(buf *b, const char *path);
 void buf_free(buf *b);
 
 /* Grows an array *p of *cap elements of elem bytes to hold at least need (doubling, from 64).

@@ -18,6 +18,7 @@
  * crash, a stack overflow or a sanitizer report ends the run. */
 #include "server/worker.c"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/un.h>
@@ -183,12 +184,12 @@ static size_t send_some(client *c, const char *p, size_t len)
 {
     if (c->wr_closed) return 0;
     size_t off = 0;
-    double stalled_since = now_s();
+    double stalled_since = ae_now();
     while (off < len) {
         ssize_t n = send(c->fd, p + off, len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n > 0) {
             off += (size_t)n;
-            stalled_since = now_s();
+            stalled_since = ae_now();
             continue;
         }
         if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) { /* the server closed (after an error answer) */
@@ -196,7 +197,7 @@ static size_t send_some(client *c, const char *p, size_t len)
             break;
         }
         ASSERT(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR), "send: %s", strerror(errno));
-        if (now_s() - stalled_since > STALL_S) break;
+        if (ae_now() - stalled_since > STALL_S) break;
         struct pollfd pf = {.fd = c->fd, .events = POLLOUT | (c->reading ? POLLIN : 0)};
         poll(&pf, 1, 10);
         if (c->reading && pf.revents & POLLIN) read_some(c, SIZE_MAX);
@@ -277,7 +278,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* the server must close: after its answers, at the client's EOF, or at its timeouts */
     int eof = 0;
-    for (double t0 = now_s(); !eof && now_s() - t0 < CLOSE_BOUND_S;) {
+    for (double t0 = ae_now(); !eof && ae_now() - t0 < CLOSE_BOUND_S;) {
         struct pollfd pf = {.fd = c.fd, .events = POLLIN};
         if (poll(&pf, 1, 100) > 0) eof = read_some(&c, SIZE_MAX);
     }

@@ -2,7 +2,8 @@
  * Invariants: a head length never exceeds the input, every pointer lies inside it, a
  * refused request is refused at the same place whatever the limits' slack, and chunked
  * decoding gives the same body and rest whether fed whole or split in two; views rebased onto
- * a moved copy read the same bytes. */
+ * a moved copy read the same bytes; the resumable parser fed in pieces answers after each what
+ * a whole parse of the same bytes answers. */
 #include "server/http_parser.h"
 
 #include <stdint.h>
@@ -58,6 +59,44 @@ static void check_request(const uint8_t *d, size_t len, const http_limits *lim)
     }
 }
 
+/* Offset of a view from the buffer it points into, or -1 for none. */
+static ptrdiff_t at(const char *view, const char *base) { return view ? view - base : -1; }
+
+/* The same request fed to the resumable parser in pieces whose sizes the input chooses, each
+ * piece a fresh copy of the bytes so far (the buffer moves, and ASan sees a read past it): after
+ * each piece the answer and every view must be those of a whole parse of the same bytes. */
+static void check_resume(const uint8_t *d, size_t len, const http_limits *lim, unsigned seed)
+{
+    http_header rh[32], wh[32];
+    http_request rreq = {.headers = rh, .num_headers = 32};
+    http_parser p = {0};
+    for (size_t k = 0; k <= len;) {
+        char *piece = malloc(k ? k : 1), *whole = malloc(k ? k : 1);
+        memcpy(piece, d, k);
+        memcpy(whole, d, k);
+        http_request wreq = {.headers = wh, .num_headers = 32};
+        ssize_t r = http_parse_request_resume(&p, piece, k, &rreq, lim), w = http_parse_request(whole, k, &wreq, lim);
+        ASSERT(r == w);
+        ASSERT(at(rreq.method, piece) == at(wreq.method, whole) && rreq.method_len == wreq.method_len);
+        ASSERT(at(rreq.target, piece) == at(wreq.target, whole) && rreq.target_len == wreq.target_len);
+        ASSERT(at(rreq.path, piece) == at(wreq.path, whole) && rreq.path_len == wreq.path_len);
+        ASSERT(rreq.num_headers == wreq.num_headers);
+        for (size_t i = 0; i < rreq.num_headers; i++)
+            ASSERT(at(rh[i].name, piece) == at(wh[i].name, whole) && rh[i].name_len == wh[i].name_len &&
+                   at(rh[i].value, piece) == at(wh[i].value, whole) && rh[i].value_len == wh[i].value_len);
+        if (r >= 0)
+            ASSERT(rreq.minor_version == wreq.minor_version && rreq.body == wreq.body &&
+                   rreq.content_length == wreq.content_length && rreq.keep_alive == wreq.keep_alive &&
+                   rreq.expect_continue == wreq.expect_continue);
+        free(piece);
+        free(whole);
+        if (r != HTTP_INCOMPLETE || k == len) break;
+        seed = seed * 1103515245u + 12345u;
+        size_t step = 1 + (seed >> 16) % 64;
+        k = len - k < step ? len : k + step;
+    }
+}
+
 typedef struct { ssize_t r; size_t out_len, rest_len; } decoded;
 
 static decoded decode(const uint8_t *d, size_t len, size_t cut, uint64_t max_body, char *out)
@@ -95,6 +134,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_request(d, len, NULL);
     http_limits small = {16 + (ctl & 15), 8 + (ctl >> 4), 1 + (ctl & 7), 32 + ctl};
     check_request(d, len, &small);
+    check_resume(d, len, NULL, ctl);
+    check_resume(d, len, &small, ctl + 1u);
 
     /* the same input as a chunked body: whole, and split at a point the input chooses */
     char *o1 = malloc(len + 1), *o2 = malloc(len + 1);

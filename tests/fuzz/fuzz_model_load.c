@@ -166,8 +166,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     case 1: {
-        tokenizer *t = tokenizer_load(path, err, sizeof err);
-        ASSERT(t || err[0]);
+        tokenizer *t;
+        nerd_status st = tokenizer_load(path, &t, err, sizeof err);
+        ASSERT((st == NERD_OK) == (t != NULL) && (t || err[0]));
         if (!t) break;
         tok_scratch ts = {0};
         for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) ASSERT(tokenizer_run(t, texts[i], strlen(texts[i]), &ts) == 0);

@@ -3,6 +3,7 @@
  * row afresh gives, on one thread and on many sharing one small (constantly replaced) table. */
 #include "test.h"
 #include "nn/embed_cache.h"
+#include "modelfile/modelfile.h"
 #include "pipeline/engine.h"
 #include "nn/kernels.h"
 #include "nn/t2v_fast.h"
@@ -250,24 +251,22 @@ static void load_docs(const nerd_model *m, const char *const *files, int nfiles,
     memset(out, 0, sizeof *out);
     for (int f = 0; f < nfiles; f++) {
         size_t len;
-        char *data = test_read_file(test_path(files[f]), &len), err[128];
+        char *data = test_read_file(test_path(files[f]), &len);
         CHECK(data);
-        for (char *line = data, *nl; line < data + len; line = nl + 1) {
-            nl = memchr(line, '\n', (size_t)(data + len - line));
-            if (!nl) nl = data + len;
-            json_doc jd;
-            if (nl > line && !json_parse(line, (size_t)(nl - line), 0, &jd, err, sizeof err)) {
-                const json_value *t = json_get(&jd.root, "text");
-                CHECK(nerd_tokenize(m, d, t->u.str.ptr, t->u.str.len) == NERD_OK);
-                out->attrs = realloc(out->attrs, (out->count + 1) * sizeof *out->attrs);
-                out->n = realloc(out->n, (out->count + 1) * sizeof *out->n);
-                out->n[out->count] = d->ntoks;
-                out->attrs[out->count] = malloc(d->ntoks * NER_NATTRS * sizeof(uint64_t) + 1);
-                memcpy(out->attrs[out->count], d->attrs, d->ntoks * NER_NATTRS * sizeof(uint64_t));
-                out->count++;
-                json_doc_free(&jd);
-            }
+        jsonl_iter it;
+        jsonl_init(&it, data, len, JSONL_MAX_LINE);
+        for (int got; (got = jsonl_next(&it)) != 0;) {
+            CHECKF(got > 0, "%s: %s", files[f], it.err);
+            const json_value *t = json_get(&it.doc.root, "text");
+            CHECK(nerd_tokenize(m, d, t->u.str.ptr, t->u.str.len) == NERD_OK);
+            out->attrs = realloc(out->attrs, (out->count + 1) * sizeof *out->attrs);
+            out->n = realloc(out->n, (out->count + 1) * sizeof *out->n);
+            out->n[out->count] = d->ntoks;
+            out->attrs[out->count] = malloc(d->ntoks * NER_NATTRS * sizeof(uint64_t) + 1);
+            memcpy(out->attrs[out->count], d->attrs, d->ntoks * NER_NATTRS * sizeof(uint64_t));
+            out->count++;
         }
+        jsonl_free(&it);
         free(data);
     }
     nerd_doc_free(d);

@@ -2,10 +2,14 @@
  * from the CLI, never a crash. */
 #include "test.h"
 #include "nerd.h"
+#include "pipeline/engine.h"
 #include "util/buf.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <ftw.h>
+#include <grp.h>
+#include <msgpack.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,7 +108,7 @@ TEST(model_load_missing_files)
         char p[1024];
         snprintf(p, sizeof p, "%s/%s", model_copy, files[i]);
         CHECK(unlink(p) == 0);
-        expect_failure(files[i], files[i], NERD_ERR_IO);
+        expect_failure(files[i], files[i], NERD_ERR_NOT_FOUND);
     }
     cleanup();
 }
@@ -173,7 +177,6 @@ TEST(model_load_unsupported_parser_is_named)
     static const struct { const char *anchor, *from, *to, *needle; } cases[] = {
         {"[components.parser.model.tok2vec]", "spacy.Tok2VecListener.v1", "spacy.Tok2VecListener.v9", "Tok2VecListener.v9"},
         {"[components.parser.model]", "spacy.TransitionBasedParser.v2", "spacy.TransitionBasedParser.v3", "TransitionBasedParser.v3"},
-        {"[components.parser.model]", "extra_state_tokens = false", "extra_state_tokens = true", "extra_state_tokens"},
         {"[components.tok2vec.model.embed]", "\"IS_SPACE\"]", "\"LENGTH\"]", "LENGTH"},
         {"[components.parser]", "learn_tokens = false", "learn_tokens = true", "learn_tokens"},
     };
@@ -224,9 +227,9 @@ TEST(model_load_empty_and_missing_folder)
 {
     snprintf(model_copy, sizeof model_copy, "/tmp/nerd-empty-%d", (int)getpid());
     CHECK(mkdir(model_copy, 0755) == 0);
-    expect_failure("empty folder", "config.cfg", NERD_ERR_IO);
+    expect_failure("empty folder", "config.cfg", NERD_ERR_NOT_FOUND);
     rmdir(model_copy);
-    expect_failure("missing folder", model_copy, NERD_ERR_IO);
+    expect_failure("missing folder", model_copy, NERD_ERR_NOT_FOUND);
     char out[256], err[512];
     setenv("NERD_MODEL", "/nonexistent/model", 1);
     CHECK(nerd_model_path(NULL, out, sizeof out, err, sizeof err) == -1);
@@ -318,5 +321,191 @@ TEST(model_load_msgpack_with_impossible_counts)
             replace(files[i], bad[k].p, bad[k].n);
             expect_failure(files[i], files[i], NERD_ERR_FORMAT);
         }
+    cleanup();
+}
+
+/* Every file nerd reads from a pipeline folder. meta.json, vocab/lookups.bin and parser/cfg may
+ * be absent; present, they must be readable like the others. */
+static const char *const every_model_file[] = {
+    "meta.json", "config.cfg", "tokenizer", "vocab/lookups.bin", "ner/model", "ner/moves",
+    "tok2vec/model", "parser/model", "parser/cfg", "parser/moves", "attribute_ruler/patterns",
+};
+#define N_MODEL_FILES (sizeof every_model_file / sizeof every_model_file[0])
+
+static void model_file_path(const char *rel, char *p, size_t n)
+{
+    snprintf(p, n, "%s/%s", model_copy, rel);
+    CHECKF(unlink(p) == 0, "%s: %s", p, strerror(errno));
+}
+
+/* A folder where a file should be was "truncated or corrupt" (NERD_ERR_FORMAT): fopen opens a
+ * folder, fread then fails with EISDIR, and stat() found something there. */
+TEST(model_load_folder_where_a_file_should_be_is_an_io_error)
+{
+    for (size_t i = 0; i < N_MODEL_FILES; i++) {
+        fresh_copy();
+        char p[1024];
+        model_file_path(every_model_file[i], p, sizeof p);
+        CHECK(mkdir(p, 0755) == 0);
+        expect_failure(every_model_file[i], every_model_file[i], NERD_ERR_IO);
+        char err[1024];
+        nerd_model *m = nerd_model_load(model_copy, NULL, err, sizeof err);
+        CHECKF(!m && strstr(err, "is a folder"), "%s: %s", every_model_file[i], err);
+    }
+    cleanup();
+}
+
+/* A FIFO where a file should be made the load wait for a writer forever (fopen blocks). */
+TEST_T(model_load_fifo_where_a_file_should_be_is_an_io_error, 30)
+{
+    for (size_t i = 0; i < N_MODEL_FILES; i++) {
+        fresh_copy();
+        char p[1024];
+        model_file_path(every_model_file[i], p, sizeof p);
+        CHECK(mkfifo(p, 0644) == 0);
+        expect_failure(every_model_file[i], "not a regular file", NERD_ERR_IO);
+    }
+    cleanup();
+}
+
+/* An unreadable file was NERD_ERR_FORMAT (stat() succeeds where open() does not). Root reads
+ * any file, so the load runs in a child that has given up root for nobody's uid and gid. */
+TEST(model_load_permission_denied_is_an_io_error)
+{
+    for (size_t i = 0; i < N_MODEL_FILES; i++) {
+        fresh_copy();
+        char p[1024], src[1024];
+        snprintf(src, sizeof src, "%s/%s", test_path("models/en_core_web_sm"), every_model_file[i]);
+        size_t len;
+        char *data = test_read_file(src, &len);
+        CHECKF(data, "%s", src);
+        replace(every_model_file[i], data, len);
+        free(data);
+        snprintf(p, sizeof p, "%s/%s", model_copy, every_model_file[i]);
+        CHECK(chmod(p, 0) == 0);
+        int fds[2];
+        CHECK(pipe(fds) == 0);
+        pid_t pid = fork();
+        CHECK(pid >= 0);
+        if (pid == 0) {
+            close(fds[0]);
+            if (geteuid() == 0 && (setgroups(0, NULL) || setgid(65534) || setuid(65534))) _exit(100);
+            char err[1024] = "";
+            nerd_status st = NERD_OK;
+            nerd_model *m = nerd_model_load(model_copy, &st, err, sizeof err);
+            if (write(fds[1], err, strlen(err)) < 0) _exit(101);
+            _exit(m ? 102 : (int)st);
+        }
+        close(fds[1]);
+        char err[1024];
+        ssize_t n = read(fds[0], err, sizeof err - 1);
+        err[n > 0 ? n : 0] = 0;
+        close(fds[0]);
+        int ws;
+        CHECK(waitpid(pid, &ws, 0) == pid && WIFEXITED(ws));
+        CHECKF(WEXITSTATUS(ws) == NERD_ERR_IO, "%s: status %d, expected %d (%s)", every_model_file[i],
+               WEXITSTATUS(ws), NERD_ERR_IO, err);
+        CHECKF(strstr(err, every_model_file[i]) && strstr(err, strerror(EACCES)), "%s: %s", every_model_file[i], err);
+        printf("  %s -> %s\n", every_model_file[i], err);
+    }
+    cleanup();
+}
+
+/* msgpack with every STR map key written as BIN (a writer packing Python bytes keys). */
+static void pack_bin_keys(msgpack_packer *pk, const msgpack_object *o)
+{
+    if (o->type == MSGPACK_OBJECT_ARRAY) {
+        msgpack_pack_array(pk, o->via.array.size);
+        for (uint32_t i = 0; i < o->via.array.size; i++) pack_bin_keys(pk, &o->via.array.ptr[i]);
+    } else if (o->type == MSGPACK_OBJECT_MAP) {
+        msgpack_pack_map(pk, o->via.map.size);
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+            const msgpack_object *k = &o->via.map.ptr[i].key;
+            if (k->type == MSGPACK_OBJECT_STR) {
+                msgpack_pack_bin(pk, k->via.str.size);
+                msgpack_pack_bin_body(pk, k->via.str.ptr, k->via.str.size);
+            } else {
+                msgpack_pack_object(pk, *k);
+            }
+            pack_bin_keys(pk, &o->via.map.ptr[i].val);
+        }
+    } else {
+        msgpack_pack_object(pk, *o);
+    }
+}
+
+static void entities_and_heads(nerd_model *m, buf *out)
+{
+    static const char text[] = "Apple is looking at buying U.K. startup for $1 billion. Angela Merkel visited Paris.";
+    nerd_doc *d = nerd_doc_new();
+    CHECK(nerd_ner(m, d, text, sizeof text - 1, NERD_PIPELINE_FULL) == NERD_OK);
+    for (size_t i = 0; i < nerd_doc_nents(d); i++) {
+        nerd_ent e;
+        CHECK(nerd_doc_ent(d, i, &e) == 0);
+        buf_printf(out, "%zu-%zu %s;", e.start, e.end, e.label);
+    }
+    for (size_t i = 0; i < nerd_doc_ntokens(d); i++) {
+        size_t h;
+        const char *dep;
+        CHECK(nerd_doc_head(d, i, &h, &dep) == 0);
+        buf_printf(out, "%zu %s;", h, dep);
+    }
+    nerd_doc_free(d);
+}
+
+/* srsly writes keys as STR; nerd's one rule takes STR or BIN keys in every file. The moves
+ * files, the tokenizer's exceptions and the attribute_ruler took STR only. */
+TEST(model_load_takes_bin_keys_as_str_keys_in_every_msgpack_file)
+{
+    static const char *const files[] = {"tokenizer", "vocab/lookups.bin", "ner/model", "ner/moves",
+                                        "tok2vec/model", "parser/model", "parser/moves", "attribute_ruler/patterns"};
+    fresh_copy();
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char src[1024];
+        snprintf(src, sizeof src, "%s/%s", test_path("models/en_core_web_sm"), files[i]);
+        size_t len, off = 0;
+        char *data = test_read_file(src, &len);
+        CHECK(data);
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        CHECK(msgpack_unpack_next(&up, data, len, &off) == MSGPACK_UNPACK_SUCCESS);
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        pack_bin_keys(&pk, &up.data);
+        /* a BIN header is longer than a short STR's: the file grows by one byte or more per key */
+        CHECKF(sb.size > len, "%s: no STR key to turn into BIN", files[i]);
+        replace(files[i], sb.data, sb.size);
+        msgpack_sbuffer_destroy(&sb);
+        msgpack_unpacked_destroy(&up);
+        free(data);
+    }
+    char err[1024];
+    nerd_model *bin = nerd_model_load(model_copy, NULL, err, sizeof err);
+    CHECKF(bin, "%s", err);
+    nerd_model *str = test_model();
+    buf want = {0}, got = {0};
+    entities_and_heads(str, &want);
+    entities_and_heads(bin, &got);
+    CHECKF(!strcmp(want.ptr, got.ptr), "STR keys: %s\nBIN keys: %s", want.ptr, got.ptr);
+    CHECK(bin->dep_rules.nrules == str->dep_rules.nrules && bin->dep_rules.nrules > 0);
+    buf_free(&want);
+    buf_free(&got);
+    nerd_model_free(bin);
+    nerd_model_free(str);
+    cleanup();
+}
+
+/* meta.json and parser/cfg were read into a fixed buffer (4 KB for cfg) and a parse failure
+ * ignored: a corrupt one loaded as if absent. */
+TEST(model_load_corrupt_json_files_are_format_errors)
+{
+    static const char *const files[] = {"meta.json", "parser/cfg", "config.cfg"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        fresh_copy();
+        replace(files[i], "{\"lang\": \"en\", [", 16);
+        expect_failure(files[i], files[i], NERD_ERR_FORMAT);
+    }
     cleanup();
 }

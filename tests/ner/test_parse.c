@@ -3,6 +3,7 @@
  * parser's table window; the CLI's token output. */
 #include "test.h"
 #include "nerd.h"
+#include "modelfile/modelfile.h"
 #include "pipeline/engine.h"
 #include "model_helper.h"
 #include "util/json.h"
@@ -52,12 +53,11 @@ TEST_T(full_and_ner_pipelines_differ_where_spacy_does, 120)
         size_t len;
         char *text = test_read_file(test_path(files[f]), &len);
         CHECK(text);
-        for (char *line = text, *nl; line < text + len; line = nl + 1) {
-            nl = memchr(line, '\n', (size_t)(text + len - line));
-            if (!nl) nl = text + len;
-            json_doc jd;
-            char err[128];
-            CHECK(json_parse(line, (size_t)(nl - line), 0, &jd, err, sizeof err) == 0);
+        jsonl_iter it;
+        jsonl_init(&it, text, len, JSONL_MAX_LINE);
+        for (int got; (got = jsonl_next(&it)) != 0;) {
+            CHECKF(got > 0, "%s: %s", files[f], it.err);
+            json_doc jd = it.doc;
             const json_value *t = json_get(&jd.root, "text"), *no = json_get(&jd.root, "ner_only");
             CHECK(nerd_ner(m, d, t->u.str.ptr, t->u.str.len, NERD_PIPELINE_FULL) == NERD_OK);
             size_t nf = ents_of(d, full, 512);
@@ -75,8 +75,8 @@ TEST_T(full_and_ner_pipelines_differ_where_spacy_does, 120)
                 CHECKF(!same_as_golden(only, nn, json_get(&jd.root, "ents")), "%s: both pipelines agree", id);
                 differing++;
             }
-            json_doc_free(&jd);
         }
+        jsonl_free(&it);
         free(text);
     }
     printf("  %zu docs differ between the pipelines, %zu checked for entities across sentence starts\n", differing,

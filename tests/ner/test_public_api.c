@@ -64,7 +64,11 @@ static void strip_comments_and_directives(char *s)
             continue;
         }
         if (line_start && *p == '#') {
-            for (; *p && !(*p == '\n' && p[-1] != '\\'); p++) *p = ' ';
+            /* look at the character before a newline before blanking it: a backslash continues */
+            for (char prev = 0; *p && !(*p == '\n' && prev != '\\'); p++) {
+                prev = *p;
+                *p = ' ';
+            }
             continue;
         }
         if (*p == '\n') line_start = 1;

@@ -3,6 +3,7 @@
  * interleaved in one doc (the model is read-only after load). */
 #include "test.h"
 #include "nerd.h"
+#include "modelfile/modelfile.h"
 #include "model_helper.h"
 #include "util/json.h"
 
@@ -40,24 +41,21 @@ TEST_T(one_model_many_threads_same_entities, 120)
     CHECK(data);
     job base = {.m = m};
     nerd_doc *d = nerd_doc_new();
-    for (char *line = data, *nl; line < data + len; line = nl + 1) {
-        nl = memchr(line, '\n', (size_t)(data + len - line));
-        if (!nl) nl = data + len;
-        json_doc jd;
-        char err[128];
-        if (nl > line && !json_parse(line, (size_t)(nl - line), 0, &jd, err, sizeof err)) {
-            const json_value *t = json_get(&jd.root, "text");
-            base.text = realloc(base.text, (base.n + 1) * sizeof *base.text);
-            base.len = realloc(base.len, (base.n + 1) * sizeof *base.len);
-            for (int p = 0; p < 2; p++) base.answer[p] = realloc(base.answer[p], (base.n + 1) * sizeof *base.answer[p]);
-            base.text[base.n] = strndup(t->u.str.ptr, t->u.str.len);
-            base.len[base.n] = t->u.str.len;
-            base.answer[0][base.n] = entities(m, d, t->u.str.ptr, t->u.str.len, NERD_PIPELINE_NER);
-            base.answer[1][base.n] = entities(m, d, t->u.str.ptr, t->u.str.len, NERD_PIPELINE_FULL);
-            base.n++;
-        }
-        json_doc_free(&jd);
+    jsonl_iter it;
+    jsonl_init(&it, data, len, JSONL_MAX_LINE);
+    for (int got; (got = jsonl_next(&it)) != 0;) {
+        CHECKF(got > 0, "%s", it.err);
+        const json_value *t = json_get(&it.doc.root, "text");
+        base.text = realloc(base.text, (base.n + 1) * sizeof *base.text);
+        base.len = realloc(base.len, (base.n + 1) * sizeof *base.len);
+        for (int p = 0; p < 2; p++) base.answer[p] = realloc(base.answer[p], (base.n + 1) * sizeof *base.answer[p]);
+        base.text[base.n] = strndup(t->u.str.ptr, t->u.str.len);
+        base.len[base.n] = t->u.str.len;
+        base.answer[0][base.n] = entities(m, d, t->u.str.ptr, t->u.str.len, NERD_PIPELINE_NER);
+        base.answer[1][base.n] = entities(m, d, t->u.str.ptr, t->u.str.len, NERD_PIPELINE_FULL);
+        base.n++;
     }
+    jsonl_free(&it);
     CHECK(base.n == 400);
     pthread_t th[4];
     job jobs[4];

@@ -4,6 +4,7 @@
 #include "test.h"
 #include "npy.h"
 #include "nerd.h"
+#include "modelfile/modelfile.h"
 #include "util/json.h"
 
 #include <dirent.h>
@@ -63,13 +64,11 @@ static void golden_file(const char *name, int *all_same)
     char *data = test_read_file(test_path(name), &len);
     CHECKF(data != NULL, "cannot read %s", name);
     size_t docs = 0, same = 0, shown = 0;
-    for (char *line = data, *nl; line < data + len; line = nl + 1) {
-        nl = memchr(line, '\n', (size_t)(data + len - line));
-        if (!nl) nl = data + len;
-        if (nl == line) continue;
-        json_doc jd;
-        char err[256];
-        CHECKF(json_parse(line, (size_t)(nl - line), 0, &jd, err, sizeof err) == 0, "%s: %s", name, err);
+    jsonl_iter it;
+    jsonl_init(&it, data, len, JSONL_MAX_LINE);
+    for (int got; (got = jsonl_next(&it)) != 0;) {
+        CHECKF(got > 0, "%s: %s", name, it.err);
+        json_doc jd = it.doc;
         docs++;
         if (shown < 20) {
             int ok = compare_doc(m, d, &jd.root);
@@ -85,8 +84,8 @@ static void golden_file(const char *name, int *all_same)
             dup2(saved, 1);
             close(saved);
         }
-        json_doc_free(&jd);
     }
+    jsonl_free(&it);
     printf("  %s: tokens identical in %zu/%zu documents\n", name, same, docs);
     *all_same = docs > 0 && same == docs;
     free(data);

@@ -250,8 +250,9 @@ int server_wait_log(const test_server *s, const char *needle, int count, double 
     return 0;
 }
 
-/* utime + stime of a /proc stat file (a process's or one thread's), in seconds, or -1 */
-static double stat_cpu_seconds(const char *p)
+/* utime (+ stime if with_system) of a /proc stat file (a process's or one thread's), in
+ * seconds, or -1 */
+static double stat_cpu_seconds(const char *p, int with_system)
 {
     size_t len;
     char *t = test_read_file(p, &len);
@@ -259,21 +260,28 @@ static double stat_cpu_seconds(const char *p)
     unsigned long ut = 0, st = 0;
     int ok = rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2;
     free(t);
-    return ok ? (double)(ut + st) / (double)sysconf(_SC_CLK_TCK) : -1;
+    return ok ? (double)(ut + (with_system ? st : 0)) / (double)sysconf(_SC_CLK_TCK) : -1;
 }
 
 double process_cpu_seconds(pid_t pid)
 {
     char p[64];
     snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
-    return stat_cpu_seconds(p);
+    return stat_cpu_seconds(p, 1);
+}
+
+double process_user_cpu_seconds(pid_t pid)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+    return stat_cpu_seconds(p, 0);
 }
 
 double main_thread_cpu_seconds(pid_t pid)
 {
     char p[96];
     snprintf(p, sizeof p, "/proc/%d/task/%d/stat", (int)pid, (int)pid);
-    return stat_cpu_seconds(p);
+    return stat_cpu_seconds(p, 1);
 }
 
 long process_status_kib(pid_t pid, const char *field)

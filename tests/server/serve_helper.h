@@ -53,6 +53,8 @@ void expect_paris(int port);
 int server_wait_log(const test_server *s, const char *needle, int count, double seconds);
 /* CPU seconds a process has used (utime + stime of /proc/PID/stat), or -1 if it is gone. */
 double process_cpu_seconds(pid_t pid);
+/* Its utime alone: the CPU its own code used, without the kernel's work for its system calls. */
+double process_user_cpu_seconds(pid_t pid);
 /* The same for a process's main thread only (an async worker's loop, without its inference threads). */
 double main_thread_cpu_seconds(pid_t pid);
 /* A field of /proc/PID/status in KiB (e.g. "VmRSS:"), or -1. */

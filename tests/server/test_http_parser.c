@@ -3,11 +3,12 @@
  * against a PROT_NONE page so that reading one byte too far crashes the test. */
 #include "server/http_parser.h"
 #include "test.h"
+#include "util/buf.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define MAXH 64
+#define MAXH 128 /* header array capacity: more than any head here holds */
 
 /* Input copied so that its last byte sits just before an inaccessible page. */
 typedef struct { char *map; size_t maplen; char *p; } guarded;
@@ -46,8 +47,79 @@ static ssize_t parse_n(const char *s, size_t n, http_request *req, const http_li
     return r;
 }
 
+/* What a parse gave, with its views as offsets from the buffer it read (-1 for none), so that
+ * parses of different copies of the same bytes compare. */
+typedef struct {
+    ssize_t r;
+    ptrdiff_t method, target, path, name[MAXH], value[MAXH];
+    size_t method_len, target_len, path_len, num_headers, name_len[MAXH], value_len[MAXH];
+    int minor_version, keep_alive, expect_continue;
+    http_body_kind body;
+    uint64_t content_length;
+} parsed;
+
+static ptrdiff_t offset_in(const char *view, const char *base) { return view ? view - base : -1; }
+
+static void snapshot(parsed *out, ssize_t r, const http_request *req, const char *base)
+{
+    memset(out, 0, sizeof *out);
+    out->r = r;
+    out->method = offset_in(req->method, base);
+    out->target = offset_in(req->target, base);
+    out->path = offset_in(req->path, base);
+    out->method_len = req->method_len;
+    out->target_len = req->target_len;
+    out->path_len = req->path_len;
+    out->num_headers = req->num_headers;
+    for (size_t i = 0; i < req->num_headers && i < MAXH; i++) {
+        out->name[i] = offset_in(req->headers[i].name, base);
+        out->value[i] = offset_in(req->headers[i].value, base);
+        out->name_len[i] = req->headers[i].name_len;
+        out->value_len[i] = req->headers[i].value_len;
+    }
+    out->minor_version = req->minor_version;
+    out->keep_alive = req->keep_alive;
+    out->expect_continue = req->expect_continue;
+    out->body = req->body;
+    out->content_length = req->content_length;
+}
+
+/* http_parse_request of s[0..n) in a guarded copy, as a snapshot. */
+static void parse_whole(const char *s, size_t n, const http_limits *lim, parsed *out)
+{
+    static http_header own[MAXH];
+    http_request req = {.headers = own, .num_headers = MAXH};
+    guarded g = guard_copy(s, n);
+    snapshot(out, http_parse_request(g.p, n, &req, lim), &req, g.p);
+    guard_free(&g);
+}
+
+/* Feeds s to the resumable parser in pieces: after cuts[i] bytes for each i (increasing, up to
+ * n), each time in a fresh guarded copy of the bytes so far, so that the parser both reads no
+ * byte past them and follows a buffer that moved. After every piece the answer and the views must
+ * be those of a whole parse of the same bytes, until the head is complete or refused. */
+static void resume_in_pieces(const char *s, size_t n, const size_t *cuts, size_t ncuts, const http_limits *lim)
+{
+    static http_header own[MAXH];
+    http_request req = {.headers = own, .num_headers = MAXH};
+    http_parser p = {0};
+    for (size_t i = 0; i < ncuts; i++) {
+        size_t k = cuts[i];
+        guarded g = guard_copy(s, k);
+        parsed got, want;
+        snapshot(&got, http_parse_request_resume(&p, g.p, k, &req, lim), &req, g.p);
+        guard_free(&g);
+        parse_whole(s, k, lim, &want);
+        CHECKF(!memcmp(&got, &want, sizeof got), "\"%.*s\" resumed at %zu of %zu bytes (piece %zu of %zu): %zd, whole: %zd%s",
+               (int)n, s, k, n, i + 1, ncuts, got.r, want.r, got.r == want.r ? " (same answer, other views)" : "");
+        if (got.r != HTTP_INCOMPLETE) return;
+    }
+}
+
 /* Parses s whole and at every split point: each proper prefix before the head's end must be
- * HTTP_INCOMPLETE (or the same error, for a refused request), never anything else. */
+ * HTTP_INCOMPLETE (or the same error, for a refused request), never anything else. The
+ * resumable parser is fed s in two pieces split at every point, and one byte at a time, and
+ * must answer after each piece what the whole parse of those bytes answers. */
 static ssize_t parse_lim(const char *s, size_t n, http_request *req, const http_limits *lim)
 {
     ssize_t r = parse_n(s, n, req, lim);
@@ -57,6 +129,15 @@ static ssize_t parse_lim(const char *s, size_t n, http_request *req, const http_
         ssize_t rk = parse_n(s, k, &pr, lim);
         CHECKF(rk == HTTP_INCOMPLETE || (r < 0 && rk == r), "prefix %zu of \"%.*s\": %zd (whole: %zd)", k, (int)n, s, rk, r);
     }
+    size_t *cuts = malloc((n + 1) * sizeof *cuts);
+    CHECK(cuts);
+    for (size_t k = 0; k <= n; k++) {
+        size_t two[2] = {k, n};
+        resume_in_pieces(s, n, two, 2, lim);
+        cuts[k] = k;
+    }
+    resume_in_pieces(s, n, cuts + 1, n, lim); /* a byte at a time */
+    free(cuts);
     if (r >= 0) { /* the answer again, since the prefixes overwrote hdrs */
         ssize_t r2 = parse_n(s, n, req, lim);
         CHECK_EQ_INT(r2, r);
@@ -447,6 +528,60 @@ TEST(http_parser_limits)
     memcpy(huge, "GET / HTTP/1.0\r\nX: ", 19);
     CHECK_EQ_INT(parse_n(huge, 20000, &req, NULL), HTTP_E_HEADER_TOO_LARGE);
     free(huge);
+}
+
+/* The worker's slow client (issue 14): a head at the worker's default limits (a request line
+ * and 100 fields of 8190 bytes each) arriving in 100-byte pieces. Before each piece, every page
+ * the parser has no business reading again is made inaccessible: the lines it completed, and
+ * the part of the unfinished line it already searched (unless this piece ends that line, whose
+ * start it then reads once to parse it). A parser that went back to the first byte, or searched
+ * the unfinished line again from its start, would crash the test. */
+TEST(http_parser_resumed_never_reads_parsed_lines_again)
+{
+    enum { FIELD = 8190, FIELDS = 100, PIECE = 100 };
+    http_limits lim = {FIELD, FIELD, FIELDS, FIELD + 2 + (FIELD + 2) * FIELDS + 2}; /* as the worker's */
+    buf head = {0};
+    buf_puts(&head, "GET /");
+    while (head.len < FIELD - 9) buf_putc(&head, 'a' + (char)(head.len % 26));
+    buf_puts(&head, " HTTP/1.1\r\nHost: a\r\n");
+    for (int i = 1; i < FIELDS; i++) {
+        size_t start = head.len;
+        buf_printf(&head, "X-%02d: ", i);
+        while (head.len - start < FIELD) buf_putc(&head, 'a' + (char)(head.len % 26));
+        buf_puts(&head, "\r\n");
+    }
+    buf_puts(&head, "\r\n");
+    CHECK_EQ_INT(head.len, lim.max_head - (FIELD - strlen("Host: a"))); /* the one short line */
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), maplen = (head.len + pg - 1) / pg * pg;
+    char *map = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(map != MAP_FAILED);
+    memcpy(map, head.ptr, head.len);
+    static http_header own[MAXH];
+    http_request req = {.headers = own, .num_headers = MAXH};
+    http_parser p = {0};
+    ssize_t r = HTTP_INCOMPLETE;
+    size_t pieces = 0;
+    for (size_t k = PIECE; r == HTTP_INCOMPLETE; k = k + PIECE < head.len ? k + PIECE : head.len, pieces++) {
+        const char *crlf = memmem(head.ptr + p.line_start, head.len - p.line_start, "\r\n", 2);
+        CHECK(crlf);
+        size_t line_end = (size_t)(crlf - head.ptr) + 2;
+        size_t keep_from = k >= line_end ? p.line_start : p.scanned; /* the bytes this call may read */
+        size_t closed = keep_from / pg * pg;
+        if (closed) CHECK(mprotect(map, closed, PROT_NONE) == 0);
+        r = http_parse_request_resume(&p, map, k, &req, &lim);
+        if (closed) CHECK(mprotect(map, closed, PROT_READ | PROT_WRITE) == 0);
+        CHECKF(r == HTTP_INCOMPLETE || k == head.len, "after %zu of %zu bytes: %zd", k, head.len, r);
+    }
+    CHECK_EQ_INT(r, head.len);
+    CHECK_EQ_INT(pieces, (head.len + PIECE - 1) / PIECE);
+    parsed got, want;
+    snapshot(&got, r, &req, map);
+    parse_whole(head.ptr, head.len, &lim, &want);
+    CHECK(!memcmp(&got, &want, sizeof got));
+    CHECK_EQ_INT(req.num_headers, FIELDS);
+    CHECK_EQ_INT(req.target_len, FIELD - strlen("GET ") - strlen(" HTTP/1.1"));
+    munmap(map, maplen);
+    buf_free(&head);
 }
 
 TEST(http_parser_find_header_and_errors)

@@ -1,0 +1,154 @@
+/* ner.c - spaCy's ner factory: a TransitionBasedParser (state_type "ner") over its own tok2vec
+ * or a listener of the shared one, decoded greedily with the BILUO moves. */
+#include "pipeline/engine.h"
+#include "util/deadline.h"
+
+#include <stdio.h>
+#include <string.h>
+
+nerd_status ner_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
+                               const pipeline_plan *plan, char *err, size_t errlen)
+{
+    nerd_status ls;
+    (void)plan;
+    char cfgpath[4096], path[4096], sec[96], lsec[128], up[32], sub[512];
+    snprintf(cfgpath, sizeof cfgpath, "%s/config.cfg", dir);
+    snprintf(sec, sizeof sec, "components.%.31s.model", name);
+    snprintf(lsec, sizeof lsec, "%s.tok2vec", sec);
+    snprintf(m->ner_name, sizeof m->ner_name, "%s", name);
+    tb_dims tb;
+    t2v_dims td;
+    if (arch_tb_parser(c, sec, "ner", &tb, cfgpath, err, errlen)) return NERD_ERR_UNSUPPORTED;
+    m->ner_listens = arch_is_listener(c, lsec, up, sizeof up);
+    if (m->ner_listens) {
+        char t2v[32];
+        if (registry_listened(c, up, name, t2v, sizeof t2v)) {
+            snprintf(err, errlen, "%s [%s]: the ner listens to tok2vec component \"%s\", which does not run before it",
+                     cfgpath, lsec, up);
+            return NERD_ERR_UNSUPPORTED;
+        }
+        nerd_status s = tok2vec_component_load_shared(m, c, dir, t2v, err, errlen);
+        if (s != NERD_OK) return s;
+    } else if (arch_tok2vec(c, lsec, &td, cfgpath, err, errlen)) {
+        return NERD_ERR_UNSUPPORTED;
+    }
+
+    snprintf(path, sizeof path, "%s/%s/model", dir, name);
+    if ((ls = tw_load(path, &m->ner_weights, err, errlen)) != NERD_OK) return ls;
+    int width = m->ner_listens ? m->t2v.width : td.width;
+    if (!m->ner_listens) {
+        if (arch_tok2vec_bind(&m->ner_t2v, &m->ner_weights, &td, path, err, errlen)) return NERD_ERR_FORMAT;
+        memcpy(m->ner_t2v_attr, td.attr, sizeof m->ner_t2v_attr);
+        m->ner_t2v_direct = td.nattrs == NER_NATTRS;
+        for (int k = 0; k < td.nattrs; k++) m->ner_t2v_direct &= td.attr[k] == k;
+    }
+    if (parser_net_bind(&m->ner_net, &m->ner_weights, width, sub, sizeof sub)) {
+        snprintf(err, errlen, "%s: %s", path, sub);
+        return NERD_ERR_FORMAT;
+    }
+    if (arch_tb_check(&m->ner_net, &tb, path, err, errlen)) return NERD_ERR_FORMAT;
+    snprintf(path, sizeof path, "%s/%s/moves", dir, name);
+    if ((ls = biluo_load(&m->ner_moves, path, err, errlen)) != NERD_OK) return ls;
+    if (m->ner_moves.nclasses != m->ner_net.nclasses) {
+        snprintf(err, errlen, "%s: %d classes, but %s/model scores %d", path, m->ner_moves.nclasses, name,
+                 m->ner_net.nclasses);
+        return NERD_ERR_FORMAT;
+    }
+    if ((!m->ner_listens && t2v_pack(&m->ner_t2v_packed, &m->ner_t2v, 0)) ||
+        parser_pack(&m->ner_net_packed, &m->ner_net)) {
+        snprintf(err, errlen, "out of memory");
+        return NERD_ERR_NOMEM;
+    }
+    return NERD_OK;
+}
+
+/* The network runs over chunks of NER_CHUNK tokens so that a doc's workspace stays bounded
+ * whatever the text's length. The encoder sees `context` extra tokens on each side of a chunk,
+ * more than its receptive field (depth x window), so the rows kept are those a whole-document
+ * pass computes. The decoder streams through the chunks' precomputed rows, keeping copies of
+ * the two rows a later step may still need: the token before the chunk and the first token of
+ * the open entity. */
+#define NER_CHUNK 2048
+#define NER_MIN_CONTEXT 8
+
+nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_start, double deadline)
+{
+    const size_t n = d->ntoks;
+    const t2v_net *t2v = m->ner_listens ? &m->t2v : &m->ner_t2v;
+    const t2v_packed *t2v_pk = m->ner_listens ? &m->full_t2v_packed : &m->ner_t2v_packed;
+    embed_cache *cache = m->ner_listens ? m->full_cache : m->ner_cache;
+    const parser_net *pn = &m->ner_net;
+    const size_t rf = (size_t)t2v->depth * t2v->window;
+    const size_t context = rf + 1 > NER_MIN_CONTEXT ? rf + 1 : NER_MIN_CONTEXT;
+    const size_t span = NER_CHUNK + 2 * context, rowlen = (size_t)pn->nF * pn->nO * pn->nP;
+    const size_t f_scratch = t2v_fast_scratch_floats(t2v, span), f_vecs = span * t2v->width, f_proj = NER_CHUNK * pn->nI,
+                 f_table = (NER_CHUNK + 1) * rowlen;
+    const int nF = pn->nF, extra = nF == BILUO_EXTRA_FEATS; /* else 3 (checked at load) */
+    const size_t f_ent = extra ? (BILUO_EXTRA_FEATS - 1) * rowlen : 0;
+    size_t need = f_scratch + f_vecs + f_proj + f_table + 2 * rowlen + f_ent + pn->nO + 2 * (size_t)pn->nclasses + 64;
+    if (grow_array((void **)&d->work, &d->workcap, need, sizeof(float))) return NERD_ERR_NOMEM;
+    if (grow_array((void **)&d->ents, &d->entcap, n + 1, sizeof *d->ents)) return NERD_ERR_NOMEM;
+    /* the tok2vec's input: the doc's four attributes as they are, or gathered per column */
+    const uint64_t *attrs = d->attrs;
+    if (m->ner_listens || !m->ner_t2v_direct) {
+        const int *cols = m->ner_listens ? m->t2v_attr : m->ner_t2v_attr;
+        if (grow_array((void **)&d->ner_attrs, &d->ner_attrcap, n * t2v->nattrs + 1, sizeof *d->ner_attrs) ||
+            tok2vec_gather(d, cols, t2v->nattrs, d->ner_attrs))
+            return NERD_ERR_NOMEM;
+        attrs = d->ner_attrs;
+    }
+    float *scratch = d->work, *vecs = scratch + f_scratch, *proj = vecs + f_vecs, *table = proj + f_proj;
+    float *prev_row = table + f_table, *open_row = prev_row + rowlen, *ent_rows = open_row + rowlen;
+    float *hidden = ent_rows + f_ent;
+    float *scores = hidden + pn->nO;
+    uint8_t *valid = (uint8_t *)(scores + pn->nclasses);
+
+    biluo_state st = {0, -1, -1, 0};
+    for (size_t c0 = 0; c0 < n; c0 += NER_CHUNK) {
+        /* between chunks: one look at the clock per NER_CHUNK rows and transitions */
+        if (deadline_passed(deadline)) return NERD_ERR_DEADLINE;
+        size_t c1 = c0 + NER_CHUNK < n ? c0 + NER_CHUNK : n;
+        size_t a = c0 > context ? c0 - context : 0, b = c1 + context < n ? c1 + context : n;
+        t2v_fast_forward(t2v, t2v_pk, m->precision, cache, attrs + a * t2v->nattrs, b - a, vecs, scratch, NULL, NULL,
+                         NULL);
+        parser_fast_precompute(pn, &m->ner_net_packed, vecs + (c0 - a) * t2v->width, c1 - c0, proj, table);
+        while (st.i < c1 && extra) {
+            /* B(0) from the table, the open entity's first tokens from their copies */
+            int feats[BILUO_EXTRA_FEATS];
+            const float *rows[BILUO_EXTRA_FEATS];
+            biluo_features_extra(&st, feats);
+            rows[0] = table + (st.i - c0 + 1) * rowlen;
+            for (int f = 1; f < BILUO_EXTRA_FEATS; f++)
+                rows[f] = feats[f] < 0 ? table : ent_rows + (size_t)(feats[f] - st.open_start) * rowlen;
+            parser_fast_step_rows(pn, &m->ner_net_packed, rows, hidden, scores);
+            int best = biluo_choose(&m->ner_moves, &st, n, d->space, sent_start, scores, valid);
+            size_t i = st.i;
+            biluo_apply(&m->ner_moves, &st, best, d->ents);
+            if (st.open_start >= 0 && (long)i - st.open_start < BILUO_EXTRA_FEATS - 1)
+                memcpy(ent_rows + (i - (size_t)st.open_start) * rowlen, table + (i - c0 + 1) * rowlen,
+                       rowlen * sizeof(float));
+        }
+        while (st.i < c1 && !extra) {
+            int feats[3];
+            const float *rows[3];
+            biluo_features(&st, feats);
+            for (int f = 0; f < 3; f++) {
+                long j = feats[f];
+                rows[f] = j < 0 ? table                                     /* the learned pad row */
+                        : (size_t)j >= c0 ? table + ((size_t)j - c0 + 1) * rowlen
+                        : j == st.open_start ? open_row
+                        : prev_row;                                          /* j == c0 - 1 */
+            }
+            parser_fast_step_rows(pn, &m->ner_net_packed, rows, hidden, scores);
+            int best = biluo_choose(&m->ner_moves, &st, n, d->space, sent_start, scores, valid);
+            size_t i = st.i;
+            biluo_apply(&m->ner_moves, &st, best, d->ents);
+            if (st.open_start == (long)i) memcpy(open_row, table + (i - c0 + 1) * rowlen, rowlen * sizeof(float));
+        }
+        memcpy(prev_row, table + (c1 - c0) * rowlen, rowlen * sizeof(float));
+    }
+    d->nents = st.nents;
+    d->has_ents = 1;
+    d->model = m;
+    return NERD_OK;
+}

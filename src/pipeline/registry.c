@@ -1,0 +1,143 @@
+/* registry.c - the factories nerd knows and the plan of a folder's pipeline (registry.h). */
+#include "pipeline/engine.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* What a factory can do to the entities, from spaCy's code (docs/design.md gives the reasoning
+ * per factory): computed, inert for the entities, or allowed under a condition checked below. */
+typedef enum {
+    ROLE_COMPUTED,  /* nerd computes it: load is its load function */
+    ROLE_TOK2VEC,   /* its output reaches only its listeners, loaded with them */
+    ROLE_INERT,     /* sets only what neither the ner nor the parser reads */
+    ROLE_ATTRIBUTE_RULER,
+    ROLE_SENTER,
+} factory_role;
+
+static const struct {
+    const char *factory;
+    factory_role role;
+    component_load_fn load;
+} factories[] = {
+    {"ner", ROLE_COMPUTED, ner_component_load},
+    {"parser", ROLE_COMPUTED, parser_component_load},
+    {"tok2vec", ROLE_TOK2VEC, NULL},
+    {"tagger", ROLE_INERT, NULL},         /* Token.tag */
+    {"morphologizer", ROLE_INERT, NULL},  /* Token.morph, Token.pos */
+    {"lemmatizer", ROLE_INERT, NULL},     /* Token.lemma */
+    {"trainable_lemmatizer", ROLE_INERT, NULL},
+    {"attribute_ruler", ROLE_ATTRIBUTE_RULER, NULL},
+    {"senter", ROLE_SENTER, NULL},
+};
+#define NFACTORIES (sizeof factories / sizeof *factories)
+
+/* attributes an attribute_ruler may set before the ner without changing the entities: none of
+ * them is read by a tok2vec's embeddings or the transition systems */
+static const char *const ruler_inert_attrs[] = {"TAG", "POS", "MORPH", "LEMMA", "DEP", NULL};
+
+static int find_factory(const char *f)
+{
+    for (size_t i = 0; i < NFACTORIES; i++)
+        if (!strcmp(factories[i].factory, f)) return (int)i;
+    return -1;
+}
+
+component_load_fn registry_load_fn(const char *factory)
+{
+    int k = find_factory(factory);
+    return k < 0 ? NULL : factories[k].load;
+}
+
+/* The enabled components of [nlp] pipeline, in order. */
+static int enabled_pipes(const spacy_config *c, char pipe[][32], int max)
+{
+    char off[32][32];
+    int np = cfg_str_list(c, "nlp", "pipeline", pipe, max), noff = cfg_str_list(c, "nlp", "disabled", off, 32), n = 0;
+    for (int i = 0; i < np; i++) {
+        int disabled = 0;
+        for (int k = 0; k < noff; k++) disabled |= !strcmp(pipe[i], off[k]);
+        if (!disabled) memmove(pipe[n++], pipe[i], 32);
+    }
+    return n;
+}
+
+int registry_listened(const spacy_config *c, const char *upstream, const char *before, char *out, size_t outlen)
+{
+    char pipe[32][32], sec[64], f[64];
+    int np = enabled_pipes(c, pipe, 32);
+    for (int i = 0; i < np && strcmp(pipe[i], before); i++) {
+        snprintf(sec, sizeof sec, "components.%.31s", pipe[i]);
+        if (!cfg_str(c, sec, "factory", f, sizeof f) && !strcmp(f, "tok2vec") &&
+            (!strcmp(upstream, "*") || !strcmp(upstream, pipe[i]))) {
+            snprintf(out, outlen, "%s", pipe[i]);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+nerd_status registry_plan(const spacy_config *c, const char *dir, pipeline_plan *plan, const char *path, char *err,
+                          size_t errlen)
+{
+    char pipe[32][32], sec[64], f[64];
+    memset(plan, 0, sizeof *plan);
+    int np = enabled_pipes(c, pipe, 32);
+    for (int i = 0; i < np; i++) {
+        snprintf(sec, sizeof sec, "components.%.31s", pipe[i]);
+        if (cfg_str(c, sec, "factory", f, sizeof f)) {
+            snprintf(err, errlen, "%s [%s]: component %s has no factory (a sourced component nerd cannot read)", path,
+                     sec, pipe[i]);
+            return NERD_ERR_UNSUPPORTED;
+        }
+        int k = find_factory(f);
+        if (k < 0) {
+            snprintf(err, errlen, "%s [%s]: factory \"%s\" is not supported", path, sec, f);
+            return NERD_ERR_UNSUPPORTED;
+        }
+        char *slot = !strcmp(f, "ner") ? plan->ner : !strcmp(f, "parser") ? plan->parser : NULL;
+        if (slot && *slot) {
+            snprintf(err, errlen, "%s [%s]: a second %s component is not supported", path, sec, f);
+            return NERD_ERR_UNSUPPORTED;
+        }
+        if (slot) snprintf(slot, PIPE_NAME, "%.31s", pipe[i]);
+        if (!strcmp(f, "parser") && !*plan->ner) plan->parser_before_ner = 1;
+        if (factories[k].role == ROLE_SENTER) {
+            /* senter sets sentence starts the parser and the ner respect; after the parser (which
+             * sets every token's) and without overwrite it changes nothing */
+            int overwrite = 1;
+            if (!*plan->parser || cfg_bool(c, sec, "overwrite", &overwrite) || overwrite) {
+                snprintf(err, errlen,
+                         "%s [%s]: an enabled senter %s sets sentence starts the ner respects; nerd computes it only "
+                         "after a parser with overwrite = false",
+                         path, sec, *plan->parser ? "with overwrite" : "before the parser");
+                return NERD_ERR_UNSUPPORTED;
+            }
+        }
+        if (factories[k].role == ROLE_ATTRIBUTE_RULER) {
+            if (!*plan->ner) { /* before the ner: it must set nothing the ner reads */
+                char p[4096], bad[64];
+                snprintf(p, sizeof p, "%s/%s/patterns", dir, pipe[i]);
+                int sets_other;
+                nerd_status rs = ar_sets_only(p, ruler_inert_attrs, &sets_other, bad, sizeof bad, err, errlen);
+                if (rs != NERD_OK) return rs;
+                if (sets_other) {
+                    snprintf(err, errlen,
+                             "%s [%s]: the attribute_ruler before the ner sets %s, which can change the entities "
+                             "(nerd skips it only when it sets TAG, POS, MORPH, LEMMA or DEP)",
+                             path, sec, bad);
+                    return NERD_ERR_UNSUPPORTED;
+                }
+            }
+            if (*plan->parser) snprintf(plan->ruler, PIPE_NAME, "%.31s", pipe[i]);
+        }
+    }
+    if (!*plan->ner) {
+        snprintf(err, errlen, "%s: the pipeline has no ner component", path);
+        return NERD_ERR_UNSUPPORTED;
+    }
+    if (!*plan->parser)
+        snprintf(plan->full_error, sizeof plan->full_error, "%.200s: the pipeline has no (enabled) parser component",
+                 path);
+    return NERD_OK;
+}

@@ -1,0 +1,37 @@
+/* registry.h - spaCy's factories as nerd knows them: one row per factory, what it can change
+ * and, for those nerd computes, the component's load function (src/components/FACTORY.c).
+ * A pipeline is planned from config.cfg's [nlp] pipeline (less its disabled components): every
+ * enabled component must have a row, and one that could change the entities (their inputs,
+ * sentence starts or the parse) must be computed, else the folder is refused naming the
+ * component, its factory and config.cfg's section. */
+#ifndef NERD_REGISTRY_H
+#define NERD_REGISTRY_H
+
+#include <stddef.h>
+
+#include "nerd.h"
+#include "modelfile/spacy_config.h"
+
+#define PIPE_NAME 32
+
+typedef struct {
+    char ner[PIPE_NAME], parser[PIPE_NAME], ruler[PIPE_NAME]; /* "" when absent */
+    int parser_before_ner;
+    char full_error[400];  /* why the full pipeline cannot run ("" when it can) */
+} pipeline_plan;
+
+struct nerd_model;
+typedef nerd_status (*component_load_fn)(struct nerd_model *m, const spacy_config *c, const char *dir,
+                                         const char *name, const pipeline_plan *plan, char *err, size_t errlen);
+
+/* Plans the pipeline of config.cfg (path names it in messages). NERD_OK, or the status with err. */
+nerd_status registry_plan(const spacy_config *c, const char *dir, pipeline_plan *plan, const char *path, char *err,
+                          size_t errlen);
+/* The load function of a factory nerd computes, or NULL. */
+component_load_fn registry_load_fn(const char *factory);
+
+/* The enabled tok2vec component a Tok2VecListener with this upstream ("*" or a name) listens
+ * to, among the components before `before`: its name into out. 0, or -1. */
+int registry_listened(const spacy_config *c, const char *upstream, const char *before, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,191 @@
+/* Every factory, architecture and setting nerd does not compute is refused at load with a
+ * message naming config.cfg, the section and what it does not implement (issue 19); each case
+ * edits a copy of the stand-in's config.cfg (or writes a patterns file) in a temporary folder. */
+#include "test.h"
+#include "nerd.h"
+#include "util/buf.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char copy_dir[256];
+
+/* A copy of the stand-in: config.cfg copied (so it can be edited), everything else linked. */
+static void fresh(void)
+{
+    char real[1024], cmd[4096];
+    CHECK(realpath(test_path("models/en_core_web_sm"), real));
+    snprintf(copy_dir, sizeof copy_dir, "/tmp/nerd-refusals-%d", (int)getpid());
+    snprintf(cmd, sizeof cmd, "rm -rf %s && cp -rs %s %s && rm %s/config.cfg && cp %s/config.cfg %s/config.cfg",
+             copy_dir, real, copy_dir, copy_dir, real, copy_dir);
+    CHECK(system(cmd) == 0);
+}
+
+static void cleanup(void)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", copy_dir);
+    if (system(cmd)) {}
+}
+
+/* config.cfg with the first `from` after `anchor` replaced by `to` */
+static void edit(const char *anchor, const char *from, const char *to)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/config.cfg", copy_dir);
+    size_t len;
+    char *cfg = test_read_file(p, &len);
+    CHECK(cfg);
+    char *a = strstr(cfg, anchor), *at = a ? strstr(a, from) : NULL;
+    CHECKF(at, "config.cfg has no %s after %s", from, anchor);
+    buf b = {0};
+    buf_append(&b, cfg, (size_t)(at - cfg));
+    buf_puts(&b, to);
+    buf_puts(&b, at + strlen(from));
+    FILE *f = fopen(p, "wb");
+    CHECK(f && fwrite(b.ptr, 1, b.len, f) == b.len);
+    fclose(f);
+    buf_free(&b);
+    free(cfg);
+}
+
+/* The load fails with status want and an error holding every needle. */
+static void expect_refusal(const char *what, nerd_status want, const char *const *needles)
+{
+    char err[1024] = "";
+    nerd_status st = NERD_OK;
+    nerd_model *m = nerd_model_load(copy_dir, &st, err, sizeof err);
+    CHECKF(!m, "%s: loaded", what);
+    CHECKF(st == want, "%s: status %d, expected %d (%s)", what, st, want, err);
+    for (int i = 0; needles[i]; i++) CHECKF(strstr(err, needles[i]), "%s: \"%s\" does not name %s", what, err, needles[i]);
+    printf("  %s -> %s\n", what, err);
+}
+
+TEST(refusal_names_the_unsupported_factory_and_section)
+{
+    static const struct { const char *anchor, *from, *to, *needles[4]; } cases[] = {
+        {"[components.lemmatizer]", "factory = \"lemmatizer\"", "factory = \"textcat\"",
+         {"config.cfg", "[components.lemmatizer]", "factory \"textcat\" is not supported", NULL}},
+        {"[components.lemmatizer]", "factory = \"lemmatizer\"", "factory = \"entity_ruler\"",
+         {"config.cfg", "[components.lemmatizer]", "factory \"entity_ruler\"", NULL}},
+        {"[components.tagger]", "factory = \"tagger\"", "factory = \"merge_entities\"",
+         {"[components.tagger]", "factory \"merge_entities\"", NULL}},
+        {"[components.ner]", "factory = \"ner\"", "factory = \"beam_ner\"",
+         {"[components.ner]", "factory \"beam_ner\"", NULL}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        fresh();
+        edit(cases[i].anchor, cases[i].from, cases[i].to);
+        expect_refusal(cases[i].to, NERD_ERR_UNSUPPORTED, cases[i].needles);
+    }
+    cleanup();
+}
+
+TEST(refusal_names_the_unsupported_architecture_and_setting)
+{
+    static const struct { const char *anchor, *from, *to, *needles[4]; } cases[] = {
+        {"[components.ner.model.tok2vec.embed]", "include_static_vectors = false", "include_static_vectors = true",
+         {"[components.ner.model.tok2vec.embed]", "include_static_vectors", NULL}},
+        {"[components.ner.model]", "spacy.TransitionBasedParser.v2", "spacy.TransitionBasedParser.v3",
+         {"[components.ner.model]", "spacy.TransitionBasedParser.v3", NULL}},
+        /* Tok2Vec.v1 pads a v1 encoder; with a v2 one spaCy's answers depend on the batch */
+        {"[components.ner.model.tok2vec]", "spacy.Tok2Vec.v2", "spacy.Tok2Vec.v1",
+         {"[components.ner.model.tok2vec.encode]", "spacy.MaxoutWindowEncoder.v2", NULL}},
+        {"[components.ner.model.tok2vec.embed]", "spacy.MultiHashEmbed.v2", "spacy.CharacterEmbed.v2",
+         {"[components.ner.model.tok2vec.embed]", "spacy.CharacterEmbed.v2", NULL}},
+        {"[components.ner.model.tok2vec.encode]", "spacy.MaxoutWindowEncoder.v2", "spacy.TorchBiLSTMEncoder.v1",
+         {"[components.ner.model.tok2vec.encode]", "spacy.TorchBiLSTMEncoder.v1", NULL}},
+        {"[components.ner.model.tok2vec.embed]", "\"SHAPE\"]", "\"LENGTH\"]",
+         {"[components.ner.model.tok2vec.embed]", "LENGTH", NULL}},
+        {"[components.ner.model.tok2vec]", "@architectures = \"spacy.Tok2Vec.v2\"",
+         "@architectures = \"spacy.Tok2VecListener.v1\"\nupstream = \"nosuch\"",
+         {"[components.ner.model.tok2vec]", "\"nosuch\"", NULL}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        fresh();
+        edit(cases[i].anchor, cases[i].from, cases[i].to);
+        expect_refusal(cases[i].to, NERD_ERR_UNSUPPORTED, cases[i].needles);
+    }
+    /* use_upper = false over weights that have an output layer, 6 ner features over weights for 3:
+     * the weights do not match */
+    fresh();
+    edit("[components.ner.model]", "use_upper = true", "use_upper = false");
+    expect_refusal("use_upper = false", NERD_ERR_FORMAT, (const char *const[]){"ner/model", "output layer", NULL});
+    fresh();
+    edit("[components.ner.model]", "extra_state_tokens = false", "extra_state_tokens = true");
+    expect_refusal("ner extra_state_tokens", NERD_ERR_FORMAT, (const char *const[]){"ner/model", "3 features", NULL});
+    fresh();
+    edit("[components.parser.model]", "extra_state_tokens = false", "extra_state_tokens = true");
+    expect_refusal("parser extra_state_tokens", NERD_ERR_FORMAT,
+                   (const char *const[]){"parser/model", "8 features", NULL});
+    cleanup();
+}
+
+/* A senter sets sentence starts the parser and the ner respect: nerd runs a folder with one
+ * only where it changes nothing (enabled after the parser, overwrite = false). */
+TEST(refusal_of_a_senter_that_changes_sentence_starts)
+{
+    fresh();
+    edit("[nlp]", "disabled = [\"senter\"]", "disabled = []");
+    char err[1024];
+    nerd_model *m = nerd_model_load(copy_dir, NULL, err, sizeof err);
+    CHECKF(m, "an enabled senter after the parser without overwrite: %s", err);
+    nerd_model_free(m);
+    edit("[components.senter]", "overwrite = false", "overwrite = true");
+    expect_refusal("senter with overwrite", NERD_ERR_UNSUPPORTED, (const char *const[]){"[components.senter]", "overwrite", NULL});
+    fresh();
+    edit("[nlp]", "\"tagger\",\"parser\",\"senter\"", "\"tagger\",\"senter\",\"parser\"");
+    edit("[nlp]", "disabled = [\"senter\"]", "disabled = []");
+    expect_refusal("senter before the parser", NERD_ERR_UNSUPPORTED,
+                   (const char *const[]){"[components.senter]", "before the parser", NULL});
+    cleanup();
+}
+
+/* An attribute_ruler before the ner that sets NORM changes what the ner embeds: refused, by
+ * the library and by `nerd ner --pipeline ner` (which would otherwise drop it silently). */
+TEST(refusal_of_an_attribute_ruler_that_sets_what_the_ner_reads)
+{
+    fresh();
+    /* [{"patterns": [[{"ORTH": "x"}]], "attrs": {"NORM": "y"}, "index": 0}] */
+    static const unsigned char patterns[] = {
+        0x91, 0x83, 0xa8, 'p', 'a', 't', 't', 'e', 'r', 'n', 's', 0x91, 0x91, 0x81, 0xa4, 'O', 'R', 'T', 'H', 0xa1, 'x',
+        0xa5, 'a', 't', 't', 'r', 's', 0x81, 0xa4, 'N', 'O', 'R', 'M', 0xa1, 'y', 0xa5, 'i', 'n', 'd', 'e', 'x', 0x00};
+    char p[1024];
+    snprintf(p, sizeof p, "%s/attribute_ruler/patterns", copy_dir);
+    CHECK(unlink(p) == 0);
+    FILE *f = fopen(p, "wb");
+    CHECK(f && fwrite(patterns, 1, sizeof patterns, f) == sizeof patterns);
+    fclose(f);
+    expect_refusal("NORM rule", NERD_ERR_UNSUPPORTED,
+                   (const char *const[]){"[components.attribute_ruler]", "sets NORM", NULL});
+    char cmd[1024], out[2048];
+    snprintf(cmd, sizeof cmd, "echo 'Paris' | %s ner --pipeline ner --model %s 2>&1", test_nerd_bin(), copy_dir);
+    FILE *pp = popen(cmd, "r");
+    CHECK(pp);
+    size_t n = fread(out, 1, sizeof out - 1, pp);
+    out[n] = 0;
+    CHECK(pclose(pp) != 0);
+    CHECKF(strstr(out, "sets NORM"), "%s", out);
+    /* after the ner the same rule changes nothing the ner saw: the folder loads */
+    edit("[nlp]", "\"attribute_ruler\",\"lemmatizer\",\"ner\"", "\"lemmatizer\",\"ner\",\"attribute_ruler\"");
+    char err[1024];
+    nerd_model *m = nerd_model_load(copy_dir, NULL, err, sizeof err);
+    CHECKF(m, "%s", err);
+    nerd_model_free(m);
+    cleanup();
+}
+
+/* confection's ${section.key} references (what spacy init config writes) resolve like
+ * ${section:key}; nerd used to refuse them as missing dimensions. */
+TEST(config_dot_references_resolve)
+{
+    fresh();
+    edit("[components.tok2vec.model.embed]", "${components.tok2vec.model.encode:width}",
+         "${components.tok2vec.model.encode.width}");
+    char err[1024];
+    nerd_model *m = nerd_model_load(copy_dir, NULL, err, sizeof err);
+    CHECKF(m, "%s", err);
+    CHECK(nerd_model_has_pipeline(m, NERD_PIPELINE_FULL));
+    nerd_model_free(m);
+    cleanup();
+}

@@ -33,7 +33,7 @@ $(TEST_OBJ): CFLAGS += -Itests
 # build, so that sanitizer builds (-O1) run the tests in time.
 $(call obj,src/nn/kernels.c) $(BUILD)/so-obj/src/nn/kernels.o: CFLAGS += -O2
 
-.PHONY: model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv test-python all test test-hostile test-asan test-tsan deps clean bench serve valgrind test-deploy shared bench-seed soak
+.PHONY: pipelines test-pipelines model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv test-python all test test-hostile test-asan test-tsan deps clean bench serve valgrind test-deploy shared bench-seed soak
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -173,6 +173,9 @@ valgrind:
 # and spaCy's on the same model folder and texts beside it (bench/spacy_speed.py, one process, one thread).
 # SPACY_SPEED_ARGS="--docs 300 --runs 21" shortens spaCy's part for a check (its full run: about a minute).
 # Then the Python package's nlp.pipe on 1 and 2 threads against spaCy's on the golden texts (bench/python_pipe.py).
+# Then the same for two custom-trained pipelines of `make pipelines` (BENCH_PIPELINES: the efficiency and
+# the accuracy preset of `spacy init config -p ner`), each skipped with a SKIP line when absent or refused.
+BENCH_PIPELINES ?= eff-ner acc-ner
 bench: $(BUILD)/nerd $(BUILD)/libnerd.so $(BENCH_PROGS) venv model-present
 	@/usr/bin/python3 bench/machine.py
 	@for b in $(BENCH_PROGS); do echo "== $$b"; NERD_MODEL=$(MODEL_DIR) $$b --json $$b.json || exit 1; done
@@ -182,6 +185,15 @@ bench: $(BUILD)/nerd $(BUILD)/libnerd.so $(BENCH_PROGS) venv model-present
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u NERD_LIB $(VENV_PY) bench/python_pipe.py --model $(MODEL_DIR) --json $(BUILD)/bench-python-pipe.json
 	@echo "== bench/client_throughput.sh"
 	@NERD_BIN=$(BUILD)/nerd bash bench/client_throughput.sh
+	@for v in $(BENCH_PIPELINES); do dir=$(PIPELINES_DIR)/$$v/model-last; \
+	  if [ ! -f $$dir/config.cfg ]; then echo "SKIP $$v: no $$dir (make pipelines trains it)"; continue; fi; \
+	  if ! msg=$$($(BUILD)/nerd ner --model $$dir --pipeline ner --format ents --jsonl - </dev/null 2>&1); then \
+	    echo "SKIP $$v: nerd does not load it: $$msg"; continue; fi; \
+	  echo "== custom pipeline $$v: bench-engine and bench/spacy_speed.py on $$dir"; \
+	  NERD_MODEL=$$dir $(BUILD)/bench-engine --json $(BUILD)/bench-engine-$$v.json || exit 1; \
+	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(VENV_PY) bench/spacy_speed.py --model $$dir \
+	    --nerd $(BUILD)/bench-engine-$$v.json --pipelines ner,full $(SPACY_SPEED_ARGS) || exit 1; \
+	done
 
 model-present:
 	@test -f $(MODEL_DIR)/config.cfg || { echo "no model in $(MODEL_DIR): make model fetches it (MODEL_DIR= another folder)"; exit 1; }
@@ -264,6 +276,18 @@ SPACY_COUNT  ?= 5000
 test-spacy: $(BUILD)/nerd $(VENV)/.installed
 	$(VENV_PY) tests/spacy/diff.py --nerd $(BUILD)/nerd --work $(BUILD)/spacy-diff \
 	  --models $(SPACY_MODELS) --seed $(SPACY_SEED) --count $(SPACY_COUNT)
+
+# Issue 19's custom-trained pipelines (tools/train_pipelines.py): `spacy init config` for ner,
+# tok2vec+ner, tagger+parser+ner and parser+ner (efficiency and accuracy presets, no static vectors) and
+# edited copies (Tok2Vec/MultiHashEmbed/encoder/parser versions, attributes, rows, widths), trained by
+# `spacy train` on golden texts annotated by the real model, into $(BUILD)/pipelines/<variant>/model-last
+# (retrained only when a config or the data changes). test-pipelines: tests/spacy/matrix.py, spaCy against
+# nerd on each (held-out golden and generated texts): EXACT, REFUSED by name, or MISMATCH (fails).
+PIPELINES_DIR := $(BUILD)/pipelines
+pipelines: $(VENV)/.installed model-present
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(VENV_PY) tools/train_pipelines.py --model $(MODEL_DIR) --out $(PIPELINES_DIR)
+test-pipelines: $(BUILD)/nerd pipelines
+	$(VENV_PY) tests/spacy/matrix.py --nerd $(BUILD)/nerd --pipelines $(PIPELINES_DIR) --work $(BUILD)/pipelines-matrix
 
 # nerd's Matcher and PhraseMatcher against spaCy's (tests/matcher/gen_cases.py: the real model
 # over the golden texts, every operator and predicate), doc by doc, then their unit tests.

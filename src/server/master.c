@@ -304,6 +304,7 @@ static void reload(arbiter *A)
         nerd_model_free(m);
         m = NULL;
     }
+    if (m && !A->cfg->pipeline_given) A->cfg->pipeline = nerd_model_default_pipeline(m);
     if (!m || !nerd_model_has_pipeline(m, A->cfg->pipeline)) {
         log_msg(LOG_ERROR, "Reload refused, the old workers keep serving: %s",
                 m ? nerd_model_pipeline_error(m, A->cfg->pipeline) : err);
@@ -363,6 +364,7 @@ static int arbiter_setup(arbiter *A, server_config *cfg)
         log_msg(LOG_CRITICAL, "cannot switch the model to %s: out of memory", nerd_precision_name(cfg->precision));
         return 1;
     }
+    if (!cfg->pipeline_given) cfg->pipeline = nerd_model_default_pipeline(A->model);
     if (!nerd_model_has_pipeline(A->model, cfg->pipeline)) {
         log_msg(LOG_CRITICAL, "cannot serve the %s pipeline: %s%s", cfg->pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
                 nerd_model_pipeline_error(A->model, cfg->pipeline),

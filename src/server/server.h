@@ -59,6 +59,7 @@ typedef struct {
     log_level log_level;                 /* --log-level, default info */
     const char *model_flag;              /* --model DIR (else $NERD_MODEL, else nerd_model_path's defaults) */
     nerd_pipeline pipeline;              /* --pipeline ner|full */
+    int pipeline_given;                  /* else each loaded model's nerd_model_default_pipeline */
     nerd_precision precision;            /* --precision fp32 (default, spaCy's entities) | bf16 | int8 */
 } server_config;
 

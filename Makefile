@@ -139,7 +139,7 @@ $(BUILD)/bench-%: $(BUILD)/obj/bench/%.o $(BUILD)/libnerd.a
 # with every check, a fixed seed and OPENAPI_EXAMPLES examples per operation (about 1-2 minutes).
 OPENAPI_EXAMPLES ?= 1000
 OPENAPI_SEED     ?= 20261129
-test-openapi: $(BUILD)/nerd $(VENV)/.installed
+test-openapi: $(BUILD)/nerd venv
 	bash tests/server/openapi_schemathesis.sh $(BUILD)/nerd $(VENV)/bin/schemathesis $(STANDIN) $(OPENAPI_EXAMPLES) $(OPENAPI_SEED)
 
 # deploy/: dry checks of what cannot run here (Docker, Kubernetes, systemd), then nginx in

@@ -2,7 +2,8 @@
  * it describes: valid JSON, exactly the routes of the route table (METRIC_ROUTE_MAP, which
  * routes.c dispatches on), exactly the methods each route answers (every other one is 405 with
  * an Allow that lists the documented ones), and every example answer of the same shape as the
- * server's real answer to the example request (the golden "Angela Merkel visited Paris."). */
+ * server's real answer to the example request (the golden "Angela Merkel visited Paris."), and,
+ * on the real en_core_web_sm, the entity examples are its answers byte for byte. */
 #include "test.h"
 #include "server/serve_helper.h"
 #include "server/server.h"
@@ -177,9 +178,10 @@ static void check_shape(const json_doc *spec, const json_value *schema, const js
     }
 }
 
-/* Sends method path with body (or none) and checks its 200 answer against the example. */
+/* Sends method path with body (or none) and checks its 200 answer against the example: its shape,
+ * or with exact, the answer itself (compact JSON, in the example's order, as the server writes it). */
 static void check_example(const json_doc *spec, int port, const char *method, const char *path, const json_value *req,
-                          const json_value *media, const json_value *example, const char *name)
+                          const json_value *media, const json_value *example, const char *name, int exact)
 {
     buf body = {0}, out = {0};
     if (req) write_json(&body, req);
@@ -191,18 +193,23 @@ static void check_example(const json_doc *spec, int port, const char *method, co
     CHECKF(b && !json_parse(b, strlen(b), 64, &got, err, sizeof err), "%s %s: not JSON: %s", method, path, err);
     snprintf(where, sizeof where, "%s %s (example %s)", method, path, name);
     check_shape(spec, json_get(media, "schema"), example, &got.root, where);
+    if (exact) {
+        buf want = {0};
+        write_json(&want, example);
+        CHECKF(!strcmp(b, want.ptr), "%s: the server answers\n%s\nthe example is\n%s", where, b, want.ptr);
+        buf_free(&want);
+    }
     json_doc_free(&got);
     buf_free(&body);
     buf_free(&out);
 }
 
-TEST(openapi_examples_have_the_shape_of_the_real_answers)
+/* Every example answer against the server's (on model; exact: the entity examples byte for byte);
+ * returns how many were checked. */
+static int check_examples(const json_doc *spec_doc, int port, int exact)
 {
-    json_doc spec = {0};
-    parse_spec(&spec);
-    test_server s;
-    server_start(&s, (const char *[]){NULL});
-    const json_value *paths = json_get(&spec.root, "paths");
+    const json_doc *spec = spec_doc;
+    const json_value *paths = json_get(&spec->root, "paths");
     int checked = 0;
     for (size_t p = 0; p < paths->u.obj.n; p++) {
         const char *path = paths->u.obj.items[p].key;
@@ -215,7 +222,7 @@ TEST(openapi_examples_have_the_shape_of_the_real_answers)
             for (; method[k] && k < sizeof upper - 1; k++) upper[k] = (char)(method[k] & ~0x20);
             upper[k] = 0;
             const json_value *op = &item->u.obj.items[o].val;
-            const json_value *ok = resolve(&spec, json_get(json_get(op, "responses"), "200"));
+            const json_value *ok = resolve(spec, json_get(json_get(op, "responses"), "200"));
             const json_value *media = json_get(json_get(ok, "content"), "application/json");
             if (!media) continue; /* /metrics, /docs: text */
             const json_value *reqb = json_get(json_get(json_get(op, "requestBody"), "content"), "application/json");
@@ -223,7 +230,7 @@ TEST(openapi_examples_have_the_shape_of_the_real_answers)
             if (!req_examples) {
                 const json_value *example = json_get(media, "example");
                 if (!example) continue; /* /openapi.json itself: compared byte for byte below */
-                check_example(&spec, s.port, upper, path, NULL, media, example, "example");
+                check_example(spec, port, upper, path, NULL, media, example, "example", 0); /* /model names its folder */
                 checked++;
                 continue;
             }
@@ -234,12 +241,22 @@ TEST(openapi_examples_have_the_shape_of_the_real_answers)
                 const char *name = req_examples->u.obj.items[e].key;
                 const json_value *answer = json_get(answers, name);
                 CHECKF(answer, "%s %s: no answer example named %s", upper, path, name);
-                check_example(&spec, s.port, upper, path, json_get(&req_examples->u.obj.items[e].val, "value"), media,
-                              json_get(answer, "value"), name);
+                check_example(spec, port, upper, path, json_get(&req_examples->u.obj.items[e].val, "value"), media,
+                              json_get(answer, "value"), name, exact);
                 checked++;
             }
         }
     }
+    return checked;
+}
+
+TEST(openapi_examples_have_the_shape_of_the_real_answers)
+{
+    json_doc spec = {0};
+    parse_spec(&spec);
+    test_server s;
+    server_start(&s, (const char *[]){NULL});
+    int checked = check_examples(&spec, s.port, 0);
     CHECKF(checked >= 7, "only %d examples checked", checked); /* GET/POST / , 2 x /ents, healthz, readyz, model */
     /* /openapi.json is the embedded file, byte for byte, and /docs is an HTML page loading it */
     buf out = {0};
@@ -252,6 +269,17 @@ TEST(openapi_examples_have_the_shape_of_the_real_answers)
     /* no external assets: nothing fetched from another origin */
     CHECK(!strstr(out.ptr, "http://") && !strstr(out.ptr, "https://") && !strstr(out.ptr, "src=\"//"));
     buf_free(&out);
+    server_stop(&s, SIGTERM);
+    json_doc_free(&spec);
+}
+
+TEST(openapi_entity_examples_are_the_real_models_answers)
+{
+    json_doc spec = {0};
+    parse_spec(&spec);
+    test_server s;
+    server_start(&s, (const char *[]){"--model", test_real_model(), NULL});
+    CHECK(check_examples(&spec, s.port, 1) >= 7);
     server_stop(&s, SIGTERM);
     json_doc_free(&spec);
 }

@@ -8,7 +8,8 @@
  *   pool.c     the async worker's inference threads (--threads)
  *   ae.c       the async worker's event loop: handlers per descriptor, a timer heap, hooks
  *   http_parser.c  zero-copy request parsing and framing (RFC 9112)
- *   routes.c   the API: /, /ents, /healthz, /readyz, /metrics, /model
+ *   routes.c   the API: /, /ents, /healthz, /readyz, /metrics, /model, /openapi.json and /docs
+ *              (openapi.json, docs.html: embedded by the Makefile; test_openapi.c holds them to the routes)
  *   metrics.c  counters and histograms in shared memory, Prometheus text output
  *   log.c      error log with levels, Gunicorn-style access log
  */

@@ -25,7 +25,7 @@ TEST_SRC   := $(filter-out tests/fuzz/% tests/soak/% tests/install/% tests/match
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ    := $(call obj,$(LIB_SRC))
-APP_OBJ    := $(call obj,$(SERVER_SRC) $(BENCH_SRC) $(CLI_SRC))
+APP_OBJ    := $(call obj,$(SERVER_SRC) $(BENCH_SRC) $(CLI_SRC)) $(BUILD)/obj/gen/server_assets.o
 MAIN_OBJ   := $(call obj,src/main.c)
 TEST_OBJ   := $(call obj,$(TEST_SRC))
 $(TEST_OBJ): CFLAGS += -Itests
@@ -33,12 +33,25 @@ $(TEST_OBJ): CFLAGS += -Itests
 # build, so that sanitizer builds (-O1) run the tests in time.
 $(call obj,src/nn/kernels.c) $(BUILD)/so-obj/src/nn/kernels.o: CFLAGS += -O2
 
-.PHONY: pipelines test-pipelines model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv test-python all test test-hostile test-asan test-tsan deps clean bench serve valgrind test-deploy shared bench-seed soak
+.PHONY: test-openapi pipelines test-pipelines model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv test-python all test test-hostile test-asan test-tsan deps clean bench serve valgrind test-deploy shared bench-seed soak
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# The files the server answers as they are (/openapi.json, /docs), written once in src/server/ and
+# embedded as byte arrays: od and sed, which every machine has, rather than xxd.
+SERVER_ASSETS := src/server/openapi.json src/server/docs.html
+$(BUILD)/gen/server_assets.c: $(SERVER_ASSETS) Makefile
+	@mkdir -p $(dir $@)
+	{ echo '#include <stddef.h>'; for f in $(SERVER_ASSETS); do \
+	    n=server_asset_$$(basename $$f | tr . _); \
+	    echo "const unsigned char $$n[] = {"; od -An -v -tx1 $$f | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '0};'; \
+	    echo "const size_t $${n}_len = sizeof $$n - 1;"; done; } > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/gen/server_assets.o: $(BUILD)/gen/server_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libnerd.a: $(LIB_OBJ)
 	@rm -f $@
@@ -144,6 +157,13 @@ test-tsan:
 # Benchmark programs: bench/NAME.c -> build/bench-NAME, linked with libnerd; `make bench` runs each.
 $(BUILD)/bench-%: $(BUILD)/obj/bench/%.o $(BUILD)/libnerd.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnerd.a $(LDLIBS)
+
+# The OpenAPI description against the live server: schemathesis (pinned in tools/requirements.txt)
+# with every check, a fixed seed and OPENAPI_EXAMPLES examples per operation (about 1.5 minutes alone).
+OPENAPI_EXAMPLES ?= 3000
+OPENAPI_SEED     ?= 20261129
+test-openapi: $(BUILD)/nerd venv
+	bash tests/server/openapi_schemathesis.sh $(BUILD)/nerd $(VENV)/bin/schemathesis $(STANDIN) $(OPENAPI_EXAMPLES) $(OPENAPI_SEED)
 
 # deploy/: dry checks of what cannot run here (Docker, Kubernetes, systemd), then nginx in
 # front of two nerd instances with one killed mid-run.
@@ -326,7 +346,7 @@ FUZZ_LIBS_ner        = $(PKG_LIBS)
 FUZZ_LIBS_model_load = $(PKG_LIBS)
 FUZZ_MAXLEN_model_load = 131072
 # fuzz_conn includes src/server/worker.c (its loops run on threads of the fuzzer) and links the rest
-FUZZ_SRC_conn        = $(filter-out src/server/worker.c,$(SERVER_SRC)) $(LIB_SRC)
+FUZZ_SRC_conn        = $(filter-out src/server/worker.c,$(SERVER_SRC)) build/gen/server_assets.c $(LIB_SRC)
 FUZZ_LIBS_conn       = $(PKG_LIBS) -lpthread
 build/fuzz/fuzz_conn: src/server/worker.c
 FUZZERS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))

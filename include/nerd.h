@@ -79,6 +79,8 @@ typedef enum {
 
 /* The code's message from NERD_STATUS_MAP; "unknown error" for a value not in it. */
 NERD_API const char *nerd_strerror(nerd_status s);
+/* The code's name as the enum spells it ("NERD_ERR_IO"), or NULL for a value that is no code. */
+NERD_API const char *nerd_status_name(nerd_status s);
 
 NERD_API const char *nerd_version(void);     /* the library's NERD_VERSION */
 NERD_API int nerd_version_number(void);      /* the library's NERD_VERSION_NUMBER */

@@ -59,7 +59,9 @@ class InputError(NerdError, ValueError):
 
 
 def _status_name(status):
-    return _lib.STATUS_NAMES[status] if 0 <= status < len(_lib.STATUS_NAMES) else str(status)
+    # the library's own table (NERD_STATUS_MAP), "NERD_ERR_IO" -> "IO", so no copy here can drift
+    name = lib.nerd_status_name(status)
+    return name.decode().replace("NERD_ERR_", "").replace("NERD_", "") if name else str(status)
 
 
 def _find_model_folder(name):

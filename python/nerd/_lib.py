@@ -31,7 +31,6 @@ lib, held = ctypes.CDLL(_path), ctypes.PyDLL(_path)
 c_size_t, c_int, c_char_p, c_void_p = ctypes.c_size_t, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p
 
 # nerd_status, in include/nerd.h's order
-STATUS_NAMES = ("OK", "IO", "FORMAT", "UNSUPPORTED", "NOMEM", "UTF8", "TOO_LONG", "ARG", "DEADLINE")
 NERD_OK, NERD_ERR_IO, NERD_ERR_FORMAT, NERD_ERR_UNSUPPORTED, NERD_ERR_NOMEM, NERD_ERR_UTF8 = range(6)
 PIPELINES = {"ner": 0, "full": 1}  # nerd_pipeline
 MODEL_PATH_MAX, ERR_MAX = 4096, 1024
@@ -59,6 +58,7 @@ def _declare(name, restype, *argtypes, on=lib):
 
 
 _declare("nerd_strerror", c_char_p, c_int)
+_declare("nerd_status_name", c_char_p, c_int)
 _declare("nerd_model_path", c_int, c_char_p, c_char_p, c_size_t, c_char_p, c_size_t)
 _declare("nerd_model_load", c_void_p, c_char_p, ctypes.POINTER(c_int), c_char_p, c_size_t)
 _declare("nerd_model_free", None, c_void_p)

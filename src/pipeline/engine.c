@@ -33,6 +33,16 @@ const char *nerd_strerror(nerd_status s)
     return "unknown error";
 }
 
+const char *nerd_status_name(nerd_status s)
+{
+    switch (s) {
+#define NERD_STATUS_NAME(name, value, message) case NERD_##name: return "NERD_" #name;
+        NERD_STATUS_MAP(NERD_STATUS_NAME)
+#undef NERD_STATUS_NAME
+    }
+    return NULL;
+}
+
 /* The version this library was built as, for a program that loads libnerd.so at run time
  * with another header (the macros are the header's). */
 const char *nerd_version(void) { return NERD_VERSION; }

@@ -5,6 +5,10 @@
 #include <string.h>
 #include <time.h>
 
+/* src/server/openapi.json and docs.html, embedded by the Makefile (build/gen/server_assets.c) */
+extern const unsigned char server_asset_openapi_json[], server_asset_docs_html[];
+extern const size_t server_asset_openapi_json_len, server_asset_docs_html_len;
+
 const char *http_status_text(int s)
 {
     switch (s) {
@@ -143,6 +147,17 @@ void route_prepare(const worker_ctx *w, const http_request *q, const char *body,
     case ROUTE_MODEL:
         if (!get) { route_error(r, 405, "method not allowed"); r->headers = allow_get; return; }
         if (model_info(w, r)) route_nomem(r);
+        return;
+    case ROUTE_OPENAPI: /* the API's description, OpenAPI 3.1 */
+    case ROUTE_DOCS:    /* a page that renders it, with no external assets */
+        if (!get) { route_error(r, 405, "method not allowed"); r->headers = allow_get; return; }
+        r->status = 200;
+        if (r->route == ROUTE_OPENAPI) {
+            buf_append(&r->body, server_asset_openapi_json, server_asset_openapi_json_len);
+        } else {
+            buf_append(&r->body, server_asset_docs_html, server_asset_docs_html_len);
+            r->ctype = "text/html; charset=utf-8";
+        }
         return;
     case ROUTE_ROOT: /* / : the seed's API, GET with a JSON body as the seed's client sends, or POST */
     case ROUTE_ENTS: /* /ents */

@@ -8,7 +8,8 @@
  *   pool.c     the async worker's inference threads (--threads)
  *   ae.c       the async worker's event loop: handlers per descriptor, a timer heap, hooks
  *   http_parser.c  zero-copy request parsing and framing (RFC 9112)
- *   routes.c   the API: /, /ents, /healthz, /readyz, /metrics, /model
+ *   routes.c   the API: /, /ents, /healthz, /readyz, /metrics, /model, /openapi.json and /docs
+ *              (openapi.json, docs.html: embedded by the Makefile; test_openapi.c holds them to the routes)
  *   metrics.c  counters and histograms in shared memory, Prometheus text output
  *   log.c      error log with levels, Gunicorn-style access log
  */
@@ -74,7 +75,7 @@ void server_config_usage(FILE *f);
  * first (routes.c dispatches on these ids), then everything else. */
 #define METRIC_ROUTE_MAP(X)                                                                        \
     X(ROOT, "/") X(ENTS, "/ents") X(HEALTHZ, "/healthz") X(READYZ, "/readyz") X(METRICS, "/metrics") \
-    X(MODEL, "/model") X(OTHER, "other")
+    X(MODEL, "/model") X(OPENAPI, "/openapi.json") X(DOCS, "/docs") X(OTHER, "other")
 enum metric_route {
 #define METRIC_ROUTE_ID(name, label) ROUTE_##name,
     METRIC_ROUTE_MAP(METRIC_ROUTE_ID)

@@ -214,10 +214,14 @@ TEST(status_table_and_strerror_agree)
         CHECKF((int)table[i].code == table[i].value && table[i].value == (int)i, "%s = %d at row %zu", table[i].name,
                table[i].value, i);
         CHECK_EQ_STR(nerd_strerror(table[i].code), table[i].message);
+        char name[64];
+        snprintf(name, sizeof name, "NERD_%s", table[i].name);
+        CHECK_EQ_STR(nerd_status_name(table[i].code), name);
         for (size_t k = 0; k < i; k++) CHECKF(strcmp(table[k].message, table[i].message), "%s", table[i].message);
     }
     CHECK_EQ_STR(nerd_strerror((nerd_status)n), "unknown error");
     CHECK_EQ_STR(nerd_strerror((nerd_status)-1), "unknown error");
+    CHECK(nerd_status_name((nerd_status)n) == NULL && nerd_status_name((nerd_status)-1) == NULL);
     /* the ABI of nerd 0.1.0 */
     CHECK(NERD_OK == 0 && NERD_ERR_IO == 1 && NERD_ERR_FORMAT == 2 && NERD_ERR_UNSUPPORTED == 3 &&
           NERD_ERR_NOMEM == 4 && NERD_ERR_UTF8 == 5 && NERD_ERR_TOO_LONG == 6 && NERD_ERR_ARG == 7 &&

@@ -81,7 +81,7 @@ def test_a_missing_folder_is_an_oserror_naming_it():
     with pytest.raises(OSError) as e:
         nerd.load("/nonexistent/model")
     assert isinstance(e.value, nerd.ModelError) and isinstance(e.value, nerd.NerdError)
-    assert "/nonexistent/model" in str(e.value) and e.value.status == "IO"
+    assert "/nonexistent/model" in str(e.value) and e.value.status == "NOT_FOUND"
 
 
 def test_an_unknown_model_name_says_what_nerd_finds():

@@ -11,6 +11,7 @@
 
 static int error_fd = 2, access_fd = -1;
 static log_level min_level = LOG_INFO;
+static int access_json;
 
 static int open_log(const char *path, int dflt, char *err, size_t errlen)
 {
@@ -24,6 +25,7 @@ static int open_log(const char *path, int dflt, char *err, size_t errlen)
 int log_open(const server_config *cfg, char *err, size_t errlen)
 {
     min_level = cfg->log_level;
+    access_json = cfg->access_log_json;
     int fd = open_log(cfg->error_log, 2, err, errlen);
     if (fd == -2) return -1;
     error_fd = fd < 0 ? 2 : fd;
@@ -65,9 +67,49 @@ static int clean(char *dst, size_t cap, const char *s, size_t len)
     return (int)o;
 }
 
+/* s as a JSON string: printable ASCII as it is, every other byte as \u00XX, so that a line is
+ * valid JSON whatever bytes a client sent */
+static void json_field(buf *b, const char *name, const char *s, size_t len)
+{
+    buf_printf(b, ",\"%s\":", name);
+    if (!s) { buf_puts(b, "null"); return; }
+    buf_putc(b, '"');
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') buf_printf(b, "\\u%04x", c);
+        else buf_putc(b, (char)c);
+    }
+    buf_putc(b, '"');
+}
+
+/* --access-log-format json: time (ISO 8601, UTC, ms), id, method, path, status, bytes,
+ * duration (s), model, worker (pid), remote. */
+static void log_access_json(const access_entry *e)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char when[64];
+    size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(when + n, sizeof when - n, ".%03dZ", (int)(ts.tv_nsec / 1000000));
+    buf b = {0};
+    buf_printf(&b, "{\"time\":\"%s\"", when);
+    json_field(&b, "id", e->request_id, e->request_id ? strlen(e->request_id) : 0);
+    json_field(&b, "method", e->method, e->method_len);
+    json_field(&b, "path", e->path, e->path_len);
+    buf_printf(&b, ",\"status\":%d,\"bytes\":%zu,\"duration\":%.6f", e->status, e->bytes, e->seconds);
+    json_field(&b, "model", e->model, e->model ? strlen(e->model) : 0);
+    buf_printf(&b, ",\"worker\":%d", (int)getpid());
+    json_field(&b, "remote", e->remote, e->remote ? strlen(e->remote) : 0);
+    if (!buf_puts(&b, "}\n") && write(access_fd, b.ptr, b.len) < 0) {}
+    buf_free(&b);
+}
+
 void log_access(const access_entry *e)
 {
     if (access_fd < 0) return;
+    if (access_json) { log_access_json(e); return; }
     char line[4096], method[32], target[1024], ref[512], agent[512];
     time_t t = time(NULL);
     struct tm tm;
@@ -78,9 +120,9 @@ void log_access(const access_entry *e)
     clean(target, sizeof target, e->target ? e->target : "-", e->target ? e->target_len : 1);
     if (e->referer) clean(ref, sizeof ref, e->referer, e->referer_len); else strcpy(ref, "-");
     if (e->agent) clean(agent, sizeof agent, e->agent, e->agent_len); else strcpy(agent, "-");
-    int n = snprintf(line, sizeof line, "%s - - [%s] \"%s %s HTTP/1.%d\" %d %zu \"%s\" \"%s\" %.0f\n",
+    int n = snprintf(line, sizeof line, "%s - - [%s] \"%s %s HTTP/1.%d\" %d %zu \"%s\" \"%s\" %.0f %s\n",
                      e->remote ? e->remote : "-", when, method, target, e->minor_version, e->status, e->bytes, ref,
-                     agent, e->seconds * 1e6);
+                     agent, e->seconds * 1e6, e->request_id ? e->request_id : "-");
     if (n > (int)sizeof line - 1) n = (int)sizeof line - 1;
     if (write(access_fd, line, (size_t)n) < 0) {}
 }

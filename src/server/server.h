@@ -8,9 +8,10 @@
  *   pool.c     the async worker's inference threads (--threads)
  *   ae.c       the async worker's event loop: handlers per descriptor, a timer heap, hooks
  *   http_parser.c  zero-copy request parsing and framing (RFC 9112)
+ *   gate.c     before routing: X-Request-Id, CORS (preflights answered), API keys (401)
  *   routes.c   the API: /, /ents, /healthz, /readyz, /metrics, /model
  *   metrics.c  counters and histograms in shared memory, Prometheus text output
- *   log.c      error log with levels, Gunicorn-style access log
+ *   log.c      error log with levels, Gunicorn-style or JSON access log
  */
 #ifndef NERD_SERVER_H
 #define NERD_SERVER_H

@@ -213,8 +213,13 @@ TEST_T(serve_api_keys_on_both_worker_classes, 150)
         CHECK(strstr(http_body(&out), "status=\"401\""));
         CHECK(request(s.port, "OPTIONS", "/ents", "Origin: https://a.example\r\nAccess-Control-Request-Method: POST\r\n"
                       "Access-Control-Request-Headers: authorization\r\n", NULL, &out) == 200);
+        /* no key, nor any prefix of one, in the error log (at debug level) or the access log */
+        size_t len = 0;
+        char *errlog = test_read_file(s.log, &len);
+        CHECKF(errlog && strstr(errlog, "API keys: 2 from"), "%s", s.log);
+        CHECK(!strstr(errlog, "k3y-one") && !strstr(errlog, "second.key") && !strstr(errlog, "Bearer"));
+        free(errlog);
         server_stop(&s, SIGTERM);
-        /* no key, nor any prefix of one, in the access log (kept) or the error log */
         char *acc = wait_lines(access, 1, 10);
         CHECKF(acc && strstr(acc, "/ents"), "access log %s", access);
         CHECK(!strstr(acc, "k3y-one") && !strstr(acc, "second.key") && !strstr(acc, "Bearer"));

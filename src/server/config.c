@@ -67,6 +67,7 @@ void server_config_usage(FILE *f)
             "      --access-logfile -|FILE  access log (default: none)\n"
             "      --error-logfile -|FILE   error log (default: stderr)\n"
             "      --access-log-format gunicorn|json  Gunicorn's line (default) or one JSON object a line\n"
+            "      --access-logformat FMT   Gunicorn's atoms: %%(h)s %%(t)s %%(r)s %%(s)s %%(b)s %%(D)s %%({x-request-id}o)s %%({NAME}i)s ...\n"
             "      --log-level LEVEL        debug, info, warning, error, critical (default info)\n"
             "      --cors-allow-origin O    answer CORS from origin O (repeatable, a comma list, or '*'; default: no CORS)\n"
             "      --cors-allow-headers H   request headers allowed beyond Accept, Accept-Language, Content-Language,\n"
@@ -172,6 +173,9 @@ int server_config_parse(server_config *c, int argc, char **argv, char *err, size
             if (!strcmp(val, "json")) c->access_log_json = 1;
             else if (!strcmp(val, "gunicorn")) c->access_log_json = 0;
             else { snprintf(err, errlen, "--access-log-format must be gunicorn or json, not '%s'", val); return -1; }
+        } else if (IS("--access-logformat")) {
+            NEED_VAL();
+            c->access_logformat = val;
         } else if (IS("--cors-allow-origin")) {
             NEED_VAL();
             if (add_list(name, val, list_items[0], c->cors_origins, &c->ncors_origins, &c->cors_any_origin, err, errlen)) return -1;
@@ -209,6 +213,10 @@ int server_config_parse(server_config *c, int argc, char **argv, char *err, size
 #undef IS
 #undef NEED_VAL
 #undef NUM
+    }
+    if (c->access_log_json && c->access_logformat) {
+        snprintf(err, errlen, "--access-log-format json and --access-logformat: choose one");
+        return -1;
     }
     if (c->metrics_require_key && !c->api_key_file) {
         snprintf(err, errlen, "--metrics-require-key needs --api-key-file");

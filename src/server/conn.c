@@ -346,7 +346,7 @@ void conn_answer_with(conn_server *s, conn *c, const route_result *res)
                        status, c->head_method ? 0 : res->body.len, ref ? ref->value : NULL, ref ? ref->value_len : 0,
                        ua ? ua->value : NULL, ua ? ua->value_len : 0, secs, c->request_id,
                        c->head_len ? c->req.path : NULL, c->req.path_len,
-                       model_ran && s->w->model ? nerd_model_name(s->w->model) : NULL};
+                       model_ran && s->w->model ? nerd_model_name(s->w->model) : NULL, c->head_len ? &c->req : NULL};
     log_access(&ae);
     if (status >= 500) log_msg(LOG_WARNING, "answered %d: %s", status, res->body.ptr ? res->body.ptr : "");
     s->requests++;

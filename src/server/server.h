@@ -64,6 +64,7 @@ typedef struct {
     nerd_pipeline pipeline;              /* --pipeline ner|full */
     nerd_precision precision;            /* --precision fp32 (default, spaCy's entities) | bf16 | int8 */
     int access_log_json;                 /* --access-log-format json: one JSON object per line */
+    const char *access_logformat;        /* --access-logformat: Gunicorn's %(atom)s line, NULL = its default */
     const char *cors_origins[SERVER_MAX_CORS_ITEMS]; /* --cors-allow-origin (repeatable, comma lists) */
     int ncors_origins;
     int cors_any_origin;                 /* --cors-allow-origin '*' */
@@ -199,6 +200,7 @@ typedef struct {
     const char *request_id;                   /* X-Request-Id answered */
     const char *path; size_t path_len;        /* the target's path (the JSON log's "path"), NULL = "-" */
     const char *model;                        /* the model's name for a model route, else NULL */
+    const void *request;                      /* its http_request for %({name}i)s atoms, NULL before a whole head */
 } access_entry;
 void log_access(const access_entry *e);
 

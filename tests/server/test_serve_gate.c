@@ -450,3 +450,33 @@ TEST_T(serve_json_access_log_lines_parse_and_carry_every_field, 120)
     }
     unlink(access);
 }
+
+TEST_T(serve_access_logformat_atoms_on_both_worker_classes, 120)
+{
+    char access[128];
+    snprintf(access, sizeof access, "/tmp/nerd-test-atoms-%d.log", (int)getpid());
+    for (int k = 0; k < NCLASSES; k++) {
+        unlink(access);
+        test_server s;
+        const char *const args[] = {"--access-logfile", access, "--access-logformat",
+                                    "%(h)s %(m)s %(U)s q=%(q)s %(H)s %(s)s %(B)s id=%({x-request-id}o)s "
+                                    "auth=%({Authorization}i)s ua=\"%({user-agent}i)s\" %(p)s %(zz)s 100%%",
+                                    NULL};
+        start_class(&s, worker_classes[k], args);
+        CHECK(truncate(access, 0) == 0);
+        buf out = {0};
+        CHECK(request(s.port, "GET", "/healthz?probe=1", "X-Request-Id: atoms-1\r\nAuthorization: Bearer hush-hush\r\n"
+                      "User-Agent: t\"est\r\n", NULL, &out) == 200);
+        pid_t workers[4];
+        CHECK(server_workers(&s, workers, 4) == 1);
+        server_stop(&s, SIGTERM);
+        char *log = wait_lines(access, 1, 10), want[256];
+        snprintf(want, sizeof want,
+                 "127.0.0.1 GET /healthz q=probe=1 HTTP/1.1 200 15 id=atoms-1 auth=- ua=\"t\\x22est\" <%d> - 100%%\n",
+                 (int)workers[0]);
+        CHECKF(log && !strcmp(log, want), "got  %s\nwant %s", log ? log : "(none)", want);
+        free(log);
+        buf_free(&out);
+    }
+    unlink(access);
+}

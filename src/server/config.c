@@ -8,6 +8,35 @@
 #include <string.h>
 
 static char host_port[256];
+/* the comma lists' items, split out of their arguments */
+static char list_items[2][SERVER_MAX_CORS_ITEMS][SERVER_MAX_CORS_ITEM + 1];
+
+/* Adds the items of a comma list (one or more) to items[*n]; "*" sets *any. -1 with err. */
+static int add_list(const char *flag, const char *val, char store[][SERVER_MAX_CORS_ITEM + 1], const char **items,
+                    int *n, int *any, char *err, size_t errlen)
+{
+    for (const char *p = val; *p;) {
+        size_t len = strcspn(p, ",");
+        const char *end = p + len;
+        while (p < end && (*p == ' ' || *p == '\t')) p++;
+        size_t l = (size_t)(end - p);
+        while (l && (p[l - 1] == ' ' || p[l - 1] == '\t')) l--;
+        if (l == 1 && *p == '*') {
+            *any = 1;
+        } else if (l) {
+            if (l > SERVER_MAX_CORS_ITEM) { snprintf(err, errlen, "%s: an item is longer than %d bytes", flag, SERVER_MAX_CORS_ITEM); return -1; }
+            if (*n == SERVER_MAX_CORS_ITEMS) { snprintf(err, errlen, "%s: at most %d items", flag, SERVER_MAX_CORS_ITEMS); return -1; }
+            for (size_t k = 0; k < l; k++)
+                if ((unsigned char)p[k] <= ' ' || p[k] == 0x7f) { snprintf(err, errlen, "%s: '%.*s' holds a space or control character", flag, (int)l, p); return -1; }
+            memcpy(store[*n], p, l);
+            store[*n][l] = 0;
+            items[*n] = store[*n];
+            ++*n;
+        }
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
 
 void server_config_usage(FILE *f)
 {
@@ -37,7 +66,15 @@ void server_config_usage(FILE *f)
             "      --pid FILE               write the master's pid\n"
             "      --access-logfile -|FILE  access log (default: none)\n"
             "      --error-logfile -|FILE   error log (default: stderr)\n"
+            "      --access-log-format gunicorn|json  Gunicorn's line (default) or one JSON object a line\n"
+            "      --access-logformat FMT   Gunicorn's atoms: %%(h)s %%(t)s %%(r)s %%(s)s %%(b)s %%(D)s %%({x-request-id}o)s %%({NAME}i)s ...\n"
             "      --log-level LEVEL        debug, info, warning, error, critical (default info)\n"
+            "      --cors-allow-origin O    answer CORS from origin O (repeatable, a comma list, or '*'; default: no CORS)\n"
+            "      --cors-allow-headers H   request headers allowed beyond Accept, Accept-Language, Content-Language,\n"
+            "                               Content-Type, Authorization and X-Request-Id (comma list, or '*')\n"
+            "      --api-key-file FILE      require Authorization: Bearer KEY, KEY one line of FILE (blank lines and\n"
+            "                               # comments ignored; reread on HUP); /healthz, /readyz stay open\n"
+            "      --metrics-require-key    /metrics needs a key too (default: open)\n"
             "      --model DIR              model folder (else $NERD_MODEL, else models/en_core_web_sm-3.8.0,\n"
             "                               else ../shared/models/en_core_web_sm)\n"
             "      --precision P            fp32 (default: spaCy's entities exactly), bf16 (faster products where the CPU\n"
@@ -132,6 +169,26 @@ int server_config_parse(server_config *c, int argc, char **argv, char *err, size
         else if (IS("--pid")) { NEED_VAL(); c->pidfile = val; }
         else if (IS("--access-logfile")) { NEED_VAL(); c->access_log = val; }
         else if (IS("--error-logfile") || IS("--log-file")) { NEED_VAL(); c->error_log = val; }
+        else if (IS("--access-log-format")) {
+            NEED_VAL();
+            if (!strcmp(val, "json")) c->access_log_json = 1;
+            else if (!strcmp(val, "gunicorn")) c->access_log_json = 0;
+            else { snprintf(err, errlen, "--access-log-format must be gunicorn or json, not '%s'", val); return -1; }
+        } else if (IS("--access-logformat")) {
+            NEED_VAL();
+            c->access_logformat = val;
+        } else if (IS("--cors-allow-origin")) {
+            NEED_VAL();
+            if (add_list(name, val, list_items[0], c->cors_origins, &c->ncors_origins, &c->cors_any_origin, err, errlen)) return -1;
+        } else if (IS("--cors-allow-headers")) {
+            NEED_VAL();
+            if (add_list(name, val, list_items[1], c->cors_headers, &c->ncors_headers, &c->cors_any_header, err, errlen)) return -1;
+        } else if (IS("--api-key-file")) { NEED_VAL(); c->api_key_file = val; }
+        else if (IS("--metrics-require-key")) c->metrics_require_key = 1;
+        else if (IS("--api-key") || IS("--api-keys")) {
+            snprintf(err, errlen, "%s: keys are never taken on the command line, where ps shows them; use --api-key-file", name);
+            return -1;
+        }
         else if (IS("--log-level")) {
             NEED_VAL();
             static const char *levels[] = {"debug", "info", "warning", "error", "critical"};
@@ -158,6 +215,14 @@ int server_config_parse(server_config *c, int argc, char **argv, char *err, size
 #undef IS
 #undef NEED_VAL
 #undef NUM
+    }
+    if (c->access_log_json && c->access_logformat) {
+        snprintf(err, errlen, "--access-log-format json and --access-logformat: choose one");
+        return -1;
+    }
+    if (c->metrics_require_key && !c->api_key_file) {
+        snprintf(err, errlen, "--metrics-require-key needs --api-key-file");
+        return -1;
     }
     if (host || port) {
         if (c->nbinds == SERVER_MAX_BINDS) { snprintf(err, errlen, "too many binds"); return -1; }

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,6 +86,8 @@ static void conn_reset_request(conn *c)
     route_result_free(&c->res);
     memset(&c->res, 0, sizeof c->res);
     c->t_first = c->t_head = 0;
+    c->request_id[0] = 0;
+    c->cors = CORS_NONE;
 }
 
 /* ------------------------------------------------------------------ reading and parsing */
@@ -180,6 +183,77 @@ static int conn_parse(conn_server *s, conn *c)
     return c->body_done ? 1 : 0;
 }
 
+/* The token of "Authorization: Bearer TOKEN" (the scheme in any case), or 0. */
+static int bearer_token(const http_header *a, const char **token, size_t *len)
+{
+    static const char scheme[] = "bearer ";
+    const size_t n = sizeof scheme - 1;
+    if (a->value_len <= n || strncasecmp(a->value, scheme, n)) return 0;
+    size_t at = n;
+    while (at < a->value_len && a->value[at] == ' ') at++;
+    *token = a->value + at;
+    *len = a->value_len - at;
+    return *len > 0;
+}
+
+/* What is checked before routing, in this order: the request id (400 when invalid), CORS (a
+ * preflight is answered here, without a key) and the API key (401). 1 when it answered. */
+static int conn_gate(conn_server *s, conn *c)
+{
+    const server_config *cfg = s->w->cfg;
+    const http_request *q = &c->req;
+    c->cors = cors_origin_allowed(cfg, q) ? CORS_ALLOWED : CORS_NONE; /* so a browser can read the errors too */
+    int route = metrics_route_id(q->path, q->path_len);
+    const http_header *id = http_find_header(q, "x-request-id");
+    const char *problem = id ? request_id_problem(id->value, id->value_len) : NULL;
+    if (problem) {
+        conn_error(s, c, 400, problem);
+        return 1;
+    }
+    if (cors_is_preflight(cfg, q)) {
+        const char *methods = route_methods(route);
+        char msg[64];
+        if (!methods) {
+            conn_error(s, c, 404, "not found");
+        } else if (cors_preflight_problem(cfg, q, methods, msg, sizeof msg)) {
+            conn_error(s, c, 400, msg);
+        } else {
+            route_result_free(&c->res);
+            c->res = (route_result){.status = 200, .ctype = "text/plain; charset=utf-8", .route = route};
+            buf_puts(&c->res.body, "OK"); /* Starlette's answer */
+            c->cors = CORS_PREFLIGHT;
+            conn_answer(s, c);
+        }
+        return 1;
+    }
+    if (api_keys_configured() && route_needs_key(cfg, route)) {
+        const http_header *a = http_find_header(q, "authorization");
+        const char *token = NULL;
+        size_t len = 0;
+        if (!a || !bearer_token(a, &token, &len) || !api_key_matches(token, len)) {
+            route_error(&c->res, 401, a ? "invalid API key" : "an API key is required: Authorization: Bearer KEY");
+            /* RFC 6750 section 3: the scheme, and invalid_token when a key was presented */
+            c->res.headers = a ? "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n" : "WWW-Authenticate: Bearer\r\n";
+            c->res.route = route;
+            conn_answer(s, c);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The X-Request-Id its answers carry: the client's when valid, else a new one. */
+static void conn_fill_request_id(conn *c)
+{
+    const http_header *id = c->head_len ? http_find_header(&c->req, "x-request-id") : NULL;
+    if (id && !request_id_problem(id->value, id->value_len)) {
+        memcpy(c->request_id, id->value, id->value_len);
+        c->request_id[id->value_len] = 0;
+    } else {
+        request_id_generate(c->request_id);
+    }
+}
+
 int conn_next_request(conn_server *s, conn *c)
 {
     const server_config *cfg = s->w->cfg;
@@ -198,6 +272,7 @@ int conn_next_request(conn_server *s, conn *c)
         }
         return CONN_NEXT_WAIT;
     }
+    if (conn_gate(s, c)) return CONN_NEXT_WAIT;
     route_prepare(s->w, &c->req, c->in.ptr + c->in_start + c->head_len, c->body_len, &c->res);
     if (!c->res.needs_model) {
         conn_answer(s, c);
@@ -236,10 +311,18 @@ static int worker_closing(const conn_server *s)
 void conn_answer_with(conn_server *s, conn *c, const route_result *res)
 {
     int status = res->status ? res->status : 500;
-    if (status >= 400 && status != 404 && status != 405 && status != 503 && status != 504) c->keep_alive = 0;
-    if (worker_closing(s) || s->w->cfg->wclass == WORKER_SYNC) c->keep_alive = 0;
+    const server_config *cfg = s->w->cfg;
+    if (status >= 400 && status != 401 && status != 404 && status != 405 && status != 503 && status != 504) c->keep_alive = 0;
+    if (worker_closing(s) || cfg->wclass == WORKER_SYNC) c->keep_alive = 0;
+    /* every answer, errors included, carries its request id and, for an allowed origin, CORS */
+    if (!c->request_id[0]) conn_fill_request_id(c);
+    buf extra = {0};
+    int extra_failed = (res->headers && buf_puts(&extra, res->headers)) ||
+                       buf_printf(&extra, "X-Request-Id: %s\r\n", c->request_id) ||
+                       (c->head_len && cors_headers(cfg, &c->req, c->cors, route_methods(res->route), &extra));
     size_t before = c->out.len;
-    if (http_write_response(&c->out, status, c->keep_alive, res->ctype, res->headers, res->body.ptr ? res->body.ptr : "",
+    if (extra_failed ||
+        http_write_response(&c->out, status, c->keep_alive, res->ctype, extra.ptr, res->body.ptr ? res->body.ptr : "",
                             res->body.len, c->head_method)) {
         /* out of memory: no half answer; the answers before it go, then the connection closes */
         c->out.len = before;
@@ -256,10 +339,14 @@ void conn_answer_with(conn_server *s, conn *c, const route_result *res)
     }
     const http_header *ref = c->head_len ? http_find_header(&c->req, "referer") : NULL;
     const http_header *ua = c->head_len ? http_find_header(&c->req, "user-agent") : NULL;
+    buf_free(&extra);
+    int model_ran = res->compute_s > 0; /* the JSON log's "model": the one that computed the answer */
     access_entry ae = {c->remote, c->head_len ? c->req.method : NULL, c->req.method_len,
                        c->head_len ? c->req.target : NULL, c->req.target_len, c->head_len ? c->req.minor_version : 1,
                        status, c->head_method ? 0 : res->body.len, ref ? ref->value : NULL, ref ? ref->value_len : 0,
-                       ua ? ua->value : NULL, ua ? ua->value_len : 0, secs};
+                       ua ? ua->value : NULL, ua ? ua->value_len : 0, secs, c->request_id,
+                       c->head_len ? c->req.path : NULL, c->req.path_len,
+                       model_ran && s->w->model ? nerd_model_name(s->w->model) : NULL, c->head_len ? &c->req : NULL};
     log_access(&ae);
     if (status >= 500) log_msg(LOG_WARNING, "answered %d: %s", status, res->body.ptr ? res->body.ptr : "");
     s->requests++;

@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include "server/ae.h"
+#include "server/gate.h"
 #include "server/http_parser.h"
 #include "server/routes.h"
 #include "server/server.h"
@@ -52,6 +53,8 @@ typedef struct conn {
                              * before the job is queued, read by the thread that runs it */
     double t_idle;          /* when it last became idle between requests */
     route_result res;
+    char request_id[REQUEST_ID_MAX + 1]; /* its X-Request-Id, "" until its first answer */
+    int cors;               /* enum cors_outcome of its Origin */
     buf out;
     size_t out_off;
     char remote[64];

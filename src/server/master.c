@@ -10,6 +10,7 @@
  *   HUP        reload the model and replace the workers gracefully; a model that fails to
  *              load is refused and the old workers keep serving
  *   TTIN/TTOU  one worker more / fewer */
+#include "server/gate.h"
 #include "server/server.h"
 
 #include <errno.h>
@@ -311,6 +312,11 @@ static void reload(arbiter *A)
         nerd_model_free(m);
         return;
     }
+    /* the keys are read again with the model: the new workers get them (a file that fails keeps the old keys) */
+    if (A->cfg->api_key_file) {
+        if (api_keys_load(A->cfg, err, sizeof err)) log_msg(LOG_ERROR, "API keys not reloaded, the old ones stay: %s", err);
+        else log_msg(LOG_INFO, "API keys: %zu reloaded from %s", api_keys_count(), A->cfg->api_key_file);
+    }
     log_msg(LOG_INFO, "Reloaded %s %s from %s (weights: sha256 %s of %s); replacing the workers", nerd_model_name(m),
             nerd_model_version(m), path, nerd_model_weights_sha256(m), nerd_model_weights_files(m));
     /* the old workers have their own copy-on-write image of the old model: the master's can go */
@@ -525,9 +531,16 @@ int cmd_serve(int argc, char **argv)
         return rc < 0 ? 2 : 0;
     }
     if (log_open(&cfg, err, sizeof err)) { fprintf(stderr, "nerd serve: %s\n", err); return 1; }
+    if (api_keys_load(&cfg, err, sizeof err)) {
+        fprintf(stderr, "nerd serve: %s\n", err);
+        log_msg(LOG_CRITICAL, "%s", err);
+        return 1;
+    }
+    if (cfg.api_key_file) log_msg(LOG_INFO, "API keys: %zu from %s", api_keys_count(), cfg.api_key_file);
     arbiter A;
     rc = arbiter_setup(&A, &cfg);
     if (!rc) rc = arbiter_run(&A);
     arbiter_halt(&A);
+    api_keys_free();
     return rc;
 }

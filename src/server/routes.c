@@ -15,6 +15,7 @@ const char *http_status_text(int s)
     case 100: return "Continue";
     case 200: return "OK";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
@@ -55,6 +56,23 @@ int http_write_response(buf *out, int status, int keep_alive, const char *ctype,
         return -1;
     }
     return 0;
+}
+
+const char *route_methods(int route)
+{
+    switch (route) {
+    case ROUTE_ROOT: return "GET, HEAD, POST"; /* the seed's client sends GET with a body */
+    case ROUTE_ENTS: return "POST";
+    case ROUTE_OTHER: return NULL;
+    default: return "GET, HEAD";
+    }
+}
+
+int route_needs_key(const server_config *cfg, int route)
+{
+    /* probes must work without a key (a load balancer or kubelet has none) */
+    if (route == ROUTE_HEALTHZ || route == ROUTE_READYZ) return 0;
+    return route != ROUTE_METRICS || cfg->metrics_require_key;
 }
 
 void route_error(route_result *r, int status, const char *msg)

@@ -29,6 +29,11 @@ void route_prepare(const worker_ctx *w, const http_request *req, const char *bod
 /* Runs the model for a prepared job (any thread; doc is that thread's). Past deadline (monotonic
  * seconds, 0 for none) the model stops and the answer is 504 "request timeout". */
 void route_compute(const nerd_model *m, nerd_pipeline p, nerd_doc *doc, double deadline, route_result *r);
+/* The methods a route answers ("GET, HEAD"), or NULL for a path that is none of the API's. */
+const char *route_methods(int route);
+/* The route needs the API key when --api-key-file is given: all but /healthz, /readyz and
+ * (without --metrics-require-key) /metrics. */
+int route_needs_key(const server_config *cfg, int route);
 /* An error answer {"error": msg}. */
 void route_error(route_result *r, int status, const char *msg);
 void route_result_free(route_result *r);

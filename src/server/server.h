@@ -8,10 +8,11 @@
  *   pool.c     the async worker's inference threads (--threads)
  *   ae.c       the async worker's event loop: handlers per descriptor, a timer heap, hooks
  *   http_parser.c  zero-copy request parsing and framing (RFC 9112)
+ *   gate.c     before routing: X-Request-Id, CORS (preflights answered), API keys (401)
  *   routes.c   the API: /, /ents, /healthz, /readyz, /metrics, /model, /openapi.json and /docs
  *              (openapi.json, docs.html: embedded by the Makefile; test_openapi.c holds them to the routes)
  *   metrics.c  counters and histograms in shared memory, Prometheus text output
- *   log.c      error log with levels, Gunicorn-style access log
+ *   log.c      error log with levels, Gunicorn-style or JSON access log
  */
 #ifndef NERD_SERVER_H
 #define NERD_SERVER_H
@@ -28,6 +29,8 @@
 
 #define SERVER_MAX_BINDS 16
 #define SERVER_MAX_WORKERS 256
+#define SERVER_MAX_CORS_ITEMS 32   /* --cors-allow-origin and --cors-allow-headers entries each */
+#define SERVER_MAX_CORS_ITEM 256   /* bytes of one origin or header name */
 
 typedef enum { WORKER_SYNC = 0, WORKER_ASYNC = 1 } worker_class;
 typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARNING, LOG_ERROR, LOG_CRITICAL } log_level;
@@ -62,6 +65,16 @@ typedef struct {
     nerd_pipeline pipeline;              /* --pipeline ner|full */
     int pipeline_given;                  /* else each loaded model's nerd_model_default_pipeline */
     nerd_precision precision;            /* --precision fp32 (default, spaCy's entities) | bf16 | int8 */
+    int access_log_json;                 /* --access-log-format json: one JSON object per line */
+    const char *access_logformat;        /* --access-logformat: Gunicorn's %(atom)s line, NULL = its default */
+    const char *cors_origins[SERVER_MAX_CORS_ITEMS]; /* --cors-allow-origin (repeatable, comma lists) */
+    int ncors_origins;
+    int cors_any_origin;                 /* --cors-allow-origin '*' */
+    const char *cors_headers[SERVER_MAX_CORS_ITEMS]; /* --cors-allow-headers, beside the default ones */
+    int ncors_headers;
+    int cors_any_header;                 /* --cors-allow-headers '*' */
+    const char *api_key_file;            /* --api-key-file: one key a line (never a key on the command line) */
+    int metrics_require_key;             /* --metrics-require-key: /metrics needs a key too */
 } server_config;
 
 /* Fills c with the defaults, then parses argv (argv[0] = "serve"). Returns 0, 1 when help
@@ -84,7 +97,7 @@ enum metric_route {
 };
 /* The statuses metrics count by; any other is counted as 500. */
 #define METRIC_STATUS_MAP(X) \
-    X(200) X(400) X(404) X(405) X(408) X(411) X(413) X(414) X(431) X(500) X(501) X(503) X(504) X(505)
+    X(200) X(400) X(401) X(404) X(405) X(408) X(411) X(413) X(414) X(431) X(500) X(501) X(503) X(504) X(505)
 enum metric_status {
 #define METRIC_STATUS_ID(code) STATUS_##code,
     METRIC_STATUS_MAP(METRIC_STATUS_ID)
@@ -173,7 +186,9 @@ int metrics_render(const server_shared *sh, const server_config *cfg, const nerd
 int log_open(const server_config *cfg, char *err, size_t errlen); /* in the master, before fork */
 void log_msg(log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Gunicorn's default access format: %(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s",
- * plus the request's duration in microseconds (%(D)s) at the end. */
+ * plus the request's duration in microseconds (%(D)s) and its X-Request-Id at the end; with
+ * --access-log-format json one JSON object a line (log.c). Request headers are never logged but
+ * Referer and User-Agent: no Authorization, no key. */
 typedef struct {
     const char *remote;                       /* peer address, "-" for unix sockets */
     const char *method; size_t method_len;
@@ -184,6 +199,10 @@ typedef struct {
     const char *referer; size_t referer_len;  /* NULL = "-" */
     const char *agent; size_t agent_len;      /* NULL = "-" */
     double seconds;
+    const char *request_id;                   /* X-Request-Id answered */
+    const char *path; size_t path_len;        /* the target's path (the JSON log's "path"), NULL = "-" */
+    const char *model;                        /* the model's name for a model route, else NULL */
+    const void *request;                      /* its http_request for %({name}i)s atoms, NULL before a whole head */
 } access_entry;
 void log_access(const access_entry *e);
 

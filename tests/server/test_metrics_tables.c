@@ -43,7 +43,7 @@ TEST(metrics_other_route_is_the_last_id_and_named_once)
 
 TEST(metrics_count_each_status_under_its_own_code)
 {
-    static const int codes[] = {200, 400, 404, 405, 408, 411, 413, 414, 431, 500, 501, 503, 504, 505};
+    static const int codes[] = {200, 400, 401, 404, 405, 408, 411, 413, 414, 431, 500, 501, 503, 504, 505};
     for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
         char *text = render_one(ROUTE_ROOT, codes[i]);
         char want[96];

@@ -218,7 +218,7 @@ int conn_next_request(conn_server *s, conn *c)
 
 void conn_compute(conn_server *s, conn *c, nerd_doc *doc)
 {
-    route_compute(s->w->model, s->w->cfg->pipeline, doc, c->model_deadline, &c->res);
+    route_compute(s->w->models[c->res.model_slot - 1].model, s->w->cfg->pipeline, doc, c->model_deadline, &c->res);
     if (c->res.status == 504)
         log_msg(LOG_WARNING, "request exceeded --request-timeout %.3g s in the model; its computation stopped",
                 s->w->cfg->request_timeout);
@@ -249,10 +249,12 @@ void conn_answer_with(conn_server *s, conn *c, const route_result *res)
     }
     /* from the head (nerd_request_duration_seconds); an answer before any head took no time */
     double secs = c->t_head ? conn_now() - c->t_head : 0;
-    metrics_observe(s->m, res->route, metrics_status_id(status), secs);
+    metrics_observe(s->m, res->route, metrics_status_id(status), res->model_slot, secs);
     if (c->model_job) { /* counted once: a zombie coming back later is not in flight any more */
         conn_drop_model_job(s, c);
-        atomic_fetch_add_explicit(&s->m->model_compute_us, (uint64_t)(res->compute_s * 1e6), memory_order_relaxed);
+        if (res->model_slot)
+            atomic_fetch_add_explicit(&s->m->model_compute_us[res->model_slot - 1], (uint64_t)(res->compute_s * 1e6),
+                                      memory_order_relaxed);
     }
     const http_header *ref = c->head_len ? http_find_header(&c->req, "referer") : NULL;
     const http_header *ua = c->head_len ? http_find_header(&c->req, "user-agent") : NULL;

@@ -434,3 +434,63 @@ TEST_T(serve_worker_that_cannot_boot_stops_the_master, 60)
     CHECKF(server_wait_log(&s, "failed to boot", 1, 1), "no boot failure in %s", s.log);
     unlink(s.log);
 }
+
+/* Two models, and HUP with one folder broken: the other is reloaded and the workers replaced,
+ * the broken one keeps its old version serving in the new workers. */
+static void hup_two_models_one_broken(const char *wclass)
+{
+    char real[1024], copy[256], cmd[2048], real_arg[1100], copy_arg[300];
+    CHECK(realpath(test_path("models/en_core_web_sm"), real));
+    snprintf(copy, sizeof copy, "/tmp/nerd-hup-models-%d", (int)getpid());
+    snprintf(cmd, sizeof cmd, "rm -rf %s && cp -rs %s %s", copy, real, copy);
+    CHECK(system(cmd) == 0);
+    snprintf(real_arg, sizeof real_arg, "real=%s", test_real_model());
+    snprintf(copy_arg, sizeof copy_arg, "standin=%s", copy);
+    test_server s;
+    const char *args[] = {"-k", wclass, "-w", "2", "--model", real_arg, "--model", copy_arg, NULL};
+    server_start(&s, args);
+    pid_t w[4], now[4];
+    CHECK(server_wait_workers(&s, w, 4, 2, 5) == 2);
+    static const char *const bodies[] = {"{\"text\": \"Angela Merkel visited Paris.\", \"model\": \"real\"}",
+                                         "{\"text\": \"Angela Merkel visited Paris.\", \"model\": \"standin\"}"};
+    buf before[2] = {{0}}, after = {0}, models_before = {0};
+    for (int i = 0; i < 2; i++) CHECK(http_json(s.port, "POST", "/ents", bodies[i], &before[i]) == 200);
+    CHECKF(strcmp(http_body(&before[0]), http_body(&before[1])), "the models must differ here: %s", http_body(&before[0]));
+    CHECK(http_json(s.port, "GET", "/models", NULL, &models_before) == 200);
+    char p[512];
+    snprintf(p, sizeof p, "%s/ner/model", copy);
+    CHECK(unlink(p) == 0);
+    FILE *f = fopen(p, "wb");
+    CHECK(f && fwrite("\x84\xa5nodes\xdd\xff\xff\xff\xff", 1, 11, f) == 11);
+    fclose(f);
+    kill(s.pid, SIGHUP);
+    CHECKF(server_wait_log(&s, "Model standin not reloaded, its old version keeps serving", 1, 20), "no refusal in %s", s.log);
+    CHECKF(server_wait_log(&s, "Model real reloaded", 1, 20), "real was not reloaded: %s", s.log);
+    CHECKF(server_wait_log(&s, "Reloaded 1 of 2 models", 1, 20), "%s", s.log);
+    int fresh = 0;
+    for (int i = 0; i < 200 && fresh != 2; i++) {
+        usleep(50000);
+        fresh = 0;
+        if (server_workers(&s, now, 4) == 2)
+            for (int k = 0; k < 2; k++) fresh += now[k] != w[0] && now[k] != w[1];
+    }
+    CHECK_EQ_INT(fresh, 2);
+    /* the new workers answer as the old ones did, each model by its name, and list the same weights */
+    for (int i = 0; i < 2; i++) {
+        buf_clear(&after);
+        CHECK(http_json(s.port, "POST", "/ents", bodies[i], &after) == 200);
+        CHECK_EQ_STR(http_body(&after), http_body(&before[i]));
+    }
+    buf_clear(&after);
+    CHECK(http_json(s.port, "GET", "/models", NULL, &after) == 200);
+    CHECK_EQ_STR(http_body(&after), http_body(&models_before));
+    for (int i = 0; i < 2; i++) buf_free(&before[i]);
+    buf_free(&after);
+    buf_free(&models_before);
+    server_stop(&s, SIGTERM);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", copy);
+    CHECK(system(cmd) == 0);
+}
+
+TEST_T(serve_hup_two_models_one_broken_keeps_its_old_version_async, 90) { hup_two_models_one_broken("async"); }
+TEST_T(serve_hup_two_models_one_broken_keeps_its_old_version_sync, 90) { hup_two_models_one_broken("sync"); }

@@ -145,7 +145,7 @@ TEST_T(serve_two_unnamed_models_of_one_name_refused, 60)
 {
     buf out = {0};
     char cmd[2400];
-    snprintf(cmd, sizeof cmd, "%s serve -b 127.0.0.1:0 --model %s --model %s 2>&1", getenv("NERD_BIN") ? getenv("NERD_BIN") : "build/nerd",
+    snprintf(cmd, sizeof cmd, "timeout 20 %s serve -b 127.0.0.1:0 --model %s --model %s 2>&1", getenv("NERD_BIN") ? getenv("NERD_BIN") : "build/nerd",
              test_standin(), test_standin());
     int test_run_capture(const char *cmd, buf *out);
     CHECK(test_run_capture(cmd, &out) != 0);

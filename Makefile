@@ -159,6 +159,8 @@ bench: $(BUILD)/nerd $(BUILD)/libnerd.so $(BENCH_PROGS) venv model-present
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u NERD_LIB $(VENV_PY) bench/python_pipe.py --model $(MODEL_DIR) --json $(BUILD)/bench-python-pipe.json
 	@echo "== bench/client_throughput.sh"
 	@NERD_BIN=$(BUILD)/nerd bash bench/client_throughput.sh
+	@echo "== bench/models_rss.sh"
+	@NERD_BIN=$(BUILD)/nerd MODEL_A=$(MODEL_DIR) bash bench/models_rss.sh
 
 model-present:
 	@test -f $(MODEL_DIR)/config.cfg || { echo "no model in $(MODEL_DIR): make model fetches it (MODEL_DIR= another folder)"; exit 1; }

@@ -4,6 +4,7 @@
  * unknown name; /models, /model?name=, the model label of /metrics; HUP with one folder broken. */
 #include "test.h"
 #include "serve_helper.h"
+#include "server/server.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -151,4 +152,43 @@ TEST_T(serve_two_unnamed_models_of_one_name_refused, 60)
     CHECK(test_run_capture(cmd, &out) != 0);
     CHECKF(out.ptr && strstr(out.ptr, "two models are named en_core_web_sm"), "%s", out.ptr ? out.ptr : "");
     buf_free(&out);
+}
+
+/* --model NAME=DIR and --model DIR side by side; a '=' in a path whose head is no name stays in
+ * the path; a name given twice, an empty folder, a ninth model are refused. */
+TEST(serve_model_flags_parse_names_and_folders)
+{
+    server_config c;
+    char err[160], a1[] = "real=models/x", a2[] = "../shared/models/en_core_web_sm", a3[] = "--model=/tmp/a=b";
+    char *argv[] = {"serve", "--model", a1, "--model", a2, a3, NULL};
+    CHECK(server_config_parse(&c, 6, argv, err, sizeof err) == 0);
+    CHECK_EQ_INT(c.nmodels, 3);
+    CHECK_EQ_STR(c.models[0].name, "real");
+    CHECK_EQ_STR(c.models[0].dir, "models/x");
+    CHECK(c.models[1].name == NULL);
+    CHECK_EQ_STR(c.models[1].dir, "../shared/models/en_core_web_sm");
+    CHECK(c.models[2].name == NULL);
+    CHECK_EQ_STR(c.models[2].dir, "/tmp/a=b");
+    char *none[] = {"serve", NULL};
+    CHECK(server_config_parse(&c, 1, none, err, sizeof err) == 0);
+    CHECK(c.nmodels == 1 && !c.models[0].name && !c.models[0].dir);
+    char t1[] = "a=x", t2[] = "a=y";
+    char *twice[] = {"serve", "--model", t1, "--model", t2, NULL};
+    CHECK(server_config_parse(&c, 5, twice, err, sizeof err) == -1);
+    CHECKF(strstr(err, "'a' is given twice"), "%s", err);
+    char e1[] = "a=";
+    char *empty[] = {"serve", "--model", e1, NULL};
+    CHECK(server_config_parse(&c, 3, empty, err, sizeof err) == -1);
+    char *many[2 + 2 * (SERVER_MAX_MODELS + 1)];
+    char names[SERVER_MAX_MODELS + 1][16];
+    int n = 0;
+    many[n++] = "serve";
+    for (int i = 0; i <= SERVER_MAX_MODELS; i++) {
+        snprintf(names[i], sizeof names[i], "m%d=d", i);
+        many[n++] = "--model";
+        many[n++] = names[i];
+    }
+    many[n] = NULL;
+    CHECK(server_config_parse(&c, n, many, err, sizeof err) == -1);
+    CHECKF(strstr(err, "at most"), "%s", err);
 }

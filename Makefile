@@ -33,7 +33,7 @@ $(TEST_OBJ): CFLAGS += -Itests
 # build, so that sanitizer builds (-O1) run the tests in time.
 $(call obj,src/nn/kernels.c) $(BUILD)/so-obj/src/nn/kernels.o: CFLAGS += -O2
 
-.PHONY: model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv test-python all test test-hostile test-asan deps clean bench serve valgrind test-deploy shared bench-seed soak
+.PHONY: pipelines test-pipelines model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv test-python all test test-hostile test-asan test-tsan deps clean bench serve valgrind test-deploy shared bench-seed soak
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -118,6 +118,29 @@ test-asan:
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined"
 
+# The threaded tests under ThreadSanitizer, in their own build tree: the library shared by threads
+# (one model, the word cache; test_deadline's watcher thread shares only what it hands back at
+# join) and every server test that starts inference threads (-k async --threads N). Every
+# process, the servers the tests start included, writes its reports to build/tsan/reports/tsan.PID,
+# and a report fails the run. A TSan build divides the tests' work by TEST_SLOWDOWN (tests/test.h). atexit_sleep_ms=0: TSan waits 1 s in an exit with threads still
+# running, and a worker retiring for a stuck thread exits so on purpose (the master's --timeout 1
+# would kill it). The served model never calls OpenBLAS, so its threads need no setting here.
+TSAN_TESTS := one_model_many_threads embed_cache_shared_by_threads \
+  serve_healthz_fast_while_model_threads_are_busy serve_request_timeout_frees_the_inference_threads \
+  serve_stuck_inference_thread serve_request_timeout_answers_while_the_thread_computes \
+  serve_request_queued_behind_a_stuck_thread serve_clients_that_leave_or_never_read \
+  serve_80000_pipelined_requests_on_one_connection_threads serve_client_leaving_during_its_computation
+TSAN_REPORTS := build/tsan/reports
+test-tsan:
+	$(MAKE) build/tsan/nerd build/tsan/nerd-tests BUILD=build/tsan \
+	  EXTRA_CFLAGS="-fsanitize=thread -fno-omit-frame-pointer" EXTRA_LDFLAGS="-fsanitize=thread"
+	rm -rf $(TSAN_REPORTS) && mkdir -p $(TSAN_REPORTS)
+	TSAN_OPTIONS="log_path=$(CURDIR)/$(TSAN_REPORTS)/tsan atexit_sleep_ms=0 second_deadlock_stack=1" \
+	  NERD_BIN=build/tsan/nerd build/tsan/nerd-tests $(TSAN_TESTS); rc=$$?; \
+	if ls $(TSAN_REPORTS)/tsan.* >/dev/null 2>&1; then cat $(TSAN_REPORTS)/tsan.*; \
+	  echo "ThreadSanitizer reports: $(TSAN_REPORTS)"; exit 1; fi; \
+	echo "ThreadSanitizer: no reports"; exit $$rc
+
 # Benchmark programs: bench/NAME.c -> build/bench-NAME, linked with libnerd; `make bench` runs each.
 $(BUILD)/bench-%: $(BUILD)/obj/bench/%.o $(BUILD)/libnerd.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnerd.a $(LDLIBS)
@@ -150,6 +173,9 @@ valgrind:
 # and spaCy's on the same model folder and texts beside it (bench/spacy_speed.py, one process, one thread).
 # SPACY_SPEED_ARGS="--docs 300 --runs 21" shortens spaCy's part for a check (its full run: about a minute).
 # Then the Python package's nlp.pipe on 1 and 2 threads against spaCy's on the golden texts (bench/python_pipe.py).
+# Then the same for two custom-trained pipelines of `make pipelines` (BENCH_PIPELINES: the efficiency and
+# the accuracy preset of `spacy init config -p ner`), each skipped with a SKIP line when absent or refused.
+BENCH_PIPELINES ?= eff-ner acc-ner
 bench: $(BUILD)/nerd $(BUILD)/libnerd.so $(BENCH_PROGS) venv model-present
 	@/usr/bin/python3 bench/machine.py
 	@for b in $(BENCH_PROGS); do echo "== $$b"; NERD_MODEL=$(MODEL_DIR) $$b --json $$b.json || exit 1; done
@@ -161,6 +187,15 @@ bench: $(BUILD)/nerd $(BUILD)/libnerd.so $(BENCH_PROGS) venv model-present
 	@NERD_BIN=$(BUILD)/nerd bash bench/client_throughput.sh
 	@echo "== bench/models_rss.sh"
 	@NERD_BIN=$(BUILD)/nerd MODEL_A=$(MODEL_DIR) bash bench/models_rss.sh
+	@for v in $(BENCH_PIPELINES); do dir=$(PIPELINES_DIR)/$$v/model-last; \
+	  if [ ! -f $$dir/config.cfg ]; then echo "SKIP $$v: no $$dir (make pipelines trains it)"; continue; fi; \
+	  if ! msg=$$($(BUILD)/nerd ner --model $$dir --pipeline ner --format ents --jsonl - </dev/null 2>&1); then \
+	    echo "SKIP $$v: nerd does not load it: $$msg"; continue; fi; \
+	  echo "== custom pipeline $$v: bench-engine and bench/spacy_speed.py on $$dir"; \
+	  NERD_MODEL=$$dir $(BUILD)/bench-engine --json $(BUILD)/bench-engine-$$v.json || exit 1; \
+	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(VENV_PY) bench/spacy_speed.py --model $$dir \
+	    --nerd $(BUILD)/bench-engine-$$v.json --pipelines ner,full $(SPACY_SPEED_ARGS) || exit 1; \
+	done
 
 model-present:
 	@test -f $(MODEL_DIR)/config.cfg || { echo "no model in $(MODEL_DIR): make model fetches it (MODEL_DIR= another folder)"; exit 1; }
@@ -243,6 +278,18 @@ SPACY_COUNT  ?= 5000
 test-spacy: $(BUILD)/nerd $(VENV)/.installed
 	$(VENV_PY) tests/spacy/diff.py --nerd $(BUILD)/nerd --work $(BUILD)/spacy-diff \
 	  --models $(SPACY_MODELS) --seed $(SPACY_SEED) --count $(SPACY_COUNT)
+
+# Issue 19's custom-trained pipelines (tools/train_pipelines.py): `spacy init config` for ner,
+# tok2vec+ner, tagger+parser+ner and parser+ner (efficiency and accuracy presets, no static vectors) and
+# edited copies (Tok2Vec/MultiHashEmbed/encoder/parser versions, attributes, rows, widths), trained by
+# `spacy train` on golden texts annotated by the real model, into $(BUILD)/pipelines/<variant>/model-last
+# (retrained only when a config or the data changes). test-pipelines: tests/spacy/matrix.py, spaCy against
+# nerd on each (held-out golden and generated texts): EXACT, REFUSED by name, or MISMATCH (fails).
+PIPELINES_DIR := $(BUILD)/pipelines
+pipelines: $(VENV)/.installed model-present
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(VENV_PY) tools/train_pipelines.py --model $(MODEL_DIR) --out $(PIPELINES_DIR)
+test-pipelines: $(BUILD)/nerd pipelines
+	$(VENV_PY) tests/spacy/matrix.py --nerd $(BUILD)/nerd --pipelines $(PIPELINES_DIR) --work $(BUILD)/pipelines-matrix
 
 # nerd's Matcher and PhraseMatcher against spaCy's (tests/matcher/gen_cases.py: the real model
 # over the golden texts, every operator and predicate), doc by doc, then their unit tests.

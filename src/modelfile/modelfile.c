@@ -81,7 +81,11 @@ nerd_status mf_read_json(const char *path, json_doc *jd, char *err, size_t errle
     buf text = {0};
     nerd_status rc = mf_read(path, MF_MAX_TEXT_FILE, &text, err, errlen);
     char why[128];
-    if (rc == NERD_OK && json_parse(text.ptr, text.len, 0, jd, why, sizeof why)) {
+    int parsed = rc == NERD_OK ? json_parse(text.ptr, text.len, 0, jd, why, sizeof why) : 0;
+    if (parsed == JSON_ERR_NOMEM) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        rc = NERD_ERR_NOMEM;
+    } else if (parsed) {
         snprintf(err, errlen, "%s: not JSON: %s", path, why);
         rc = NERD_ERR_FORMAT;
     }

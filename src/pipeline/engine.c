@@ -352,14 +352,15 @@ static nerd_status fill_tokens(const nerd_model *m, nerd_doc *d)
 {
     const char *text = d->text.ptr;
     size_t n = d->tsc.ntoks;
-    size_t tokcap = d->tokcap;
     if (grow_array((void **)&d->toks, &d->tokcap, n + 1, sizeof *d->toks)) return NERD_ERR_NOMEM;
-    if (d->tokcap != tokcap || !d->attrs) {
+    if (d->attrcap < d->tokcap) { /* attrcap only once both have grown: a failure here leaves the doc usable */
         uint64_t *a = realloc(d->attrs, d->tokcap * NER_NATTRS * sizeof *a);
-        uint8_t *s = a ? realloc(d->space, d->tokcap) : NULL;
-        if (a) d->attrs = a;
-        if (s) d->space = s;
-        if (!a || !s) return NERD_ERR_NOMEM;
+        if (!a) return NERD_ERR_NOMEM;
+        d->attrs = a;
+        uint8_t *s = realloc(d->space, d->tokcap);
+        if (!s) return NERD_ERR_NOMEM;
+        d->space = s;
+        d->attrcap = d->tokcap;
     }
     buf_clear(&d->strs);
     size_t pos = 0, chars = 0;

@@ -129,6 +129,7 @@ struct nerd_doc {
     buf strs;                     /* norms and shapes */
     uint64_t *attrs;              /* ntoks x NER_NATTRS */
     uint8_t *space;               /* is_space per token */
+    size_t attrcap;               /* tokens attrs and space both hold */
     tok_scratch tsc;
     /* network workspace, grown to the largest doc seen */
     float *work;

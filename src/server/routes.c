@@ -30,6 +30,7 @@ const char *http_status_text(int s)
 int http_write_response(buf *out, int status, int keep_alive, const char *ctype, const char *extra, const char *body,
                         size_t len, int head_only)
 {
+    size_t before = out->len;
     static __thread time_t cached_t;
     static __thread char date[64];
     time_t t = time(NULL);
@@ -39,13 +40,17 @@ int http_write_response(buf *out, int status, int keep_alive, const char *ctype,
         strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
         cached_t = t;
     }
-    return buf_printf(out,
-                      "HTTP/1.1 %d %s\r\nServer: nerd\r\nDate: %s\r\nContent-Type: %s\r\n"
-                      "Content-Length: %zu\r\nConnection: %s\r\n%s\r\n",
-                      status, http_status_text(status), date, ctype ? ctype : "application/json", len,
-                      keep_alive ? "keep-alive" : "close",
-                      extra ? extra : "") ||
-           (!head_only && buf_append(out, body, len));
+    if (buf_printf(out,
+                   "HTTP/1.1 %d %s\r\nServer: nerd\r\nDate: %s\r\nContent-Type: %s\r\n"
+                   "Content-Length: %zu\r\nConnection: %s\r\n%s\r\n",
+                   status, http_status_text(status), date, ctype ? ctype : "application/json", len,
+                   keep_alive ? "keep-alive" : "close", extra ? extra : "") ||
+        (!head_only && buf_append(out, body, len))) {
+        out->len = before; /* out of memory: no part of a response, whose head would promise the rest */
+        if (out->ptr) out->ptr[before] = 0;
+        return -1;
+    }
+    return 0;
 }
 
 void route_error(route_result *r, int status, const char *msg)
@@ -53,10 +58,12 @@ void route_error(route_result *r, int status, const char *msg)
     r->status = status;
     r->needs_model = 0;
     buf_clear(&r->body);
-    buf_puts(&r->body, "{\"error\":");
-    json_write_string(&r->body, msg, strlen(msg), 0);
-    buf_putc(&r->body, '}');
+    /* out of memory, an empty body rather than part of one */
+    if (buf_puts(&r->body, "{\"error\":") || json_write_string(&r->body, msg, strlen(msg), 0) || buf_putc(&r->body, '}'))
+        buf_clear(&r->body);
 }
+
+static void route_nomem(route_result *r) { route_error(r, 500, nerd_strerror(NERD_ERR_NOMEM)); }
 
 void route_result_free(route_result *r)
 {
@@ -76,9 +83,10 @@ static int find_model(const worker_ctx *w, const char *name, size_t len, route_r
     for (int i = 0; i < w->nmodels; i++)
         if (strlen(w->models[i].name) == len && !memcmp(w->models[i].name, name, len)) return i;
     buf msg = {0};
-    buf_printf(&msg, "unknown model \"%.*s\"; known: ", len > SERVER_MODEL_NAME_MAX ? SERVER_MODEL_NAME_MAX : (int)len, name);
-    for (int i = 0; i < w->nmodels; i++) buf_printf(&msg, "%s%s", i ? ", " : "", w->models[i].name);
-    route_error(r, 404, msg.ptr ? msg.ptr : "unknown model");
+    int rc = buf_printf(&msg, "unknown model \"%.*s\"; known: ", len > SERVER_MODEL_NAME_MAX ? SERVER_MODEL_NAME_MAX : (int)len, name);
+    for (int i = 0; i < w->nmodels; i++) rc |= buf_printf(&msg, "%s%s", i ? ", " : "", w->models[i].name);
+    if (rc) route_nomem(r);
+    else route_error(r, 404, msg.ptr);
     buf_free(&msg);
     return -1;
 }
@@ -100,62 +108,67 @@ static const char *query_value(const http_request *q, const char *key, size_t *l
     return NULL;
 }
 
-static void model_info(const worker_ctx *w, const served_model *sm, route_result *r)
+/* /model for one served model: 0, or -1 when memory ran out */
+static int model_info(const worker_ctx *w, const served_model *sm, route_result *r)
 {
+    int rc = 0;
     const nerd_model *m = sm->model;
     buf *b = &r->body;
-    buf_puts(b, "{\"model\":");
-    json_write_string(b, sm->name, strlen(sm->name), 0);
-    buf_printf(b, ",\"default\":%s,\"name\":", sm == &w->models[0] ? "true" : "false");
-    json_write_string(b, nerd_model_name(m), strlen(nerd_model_name(m)), 0);
-    buf_puts(b, ",\"version\":");
-    json_write_string(b, nerd_model_version(m), strlen(nerd_model_version(m)), 0);
+    rc |= buf_puts(b, "{\"model\":");
+    rc |= json_write_string(b, sm->name, strlen(sm->name), 0);
+    rc |= buf_printf(b, ",\"default\":%s,\"name\":", sm == &w->models[0] ? "true" : "false");
+    rc |= json_write_string(b, nerd_model_name(m), strlen(nerd_model_name(m)), 0);
+    rc |= buf_puts(b, ",\"version\":");
+    rc |= json_write_string(b, nerd_model_version(m), strlen(nerd_model_version(m)), 0);
     /* which folder and which weights: sha256 of the weight files concatenated in "files" order */
-    buf_puts(b, ",\"path\":");
-    json_write_string(b, nerd_model_dir(m), strlen(nerd_model_dir(m)), 0);
-    buf_printf(b, ",\"weights\":{\"sha256\":\"%s\",\"files\":[", nerd_model_weights_sha256(m));
+    rc |= buf_puts(b, ",\"path\":");
+    rc |= json_write_string(b, nerd_model_dir(m), strlen(nerd_model_dir(m)), 0);
+    rc |= buf_printf(b, ",\"weights\":{\"sha256\":\"%s\",\"files\":[", nerd_model_weights_sha256(m));
     const char *files = nerd_model_weights_files(m);
     for (const char *f = files, *sp; *f; f = *sp ? sp + 1 : sp) {
         sp = strchr(f, ' ');
         if (!sp) sp = f + strlen(f);
-        if (f != files) buf_putc(b, ',');
-        json_write_string(b, f, (size_t)(sp - f), 0);
+        if (f != files) rc |= buf_putc(b, ',');
+        rc |= json_write_string(b, f, (size_t)(sp - f), 0);
     }
-    buf_puts(b, "]}");
+    rc |= buf_puts(b, "]}");
     /* the instruction set nerd's kernels use and the code path of the served precision */
-    buf_printf(b, ",\"isa\":\"%s\",\"kernel\":\"%s\"", nerd_isa(), nerd_precision_kernel(w->cfg->precision));
+    rc |= buf_printf(b, ",\"isa\":\"%s\",\"kernel\":\"%s\"", nerd_isa(), nerd_precision_kernel(w->cfg->precision));
     /* full: tok2vec, parser and ner as spacy.load runs them; ner: the ner alone */
-    buf_printf(b, ",\"pipeline\":\"%s\",\"labels\":[", w->cfg->pipeline == NERD_PIPELINE_FULL ? "full" : "ner");
+    rc |= buf_printf(b, ",\"pipeline\":\"%s\",\"labels\":[", w->cfg->pipeline == NERD_PIPELINE_FULL ? "full" : "ner");
     for (size_t i = 0; i < nerd_model_nlabels(m); i++) {
         const char *l = nerd_model_label(m, i);
-        if (i) buf_putc(b, ',');
-        json_write_string(b, l, strlen(l), 0);
+        if (i) rc |= buf_putc(b, ',');
+        rc |= json_write_string(b, l, strlen(l), 0);
     }
-    buf_puts(b, "]}");
+    rc |= buf_puts(b, "]}");
     r->status = 200;
+    return rc ? -1 : 0;
 }
 
-/* GET /models: the served set, the default first. */
-static void models_list(const worker_ctx *w, route_result *r)
+/* GET /models: the served set, the default first. 0, or -1 when memory ran out */
+static int models_list(const worker_ctx *w, route_result *r)
 {
+    int rc = 0;
     buf *b = &r->body;
-    buf_puts(b, "{\"models\":[");
+    rc |= buf_puts(b, "{\"models\":[");
     for (int i = 0; i < w->nmodels; i++) {
         const served_model *sm = &w->models[i];
-        if (i) buf_putc(b, ',');
-        buf_puts(b, "{\"name\":");
-        json_write_string(b, sm->name, strlen(sm->name), 0);
-        buf_puts(b, ",\"path\":");
-        json_write_string(b, sm->path, strlen(sm->path), 0);
-        buf_printf(b, ",\"default\":%s,\"model\":", i ? "false" : "true");
-        json_write_string(b, nerd_model_name(sm->model), strlen(nerd_model_name(sm->model)), 0);
-        buf_puts(b, ",\"version\":");
-        json_write_string(b, nerd_model_version(sm->model), strlen(nerd_model_version(sm->model)), 0);
-        buf_printf(b, ",\"pipeline\":\"%s\",\"weights\":{\"sha256\":\"%s\"}}",
-                   w->cfg->pipeline == NERD_PIPELINE_FULL ? "full" : "ner", nerd_model_weights_sha256(sm->model));
+        if (i) rc |= buf_putc(b, ',');
+        rc |= buf_puts(b, "{\"name\":");
+        rc |= json_write_string(b, sm->name, strlen(sm->name), 0);
+        rc |= buf_puts(b, ",\"path\":");
+        rc |= json_write_string(b, sm->path, strlen(sm->path), 0);
+        rc |= buf_printf(b, ",\"default\":%s,\"model\":", i ? "false" : "true");
+        rc |= json_write_string(b, nerd_model_name(sm->model), strlen(nerd_model_name(sm->model)), 0);
+        rc |= buf_puts(b, ",\"version\":");
+        rc |= json_write_string(b, nerd_model_version(sm->model), strlen(nerd_model_version(sm->model)), 0);
+        rc |= buf_printf(b, ",\"pipeline\":\"%s\",\"weights\":{\"sha256\":\"%s\"}}",
+                         w->cfg->pipeline == NERD_PIPELINE_FULL ? "full" : "ner", nerd_model_weights_sha256(sm->model));
     }
-    buf_puts(b, "]}");
+    rc |= buf_puts(b, "]}");
     r->status = 200;
+    return rc ? -1 : 0;
 }
 
 void route_prepare(const worker_ctx *w, const http_request *q, const char *body, size_t body_len, route_result *r)
@@ -169,7 +182,7 @@ void route_prepare(const worker_ctx *w, const http_request *q, const char *body,
     case ROUTE_HEALTHZ: /* /healthz: the process is alive */
         if (!get) { route_error(r, 405, "method not allowed"); r->headers = allow_get; return; }
         r->status = 200;
-        buf_puts(&r->body, "{\"status\":\"ok\"}");
+        if (buf_puts(&r->body, "{\"status\":\"ok\"}")) route_nomem(r);
         return;
     case ROUTE_READYZ: { /* /readyz: the model is loaded and this worker is not draining */
         if (!get) { route_error(r, 405, "method not allowed"); r->headers = allow_get; return; }
@@ -177,13 +190,13 @@ void route_prepare(const worker_ctx *w, const http_request *q, const char *body,
                        atomic_load(&w->shared->slots[w->slot].state) == SLOT_DRAINING;
         if (!w->nmodels || draining) { route_error(r, 503, draining ? "draining" : "model not loaded"); return; }
         r->status = 200;
-        buf_puts(&r->body, "{\"status\":\"ready\"}");
+        if (buf_puts(&r->body, "{\"status\":\"ready\"}")) route_nomem(r);
         return;
     }
     case ROUTE_METRICS:
         if (!get) { route_error(r, 405, "method not allowed"); r->headers = allow_get; return; }
         r->status = 200;
-        metrics_render(w->shared, w->cfg, w->models, w->nmodels, &r->body);
+        if (metrics_render(w->shared, w->cfg, w->models, w->nmodels, &r->body)) { route_nomem(r); return; }
         r->ctype = "text/plain; version=0.0.4; charset=utf-8";
         return;
     case ROUTE_MODEL: { /* /model?name=NAME, the default without one */
@@ -191,12 +204,12 @@ void route_prepare(const worker_ctx *w, const http_request *q, const char *body,
         size_t len;
         const char *name = query_value(q, "name", &len);
         int i = name ? find_model(w, name, len, r) : 0;
-        if (i >= 0) model_info(w, &w->models[i], r);
+        if (i >= 0 && model_info(w, &w->models[i], r)) route_nomem(r);
         return;
     }
     case ROUTE_MODELS:
         if (!get) { route_error(r, 405, "method not allowed"); r->headers = allow_get; return; }
-        models_list(w, r);
+        if (models_list(w, r)) route_nomem(r);
         return;
     case ROUTE_ROOT: /* / : the seed's API, GET with a JSON body as the seed's client sends, or POST */
     case ROUTE_ENTS: /* /ents */
@@ -212,7 +225,9 @@ void route_prepare(const worker_ctx *w, const http_request *q, const char *body,
     }
     char err[160];
     if (!body_len) { route_error(r, 400, "a JSON body {\"text\": ...} is required"); return; }
-    if (json_parse(body, body_len, 32, &r->req, err, sizeof err)) {
+    int parsed = json_parse(body, body_len, 32, &r->req, err, sizeof err);
+    if (parsed == JSON_ERR_NOMEM) { route_nomem(r); return; } /* the server's failure, not the client's */
+    if (parsed) {
         char msg[200];
         snprintf(msg, sizeof msg, "invalid JSON: %s", err);
         route_error(r, 400, msg);
@@ -264,23 +279,23 @@ void route_compute(const nerd_model *m, nerd_pipeline p, nerd_doc *doc, double d
 {
     double t0 = now_s();
     buf_clear(&r->body);
-    int rc = 0;
+    int rc = 0; /* a nerd_status, or -1 when memory ran out writing the answer */
     if (!r->many) {
-        if (r->ents_format) buf_puts(&r->body, "{\"ents\":");
-        rc = one_text(m, p, doc, deadline, r->texts, r->ents_format, &r->body);
-        if (r->ents_format) buf_putc(&r->body, '}');
+        if (r->ents_format && buf_puts(&r->body, "{\"ents\":")) rc = -1;
+        if (!rc) rc = one_text(m, p, doc, deadline, r->texts, r->ents_format, &r->body);
+        if (!rc && r->ents_format && buf_putc(&r->body, '}')) rc = -1;
     } else {
-        buf_puts(&r->body, "{\"ents\":[");
+        if (buf_puts(&r->body, "{\"ents\":[")) rc = -1;
         for (size_t i = 0; i < r->texts->u.arr.n && !rc; i++) {
-            if (i) buf_putc(&r->body, ',');
-            rc = one_text(m, p, doc, deadline, &r->texts->u.arr.items[i], 1, &r->body);
+            if (i && buf_putc(&r->body, ',')) rc = -1;
+            if (!rc) rc = one_text(m, p, doc, deadline, &r->texts->u.arr.items[i], 1, &r->body);
         }
-        buf_puts(&r->body, "]}");
+        if (!rc && buf_puts(&r->body, "]}")) rc = -1;
     }
     r->compute_s = now_s() - t0;
     r->needs_model = 0;
     if (rc == NERD_ERR_DEADLINE) route_error(r, 504, "request timeout");
     else if (rc > 0) route_error(r, rc == NERD_ERR_UTF8 ? 400 : rc == NERD_ERR_UNSUPPORTED ? 503 : 500, nerd_strerror((nerd_status)rc));
-    else if (rc < 0) route_error(r, 500, "out of memory");
+    else if (rc < 0) route_nomem(r);
     else r->status = 200;
 }

@@ -33,7 +33,7 @@ int pyre_translate(const char *py, size_t len, buf *out, char *err, size_t errle
                     if (h < 0) { snprintf(err, errlen, "bad \\%c escape at %zu", e, i); return -1; }
                     v = v << 4 | (unsigned)h;
                 }
-                if (buf_printf(out, "\\x{%X}", v)) return -1;
+                if (buf_printf(out, "\\x{%X}", v)) return PYRE_NOMEM;
                 i += 1 + nd;
                 continue;
             }
@@ -45,32 +45,35 @@ int pyre_translate(const char *py, size_t len, buf *out, char *err, size_t errle
                     rc = buf_append(out, PY_SPACE_SET, sizeof PY_SPACE_SET - 1);
                 else
                     rc = buf_printf(out, "[%s%s]", e == 'S' ? "^" : "", PY_SPACE_SET);
-                if (rc) return -1;
+                if (rc) return PYRE_NOMEM;
                 i++;
                 continue;
             }
             if (e == 'Z') { /* Python's \Z is the very end of the string: PCRE2's \z */
-                if (buf_append(out, "\\z", 2)) return -1;
+                if (buf_append(out, "\\z", 2)) return PYRE_NOMEM;
                 i++;
                 continue;
             }
-            if (buf_putc(out, '\\') || buf_putc(out, e)) return -1;
+            if (buf_putc(out, '\\') || buf_putc(out, e)) return PYRE_NOMEM;
             i++;
             continue;
         }
         if (in_class) {
             if (c == ']' && i > class_start) in_class = 0;
             else if (c == '[') { /* a literal '[' in Python; PCRE2 would read "[:" as a POSIX class */
-                if (buf_append(out, "\\[", 2)) return -1;
+                if (buf_append(out, "\\[", 2)) return PYRE_NOMEM;
                 continue;
             }
-            if (buf_putc(out, c)) return -1;
+            if (buf_putc(out, c)) return PYRE_NOMEM;
             continue;
         }
         if (c == '[') {
             in_class = 1;
-            if (buf_putc(out, c)) return -1;
-            if (i + 1 < len && py[i + 1] == '^') { buf_putc(out, '^'); i++; }
+            if (buf_putc(out, c)) return PYRE_NOMEM;
+            if (i + 1 < len && py[i + 1] == '^') {
+                if (buf_putc(out, '^')) return PYRE_NOMEM;
+                i++;
+            }
             class_start = i + 1;
             continue;
         }
@@ -84,15 +87,15 @@ int pyre_translate(const char *py, size_t len, buf *out, char *err, size_t errle
                 for (size_t k = i + 2; k < j; k++)
                     if (strchr("imsx", py[k]) && nf < sizeof flags) flags[nf++] = py[k];
                 if (nf == 0 && py[j] == ')') { i = j; continue; }
-                if (buf_append(out, "(?", 2) || buf_append(out, flags, nf)) return -1;
+                if (buf_append(out, "(?", 2) || buf_append(out, flags, nf)) return PYRE_NOMEM;
                 if (nf == 0) { /* "(?u:" -> a plain non-capturing group */
-                    if (buf_putc(out, ':')) return -1;
-                } else if (buf_putc(out, py[j])) return -1;
+                    if (buf_putc(out, ':')) return PYRE_NOMEM;
+                } else if (buf_putc(out, py[j])) return PYRE_NOMEM;
                 i = j;
                 continue;
             }
         }
-        if (buf_putc(out, c)) return -1;
+        if (buf_putc(out, c)) return PYRE_NOMEM;
     }
     if (in_class) { snprintf(err, errlen, "unterminated character class"); return -1; }
     return 0;
@@ -101,7 +104,9 @@ int pyre_translate(const char *py, size_t len, buf *out, char *err, size_t errle
 pcre2_code *pyre_compile(const char *py, size_t len, char *err, size_t errlen)
 {
     buf b = {0};
-    if (pyre_translate(py, len, &b, err, errlen)) {
+    int translated = pyre_translate(py, len, &b, err, errlen);
+    if (translated) {
+        if (translated == PYRE_NOMEM) snprintf(err, errlen, "out of memory");
         buf_free(&b);
         return NULL;
     }

@@ -11,7 +11,8 @@
 #include "util/buf.h"
 
 /* Appends the PCRE2 form of the Python pattern py[0..len) to out. -1 on a construct that
- * cannot be translated (message in err). */
+ * cannot be translated (message in err), PYRE_NOMEM when memory runs out. */
+#define PYRE_NOMEM (-2)
 int pyre_translate(const char *py, size_t len, buf *out, char *err, size_t errlen);
 
 /* Translates and compiles (UTF, UCP, JIT when available). NULL with a message in err. */

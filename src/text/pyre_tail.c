@@ -20,6 +20,7 @@ typedef struct {
     const char *p;
     size_t n, i;
     int fail;       /* a construct outside the analysis: the pattern gets no bound */
+    int nomem;      /* with fail: memory ran out, which pyre_tail_init reports (no silent slow path) */
     int lookaround; /* depth inside lookarounds, whose characters are not consumed */
     buf *atoms;     /* the consuming atoms of the current top-level branch, '|'-separated */
 } tail_parser;
@@ -178,7 +179,7 @@ static width seq_width(tail_parser *tp)
         if (tp->fail) break;
         if (consumes && !tp->lookaround &&
             ((tp->atoms->len && buf_putc(tp->atoms, '|')) || buf_append(tp->atoms, p + start, tp->i - start))) {
-            tp->fail = 1;
+            tp->fail = tp->nomem = 1;
             break;
         }
         size_t qmax;
@@ -201,14 +202,21 @@ int pyre_tail_init(const char *py, size_t len, pyre_tail *t)
     buf pat = {0}, branch = {0}, run = {0};
     char err[256];
     int rc = 0;
-    if (pyre_translate(py, len, &pat, err, sizeof err)) goto out; /* pyre_compile reports it */
-    tail_parser tp = {pat.ptr, pat.len, 0, 0, 0, &branch};
+    int translated = pyre_translate(py, len, &pat, err, sizeof err);
+    if (translated) { /* pyre_compile reports a pattern it cannot translate; out of memory is ours */
+        rc = translated == PYRE_NOMEM ? -1 : 0;
+        goto out;
+    }
+    tail_parser tp = {pat.ptr, pat.len, 0, 0, 0, 0, &branch};
     int any_unbounded = 0;
     size_t max_chars = 0;
     for (;;) { /* the top-level branches */
         buf_clear(&branch);
         width w = seq_width(&tp);
-        if (tp.fail || !w.ends) goto out;
+        if (tp.fail || !w.ends) {
+            rc = tp.nomem ? -1 : 0;
+            goto out;
+        }
         if (w.unbounded) {
             any_unbounded = 1;
             if ((run.len && buf_putc(&run, '|')) || buf_append(&run, branch.ptr, branch.len)) { rc = -1; goto out; }
@@ -226,7 +234,10 @@ int pyre_tail_init(const char *py, size_t len, pyre_tail *t)
         PCRE2_SIZE eo;
         t->run_char = pcre2_compile((PCRE2_SPTR)one.ptr, one.len, PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK, &ec, &eo, NULL);
         buf_free(&one);
-        if (!t->run_char) goto out; /* cannot happen for atoms of a pattern that compiled; no bound then */
+        if (!t->run_char) { /* only out of memory, for atoms of a pattern that compiled */
+            rc = ec == PCRE2_ERROR_HEAP_FAILED ? -1 : 0;
+            goto out;
+        }
         pcre2_jit_compile(t->run_char, PCRE2_JIT_COMPLETE);
     }
     t->max_chars = max_chars;
@@ -249,7 +260,9 @@ size_t pyre_tail_from(const pyre_tail *t, const char *s, size_t len, pcre2_match
         while (run > 0) {
             size_t c = run - 1;
             while (c > 0 && is_cont((unsigned char)s[c])) c--;
-            if (pcre2_match(t->run_char, (PCRE2_SPTR)s, len, c, PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, md, NULL) < 0) break;
+            int rc = pcre2_match(t->run_char, (PCRE2_SPTR)s, len, c, PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, md, NULL);
+            if (rc == PCRE2_ERROR_NOMEMORY) return 0; /* the search from the start is always right */
+            if (rc < 0) break;
             run = c;
         }
         if (run < from) from = run;

@@ -11,7 +11,7 @@ int ents_write_dict(const nerd_doc *d, const char *text, buf *out)
     size_t n = nerd_doc_nents(d);
     /* unique texts in first-seen order, each with the index of its last entity */
     size_t *first = malloc((n ? n : 1) * sizeof *first), *last = malloc((n ? n : 1) * sizeof *last);
-    u64map seen;
+    u64map seen = {0}; /* freed at out: also when first or last could not be allocated */
     int rc = -1;
     if (!first || !last || u64map_init(&seen, n)) goto out;
     size_t nuniq = 0;

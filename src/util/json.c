@@ -55,6 +55,7 @@ typedef struct {
     json_value *vals; size_t nvals, capvals;
     json_member *mems; size_t nmems, capmems;
     buf sbuf;
+    int nomem; /* the failure was memory, not the text (json_parse returns JSON_ERR_NOMEM) */
 } parser;
 
 static int fail(parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -69,6 +70,12 @@ static int fail(parser *ps, const char *fmt, ...)
         snprintf(ps->err, ps->errlen, "%s at byte %zu", msg, (size_t)(ps->p - ps->start));
     }
     return -1;
+}
+
+static int fail_nomem(parser *ps)
+{
+    ps->nomem = 1;
+    return fail(ps, "out of memory");
 }
 
 static void skip_ws(parser *ps)
@@ -141,7 +148,7 @@ static int parse_string(parser *ps, const char **out, size_t *outlen)
         const unsigned char *run = ps->p;
         while (ps->p < ps->end && *ps->p != '"' && *ps->p != '\\' && *ps->p >= 0x20 && *ps->p < 0x80)
             ps->p++;
-        if (ps->p > run && buf_append(b, run, (size_t)(ps->p - run))) return fail(ps, "out of memory");
+        if (ps->p > run && buf_append(b, run, (size_t)(ps->p - run))) return fail_nomem(ps);
         if (ps->p >= ps->end) return fail(ps, "unterminated string");
         unsigned c = *ps->p;
         if (c == '"') { ps->p++; break; }
@@ -149,7 +156,7 @@ static int parse_string(parser *ps, const char **out, size_t *outlen)
         if (c >= 0x80) {
             size_t n = utf8_seq(ps->p, ps->end);
             if (!n) return fail(ps, "invalid UTF-8 in string");
-            if (buf_append(b, ps->p, n)) return fail(ps, "out of memory");
+            if (buf_append(b, ps->p, n)) return fail_nomem(ps);
             ps->p += n;
             continue;
         }
@@ -180,17 +187,17 @@ static int parse_string(parser *ps, const char **out, size_t *outlen)
             } else if (u >= 0xDC00 && u <= 0xDFFF) {
                 return fail(ps, "lone surrogate in \\u escape");
             }
-            if (put_utf8(b, cp)) return fail(ps, "out of memory");
+            if (put_utf8(b, cp)) return fail_nomem(ps);
             continue;
         }
         default:
             return fail(ps, "bad escape in string");
         }
-        if (buf_putc(b, ch)) return fail(ps, "out of memory");
+        if (buf_putc(b, ch)) return fail_nomem(ps);
         ps->p += 2;
     }
     char *s = arena_alloc(ps->doc, b->len + 1);
-    if (!s) return fail(ps, "out of memory");
+    if (!s) return fail_nomem(ps);
     if (b->len) memcpy(s, b->ptr, b->len);
     s[b->len] = 0;
     *out = s;
@@ -221,7 +228,7 @@ static int parse_number(parser *ps, double *out)
     size_t n = (size_t)(ps->p - s);
     if (n >= sizeof tmp) { /* very long numbers: precision beyond a double is moot */
         char *big = malloc(n + 1);
-        if (!big) return fail(ps, "out of memory");
+        if (!big) return fail_nomem(ps);
         memcpy(big, s, n);
         big[n] = 0;
         *out = strtod(big, NULL);
@@ -241,7 +248,7 @@ static int push_val(parser *ps, const json_value *v)
     if (ps->nvals == ps->capvals) {
         size_t cap = ps->capvals ? ps->capvals * 2 : 64;
         json_value *nv = realloc(ps->vals, cap * sizeof *nv);
-        if (!nv) return fail(ps, "out of memory");
+        if (!nv) return fail_nomem(ps);
         ps->vals = nv;
         ps->capvals = cap;
     }
@@ -254,7 +261,7 @@ static int push_mem(parser *ps, const json_member *m)
     if (ps->nmems == ps->capmems) {
         size_t cap = ps->capmems ? ps->capmems * 2 : 64;
         json_member *nm = realloc(ps->mems, cap * sizeof *nm);
-        if (!nm) return fail(ps, "out of memory");
+        if (!nm) return fail_nomem(ps);
         ps->mems = nm;
         ps->capmems = cap;
     }
@@ -286,7 +293,7 @@ static int parse_array(parser *ps, json_value *v, int depth)
     v->u.arr.items = NULL;
     if (n) {
         v->u.arr.items = arena_alloc(ps->doc, n * sizeof(json_value));
-        if (!v->u.arr.items) return fail(ps, "out of memory");
+        if (!v->u.arr.items) return fail_nomem(ps);
         memcpy(v->u.arr.items, ps->vals + base, n * sizeof(json_value));
     }
     ps->nvals = base;
@@ -323,7 +330,7 @@ static int parse_object(parser *ps, json_value *v, int depth)
     v->u.obj.items = NULL;
     if (n) {
         v->u.obj.items = arena_alloc(ps->doc, n * sizeof(json_member));
-        if (!v->u.obj.items) return fail(ps, "out of memory");
+        if (!v->u.obj.items) return fail_nomem(ps);
         memcpy(v->u.obj.items, ps->mems + base, n * sizeof(json_member));
     }
     ps->nmems = base;
@@ -381,7 +388,7 @@ int json_parse(const char *text, size_t len, int max_depth, json_doc *doc, char 
     free(ps.vals);
     free(ps.mems);
     buf_free(&ps.sbuf);
-    return rc;
+    return rc && ps.nomem ? JSON_ERR_NOMEM : rc;
 }
 
 const json_value *json_get(const json_value *obj, const char *key)

@@ -37,8 +37,10 @@ typedef struct {
 
 #define JSON_MAX_DEPTH_DEFAULT 64
 
+#define JSON_ERR_NOMEM (-2)
 /* Parses text[0..len) (one value, surrounding whitespace allowed). Returns 0, or -1 with a
- * message (with the byte offset) in err. Strings must be valid UTF-8; \u escapes of lone
+ * message (with the byte offset) in err, or JSON_ERR_NOMEM when memory ran out (the text may
+ * be valid). Strings must be valid UTF-8; \u escapes of lone
  * surrogates are refused, since they cannot be represented in UTF-8. Always call
  * json_doc_free, also after a failure. */
 int json_parse(const char *text, size_t len, int max_depth, json_doc *doc, char *err, size_t errlen);

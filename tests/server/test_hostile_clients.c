@@ -697,7 +697,8 @@ TEST_T(serve_client_leaving_during_its_computation_costs_no_cpu, 90)
     pid_t w[2];
     CHECK(server_workers(&s, w, 2) == 1);
     buf req = {0};
-    long_text_request(&req, 900000); /* about 3 s of model here (1 s per 300 KB), more under ASan */
+    /* about 3 s of model here (1 s per 300 KB), more under ASan */
+    long_text_request(&req, 900000 / TEST_SLOWDOWN);
     int fd = tcp_connect(s.port);
     CHECK(fd >= 0 && send_all(fd, req.ptr, req.len) == 0);
     for (double end = now_s() + 10; server_metric(s.port, "nerd_inference_threads_busy") != 1 && now_s() < end;)

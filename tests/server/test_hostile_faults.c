@@ -128,7 +128,7 @@ TEST_T(hostile_slowloris_10000_connections, 180)
 typedef struct {
     int port;
     atomic_int *stop;
-    long answered, failed;
+    atomic_long answered, failed; /* read by the test while the thread counts (ThreadSanitizer) */
 } load_client;
 
 static int read_one(int fd, char *b, size_t cap)

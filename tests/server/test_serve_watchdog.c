@@ -135,7 +135,8 @@ TEST_T(serve_request_timeout_answers_while_the_thread_computes, 60)
     const char *args[] = {"-k", "async", "-w", "1", "--threads", "1", "--request-timeout", "0.3", "--timeout", "30", NULL};
     pid_t w0 = start_one_worker(&s, args);
     buf req = {0}, out = {0};
-    long_text_request(&req, 400000); /* about 4 s of model here: far past 0.3 s, within --timeout */
+    /* about 4 s of model here: far past 0.3 s, within --timeout */
+    long_text_request(&req, 400000 / TEST_SLOWDOWN);
     double took = timed_exchange(s.port, &req, &out, NULL);
     printf("  answered %d after %.2f s\n", status_of(&out), took);
     CHECKF(status_of(&out) == 504, "expected a 504, got: %.200s", out.ptr ? out.ptr : "(nothing)");

@@ -25,9 +25,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "bench", "seed"))
 import gen_texts  # noqa: E402
+from pipelines import ner_only_exclude  # noqa: E402  (what nerd's --pipeline ner leaves out)
 
-NER_ONLY_EXCLUDE = ["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer"]
 SPACY_BATCH = 64
 # POST /ents bodies stay well under nerd serve's default 1 MiB limit.
 HTTP_BATCH_TEXTS = 64
@@ -45,8 +46,9 @@ def run_spacy(model, texts_path, out_path):
     import spacy
     texts = [json.loads(line)["text"] for line in open(texts_path, encoding="utf-8", newline="\n")]
     full = spacy.load(model)
-    ner = spacy.load(model, exclude=NER_ONLY_EXCLUDE)
-    tmp = out_path + ".tmp"
+    ner = spacy.load(model, exclude=ner_only_exclude(full))
+    # its own temporary file: two model folders with the same files (a copied variant) share a cache key
+    tmp = "%s.%d.tmp" % (out_path, os.getpid())
     with open(tmp, "w", encoding="utf-8") as out:
         for doc, ner_doc in zip(full.pipe(texts, batch_size=SPACY_BATCH), ner.pipe(texts, batch_size=SPACY_BATCH)):
             out.write(json.dumps({
@@ -75,6 +77,21 @@ def spacy_cache_key(model, texts_path):
             h.update(("%s %d %d\n" % (os.path.relpath(os.path.join(root, name), model), st.st_size,
                                       st.st_mtime_ns)).encode())
     return h.hexdigest()[:16]
+
+
+def spacy_answers(model, texts_path, work):
+    """run_spacy's answers in a process of their own, cached in work/ under spacy_cache_key."""
+    out = os.path.join(work, "spacy-%s.jsonl" % spacy_cache_key(model, texts_path))
+    if not os.path.exists(out):
+        subprocess.run([sys.executable, os.path.abspath(__file__), "--nerd", "-", "--models", model,
+                        "--spacy-one", model, texts_path, out], check=True)
+    return [json.loads(line) for line in open(out, encoding="utf-8", newline="\n")]
+
+
+def write_texts(texts, path):
+    with open(path, "w", encoding="utf-8") as f:
+        for t in texts:
+            f.write(json.dumps({"text": t}, ensure_ascii=False) + "\n")
 
 
 def nerd_cli(nerd, model, pipeline, fmt, texts_path, count):
@@ -191,17 +208,19 @@ def first_difference(want, got):
         json.dumps(got[len(want):len(want) + 3], ensure_ascii=False))
 
 
-def compare_tokens(ref, toks):
-    """nerd's --format tokens answer against spaCy's full pipeline: the first field that differs, or None."""
+def compare_tokens(ref, toks, parse=True):
+    """nerd's --format tokens answer against spaCy's full pipeline: the first field that differs, or None.
+    parse=False leaves out sentence starts, heads and labels (a pipeline without a parser)."""
     if isinstance(toks, dict):
         return "error", toks.get("error")
-    fields = {
-        "tokens": (ref["tokens"], [[t["text"], t["idx"], t["ws"]] for t in toks]),
-        "sent_starts": (ref["sent_starts"], [i for i, t in enumerate(toks) if t["sent_start"]]),
-        "heads": (ref["heads"], [t["head"] for t in toks]),
-        "deps": (ref["deps"], [t["dep"] for t in toks]),
-        "ent_types": (ref["ent_types"], [t["ent_type"] for t in toks]),
-    }
+    fields = {"tokens": (ref["tokens"], [[t["text"], t["idx"], t["ws"]] for t in toks])}
+    if parse:
+        fields.update({
+            "sent_starts": (ref["sent_starts"], [i for i, t in enumerate(toks) if t["sent_start"]]),
+            "heads": (ref["heads"], [t["head"] for t in toks]),
+            "deps": (ref["deps"], [t["dep"] for t in toks]),
+        })
+    fields["ent_types"] = (ref["ent_types"], [t["ent_type"] for t in toks])
     for name, (want, got) in fields.items():
         if want != got:
             return name, first_difference(want, got)
@@ -237,9 +256,7 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     texts = gen_texts.generate(args.seed, args.count, args.golden)
     texts_path = os.path.join(args.work, "texts-%d-%d.jsonl" % (args.seed, args.count))
-    with open(texts_path, "w", encoding="utf-8") as f:
-        for t in texts:
-            f.write(json.dumps({"text": t}, ensure_ascii=False) + "\n")
+    write_texts(texts, texts_path)
     models = [m.rstrip("/") for m in args.models]
     for m in models:
         if not os.path.isdir(m):
@@ -253,17 +270,10 @@ def main():
         timings[name] = time.monotonic() - start
         return r
 
-    def spacy_job(model):
-        out = os.path.join(args.work, "spacy-%s.jsonl" % spacy_cache_key(model, texts_path))
-        if not os.path.exists(out):
-            subprocess.run([sys.executable, __file__, "--nerd", args.nerd, "--models", model,
-                            "--spacy-one", model, texts_path, out], check=True)
-        return [json.loads(line) for line in open(out, encoding="utf-8", newline="\n")]
-
     jobs = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for k, m in enumerate(models):
-            jobs[(m, "spacy")] = pool.submit(timed, "spaCy %s" % m, spacy_job, m)
+            jobs[(m, "spacy")] = pool.submit(timed, "spaCy %s" % m, spacy_answers, m, texts_path, args.work)
             for pipeline in ("full", "ner"):
                 jobs[(m, "cli-ents-" + pipeline)] = pool.submit(
                     timed, "nerd ner --pipeline %s --format ents %s" % (pipeline, m),

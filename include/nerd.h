@@ -116,6 +116,10 @@ NERD_API const char *nerd_model_weights_files(const nerd_model *m);
 NERD_API size_t nerd_model_nlabels(const nerd_model *m);
 NERD_API const char *nerd_model_label(const nerd_model *m, size_t i); /* ner labels in ner/moves order */
 NERD_API int nerd_model_has_pipeline(const nerd_model *m, nerd_pipeline p);
+/* The pipeline spacy.load(folder) runs: NERD_PIPELINE_FULL when the folder has a parser (nerd
+ * refuses at load one it cannot compute), else NERD_PIPELINE_NER (a `spacy init config -p ner`
+ * pipeline). What the server and the CLI run when --pipeline is not given. */
+NERD_API nerd_pipeline nerd_model_default_pipeline(const nerd_model *m);
 /* Why pipeline p cannot run with this model (e.g. "config.cfg: the pipeline has no (enabled)
  * parser component"), or NULL when it can. */
 NERD_API const char *nerd_model_pipeline_error(const nerd_model *m, nerd_pipeline p);

@@ -509,7 +509,7 @@ TEST_T(alloc_fail_request_path, 600)
     char *argv[] = {"serve", NULL};
     CHECK(server_config_parse(&c.cfg, 1, argv, err, sizeof err) == 0);
     c.cfg.pipeline = NERD_PIPELINE_FULL;
-    c.model = (served_model){.name = "default", .path = "stand-in", .model = test_model()};
+    c.model = (served_model){.name = "default", .path = "stand-in", .model = test_model(), .pipeline = c.cfg.pipeline};
     c.w = (worker_ctx){.cfg = &c.cfg, .models = &c.model, .nmodels = 1, .shared = &shared};
     nerd_doc *doc = nerd_doc_new();
     for (int i = 0; i < NREQUESTS; i++) { /* the answers without failures */

@@ -85,16 +85,17 @@ def _find_model_folder(name):
     return out.value.decode()
 
 
-def load(name=None, *, pipeline="full", precision="fp32"):
+def load(name=None, *, pipeline=None, precision="fp32"):
     """Load a model: `name` is a model folder's path, or "en_core_web_sm" (or None) for the default
     search ($NERD_MODEL, else models/en_core_web_sm-3.8.0 of the clone nerd was installed from or of
     the working directory, else the stand-in ../shared/models/en_core_web_sm). pipeline "full" is
     spacy.load(path) (the parser's sentences constrain the entities; doc.sents), "ner" the ner alone
-    (spacy.load(path, exclude=[all but ner])). precision: "fp32" (spaCy's entities exactly), "bf16"
+    (spacy.load(path, exclude=[all but ner])); None (the default) is what spacy.load(path) runs:
+    "full" when the folder has a parser, else "ner". precision: "fp32" (spaCy's entities exactly), "bf16"
     or "int8" (README: precision)."""
     if not isinstance(name, (str, os.PathLike, type(None))):
         raise InputError("load(): a model name or a folder's path, not %s" % type(name).__name__, "ARG")
-    if pipeline not in _lib.PIPELINES:
+    if pipeline is not None and pipeline not in _lib.PIPELINES:
         raise InputError("load(): pipeline must be one of %s, not %r" % (", ".join(_lib.PIPELINES), pipeline), "ARG")
     precision_code = ctypes.c_int()
     if not isinstance(precision, str) or lib.nerd_precision_parse(precision.encode(), ctypes.byref(precision_code)):
@@ -104,6 +105,9 @@ def load(name=None, *, pipeline="full", precision="fp32"):
     handle = lib.nerd_model_load(os.fsencode(folder), ctypes.byref(status), err, _lib.ERR_MAX)
     if not handle:
         raise ModelError(err.value.decode(errors="replace") or _lib.strerror(status.value), _status_name(status.value))
+    if pipeline is None:
+        code = lib.nerd_model_default_pipeline(handle)
+        pipeline = next(p for p, c in _lib.PIPELINES.items() if c == code)
     why = lib.nerd_model_pipeline_error(handle, _lib.PIPELINES[pipeline])
     if why is None:
         status.value = lib.nerd_model_set_precision(handle, precision_code.value)

@@ -102,7 +102,7 @@ int cli_model_opt(int argc, char **argv, int *i, cli_model_opts *o)
 {
     const char *v;
     if ((v = cli_opt_value(argc, argv, i, "--model"))) o->model = v;
-    else if ((v = cli_opt_value(argc, argv, i, "--pipeline"))) return cli_pipeline(v, &o->pipeline) ? -1 : 1;
+    else if ((v = cli_opt_value(argc, argv, i, "--pipeline"))) return (o->pipeline_given = 1, cli_pipeline(v, &o->pipeline)) ? -1 : 1;
     else if ((v = cli_opt_value(argc, argv, i, "--precision"))) return cli_precision(v, &o->precision) ? -1 : 1;
     else return 0;
     return 1;

@@ -32,8 +32,13 @@ int cli_pipeline(const char *s, nerd_pipeline *p);
 const char *cli_opt_value(int argc, char **argv, int *i, const char *name);
 
 /* The options of every command that runs the model, with spacy.load's defaults. */
-typedef struct { const char *model; nerd_pipeline pipeline; nerd_precision precision; } cli_model_opts;
-#define CLI_MODEL_OPTS_DEFAULT {NULL, NERD_PIPELINE_FULL, NERD_PRECISION_FP32}
+typedef struct {
+    const char *model;
+    nerd_pipeline pipeline;
+    int pipeline_given; /* else the model's default: nerd_model_default_pipeline */
+    nerd_precision precision;
+} cli_model_opts;
+#define CLI_MODEL_OPTS_DEFAULT {NULL, NERD_PIPELINE_FULL, 0, NERD_PRECISION_FP32}
 /* Takes argv[*i] when it is --model, --pipeline or --precision: 1 taken, 0 another argument,
  * -1 a bad value (message on stderr). */
 int cli_model_opt(int argc, char **argv, int *i, cli_model_opts *o);

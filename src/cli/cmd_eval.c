@@ -214,10 +214,10 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "nerd eval: give at least one --golden FILE.jsonl\n");
         return 2;
     }
-    const nerd_pipeline pipeline = mo.pipeline;
     const nerd_precision precision = mo.precision;
     nerd_model *m = cli_load_model(mo.model, 0);
     if (!m) return 1;
+    const nerd_pipeline pipeline = mo.pipeline_given ? mo.pipeline : nerd_model_default_pipeline(m);
     if (cli_apply_precision(m, precision, 0)) {
         nerd_model_free(m);
         return 1;

@@ -85,10 +85,11 @@ int cmd_ner(int argc, char **argv)
     nerd_model *m = NULL;
     nerd_doc *d = NULL;
     int rc = 1;
-    const nerd_pipeline pipeline = mo.pipeline;
+    nerd_pipeline pipeline = mo.pipeline;
     if (cli_read_input(input, &in) || !(m = cli_load_model(mo.model, verbose)) ||
         cli_apply_precision(m, mo.precision, verbose) || !(d = nerd_doc_new()))
         goto done;
+    if (!mo.pipeline_given) pipeline = nerd_model_default_pipeline(m);
     if (!nerd_model_has_pipeline(m, pipeline)) {
         fprintf(stderr, "nerd ner: cannot run the %s pipeline: %s\n", pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
                 nerd_model_pipeline_error(m, pipeline));

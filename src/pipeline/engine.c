@@ -226,6 +226,11 @@ const char *nerd_model_label(const nerd_model *m, size_t i)
 {
     return i < (size_t)m->ner_moves.nlabels ? m->ner_moves.labels[i] : NULL;
 }
+nerd_pipeline nerd_model_default_pipeline(const nerd_model *m)
+{
+    return nerd_model_has_pipeline(m, NERD_PIPELINE_FULL) ? NERD_PIPELINE_FULL : NERD_PIPELINE_NER;
+}
+
 int nerd_model_has_pipeline(const nerd_model *m, nerd_pipeline p)
 {
     return m && (p == NERD_PIPELINE_NER || (p == NERD_PIPELINE_FULL && m->has_full));

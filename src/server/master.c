@@ -287,10 +287,11 @@ static int count_current(const arbiter *A, int ready_only)
     return n;
 }
 
-/* Loads one model of the set from its --model folder, at --precision, checked for --pipeline:
- * the model, or NULL with the cause in err. path receives the folder it resolved to. */
-static nerd_model *load_served(const server_config *cfg, const model_spec *spec, char *path, size_t pathlen, char *err,
-                               size_t errlen)
+/* Loads one model of the set from its --model folder, at --precision, checked for its pipeline
+ * (--pipeline, else what spacy.load runs for that folder, into *pipeline): the model, or NULL with
+ * the cause in err. path receives the folder it resolved to. */
+static nerd_model *load_served(const server_config *cfg, const model_spec *spec, char *path, size_t pathlen,
+                               nerd_pipeline *pipeline, char *err, size_t errlen)
 {
     if (nerd_model_path(spec->dir, path, pathlen, err, errlen)) return NULL;
     nerd_status st;
@@ -301,10 +302,11 @@ static nerd_model *load_served(const server_config *cfg, const model_spec *spec,
         nerd_model_free(m);
         return NULL;
     }
-    if (!nerd_model_has_pipeline(m, cfg->pipeline)) {
-        snprintf(err, errlen, "cannot serve the %s pipeline: %s%s", cfg->pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
-                 nerd_model_pipeline_error(m, cfg->pipeline),
-                 cfg->pipeline == NERD_PIPELINE_FULL ? " (--pipeline ner serves the ner alone)" : "");
+    *pipeline = cfg->pipeline_given ? cfg->pipeline : nerd_model_default_pipeline(m);
+    if (!nerd_model_has_pipeline(m, *pipeline)) {
+        snprintf(err, errlen, "cannot serve the %s pipeline: %s%s", *pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
+                 nerd_model_pipeline_error(m, *pipeline),
+                 *pipeline == NERD_PIPELINE_FULL ? " (--pipeline ner serves the ner alone)" : "");
         nerd_model_free(m);
         return NULL;
     }
@@ -320,7 +322,8 @@ static void reload(arbiter *A)
     for (int i = 0; i < A->cfg->nmodels; i++) {
         served_model *sm = &A->models[i];
         char path[sizeof sm->path], err[1024];
-        nerd_model *m = load_served(A->cfg, &A->cfg->models[i], path, sizeof path, err, sizeof err);
+        nerd_pipeline pipeline;
+        nerd_model *m = load_served(A->cfg, &A->cfg->models[i], path, sizeof path, &pipeline, err, sizeof err);
         if (!m) {
             log_msg(LOG_ERROR, "Model %s not reloaded, its old version keeps serving: %s", sm->name, err);
             continue;
@@ -330,6 +333,7 @@ static void reload(arbiter *A)
         /* the old workers have their own copy-on-write image of the old model: the master's can go */
         nerd_model_free(sm->model);
         sm->model = m;
+        sm->pipeline = pipeline;
         snprintf(sm->path, sizeof sm->path, "%s", path);
         reloaded++;
     }
@@ -377,7 +381,7 @@ static int arbiter_setup(arbiter *A, server_config *cfg)
     for (int i = 0; i < cfg->nmodels; i++) {
         served_model *sm = &A->models[i];
         double t0 = now_s();
-        sm->model = load_served(cfg, &cfg->models[i], sm->path, sizeof sm->path, err, sizeof err);
+        sm->model = load_served(cfg, &cfg->models[i], sm->path, sizeof sm->path, &sm->pipeline, err, sizeof err);
         if (!sm->model) { log_msg(LOG_CRITICAL, "cannot load the model %s: %s", cfg->models[i].dir ? cfg->models[i].dir : sm->path, err); return 1; }
         snprintf(sm->name, sizeof sm->name, "%s", cfg->models[i].name ? cfg->models[i].name : nerd_model_name(sm->model));
         for (int k = 0; k < i; k++)
@@ -385,9 +389,10 @@ static int arbiter_setup(arbiter *A, server_config *cfg)
                 log_msg(LOG_CRITICAL, "two models are named %s: give them names (--model NAME=DIR)", sm->name);
                 return 1;
             }
-        log_msg(LOG_INFO, "%s nerd %s: model %s%s: %s %s from %s in %.0f ms, precision %s (%s kernels, instruction set %s)",
+        log_msg(LOG_INFO, "%s nerd %s: model %s%s: %s %s from %s in %.0f ms, %s pipeline, precision %s (%s kernels, instruction set %s)",
                 i ? "Also serving with" : "Starting", NERD_VERSION, sm->name, i ? "" : " (the default)",
                 nerd_model_name(sm->model), nerd_model_version(sm->model), sm->path, (now_s() - t0) * 1e3,
+                sm->pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
                 nerd_precision_name(cfg->precision), nerd_precision_kernel(cfg->precision), nerd_isa());
         log_msg(LOG_INFO, "Weights: sha256 %s of %s", nerd_model_weights_sha256(sm->model),
                 nerd_model_weights_files(sm->model));

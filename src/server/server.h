@@ -68,6 +68,7 @@ typedef struct {
                                             one, $NERD_MODEL, else nerd_model_path's defaults */
     int nmodels;                         /* at least 1 */
     nerd_pipeline pipeline;              /* --pipeline ner|full */
+    int pipeline_given;                  /* else each loaded model's nerd_model_default_pipeline */
     nerd_precision precision;            /* --precision fp32 (default, spaCy's entities) | bf16 | int8 */
 } server_config;
 
@@ -147,6 +148,7 @@ typedef struct {
     char name[SERVER_MODEL_NAME_MAX]; /* what requests' "model" names it by */
     char path[4096];                  /* the folder it was loaded from */
     nerd_model *model;
+    nerd_pipeline pipeline;           /* --pipeline, else what spacy.load runs for this folder */
 } served_model;
 
 typedef struct {

@@ -214,11 +214,16 @@ TEST(model_without_parser_runs_ner_only)
         CHECK(nerd_doc_sent_start(d, 0) == -1 && nerd_doc_head(d, 0, NULL, NULL) == -1);
         CHECK(nerd_ner(m, d, "Paris is in France.", 19, NERD_PIPELINE_FULL) == NERD_ERR_UNSUPPORTED);
         nerd_doc_free(d);
-        nerd_model_free(m);
         snprintf(cmd, sizeof cmd, "echo 'Paris' | %s ner --pipeline full --model %s 2>&1", test_nerd_bin(), model_copy);
         char out[2048];
         CHECK(run_output(cmd, out, sizeof out) > 0);
         CHECKF(strstr(out, "cannot run the full pipeline") && strstr(out, "parser"), "%s", out);
+        /* without --pipeline, what spacy.load(folder) runs: here the ner alone */
+        CHECK(nerd_model_default_pipeline(m) == NERD_PIPELINE_NER);
+        snprintf(cmd, sizeof cmd, "echo 'Paris is in France.' | %s ner --model %s 2>&1", test_nerd_bin(), model_copy);
+        CHECK(run_output(cmd, out, sizeof out) == 0);
+        CHECKF(strstr(out, "\"Paris\"") && strstr(out, "GPE") && !strstr(out, "cannot"), "%s", out);
+        nerd_model_free(m);
     }
     cleanup();
 }

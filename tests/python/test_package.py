@@ -62,6 +62,21 @@ def test_load_by_path_str_or_pathlike():
     assert nerd.load(pathlib.Path(STANDIN), pipeline="ner").pipe_names == ["ner"]
 
 
+def test_the_default_pipeline_is_what_spacy_load_runs(tmp_path):
+    assert nerd.load(STANDIN).pipeline == "full"
+    # the same folder without its parser: spacy.load runs tok2vec, tagger, ..., ner: the ner alone
+    folder = tmp_path / "no-parser"
+    shutil.copytree(STANDIN, folder)
+    cfg = (folder / "config.cfg").read_text()
+    (folder / "config.cfg").write_text(cfg.replace('"tagger","parser",', '"tagger",', 1))
+    shutil.rmtree(folder / "parser")
+    nlp = nerd.load(folder)
+    assert nlp.pipeline == "ner" and nlp.pipe_names == ["ner"]
+    assert ("Paris", "GPE") in [(e.text, e.label_) for e in nlp("Paris is in France.").ents]
+    with pytest.raises(nerd.ModelError):
+        nerd.load(folder, pipeline="full")
+
+
 def test_a_missing_folder_is_an_oserror_naming_it():
     with pytest.raises(OSError) as e:
         nerd.load("/nonexistent/model")

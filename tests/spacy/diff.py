@@ -41,16 +41,26 @@ def ents_of(doc):
     return [[e.start_char, e.end_char, e.label_, e.start, e.end] for e in doc.ents]
 
 
+def spacy_batch(model):
+    """spaCy's batch for a folder. A server answers nlp(text), one doc per call; nlp.pipe gives the
+    same answers in batches when every encoder pads each doc (MaxoutWindowEncoder), but a
+    MishWindowEncoder's window runs across the docs of a batch (thinc's with_array without pad),
+    so there one doc per call is spaCy's answer to a request."""
+    with open(os.path.join(model, "config.cfg"), encoding="utf-8") as f:
+        return 1 if "MishWindowEncoder" in f.read() else SPACY_BATCH
+
+
 def run_spacy(model, texts_path, out_path):
     """spaCy's answers for every text, one JSON line each (run in its own process)."""
     import spacy
     texts = [json.loads(line)["text"] for line in open(texts_path, encoding="utf-8", newline="\n")]
     full = spacy.load(model)
     ner = spacy.load(model, exclude=ner_only_exclude(full))
+    batch = spacy_batch(model)
     # its own temporary file: two model folders with the same files (a copied variant) share a cache key
     tmp = "%s.%d.tmp" % (out_path, os.getpid())
     with open(tmp, "w", encoding="utf-8") as out:
-        for doc, ner_doc in zip(full.pipe(texts, batch_size=SPACY_BATCH), ner.pipe(texts, batch_size=SPACY_BATCH)):
+        for doc, ner_doc in zip(full.pipe(texts, batch_size=batch), ner.pipe(texts, batch_size=batch)):
             out.write(json.dumps({
                 "tokens": [[t.text, t.idx, bool(t.whitespace_)] for t in doc],
                 "sent_starts": [t.i for t in doc if t.is_sent_start],

@@ -192,3 +192,39 @@ TEST(serve_model_flags_parse_names_and_folders)
     CHECK(server_config_parse(&c, n, many, err, sizeof err) == -1);
     CHECKF(strstr(err, "at most"), "%s", err);
 }
+
+/* Without --pipeline each model runs what spacy.load runs for its folder: a folder without a
+ * parser served beside one with it runs the ner alone, the other the full pipeline (one
+ * server-wide pipeline would refuse one of them or run the wrong one). */
+TEST_T(serve_two_models_each_with_its_own_default_pipeline, 90)
+{
+    char copy[256], cmd[1400], arg_full[1100], arg_ner[300];
+    snprintf(copy, sizeof copy, "/tmp/nerd-models-noparser-%d", (int)getpid());
+    snprintf(cmd, sizeof cmd,
+             "rm -rf %s && cp -rL %s %s && chmod -R u+w %s && rm -rf %s/parser && "
+             "sed -i 's/\"tagger\",\"parser\",/\"tagger\",/' %s/config.cfg",
+             copy, test_standin(), copy, copy, copy, copy);
+    CHECK(system(cmd) == 0);
+    snprintf(arg_full, sizeof arg_full, "full=%s", test_standin());
+    snprintf(arg_ner, sizeof arg_ner, "nerless=%s", copy);
+    const char *args[] = {"-k", "async", "--model", arg_full, "--model", arg_ner, NULL};
+    test_server s;
+    server_start(&s, args);
+    buf out = {0};
+    CHECK(http_json(s.port, "GET", "/models", NULL, &out) == 200);
+    const char *list = http_body(&out), *ner_at = strstr(list, "\"name\":\"nerless\"");
+    CHECKF(ner_at, "%s", list);
+    const char *full_pipeline = strstr(list, "\"pipeline\":\"full\""), *ner_pipeline = strstr(ner_at, "\"pipeline\":\"ner\"");
+    CHECKF(full_pipeline && full_pipeline < ner_at && ner_pipeline, "%s", list);
+    for (int i = 0; i < 2; i++) {
+        buf_clear(&out);
+        CHECK_EQ_INT(http_json(s.port, "POST", "/ents",
+                               i ? "{\"text\": \"Paris is in France.\", \"model\": \"nerless\"}"
+                                 : "{\"text\": \"Paris is in France.\", \"model\": \"full\"}", &out), 200);
+        CHECKF(strstr(http_body(&out), "\"Paris\""), "%s", http_body(&out));
+    }
+    buf_free(&out);
+    server_stop(&s, SIGTERM);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", copy);
+    CHECK(system(cmd) == 0);
+}

@@ -205,6 +205,8 @@ bench: $(BUILD)/nerd $(BUILD)/libnerd.so $(BENCH_PROGS) venv model-present
 	@env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u NERD_LIB $(VENV_PY) bench/python_pipe.py --model $(MODEL_DIR) --json $(BUILD)/bench-python-pipe.json
 	@echo "== bench/client_throughput.sh"
 	@NERD_BIN=$(BUILD)/nerd bash bench/client_throughput.sh
+	@echo "== bench/models_rss.sh"
+	@NERD_BIN=$(BUILD)/nerd MODEL_A=$(MODEL_DIR) bash bench/models_rss.sh
 	@for v in $(BENCH_PIPELINES); do dir=$(PIPELINES_DIR)/$$v/model-last; \
 	  if [ ! -f $$dir/config.cfg ]; then echo "SKIP $$v: no $$dir (make pipelines trains it)"; continue; fi; \
 	  if ! msg=$$($(BUILD)/nerd ner --model $$dir --pipeline ner --format ents --jsonl - </dev/null 2>&1); then \

@@ -8,26 +8,8 @@ cd "$(dirname "$0")/.."
 NERD=${NERD_BIN:-build/nerd}
 PARIS=${PARIS_TEXT:-../shared/corpus/paris.txt}
 ACCEPT_ROUNDS=${ACCEPT_ROUNDS:-5}
-work=$(mktemp -d /tmp/nerd-client-bench-XXXXXX)
-servers=()
-# TERM: nerd's graceful stop (idle servers exit at once); waited for, so that no job notice is printed
-trap 'for s in "${servers[@]}"; do kill -TERM -- -"$s" 2>/dev/null || true; wait "$s" 2>/dev/null || true; done; rm -rf "$work"' EXIT
-
-# start_server NAME ARGS...: starts nerd serve in its own session; sets $port
-start_server() {
-  local name=$1
-  shift
-  setsid "$NERD" serve -b 127.0.0.1:0 "$@" --error-logfile "$work/$name.log" >/dev/null 2>&1 &
-  servers+=($!)
-  port=""
-  for _ in $(seq 200); do
-    port=$(sed -n 's/.*Listening at: http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$work/$name.log" 2>/dev/null | head -1 || true)
-    [ -n "$port" ] && curl -fs "http://127.0.0.1:$port/readyz" >/dev/null && return
-    sleep 0.1
-  done
-  echo "nerd serve $* did not start" >&2
-  exit 1
-}
+WORK_PREFIX=nerd-client-bench
+. bench/serve_lib.sh
 
 start_server healthz -k async -w 1
 best=$("$NERD" bench "http://127.0.0.1:$port/healthz" -n 200000 -c 100 --trials 3 --json |

@@ -424,6 +424,9 @@ static request_case requests[] = {
     {"POST", "/ents", "{\"text\": \"Tim Cook\"}", 200, {0}},
     {"GET", "/model", NULL, 200, {0}},
     {"GET", "/metrics", NULL, 200, {0}},
+    {"GET", "/models", NULL, 200, {0}},
+    {"GET", "/model?name=default", NULL, 200, {0}},
+    {"POST", "/ents", "{\"text\": \"Paris\", \"model\": \"nope\"}", 404, {0}},
     {"POST", "/", "{\"text\": [1, 2", 400, {0}},
     {"POST", "/", "{\"txt\": \"x\"}", 400, {0}},
 };
@@ -432,17 +435,18 @@ enum { NREQUESTS = sizeof requests / sizeof *requests };
 typedef struct {
     worker_ctx w;
     server_config cfg;
+    served_model model; /* the one model served, named "default" */
 } request_ctx;
 
 /* One request through routes.c as a worker runs it: prepared, computed, written. */
 static int serve_one(const request_ctx *c, nerd_doc *doc, const request_case *q, route_result *r, buf *out)
 {
     http_request req = {.method = q->method, .method_len = strlen(q->method), .target = q->path,
-                        .target_len = strlen(q->path), .path = q->path, .path_len = strlen(q->path), .minor_version = 1,
-                        .keep_alive = 1};
+                        .target_len = strlen(q->path), .path = q->path, .path_len = strcspn(q->path, "?"),
+                        .minor_version = 1, .keep_alive = 1};
     size_t body_len = q->body ? strlen(q->body) : 0;
     route_prepare(&c->w, &req, q->body, body_len, r);
-    if (r->needs_model) route_compute(c->w.model, c->cfg.pipeline, doc, 0, r);
+    if (r->needs_model) route_compute(c->w.models[r->model_slot - 1].model, c->cfg.pipeline, doc, 0, r);
     return http_write_response(out, r->status, 1, r->ctype, r->headers, r->body.ptr ? r->body.ptr : "", r->body.len, 0);
 }
 
@@ -463,7 +467,7 @@ static op_result run_requests(alloc_op *op, char *why, size_t whylen)
         alloc_fail_pause(1);
         buf want = {0};
         if (!strcmp(q->path, "/metrics")) /* counters, pid and cache: as they are now */
-            CHECK(metrics_render(c->w.shared, &c->cfg, c->w.model, &want) == 0);
+            CHECK(metrics_render(c->w.shared, &c->cfg, c->w.models, c->w.nmodels, &want) == 0);
         else
             CHECK(buf_append(&want, q->want_body.ptr, q->want_body.len) == 0);
         const char *body = out.ptr ? strstr(out.ptr, "\r\n\r\n") : NULL;
@@ -505,7 +509,8 @@ TEST_T(alloc_fail_request_path, 600)
     char *argv[] = {"serve", NULL};
     CHECK(server_config_parse(&c.cfg, 1, argv, err, sizeof err) == 0);
     c.cfg.pipeline = NERD_PIPELINE_FULL;
-    c.w = (worker_ctx){.cfg = &c.cfg, .model = test_model(), .shared = &shared};
+    c.model = (served_model){.name = "default", .path = "stand-in", .model = test_model(), .pipeline = c.cfg.pipeline};
+    c.w = (worker_ctx){.cfg = &c.cfg, .models = &c.model, .nmodels = 1, .shared = &shared};
     nerd_doc *doc = nerd_doc_new();
     for (int i = 0; i < NREQUESTS; i++) { /* the answers without failures */
         route_result r;
@@ -520,5 +525,5 @@ TEST_T(alloc_fail_request_path, 600)
     alloc_op op = {.name = "request path", .run = run_requests, .ctx = &c, .http = 1};
     inject_all(&op);
     for (int i = 0; i < NREQUESTS; i++) buf_free(&requests[i].want_body);
-    nerd_model_free((nerd_model *)c.w.model);
+    nerd_model_free(c.model.model);
 }

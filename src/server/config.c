@@ -75,8 +75,10 @@ void server_config_usage(FILE *f)
             "      --api-key-file FILE      require Authorization: Bearer KEY, KEY one line of FILE (blank lines and\n"
             "                               # comments ignored; reread on HUP); /healthz, /readyz stay open\n"
             "      --metrics-require-key    /metrics needs a key too (default: open)\n"
-            "      --model DIR              model folder (else $NERD_MODEL, else models/en_core_web_sm-3.8.0,\n"
-            "                               else ../shared/models/en_core_web_sm)\n"
+            "      --model [NAME=]DIR       model folder (else $NERD_MODEL, else models/en_core_web_sm-3.8.0,\n"
+            "                               else ../shared/models/en_core_web_sm); repeatable, each under its NAME\n"
+            "                               (default: its meta.json's), requests choose one by \"model\", the first\n"
+            "                               is the default\n"
             "      --precision P            fp32 (default: spaCy's entities exactly), bf16 (faster products where the CPU\n"
             "                               has AVX512_BF16) or int8 (faster with AVX2); agreement with spaCy as\n"
             "                               nerd eval --precision P reports\n"
@@ -95,6 +97,31 @@ static int num(const char *v, double lo, double hi, double *out)
     return 0;
 }
 
+/* --model NAME=DIR or --model DIR. A NAME is what a request's "model" says: letters, digits and
+ * "._-", so that it needs no escaping in JSON, URLs or metric labels, and is unique. A '=' in a
+ * value whose head is not such a name is part of a folder's path. */
+static int parse_model_spec(server_config *c, char *val, char *err, size_t errlen)
+{
+    if (c->nmodels == SERVER_MAX_MODELS) { snprintf(err, errlen, "at most %d --model", SERVER_MAX_MODELS); return -1; }
+    model_spec m = {NULL, val};
+    char *eq = strchr(val, '=');
+    size_t name_len = eq ? (size_t)(eq - val) : 0;
+    int is_name = eq && name_len > 0 && name_len < SERVER_MODEL_NAME_MAX && strspn(val, "abcdefghijklmnopqrstuvwxyz"
+                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == name_len;
+    if (is_name) {
+        *eq = 0;
+        m = (model_spec){val, eq + 1};
+        if (!*m.dir) { snprintf(err, errlen, "--model %s= needs a folder", val); return -1; }
+        for (int i = 0; i < c->nmodels; i++)
+            if (c->models[i].name && !strcmp(c->models[i].name, val)) {
+                snprintf(err, errlen, "--model: the name '%s' is given twice", val);
+                return -1;
+            }
+    }
+    c->models[c->nmodels++] = m;
+    return 0;
+}
+
 int server_config_parse(server_config *c, int argc, char **argv, char *err, size_t errlen)
 {
     *c = (server_config){
@@ -102,7 +129,7 @@ int server_config_parse(server_config *c, int argc, char **argv, char *err, size
         .timeout = 30, .graceful_timeout = 30, .keep_alive = 75, .request_timeout = 0, .header_timeout = 10,
         .limit_concurrency = 0, .max_requests = 0, .max_requests_jitter = 0, .max_body_size = 1 << 20,
         .limit_request_line = 8190, .limit_request_field_size = 8190, .limit_request_fields = 100, .simulate_io = 0,
-        .pidfile = NULL, .access_log = NULL, .error_log = "-", .log_level = LOG_INFO, .model_flag = NULL,
+        .pidfile = NULL, .access_log = NULL, .error_log = "-", .log_level = LOG_INFO, .nmodels = 0,
         .pipeline = NERD_PIPELINE_FULL, /* the seed's servers run spacy.load(name) whole */
     };
     const char *host = NULL, *port = NULL;
@@ -195,7 +222,10 @@ int server_config_parse(server_config *c, int argc, char **argv, char *err, size
             int found = 0;
             for (int k = 0; k < 5; k++) if (!strcmp(val, levels[k])) { c->log_level = (log_level)k; found = 1; }
             if (!found) { snprintf(err, errlen, "--log-level must be debug, info, warning, error or critical"); return -1; }
-        } else if (IS("--model")) { NEED_VAL(); c->model_flag = val; }
+        } else if (IS("--model")) {
+            NEED_VAL();
+            if (parse_model_spec(c, val, err, errlen)) return -1;
+        }
         else if (IS("--pipeline")) {
             NEED_VAL();
             c->pipeline_given = 1;
@@ -230,5 +260,6 @@ int server_config_parse(server_config *c, int argc, char **argv, char *err, size
         c->binds[c->nbinds++] = host_port;
     }
     if (!c->nbinds) c->binds[c->nbinds++] = "127.0.0.1:8000";
+    if (!c->nmodels) c->models[c->nmodels++] = (model_spec){NULL, NULL};
     return 0;
 }

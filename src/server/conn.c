@@ -293,7 +293,8 @@ int conn_next_request(conn_server *s, conn *c)
 
 void conn_compute(conn_server *s, conn *c, nerd_doc *doc)
 {
-    route_compute(s->w->model, s->w->cfg->pipeline, doc, c->model_deadline, &c->res);
+    const served_model *sm = &s->w->models[c->res.model_slot - 1];
+    route_compute(sm->model, sm->pipeline, doc, c->model_deadline, &c->res);
     if (c->res.status == 504)
         log_msg(LOG_WARNING, "request exceeded --request-timeout %.3g s in the model; its computation stopped",
                 s->w->cfg->request_timeout);
@@ -332,21 +333,23 @@ void conn_answer_with(conn_server *s, conn *c, const route_result *res)
     }
     /* from the head (nerd_request_duration_seconds); an answer before any head took no time */
     double secs = c->t_head ? conn_now() - c->t_head : 0;
-    metrics_observe(s->m, res->route, metrics_status_id(status), secs);
+    metrics_observe(s->m, res->route, metrics_status_id(status), res->model_slot, secs);
     if (c->model_job) { /* counted once: a zombie coming back later is not in flight any more */
         conn_drop_model_job(s, c);
-        atomic_fetch_add_explicit(&s->m->model_compute_us, (uint64_t)(res->compute_s * 1e6), memory_order_relaxed);
+        if (res->model_slot)
+            atomic_fetch_add_explicit(&s->m->model_compute_us[res->model_slot - 1], (uint64_t)(res->compute_s * 1e6),
+                                      memory_order_relaxed);
     }
     const http_header *ref = c->head_len ? http_find_header(&c->req, "referer") : NULL;
     const http_header *ua = c->head_len ? http_find_header(&c->req, "user-agent") : NULL;
     buf_free(&extra);
-    int model_ran = res->compute_s > 0; /* the JSON log's "model": the one that computed the answer */
+    int model_ran = res->compute_s > 0; /* the JSON log's "model": the name of the one that computed the answer */
     access_entry ae = {c->remote, c->head_len ? c->req.method : NULL, c->req.method_len,
                        c->head_len ? c->req.target : NULL, c->req.target_len, c->head_len ? c->req.minor_version : 1,
                        status, c->head_method ? 0 : res->body.len, ref ? ref->value : NULL, ref ? ref->value_len : 0,
                        ua ? ua->value : NULL, ua ? ua->value_len : 0, secs, c->request_id,
                        c->head_len ? c->req.path : NULL, c->req.path_len,
-                       model_ran && s->w->model ? nerd_model_name(s->w->model) : NULL, c->head_len ? &c->req : NULL};
+                       model_ran && res->model_slot ? s->w->models[res->model_slot - 1].name : NULL, c->head_len ? &c->req : NULL};
     log_access(&ae);
     if (status >= 500) log_msg(LOG_WARNING, "answered %d: %s", status, res->body.ptr ? res->body.ptr : "");
     s->requests++;

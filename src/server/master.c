@@ -1,4 +1,4 @@
-/* master.c - `nerd serve`: the pre-fork master. It loads the model once (forked workers share
+/* master.c - `nerd serve`: the pre-fork master. It loads the models once (forked workers share
  * its pages), binds the listeners, forks the workers and supervises them: a worker that exits
  * or crashes is replaced, one whose heartbeat stops for --timeout seconds is killed and
  * replaced, and an async worker whose inference thread is stuck past --timeout retires itself
@@ -7,8 +7,8 @@
  * Signals, as Gunicorn's, reach the loop through a self-pipe, never doing work in a handler:
  *   TERM       graceful shutdown (in-flight requests finish within --graceful-timeout)
  *   INT, QUIT  quick shutdown
- *   HUP        reload the model and replace the workers gracefully; a model that fails to
- *              load is refused and the old workers keep serving
+ *   HUP        reload every model and replace the workers gracefully; a model that fails to
+ *              load keeps its old version serving (in the new workers too)
  *   TTIN/TTOU  one worker more / fewer */
 #include "server/gate.h"
 #include "server/server.h"
@@ -115,7 +115,7 @@ static int bind_one(const char *spec, int backlog, char *desc, size_t desclen, c
 
 typedef struct {
     server_config *cfg;
-    nerd_model *model;
+    served_model models[SERVER_MAX_MODELS]; /* cfg->nmodels, in --model order */
     uint64_t gen;
     int listen_fds[SERVER_MAX_BINDS];
     int nlisten;
@@ -125,7 +125,6 @@ typedef struct {
     int target;
     int crash_streak;    /* crashes in a row of workers that lived under CRASH_STREAK_RESET_S */
     double respawn_at;   /* no worker is started before this (the restart backoff) */
-    char model_path[4096];
     enum { RUN, QUICK, GRACEFUL } mode;
     double stop_deadline; /* QUICK or GRACEFUL: when the workers still alive are killed */
     int exit_code;
@@ -183,7 +182,7 @@ static void spawn(arbiter *A)
         close(sig_pipe[0]);
         close(sig_pipe[1]);
         srandom((unsigned)getpid());
-        worker_ctx w = {A->cfg, A->model, A->listen_fds, A->nlisten, A->shared, slot, maxreq};
+        worker_ctx w = {A->cfg, A->models, A->cfg->nmodels, A->listen_fds, A->nlisten, A->shared, slot, maxreq};
         atomic_store(&ws->pid, getpid());
         _exit(worker_main(&w));
     }
@@ -289,40 +288,68 @@ static int count_current(const arbiter *A, int ready_only)
     return n;
 }
 
-/* HUP: load the model again; on success new workers start, and the old ones are told to
- * TERM (drain) once all new ones are ready (see the main loop). */
+/* Loads one model of the set from its --model folder, at --precision, checked for its pipeline
+ * (--pipeline, else what spacy.load runs for that folder, into *pipeline): the model, or NULL with
+ * the cause in err. path receives the folder it resolved to. */
+static nerd_model *load_served(const server_config *cfg, const model_spec *spec, char *path, size_t pathlen,
+                               nerd_pipeline *pipeline, char *err, size_t errlen)
+{
+    if (nerd_model_path(spec->dir, path, pathlen, err, errlen)) return NULL;
+    nerd_status st;
+    nerd_model *m = nerd_model_load(path, &st, err, errlen);
+    if (!m) return NULL;
+    if (nerd_model_set_precision(m, cfg->precision) != NERD_OK) {
+        snprintf(err, errlen, "cannot switch the model to %s: out of memory", nerd_precision_name(cfg->precision));
+        nerd_model_free(m);
+        return NULL;
+    }
+    *pipeline = cfg->pipeline_given ? cfg->pipeline : nerd_model_default_pipeline(m);
+    if (!nerd_model_has_pipeline(m, *pipeline)) {
+        snprintf(err, errlen, "cannot serve the %s pipeline: %s%s", *pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
+                 nerd_model_pipeline_error(m, *pipeline),
+                 *pipeline == NERD_PIPELINE_FULL ? " (--pipeline ner serves the ner alone)" : "");
+        nerd_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* HUP: load every model again. Each one that loads replaces its old version; one that fails
+ * keeps its old version (the new workers serve it too). If any was reloaded, new workers start,
+ * and the old ones are told to TERM (drain) once all new ones are ready (see the main loop). */
 static void reload(arbiter *A)
 {
-    char path[4096], err[1024];
-    if (nerd_model_path(A->cfg->model_flag, path, sizeof path, err, sizeof err)) {
-        log_msg(LOG_ERROR, "Reload refused, the old workers keep serving: %s", err);
+    int reloaded = 0;
+    for (int i = 0; i < A->cfg->nmodels; i++) {
+        served_model *sm = &A->models[i];
+        char path[sizeof sm->path], err[1024];
+        nerd_pipeline pipeline;
+        nerd_model *m = load_served(A->cfg, &A->cfg->models[i], path, sizeof path, &pipeline, err, sizeof err);
+        if (!m) {
+            log_msg(LOG_ERROR, "Model %s not reloaded, its old version keeps serving: %s", sm->name, err);
+            continue;
+        }
+        log_msg(LOG_INFO, "Model %s reloaded: %s %s from %s (weights: sha256 %s of %s)", sm->name, nerd_model_name(m),
+                nerd_model_version(m), path, nerd_model_weights_sha256(m), nerd_model_weights_files(m));
+        /* the old workers have their own copy-on-write image of the old model: the master's can go */
+        nerd_model_free(sm->model);
+        sm->model = m;
+        sm->pipeline = pipeline;
+        snprintf(sm->path, sizeof sm->path, "%s", path);
+        reloaded++;
+    }
+    if (!reloaded) {
+        log_msg(LOG_ERROR, "Reload refused, the old workers keep serving: no model could be loaded");
         return;
     }
-    nerd_status st;
-    nerd_model *m = nerd_model_load(path, &st, err, sizeof err);
-    if (m && nerd_model_set_precision(m, A->cfg->precision) != NERD_OK) {
-        snprintf(err, sizeof err, "out of memory switching to %s", nerd_precision_name(A->cfg->precision));
-        nerd_model_free(m);
-        m = NULL;
-    }
-    if (m && !A->cfg->pipeline_given) A->cfg->pipeline = nerd_model_default_pipeline(m);
-    if (!m || !nerd_model_has_pipeline(m, A->cfg->pipeline)) {
-        log_msg(LOG_ERROR, "Reload refused, the old workers keep serving: %s",
-                m ? nerd_model_pipeline_error(m, A->cfg->pipeline) : err);
-        nerd_model_free(m);
-        return;
-    }
-    /* the keys are read again with the model: the new workers get them (a file that fails keeps the old keys) */
+    /* the keys are read again with the models: the new workers get them (a file that fails keeps the old keys) */
     if (A->cfg->api_key_file) {
+        char err[1024];
         if (api_keys_load(A->cfg, err, sizeof err)) log_msg(LOG_ERROR, "API keys not reloaded, the old ones stay: %s", err);
         else log_msg(LOG_INFO, "API keys: %zu reloaded from %s", api_keys_count(), A->cfg->api_key_file);
     }
-    log_msg(LOG_INFO, "Reloaded %s %s from %s (weights: sha256 %s of %s); replacing the workers", nerd_model_name(m),
-            nerd_model_version(m), path, nerd_model_weights_sha256(m), nerd_model_weights_files(m));
-    /* the old workers have their own copy-on-write image of the old model: the master's can go */
-    nerd_model_free(A->model);
-    malloc_trim(0); /* its small allocations leave free pages inside the heap: give them back */
-    A->model = m;
+    malloc_trim(0); /* the old models' small allocations leave free pages inside the heap: give them back */
+    log_msg(LOG_INFO, "Reloaded %d of %d models; replacing the workers", reloaded, A->cfg->nmodels);
     A->gen++;
     atomic_fetch_add(&A->shared->model_generation, 1);
 }
@@ -358,30 +385,25 @@ static int arbiter_setup(arbiter *A, server_config *cfg)
      * 120 MB after 12, none of it in use). A fixed threshold keeps large arrays in their own
      * mappings, returned whole when the old model is freed. */
     mallopt(M_MMAP_THRESHOLD, MASTER_MMAP_THRESHOLD_BYTES);
-    if (nerd_model_path(cfg->model_flag, A->model_path, sizeof A->model_path, err, sizeof err)) {
-        log_msg(LOG_CRITICAL, "%s", err);
-        return 1;
+    for (int i = 0; i < cfg->nmodels; i++) {
+        served_model *sm = &A->models[i];
+        double t0 = now_s();
+        sm->model = load_served(cfg, &cfg->models[i], sm->path, sizeof sm->path, &sm->pipeline, err, sizeof err);
+        if (!sm->model) { log_msg(LOG_CRITICAL, "cannot load the model %s: %s", cfg->models[i].dir ? cfg->models[i].dir : sm->path, err); return 1; }
+        snprintf(sm->name, sizeof sm->name, "%s", cfg->models[i].name ? cfg->models[i].name : nerd_model_name(sm->model));
+        for (int k = 0; k < i; k++)
+            if (!strcmp(A->models[k].name, sm->name)) {
+                log_msg(LOG_CRITICAL, "two models are named %s: give them names (--model NAME=DIR)", sm->name);
+                return 1;
+            }
+        log_msg(LOG_INFO, "%s nerd %s: model %s%s: %s %s from %s in %.0f ms, %s pipeline, precision %s (%s kernels, instruction set %s)",
+                i ? "Also serving with" : "Starting", NERD_VERSION, sm->name, i ? "" : " (the default)",
+                nerd_model_name(sm->model), nerd_model_version(sm->model), sm->path, (now_s() - t0) * 1e3,
+                sm->pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
+                nerd_precision_name(cfg->precision), nerd_precision_kernel(cfg->precision), nerd_isa());
+        log_msg(LOG_INFO, "Weights: sha256 %s of %s", nerd_model_weights_sha256(sm->model),
+                nerd_model_weights_files(sm->model));
     }
-    nerd_status st;
-    double t0 = now_s();
-    A->model = nerd_model_load(A->model_path, &st, err, sizeof err);
-    if (!A->model) { log_msg(LOG_CRITICAL, "cannot load the model: %s", err); return 1; }
-    if (nerd_model_set_precision(A->model, cfg->precision) != NERD_OK) {
-        log_msg(LOG_CRITICAL, "cannot switch the model to %s: out of memory", nerd_precision_name(cfg->precision));
-        return 1;
-    }
-    if (!cfg->pipeline_given) cfg->pipeline = nerd_model_default_pipeline(A->model);
-    if (!nerd_model_has_pipeline(A->model, cfg->pipeline)) {
-        log_msg(LOG_CRITICAL, "cannot serve the %s pipeline: %s%s", cfg->pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
-                nerd_model_pipeline_error(A->model, cfg->pipeline),
-                cfg->pipeline == NERD_PIPELINE_FULL ? " (--pipeline ner serves the ner alone)" : "");
-        return 1;
-    }
-    log_msg(LOG_INFO, "Starting nerd %s: %s %s from %s in %.0f ms, precision %s (%s kernels, instruction set %s)", NERD_VERSION,
-            nerd_model_name(A->model), nerd_model_version(A->model), A->model_path, (now_s() - t0) * 1e3,
-            nerd_precision_name(cfg->precision), nerd_precision_kernel(cfg->precision), nerd_isa());
-    log_msg(LOG_INFO, "Weights: sha256 %s of %s", nerd_model_weights_sha256(A->model),
-            nerd_model_weights_files(A->model));
     FILE *sc = fopen("/proc/sys/net/core/somaxconn", "r");
     int somax = 0;
     if (sc) { if (fscanf(sc, "%d", &somax) != 1) somax = 0; fclose(sc); }
@@ -517,7 +539,7 @@ static void arbiter_halt(arbiter *A)
     for (int i = 0; i < A->nlisten; i++)
         if (!strncmp(cfg->binds[i], "unix:", 5)) unlink(cfg->binds[i] + 5);
     if (A->wrote_pidfile) unlink(cfg->pidfile);
-    nerd_model_free(A->model);
+    for (int i = 0; i < A->cfg->nmodels; i++) nerd_model_free(A->models[i].model);
     if (A->shared) munmap(A->shared, sizeof(server_shared));
 }
 

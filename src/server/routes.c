@@ -98,13 +98,47 @@ static int method_is(const http_request *q, const char *m)
     return q->method_len == strlen(m) && !memcmp(q->method, m, q->method_len);
 }
 
-/* 0, or -1 when memory ran out */
-static int model_info(const worker_ctx *w, route_result *r)
+/* The served model a request names (len bytes at name), or -1 with the 404 answer in r:
+ * unknown model "x"; known: a, b. */
+static int find_model(const worker_ctx *w, const char *name, size_t len, route_result *r)
+{
+    for (int i = 0; i < w->nmodels; i++)
+        if (strlen(w->models[i].name) == len && !memcmp(w->models[i].name, name, len)) return i;
+    buf msg = {0};
+    int rc = buf_printf(&msg, "unknown model \"%.*s\"; known: ", len > SERVER_MODEL_NAME_MAX ? SERVER_MODEL_NAME_MAX : (int)len, name);
+    for (int i = 0; i < w->nmodels; i++) rc |= buf_printf(&msg, "%s%s", i ? ", " : "", w->models[i].name);
+    if (rc) route_nomem(r);
+    else route_error(r, 404, msg.ptr);
+    buf_free(&msg);
+    return -1;
+}
+
+/* The value of `key` in the request target's query (?a=1&name=x), or NULL; *len its length. */
+static const char *query_value(const http_request *q, const char *key, size_t *len)
+{
+    const char *qm = memchr(q->target, '?', q->target_len), *end = q->target + q->target_len;
+    size_t klen = strlen(key);
+    for (const char *p = qm ? qm + 1 : end; p < end;) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        if (!amp) amp = end;
+        if ((size_t)(amp - p) > klen && !memcmp(p, key, klen) && p[klen] == '=') {
+            *len = (size_t)(amp - p) - klen - 1;
+            return p + klen + 1;
+        }
+        p = amp + 1;
+    }
+    return NULL;
+}
+
+/* /model for one served model: 0, or -1 when memory ran out */
+static int model_info(const worker_ctx *w, const served_model *sm, route_result *r)
 {
     int rc = 0;
-    const nerd_model *m = w->model;
+    const nerd_model *m = sm->model;
     buf *b = &r->body;
-    rc |= buf_puts(b, "{\"name\":");
+    rc |= buf_puts(b, "{\"model\":");
+    rc |= json_write_string(b, sm->name, strlen(sm->name), 0);
+    rc |= buf_printf(b, ",\"default\":%s,\"name\":", sm == &w->models[0] ? "true" : "false");
     rc |= json_write_string(b, nerd_model_name(m), strlen(nerd_model_name(m)), 0);
     rc |= buf_puts(b, ",\"version\":");
     rc |= json_write_string(b, nerd_model_version(m), strlen(nerd_model_version(m)), 0);
@@ -123,11 +157,37 @@ static int model_info(const worker_ctx *w, route_result *r)
     /* the instruction set nerd's kernels use and the code path of the served precision */
     rc |= buf_printf(b, ",\"isa\":\"%s\",\"kernel\":\"%s\"", nerd_isa(), nerd_precision_kernel(w->cfg->precision));
     /* full: tok2vec, parser and ner as spacy.load runs them; ner: the ner alone */
-    rc |= buf_printf(b, ",\"pipeline\":\"%s\",\"labels\":[", w->cfg->pipeline == NERD_PIPELINE_FULL ? "full" : "ner");
+    rc |= buf_printf(b, ",\"pipeline\":\"%s\",\"labels\":[", sm->pipeline == NERD_PIPELINE_FULL ? "full" : "ner");
     for (size_t i = 0; i < nerd_model_nlabels(m); i++) {
         const char *l = nerd_model_label(m, i);
         if (i) rc |= buf_putc(b, ',');
         rc |= json_write_string(b, l, strlen(l), 0);
+    }
+    rc |= buf_puts(b, "]}");
+    r->status = 200;
+    return rc ? -1 : 0;
+}
+
+/* GET /models: the served set, the default first. 0, or -1 when memory ran out */
+static int models_list(const worker_ctx *w, route_result *r)
+{
+    int rc = 0;
+    buf *b = &r->body;
+    rc |= buf_puts(b, "{\"models\":[");
+    for (int i = 0; i < w->nmodels; i++) {
+        const served_model *sm = &w->models[i];
+        if (i) rc |= buf_putc(b, ',');
+        /* the same names as /model's: "model" is what requests name it by, "name" its meta.json's */
+        rc |= buf_puts(b, "{\"model\":");
+        rc |= json_write_string(b, sm->name, strlen(sm->name), 0);
+        rc |= buf_puts(b, ",\"path\":");
+        rc |= json_write_string(b, sm->path, strlen(sm->path), 0);
+        rc |= buf_printf(b, ",\"default\":%s,\"name\":", i ? "false" : "true");
+        rc |= json_write_string(b, nerd_model_name(sm->model), strlen(nerd_model_name(sm->model)), 0);
+        rc |= buf_puts(b, ",\"version\":");
+        rc |= json_write_string(b, nerd_model_version(sm->model), strlen(nerd_model_version(sm->model)), 0);
+        rc |= buf_printf(b, ",\"pipeline\":\"%s\",\"weights\":{\"sha256\":\"%s\"}}",
+                         sm->pipeline == NERD_PIPELINE_FULL ? "full" : "ner", nerd_model_weights_sha256(sm->model));
     }
     rc |= buf_puts(b, "]}");
     r->status = 200;
@@ -151,7 +211,7 @@ void route_prepare(const worker_ctx *w, const http_request *q, const char *body,
         if (!get) { route_error(r, 405, "method not allowed"); r->headers = allow_get; return; }
         int draining = atomic_load(&w->shared->draining) ||
                        atomic_load(&w->shared->slots[w->slot].state) == SLOT_DRAINING;
-        if (!w->model || draining) { route_error(r, 503, draining ? "draining" : "model not loaded"); return; }
+        if (!w->nmodels || draining) { route_error(r, 503, draining ? "draining" : "model not loaded"); return; }
         r->status = 200;
         if (buf_puts(&r->body, "{\"status\":\"ready\"}")) route_nomem(r);
         return;
@@ -159,12 +219,20 @@ void route_prepare(const worker_ctx *w, const http_request *q, const char *body,
     case ROUTE_METRICS:
         if (!get) { route_error(r, 405, "method not allowed"); r->headers = allow_get; return; }
         r->status = 200;
-        if (metrics_render(w->shared, w->cfg, w->model, &r->body)) { route_nomem(r); return; }
+        if (metrics_render(w->shared, w->cfg, w->models, w->nmodels, &r->body)) { route_nomem(r); return; }
         r->ctype = "text/plain; version=0.0.4; charset=utf-8";
         return;
-    case ROUTE_MODEL:
+    case ROUTE_MODEL: { /* /model?name=NAME, the default without one */
         if (!get) { route_error(r, 405, "method not allowed"); r->headers = allow_get; return; }
-        if (model_info(w, r)) route_nomem(r);
+        size_t len;
+        const char *name = query_value(q, "name", &len);
+        int i = name ? find_model(w, name, len, r) : 0;
+        if (i >= 0 && model_info(w, &w->models[i], r)) route_nomem(r);
+        return;
+    }
+    case ROUTE_MODELS:
+        if (!get) { route_error(r, 405, "method not allowed"); r->headers = allow_get; return; }
+        if (models_list(w, r)) route_nomem(r);
         return;
     case ROUTE_OPENAPI: /* the API's description, OpenAPI 3.1 */
     case ROUTE_DOCS:    /* a page that renders it, with no external assets */
@@ -217,6 +285,11 @@ void route_prepare(const worker_ctx *w, const http_request *q, const char *body,
     } else {
         r->texts = t;
     }
+    const json_value *name = json_get(&r->req.root, "model");
+    int model = 0; /* the default */
+    if (name && name->type != JSON_STRING) { route_error(r, 400, "model must be a string"); return; }
+    if (name && (model = find_model(w, name->u.str.ptr, name->u.str.len, r)) < 0) return;
+    r->model_slot = 1 + model;
     r->ents_format = r->route == ROUTE_ENTS;
     r->needs_model = 1;
 }

@@ -15,6 +15,7 @@ typedef struct {
     const char *ctype;       /* Content-Type, NULL = application/json */
     buf body;                /* JSON */
     int route;               /* metrics_route_id */
+    int model_slot;          /* the model that answers: 0 none, else 1 + its index in the served set */
     /* a model job: */
     int needs_model;
     int ents_format;         /* /ents: a list of entities rather than the seed's dict */

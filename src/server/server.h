@@ -9,7 +9,7 @@
  *   ae.c       the async worker's event loop: handlers per descriptor, a timer heap, hooks
  *   http_parser.c  zero-copy request parsing and framing (RFC 9112)
  *   gate.c     before routing: X-Request-Id, CORS (preflights answered), API keys (401)
- *   routes.c   the API: /, /ents, /healthz, /readyz, /metrics, /model, /openapi.json and /docs
+ *   routes.c   the API: /, /ents, /healthz, /readyz, /metrics, /model, /models, /openapi.json and /docs
  *              (openapi.json, docs.html: embedded by the Makefile; test_openapi.c holds them to the routes)
  *   metrics.c  counters and histograms in shared memory, Prometheus text output
  *   log.c      error log with levels, Gunicorn-style or JSON access log
@@ -31,6 +31,13 @@
 #define SERVER_MAX_WORKERS 256
 #define SERVER_MAX_CORS_ITEMS 32   /* --cors-allow-origin and --cors-allow-headers entries each */
 #define SERVER_MAX_CORS_ITEM 256   /* bytes of one origin or header name */
+#define SERVER_MAX_MODELS 8          /* --model NAME=DIR, repeatable */
+#define SERVER_MODEL_NAME_MAX 64
+
+typedef struct {
+    const char *name;   /* NAME of --model NAME=DIR, NULL for a plain --model DIR (named by its meta.json) */
+    const char *dir;    /* DIR, NULL for none given ($NERD_MODEL, then nerd_model_path's defaults) */
+} model_spec;
 
 typedef enum { WORKER_SYNC = 0, WORKER_ASYNC = 1 } worker_class;
 typedef enum { LOG_DEBUG = 0, LOG_INFO, LOG_WARNING, LOG_ERROR, LOG_CRITICAL } log_level;
@@ -61,7 +68,9 @@ typedef struct {
     const char *access_log;              /* --access-logfile: "-" = stdout, NULL = none */
     const char *error_log;               /* --error-logfile: "-" (default) = stderr */
     log_level log_level;                 /* --log-level, default info */
-    const char *model_flag;              /* --model DIR (else $NERD_MODEL, else nerd_model_path's defaults) */
+    model_spec models[SERVER_MAX_MODELS]; /* --model [NAME=]DIR, repeatable, the first is the default; none given:
+                                            one, $NERD_MODEL, else nerd_model_path's defaults */
+    int nmodels;                         /* at least 1 */
     nerd_pipeline pipeline;              /* --pipeline ner|full */
     int pipeline_given;                  /* else each loaded model's nerd_model_default_pipeline */
     nerd_precision precision;            /* --precision fp32 (default, spaCy's entities) | bf16 | int8 */
@@ -88,7 +97,7 @@ void server_config_usage(FILE *f);
  * first (routes.c dispatches on these ids), then everything else. */
 #define METRIC_ROUTE_MAP(X)                                                                        \
     X(ROOT, "/") X(ENTS, "/ents") X(HEALTHZ, "/healthz") X(READYZ, "/readyz") X(METRICS, "/metrics") \
-    X(MODEL, "/model") X(OPENAPI, "/openapi.json") X(DOCS, "/docs") X(OTHER, "other")
+    X(MODEL, "/model") X(MODELS, "/models") X(OPENAPI, "/openapi.json") X(DOCS, "/docs") X(OTHER, "other")
 enum metric_route {
 #define METRIC_ROUTE_ID(name, label) ROUTE_##name,
     METRIC_ROUTE_MAP(METRIC_ROUTE_ID)
@@ -106,13 +115,17 @@ enum metric_status {
 };
 #define METRIC_BUCKETS 14  /* request-duration histogram upper bounds, seconds, see metrics.c */
 
+/* Requests are counted by the model that answered them: slot 0 for requests no model answered
+ * (/healthz, refusals), slot 1 + i for the served set's model i. Zero, as every fresh answer
+ * starts, is "none". */
+#define METRIC_MODEL_SLOTS (1 + SERVER_MAX_MODELS)
 typedef struct {
-    _Atomic uint64_t requests[METRIC_ROUTES][METRIC_STATUSES];
+    _Atomic uint64_t requests[METRIC_MODEL_SLOTS][METRIC_ROUTES][METRIC_STATUSES];
     _Atomic uint64_t duration_bucket[METRIC_BUCKETS]; /* cumulative at output time, raw here */
     _Atomic uint64_t duration_count;
     _Atomic uint64_t duration_sum_us;
     _Atomic int64_t in_flight;
-    _Atomic uint64_t model_compute_us;   /* time spent inside nerd_ner */
+    _Atomic uint64_t model_compute_us[SERVER_MAX_MODELS]; /* time spent inside nerd_ner, by model */
     _Atomic uint64_t model_wait_us;      /* time requests waited for a free model thread */
     _Atomic uint64_t connections_total;
     _Atomic int64_t connections_open;
@@ -144,9 +157,18 @@ typedef struct {
 
 /* ---- the worker ---- */
 
+/* One model of the served set: loaded by the master before fork, its pages shared copy-on-write. */
+typedef struct {
+    char name[SERVER_MODEL_NAME_MAX]; /* what requests' "model" names it by */
+    char path[4096];                  /* the folder it was loaded from */
+    nerd_model *model;
+    nerd_pipeline pipeline;           /* --pipeline, else what spacy.load runs for this folder */
+} served_model;
+
 typedef struct {
     const server_config *cfg;
-    const nerd_model *model;   /* loaded by the master before fork: pages shared copy-on-write */
+    const served_model *models; /* cfg->nmodels of them; models[0] is the default */
+    int nmodels;
     const int *listen_fds;
     int nlisten;
     server_shared *shared;
@@ -176,9 +198,9 @@ int worker_main(const worker_ctx *w);
 int metrics_route_id(const char *path, size_t len);   /* ROUTE_OTHER for any path not in the table */
 int metrics_status_id(int status);                    /* STATUS_500 for a status not in the table */
 /* One finished request: counters by route and status, and the duration histogram. */
-void metrics_observe(worker_metrics *m, int route_id, int status_id, double seconds);
+void metrics_observe(worker_metrics *m, int route_id, int status_id, int model_slot, double seconds);
 /* Prometheus text format (version 0.0.4) summed over all live slots, plus per-worker gauges. */
-int metrics_render(const server_shared *sh, const server_config *cfg, const nerd_model *model, buf *out);
+int metrics_render(const server_shared *sh, const server_config *cfg, const served_model *models, int nmodels, buf *out);
 
 /* ---- log.c: one error log with levels, one access log, both line-buffered and safe to share
  * between processes (each line is one write(2) on an O_APPEND descriptor) ---- */

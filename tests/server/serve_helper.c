@@ -36,8 +36,12 @@ void server_start(test_server *s, const char *const *args)
     argv[n++] = "127.0.0.1:0";
     argv[n++] = "--error-logfile";
     argv[n++] = s->log;
-    argv[n++] = "--model";
-    argv[n++] = test_standin(); /* a later --model in args replaces it */
+    int names_a_model = 0; /* --model is repeatable (several models): the stand-in only when args name none */
+    for (int i = 0; args && args[i]; i++) names_a_model |= !strcmp(args[i], "--model") || !strncmp(args[i], "--model=", 8);
+    if (!names_a_model) {
+        argv[n++] = "--model";
+        argv[n++] = test_standin();
+    }
     for (int i = 0; args && args[i] && n < 62; i++) argv[n++] = args[i];
     argv[n] = NULL;
     s->pid = fork();

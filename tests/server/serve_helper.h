@@ -14,8 +14,9 @@ typedef struct {
     char log[256];
 } test_server;
 
-/* Starts build/nerd serve -b 127.0.0.1:0 ARGS... (NULL-terminated) and waits until it listens
- * and /readyz answers 200. Fails the test on a timeout. */
+/* Starts build/nerd serve -b 127.0.0.1:0 ARGS... (NULL-terminated), with --model the stand-in
+ * unless ARGS name a --model, and waits until it listens and /readyz answers 200. Fails the test
+ * on a timeout. */
 void server_start(test_server *s, const char *const *args);
 /* TERM (graceful), QUIT or INT (quick), then waits for the master to exit; returns its exit status. */
 int server_stop(test_server *s, int sig);

@@ -270,6 +270,31 @@ TEST_T(hostile_out_of_file_descriptors_delays_accepts, 120)
 
 /* ---------------------------------------------------------------- HUP with a broken model */
 
+/* A model folder's ner weights replaced by a msgpack map whose array claims 4 G items. */
+static void break_weights(const char *dir)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/ner/model", dir);
+    CHECK(unlink(p) == 0);
+    FILE *f = fopen(p, "wb");
+    CHECK(f && fwrite("\x84\xa5nodes\xdd\xff\xff\xff\xff", 1, 11, f) == 11);
+    fclose(f);
+}
+
+/* Waits up to 10 s until neither of the two old workers is among the server's two. */
+static void expect_both_workers_replaced(const test_server *s, const pid_t old[2])
+{
+    pid_t now[4];
+    int fresh = 0;
+    for (int i = 0; i < 200 && fresh != 2; i++) {
+        usleep(50000);
+        fresh = 0;
+        if (server_workers(s, now, 4) == 2)
+            for (int k = 0; k < 2; k++) fresh += now[k] != old[0] && now[k] != old[1];
+    }
+    CHECK_EQ_INT(fresh, 2);
+}
+
 TEST_T(serve_hup_reload_refused_with_broken_or_missing_model, 90)
 {
     char real[1024], copy[256], cmd[2048];
@@ -284,12 +309,7 @@ TEST_T(serve_hup_reload_refused_with_broken_or_missing_model, 90)
     for (int i = 0; i < 100 && server_workers(&s, w, 4) != 2; i++) usleep(50000);
     CHECK(server_workers(&s, w, 4) == 2);
     /* corrupted weights */
-    char p[512];
-    snprintf(p, sizeof p, "%s/ner/model", copy);
-    CHECK(unlink(p) == 0);
-    FILE *f = fopen(p, "wb");
-    CHECK(f && fwrite("\x84\xa5nodes\xdd\xff\xff\xff\xff", 1, 11, f) == 11);
-    fclose(f);
+    break_weights(copy);
     kill(s.pid, SIGHUP);
     CHECKF(server_wait_log(&s, "Reload refused", 1, 20), "no refusal in the log");
     CHECK(server_workers(&s, now, 4) == 2 && ((now[0] == w[0] && now[1] == w[1]) || (now[0] == w[1] && now[1] == w[0])));
@@ -306,14 +326,7 @@ TEST_T(serve_hup_reload_refused_with_broken_or_missing_model, 90)
     CHECK(system(cmd) == 0);
     kill(s.pid, SIGHUP);
     CHECKF(server_wait_log(&s, "Reloaded", 1, 20), "the good model was not reloaded");
-    int fresh = 0;
-    for (int i = 0; i < 100 && fresh != 2; i++) {
-        usleep(50000);
-        fresh = 0;
-        if (server_workers(&s, now, 4) == 2)
-            for (int k = 0; k < 2; k++) fresh += now[k] != w[0] && now[k] != w[1];
-    }
-    CHECK_EQ_INT(fresh, 2);
+    expect_both_workers_replaced(&s, w);
     expect_paris(s.port);
     server_stop(&s, SIGTERM);
     snprintf(cmd, sizeof cmd, "rm -rf %s", copy);
@@ -434,3 +447,51 @@ TEST_T(serve_worker_that_cannot_boot_stops_the_master, 60)
     CHECKF(server_wait_log(&s, "failed to boot", 1, 1), "no boot failure in %s", s.log);
     unlink(s.log);
 }
+
+/* Two models, and HUP with one folder broken: the other is reloaded and the workers replaced,
+ * the broken one keeps its old version serving in the new workers. */
+static void hup_two_models_one_broken(const char *wclass)
+{
+    char real[1024], copy[256], cmd[2048], real_arg[1100], copy_arg[300];
+    CHECK(realpath(test_path("models/en_core_web_sm"), real));
+    snprintf(copy, sizeof copy, "/tmp/nerd-hup-models-%d", (int)getpid());
+    snprintf(cmd, sizeof cmd, "rm -rf %s && cp -rs %s %s", copy, real, copy);
+    CHECK(system(cmd) == 0);
+    snprintf(real_arg, sizeof real_arg, "real=%s", test_real_model());
+    snprintf(copy_arg, sizeof copy_arg, "standin=%s", copy);
+    test_server s;
+    const char *args[] = {"-k", wclass, "-w", "2", "--model", real_arg, "--model", copy_arg, NULL};
+    server_start(&s, args);
+    pid_t w[4];
+    CHECK(server_wait_workers(&s, w, 4, 2, 5) == 2);
+    static const char *const bodies[] = {"{\"text\": \"Angela Merkel visited Paris.\", \"model\": \"real\"}",
+                                         "{\"text\": \"Angela Merkel visited Paris.\", \"model\": \"standin\"}"};
+    buf before[2] = {{0}}, after = {0}, models_before = {0};
+    for (int i = 0; i < 2; i++) CHECK(http_json(s.port, "POST", "/ents", bodies[i], &before[i]) == 200);
+    CHECKF(strcmp(http_body(&before[0]), http_body(&before[1])), "the models must differ here: %s", http_body(&before[0]));
+    CHECK(http_json(s.port, "GET", "/models", NULL, &models_before) == 200);
+    break_weights(copy);
+    kill(s.pid, SIGHUP);
+    CHECKF(server_wait_log(&s, "Model standin not reloaded, its old version keeps serving", 1, 20), "no refusal in %s", s.log);
+    CHECKF(server_wait_log(&s, "Model real reloaded", 1, 20), "real was not reloaded: %s", s.log);
+    CHECKF(server_wait_log(&s, "Reloaded 1 of 2 models", 1, 20), "%s", s.log);
+    expect_both_workers_replaced(&s, w);
+    /* the new workers answer as the old ones did, each model by its name, and list the same weights */
+    for (int i = 0; i < 2; i++) {
+        buf_clear(&after);
+        CHECK(http_json(s.port, "POST", "/ents", bodies[i], &after) == 200);
+        CHECK_EQ_STR(http_body(&after), http_body(&before[i]));
+    }
+    buf_clear(&after);
+    CHECK(http_json(s.port, "GET", "/models", NULL, &after) == 200);
+    CHECK_EQ_STR(http_body(&after), http_body(&models_before));
+    for (int i = 0; i < 2; i++) buf_free(&before[i]);
+    buf_free(&after);
+    buf_free(&models_before);
+    server_stop(&s, SIGTERM);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", copy);
+    CHECK(system(cmd) == 0);
+}
+
+TEST_T(serve_hup_two_models_one_broken_keeps_its_old_version_async, 90) { hup_two_models_one_broken("async"); }
+TEST_T(serve_hup_two_models_one_broken_keeps_its_old_version_sync, 90) { hup_two_models_one_broken("sync"); }

@@ -12,9 +12,9 @@ static char *render_one(int route, int status)
     server_config cfg;
     char *argv[] = {"serve", NULL}, err[128];
     CHECK(server_config_parse(&cfg, 1, argv, err, sizeof err) == 0);
-    metrics_observe(&sh->slots[0].m, route, metrics_status_id(status), 0.001);
+    metrics_observe(&sh->slots[0].m, route, metrics_status_id(status), 0, 0.001);
     buf out = {0};
-    CHECK(metrics_render(sh, &cfg, NULL, &out) == 0);
+    CHECK(metrics_render(sh, &cfg, NULL, 0, &out) == 0);
     free(sh);
     return out.ptr;
 }

@@ -230,6 +230,40 @@ TEST_T(serve_api_keys_on_both_worker_classes, 150)
     unlink(keys);
 }
 
+/* The master's children (its workers) from /proc: how many, pids in out. */
+static int children_of(pid_t pid, pid_t *out, int max)
+{
+    char path[64], text[1024];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[len] = 0;
+    int n = 0;
+    for (char *p = text, *end; n < max; p = end) {
+        long v = strtol(p, &end, 10);
+        if (end == p) break;
+        out[n++] = (pid_t)v;
+    }
+    return n;
+}
+
+/* Waits until none of the n workers in old is the master's child any more: after a HUP the old
+ * generation (which holds the old keys) drains while the new one already accepts. */
+static int old_workers_gone(pid_t master, const pid_t *old, int n, double seconds)
+{
+    for (double waited = 0; waited < seconds; waited += 0.05) {
+        pid_t now[64];
+        int m = children_of(master, now, 64), left = 0;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < m; j++) left += old[i] == now[j];
+        if (m >= 0 && !left) return 1;
+        usleep(50000);
+    }
+    return 0;
+}
+
 TEST_T(serve_api_keys_metrics_required_and_reloaded_on_hup, 150)
 {
     char keys[128];
@@ -245,6 +279,9 @@ TEST_T(serve_api_keys_metrics_required_and_reloaded_on_hup, 150)
         CHECK(request(s.port, "GET", "/metrics", "Authorization: Bearer first-key\r\n", NULL, &out) == 200);
         CHECK(request(s.port, "GET", "/healthz", NULL, NULL, &out) == 200);
         /* HUP reads the file again: the new workers take the new key and refuse the old */
+        pid_t old[64];
+        int nold = children_of(s.pid, old, 64);
+        CHECK(nold > 0);
         write_file(keys, "second-key\n");
         kill(s.pid, SIGHUP);
         int swapped = 0;
@@ -255,6 +292,7 @@ TEST_T(serve_api_keys_metrics_required_and_reloaded_on_hup, 150)
         CHECKF(swapped, "%s: the new key was not taken after HUP", worker_classes[k]);
         CHECK(server_wait_log(&s, "API keys: 1 reloaded", 1, 10));
         /* once only new workers serve, the old key is refused */
+        CHECKF(old_workers_gone(s.pid, old, nold, 30), "%s: the old workers did not leave", worker_classes[k]);
         int refused = 0;
         for (int i = 0; i < 400 && !refused; i++) {
             refused = request(s.port, "GET", "/model", "Authorization: Bearer first-key\r\n", NULL, &out) == 401;

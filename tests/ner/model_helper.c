@@ -4,8 +4,13 @@
 #include "model_helper.h"
 #include "test.h"
 
+#include "util/buf.h"
+
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 const char *test_standin(void) { return test_path("models/en_core_web_sm"); }
 
@@ -62,4 +67,26 @@ int test_use_isa(kn_isa isa)
     }
     CHECK(kn_set_isa(isa) == 0);
     return 1;
+}
+
+void test_edit_config(const char *dir, const char *anchor, const char *from, const char *to)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/config.cfg", dir);
+    size_t len;
+    char *cfg = test_read_file(p, &len);
+    CHECK(cfg);
+    char *a = strstr(cfg, anchor), *at = a ? strstr(a, from) : NULL;
+    CHECKF(at, "config.cfg has no %s after %s", from, anchor);
+    buf b = {0};
+    buf_append(&b, cfg, (size_t)(at - cfg));
+    buf_puts(&b, to);
+    buf_puts(&b, at + strlen(from));
+    /* a new file: the folder may be a tree of links to a shared model, which must stay as it is */
+    unlink(p);
+    FILE *f = fopen(p, "wb");
+    CHECK(f && fwrite(b.ptr, 1, b.len, f) == b.len);
+    fclose(f);
+    buf_free(&b);
+    free(cfg);
 }

@@ -17,4 +17,8 @@ char *test_annotations(const nerd_doc *d);
  * run it, prints "  SKIP <level>: <missing feature>" and returns 0 (never a silent pass). */
 int test_use_isa(kn_isa isa);
 
+/* In the folder dir's config.cfg, replaces the first `from` after `anchor` by `to` (a test
+ * failure when there is none): how the tests make a model folder of another architecture. */
+void test_edit_config(const char *dir, const char *anchor, const char *from, const char *to);
+
 #endif

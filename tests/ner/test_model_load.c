@@ -1,6 +1,7 @@
 /* Broken model folders and hostile texts: a clear error naming the file, a non-zero exit
  * from the CLI, never a crash. */
 #include "test.h"
+#include "model_helper.h"
 #include "nerd.h"
 #include "pipeline/engine.h"
 #include "util/buf.h"
@@ -153,23 +154,9 @@ TEST(model_load_unsupported_architecture_is_named)
     cleanup();
 }
 
-/* config.cfg with the first `from` after `anchor` replaced by `to` */
 static void edit_config(const char *anchor, const char *from, const char *to)
 {
-    char src[1024];
-    snprintf(src, sizeof src, "%s/config.cfg", model_copy);
-    size_t len;
-    char *cfg = test_read_file(src, &len);
-    CHECK(cfg);
-    char *a = strstr(cfg, anchor), *at = a ? strstr(a, from) : NULL;
-    CHECKF(at, "config.cfg has no %s after %s", from, anchor);
-    buf b = {0};
-    buf_append(&b, cfg, (size_t)(at - cfg));
-    buf_puts(&b, to);
-    buf_puts(&b, at + strlen(from));
-    replace("config.cfg", b.ptr, b.len);
-    buf_free(&b);
-    free(cfg);
+    test_edit_config(model_copy, anchor, from, to);
 }
 
 TEST(model_load_unsupported_parser_is_named)

@@ -2,6 +2,7 @@
  * message naming config.cfg, the section and what it does not implement (issue 19); each case
  * edits a copy of the stand-in's config.cfg (or writes a patterns file) in a temporary folder. */
 #include "test.h"
+#include "model_helper.h"
 #include "nerd.h"
 #include "util/buf.h"
 
@@ -28,26 +29,7 @@ static void cleanup(void)
     if (system(cmd)) {}
 }
 
-/* config.cfg with the first `from` after `anchor` replaced by `to` */
-static void edit(const char *anchor, const char *from, const char *to)
-{
-    char p[1024];
-    snprintf(p, sizeof p, "%s/config.cfg", copy_dir);
-    size_t len;
-    char *cfg = test_read_file(p, &len);
-    CHECK(cfg);
-    char *a = strstr(cfg, anchor), *at = a ? strstr(a, from) : NULL;
-    CHECKF(at, "config.cfg has no %s after %s", from, anchor);
-    buf b = {0};
-    buf_append(&b, cfg, (size_t)(at - cfg));
-    buf_puts(&b, to);
-    buf_puts(&b, at + strlen(from));
-    FILE *f = fopen(p, "wb");
-    CHECK(f && fwrite(b.ptr, 1, b.len, f) == b.len);
-    fclose(f);
-    buf_free(&b);
-    free(cfg);
-}
+static void edit(const char *anchor, const char *from, const char *to) { test_edit_config(copy_dir, anchor, from, to); }
 
 /* The load fails with status want and an error holding every needle. */
 static void expect_refusal(const char *what, nerd_status want, const char *const *needles)

@@ -104,8 +104,15 @@ static int find_model(const worker_ctx *w, const char *name, size_t len, route_r
 {
     for (int i = 0; i < w->nmodels; i++)
         if (strlen(w->models[i].name) == len && !memcmp(w->models[i].name, name, len)) return i;
+    /* the name is echoed at most SERVER_MODEL_NAME_MAX bytes long, cut between characters (a cut
+     * inside one would make the answer invalid UTF-8) */
+    size_t shown = len;
+    if (shown > SERVER_MODEL_NAME_MAX) {
+        shown = SERVER_MODEL_NAME_MAX;
+        while (shown > 0 && ((unsigned char)name[shown] & 0xC0) == 0x80) shown--;
+    }
     buf msg = {0};
-    int rc = buf_printf(&msg, "unknown model \"%.*s\"; known: ", len > SERVER_MODEL_NAME_MAX ? SERVER_MODEL_NAME_MAX : (int)len, name);
+    int rc = buf_printf(&msg, "unknown model \"%.*s\"; known: ", (int)shown, name);
     for (int i = 0; i < w->nmodels; i++) rc |= buf_printf(&msg, "%s%s", i ? ", " : "", w->models[i].name);
     if (rc) route_nomem(r);
     else route_error(r, 404, msg.ptr);

@@ -44,6 +44,20 @@ static void sha_after(const char *body, const char *from, char sha[65])
     snprintf(sha, 65, "%.64s", at + strlen("\"sha256\":\""));
 }
 
+/* Whether n bytes at s are well-formed UTF-8 (no cut or stray continuation bytes). */
+static int utf8_valid(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t k = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (!k || i + k > n) return 0;
+        for (size_t j = 1; j < k; j++)
+            if (((unsigned char)s[i + j] & 0xC0) != 0x80) return 0;
+        i += k;
+    }
+    return 1;
+}
+
 /* Each model's answers served alone, and its weights' sha256. */
 static void served_alone(const char *dir, char *answers[NTEXTS], char sha[65])
 {
@@ -93,6 +107,19 @@ static void two_models_case(const char *wclass)
     buf_clear(&out);
     CHECK_EQ_INT(http_json(s.port, "GET", "/", "{\"text\": \"Paris\", \"model\": \"en_core_web_sm\"}", &out), 404);
     CHECK_EQ_STR(http_body(&out), "{\"error\":\"unknown model \\\"en_core_web_sm\\\"; known: real, standin\"}");
+    /* a long name of 4-byte characters is echoed cut between characters: the answer stays UTF-8
+     * (schemathesis found a cut inside one) */
+    {
+        buf body = {0};
+        buf_puts(&body, "{\"text\": \"Paris\", \"model\": \"x");
+        for (int i = 0; i < 40; i++) buf_puts(&body, "\xf0\x9d\x95\xbf"); /* U+1D57F */
+        buf_puts(&body, "\"}");
+        CHECK_EQ_INT(http_json(s.port, "POST", "/ents", body.ptr, &out), 404);
+        const char *e = http_body(&out);
+        CHECKF(utf8_valid(e, strlen(e)), "%s", e);
+        CHECKF(strstr(e, "x\xf0\x9d\x95\xbf") && strstr(e, "\\\"; known: real, standin"), "%s", e);
+        buf_free(&body);
+    }
     buf_clear(&out);
     CHECK_EQ_INT(http_json(s.port, "POST", "/ents", "{\"text\": \"Paris\", \"model\": 1}", &out), 400);
     /* /models: both, the default first, each with its folder and weights */
@@ -129,7 +156,7 @@ static void two_models_case(const char *wclass)
     CHECKF(strstr(m, "nerd_requests_total{route=\"/ents\",status=\"200\",model=\"real\"} 6\n"), "%s", m);
     CHECKF(strstr(m, "nerd_requests_total{route=\"/ents\",status=\"200\",model=\"standin\"} 3\n"), "%s", m);
     CHECKF(strstr(m, "nerd_requests_total{route=\"/\",status=\"200\",model=\"standin\"} 1\n"), "%s", m);
-    CHECKF(strstr(m, "nerd_requests_total{route=\"/ents\",status=\"404\"} 1\n"), "%s", m);
+    CHECKF(strstr(m, "nerd_requests_total{route=\"/ents\",status=\"404\"} 2\n"), "%s", m); /* nope, the long name */
     CHECKF(strstr(m, "nerd_model_compute_seconds_total{model=\"standin\"} "), "%s", m);
     CHECKF(strstr(m, "nerd_model_info{model=\"real\",default=\"true\","), "%s", m);
     CHECKF(strstr(m, "nerd_model_info{model=\"standin\",default=\"false\","), "%s", m);

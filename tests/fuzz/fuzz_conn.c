@@ -79,6 +79,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     char err[512];
     nerd_model *model = nerd_model_load(dir, NULL, err, sizeof err);
     if (!model) { fprintf(stderr, "fuzz_conn: %s\n", err); exit(1); }
+    /* the served set of one model, as the master builds it */
+    static served_model served;
+    snprintf(served.name, sizeof served.name, "%s", nerd_model_name(model));
+    snprintf(served.path, sizeof served.path, "%s", dir);
+    served.model = model;
+    served.pipeline = NERD_PIPELINE_NER;
     signal(SIGPIPE, SIG_IGN);
     for (int k = 0; k < NSERVERS; k++) {
         fuzz_server *s = &servers[k];
@@ -100,7 +106,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
             exit(1);
         }
         server_shared *shared = calloc(1, sizeof *shared);
-        s->w = (worker_ctx){.cfg = &s->cfg, .model = model, .listen_fds = &s->lfd, .nlisten = 1, .shared = shared, .slot = 0};
+        s->w = (worker_ctx){.cfg = &s->cfg, .models = &served, .nmodels = 1, .listen_fds = &s->lfd, .nlisten = 1, .shared = shared, .slot = 0};
         pthread_t t;
         if (pthread_create(&t, NULL, serve, s)) { perror("fuzz_conn: pthread_create"); exit(1); }
         pthread_detach(t);

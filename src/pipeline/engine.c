@@ -528,3 +528,35 @@ int nerd_doc_head(const nerd_doc *d, size_t i, size_t *head, const char **dep)
     if (dep) *dep = d->model->parser_moves.labels[d->deps[i]];
     return 0;
 }
+
+/* What the doc holds: the parse (heads, deps, sentence starts) and the entities so far; spaCy's
+ * has_annotation is false on an empty doc for every attribute. */
+unsigned nerd_doc_annotations(const nerd_doc *d)
+{
+    if (!d || d->ntoks == 0) return 0;
+    unsigned have = 0;
+    if (d->has_parse) have |= NERD_ANNOT_DEP | NERD_ANNOT_SENT_START;
+    if (d->has_ents) have |= NERD_ANNOT_ENTS;
+    return have;
+}
+
+int nerd_doc_token_annot(const nerd_doc *d, size_t i, nerd_token_annot *a)
+{
+    if (!d || i >= d->ntoks) return -1;
+    static const nerd_str unset = {"", 0};
+    *a = (nerd_token_annot){.tag = unset, .pos = unset, .morph = unset, .lemma = unset};
+    return 0;
+}
+
+size_t nerd_doc_nnoun_chunks(const nerd_doc *d)
+{
+    (void)d;
+    return 0;
+}
+
+int nerd_doc_noun_chunk(const nerd_doc *d, size_t i, size_t *start, size_t *end)
+{
+    (void)start;
+    (void)end;
+    return i < nerd_doc_nnoun_chunks(d) ? 0 : -1;
+}

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "modelfile/modelfile.h"
+#include "modelfile/spacy_config.h"
 #include "text/hash.h"
 #include "text/pystr.h"
 
@@ -234,6 +235,43 @@ nerd_status lemmatizer_load(lemmatizer **out, const char *component_dir, lemmati
     }
     *out = lz;
     return NERD_OK;
+}
+
+nerd_status lemmatizer_load_component(lemmatizer **out, const spacy_config *c, const char *model_dir,
+                                      const char *name, char *err, size_t errlen)
+{
+    *out = NULL;
+    char section[256], mode[32] = "lookup", lang[32] = "";
+    int overwrite = 0;
+    snprintf(section, sizeof section, "components.%s", name);
+    /* absent keys take spaCy's defaults (the factory's mode "lookup", overwrite False) */
+    if (cfg_raw(c, section, "mode") && cfg_str(c, section, "mode", mode, sizeof mode)) {
+        snprintf(err, errlen, "config.cfg: [%s] mode is not a string", section);
+        return NERD_ERR_FORMAT;
+    }
+    if (cfg_raw(c, section, "overwrite") && cfg_bool(c, section, "overwrite", &overwrite)) {
+        snprintf(err, errlen, "config.cfg: [%s] overwrite is not true or false", section);
+        return NERD_ERR_FORMAT;
+    }
+    cfg_str(c, "nlp", "lang", lang, sizeof lang);
+    if (strcmp(mode, "rule")) {
+        snprintf(err, errlen, "config.cfg: [%s] mode \"%s\": nerd implements the lemmatizer's \"rule\" mode only",
+                 section, mode);
+        return NERD_ERR_UNSUPPORTED;
+    }
+    if (strcmp(lang, "en")) {
+        snprintf(err, errlen, "config.cfg: [%s] of language \"%s\": nerd implements the English rule lemmatizer only",
+                 section, lang);
+        return NERD_ERR_UNSUPPORTED;
+    }
+    buf dir = {0};
+    if (buf_printf(&dir, "%s/%s", model_dir, name)) {
+        snprintf(err, errlen, "%s: out of memory", model_dir);
+        return NERD_ERR_NOMEM;
+    }
+    nerd_status st = lemmatizer_load(out, dir.ptr, LEMMATIZER_BASE_EN, overwrite, err, errlen);
+    buf_free(&dir);
+    return st;
 }
 
 /* ---- the rules ---------------------------------------------------------------------------- */

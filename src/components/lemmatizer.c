@@ -124,11 +124,12 @@ static lz_pos *pos_entry(lemmatizer *lz, uint64_t key)
     return &grown[lz->npos++];
 }
 
+/* A string of valid UTF-8 (spaCy would fail decoding another), so that every lemma is valid. */
 static int is_str(const msgpack_object *o)
 {
     const char *p;
-    size_t n;
-    return mf_str(o, &p, &n) == 0;
+    size_t n, bad;
+    return mf_str(o, &p, &n) == 0 && py_utf8_valid(p, n, &bad);
 }
 
 static nerd_str str_of(const msgpack_object *o)
@@ -153,7 +154,7 @@ static nerd_status load_entry(lemmatizer *lz, int which, uint64_t key, const msg
             const msgpack_object *r = &v->via.array.ptr[i];
             if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 2 || !is_str(&r->via.array.ptr[0]) ||
                 !is_str(&r->via.array.ptr[1]))
-                return *bad = "a lemma rule is not [old suffix, new suffix]", NERD_ERR_FORMAT;
+                return *bad = "a lemma rule is not [old suffix, new suffix] (UTF-8 strings)", NERD_ERR_FORMAT;
         }
         p->rules = v;
         p->nrules = v->via.array.size;
@@ -162,7 +163,7 @@ static nerd_status load_entry(lemmatizer *lz, int which, uint64_t key, const msg
         strtab_free(&p->index);
         if (strtab_init(&p->index, v->via.array.size)) return NERD_ERR_NOMEM;
         for (uint32_t i = 0; i < v->via.array.size; i++) {
-            if (!is_str(&v->via.array.ptr[i])) return *bad = "a lemma_index entry holds a non-string", NERD_ERR_FORMAT;
+            if (!is_str(&v->via.array.ptr[i])) return *bad = "a lemma_index entry holds what is no UTF-8 string", NERD_ERR_FORMAT;
             strtab_put(&p->index, str_of(&v->via.array.ptr[i]), NULL);
         }
         p->nindex = v->via.array.size;
@@ -173,9 +174,9 @@ static nerd_status load_entry(lemmatizer *lz, int which, uint64_t key, const msg
         for (uint32_t i = 0; i < v->via.map.size; i++) {
             const msgpack_object_kv *kv = &v->via.map.ptr[i];
             if (!is_str(&kv->key) || kv->val.type != MSGPACK_OBJECT_ARRAY)
-                return *bad = "a lemma exception is not string -> [lemma, ...]", NERD_ERR_FORMAT;
+                return *bad = "a lemma exception is not UTF-8 string -> [lemma, ...]", NERD_ERR_FORMAT;
             for (uint32_t j = 0; j < kv->val.via.array.size; j++)
-                if (!is_str(&kv->val.via.array.ptr[j])) return *bad = "a lemma exception holds a non-string", NERD_ERR_FORMAT;
+                if (!is_str(&kv->val.via.array.ptr[j])) return *bad = "a lemma exception holds what is no UTF-8 string", NERD_ERR_FORMAT;
             strtab_put(&p->exc, str_of(&kv->key), &kv->val);
         }
         p->nexc = v->via.map.size;

@@ -15,6 +15,7 @@
 #include "modelfile/spacy_config.h"
 #include "test.h"
 #include "text/hash.h"
+#include "text/pystr.h"
 
 static nerd_str s_(const char *s) { return (nerd_str){s, strlen(s)}; }
 
@@ -274,8 +275,65 @@ TEST(lemma_load_errors_name_the_file)
     msgpack_pack_array(&pk, 1);
     pack_str(&pk, "s");
     check_load_fails(write_lookups(&sb), NERD_ERR_FORMAT, "rule");
+    /* a suffix that is not UTF-8 (spaCy fails decoding it; nerd's lemmas stay valid UTF-8) */
+    msgpack_sbuffer_clear(&sb);
+    msgpack_pack_map(&pk, 1);
+    pack_str(&pk, "lemma_rules");
+    msgpack_pack_map(&pk, 1);
+    pack_pos_key(&pk, "noun");
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_array(&pk, 2);
+    pack_str(&pk, "s");
+    pack_str(&pk, "\xff");
+    check_load_fails(write_lookups(&sb), NERD_ERR_FORMAT, "UTF-8");
     remove_tmp();
     msgpack_sbuffer_destroy(&sb);
+}
+
+TEST(lemma_load_corrupt_lookups)
+{
+    /* The real lookups.bin with one byte changed (40 seeded places and values) or cut short (10
+     * places): every load is NERD_OK or NERD_ERR_FORMAT, and a loaded one gives valid UTF-8. */
+    char real[1024];
+    snprintf(real, sizeof real, "%s/lemmatizer/lookups/lookups.bin", test_standin());
+    size_t len;
+    char *orig = test_read_file(real, &len);
+    CHECK(orig && len > 1000);
+    char *bytes = malloc(len);
+    CHECK(bytes);
+    uint64_t rng = 0x9e3779b97f4a7c15u;
+    size_t loaded = 0;
+    enum { CHANGES = 40, CUTS = 10 };
+    for (int k = 0; k < CHANGES + CUTS; k++) {
+        memcpy(bytes, orig, len);
+        rng = rng * 6364136223846793005u + 1442695040888963407u;
+        size_t at = (size_t)(rng >> 33) % len, size = len;
+        if (k < CHANGES) bytes[at] = (char)(rng >> 24);
+        else size = at;
+        msgpack_sbuffer sb = {size, bytes, size};
+        const char *dir = write_lookups(&sb);
+        lemmatizer *lz = NULL;
+        char err[512] = "";
+        nerd_status st = lemmatizer_load(&lz, dir, LEMMATIZER_BASE_EN, 0, err, sizeof err);
+        CHECKF(st == NERD_OK || st == NERD_ERR_FORMAT, "change %d at %zu: %s (%s)", k, at, nerd_status_name(st), err);
+        if (st != NERD_OK) continue;
+        loaded++;
+        buf out = {0};
+        static const char *const words[] = {"leaves", "better", "Mice", "ran", "\xe2\x80\x9c"};
+        static const char *const tags[] = {"NOUN", "ADJ", "NOUN", "VERB", "PUNCT"};
+        for (size_t w = 0; w < sizeof words / sizeof *words; w++) {
+            buf_clear(&out);
+            CHECK(lemmatizer_rule_lemma(lz, s_(words[w]), s_(tags[w]), s_(""), &out) == 0);
+            size_t bad;
+            CHECK(py_utf8_valid(out.ptr ? out.ptr : "", out.len, &bad));
+        }
+        buf_free(&out);
+        lemmatizer_free(lz);
+    }
+    printf("  %zu of %d changed files loaded, the others refused as corrupt\n", loaded, CHANGES + CUTS);
+    remove_tmp();
+    free(bytes);
+    free(orig);
 }
 
 /* ---- noun chunks ------------------------------------------------------------------------ */

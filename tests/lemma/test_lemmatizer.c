@@ -265,27 +265,22 @@ TEST(lemma_load_errors_name_the_file)
     pack_str(&pk, "noun");
     msgpack_pack_array(&pk, 0);
     check_load_fails(write_lookups(&sb), NERD_ERR_FORMAT, "hash");
-    /* a rule that is not a pair of strings */
-    msgpack_sbuffer_clear(&sb);
-    msgpack_pack_map(&pk, 1);
-    pack_str(&pk, "lemma_rules");
-    msgpack_pack_map(&pk, 1);
-    pack_pos_key(&pk, "noun");
-    msgpack_pack_array(&pk, 1);
-    msgpack_pack_array(&pk, 1);
-    pack_str(&pk, "s");
-    check_load_fails(write_lookups(&sb), NERD_ERR_FORMAT, "rule");
-    /* a suffix that is not UTF-8 (spaCy fails decoding it; nerd's lemmas stay valid UTF-8) */
-    msgpack_sbuffer_clear(&sb);
-    msgpack_pack_map(&pk, 1);
-    pack_str(&pk, "lemma_rules");
-    msgpack_pack_map(&pk, 1);
-    pack_pos_key(&pk, "noun");
-    msgpack_pack_array(&pk, 1);
-    msgpack_pack_array(&pk, 2);
-    pack_str(&pk, "s");
-    pack_str(&pk, "\xff");
-    check_load_fails(write_lookups(&sb), NERD_ERR_FORMAT, "UTF-8");
+    /* a rule that is not a pair of strings; a suffix that is not UTF-8 (spaCy fails decoding it;
+     * nerd's lemmas stay valid UTF-8) */
+    static const struct {
+        const char *rule[2], *message;
+    } bad_rules[] = {{{"s", NULL}, "rule"}, {{"s", "\xff"}, "UTF-8"}};
+    for (size_t i = 0; i < sizeof bad_rules / sizeof *bad_rules; i++) {
+        msgpack_sbuffer_clear(&sb);
+        msgpack_pack_map(&pk, 1);
+        pack_str(&pk, "lemma_rules");
+        msgpack_pack_map(&pk, 1);
+        pack_pos_key(&pk, "noun");
+        msgpack_pack_array(&pk, 1);
+        msgpack_pack_array(&pk, bad_rules[i].rule[1] ? 2 : 1);
+        for (size_t j = 0; j < 2 && bad_rules[i].rule[j]; j++) pack_str(&pk, bad_rules[i].rule[j]);
+        check_load_fails(write_lookups(&sb), NERD_ERR_FORMAT, bad_rules[i].message);
+    }
     remove_tmp();
     msgpack_sbuffer_destroy(&sb);
 }

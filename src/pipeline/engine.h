@@ -31,6 +31,8 @@
  *     tok2vec.c       the shared tok2vec component and every tok2vec's input attributes
  *     parser.c        the full pipeline's shared tok2vec and parser over a doc
  *     attr_ruler.c    the attribute_ruler's DEP rules (whitespace tokens get "dep")
+ *     lemmatizer.c    the rule lemmatizer (English): a token's lemma from its text, POS and morph
+ *     noun_chunks.c   English noun chunks (and spaCy's left edges) from a parse
  *   matcher/     spaCy's rule matchers over tokens whose attributes are given
  *     matcher.c       the token Matcher: patterns from spaCy's JSON, its matches in its order
  *     phrase.c        the PhraseMatcher (ORTH, LOWER)

@@ -1,6 +1,8 @@
 /* nerd tokenize: spaCy's tokens and the ner's lexical attributes as JSON lines. */
 #include "cli/cli.h"
 #include "cli/cli_common.h"
+#include "pipeline/engine.h"
+#include "text/lang.h"
 #include "util/json.h"
 
 #include <stdio.h>
@@ -19,7 +21,9 @@ int cmd_tokenize(int argc, char **argv)
         else if (!strncmp(argv[i], "--model=", 8)) model = argv[i] + 8;
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: nerd tokenize [--model DIR] [FILE|-]\n"
-                   "Prints one JSON line per token: text, idx (code points), ws, norm, prefix, suffix, shape, is_space.\n");
+                   "Prints one JSON line per token: text, idx (code points), ws, norm, prefix, suffix, shape, is_space,\n"
+                   "like_num, is_stop (the language's, config.cfg [nlp] lang). DIR is any pipeline folder of a\n"
+                   "language nerd computes, a blank one too (only its tokenizer and vocab are read).\n");
             return 0;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "nerd tokenize: unknown option %s\n", argv[i]);
@@ -30,7 +34,13 @@ int cmd_tokenize(int argc, char **argv)
     nerd_model *m = NULL;
     nerd_doc *d = NULL;
     int rc = 1;
-    if (cli_read_input(input, &text) || !(m = cli_load_model(model, 0)) || !(d = nerd_doc_new())) goto done;
+    char path[4096], err[1024];
+    if (cli_read_input(input, &text)) goto done;
+    if (nerd_model_path(model, path, sizeof path, err, sizeof err) || !(m = engine_load_text(path, NULL, err, sizeof err))) {
+        fprintf(stderr, "nerd: cannot load model: %s\n", err);
+        goto done;
+    }
+    if (!(d = nerd_doc_new())) goto done;
     nerd_status st = nerd_tokenize(m, d, text.ptr, text.len);
     if (st != NERD_OK) {
         fprintf(stderr, "nerd tokenize: %s\n", nerd_strerror(st));
@@ -47,7 +57,13 @@ int cmd_tokenize(int argc, char **argv)
         put_str(&out, "prefix", t.prefix);
         put_str(&out, "suffix", t.suffix);
         put_str(&out, "shape", t.shape);
-        buf_printf(&out, ",\"is_space\":%s}\n", t.is_space ? "true" : "false");
+        int like_num = lang_like_num(m->lang, t.text.ptr, t.text.len), is_stop = lang_is_stop(m->lang, t.text.ptr, t.text.len);
+        if (like_num < 0 || is_stop < 0) {
+            fprintf(stderr, "nerd tokenize: out of memory\n");
+            goto done;
+        }
+        buf_printf(&out, ",\"is_space\":%s,\"like_num\":%s,\"is_stop\":%s}\n", t.is_space ? "true" : "false",
+                   like_num ? "true" : "false", is_stop ? "true" : "false");
         fwrite(out.ptr, 1, out.len, stdout);
     }
     rc = 0;

@@ -295,6 +295,15 @@ test-real-model: $(BUILD)/nerd $(GOLDEN_REAL)
 test-spacy-tokens: $(BUILD)/nerd $(VENV)/.installed
 	NERD_BIN=$(BUILD)/nerd $(VENV_PY) -m pytest -q tests/spacy/test_adversarial_tokens.py
 
+# The languages of nerd's table (src/text/lang.c): spacy.blank(lang) for en de es fr it nl pt ru el
+# zh written to $(BUILD)/lang, then spaCy's tokens against `nerd tokenize` on the same folder, for
+# 400 texts per language (translated man pages, composed texts of its stop and number words) plus
+# 300 of the generator's: text, offset, whitespace, NORM, PREFIX, SUFFIX, SHAPE, IS_SPACE, LIKE_NUM,
+# IS_STOP identical in every document. Ends with "lang-tokens: N docs, M mismatches"; fails on any.
+.PHONY: test-languages
+test-languages: $(BUILD)/nerd $(VENV)/.installed
+	$(VENV_PY) tests/spacy/lang_tokens.py --nerd $(BUILD)/nerd --work $(BUILD)/lang
+
 # nerd against live spaCy (tests/spacy/diff.py): SPACY_COUNT texts generated from SPACY_SEED
 # (tests/spacy/gen_texts.py) through spaCy and through nerd (`nerd ner` and POST /ents of `nerd
 # serve`), both pipelines, for each folder of SPACY_MODELS: the stand-in, and the real

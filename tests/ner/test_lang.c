@@ -2,6 +2,8 @@
  * (tests/spacy/lang_tokens.py checks every token of every text against spaCy). */
 #include "test.h"
 #include "text/lang.h"
+#include "text/tokenizer.h"
+#include "util/buf.h"
 
 #include <string.h>
 
@@ -46,4 +48,38 @@ TEST(lang_is_stop_lowercases_first)
     CHECK(is_stop("en", "The") == 1 && is_stop("en", "cat") == 0);
     CHECK(is_stop("fr", "Les") == 1 && is_stop("de", "UND") == 1 && is_stop("ru", "\u0418") == 1);
     CHECK(is_stop("zh", "\u7684") == 1 && is_stop("it", "gatto") == 0 && is_stop("en", "") == 0);
+}
+
+/* Chinese's "char" segmenter: each non-space character a token, one space after a token its
+ * trailing space, any other whitespace run a token (spacy.util.get_words_and_spaces). */
+TEST(lang_chars_tokenizer_is_spacy_char_segmenter)
+{
+    static const struct { const char *text, *want; } cases[] = {
+        {"", ""},
+        {"\u4e2d\u6587", "\u4e2d|\u6587|"},
+        {"a b", "a_|b|"},
+        {"a  b", "a_| |b|"},
+        {" a", " |a|"},
+        {"a\n", "a|\n|"},
+        {"a \t b ", "a_|\t |b_|"},
+        {"   ", "   |"},
+        {"a\u3000b", "a|\u3000|b|"},
+    };
+    tokenizer *t = tokenizer_new_chars();
+    CHECK(t);
+    tok_scratch sc = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const char *text = cases[i].text;
+        CHECK(tokenizer_run(t, text, strlen(text), &sc) == 0);
+        buf got = {0};
+        for (size_t k = 0; k < sc.ntoks; k++) {
+            buf_append(&got, text + sc.toks[k].start, sc.toks[k].len);
+            buf_puts(&got, sc.toks[k].ws ? "_|" : "|");
+        }
+        CHECKF(!strcmp(got.ptr ? got.ptr : "", cases[i].want), "\"%s\": got \"%s\", want \"%s\"", text,
+               got.ptr ? got.ptr : "", cases[i].want);
+        buf_free(&got);
+    }
+    tok_scratch_free(&sc);
+    tokenizer_free(t);
 }

@@ -8,6 +8,8 @@
  *     pyre_tail.c     where an end-anchored suffix pattern can first match (linear suffix search)
  *     pystr.c         Python str semantics on UTF-8 (isspace, isalpha, lower, ...)
  *     lexeme.c        NORM / PREFIX / SUFFIX / SHAPE and the vocab's lexeme_norm table
+ *     lang.c          the languages nerd computes: tokenizer class, LIKE_NUM, IS_STOP (config.cfg's lang)
+ *     lang_words.c    their stop and number words, generated from spaCy (tools/gen_lang_words.py)
  *     hash.c          spaCy's string hash and thinc's HashEmbed hash
  *     symbols.c       spaCy's reserved strings and their fixed IDs
  *   modelfile/   reading a pipeline folder's files

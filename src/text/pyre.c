@@ -207,9 +207,10 @@ static int any_range(pyre_any *a, const char *py, size_t nflags, const size_t *s
                : 0;
 }
 
-/* Source bytes per program to begin with: the French token_match (1.4 MB of branches that
- * each expand large classes) needs many; a smaller pattern stays one program. */
-#define PYRE_ANY_CHUNK 16384
+/* Source bytes per program to begin with: French's token_match compiles to about as many bytes as
+ * its source, so groups of this size stay under PCRE2's 64 KB program limit (27 programs for
+ * its 1.4 MB; a group that does not fit is halved). Fewer programs, fewer calls per token. */
+#define PYRE_ANY_CHUNK 60000
 
 int pyre_any_compile(const char *py, size_t len, pyre_any *a, char *err, size_t errlen)
 {

@@ -391,7 +391,6 @@ static int apply_special_cases(const tokenizer *t, const char *text, tok_scratch
 /* spacy.zh.ChineseTokenizer's "char" segmenter: list(text) aligned back on the text by
  * spacy.util.get_words_and_spaces. Each non-space character is a token; one space right after a
  * token is its trailing space; any other run of whitespace is one token of its own. */
-#define CHARS_DEADLINE_EVERY 65536 /* characters between clock reads */
 static int chars_run(const char *text, size_t len, double deadline, tok_scratch *sc)
 {
     size_t pos = 0, seen = 0;
@@ -399,7 +398,7 @@ static int chars_run(const char *text, size_t len, double deadline, tok_scratch 
         uint32_t cp;
         size_t n = py_utf8_next(text + i, len - i, &cp);
         if (!n) n = 1; /* the caller passes valid UTF-8 */
-        if (deadline > 0 && ++seen % CHARS_DEADLINE_EVERY == 0 && deadline_passed(deadline)) return TOK_DEADLINE;
+        if (deadline > 0 && ++seen % DEADLINE_EVERY_CHARS == 0 && deadline_passed(deadline)) return TOK_DEADLINE;
         if (py_isspace(cp)) {
             i += n;
             continue;

@@ -83,3 +83,23 @@ TEST(lang_chars_tokenizer_is_spacy_char_segmenter)
     tok_scratch_free(&sc);
     tokenizer_free(t);
 }
+
+/* The per-character tokenizer looks at the clock too: a long text stops at a past deadline. */
+TEST(lang_chars_tokenizer_stops_at_a_past_deadline)
+{
+    enum { CHARS = 3 * 65536 };
+    buf text = {0};
+    size_t hanzi = 0; /* each a token; a space after one is its trailing space */
+    for (int i = 0; i < CHARS; i++) {
+        CHECK(buf_puts(&text, i % 7 == 6 ? " " : "\u4e2d") == 0);
+        hanzi += i % 7 != 6;
+    }
+    tokenizer *t = tokenizer_new_chars();
+    tok_scratch sc = {0};
+    CHECK(t);
+    CHECK(tokenizer_run_until(t, text.ptr, text.len, 1.0 /* long past */, &sc) == TOK_DEADLINE);
+    CHECK(tokenizer_run_until(t, text.ptr, text.len, 0, &sc) == 0 && sc.ntoks == hanzi);
+    tok_scratch_free(&sc);
+    tokenizer_free(t);
+    buf_free(&text);
+}

@@ -105,6 +105,11 @@ static int full_match(const pcre2_code *re, const char *s, size_t len, pcre2_mat
     return re && re_search(re, s, len, 0, PCRE2_ANCHORED, md, &ms, &me);
 }
 
+int tokenizer_url_match(const tokenizer *t, const char *s, size_t len, tok_scratch *sc)
+{
+    return sc->md && full_match(t->url, s, len, sc->md);
+}
+
 /* ---- token output ---- */
 
 static int push(tok_scratch *sc, uint32_t start, uint32_t len, int32_t norm_sub)

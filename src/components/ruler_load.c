@@ -1,0 +1,80 @@
+/* ruler_load.c - the entity_ruler in the pipeline: its load function (registry.c's row) and
+ * the run of the rulers before the ner, the ner keeping their entities, and the rulers after. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/engine.h"
+#include "util/deadline.h"
+
+nerd_status entity_ruler_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
+                                        const pipeline_plan *plan, char *err, size_t errlen)
+{
+    int k = 0;
+    while (k < plan->n_entity_rulers && strcmp(plan->entity_rulers[k], name)) k++;
+    if (k == plan->n_entity_rulers || m->nrulers == MAX_ENTITY_RULERS) {
+        snprintf(err, errlen, "%s: entity_ruler %s is not in the pipeline's plan", dir, name);
+        return NERD_ERR_ARG;
+    }
+    char lang[32] = "";
+    if (!m->lang && (cfg_str(c, "nlp", "lang", lang, sizeof lang) || !(m->lang = lex_lang_find(lang)))) {
+        snprintf(err, errlen, "%s/config.cfg [components.%s]: the entity_ruler needs the lexical attributes of "
+                 "language \"%s\", which nerd does not have", dir, name, lang);
+        return NERD_ERR_UNSUPPORTED;
+    }
+    ruler_place place = {plan->entity_ruler_before_ner[k], plan->entity_ruler_after_parser[k]};
+    nerd_status st;
+    entity_ruler *r = entity_ruler_load(dir, name, place, m->tok, &st, err, errlen);
+    if (!r) return st;
+    m->rulers[m->nrulers++] = r;
+    return NERD_OK;
+}
+
+/* the tokens' lexical attributes as the rulers read them */
+static nerd_status begin_doc(const nerd_model *m, nerd_doc *d)
+{
+    size_t n = d->ntoks;
+    if (grow_array((void **)&d->rtoks, &d->rtokcap, n + 1, sizeof *d->rtoks)) return NERD_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const ner_token *t = &d->toks[i];
+        d->rtoks[i] = (ruler_token_in){
+            .text = d->text.ptr + t->start,
+            .len = t->len,
+            .nchars = t->nchars,
+            .ws = t->ws,
+            .norm = d->strs.ptr + t->norm_off,
+            .norm_len = t->norm_len,
+            .shape = d->strs.ptr + t->shape_off,
+            .shape_len = t->shape_len,
+        };
+    }
+    return ruler_doc_begin(&d->rd, m->lang, m->tok, &d->tsc, d->rtoks, n) ? NERD_ERR_NOMEM : NERD_OK;
+}
+
+nerd_status engine_ner_ruled(const nerd_model *m, nerd_doc *d, const uint8_t *sent_start, double deadline)
+{
+    nerd_status s = begin_doc(m, d);
+    if (s != NERD_OK) return s;
+    /* the parser's sentence starts, for the rulers that come after it */
+    const uint8_t *parsed = d->has_parse ? d->sent_starts : NULL;
+    int r = 0;
+    for (; r < m->nrulers && entity_ruler_place(m->rulers[r]).before_ner; r++)
+        if (entity_ruler_run(m->rulers[r], &d->rd, entity_ruler_place(m->rulers[r]).after_parser ? parsed : NULL))
+            return NERD_ERR_NOMEM;
+    const biluo_preset *preset = NULL;
+    if (r > 0) {
+        if (grow_array((void **)&d->presets, &d->presetcap, d->ntoks + 1, sizeof *d->presets)) return NERD_ERR_NOMEM;
+        ruler_doc_presets(&d->rd, m->ner_moves.labels, m->ner_moves.nlabels, d->presets);
+        preset = d->presets;
+    }
+    if (deadline_passed(deadline)) return NERD_ERR_DEADLINE;
+    if ((s = engine_ner(m, d, sent_start, preset, deadline)) != NERD_OK) return s;
+    ruler_doc_set_ner(&d->rd, d->ents, d->nents, m->ner_moves.labels);
+    for (; r < m->nrulers; r++)
+        if (entity_ruler_run(m->rulers[r], &d->rd, entity_ruler_place(m->rulers[r]).after_parser ? parsed : NULL))
+            return NERD_ERR_NOMEM;
+    if (grow_array((void **)&d->rents, &d->rentcap, d->ntoks + 1, sizeof *d->rents)) return NERD_ERR_NOMEM;
+    d->nrents = ruler_doc_ents(&d->rd, d->rents);
+    d->ruled = 1;
+    return NERD_OK;
+}

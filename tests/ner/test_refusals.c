@@ -48,8 +48,8 @@ TEST(refusal_names_the_unsupported_factory_and_section)
     static const struct { const char *anchor, *from, *to, *needles[4]; } cases[] = {
         {"[components.lemmatizer]", "factory = \"lemmatizer\"", "factory = \"textcat\"",
          {"config.cfg", "[components.lemmatizer]", "factory \"textcat\" is not supported", NULL}},
-        {"[components.lemmatizer]", "factory = \"lemmatizer\"", "factory = \"entity_ruler\"",
-         {"config.cfg", "[components.lemmatizer]", "factory \"entity_ruler\"", NULL}},
+        {"[components.lemmatizer]", "factory = \"lemmatizer\"", "factory = \"span_ruler\"",
+         {"config.cfg", "[components.lemmatizer]", "factory \"span_ruler\"", NULL}},
         {"[components.tagger]", "factory = \"tagger\"", "factory = \"merge_entities\"",
          {"[components.tagger]", "factory \"merge_entities\"", NULL}},
         {"[components.ner]", "factory = \"ner\"", "factory = \"beam_ner\"",

@@ -241,7 +241,7 @@ TEST(ruler_english_lexical_flags_as_spacy)
     buf scratch = {0};
     /* LIKE_URL's last resort is the tokenizer's URL_MATCH ("foo.bar:8080/") */
     tok_scratch tsc = {0};
-    const nerd_model *m = test_model();
+    nerd_model *m = test_model();
     CHECK(tokenizer_run(m->tok, "x", 1, &tsc) == 0);
     url_probe probe = {m->tok, &tsc};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -250,4 +250,5 @@ TEST(ruler_english_lexical_flags_as_spacy)
     }
     buf_free(&scratch);
     tok_scratch_free(&tsc);
+    nerd_model_free(m);
 }

@@ -147,18 +147,22 @@ def main():
     ruler_ents = ids = 0
     # the model's own docs, once per pipeline: a ruler after the ner is the pipeline's last step,
     # so spacy.load(folder) answers what that folder's ruler (read back from disk) makes of them
-    base = {pipeline: list(spacy.load(a.model, exclude=exclude).pipe(texts, batch_size=64))
-            for pipeline, exclude in (("full", []), ("ner", NER_ONLY_EXCLUDE))}
+    base_nlp = {pipeline: spacy.load(a.model, exclude=exclude)
+                for pipeline, exclude in (("full", []), ("ner", NER_ONLY_EXCLUDE))}
+    base = {pipeline: list(nlp.pipe(texts, batch_size=64)) for pipeline, nlp in base_nlp.items()}
     for name, spec in VARIANTS.items():
         folder = os.path.join(a.work, name)
         build(spacy, a.model, folder, spec)
         for pipeline, exclude in (("full", []), ("ner", NER_ONLY_EXCLUDE)):
-            nlp = spacy.load(folder, exclude=exclude)
-            if nlp.pipe_names[-1] == "entity_ruler":
-                ruler = nlp.get_pipe("entity_ruler")
+            if "after" in spec["where"]:
+                # the folder's ruler read back as spacy.load reads it (from_disk: its cfg and
+                # patterns.jsonl), in the vocab of the docs it annotates
+                ruler = base_nlp[pipeline].add_pipe("entity_ruler", name=f"ruler_{name}", config=spec["config"])
+                ruler.from_disk(os.path.join(folder, "entity_ruler"))
                 want = spacy_ents(ruler(d.copy()) for d in base[pipeline])
+                base_nlp[pipeline].remove_pipe(f"ruler_{name}")
             else:
-                want = spacy_ents(nlp.pipe(texts, batch_size=64))
+                want = spacy_ents(spacy.load(folder, exclude=exclude).pipe(texts, batch_size=64))
             got = nerd_ents(a.nerd, folder, pipeline, texts, a.work)
             if len(got) != len(want):
                 sys.exit(f"ruler-spacy: {name} {pipeline}: nerd answered {len(got)} lines for {len(want)} texts")

@@ -12,6 +12,9 @@
 #include "util/json.h"
 #include "text/pystr.h"
 #include "pipeline/engine.h"
+#include "../server/serve_helper.h"
+
+#include <signal.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +164,28 @@ TEST(ruler_before_ner_entities_are_the_ners_presets)
     buf_free(&out);
     nerd_doc_free(d);
     nerd_model_free(m);
+    remove_ruler_folder();
+}
+
+/* POST /ents of `nerd serve` on a folder with a ruler: "ent_id" where a pattern set one */
+TEST(ruler_post_ents_answers_ent_id)
+{
+    make_ruler_folder(0, "{\"overwrite\": true, \"phrase_matcher_attr\": \"LOWER\"}",
+                      "{\"label\":\"GPE\",\"pattern\":\"paris\",\"id\":\"paris-fr\"}\n"
+                      "{\"label\":\"PERSON\",\"pattern\":[{\"LOWER\":\"merkel\"}]}\n");
+    const char *args[] = {"--model", ruler_dir, NULL};
+    test_server s;
+    server_start(&s, args);
+    buf out = {0};
+    CHECK(http_json(s.port, "POST", "/ents", "{\"text\": \"Angela Merkel visited Paris.\"}", &out) == 200);
+    /* spaCy's entities on this pipeline: [("Merkel", PERSON, 7, 13, 1, 2, ""),
+     * ("Paris", GPE, 22, 27, 3, 4, "paris-fr")] */
+    CHECK_EQ_STR(http_body(&out),
+                 "{\"ents\":[{\"text\":\"Merkel\",\"label\":\"PERSON\",\"start_char\":7,\"end_char\":13,\"start\":1,"
+                 "\"end\":2},{\"text\":\"Paris\",\"label\":\"GPE\",\"start_char\":22,\"end_char\":27,\"start\":3,"
+                 "\"end\":4,\"ent_id\":\"paris-fr\"}]}");
+    buf_free(&out);
+    CHECK(server_stop(&s, SIGTERM) == 0);
     remove_ruler_folder();
 }
 

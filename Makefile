@@ -332,8 +332,8 @@ test-matcher: $(BUILD)/matcher-spacy-check $(MATCHER_CASES) $(BUILD)/nerd-tests
 	$(BUILD)/nerd-tests matcher_
 
 # nerd's entity_ruler against spaCy's (tests/ruler/parity.py): pipelines spaCy makes from the real
-# model with an entity_ruler before the ner, after it with overwrite_ents and after it without
-# (overlapping patterns, every operator and predicate, ids), written by nlp.to_disk into
+# model with an entity_ruler before the ner, after it with overwrite_ents, after it without, and
+# two in one pipeline (overlapping patterns, every operator and predicate, ids), written by nlp.to_disk into
 # $(BUILD)/ruler; spaCy's entities and ent_ids against nerd's on the same folders, both pipelines,
 # over the golden texts and RULER_GEN_COUNT generated ones. Ends "ruler-spacy: N docs, ...".
 RULER_GEN_COUNT ?= 1000

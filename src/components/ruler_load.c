@@ -51,6 +51,44 @@ static nerd_status begin_doc(const nerd_model *m, nerd_doc *d)
     return ruler_doc_begin(&d->rd, m->lang, m->tok, &d->tsc, d->rtoks, n) ? NERD_ERR_NOMEM : NERD_OK;
 }
 
+/* A token's number of children in the parse. */
+static size_t n_children(const nerd_doc *d, size_t i)
+{
+    size_t k = 0;
+    for (size_t j = 0; j < d->ntoks; j++) k += j != i && (size_t)d->heads[j] == i;
+    return k;
+}
+
+/* spaCy's Span.ent_id_ is its root token's ent_id (spacy/tokens/span.pyx's root): the first
+ * sentence root inside the span, else the first token whose head is outside it with the fewest
+ * steps up to its sentence's root (a whitespace or punctuation token without children counts
+ * n - 1); the span's first token without a parse (every head is then the token itself). */
+static size_t span_root(const nerd_doc *d, const ruler_doc *rd, size_t start, size_t end)
+{
+    if (!d->has_parse) return start;
+    const size_t n = d->ntoks;
+    for (size_t i = start; i < end; i++)
+        if ((size_t)d->heads[i] == i) return i;
+    size_t best = n, root = start;
+    int found = 0;
+    for (size_t i = start; i < end; i++) {
+        size_t h = (size_t)d->heads[i];
+        if (h >= start && h < end) continue;
+        size_t steps = 0;
+        if ((d->space[i] || (rd->mtoks[i].flags & MATCHER_IS_PUNCT)) && !n_children(d, i)) {
+            steps = n - 1;
+        } else {
+            for (size_t t = i; (size_t)d->heads[t] != t && steps < n; t = (size_t)d->heads[t]) steps++;
+        }
+        if (steps < best) {
+            best = steps;
+            root = i;
+            found = 1;
+        }
+    }
+    return found ? root : start;
+}
+
 nerd_status engine_ner_ruled(const nerd_model *m, nerd_doc *d, const uint8_t *sent_start, double deadline)
 {
     nerd_status s = begin_doc(m, d);
@@ -75,6 +113,11 @@ nerd_status engine_ner_ruled(const nerd_model *m, nerd_doc *d, const uint8_t *se
             return NERD_ERR_NOMEM;
     if (grow_array((void **)&d->rents, &d->rentcap, d->ntoks + 1, sizeof *d->rents)) return NERD_ERR_NOMEM;
     d->nrents = ruler_doc_ents(&d->rd, d->rents);
+    /* what the doc reports: each entity's ent_id_ is its root token's */
+    for (size_t e = 0; e < d->nrents; e++) {
+        const char *id = d->rd.id[span_root(d, &d->rd, d->rents[e].start, d->rents[e].end)];
+        d->rents[e].ent_id = id ? id : "";
+    }
     d->ruled = 1;
     return NERD_OK;
 }

@@ -2,8 +2,8 @@
 
 Builds pipelines with spaCy 3.8.7: the model (en_core_web_sm) plus an entity_ruler before the ner
 (overwrite_ents false, phrase patterns on LOWER), one after the ner with overwrite_ents (phrase
-patterns on ORTH, ent_id_sep "##", patterns on the ner's ENT_TYPE/ENT_IOB), and the first set of
-patterns after the ner without overwrite. The patterns overlap (several keys on one span, nested
+patterns on ORTH, ent_id_sep "##", patterns on the ner's ENT_TYPE/ENT_IOB), the first set of
+patterns after the ner without overwrite, and the first two rulers in one pipeline. The patterns overlap (several keys on one span, nested
 and crossing spans), use every operator and predicate nerd's Matcher implements, and carry ids
 (also empty and null). Each pipeline is written with nlp.to_disk into the work folder; then
 spaCy's entities and ent_ids on the golden texts and the differential generator's texts are
@@ -90,6 +90,11 @@ VARIANTS = {
                             config={"overwrite_ents": True, "ent_id_sep": "##"}),
     "after-keep": dict(patterns=BEFORE, where={"after": "ner"},
                        config={"overwrite_ents": False, "phrase_matcher_attr": "LOWER"}),
+    # both: the ner keeps the first's entities (and their ent_ids), the second overwrites some
+    "two-rulers": dict(patterns=BEFORE, where={"before": "ner"},
+                       config={"overwrite_ents": False, "phrase_matcher_attr": "LOWER"},
+                       then=dict(patterns=AFTER, where={"after": "ner"},
+                                 config={"overwrite_ents": True, "ent_id_sep": "##"})),
 }
 NER_ONLY_EXCLUDE = ["tagger", "parser", "attribute_ruler", "lemmatizer"]
 
@@ -98,6 +103,9 @@ def build(spacy, model, folder, spec):
     nlp = spacy.load(model)
     ruler = nlp.add_pipe("entity_ruler", config=spec["config"], **spec["where"])
     ruler.add_patterns(spec["patterns"])
+    if "then" in spec:
+        late = nlp.add_pipe("entity_ruler", name="late_ruler", config=spec["then"]["config"], **spec["then"]["where"])
+        late.add_patterns(spec["then"]["patterns"])
     nlp.to_disk(folder)
 
 
@@ -154,7 +162,7 @@ def main():
         folder = os.path.join(a.work, name)
         build(spacy, a.model, folder, spec)
         for pipeline, exclude in (("full", []), ("ner", NER_ONLY_EXCLUDE)):
-            if "after" in spec["where"]:
+            if "after" in spec["where"] and "then" not in spec:
                 # the folder's ruler read back as spacy.load reads it (from_disk: its cfg and
                 # patterns.jsonl), in the vocab of the docs it annotates
                 ruler = base_nlp[pipeline].add_pipe("entity_ruler", name=f"ruler_{name}", config=spec["config"])

@@ -52,6 +52,27 @@ static void make_ruler_folder(int before_ner, const char *cfg, const char *patte
     }
 }
 
+/* A second ruler, "late_ruler", after the ner of a folder whose first ruler is before it. */
+static void add_late_ruler(const char *cfg, const char *patterns)
+{
+    char path[512];
+    test_edit_config(ruler_dir, "[nlp]", "\"entity_ruler\",\"ner\"]", "\"entity_ruler\",\"ner\",\"late_ruler\"]");
+    snprintf(path, sizeof path, "%s/config.cfg", ruler_dir);
+    FILE *f = fopen(path, "a");
+    CHECK(f);
+    fputs("\n[components.late_ruler]\nfactory = \"entity_ruler\"\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/late_ruler", ruler_dir);
+    CHECK(mkdir(path, 0755) == 0);
+    const char *names[2] = {"cfg", "patterns.jsonl"}, *texts[2] = {cfg, patterns};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/late_ruler/%s", ruler_dir, names[i]);
+        CHECK((f = fopen(path, "w")));
+        fputs(texts[i], f);
+        fclose(f);
+    }
+}
+
 static void remove_ruler_folder(void)
 {
     char cmd[512];
@@ -164,6 +185,24 @@ TEST(ruler_before_ner_entities_are_the_ners_presets)
     buf_free(&out);
     nerd_doc_free(d);
     nerd_model_free(m);
+    remove_ruler_folder();
+}
+
+/* Two rulers: the second overwrites with spans that have no id, so their tokens keep the first's
+ * ent_ids (spaCy's set_ents), and an entity's ent_id_ is its root token's (Span.root over the
+ * parse), not its first token's. spaCy on the stand-in: roots 1, 0 and 3. */
+TEST(ruler_ent_id_is_the_root_tokens_after_two_rulers)
+{
+    make_ruler_folder(1, "{\"overwrite\": false}",
+                      "{\"label\":\"ORG\",\"pattern\":[{\"LOWER\":{\"IN\":[\"apple\",\"george\",\"new\"]}}],"
+                      "\"id\":\"first\"}\n");
+    add_late_ruler("{\"overwrite\": true}", "{\"label\":\"HEADLINE\",\"pattern\":[{\"IS_SENT_START\":true,"
+                                            "\"IS_TITLE\":true},{\"IS_TITLE\":true,\"OP\":\"{1,}\"}]}\n");
+    static const want_ent apple[] = {{0, 3, "HEADLINE", ""}}, george[] = {{0, 3, "HEADLINE", "first"}},
+                          york[] = {{0, 4, "HEADLINE", ""}};
+    expect_ents("Apple Inc. Amazon", NERD_PIPELINE_FULL, apple, 1);
+    expect_ents("George Bush Senior spoke.", NERD_PIPELINE_FULL, george, 1);
+    expect_ents("New York Times Square is busy.", NERD_PIPELINE_FULL, york, 1);
     remove_ruler_folder();
 }
 

@@ -364,6 +364,18 @@ test-lemma: $(BUILD)/lemma-spacy-check $(BUILD)/nerd-tests
 	@for c in $(LEMMA_CASES); do $(BUILD)/lemma-spacy-check $$c || exit 1; done
 	$(BUILD)/nerd-tests lemma_
 
+# nerd's entity_ruler against spaCy's (tests/ruler/parity.py): pipelines spaCy makes from the real
+# model with an entity_ruler before the ner, after it with overwrite_ents, after it without, and
+# two in one pipeline (overlapping patterns, every operator and predicate, ids), written by nlp.to_disk into
+# $(BUILD)/ruler; spaCy's entities and ent_ids against nerd's on the same folders, both pipelines,
+# over the golden texts and RULER_GEN_COUNT generated ones. Ends "ruler-spacy: N docs, ...".
+RULER_GEN_COUNT ?= 1000
+.PHONY: test-ruler
+test-ruler: $(BUILD)/nerd $(BUILD)/nerd-tests $(VENV)/.installed model-present
+	$(VENV_PY) tests/ruler/parity.py --model $(MODEL_DIR) --nerd $(BUILD)/nerd --work $(BUILD)/ruler \
+	  --gen-count $(RULER_GEN_COUNT) $(patsubst %,../shared/golden/%.jsonl,$(GOLDEN_SETS))
+	$(BUILD)/nerd-tests ruler_
+
 # Build, then serve the default model on 127.0.0.1:8000 (ARGS="-w 2 -k async" to change).
 serve: $(BUILD)/nerd
 	$(BUILD)/nerd serve $(ARGS)

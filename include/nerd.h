@@ -207,6 +207,8 @@ typedef struct {
     size_t start_char, end_char;   /* code points */
     size_t start_byte, end_byte;   /* bytes */
     const char *label;             /* NUL-terminated, owned by the model */
+    const char *ent_id;            /* spaCy's ent_id_: the "id" of the entity_ruler pattern that made
+                                    * it, "" when none (NUL-terminated, owned by the model) */
 } nerd_ent;
 
 NERD_API size_t nerd_doc_nents(const nerd_doc *d);

@@ -254,7 +254,8 @@ class Doc:
         ents = []
         for i in range(held.nerd_doc_nents(workspace)):
             get_ent(workspace, i, ent_ref)
-            ents.append(Span(doc, ent.start, ent.end, ent.label.decode(), ent.start_char, ent.end_char))
+            ents.append(Span(doc, ent.start, ent.end, ent.label.decode(), ent.start_char, ent.end_char,
+                             ent.ent_id.decode()))
         doc.ents = tuple(ents)
         doc._ent_of_token = None
         return doc
@@ -310,13 +311,14 @@ class Doc:
 
 
 class Span:
-    """Tokens [start, end) of a doc: an entity (label_) or a sentence."""
+    """Tokens [start, end) of a doc: an entity (label_, and ent_id_: the id of the entity_ruler
+    pattern that made it, "" when none) or a sentence."""
 
-    __slots__ = ("doc", "start", "end", "label_", "start_char", "end_char")
+    __slots__ = ("doc", "start", "end", "label_", "start_char", "end_char", "ent_id_")
 
-    def __init__(self, doc, start, end, label_, start_char, end_char):
+    def __init__(self, doc, start, end, label_, start_char, end_char, ent_id_=""):
         self.doc, self.start, self.end, self.label_ = doc, start, end, label_
-        self.start_char, self.end_char = start_char, end_char
+        self.start_char, self.end_char, self.ent_id_ = start_char, end_char, ent_id_
 
     @property
     def text(self):
@@ -383,6 +385,11 @@ class Token:
     def ent_type_(self):
         e = self.doc._ent_index()[self.i]
         return "" if e < 0 else self.doc.ents[e].label_
+
+    @property
+    def ent_id_(self):
+        e = self.doc._ent_index()[self.i]
+        return "" if e < 0 else self.doc.ents[e].ent_id_
 
     @property
     def is_sent_start(self):

@@ -49,7 +49,7 @@ class Token(ctypes.Structure):
 
 class Ent(ctypes.Structure):
     _fields_ = [("start", c_size_t), ("end", c_size_t), ("start_char", c_size_t), ("end_char", c_size_t),
-                ("start_byte", c_size_t), ("end_byte", c_size_t), ("label", c_char_p)]
+                ("start_byte", c_size_t), ("end_byte", c_size_t), ("label", c_char_p), ("ent_id", c_char_p)]
 
 
 def _declare(name, restype, *argtypes, on=lib):

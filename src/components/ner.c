@@ -71,7 +71,8 @@ nerd_status ner_component_load(nerd_model *m, const spacy_config *c, const char 
 #define NER_CHUNK 2048
 #define NER_MIN_CONTEXT 8
 
-nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_start, double deadline)
+nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_start, const biluo_preset *preset,
+                       double deadline)
 {
     const size_t n = d->ntoks;
     const t2v_net *t2v = m->ner_listens ? &m->t2v : &m->ner_t2v;
@@ -104,7 +105,7 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
     uint8_t *valid = (uint8_t *)(scores + pn->nclasses);
 
     biluo_state st = {0, -1, -1, 0};
-    for (size_t c0 = 0; c0 < n; c0 += NER_CHUNK) {
+    for (size_t c0 = 0; c0 < n && st.i != SIZE_MAX; c0 += NER_CHUNK) {
         /* between chunks: one look at the clock per NER_CHUNK rows and transitions */
         if (deadline_passed(deadline)) return NERD_ERR_DEADLINE;
         size_t c1 = c0 + NER_CHUNK < n ? c0 + NER_CHUNK : n;
@@ -121,7 +122,7 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
             for (int f = 1; f < BILUO_EXTRA_FEATS; f++)
                 rows[f] = feats[f] < 0 ? table : ent_rows + (size_t)(feats[f] - st.open_start) * rowlen;
             parser_fast_step_rows(pn, &m->ner_net_packed, rows, hidden, scores);
-            int best = biluo_choose(&m->ner_moves, &st, n, d->space, sent_start, scores, valid);
+            int best = biluo_choose(&m->ner_moves, &st, n, d->space, sent_start, preset, scores, valid);
             size_t i = st.i;
             biluo_apply(&m->ner_moves, &st, best, d->ents);
             if (st.open_start >= 0 && (long)i - st.open_start < BILUO_EXTRA_FEATS - 1)
@@ -140,7 +141,7 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
                         : prev_row;                                          /* j == c0 - 1 */
             }
             parser_fast_step_rows(pn, &m->ner_net_packed, rows, hidden, scores);
-            int best = biluo_choose(&m->ner_moves, &st, n, d->space, sent_start, scores, valid);
+            int best = biluo_choose(&m->ner_moves, &st, n, d->space, sent_start, preset, scores, valid);
             size_t i = st.i;
             biluo_apply(&m->ner_moves, &st, best, d->ents);
             if (st.open_start == (long)i) memcpy(open_row, table + (i - c0 + 1) * rowlen, rowlen * sizeof(float));

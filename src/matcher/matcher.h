@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "text/lexattr.h"
 #include "util/json.h"
 
 /* The string attributes of a token, as spaCy's StringStore holds them. */
@@ -29,25 +30,26 @@ typedef enum {
     MATCHER_NSTR
 } matcher_str_attr;
 
-/* The boolean attributes, one bit each in matcher_token.flags. */
+/* The boolean attributes, one bit each in matcher_token.flags: the lexical flags as
+ * text/lexattr.h computes them, and SPACY. */
 enum {
-    MATCHER_IS_ALPHA = 1u << 0,
-    MATCHER_IS_ASCII = 1u << 1,
-    MATCHER_IS_DIGIT = 1u << 2,
-    MATCHER_IS_LOWER = 1u << 3,
-    MATCHER_IS_UPPER = 1u << 4,
-    MATCHER_IS_TITLE = 1u << 5,
-    MATCHER_IS_PUNCT = 1u << 6,
-    MATCHER_IS_SPACE = 1u << 7,
-    MATCHER_IS_BRACKET = 1u << 8,
-    MATCHER_IS_QUOTE = 1u << 9,
-    MATCHER_IS_LEFT_PUNCT = 1u << 10,
-    MATCHER_IS_RIGHT_PUNCT = 1u << 11,
-    MATCHER_IS_CURRENCY = 1u << 12,
-    MATCHER_IS_STOP = 1u << 13,
-    MATCHER_LIKE_NUM = 1u << 14,
-    MATCHER_LIKE_URL = 1u << 15,
-    MATCHER_LIKE_EMAIL = 1u << 16,
+    MATCHER_IS_ALPHA = LEX_IS_ALPHA,
+    MATCHER_IS_ASCII = LEX_IS_ASCII,
+    MATCHER_IS_DIGIT = LEX_IS_DIGIT,
+    MATCHER_IS_LOWER = LEX_IS_LOWER,
+    MATCHER_IS_UPPER = LEX_IS_UPPER,
+    MATCHER_IS_TITLE = LEX_IS_TITLE,
+    MATCHER_IS_PUNCT = LEX_IS_PUNCT,
+    MATCHER_IS_SPACE = LEX_IS_SPACE,
+    MATCHER_IS_BRACKET = LEX_IS_BRACKET,
+    MATCHER_IS_QUOTE = LEX_IS_QUOTE,
+    MATCHER_IS_LEFT_PUNCT = LEX_IS_LEFT_PUNCT,
+    MATCHER_IS_RIGHT_PUNCT = LEX_IS_RIGHT_PUNCT,
+    MATCHER_IS_CURRENCY = LEX_IS_CURRENCY,
+    MATCHER_IS_STOP = LEX_IS_STOP,
+    MATCHER_LIKE_NUM = LEX_LIKE_NUM,
+    MATCHER_LIKE_URL = LEX_LIKE_URL,
+    MATCHER_LIKE_EMAIL = LEX_LIKE_EMAIL,
     MATCHER_SPACY = 1u << 17,          /* followed by a space */
 };
 

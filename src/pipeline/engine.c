@@ -273,9 +273,11 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
         cfg_free(cfg);
         return load_fail(m, status, rc, err, errlen, NULL);
     }
-    /* the components nerd computes, each by its registry row's load function */
-    const char *computed[] = {plan.ner, plan.parser};
-    for (size_t i = 0; i < sizeof computed / sizeof *computed; i++) {
+    /* the components nerd computes, each by its registry row's load function: the ner, the parser,
+     * then the entity_rulers (which tokenize their phrase patterns) in pipeline order */
+    const char *computed[2 + MAX_ENTITY_RULERS] = {plan.ner, plan.parser};
+    for (int r = 0; r < plan.n_entity_rulers; r++) computed[2 + r] = plan.entity_rulers[r];
+    for (size_t i = 0; i < 2 + (size_t)plan.n_entity_rulers; i++) {
         if (!*computed[i]) continue;
         char sec[64], factory[32];
         snprintf(sec, sizeof sec, "components.%.31s", computed[i]);
@@ -318,6 +320,7 @@ void nerd_model_free(nerd_model *m)
     tw_free(&m->parser_weights);
     ae_free(&m->parser_moves);
     ar_free(&m->dep_rules);
+    for (int r = 0; r < m->nrulers; r++) entity_ruler_free(m->rulers[r]);
     free(m->dir);
     free(m);
 }
@@ -456,6 +459,10 @@ void nerd_doc_free(nerd_doc *d)
     free(d->heads);
     free(d->deps);
     free(d->sent_starts);
+    ruler_doc_free(&d->rd);
+    free(d->rtoks);
+    free(d->presets);
+    free(d->rents);
     free(d);
 }
 
@@ -533,6 +540,8 @@ static nerd_status tokenize_until(const nerd_model *m, nerd_doc *d, const char *
     d->nents = 0;
     d->has_ents = 0;
     d->has_parse = 0;
+    d->ruled = 0;
+    d->nrents = 0;
     if (len > NERD_MAX_TEXT_BYTES) return NERD_ERR_TOO_LONG;
     if (deadline_passed(deadline)) return NERD_ERR_DEADLINE;
     if (!py_utf8_valid(text, len, NULL)) return NERD_ERR_UTF8;
@@ -563,7 +572,7 @@ nerd_status nerd_ner_until(const nerd_model *m, nerd_doc *d, const char *text, s
     if (s != NERD_OK) return s;
     /* the parser's sentence starts: no entity crosses into one */
     const uint8_t *sent_start = p == NERD_PIPELINE_FULL && m->parser_before_ner ? d->sent_starts : NULL;
-    return engine_ner(m, d, sent_start, deadline);
+    return m->nrulers ? engine_ner_ruled(m, d, sent_start, deadline) : engine_ner(m, d, sent_start, NULL, deadline);
 }
 
 size_t nerd_doc_ntokens(const nerd_doc *d) { return d ? d->ntoks : 0; }
@@ -593,21 +602,26 @@ int nerd_doc_token(const nerd_doc *d, size_t i, nerd_token *out)
     return 0;
 }
 
-size_t nerd_doc_nents(const nerd_doc *d) { return d && d->has_ents ? d->nents : 0; }
+size_t nerd_doc_nents(const nerd_doc *d)
+{
+    return d && d->has_ents ? (d->ruled ? d->nrents : d->nents) : 0;
+}
 
 int nerd_doc_ent(const nerd_doc *d, size_t i, nerd_ent *e)
 {
-    if (!d || !d->has_ents || i >= d->nents) return -1;
-    const biluo_ent *b = &d->ents[i];
-    const ner_token *first = &d->toks[b->start], *last = &d->toks[b->end - 1];
+    if (!d || !d->has_ents || i >= nerd_doc_nents(d)) return -1;
+    /* the ner's entities, or the entities the rulers and the ner left together */
+    size_t start = d->ruled ? d->rents[i].start : d->ents[i].start, end = d->ruled ? d->rents[i].end : d->ents[i].end;
+    const ner_token *first = &d->toks[start], *last = &d->toks[end - 1];
     *e = (nerd_ent){
-        .start = b->start,
-        .end = b->end,
+        .start = start,
+        .end = end,
         .start_char = first->idx,
         .end_char = last->idx + last->nchars,
         .start_byte = first->start,
         .end_byte = last->start + last->len,
-        .label = d->model->ner_moves.labels[b->label],
+        .label = d->ruled ? d->rents[i].label : d->model->ner_moves.labels[d->ents[i].label],
+        .ent_id = d->ruled ? d->rents[i].ent_id : "",
     };
     return 0;
 }

@@ -10,6 +10,7 @@
  *     lexeme.c        NORM / PREFIX / SUFFIX / SHAPE and the vocab's lexeme_norm table
  *     lang.c          the languages nerd computes: tokenizer class, LIKE_NUM, IS_STOP (config.cfg's lang)
  *     lang_words.c    their stop and number words, generated from spaCy (tools/gen_lang_words.py)
+ *     lexattr.c       the lexical flags (IS_ALPHA ... LIKE_EMAIL; LIKE_NUM and IS_STOP from lang.c)
  *     hash.c          spaCy's string hash and thinc's HashEmbed hash
  *     symbols.c       spaCy's reserved strings and their fixed IDs
  *   modelfile/   reading a pipeline folder's files
@@ -35,6 +36,8 @@
  *     attr_ruler.c    the attribute_ruler's DEP rules (whitespace tokens get "dep")
  *     lemmatizer.c    the rule lemmatizer (English): a token's lemma from its text, POS and morph
  *     noun_chunks.c   English noun chunks (and spaCy's left edges) from a parse
+ *     entity_ruler.c  the entity_ruler: patterns on the matchers, entities per token as spaCy's Doc
+ *     ruler_load.c    its load function and its place between the ner's steps
  *   matcher/     spaCy's rule matchers over tokens whose attributes are given
  *     matcher.c       the token Matcher: patterns from spaCy's JSON, its matches in its order
  *     phrase.c        the PhraseMatcher (ORTH, LOWER)
@@ -70,6 +73,7 @@
 #include "text/tokenizer.h"
 #include "util/buf.h"
 #include "components/arch.h"
+#include "components/entity_ruler.h"
 #include "pipeline/registry.h"
 
 
@@ -116,6 +120,9 @@ struct nerd_model {
     parser_packed ner_net_packed;
     kn_precision precision;
     embed_cache *ner_cache;       /* NULL when disabled */
+    /* the entity_rulers in pipeline order (entity_ruler.h) */
+    entity_ruler *rulers[MAX_ENTITY_RULERS];
+    int nrulers;
 };
 
 typedef struct {
@@ -158,13 +165,23 @@ struct nerd_doc {
     size_t t2v_attrcap, pworkcap, pintscap, pbytescap, parsecap;
     size_t parse_steps;           /* transitions the parser took (benchmarks count its work) */
     int has_parse;
+    /* entity rulers: their per-doc state, the ner's presets, and the entities they leave (the
+     * doc's entities when ruled is set) */
+    ruler_doc rd;
+    ruler_token_in *rtoks;
+    biluo_preset *presets;
+    ruler_ent *rents;
+    size_t rtokcap, presetcap, rentcap, nrents;
+    int ruled;
 };
 
 /* The shared tok2vec and the parser over a tokenized doc: heads, deps, sentence starts.
  * NERD_ERR_DEADLINE once the monotonic clock passes deadline (deadline.h; 0 for none). */
 nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline);
-/* The ner over a tokenized doc (sent_start: sentence starts it must respect, or NULL). */
-nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_start, double deadline);
+/* The ner over a tokenized doc (sent_start: sentence starts it must respect, or NULL; preset:
+ * entities set before it, which it keeps, or NULL). */
+nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_start, const biluo_preset *preset,
+                       double deadline);
 
 
 /* The components' load functions (registry.c's table). */
@@ -172,6 +189,10 @@ nerd_status ner_component_load(nerd_model *m, const spacy_config *c, const char 
                                const pipeline_plan *plan, char *err, size_t errlen);
 nerd_status parser_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
                                   const pipeline_plan *plan, char *err, size_t errlen);
+nerd_status entity_ruler_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
+                                        const pipeline_plan *plan, char *err, size_t errlen);
+/* The entity rulers, the ner between them, over a tokenized (and maybe parsed) doc. */
+nerd_status engine_ner_ruled(const nerd_model *m, nerd_doc *d, const uint8_t *sent_start, double deadline);
 /* Loads the tok2vec component `name` as the model's shared tok2vec (once). */
 nerd_status tok2vec_component_load_shared(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
                                           char *err, size_t errlen);

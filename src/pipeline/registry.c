@@ -13,6 +13,8 @@ typedef enum {
     ROLE_INERT,     /* sets only what neither the ner nor the parser reads */
     ROLE_ATTRIBUTE_RULER,
     ROLE_SENTER,
+    ROLE_ENTITY_RULER, /* computed, any number of them, before or after the ner */
+    ROLE_SPAN_RULER,   /* inert unless annotate_ents: then it writes doc.ents (not computed) */
 } factory_role;
 
 static const struct {
@@ -29,6 +31,8 @@ static const struct {
     {"trainable_lemmatizer", ROLE_INERT, NULL},
     {"attribute_ruler", ROLE_ATTRIBUTE_RULER, NULL},
     {"senter", ROLE_SENTER, NULL},
+    {"entity_ruler", ROLE_ENTITY_RULER, entity_ruler_component_load},
+    {"span_ruler", ROLE_SPAN_RULER, NULL},
 };
 #define NFACTORIES (sizeof factories / sizeof *factories)
 
@@ -102,6 +106,27 @@ nerd_status registry_plan(const spacy_config *c, const char *dir, pipeline_plan 
         }
         if (slot) snprintf(slot, PIPE_NAME, "%.31s", pipe[i]);
         if (!strcmp(f, "parser") && !*plan->ner) plan->parser_before_ner = 1;
+        if (factories[k].role == ROLE_ENTITY_RULER) {
+            if (plan->n_entity_rulers == MAX_ENTITY_RULERS) {
+                snprintf(err, errlen, "%s [%s]: more than %d entity_ruler components", path, sec, MAX_ENTITY_RULERS);
+                return NERD_ERR_UNSUPPORTED;
+            }
+            int r = plan->n_entity_rulers++;
+            snprintf(plan->entity_rulers[r], PIPE_NAME, "%.31s", pipe[i]);
+            plan->entity_ruler_before_ner[r] = !*plan->ner;
+            plan->entity_ruler_after_parser[r] = *plan->parser != 0;
+        }
+        if (factories[k].role == ROLE_SPAN_RULER) {
+            /* it writes doc.spans[spans_key]; with annotate_ents (false by default) doc.ents too */
+            int annotate_ents = 0;
+            if (cfg_bool(c, sec, "annotate_ents", &annotate_ents) == 0 && annotate_ents) {
+                snprintf(err, errlen,
+                         "%s [%s]: a span_ruler with annotate_ents = true sets the entities; nerd computes the "
+                         "entity_ruler, not the span_ruler",
+                         path, sec);
+                return NERD_ERR_UNSUPPORTED;
+            }
+        }
         if (factories[k].role == ROLE_SENTER) {
             /* senter sets sentence starts the parser and the ner respect; after the parser (which
              * sets every token's) and without overwrite it changes nothing */

@@ -13,10 +13,15 @@
 #include "modelfile/spacy_config.h"
 
 #define PIPE_NAME 32
+#define MAX_ENTITY_RULERS 8
 
 typedef struct {
     char ner[PIPE_NAME], parser[PIPE_NAME], ruler[PIPE_NAME]; /* "" when absent */
     int parser_before_ner;
+    /* the entity_rulers, in pipeline order, and where each runs */
+    char entity_rulers[MAX_ENTITY_RULERS][PIPE_NAME];
+    int entity_ruler_before_ner[MAX_ENTITY_RULERS], entity_ruler_after_parser[MAX_ENTITY_RULERS];
+    int n_entity_rulers;
     char full_error[400];  /* why the full pipeline cannot run ("" when it can) */
 } pipeline_plan;
 

@@ -16,6 +16,15 @@ static const uint32_t unicode15_new[][2] = {
     {0x1FABF, 0x1FABF}, {0x1FACE, 0x1FACF}, {0x1FADA, 0x1FADB}, {0x1FAE8, 0x1FAE8}, {0x1FAF7, 0x1FAF8},
     {0x2B739, 0x2B739}, {0x31350, 0x323AF},
 };
+/* Other_Lowercase: lowercase for str.islower() though not category Ll (from Python 3.11's
+ * unicodedata over every code point) */
+static const uint32_t other_lower[][2] = {
+    {0xAA, 0xAA}, {0xBA, 0xBA}, {0x2B0, 0x2B8}, {0x2C0, 0x2C1}, {0x2E0, 0x2E4}, {0x345, 0x345},
+    {0x37A, 0x37A}, {0x1D2C, 0x1D6A}, {0x1D78, 0x1D78}, {0x1D9B, 0x1DBF}, {0x2071, 0x2071},
+    {0x207F, 0x207F}, {0x2090, 0x209C}, {0x2170, 0x217F}, {0x24D0, 0x24E9}, {0x2C7C, 0x2C7D},
+    {0xA69C, 0xA69D}, {0xA770, 0xA770}, {0xA7F8, 0xA7F9}, {0xAB5C, 0xAB5F}, {0x10780, 0x10780},
+    {0x10783, 0x10785}, {0x10787, 0x107B0}, {0x107B2, 0x107BA},
+};
 /* Other_Uppercase: uppercase for str.isupper() though not category Lu */
 static const uint32_t other_upper[][2] = {
     {0x2160, 0x216F}, {0x24B6, 0x24CF}, {0x1F130, 0x1F149}, {0x1F150, 0x1F169}, {0x1F170, 0x1F189},
@@ -220,14 +229,78 @@ int py_lower(const char *s, size_t len, buf *out)
     return 0;
 }
 
-int py_str_isspace(const char *s, size_t len)
+int py_islower(uint32_t cp)
+{
+    if (cp < 0x80) return cp >= 'a' && cp <= 'z';
+    if (unicode15_only(cp)) return 0;
+    return utf8proc_category((utf8proc_int32_t)cp) == UTF8PROC_CATEGORY_LL || IN_TABLE(cp, other_lower);
+}
+
+int py_istitle_char(uint32_t cp)
+{
+    return cp >= 0x80 && !unicode15_only(cp) && utf8proc_category((utf8proc_int32_t)cp) == UTF8PROC_CATEGORY_LT;
+}
+
+const char *py_category(uint32_t cp)
+{
+    if (unicode15_only(cp)) return "Cn";
+    return utf8proc_category_string((utf8proc_int32_t)cp);
+}
+
+/* every character satisfies pred (and there is one) */
+static int all_chars(const char *s, size_t len, int (*pred)(uint32_t))
 {
     if (!len) return 0;
     for (size_t i = 0; i < len;) {
         uint32_t cp;
         size_t n = py_utf8_next(s + i, len - i, &cp);
-        if (!n || !py_isspace(cp)) return 0;
+        if (!n || !pred(cp)) return 0;
         i += n;
     }
     return 1;
+}
+
+int py_str_isalpha(const char *s, size_t len) { return all_chars(s, len, py_isalpha); }
+int py_str_isspace(const char *s, size_t len) { return all_chars(s, len, py_isspace); }
+int py_str_isdigit(const char *s, size_t len) { return all_chars(s, len, py_isdigit); }
+
+/* Python's islower/isupper: no character of the other case (nor titlecase), and one cased
+ * character of the case asked */
+static int one_case(const char *s, size_t len, int (*want)(uint32_t), int (*other)(uint32_t))
+{
+    int cased = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = py_utf8_next(s + i, len - i, &cp);
+        if (!n || other(cp) || py_istitle_char(cp)) return 0;
+        cased |= want(cp);
+        i += n;
+    }
+    return cased;
+}
+
+int py_str_islower(const char *s, size_t len) { return one_case(s, len, py_islower, py_isupper); }
+int py_str_isupper(const char *s, size_t len) { return one_case(s, len, py_isupper, py_islower); }
+
+/* Python's istitle: an upper- or titlecase character only after an uncased one, a lowercase
+ * one only after a cased one, and at least one cased character */
+int py_str_istitle(const char *s, size_t len)
+{
+    int cased = 0, previous_cased = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = py_utf8_next(s + i, len - i, &cp);
+        if (!n) return 0;
+        if (py_isupper(cp) || py_istitle_char(cp)) {
+            if (previous_cased) return 0;
+            previous_cased = cased = 1;
+        } else if (py_islower(cp)) {
+            if (!previous_cased) return 0;
+            previous_cased = cased = 1;
+        } else {
+            previous_cased = 0;
+        }
+        i += n;
+    }
+    return cased;
 }

@@ -21,6 +21,19 @@ int py_isspace(uint32_t cp);
 int py_isalpha(uint32_t cp);
 int py_isdigit(uint32_t cp);
 int py_isupper(uint32_t cp);
+/* Python's Lowercase property (Ll and Other_Lowercase) and titlecase (Lt) of one character. */
+int py_islower(uint32_t cp);
+int py_istitle_char(uint32_t cp);
+/* unicodedata.category(chr(cp)) as Python 3.11 gives it ("Lu", "Po", ...; "Cn" unassigned). */
+const char *py_category(uint32_t cp);
+
+/* str.isalpha(), isdigit(), islower(), isupper(), istitle() of s[0..len) (valid UTF-8), as
+ * Python defines them on whole strings (empty: 0). */
+int py_str_isalpha(const char *s, size_t len);
+int py_str_isdigit(const char *s, size_t len);
+int py_str_islower(const char *s, size_t len);
+int py_str_isupper(const char *s, size_t len);
+int py_str_istitle(const char *s, size_t len);
 
 /* Appends str.lower() of s[0..len) (valid UTF-8) to out. Returns 0 or -1 (memory). */
 int py_lower(const char *s, size_t len, buf *out);

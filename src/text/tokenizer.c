@@ -101,6 +101,11 @@ static size_t find_suffix(const tokenizer *t, const char *s, size_t len, pcre2_m
     return last_chars_bytes(s, len, char_count(s + ms, me - ms));
 }
 
+int tokenizer_url_match(const tokenizer *t, const char *s, size_t len, tok_scratch *sc)
+{
+    return sc->md && pyre_any_match(&t->url, s, len, sc->md);
+}
+
 /* ---- token output ---- */
 
 static int push(tok_scratch *sc, uint32_t start, uint32_t len, int32_t norm_sub)

@@ -53,6 +53,10 @@ int tokenizer_run(const tokenizer *t, const char *text, size_t len, tok_scratch 
 enum { TOK_DEADLINE = -2 };
 int tokenizer_run_until(const tokenizer *t, const char *text, size_t len, double deadline, tok_scratch *s);
 
+/* The url_match pattern at s's start (Python's re.match; 0 when the tokenizer has none): the
+ * English URL_MATCH that spaCy's LIKE_URL also tries. sc is a scratch that has run. */
+int tokenizer_url_match(const tokenizer *t, const char *s, size_t len, tok_scratch *sc);
+
 /* A special case's NORM for a subtoken index from tok_span.norm_sub. */
 void tokenizer_sub_norm(const tokenizer *t, int32_t sub, const char **p, size_t *len);
 

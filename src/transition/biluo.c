@@ -73,24 +73,38 @@ const char *biluo_class_name(const biluo_moves *mv, int c, char *buf, size_t len
     return buf;
 }
 
-/* Validity as spaCy's ner.pyx has it for documents without preset entities. i = B(0), the
- * token being labelled; an entity is open from open_start with open_label. */
+/* Validity as spaCy's ner.pyx has it. i = B(0), the token being labelled; an entity is open
+ * from open_start with open_label. Presets (entities set before the ner) are checked first, in
+ * ner.pyx's order: a preset entity is forced through, whatever the sentence starts and spaces. */
 static int is_valid(const biluo_class *c, size_t i, size_t n, long open_start, int open_label,
-                    const uint8_t *is_space, const uint8_t *sent_start)
+                    const uint8_t *is_space, const uint8_t *sent_start, const biluo_preset *preset)
 {
     int has_next = i + 1 < n;
     int next_starts_sent = has_next && sent_start && sent_start[i + 1];
+    int iob0 = preset ? preset[i].iob : 0, label0 = preset ? preset[i].label : BILUO_PRESET_NONE;
+    int iob1 = preset && has_next ? preset[i + 1].iob : 0;
+    enum { I = 1, B = 3 };
     switch (c->kind) {
-    case BILUO_B: /* needs a next token for L, no sentence start inside, not on whitespace */
-        return open_start < 0 && c->label >= 0 && has_next && !next_starts_sent && !is_space[i];
+    case BILUO_B:
+        if (open_start >= 0 || !has_next || c->label == BILUO_PRESET_NONE || iob0 == I) return 0;
+        if (iob0 == B) return c->label == label0 && iob1 == I;
+        return iob1 != B && !next_starts_sent && !is_space[i];
     case BILUO_I:
-        return open_start >= 0 && c->label == open_label && has_next && !next_starts_sent;
+        if (open_start < 0 || !has_next || c->label == BILUO_PRESET_NONE || c->label != open_label || iob0 == B ||
+            iob1 == B)
+            return 0;
+        if (iob0 == I) return iob1 != 0 && iob1 != 2 && c->label == label0;
+        return !next_starts_sent;
     case BILUO_L:
-        return open_start >= 0 && c->label == open_label;
-    case BILUO_U:
-        return open_start < 0 && c->label >= 0 && !is_space[i];
+        if (c->label == BILUO_PRESET_NONE || open_start < 0) return 0;
+        if (iob0 == I && iob1 != I) return c->label == label0;
+        return c->label == open_label && iob1 != I;
+    case BILUO_U: /* the empty label's U is valid only on a blocked token (never preset here) */
+        if (c->label == BILUO_PRESET_NONE || open_start >= 0 || iob1 == I) return 0;
+        if (iob0 == B) return c->label == label0;
+        return !is_space[i];
     case BILUO_O:
-        return open_start < 0;
+        return open_start < 0 && iob0 != B && iob0 != I;
     }
     return 0;
 }
@@ -113,32 +127,53 @@ void biluo_features_extra(const biluo_state *st, int feats[BILUO_EXTRA_FEATS])
 }
 
 int biluo_choose(const biluo_moves *mv, const biluo_state *st, size_t n, const uint8_t *is_space,
-                 const uint8_t *sent_start, const float *scores, uint8_t *valid)
+                 const uint8_t *sent_start, const biluo_preset *preset, const float *scores, uint8_t *valid)
 {
     int best = -1;
     for (int c = 0; c < mv->nclasses; c++) {
-        valid[c] = (uint8_t)is_valid(&mv->classes[c], st->i, n, st->open_start, st->open_label, is_space, sent_start);
+        valid[c] = (uint8_t)is_valid(&mv->classes[c], st->i, n, st->open_start, st->open_label, is_space, sent_start,
+                                      preset);
         if (valid[c] && (best < 0 || scores[c] > scores[best])) best = c; /* first max on ties */
+    }
+    /* the classes spaCy adds for a preset label the ner lacks, at the tokens that preset */
+    static const uint8_t added_kinds[] = {BILUO_B, BILUO_I, BILUO_L, BILUO_U};
+    for (size_t k = 0; best < 0 && preset && k < sizeof added_kinds; k++) {
+        biluo_class added = {added_kinds[k], BILUO_PRESET_UNKNOWN};
+        if (preset[st->i].label == BILUO_PRESET_UNKNOWN &&
+            is_valid(&added, st->i, n, st->open_start, st->open_label, is_space, sent_start, preset))
+            return BILUO_PRESET_MOVE(added_kinds[k]);
     }
     return best;
 }
 
-void biluo_apply(const biluo_moves *mv, biluo_state *st, int best, biluo_ent *ents)
+static void apply_class(const biluo_class *c, biluo_state *st, biluo_ent *ents)
 {
-    if (best >= 0) {
-        const biluo_class *c = &mv->classes[best];
-        switch (c->kind) {
-        case BILUO_B: st->open_start = (long)st->i; st->open_label = c->label; break;
-        case BILUO_L:
-            ents[st->nents++] = (biluo_ent){(uint32_t)st->open_start, (uint32_t)st->i + 1, st->open_label};
-            st->open_start = -1;
-            st->open_label = -1;
-            break;
-        case BILUO_U: ents[st->nents++] = (biluo_ent){(uint32_t)st->i, (uint32_t)st->i + 1, c->label}; break;
-        default: break;
-        }
+    switch (c->kind) {
+    case BILUO_B: st->open_start = (long)st->i; st->open_label = c->label; break;
+    case BILUO_L:
+        ents[st->nents++] = (biluo_ent){(uint32_t)st->open_start, (uint32_t)st->i + 1, st->open_label};
+        st->open_start = -1;
+        st->open_label = -1;
+        break;
+    case BILUO_U: ents[st->nents++] = (biluo_ent){(uint32_t)st->i, (uint32_t)st->i + 1, c->label}; break;
+    default: break;
     }
     st->i++;
+}
+
+void biluo_apply(const biluo_moves *mv, biluo_state *st, int best, biluo_ent *ents)
+{
+    if (best < 0 && best != -1) { /* a class of a preset label the ner lacks */
+        biluo_class added = {(uint8_t)(-16 - best), BILUO_PRESET_UNKNOWN};
+        apply_class(&added, st, ents);
+        return;
+    }
+    if (best < 0) { /* no valid move: spaCy's force_final */
+        st->i = SIZE_MAX;
+        st->open_start = -1;
+        return;
+    }
+    apply_class(&mv->classes[best], st, ents);
 }
 
 size_t biluo_decode(const biluo_moves *mv, const parser_net *net, const float *table, size_t n,
@@ -150,7 +185,7 @@ size_t biluo_decode(const biluo_moves *mv, const parser_net *net, const float *t
         int feats[3];
         biluo_features(&st, feats);
         parser_net_step(net, table, feats, hidden, scores);
-        int best = biluo_choose(mv, &st, n, is_space, sent_start, scores, valid);
+        int best = biluo_choose(mv, &st, n, is_space, sent_start, NULL, scores, valid);
         if (trace) trace(trace_ctx, st.i, feats, hidden, scores, valid, best);
         biluo_apply(mv, &st, best, ents);
     }

@@ -51,10 +51,26 @@ void biluo_features(const biluo_state *st, int feats[3]);
  * 5 (spaCy's set_context_tokens for 6 features). */
 #define BILUO_EXTRA_FEATS 6
 void biluo_features_extra(const biluo_state *st, int feats[BILUO_EXTRA_FEATS]);
-/* Marks valid classes and returns the first highest-scoring valid one. */
+/* Entities set before the ner (an entity_ruler's), per token as spaCy's TokenC holds them: the
+ * ner keeps them (ner.pyx's is_valid checks ent_iob and ent_type of B(0) and B(1)). */
+enum { BILUO_PRESET_NONE = -1, BILUO_PRESET_UNKNOWN = -2 };
+typedef struct {
+    uint8_t iob;      /* 0 missing, 1 I, 2 O, 3 B */
+    int16_t label;    /* index into labels; NONE without a type, UNKNOWN for a label the ner lacks */
+} biluo_preset;
+
+/* A preset label the ner lacks: spaCy adds its B/I/L/U classes to the ner before it runs
+ * (_ensure_labels_are_added: zero weights, and as unseen classes they score the lowest score of
+ * the batch), so they are chosen exactly where a preset forces them. biluo_choose answers
+ * BILUO_PRESET_MOVE(kind) for such a move; its entities have the label BILUO_PRESET_UNKNOWN. */
+#define BILUO_PRESET_MOVE(kind) (-16 - (int)(kind))
+
+/* Marks valid classes and returns the first highest-scoring valid one, a BILUO_PRESET_MOVE, or
+ * -1 when no move is valid (spaCy then forces the state to its end). preset: n entries, or NULL. */
 int biluo_choose(const biluo_moves *mv, const biluo_state *st, size_t n, const uint8_t *is_space,
-                 const uint8_t *sent_start, const float *scores, uint8_t *valid);
-/* Applies class c, appending a finished entity to ents; advances st->i. */
+                 const uint8_t *sent_start, const biluo_preset *preset, const float *scores, uint8_t *valid);
+/* Applies class c, appending a finished entity to ents; advances st->i. c = -1 ends the
+ * decoding as spaCy's force_final does (st->i = SIZE_MAX; an open entity is dropped). */
 void biluo_apply(const biluo_moves *mv, biluo_state *st, int c, biluo_ent *ents);
 
 /* Greedy decoding over n tokens with the precomputed table. is_space[i] marks whitespace

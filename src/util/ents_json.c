@@ -73,9 +73,13 @@ int ents_write_list(const nerd_doc *d, const char *text, buf *out)
         if ((i && buf_putc(out, ',')) || buf_puts(out, "{\"text\":") ||
             json_write_string(out, text + e.start_byte, e.end_byte - e.start_byte, 0) || buf_puts(out, ",\"label\":") ||
             json_write_string(out, e.label, strlen(e.label), 0) ||
-            buf_printf(out, ",\"start_char\":%zu,\"end_char\":%zu,\"start\":%zu,\"end\":%zu}", e.start_char, e.end_char,
+            buf_printf(out, ",\"start_char\":%zu,\"end_char\":%zu,\"start\":%zu,\"end\":%zu", e.start_char, e.end_char,
                        e.start, e.end))
             return -1;
+        /* an entity_ruler pattern's id, only where one was set (spaCy's ent_id_ is "" otherwise) */
+        if (*e.ent_id && (buf_puts(out, ",\"ent_id\":") || json_write_string(out, e.ent_id, strlen(e.ent_id), 0)))
+            return -1;
+        if (buf_putc(out, '}')) return -1;
     }
     return buf_putc(out, ']');
 }

@@ -10,7 +10,8 @@
  * separators and non-ASCII as is, byte for byte what FastAPI sends. text is the doc's input. */
 int ents_write_dict(const nerd_doc *d, const char *text, buf *out);
 
-/* [{"text","label","start_char","end_char","start","end"}, ...], every entity in order. */
+/* [{"text","label","start_char","end_char","start","end"[,"ent_id"]}, ...], every entity in
+ * order; "ent_id" only for an entity whose entity_ruler pattern had a non-empty "id". */
 int ents_write_list(const nerd_doc *d, const char *text, buf *out);
 
 #endif

@@ -48,8 +48,11 @@ TEST(refusal_names_the_unsupported_factory_and_section)
     static const struct { const char *anchor, *from, *to, *needles[4]; } cases[] = {
         {"[components.lemmatizer]", "factory = \"lemmatizer\"", "factory = \"textcat\"",
          {"config.cfg", "[components.lemmatizer]", "factory \"textcat\" is not supported", NULL}},
-        {"[components.lemmatizer]", "factory = \"lemmatizer\"", "factory = \"entity_ruler\"",
-         {"config.cfg", "[components.lemmatizer]", "factory \"entity_ruler\"", NULL}},
+        {"[components.lemmatizer]", "factory = \"lemmatizer\"", "factory = \"sentencizer\"",
+         {"config.cfg", "[components.lemmatizer]", "factory \"sentencizer\"", NULL}},
+        /* a span_ruler that writes doc.ents (without annotate_ents it writes only doc.spans) */
+        {"[components.lemmatizer]", "factory = \"lemmatizer\"", "factory = \"span_ruler\"\nannotate_ents = true",
+         {"config.cfg", "[components.lemmatizer]", "span_ruler with annotate_ents = true", NULL}},
         {"[components.tagger]", "factory = \"tagger\"", "factory = \"merge_entities\"",
          {"[components.tagger]", "factory \"merge_entities\"", NULL}},
         {"[components.ner]", "factory = \"ner\"", "factory = \"beam_ner\"",
@@ -60,6 +63,36 @@ TEST(refusal_names_the_unsupported_factory_and_section)
         edit(cases[i].anchor, cases[i].from, cases[i].to);
         expect_refusal(cases[i].to, NERD_ERR_UNSUPPORTED, cases[i].needles);
     }
+    cleanup();
+}
+
+/* A span_ruler writing only doc.spans (annotate_ents false, its default) changes no entity: the
+ * folder loads and gives the stand-in's entities. */
+TEST(refusal_spares_a_span_ruler_that_leaves_the_entities)
+{
+    fresh();
+    edit("[components.lemmatizer]", "factory = \"lemmatizer\"", "factory = \"span_ruler\"\nannotate_ents = false");
+    char err[1024] = "";
+    nerd_status st;
+    nerd_model *m = nerd_model_load(copy_dir, &st, err, sizeof err);
+    CHECKF(m, "span_ruler without annotate_ents refused: %s", err);
+    nerd_doc *d = nerd_doc_new();
+    const char *text = "Angela Merkel visited Paris.";
+    CHECK_EQ_INT(nerd_ner(m, d, text, strlen(text), NERD_PIPELINE_FULL), NERD_OK);
+    /* the stand-in's own answer */
+    nerd_doc *plain = nerd_doc_new();
+    nerd_model *standin = test_model();
+    CHECK_EQ_INT(nerd_ner(standin, plain, text, strlen(text), NERD_PIPELINE_FULL), NERD_OK);
+    CHECK(nerd_doc_nents(d) == nerd_doc_nents(plain) && nerd_doc_nents(d) > 0);
+    for (size_t i = 0; i < nerd_doc_nents(d); i++) {
+        nerd_ent a, b;
+        CHECK(nerd_doc_ent(d, i, &a) == 0 && nerd_doc_ent(plain, i, &b) == 0);
+        CHECK(a.start == b.start && a.end == b.end && !strcmp(a.label, b.label) && !*a.ent_id);
+    }
+    nerd_doc_free(plain);
+    nerd_model_free(standin);
+    nerd_doc_free(d);
+    nerd_model_free(m);
     cleanup();
 }
 

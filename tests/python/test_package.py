@@ -295,3 +295,18 @@ def test_the_gil_is_released_while_nerd_runs(nlp, all_golden_texts, monkeypatch)
         sys.setswitchinterval(old)
         watcher.join(60)
     assert seen_in_call
+
+
+def test_entity_ruler_entities_and_ent_ids_as_spacy(tmp_path):
+    # a pipeline a user makes: the stand-in plus an entity_ruler after the ner, written by spaCy
+    import spacy
+    theirs = spacy.load(STANDIN)
+    ruler = theirs.add_pipe("entity_ruler", after="ner", config={"overwrite_ents": True})
+    ruler.add_patterns([{"label": "GPE", "pattern": "Paris", "id": "paris-fr"},
+                        {"label": "PERSON", "pattern": [{"LOWER": "angela"}, {"LOWER": "merkel"}], "id": "am"},
+                        {"label": "DAY", "pattern": [{"LOWER": "monday"}]}])
+    theirs.to_disk(tmp_path / "ruled")
+    want, got = theirs(PARIS), nerd.load(tmp_path / "ruled")(PARIS)
+    assert [(e.text, e.label_, e.ent_id_) for e in got.ents] == [(e.text, e.label_, e.ent_id_) for e in want.ents]
+    assert ("Paris", "GPE", "paris-fr") in [(e.text, e.label_, e.ent_id_) for e in got.ents]
+    assert [t.ent_id_ for t in got] == [t.ent_id_ for t in want]

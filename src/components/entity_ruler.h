@@ -1,0 +1,84 @@
+/* entity_ruler.h - spaCy's entity_ruler (spacy/pipeline/entityruler.py, the EntityRuler class
+ * its factory makes in 3.8): the folder's patterns.jsonl on nerd's Matcher and PhraseMatcher,
+ * matches chosen longest first then earliest, written to the doc's entities over or around the
+ * ones already there (overwrite_ents), a pattern's "id" becoming the entity's ent_id.
+ *
+ * The doc's entities are kept per token as spaCy keeps them (ent_iob, ent_type, ent_id), so that
+ * rulers before the ner (whose entities the ner must keep: biluo.h's presets), the ner and rulers
+ * after it compose as spaCy's Doc.set_ents and Doc.ents make them. */
+#ifndef NERD_ENTITY_RULER_H
+#define NERD_ENTITY_RULER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nerd.h"
+#include "matcher/matcher.h"
+#include "text/lexattr.h"
+#include "text/tokenizer.h"
+#include "transition/biluo.h"
+#include "util/buf.h"
+
+typedef struct entity_ruler entity_ruler;
+
+/* Where a ruler runs in the pipeline. */
+typedef struct {
+    int before_ner;     /* its entities are the ner's presets */
+    int after_parser;   /* the parser's sentence starts are set when it runs (full pipeline) */
+} ruler_place;
+
+/* Loads DIR/NAME/cfg and DIR/NAME/patterns.jsonl. tok splits the phrase patterns; lang gives
+ * the lexical attributes the token patterns read. NULL with err (naming the file, the line and
+ * the reason) and *status set on failure. */
+entity_ruler *entity_ruler_load(const char *dir, const char *name, ruler_place place, const tokenizer *tok,
+                                nerd_status *status, char *err, size_t errlen);
+void entity_ruler_free(entity_ruler *r);
+
+/* A doc's entities per token, as spaCy's TokenC has them, and what the matchers read. */
+typedef struct {
+    size_t n, cap;
+    uint8_t *iob;           /* 0 missing, 1 I, 2 O, 3 B */
+    const char **type;      /* the label, NULL for none */
+    const char **id;        /* the ent_id, NULL for none */
+    matcher_token *mtoks;   /* the tokens' attributes for the matchers */
+    buf strs;               /* their LOWER strings */
+    buf scratch;
+    matcher_matches tm, pm; /* the matchers' answers */
+    struct ruler_match *cands;  /* the matches in spaCy's order, and a hash table to order them */
+    size_t ncands, candcap, *table, tablecap;
+    uint8_t *seen;
+    struct ruler_ent *old, *fresh;  /* set_annotations' lists */
+} ruler_doc;
+
+typedef struct ruler_ent {
+    uint32_t start, end;
+    const char *label, *ent_id;   /* ent_id "" when none */
+} ruler_ent;
+
+void ruler_doc_free(ruler_doc *rd);
+
+/* The lexical attributes of n tokens (texts[i] of lens[i] bytes, nchars[i] code points,
+ * ws[i] followed by a space, norms) and no entities yet. 0, or -1 out of memory. */
+typedef struct {
+    const char *text;
+    size_t len, nchars;
+    int ws;
+    const char *norm, *shape;
+    size_t norm_len, shape_len;
+} ruler_token_in;
+int ruler_doc_begin(ruler_doc *rd, const nerd_lang *lang, const tokenizer *tok, tok_scratch *tsc,
+                    const ruler_token_in *toks, size_t n);
+
+/* The ruler over the doc; sent_starts (the parser's, or NULL) gives IS_SENT_START. */
+int entity_ruler_run(const entity_ruler *r, ruler_doc *rd, const uint8_t *sent_starts);
+ruler_place entity_ruler_place(const entity_ruler *r);
+
+/* The ner's entities written as its set_annotations does (Doc.set_ents with default
+ * "unmodified", then every missing token O). */
+void ruler_doc_set_ner(ruler_doc *rd, const biluo_ent *ents, size_t nents, char *const *labels);
+/* The presets the ner must respect, over its labels. out has rd->n entries. */
+void ruler_doc_presets(const ruler_doc *rd, char *const *labels, int nlabels, biluo_preset *out);
+/* Doc.ents: the entities the token states spell, into out (room for rd->n). */
+size_t ruler_doc_ents(const ruler_doc *rd, ruler_ent *out);
+
+#endif

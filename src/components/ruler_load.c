@@ -1,0 +1,118 @@
+/* ruler_load.c - the entity_ruler in the pipeline: its load function (registry.c's row) and
+ * the run of the rulers before the ner, the ner keeping their entities, and the rulers after. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/engine.h"
+#include "util/deadline.h"
+
+nerd_status entity_ruler_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
+                                        const pipeline_plan *plan, char *err, size_t errlen)
+{
+    int k = 0;
+    while (k < plan->n_entity_rulers && strcmp(plan->entity_rulers[k], name)) k++;
+    if (k == plan->n_entity_rulers || m->nrulers == MAX_ENTITY_RULERS) {
+        snprintf(err, errlen, "%s: entity_ruler %s is not in the pipeline's plan", dir, name);
+        return NERD_ERR_ARG;
+    }
+    (void)c; /* the ruler's settings are in its own folder (entity_ruler/cfg), not config.cfg */
+    ruler_place place = {plan->entity_ruler_before_ner[k], plan->entity_ruler_after_parser[k]};
+    nerd_status st;
+    entity_ruler *r = entity_ruler_load(dir, name, place, m->tok, &st, err, errlen);
+    if (!r) return st;
+    m->rulers[m->nrulers++] = r;
+    return NERD_OK;
+}
+
+/* the tokens' lexical attributes as the rulers read them */
+static nerd_status begin_doc(const nerd_model *m, nerd_doc *d)
+{
+    size_t n = d->ntoks;
+    if (grow_array((void **)&d->rtoks, &d->rtokcap, n + 1, sizeof *d->rtoks)) return NERD_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const ner_token *t = &d->toks[i];
+        d->rtoks[i] = (ruler_token_in){
+            .text = d->text.ptr + t->start,
+            .len = t->len,
+            .nchars = t->nchars,
+            .ws = t->ws,
+            .norm = d->strs.ptr + t->norm_off,
+            .norm_len = t->norm_len,
+            .shape = d->strs.ptr + t->shape_off,
+            .shape_len = t->shape_len,
+        };
+    }
+    return ruler_doc_begin(&d->rd, m->lang, m->tok, &d->tsc, d->rtoks, n) ? NERD_ERR_NOMEM : NERD_OK;
+}
+
+/* A token's number of children in the parse. */
+static size_t n_children(const nerd_doc *d, size_t i)
+{
+    size_t k = 0;
+    for (size_t j = 0; j < d->ntoks; j++) k += j != i && (size_t)d->heads[j] == i;
+    return k;
+}
+
+/* spaCy's Span.ent_id_ is its root token's ent_id (spacy/tokens/span.pyx's root): the first
+ * sentence root inside the span, else the first token whose head is outside it with the fewest
+ * steps up to its sentence's root (a whitespace or punctuation token without children counts
+ * n - 1); the span's first token without a parse (every head is then the token itself). */
+static size_t span_root(const nerd_doc *d, const ruler_doc *rd, size_t start, size_t end)
+{
+    if (!d->has_parse) return start;
+    const size_t n = d->ntoks;
+    for (size_t i = start; i < end; i++)
+        if ((size_t)d->heads[i] == i) return i;
+    size_t best = n, root = start;
+    int found = 0;
+    for (size_t i = start; i < end; i++) {
+        size_t h = (size_t)d->heads[i];
+        if (h >= start && h < end) continue;
+        size_t steps = 0;
+        if ((d->space[i] || (rd->mtoks[i].flags & MATCHER_IS_PUNCT)) && !n_children(d, i)) {
+            steps = n - 1;
+        } else {
+            for (size_t t = i; (size_t)d->heads[t] != t && steps < n; t = (size_t)d->heads[t]) steps++;
+        }
+        if (steps < best) {
+            best = steps;
+            root = i;
+            found = 1;
+        }
+    }
+    return found ? root : start;
+}
+
+nerd_status engine_ner_ruled(const nerd_model *m, nerd_doc *d, const uint8_t *sent_start, double deadline)
+{
+    nerd_status s = begin_doc(m, d);
+    if (s != NERD_OK) return s;
+    /* the parser's sentence starts, for the rulers that come after it */
+    const uint8_t *parsed = d->has_parse ? d->sent_starts : NULL;
+    int r = 0;
+    for (; r < m->nrulers && entity_ruler_place(m->rulers[r]).before_ner; r++)
+        if (entity_ruler_run(m->rulers[r], &d->rd, entity_ruler_place(m->rulers[r]).after_parser ? parsed : NULL))
+            return NERD_ERR_NOMEM;
+    const biluo_preset *preset = NULL;
+    if (r > 0) {
+        if (grow_array((void **)&d->presets, &d->presetcap, d->ntoks + 1, sizeof *d->presets)) return NERD_ERR_NOMEM;
+        ruler_doc_presets(&d->rd, m->ner_moves.labels, m->ner_moves.nlabels, d->presets);
+        preset = d->presets;
+    }
+    if (deadline_passed(deadline)) return NERD_ERR_DEADLINE;
+    if ((s = engine_ner(m, d, sent_start, preset, deadline)) != NERD_OK) return s;
+    ruler_doc_set_ner(&d->rd, d->ents, d->nents, m->ner_moves.labels);
+    for (; r < m->nrulers; r++)
+        if (entity_ruler_run(m->rulers[r], &d->rd, entity_ruler_place(m->rulers[r]).after_parser ? parsed : NULL))
+            return NERD_ERR_NOMEM;
+    if (grow_array((void **)&d->rents, &d->rentcap, d->ntoks + 1, sizeof *d->rents)) return NERD_ERR_NOMEM;
+    d->nrents = ruler_doc_ents(&d->rd, d->rents);
+    /* what the doc reports: each entity's ent_id_ is its root token's */
+    for (size_t e = 0; e < d->nrents; e++) {
+        const char *id = d->rd.id[span_root(d, &d->rd, d->rents[e].start, d->rents[e].end)];
+        d->rents[e].ent_id = id ? id : "";
+    }
+    d->ruled = 1;
+    return NERD_OK;
+}

@@ -1,0 +1,196 @@
+"""nerd's entity_ruler against spaCy's (`make test-ruler`).
+
+Builds pipelines with spaCy 3.8.7: the model (en_core_web_sm) plus an entity_ruler before the ner
+(overwrite_ents false, phrase patterns on LOWER), one after the ner with overwrite_ents (phrase
+patterns on ORTH, ent_id_sep "##", patterns on the ner's ENT_TYPE/ENT_IOB), the first set of
+patterns after the ner without overwrite, and the first two rulers in one pipeline. The patterns overlap (several keys on one span, nested
+and crossing spans), use every operator and predicate nerd's Matcher implements, and carry ids
+(also empty and null). Each pipeline is written with nlp.to_disk into the work folder; then
+spaCy's entities and ent_ids on the golden texts and the differential generator's texts are
+compared with `nerd ner --format ents` on the same folder, both pipelines (spacy.load, and
+spacy.load without the tagger, parser, attribute_ruler and lemmatizer for --pipeline ner). The
+model's own docs are made once per pipeline: a ruler after the ner is the last step, so the
+folder's ruler, as spacy.load read it back, is applied to copies of them.
+Prints the first differences and "ruler-spacy: N docs, M identical, D differ"; exits 1 on any
+difference.
+
+    python tests/ruler/parity.py --model MODEL --nerd build/nerd --work build/ruler golden.jsonl...
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "spacy"))
+
+OPS = ["?", "*", "+", "!", "{2}", "{1,2}", "{2,}", "{,2}"]
+
+# Before the ner: lexical attributes and flags; two keys on "paris" (a phrase and a token
+# pattern) so that the set order decides; ids set, empty and null.
+BEFORE = [
+    {"label": "GPE", "pattern": "paris", "id": "paris-fr"},
+    {"label": "CITY", "pattern": [{"LOWER": "paris"}]},
+    {"label": "GPE", "pattern": "new york", "id": "nyc"},
+    {"label": "ORG", "pattern": [{"LOWER": "new"}, {"LOWER": "york"}, {"LOWER": "times", "OP": "?"}], "id": "nyt"},
+    {"label": "MONEY", "pattern": [{"IS_CURRENCY": True}, {"LIKE_NUM": True, "OP": "+"}]},
+    {"label": "QUANTITY", "pattern": [{"IS_DIGIT": True}, {"LOWER": {"IN": ["km", "kg", "miles", "mph", "%"]}}]},
+    {"label": "EMAIL", "pattern": [{"LIKE_EMAIL": True}], "id": "mail"},
+    {"label": "URL", "pattern": [{"LIKE_URL": True}], "id": None},
+    {"label": "PERSON", "pattern": [{"IS_TITLE": True, "LOWER": {"IN": ["mr", "mrs", "ms", "dr"]}},
+                                    {"ORTH": ".", "OP": "?"}, {"IS_TITLE": True, "OP": "{1,2}"}], "id": "honorific"},
+    {"label": "TITLE_RUN", "pattern": [{"SHAPE": "Xxxxx"}, {"SHAPE": {"REGEX": "^Xx+$"}, "OP": "+"}]},
+    {"label": "DATE", "pattern": [{"SHAPE": "dddd", "TEXT": {"REGEX": "^(19|20)"}}], "id": "year"},
+    {"label": "NUMWORD", "pattern": [{"LIKE_NUM": True, "IS_ALPHA": True}]},
+    {"label": "DATE", "pattern": [{"NORM": {"IN": ["monday", "tuesday", "wednesday", "thursday", "friday"]}}], "id": ""},
+    {"label": "ACRONYM", "pattern": [{"IS_UPPER": True, "LENGTH": {">=": 2, "<=": 5}, "IS_ALPHA": True}]},
+    {"label": "QUOTED", "pattern": [{"IS_QUOTE": True, "IS_LEFT_PUNCT": True}, {"IS_PUNCT": False, "OP": "{1,3}"},
+                                    {"IS_QUOTE": True, "IS_RIGHT_PUNCT": True}]},
+    {"label": "PAREN", "pattern": [{"IS_BRACKET": True, "ORTH": "("}, {"IS_BRACKET": False, "LENGTH": {"<": 8}, "OP": "*"},
+                                   {"ORTH": ")"}]},
+    {"label": "THE_X_OF", "pattern": [{"LOWER": "the"}, {"IS_STOP": True, "OP": "!"}, {"LOWER": "of"}]},
+    {"label": "CAPWORDS", "pattern": [{"IS_SENT_START": False, "IS_TITLE": True, "LOWER": {"NOT_IN": ["i", "the"]},
+                                       "LENGTH": {">": 3}}, {"IS_TITLE": True, "SPACY": True}]},
+    {"label": "ORDINAL", "pattern": [{"LOWER": {"REGEX": "^\\d+(st|nd|rd|th)$"}}], "id": "ord"},
+    {"label": "CARDINAL", "pattern": [{"IS_DIGIT": True, "OP": "{3}"}]},
+    {"label": "RANGE", "pattern": [{"IS_DIGIT": True}, {"ORTH": "-", "OP": "{,1}"}, {"IS_DIGIT": True, "OP": "{1,}"}]},
+    {"label": "PERSON", "pattern": [{"LOWER": {"INTERSECTS": ["obama", "bush", "clinton"]}}], "id": "president"},
+    {"label": "NON_ASCII", "pattern": [{"IS_ASCII": False, "IS_ALPHA": True}]},
+    {"label": "LONGWORD", "pattern": [{"IS_LOWER": True, "LENGTH": {"==": 13}}]},
+    {"label": "ORG", "pattern": [{"LOWER": {"IS_SUBSET": ["apple", "google", "microsoft"]}}], "id": "tech"},
+    {"label": "ORG", "pattern": [{"LOWER": {"IS_SUPERSET": ["ibm"]}}]},
+    {"label": "NOT_EQ", "pattern": [{"ORTH": "Mr."}, {"LENGTH": {"!=": 3}, "IS_TITLE": True}]},
+    {"label": "EVENT", "pattern": "world war ii"},
+    {"label": "FAC", "pattern": "the white house", "id": "wh"},
+]
+
+# After the ner, with overwrite_ents: patterns on the ner's entities
+AFTER = [
+    {"label": "ORG", "pattern": "Apple", "id": "apple"},
+    {"label": "PRODUCT", "pattern": [{"ORTH": "Apple"}]},
+    {"label": "GPE", "pattern": [{"ENT_TYPE": "GPE", "OP": "+"}], "id": "gpe-ruled"},
+    {"label": "ORG", "pattern": [{"ENT_TYPE": "ORG"}, {"ENT_TYPE": "ORG", "OP": "*"},
+                                 {"LOWER": {"IN": ["inc", "inc.", "corp", "ltd"]}, "OP": "?"}], "id": "org-ruled"},
+    {"label": "DATE", "pattern": [{"ENT_IOB": "B", "ENT_TYPE": "DATE"}, {"ENT_IOB": "I", "OP": "*"}], "id": "date"},
+    {"label": "PERSON", "pattern": [{"ENT_TYPE": "PERSON"}, {"ORTH": "'s"}]},
+    {"label": "MONEY", "pattern": [{"IS_CURRENCY": True}, {"LIKE_NUM": True, "OP": "+"}], "id": "money"},
+    {"label": "PERCENT", "pattern": [{"LIKE_NUM": True}, {"LOWER": {"IN": ["percent", "%"]}}]},
+    {"label": "EMAIL", "pattern": [{"LIKE_EMAIL": True}], "id": "mail"},
+    {"label": "HEADLINE", "pattern": [{"IS_SENT_START": True, "IS_TITLE": True}, {"IS_TITLE": True, "OP": "{2,}"}]},
+    {"label": "NORP", "pattern": [{"ENT_TYPE": {"IN": ["NORP", "LANGUAGE"]}}, {"IS_TITLE": True, "OP": "?"}]},
+    {"label": "CARDINAL", "pattern": [{"ENT_TYPE": {"NOT_IN": ["", "CARDINAL"]}, "LIKE_NUM": True}], "id": ""},
+    {"label": "GPE", "pattern": "New York City", "id": "nyc"},
+]
+
+VARIANTS = {
+    "before": dict(patterns=BEFORE, where={"before": "ner"},
+                   config={"overwrite_ents": False, "phrase_matcher_attr": "LOWER"}),
+    "after-overwrite": dict(patterns=AFTER, where={"after": "ner"},
+                            config={"overwrite_ents": True, "ent_id_sep": "##"}),
+    "after-keep": dict(patterns=BEFORE, where={"after": "ner"},
+                       config={"overwrite_ents": False, "phrase_matcher_attr": "LOWER"}),
+    # both: the ner keeps the first's entities (and their ent_ids), the second overwrites some
+    "two-rulers": dict(patterns=BEFORE, where={"before": "ner"},
+                       config={"overwrite_ents": False, "phrase_matcher_attr": "LOWER"},
+                       then=dict(patterns=AFTER, where={"after": "ner"},
+                                 config={"overwrite_ents": True, "ent_id_sep": "##"})),
+}
+NER_ONLY_EXCLUDE = ["tagger", "parser", "attribute_ruler", "lemmatizer"]
+
+
+def build(spacy, model, folder, spec):
+    nlp = spacy.load(model)
+    ruler = nlp.add_pipe("entity_ruler", config=spec["config"], **spec["where"])
+    ruler.add_patterns(spec["patterns"])
+    if "then" in spec:
+        late = nlp.add_pipe("entity_ruler", name="late_ruler", config=spec["then"]["config"], **spec["then"]["where"])
+        late.add_patterns(spec["then"]["patterns"])
+    nlp.to_disk(folder)
+
+
+def spacy_ents(docs):
+    out = []
+    for doc in docs:
+        out.append([[e.text, e.label_, e.start_char, e.end_char, e.start, e.end, e.ent_id_] for e in doc.ents])
+    return out
+
+
+def nerd_ents(nerd, folder, pipeline, texts, work):
+    inp = os.path.join(work, "texts.jsonl")
+    with open(inp, "w", encoding="utf-8") as f:
+        for t in texts:
+            f.write(json.dumps({"text": t}, ensure_ascii=False) + "\n")
+    run = subprocess.run([nerd, "ner", "--model", folder, "--pipeline", pipeline, "--format", "ents", "--jsonl", inp],
+                         capture_output=True, text=True, encoding="utf-8")
+    if run.returncode:
+        sys.exit(f"ruler-spacy: nerd failed on {folder}: {run.stderr.strip()}")
+    out = []
+    for line in run.stdout.split("\n")[:-1]:   # not splitlines: U+2028 may be inside a string
+        out.append([[e["text"], e["label"], e["start_char"], e["end_char"], e["start"], e["end"], e.get("ent_id", "")]
+                    for e in json.loads(line)])
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--nerd", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--gen-count", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("golden", nargs="+")
+    a = ap.parse_args()
+    import spacy
+    import gen_texts
+
+    texts = []
+    for g in a.golden:
+        with open(g, encoding="utf-8") as f:
+            texts += [json.loads(line)["text"] for line in f if line.strip()]
+    n_golden = len(texts)
+    texts += [t["text"] if isinstance(t, dict) else t for t in gen_texts.generate(a.seed, a.gen_count)]
+    os.makedirs(a.work, exist_ok=True)
+    total = same = 0
+    ruler_ents = ids = 0
+    # the model's own docs, once per pipeline: a ruler after the ner is the pipeline's last step,
+    # so spacy.load(folder) answers what that folder's ruler (read back from disk) makes of them
+    base_nlp = {pipeline: spacy.load(a.model, exclude=exclude)
+                for pipeline, exclude in (("full", []), ("ner", NER_ONLY_EXCLUDE))}
+    base = {pipeline: list(nlp.pipe(texts, batch_size=64)) for pipeline, nlp in base_nlp.items()}
+    for name, spec in VARIANTS.items():
+        folder = os.path.join(a.work, name)
+        build(spacy, a.model, folder, spec)
+        for pipeline, exclude in (("full", []), ("ner", NER_ONLY_EXCLUDE)):
+            if "after" in spec["where"] and "then" not in spec:
+                # the folder's ruler read back as spacy.load reads it (from_disk: its cfg and
+                # patterns.jsonl), in the vocab of the docs it annotates
+                ruler = base_nlp[pipeline].add_pipe("entity_ruler", name=f"ruler_{name}", config=spec["config"])
+                ruler.from_disk(os.path.join(folder, "entity_ruler"))
+                want = spacy_ents(ruler(d.copy()) for d in base[pipeline])
+                base_nlp[pipeline].remove_pipe(f"ruler_{name}")
+            else:
+                want = spacy_ents(spacy.load(folder, exclude=exclude).pipe(texts, batch_size=64))
+            got = nerd_ents(a.nerd, folder, pipeline, texts, a.work)
+            if len(got) != len(want):
+                sys.exit(f"ruler-spacy: {name} {pipeline}: nerd answered {len(got)} lines for {len(want)} texts")
+            shown = 0
+            for i, (w, g) in enumerate(zip(want, got)):
+                total += 1
+                ruler_ents += len(w)
+                ids += sum(1 for e in w if e[6])
+                if w == g:
+                    same += 1
+                elif shown < 3:
+                    shown += 1
+                    where = f"golden {i}" if i < n_golden else f"generated {i - n_golden}"
+                    print(f"{name} {pipeline} {where}: {texts[i][:80]!r}\n  spaCy {w}\n  nerd  {g}")
+            print(f"{name} --pipeline {pipeline}: {len(texts)} docs ({n_golden} golden, {len(texts) - n_golden} "
+                  f"generated), {sum(1 for w, g in zip(want, got) if w == g)} identical")
+    print(f"ruler-spacy: {total} docs, {same} identical, {total - same} differ "
+          f"({ruler_ents} entities, {ids} with an ent_id)")
+    sys.exit(0 if same == total else 1)
+
+
+if __name__ == "__main__":
+    main()

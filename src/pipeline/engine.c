@@ -133,6 +133,43 @@ static void weights_checksum(nerd_model *m)
     sha256_hex(&c, m->weights_sha256);
 }
 
+/* The doc pipeline's components beyond FULL's: the tagger (its registry row's load), the whole
+ * attribute_ruler, the rule lemmatizer, and the language's noun chunks. */
+static nerd_status load_doc_components(nerd_model *m, const spacy_config *cfg, const char *dir,
+                                       const pipeline_plan *plan, char *err, size_t errlen)
+{
+    char path[4096], sec[64], mode[32], lang[16] = "";
+    nerd_status s;
+    cfg_str(cfg, "nlp", "lang", lang, sizeof lang);
+    m->noun_chunks_en = !strcmp(lang, "en");
+    if (*plan->tagger) {
+        if (!m->has_full) {
+            snprintf(err, errlen, "%s/config.cfg [components.%s]: nerd computes the tagger with the parser's tok2vec, "
+                     "and this pipeline has no parser", dir, plan->tagger);
+            return NERD_ERR_UNSUPPORTED;
+        }
+        if ((s = registry_load_fn("tagger")(m, cfg, dir, plan->tagger, plan, err, errlen)) != NERD_OK) return s;
+    }
+    if (*plan->doc_ruler) {
+        snprintf(path, sizeof path, "%s/%s/patterns", dir, plan->doc_ruler);
+        if ((s = ar_ruler_load(&m->ruler, m->has_full ? &m->parser_moves : NULL, path, err, errlen)) != NERD_OK)
+            return s;
+    }
+    if (*plan->lemmatizer) {
+        int overwrite = 0;
+        snprintf(sec, sizeof sec, "components.%.31s", plan->lemmatizer);
+        cfg_bool(cfg, sec, "overwrite", &overwrite);
+        if (cfg_str(cfg, sec, "mode", mode, sizeof mode) || strcmp(mode, "rule")) {
+            snprintf(err, errlen, "%s/config.cfg [%s]: nerd computes the lemmatizer's rule mode", dir, sec);
+            return NERD_ERR_UNSUPPORTED;
+        }
+        snprintf(path, sizeof path, "%s/%s", dir, plan->lemmatizer);
+        lemmatizer_base_form base = m->noun_chunks_en ? LEMMATIZER_BASE_EN : LEMMATIZER_BASE_NONE;
+        if ((s = lemmatizer_load(&m->lemmatizer, path, base, overwrite, err, errlen)) != NERD_OK) return s;
+    }
+    return NERD_OK;
+}
+
 nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, size_t errlen)
 {
     char path[4096];
@@ -192,6 +229,16 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
             return load_fail(m, status, cs, err, errlen, NULL);
         }
     }
+    if (!*m->doc_error) {
+        nerd_status ds = load_doc_components(m, cfg, dir, &plan, err, errlen);
+        if (ds == NERD_ERR_NOMEM) {
+            cfg_free(cfg);
+            return load_fail(m, status, ds, err, errlen, NULL);
+        }
+        /* a doc-only component nerd cannot read leaves the other pipelines served */
+        if (ds != NERD_OK) snprintf(m->doc_error, sizeof m->doc_error, "%s", err);
+        *err = 0;
+    }
     cfg_free(cfg);
     weights_checksum(m);
     const char *cache_env = getenv("NERD_EMBED_CACHE");
@@ -223,6 +270,9 @@ void nerd_model_free(nerd_model *m)
     tw_free(&m->parser_weights);
     ae_free(&m->parser_moves);
     ar_free(&m->dep_rules);
+    tagger_free(&m->tagger);
+    ar_ruler_free(&m->ruler);
+    lemmatizer_free(m->lemmatizer);
     free(m->dir);
     free(m);
 }
@@ -380,6 +430,16 @@ void nerd_doc_free(nerd_doc *d)
     free(d->heads);
     free(d->deps);
     free(d->sent_starts);
+    free(d->tag_ids);
+    free(d->annot);
+    buf_free(&d->lemmas);
+    free(d->mtoks);
+    buf_free(&d->mstrs);
+    matcher_matches_free(&d->matches);
+    free(d->chunk_dep);
+    free(d->chunk_pos);
+    free(d->chunk_start);
+    free(d->chunk_end);
     free(d);
 }
 
@@ -457,6 +517,8 @@ static nerd_status tokenize_until(const nerd_model *m, nerd_doc *d, const char *
     d->nents = 0;
     d->has_ents = 0;
     d->has_parse = 0;
+    d->has_doc = 0;
+    d->nchunks = 0;
     if (len > NERD_MAX_TEXT_BYTES) return NERD_ERR_TOO_LONG;
     if (deadline_passed(deadline)) return NERD_ERR_DEADLINE;
     if (!py_utf8_valid(text, len, NULL)) return NERD_ERR_UTF8;
@@ -485,11 +547,13 @@ nerd_status nerd_ner_until(const nerd_model *m, nerd_doc *d, const char *text, s
     /* the doc pipeline parses when the folder has a parser (spacy.load runs it) */
     const int parse = p == NERD_PIPELINE_FULL || (p == NERD_PIPELINE_DOC && m->has_full);
     nerd_status s = tokenize_until(m, d, text, len, deadline);
-    if (s == NERD_OK && parse) s = engine_parse(m, d, deadline);
+    if (s == NERD_OK && parse) s = engine_parse(m, d, p == NERD_PIPELINE_DOC, deadline);
     if (s != NERD_OK) return s;
     /* the parser's sentence starts: no entity crosses into one */
     const uint8_t *sent_start = parse && m->parser_before_ner ? d->sent_starts : NULL;
-    return engine_ner(m, d, sent_start, deadline);
+    s = engine_ner(m, d, sent_start, deadline);
+    if (s == NERD_OK && p == NERD_PIPELINE_DOC) s = deadline_passed(deadline) ? NERD_ERR_DEADLINE : engine_doc(m, d);
+    return s;
 }
 
 size_t nerd_doc_ntokens(const nerd_doc *d) { return d ? d->ntoks : 0; }
@@ -550,36 +614,4 @@ int nerd_doc_head(const nerd_doc *d, size_t i, size_t *head, const char **dep)
     if (head) *head = (size_t)d->heads[i];
     if (dep) *dep = d->model->parser_moves.labels[d->deps[i]];
     return 0;
-}
-
-/* What the doc holds: the parse (heads, deps, sentence starts) and the entities so far; spaCy's
- * has_annotation is false on an empty doc for every attribute. */
-unsigned nerd_doc_annotations(const nerd_doc *d)
-{
-    if (!d || d->ntoks == 0) return 0;
-    unsigned have = 0;
-    if (d->has_parse) have |= NERD_ANNOT_DEP | NERD_ANNOT_SENT_START;
-    if (d->has_ents) have |= NERD_ANNOT_ENTS;
-    return have;
-}
-
-int nerd_doc_token_annot(const nerd_doc *d, size_t i, nerd_token_annot *a)
-{
-    if (!d || i >= d->ntoks) return -1;
-    static const nerd_str unset = {"", 0};
-    *a = (nerd_token_annot){.tag = unset, .pos = unset, .morph = unset, .lemma = unset};
-    return 0;
-}
-
-size_t nerd_doc_nnoun_chunks(const nerd_doc *d)
-{
-    (void)d;
-    return 0;
-}
-
-int nerd_doc_noun_chunk(const nerd_doc *d, size_t i, size_t *start, size_t *end)
-{
-    (void)start;
-    (void)end;
-    return i < nerd_doc_nnoun_chunks(d) ? 0 : -1;
 }

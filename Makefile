@@ -306,6 +306,15 @@ test-spacy: $(BUILD)/nerd $(VENV)/.installed
 	$(VENV_PY) tests/spacy/diff.py --nerd $(BUILD)/nerd --work $(BUILD)/spacy-diff \
 	  --models $(SPACY_MODELS) --seed $(SPACY_SEED) --count $(SPACY_COUNT)
 
+# The whole Doc against spaCy (tests/spacy/doc_parity.py): doc.to_json() and doc.noun_chunks of
+# spacy.load(folder) against `nerd ner --format doc --noun-chunks` (the doc pipeline), field by field,
+# over the 2,672 golden texts and test-spacy's generated texts, for each folder of SPACY_MODELS.
+# Ends with "doc-parity: N docs, M identical"; fails unless every document is identical.
+.PHONY: test-doc
+test-doc: $(BUILD)/nerd $(VENV)/.installed
+	$(VENV_PY) tests/spacy/doc_parity.py --nerd $(BUILD)/nerd --work $(BUILD)/doc-parity \
+	  --models $(SPACY_MODELS) --seed $(SPACY_SEED) --count $(SPACY_COUNT)
+
 # Issue 19's custom-trained pipelines (tools/train_pipelines.py): `spacy init config` for ner,
 # tok2vec+ner, tagger+parser+ner and parser+ner (efficiency and accuracy presets, no static vectors) and
 # edited copies (Tok2Vec/MultiHashEmbed/encoder/parser versions, attributes, rows, widths), trained by

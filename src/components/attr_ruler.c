@@ -3,7 +3,6 @@
 #include "text/morph.h"
 #include "util/json.h"
 
-#include <strings.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,7 +153,7 @@ static const char *const ruler_readable[] = {
     "IS_SPACE", "SPACY", "IS_SENT_START", "SENT_START", "OP", NULL,
 };
 
-/* A UD part of speech as spaCy's POS_IDS knows it (intify_attrs upper-cases the value). */
+/* A UD part of speech as spaCy spells it (another value, "noun" too, leaves spaCy a pos it cannot name) */
 static const char *const ud_pos[] = {"ADJ", "ADP", "ADV", "AUX", "CONJ", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART",
                                      "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X", "EOL", "SPACE", NULL};
 
@@ -207,7 +206,7 @@ static int read_attrs(ar_rule *rule, ae_moves *mv, const msgpack_object *attrs, 
         } else if (mf_key_is(k, "POS")) {
             int found = -1;
             for (int p = 0; ud_pos[p] && found < 0; p++)
-                if (strlen(ud_pos[p]) == n && !strncasecmp(ud_pos[p], s, n)) found = p;
+                if (strlen(ud_pos[p]) == n && !memcmp(ud_pos[p], s, n)) found = p;
             if (found < 0) return snprintf(why, whylen, "POS \"%.*s\" is no universal part of speech", (int)n, s), -1;
             rule->pos = (nerd_str){ud_pos[found], strlen(ud_pos[found])};
         } else if (mf_key_is(k, "DEP") && mv) {

@@ -353,7 +353,8 @@ $(BUILD)/lemma/cases-%.jsonl: tests/lemma/gen_cases.py tests/spacy/gen_texts.py 
 $(BUILD)/lemma-spacy-check: $(call obj,tests/lemma/spacy_check.c) $(BUILD)/libnerd.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnerd.a $(LDLIBS)
 .PHONY: test-lemma
-test-lemma: $(BUILD)/lemma-spacy-check $(LEMMA_CASES) $(BUILD)/nerd-tests
+test-lemma: $(BUILD)/lemma-spacy-check $(BUILD)/nerd-tests
+	$(MAKE) -j2 $(LEMMA_CASES)
 	@for c in $(LEMMA_CASES); do $(BUILD)/lemma-spacy-check $$c || exit 1; done
 	$(BUILD)/nerd-tests lemma_
 

@@ -6,9 +6,11 @@
 #include "modelfile/modelfile.h"
 #include "nn/softmax.h"
 #include "text/morph.h"
+#include "util/doc_json.h"
 #include "util/json.h"
 
 #include <msgpack.h>
+#include <pthread.h>
 #include <unistd.h>
 
 /* A copy of the stand-in made of symlinks (test_edit_config unlinks what it rewrites). */
@@ -347,11 +349,70 @@ TEST(doc_morph_normalized_as_spacy)
 TEST(doc_softmax_argmax_first_maximum)
 {
     static const float W[4 * 2] = {1, 0, 0, 1, 1, 0, 0, 0}, b[4] = {0, 0, 0, 0.5f};
-    softmax_layer s = {W, b, 4, 2};
+    softmax_layer s;
+    CHECK(softmax_init(&s, W, b, 4, 2) == 0);
     static const float X[3 * 2] = {1, 0, 0, 1, 0.25f, 0.25f};
     float scratch[12];
     int32_t out[3];
     CHECK(softmax_scratch_floats(&s, 3) <= 12);
     softmax_argmax(&s, X, 3, scratch, out);
     CHECKF(out[0] == 0 && out[1] == 1 && out[2] == 3, "%d %d %d", out[0], out[1], out[2]);
+    softmax_free(&s);
+}
+
+/* One model, several threads running the doc pipeline: each answer is the one thread's (the
+ * ruler's Matcher, the tagger and the lemmatizer only read the model). */
+typedef struct {
+    const nerd_model *m;
+    const char *const *texts;
+    size_t ntexts;
+    char **answers;
+    int ok;
+} doc_thread_job;
+
+static void *doc_thread(void *arg)
+{
+    doc_thread_job *j = arg;
+    nerd_doc *d = nerd_doc_new();
+    j->ok = d != NULL;
+    for (int round = 0; round < 20 && j->ok; round++)
+        for (size_t i = 0; i < j->ntexts && j->ok; i++) {
+            buf b = {0};
+            const char *t = j->texts[(i + (size_t)round) % j->ntexts];
+            j->ok = nerd_ner(j->m, d, t, strlen(t), NERD_PIPELINE_DOC) == NERD_OK &&
+                    !doc_write_json(d, t, strlen(t), DOC_JSON_NOUN_CHUNKS, &b) &&
+                    !strcmp(b.ptr, j->answers[(i + (size_t)round) % j->ntexts]);
+            buf_free(&b);
+        }
+    nerd_doc_free(d);
+    return NULL;
+}
+
+TEST(doc_pipeline_threads_share_one_model)
+{
+    nerd_model *m = test_model();
+    static const char *const texts[] = {"Paris is in France.", "New York City is big.\n\nIt got cold.",
+                                        "Apple is looking at buying U.K. startup for $1 billion.", " ", ""};
+    enum { NTEXTS = sizeof texts / sizeof *texts, NTHREADS = 4 };
+    char *answers[NTEXTS];
+    nerd_doc *d = nerd_doc_new();
+    for (size_t i = 0; i < NTEXTS; i++) {
+        buf b = {0};
+        CHECK(nerd_ner(m, d, texts[i], strlen(texts[i]), NERD_PIPELINE_DOC) == NERD_OK);
+        CHECK(!doc_write_json(d, texts[i], strlen(texts[i]), DOC_JSON_NOUN_CHUNKS, &b));
+        answers[i] = b.ptr;
+    }
+    nerd_doc_free(d);
+    doc_thread_job jobs[NTHREADS];
+    pthread_t th[NTHREADS];
+    for (int t = 0; t < NTHREADS; t++) {
+        jobs[t] = (doc_thread_job){m, texts, NTEXTS, answers, 0};
+        CHECK(pthread_create(&th[t], NULL, doc_thread, &jobs[t]) == 0);
+    }
+    for (int t = 0; t < NTHREADS; t++) {
+        CHECK(pthread_join(th[t], NULL) == 0);
+        CHECKF(jobs[t].ok, "thread %d's answers differ from one thread's", t);
+    }
+    for (size_t i = 0; i < NTEXTS; i++) free(answers[i]);
+    nerd_model_free(m);
 }

@@ -416,3 +416,35 @@ TEST(doc_pipeline_threads_share_one_model)
     for (size_t i = 0; i < NTEXTS; i++) free(answers[i]);
     nerd_model_free(m);
 }
+
+/* A doc-only file that is corrupt or missing refuses the doc pipeline naming the file; the ner and
+ * full pipelines, which never read it, are served. */
+TEST(doc_pipeline_corrupt_files_refuse_it_alone)
+{
+    /* (attribute_ruler/patterns is not among them: the full pipeline reads its DEP rules) */
+    static const char *const files[] = {"tagger/model", "tagger/cfg", "lemmatizer/lookups/lookups.bin"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        for (int missing = 0; missing < 2; missing++) {
+            char dir[256], path[512], err[1024];
+            link_copy(dir, sizeof dir);
+            snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+            CHECK(unlink(path) == 0);
+            if (!missing) {
+                FILE *f = fopen(path, "wb");
+                CHECK(f && fwrite("\x93\x01", 1, 2, f) == 2);
+                fclose(f);
+            }
+            nerd_model *m = nerd_model_load(dir, NULL, err, sizeof err);
+            CHECKF(m, "%s: %s", files[i], err);
+            const char *why = nerd_model_pipeline_error(m, NERD_PIPELINE_DOC);
+            CHECKF(why && strstr(why, files[i]), "%s (%s): %s", files[i], missing ? "missing" : "corrupt",
+                   why ? why : "(null)");
+            CHECK(nerd_model_has_pipeline(m, NERD_PIPELINE_FULL) && nerd_model_has_pipeline(m, NERD_PIPELINE_NER));
+            nerd_doc *d = nerd_doc_new();
+            CHECK(nerd_ner(m, d, "Paris", 5, NERD_PIPELINE_FULL) == NERD_OK && nerd_doc_nents(d) == 1);
+            CHECK(nerd_ner(m, d, "Paris", 5, NERD_PIPELINE_DOC) == NERD_ERR_UNSUPPORTED);
+            nerd_doc_free(d);
+            nerd_model_free(m);
+            remove_copy(dir);
+        }
+}

@@ -448,3 +448,14 @@ TEST(doc_pipeline_corrupt_files_refuse_it_alone)
             remove_copy(dir);
         }
 }
+
+/* nerd eval --pipeline doc checks the parse as --pipeline full does (the doc pipeline's parse is
+ * full's), against the golden answers. */
+TEST(doc_pipeline_eval_checks_the_parse)
+{
+    char cmd[1024], out[4096];
+    snprintf(cmd, sizeof cmd, "%s eval --model %s --pipeline doc --all-fields --min-identical 1.0 --golden %s 2>&1",
+             test_nerd_bin(), test_standin(), test_path("golden/edge.jsonl"));
+    CHECKF(test_run_output(cmd, out, sizeof out) == 0, "%s", out);
+    CHECKF(strstr(out, "heads+deps") && strstr(out, "identical: 47/47"), "%s", out);
+}

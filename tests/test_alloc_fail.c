@@ -12,6 +12,8 @@
 #include "alloc_fail.h"
 #include "ner/model_helper.h"
 #include "nerd.h"
+#include "components/lemmatizer.h"
+#include "components/noun_chunks.h"
 #include "server/routes.h"
 #include "server/server.h"
 
@@ -526,4 +528,65 @@ TEST_T(alloc_fail_request_path, 600)
     inject_all(&op);
     for (int i = 0; i < NREQUESTS; i++) buf_free(&requests[i].want_body);
     nerd_model_free(c.model.model);
+}
+
+/* ---- the rule lemmatizer and the noun chunks (src/components/lemmatizer.c, noun_chunks.c) ---- */
+
+static const char *const lemma_tokens[][3] = {
+    {"leaves", "NOUN", "Number=Plur"}, {"better", "ADJ", "Degree=Cmp"}, {"\xc4\xb0STANBULS", "NOUN", "Number=Plur"},
+    {"Paris", "PROPN", "Number=Sing"}, {"blorped", "VERB", "Tense=Past|VerbForm=Fin"}, {"Running", "", ""},
+};
+enum { NLEMMA_TOKENS = sizeof lemma_tokens / sizeof *lemma_tokens };
+/* "The big dog chased a cat and a mouse ." as en_core_web_sm parses it */
+static const int32_t chunk_heads[] = {2, 2, 3, 3, 5, 3, 5, 8, 5, 3};
+static const char *const chunk_deps[] = {"det", "amod", "nsubj", "ROOT", "det", "dobj", "cc", "det", "conj", "punct"};
+static const char *const chunk_pos[] = {"DET", "ADJ", "NOUN", "VERB", "DET", "NOUN", "CCONJ", "DET", "NOUN", "PUNCT"};
+enum { NCHUNK_TOKENS = sizeof chunk_heads / sizeof *chunk_heads };
+
+/* The stand-in's lemmatizer loaded, then the tokens above lemmatized and the chunks found: into
+ * one string (the lemmas, then the chunks), or an error. */
+static op_result run_lemmatizer(alloc_op *op, char *why, size_t whylen)
+{
+    char dir[1024], err[512] = "";
+    snprintf(dir, sizeof dir, "%s/lemmatizer", test_standin());
+    lemmatizer *lz = NULL;
+    nerd_status st = lemmatizer_load(&lz, dir, LEMMATIZER_BASE_EN, 0, err, sizeof err);
+    if (st != NERD_OK) {
+        op->status = (int)st;
+        if (lz || !err[0]) { snprintf(why, whylen, "status %d with a lemmatizer or no message", st); return OP_WRONG; }
+        return st == NERD_ERR_NOMEM ? OP_ERROR : OP_WRONG;
+    }
+    buf got = {0};
+    op_result res = OP_SAME;
+    for (int i = 0; i < NLEMMA_TOKENS && res == OP_SAME; i++) {
+        const char *const *t = lemma_tokens[i];
+        lemmatizer_token tok = {{t[0], strlen(t[0])}, {t[1], strlen(t[1])}, {t[2], strlen(t[2])}, {"", 0}};
+        if (lemmatizer_lemma(lz, &tok, &got) || buf_putc(&got, '|')) res = OP_ERROR;
+    }
+    size_t start[NCHUNK_TOKENS], end[NCHUNK_TOKENS];
+    long n = res == OP_SAME ? en_noun_chunks(NCHUNK_TOKENS, chunk_heads, chunk_deps, chunk_pos, start, end) : -1;
+    if (n < 0) res = OP_ERROR;
+    for (long k = 0; k < n && res == OP_SAME; k++)
+        if (buf_printf(&got, "[%zu,%zu)", start[k], end[k])) res = OP_ERROR;
+    if (res == OP_ERROR) op->status = NERD_ERR_NOMEM;
+    alloc_fail_pause(1);
+    buf *want = op->ctx;
+    if (res == OP_SAME && !want->len) buf_append(want, got.ptr, got.len); /* the run without failures */
+    else if (res == OP_SAME && (got.len != want->len || memcmp(got.ptr, want->ptr, got.len))) {
+        snprintf(why, whylen, "%.200s instead of %.200s", got.ptr, want->ptr);
+        res = OP_WRONG;
+    }
+    alloc_fail_pause(0);
+    buf_free(&got);
+    lemmatizer_free(lz);
+    return res;
+}
+
+TEST_T(alloc_fail_lemmatizer, 600)
+{
+    if (!hooks_present()) return;
+    buf want = {0};
+    alloc_op op = {.name = "lemmatizer load, lemmas and noun chunks", .run = run_lemmatizer, .ctx = &want};
+    inject_all(&op);
+    buf_free(&want);
 }

@@ -304,8 +304,8 @@ static int add_predicate(matcher *m, compile_ctx *c, const attr_def *a, const js
         if (numeric) return fail(c, "%s: REGEX applies to string attributes", a->name);
         if (v->type != JSON_STRING) return fail(c, "%s: REGEX takes a string, not %s", a->name, type_name(v->type));
         p.n = 1;
-        p.res = calloc(1, sizeof *p.res);
-        if (!p.res || !(p.res[0] = compile_regex(c, a, v))) { free(p.res); return -1; }
+        if (!(p.res = calloc(1, sizeof *p.res))) return fail(c, "out of memory");
+        if (!(p.res[0] = compile_regex(c, a, v))) { free(p.res); return -1; }
     } else if (pred_defs[d].set_valued) {
         if (v->type != JSON_ARRAY) return fail(c, "%s: %s takes a list, not %s", a->name, pred_defs[d].name, type_name(v->type));
         p.n = v->u.arr.n;

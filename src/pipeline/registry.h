@@ -17,12 +17,15 @@
 
 typedef struct {
     char ner[PIPE_NAME], parser[PIPE_NAME], ruler[PIPE_NAME]; /* "" when absent */
+    /* the doc pipeline's: the tagger, the attribute_ruler wherever it is, the lemmatizer */
+    char tagger[PIPE_NAME], doc_ruler[PIPE_NAME], lemmatizer[PIPE_NAME];
     int parser_before_ner;
     /* the entity_rulers, in pipeline order, and where each runs */
     char entity_rulers[MAX_ENTITY_RULERS][PIPE_NAME];
     int entity_ruler_before_ner[MAX_ENTITY_RULERS], entity_ruler_after_parser[MAX_ENTITY_RULERS];
     int n_entity_rulers;
     char full_error[400];  /* why the full pipeline cannot run ("" when it can) */
+    char doc_error[400];   /* why the doc pipeline cannot: a component it does not compute */
 } pipeline_plan;
 
 struct nerd_model;

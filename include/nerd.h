@@ -91,8 +91,14 @@ NERD_API int nerd_version_number(void);      /* the library's NERD_VERSION_NUMBE
 /* ---- model ------------------------------------------------------------------------ */
 
 /* Which components run. NER_ONLY is spacy.load(path, exclude=[all but ner]); FULL adds the
- * shared tok2vec and parser, whose sentence starts constrain the entities (spacy.load(path)). */
-typedef enum { NERD_PIPELINE_NER = 0, NERD_PIPELINE_FULL = 1 } nerd_pipeline;
+ * shared tok2vec and parser, whose sentence starts constrain the entities. DOC is everything
+ * spacy.load(path) runs: FULL plus the tagger, attribute_ruler, lemmatizer (and noun chunks),
+ * what doc.to_json() shows; the entities are FULL's. */
+typedef enum { NERD_PIPELINE_NER = 0, NERD_PIPELINE_FULL = 1, NERD_PIPELINE_DOC = 2 } nerd_pipeline;
+/* "ner", "full" or "doc" -> *p; -1 for anything else. */
+NERD_API int nerd_pipeline_parse(const char *s, nerd_pipeline *p);
+/* "ner", "full", "doc", or "unknown" for a value that is none of them. */
+NERD_API const char *nerd_pipeline_name(nerd_pipeline p);
 
 /* The folder `make deps` fetches the real en_core_web_sm 3.8.0 into, relative to a clone's root. */
 #define NERD_FETCHED_MODEL "models/en_core_web_sm-3.8.0"
@@ -123,7 +129,8 @@ NERD_API int nerd_model_has_pipeline(const nerd_model *m, nerd_pipeline p);
  * pipeline). What the server and the CLI run when --pipeline is not given. */
 NERD_API nerd_pipeline nerd_model_default_pipeline(const nerd_model *m);
 /* Why pipeline p cannot run with this model (e.g. "config.cfg: the pipeline has no (enabled)
- * parser component"), or NULL when it can. */
+ * parser component", or for DOC the first enabled component nerd does not compute, by name and
+ * factory), or NULL when it can. */
 NERD_API const char *nerd_model_pipeline_error(const nerd_model *m, nerd_pipeline p);
 
 /* Precision of the network's products. FP32 (the default) gives spaCy's entities exactly;

@@ -69,10 +69,11 @@ int cmd_ner(int argc, char **argv)
         } else if (!strcmp(a, "--jsonl")) jsonl = 1;
         else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) verbose = 1;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: nerd ner [--model DIR] [--pipeline full|ner] [--precision fp32|bf16|int8] [--format dict|ents|tokens] [--jsonl] [--verbose] [FILE|-]\n"
+            printf("usage: nerd ner [--model DIR] [--pipeline full|ner|doc] [--precision fp32|bf16|int8] [--format dict|ents|tokens] [--jsonl] [--verbose] [FILE|-]\n"
                    "Without --jsonl the whole input is one text; with it, each line is {\"text\": ...} and gets one answer line.\n"
                    "dict is the seed server's answer {entity_text: label}. --pipeline full (the default) runs the shared\n"
                    "tok2vec and the parser before the ner, as spacy.load; tokens then carry head, dep and sent_start.\n"
+                   "--pipeline doc runs every component spacy.load runs (the tagger, attribute_ruler, lemmatizer too).\n"
                    "--precision bf16 runs the tok2vecs' products in bfloat16 (faster on CPUs with AVX512_BF16), int8 in\n"
                    "int8 (faster with AVX2); neither always gives spaCy's entities (see nerd eval); fp32, the default, does.\n");
             return 0;
@@ -91,7 +92,7 @@ int cmd_ner(int argc, char **argv)
         goto done;
     if (!mo.pipeline_given) pipeline = nerd_model_default_pipeline(m);
     if (!nerd_model_has_pipeline(m, pipeline)) {
-        fprintf(stderr, "nerd ner: cannot run the %s pipeline: %s\n", pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
+        fprintf(stderr, "nerd ner: cannot run the %s pipeline: %s\n", nerd_pipeline_name(pipeline),
                 nerd_model_pipeline_error(m, pipeline));
         goto done;
     }

@@ -165,6 +165,7 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
         return load_fail(m, status, ps, err, errlen, NULL);
     }
     snprintf(m->full_error, sizeof m->full_error, "%s", plan.full_error);
+    snprintf(m->doc_error, sizeof m->doc_error, "%s", plan.doc_error);
 
     snprintf(path, sizeof path, "%s/tokenizer", dir);
     if ((rc = tokenizer_load(path, &m->tok, err, errlen)) != NERD_OK) {
@@ -243,15 +244,35 @@ nerd_pipeline nerd_model_default_pipeline(const nerd_model *m)
 
 int nerd_model_has_pipeline(const nerd_model *m, nerd_pipeline p)
 {
-    return m && (p == NERD_PIPELINE_NER || (p == NERD_PIPELINE_FULL && m->has_full));
+    return m && nerd_model_pipeline_error(m, p) == NULL;
 }
 
 const char *nerd_model_pipeline_error(const nerd_model *m, nerd_pipeline p)
 {
     if (!m) return "no model";
-    if (p == NERD_PIPELINE_NER) return NULL;
-    if (p != NERD_PIPELINE_FULL) return "unknown pipeline";
-    return m->has_full ? NULL : m->full_error;
+    switch (p) {
+    case NERD_PIPELINE_NER: return NULL;
+    case NERD_PIPELINE_FULL: return m->has_full ? NULL : m->full_error;
+    case NERD_PIPELINE_DOC: return *m->doc_error ? m->doc_error : NULL;
+    }
+    return "unknown pipeline";
+}
+
+/* The names the CLI, the server and the Python package use, by value. */
+static const char *const pipeline_names[] = {[NERD_PIPELINE_NER] = "ner", [NERD_PIPELINE_FULL] = "full",
+                                             [NERD_PIPELINE_DOC] = "doc"};
+#define NPIPELINES (sizeof pipeline_names / sizeof *pipeline_names)
+
+int nerd_pipeline_parse(const char *s, nerd_pipeline *p)
+{
+    for (size_t i = 0; s && i < NPIPELINES; i++)
+        if (!strcmp(s, pipeline_names[i])) return *p = (nerd_pipeline)i, 0;
+    return -1;
+}
+
+const char *nerd_pipeline_name(nerd_pipeline p)
+{
+    return (unsigned)p < NPIPELINES ? pipeline_names[p] : "unknown";
 }
 
 /* ---- precision and the word cache ---- */
@@ -459,13 +480,15 @@ nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t 
 nerd_status nerd_ner_until(const nerd_model *m, nerd_doc *d, const char *text, size_t len, nerd_pipeline p,
                            double deadline)
 {
-    if (!m || !d || (p != NERD_PIPELINE_NER && p != NERD_PIPELINE_FULL)) return NERD_ERR_ARG;
-    if (p == NERD_PIPELINE_FULL && !m->has_full) return NERD_ERR_UNSUPPORTED;
+    if (!m || !d || (unsigned)p > NERD_PIPELINE_DOC) return NERD_ERR_ARG;
+    if (!nerd_model_has_pipeline(m, p)) return NERD_ERR_UNSUPPORTED;
+    /* the doc pipeline parses when the folder has a parser (spacy.load runs it) */
+    const int parse = p == NERD_PIPELINE_FULL || (p == NERD_PIPELINE_DOC && m->has_full);
     nerd_status s = tokenize_until(m, d, text, len, deadline);
-    if (s == NERD_OK && p == NERD_PIPELINE_FULL) s = engine_parse(m, d, deadline);
+    if (s == NERD_OK && parse) s = engine_parse(m, d, deadline);
     if (s != NERD_OK) return s;
     /* the parser's sentence starts: no entity crosses into one */
-    const uint8_t *sent_start = p == NERD_PIPELINE_FULL && m->parser_before_ner ? d->sent_starts : NULL;
+    const uint8_t *sent_start = parse && m->parser_before_ner ? d->sent_starts : NULL;
     return engine_ner(m, d, sent_start, deadline);
 }
 

@@ -90,6 +90,7 @@ struct nerd_model {
      * folder has none (or a component nerd cannot reproduce), full_error says why. */
     int has_full;
     char full_error[400];
+    char doc_error[400];          /* why the doc pipeline cannot run ("" when it can) */
     int parser_before_ner;        /* else the ner never sees the parser's sentence starts */
     char t2v_name[PIPE_NAME];     /* the shared tok2vec component ("" when none is loaded) */
     char parser_name[PIPE_NAME];

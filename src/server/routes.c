@@ -164,7 +164,7 @@ static int model_info(const worker_ctx *w, const served_model *sm, route_result 
     /* the instruction set nerd's kernels use and the code path of the served precision */
     rc |= buf_printf(b, ",\"isa\":\"%s\",\"kernel\":\"%s\"", nerd_isa(), nerd_precision_kernel(w->cfg->precision));
     /* full: tok2vec, parser and ner as spacy.load runs them; ner: the ner alone */
-    rc |= buf_printf(b, ",\"pipeline\":\"%s\",\"labels\":[", sm->pipeline == NERD_PIPELINE_FULL ? "full" : "ner");
+    rc |= buf_printf(b, ",\"pipeline\":\"%s\",\"labels\":[", nerd_pipeline_name(sm->pipeline));
     for (size_t i = 0; i < nerd_model_nlabels(m); i++) {
         const char *l = nerd_model_label(m, i);
         if (i) rc |= buf_putc(b, ',');
@@ -194,7 +194,7 @@ static int models_list(const worker_ctx *w, route_result *r)
         rc |= buf_puts(b, ",\"version\":");
         rc |= json_write_string(b, nerd_model_version(sm->model), strlen(nerd_model_version(sm->model)), 0);
         rc |= buf_printf(b, ",\"pipeline\":\"%s\",\"weights\":{\"sha256\":\"%s\"}}",
-                         sm->pipeline == NERD_PIPELINE_FULL ? "full" : "ner", nerd_model_weights_sha256(sm->model));
+                         nerd_pipeline_name(sm->pipeline), nerd_model_weights_sha256(sm->model));
     }
     rc |= buf_puts(b, "]}");
     r->status = 200;

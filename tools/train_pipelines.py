@@ -156,6 +156,13 @@ def lemmatizer_top_k3_no_backoff(cfg):
     cfg["components"]["trainable_lemmatizer"].update(top_k=3, backoff=None)
 
 
+def senter_listener(cfg):
+    """A senter listening to the shared tok2vec (init config gives it its own spacy.HashEmbedCNN.v2)."""
+    cfg["components"]["senter"]["model"]["tok2vec"] = {
+        "@architectures": "spacy.Tok2VecListener.v1", "width": "${components.tok2vec.model.encode.width}",
+        "upstream": "*"}
+
+
 def senter_own_tok2vec(cfg):
     """A senter with its own small Tok2Vec.v2 (fr_core_news_sm's and en_core_web_sm's disabled senter)."""
     cfg["components"]["senter"]["model"]["tok2vec"] = {
@@ -192,7 +199,7 @@ VARIANTS = {
     # whose sentence starts the ner respects when there is no parser)
     "morph-lemma-parser-ner": ("morph-lemma-parser-ner", "efficiency", [doc_data]),
     "lemma-top-k3-no-backoff": ("morph-lemma-parser-ner", "efficiency", [doc_data, lemmatizer_top_k3_no_backoff]),
-    "senter-ner": ("senter-ner", "efficiency", []),
+    "senter-ner": ("senter-ner", "efficiency", [senter_listener]),
     "senter-own-tok2vec-ner": ("senter-ner", "efficiency", [senter_own_tok2vec]),
 }
 

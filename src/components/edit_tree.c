@@ -3,6 +3,7 @@
 #include "modelfile/modelfile.h"
 #include "text/hash.h"
 #include "text/pystr.h"
+#include "text/symbols.h"
 #include "util/u64map.h"
 
 #include <float.h>
@@ -67,8 +68,17 @@ static int read_nodes(edit_trees *t, const msgpack_object_array *trees, u64map *
     return 0;
 }
 
+/* Records string s[0..len) in its slot. 0, or -1 out of memory. */
+static int set_string(edit_trees *t, uint32_t slot, const char *s, size_t len)
+{
+    t->str_off[slot] = (uint32_t)t->strs.len;
+    t->str_len[slot] = (uint32_t)len;
+    return buf_append(&t->strs, s, len) || buf_putc(&t->strs, 0) ? -1 : 0;
+}
+
 /* The strings of the keys the nodes hold, from vocab/strings.json (a JSON list of strings; the
- * empty string is key 0 and not in it). NERD_OK, or the status with err. */
+ * empty string, key 0, and spaCy's symbols, keyed by their IDs, are not in it). NERD_OK, or the
+ * status with err. */
 static nerd_status read_strings(edit_trees *t, const u64map *keys, const char *path, char *err, size_t errlen)
 {
     t->str_off = calloc(t->nstrs + 1, sizeof *t->str_off);
@@ -79,6 +89,13 @@ static nerd_status read_strings(edit_trees *t, const u64map *keys, const char *p
     if (!t->str_off || !t->str_len || !found || buf_putc(&t->strs, 0)) goto out;
     uint32_t slot;
     if (u64map_get(keys, 0, &slot)) found[slot] = 1; /* offset 0, length 0: "" */
+    for (size_t i = 0; i < nerd_symbol_count(); i++) {
+        unsigned id;
+        const char *name = nerd_symbol_at(i, &id);
+        if (!u64map_get(keys, id, &slot) || found[slot]) continue;
+        found[slot] = 1;
+        if (set_string(t, slot, name, strlen(name))) goto out;
+    }
     if (t->nstrs) {
         rc = mf_read_json(path, &jd, err, errlen);
         if (rc != NERD_OK) goto out;
@@ -95,10 +112,8 @@ static nerd_status read_strings(edit_trees *t, const u64map *keys, const char *p
             }
             if (!u64map_get(keys, nerd_string_hash(s->u.str.ptr, s->u.str.len), &slot) || found[slot]) continue;
             if (t->strs.len + s->u.str.len >= UINT32_MAX) goto out;
-            t->str_off[slot] = (uint32_t)t->strs.len;
-            t->str_len[slot] = (uint32_t)s->u.str.len;
             found[slot] = 1;
-            if (buf_append(&t->strs, s->u.str.ptr, s->u.str.len) || buf_putc(&t->strs, 0)) {
+            if (set_string(t, slot, s->u.str.ptr, s->u.str.len)) {
                 rc = NERD_ERR_NOMEM;
                 goto out;
             }

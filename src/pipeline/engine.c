@@ -192,6 +192,27 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
             return load_fail(m, status, cs, err, errlen, NULL);
         }
     }
+    /* the softmax heads: one that cannot be computed leaves the pipelines it serves refused (a
+     * senter without a parser: full and doc; the morphologizer and the lemmatizer: doc), not the folder */
+    const char *heads[] = {plan.senter, plan.morphologizer, plan.lemmatizer};
+    for (size_t i = 0; i < sizeof heads / sizeof *heads; i++) {
+        if (!*heads[i]) continue;
+        char sec[64], factory[32], why[400] = "";
+        snprintf(sec, sizeof sec, "components.%.31s", heads[i]);
+        nerd_status cs = cfg_str(cfg, sec, "factory", factory, sizeof factory)
+                             ? NERD_ERR_UNSUPPORTED
+                             : registry_load_fn(factory)(m, cfg, dir, heads[i], &plan, why, sizeof why);
+        if (cs == NERD_ERR_NOMEM) {
+            cfg_free(cfg);
+            return load_fail(m, status, cs, err, errlen, "%s", why);
+        }
+        if (cs == NERD_OK) continue;
+        if (!*m->doc_error) snprintf(m->doc_error, sizeof m->doc_error, "%s", why);
+        if (heads[i] == plan.senter && !*m->parser_name) {
+            snprintf(m->full_error, sizeof m->full_error, "%s", why);
+            m->has_full = 0;
+        }
+    }
     cfg_free(cfg);
     weights_checksum(m);
     const char *cache_env = getenv("NERD_EMBED_CACHE");
@@ -223,6 +244,9 @@ void nerd_model_free(nerd_model *m)
     tw_free(&m->parser_weights);
     ae_free(&m->parser_moves);
     ar_free(&m->dep_rules);
+    for (int k = 0; k < m->nheads; k++) head_free(&m->heads[k].h);
+    morph_labels_free(&m->morph);
+    et_free(&m->trees);
     free(m->dir);
     free(m);
 }
@@ -380,6 +404,11 @@ void nerd_doc_free(nerd_doc *d)
     free(d->heads);
     free(d->deps);
     free(d->sent_starts);
+    free(d->head_attrs);
+    free(d->morph_ids);
+    free(d->lemma_off);
+    free(d->lemma_len);
+    buf_free(&d->lemma_strs);
     free(d);
 }
 
@@ -457,6 +486,8 @@ static nerd_status tokenize_until(const nerd_model *m, nerd_doc *d, const char *
     d->nents = 0;
     d->has_ents = 0;
     d->has_parse = 0;
+    d->has_sents = 0;
+    d->head_annots = 0;
     if (len > NERD_MAX_TEXT_BYTES) return NERD_ERR_TOO_LONG;
     if (deadline_passed(deadline)) return NERD_ERR_DEADLINE;
     if (!py_utf8_valid(text, len, NULL)) return NERD_ERR_UTF8;
@@ -482,14 +513,19 @@ nerd_status nerd_ner_until(const nerd_model *m, nerd_doc *d, const char *text, s
 {
     if (!m || !d || (unsigned)p > NERD_PIPELINE_DOC) return NERD_ERR_ARG;
     if (!nerd_model_has_pipeline(m, p)) return NERD_ERR_UNSUPPORTED;
-    /* the doc pipeline parses when the folder has a parser (spacy.load runs it) */
-    const int parse = p == NERD_PIPELINE_FULL || (p == NERD_PIPELINE_DOC && m->has_full);
+    /* full and doc run what spacy.load runs before the ner: the parser, or a senter without one */
+    const int parse = p != NERD_PIPELINE_NER && *m->parser_name, senter = p != NERD_PIPELINE_NER && m->senter_sets_starts;
     nerd_status s = tokenize_until(m, d, text, len, deadline);
     if (s == NERD_OK && parse) s = engine_parse(m, d, deadline);
+    if (s == NERD_OK && senter) s = engine_heads(m, d, HEAD_SENTER, deadline);
     if (s != NERD_OK) return s;
-    /* the parser's sentence starts: no entity crosses into one */
-    const uint8_t *sent_start = parse && m->parser_before_ner ? d->sent_starts : NULL;
-    return engine_ner(m, d, sent_start, deadline);
+    d->has_sents = parse || senter;
+    /* their sentence starts: no entity crosses into one */
+    const uint8_t *sent_start =
+        (parse && m->parser_before_ner) || (senter && m->senter_before_ner) ? d->sent_starts : NULL;
+    s = engine_ner(m, d, sent_start, deadline);
+    if (s == NERD_OK && p == NERD_PIPELINE_DOC) s = engine_heads(m, d, HEAD_MORPH | HEAD_LEMMA, deadline);
+    return s;
 }
 
 size_t nerd_doc_ntokens(const nerd_doc *d) { return d ? d->ntoks : 0; }
@@ -540,7 +576,7 @@ int nerd_doc_ent(const nerd_doc *d, size_t i, nerd_ent *e)
 
 int nerd_doc_sent_start(const nerd_doc *d, size_t i)
 {
-    if (!d || !d->has_parse || i >= d->ntoks) return -1;
+    if (!d || !d->has_sents || i >= d->ntoks) return -1;
     return d->sent_starts[i];
 }
 
@@ -558,9 +594,10 @@ unsigned nerd_doc_annotations(const nerd_doc *d)
 {
     if (!d || d->ntoks == 0) return 0;
     unsigned have = 0;
-    if (d->has_parse) have |= NERD_ANNOT_DEP | NERD_ANNOT_SENT_START;
+    if (d->has_parse) have |= NERD_ANNOT_DEP;
+    if (d->has_sents) have |= NERD_ANNOT_SENT_START;
     if (d->has_ents) have |= NERD_ANNOT_ENTS;
-    return have;
+    return have | d->head_annots;
 }
 
 int nerd_doc_token_annot(const nerd_doc *d, size_t i, nerd_token_annot *a)
@@ -568,6 +605,14 @@ int nerd_doc_token_annot(const nerd_doc *d, size_t i, nerd_token_annot *a)
     if (!d || i >= d->ntoks) return -1;
     static const nerd_str unset = {"", 0};
     *a = (nerd_token_annot){.tag = unset, .pos = unset, .morph = unset, .lemma = unset};
+    if (d->head_annots & NERD_ANNOT_MORPH) {
+        const morph_labels *ml = &d->model->morph;
+        uint32_t k = d->morph_ids[i];
+        a->pos = (nerd_str){ml->pos[k], strlen(ml->pos[k])};
+        a->morph = (nerd_str){ml->strs.ptr + ml->morph_off[k], ml->morph_len[k]};
+    }
+    if (d->lemma_strs.ptr && d->head_annots & NERD_ANNOT_LEMMA && d->lemma_len[i] != UINT32_MAX)
+        a->lemma = (nerd_str){d->lemma_strs.ptr + d->lemma_off[i], d->lemma_len[i]};
     return 0;
 }
 

@@ -65,7 +65,25 @@
 #include "text/tokenizer.h"
 #include "util/buf.h"
 #include "components/arch.h"
+#include "components/edit_tree.h"
+#include "components/morph_labels.h"
+#include "components/softmax_head.h"
 #include "pipeline/registry.h"
+
+/* The components that are a softmax over a tok2vec (softmax_head.h), by what they set. */
+enum { HEAD_SENTER = 1 << 0, HEAD_MORPH = 1 << 1, HEAD_LEMMA = 1 << 2 };
+#define MAX_HEADS 3
+struct nerd_model;
+struct nerd_doc;
+typedef struct model_head {
+    softmax_head h;
+    unsigned kind;  /* HEAD_* */
+    /* before the tok2vec passes (workspace for the doc), then per chunk of n tokens from i0: their
+     * nO scores each; spare holds nO floats */
+    nerd_status (*begin)(const struct nerd_model *m, struct nerd_doc *d);
+    nerd_status (*consume)(const struct nerd_model *m, struct nerd_doc *d, size_t i0, size_t n, const float *scores,
+                           float *spare);
+} model_head;
 
 
 struct nerd_model {
@@ -100,6 +118,14 @@ struct nerd_model {
     parser_net parser;
     ae_moves parser_moves;
     ar_dep_rules dep_rules;       /* of an attribute_ruler after the parser */
+    /* senter, morphologizer, trainable_lemmatizer (softmax_head.c runs them) */
+    model_head heads[MAX_HEADS];
+    int nheads;
+    int senter_sets_starts;       /* an enabled senter and no parser: its starts are the doc's */
+    int senter_before_ner;        /* and the ner respects them */
+    int senter_overwrite;
+    morph_labels morph;           /* the morphologizer's labels */
+    edit_trees trees;             /* the trainable_lemmatizer's */
     /* the parser's precomputed rows are kept for parse_window tokens, from parse_back tokens
      * behind the buffer's front (2048 and 256; tests shrink them to move the window often) */
     size_t parse_window, parse_back;
@@ -153,11 +179,27 @@ struct nerd_doc {
     size_t t2v_attrcap, pworkcap, pintscap, pbytescap, parsecap;
     size_t parse_steps;           /* transitions the parser took (benchmarks count its work) */
     int has_parse;
+    int has_sents;                /* sent_starts hold the parser's or the senter's */
+    /* the softmax heads: their tok2vec's input, the morphologizer's label per token, the
+     * lemmas (offset and length into lemma_strs; length UINT32_MAX: unset) */
+    uint64_t *head_attrs;
+    size_t head_attrcap;
+    uint32_t *morph_ids, *lemma_off, *lemma_len;
+    size_t morphcap, lemmacap;
+    buf lemma_strs;
+    unsigned head_annots;         /* NERD_ANNOT_POS | MORPH | LEMMA the heads set */
 };
 
 /* The shared tok2vec and the parser over a tokenized doc: heads, deps, sentence starts.
  * NERD_ERR_DEADLINE once the monotonic clock passes deadline (deadline.h; 0 for none). */
 nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline);
+/* Loads component `name` as the model's next softmax head of kind `kind` (HEAD_*) with nO labels. */
+nerd_status head_register(nerd_model *m, const spacy_config *c, const char *dir, const char *name, int nO,
+                          unsigned kind, nerd_status (*begin)(const nerd_model *, nerd_doc *),
+                          nerd_status (*consume)(const nerd_model *, nerd_doc *, size_t, size_t, const float *, float *),
+                          char *err, size_t errlen);
+/* The softmax heads of kinds `which` (HEAD_*) over a tokenized doc. */
+nerd_status engine_heads(const nerd_model *m, nerd_doc *d, unsigned which, double deadline);
 /* The ner over a tokenized doc (sent_start: sentence starts it must respect, or NULL). */
 nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_start, double deadline);
 
@@ -167,9 +209,19 @@ nerd_status ner_component_load(nerd_model *m, const spacy_config *c, const char 
                                const pipeline_plan *plan, char *err, size_t errlen);
 nerd_status parser_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
                                   const pipeline_plan *plan, char *err, size_t errlen);
+nerd_status senter_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
+                                  const pipeline_plan *plan, char *err, size_t errlen);
+nerd_status morphologizer_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
+                                         const pipeline_plan *plan, char *err, size_t errlen);
+nerd_status trainable_lemmatizer_component_load(nerd_model *m, const spacy_config *c, const char *dir,
+                                                const char *name, const pipeline_plan *plan, char *err, size_t errlen);
 /* Loads the tok2vec component `name` as the model's shared tok2vec (once). */
 nerd_status tok2vec_component_load_shared(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
                                           char *err, size_t errlen);
+/* The tok2vec component `name`'s model reads (who names it in messages): a listener (*listens = 1;
+ * the shared tok2vec is loaded) or its own Tok2Vec (its dimensions in *own). */
+nerd_status tok2vec_component_input(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
+                                    const char *who, int *listens, t2v_dims *own, char *err, size_t errlen);
 /* A tok2vec's input: n rows of the token_attr columns cols[nc]. 0, or -1 out of memory. */
 int tok2vec_gather(nerd_doc *d, const int *cols, int nc, uint64_t *out);
 

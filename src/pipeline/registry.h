@@ -17,6 +17,10 @@
 typedef struct {
     char ner[PIPE_NAME], parser[PIPE_NAME], ruler[PIPE_NAME]; /* "" when absent */
     int parser_before_ner;
+    /* the softmax heads nerd computes: an enabled senter in a pipeline without a parser, the
+     * morphologizer, the trainable_lemmatizer ("" when absent) */
+    char senter[PIPE_NAME], morphologizer[PIPE_NAME], lemmatizer[PIPE_NAME];
+    int senter_before_ner;
     char full_error[400];  /* why the full pipeline cannot run ("" when it can) */
     char doc_error[400];   /* why the doc pipeline cannot: a component it does not compute */
 } pipeline_plan;

@@ -65,9 +65,9 @@ static char *make_folder(size_t n, uint32_t bad_subtree, const char *labels_json
     msgpack_sbuffer_destroy(&sb);
     snprintf(path, sizeof path, "%s/cfg", dir);
     write_file(path, labels_json, strlen(labels_json));
-    /* "ss" is left out when !with_strings; "X" is a symbol (its key is its ID, 101, not a hash) */
-    const char *strings = with_strings ? "[\"ge\",\"d\",\"en\",\"\\u00fc\",\"ue\",\"\\u00df\",\"ss\",\"X\",\"x\",\"was\",\"be\",\"other\"]"
-                                       : "[\"ge\",\"d\",\"en\",\"\\u00fc\",\"ue\",\"\\u00df\",\"X\",\"x\",\"was\",\"be\"]";
+    /* as spaCy writes it: without "X", a symbol (keyed by its ID 101, not a hash); "ss" is left out when !with_strings */
+    const char *strings = with_strings ? "[\"ge\",\"d\",\"en\",\"\\u00fc\",\"ue\",\"\\u00df\",\"ss\",\"x\",\"was\",\"be\",\"other\"]"
+                                       : "[\"ge\",\"d\",\"en\",\"\\u00fc\",\"ue\",\"\\u00df\",\"x\",\"was\",\"be\"]";
     snprintf(path, sizeof path, "%s/strings.json", dir);
     write_file(path, strings, strlen(strings));
     return dir;

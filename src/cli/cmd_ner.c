@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "cli/cli_common.h"
 #include "util/ents_json.h"
+#include "util/doc_json.h"
 #include "modelfile/modelfile.h"
 #include "util/json.h"
 
@@ -10,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-typedef enum { FMT_DICT, FMT_ENTS, FMT_TOKENS } ner_format;
+typedef enum { FMT_DICT, FMT_ENTS, FMT_TOKENS, FMT_DOC } ner_format;
 
 static int write_tokens(const nerd_doc *d, const char *text, buf *out)
 {
@@ -57,12 +58,13 @@ static int write_tokens(const nerd_doc *d, const char *text, buf *out)
 }
 
 static int answer(const nerd_model *m, nerd_doc *d, const char *text, size_t len, nerd_pipeline p, ner_format f,
-                  buf *out)
+                  int noun_chunks, buf *out)
 {
     nerd_status st = nerd_ner(m, d, text, len, p);
     if (st != NERD_OK) return buf_printf(out, "{\"error\":\"%s\"}", nerd_strerror(st)) ? -1 : 1;
     if (f == FMT_DICT) return ents_write_dict(d, text, out);
     if (f == FMT_ENTS) return ents_write_list(d, text, out);
+    if (f == FMT_DOC) return doc_write_json(d, text, len, noun_chunks ? DOC_JSON_NOUN_CHUNKS : 0, out);
     return write_tokens(d, text, out);
 }
 
@@ -71,7 +73,7 @@ int cmd_ner(int argc, char **argv)
     cli_model_opts mo = CLI_MODEL_OPTS_DEFAULT;
     const char *input = NULL, *v;
     ner_format fmt = FMT_DICT;
-    int jsonl = 0, verbose = 0;
+    int jsonl = 0, verbose = 0, noun_chunks = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int taken = cli_model_opt(argc, argv, &i, &mo);
@@ -81,15 +83,19 @@ int cmd_ner(int argc, char **argv)
             if (!strcmp(v, "dict")) fmt = FMT_DICT;
             else if (!strcmp(v, "ents")) fmt = FMT_ENTS;
             else if (!strcmp(v, "tokens")) fmt = FMT_TOKENS;
-            else { fprintf(stderr, "nerd ner: --format must be dict, ents or tokens\n"); return 2; }
+            else if (!strcmp(v, "doc")) fmt = FMT_DOC;
+            else { fprintf(stderr, "nerd ner: --format must be dict, ents, tokens or doc\n"); return 2; }
         } else if (!strcmp(a, "--jsonl")) jsonl = 1;
+        else if (!strcmp(a, "--noun-chunks")) noun_chunks = 1;
         else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) verbose = 1;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: nerd ner [--model DIR] [--pipeline full|ner|doc] [--precision fp32|bf16|int8] [--format dict|ents|tokens] [--jsonl] [--verbose] [FILE|-]\n"
+            printf("usage: nerd ner [--model DIR] [--pipeline full|ner|doc] [--precision fp32|bf16|int8] [--format dict|ents|tokens|doc] [--noun-chunks] [--jsonl] [--verbose] [FILE|-]\n"
                    "Without --jsonl the whole input is one text; with it, each line is {\"text\": ...} and gets one answer line.\n"
                    "dict is the seed server's answer {entity_text: label}. --pipeline full (the default) runs the shared\n"
                    "tok2vec and the parser before the ner, as spacy.load; tokens then carry head, dep and sent_start.\n"
                    "--pipeline doc runs every component spacy.load runs (the tagger, attribute_ruler, lemmatizer too).\n"
+                   "--format doc is spaCy's doc.to_json() (with --noun-chunks also doc.noun_chunks); it runs the doc\n"
+                   "pipeline unless --pipeline says otherwise.\n"
                    "--precision bf16 runs the tok2vecs' products in bfloat16 (faster on CPUs with AVX512_BF16), int8 in\n"
                    "int8 (faster with AVX2); neither always gives spaCy's entities (see nerd eval); fp32, the default, does.\n");
             return 0;
@@ -106,7 +112,7 @@ int cmd_ner(int argc, char **argv)
     if (cli_read_input(input, &in) || !(m = cli_load_model(mo.model, verbose)) ||
         cli_apply_precision(m, mo.precision, verbose) || !(d = nerd_doc_new()))
         goto done;
-    if (!mo.pipeline_given) pipeline = nerd_model_default_pipeline(m);
+    if (!mo.pipeline_given) pipeline = fmt == FMT_DOC ? NERD_PIPELINE_DOC : nerd_model_default_pipeline(m);
     if (!nerd_model_has_pipeline(m, pipeline)) {
         fprintf(stderr, "nerd ner: cannot run the %s pipeline: %s\n", nerd_pipeline_name(pipeline),
                 nerd_model_pipeline_error(m, pipeline));
@@ -117,7 +123,7 @@ int cmd_ner(int argc, char **argv)
     size_t docs = 0;
     rc = 0;
     if (!jsonl) {
-        if (answer(m, d, in.ptr, in.len, pipeline, fmt, &out) < 0) rc = 1;
+        if (answer(m, d, in.ptr, in.len, pipeline, fmt, noun_chunks, &out) < 0) rc = 1;
         buf_putc(&out, '\n');
         fwrite(out.ptr, 1, out.len, stdout);
         rc |= nerd_doc_nents(d) == 0 && out.len > 9 && !strncmp(out.ptr, "{\"error\"", 8);
@@ -134,7 +140,7 @@ int cmd_ner(int argc, char **argv)
                 json_write_string(&out, why, strlen(why), 0);
                 buf_putc(&out, '}');
                 rc = 1;
-            } else if (answer(m, d, t->u.str.ptr, t->u.str.len, pipeline, fmt, &out)) {
+            } else if (answer(m, d, t->u.str.ptr, t->u.str.len, pipeline, fmt, noun_chunks, &out)) {
                 rc = 1;
             }
             buf_putc(&out, '\n');

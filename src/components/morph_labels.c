@@ -1,6 +1,7 @@
 /* morph_labels.c - the morphologizer's cfg (morph_labels.h). */
 #include "components/morph_labels.h"
 #include "modelfile/modelfile.h"
+#include "text/morph.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,9 +59,16 @@ nerd_status morph_labels_load(morph_labels *ml, const char *path, char *err, siz
                 snprintf(err, errlen, "%s: label %.*s is repeated", path, (int)lab->keylen, lab->key);
                 goto out;
             }
+        /* spaCy sets Morphology.add(the label's morph): normalized, and "_" for no features */
         ml->morph_off[i] = (uint32_t)ml->strs.len;
-        ml->morph_len[i] = (uint32_t)lab->val.u.str.len;
-        if (buf_append(&ml->strs, lab->val.u.str.ptr, lab->val.u.str.len) || buf_putc(&ml->strs, 0)) goto oom;
+        int got = morph_normalize(lab->val.u.str.ptr, lab->val.u.str.len, &ml->strs);
+        if (got == -2) goto oom;
+        if (got) {
+            snprintf(err, errlen, "%s: the morphology of label %u is not Field=Value features", path, i);
+            goto out;
+        }
+        ml->morph_len[i] = (uint32_t)(ml->strs.len - ml->morph_off[i]);
+        if (buf_putc(&ml->strs, 0)) goto oom;
         /* spaCy: labels_pos.get(label, 0) */
         ml->pos[i] = "";
         for (size_t k = 0; k < pos->u.obj.n; k++) {

@@ -13,7 +13,7 @@
 
 typedef struct {
     uint32_t n;
-    uint32_t *morph_off, *morph_len;  /* into strs */
+    uint32_t *morph_off, *morph_len;  /* into strs: normalized (text/morph.h), "_" for none */
     const char **pos;                 /* token.pos_: a name of spaCy's parts_of_speech, or "" */
     buf strs;
 } morph_labels;

@@ -10,6 +10,7 @@ static nerd_status morph_begin(const nerd_model *m, nerd_doc *d)
 {
     (void)m;
     if (grow_array((void **)&d->morph_ids, &d->morphcap, d->ntoks + 1, sizeof *d->morph_ids)) return NERD_ERR_NOMEM;
+    d->heads_ran |= HEAD_MORPH;
     return NERD_OK;
 }
 
@@ -24,8 +25,6 @@ static nerd_status morph_consume(const nerd_model *m, nerd_doc *d, size_t i0, si
         for (uint32_t o = 1; o < nO; o++)
             if (s[o] > s[best]) best = o; /* numpy's argmax: the first of equal scores */
         d->morph_ids[i0 + i] = best;
-        /* has_annotation: MORPH for any token (an empty morphology is a set key), POS for a part of speech */
-        d->head_annots |= NERD_ANNOT_MORPH | (*m->morph.pos[best] ? NERD_ANNOT_POS : 0);
     }
     return NERD_OK;
 }

@@ -23,7 +23,7 @@ static nerd_status senter_begin(const nerd_model *m, nerd_doc *d)
     d->parsecap = cap;
     memset(d->sent_starts, 0, d->ntoks);
     if (d->ntoks) d->sent_starts[0] = 1; /* "unset" is 0 for the others: none is set before */
-    d->has_sents = 1;
+    d->heads_ran |= HEAD_SENTER;
     return NERD_OK;
 }
 

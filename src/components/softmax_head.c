@@ -9,7 +9,6 @@ void head_free(softmax_head *h)
 {
     tw_free(&h->weights);
     t2v_packed_free(&h->t2v_packed);
-    kn_free(&h->W);
     memset(h, 0, sizeof *h);
 }
 
@@ -37,18 +36,18 @@ nerd_status head_load(nerd_model *m, softmax_head *h, const spacy_config *c, con
         memcpy(h->t2v_attr, td.attr, sizeof h->t2v_attr);
     }
     const int width = h->listens ? m->t2v.width : h->t2v.width;
-    int node = tw_find(&h->weights, "softmax", 0);
-    const tw_tensor *W = tw_param_of(&h->weights, node, "W"), *b = tw_param_of(&h->weights, node, "b");
-    if (!W || !b || W->ndim != 2 || b->ndim != 1 || b->shape[0] != W->shape[0] || (int)W->shape[1] != width ||
-        (nO_expected && (int)W->shape[0] != nO_expected)) {
-        snprintf(err, errlen, "%s: no softmax layer from the tok2vec's width %d to the component's %d labels", path,
-                 width, nO_expected);
+    char why[256] = "";
+    int normalize = 0;
+    if (!cfg_bool(c, sec, "normalize", &normalize) && normalize) {
+        snprintf(err, errlen, "%s [%s]: normalize = true is not supported (nerd computes spacy.Tagger's raw scores)",
+                 cfgpath, sec);
+        return NERD_ERR_UNSUPPORTED;
+    }
+    if (softmax_bind(&h->out, &h->weights, width, why, sizeof why) || (nO_expected && h->out.nO != nO_expected)) {
+        snprintf(err, errlen, "%s: %s", path, *why ? why : "the softmax does not score one class per label");
         return NERD_ERR_FORMAT;
     }
-    h->nO = (int)W->shape[0];
-    h->nI = width;
-    h->b = b->data;
-    if (kn_pack(&h->W, W->data, h->nO, h->nI, 0) || (!h->listens && t2v_pack(&h->t2v_packed, &h->t2v, 0))) {
+    if (!h->listens && t2v_pack(&h->t2v_packed, &h->t2v, 0)) {
         snprintf(err, errlen, "out of memory");
         return NERD_ERR_NOMEM;
     }
@@ -95,7 +94,7 @@ static nerd_status run_tok2vec(const nerd_model *m, nerd_doc *d, const model_hea
     const size_t context = rf + 1 > HEAD_MIN_CONTEXT ? rf + 1 : HEAD_MIN_CONTEXT, span = HEAD_CHUNK + 2 * context;
     size_t max_nO = 0;
     for (int k = 0; k < m->nheads; k++)
-        if (m->heads[k].h.nO > (int)max_nO) max_nO = (size_t)m->heads[k].h.nO;
+        if (m->heads[k].h.out.nO > (int)max_nO) max_nO = (size_t)m->heads[k].h.out.nO;
     const size_t f_scratch = t2v_fast_scratch_floats(t2v, span), f_vecs = span * t2v->width;
     const size_t need = f_scratch + f_vecs + HEAD_CHUNK * max_nO + max_nO + 64;
     if (grow_array((void **)&d->work, &d->workcap, need, sizeof(float)) ||
@@ -112,9 +111,7 @@ static nerd_status run_tok2vec(const nerd_model *m, nerd_doc *d, const model_hea
         for (int k = 0; k < m->nheads; k++) {
             const model_head *mh = &m->heads[k];
             if (!(which & mh->kind) || (own ? mh != own : !mh->h.listens)) continue;
-            kn_gemm_f32(&mh->h.W, vecs + (c0 - a) * t2v->width, (size_t)t2v->width, c1 - c0, scores, (size_t)mh->h.nO);
-            for (size_t i = 0; i < c1 - c0; i++)
-                for (int o = 0; o < mh->h.nO; o++) scores[i * (size_t)mh->h.nO + o] += mh->h.b[o];
+            softmax_scores(&mh->h.out, vecs + (c0 - a) * t2v->width, c1 - c0, scores);
             nerd_status s = mh->consume(m, d, c0, c1 - c0, scores, spare);
             if (s != NERD_OK) return s;
         }

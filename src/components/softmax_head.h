@@ -1,15 +1,14 @@
 /* softmax_head.h - spaCy's Tagger.v1/v2 architecture as the senter, the morphologizer and the
  * trainable_lemmatizer use it: a tok2vec (a listener of the shared one, or its own Tok2Vec)
- * then a Softmax over its rows, of which these components take argmaxes. The softmax is
- * monotonic, so the scores kept are its affine part (Softmax_v2 with normalize = false is only
- * that at prediction). */
+ * then a Softmax over its rows (nn/softmax.h: its scores at inference), of which these
+ * components take argmaxes. */
 #ifndef NERD_SOFTMAX_HEAD_H
 #define NERD_SOFTMAX_HEAD_H
 
 #include "components/arch.h"
 #include "modelfile/spacy_config.h"
 #include "modelfile/thinc_weights.h"
-#include "nn/kernels.h"
+#include "nn/softmax.h"
 #include "nn/t2v_fast.h"
 
 typedef struct {
@@ -19,9 +18,7 @@ typedef struct {
     t2v_net t2v;
     t2v_packed t2v_packed;
     int t2v_attr[T2V_MAX_ATTRS];
-    kn_weights W;            /* nO x nI, packed */
-    const float *b;
-    int nO, nI;
+    softmax_layer out;
 } softmax_head;
 
 struct nerd_model;

@@ -18,6 +18,7 @@ static nerd_status lemma_begin(const nerd_model *m, nerd_doc *d)
     if (grow_array((void **)&d->lemma_len, &cap, d->ntoks + 1, sizeof *d->lemma_len)) return NERD_ERR_NOMEM;
     d->lemmacap = cap;
     buf_clear(&d->lemma_strs);
+    d->heads_ran |= HEAD_LEMMA;
     return NERD_OK;
 }
 
@@ -36,8 +37,6 @@ static nerd_status lemma_consume(const nerd_model *m, nerd_doc *d, size_t i0, si
         int unset = tree == ET_NO_TREE && t->backoff == ET_BACKOFF_NONE;
         d->lemma_off[i0 + i] = (uint32_t)before;
         d->lemma_len[i0 + i] = unset ? LEMMA_UNSET : (uint32_t)(d->lemma_strs.len - before);
-        /* has_annotation("LEMMA"): a token whose lemma is not the empty string's key 0 */
-        if (!unset && d->lemma_strs.len > before) d->head_annots |= NERD_ANNOT_LEMMA;
     }
     return NERD_OK;
 }

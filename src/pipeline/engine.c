@@ -133,6 +133,43 @@ static void weights_checksum(nerd_model *m)
     sha256_hex(&c, m->weights_sha256);
 }
 
+/* The doc pipeline's components beyond FULL's: the tagger (its registry row's load), the whole
+ * attribute_ruler, the rule lemmatizer, and the language's noun chunks. */
+static nerd_status load_doc_components(nerd_model *m, const spacy_config *cfg, const char *dir,
+                                       const pipeline_plan *plan, char *err, size_t errlen)
+{
+    char path[4096], sec[64], mode[32], lang[16] = "";
+    nerd_status s;
+    cfg_str(cfg, "nlp", "lang", lang, sizeof lang);
+    m->noun_chunks_en = !strcmp(lang, "en");
+    if (*plan->tagger) {
+        if (!m->has_full) {
+            snprintf(err, errlen, "%s/config.cfg [components.%s]: nerd computes the tagger with the parser's tok2vec, "
+                     "and this pipeline has no parser", dir, plan->tagger);
+            return NERD_ERR_UNSUPPORTED;
+        }
+        if ((s = registry_load_fn("tagger")(m, cfg, dir, plan->tagger, plan, err, errlen)) != NERD_OK) return s;
+    }
+    if (*plan->doc_ruler) {
+        snprintf(path, sizeof path, "%s/%s/patterns", dir, plan->doc_ruler);
+        if ((s = ar_ruler_load(&m->ruler, m->has_full ? &m->parser_moves : NULL, path, err, errlen)) != NERD_OK)
+            return s;
+    }
+    if (*plan->lemmatizer) {
+        int overwrite = 0;
+        snprintf(sec, sizeof sec, "components.%.31s", plan->lemmatizer);
+        cfg_bool(cfg, sec, "overwrite", &overwrite);
+        if (cfg_str(cfg, sec, "mode", mode, sizeof mode) || strcmp(mode, "rule")) {
+            snprintf(err, errlen, "%s/config.cfg [%s]: nerd computes the lemmatizer's rule mode", dir, sec);
+            return NERD_ERR_UNSUPPORTED;
+        }
+        snprintf(path, sizeof path, "%s/%s", dir, plan->lemmatizer);
+        lemmatizer_base_form base = m->noun_chunks_en ? LEMMATIZER_BASE_EN : LEMMATIZER_BASE_NONE;
+        if ((s = lemmatizer_load(&m->lemmatizer, path, base, overwrite, err, errlen)) != NERD_OK) return s;
+    }
+    return NERD_OK;
+}
+
 nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, size_t errlen)
 {
     char path[4096];
@@ -193,8 +230,9 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
         }
     }
     /* the softmax heads: one that cannot be computed leaves the pipelines it serves refused (a
-     * senter without a parser: full and doc; the morphologizer and the lemmatizer: doc), not the folder */
-    const char *heads[] = {plan.senter, plan.morphologizer, plan.lemmatizer};
+     * senter without a parser: full and doc; the morphologizer and the trainable lemmatizer: doc),
+     * not the folder */
+    const char *heads[] = {plan.senter, plan.morphologizer, plan.trainable_lemmatizer};
     for (size_t i = 0; i < sizeof heads / sizeof *heads; i++) {
         if (!*heads[i]) continue;
         char sec[64], factory[32], why[400] = "";
@@ -212,6 +250,16 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
             snprintf(m->full_error, sizeof m->full_error, "%s", why);
             m->has_full = 0;
         }
+    }
+    if (!*m->doc_error) {
+        nerd_status ds = load_doc_components(m, cfg, dir, &plan, err, errlen);
+        if (ds == NERD_ERR_NOMEM) {
+            cfg_free(cfg);
+            return load_fail(m, status, ds, err, errlen, NULL);
+        }
+        /* a doc-only component nerd cannot read leaves the other pipelines served */
+        if (ds != NERD_OK) snprintf(m->doc_error, sizeof m->doc_error, "%s", err);
+        *err = 0;
     }
     cfg_free(cfg);
     weights_checksum(m);
@@ -244,9 +292,12 @@ void nerd_model_free(nerd_model *m)
     tw_free(&m->parser_weights);
     ae_free(&m->parser_moves);
     ar_free(&m->dep_rules);
+    tagger_free(&m->tagger);
     for (int k = 0; k < m->nheads; k++) head_free(&m->heads[k].h);
     morph_labels_free(&m->morph);
     et_free(&m->trees);
+    ar_ruler_free(&m->ruler);
+    lemmatizer_free(m->lemmatizer);
     free(m->dir);
     free(m);
 }
@@ -409,6 +460,16 @@ void nerd_doc_free(nerd_doc *d)
     free(d->lemma_off);
     free(d->lemma_len);
     buf_free(&d->lemma_strs);
+    free(d->tag_ids);
+    free(d->annot);
+    buf_free(&d->lemmas);
+    free(d->mtoks);
+    buf_free(&d->mstrs);
+    matcher_matches_free(&d->matches);
+    free(d->chunk_dep);
+    free(d->chunk_pos);
+    free(d->chunk_start);
+    free(d->chunk_end);
     free(d);
 }
 
@@ -487,7 +548,9 @@ static nerd_status tokenize_until(const nerd_model *m, nerd_doc *d, const char *
     d->has_ents = 0;
     d->has_parse = 0;
     d->has_sents = 0;
-    d->head_annots = 0;
+    d->heads_ran = 0;
+    d->has_doc = 0;
+    d->nchunks = 0;
     if (len > NERD_MAX_TEXT_BYTES) return NERD_ERR_TOO_LONG;
     if (deadline_passed(deadline)) return NERD_ERR_DEADLINE;
     if (!py_utf8_valid(text, len, NULL)) return NERD_ERR_UTF8;
@@ -516,7 +579,7 @@ nerd_status nerd_ner_until(const nerd_model *m, nerd_doc *d, const char *text, s
     /* full and doc run what spacy.load runs before the ner: the parser, or a senter without one */
     const int parse = p != NERD_PIPELINE_NER && *m->parser_name, senter = p != NERD_PIPELINE_NER && m->senter_sets_starts;
     nerd_status s = tokenize_until(m, d, text, len, deadline);
-    if (s == NERD_OK && parse) s = engine_parse(m, d, deadline);
+    if (s == NERD_OK && parse) s = engine_parse(m, d, p == NERD_PIPELINE_DOC, deadline);
     if (s == NERD_OK && senter) s = engine_heads(m, d, HEAD_SENTER, deadline);
     if (s != NERD_OK) return s;
     d->has_sents = parse || senter;
@@ -525,6 +588,7 @@ nerd_status nerd_ner_until(const nerd_model *m, nerd_doc *d, const char *text, s
         (parse && m->parser_before_ner) || (senter && m->senter_before_ner) ? d->sent_starts : NULL;
     s = engine_ner(m, d, sent_start, deadline);
     if (s == NERD_OK && p == NERD_PIPELINE_DOC) s = engine_heads(m, d, HEAD_MORPH | HEAD_LEMMA, deadline);
+    if (s == NERD_OK && p == NERD_PIPELINE_DOC) s = deadline_passed(deadline) ? NERD_ERR_DEADLINE : engine_doc(m, d);
     return s;
 }
 
@@ -586,45 +650,4 @@ int nerd_doc_head(const nerd_doc *d, size_t i, size_t *head, const char **dep)
     if (head) *head = (size_t)d->heads[i];
     if (dep) *dep = d->model->parser_moves.labels[d->deps[i]];
     return 0;
-}
-
-/* What the doc holds: the parse (heads, deps, sentence starts) and the entities so far; spaCy's
- * has_annotation is false on an empty doc for every attribute. */
-unsigned nerd_doc_annotations(const nerd_doc *d)
-{
-    if (!d || d->ntoks == 0) return 0;
-    unsigned have = 0;
-    if (d->has_parse) have |= NERD_ANNOT_DEP;
-    if (d->has_sents) have |= NERD_ANNOT_SENT_START;
-    if (d->has_ents) have |= NERD_ANNOT_ENTS;
-    return have | d->head_annots;
-}
-
-int nerd_doc_token_annot(const nerd_doc *d, size_t i, nerd_token_annot *a)
-{
-    if (!d || i >= d->ntoks) return -1;
-    static const nerd_str unset = {"", 0};
-    *a = (nerd_token_annot){.tag = unset, .pos = unset, .morph = unset, .lemma = unset};
-    if (d->head_annots & NERD_ANNOT_MORPH) {
-        const morph_labels *ml = &d->model->morph;
-        uint32_t k = d->morph_ids[i];
-        a->pos = (nerd_str){ml->pos[k], strlen(ml->pos[k])};
-        a->morph = (nerd_str){ml->strs.ptr + ml->morph_off[k], ml->morph_len[k]};
-    }
-    if (d->lemma_strs.ptr && d->head_annots & NERD_ANNOT_LEMMA && d->lemma_len[i] != UINT32_MAX)
-        a->lemma = (nerd_str){d->lemma_strs.ptr + d->lemma_off[i], d->lemma_len[i]};
-    return 0;
-}
-
-size_t nerd_doc_nnoun_chunks(const nerd_doc *d)
-{
-    (void)d;
-    return 0;
-}
-
-int nerd_doc_noun_chunk(const nerd_doc *d, size_t i, size_t *start, size_t *end)
-{
-    (void)start;
-    (void)end;
-    return i < nerd_doc_nnoun_chunks(d) ? 0 : -1;
 }

@@ -26,11 +26,11 @@ static const struct {
     {"ner", ROLE_COMPUTED, ner_component_load, 1},
     {"parser", ROLE_COMPUTED, parser_component_load, 1},
     {"tok2vec", ROLE_TOK2VEC, NULL, 1},
-    {"tagger", ROLE_INERT, NULL, 0},         /* Token.tag */
+    {"tagger", ROLE_INERT, tagger_component_load, 1},  /* Token.tag */
     {"morphologizer", ROLE_INERT, morphologizer_component_load, 1},  /* Token.morph, Token.pos */
-    {"lemmatizer", ROLE_INERT, NULL, 0},     /* Token.lemma */
+    {"lemmatizer", ROLE_INERT, NULL, 1},     /* Token.lemma (loaded by engine.c, doc_stage.c runs it) */
     {"trainable_lemmatizer", ROLE_INERT, trainable_lemmatizer_component_load, 1},
-    {"attribute_ruler", ROLE_ATTRIBUTE_RULER, NULL, 0},
+    {"attribute_ruler", ROLE_ATTRIBUTE_RULER, NULL, 1},
     {"senter", ROLE_SENTER, senter_component_load, 1},
 };
 #define NFACTORIES (sizeof factories / sizeof *factories)
@@ -105,7 +105,7 @@ nerd_status registry_plan(const spacy_config *c, const char *dir, pipeline_plan 
         char *slot = !strcmp(f, "ner")                    ? plan->ner
                      : !strcmp(f, "parser")               ? plan->parser
                      : !strcmp(f, "morphologizer")        ? plan->morphologizer
-                     : !strcmp(f, "trainable_lemmatizer") ? plan->lemmatizer
+                     : !strcmp(f, "trainable_lemmatizer") ? plan->trainable_lemmatizer
                      : NULL;
         if (slot && *slot) {
             snprintf(err, errlen, "%s [%s]: a second %s component is not supported", path, sec, f);
@@ -116,6 +116,22 @@ nerd_status registry_plan(const spacy_config *c, const char *dir, pipeline_plan 
             snprintf(plan->doc_error, sizeof plan->doc_error,
                      "%.160s [%s]: the doc pipeline does not compute component %.31s (factory %.31s) yet", path, sec,
                      pipe[i], f);
+        /* the doc pipeline's components, each once, the ruler after what its patterns read and the
+         * lemmatizer after the ruler (the order spaCy's pipelines have) */
+        char *doc_slot = !strcmp(f, "tagger")            ? plan->tagger
+                         : !strcmp(f, "attribute_ruler") ? plan->doc_ruler
+                         : !strcmp(f, "lemmatizer")      ? plan->lemmatizer
+                                                         : NULL;
+        const char *doc_order = doc_slot && *doc_slot ? "a second one"
+                                : doc_slot == plan->tagger && (*plan->doc_ruler || *plan->lemmatizer)
+                                    ? "a tagger after the attribute_ruler or the lemmatizer"
+                                : doc_slot == plan->doc_ruler && *plan->lemmatizer ? "an attribute_ruler after the lemmatizer"
+                                : !strcmp(f, "parser") && *plan->doc_ruler ? "a parser after the attribute_ruler"
+                                                                           : NULL;
+        if (doc_order && !*plan->doc_error)
+            snprintf(plan->doc_error, sizeof plan->doc_error, "%.160s [%s]: the doc pipeline does not compute %s", path,
+                     sec, doc_order);
+        if (doc_slot && !*doc_slot) snprintf(doc_slot, PIPE_NAME, "%.31s", pipe[i]);
         if (!strcmp(f, "parser") && !*plan->ner) plan->parser_before_ner = 1;
         if (factories[k].role == ROLE_SENTER && !has_parser) {
             /* without a parser, the senter's sentence starts are the doc's (and the ner's after it) */

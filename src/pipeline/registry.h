@@ -16,10 +16,12 @@
 
 typedef struct {
     char ner[PIPE_NAME], parser[PIPE_NAME], ruler[PIPE_NAME]; /* "" when absent */
+    /* the doc pipeline's: the tagger, the attribute_ruler wherever it is, the lemmatizer */
+    char tagger[PIPE_NAME], doc_ruler[PIPE_NAME], lemmatizer[PIPE_NAME];
     int parser_before_ner;
     /* the softmax heads nerd computes: an enabled senter in a pipeline without a parser, the
      * morphologizer, the trainable_lemmatizer ("" when absent) */
-    char senter[PIPE_NAME], morphologizer[PIPE_NAME], lemmatizer[PIPE_NAME];
+    char senter[PIPE_NAME], morphologizer[PIPE_NAME], trainable_lemmatizer[PIPE_NAME];
     int senter_before_ner;
     char full_error[400];  /* why the full pipeline cannot run ("" when it can) */
     char doc_error[400];   /* why the doc pipeline cannot: a component it does not compute */

@@ -67,6 +67,7 @@
 #include "components/attr_ruler.h"
 #include "transition/biluo.h"
 #include "nn/embed_cache.h"
+#include "text/lang.h"
 #include "text/lexeme.h"
 #include "nn/parser_net.h"
 #include "nn/t2v_fast.h"
@@ -105,6 +106,7 @@ struct nerd_model {
     /* which weights are served: SHA-256 of the weight files nerd reads, concatenated in this
      * order (weights_files, space-separated) */
     char weights_sha256[65], weights_files[128];
+    const nerd_lang *lang;  /* config.cfg's [nlp] lang: the tokenizer class and lexical attributes */
     tokenizer *tok;
     lex_norms norms;
     /* the ner component: its own tok2vec (or, when ner_listens, the shared one), the
@@ -270,5 +272,9 @@ nerd_status tok2vec_component_input(nerd_model *m, const spacy_config *c, const 
                                     const char *who, int *listens, t2v_dims *own, char *err, size_t errlen);
 /* A tok2vec's input: n rows of the token_attr columns cols[nc]. 0, or -1 out of memory. */
 int tok2vec_gather(nerd_doc *d, const int *cols, int nc, uint64_t *out);
+
+/* A model of only the language, tokenizer and norms of folder dir (no component is read): what
+ * `nerd tokenize` needs, for any folder of a language nerd computes, a blank pipeline's too. */
+nerd_model *engine_load_text(const char *dir, nerd_status *status, char *err, size_t errlen);
 
 #endif

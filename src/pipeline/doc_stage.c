@@ -11,7 +11,8 @@
 static const nerd_str unset = {"", 0};
 
 /* The Matcher's view of every token as the attribute_ruler sees it: the text's attributes, the
- * tagger's tags and the parser's labels; POS, MORPH, LEMMA and the entities not set yet. */
+ * tagger's tags, the morphologizer's POS and MORPH, the trainable lemmatizer's lemmas and the
+ * parser's labels; the entities not set yet. */
 static int matcher_view(const nerd_model *m, nerd_doc *d)
 {
     const size_t n = d->ntoks;
@@ -26,7 +27,12 @@ static int matcher_view(const nerd_model *m, nerd_doc *d)
         mt->str[MATCHER_ORTH] = (matcher_text){d->text.ptr + t->start, t->len};
         mt->str[MATCHER_NORM] = (matcher_text){d->strs.ptr + t->norm_off, t->norm_len};
         mt->str[MATCHER_SHAPE] = (matcher_text){d->strs.ptr + t->shape_off, t->shape_len};
-        if (d->annot[i].tag.ptr) mt->str[MATCHER_TAG] = (matcher_text){d->annot[i].tag.ptr, d->annot[i].tag.len};
+        const doc_token_annot *an = &d->annot[i];
+        if (an->tag.ptr) mt->str[MATCHER_TAG] = (matcher_text){an->tag.ptr, an->tag.len};
+        /* what a morphologizer or a trainable lemmatizer before the ruler set (heads_annotate) */
+        if (an->pos.ptr) mt->str[MATCHER_POS] = (matcher_text){an->pos.ptr, an->pos.len};
+        if (an->morph.ptr) mt->str[MATCHER_MORPH] = (matcher_text){an->morph.ptr, an->morph.len};
+        if (an->lemma_set.ptr) mt->str[MATCHER_LEMMA] = (matcher_text){an->lemma_set.ptr, an->lemma_set.len};
         if (d->has_parse) {
             const char *dep = m->parser_moves.labels[d->deps[i]];
             mt->str[MATCHER_DEP] = (matcher_text){dep, strlen(dep)};

@@ -238,26 +238,26 @@ def first_difference(want, got):
         json.dumps(got[len(want):len(want) + 3], ensure_ascii=False))
 
 
-def compare_tokens(ref, toks, parse=True, sents=None, doc_fields=False):
+def compare_tokens(ref, toks, parse=True, sents=None, doc_fields=False, fields=None):
     """nerd's --format tokens answer against spaCy's full pipeline: the first field that differs, or None.
     parse=False leaves out heads and labels (a pipeline without a parser), and sentence starts unless
     sents=True (a senter without a parser); doc_fields compares each token's pos, morph and lemma
-    (--pipeline doc; a field nerd leaves out is spaCy's unset "")."""
+    (--pipeline doc; a field nerd leaves out is spaCy's unset ""), or only those of `fields`."""
     if isinstance(toks, dict):
         return "error", toks.get("error")
-    fields = {"tokens": (ref["tokens"], [[t["text"], t["idx"], t["ws"]] for t in toks])}
+    compared = {"tokens": (ref["tokens"], [[t["text"], t["idx"], t["ws"]] for t in toks])}
     if parse if sents is None else sents:
-        fields["sent_starts"] = (ref["sent_starts"], [i for i, t in enumerate(toks) if t.get("sent_start")])
+        compared["sent_starts"] = (ref["sent_starts"], [i for i, t in enumerate(toks) if t.get("sent_start")])
     if parse:
-        fields.update({
+        compared.update({
             "heads": (ref["heads"], [t["head"] for t in toks]),
             "deps": (ref["deps"], [t["dep"] for t in toks]),
         })
     if doc_fields:
-        for name in ("pos", "morph", "lemma"):
-            fields[name] = (ref[name], [t.get(name, "") for t in toks])
-    fields["ent_types"] = (ref["ent_types"], [t["ent_type"] for t in toks])
-    for name, (want, got) in fields.items():
+        for name in fields or ("pos", "morph", "lemma"):
+            compared[name] = (ref[name], [t.get(name, "") for t in toks])
+    compared["ent_types"] = (ref["ent_types"], [t["ent_type"] for t in toks])
+    for name, (want, got) in compared.items():
         if want != got:
             return name, first_difference(want, got)
     return None

@@ -358,3 +358,109 @@ TEST(doc_softmax_argmax_first_maximum)
     softmax_argmax(&s, X, 3, scratch, out);
     CHECKF(out[0] == 0 && out[1] == 1 && out[2] == 3, "%d %d %d", out[0], out[1], out[2]);
 }
+
+/* The stand-in with its (disabled) senter enabled instead of the parser: the senter's sentence
+ * starts are the doc's in the full pipeline, and the ner respects them. Expected: spaCy 3.8.7 on
+ * the same edited folder. */
+TEST(senter_without_parser_sets_sentence_starts)
+{
+    char dir[256];
+    link_copy(dir, sizeof dir);
+    test_edit_config(dir, "[nlp]", "\"tagger\",\"parser\",\"senter\"", "\"tagger\",\"senter\"");
+    test_edit_config(dir, "[nlp]", "disabled = [\"senter\"]", "disabled = []");
+    char err[1024];
+    nerd_model *m = nerd_model_load(dir, NULL, err, sizeof err);
+    CHECKF(m, "%s", err);
+    CHECKF(nerd_model_has_pipeline(m, NERD_PIPELINE_FULL), "%s", nerd_model_pipeline_error(m, NERD_PIPELINE_FULL));
+    CHECK(nerd_model_default_pipeline(m) == NERD_PIPELINE_FULL);
+    static const struct { const char *text; size_t starts[4], nstarts, nents; } cases[] = {
+        {"Paris is nice. Berlin is big. I like it a lot in New York City.", {0, 4, 8}, 3, 3},
+        {"Apple is looking at buying U.K. startup for $1 billion. Angela Merkel visited Berlin on Monday.", {0, 12}, 2, 6},
+    };
+    nerd_doc *d = nerd_doc_new();
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        CHECK(nerd_ner(m, d, cases[c].text, strlen(cases[c].text), NERD_PIPELINE_FULL) == NERD_OK);
+        CHECK(nerd_doc_annotations(d) & NERD_ANNOT_SENT_START);
+        CHECK(!(nerd_doc_annotations(d) & NERD_ANNOT_DEP));
+        size_t k = 0;
+        for (size_t i = 0; i < nerd_doc_ntokens(d); i++) {
+            if (nerd_doc_sent_start(d, i) != 1) continue;
+            CHECKF(k < cases[c].nstarts && cases[c].starts[k] == i, "doc %zu: a sentence starts at %zu", c, i);
+            k++;
+        }
+        CHECK_EQ_INT(k, cases[c].nstarts);
+        /* spaCy's entities, none across a sentence start */
+        CHECK_EQ_INT(nerd_doc_nents(d), cases[c].nents);
+        for (size_t e = 0; e < nerd_doc_nents(d); e++) {
+            nerd_ent ent;
+            CHECK(nerd_doc_ent(d, e, &ent) == 0);
+            for (size_t i = ent.start + 1; i < ent.end; i++) CHECKF(nerd_doc_sent_start(d, i) != 1, "entity %zu", e);
+        }
+        /* the ner pipeline computes no sentence starts */
+        CHECK(nerd_ner(m, d, cases[c].text, strlen(cases[c].text), NERD_PIPELINE_NER) == NERD_OK);
+        CHECK(nerd_doc_sent_start(d, 0) == -1);
+    }
+    nerd_doc_free(d);
+    nerd_model_free(m);
+    remove_copy(dir);
+}
+
+/* A senter without a parser that nerd cannot compute refuses the pipelines whose sentence starts
+ * it sets, by config.cfg's section and the architecture; the ner alone still runs. */
+TEST(senter_unsupported_refuses_full_by_name)
+{
+    char dir[256];
+    link_copy(dir, sizeof dir);
+    test_edit_config(dir, "[nlp]", "\"tagger\",\"parser\",\"senter\"", "\"tagger\",\"senter\"");
+    test_edit_config(dir, "[nlp]", "disabled = [\"senter\"]", "disabled = []");
+    test_edit_config(dir, "[components.senter.model]", "spacy.Tagger.v2", "spacy.Tagger.v9");
+    char err[1024];
+    nerd_model *m = nerd_model_load(dir, NULL, err, sizeof err);
+    CHECKF(m, "%s", err);
+    for (nerd_pipeline p = NERD_PIPELINE_FULL; p <= NERD_PIPELINE_DOC; p++) {
+        const char *why = nerd_model_pipeline_error(m, p);
+        CHECKF(why && strstr(why, "config.cfg [components.senter.model]") && strstr(why, "spacy.Tagger.v9"), "%s",
+               why ? why : "(null)");
+    }
+    nerd_doc *d = nerd_doc_new();
+    CHECK(nerd_ner(m, d, "Paris", 5, NERD_PIPELINE_FULL) == NERD_ERR_UNSUPPORTED);
+    CHECK(nerd_ner(m, d, "Paris", 5, NERD_PIPELINE_NER) == NERD_OK && nerd_doc_nents(d) == 1);
+    nerd_doc_free(d);
+    nerd_model_free(m);
+    remove_copy(dir);
+}
+
+/* fr_core_news_sm's morphologizer through the doc pipeline: spaCy 3.8.7's pos_ and str(morph) for
+ * one sentence (make test-morph compares 700 documents). */
+TEST(morphologizer_fr_core_news_sm)
+{
+    static const char dir[] = "models/fr_core_news_sm-3.8.0";
+    CHECKF(access(dir, R_OK) == 0, "%s is missing: `make models-extra` fetches it", dir);
+    char err[1024];
+    nerd_model *m = nerd_model_load(dir, NULL, err, sizeof err);
+    CHECKF(m, "%s", err);
+    static const char text[] = "Le pr\xc3\xa9sident est arriv\xc3\xa9 \xc3\xa0 Paris hier soir.";
+    static const char *const want[][2] = {
+        {"DET", "Definite=Def|Gender=Masc|Number=Sing|PronType=Art"}, {"NOUN", "Gender=Masc|Number=Sing"},
+        {"AUX", "Mood=Ind|Number=Sing|Person=3|Tense=Pres|VerbForm=Fin"},
+        {"VERB", "Gender=Masc|Number=Sing|Tense=Past|VerbForm=Part"}, {"ADP", ""}, {"PROPN", "Gender=Masc|Number=Sing"},
+        {"ADV", ""}, {"NOUN", "Gender=Masc|Number=Sing"}, {"PUNCT", ""},
+    };
+    nerd_doc *d = nerd_doc_new();
+    CHECK(nerd_ner(m, d, text, sizeof text - 1, NERD_PIPELINE_DOC) == NERD_OK);
+    CHECK_EQ_INT(nerd_doc_ntokens(d), sizeof want / sizeof *want);
+    CHECK((nerd_doc_annotations(d) & (NERD_ANNOT_POS | NERD_ANNOT_MORPH)) == (NERD_ANNOT_POS | NERD_ANNOT_MORPH));
+    for (size_t i = 0; i < nerd_doc_ntokens(d); i++) {
+        nerd_token_annot a;
+        CHECK(nerd_doc_token_annot(d, i, &a) == 0);
+        CHECKF(a.pos.len == strlen(want[i][0]) && !memcmp(a.pos.ptr, want[i][0], a.pos.len), "token %zu pos %.*s", i,
+               (int)a.pos.len, a.pos.ptr);
+        CHECKF(a.morph.len == strlen(want[i][1]) && !memcmp(a.morph.ptr, want[i][1], a.morph.len),
+               "token %zu morph %.*s", i, (int)a.morph.len, a.morph.ptr);
+    }
+    /* the full pipeline sets none of them */
+    CHECK(nerd_ner(m, d, text, sizeof text - 1, NERD_PIPELINE_FULL) == NERD_OK);
+    CHECK(!(nerd_doc_annotations(d) & (NERD_ANNOT_POS | NERD_ANNOT_MORPH)));
+    nerd_doc_free(d);
+    nerd_model_free(m);
+}

@@ -232,10 +232,16 @@ static void weights_checksum(nerd_model *m)
         size_t n = strlen(m->weights_files);
         snprintf(m->weights_files + n, sizeof m->weights_files - n, " %s/model", m->t2v_name);
     }
-    if (m->has_full) {
+    /* the parser's (a senter without a parser gives the full pipeline too: has_full says nothing here) */
+    if (*m->parser_name) {
         sha256_update(&c, m->parser_weights.raw, m->parser_weights.raw_len);
         size_t n = strlen(m->weights_files);
         snprintf(m->weights_files + n, sizeof m->weights_files - n, " %s/model", m->parser_name);
+    }
+    for (int k = 0; k < m->nheads; k++) { /* the senter, morphologizer, trainable lemmatizer */
+        sha256_update(&c, m->heads[k].h.weights.raw, m->heads[k].h.weights.raw_len);
+        size_t n = strlen(m->weights_files);
+        snprintf(m->weights_files + n, sizeof m->weights_files - n, " %s/model", m->heads[k].h.name);
     }
     sha256_hex(&c, m->weights_sha256);
 }

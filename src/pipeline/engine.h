@@ -105,7 +105,7 @@ struct nerd_model {
     char name[128], version[64];
     /* which weights are served: SHA-256 of the weight files nerd reads, concatenated in this
      * order (weights_files, space-separated) */
-    char weights_sha256[65], weights_files[128];
+    char weights_sha256[65], weights_files[256];
     const nerd_lang *lang;  /* config.cfg's [nlp] lang: the tokenizer class and lexical attributes */
     tokenizer *tok;
     lex_norms norms;

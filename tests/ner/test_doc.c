@@ -373,6 +373,8 @@ TEST(senter_without_parser_sets_sentence_starts)
     CHECKF(m, "%s", err);
     CHECKF(nerd_model_has_pipeline(m, NERD_PIPELINE_FULL), "%s", nerd_model_pipeline_error(m, NERD_PIPELINE_FULL));
     CHECK(nerd_model_default_pipeline(m) == NERD_PIPELINE_FULL);
+    /* the served weights are the senter's too (there is no parser's) */
+    CHECKF(!strcmp(nerd_model_weights_files(m), "ner/model senter/model"), "%s", nerd_model_weights_files(m));
     static const struct { const char *text; size_t starts[4], nstarts, nents; } cases[] = {
         {"Paris is nice. Berlin is big. I like it a lot in New York City.", {0, 4, 8}, 3, 3},
         {"Apple is looking at buying U.K. startup for $1 billion. Angela Merkel visited Berlin on Monday.", {0, 12}, 2, 6},

@@ -11,6 +11,8 @@
  *     hash.c          spaCy's string hash and thinc's HashEmbed hash
  *     symbols.c       spaCy's reserved strings and their fixed IDs
  *     morph.c         spaCy's normalized morphological analysis strings
+ *     lang.c          the languages nerd computes: tokenizer class, LIKE_NUM, IS_STOP (config.cfg's lang)
+ *     lang_words.c    their stop and number words, generated from spaCy (tools/gen_lang_words.py)
  *   modelfile/   reading a pipeline folder's files
  *     modelfile.c     the one file layer: whole files with the real cause of a failure, bounded
  *                     msgpack, map keys by one rule, JSON lines
@@ -37,8 +39,11 @@
  *     lemmatizer.c    the rule lemmatizer (English is_base_form)
  *     noun_chunks.c   English noun chunks from the parse
  *     softmax_head.c  spacy.Tagger over a tok2vec for the senter, morphologizer, trainable_lemmatizer
- *     senter.c, morphologizer.c, trainable_lemmatizer.c  those components (sentence starts, POS and
- *                     MORPH from morph_labels.c's labels, lemmas from edit_tree.c's edit trees)
+ *     senter.c        the senter: sentence starts where there is no parser (the ner respects them)
+ *     morphologizer.c the morphologizer: POS and MORPH of the argmax label (doc pipeline)
+ *     morph_labels.c  its labels from morphologizer/cfg
+ *     trainable_lemmatizer.c  the edit-tree lemmatizer: top_k, backoff (doc pipeline)
+ *     edit_tree.c     spaCy's edit trees: the folder's trees and strings, a tree applied to a form
  *   matcher/     spaCy's rule matchers over tokens whose attributes are given
  *     matcher.c       the token Matcher: patterns from spaCy's JSON, its matches in its order
  *     phrase.c        the PhraseMatcher (ORTH, LOWER)

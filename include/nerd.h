@@ -219,7 +219,7 @@ typedef struct {
 NERD_API size_t nerd_doc_nents(const nerd_doc *d);
 NERD_API int nerd_doc_ent(const nerd_doc *d, size_t i, nerd_ent *e);
 
-/* Full pipeline only (after nerd_ner with NERD_PIPELINE_FULL): whether token i starts a
+/* Full and doc pipelines only (after nerd_ner with NERD_PIPELINE_FULL or DOC): whether token i starts a
  * sentence (1 or 0, spaCy's token.is_sent_start), its head's index (a root points to
  * itself) and its dependency label (owned by the model; "ROOT" for roots). Return -1 when
  * not computed or out of range. */
@@ -230,7 +230,9 @@ NERD_API int nerd_doc_head(const nerd_doc *d, size_t i, size_t *head, const char
 
 /* Which annotations the doc holds, as spaCy's doc.has_annotation(ATTR) answers: a bit each.
  * doc.to_json() writes a field exactly when its bit is set (ENTS: "ents", SENT_START: "sents",
- * TAG/POS/MORPH/LEMMA: the tokens' fields, DEP: "dep" and "head"). */
+ * TAG/POS/MORPH/LEMMA: the tokens' fields, DEP: "dep" and "head"). As spaCy's: every bit for an
+ * empty doc, SENT_START always for a doc of one token; TAG, POS, MORPH and LEMMA only after the doc
+ * pipeline. */
 enum {
     NERD_ANNOT_TAG = 1 << 0,
     NERD_ANNOT_POS = 1 << 1,
@@ -251,7 +253,8 @@ typedef struct {
 NERD_API int nerd_doc_token_annot(const nerd_doc *d, size_t i, nerd_token_annot *a);
 
 /* doc.noun_chunks (the language's syntax iterator over the parse): token spans [start, end),
- * in spaCy's order; 0 when the doc has no parse or its language has no iterator. */
+ * in spaCy's order, after the doc pipeline; 0 when the doc has no parse or its language has no
+ * iterator (nerd has English's). */
 NERD_API size_t nerd_doc_nnoun_chunks(const nerd_doc *d);
 NERD_API int nerd_doc_noun_chunk(const nerd_doc *d, size_t i, size_t *start, size_t *end);
 

@@ -264,7 +264,10 @@ static int read_rules(ar_ruler *r, ae_moves *mv, const msgpack_object_array *ent
         char key[16];
         snprintf(key, sizeof key, "%u", e);
         if (pj) snprintf(why, whylen, "its patterns are no list of token patterns");
-        if (pj || matcher_add(r->mt, key, &jd.root, MATCHER_GREEDY_NONE, why, whylen)) break;
+        if (pj || matcher_add(r->mt, key, &jd.root, MATCHER_GREEDY_NONE, why, whylen)) {
+            if (!pj && strstr(why, "out of memory")) rc = -2; /* matcher_add says so only in its message */
+            break;
+        }
         rc = matcher_key_count(r->mt) == e + 1 ? 0 : -2; /* keys number the rules */
         if (rc) break;
     }
@@ -319,7 +322,7 @@ int ar_ruler_run(const ar_ruler *r, const matcher_token *toks, size_t n, matcher
 {
     if (!r->mt || matcher_run(r->mt, toks, n, scratch)) return r->mt ? -1 : 0;
     /* spaCy sorts (rule number, match id, start, end): one match id per rule */
-    qsort(scratch->items, scratch->n, sizeof *scratch->items, match_order);
+    if (scratch->n > 1) qsort(scratch->items, scratch->n, sizeof *scratch->items, match_order); /* items NULL when none */
     for (size_t i = 0; i < scratch->n; i++) {
         const matcher_match *mm = &scratch->items[i];
         const ar_rule *rule = &r->rules[mm->key];

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "modelfile/modelfile.h"
+#include "modelfile/spacy_config.h"
 #include "text/hash.h"
 #include "text/pystr.h"
 
@@ -123,17 +124,19 @@ static lz_pos *pos_entry(lemmatizer *lz, uint64_t key)
     return &grown[lz->npos++];
 }
 
+/* A string of valid UTF-8 (spaCy would fail decoding another), so that every lemma is valid. */
 static int is_str(const msgpack_object *o)
 {
     const char *p;
-    size_t n;
-    return mf_str(o, &p, &n) == 0;
+    size_t n, bad;
+    return mf_str(o, &p, &n) == 0 && py_utf8_valid(p, n, &bad);
 }
 
 static nerd_str str_of(const msgpack_object *o)
 {
     nerd_str s = {"", 0};
     mf_str(o, &s.ptr, &s.len);
+    if (!s.ptr) s.ptr = ""; /* an empty string may have no bytes to point at: memcmp needs some */
     return s;
 }
 
@@ -152,7 +155,7 @@ static nerd_status load_entry(lemmatizer *lz, int which, uint64_t key, const msg
             const msgpack_object *r = &v->via.array.ptr[i];
             if (r->type != MSGPACK_OBJECT_ARRAY || r->via.array.size != 2 || !is_str(&r->via.array.ptr[0]) ||
                 !is_str(&r->via.array.ptr[1]))
-                return *bad = "a lemma rule is not [old suffix, new suffix]", NERD_ERR_FORMAT;
+                return *bad = "a lemma rule is not [old suffix, new suffix] (UTF-8 strings)", NERD_ERR_FORMAT;
         }
         p->rules = v;
         p->nrules = v->via.array.size;
@@ -161,7 +164,7 @@ static nerd_status load_entry(lemmatizer *lz, int which, uint64_t key, const msg
         strtab_free(&p->index);
         if (strtab_init(&p->index, v->via.array.size)) return NERD_ERR_NOMEM;
         for (uint32_t i = 0; i < v->via.array.size; i++) {
-            if (!is_str(&v->via.array.ptr[i])) return *bad = "a lemma_index entry holds a non-string", NERD_ERR_FORMAT;
+            if (!is_str(&v->via.array.ptr[i])) return *bad = "a lemma_index entry holds what is no UTF-8 string", NERD_ERR_FORMAT;
             strtab_put(&p->index, str_of(&v->via.array.ptr[i]), NULL);
         }
         p->nindex = v->via.array.size;
@@ -172,9 +175,9 @@ static nerd_status load_entry(lemmatizer *lz, int which, uint64_t key, const msg
         for (uint32_t i = 0; i < v->via.map.size; i++) {
             const msgpack_object_kv *kv = &v->via.map.ptr[i];
             if (!is_str(&kv->key) || kv->val.type != MSGPACK_OBJECT_ARRAY)
-                return *bad = "a lemma exception is not string -> [lemma, ...]", NERD_ERR_FORMAT;
+                return *bad = "a lemma exception is not UTF-8 string -> [lemma, ...]", NERD_ERR_FORMAT;
             for (uint32_t j = 0; j < kv->val.via.array.size; j++)
-                if (!is_str(&kv->val.via.array.ptr[j])) return *bad = "a lemma exception holds a non-string", NERD_ERR_FORMAT;
+                if (!is_str(&kv->val.via.array.ptr[j])) return *bad = "a lemma exception holds what is no UTF-8 string", NERD_ERR_FORMAT;
             strtab_put(&p->exc, str_of(&kv->key), &kv->val);
         }
         p->nexc = v->via.map.size;
@@ -234,6 +237,43 @@ nerd_status lemmatizer_load(lemmatizer **out, const char *component_dir, lemmati
     }
     *out = lz;
     return NERD_OK;
+}
+
+nerd_status lemmatizer_load_component(lemmatizer **out, const spacy_config *c, const char *model_dir,
+                                      const char *name, char *err, size_t errlen)
+{
+    *out = NULL;
+    char section[256], mode[32] = "lookup", lang[32] = "";
+    int overwrite = 0;
+    snprintf(section, sizeof section, "components.%s", name);
+    /* absent keys take spaCy's defaults (the factory's mode "lookup", overwrite False) */
+    if (cfg_raw(c, section, "mode") && cfg_str(c, section, "mode", mode, sizeof mode)) {
+        snprintf(err, errlen, "config.cfg: [%s] mode is not a string", section);
+        return NERD_ERR_FORMAT;
+    }
+    if (cfg_raw(c, section, "overwrite") && cfg_bool(c, section, "overwrite", &overwrite)) {
+        snprintf(err, errlen, "config.cfg: [%s] overwrite is not true or false", section);
+        return NERD_ERR_FORMAT;
+    }
+    cfg_str(c, "nlp", "lang", lang, sizeof lang);
+    if (strcmp(mode, "rule")) {
+        snprintf(err, errlen, "config.cfg: [%s] mode \"%s\": nerd implements the lemmatizer's \"rule\" mode only",
+                 section, mode);
+        return NERD_ERR_UNSUPPORTED;
+    }
+    if (strcmp(lang, "en")) {
+        snprintf(err, errlen, "config.cfg: [%s] of language \"%s\": nerd implements the English rule lemmatizer only",
+                 section, lang);
+        return NERD_ERR_UNSUPPORTED;
+    }
+    buf dir = {0};
+    if (buf_printf(&dir, "%s/%s", model_dir, name)) {
+        snprintf(err, errlen, "%s: out of memory", model_dir);
+        return NERD_ERR_NOMEM;
+    }
+    nerd_status st = lemmatizer_load(out, dir.ptr, LEMMATIZER_BASE_EN, overwrite, err, errlen);
+    buf_free(&dir);
+    return st;
 }
 
 /* ---- the rules ---------------------------------------------------------------------------- */

@@ -40,6 +40,14 @@ nerd_status lemmatizer_load(lemmatizer **out, const char *component_dir, lemmati
                             char *err, size_t errlen);
 void lemmatizer_free(lemmatizer *lz);
 
+struct spacy_config;
+/* The pipeline's component `name` (factory "lemmatizer") as config.cfg configures it: mode
+ * "rule" (another mode is NERD_ERR_UNSUPPORTED, as is a language other than "en", whose
+ * lemmatizer may override the rules), overwrite (spaCy's default false), its tables from
+ * <model_dir>/<name>. NERD_OK and *out, or the cause with a message in err. */
+nerd_status lemmatizer_load_component(lemmatizer **out, const struct spacy_config *c, const char *model_dir,
+                                      const char *name, char *err, size_t errlen);
+
 /* One token as the lemmatizer sees it. Strings need not be NUL-terminated; text is valid UTF-8. */
 typedef struct {
     nerd_str text;   /* token.text */

@@ -9,6 +9,7 @@ void head_free(softmax_head *h)
 {
     tw_free(&h->weights);
     t2v_packed_free(&h->t2v_packed);
+    softmax_free(&h->out);
     memset(h, 0, sizeof *h);
 }
 
@@ -43,9 +44,10 @@ nerd_status head_load(nerd_model *m, softmax_head *h, const spacy_config *c, con
                  cfgpath, sec);
         return NERD_ERR_UNSUPPORTED;
     }
-    if (softmax_bind(&h->out, &h->weights, width, why, sizeof why) || (nO_expected && h->out.nO != nO_expected)) {
+    int bound = softmax_bind(&h->out, &h->weights, width, why, sizeof why);
+    if (bound || (nO_expected && h->out.nO != nO_expected)) {
         snprintf(err, errlen, "%s: %s", path, *why ? why : "the softmax does not score one class per label");
-        return NERD_ERR_FORMAT;
+        return bound == -2 ? NERD_ERR_NOMEM : NERD_ERR_FORMAT;
     }
     if (!h->listens && t2v_pack(&h->t2v_packed, &h->t2v, 0)) {
         snprintf(err, errlen, "out of memory");

@@ -251,7 +251,7 @@ static void weights_checksum(nerd_model *m)
 static nerd_status load_doc_components(nerd_model *m, const spacy_config *cfg, const char *dir,
                                        const pipeline_plan *plan, char *err, size_t errlen)
 {
-    char path[4096], sec[64], mode[32], lang[16] = "";
+    char path[4096], lang[16] = "";
     nerd_status s;
     cfg_str(cfg, "nlp", "lang", lang, sizeof lang);
     m->noun_chunks_en = !strcmp(lang, "en");
@@ -268,18 +268,8 @@ static nerd_status load_doc_components(nerd_model *m, const spacy_config *cfg, c
         if ((s = ar_ruler_load(&m->ruler, m->has_full ? &m->parser_moves : NULL, path, err, errlen)) != NERD_OK)
             return s;
     }
-    if (*plan->lemmatizer) {
-        int overwrite = 0;
-        snprintf(sec, sizeof sec, "components.%.31s", plan->lemmatizer);
-        cfg_bool(cfg, sec, "overwrite", &overwrite);
-        if (cfg_str(cfg, sec, "mode", mode, sizeof mode) || strcmp(mode, "rule")) {
-            snprintf(err, errlen, "%s/config.cfg [%s]: nerd computes the lemmatizer's rule mode", dir, sec);
-            return NERD_ERR_UNSUPPORTED;
-        }
-        snprintf(path, sizeof path, "%s/%s", dir, plan->lemmatizer);
-        lemmatizer_base_form base = m->noun_chunks_en ? LEMMATIZER_BASE_EN : LEMMATIZER_BASE_NONE;
-        if ((s = lemmatizer_load(&m->lemmatizer, path, base, overwrite, err, errlen)) != NERD_OK) return s;
-    }
+    if (*plan->lemmatizer)
+        return lemmatizer_load_component(&m->lemmatizer, cfg, dir, plan->lemmatizer, err, errlen);
     return NERD_OK;
 }
 

@@ -36,8 +36,8 @@
  *     parser.c        the full pipeline's shared tok2vec and parser over a doc
  *     attr_ruler.c    the attribute_ruler: all of it (doc pipeline), its DEP rules (full pipeline)
  *     tagger.c        the tagger (its softmax reads the shared tok2vec's pass in parser.c)
- *     lemmatizer.c    the rule lemmatizer (English is_base_form)
- *     noun_chunks.c   English noun chunks from the parse
+ *     lemmatizer.c    the rule lemmatizer (English): a token's lemma from its text, POS and morph
+ *     noun_chunks.c   English noun chunks (and spaCy's left edges) from a parse
  *     softmax_head.c  spacy.Tagger over a tok2vec for the senter, morphologizer, trainable_lemmatizer
  *     senter.c        the senter: sentence starts where there is no parser (the ner respects them)
  *     morphologizer.c the morphologizer: POS and MORPH of the argmax label (doc pipeline)

@@ -3,8 +3,9 @@
  *
  * Reads a cases file of tests/lemma/gen_cases.py: its first line names the model folder and the
  * lemmatizer's config, each other line a doc's tokens (text, pos, morph, the lemma set before the
- * lemmatizer ran, the final lemma, head, dep) and its noun chunks. Loads the folder's lemmatizer,
- * computes every token's lemma and the doc's chunks from those inputs and compares them exactly.
+ * lemmatizer ran, the final lemma, head, dep, left edge) and its noun chunks. Loads the folder's
+ * lemmatizer as its config.cfg configures it, computes every token's lemma, the doc's left edges and its chunks from those inputs
+ * and compares them exactly.
  * Prints the first differences and, last, "lemma-spacy: ..." with the counts; the exit status is
  * non-zero on any difference.
  *
@@ -16,12 +17,13 @@
 #include "components/lemmatizer.h"
 #include "components/noun_chunks.h"
 #include "modelfile/modelfile.h"
+#include "modelfile/spacy_config.h"
 #include "util/buf.h"
 #include "util/json.h"
 
 enum { MAX_REPORTS = 20 };
 /* a token's fields in the cases file */
-enum { F_TEXT, F_POS, F_MORPH, F_PRESET, F_LEMMA, F_HEAD, F_DEP, NFIELDS };
+enum { F_TEXT, F_POS, F_MORPH, F_PRESET, F_LEMMA, F_HEAD, F_DEP, F_LEFT_EDGE, NFIELDS };
 
 static void die(const char *what, const char *detail)
 {
@@ -49,19 +51,22 @@ int main(int argc, char **argv)
     if (jsonl_next(&lines) <= 0) die("header", lines.err);
     json_doc header = lines.doc; /* kept while the lines after it are read */
     lines.doc = (json_doc){0};
-    const json_value *model = json_get(&header.root, "model"), *cfg = json_get(&header.root, "lemmatizer");
-    const json_value *overwrite = cfg ? json_get(cfg, "overwrite") : NULL, *mode = cfg ? json_get(cfg, "mode") : NULL;
-    if (!model || model->type != JSON_STRING || !overwrite || !mode || strcmp(mode->u.str.ptr, "rule"))
-        die("header", "no model, or a lemmatizer not in rule mode");
-    buf dir = {0};
-    if (buf_printf(&dir, "%s/lemmatizer", model->u.str.ptr)) die("out of memory", NULL);
+    const json_value *model = json_get(&header.root, "model");
+    if (!model || model->type != JSON_STRING) die("header", "no model folder");
+    /* the lemmatizer as the folder's config.cfg configures it (mode, overwrite, language) */
+    buf path = {0};
+    if (buf_printf(&path, "%s/config.cfg", model->u.str.ptr)) die("out of memory", NULL);
+    spacy_config *cfg;
+    if (cfg_load(path.ptr, &cfg, err, sizeof err)) die("cannot read the config", err);
     lemmatizer *lz;
-    if (lemmatizer_load(&lz, dir.ptr, LEMMATIZER_BASE_EN, overwrite->type == JSON_TRUE, err, sizeof err))
+    if (lemmatizer_load_component(&lz, cfg, model->u.str.ptr, "lemmatizer", err, sizeof err))
         die("cannot load the lemmatizer", err);
+    cfg_free(cfg);
 
     size_t docs = 0, tokens = 0, presets = 0, lemmas_same = 0, chunk_docs_same = 0, chunks = 0, reports = 0;
     buf lemma = {0};
-    int32_t *head = NULL;
+    size_t edges_same = 0;
+    int32_t *head = NULL, *left_edge = NULL;
     const char **dep = NULL, **pos = NULL;
     size_t *start = NULL, *end = NULL, cap = 0;
     int line;
@@ -74,11 +79,12 @@ int main(int argc, char **argv)
         if (n > cap) {
             cap = n;
             head = realloc(head, cap * sizeof *head);
+            left_edge = realloc(left_edge, cap * sizeof *left_edge);
             dep = realloc(dep, cap * sizeof *dep);
             pos = realloc(pos, cap * sizeof *pos);
             start = realloc(start, cap * sizeof *start);
             end = realloc(end, cap * sizeof *end);
-            if (!head || !dep || !pos || !start || !end) die("out of memory", NULL);
+            if (!head || !left_edge || !dep || !pos || !start || !end) die("out of memory", NULL);
         }
         docs++;
         for (size_t i = 0; i < n; i++) {
@@ -100,6 +106,14 @@ int main(int argc, char **argv)
             dep[i] = str_field(t, F_DEP).ptr;
             pos[i] = lt.pos.ptr;
         }
+        if (doc_left_edges(n, head, left_edge)) die("out of memory", NULL);
+        for (size_t i = 0; i < n; i++) {
+            int want_edge = (int)toks->u.arr.items[i].u.arr.items[F_LEFT_EDGE].u.num;
+            if (want_edge == left_edge[i]) edges_same++;
+            else if (reports++ < MAX_REPORTS)
+                fprintf(stderr, "%s: token %zu: left edge spaCy %d, nerd %d\n", id->u.str.ptr, i, want_edge,
+                        (int)left_edge[i]);
+        }
         long got = en_noun_chunks(n, head, dep, pos, start, end);
         if (got < 0) die("out of memory", NULL);
         chunks += want->u.arr.n;
@@ -119,17 +133,18 @@ int main(int argc, char **argv)
             fprintf(stderr, "\n");
         }
     }
-    printf("lemma-spacy: %s: %zu docs, %zu tokens (%zu with the attribute_ruler's lemma), %zu lemmas identical; "
+    printf("lemma-spacy: %s: %zu docs, %zu tokens (%zu with the attribute_ruler's lemma), %zu lemmas and %zu left edges identical; "
            "%zu noun chunks, %zu of %zu docs' chunks identical\n",
-           model->u.str.ptr, docs, tokens, presets, lemmas_same, chunks, chunk_docs_same, docs);
-    int fail = lemmas_same != tokens || chunk_docs_same != docs;
+           model->u.str.ptr, docs, tokens, presets, lemmas_same, edges_same, chunks, chunk_docs_same, docs);
+    int fail = lemmas_same != tokens || edges_same != tokens || chunk_docs_same != docs;
     free(head);
+    free(left_edge);
     free(dep);
     free(pos);
     free(start);
     free(end);
     buf_free(&lemma);
-    buf_free(&dir);
+    buf_free(&path);
     lemmatizer_free(lz);
     jsonl_free(&lines);
     json_doc_free(&header);

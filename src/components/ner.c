@@ -11,28 +11,15 @@ nerd_status ner_component_load(nerd_model *m, const spacy_config *c, const char 
 {
     nerd_status ls;
     (void)plan;
-    char cfgpath[4096], path[4096], sec[96], lsec[128], up[32], sub[512];
+    char cfgpath[4096], path[4096], sec[96],  sub[512];
     snprintf(cfgpath, sizeof cfgpath, "%s/config.cfg", dir);
     snprintf(sec, sizeof sec, "components.%.31s.model", name);
-    snprintf(lsec, sizeof lsec, "%s.tok2vec", sec);
     snprintf(m->ner_name, sizeof m->ner_name, "%s", name);
     tb_dims tb;
     t2v_dims td;
     if (arch_tb_parser(c, sec, "ner", &tb, cfgpath, err, errlen)) return NERD_ERR_UNSUPPORTED;
-    m->ner_listens = arch_is_listener(c, lsec, up, sizeof up);
-    if (m->ner_listens) {
-        char t2v[32];
-        if (registry_listened(c, up, name, t2v, sizeof t2v)) {
-            snprintf(err, errlen, "%s [%s]: the ner listens to tok2vec component \"%s\", which does not run before it",
-                     cfgpath, lsec, up);
-            return NERD_ERR_UNSUPPORTED;
-        }
-        nerd_status s = tok2vec_component_load_shared(m, c, dir, t2v, err, errlen);
-        if (s != NERD_OK) return s;
-    } else if (arch_tok2vec(c, lsec, &td, cfgpath, err, errlen)) {
-        return NERD_ERR_UNSUPPORTED;
-    }
-
+    if ((ls = tok2vec_component_input(m, c, dir, name, "the ner", &m->ner_listens, &td, err, errlen)) != NERD_OK)
+        return ls;
     snprintf(path, sizeof path, "%s/%s/model", dir, name);
     if ((ls = tw_load(path, &m->ner_weights, err, errlen)) != NERD_OK) return ls;
     int width = m->ner_listens ? m->t2v.width : td.width;

@@ -34,6 +34,22 @@ nerd_status tok2vec_component_load_shared(nerd_model *m, const spacy_config *c, 
     return NERD_OK;
 }
 
+nerd_status tok2vec_component_input(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
+                                    const char *who, int *listens, t2v_dims *own, char *err, size_t errlen)
+{
+    char cfgpath[4096], lsec[128], up[32], t2v[32];
+    snprintf(cfgpath, sizeof cfgpath, "%s/config.cfg", dir);
+    snprintf(lsec, sizeof lsec, "components.%.31s.model.tok2vec", name);
+    *listens = arch_is_listener(c, lsec, up, sizeof up);
+    if (!*listens) return arch_tok2vec(c, lsec, own, cfgpath, err, errlen) ? NERD_ERR_UNSUPPORTED : NERD_OK;
+    if (registry_listened(c, up, name, t2v, sizeof t2v)) {
+        snprintf(err, errlen, "%s [%s]: %s listens to tok2vec component \"%s\", which does not run before it",
+                 cfgpath, lsec, who, up);
+        return NERD_ERR_UNSUPPORTED;
+    }
+    return tok2vec_component_load_shared(m, c, dir, t2v, err, errlen);
+}
+
 int tok2vec_gather(nerd_doc *d, const int *cols, int nc, uint64_t *out)
 {
     for (size_t i = 0; i < d->ntoks; i++) {

@@ -41,6 +41,15 @@ void softmax_free(softmax_layer *s)
 
 size_t softmax_scratch_floats(const softmax_layer *s, size_t n) { return n * (size_t)s->nO; }
 
+void softmax_scores(const softmax_layer *s, const float *X, size_t n, float *out)
+{
+    if (!n) return;
+    /* thinc's affine: the product first, the bias added to it after (two roundings, as numpy) */
+    kn_gemm_f32(&s->W, X, (size_t)s->nI, n, out, (size_t)s->nO);
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < s->nO; k++) out[i * (size_t)s->nO + k] += s->b[k];
+}
+
 void softmax_argmax(const softmax_layer *s, const float *X, size_t n, float *scratch, int32_t *out)
 {
     if (!n) return;

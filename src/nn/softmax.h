@@ -28,6 +28,9 @@ int softmax_init(softmax_layer *s, const float *W, const float *b, int nO, int n
 int softmax_bind(softmax_layer *s, const thinc_model *m, int nI, char *err, size_t errlen);
 void softmax_free(softmax_layer *s);
 
+/* out (n x nO) = the scores of n rows of X (n x nI): the product, then the bias added (thinc's
+ * affine), for components that look past the argmax (the trainable lemmatizer's top_k). */
+void softmax_scores(const softmax_layer *s, const float *X, size_t n, float *out);
 /* The scratch softmax_argmax needs for n rows, in floats. */
 size_t softmax_scratch_floats(const softmax_layer *s, size_t n);
 /* For n rows of X (n x nI): out[i] = the index of the largest score of row i, the first of

@@ -11,7 +11,8 @@
 static const nerd_str unset = {"", 0};
 
 /* The Matcher's view of every token as the attribute_ruler sees it: the text's attributes, the
- * tagger's tags and the parser's labels; POS, MORPH, LEMMA and the entities not set yet. */
+ * tagger's tags, the morphologizer's POS and MORPH, the trainable lemmatizer's lemmas and the
+ * parser's labels; the entities not set yet. */
 static int matcher_view(const nerd_model *m, nerd_doc *d)
 {
     const size_t n = d->ntoks;
@@ -26,7 +27,12 @@ static int matcher_view(const nerd_model *m, nerd_doc *d)
         mt->str[MATCHER_ORTH] = (matcher_text){d->text.ptr + t->start, t->len};
         mt->str[MATCHER_NORM] = (matcher_text){d->strs.ptr + t->norm_off, t->norm_len};
         mt->str[MATCHER_SHAPE] = (matcher_text){d->strs.ptr + t->shape_off, t->shape_len};
-        if (d->annot[i].tag.ptr) mt->str[MATCHER_TAG] = (matcher_text){d->annot[i].tag.ptr, d->annot[i].tag.len};
+        const doc_token_annot *an = &d->annot[i];
+        if (an->tag.ptr) mt->str[MATCHER_TAG] = (matcher_text){an->tag.ptr, an->tag.len};
+        /* what a morphologizer or a trainable lemmatizer before the ruler set (heads_annotate) */
+        if (an->pos.ptr) mt->str[MATCHER_POS] = (matcher_text){an->pos.ptr, an->pos.len};
+        if (an->morph.ptr) mt->str[MATCHER_MORPH] = (matcher_text){an->morph.ptr, an->morph.len};
+        if (an->lemma_set.ptr) mt->str[MATCHER_LEMMA] = (matcher_text){an->lemma_set.ptr, an->lemma_set.len};
         if (d->has_parse) {
             const char *dep = m->parser_moves.labels[d->deps[i]];
             mt->str[MATCHER_DEP] = (matcher_text){dep, strlen(dep)};
@@ -63,6 +69,23 @@ static nerd_str morph_str(nerd_str morph)
     return !morph.ptr || (morph.len == 1 && morph.ptr[0] == '_') ? unset : morph;
 }
 
+/* The morphologizer's POS and MORPH and the trainable lemmatizer's lemmas (engine_heads computed
+ * them), set before the attribute_ruler as spaCy's pipelines order them. */
+static void heads_annotate(const nerd_model *m, nerd_doc *d)
+{
+    for (size_t i = 0; i < d->ntoks; i++) {
+        doc_token_annot *a = &d->annot[i];
+        if (d->heads_ran & HEAD_MORPH) {
+            const morph_labels *ml = &m->morph;
+            uint32_t k = d->morph_ids[i];
+            a->pos = (nerd_str){ml->pos[k], strlen(ml->pos[k])};
+            a->morph = (nerd_str){ml->strs.ptr + ml->morph_off[k], ml->morph_len[k]};
+        }
+        if (d->heads_ran & HEAD_LEMMA && d->lemma_len[i] != UINT32_MAX)
+            a->lemma_set = (nerd_str){d->lemma_strs.ptr + d->lemma_off[i], d->lemma_len[i]};
+    }
+}
+
 nerd_status engine_doc(const nerd_model *m, nerd_doc *d)
 {
     const size_t n = d->ntoks;
@@ -72,6 +95,7 @@ nerd_status engine_doc(const nerd_model *m, nerd_doc *d)
     const int tagged = m->tagger.nlabels > 0 && d->has_parse;
     for (size_t i = 0; i < n; i++)
         d->annot[i] = (doc_token_annot){.tag = tagged ? m->tagger.labels[d->tag_ids[i]] : (nerd_str){NULL, 0}};
+    heads_annotate(m, d);
     if (m->ruler.mt) {
         if (matcher_view(m, d) || ar_ruler_run(&m->ruler, d->mtoks, n, &d->matches, apply_rule, d))
             return NERD_ERR_NOMEM;
@@ -123,7 +147,8 @@ unsigned nerd_doc_annotations(const nerd_doc *d)
         return NERD_ANNOT_TAG | NERD_ANNOT_POS | NERD_ANNOT_MORPH | NERD_ANNOT_LEMMA | NERD_ANNOT_DEP |
                NERD_ANNOT_SENT_START | NERD_ANNOT_ENTS;
     unsigned have = d->ntoks == 1 ? NERD_ANNOT_SENT_START : 0;
-    if (d->has_parse) have |= NERD_ANNOT_DEP | NERD_ANNOT_SENT_START;
+    if (d->has_parse) have |= NERD_ANNOT_DEP;
+    if (d->has_sents) have |= NERD_ANNOT_SENT_START;
     if (d->has_ents) have |= NERD_ANNOT_ENTS;
     for (size_t i = 0; d->has_doc && i < d->ntoks; i++) {
         const doc_token_annot *a = &d->annot[i];

@@ -232,10 +232,16 @@ static void weights_checksum(nerd_model *m)
         size_t n = strlen(m->weights_files);
         snprintf(m->weights_files + n, sizeof m->weights_files - n, " %s/model", m->t2v_name);
     }
-    if (m->has_full) {
+    /* the parser's (a senter without a parser gives the full pipeline too: has_full says nothing here) */
+    if (*m->parser_name) {
         sha256_update(&c, m->parser_weights.raw, m->parser_weights.raw_len);
         size_t n = strlen(m->weights_files);
         snprintf(m->weights_files + n, sizeof m->weights_files - n, " %s/model", m->parser_name);
+    }
+    for (int k = 0; k < m->nheads; k++) { /* the senter, morphologizer, trainable lemmatizer */
+        sha256_update(&c, m->heads[k].h.weights.raw, m->heads[k].h.weights.raw_len);
+        size_t n = strlen(m->weights_files);
+        snprintf(m->weights_files + n, sizeof m->weights_files - n, " %s/model", m->heads[k].h.name);
     }
     sha256_hex(&c, m->weights_sha256);
 }
@@ -317,6 +323,28 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
             return load_fail(m, status, cs, err, errlen, NULL);
         }
     }
+    /* the softmax heads: one that cannot be computed leaves the pipelines it serves refused (a
+     * senter without a parser: full and doc; the morphologizer and the trainable lemmatizer: doc),
+     * not the folder */
+    const char *heads[] = {plan.senter, plan.morphologizer, plan.trainable_lemmatizer};
+    for (size_t i = 0; i < sizeof heads / sizeof *heads; i++) {
+        if (!*heads[i]) continue;
+        char sec[64], factory[32], why[400] = "";
+        snprintf(sec, sizeof sec, "components.%.31s", heads[i]);
+        nerd_status cs = cfg_str(cfg, sec, "factory", factory, sizeof factory)
+                             ? NERD_ERR_UNSUPPORTED
+                             : registry_load_fn(factory)(m, cfg, dir, heads[i], &plan, why, sizeof why);
+        if (cs == NERD_ERR_NOMEM) {
+            cfg_free(cfg);
+            return load_fail(m, status, cs, err, errlen, "%s", why);
+        }
+        if (cs == NERD_OK) continue;
+        if (!*m->doc_error) snprintf(m->doc_error, sizeof m->doc_error, "%s", why);
+        if (heads[i] == plan.senter && !*m->parser_name) {
+            snprintf(m->full_error, sizeof m->full_error, "%s", why);
+            m->has_full = 0;
+        }
+    }
     if (!*m->doc_error) {
         nerd_status ds = load_doc_components(m, cfg, dir, &plan, err, errlen);
         if (ds == NERD_ERR_NOMEM) {
@@ -360,6 +388,9 @@ void nerd_model_free(nerd_model *m)
     ar_free(&m->dep_rules);
     for (int r = 0; r < m->nrulers; r++) entity_ruler_free(m->rulers[r]);
     tagger_free(&m->tagger);
+    for (int k = 0; k < m->nheads; k++) head_free(&m->heads[k].h);
+    morph_labels_free(&m->morph);
+    et_free(&m->trees);
     ar_ruler_free(&m->ruler);
     lemmatizer_free(m->lemmatizer);
     free(m->dir);
@@ -524,6 +555,11 @@ void nerd_doc_free(nerd_doc *d)
     free(d->rtoks);
     free(d->presets);
     free(d->rents);
+    free(d->head_attrs);
+    free(d->morph_ids);
+    free(d->lemma_off);
+    free(d->lemma_len);
+    buf_free(&d->lemma_strs);
     free(d->tag_ids);
     free(d->annot);
     buf_free(&d->lemmas);
@@ -613,6 +649,8 @@ static nerd_status tokenize_until(const nerd_model *m, nerd_doc *d, const char *
     d->has_parse = 0;
     d->ruled = 0;
     d->nrents = 0;
+    d->has_sents = 0;
+    d->heads_ran = 0;
     d->has_doc = 0;
     d->nchunks = 0;
     if (len > NERD_MAX_TEXT_BYTES) return NERD_ERR_TOO_LONG;
@@ -640,14 +678,18 @@ nerd_status nerd_ner_until(const nerd_model *m, nerd_doc *d, const char *text, s
 {
     if (!m || !d || (unsigned)p > NERD_PIPELINE_DOC) return NERD_ERR_ARG;
     if (!nerd_model_has_pipeline(m, p)) return NERD_ERR_UNSUPPORTED;
-    /* the doc pipeline parses when the folder has a parser (spacy.load runs it) */
-    const int parse = p == NERD_PIPELINE_FULL || (p == NERD_PIPELINE_DOC && m->has_full);
+    /* full and doc run what spacy.load runs before the ner: the parser, or a senter without one */
+    const int parse = p != NERD_PIPELINE_NER && *m->parser_name, senter = p != NERD_PIPELINE_NER && m->senter_sets_starts;
     nerd_status s = tokenize_until(m, d, text, len, deadline);
     if (s == NERD_OK && parse) s = engine_parse(m, d, p == NERD_PIPELINE_DOC, deadline);
+    if (s == NERD_OK && senter) s = engine_heads(m, d, HEAD_SENTER, deadline);
     if (s != NERD_OK) return s;
-    /* the parser's sentence starts: no entity crosses into one */
-    const uint8_t *sent_start = parse && m->parser_before_ner ? d->sent_starts : NULL;
+    d->has_sents = parse || senter;
+    /* their sentence starts: no entity crosses into one */
+    const uint8_t *sent_start =
+        (parse && m->parser_before_ner) || (senter && m->senter_before_ner) ? d->sent_starts : NULL;
     s = m->nrulers ? engine_ner_ruled(m, d, sent_start, deadline) : engine_ner(m, d, sent_start, NULL, deadline);
+    if (s == NERD_OK && p == NERD_PIPELINE_DOC) s = engine_heads(m, d, HEAD_MORPH | HEAD_LEMMA, deadline);
     if (s == NERD_OK && p == NERD_PIPELINE_DOC) s = deadline_passed(deadline) ? NERD_ERR_DEADLINE : engine_doc(m, d);
     return s;
 }
@@ -705,7 +747,7 @@ int nerd_doc_ent(const nerd_doc *d, size_t i, nerd_ent *e)
 
 int nerd_doc_sent_start(const nerd_doc *d, size_t i)
 {
-    if (!d || !d->has_parse || i >= d->ntoks) return -1;
+    if (!d || !d->has_sents || i >= d->ntoks) return -1;
     return d->sent_starts[i];
 }
 

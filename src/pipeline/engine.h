@@ -14,6 +14,8 @@
  *     hash.c          spaCy's string hash and thinc's HashEmbed hash
  *     symbols.c       spaCy's reserved strings and their fixed IDs
  *     morph.c         spaCy's normalized morphological analysis strings
+ *     lang.c          the languages nerd computes: tokenizer class, LIKE_NUM, IS_STOP (config.cfg's lang)
+ *     lang_words.c    their stop and number words, generated from spaCy (tools/gen_lang_words.py)
  *   modelfile/   reading a pipeline folder's files
  *     modelfile.c     the one file layer: whole files with the real cause of a failure, bounded
  *                     msgpack, map keys by one rule, JSON lines
@@ -41,6 +43,12 @@
  *     noun_chunks.c   English noun chunks (and spaCy's left edges) from a parse
  *     entity_ruler.c  the entity_ruler: patterns on the matchers, entities per token as spaCy's Doc
  *     ruler_load.c    its load function and its place between the ner's steps
+ *     softmax_head.c  spacy.Tagger over a tok2vec for the senter, morphologizer, trainable_lemmatizer
+ *     senter.c        the senter: sentence starts where there is no parser (the ner respects them)
+ *     morphologizer.c the morphologizer: POS and MORPH of the argmax label (doc pipeline)
+ *     morph_labels.c  its labels from morphologizer/cfg
+ *     trainable_lemmatizer.c  the edit-tree lemmatizer: top_k, backoff (doc pipeline)
+ *     edit_tree.c     spaCy's edit trees: the folder's trees and strings, a tree applied to a form
  *   matcher/     spaCy's rule matchers over tokens whose attributes are given
  *     matcher.c       the token Matcher: patterns from spaCy's JSON, its matches in its order
  *     phrase.c        the PhraseMatcher (ORTH, LOWER)
@@ -80,6 +88,24 @@
 #include "components/arch.h"
 #include "components/entity_ruler.h"
 #include "pipeline/registry.h"
+#include "components/edit_tree.h"
+#include "components/morph_labels.h"
+#include "components/softmax_head.h"
+
+/* The components that are a softmax over a tok2vec (softmax_head.h), by what they set. */
+enum { HEAD_SENTER = 1 << 0, HEAD_MORPH = 1 << 1, HEAD_LEMMA = 1 << 2 };
+#define MAX_HEADS 3
+struct nerd_model;
+struct nerd_doc;
+typedef struct model_head {
+    softmax_head h;
+    unsigned kind;  /* HEAD_* */
+    /* before the tok2vec passes (workspace for the doc), then per chunk of n tokens from i0: their
+     * nO scores each; spare holds nO floats */
+    nerd_status (*begin)(const struct nerd_model *m, struct nerd_doc *d);
+    nerd_status (*consume)(const struct nerd_model *m, struct nerd_doc *d, size_t i0, size_t n, const float *scores,
+                           float *spare);
+} model_head;
 #include "components/tagger.h"
 #include "components/lemmatizer.h"
 #include "matcher/matcher.h"
@@ -90,7 +116,7 @@ struct nerd_model {
     char name[128], version[64];
     /* which weights are served: SHA-256 of the weight files nerd reads, concatenated in this
      * order (weights_files, space-separated) */
-    char weights_sha256[65], weights_files[128];
+    char weights_sha256[65], weights_files[256];
     const nerd_lang *lang;  /* config.cfg's [nlp] lang: the tokenizer class and lexical attributes */
     tokenizer *tok;
     lex_norms norms;
@@ -118,6 +144,14 @@ struct nerd_model {
     parser_net parser;
     ae_moves parser_moves;
     ar_dep_rules dep_rules;       /* of an attribute_ruler after the parser */
+    /* senter, morphologizer, trainable_lemmatizer (softmax_head.c runs them) */
+    model_head heads[MAX_HEADS];
+    int nheads;
+    int senter_sets_starts;       /* an enabled senter and no parser: its starts are the doc's */
+    int senter_before_ner;        /* and the ner respects them */
+    int senter_overwrite;
+    morph_labels morph;           /* the morphologizer's labels */
+    edit_trees trees;             /* the trainable_lemmatizer's */
     /* the doc pipeline's components beyond FULL (doc_stage.c); doc_error says why it cannot run */
     tagger_component tagger;      /* nlabels 0: none */
     ar_ruler ruler;               /* mt NULL: none */
@@ -193,6 +227,16 @@ struct nerd_doc {
     ruler_ent *rents;
     size_t rtokcap, presetcap, rentcap, nrents;
     int ruled;
+    int has_sents;                /* sent_starts hold the parser's or the senter's */
+    /* the softmax heads (engine_heads): their tok2vec's input, the morphologizer's label per
+     * token, the trainable lemmatizer's lemmas (offset and length into lemma_strs; length
+     * UINT32_MAX: unset), which engine_doc puts in annot */
+    uint64_t *head_attrs;
+    size_t head_attrcap;
+    uint32_t *morph_ids, *lemma_off, *lemma_len;
+    size_t morphcap, lemmacap;
+    buf lemma_strs;
+    unsigned heads_ran;           /* HEAD_* kinds computed for this doc */
     /* the doc pipeline (doc_stage.c): per token its tag, pos and morph (strings owned by the
      * model; morph "_" is spaCy's analysed-without-features) and its lemma in d->lemmas */
     int32_t *tag_ids;             /* the tagger's argmax per token */
@@ -214,6 +258,13 @@ struct nerd_doc {
  * the attribute_ruler's DEP rules left to the whole ruler (engine_doc).
  * NERD_ERR_DEADLINE once the monotonic clock passes deadline (deadline.h; 0 for none). */
 nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadline);
+/* Loads component `name` as the model's next softmax head of kind `kind` (HEAD_*) with nO labels. */
+nerd_status head_register(nerd_model *m, const spacy_config *c, const char *dir, const char *name, int nO,
+                          unsigned kind, nerd_status (*begin)(const nerd_model *, nerd_doc *),
+                          nerd_status (*consume)(const nerd_model *, nerd_doc *, size_t, size_t, const float *, float *),
+                          char *err, size_t errlen);
+/* The softmax heads of kinds `which` (HEAD_*) over a tokenized doc. */
+nerd_status engine_heads(const nerd_model *m, nerd_doc *d, unsigned which, double deadline);
 /* The doc pipeline after the parse and the ner: tags, the attribute_ruler, the lemmatizer, the
  * noun chunks. */
 nerd_status engine_doc(const nerd_model *m, nerd_doc *d);
@@ -234,9 +285,19 @@ nerd_status entity_ruler_component_load(nerd_model *m, const spacy_config *c, co
 nerd_status engine_ner_ruled(const nerd_model *m, nerd_doc *d, const uint8_t *sent_start, double deadline);
 nerd_status tagger_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
                                   const pipeline_plan *plan, char *err, size_t errlen);
+nerd_status senter_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
+                                  const pipeline_plan *plan, char *err, size_t errlen);
+nerd_status morphologizer_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
+                                         const pipeline_plan *plan, char *err, size_t errlen);
+nerd_status trainable_lemmatizer_component_load(nerd_model *m, const spacy_config *c, const char *dir,
+                                                const char *name, const pipeline_plan *plan, char *err, size_t errlen);
 /* Loads the tok2vec component `name` as the model's shared tok2vec (once). */
 nerd_status tok2vec_component_load_shared(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
                                           char *err, size_t errlen);
+/* The tok2vec component `name`'s model reads (who names it in messages): a listener (*listens = 1;
+ * the shared tok2vec is loaded) or its own Tok2Vec (its dimensions in *own). */
+nerd_status tok2vec_component_input(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
+                                    const char *who, int *listens, t2v_dims *own, char *err, size_t errlen);
 /* A tok2vec's input: n rows of the token_attr columns cols[nc]. 0, or -1 out of memory. */
 int tok2vec_gather(nerd_doc *d, const int *cols, int nc, uint64_t *out);
 

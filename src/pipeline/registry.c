@@ -29,11 +29,11 @@ static const struct {
     {"parser", ROLE_COMPUTED, parser_component_load, 1},
     {"tok2vec", ROLE_TOK2VEC, NULL, 1},
     {"tagger", ROLE_INERT, tagger_component_load, 1},  /* Token.tag */
-    {"morphologizer", ROLE_INERT, NULL, 0},  /* Token.morph, Token.pos */
+    {"morphologizer", ROLE_INERT, morphologizer_component_load, 1},  /* Token.morph, Token.pos */
     {"lemmatizer", ROLE_INERT, NULL, 1},     /* Token.lemma (loaded by engine.c, doc_stage.c runs it) */
-    {"trainable_lemmatizer", ROLE_INERT, NULL, 0},
+    {"trainable_lemmatizer", ROLE_INERT, trainable_lemmatizer_component_load, 1},
     {"attribute_ruler", ROLE_ATTRIBUTE_RULER, NULL, 1},
-    {"senter", ROLE_SENTER, NULL, 0},
+    {"senter", ROLE_SENTER, senter_component_load, 1},
     {"entity_ruler", ROLE_ENTITY_RULER, entity_ruler_component_load, 1},
     {"span_ruler", ROLE_SPAN_RULER, NULL, 1},
 };
@@ -89,7 +89,11 @@ nerd_status registry_plan(const spacy_config *c, const char *dir, pipeline_plan 
 {
     char pipe[32][32], sec[64], f[64];
     memset(plan, 0, sizeof *plan);
-    int np = enabled_pipes(c, pipe, 32);
+    int np = enabled_pipes(c, pipe, 32), has_parser = 0;
+    for (int i = 0; i < np; i++) {
+        snprintf(sec, sizeof sec, "components.%.31s", pipe[i]);
+        has_parser |= !cfg_str(c, sec, "factory", f, sizeof f) && !strcmp(f, "parser");
+    }
     for (int i = 0; i < np; i++) {
         snprintf(sec, sizeof sec, "components.%.31s", pipe[i]);
         if (cfg_str(c, sec, "factory", f, sizeof f)) {
@@ -102,7 +106,11 @@ nerd_status registry_plan(const spacy_config *c, const char *dir, pipeline_plan 
             snprintf(err, errlen, "%s [%s]: factory \"%s\" is not supported", path, sec, f);
             return NERD_ERR_UNSUPPORTED;
         }
-        char *slot = !strcmp(f, "ner") ? plan->ner : !strcmp(f, "parser") ? plan->parser : NULL;
+        char *slot = !strcmp(f, "ner")                    ? plan->ner
+                     : !strcmp(f, "parser")               ? plan->parser
+                     : !strcmp(f, "morphologizer")        ? plan->morphologizer
+                     : !strcmp(f, "trainable_lemmatizer") ? plan->trainable_lemmatizer
+                     : NULL;
         if (slot && *slot) {
             snprintf(err, errlen, "%s [%s]: a second %s component is not supported", path, sec, f);
             return NERD_ERR_UNSUPPORTED;
@@ -150,7 +158,15 @@ nerd_status registry_plan(const spacy_config *c, const char *dir, pipeline_plan 
                 return NERD_ERR_UNSUPPORTED;
             }
         }
-        if (factories[k].role == ROLE_SENTER) {
+        if (factories[k].role == ROLE_SENTER && !has_parser) {
+            /* without a parser, the senter's sentence starts are the doc's (and the ner's after it) */
+            if (*plan->senter) {
+                snprintf(err, errlen, "%s [%s]: a second senter is not supported", path, sec);
+                return NERD_ERR_UNSUPPORTED;
+            }
+            snprintf(plan->senter, PIPE_NAME, "%.31s", pipe[i]);
+            plan->senter_before_ner = !*plan->ner;
+        } else if (factories[k].role == ROLE_SENTER) {
             /* senter sets sentence starts the parser and the ner respect; after the parser (which
              * sets every token's) and without overwrite it changes nothing */
             int overwrite = 1;
@@ -184,8 +200,8 @@ nerd_status registry_plan(const spacy_config *c, const char *dir, pipeline_plan 
         snprintf(err, errlen, "%s: the pipeline has no ner component", path);
         return NERD_ERR_UNSUPPORTED;
     }
-    if (!*plan->parser)
-        snprintf(plan->full_error, sizeof plan->full_error, "%.200s: the pipeline has no (enabled) parser component",
+    if (!*plan->parser && !*plan->senter)
+        snprintf(plan->full_error, sizeof plan->full_error, "%.200s: the pipeline has no (enabled) parser or senter component",
                  path);
     return NERD_OK;
 }

@@ -24,6 +24,10 @@ typedef struct {
     char entity_rulers[MAX_ENTITY_RULERS][PIPE_NAME];
     int entity_ruler_before_ner[MAX_ENTITY_RULERS], entity_ruler_after_parser[MAX_ENTITY_RULERS];
     int n_entity_rulers;
+    /* the softmax heads nerd computes: an enabled senter in a pipeline without a parser, the
+     * morphologizer, the trainable_lemmatizer ("" when absent) */
+    char senter[PIPE_NAME], morphologizer[PIPE_NAME], trainable_lemmatizer[PIPE_NAME];
+    int senter_before_ner;
     char full_error[400];  /* why the full pipeline cannot run ("" when it can) */
     char doc_error[400];   /* why the doc pipeline cannot: a component it does not compute */
 } pipeline_plan;

@@ -131,3 +131,11 @@ int nerd_symbol_id(const char *s, size_t len, unsigned *id)
     }
     return 0;
 }
+
+size_t nerd_symbol_count(void) { return sizeof symbols / sizeof symbols[0]; }
+
+const char *nerd_symbol_at(size_t i, unsigned *id)
+{
+    *id = symbols[i].id;
+    return symbols[i].name;
+}

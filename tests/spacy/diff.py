@@ -70,6 +70,9 @@ def run_spacy(model, texts_path, out_path):
                 "heads": [t.head.i for t in doc],
                 "deps": [t.dep_ for t in doc],
                 "ent_types": [t.ent_type_ for t in doc],
+                "pos": [t.pos_ for t in doc],
+                "morph": [str(t.morph) for t in doc],
+                "lemma": [t.lemma_ for t in doc],
                 "ents_full": ents_of(doc),
                 "ents_ner": ents_of(ner_doc),
             }, ensure_ascii=False) + "\n")
@@ -83,6 +86,7 @@ def spacy_cache_key(model, texts_path):
     h = hashlib.sha256()
     h.update(open(texts_path, "rb").read())
     h.update(("%s %s" % (spacy.__version__, thinc.__version__)).encode())
+    h.update(b"fields: pos morph lemma")  # answers made before run_spacy wrote them are not reused
     for root, dirs, files in sorted(os.walk(os.path.realpath(model))):
         dirs.sort()
         for name in sorted(files):
@@ -234,20 +238,26 @@ def first_difference(want, got):
         json.dumps(got[len(want):len(want) + 3], ensure_ascii=False))
 
 
-def compare_tokens(ref, toks, parse=True):
+def compare_tokens(ref, toks, parse=True, sents=None, doc_fields=False, fields=None):
     """nerd's --format tokens answer against spaCy's full pipeline: the first field that differs, or None.
-    parse=False leaves out sentence starts, heads and labels (a pipeline without a parser)."""
+    parse=False leaves out heads and labels (a pipeline without a parser), and sentence starts unless
+    sents=True (a senter without a parser); doc_fields compares each token's pos, morph and lemma
+    (--pipeline doc; a field nerd leaves out is spaCy's unset ""), or only those of `fields`."""
     if isinstance(toks, dict):
         return "error", toks.get("error")
-    fields = {"tokens": (ref["tokens"], [[t["text"], t["idx"], t["ws"]] for t in toks])}
+    compared = {"tokens": (ref["tokens"], [[t["text"], t["idx"], t["ws"]] for t in toks])}
+    if parse if sents is None else sents:
+        compared["sent_starts"] = (ref["sent_starts"], [i for i, t in enumerate(toks) if t.get("sent_start")])
     if parse:
-        fields.update({
-            "sent_starts": (ref["sent_starts"], [i for i, t in enumerate(toks) if t["sent_start"]]),
+        compared.update({
             "heads": (ref["heads"], [t["head"] for t in toks]),
             "deps": (ref["deps"], [t["dep"] for t in toks]),
         })
-    fields["ent_types"] = (ref["ent_types"], [t["ent_type"] for t in toks])
-    for name, (want, got) in fields.items():
+    if doc_fields:
+        for name in fields or ("pos", "morph", "lemma"):
+            compared[name] = (ref[name], [t.get(name, "") for t in toks])
+    compared["ent_types"] = (ref["ent_types"], [t["ent_type"] for t in toks])
+    for name, (want, got) in compared.items():
         if want != got:
             return name, first_difference(want, got)
     return None

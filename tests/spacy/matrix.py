@@ -34,7 +34,10 @@ import diff  # noqa: E402
 import gen_texts  # noqa: E402
 import train_pipelines  # noqa: E402
 
-PIPELINES = ("full", "ner")
+PIPELINES = ("full", "ner", "doc")
+# The factories whose annotations only the doc pipeline computes: a variant with one of them gets a
+# `--pipeline doc` column (pos, morph, lemma per token); the others' doc column is "-".
+DOC_FACTORIES = ("morphologizer", "trainable_lemmatizer")
 # A config's registered names: a refusal must name one of them.
 REGISTERED = re.compile(r'^(?:@architectures|@layers|factory)\s*=\s*"([^"]+)"', re.M)
 
@@ -74,9 +77,15 @@ def check_variant(args, name, texts, texts_path):
     names, pipe_names = config_facts(model)
     row = {"variant": name, "pipes": ",".join(pipe_names), "names": names, "results": {}}
     parse = "parser" in pipe_names
-    refusals = {p: load_check(args.nerd, model, p) for p in PIPELINES}
+    # a senter without a parser sets the sentence starts (and the ner respects them)
+    sents = parse or "senter" in pipe_names
+    doc_fields = any(f in pipe_names for f in DOC_FACTORIES)
+    pipelines = PIPELINES if doc_fields else tuple(p for p in PIPELINES if p != "doc")
+    if not doc_fields:
+        row["results"]["doc"] = {"state": "-"}
+    refusals = {p: load_check(args.nerd, model, p) for p in pipelines}
     for p, message in refusals.items():
-        if message is not None and p == "full" and not parse and refusals["ner"] is None:
+        if message is not None and p == "full" and not sents and refusals["ner"] is None:
             # nerd's full pipeline is the parse as well (README): a folder without a parser is served
             # with --pipeline ner, whose tokens are then compared with spacy.load's
             row["results"][p] = {"state": "n/a", "detail": message}
@@ -91,16 +100,18 @@ def check_variant(args, name, texts, texts_path):
     tokens_from = "full" if refusals["full"] is None else "ner"
     # what the comparison had to reproduce: a pipeline that finds no entity would prove little
     row["spacy_ents"] = sum(len(r["ents_ner"]) for r in ref)
-    for p in PIPELINES:
+    for p in pipelines:
         if refusals[p] is not None:
             continue
         bad = []
         ents = diff.nerd_cli(args.nerd, model, p, "ents", texts_path, len(texts))
-        toks = diff.nerd_cli(args.nerd, model, p, "tokens", texts_path, len(texts)) if p == tokens_from else None
+        with_tokens = p == tokens_from or p == "doc"
+        toks = diff.nerd_cli(args.nerd, model, p, "tokens", texts_path, len(texts)) if with_tokens else None
         for i, text in enumerate(texts):
-            d = diff.compare_ents(ref[i]["ents_" + p], ents[i])
+            # the doc pipeline's entities are the full pipeline's (spacy.load's)
+            d = diff.compare_ents(ref[i]["ents_" + ("full" if p == "doc" else p)], ents[i])
             if d is None and toks is not None:
-                d = diff.compare_tokens(ref[i], toks[i], parse=parse)
+                d = diff.compare_tokens(ref[i], toks[i], parse=parse, sents=sents, doc_fields=p == "doc")
             if d:
                 bad.append({"doc": i, "field": d[0], "diff": d[1], "text": text})
         row["results"][p] = {"state": "mismatched" if bad else "exact", "bad": len(bad), "docs": len(texts),
@@ -115,6 +126,8 @@ def cell(result):
         return "REFUSED"
     if result["state"] == "n/a":
         return "n/a (no parser)"
+    if result["state"] == "-":
+        return "-"
     if "bad" in result:
         return "MISMATCH %d/%d" % (result["bad"], result["docs"])
     return "REFUSED, UNNAMED"
@@ -152,16 +165,19 @@ def main():
     width = max(len(v) for v in variants)
     print("\npipelines-matrix: %d texts a variant (%d held-out golden, %d generated with seed %d); nerd %s"
           % (len(texts), args.golden_count, args.gen_count, args.seed, args.nerd))
-    print("%-*s  %-26s  %-16s  %-16s  %-10s  %s" % (width, "variant", "pipes", "--pipeline full", "--pipeline ner",
-                                                    "result", "spaCy's entities"))
+    print("%-*s  %-26s  %-16s  %-16s  %-16s  %-10s  %s" % (width, "variant", "pipes", "--pipeline full",
+                                                          "--pipeline ner", "--pipeline doc", "result",
+                                                          "spaCy's entities"))
     for row in rows:
-        print("%-*s  %-26s  %-16s  %-16s  %-10s  %s" % (width, row["variant"], row["pipes"],
-                                                        cell(row["results"]["full"]), cell(row["results"]["ner"]),
-                                                        verdict(row).upper(), row.get("spacy_ents", "-")))
+        print("%-*s  %-26s  %-16s  %-16s  %-16s  %-10s  %s" % (width, row["variant"], row["pipes"],
+                                                              cell(row["results"]["full"]),
+                                                              cell(row["results"]["ner"]),
+                                                              cell(row["results"]["doc"]), verdict(row).upper(),
+                                                              row.get("spacy_ents", "-")))
     for row in rows:
         for p in PIPELINES:
             r = row["results"][p]
-            if r["state"] in ("exact", "n/a"):
+            if r["state"] in ("exact", "n/a", "-"):
                 continue
             print("\n%s --pipeline %s: %s" % (row["variant"], p, cell(r)))
             if "detail" in r and p != "full" and r["detail"] == row["results"]["full"].get("detail"):
@@ -177,11 +193,13 @@ def main():
         json.dump(rows, f, indent=1, ensure_ascii=False)
     # the same table in Markdown, for the README's "What loads"
     with open(os.path.join(args.work, "summary.md"), "w") as f:
-        f.write("| variant | pipes | architectures | `--pipeline full` | `--pipeline ner` |\n|---|---|---|---|---|\n")
+        f.write("| variant | pipes | architectures | `--pipeline full` | `--pipeline ner` | `--pipeline doc` |\n"
+                "|---|---|---|---|---|---|\n")
         for row in rows:
             archs = ", ".join(n.replace("spacy.", "") for n in row["names"] if n.startswith("spacy."))
-            f.write("| %s | %s | %s | %s | %s |\n" % (row["variant"], row["pipes"], archs,
-                                                      cell(row["results"]["full"]), cell(row["results"]["ner"])))
+            f.write("| %s | %s | %s | %s | %s | %s |\n" % (row["variant"], row["pipes"], archs,
+                                                           cell(row["results"]["full"]), cell(row["results"]["ner"]),
+                                                           cell(row["results"]["doc"])))
     counts = {s: sum(verdict(r) == s for r in rows) for s in ("exact", "refused", "mismatched")}
     print("\npipelines-matrix: %d variants x %d texts: %d exact, %d refused by name, %d mismatched (%.0f s)"
           % (len(rows), len(texts), counts["exact"], counts["refused"], counts["mismatched"], time.monotonic() - t0))

@@ -268,14 +268,21 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
     /* encoder: residual blocks over the padded sequence (pad rows included, as thinc's
      * with_array(pad=...)); maxout (or mish), layernorm and the residual add in one pass per row */
     for (int d = 0; d < net->depth; d++) {
-        product(&pk->block[d], prec, guarded, w, rows, pre, encN, lowp, (rows + 2 * guard) * w);
-        for (size_t i = 0; i < rows; i++) {
-            float *p = pre + i * encN;
+        /* the pad rows block d must update: those the body's rows still read through the later
+         * blocks' windows, (depth - 1 - d) x window each side. The others only feed pad rows no
+         * body row reads, so skipping them leaves every body row's bits alone; a trace sees
+         * every padded row, as thinc computes them. */
+        size_t margin = (size_t)(net->depth - 1 - d) * guard;
+        if (trace || margin > (size_t)net->pad) margin = (size_t)net->pad;
+        const size_t r0 = (size_t)net->pad - margin, nrows = n + 2 * margin;
+        product(&pk->block[d], prec, guarded + r0 * w, w, nrows, pre, encN, lowp, (nrows + 2 * guard) * w);
+        for (size_t i = 0; i < nrows; i++) {
+            float *p = pre + i * encN, *y = seq + (r0 + i) * w;
             if (net->encoder == T2V_ENC_MISH) { /* the activation first, then layernorm of one piece */
                 for (int k = 0; k < w; k++) p[k] = nn_mish(p[k] + pk->block_b[d][k]);
-                maxout_ln(p, pk->zero_b, w, 1, net->block[d].G, net->block[d].Gb, seq + i * w, 1);
+                maxout_ln(p, pk->zero_b, w, 1, net->block[d].G, net->block[d].Gb, y, 1);
             } else {
-                maxout_ln(p, pk->block_b[d], w, net->pieces, net->block[d].G, net->block[d].Gb, seq + i * w, 1);
+                maxout_ln(p, pk->block_b[d], w, net->pieces, net->block[d].G, net->block[d].Gb, y, 1);
             }
         }
         if (trace) {

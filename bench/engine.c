@@ -324,16 +324,18 @@ static stage_times paris_stages(const nerd_model *m, nerd_doc *d, const char *te
     insn " %12,%13,%0\n\t" insn " %12,%13,%1\n\t" insn " %12,%13,%2\n\t" insn " %12,%13,%3\n\t"     \
     insn " %12,%13,%4\n\t" insn " %12,%13,%5\n\t" insn " %12,%13,%6\n\t" insn " %12,%13,%7\n\t"     \
     insn " %12,%13,%8\n\t" insn " %12,%13,%9\n\t" insn " %12,%13,%10\n\t" insn " %12,%13,%11\n\t"
-#define CHAIN_OUTS(a) "+v"(a[0]), "+v"(a[1]), "+v"(a[2]), "+v"(a[3]), "+v"(a[4]), "+v"(a[5]), "+v"(a[6]), \
-                      "+v"(a[7]), "+v"(a[8]), "+v"(a[9]), "+v"(a[10]), "+v"(a[11])
+#define CHAIN_OUTS(p) "+v"(p##0), "+v"(p##1), "+v"(p##2), "+v"(p##3), "+v"(p##4), "+v"(p##5), "+v"(p##6), \
+                      "+v"(p##7), "+v"(p##8), "+v"(p##9), "+v"(p##10), "+v"(p##11)
+/* 24 named accumulators (in an array gcc keeps them in memory and times the loads) */
 #define INSN_RATE(name, insn)                                                                       \
     __attribute__((target("avx512f"))) static double name(void)                                     \
     {                                                                                               \
         enum { ITERS = 2000000 };                                                                   \
         double best = 0;                                                                            \
         for (int rep = 0; rep < 5; rep++) {                                                         \
-            __m512 a[12], b[12], x = _mm512_set1_ps(1e-9f), y = x;                                  \
-            for (int i = 0; i < 12; i++) a[i] = b[i] = _mm512_setzero_ps();                         \
+            __m512 x = _mm512_set1_ps(1e-9f), y = x, a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, \
+                   a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0, b0 = a0, b1 = a0, \
+                   b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0, b8 = a0, b9 = a0, b10 = a0, b11 = a0; \
             double t0 = now();                                                                      \
             for (long i = 0; i < ITERS; i++) {                                                      \
                 __asm__ volatile(CHAINS12(insn) : CHAIN_OUTS(a) : "v"(x), "v"(y));                  \

@@ -279,8 +279,8 @@ static double kernel_gflops(int rows, int lda, double *i8)
  * the whole nerd_ner call and its stages alone on the same document, each the minimum over runs
  * taking turns (other processes on a shared machine only ever add time). The tokenizer (with the
  * lexical attributes and their hashes) and the transitions do the same work in every precision;
- * the tok2vec holds the products the precision changes; the parser's precomputed table is fp32
- * in every precision. */
+ * the tok2vec holds the products the precision changes; the parser's precomputed table is bf16
+ * in bf16, else fp32. */
 typedef struct { double all, tokenize, tok2vec, precompute; } stage_times;
 
 static stage_times paris_stages(const nerd_model *m, nerd_doc *d, const char *text, size_t len)
@@ -305,7 +305,11 @@ static stage_times paris_stages(const nerd_model *m, nerd_doc *d, const char *te
         double c = now();
         t2v_fast_forward(t2v, pk, m->precision, cache, attrs, n, vecs, scratch, NULL, NULL, NULL);
         double e = now();
-        parser_fast_precompute(pn, &m->ner_net_packed, vecs, n, proj, table);
+        if (m->precision == KN_BF16) /* as engine_ner computes it, in the tok2vec's scratch */
+            parser_fast_precompute_bf16(pn, &m->ner_net_packed, vecs, n, proj, table, (uint16_t *)scratch,
+                                        2 * t2v_fast_scratch_floats(t2v, n));
+        else
+            parser_fast_precompute(pn, &m->ner_net_packed, vecs, n, proj, table);
         double f = now();
         best.all = b - a < best.all ? b - a : best.all;
         best.tokenize = c - b < best.tokenize ? c - b : best.tokenize;
@@ -363,7 +367,7 @@ static void print_stages(nerd_model *const by_precision[3], nerd_doc *d, const c
     for (int q = 0; q < 3; q++) {
         double other = st[q].all - st[q].tokenize - st[q].tok2vec - st[q].precompute;
         printf("  %-5s %-10s whole %.3f ms: tokenizer and attributes %.3f, tok2vec %.3f, parser table %.3f, "
-               "transitions and the rest %.3f; the same-in-every-precision part (tokenizer, table, transitions) "
+               "transitions and the rest %.3f; outside the tok2vec (tokenizer, table, transitions) "
                "%.3f ms = %.0f%%\n",
                names[q], nerd_precision_kernel((nerd_precision)q), st[q].all * 1e3, st[q].tokenize * 1e3,
                st[q].tok2vec * 1e3, st[q].precompute * 1e3, other * 1e3,

@@ -6,7 +6,9 @@
  *   sgemm rate of this machine (the "sgemm-limit ratio"), words/s over the golden texts and
  *   the word cache's hit rate; nerd's own kernel at several row counts (what batching could
  *   gain), and its int8 kernel against it; and the full pipeline (shared tok2vec + parser +
- *   ner) on Paris beside the ner alone, exact, bf16 and int8, and over the golden texts.
+ *   ner) on Paris beside the ner alone, exact, bf16 and int8, and over the golden texts;
+ *   where a Paris document's time goes in each precision (tokenizer, tok2vec, parser table,
+ *   transitions) and the rates of the 512-bit product instructions that bound the fast modes.
  * `--json FILE` also writes the per-document figures there, for bench/spacy_speed.py to set
  * spaCy's beside them. */
 #include "nerd.h"

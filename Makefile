@@ -33,7 +33,7 @@ $(TEST_OBJ): CFLAGS += -Itests
 # build, so that sanitizer builds (-O1) run the tests in time.
 $(call obj,src/nn/kernels.c) $(BUILD)/so-obj/src/nn/kernels.o: CFLAGS += -O2
 
-.PHONY: test-morph test-openapi pipelines test-pipelines model-present test-spacy-tokens model golden-real golden-check test-real-model test-spacy venv test-python all test test-hostile test-asan test-tsan deps clean bench serve valgrind test-deploy shared bench-seed soak models-extra
+.PHONY: all bench bench-callgrind bench-seed clean deps golden-check golden-real model model-present models-extra pipelines serve shared soak test test-asan test-deploy test-hostile test-morph test-openapi test-pipelines test-python test-real-model test-spacy test-spacy-tokens test-tsan valgrind venv
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -215,6 +215,19 @@ bench: $(BUILD)/nerd $(BUILD)/libnerd.so $(BENCH_PROGS) venv model-present
 	  NERD_MODEL=$$dir $(BUILD)/bench-engine --json $(BUILD)/bench-engine-$$v.json || exit 1; \
 	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(VENV_PY) bench/spacy_speed.py --model $$dir \
 	    --nerd $(BUILD)/bench-engine-$$v.json --pipelines ner,full $(SPACY_SPEED_ARGS) || exit 1; \
+	done
+
+# Instructions per Paris document (ner, word cache warm) in each precision, counted by callgrind
+# on the x86-64-v3 build on its AVX2 paths (valgrind cannot decode AVX-512): machine-independent
+# figures for the README's table, beside bench-engine's times. About 3 CPU minutes with the build.
+CALLGRIND_RUNS ?= 20
+bench-callgrind: model-present
+	$(MAKE) build/vg/bench-engine BUILD=build/vg ARCH=-march=x86-64-v3
+	@for p in fp32 bf16 int8; do \
+	  refs=$$(NERD_ISA=avx2 OPENBLAS_CORETYPE=Haswell NERD_MODEL=$(MODEL_DIR) valgrind --tool=callgrind \
+	    --instr-atstart=no --callgrind-out-file=build/vg/callgrind.paris.$$p build/vg/bench-engine --paris $$p \
+	    $(CALLGRIND_RUNS) 2>&1 | sed -n 's/.*I *refs: *//p' | tr -d ,); \
+	  echo "$$p (avx2 paths): $$((refs / $(CALLGRIND_RUNS))) instructions per Paris document (callgrind, $(CALLGRIND_RUNS) documents)"; \
 	done
 
 model-present:

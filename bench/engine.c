@@ -6,9 +6,11 @@
  *   sgemm rate of this machine (the "sgemm-limit ratio"), words/s over the golden texts and
  *   the word cache's hit rate; nerd's own kernel at several row counts (what batching could
  *   gain), and its int8 kernel against it; and the full pipeline (shared tok2vec + parser +
- *   ner) on Paris beside the ner alone, exact, bf16 and int8, and over the golden texts; and the
+ *   ner) on Paris beside the ner alone, exact, bf16 and int8, and over the golden texts; the
  *   doc pipeline (the whole Doc: tagger, attribute_ruler, lemmatizer, noun chunks besides) on
- *   Paris against the entities alone and the full pipeline, and over the golden texts.
+ *   Paris against the entities alone and the full pipeline, and over the golden texts;
+ *   where a Paris document's time goes in each precision (tokenizer, tok2vec, parser table,
+ *   transitions) and the rates of the 512-bit product instructions that bound the fast modes.
  * `--json FILE` also writes the per-document figures there, for bench/spacy_speed.py to set
  * spaCy's beside them. */
 #include "nerd.h"
@@ -277,6 +279,123 @@ static double kernel_gflops(int rows, int lda, double *i8)
     return 2.0 * rows * k * cols / median(t, N) / 1e9;
 }
 
+/* Where one Paris document's time goes (ner pipeline, word cache warm), in the model's precision:
+ * the whole nerd_ner call and its stages alone on the same document, each the minimum over runs
+ * taking turns (other processes on a shared machine only ever add time). The tokenizer (with the
+ * lexical attributes and their hashes) and the transitions do the same work in every precision;
+ * the tok2vec holds the products the precision changes; the parser's precomputed table is bf16
+ * in bf16, else fp32. */
+typedef struct { double all, tokenize, tok2vec, precompute; } stage_times;
+
+static stage_times paris_stages(const nerd_model *m, nerd_doc *d, const char *text, size_t len)
+{
+    enum { STAGE_RUNS = 201 };
+    stage_times best = {1e9, 1e9, 1e9, 1e9};
+    nerd_ner(m, d, text, len, NERD_PIPELINE_NER);
+    const size_t n = d->ntoks;
+    const t2v_net *t2v = ner_tok2vec(m);
+    const t2v_packed *pk = m->ner_listens ? &m->full_t2v_packed : &m->ner_t2v_packed;
+    embed_cache *cache = m->ner_listens ? m->full_cache : m->ner_cache;
+    const uint64_t *attrs = m->ner_listens || !m->ner_t2v_direct ? d->ner_attrs : d->attrs;
+    const parser_net *pn = &m->ner_net;
+    float *scratch = malloc(t2v_fast_scratch_floats(t2v, n) * sizeof(float)), *vecs = malloc((n + 1) * t2v->width * sizeof(float));
+    float *proj = malloc((n + 1) * pn->nI * sizeof(float)), *table = malloc((n + 1) * pn->nF * pn->nO * pn->nP * sizeof(float));
+    if (!scratch || !vecs || !proj || !table) { fprintf(stderr, "bench: out of memory\n"); exit(1); }
+    for (int r = 0; r < STAGE_RUNS; r++) {
+        double a = now();
+        nerd_ner(m, d, text, len, NERD_PIPELINE_NER);
+        double b = now();
+        nerd_tokenize(m, d, text, len);
+        double c = now();
+        t2v_fast_forward(t2v, pk, m->precision, cache, attrs, n, vecs, scratch, NULL, NULL, NULL);
+        double e = now();
+        if (m->precision == KN_BF16) /* as engine_ner computes it, in the tok2vec's scratch */
+            parser_fast_precompute_bf16(pn, &m->ner_net_packed, vecs, n, proj, table, (uint16_t *)scratch,
+                                        2 * t2v_fast_scratch_floats(t2v, n));
+        else
+            parser_fast_precompute(pn, &m->ner_net_packed, vecs, n, proj, table);
+        double f = now();
+        best.all = b - a < best.all ? b - a : best.all;
+        best.tokenize = c - b < best.tokenize ? c - b : best.tokenize;
+        best.tok2vec = e - c < best.tok2vec ? e - c : best.tok2vec;
+        best.precompute = f - e < best.precompute ? f - e : best.precompute;
+    }
+    free(scratch); free(vecs); free(proj); free(table);
+    return best;
+}
+
+#if defined(__x86_64__)
+/* Instructions per ns of one 512-bit product instruction over 24 independent accumulators (more
+ * than its latency x 2 pipes): the most the CPU's products can do, whatever the kernel. Per
+ * instruction VFMADD231PS does 16 multiply-adds, VDPBF16PS 32, VPDPBUSD 64. */
+#define CHAINS12(insn)                                                                              \
+    insn " %12,%13,%0\n\t" insn " %12,%13,%1\n\t" insn " %12,%13,%2\n\t" insn " %12,%13,%3\n\t"     \
+    insn " %12,%13,%4\n\t" insn " %12,%13,%5\n\t" insn " %12,%13,%6\n\t" insn " %12,%13,%7\n\t"     \
+    insn " %12,%13,%8\n\t" insn " %12,%13,%9\n\t" insn " %12,%13,%10\n\t" insn " %12,%13,%11\n\t"
+#define CHAIN_OUTS(p) "+v"(p##0), "+v"(p##1), "+v"(p##2), "+v"(p##3), "+v"(p##4), "+v"(p##5), "+v"(p##6), \
+                      "+v"(p##7), "+v"(p##8), "+v"(p##9), "+v"(p##10), "+v"(p##11)
+/* 24 named accumulators (in an array gcc keeps them in memory and times the loads) */
+#define INSN_RATE(name, insn)                                                                       \
+    __attribute__((target("avx512f"))) static double name(void)                                     \
+    {                                                                                               \
+        enum { ITERS = 2000000 };                                                                   \
+        double best = 0;                                                                            \
+        for (int rep = 0; rep < 5; rep++) {                                                         \
+            __m512 x = _mm512_set1_ps(1e-9f), y = x, a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, \
+                   a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0, b0 = a0, b1 = a0, \
+                   b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0, b8 = a0, b9 = a0, b10 = a0, b11 = a0; \
+            double t0 = now();                                                                      \
+            for (long i = 0; i < ITERS; i++) {                                                      \
+                __asm__ volatile(CHAINS12(insn) : CHAIN_OUTS(a) : "v"(x), "v"(y));                  \
+                __asm__ volatile(CHAINS12(insn) : CHAIN_OUTS(b) : "v"(x), "v"(y));                  \
+            }                                                                                       \
+            double rate = 24.0 * ITERS / (now() - t0) / 1e9;                                        \
+            best = rate > best ? rate : best;                                                       \
+        }                                                                                           \
+        return best;                                                                                \
+    }
+#include <immintrin.h>
+INSN_RATE(rate_vfmadd231ps, "vfmadd231ps")
+INSN_RATE(rate_vdpbf16ps, "vdpbf16ps")
+INSN_RATE(rate_vpdpbusd, "vpdpbusd")
+#endif
+
+/* The per-stage table and the instruction rates behind the precisions' ratios. */
+static void print_stages(nerd_model *const by_precision[3], nerd_doc *d, const char *paris, size_t plen)
+{
+    static const char *names[3] = {"exact", "bf16", "int8"};
+    stage_times st[3];
+    for (int q = 0; q < 3; q++) st[q] = paris_stages(by_precision[q], d, paris, plen);
+    printf("where a Paris document's time goes (ner, word cache warm, %s; each stage alone, minimum of 201 runs "
+           "taking turns):\n", kn_isa_name(kn_isa_current()));
+    for (int q = 0; q < 3; q++) {
+        double other = st[q].all - st[q].tokenize - st[q].tok2vec - st[q].precompute;
+        printf("  %-5s %-10s whole %.3f ms: tokenizer and attributes %.3f, tok2vec %.3f, parser table %.3f, "
+               "transitions and the rest %.3f; outside the tok2vec (tokenizer, table, transitions) "
+               "%.3f ms = %.0f%%\n",
+               names[q], nerd_precision_kernel((nerd_precision)q), st[q].all * 1e3, st[q].tokenize * 1e3,
+               st[q].tok2vec * 1e3, st[q].precompute * 1e3, other * 1e3,
+               (st[q].all - st[q].tok2vec) * 1e3, 100 * (st[q].all - st[q].tok2vec) / st[q].all);
+    }
+    printf("  tok2vec against exact: bf16 %.2fx, int8 %.2fx; the whole document: bf16 %.2fx, int8 %.2fx\n",
+           st[0].tok2vec / st[1].tok2vec, st[0].tok2vec / st[2].tok2vec, st[0].all / st[1].all, st[0].all / st[2].all);
+#if defined(__x86_64__)
+    if (kn_isa_best() >= KN_ISA_AVX512) {
+        double f = rate_vfmadd231ps();
+        printf("  512-bit product instructions per ns (24 chains): VFMADD231PS %.2f (%.0f fp32 multiply-adds/ns)", f, 16 * f);
+        if (!strcmp(nerd_precision_kernel(NERD_PRECISION_BF16), "avx512bf16")) {
+            double b = rate_vdpbf16ps();
+            printf(", VDPBF16PS %.2f (%.0f bf16, %.2fx fp32's)", b, 32 * b, 32 * b / (16 * f));
+        }
+        if (!strcmp(nerd_precision_kernel(NERD_PRECISION_INT8), "avx512vnni")) {
+            double v = rate_vpdpbusd();
+            printf(", VPDPBUSD %.2f (%.0f int8, %.2fx fp32's)", v, 64 * v, 64 * v / (16 * f));
+        }
+        printf("\n");
+    }
+#endif
+}
+
 /* The figures bench/spacy_speed.py sets spaCy's beside: ms/doc on Paris and words/s over the
  * golden texts, per pipeline and precision (0 where the model has no full pipeline). */
 typedef struct {
@@ -353,10 +472,57 @@ static void reference_blas(char **argv)
     perror("bench: execv");
 }
 
+/* `--paris PRECISION RUNS`: RUNS ner passes over Paris (word cache warm) with callgrind's
+ * collection on around them only (make bench-callgrind divides its instruction count by RUNS:
+ * the instructions per Paris document, on a build valgrind can decode). */
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#endif
+#endif
+#ifndef CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_STOP_INSTRUMENTATION
+#endif
+
+static int paris_runs(const char *precision, int runs)
+{
+    static const struct { const char *name; nerd_precision p; } precisions[] = {
+        {"fp32", NERD_PRECISION_FP32}, {"bf16", NERD_PRECISION_BF16}, {"int8", NERD_PRECISION_INT8}};
+    char err[1024], path[4096];
+    int q = -1;
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(precision, precisions[i].name)) q = i;
+    if (q < 0 || runs < 1) { fprintf(stderr, "bench: --paris fp32|bf16|int8 RUNS\n"); return 2; }
+    if (kn_isa_from_env(err, sizeof err) || nerd_model_path(NULL, path, sizeof path, err, sizeof err)) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    nerd_model *m = load_as(path, precisions[q].p, 32768);
+    size_t plen;
+    char *paris = slurp("../shared/corpus/paris.txt", &plen);
+    if (!paris) return 1;
+    nerd_doc *d = nerd_doc_new();
+    for (int r = 0; r < 3; r++) nerd_ner(m, d, paris, plen, NERD_PIPELINE_NER); /* the word cache warm */
+    CALLGRIND_START_INSTRUMENTATION;
+    for (int r = 0; r < runs; r++) nerd_ner(m, d, paris, plen, NERD_PIPELINE_NER);
+    CALLGRIND_STOP_INSTRUMENTATION;
+    printf("%s %s: %d Paris documents, %zu tokens\n", precision, nerd_precision_kernel(precisions[q].p), runs,
+           nerd_doc_ntokens(d));
+    nerd_doc_free(d);
+    free(paris);
+    nerd_model_free(m);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && !strcmp(argv[1], "--paris")) return paris_runs(argv[2], atoi(argv[3]));
     const char *json_file = argc == 3 && !strcmp(argv[1], "--json") ? argv[2] : NULL;
-    if (argc != 1 && !json_file) { fprintf(stderr, "usage: %s [--json FILE]\n", argv[0]); return 2; }
+    if (argc != 1 && !json_file) {
+        fprintf(stderr, "usage: %s [--json FILE | --paris fp32|bf16|int8 RUNS]\n", argv[0]);
+        return 2;
+    }
     reference_blas(argv);
     char err[1024], path[4096];
     /* the model `nerd serve` serves by default (the real en_core_web_sm once fetched): its speed is
@@ -529,6 +695,7 @@ int main(int argc, char **argv)
     kn_set_isa(best);
     printf("plain C loop 150x288x288: %.1f GFLOP/s (why the products do not run on plain loops)\n",
            naive_gflops(150, 288, 288));
+    print_stages(by_precision, d, paris, plen);
     printf("paris.txt (%zu tokens), median of %d runs of each configuration, alternating; the ner's %.1f M "
            "multiply-adds take %.3f ms at the sgemm rate, the full pipeline's %.1f M %.3f ms:\n",
            ptoks, RUNS, macs * ptoks / 1e6, limit_ms, full_macs / 1e6, limit_full);

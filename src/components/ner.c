@@ -99,7 +99,13 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
         size_t a = c0 > context ? c0 - context : 0, b = c1 + context < n ? c1 + context : n;
         t2v_fast_forward(t2v, t2v_pk, m->precision, cache, attrs + a * t2v->nattrs, b - a, vecs, scratch, NULL, NULL,
                          NULL);
-        parser_fast_precompute(pn, &m->ner_net_packed, vecs + (c0 - a) * t2v->width, c1 - c0, proj, table);
+        /* bf16's table in bf16 too, in the tok2vec's scratch (free again); int8 keeps the fp32
+         * table (in bf16 it cost int8 one more document against spaCy on the real model) */
+        if (m->precision != KN_BF16)
+            parser_fast_precompute(pn, &m->ner_net_packed, vecs + (c0 - a) * t2v->width, c1 - c0, proj, table);
+        else
+            parser_fast_precompute_bf16(pn, &m->ner_net_packed, vecs + (c0 - a) * t2v->width, c1 - c0, proj, table,
+                                        (uint16_t *)scratch, 2 * f_scratch);
         while (st.i < c1 && extra) {
             /* B(0) from the table, the open entity's first tokens from their copies */
             int feats[BILUO_EXTRA_FEATS];

@@ -59,8 +59,10 @@ int parser_pack(parser_packed *pk, const parser_net *p)
     float *lw = piece_major(p->lower_W, p->nF, p->nO, p->nP, p->nI);
     pk->lower_b = piece_major(p->lower_b, 1, p->nO, p->nP, 1);
     pk->lower_pad = piece_major(p->lower_pad, p->nF, p->nO, p->nP, 1);
-    int rc = lw && pk->lower_b && pk->lower_pad && !kn_pack(&pk->lower, lw, p->nF * p->nO * p->nP, p->nI, 0) &&
-                     !kn_pack(&pk->proj, p->proj_W, p->nI, p->t2v_width, 0) &&
+    /* bf16 copies too (for the fast modes' table, parser_fast_precompute_bf16) where k pairs up */
+    int rc = lw && pk->lower_b && pk->lower_pad &&
+                     !kn_pack(&pk->lower, lw, p->nF * p->nO * p->nP, p->nI, p->nI % 2 ? 0 : KN_PACK_BF16) &&
+                     !kn_pack(&pk->proj, p->proj_W, p->nI, p->t2v_width, p->t2v_width % 2 ? 0 : KN_PACK_BF16) &&
                      (!p->upper_W || !kn_pack(&pk->upper, p->upper_W, p->nclasses, p->nO, 0))
                  ? 0
                  : -1;
@@ -268,14 +270,21 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
     /* encoder: residual blocks over the padded sequence (pad rows included, as thinc's
      * with_array(pad=...)); maxout (or mish), layernorm and the residual add in one pass per row */
     for (int d = 0; d < net->depth; d++) {
-        product(&pk->block[d], prec, guarded, w, rows, pre, encN, lowp, (rows + 2 * guard) * w);
-        for (size_t i = 0; i < rows; i++) {
-            float *p = pre + i * encN;
+        /* the pad rows block d must update: those the body's rows still read through the later
+         * blocks' windows, (depth - 1 - d) x window each side. The others only feed pad rows no
+         * body row reads, so skipping them leaves every body row's bits alone; a trace sees
+         * every padded row, as thinc computes them. */
+        size_t margin = (size_t)(net->depth - 1 - d) * guard;
+        if (trace || margin > (size_t)net->pad) margin = (size_t)net->pad;
+        const size_t r0 = (size_t)net->pad - margin, nrows = n + 2 * margin;
+        product(&pk->block[d], prec, guarded + r0 * w, w, nrows, pre, encN, lowp, (nrows + 2 * guard) * w);
+        for (size_t i = 0; i < nrows; i++) {
+            float *p = pre + i * encN, *y = seq + (r0 + i) * w;
             if (net->encoder == T2V_ENC_MISH) { /* the activation first, then layernorm of one piece */
                 for (int k = 0; k < w; k++) p[k] = nn_mish(p[k] + pk->block_b[d][k]);
-                maxout_ln(p, pk->zero_b, w, 1, net->block[d].G, net->block[d].Gb, seq + i * w, 1);
+                maxout_ln(p, pk->zero_b, w, 1, net->block[d].G, net->block[d].Gb, y, 1);
             } else {
-                maxout_ln(p, pk->block_b[d], w, net->pieces, net->block[d].G, net->block[d].Gb, seq + i * w, 1);
+                maxout_ln(p, pk->block_b[d], w, net->pieces, net->block[d].G, net->block[d].Gb, y, 1);
             }
         }
         if (trace) {
@@ -288,12 +297,17 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
     if (trace) trace(trace_ctx, "tok2vec_out", out, n, w);
 }
 
+static void add_proj_bias(const parser_net *p, size_t n, float *proj)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < p->nI; k++) proj[i * p->nI + k] += p->proj_b[k];
+}
+
 void parser_fast_project(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n, float *proj)
 {
     if (!n) return;
     kn_gemm_f32(&pk->proj, tokvecs, p->t2v_width, n, proj, p->nI);
-    for (size_t i = 0; i < n; i++)
-        for (int k = 0; k < p->nI; k++) proj[i * p->nI + k] += p->proj_b[k];
+    add_proj_bias(p, n, proj);
 }
 
 void parser_fast_table(const parser_net *p, const parser_packed *pk, const float *proj, size_t n, float *table)
@@ -308,6 +322,24 @@ void parser_fast_precompute(const parser_net *p, const parser_packed *pk, const 
 {
     parser_fast_project(p, pk, tokvecs, n, proj);
     parser_fast_table(p, pk, proj, n, table);
+}
+
+void parser_fast_precompute_bf16(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n,
+                                 float *proj, float *table, uint16_t *lowp, size_t lowp_cap)
+{
+    const size_t widest = (size_t)(p->t2v_width > p->nI ? p->t2v_width : p->nI);
+    if (!pk->proj.bf16 || !pk->lower.bf16 || n * widest > lowp_cap) {
+        parser_fast_precompute(p, pk, tokvecs, n, proj, table);
+        return;
+    }
+    const size_t row = (size_t)p->nF * p->nO * p->nP;
+    memcpy(table, pk->lower_pad, row * sizeof(float));
+    if (!n) return;
+    kn_to_bf16_n(tokvecs, lowp, n * (size_t)p->t2v_width);
+    kn_gemm_bf16(&pk->proj, lowp, (size_t)p->t2v_width, n, proj, (size_t)p->nI);
+    add_proj_bias(p, n, proj);
+    kn_to_bf16_n(proj, lowp, n * (size_t)p->nI);
+    kn_gemm_bf16(&pk->lower, lowp, (size_t)p->nI, n, table + row, row);
 }
 
 void parser_fast_feature_slot(const parser_net *p, const parser_packed *pk, const float *proj_row, int f, float *row)

@@ -6,7 +6,8 @@
  * not depend on which rows are computed together: a cached row equals a fresh one bit for bit.
  * Fast modes round the tok2vec's weights and activations for its products: KN_BF16 to bf16
  * (fp32 accumulation), KN_INT8 to int8 (weights per output column, activations per row, int32
- * accumulation); the parser's small products stay fp32. */
+ * accumulation). In bf16 the ner's parser table is bf16 too (parser_fast_precompute_bf16); the
+ * per-step products, and int8's table, stay fp32. */
 #ifndef NERD_T2V_FAST_H
 #define NERD_T2V_FAST_H
 
@@ -54,6 +55,12 @@ void parser_fast_precompute(const parser_net *p, const parser_packed *pk, const 
                             float *proj, float *table);
 void parser_fast_project(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n, float *proj);
 void parser_fast_table(const parser_net *p, const parser_packed *pk, const float *proj, size_t n, float *table);
+/* The same table with both products in bf16 (fp32 accumulation), for the fast modes: each
+ * product's input rounded to bf16 in lowp (lowp_cap elements; n times the wider of the tok2vec
+ * width and nI are needed). Computes parser_fast_precompute's fp32 table instead when there is
+ * not that room or the weights have no bf16 copy (an odd K). */
+void parser_fast_precompute_bf16(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n,
+                                 float *proj, float *table, uint16_t *lowp, size_t lowp_cap);
 void parser_fast_feature_slot(const parser_net *p, const parser_packed *pk, const float *proj_row, int f, float *row);
 void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, const float *const *rows, float *hidden,
                            float *scores);

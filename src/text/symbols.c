@@ -111,11 +111,29 @@ static const symbol symbols[] = {
 };
 
 #define SYMBOL_MAX_LEN 17
+#define NSYMBOLS (sizeof symbols / sizeof symbols[0])
+
+/* Every token's four attribute strings are looked up here, and almost none is a symbol: a
+ * string is searched only when some symbol of its length has its first byte and some has its
+ * last (one bit per length and byte, set before main), which rejects most at once. */
+static unsigned char first_seen[SYMBOL_MAX_LEN + 1][256 / 8], last_seen[SYMBOL_MAX_LEN + 1][256 / 8];
+
+__attribute__((constructor)) static void symbol_filters(void)
+{
+    for (size_t i = 0; i < NSYMBOLS; i++) {
+        size_t len = strlen(symbols[i].name);
+        unsigned char first = (unsigned char)symbols[i].name[0], last = (unsigned char)symbols[i].name[len - 1];
+        first_seen[len][first / 8] |= (unsigned char)(1u << first % 8);
+        last_seen[len][last / 8] |= (unsigned char)(1u << last % 8);
+    }
+}
 
 int nerd_symbol_id(const char *s, size_t len, unsigned *id)
 {
     if (!len || len > SYMBOL_MAX_LEN) return 0;
-    size_t lo = 0, hi = sizeof symbols / sizeof symbols[0];
+    const unsigned char first = (unsigned char)s[0], last = (unsigned char)s[len - 1];
+    if (!(first_seen[len][first / 8] >> first % 8 & 1) || !(last_seen[len][last / 8] >> last % 8 & 1)) return 0;
+    size_t lo = 0, hi = NSYMBOLS;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         const char *name = symbols[mid].name;
@@ -132,10 +150,11 @@ int nerd_symbol_id(const char *s, size_t len, unsigned *id)
     return 0;
 }
 
-size_t nerd_symbol_count(void) { return sizeof symbols / sizeof symbols[0]; }
+size_t nerd_symbol_count(void) { return NSYMBOLS; }
 
 const char *nerd_symbol_at(size_t i, unsigned *id)
 {
+    if (i >= NSYMBOLS) return NULL;
     *id = symbols[i].id;
     return symbols[i].name;
 }

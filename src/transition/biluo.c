@@ -129,10 +129,32 @@ void biluo_features_extra(const biluo_state *st, int feats[BILUO_EXTRA_FEATS])
 int biluo_choose(const biluo_moves *mv, const biluo_state *st, size_t n, const uint8_t *is_space,
                  const uint8_t *sent_start, const biluo_preset *preset, const float *scores, uint8_t *valid)
 {
+    /* Validity as spaCy's ner.pyx has it for documents without preset entities, i = B(0) the
+     * token being labelled, an entity open from open_start with open_label: B needs a next
+     * token for its L, no sentence start inside and no whitespace; I continues the open
+     * entity's label with a next token; L ends it; U and O need none open, U no whitespace.
+     * The state's part once per step (it was once per class: most of a transition's own
+     * instructions), then per class its kind's entry and its label's condition. A doc with
+     * preset entities (an entity_ruler before the ner) takes is_valid's full rules instead. */
+    const size_t i = st->i;
+    const int open = st->open_start >= 0, has_next = i + 1 < n;
+    const int next_starts_sent = has_next && sent_start && sent_start[i + 1], space = is_space[i];
+    uint8_t kind_ok[BILUO_O + 1] = {0};
+    kind_ok[BILUO_B] = (uint8_t)(!open && has_next && !next_starts_sent && !space);
+    kind_ok[BILUO_I] = (uint8_t)(open && has_next && !next_starts_sent);
+    kind_ok[BILUO_L] = (uint8_t)open;
+    kind_ok[BILUO_U] = (uint8_t)(!open && !space);
+    kind_ok[BILUO_O] = (uint8_t)!open;
     int best = -1;
     for (int c = 0; c < mv->nclasses; c++) {
-        valid[c] = (uint8_t)is_valid(&mv->classes[c], st->i, n, st->open_start, st->open_label, is_space, sent_start,
-                                      preset);
+        const biluo_class *k = &mv->classes[c];
+        if (preset) {
+            valid[c] = (uint8_t)is_valid(k, i, n, st->open_start, st->open_label, is_space, sent_start, preset);
+        } else {
+            const int label_ok = k->kind == BILUO_I || k->kind == BILUO_L ? k->label == st->open_label
+                                                                           : k->kind == BILUO_O || k->label >= 0;
+            valid[c] = (uint8_t)(k->kind <= BILUO_O && kind_ok[k->kind] && label_ok);
+        }
         if (valid[c] && (best < 0 || scores[c] > scores[best])) best = c; /* first max on ties */
     }
     /* the classes spaCy adds for a preset label the ner lacks, at the tokens that preset */

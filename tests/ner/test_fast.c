@@ -398,6 +398,68 @@ TEST_T(embed_cache_shared_by_threads_bit_identical, 300)
     nerd_model_free(m);
 }
 
+static void count_trace(void *ctx, const char *name, const float *x, size_t rows, size_t cols)
+{
+    (void)name, (void)x, (void)rows, (void)cols;
+    ++*(int *)ctx;
+}
+
+/* Without a trace the encoder updates only the pad rows the body still reads through the later
+ * blocks' windows; the traced pass (every padded row, as thinc computes them) gives the body
+ * the same bits, in every precision. And the whole tok2vec on each instruction-set level this
+ * CPU runs has the portable path's bits in each precision (int8 sums are exact; bf16 products
+ * of two bf16 are exact in fp32; fp32 is one fma chain per element). */
+TEST_T(tok2vec_same_bits_traced_untraced_and_on_every_path, 300)
+{
+    nerd_model *m = load_model();
+    static const char *const files[] = {"golden/edge.jsonl", "golden/ewt.jsonl"};
+    docs_attrs docs;
+    load_docs(m, files, 2, &docs);
+    enum { DOCS = 100 }; /* the edge cases, then ordinary sentences: the portable path is slow */
+    const size_t all = docs.count;
+    if (docs.count > DOCS) docs.count = DOCS;
+    const t2v_net *t = &m->ner_t2v;
+    CHECK(t->pad > 0 && t->depth > 1); /* there are pad rows to skip */
+    static const char *names[] = {"fp32", "bf16", "int8"};
+    float **portable[3] = {0};
+    for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
+        if (!test_use_isa(isa)) continue;
+        for (int prec = KN_FP32; prec <= KN_INT8; prec++) {
+            if (isa == KN_ISA_PORTABLE) portable[prec] = calloc(docs.count, sizeof(float *));
+            for (size_t i = 0; i < docs.count; i++) {
+                const size_t n = docs.n[i], bytes = n * t->width * sizeof(float);
+                float *scratch = malloc(t2v_fast_scratch_floats(t, n) * sizeof(float));
+                float *traced = malloc((n + 1) * t->width * sizeof(float));
+                int calls = 0;
+                t2v_fast_forward(t, &m->ner_t2v_packed, prec, NULL, docs.attrs[i], n, traced, scratch, NULL, count_trace,
+                                 &calls);
+                CHECK_EQ_INT(calls, t->depth + 2); /* embed_out, each block, tok2vec_out */
+                float *plain = test_t2v_out(t, &m->ner_t2v_packed, prec, NULL, docs.attrs[i], n, NULL);
+                CHECKF(!memcmp(plain, traced, bytes), "%s %s: doc %zu differs without the trace", kn_isa_name(isa),
+                       names[prec], i);
+                if (isa == KN_ISA_PORTABLE) portable[prec][i] = plain;
+                else {
+                    CHECKF(!memcmp(plain, portable[prec][i], bytes), "%s %s: doc %zu differs from the portable path",
+                           kn_isa_name(isa), names[prec], i);
+                    free(plain);
+                }
+                free(traced);
+                free(scratch);
+            }
+        }
+        printf("  %s: %zu docs, fp32 %s, bf16 %s, int8 %s: traced = untraced = the portable path's bits\n",
+               kn_isa_name(isa), docs.count, kn_f32_path(), kn_bf16_path(), kn_i8_path());
+    }
+    kn_set_isa(kn_isa_best());
+    for (int prec = 0; prec < 3; prec++) {
+        for (size_t i = 0; portable[prec] && i < docs.count; i++) free(portable[prec][i]);
+        free(portable[prec]);
+    }
+    docs.count = all;
+    free_docs(&docs);
+    nerd_model_free(m);
+}
+
 TEST(embed_cache_bounded_and_counted)
 {
     CHECK(embed_cache_new(0, 4, 96) == NULL);

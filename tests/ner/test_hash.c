@@ -1,6 +1,9 @@
 #include "test.h"
 #include "npy.h"
 #include "text/hash.h"
+#include "text/symbols.h"
+
+#include <string.h>
 
 #include <stdint.h>
 
@@ -31,4 +34,41 @@ TEST(hash_matches_spacy_strings_and_hashembed_rows)
         npy_free(&rows);
     }
     npy_free(&h);
+}
+
+/* Every one of spaCy's symbols is found with its ID (the first/last-byte filter in front of
+ * the search drops none), "X" (the POS tag) and "PERSON" with the IDs spaCy gives them; a
+ * symbol with a byte changed at either end, cut short or one byte longer is found only when
+ * that string is itself a symbol. */
+TEST(symbols_all_found_near_misses_not)
+{
+    unsigned id, got;
+    size_t count = 0;
+    CHECK(nerd_symbol_id("X", 1, &got) && got == 101);
+    CHECK(nerd_symbol_id("PERSON", 6, &got) && got == 380);
+    CHECK(nerd_string_hash("X", 1) == 101);
+    for (const char *name; (name = nerd_symbol_at(count, &id)) != NULL; count++) {
+        size_t len = strlen(name);
+        got = 0;
+        CHECKF(nerd_symbol_id(name, len, &got) && got == id, "%s: not found as %u", name, id);
+        char v[32];
+        for (int edit = 0; edit < 4; edit++) {
+            memcpy(v, name, len + 1);
+            size_t vl = len;
+            if (edit == 0) v[0] ^= 0x20;                /* case of the first byte */
+            if (edit == 1) v[len - 1] = '~';            /* the last byte */
+            if (edit == 2) vl = len - 1;                /* cut short */
+            if (edit == 3) v[len] = 's', vl = len + 1;  /* one more byte */
+            unsigned other;
+            int is_symbol = 0;
+            for (size_t j = 0; nerd_symbol_at(j, &other); j++) {
+                const char *o = nerd_symbol_at(j, &other);
+                if (strlen(o) == vl && !memcmp(o, v, vl)) is_symbol = 1;
+            }
+            CHECKF(nerd_symbol_id(v, vl, &got) == is_symbol, "%.*s: found %d, a symbol %d", (int)vl, v,
+                   nerd_symbol_id(v, vl, &got), is_symbol);
+        }
+    }
+    printf("  %zu symbols found with their IDs, 4 near misses of each checked\n", count);
+    CHECK(count > 150);
 }

@@ -8,6 +8,7 @@
 #include "model_helper.h"
 #include "util/json.h"
 
+#include <math.h>
 #include <msgpack.h>
 #include <unistd.h>
 
@@ -121,6 +122,17 @@ TEST_T(parser_window_does_not_change_the_parse, 120)
     nerd_model_free(m);
 }
 
+/* The Paris text run through pipeline p. */
+static nerd_doc *paris_doc(const nerd_model *m, nerd_pipeline p)
+{
+    size_t len;
+    char *text = test_read_file(test_path("corpus/paris.txt"), &len);
+    nerd_doc *d = nerd_doc_new();
+    CHECK(text && nerd_ner(m, d, text, len, p) == NERD_OK);
+    free(text);
+    return d;
+}
+
 /* A feature token outside the parser's window gets its slot computed alone: the same bits as
  * that slot of its table row, for every token of a document and every feature slot. On every
  * instruction-set level this CPU runs, the tok2vec's output, the table and each step (feature
@@ -128,10 +140,7 @@ TEST_T(parser_window_does_not_change_the_parse, 120)
 TEST_T(parser_fast_slot_and_step_same_bits, 120)
 {
     nerd_model *m = test_model();
-    size_t len;
-    char *text = test_read_file(test_path("corpus/paris.txt"), &len);
-    nerd_doc *d = nerd_doc_new();
-    CHECK(text && nerd_ner(m, d, text, len, NERD_PIPELINE_FULL) == NERD_OK);
+    nerd_doc *d = paris_doc(m, NERD_PIPELINE_FULL);
     const t2v_net *t = &m->t2v;
     const parser_net *pn = &m->parser;
     const size_t n = d->ntoks, row = (size_t)pn->nF * pn->nO * pn->nP, slot = (size_t)pn->nO * pn->nP;
@@ -169,7 +178,50 @@ TEST_T(parser_fast_slot_and_step_same_bits, 120)
     }
     kn_set_isa(kn_isa_best());
     free(vecs[0]); free(vecs[1]); free(proj); free(table[0]); free(table[1]); free(alone);
-    free(text);
+    nerd_doc_free(d);
+    nerd_model_free(m);
+}
+
+/* bf16's table (both products in bf16): on every level this CPU runs the portable path's bits
+ * (bf16 products of bf16 inputs are exact in fp32; one chain per element), within bf16's
+ * rounding of the fp32 table, and the fp32 table's own bits when its scratch is too small. */
+TEST_T(parser_bf16_table_same_bits_on_every_path, 120)
+{
+    nerd_model *m = test_model();
+    nerd_doc *d = paris_doc(m, NERD_PIPELINE_NER);
+    const t2v_net *t = &m->ner_t2v;
+    const parser_net *pn = &m->ner_net;
+    const parser_packed *pk = &m->ner_net_packed;
+    CHECK(pk->proj.bf16 && pk->lower.bf16);
+    const size_t n = d->ntoks, row = (size_t)pn->nF * pn->nO * pn->nP, cells = (n + 1) * row;
+    const size_t cap = n * (size_t)(t->width > pn->nI ? t->width : pn->nI);
+    float *vecs = test_t2v_out(t, &m->ner_t2v_packed, KN_FP32, NULL, d->attrs, n, NULL);
+    float *proj = malloc(n * pn->nI * sizeof(float)), *exact = malloc(cells * sizeof(float));
+    float *portable = malloc(cells * sizeof(float)), *got = malloc(cells * sizeof(float));
+    uint16_t *lowp = malloc(cap * sizeof(uint16_t));
+    parser_fast_precompute(pn, pk, vecs, n, proj, exact);
+    parser_fast_precompute_bf16(pn, pk, vecs, n, proj, got, lowp, cap - 1); /* no room: the fp32 table */
+    CHECK(!memcmp(got, exact, cells * sizeof(float)));
+    double worst = 0;
+    for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
+        if (!test_use_isa(isa)) continue;
+        memset(got, 0xff, cells * sizeof(float));
+        parser_fast_precompute_bf16(pn, pk, vecs, n, proj, got, lowp, cap);
+        if (isa == KN_ISA_PORTABLE) {
+            memcpy(portable, got, cells * sizeof(float));
+            for (size_t i = 0; i < cells; i++) {
+                double diff = fabs((double)got[i] - exact[i]) / (1 + fabs((double)exact[i]));
+                worst = diff > worst ? diff : worst;
+            }
+        }
+        CHECKF(!memcmp(got, portable, cells * sizeof(float)), "%s: bf16 table differs from the portable path's",
+               kn_isa_name(isa));
+        printf("  %s (%s): bf16 table bit-identical to the portable path's\n", kn_isa_name(isa), kn_bf16_path());
+    }
+    kn_set_isa(kn_isa_best());
+    printf("  largest difference from the fp32 table %.2e (relative to 1 + |x|)\n", worst);
+    CHECK(worst > 0 && worst < 0.05); /* rounded, and only by bf16's rounding */
+    free(vecs); free(proj); free(exact); free(portable); free(got); free(lowp);
     nerd_doc_free(d);
     nerd_model_free(m);
 }

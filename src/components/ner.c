@@ -37,9 +37,11 @@ nerd_status ner_component_load(nerd_model *m, const spacy_config *c, const char 
     if ((ls = tw_load(path, &m->ner_weights, err, errlen)) != NERD_OK) return ls;
     int width = m->ner_listens ? m->t2v.width : td.width;
     if (!m->ner_listens) {
-        if (arch_tok2vec_bind(&m->ner_t2v, &m->ner_weights, &td, path, err, errlen)) return NERD_ERR_FORMAT;
+        const vec_table *vt = NULL;
+        if (td.static_vectors && (ls = tok2vec_vectors(m, dir, &vt, err, errlen)) != NERD_OK) return ls;
+        if (arch_tok2vec_bind(&m->ner_t2v, &m->ner_weights, &td, vt, path, err, errlen)) return NERD_ERR_FORMAT;
         memcpy(m->ner_t2v_attr, td.attr, sizeof m->ner_t2v_attr);
-        m->ner_t2v_direct = td.nattrs == NER_NATTRS;
+        m->ner_t2v_direct = td.nattrs == NER_NATTRS && !td.static_vectors;
         for (int k = 0; k < td.nattrs; k++) m->ner_t2v_direct &= td.attr[k] == k;
     }
     if (parser_net_bind(&m->ner_net, &m->ner_weights, width, sub, sizeof sub)) {
@@ -97,6 +99,10 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
             return NERD_ERR_NOMEM;
         attrs = d->ner_attrs;
     }
+    int failed;
+    const int *cols = m->ner_listens ? m->t2v_attr : m->ner_t2v_attr;
+    const t2v_text *texts = tok2vec_texts(d, t2v, cols[t2v->nhash], &failed);
+    if (failed) return NERD_ERR_NOMEM;
     float *scratch = d->work, *vecs = scratch + f_scratch, *proj = vecs + f_vecs, *table = proj + f_proj;
     float *prev_row = table + f_table, *open_row = prev_row + rowlen, *ent_rows = open_row + rowlen;
     float *hidden = ent_rows + f_ent;
@@ -109,8 +115,8 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
         if (deadline_passed(deadline)) return NERD_ERR_DEADLINE;
         size_t c1 = c0 + NER_CHUNK < n ? c0 + NER_CHUNK : n;
         size_t a = c0 > context ? c0 - context : 0, b = c1 + context < n ? c1 + context : n;
-        t2v_fast_forward(t2v, t2v_pk, m->precision, cache, attrs + a * t2v->nattrs, b - a, vecs, scratch, NULL, NULL,
-                         NULL);
+        t2v_fast_forward(t2v, t2v_pk, m->precision, cache, attrs + a * t2v->nattrs, texts ? texts + a : NULL, b - a,
+                         vecs, scratch, NULL, NULL, NULL);
         parser_fast_precompute(pn, &m->ner_net_packed, vecs + (c0 - a) * t2v->width, c1 - c0, proj, table);
         while (st.i < c1 && extra) {
             /* B(0) from the table, the open entity's first tokens from their copies */

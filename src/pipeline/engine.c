@@ -222,6 +222,7 @@ void nerd_model_free(nerd_model *m)
     tw_free(&m->parser_weights);
     ae_free(&m->parser_moves);
     ar_free(&m->dep_rules);
+    vec_free(&m->vectors);
     free(m->dir);
     free(m);
 }
@@ -353,6 +354,8 @@ void nerd_doc_free(nerd_doc *d)
     free(d->t2v_attrs);
     free(d->ner_attrs);
     buf_free(&d->lower);
+    buf_free(&d->vec_strs);
+    free(d->vec_texts);
     free(d->pwork);
     free(d->pints);
     free(d->pbytes);

@@ -110,6 +110,10 @@ struct nerd_model {
     parser_packed ner_net_packed;
     kn_precision precision;
     embed_cache *ner_cache;       /* NULL when disabled */
+    /* the folder's static vectors (vocab/vectors), loaded when a tok2vec includes them */
+    int has_vectors;
+    vec_table vectors;
+    char vectors_name[64];        /* meta.json's vectors.name, "" when it has none */
 };
 
 typedef struct {
@@ -143,6 +147,9 @@ struct nerd_doc {
     uint64_t *ner_attrs;          /* ntoks x the ner's tok2vec's columns, when not the doc's attrs */
     size_t ner_attrcap;
     buf lower;                    /* scratch: a token's LOWER */
+    buf vec_strs;                 /* floret keys (bow + text + eow), which vec_texts point into */
+    t2v_text *vec_texts;
+    size_t vec_textcap;
     float *pwork;
     int *pints;
     uint8_t *pbytes;
@@ -171,5 +178,10 @@ nerd_status tok2vec_component_load_shared(nerd_model *m, const spacy_config *c, 
                                           char *err, size_t errlen);
 /* A tok2vec's input: n rows of the token_attr columns cols[nc]. 0, or -1 out of memory. */
 int tok2vec_gather(nerd_doc *d, const int *cols, int nc, uint64_t *out);
+/* The texts net's floret table hashes (t2v_needs_text), one per token of d, or NULL when net
+ * needs none; *failed set when out of memory. */
+const t2v_text *tok2vec_texts(nerd_doc *d, const t2v_net *net, int key_attr, int *failed);
+/* The folder's vectors table, loaded once (for a tok2vec with include_static_vectors). */
+nerd_status tok2vec_vectors(nerd_model *m, const char *dir, const vec_table **vt, char *err, size_t errlen);
 
 #endif

@@ -86,7 +86,7 @@ static nerd_status map_npy(const char *path, vec_table *vt, char *err, size_t er
     }
     /* the only layout mapped as it is; spaCy's to_disk writes it (byte_order "<", float32) */
     if (strncmp(descr + 1, "<f4", 3) || strncmp(fo, "False", 5) || off % sizeof(float)) {
-        snprintf(err, errlen, "%s: a vectors table of %.12s%s is not supported (nerd maps float32 little-endian C order)",
+        snprintf(err, errlen, "%s: a vectors table of dtype %.3s%s is not supported (nerd maps float32 little-endian C order)",
                  path, descr + 1, strncmp(fo, "False", 5) ? ", Fortran order" : "");
         return NERD_ERR_UNSUPPORTED;
     }

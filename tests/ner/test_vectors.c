@@ -4,6 +4,9 @@
 #include "modelfile/vectors_file.h"
 #include "pipeline/engine.h"
 #include "text/hash.h"
+#include "server/serve_helper.h"
+
+#include <signal.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -262,4 +265,36 @@ TEST(vectors_md_word_cache_gives_the_same_bits)
     free(golden);
     nerd_doc_free(d);
     nerd_model_free(m);
+}
+
+/* nerd serve --model with the md folder: /model names its vectors, POST /ents answers spaCy's
+ * entities (spaCy 3.8.7 on the same folder: Apple ORG, U.K. GPE, $1 billion MONEY); the sm
+ * model's /model says it has none. */
+TEST(vectors_md_served_model_names_its_vectors)
+{
+    if (access(MD_MODEL "/config.cfg", F_OK)) {
+        CHECKF(!getenv("NERD_REQUIRE_MD"), "%s is missing: make models-extra", MD_MODEL);
+        printf("  skipped: no %s (make models-extra)\n", MD_MODEL);
+        return;
+    }
+    test_server s;
+    const char *args[] = {"--model", "md=" MD_MODEL, "--model", "sm=../shared/models/en_core_web_sm", "-w", "1", NULL};
+    server_start(&s, args);
+    buf out = {0};
+    CHECK(http_json(s.port, "GET", "/model", NULL, &out) == 200);
+    CHECKF(strstr(http_body(&out), "\"vectors\":{\"name\":\"en_vectors\",\"mode\":\"default\",\"attr\":\"ORTH\","
+                                   "\"shape\":[20000,300],\"keys\":684830}"),
+           "%s", http_body(&out));
+    buf_clear(&out);
+    CHECK(http_json(s.port, "GET", "/model?name=sm", NULL, &out) == 200);
+    CHECKF(strstr(http_body(&out), "\"vectors\":null"), "%s", http_body(&out));
+    buf_clear(&out);
+    CHECK(http_json(s.port, "POST", "/ents", "{\"text\": \"Apple is looking at buying U.K. startup for $1 billion.\"}",
+                    &out) == 200);
+    CHECKF(strstr(http_body(&out), "{\"text\":\"Apple\",\"label\":\"ORG\"") &&
+               strstr(http_body(&out), "{\"text\":\"U.K.\",\"label\":\"GPE\"") &&
+               strstr(http_body(&out), "{\"text\":\"$1 billion\",\"label\":\"MONEY\""),
+           "%s", http_body(&out));
+    buf_free(&out);
+    CHECK(server_stop(&s, SIGTERM) == 0);
 }

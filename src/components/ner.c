@@ -101,7 +101,7 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
     }
     int failed;
     const int *cols = m->ner_listens ? m->t2v_attr : m->ner_t2v_attr;
-    const t2v_text *texts = tok2vec_texts(d, t2v, cols[t2v->nhash], &failed);
+    const t2v_text *texts = tok2vec_texts(d, t2v, cols, &failed);
     if (failed) return NERD_ERR_NOMEM;
     float *scratch = d->work, *vecs = scratch + f_scratch, *proj = vecs + f_vecs, *table = proj + f_proj;
     float *prev_row = table + f_table, *open_row = prev_row + rowlen, *ent_rows = open_row + rowlen;

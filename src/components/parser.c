@@ -132,7 +132,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline)
     /* the shared tok2vec, chunk by chunk, straight into the projection the parser reads */
     if (tok2vec_gather(d, m->t2v_attr, t2v->nattrs, d->t2v_attrs)) return NERD_ERR_NOMEM;
     int failed;
-    const t2v_text *texts = tok2vec_texts(d, t2v, m->t2v_attr[t2v->nhash], &failed);
+    const t2v_text *texts = tok2vec_texts(d, t2v, m->t2v_attr, &failed);
     if (failed) return NERD_ERR_NOMEM;
     for (size_t c0 = 0; c0 < n; c0 += PARSE_CHUNK) {
         if (deadline_passed(deadline)) return NERD_ERR_DEADLINE; /* between chunks of rows */

@@ -72,10 +72,11 @@ nerd_status tok2vec_vectors(nerd_model *m, const char *dir, const vec_table **vt
     return NERD_OK;
 }
 
-const t2v_text *tok2vec_texts(nerd_doc *d, const t2v_net *net, int key_attr, int *failed)
+const t2v_text *tok2vec_texts(nerd_doc *d, const t2v_net *net, const int *cols, int *failed)
 {
     *failed = 0;
     if (!t2v_needs_text(net)) return NULL;
+    const int key_attr = cols[net->nhash];
     const vec_table *vt = net->vt;
     const size_t n = d->ntoks, lb = strlen(vt->bow), le = strlen(vt->eow);
     buf_clear(&d->vec_strs);

@@ -179,8 +179,9 @@ nerd_status tok2vec_component_load_shared(nerd_model *m, const spacy_config *c, 
 /* A tok2vec's input: n rows of the token_attr columns cols[nc]. 0, or -1 out of memory. */
 int tok2vec_gather(nerd_doc *d, const int *cols, int nc, uint64_t *out);
 /* The texts net's floret table hashes (t2v_needs_text), one per token of d, or NULL when net
- * needs none; *failed set when out of memory. */
-const t2v_text *tok2vec_texts(nerd_doc *d, const t2v_net *net, int key_attr, int *failed);
+ * needs none; cols: net's token_attr columns (the key's is cols[nhash]); *failed set when out
+ * of memory. */
+const t2v_text *tok2vec_texts(nerd_doc *d, const t2v_net *net, const int *cols, int *failed);
 /* The folder's vectors table, loaded once (for a tok2vec with include_static_vectors). */
 nerd_status tok2vec_vectors(nerd_model *m, const char *dir, const vec_table **vt, char *err, size_t errlen);
 

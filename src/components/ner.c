@@ -38,7 +38,9 @@ nerd_status ner_component_load(nerd_model *m, const spacy_config *c, const char 
     int width = m->ner_listens ? m->t2v.width : td.width;
     if (!m->ner_listens) {
         const vec_table *vt = NULL;
-        if (td.static_vectors && (ls = tok2vec_vectors(m, dir, &vt, err, errlen)) != NERD_OK) return ls;
+        char esec[160];
+        snprintf(esec, sizeof esec, "%s.embed", lsec);
+        if (td.static_vectors && (ls = tok2vec_vectors(m, dir, esec, &vt, err, errlen)) != NERD_OK) return ls;
         if (arch_tok2vec_bind(&m->ner_t2v, &m->ner_weights, &td, vt, path, err, errlen)) return NERD_ERR_FORMAT;
         memcpy(m->ner_t2v_attr, td.attr, sizeof m->ner_t2v_attr);
         m->ner_t2v_direct = td.nattrs == NER_NATTRS && !td.static_vectors;

@@ -25,7 +25,8 @@ nerd_status tok2vec_component_load_shared(nerd_model *m, const spacy_config *c, 
     snprintf(path, sizeof path, "%s/%s/model", dir, name);
     if ((ls = tw_load(path, &m->t2v_weights, err, errlen)) != NERD_OK) return ls;
     const vec_table *vt = NULL;
-    if (d.static_vectors && (ls = tok2vec_vectors(m, dir, &vt, err, errlen)) != NERD_OK) return ls;
+    snprintf(sec, sizeof sec, "components.%.31s.model.embed", name);
+    if (d.static_vectors && (ls = tok2vec_vectors(m, dir, sec, &vt, err, errlen)) != NERD_OK) return ls;
     if (arch_tok2vec_bind(&m->t2v, &m->t2v_weights, &d, vt, path, err, errlen)) return NERD_ERR_FORMAT;
     memcpy(m->t2v_attr, d.attr, sizeof m->t2v_attr);
     if (t2v_pack(&m->full_t2v_packed, &m->t2v, 0)) {
@@ -59,13 +60,23 @@ int tok2vec_gather(nerd_doc *d, const int *cols, int nc, uint64_t *out)
     return 0;
 }
 
-nerd_status tok2vec_vectors(nerd_model *m, const char *dir, const vec_table **vt, char *err, size_t errlen)
+nerd_status tok2vec_vectors(nerd_model *m, const char *dir, const char *sec, const vec_table **vt, char *err,
+                            size_t errlen)
 {
     if (!m->has_vectors) {
         char vocab[4096];
         snprintf(vocab, sizeof vocab, "%s/vocab", dir);
-        nerd_status st = vec_load(vocab, &m->vectors, err, errlen);
+        vec_table t;
+        nerd_status st = vec_load(vocab, &t, err, errlen);
         if (st != NERD_OK) return st;
+        if (!t.rows || !t.dims) { /* spaCy cannot build the layer either */
+            snprintf(err, errlen,
+                     "%s/config.cfg [%s]: include_static_vectors = true needs vectors, and %s/vectors is empty (%zu x %d)",
+                     dir, sec, vocab, t.rows, t.dims);
+            vec_free(&t);
+            return NERD_ERR_UNSUPPORTED;
+        }
+        m->vectors = t;
         m->has_vectors = 1;
     }
     *vt = &m->vectors;

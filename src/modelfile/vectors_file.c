@@ -90,7 +90,8 @@ static nerd_status map_npy(const char *path, vec_table *vt, char *err, size_t er
                  path, descr + 1, strncmp(fo, "False", 5) ? ", Fortran order" : "");
         return NERD_ERR_UNSUPPORTED;
     }
-    if (c < 1 || c > 4096 || r > (len - off) / sizeof(float) / c || (len - off) != r * c * sizeof(float)) {
+    /* (0, 0) is spaCy's empty table (sm models ship one): loaded, and refused by its user */
+    if (c > 4096 || (c && r > (len - off) / sizeof(float) / c) || (len - off) != r * c * sizeof(float)) {
         snprintf(err, errlen, "%s: shape (%llu, %llu) does not match its %zu bytes of data", path, r, c, len - off);
         return NERD_ERR_FORMAT;
     }

@@ -15,6 +15,7 @@
  *                     msgpack, map keys by one rule, JSON lines
  *     spacy_config.c  config.cfg: the architectures and dimensions
  *     thinc_weights.c model files -> one read-only block of floats
+ *     vectors_file.c  vocab/vectors (mapped), key2row, vectors.cfg: the static vectors' table
  *     moves_file.c    ner/moves and parser/moves: the labels of a transition system
  *   nn/          the networks
  *     tok2vec_net.c   MultiHashEmbed + MaxoutWindowEncoder (the plain reference)
@@ -182,7 +183,9 @@ int tok2vec_gather(nerd_doc *d, const int *cols, int nc, uint64_t *out);
  * needs none; cols: net's token_attr columns (the key's is cols[nhash]); *failed set when out
  * of memory. */
 const t2v_text *tok2vec_texts(nerd_doc *d, const t2v_net *net, const int *cols, int *failed);
-/* The folder's vectors table, loaded once (for a tok2vec with include_static_vectors). */
-nerd_status tok2vec_vectors(nerd_model *m, const char *dir, const vec_table **vt, char *err, size_t errlen);
+/* The folder's vectors table, loaded once, for the tok2vec whose embed section (sec) has
+ * include_static_vectors; an empty table is refused naming sec. */
+nerd_status tok2vec_vectors(nerd_model *m, const char *dir, const char *sec, const vec_table **vt, char *err,
+                            size_t errlen);
 
 #endif

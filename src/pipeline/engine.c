@@ -115,6 +115,113 @@ static nerd_status read_meta(nerd_model *m, const char *path, char *err, size_t 
     return rc == NERD_ERR_NOT_FOUND ? NERD_OK : rc;
 }
 
+/* The language spaCy builds the pipeline with: config.cfg's [nlp] lang picks its Language class
+ * (spacy.util.load_model_from_config; meta.json's "lang" only names the model). One nerd does not
+ * compute is refused by name, with the ones it does. */
+static nerd_status pick_language(nerd_model *m, const spacy_config *cfg, const char *cfg_path, char *err,
+                                 size_t errlen)
+{
+    char code[32];
+    if (cfg_str(cfg, "nlp", "lang", code, sizeof code)) {
+        snprintf(err, errlen, "%s: [nlp] has no lang: spaCy needs it to pick the language", cfg_path);
+        return NERD_ERR_FORMAT;
+    }
+    if ((m->lang = lang_find(code))) return NERD_OK;
+    size_t n = (size_t)snprintf(err, errlen, "%s: [nlp] lang = \"%s\": language not supported (nerd computes ",
+                                cfg_path, code);
+    for (size_t i = 0; i < lang_count && n < errlen; i++)
+        n += (size_t)snprintf(err + n, errlen - n, "%s%s", i ? ", " : "", lang_table[i].code);
+    if (n < errlen) snprintf(err + n, errlen - n, ")");
+    return NERD_ERR_UNSUPPORTED;
+}
+
+/* The registered name of the config's tokenizer ({"@tokenizers": ...} inline in [nlp], or an
+ * [nlp.tokenizer] section), "" when it names none. */
+static void tokenizer_factory(const spacy_config *cfg, char *out, size_t outlen)
+{
+    *out = 0;
+    if (!cfg_str(cfg, "nlp.tokenizer", "@tokenizers", out, outlen)) return;
+    const char *raw = cfg_raw(cfg, "nlp", "tokenizer"), *at = raw ? strstr(raw, "\"@tokenizers\"") : NULL;
+    if (!at || !(at = strchr(at + 13, '"'))) return;
+    const char *end = strchr(at + 1, '"');
+    if (end) snprintf(out, outlen, "%.*s", (int)(end - at - 1), at + 1);
+}
+
+/* The tokenizer the language's class builds (the rule-based one from the folder's `tokenizer`
+ * file, or Chinese's per-character one), then the folder's norms. */
+static nerd_status load_text(nerd_model *m, const char *dir, const spacy_config *cfg, char *err, size_t errlen)
+{
+    char path[4096], factory[64];
+    nerd_status rc;
+    tokenizer_factory(cfg, factory, sizeof factory);
+    const char *want = m->lang->tokenizer == LANG_TOKENIZER_CHARS ? "spacy.zh.ChineseTokenizer" : "spacy.Tokenizer.v1";
+    if (strcmp(factory, want)) {
+        snprintf(err, errlen, "%s/config.cfg: [nlp] tokenizer \"%s\" is not supported for lang \"%s\" (nerd computes %s)",
+                 dir, factory, m->lang->code, want);
+        return NERD_ERR_UNSUPPORTED;
+    }
+    if (m->lang->tokenizer == LANG_TOKENIZER_CHARS) {
+        /* the segmenter: the folder's tokenizer/cfg overrides the config (ChineseTokenizer.from_disk);
+         * jieba and pkuseg are third-party packages, any other value segments by character */
+        char seg[32] = "char";
+        cfg_str(cfg, "nlp.tokenizer", "segmenter", seg, sizeof seg);
+        snprintf(path, sizeof path, "%s/tokenizer/cfg", dir);
+        json_doc jd;
+        rc = mf_read_json(path, &jd, err, errlen);
+        if (rc != NERD_OK && rc != NERD_ERR_NOT_FOUND) return rc;
+        const json_value *v = rc == NERD_OK ? json_get(&jd.root, "segmenter") : NULL;
+        if (v && v->type == JSON_STRING) snprintf(seg, sizeof seg, "%s", v->u.str.ptr);
+        json_doc_free(&jd);
+        if (!strcmp(seg, "jieba") || !strcmp(seg, "pkuseg")) {
+            snprintf(err, errlen, "%s: segmenter \"%s\" is not supported (nerd computes \"char\")", path, seg);
+            return NERD_ERR_UNSUPPORTED;
+        }
+        if (!(m->tok = tokenizer_new_chars())) {
+            snprintf(err, errlen, "out of memory");
+            return NERD_ERR_NOMEM;
+        }
+    } else {
+        snprintf(path, sizeof path, "%s/tokenizer", dir);
+        if ((rc = tokenizer_load(path, &m->tok, err, errlen)) != NERD_OK) return rc;
+    }
+    /* optional: without it, norms are spaCy's base norms and lowercasing */
+    snprintf(path, sizeof path, "%s/vocab/lookups.bin", dir);
+    if ((rc = lex_norms_load(&m->norms, path, err, errlen)) != NERD_OK && rc != NERD_ERR_NOT_FOUND) return rc;
+    return NERD_OK;
+}
+
+/* meta.json, config.cfg (into *cfg, the caller frees it) and the language; path ends as
+ * config.cfg's. */
+static nerd_status load_head(nerd_model *m, const char *dir, spacy_config **cfg, char *path, size_t pathlen, char *err,
+                             size_t errlen)
+{
+    nerd_status rc;
+    snprintf(path, pathlen, "%s/meta.json", dir);
+    if ((rc = read_meta(m, path, err, errlen)) != NERD_OK) return rc;
+    snprintf(path, pathlen, "%s/config.cfg", dir);
+    if ((rc = cfg_load(path, cfg, err, errlen)) != NERD_OK) return rc;
+    if ((rc = pick_language(m, *cfg, path, err, errlen)) != NERD_OK) {
+        cfg_free(*cfg);
+        *cfg = NULL;
+    }
+    return rc;
+}
+
+/* Only what tokenizing needs (engine.h). */
+nerd_model *engine_load_text(const char *dir, nerd_status *status, char *err, size_t errlen)
+{
+    char path[4096];
+    if (status) *status = NERD_OK;
+    nerd_model *m = calloc(1, sizeof *m);
+    if (!m || !(m->dir = strdup(dir))) return load_fail(m, status, NERD_ERR_NOMEM, err, errlen, "out of memory");
+    spacy_config *cfg;
+    nerd_status rc = load_head(m, dir, &cfg, path, sizeof path, err, errlen);
+    if (rc != NERD_OK) return load_fail(m, status, rc, err, errlen, NULL);
+    rc = load_text(m, dir, cfg, err, errlen);
+    cfg_free(cfg);
+    return rc == NERD_OK ? m : load_fail(m, status, rc, err, errlen, NULL);
+}
+
 /* SHA-256 of the weight files as read (ner's, then the shared tok2vec's and the parser's): which
  * weights are served, checkable with `cat FILES | sha256sum`; about 40 ms for en_core_web_sm. */
 static void weights_checksum(nerd_model *m)
@@ -154,13 +261,9 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
     nerd_model *m = calloc(1, sizeof *m);
     if (!m || !(m->dir = strdup(dir))) return load_fail(m, status, NERD_ERR_NOMEM, err, errlen, "out of memory");
 
-    nerd_status rc;
-    snprintf(path, sizeof path, "%s/meta.json", dir);
-    if ((rc = read_meta(m, path, err, errlen)) != NERD_OK) return load_fail(m, status, rc, err, errlen, NULL);
-
-    snprintf(path, sizeof path, "%s/config.cfg", dir);
     spacy_config *cfg;
-    if ((rc = cfg_load(path, &cfg, err, errlen)) != NERD_OK) return load_fail(m, status, rc, err, errlen, NULL);
+    nerd_status rc = load_head(m, dir, &cfg, path, sizeof path, err, errlen);
+    if (rc != NERD_OK) return load_fail(m, status, rc, err, errlen, NULL);
     pipeline_plan plan;
     nerd_status ps = registry_plan(cfg, dir, &plan, path, err, errlen);
     if (ps != NERD_OK) {
@@ -169,14 +272,7 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
     }
     snprintf(m->full_error, sizeof m->full_error, "%s", plan.full_error);
 
-    snprintf(path, sizeof path, "%s/tokenizer", dir);
-    if ((rc = tokenizer_load(path, &m->tok, err, errlen)) != NERD_OK) {
-        cfg_free(cfg);
-        return load_fail(m, status, rc, err, errlen, NULL);
-    }
-    /* optional: without it, norms are spaCy's base norms and lowercasing */
-    snprintf(path, sizeof path, "%s/vocab/lookups.bin", dir);
-    if ((rc = lex_norms_load(&m->norms, path, err, errlen)) != NERD_OK && rc != NERD_ERR_NOT_FOUND) {
+    if ((rc = load_text(m, dir, cfg, err, errlen)) != NERD_OK) {
         cfg_free(cfg);
         return load_fail(m, status, rc, err, errlen, NULL);
     }
@@ -232,6 +328,7 @@ void nerd_model_free(nerd_model *m)
 
 const char *nerd_model_name(const nerd_model *m) { return m->name; }
 const char *nerd_model_version(const nerd_model *m) { return m->version; }
+const char *nerd_model_lang(const nerd_model *m) { return m->lang->code; }
 const char *nerd_model_dir(const nerd_model *m) { return m->dir; }
 const char *nerd_model_weights_sha256(const nerd_model *m) { return m->weights_sha256; }
 const char *nerd_model_weights_files(const nerd_model *m) { return m->weights_files; }

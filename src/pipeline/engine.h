@@ -8,6 +8,8 @@
  *     pyre_tail.c     where an end-anchored suffix pattern can first match (linear suffix search)
  *     pystr.c         Python str semantics on UTF-8 (isspace, isalpha, lower, ...)
  *     lexeme.c        NORM / PREFIX / SUFFIX / SHAPE and the vocab's lexeme_norm table
+ *     lang.c          the languages nerd computes: tokenizer class, LIKE_NUM, IS_STOP (config.cfg's lang)
+ *     lang_words.c    their stop and number words, generated from spaCy (tools/gen_lang_words.py)
  *     hash.c          spaCy's string hash and thinc's HashEmbed hash
  *     symbols.c       spaCy's reserved strings and their fixed IDs
  *   modelfile/   reading a pipeline folder's files
@@ -58,6 +60,7 @@
 #include "components/attr_ruler.h"
 #include "transition/biluo.h"
 #include "nn/embed_cache.h"
+#include "text/lang.h"
 #include "text/lexeme.h"
 #include "nn/parser_net.h"
 #include "nn/t2v_fast.h"
@@ -75,6 +78,7 @@ struct nerd_model {
     /* which weights are served: SHA-256 of the weight files nerd reads, concatenated in this
      * order (weights_files, space-separated) */
     char weights_sha256[65], weights_files[128];
+    const nerd_lang *lang;  /* config.cfg's [nlp] lang: the tokenizer class and lexical attributes */
     tokenizer *tok;
     lex_norms norms;
     /* the ner component: its own tok2vec (or, when ner_listens, the shared one), the
@@ -187,5 +191,9 @@ const t2v_text *tok2vec_texts(nerd_doc *d, const t2v_net *net, const int *cols, 
  * include_static_vectors; an empty table is refused naming sec. */
 nerd_status tok2vec_vectors(nerd_model *m, const char *dir, const char *sec, const vec_table **vt, char *err,
                             size_t errlen);
+
+/* A model of only the language, tokenizer and norms of folder dir (no component is read): what
+ * `nerd tokenize` needs, for any folder of a language nerd computes, a blank pipeline's too. */
+nerd_model *engine_load_text(const char *dir, nerd_status *status, char *err, size_t errlen);
 
 #endif

@@ -149,6 +149,8 @@ static int model_info(const worker_ctx *w, const served_model *sm, route_result 
     rc |= json_write_string(b, nerd_model_name(m), strlen(nerd_model_name(m)), 0);
     rc |= buf_puts(b, ",\"version\":");
     rc |= json_write_string(b, nerd_model_version(m), strlen(nerd_model_version(m)), 0);
+    /* the language spaCy builds it with (config.cfg [nlp] lang) */
+    rc |= buf_printf(b, ",\"lang\":\"%s\"", nerd_model_lang(m));
     /* which folder and which weights: sha256 of the weight files concatenated in "files" order */
     rc |= buf_puts(b, ",\"path\":");
     rc |= json_write_string(b, nerd_model_dir(m), strlen(nerd_model_dir(m)), 0);

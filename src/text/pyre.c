@@ -1,6 +1,7 @@
 #include "text/pyre.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Python's \s is str.isspace(); PCRE2's \s under UCP differs (it lacks U+001C..U+001F and
@@ -101,7 +102,7 @@ int pyre_translate(const char *py, size_t len, buf *out, char *err, size_t errle
     return 0;
 }
 
-pcre2_code *pyre_compile(const char *py, size_t len, char *err, size_t errlen)
+static pcre2_code *compile_ec(const char *py, size_t len, char *err, size_t errlen, int *ec_out)
 {
     buf b = {0};
     int translated = pyre_translate(py, len, &b, err, errlen);
@@ -113,6 +114,7 @@ pcre2_code *pyre_compile(const char *py, size_t len, char *err, size_t errlen)
     int ec;
     PCRE2_SIZE eo;
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)b.ptr, b.len, PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK, &ec, &eo, NULL);
+    if (ec_out) *ec_out = re ? 0 : ec;
     if (!re) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(ec, msg, sizeof msg);
@@ -122,4 +124,147 @@ pcre2_code *pyre_compile(const char *py, size_t len, char *err, size_t errlen)
     }
     buf_free(&b);
     return re;
+}
+
+pcre2_code *pyre_compile(const char *py, size_t len, char *err, size_t errlen)
+{
+    return compile_ec(py, len, err, errlen, NULL);
+}
+
+/* ---- a top-level alternation too large for one PCRE2 program ---- */
+
+/* The length of a leading global-flags group such as (?iu), 0 when there is none. */
+static size_t flags_prefix(const char *py, size_t len)
+{
+    if (len < 4 || py[0] != '(' || py[1] != '?') return 0;
+    size_t i = 2;
+    while (i < len && strchr("aiLmsux", py[i]) && py[i]) i++;
+    return i > 2 && i < len && py[i] == ')' ? i + 1 : 0;
+}
+
+/* Offsets of the top-level `|` of py (outside groups and classes, not escaped): n of them in
+ * *bars (malloc'd). -1 when memory runs out. */
+static int top_bars(const char *py, size_t len, size_t **bars, size_t *n)
+{
+    size_t cap = 0, depth = 0;
+    *bars = NULL;
+    *n = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = py[i];
+        if (c == '\\') i++;
+        else if (c == '[') {
+            /* a class: a `]` right after `[` or `[^` is literal */
+            i++;
+            if (i < len && py[i] == '^') i++;
+            if (i < len && py[i] == ']') i++;
+            while (i < len && py[i] != ']') i += py[i] == '\\' ? 2 : 1;
+        } else if (c == '(') depth++;
+        else if (c == ')' && depth) depth--;
+        else if (c == '|' && !depth) {
+            if (grow_array((void **)bars, &cap, *n + 1, sizeof **bars)) return -1;
+            (*bars)[(*n)++] = i;
+        }
+    }
+    return 0;
+}
+
+static int any_push(pyre_any *a, pcre2_code *re)
+{
+    pcre2_code **nc = realloc(a->codes, (a->n + 1) * sizeof *nc);
+    if (!nc) return -1;
+    a->codes = nc;
+    a->codes[a->n++] = re;
+    return 0;
+}
+
+/* Compiles the flags plus branches [lo, hi) of py (branch k spans starts[k]..starts[k+1]-1),
+ * halving the range while PCRE2 finds it too large. */
+static int any_range(pyre_any *a, const char *py, size_t nflags, const size_t *starts, size_t lo, size_t hi,
+                     char *err, size_t errlen)
+{
+    size_t from = starts[lo], to = starts[hi] - 1; /* without the `|` after the last branch */
+    buf b = {0};
+    if (buf_append(&b, py, nflags) || buf_append(&b, py + from, to - from)) {
+        buf_free(&b);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int ec;
+    pcre2_code *re = compile_ec(b.ptr, b.len, err, errlen, &ec);
+    buf_free(&b);
+    if (re) {
+        if (any_push(a, re)) {
+            pcre2_code_free(re);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        return 0;
+    }
+    if (ec != PCRE2_ERROR_PATTERN_TOO_LARGE || hi - lo < 2) return -1;
+    size_t mid = lo + (hi - lo) / 2;
+    return any_range(a, py, nflags, starts, lo, mid, err, errlen) || any_range(a, py, nflags, starts, mid, hi, err, errlen)
+               ? -1
+               : 0;
+}
+
+/* Source bytes per program to begin with: French's token_match compiles to about as many bytes as
+ * its source, so groups of this size stay under PCRE2's 64 KB program limit (27 programs for
+ * its 1.4 MB; a group that does not fit is halved). Fewer programs, fewer calls per token. */
+#define PYRE_ANY_CHUNK 60000
+
+int pyre_any_compile(const char *py, size_t len, pyre_any *a, char *err, size_t errlen)
+{
+    memset(a, 0, sizeof *a);
+    int ec;
+    pcre2_code *re = compile_ec(py, len, err, errlen, &ec);
+    if (re) {
+        if (!any_push(a, re)) return 0;
+        pcre2_code_free(re);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (ec != PCRE2_ERROR_PATTERN_TOO_LARGE) return -1;
+    /* re.match of A|B|C matches where one of A, B, C matches: the branches in several programs */
+    size_t nflags = flags_prefix(py, len), *bars, nbars;
+    if (top_bars(py + nflags, len - nflags, &bars, &nbars)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t *starts = malloc((nbars + 2) * sizeof *starts);
+    int rc = -1;
+    if (!starts) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    /* branch k is py[starts[k], starts[k+1] - 1) */
+    starts[0] = nflags;
+    for (size_t k = 0; k < nbars; k++) starts[k + 1] = nflags + bars[k] + 1;
+    starts[nbars + 1] = len + 1;
+    for (size_t lo = 0; lo <= nbars;) {
+        size_t hi = lo + 1;
+        while (hi <= nbars && starts[hi + 1] - starts[lo] < PYRE_ANY_CHUNK) hi++;
+        if (any_range(a, py, nflags, starts, lo, hi, err, errlen)) goto out;
+        lo = hi;
+    }
+    rc = 0;
+out:
+    free(bars);
+    free(starts);
+    if (rc) pyre_any_free(a);
+    return rc;
+}
+
+int pyre_any_match(const pyre_any *a, const char *s, size_t len, pcre2_match_data *md)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (pcre2_match(a->codes[i], (PCRE2_SPTR)s, len, 0, PCRE2_ANCHORED | PCRE2_NO_UTF_CHECK, md, NULL) >= 0)
+            return 1;
+    return 0;
+}
+
+void pyre_any_free(pyre_any *a)
+{
+    for (size_t i = 0; i < a->n; i++) pcre2_code_free(a->codes[i]);
+    free(a->codes);
+    memset(a, 0, sizeof *a);
 }

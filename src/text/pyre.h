@@ -18,6 +18,18 @@ int pyre_translate(const char *py, size_t len, buf *out, char *err, size_t errle
 /* Translates and compiles (UTF, UCP, JIT when available). NULL with a message in err. */
 pcre2_code *pyre_compile(const char *py, size_t len, char *err, size_t errlen);
 
+/* A pattern used only to ask whether it matches at the start of a string (spaCy's token_match
+ * and url_match: re.match truthiness). A top-level alternation too large for one PCRE2 program
+ * (French's token_match) is compiled as several, each holding some of the branches with the
+ * pattern's global flags: it matches when one of them does. */
+typedef struct {
+    pcre2_code **codes;
+    size_t n;             /* 0: no pattern */
+} pyre_any;
+int pyre_any_compile(const char *py, size_t len, pyre_any *a, char *err, size_t errlen);
+int pyre_any_match(const pyre_any *a, const char *s, size_t len, pcre2_match_data *md);
+void pyre_any_free(pyre_any *a);
+
 /* Where a search for an end-anchored pattern (spaCy's suffixes: every branch ends in `$`) can
  * start without changing its result, so that stripping suffixes one by one off a long token
  * does not rescan the whole token each time (pyre_tail.c). */

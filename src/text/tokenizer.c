@@ -22,7 +22,8 @@ typedef struct { uint32_t str, str_len, first, n; } special_case;
 typedef struct { uint32_t first, n; } match_pattern; /* token strings in pattern_toks */
 
 struct tokenizer {
-    pcre2_code *prefix, *suffix, *infix, *url, *token_match;
+    pcre2_code *prefix, *suffix, *infix;
+    pyre_any url, token_match;        /* asked only whether they match at the start */
     pyre_tail suffix_tail;            /* where a suffix match can start (find_suffix) */
     int faster_heuristics;
     buf pool;                         /* every string the tables below point into */
@@ -38,6 +39,7 @@ struct tokenizer {
     size_t npattern_toks;
     uint32_t *pattern_next;           /* chains of patterns sharing a first token */
     u64map pattern_by_first;
+    int chars;                        /* one token per non-space character, no rules (tokenizer_new_chars) */
 };
 
 /* ---- regex helpers (all offsets in bytes, relative to s) ---- */
@@ -97,12 +99,6 @@ static size_t find_suffix(const tokenizer *t, const char *s, size_t len, pcre2_m
     if (!re_search(t->suffix, s, len, from, 0, md, &ms, &me) || me == ms) return 0;
     if (me == len) return me - ms;
     return last_chars_bytes(s, len, char_count(s + ms, me - ms));
-}
-
-static int full_match(const pcre2_code *re, const char *s, size_t len, pcre2_match_data *md)
-{
-    size_t ms, me;
-    return re && re_search(re, s, len, 0, PCRE2_ANCHORED, md, &ms, &me);
 }
 
 /* ---- token output ---- */
@@ -182,7 +178,7 @@ static int tokenize_span(const tokenizer *t, const char *text, uint32_t a, uint3
         }
         const char *s = text + a;
         size_t len = b - a;
-        if (t->token_match && full_match(t->token_match, s, len, sc->md)) break;
+        if (pyre_any_match(&t->token_match, s, len, sc->md)) break;
         if (specials && special_of(t, s, len)) break;
         last_size = len;
         size_t pre = find_prefix(t, s, len, sc->md);
@@ -223,8 +219,7 @@ static int tokenize_span(const tokenizer *t, const char *text, uint32_t a, uint3
         const special_case *sp = specials ? special_of(t, s, len) : NULL;
         if (sp) {
             if (push_special(t, sc, sp, a)) goto out;
-        } else if ((t->token_match && full_match(t->token_match, s, len, sc->md)) ||
-                   (t->url && full_match(t->url, s, len, sc->md))) {
+        } else if (pyre_any_match(&t->token_match, s, len, sc->md) || pyre_any_match(&t->url, s, len, sc->md)) {
             if (push(sc, a, (uint32_t)len, -1)) goto out;
         } else {
             size_t start = 0, pos = 0, ms, me;
@@ -393,8 +388,48 @@ static int apply_special_cases(const tokenizer *t, const char *text, tok_scratch
     return rc;
 }
 
+/* spacy.zh.ChineseTokenizer's "char" segmenter: list(text) aligned back on the text by
+ * spacy.util.get_words_and_spaces. Each non-space character is a token; one space right after a
+ * token is its trailing space; any other run of whitespace is one token of its own. */
+static int chars_run(const char *text, size_t len, double deadline, tok_scratch *sc)
+{
+    size_t pos = 0, seen = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = py_utf8_next(text + i, len - i, &cp);
+        if (!n) n = 1; /* the caller passes valid UTF-8 */
+        if (deadline > 0 && ++seen % DEADLINE_EVERY_CHARS == 0 && deadline_passed(deadline)) return TOK_DEADLINE;
+        if (py_isspace(cp)) {
+            i += n;
+            continue;
+        }
+        if (i > pos && push(sc, (uint32_t)pos, (uint32_t)(i - pos), -1)) return -1;
+        if (push(sc, (uint32_t)i, (uint32_t)n, -1)) return -1;
+        i += n;
+        pos = i;
+        if (pos < len && text[pos] == ' ') {
+            sc->toks[sc->ntoks - 1].ws = 1;
+            pos++;
+            i = pos;
+        }
+    }
+    if (pos < len && push(sc, (uint32_t)pos, (uint32_t)(len - pos), -1)) return -1;
+    return 0;
+}
+
+tokenizer *tokenizer_new_chars(void)
+{
+    tokenizer *t = calloc(1, sizeof *t);
+    if (t) t->chars = 1;
+    return t;
+}
+
 int tokenizer_run_until(const tokenizer *t, const char *text, size_t len, double deadline, tok_scratch *sc)
 {
+    if (t->chars) {
+        sc->ntoks = 0;
+        return chars_run(text, len, deadline, sc);
+    }
     if (!sc->md && !(sc->md = pcre2_match_data_create(4, NULL))) return -1;
     int rc = tokenize_affixes(t, text, len, 1, deadline, sc);
     return rc ? rc : apply_special_cases(t, text, sc);
@@ -440,6 +475,26 @@ static int load_pattern(const msgpack_object *root, const char *key, pcre2_code 
     char perr[256];
     *out = pyre_compile(pattern, len, perr, sizeof perr);
     if (!*out) {
+        snprintf(err, errlen, "%s: %s: %s", path, key, perr);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_any(const msgpack_object *root, const char *key, pyre_any *out, const char *path, char *err,
+                    size_t errlen)
+{
+    const msgpack_object *v = mf_map_get(root, key);
+    const char *pattern;
+    size_t len;
+    memset(out, 0, sizeof *out);
+    if (!v || v->type == MSGPACK_OBJECT_NIL) return 0;
+    if (mf_str(v, &pattern, &len)) {
+        snprintf(err, errlen, "%s: %s is not a pattern string", path, key);
+        return -1;
+    }
+    char perr[256];
+    if (pyre_any_compile(pattern, len, out, perr, sizeof perr)) {
         snprintf(err, errlen, "%s: %s: %s", path, key, perr);
         return -1;
     }
@@ -612,8 +667,8 @@ nerd_status tokenizer_load(const char *path, tokenizer **out, char *err, size_t 
     if (load_pattern(root, "prefix_search", &t->prefix, path, err, errlen) ||
         load_pattern(root, "suffix_search", &t->suffix, path, err, errlen) ||
         load_pattern(root, "infix_finditer", &t->infix, path, err, errlen) ||
-        load_pattern(root, "token_match", &t->token_match, path, err, errlen) ||
-        load_pattern(root, "url_match", &t->url, path, err, errlen))
+        load_any(root, "token_match", &t->token_match, path, err, errlen) ||
+        load_any(root, "url_match", &t->url, path, err, errlen))
         goto out;
     const char *suffix_src;
     size_t suffix_len;
@@ -647,8 +702,8 @@ void tokenizer_free(tokenizer *t)
     pcre2_code_free(t->suffix);
     pyre_tail_free(&t->suffix_tail);
     pcre2_code_free(t->infix);
-    pcre2_code_free(t->url);
-    pcre2_code_free(t->token_match);
+    pyre_any_free(&t->url);
+    pyre_any_free(&t->token_match);
     buf_free(&t->pool);
     free(t->subs);
     free(t->specials);

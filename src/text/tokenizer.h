@@ -39,6 +39,9 @@ typedef struct {
 /* Loads the msgpack `tokenizer` file of a pipeline folder into *out. NERD_OK, or the cause
  * (modelfile/modelfile.h) with a message naming the file in err (*out is then NULL). */
 nerd_status tokenizer_load(const char *path, tokenizer **out, char *err, size_t errlen);
+/* The tokenizer of spacy.zh.ChineseTokenizer's "char" segmenter (a token per non-space
+ * character), which reads nothing from the folder; NULL when memory runs out. */
+tokenizer *tokenizer_new_chars(void);
 void tokenizer_free(tokenizer *t);
 
 void tok_scratch_free(tok_scratch *s);

@@ -12,6 +12,7 @@
  * microseconds at most. */
 enum {
     DEADLINE_EVERY_SPANS = 256,       /* tokenizer: whitespace-separated substrings */
+    DEADLINE_EVERY_CHARS = 65536,     /* Chinese's per-character tokenizer: characters */
     DEADLINE_EVERY_TRANSITIONS = 1024 /* the parser's transitions (a power of two: a mask) */
 };
 

@@ -171,3 +171,29 @@ TEST(config_dot_references_resolve)
     nerd_model_free(m);
     cleanup();
 }
+
+/* config.cfg's [nlp] lang picks spaCy's Language class (its tokenizer class and lexical
+ * attributes): a language nerd does not compute is refused by name, as is a tokenizer the
+ * language's class would not build. */
+TEST(refusal_names_the_unsupported_language)
+{
+    fresh();
+    edit("[nlp]", "lang = \"en\"", "lang = \"ja\"");
+    expect_refusal("lang ja", NERD_ERR_UNSUPPORTED,
+                   (const char *const[]){"config.cfg", "lang = \"ja\"", "not supported", "en, de", "zh", NULL});
+    fresh();
+    edit("[nlp]", "lang = \"en\"", "");
+    expect_refusal("no lang", NERD_ERR_FORMAT, (const char *const[]){"config.cfg", "[nlp] has no lang", NULL});
+    fresh();
+    edit("[nlp]", "\"spacy.Tokenizer.v1\"", "\"spacy.ja.JapaneseTokenizer\"");
+    expect_refusal("Japanese tokenizer", NERD_ERR_UNSUPPORTED,
+                   (const char *const[]){"config.cfg", "spacy.ja.JapaneseTokenizer", "\"en\"", NULL});
+    /* a language nerd computes loads, and says which it is */
+    fresh();
+    char err[1024];
+    nerd_model *m = nerd_model_load(copy_dir, NULL, err, sizeof err);
+    CHECKF(m, "%s", err);
+    CHECK(!strcmp(nerd_model_lang(m), "en"));
+    nerd_model_free(m);
+    cleanup();
+}

@@ -148,3 +148,35 @@ TEST(tokenizer_pyre_tail_search_is_unchanged)
     msgpack_unpacked_destroy(&up);
     free(file);
 }
+
+/* French's token_match (1.4 MB of branches, each expanding large classes) is too large for one
+ * PCRE2 program: pyre_any compiles its top-level branches as several, with the leading flags, and
+ * matches where one of them does (re.match truthiness), so every branch still counts. */
+TEST(tokenizer_pyre_any_splits_a_too_large_alternation)
+{
+    enum { BRANCHES = 400 };
+    buf py = {0};
+    CHECK(buf_puts(&py, "(?iu)") == 0);
+    for (int i = 0; i < BRANCHES; i++)
+        CHECK(buf_printf(&py, "%s(?:^w%03d[-\\u2010][\\u00e0-\\u024f\\u0400-\\u04ff|a-z]+(?:x|[(|)])?$)", i ? "|" : "",
+                         i) == 0);
+    char err[256];
+    pcre2_code *whole = pyre_compile(py.ptr, py.len, err, sizeof err);
+    CHECKF(!whole && strstr(err, "too large"), "the test pattern must be too large for one program: %s", err);
+    pyre_any any;
+    CHECKF(pyre_any_compile(py.ptr, py.len, &any, err, sizeof err) == 0, "%s", err);
+    CHECKF(any.n > 1, "%zu programs", any.n);
+    pcre2_match_data *md = pcre2_match_data_create(4, NULL);
+    /* the first and last branch, case-insensitive from the leading flags, a `|` inside a class */
+    static const struct { const char *s; int want; } cases[] = {
+        {"w000-abc", 1}, {"W399\xe2\x80\x90\xd0\x96|x", 1}, {"w200-b(", 1}, {"w400-abc", 0}, {"w001-", 0}, {"xw001-a", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        CHECKF(pyre_any_match(&any, cases[i].s, strlen(cases[i].s), md) == cases[i].want, "%s", cases[i].s);
+    pcre2_match_data_free(md);
+    pyre_any_free(&any);
+    /* a pattern that fits is one program */
+    CHECK(pyre_any_compile("(?i)^ab|cd", 10, &any, err, sizeof err) == 0 && any.n == 1);
+    pyre_any_free(&any);
+    buf_free(&py);
+}

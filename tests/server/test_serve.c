@@ -522,6 +522,7 @@ static void pipeline_case(const char *pipeline)
     CHECK(http_json(s.port, "GET", "/model", NULL, &out) == 200);
     snprintf(needle, sizeof needle, "\"pipeline\":\"%s\"", name);
     CHECKF(strstr(http_body(&out), needle), "%s", http_body(&out));
+    CHECKF(strstr(http_body(&out), "\"lang\":\"en\""), "%s", http_body(&out)); /* config.cfg [nlp] lang */
     buf_clear(&out);
     CHECK(http_json(s.port, "GET", "/metrics", NULL, &out) == 200);
     snprintf(needle, sizeof needle, "pipeline=\"%s\"", name);

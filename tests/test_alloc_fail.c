@@ -10,6 +10,7 @@
  * every site fails at least once. Sanitizer builds own malloc: there these tests say SKIP. */
 #include "test.h"
 #include "alloc_fail.h"
+#include "modelfile/vectors_file.h"
 #include "ner/model_helper.h"
 #include "nerd.h"
 #include "components/lemmatizer.h"
@@ -382,6 +383,41 @@ TEST_T(alloc_fail_model_load, 1800)
     alloc_op op = {.name = "nerd_model_load", .run = run_load, .ctx = &want};
     inject_all(&op);
     ner_ctx_free(&want);
+}
+
+/* The English md's vectors table (make models-extra; skipped without it): out of memory while
+ * reading key2row or vectors.cfg is NERD_ERR_NOMEM with a message, or the table loads whole. */
+static op_result run_vec_load(alloc_op *op, char *why, size_t whylen)
+{
+    vec_table vt;
+    char err[512] = "";
+    nerd_status st = vec_load(op->ctx, &vt, err, sizeof err);
+    if (st != NERD_OK) {
+        op->status = (int)st;
+        if (st != NERD_ERR_NOMEM || !err[0]) {
+            snprintf(why, whylen, "status %d, message \"%s\"", st, err);
+            return OP_WRONG;
+        }
+        return OP_ERROR;
+    }
+    op_result res = vt.rows == 20000 && vt.dims == 300 && vt.nkeys == 684830 && vec_row(&vt, vt.keys[0]) >= 0
+                        ? OP_SAME
+                        : OP_WRONG;
+    if (res == OP_WRONG) snprintf(why, whylen, "loaded %zu x %d with %zu keys", vt.rows, vt.dims, vt.nkeys);
+    vec_free(&vt);
+    return res;
+}
+
+TEST_T(alloc_fail_vectors_load, 300)
+{
+    if (!hooks_present()) return;
+    static char vocab[] = "models/en_core_web_md-3.8.0/vocab";
+    if (access(vocab, F_OK)) {
+        printf("  skipped: no %s (make models-extra)\n", vocab);
+        return;
+    }
+    alloc_op op = {.name = "vec_load (en_core_web_md)", .run = run_vec_load, .ctx = vocab};
+    inject_all(&op);
 }
 
 /* A model whose parser decodes with a beam (parser/cfg beam_width 2), which nerd refuses

@@ -174,6 +174,71 @@ def senter_own_tok2vec(cfg):
                    "maxout_pieces": 2}}
 
 
+# --- static vectors: small tables made by `spacy init vectors` from text files written here --------------
+
+# The vectors' words: the most frequent tokens of the training texts (test texts then have words without a
+# row); each word's vector is pseudo-random from its text, so the files are the same on every run.
+VECTOR_WORDS = 2000
+VECTOR_DIMS = 48
+VECTOR_PRUNE = 600          # default mode: `--prune` maps the other words onto these rows (keys share rows)
+FLORET = {"bucket": 1000, "dim": 32, "minn": 3, "maxn": 5, "hash_count": 2, "hash_seed": 7, "bow": "<", "eow": ">"}
+
+
+def vectors_dir(data_dir, mode):
+    return os.path.abspath(os.path.join(data_dir, "vectors-%s" % mode))
+
+
+def make_vectors(data_dir, train_texts):
+    """`spacy init vectors en FILE OUT` in default mode (word2vec text, pruned) and floret mode (buckets)."""
+    import collections
+    import random
+    import spacy
+    tok = spacy.blank("en").tokenizer
+    counts = collections.Counter(t.text for text in train_texts for t in tok(text) if not t.is_space)
+    words = [w for w, _ in sorted(counts.items(), key=lambda wc: (-wc[1], wc[0]))][:VECTOR_WORDS]
+
+    def vector(seed, dims):
+        rnd = random.Random(seed)
+        return " ".join("%.5f" % rnd.uniform(-1, 1) for _ in range(dims))
+
+    files = {"default": ("%d %d\n" % (len(words), VECTOR_DIMS), ["%s %s\n" % (w, vector(w, VECTOR_DIMS)) for w in words],
+                         ["--prune", str(VECTOR_PRUNE)]),
+             "floret": ("%(bucket)d %(dim)d %(minn)d %(maxn)d %(hash_count)d %(hash_seed)d %(bow)s %(eow)s\n" % FLORET,
+                        ["%d %s\n" % (i, vector("floret-%d" % i, FLORET["dim"])) for i in range(FLORET["bucket"])],
+                        ["--mode", "floret"])}
+    for mode, (header, lines, flags) in files.items():
+        out = vectors_dir(data_dir, mode)
+        text_path = out + ".txt"
+        content = header + "".join(lines)
+        if os.path.exists(os.path.join(out, "vocab", "vectors")) and os.path.exists(text_path) and \
+                open(text_path, encoding="utf-8").read() == content:
+            continue
+        with open(text_path, "w", encoding="utf-8") as f:
+            f.write(content)
+        shutil.rmtree(out, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "spacy", "init", "vectors", "en", text_path, out, "--name",
+                        "test_%s_vectors" % mode] + flags, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+
+def with_vectors(mode):
+    """include_static_vectors = true on every embed, initialized from the `mode` table."""
+    def edit(cfg):
+        for comp in cfg["components"].values():
+            for model in (comp.get("model", {}), comp.get("model", {}).get("tok2vec", {})):
+                if "include_static_vectors" in model.get("embed", {}):
+                    model["embed"]["include_static_vectors"] = True
+        cfg["paths"]["vectors"] = "vectors-%s" % mode  # made absolute in write_config
+    edit.__doc__ = "static vectors (%s mode)" % mode
+    return edit
+
+
+def vectors_v1(cfg):
+    """MultiHashEmbed.v1 over static vectors (spacy.StaticVectors.v1: an unknown key reads the last row)."""
+    set_embed(cfg, {"@architectures": "spacy.MultiHashEmbed.v1", "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+                    "rows": [5000, 1000, 2500, 2500], "include_static_vectors": True})
+
+
 # name -> (pipes, preset, edits): the presets as `spacy init config` writes them, then edited copies.
 VARIANTS = {
     "eff-ner": ("ner", "efficiency", []),
@@ -201,6 +266,11 @@ VARIANTS = {
     "lemma-top-k3-no-backoff": ("morph-lemma-parser-ner", "efficiency", [doc_data, lemmatizer_top_k3_no_backoff]),
     "senter-ner": ("senter-ner", "efficiency", [senter_listener]),
     "senter-own-tok2vec-ner": ("senter-ner", "efficiency", [senter_own_tok2vec]),
+    "acc-vectors-ner": ("ner", "accuracy", [with_vectors("default")]),
+    "acc-floret-ner": ("ner", "accuracy", [with_vectors("floret")]),
+    "vectors-parser-ner": ("parser-ner", "efficiency", [with_vectors("default")]),
+    "floret-inline-ner": ("ner", "efficiency", [with_vectors("floret"), inline_tok2vec]),
+    "vectors-v1": ("ner", "efficiency", [vectors_v1, with_vectors("default")]),
 }
 
 
@@ -230,7 +300,7 @@ def write_config(name, out, data_dir):
         subprocess.run([sys.executable, "-m", "spacy", "init", "config", "-l", "en", "-p", PIPES[pipes], "-o", preset,
                         "-F", base], check=True, stdout=subprocess.DEVNULL)
     cfg = spacy.util.load_config(base, interpolate=False)
-    # the accuracy preset's static vectors belong to the vectors issue
+    # static vectors only where a variant asks for them (with_vectors), from a table made here
     for comp in cfg["components"].values():
         embed = comp.get("model", {}).get("embed")
         if embed is not None and "include_static_vectors" in embed:
@@ -240,6 +310,8 @@ def write_config(name, out, data_dir):
     cfg["paths"]["dev"] = os.path.abspath(os.path.join(data_dir, "dev.spacy"))
     for edit in edits:
         edit(cfg)
+    if cfg["paths"]["vectors"]:
+        cfg["paths"]["vectors"] = vectors_dir(data_dir, cfg["paths"]["vectors"][len("vectors-"):])
     cfg["system"]["seed"] = SEED
     cfg["training"]["max_steps"] = MAX_STEPS
     cfg["training"]["eval_frequency"] = MAX_STEPS
@@ -301,6 +373,7 @@ def main():
             with open(stamp_path, "w") as f:
                 f.write(set_stamp)
             print("pipelines: annotated %s in %.1f s" % (set_stamp, time.monotonic() - t0))
+    make_vectors(data_dir, train_texts)
     t_all = time.monotonic()
     names = args.only or list(VARIANTS)
     for name in names:

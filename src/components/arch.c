@@ -62,10 +62,11 @@ int arch_tok2vec(const spacy_config *c, const char *sec, t2v_dims *d, const char
         return refuse_arch(c, encode, path, impl, err, errlen);
     }
     int b;
-    if (cfg_bool(c, embed, "include_static_vectors", &b) || b) {
-        snprintf(err, errlen, "%s [%s]: include_static_vectors = true (static vectors) is not supported", path, embed);
+    if (cfg_bool(c, embed, "include_static_vectors", &b)) {
+        snprintf(err, errlen, "%s [%s]: include_static_vectors is not true or false", path, embed);
         return -1;
     }
+    d->static_vectors = b ? (!strcmp(emb, "spacy.MultiHashEmbed.v1") ? 2 : 1) : 0;
     d->nattrs = cfg_str_list(c, embed, "attrs", d->attrs, T2V_MAX_ATTRS);
     int nrows = cfg_int_list(c, embed, "rows", d->rows, T2V_MAX_ATTRS);
     for (int a = 0; a < d->nattrs; a++) {
@@ -101,14 +102,30 @@ int arch_tok2vec(const spacy_config *c, const char *sec, t2v_dims *d, const char
     return 0;
 }
 
-int arch_tok2vec_bind(t2v_net *net, const thinc_model *w, const t2v_dims *d, const char *path, char *err,
-                      size_t errlen)
+/* the token attribute of a vectors table's key */
+static const struct { int vec_attr, token_attr; } vector_keys[] = {
+    {VEC_ATTR_ORTH, ATTR_ORTH}, {VEC_ATTR_LOWER, ATTR_LOWER}, {VEC_ATTR_NORM, ATTR_NORM},
+};
+
+int arch_tok2vec_bind(t2v_net *net, const thinc_model *w, t2v_dims *d, const vec_table *vt, const char *path,
+                      char *err, size_t errlen)
 {
     char sub[256];
-    if (t2v_bind_encoder(net, w, d->nattrs, d->width, d->depth, d->window, d->pieces, d->encoder, d->pad, sub,
-                         sizeof sub)) {
+    if (d->static_vectors == 2 && vt && vt->mode == VEC_MODE_FLORET) { /* spaCy fails: find() refuses floret */
+        snprintf(err, errlen, "%s: spacy.StaticVectors.v1 (MultiHashEmbed.v1) over floret vectors is not supported", path);
+        return -1;
+    }
+    if (t2v_bind_encoder(net, w, d->nattrs, d->width, d->depth, d->window, d->pieces, d->encoder, d->pad,
+                         d->static_vectors ? vt : NULL, sub, sizeof sub)) {
         snprintf(err, errlen, "%s: %s", path, sub);
         return -1;
+    }
+    if (d->static_vectors) {
+        /* v2 keys by the table's attribute (vectors.cfg); v1 by its own key_attr, ORTH */
+        int key = d->static_vectors == 2 ? VEC_ATTR_ORTH : vt->attr;
+        for (size_t k = 0; k < sizeof vector_keys / sizeof *vector_keys; k++)
+            if (vector_keys[k].vec_attr == key) d->attr[d->nattrs] = vector_keys[k].token_attr;
+        net->sv_unknown_last = d->static_vectors == 2;
     }
     for (int k = 0; k < d->nattrs; k++)
         if ((long)net->embed[k].nV != d->rows[k]) {

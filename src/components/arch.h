@@ -18,10 +18,11 @@ typedef enum {
 #define NER_NATTRS 4
 
 typedef struct {
-    int width, depth, window, pieces, nattrs, pad;
+    int width, depth, window, pieces, nattrs, pad;  /* nattrs: hashed attributes */
+    int static_vectors;  /* include_static_vectors: 1 (StaticVectors.v2), 2 (v1, MultiHashEmbed.v1) */
     t2v_encoder encoder;
     char attrs[T2V_MAX_ATTRS][32];
-    int attr[T2V_MAX_ATTRS];  /* token_attr of each column */
+    int attr[T2V_MAX_ATTRS];  /* token_attr of each column; after the hashed ones, the vectors' key */
     long rows[T2V_MAX_ATTRS];
 } t2v_dims;
 
@@ -29,9 +30,10 @@ typedef struct { int nfeats, use_upper; long hidden, pieces; } tb_dims;
 
 /* The tok2vec of section sec (e.g. "components.tok2vec.model"). 0, or -1 with err. */
 int arch_tok2vec(const spacy_config *c, const char *sec, t2v_dims *d, const char *path, char *err, size_t errlen);
-/* Binds its weights and checks them against the config. */
-int arch_tok2vec_bind(t2v_net *net, const thinc_model *w, const t2v_dims *d, const char *path, char *err,
-                      size_t errlen);
+/* Binds its weights (and vt, the folder's vectors, when d has static vectors) and checks them
+ * against the config; sets d's column of the vectors' key. */
+int arch_tok2vec_bind(t2v_net *net, const thinc_model *w, t2v_dims *d, const vec_table *vt, const char *path,
+                      char *err, size_t errlen);
 /* A TransitionBasedParser of state_type "ner" (nfeats 3, or 6 with extra_state_tokens) or
  * "parser" (8; its 13 extra features are refused). */
 int arch_tb_parser(const spacy_config *c, const char *sec, const char *state_type, tb_dims *d, const char *path,

@@ -24,9 +24,13 @@ nerd_status ner_component_load(nerd_model *m, const spacy_config *c, const char 
     if ((ls = tw_load(path, &m->ner_weights, err, errlen)) != NERD_OK) return ls;
     int width = m->ner_listens ? m->t2v.width : td.width;
     if (!m->ner_listens) {
-        if (arch_tok2vec_bind(&m->ner_t2v, &m->ner_weights, &td, path, err, errlen)) return NERD_ERR_FORMAT;
+        const vec_table *vt = NULL;
+        char esec[160];
+        snprintf(esec, sizeof esec, "%s.tok2vec.embed", sec);
+        if (td.static_vectors && (ls = tok2vec_vectors(m, dir, esec, &vt, err, errlen)) != NERD_OK) return ls;
+        if (arch_tok2vec_bind(&m->ner_t2v, &m->ner_weights, &td, vt, path, err, errlen)) return NERD_ERR_FORMAT;
         memcpy(m->ner_t2v_attr, td.attr, sizeof m->ner_t2v_attr);
-        m->ner_t2v_direct = td.nattrs == NER_NATTRS;
+        m->ner_t2v_direct = td.nattrs == NER_NATTRS && !td.static_vectors;
         for (int k = 0; k < td.nattrs; k++) m->ner_t2v_direct &= td.attr[k] == k;
     }
     if (parser_net_bind(&m->ner_net, &m->ner_weights, width, sub, sizeof sub)) {
@@ -85,6 +89,10 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
             return NERD_ERR_NOMEM;
         attrs = d->ner_attrs;
     }
+    int failed;
+    const int *cols = m->ner_listens ? m->t2v_attr : m->ner_t2v_attr;
+    const t2v_text *texts = tok2vec_texts(d, t2v, cols, &failed);
+    if (failed) return NERD_ERR_NOMEM;
     float *scratch = d->work, *vecs = scratch + f_scratch, *proj = vecs + f_vecs, *table = proj + f_proj;
     float *prev_row = table + f_table, *open_row = prev_row + rowlen, *ent_rows = open_row + rowlen;
     float *hidden = ent_rows + f_ent;
@@ -97,8 +105,8 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
         if (deadline_passed(deadline)) return NERD_ERR_DEADLINE;
         size_t c1 = c0 + NER_CHUNK < n ? c0 + NER_CHUNK : n;
         size_t a = c0 > context ? c0 - context : 0, b = c1 + context < n ? c1 + context : n;
-        t2v_fast_forward(t2v, t2v_pk, m->precision, cache, attrs + a * t2v->nattrs, b - a, vecs, scratch, NULL, NULL,
-                         NULL);
+        t2v_fast_forward(t2v, t2v_pk, m->precision, cache, attrs + a * t2v->nattrs, texts ? texts + a : NULL, b - a,
+                         vecs, scratch, NULL, NULL, NULL);
         /* bf16's table in bf16 too, in the tok2vec's scratch (free again); int8 keeps the fp32
          * table (in bf16 it cost int8 one more document against spaCy on the real model) */
         if (m->precision != KN_BF16)

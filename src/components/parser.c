@@ -135,12 +135,15 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
 
     /* the shared tok2vec, chunk by chunk, straight into the projection the parser reads */
     if (tok2vec_gather(d, m->t2v_attr, t2v->nattrs, d->t2v_attrs)) return NERD_ERR_NOMEM;
+    int failed;
+    const t2v_text *texts = tok2vec_texts(d, t2v, m->t2v_attr, &failed);
+    if (failed) return NERD_ERR_NOMEM;
     for (size_t c0 = 0; c0 < n; c0 += PARSE_CHUNK) {
         if (deadline_passed(deadline)) return NERD_ERR_DEADLINE; /* between chunks of rows */
         size_t c1 = c0 + PARSE_CHUNK < n ? c0 + PARSE_CHUNK : n;
         size_t a = c0 > context ? c0 - context : 0, b = c1 + context < n ? c1 + context : n;
-        t2v_fast_forward(t2v, &m->full_t2v_packed, m->precision, m->full_cache, d->t2v_attrs + a * t2v->nattrs, b - a,
-                         vecs, scratch, NULL, NULL, NULL);
+        t2v_fast_forward(t2v, &m->full_t2v_packed, m->precision, m->full_cache, d->t2v_attrs + a * t2v->nattrs,
+                         texts ? texts + a : NULL, b - a, vecs, scratch, NULL, NULL, NULL);
         parser_fast_project(pn, &m->full_parser_packed, vecs + (c0 - a) * t2v->width, c1 - c0, proj + c0 * pn->nI);
         if (tag) softmax_argmax(&m->tagger.out, vecs + (c0 - a) * t2v->width, c1 - c0, tag_scores, d->tag_ids + c0);
     }

@@ -33,7 +33,11 @@ nerd_status head_load(nerd_model *m, softmax_head *h, const spacy_config *c, con
     nerd_status ls = tw_load(path, &h->weights, err, errlen);
     if (ls != NERD_OK) return ls;
     if (!h->listens) {
-        if (arch_tok2vec_bind(&h->t2v, &h->weights, &td, path, err, errlen)) return NERD_ERR_FORMAT;
+        const vec_table *vt = NULL;
+        char esec[160];
+        snprintf(esec, sizeof esec, "%s.tok2vec.embed", sec);
+        if (td.static_vectors && (ls = tok2vec_vectors(m, dir, esec, &vt, err, errlen)) != NERD_OK) return ls;
+        if (arch_tok2vec_bind(&h->t2v, &h->weights, &td, vt, path, err, errlen)) return NERD_ERR_FORMAT;
         memcpy(h->t2v_attr, td.attr, sizeof h->t2v_attr);
     }
     const int width = h->listens ? m->t2v.width : h->t2v.width;
@@ -103,13 +107,16 @@ static nerd_status run_tok2vec(const nerd_model *m, nerd_doc *d, const model_hea
         grow_array((void **)&d->head_attrs, &d->head_attrcap, n * t2v->nattrs + 1, sizeof *d->head_attrs) ||
         tok2vec_gather(d, cols, t2v->nattrs, d->head_attrs))
         return NERD_ERR_NOMEM;
+    int failed;
+    const t2v_text *texts = tok2vec_texts(d, t2v, cols, &failed);
+    if (failed) return NERD_ERR_NOMEM;
     float *scratch = d->work, *vecs = scratch + f_scratch, *scores = vecs + f_vecs, *spare = scores + HEAD_CHUNK * max_nO;
     for (size_t c0 = 0; c0 < n; c0 += HEAD_CHUNK) {
         if (deadline_passed(deadline)) return NERD_ERR_DEADLINE; /* between chunks of rows */
         size_t c1 = c0 + HEAD_CHUNK < n ? c0 + HEAD_CHUNK : n;
         size_t a = c0 > context ? c0 - context : 0, b = c1 + context < n ? c1 + context : n;
-        t2v_fast_forward(t2v, pk, m->precision, cache, d->head_attrs + a * t2v->nattrs, b - a, vecs, scratch, NULL,
-                         NULL, NULL);
+        t2v_fast_forward(t2v, pk, m->precision, cache, d->head_attrs + a * t2v->nattrs, texts ? texts + a : NULL, b - a,
+                         vecs, scratch, NULL, NULL, NULL);
         for (int k = 0; k < m->nheads; k++) {
             const model_head *mh = &m->heads[k];
             if (!(which & mh->kind) || (own ? mh != own : !mh->h.listens)) continue;

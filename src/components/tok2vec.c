@@ -24,7 +24,10 @@ nerd_status tok2vec_component_load_shared(nerd_model *m, const spacy_config *c, 
     if (arch_tok2vec(c, sec, &d, path, err, errlen)) return NERD_ERR_UNSUPPORTED;
     snprintf(path, sizeof path, "%s/%s/model", dir, name);
     if ((ls = tw_load(path, &m->t2v_weights, err, errlen)) != NERD_OK) return ls;
-    if (arch_tok2vec_bind(&m->t2v, &m->t2v_weights, &d, path, err, errlen)) return NERD_ERR_FORMAT;
+    const vec_table *vt = NULL;
+    snprintf(sec, sizeof sec, "components.%.31s.model.embed", name);
+    if (d.static_vectors && (ls = tok2vec_vectors(m, dir, sec, &vt, err, errlen)) != NERD_OK) return ls;
+    if (arch_tok2vec_bind(&m->t2v, &m->t2v_weights, &d, vt, path, err, errlen)) return NERD_ERR_FORMAT;
     memcpy(m->t2v_attr, d.attr, sizeof m->t2v_attr);
     if (t2v_pack(&m->full_t2v_packed, &m->t2v, 0)) {
         snprintf(err, errlen, "out of memory");
@@ -71,4 +74,53 @@ int tok2vec_gather(nerd_doc *d, const int *cols, int nc, uint64_t *out)
         }
     }
     return 0;
+}
+
+nerd_status tok2vec_vectors(nerd_model *m, const char *dir, const char *sec, const vec_table **vt, char *err,
+                            size_t errlen)
+{
+    if (!m->has_vectors) {
+        char vocab[4096];
+        snprintf(vocab, sizeof vocab, "%s/vocab", dir);
+        vec_table t;
+        nerd_status st = vec_load(vocab, &t, err, errlen);
+        if (st != NERD_OK) return st;
+        if (!t.rows || !t.dims) { /* spaCy cannot build the layer either */
+            snprintf(err, errlen,
+                     "%s/config.cfg [%s]: include_static_vectors = true needs vectors, and %s/vectors is empty (%zu x %d)",
+                     dir, sec, vocab, t.rows, t.dims);
+            vec_free(&t);
+            return NERD_ERR_UNSUPPORTED;
+        }
+        m->vectors = t;
+        m->has_vectors = 1;
+    }
+    *vt = &m->vectors;
+    return NERD_OK;
+}
+
+const t2v_text *tok2vec_texts(nerd_doc *d, const t2v_net *net, const int *cols, int *failed)
+{
+    *failed = 0;
+    if (!t2v_needs_text(net)) return NULL;
+    const int key_attr = cols[net->nhash];
+    const vec_table *vt = net->vt;
+    const size_t n = d->ntoks, lb = strlen(vt->bow), le = strlen(vt->eow);
+    buf_clear(&d->vec_strs);
+    if (grow_array((void **)&d->vec_texts, &d->vec_textcap, n + 1, sizeof *d->vec_texts)) goto oom;
+    for (size_t i = 0; i < n; i++) { /* offsets first: the buffer may move while it grows */
+        const ner_token *t = &d->toks[i];
+        const char *s = key_attr == ATTR_NORM ? d->strs.ptr + t->norm_off : d->text.ptr + t->start;
+        size_t len = key_attr == ATTR_NORM ? t->norm_len : t->len;
+        d->vec_texts[i].s = (const char *)(uintptr_t)d->vec_strs.len;
+        d->vec_texts[i].len = (uint32_t)(lb + len + le);
+        if (buf_append(&d->vec_strs, vt->bow, lb) || buf_append(&d->vec_strs, s, len) ||
+            buf_append(&d->vec_strs, vt->eow, le))
+            goto oom;
+    }
+    for (size_t i = 0; i < n; i++) d->vec_texts[i].s = d->vec_strs.ptr + (uintptr_t)d->vec_texts[i].s;
+    return d->vec_texts;
+oom:
+    *failed = 1;
+    return NULL;
 }

@@ -34,6 +34,7 @@ int t2v_pack(t2v_packed *pk, const t2v_net *net, int lowp)
     pk->lowp = lowp;
     int rc = pack_maxout(&pk->mix, &pk->mix_b, &net->mix, net->width, net->mix_pieces, net->mix_nI, lowp);
     if (!rc && !(pk->zero_b = calloc((size_t)net->width, sizeof(float)))) rc = -1;
+    if (!rc && net->vt) rc = kn_pack(&pk->sv, net->sv_W, net->width, net->sv_nM, 0);
     for (int d = 0; !rc && d < net->depth; d++)
         rc = pack_maxout(&pk->block[d], &pk->block_b[d], &net->block[d], net->width, net->pieces,
                          (2 * net->window + 1) * net->width, lowp);
@@ -44,6 +45,7 @@ int t2v_pack(t2v_packed *pk, const t2v_net *net, int lowp)
 void t2v_packed_free(t2v_packed *pk)
 {
     kn_free(&pk->mix);
+    kn_free(&pk->sv);
     free(pk->mix_b);
     free(pk->zero_b);
     for (int d = 0; d < T2V_MAX_DEPTH; d++) {
@@ -104,7 +106,8 @@ static size_t pre_floats(const t2v_net *net, size_t n)
 size_t t2v_fast_scratch_floats(const t2v_net *net, size_t n)
 {
     size_t guarded = (n + 2 * (size_t)net->pad + 2 * (size_t)net->window) * (size_t)net->width;
-    return guarded + n * (size_t)net->mix_nI + pre_floats(net, n) + lowp_floats(net, n) + n /* miss list */ + 16;
+    return guarded + n * (size_t)net->mix_nI + pre_floats(net, n) + lowp_floats(net, n) + n /* miss list */ +
+           n * (size_t)net->sv_nM + n /* static vectors of the misses, their unknown flags */ + 16;
 }
 
 /* y = LayerNorm(maxout(pre + b)), or y += that when add; pre and b piece-major. The sums run
@@ -188,11 +191,12 @@ static void maxout_ln(const float *pre, const float *b, int nO, int nP, const fl
     maxout_ln_c(pre, b, nO, nP, G, Gb, y, add);
 }
 
-/* MultiHashEmbed for one token: each attribute's four hashed rows summed, tables side by side. */
+/* MultiHashEmbed for one token: each attribute's four hashed rows summed, tables side by side
+ * (the static vectors' columns after them are the caller's). */
 static void embed_token(const t2v_net *net, const uint64_t *attrs, float *x)
 {
     const int w = net->width;
-    for (int c = 0; c < net->nattrs; c++) {
+    for (int c = 0; c < net->nhash; c++) {
         uint64_t key = attrs[c], h[2];
         murmur3_x64_128(&key, sizeof key, net->embed[c].seed, h);
         uint32_t r[4] = {(uint32_t)h[0], (uint32_t)(h[0] >> 32), (uint32_t)h[1], (uint32_t)(h[1] >> 32)};
@@ -223,8 +227,8 @@ static void product(const kn_weights *kw, kn_precision prec, const float *A, siz
 }
 
 void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision prec, embed_cache *cache,
-                      const uint64_t *attrs, size_t n, float *out, float *scratch, t2v_cache_use *use,
-                      t2v_trace_fn trace, void *trace_ctx)
+                      const uint64_t *attrs, const t2v_text *texts, size_t n, float *out, float *scratch,
+                      t2v_cache_use *use, t2v_trace_fn trace, void *trace_ctx)
 {
     const int w = net->width, na = net->nattrs;
     const size_t rows = n + 2 * (size_t)net->pad, guard = (size_t)net->window;
@@ -238,6 +242,9 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
     float *pre = in + n * (size_t)net->mix_nI;
     float *lowp = pre + pre_floats(net, n);
     int *miss = (int *)(lowp + lowp_floats(net, n));
+    float *sv_in = (float *)(miss + n);               /* the misses' static vectors, nmiss x sv_nM */
+    int *sv_unknown = (int *)(sv_in + n * (size_t)net->sv_nM);
+    const int nh = net->nhash, nM = net->sv_nM;
     if ((prec == KN_BF16 && !(pk->lowp & KN_PACK_BF16)) || (prec == KN_INT8 && !(pk->lowp & KN_PACK_INT8)))
         prec = KN_FP32;
     uint32_t tag = (uint32_t)prec;
@@ -253,7 +260,17 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
         }
         miss[nmiss] = (int)i;
         embed_token(net, attrs + i * na, in + nmiss * net->mix_nI);
+        if (net->vt) {
+            float *v = sv_in + nmiss * (size_t)nM;
+            sv_unknown[nmiss] = !t2v_static_input(net, attrs[i * na + nh], texts ? texts + i : NULL, v);
+            if (sv_unknown[nmiss]) memset(v, 0, (size_t)nM * sizeof(float));
+        }
         nmiss++;
+    }
+    if (nmiss && net->vt) { /* StaticVectors: V @ W^T into the last columns, exact zeros for unknown keys */
+        kn_gemm_f32(&pk->sv, sv_in, (size_t)nM, nmiss, in + (size_t)nh * w, net->mix_nI);
+        for (size_t m = 0; m < nmiss; m++)
+            if (sv_unknown[m]) memset(in + m * net->mix_nI + (size_t)nh * w, 0, (size_t)w * sizeof(float));
     }
     if (nmiss) {
         product(&pk->mix, prec, in, net->mix_nI, nmiss, pre, mixN, lowp, nmiss * net->mix_nI);

@@ -22,6 +22,7 @@ typedef struct {
     kn_weights mix, block[T2V_MAX_DEPTH];
     float *mix_b, *block_b[T2V_MAX_DEPTH];
     float *zero_b;  /* width zeros: the bias of the layernorm pass after a Mish activation */
+    kn_weights sv;  /* the static vectors' projection W (width x nM), when the net has them */
     int lowp;   /* which low-precision copies are packed: KN_PACK_BF16 | KN_PACK_INT8 */
 } t2v_packed;
 
@@ -42,11 +43,12 @@ size_t t2v_fast_scratch_floats(const t2v_net *net, size_t n);
 /* Cache use of one call. */
 typedef struct { uint64_t hits, misses; } t2v_cache_use;
 
-/* As t2v_forward; cache may be NULL. trace (may be NULL) sees "embed_out" (only without a
- * cache), "encoder_blockD_padded" and "tok2vec_out". */
+/* As t2v_forward (texts as there); cache may be NULL. trace (may be NULL) sees "embed_out"
+ * (only without a cache), "encoder_blockD_padded" and "tok2vec_out". The static vectors'
+ * projection is fp32 in every precision. */
 void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision prec, embed_cache *cache,
-                      const uint64_t *attrs, size_t n, float *out, float *scratch, t2v_cache_use *use,
-                      t2v_trace_fn trace, void *trace_ctx);
+                      const uint64_t *attrs, const t2v_text *texts, size_t n, float *out, float *scratch,
+                      t2v_cache_use *use, t2v_trace_fn trace, void *trace_ctx);
 
 /* As parser_net_precompute (= project, then table), parser_net_feature_slot and
  * parser_net_step_rows, over the packed weights. The table's rows are piece-major within each

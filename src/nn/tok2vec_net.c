@@ -54,14 +54,46 @@ float nn_mish(float x)
 int t2v_bind(t2v_net *net, const thinc_model *m, int nattrs, int width, int depth, int window, int pieces,
              char *err, size_t errlen)
 {
-    return t2v_bind_encoder(net, m, nattrs, width, depth, window, pieces, T2V_ENC_MAXOUT, depth * window, err, errlen);
+    return t2v_bind_encoder(net, m, nattrs, width, depth, window, pieces, T2V_ENC_MAXOUT, depth * window, NULL, err,
+                            errlen);
+}
+
+int t2v_needs_text(const t2v_net *net) { return net->vt && net->vt->mode == VEC_MODE_FLORET; }
+
+int t2v_static_input(const t2v_net *net, uint64_t key, const t2v_text *text, float *v)
+{
+    const vec_table *vt = net->vt;
+    if (vt->mode == VEC_MODE_FLORET) {
+        vec_floret(vt, text->s, text->len, v);
+        return 1;
+    }
+    long row = vec_row(vt, key);
+    if (row < 0 && net->sv_unknown_last && vt->rows) row = (long)vt->rows - 1; /* numpy's V[-1] */
+    if (row < 0) return 0;
+    memcpy(v, vt->data + (size_t)row * vt->dims, (size_t)vt->dims * sizeof(float));
+    return 1;
+}
+
+/* StaticVectors' W (width, nM): the node "static_vectors", nM the table's width. */
+static int bind_static(t2v_net *net, const thinc_model *m, const vec_table *vt, char *err, size_t errlen)
+{
+    const tw_tensor *W = tw_param_of(m, tw_find(m, "static_vectors", 0), "W");
+    if (!shape_is(W, 2, (uint32_t)net->width, (uint32_t)vt->dims, 0)) {
+        snprintf(err, errlen, "static_vectors: W missing or not (%d,%d), the width by the vectors' %d dimensions",
+                 net->width, vt->dims, vt->dims);
+        return -1;
+    }
+    net->vt = vt;
+    net->sv_W = W->data;
+    net->sv_nM = vt->dims;
+    return 0;
 }
 
 int t2v_bind_encoder(t2v_net *net, const thinc_model *m, int nattrs, int width, int depth, int window, int pieces,
-                     t2v_encoder enc, int pad, char *err, size_t errlen)
+                     t2v_encoder enc, int pad, const vec_table *vt, char *err, size_t errlen)
 {
     memset(net, 0, sizeof *net);
-    if (nattrs < 1 || nattrs > T2V_MAX_ATTRS || depth < 1 || depth > T2V_MAX_DEPTH || window < 1 ||
+    if (nattrs < 1 || nattrs + (vt != NULL) > T2V_MAX_ATTRS || depth < 1 || depth > T2V_MAX_DEPTH || window < 1 ||
         window > T2V_MAX_WINDOW || pad < 0 || pad > T2V_MAX_DEPTH * T2V_MAX_WINDOW) {
         snprintf(err, errlen, "unsupported tok2vec shape (attrs %d, depth %d, window %d)", nattrs, depth, window);
         return -1;
@@ -69,8 +101,10 @@ int t2v_bind_encoder(t2v_net *net, const thinc_model *m, int nattrs, int width, 
     net->encoder = enc;
     net->pad = pad;
     if (enc == T2V_ENC_MISH) pieces = 1;
-    net->nattrs = nattrs;
+    net->nhash = nattrs;
+    net->nattrs = nattrs + (vt != NULL);
     net->width = width;
+    if (vt && bind_static(net, m, vt, err, errlen)) return -1;
     /* hashembed nodes carry their column; order them by it */
     int found = 0;
     for (int k = 0; k < nattrs; k++) {
@@ -92,7 +126,7 @@ int t2v_bind_encoder(t2v_net *net, const thinc_model *m, int nattrs, int width, 
         return -1;
     }
     /* maxout nodes: the first mixes the embeddings, the next `depth` are the encoder blocks */
-    net->mix_nI = nattrs * width;
+    net->mix_nI = net->nattrs * width;
     net->mix_pieces = pieces;
     const tw_tensor *mw = tw_param_of(m, tw_find(m, "maxout", 0), "W");
     if (mw && mw->ndim == 3) net->mix_pieces = (int)mw->shape[1];
@@ -120,7 +154,7 @@ size_t t2v_scratch_floats(const t2v_net *net, size_t n)
     size_t mixin = (size_t)net->mix_nI;
     size_t big = cols > mixin ? cols : mixin;
     size_t pieces = (size_t)(net->pieces > net->mix_pieces ? net->pieces : net->mix_pieces);
-    return rows * big                          /* maxout input: embeddings or windows */
+    return (size_t)net->sv_nM + rows * big                          /* maxout input: embeddings or windows */
            + rows * net->width * pieces         /* maxout pre-activations */
            + rows * net->width * 2;             /* padded sequence + block output */
 }
@@ -159,10 +193,12 @@ void nn_layernorm(float *X, size_t n, int nO, const float *G, const float *b)
     }
 }
 
-void t2v_forward(const t2v_net *net, const uint64_t *attrs, size_t n, float *out, float *scratch,
-                 t2v_trace_fn trace, void *trace_ctx)
+void t2v_forward(const t2v_net *net, const uint64_t *attrs, const t2v_text *texts, size_t n, float *out,
+                 float *scratch, t2v_trace_fn trace, void *trace_ctx)
 {
-    const int w = net->width, na = net->nattrs;
+    const int w = net->width, na = net->nattrs, nh = net->nhash;
+    float *sv_in = scratch;                          /* sv_nM: one token's static vector */
+    scratch += net->sv_nM;
     const size_t rows = n + 2 * (size_t)net->pad;
     const size_t wcols = (size_t)(2 * net->window + 1) * w;
     const size_t big = wcols > (size_t)net->mix_nI ? wcols : (size_t)net->mix_nI;
@@ -176,7 +212,7 @@ void t2v_forward(const t2v_net *net, const uint64_t *attrs, size_t n, float *out
      * into four row indices whose rows are summed; the tables are concatenated per token. */
     for (size_t i = 0; i < n; i++) {
         float *x = in + i * net->mix_nI;
-        for (int c = 0; c < na; c++) {
+        for (int c = 0; c < nh; c++) {
             uint64_t key = attrs[i * na + c], h[2];
             murmur3_x64_128(&key, sizeof key, net->embed[c].seed, h);
             uint32_t r[4] = {(uint32_t)h[0], (uint32_t)(h[0] >> 32), (uint32_t)h[1], (uint32_t)(h[1] >> 32)};
@@ -187,9 +223,18 @@ void t2v_forward(const t2v_net *net, const uint64_t *attrs, size_t n, float *out
             const float *e2 = E + (size_t)(r[2] % nV) * w, *e3 = E + (size_t)(r[3] % nV) * w;
             for (int k = 0; k < w; k++) dst[k] = e0[k] + e1[k] + e2[k] + e3[k];
         }
+        if (net->vt) { /* StaticVectors: V[row] @ W^T, zeros for a key without a row */
+            float *dst = x + nh * w;
+            int known = t2v_static_input(net, attrs[i * na + nh], texts ? texts + i : NULL, sv_in);
+            for (int k = 0; k < w; k++) {
+                float acc = 0;
+                for (int j = 0; known && j < net->sv_nM; j++) acc += sv_in[j] * net->sv_W[(size_t)k * net->sv_nM + j];
+                dst[k] = acc;
+            }
+        }
     }
     if (trace) {
-        for (int c = 0; c < na; c++) {
+        for (int c = 0; c < nh; c++) {
             char name[32];
             snprintf(name, sizeof name, "hashembed%d_out", c);
             /* a strided view: copy rows for the observer */

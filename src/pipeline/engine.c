@@ -107,6 +107,9 @@ static nerd_status read_meta(nerd_model *m, const char *path, char *err, size_t 
         if (lang && name && lang->type == JSON_STRING && name->type == JSON_STRING)
             snprintf(m->name, sizeof m->name, "%s_%s", lang->u.str.ptr, name->u.str.ptr);
         if (ver && ver->type == JSON_STRING) snprintf(m->version, sizeof m->version, "%s", ver->u.str.ptr);
+        const json_value *vec = json_get(&jd.root, "vectors"), *vname = vec ? json_get(vec, "name") : NULL;
+        if (vname && vname->type == JSON_STRING)
+            snprintf(m->vectors_name, sizeof m->vectors_name, "%s", vname->u.str.ptr);
     }
     json_doc_free(&jd);
     return rc == NERD_ERR_NOT_FOUND ? NERD_OK : rc;
@@ -393,6 +396,7 @@ void nerd_model_free(nerd_model *m)
     et_free(&m->trees);
     ar_ruler_free(&m->ruler);
     lemmatizer_free(m->lemmatizer);
+    vec_free(&m->vectors);
     free(m->dir);
     free(m);
 }
@@ -404,6 +408,15 @@ const char *nerd_model_dir(const nerd_model *m) { return m->dir; }
 const char *nerd_model_weights_sha256(const nerd_model *m) { return m->weights_sha256; }
 const char *nerd_model_weights_files(const nerd_model *m) { return m->weights_files; }
 size_t nerd_model_nlabels(const nerd_model *m) { return (size_t)m->ner_moves.nlabels; }
+
+int nerd_model_vectors(const nerd_model *m, nerd_vectors_info *v)
+{
+    if (!m || !m->has_vectors) return 0;
+    const vec_table *t = &m->vectors;
+    *v = (nerd_vectors_info){m->vectors_name, vec_mode_name(t->mode), vec_attr_name(t->attr), t->rows, (size_t)t->dims,
+                             t->nkeys};
+    return 1;
+}
 const char *nerd_model_label(const nerd_model *m, size_t i)
 {
     return i < (size_t)m->ner_moves.nlabels ? m->ner_moves.labels[i] : NULL;
@@ -545,6 +558,8 @@ void nerd_doc_free(nerd_doc *d)
     free(d->t2v_attrs);
     free(d->ner_attrs);
     buf_free(&d->lower);
+    buf_free(&d->vec_strs);
+    free(d->vec_texts);
     free(d->pwork);
     free(d->pints);
     free(d->pbytes);

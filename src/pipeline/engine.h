@@ -21,6 +21,7 @@
  *                     msgpack, map keys by one rule, JSON lines
  *     spacy_config.c  config.cfg: the architectures and dimensions
  *     thinc_weights.c model files -> one read-only block of floats
+ *     vectors_file.c  vocab/vectors (mapped), key2row, vectors.cfg: the static vectors' table
  *     moves_file.c    ner/moves and parser/moves: the labels of a transition system
  *   nn/          the networks
  *     tok2vec_net.c   MultiHashEmbed + MaxoutWindowEncoder (the plain reference)
@@ -171,6 +172,10 @@ struct nerd_model {
     /* the entity_rulers in pipeline order (entity_ruler.h) */
     entity_ruler *rulers[MAX_ENTITY_RULERS];
     int nrulers;
+    /* the folder's static vectors (vocab/vectors), loaded when a tok2vec includes them */
+    int has_vectors;
+    vec_table vectors;
+    char vectors_name[64];        /* meta.json's vectors.name, "" when it has none */
 };
 
 typedef struct {
@@ -210,6 +215,9 @@ struct nerd_doc {
     uint64_t *ner_attrs;          /* ntoks x the ner's tok2vec's columns, when not the doc's attrs */
     size_t ner_attrcap;
     buf lower;                    /* scratch: a token's LOWER */
+    buf vec_strs;                 /* floret keys (bow + text + eow), which vec_texts point into */
+    t2v_text *vec_texts;
+    size_t vec_textcap;
     float *pwork;
     int *pints;
     uint8_t *pbytes;
@@ -300,6 +308,14 @@ nerd_status tok2vec_component_input(nerd_model *m, const spacy_config *c, const 
                                     const char *who, int *listens, t2v_dims *own, char *err, size_t errlen);
 /* A tok2vec's input: n rows of the token_attr columns cols[nc]. 0, or -1 out of memory. */
 int tok2vec_gather(nerd_doc *d, const int *cols, int nc, uint64_t *out);
+/* The texts net's floret table hashes (t2v_needs_text), one per token of d, or NULL when net
+ * needs none; cols: net's token_attr columns (the key's is cols[nhash]); *failed set when out
+ * of memory. */
+const t2v_text *tok2vec_texts(nerd_doc *d, const t2v_net *net, const int *cols, int *failed);
+/* The folder's vectors table, loaded once, for the tok2vec whose embed section (sec) has
+ * include_static_vectors; an empty table is refused naming sec. */
+nerd_status tok2vec_vectors(nerd_model *m, const char *dir, const char *sec, const vec_table **vt, char *err,
+                            size_t errlen);
 
 /* A model of only the language, tokenizer and norms of folder dir (no component is read): what
  * `nerd tokenize` needs, for any folder of a language nerd computes, a blank pipeline's too. */

@@ -165,6 +165,16 @@ static int model_info(const worker_ctx *w, const served_model *sm, route_result 
     rc |= buf_puts(b, "]}");
     /* the instruction set nerd's kernels use and the code path of the served precision */
     rc |= buf_printf(b, ",\"isa\":\"%s\",\"kernel\":\"%s\"", nerd_isa(), nerd_precision_kernel(w->cfg->precision));
+    /* the static vectors a tok2vec reads (md, lg models), else null */
+    nerd_vectors_info vi;
+    if (nerd_model_vectors(m, &vi)) {
+        rc |= buf_puts(b, ",\"vectors\":{\"name\":");
+        rc |= json_write_string(b, vi.name, strlen(vi.name), 0);
+        rc |= buf_printf(b, ",\"mode\":\"%s\",\"attr\":\"%s\",\"shape\":[%zu,%zu],\"keys\":%zu}", vi.mode, vi.attr,
+                         vi.rows, vi.dims, vi.keys);
+    } else {
+        rc |= buf_puts(b, ",\"vectors\":null");
+    }
     /* full: tok2vec, parser and ner as spacy.load runs them; ner: the ner alone */
     rc |= buf_printf(b, ",\"pipeline\":\"%s\",\"labels\":[", nerd_pipeline_name(sm->pipeline));
     for (size_t i = 0; i < nerd_model_nlabels(m); i++) {

@@ -38,7 +38,7 @@ float *test_t2v_out(const t2v_net *net, const t2v_packed *pk, kn_precision prec,
     float *scratch = malloc(t2v_fast_scratch_floats(net, n) * sizeof(float));
     float *out = malloc((n + 1) * net->width * sizeof(float));
     CHECK(scratch && out);
-    t2v_fast_forward(net, pk, prec, c, attrs, n, out, scratch, use, NULL, NULL);
+    t2v_fast_forward(net, pk, prec, c, attrs, NULL, n, out, scratch, use, NULL, NULL);
     free(scratch);
     return out;
 }

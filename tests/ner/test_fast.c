@@ -431,7 +431,7 @@ TEST_T(tok2vec_same_bits_traced_untraced_and_on_every_path, 300)
                 float *scratch = malloc(t2v_fast_scratch_floats(t, n) * sizeof(float));
                 float *traced = malloc((n + 1) * t->width * sizeof(float));
                 int calls = 0;
-                t2v_fast_forward(t, &m->ner_t2v_packed, prec, NULL, docs.attrs[i], n, traced, scratch, NULL, count_trace,
+                t2v_fast_forward(t, &m->ner_t2v_packed, prec, NULL, docs.attrs[i], NULL, n, traced, scratch, NULL, count_trace,
                                  &calls);
                 CHECK_EQ_INT(calls, t->depth + 2); /* embed_out, each block, tok2vec_out */
                 float *plain = test_t2v_out(t, &m->ner_t2v_packed, prec, NULL, docs.attrs[i], n, NULL);

@@ -126,7 +126,7 @@ TEST(layers_ner_network_matches_spacy)
 
         float *scratch = malloc(t2v_scratch_floats(&t2v, n) * sizeof(float) + 64);
         float *out = malloc((n + 1) * 96 * sizeof(float));
-        t2v_forward(&t2v, hashes.data, n, out, scratch, on_t2v, &c);
+        t2v_forward(&t2v, hashes.data, NULL, n, out, scratch, on_t2v, &c);
         float *proj = malloc((n + 1) * pn.nI * sizeof(float));
         float *table = malloc(parser_net_table_floats(&pn, n) * sizeof(float));
         parser_net_precompute(&pn, out, n, proj, table);
@@ -154,7 +154,7 @@ TEST(layers_ner_network_matches_spacy)
 
         /* the production path: packed kernels, fused passes, its own table layout */
         float *fscratch = malloc(t2v_fast_scratch_floats(&t2v, n) * sizeof(float));
-        t2v_fast_forward(&t2v, &tpk, KN_FP32, NULL, hashes.data, n, out, fscratch, NULL, on_t2v, &c);
+        t2v_fast_forward(&t2v, &tpk, KN_FP32, NULL, hashes.data, NULL, n, out, fscratch, NULL, on_t2v, &c);
         parser_fast_precompute(&pn, &ppk, out, n, proj, table);
         compare(&c, "proj_out", proj, n, pn.nI);
         s.nsteps = 0;

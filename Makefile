@@ -247,10 +247,11 @@ $(BUILD)/soak_client: tests/soak/soak_client.c
 soak: $(BUILD)/nerd $(BUILD)/soak_client
 	NERD_BIN=$(BUILD)/nerd SOAK_CLIENT=$(BUILD)/soak_client bash tests/soak/soak.sh
 
-# `make deps`: the Debian packages, then the default model.
+# `make deps`: the Debian packages, then the default model and the models the tests also read
+# (the French sm and md, the English md: about 95 MB).
 deps:
 	sh .ci/deps.sh
-	$(MAKE) model
+	$(MAKE) model models-extra
 
 # The default model, the real en_core_web_sm 3.8.0 (pinned with its sha256 in
 # tools/model-requirements.txt), unpacked into models/ (git-ignored; `make clean` keeps it):

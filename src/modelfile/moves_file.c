@@ -1,7 +1,9 @@
 #include "modelfile/moves_file.h"
 #include "modelfile/modelfile.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 nerd_status moves_file_read(const char *path, json_doc *jd, char *err, size_t errlen)
@@ -26,4 +28,22 @@ nerd_status moves_file_read(const char *path, json_doc *jd, char *err, size_t er
     }
     mf_msgpack_free(&mp);
     return rc;
+}
+
+int moves_label(char ***names, int *n, const char *s, size_t len)
+{
+    for (int i = 0; i < *n; i++)
+        if (strlen((*names)[i]) == len && !memcmp((*names)[i], s, len)) return i;
+    if (*n >= INT16_MAX) return -2;
+    char **grown = realloc(*names, (size_t)(*n + 1) * sizeof *grown);
+    if (!grown) return -2;
+    *names = grown;
+    if (!((*names)[*n] = strndup(s, len))) return -2;
+    return (*n)++;
+}
+
+void moves_labels_free(char **names, int n)
+{
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
 }

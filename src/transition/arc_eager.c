@@ -9,18 +9,15 @@
 
 int ae_label(ae_moves *mv, const char *s, size_t n)
 {
-    for (int i = 0; i < mv->nlabels; i++)
-        if (strlen(mv->labels[i]) == n && !memcmp(mv->labels[i], s, n)) return i;
-    if (mv->nlabels >= INT16_MAX) return -2;
-    char **nl = realloc(mv->labels, (mv->nlabels + 1) * sizeof *nl);
-    if (nl) mv->labels = nl;
-    int16_t *nb = nl ? realloc(mv->base, (mv->nlabels + 1) * sizeof *nb) : NULL;
+    /* base and head (a "b||h" label's parts) grow beside the names */
+    int16_t *nb = realloc(mv->base, (size_t)(mv->nlabels + 1) * sizeof *nb);
     if (nb) mv->base = nb;
-    int16_t *nh = nb ? realloc(mv->head, (mv->nlabels + 1) * sizeof *nh) : NULL;
+    int16_t *nh = nb ? realloc(mv->head, (size_t)(mv->nlabels + 1) * sizeof *nh) : NULL;
     if (nh) mv->head = nh;
-    if (!nh || !(mv->labels[mv->nlabels] = strndup(s, n))) return -2;
-    mv->base[mv->nlabels] = mv->head[mv->nlabels] = -1;
-    return mv->nlabels++;
+    const int had = mv->nlabels;
+    int i = nh ? moves_label(&mv->labels, &mv->nlabels, s, n) : -2;
+    if (i == had) mv->base[i] = mv->head[i] = -1;
+    return i;
 }
 
 typedef struct { double freq; const char *label; size_t len; int action; } move_entry;
@@ -153,8 +150,7 @@ out:
 
 void ae_free(ae_moves *mv)
 {
-    for (int i = 0; i < mv->nlabels; i++) free(mv->labels[i]);
-    free(mv->labels);
+    moves_labels_free(mv->labels, mv->nlabels);
     free(mv->base);
     free(mv->head);
     free(mv->classes);

@@ -5,17 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int label_index(biluo_moves *mv, const char *s, size_t n)
-{
-    for (int i = 0; i < mv->nlabels; i++)
-        if (strlen(mv->labels[i]) == n && !memcmp(mv->labels[i], s, n)) return i;
-    char **nl = realloc(mv->labels, (mv->nlabels + 1) * sizeof *nl);
-    if (!nl) return -2;
-    mv->labels = nl;
-    mv->labels[mv->nlabels] = strndup(s, n);
-    return mv->labels[mv->nlabels] ? mv->nlabels++ : -2;
-}
-
 nerd_status biluo_load(biluo_moves *mv, const char *path, char *err, size_t errlen)
 {
     memset(mv, 0, sizeof *mv);
@@ -36,7 +25,7 @@ nerd_status biluo_load(biluo_moves *mv, const char *path, char *err, size_t errl
             const json_member *lab = &acts->u.obj.items[j];
             int li = -1;
             if (lab->keylen) {
-                li = label_index(mv, lab->key, lab->keylen);
+                li = moves_label(&mv->labels, &mv->nlabels, lab->key, lab->keylen);
                 if (li < 0) goto oom;
             }
             biluo_class *nc = realloc(mv->classes, (mv->nclasses + 1) * sizeof *nc);
@@ -58,8 +47,7 @@ out:
 
 void biluo_free(biluo_moves *mv)
 {
-    for (int i = 0; i < mv->nlabels; i++) free(mv->labels[i]);
-    free(mv->labels);
+    moves_labels_free(mv->labels, mv->nlabels);
     free(mv->classes);
     memset(mv, 0, sizeof *mv);
 }

@@ -142,38 +142,50 @@ int cfg_str(const spacy_config *c, const char *section, const char *key, char *o
     return 0;
 }
 
-int cfg_str_list(const spacy_config *c, const char *section, const char *key, char out[][32], int max)
+/* A config list "[item, item, ...]": each item read by `item` into out[i] (it returns where the
+ * item ends, or NULL when it is not one); the count, or -1. */
+typedef const char *(*list_item_fn)(const char *p, int i, void *out);
+
+static int cfg_list(const spacy_config *c, const char *section, const char *key, list_item_fn item, void *out,
+                    int max)
 {
     const char *v = cfg_raw(c, section, key);
     if (!v || *v != '[') return -1;
     int n = 0;
-    const char *p = v + 1;
-    for (;;) {
+    for (const char *p = v + 1;;) {
         while (*p == ' ' || *p == ',') p++;
         if (*p == ']') return n;
-        if (*p != '"' || n == max) return -1;
-        const char *e = strchr(p + 1, '"');
-        if (!e || e - p - 1 >= 32) return -1;
-        memcpy(out[n], p + 1, (size_t)(e - p - 1));
-        out[n][e - p - 1] = 0;
+        if (n == max || !(p = item(p, n, out))) return -1;
         n++;
-        p = e + 1;
     }
+}
+
+/* a double-quoted string of fewer than 32 bytes */
+static const char *str_item(const char *p, int i, void *out)
+{
+    char(*names)[32] = out;
+    const char *e = *p == '"' ? strchr(p + 1, '"') : NULL;
+    if (!e || e - p - 1 >= 32) return NULL;
+    memcpy(names[i], p + 1, (size_t)(e - p - 1));
+    names[i][e - p - 1] = 0;
+    return e + 1;
+}
+
+static const char *int_item(const char *p, int i, void *out)
+{
+    char *end;
+    long x = strtol(p, &end, 10);
+    if (end == p) return NULL;
+    ((long *)out)[i] = x;
+    return end;
+}
+
+int cfg_str_list(const spacy_config *c, const char *section, const char *key, char out[][32], int max)
+{
+    return cfg_list(c, section, key, str_item, out, max);
 }
 
 int cfg_int_list(const spacy_config *c, const char *section, const char *key, long *out, int max)
 {
-    const char *v = cfg_raw(c, section, key);
-    if (!v || *v != '[') return -1;
-    int n = 0;
-    const char *p = v + 1;
-    for (;;) {
-        while (*p == ' ' || *p == ',') p++;
-        if (*p == ']') return n;
-        char *end;
-        long x = strtol(p, &end, 10);
-        if (end == p || n == max) return -1;
-        out[n++] = x;
-        p = end;
-    }
+    return cfg_list(c, section, key, int_item, out, max);
 }

@@ -40,9 +40,9 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-# The files the server answers as they are (/openapi.json, /docs), written once in src/server/ and
+# The files the server answers as they are (/openapi.json, /docs, /ui), written once in src/server/ and
 # embedded as byte arrays: od and sed, which every machine has, rather than xxd.
-SERVER_ASSETS := src/server/openapi.json src/server/docs.html
+SERVER_ASSETS := src/server/openapi.json src/server/docs.html src/server/ui.html
 $(BUILD)/gen/server_assets.c: $(SERVER_ASSETS) Makefile
 	@mkdir -p $(dir $@)
 	{ echo '#include <stddef.h>'; for f in $(SERVER_ASSETS); do \

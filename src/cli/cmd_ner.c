@@ -1,6 +1,7 @@
 /* nerd ner: entities of a text (a whole file) or of JSON lines {"text": ...}, one answer each. */
 #include "cli/cli.h"
 #include "cli/cli_common.h"
+#include "util/doc_json.h"
 #include "util/ents_json.h"
 #include "modelfile/modelfile.h"
 #include "util/json.h"
@@ -9,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-typedef enum { FMT_DICT, FMT_ENTS, FMT_TOKENS } ner_format;
+typedef enum { FMT_DICT, FMT_ENTS, FMT_TOKENS, FMT_DOC } ner_format;
 
 static int write_tokens(const nerd_doc *d, const char *text, buf *out)
 {
@@ -41,12 +42,13 @@ static int write_tokens(const nerd_doc *d, const char *text, buf *out)
 }
 
 static int answer(const nerd_model *m, nerd_doc *d, const char *text, size_t len, nerd_pipeline p, ner_format f,
-                  buf *out)
+                  int noun_chunks, buf *out)
 {
     nerd_status st = nerd_ner(m, d, text, len, p);
     if (st != NERD_OK) return buf_printf(out, "{\"error\":\"%s\"}", nerd_strerror(st)) ? -1 : 1;
     if (f == FMT_DICT) return ents_write_dict(d, text, out);
     if (f == FMT_ENTS) return ents_write_list(d, text, out);
+    if (f == FMT_DOC) return doc_json_write(d, text, len, noun_chunks, out);
     return write_tokens(d, text, out);
 }
 
@@ -55,7 +57,7 @@ int cmd_ner(int argc, char **argv)
     cli_model_opts mo = CLI_MODEL_OPTS_DEFAULT;
     const char *input = NULL, *v;
     ner_format fmt = FMT_DICT;
-    int jsonl = 0, verbose = 0;
+    int jsonl = 0, verbose = 0, noun_chunks = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int taken = cli_model_opt(argc, argv, &i, &mo);
@@ -65,14 +67,18 @@ int cmd_ner(int argc, char **argv)
             if (!strcmp(v, "dict")) fmt = FMT_DICT;
             else if (!strcmp(v, "ents")) fmt = FMT_ENTS;
             else if (!strcmp(v, "tokens")) fmt = FMT_TOKENS;
-            else { fprintf(stderr, "nerd ner: --format must be dict, ents or tokens\n"); return 2; }
+            else if (!strcmp(v, "doc")) fmt = FMT_DOC;
+            else { fprintf(stderr, "nerd ner: --format must be dict, ents, tokens or doc\n"); return 2; }
         } else if (!strcmp(a, "--jsonl")) jsonl = 1;
+        else if (!strcmp(a, "--noun-chunks")) noun_chunks = 1;
         else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) verbose = 1;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: nerd ner [--model DIR] [--pipeline full|ner] [--precision fp32|bf16|int8] [--format dict|ents|tokens] [--jsonl] [--verbose] [FILE|-]\n"
+            printf("usage: nerd ner [--model DIR] [--pipeline full|ner] [--precision fp32|bf16|int8] [--format dict|ents|tokens|doc] [--noun-chunks] [--jsonl] [--verbose] [FILE|-]\n"
                    "Without --jsonl the whole input is one text; with it, each line is {\"text\": ...} and gets one answer line.\n"
                    "dict is the seed server's answer {entity_text: label}. --pipeline full (the default) runs the shared\n"
                    "tok2vec and the parser before the ner, as spacy.load; tokens then carry head, dep and sent_start.\n"
+                   "doc is spaCy's doc.to_json() of the whole Doc (its pipeline unless --pipeline is given: the fields of\n"
+                   "what that pipeline computes); --noun-chunks adds \"spans\": {\"noun_chunks\": [...]}.\n"
                    "--precision bf16 runs the tok2vecs' products in bfloat16 (faster on CPUs with AVX512_BF16), int8 in\n"
                    "int8 (faster with AVX2); neither always gives spaCy's entities (see nerd eval); fp32, the default, does.\n");
             return 0;
@@ -89,7 +95,7 @@ int cmd_ner(int argc, char **argv)
     if (cli_read_input(input, &in) || !(m = cli_load_model(mo.model, verbose)) ||
         cli_apply_precision(m, mo.precision, verbose) || !(d = nerd_doc_new()))
         goto done;
-    if (!mo.pipeline_given) pipeline = nerd_model_default_pipeline(m);
+    if (!mo.pipeline_given) pipeline = fmt == FMT_DOC ? DOC_JSON_PIPELINE : nerd_model_default_pipeline(m);
     if (!nerd_model_has_pipeline(m, pipeline)) {
         fprintf(stderr, "nerd ner: cannot run the %s pipeline: %s\n", pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
                 nerd_model_pipeline_error(m, pipeline));
@@ -100,7 +106,7 @@ int cmd_ner(int argc, char **argv)
     size_t docs = 0;
     rc = 0;
     if (!jsonl) {
-        if (answer(m, d, in.ptr, in.len, pipeline, fmt, &out) < 0) rc = 1;
+        if (answer(m, d, in.ptr, in.len, pipeline, fmt, noun_chunks, &out) < 0) rc = 1;
         buf_putc(&out, '\n');
         fwrite(out.ptr, 1, out.len, stdout);
         rc |= nerd_doc_nents(d) == 0 && out.len > 9 && !strncmp(out.ptr, "{\"error\"", 8);
@@ -117,7 +123,7 @@ int cmd_ner(int argc, char **argv)
                 json_write_string(&out, why, strlen(why), 0);
                 buf_putc(&out, '}');
                 rc = 1;
-            } else if (answer(m, d, t->u.str.ptr, t->u.str.len, pipeline, fmt, &out)) {
+            } else if (answer(m, d, t->u.str.ptr, t->u.str.len, pipeline, fmt, noun_chunks, &out)) {
                 rc = 1;
             }
             buf_putc(&out, '\n');

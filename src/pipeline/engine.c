@@ -529,11 +529,15 @@ int nerd_doc_head(const nerd_doc *d, size_t i, size_t *head, const char **dep)
     return 0;
 }
 
-/* What the doc holds: the parse (heads, deps, sentence starts) and the entities so far; spaCy's
- * has_annotation is false on an empty doc for every attribute. */
+/* What the doc holds: the parse (heads, deps, sentence starts) and the entities so far. spaCy's
+ * has_annotation is true on an empty doc for every attribute ("empty docs are always annotated"),
+ * so its to_json() has "ents" and "sents" there, whatever the pipeline. */
 unsigned nerd_doc_annotations(const nerd_doc *d)
 {
-    if (!d || d->ntoks == 0) return 0;
+    if (!d) return 0;
+    if (d->ntoks == 0)
+        return NERD_ANNOT_TAG | NERD_ANNOT_POS | NERD_ANNOT_MORPH | NERD_ANNOT_LEMMA | NERD_ANNOT_DEP |
+               NERD_ANNOT_SENT_START | NERD_ANNOT_ENTS;
     unsigned have = 0;
     if (d->has_parse) have |= NERD_ANNOT_DEP | NERD_ANNOT_SENT_START;
     if (d->has_ents) have |= NERD_ANNOT_ENTS;

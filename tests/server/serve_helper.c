@@ -231,6 +231,24 @@ double timed_exchange(int port, const buf *req, buf *out, int *closed)
     return took;
 }
 
+void model_copy_without_parser(const char *tag, char *dir, size_t size)
+{
+    char cmd[1400];
+    snprintf(dir, size, "/tmp/nerd-noparser-%s-%d", tag, (int)getpid());
+    snprintf(cmd, sizeof cmd,
+             "rm -rf %s && cp -rL %s %s && chmod -R u+w %s && rm -rf %s/parser && "
+             "sed -i 's/\"tagger\",\"parser\",/\"tagger\",/' %s/config.cfg",
+             dir, test_standin(), dir, dir, dir, dir);
+    CHECK(system(cmd) == 0);
+}
+
+void model_copy_remove(const char *dir)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
 void expect_paris(int port)
 {
     buf out = {0};

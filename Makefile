@@ -331,6 +331,24 @@ test-matcher: $(BUILD)/matcher-spacy-check $(MATCHER_CASES) $(BUILD)/nerd-tests
 	$(BUILD)/matcher-spacy-check $(MATCHER_CASES)
 	$(BUILD)/nerd-tests matcher_
 
+# POST /doc and POST /displacy against spaCy (tests/spacy/doc_http.py): the 2,672 golden texts and
+# 2,000 generated ones, each model folder of SPACY_MODELS; doc.to_json(), displacy.parse_ents and
+# parse_deps (its options) must be nerd's answers field by field. DOC_HTTP_FLAGS: without the tags,
+# parts of speech, morphology and lemmas nerd does not compute yet.
+DOC_HTTP_FLAGS ?= --without-tags
+.PHONY: test-doc-http
+test-doc-http: $(BUILD)/nerd $(VENV)/.installed
+	$(VENV_PY) tests/spacy/doc_http.py --nerd $(BUILD)/nerd --work $(BUILD)/doc-http --models $(SPACY_MODELS) $(DOC_HTTP_FLAGS)
+
+# GET /ui in a real browser (tests/ui/test_ui.py): Debian's chromium, chromium-driver and
+# python3-selenium (`.ci/deps.sh ui` installs them) against a live nerd serve on the real model:
+# the spans the page highlights are POST /ents' entities in displaCy's colours, the words and arcs
+# it draws POST /displacy's. The screenshot goes to $(BUILD)/ui.png (docs/ui.png is a copy).
+.PHONY: test-ui
+test-ui: $(BUILD)/nerd model-present
+	sh .ci/deps.sh ui
+	/usr/bin/python3 tests/ui/test_ui.py --nerd $(BUILD)/nerd --model $(MODEL_DIR) --screenshot $(BUILD)/ui.png
+
 # Build, then serve the default model on 127.0.0.1:8000 (ARGS="-w 2 -k async" to change).
 serve: $(BUILD)/nerd
 	$(BUILD)/nerd serve $(ARGS)

@@ -215,3 +215,31 @@ TEST_T(cli_format_doc_is_the_routes_answer, 90)
     buf_free(&got);
     buf_free(&want);
 }
+
+/* GET /ui: the embedded page, HTML, which asks /displacy for both styles and loads nothing from
+ * anywhere (its only URL is the SVG namespace's name, which is never fetched). tests/ui/test_ui.py
+ * runs it in a browser. */
+TEST(serve_ui_is_a_page_without_external_assets)
+{
+    test_server s;
+    server_start(&s, (const char *[]){NULL});
+    buf out = {0};
+    CHECK_EQ_INT(http_json(s.port, "GET", "/ui", NULL, &out), 200);
+    CHECK(strstr(out.ptr, "\r\nContent-Type: text/html; charset=utf-8\r\n"));
+    const char *page = http_body(&out);
+    CHECK(strstr(page, "post(\"displacy\", { text, style: \"ent\" })") && strstr(page, "style: \"dep\""));
+    static const char svg_ns[] = "\"http://www.w3.org/2000/svg\"";
+    const char *ns = strstr(page, svg_ns);
+    CHECK(ns && !strstr(ns + 1, svg_ns));
+    static const char *const external[] = {"https://", "src=", "href=", "url(", "@import", "//"};
+    for (size_t i = 0; i < sizeof external / sizeof *external; i++) {
+        const char *hit = strstr(page, external[i]);
+        /* the namespace's "http://" and the "//" of a JavaScript comment are the only ones allowed */
+        while (hit && ((hit >= ns && hit < ns + sizeof svg_ns) || (!strcmp(external[i], "//") && hit[2] == ' ')))
+            hit = strstr(hit + 1, external[i]);
+        CHECKF(!hit, "the page refers to something outside it: %.60s", hit);
+    }
+    CHECK(!strstr(page, "http://") || strstr(page, "http://") == ns + 1);
+    buf_free(&out);
+    server_stop(&s, SIGTERM);
+}

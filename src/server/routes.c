@@ -404,16 +404,17 @@ static int one_text(const nerd_model *m, nerd_doc *doc, double deadline, const j
     size_t len = t->u.str.len;
     nerd_status st = nerd_ner_until(m, doc, text, len, r->pipeline, deadline);
     if (st != NERD_OK) return (int)st;
-    char lang[16];
-    model_lang(m, lang, sizeof lang);
     switch (r->answer) {
     case ANSWER_SEED: return ents_write_dict(doc, text, out);
     case ANSWER_ENTS: return ents_write_list(doc, text, out);
     case ANSWER_DOC: return doc_json_write(doc, text, len, r->noun_chunks, out);
-    case ANSWER_DISPLACY_ENT: return displacy_write_ents(doc, text, len, lang, out);
-    case ANSWER_DISPLACY_DEP: return displacy_write_deps(doc, text, lang, &r->dep_options, out);
+    case ANSWER_DISPLACY_ENT:
+    case ANSWER_DISPLACY_DEP: break;
     }
-    return -1;
+    char lang[16];
+    model_lang(m, lang, sizeof lang);
+    return r->answer == ANSWER_DISPLACY_ENT ? displacy_write_ents(doc, text, len, lang, out)
+                                            : displacy_write_deps(doc, text, lang, &r->dep_options, out);
 }
 
 void route_compute(const nerd_model *m, nerd_doc *doc, double deadline, route_result *r)

@@ -21,7 +21,7 @@ BENCH_SRC  := $(wildcard src/bench/*.c)
 CLI_SRC    := $(wildcard src/cli/*.c)
 BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/bench-%,$(wildcard bench/*.c))
 TEST_SRC   := $(wildcard tests/*.c) $(wildcard tests/*/*.c)
-TEST_SRC   := $(filter-out tests/fuzz/% tests/soak/% tests/install/% tests/matcher/spacy_check.c,$(TEST_SRC))
+TEST_SRC   := $(filter-out tests/fuzz/% tests/soak/% tests/install/% tests/matcher/spacy_check.c tests/lemma/spacy_check.c,$(TEST_SRC))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ    := $(call obj,$(LIB_SRC))
@@ -306,6 +306,15 @@ test-spacy: $(BUILD)/nerd $(VENV)/.installed
 	$(VENV_PY) tests/spacy/diff.py --nerd $(BUILD)/nerd --work $(BUILD)/spacy-diff \
 	  --models $(SPACY_MODELS) --seed $(SPACY_SEED) --count $(SPACY_COUNT)
 
+# The whole Doc against spaCy (tests/spacy/doc_parity.py): doc.to_json() and doc.noun_chunks of
+# spacy.load(folder) against `nerd ner --format doc --noun-chunks` (the doc pipeline), field by field,
+# over the 2,672 golden texts and test-spacy's generated texts, for each folder of SPACY_MODELS.
+# Ends with "doc-parity: N docs, M identical"; fails unless every document is identical.
+.PHONY: test-doc
+test-doc: $(BUILD)/nerd $(VENV)/.installed
+	$(VENV_PY) tests/spacy/doc_parity.py --nerd $(BUILD)/nerd --work $(BUILD)/doc-parity \
+	  --models $(SPACY_MODELS) --seed $(SPACY_SEED) --count $(SPACY_COUNT)
+
 # Issue 19's custom-trained pipelines (tools/train_pipelines.py): `spacy init config` for ner,
 # tok2vec+ner, tagger+parser+ner and parser+ner (efficiency and accuracy presets, no static vectors) and
 # edited copies (Tok2Vec/MultiHashEmbed/encoder/parser versions, attributes, rows, widths), trained by
@@ -331,11 +340,30 @@ test-matcher: $(BUILD)/matcher-spacy-check $(MATCHER_CASES) $(BUILD)/nerd-tests
 	$(BUILD)/matcher-spacy-check $(MATCHER_CASES)
 	$(BUILD)/nerd-tests matcher_
 
+# nerd's rule lemmatizer and English noun chunks against spaCy's (tests/lemma/gen_cases.py: the
+# real model and the stand-in over the golden texts and test-spacy's generated texts, the
+# attribute_ruler's lemmas kept apart), every token's lemma and every doc's chunks, then their
+# unit tests.
+LEMMA_MODELS := real:$(MODEL_DIR) standin:$(STANDIN)
+LEMMA_CASES := $(patsubst %,$(BUILD)/lemma/cases-%.jsonl,real standin)
+$(BUILD)/lemma/cases-%.jsonl: tests/lemma/gen_cases.py tests/spacy/gen_texts.py $(patsubst %,../shared/golden/%.jsonl,$(GOLDEN_SETS)) $(MODEL_DIR)/config.cfg $(VENV)/.installed
+	@mkdir -p $(dir $@)
+	$(VENV_PY) tests/lemma/gen_cases.py --model $(patsubst $*:%,%,$(filter $*:%,$(LEMMA_MODELS))) --seed $(SPACY_SEED) \
+	  --count $(SPACY_COUNT) --out $@ $(patsubst %,../shared/golden/%.jsonl,$(GOLDEN_SETS))
+$(BUILD)/lemma-spacy-check: $(call obj,tests/lemma/spacy_check.c) $(BUILD)/libnerd.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnerd.a $(LDLIBS)
+.PHONY: test-lemma
+test-lemma: $(BUILD)/lemma-spacy-check $(BUILD)/nerd-tests
+	$(MAKE) -j2 $(LEMMA_CASES)
+	@for c in $(LEMMA_CASES); do $(BUILD)/lemma-spacy-check $$c || exit 1; done
+	$(BUILD)/nerd-tests lemma_
+
 # POST /doc and POST /displacy against spaCy (tests/spacy/doc_http.py): the 2,672 golden texts and
 # 2,000 generated ones, each model folder of SPACY_MODELS; doc.to_json(), displacy.parse_ents and
-# parse_deps (its options) must be nerd's answers field by field. DOC_HTTP_FLAGS: without the tags,
-# parts of speech, morphology and lemmas nerd does not compute yet.
-DOC_HTTP_FLAGS ?= --without-tags
+# parse_deps (its options, collapse_phrases included) must be nerd's answers field by field, noun
+# chunks too. DOC_HTTP_FLAGS=--without-tags compares without tags, parts of speech, morphology and
+# lemmas (for a model whose doc pipeline lacks them).
+DOC_HTTP_FLAGS ?= --noun-chunks
 .PHONY: test-doc-http
 test-doc-http: $(BUILD)/nerd $(VENV)/.installed
 	$(VENV_PY) tests/spacy/doc_http.py --nerd $(BUILD)/nerd --work $(BUILD)/doc-http --models $(SPACY_MODELS) $(DOC_HTTP_FLAGS)

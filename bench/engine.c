@@ -6,7 +6,9 @@
  *   sgemm rate of this machine (the "sgemm-limit ratio"), words/s over the golden texts and
  *   the word cache's hit rate; nerd's own kernel at several row counts (what batching could
  *   gain), and its int8 kernel against it; and the full pipeline (shared tok2vec + parser +
- *   ner) on Paris beside the ner alone, exact, bf16 and int8, and over the golden texts.
+ *   ner) on Paris beside the ner alone, exact, bf16 and int8, and over the golden texts; and the
+ *   doc pipeline (the whole Doc: tagger, attribute_ruler, lemmatizer, noun chunks besides) on
+ *   Paris against the entities alone and the full pipeline, and over the golden texts.
  * `--json FILE` also writes the per-document figures there, for bench/spacy_speed.py to set
  * spaCy's beside them. */
 #include "nerd.h"
@@ -277,7 +279,11 @@ static double kernel_gflops(int rows, int lda, double *i8)
 
 /* The figures bench/spacy_speed.py sets spaCy's beside: ms/doc on Paris and words/s over the
  * golden texts, per pipeline and precision (0 where the model has no full pipeline). */
-typedef struct { double paris_ms[2][3]; golden_run golden[2][3]; size_t paris_tokens, paris_words; } speed_figures;
+typedef struct {
+    double paris_ms[2][3], paris_doc_ms; /* the doc pipeline: exact only */
+    golden_run golden[2][3], golden_doc;
+    size_t paris_tokens, paris_words;
+} speed_figures;
 
 static void write_json(const char *file, const speed_figures *f, size_t docs)
 {
@@ -288,7 +294,9 @@ static void write_json(const char *file, const speed_figures *f, size_t docs)
     for (int p = 0; p < 2; p++)
         for (int q = 0; q < 3; q++)
             fprintf(out, ", \"%s %s ms\": %.4f", pipeline_names[p], precision_names[q], f->paris_ms[p][q]);
-    fprintf(out, "},\n \"golden\": {\"docs\": %zu, \"words\": %zu", docs, f->golden[0][0].words);
+    fprintf(out, ", \"doc exact ms\": %.4f", f->paris_doc_ms);
+    fprintf(out, "},\n \"golden\": {\"docs\": %zu, \"words\": %zu, \"doc exact words/s\": %.1f", docs,
+            f->golden[0][0].words, f->golden_doc.words_s);
     for (int p = 0; p < 2; p++)
         for (int q = 0; q < 3; q++)
             fprintf(out, ", \"%s %s words/s\": %.1f", pipeline_names[p], precision_names[q], f->golden[p][q].words_s);
@@ -395,6 +403,11 @@ int main(int argc, char **argv)
         nerd_model_set_cache(by_precision[q], CACHE_ENTRIES);
         fig.golden[1][q] = run_golden(by_precision[q], d, &c, NERD_PIPELINE_FULL);
     }
+    const int doc = nerd_model_has_pipeline(m, NERD_PIPELINE_DOC);
+    if (doc) { /* the whole Doc's pass, from an empty cache as the others */
+        nerd_model_set_cache(m, CACHE_ENTRIES);
+        fig.golden_doc = run_golden(m, d, &c, NERD_PIPELINE_DOC);
+    }
 
     /* Paris, median of many runs; the configurations (each on an instruction-set level) and the
      * reference sgemm take turns, so that the machine's other load falls on all of them alike */
@@ -421,12 +434,14 @@ int main(int argc, char **argv)
         {"full, exact, no word cache", m_nocache, NERD_PIPELINE_FULL},
         {"full, bf16, cache warm", m_bf16, NERD_PIPELINE_FULL},
         {"full, int8, cache warm", m_int8, NERD_PIPELINE_FULL},
+        {"doc (whole Doc), exact, warm", m, NERD_PIPELINE_DOC},
     };
     /* each configuration on the levels that change its products: the best and AVX2 (int8
      * also AVX-VNNI) */
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
-        if (kinds[k].p == NERD_PIPELINE_FULL && !full) continue;
+        if ((kinds[k].p == NERD_PIPELINE_FULL && !full) || (kinds[k].p == NERD_PIPELINE_DOC && !doc)) continue;
         for (int isa = best; isa >= KN_ISA_AVX2; isa--) {
+            if (kinds[k].p == NERD_PIPELINE_DOC && isa != (int)best) continue; /* its products are full's */
             if (isa == KN_ISA_AVXVNNI && kinds[k].m != m_int8) continue;
             if (isa != (int)best && isa < KN_ISA_AVX2) continue;
             conf[nconf++] = (struct config){kinds[k].what, kinds[k].m, kinds[k].p, (kn_isa)isa, {0}, 0};
@@ -519,12 +534,19 @@ int main(int argc, char **argv)
            ptoks, RUNS, macs * ptoks / 1e6, limit_ms, full_macs / 1e6, limit_full);
     double exact_ms[2] = {0, 0}; /* the best level's exact ner and full, cache warm */
     for (int c = 0; c < nconf; c++)
-        if (conf[c].isa == best && conf[c].m == m) exact_ms[conf[c].pipeline == NERD_PIPELINE_FULL] = conf[c].med;
+        if (conf[c].isa == best && conf[c].m == m && conf[c].pipeline != NERD_PIPELINE_DOC)
+            exact_ms[conf[c].pipeline == NERD_PIPELINE_FULL] = conf[c].med;
     for (int c = 0; c < nconf; c++) {
         const struct config *f = &conf[c];
         nerd_precision prec = f->m == m_bf16 ? NERD_PRECISION_BF16 : f->m == m_int8 ? NERD_PRECISION_INT8 : NERD_PRECISION_FP32;
         kn_set_isa(f->isa);
         int isfull = f->pipeline == NERD_PIPELINE_FULL;
+        if (f->pipeline == NERD_PIPELINE_DOC) {
+            printf("  %-30s %-10s %8.3f ms/doc, %.2fx the entities alone (ner), %.2fx the full pipeline's entities\n",
+                   f->what, nerd_precision_kernel(prec), f->med, f->med / exact_ms[0], f->med / exact_ms[1]);
+            fig.paris_doc_ms = f->med;
+            continue;
+        }
         printf("  %-30s %-10s %8.3f ms/doc, sgemm-limit ratio %.2fx", f->what, nerd_precision_kernel(prec), f->med,
                f->med / (isfull ? limit_full : limit_ms));
         if (f->isa != best || f->m != m) printf(", %.2fx the %s exact path's speed", exact_ms[isfull] / f->med, kn_isa_name(best));
@@ -532,7 +554,7 @@ int main(int argc, char **argv)
     }
     kn_set_isa(best);
     for (int c = 0; c < nconf; c++) { /* the best level's figures, for bench/spacy_speed.py */
-        if (conf[c].isa != best || conf[c].m == m_nocache) continue;
+        if (conf[c].isa != best || conf[c].m == m_nocache || conf[c].pipeline == NERD_PIPELINE_DOC) continue;
         int q = conf[c].m == m_bf16 ? 1 : conf[c].m == m_int8 ? 2 : 0;
         fig.paris_ms[conf[c].pipeline == NERD_PIPELINE_FULL][q] = conf[c].med;
     }
@@ -552,6 +574,9 @@ int main(int argc, char **argv)
     if (full)
         printf("full pipeline, golden texts (one pass, caches starting empty): exact %.0f, bf16 %.0f, int8 %.0f "
                "words/s\n", fig.golden[1][0].words_s, fig.golden[1][1].words_s, fig.golden[1][2].words_s);
+    if (doc) printf("doc pipeline (the whole Doc), golden texts (one pass, cache starting empty): exact %.0f words/s\n",
+                    fig.golden_doc.words_s);
+    else printf("  doc pipeline: not run (%s)\n", nerd_model_pipeline_error(m, NERD_PIPELINE_DOC));
     if (json_file) write_json(json_file, &fig, c.n);
     nerd_cache_stats cs;
     nerd_model_cache_stats(m, &cs);

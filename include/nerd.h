@@ -91,8 +91,14 @@ NERD_API int nerd_version_number(void);      /* the library's NERD_VERSION_NUMBE
 /* ---- model ------------------------------------------------------------------------ */
 
 /* Which components run. NER_ONLY is spacy.load(path, exclude=[all but ner]); FULL adds the
- * shared tok2vec and parser, whose sentence starts constrain the entities (spacy.load(path)). */
-typedef enum { NERD_PIPELINE_NER = 0, NERD_PIPELINE_FULL = 1 } nerd_pipeline;
+ * shared tok2vec and parser, whose sentence starts constrain the entities. DOC is everything
+ * spacy.load(path) runs: FULL plus the tagger, attribute_ruler, lemmatizer (and noun chunks),
+ * what doc.to_json() shows; the entities are FULL's. */
+typedef enum { NERD_PIPELINE_NER = 0, NERD_PIPELINE_FULL = 1, NERD_PIPELINE_DOC = 2 } nerd_pipeline;
+/* "ner", "full" or "doc" -> *p; -1 for anything else. */
+NERD_API int nerd_pipeline_parse(const char *s, nerd_pipeline *p);
+/* "ner", "full", "doc", or "unknown" for a value that is none of them. */
+NERD_API const char *nerd_pipeline_name(nerd_pipeline p);
 
 /* The folder `make deps` fetches the real en_core_web_sm 3.8.0 into, relative to a clone's root. */
 #define NERD_FETCHED_MODEL "models/en_core_web_sm-3.8.0"
@@ -123,7 +129,8 @@ NERD_API int nerd_model_has_pipeline(const nerd_model *m, nerd_pipeline p);
  * pipeline). What the server and the CLI run when --pipeline is not given. */
 NERD_API nerd_pipeline nerd_model_default_pipeline(const nerd_model *m);
 /* Why pipeline p cannot run with this model (e.g. "config.cfg: the pipeline has no (enabled)
- * parser component"), or NULL when it can. */
+ * parser component", or for DOC the first enabled component nerd does not compute, by name and
+ * factory), or NULL when it can. */
 NERD_API const char *nerd_model_pipeline_error(const nerd_model *m, nerd_pipeline p);
 
 /* Precision of the network's products. FP32 (the default) gives spaCy's entities exactly;
@@ -211,7 +218,7 @@ typedef struct {
 NERD_API size_t nerd_doc_nents(const nerd_doc *d);
 NERD_API int nerd_doc_ent(const nerd_doc *d, size_t i, nerd_ent *e);
 
-/* Full pipeline only (after nerd_ner with NERD_PIPELINE_FULL): whether token i starts a
+/* Full and doc pipelines only (after nerd_ner with NERD_PIPELINE_FULL or DOC): whether token i starts a
  * sentence (1 or 0, spaCy's token.is_sent_start), its head's index (a root points to
  * itself) and its dependency label (owned by the model; "ROOT" for roots). Return -1 when
  * not computed or out of range. */
@@ -222,7 +229,9 @@ NERD_API int nerd_doc_head(const nerd_doc *d, size_t i, size_t *head, const char
 
 /* Which annotations the doc holds, as spaCy's doc.has_annotation(ATTR) answers: a bit each.
  * doc.to_json() writes a field exactly when its bit is set (ENTS: "ents", SENT_START: "sents",
- * TAG/POS/MORPH/LEMMA: the tokens' fields, DEP: "dep" and "head"). */
+ * TAG/POS/MORPH/LEMMA: the tokens' fields, DEP: "dep" and "head"). As spaCy's: every bit for an
+ * empty doc, SENT_START always for a doc of one token; TAG, POS, MORPH and LEMMA only after the doc
+ * pipeline. */
 enum {
     NERD_ANNOT_TAG = 1 << 0,
     NERD_ANNOT_POS = 1 << 1,
@@ -243,7 +252,8 @@ typedef struct {
 NERD_API int nerd_doc_token_annot(const nerd_doc *d, size_t i, nerd_token_annot *a);
 
 /* doc.noun_chunks (the language's syntax iterator over the parse): token spans [start, end),
- * in spaCy's order; 0 when the doc has no parse or its language has no iterator. */
+ * in spaCy's order, after the doc pipeline; 0 when the doc has no parse or its language has no
+ * iterator (nerd has English's). */
 NERD_API size_t nerd_doc_nnoun_chunks(const nerd_doc *d);
 NERD_API int nerd_doc_noun_chunk(const nerd_doc *d, size_t i, size_t *start, size_t *end);
 

@@ -60,13 +60,9 @@ int cli_read_input(const char *path, buf *b)
 
 int cli_pipeline(const char *s, nerd_pipeline *p)
 {
-    if (!strcmp(s, "ner")) *p = NERD_PIPELINE_NER;
-    else if (!strcmp(s, "full")) *p = NERD_PIPELINE_FULL;
-    else {
-        fprintf(stderr, "nerd: --pipeline must be ner or full, not %s\n", s);
-        return -1;
-    }
-    return 0;
+    if (!nerd_pipeline_parse(s, p)) return 0;
+    fprintf(stderr, "nerd: --pipeline must be ner, full or doc, not %s\n", s);
+    return -1;
 }
 
 int cli_precision(const char *s, nerd_precision *p)

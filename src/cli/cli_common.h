@@ -24,7 +24,7 @@ int cli_precision(const char *s, nerd_precision *p);
  * a message on stderr. */
 int cli_apply_precision(nerd_model *m, nerd_precision p, int verbose);
 
-/* Parses "ner" / "full". 0, or -1 with a message on stderr. */
+/* Parses "ner" / "full" / "doc". 0, or -1 with a message on stderr. */
 int cli_pipeline(const char *s, nerd_pipeline *p);
 
 /* The value of option `name` at argv[*i], given as "name value" (then *i moves to the value)

@@ -227,7 +227,7 @@ int cmd_eval(int argc, char **argv)
     printf("precision: %s (products on the %s code path, instruction set %s)\n", nerd_precision_name(precision),
            nerd_precision_kernel(precision), nerd_isa());
     if (!nerd_model_has_pipeline(m, pipeline)) {
-        fprintf(stderr, "nerd eval: cannot run the %s pipeline: %s\n", pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
+        fprintf(stderr, "nerd eval: cannot run the %s pipeline: %s\n", nerd_pipeline_name(pipeline),
                 nerd_model_pipeline_error(m, pipeline));
         nerd_model_free(m);
         return 1;

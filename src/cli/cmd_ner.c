@@ -1,8 +1,8 @@
 /* nerd ner: entities of a text (a whole file) or of JSON lines {"text": ...}, one answer each. */
 #include "cli/cli.h"
 #include "cli/cli_common.h"
-#include "util/doc_json.h"
 #include "util/ents_json.h"
+#include "util/doc_json.h"
 #include "modelfile/modelfile.h"
 #include "util/json.h"
 
@@ -48,7 +48,7 @@ static int answer(const nerd_model *m, nerd_doc *d, const char *text, size_t len
     if (st != NERD_OK) return buf_printf(out, "{\"error\":\"%s\"}", nerd_strerror(st)) ? -1 : 1;
     if (f == FMT_DICT) return ents_write_dict(d, text, out);
     if (f == FMT_ENTS) return ents_write_list(d, text, out);
-    if (f == FMT_DOC) return doc_json_write(d, text, len, noun_chunks, out);
+    if (f == FMT_DOC) return doc_write_json(d, text, len, noun_chunks ? DOC_JSON_NOUN_CHUNKS : 0, out);
     return write_tokens(d, text, out);
 }
 
@@ -73,12 +73,13 @@ int cmd_ner(int argc, char **argv)
         else if (!strcmp(a, "--noun-chunks")) noun_chunks = 1;
         else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) verbose = 1;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: nerd ner [--model DIR] [--pipeline full|ner] [--precision fp32|bf16|int8] [--format dict|ents|tokens|doc] [--noun-chunks] [--jsonl] [--verbose] [FILE|-]\n"
+            printf("usage: nerd ner [--model DIR] [--pipeline full|ner|doc] [--precision fp32|bf16|int8] [--format dict|ents|tokens|doc] [--noun-chunks] [--jsonl] [--verbose] [FILE|-]\n"
                    "Without --jsonl the whole input is one text; with it, each line is {\"text\": ...} and gets one answer line.\n"
                    "dict is the seed server's answer {entity_text: label}. --pipeline full (the default) runs the shared\n"
                    "tok2vec and the parser before the ner, as spacy.load; tokens then carry head, dep and sent_start.\n"
-                   "doc is spaCy's doc.to_json() of the whole Doc (its pipeline unless --pipeline is given: the fields of\n"
-                   "what that pipeline computes); --noun-chunks adds \"spans\": {\"noun_chunks\": [...]}.\n"
+                   "--pipeline doc runs every component spacy.load runs (the tagger, attribute_ruler, lemmatizer too).\n"
+                   "--format doc is spaCy's doc.to_json() (with --noun-chunks also doc.noun_chunks); it runs the doc\n"
+                   "pipeline unless --pipeline says otherwise.\n"
                    "--precision bf16 runs the tok2vecs' products in bfloat16 (faster on CPUs with AVX512_BF16), int8 in\n"
                    "int8 (faster with AVX2); neither always gives spaCy's entities (see nerd eval); fp32, the default, does.\n");
             return 0;
@@ -95,9 +96,9 @@ int cmd_ner(int argc, char **argv)
     if (cli_read_input(input, &in) || !(m = cli_load_model(mo.model, verbose)) ||
         cli_apply_precision(m, mo.precision, verbose) || !(d = nerd_doc_new()))
         goto done;
-    if (!mo.pipeline_given) pipeline = fmt == FMT_DOC ? DOC_JSON_PIPELINE : nerd_model_default_pipeline(m);
+    if (!mo.pipeline_given) pipeline = fmt == FMT_DOC ? NERD_PIPELINE_DOC : nerd_model_default_pipeline(m);
     if (!nerd_model_has_pipeline(m, pipeline)) {
-        fprintf(stderr, "nerd ner: cannot run the %s pipeline: %s\n", pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
+        fprintf(stderr, "nerd ner: cannot run the %s pipeline: %s\n", nerd_pipeline_name(pipeline),
                 nerd_model_pipeline_error(m, pipeline));
         goto done;
     }

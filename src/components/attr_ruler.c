@@ -1,5 +1,8 @@
 #include "components/attr_ruler.h"
 #include "modelfile/modelfile.h"
+#include "text/morph.h"
+#include "util/json.h"
+
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,4 +142,190 @@ void ar_apply(const ar_dep_rules *r, size_t n, const uint8_t *is_space, int16_t 
             dep[i] = rule->set_dep;
         }
     }
+}
+
+/* ---- the whole attribute_ruler (doc pipeline) ---- */
+
+/* What a pattern may read in the doc pipeline: the token's text attributes, the tagger's and the
+ * parser's output, and the flags nerd has for every token. */
+static const char *const ruler_readable[] = {
+    "ORTH", "TEXT", "LOWER", "NORM", "SHAPE", "LENGTH", "TAG", "POS", "MORPH", "LEMMA", "DEP",
+    "IS_SPACE", "SPACY", "IS_SENT_START", "SENT_START", "OP", NULL,
+};
+
+/* A UD part of speech as spaCy spells it (another value, "noun" too, leaves spaCy a pos it cannot name) */
+static const char *const ud_pos[] = {"ADJ", "ADP", "ADV", "AUX", "CONJ", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART",
+                                     "PRON", "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X", "EOL", "SPACE", NULL};
+
+static int copy_str(nerd_str *out, const char *s, size_t n)
+{
+    char *c = malloc(n + 1);
+    if (!c) return -1;
+    memcpy(c, s, n);
+    c[n] = 0;
+    *out = (nerd_str){c, n};
+    return 0;
+}
+
+/* The first key a pattern token reads that the doc pipeline cannot give, or NULL. */
+static const msgpack_object *unreadable_key(const msgpack_object *pats)
+{
+    for (uint32_t p = 0; pats->type == MSGPACK_OBJECT_ARRAY && p < pats->via.array.size; p++) {
+        const msgpack_object *pat = &pats->via.array.ptr[p];
+        for (uint32_t t = 0; pat->type == MSGPACK_OBJECT_ARRAY && t < pat->via.array.size; t++) {
+            const msgpack_object *tok = &pat->via.array.ptr[t];
+            for (uint32_t i = 0; tok->type == MSGPACK_OBJECT_MAP && i < tok->via.map.size; i++) {
+                int ok = 0;
+                for (int a = 0; ruler_readable[a] && !ok; a++) ok = mf_key_is(&tok->via.map.ptr[i].key, ruler_readable[a]);
+                if (!ok) return &tok->via.map.ptr[i].key;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* One rule's attrs into rule. 0, or -1 with the reason in why. */
+static int read_attrs(ar_rule *rule, ae_moves *mv, const msgpack_object *attrs, buf *scratch, char *why, size_t whylen)
+{
+    rule->dep = -1;
+    if (!attrs || attrs->type != MSGPACK_OBJECT_MAP) return snprintf(why, whylen, "no attrs map"), -1;
+    for (uint32_t i = 0; i < attrs->via.map.size; i++) {
+        const msgpack_object *k = &attrs->via.map.ptr[i].key, *v = &attrs->via.map.ptr[i].val;
+        const char *s, *name;
+        size_t n, nn;
+        if (mf_str(k, &name, &nn)) return snprintf(why, whylen, "a non-string attribute"), -1;
+        if (mf_str(v, &s, &n)) return snprintf(why, whylen, "%.*s is not a string", (int)nn, name), -1;
+        int rc = 0;
+        if (mf_key_is(k, "TAG")) rc = copy_str(&rule->tag, s, n);
+        else if (mf_key_is(k, "LEMMA")) rc = copy_str(&rule->lemma, s, n);
+        else if (mf_key_is(k, "MORPH")) {
+            buf_clear(scratch);
+            int m = morph_normalize(s, n, scratch);
+            if (m == -1) return snprintf(why, whylen, "MORPH \"%.*s\" is not Field=Value|...", (int)n, s), -1;
+            rc = m ? -1 : copy_str(&rule->morph, scratch->ptr, scratch->len);
+        } else if (mf_key_is(k, "POS")) {
+            int found = -1;
+            for (int p = 0; ud_pos[p] && found < 0; p++)
+                if (strlen(ud_pos[p]) == n && !memcmp(ud_pos[p], s, n)) found = p;
+            if (found < 0) return snprintf(why, whylen, "POS \"%.*s\" is no universal part of speech", (int)n, s), -1;
+            rule->pos = (nerd_str){ud_pos[found], strlen(ud_pos[found])};
+        } else if (mf_key_is(k, "DEP") && mv) {
+            rule->dep = ae_label(mv, s, n);
+            rc = rule->dep < 0 ? -1 : 0;
+        } else {
+            return snprintf(why, whylen, "it sets %.*s (the doc pipeline sets TAG, POS, MORPH, LEMMA and DEP%s)",
+                            (int)nn, name, mv ? "" : " after a parser"), -1;
+        }
+        if (rc) return snprintf(why, whylen, "out of memory"), -2;
+    }
+    return 0;
+}
+
+/* Every rule of the file into r: 0, -1 a rule nerd does not compute (why says which and how),
+ * -2 out of memory. */
+static int read_rules(ar_ruler *r, ae_moves *mv, const msgpack_object_array *entries, char *why, size_t whylen)
+{
+    buf json = {0}, scratch = {0};
+    json_doc jd = {0};
+    r->rules = calloc(entries->size + 1, sizeof *r->rules);
+    r->mt = matcher_new();
+    int rc = r->rules && r->mt ? 0 : -2;
+    for (uint32_t e = 0; !rc && e < entries->size; e++, r->nrules++) {
+        const msgpack_object *ent = &entries->ptr[e], *pats = mf_map_get(ent, "patterns"),
+                             *index = mf_map_get(ent, "index");
+        ar_rule *rule = &r->rules[e];
+        if ((rc = read_attrs(rule, mv, mf_map_get(ent, "attrs"), &scratch, why, whylen))) break;
+        rc = -1;
+        if (index && index->type == MSGPACK_OBJECT_POSITIVE_INTEGER && index->via.u64 < 1u << 20)
+            rule->index = (int)index->via.u64;
+        else if (index && index->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && index->via.i64 > -(1 << 20))
+            rule->index = (int)index->via.i64;
+        else if (index) {
+            snprintf(why, whylen, "its index is not an integer");
+            break;
+        }
+        const msgpack_object *bad = pats ? unreadable_key(pats) : NULL;
+        const char *bs = "?";
+        size_t bn = 1;
+        if (bad) {
+            mf_str(bad, &bs, &bn);
+            snprintf(why, whylen, "a pattern reads %.*s, which the doc pipeline does not give the Matcher",
+                     (int)(bn < 64 ? bn : 64), bs);
+            break;
+        }
+        buf_clear(&json);
+        json_doc_free(&jd);
+        int tj = pats ? mf_to_json(pats, &json, 0) : -1;
+        int pj = tj ? tj : json_parse(json.ptr, json.len, JSON_MAX_DEPTH_DEFAULT, &jd, why, whylen);
+        if (tj == -2 || pj == JSON_ERR_NOMEM) {
+            rc = -2;
+            break;
+        }
+        char key[16];
+        snprintf(key, sizeof key, "%u", e);
+        if (pj) snprintf(why, whylen, "its patterns are no list of token patterns");
+        if (pj || matcher_add(r->mt, key, &jd.root, MATCHER_GREEDY_NONE, why, whylen)) break;
+        rc = matcher_key_count(r->mt) == e + 1 ? 0 : -2; /* keys number the rules */
+        if (rc) break;
+    }
+    json_doc_free(&jd);
+    buf_free(&json);
+    buf_free(&scratch);
+    return rc;
+}
+
+nerd_status ar_ruler_load(ar_ruler *r, ae_moves *mv, const char *path, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    mf_msgpack mp;
+    char why[300] = "";
+    nerd_status rc = mf_msgpack_read(&mp, path, "an attribute_ruler patterns file", MSGPACK_OBJECT_ARRAY, err, errlen);
+    int got = rc == NERD_OK ? read_rules(r, mv, &mp.root->via.array, why, sizeof why) : 0;
+    if (got == -2) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        rc = NERD_ERR_NOMEM;
+    } else if (got) {
+        snprintf(err, errlen, "%s: rule %d: %s", path, r->nrules, why);
+        rc = NERD_ERR_UNSUPPORTED;
+    }
+    mf_msgpack_free(&mp);
+    if (rc == NERD_OK) r->reads = matcher_str_attrs_used(r->mt);
+    else ar_ruler_free(r);
+    return rc;
+}
+
+void ar_ruler_free(ar_ruler *r)
+{
+    for (int i = 0; r->rules && i <= r->nrules; i++) {
+        free((char *)r->rules[i].tag.ptr);
+        free((char *)r->rules[i].morph.ptr);
+        free((char *)r->rules[i].lemma.ptr);
+    }
+    free(r->rules);
+    matcher_free(r->mt);
+    memset(r, 0, sizeof *r);
+}
+
+static int match_order(const void *a, const void *b)
+{
+    const matcher_match *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    return (x->end > y->end) - (x->end < y->end);
+}
+
+int ar_ruler_run(const ar_ruler *r, const matcher_token *toks, size_t n, matcher_matches *scratch, ar_apply_fn apply,
+                 void *ctx)
+{
+    if (!r->mt || matcher_run(r->mt, toks, n, scratch)) return r->mt ? -1 : 0;
+    /* spaCy sorts (rule number, match id, start, end): one match id per rule */
+    qsort(scratch->items, scratch->n, sizeof *scratch->items, match_order);
+    for (size_t i = 0; i < scratch->n; i++) {
+        const matcher_match *mm = &scratch->items[i];
+        const ar_rule *rule = &r->rules[mm->key];
+        int len = mm->end - mm->start, at = rule->index < 0 ? len + rule->index : rule->index;
+        if (at < 0 || at >= len) continue; /* spaCy raises (E1001); no rule of a shipped folder does */
+        apply(ctx, rule, (size_t)(mm->start + at));
+    }
+    return 0;
 }

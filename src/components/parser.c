@@ -20,7 +20,7 @@
 #define PARSE_MIN_CONTEXT 8 /* tokens each side of a chunk, beyond the encoder's receptive field */
 
 /* The parser and the tok2vec it listens to: config, weights, moves, and the attribute_ruler's
- * DEP rules after it. */
+ * DEP rules after it. The doc pipeline's tagger reads the same tok2vec output. */
 /* The parser's cfg, when there is one: beam search would decode differently. */
 static nerd_status check_greedy(const char *path, char *err, size_t errlen)
 {
@@ -96,7 +96,7 @@ nerd_status parser_component_load(nerd_model *m, const spacy_config *c, const ch
     return NERD_OK;
 }
 
-nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline)
+nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadline)
 {
     const size_t n = d->ntoks;
     const t2v_net *t2v = &m->t2v;
@@ -111,9 +111,12 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline)
     const size_t win = n < window ? n : window;
     const size_t f_scratch = t2v_fast_scratch_floats(t2v, span), f_vecs = span * t2v->width, f_proj = n * pn->nI,
                  f_table = (win + 1) * rowlen, f_side = rowlen;
-    const size_t need = f_scratch + f_vecs + f_proj + f_table + f_side + pn->nO + (size_t)pn->nclasses + 64;
+    const int tag = doc && m->tagger.nlabels > 0; /* the tagger reads the same tok2vec pass */
+    const size_t f_tags = tag ? softmax_scratch_floats(&m->tagger.out, PARSE_CHUNK) : 0;
+    const size_t need = f_scratch + f_vecs + f_proj + f_table + f_side + pn->nO + (size_t)pn->nclasses + f_tags + 64;
     const size_t nints = ae_state_ints(n) + ae_annotate_ints(n), nbytes = ae_state_bytes(n) + (size_t)pn->nclasses;
-    if (grow_array((void **)&d->t2v_attrs, &d->t2v_attrcap, n * t2v->nattrs + 1, sizeof *d->t2v_attrs) ||
+    if ((tag && grow_array((void **)&d->tag_ids, &d->tagcap, n + 1, sizeof *d->tag_ids)) ||
+        grow_array((void **)&d->t2v_attrs, &d->t2v_attrcap, n * t2v->nattrs + 1, sizeof *d->t2v_attrs) ||
         grow_array((void **)&d->pwork, &d->pworkcap, need, sizeof(float)) ||
         grow_array((void **)&d->pints, &d->pintscap, nints + 1, sizeof(int)) ||
         grow_array((void **)&d->pbytes, &d->pbytescap, nbytes + 1, 1))
@@ -127,6 +130,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline)
     d->parsecap = cap;
     float *scratch = d->pwork, *vecs = scratch + f_scratch, *proj = vecs + f_vecs, *table = proj + f_proj;
     float *side = table + f_table, *hidden = side + f_side, *scores = hidden + pn->nO;
+    float *tag_scores = scores + pn->nclasses;
     uint8_t *valid = d->pbytes + ae_state_bytes(n);
 
     /* the shared tok2vec, chunk by chunk, straight into the projection the parser reads */
@@ -138,6 +142,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline)
         t2v_fast_forward(t2v, &m->full_t2v_packed, m->precision, m->full_cache, d->t2v_attrs + a * t2v->nattrs, b - a,
                          vecs, scratch, NULL, NULL, NULL);
         parser_fast_project(pn, &m->full_parser_packed, vecs + (c0 - a) * t2v->width, c1 - c0, proj + c0 * pn->nI);
+        if (tag) softmax_argmax(&m->tagger.out, vecs + (c0 - a) * t2v->width, c1 - c0, tag_scores, d->tag_ids + c0);
     }
 
     /* greedy arc-eager decoding */
@@ -170,7 +175,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline)
         ae_apply(mv, &st, best);
     }
     ae_annotate(mv, &st, d->space, d->heads, d->deps, d->sent_starts, d->pints + ae_state_ints(n));
-    ar_apply(&m->dep_rules, n, d->space, d->deps);
+    if (!doc) ar_apply(&m->dep_rules, n, d->space, d->deps); /* else the whole ruler sets them */
     d->parse_steps = st.steps;
     d->has_parse = 1;
     d->model = m;

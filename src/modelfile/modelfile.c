@@ -1,5 +1,8 @@
 #include "modelfile/modelfile.h"
 #include "util/msgpack_bounds.h"
+#include "text/pystr.h"
+
+#include <math.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -214,4 +217,43 @@ int jsonl_next(jsonl_iter *it)
 void jsonl_free(jsonl_iter *it)
 {
     json_doc_free(&it->doc);
+}
+
+int mf_to_json(const msgpack_object *o, buf *out, int depth)
+{
+    const char *s;
+    size_t n;
+    if (depth > JSON_MAX_DEPTH_DEFAULT) return -1;
+    if (!mf_str(o, &s, &n)) {
+        if (!py_utf8_valid(s, n, NULL)) return -1;
+        return json_write_string(out, s, n, 0) ? -2 : 0;
+    }
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL: return buf_puts(out, "null") ? -2 : 0;
+    case MSGPACK_OBJECT_BOOLEAN: return buf_puts(out, o->via.boolean ? "true" : "false") ? -2 : 0;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER: return buf_printf(out, "%llu", (unsigned long long)o->via.u64) ? -2 : 0;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return buf_printf(out, "%lld", (long long)o->via.i64) ? -2 : 0;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        if (!isfinite(o->via.f64)) return -1;
+        return buf_printf(out, "%.17g", o->via.f64) ? -2 : 0;
+    case MSGPACK_OBJECT_ARRAY:
+        if (buf_putc(out, '[')) return -2;
+        for (uint32_t i = 0; i < o->via.array.size; i++) {
+            int rc = i && buf_putc(out, ',') ? -2 : mf_to_json(&o->via.array.ptr[i], out, depth + 1);
+            if (rc) return rc;
+        }
+        return buf_putc(out, ']') ? -2 : 0;
+    case MSGPACK_OBJECT_MAP:
+        if (buf_putc(out, '{')) return -2;
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+            const msgpack_object *k = &o->via.map.ptr[i].key;
+            if (k->type != MSGPACK_OBJECT_STR && k->type != MSGPACK_OBJECT_BIN) return -1;
+            int rc = i && buf_putc(out, ',') ? -2 : mf_to_json(k, out, depth + 1);
+            if (!rc) rc = buf_putc(out, ':') ? -2 : mf_to_json(&o->via.map.ptr[i].val, out, depth + 1);
+            if (rc) return rc;
+        }
+        return buf_putc(out, '}') ? -2 : 0;
+    default: return -1;
+    }
 }

@@ -51,6 +51,12 @@ int mf_key_is(const msgpack_object *k, const char *key);
 /* The value of key in map (the first match), or NULL (also when map is not a map). */
 const msgpack_object *mf_map_get(const msgpack_object *map, const char *key);
 
+/* Appends o as JSON text (maps with string keys, arrays, strings, numbers, booleans, nil), so that
+ * what spaCy stored as msgpack (the attribute_ruler's patterns) can go where JSON is read. 0, -1
+ * for what JSON cannot hold (a non-string key, invalid UTF-8, a non-finite number), -2 when
+ * memory runs out. */
+int mf_to_json(const msgpack_object *o, buf *out, int depth);
+
 /* JSON lines over data[0..len): one JSON value per line, "\n" or "\r\n" ended (the last line may
  * lack it); lines of only whitespace are skipped. */
 typedef struct {

@@ -133,6 +133,33 @@ static void weights_checksum(nerd_model *m)
     sha256_hex(&c, m->weights_sha256);
 }
 
+/* The doc pipeline's components beyond FULL's: the tagger (its registry row's load), the whole
+ * attribute_ruler, the rule lemmatizer, and the language's noun chunks. */
+static nerd_status load_doc_components(nerd_model *m, const spacy_config *cfg, const char *dir,
+                                       const pipeline_plan *plan, char *err, size_t errlen)
+{
+    char path[4096], lang[16] = "";
+    nerd_status s;
+    cfg_str(cfg, "nlp", "lang", lang, sizeof lang);
+    m->noun_chunks_en = !strcmp(lang, "en");
+    if (*plan->tagger) {
+        if (!m->has_full) {
+            snprintf(err, errlen, "%s/config.cfg [components.%s]: nerd computes the tagger with the parser's tok2vec, "
+                     "and this pipeline has no parser", dir, plan->tagger);
+            return NERD_ERR_UNSUPPORTED;
+        }
+        if ((s = registry_load_fn("tagger")(m, cfg, dir, plan->tagger, plan, err, errlen)) != NERD_OK) return s;
+    }
+    if (*plan->doc_ruler) {
+        snprintf(path, sizeof path, "%s/%s/patterns", dir, plan->doc_ruler);
+        if ((s = ar_ruler_load(&m->ruler, m->has_full ? &m->parser_moves : NULL, path, err, errlen)) != NERD_OK)
+            return s;
+    }
+    if (*plan->lemmatizer)
+        return lemmatizer_load_component(&m->lemmatizer, cfg, dir, plan->lemmatizer, err, errlen);
+    return NERD_OK;
+}
+
 nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, size_t errlen)
 {
     char path[4096];
@@ -165,6 +192,7 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
         return load_fail(m, status, ps, err, errlen, NULL);
     }
     snprintf(m->full_error, sizeof m->full_error, "%s", plan.full_error);
+    snprintf(m->doc_error, sizeof m->doc_error, "%s", plan.doc_error);
 
     snprintf(path, sizeof path, "%s/tokenizer", dir);
     if ((rc = tokenizer_load(path, &m->tok, err, errlen)) != NERD_OK) {
@@ -190,6 +218,16 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
             cfg_free(cfg);
             return load_fail(m, status, cs, err, errlen, NULL);
         }
+    }
+    if (!*m->doc_error) {
+        nerd_status ds = load_doc_components(m, cfg, dir, &plan, err, errlen);
+        if (ds == NERD_ERR_NOMEM) {
+            cfg_free(cfg);
+            return load_fail(m, status, ds, err, errlen, NULL);
+        }
+        /* a doc-only component nerd cannot read leaves the other pipelines served */
+        if (ds != NERD_OK) snprintf(m->doc_error, sizeof m->doc_error, "%s", err);
+        *err = 0;
     }
     cfg_free(cfg);
     weights_checksum(m);
@@ -222,6 +260,9 @@ void nerd_model_free(nerd_model *m)
     tw_free(&m->parser_weights);
     ae_free(&m->parser_moves);
     ar_free(&m->dep_rules);
+    tagger_free(&m->tagger);
+    ar_ruler_free(&m->ruler);
+    lemmatizer_free(m->lemmatizer);
     free(m->dir);
     free(m);
 }
@@ -243,15 +284,35 @@ nerd_pipeline nerd_model_default_pipeline(const nerd_model *m)
 
 int nerd_model_has_pipeline(const nerd_model *m, nerd_pipeline p)
 {
-    return m && (p == NERD_PIPELINE_NER || (p == NERD_PIPELINE_FULL && m->has_full));
+    return m && nerd_model_pipeline_error(m, p) == NULL;
 }
 
 const char *nerd_model_pipeline_error(const nerd_model *m, nerd_pipeline p)
 {
     if (!m) return "no model";
-    if (p == NERD_PIPELINE_NER) return NULL;
-    if (p != NERD_PIPELINE_FULL) return "unknown pipeline";
-    return m->has_full ? NULL : m->full_error;
+    switch (p) {
+    case NERD_PIPELINE_NER: return NULL;
+    case NERD_PIPELINE_FULL: return m->has_full ? NULL : m->full_error;
+    case NERD_PIPELINE_DOC: return *m->doc_error ? m->doc_error : NULL;
+    }
+    return "unknown pipeline";
+}
+
+/* The names the CLI, the server and the Python package use, by value. */
+static const char *const pipeline_names[] = {[NERD_PIPELINE_NER] = "ner", [NERD_PIPELINE_FULL] = "full",
+                                             [NERD_PIPELINE_DOC] = "doc"};
+#define NPIPELINES (sizeof pipeline_names / sizeof *pipeline_names)
+
+int nerd_pipeline_parse(const char *s, nerd_pipeline *p)
+{
+    for (size_t i = 0; s && i < NPIPELINES; i++)
+        if (!strcmp(s, pipeline_names[i])) return *p = (nerd_pipeline)i, 0;
+    return -1;
+}
+
+const char *nerd_pipeline_name(nerd_pipeline p)
+{
+    return (unsigned)p < NPIPELINES ? pipeline_names[p] : "unknown";
 }
 
 /* ---- precision and the word cache ---- */
@@ -359,6 +420,16 @@ void nerd_doc_free(nerd_doc *d)
     free(d->heads);
     free(d->deps);
     free(d->sent_starts);
+    free(d->tag_ids);
+    free(d->annot);
+    buf_free(&d->lemmas);
+    free(d->mtoks);
+    buf_free(&d->mstrs);
+    matcher_matches_free(&d->matches);
+    free(d->chunk_dep);
+    free(d->chunk_pos);
+    free(d->chunk_start);
+    free(d->chunk_end);
     free(d);
 }
 
@@ -436,6 +507,8 @@ static nerd_status tokenize_until(const nerd_model *m, nerd_doc *d, const char *
     d->nents = 0;
     d->has_ents = 0;
     d->has_parse = 0;
+    d->has_doc = 0;
+    d->nchunks = 0;
     if (len > NERD_MAX_TEXT_BYTES) return NERD_ERR_TOO_LONG;
     if (deadline_passed(deadline)) return NERD_ERR_DEADLINE;
     if (!py_utf8_valid(text, len, NULL)) return NERD_ERR_UTF8;
@@ -459,14 +532,18 @@ nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t 
 nerd_status nerd_ner_until(const nerd_model *m, nerd_doc *d, const char *text, size_t len, nerd_pipeline p,
                            double deadline)
 {
-    if (!m || !d || (p != NERD_PIPELINE_NER && p != NERD_PIPELINE_FULL)) return NERD_ERR_ARG;
-    if (p == NERD_PIPELINE_FULL && !m->has_full) return NERD_ERR_UNSUPPORTED;
+    if (!m || !d || (unsigned)p > NERD_PIPELINE_DOC) return NERD_ERR_ARG;
+    if (!nerd_model_has_pipeline(m, p)) return NERD_ERR_UNSUPPORTED;
+    /* the doc pipeline parses when the folder has a parser (spacy.load runs it) */
+    const int parse = p == NERD_PIPELINE_FULL || (p == NERD_PIPELINE_DOC && m->has_full);
     nerd_status s = tokenize_until(m, d, text, len, deadline);
-    if (s == NERD_OK && p == NERD_PIPELINE_FULL) s = engine_parse(m, d, deadline);
+    if (s == NERD_OK && parse) s = engine_parse(m, d, p == NERD_PIPELINE_DOC, deadline);
     if (s != NERD_OK) return s;
     /* the parser's sentence starts: no entity crosses into one */
-    const uint8_t *sent_start = p == NERD_PIPELINE_FULL && m->parser_before_ner ? d->sent_starts : NULL;
-    return engine_ner(m, d, sent_start, deadline);
+    const uint8_t *sent_start = parse && m->parser_before_ner ? d->sent_starts : NULL;
+    s = engine_ner(m, d, sent_start, deadline);
+    if (s == NERD_OK && p == NERD_PIPELINE_DOC) s = deadline_passed(deadline) ? NERD_ERR_DEADLINE : engine_doc(m, d);
+    return s;
 }
 
 size_t nerd_doc_ntokens(const nerd_doc *d) { return d ? d->ntoks : 0; }
@@ -527,40 +604,4 @@ int nerd_doc_head(const nerd_doc *d, size_t i, size_t *head, const char **dep)
     if (head) *head = (size_t)d->heads[i];
     if (dep) *dep = d->model->parser_moves.labels[d->deps[i]];
     return 0;
-}
-
-/* What the doc holds: the parse (heads, deps, sentence starts) and the entities so far. spaCy's
- * has_annotation is true on an empty doc for every attribute ("empty docs are always annotated"),
- * so its to_json() has "ents" and "sents" there, whatever the pipeline. */
-unsigned nerd_doc_annotations(const nerd_doc *d)
-{
-    if (!d) return 0;
-    if (d->ntoks == 0)
-        return NERD_ANNOT_TAG | NERD_ANNOT_POS | NERD_ANNOT_MORPH | NERD_ANNOT_LEMMA | NERD_ANNOT_DEP |
-               NERD_ANNOT_SENT_START | NERD_ANNOT_ENTS;
-    unsigned have = 0;
-    if (d->has_parse) have |= NERD_ANNOT_DEP | NERD_ANNOT_SENT_START;
-    if (d->has_ents) have |= NERD_ANNOT_ENTS;
-    return have;
-}
-
-int nerd_doc_token_annot(const nerd_doc *d, size_t i, nerd_token_annot *a)
-{
-    if (!d || i >= d->ntoks) return -1;
-    static const nerd_str unset = {"", 0};
-    *a = (nerd_token_annot){.tag = unset, .pos = unset, .morph = unset, .lemma = unset};
-    return 0;
-}
-
-size_t nerd_doc_nnoun_chunks(const nerd_doc *d)
-{
-    (void)d;
-    return 0;
-}
-
-int nerd_doc_noun_chunk(const nerd_doc *d, size_t i, size_t *start, size_t *end)
-{
-    (void)start;
-    (void)end;
-    return i < nerd_doc_nnoun_chunks(d) ? 0 : -1;
 }

@@ -10,6 +10,7 @@
  *     lexeme.c        NORM / PREFIX / SUFFIX / SHAPE and the vocab's lexeme_norm table
  *     hash.c          spaCy's string hash and thinc's HashEmbed hash
  *     symbols.c       spaCy's reserved strings and their fixed IDs
+ *     morph.c         spaCy's normalized morphological analysis strings
  *   modelfile/   reading a pipeline folder's files
  *     modelfile.c     the one file layer: whole files with the real cause of a failure, bounded
  *                     msgpack, map keys by one rule, JSON lines
@@ -20,6 +21,7 @@
  *     tok2vec_net.c   MultiHashEmbed + MaxoutWindowEncoder (the plain reference)
  *     parser_net.c    TransitionBasedParser's layers (the plain reference)
  *     t2v_fast.c      the networks as nerd runs them: packed weights, fused passes, the cache
+ *     softmax.c       thinc's Softmax output layer and its argmax (tagger-like components)
  *     kernels.c       nerd's packed fp32 / bf16 / int8 matrix products (runtime CPU dispatch)
  *     embed_cache.c   the bounded, thread-safe per-word cache of the tok2vec's mixing layer
  *   transition/  transition systems and greedy decoding
@@ -30,18 +32,23 @@
  *     ner.c           the ner: its config, weights and run (own tok2vec or a listener)
  *     tok2vec.c       the shared tok2vec component and every tok2vec's input attributes
  *     parser.c        the full pipeline's shared tok2vec and parser over a doc
- *     attr_ruler.c    the attribute_ruler's DEP rules (whitespace tokens get "dep")
+ *     attr_ruler.c    the attribute_ruler: all of it (doc pipeline), its DEP rules (full pipeline)
+ *     tagger.c        the tagger (its softmax reads the shared tok2vec's pass in parser.c)
+ *     lemmatizer.c    the rule lemmatizer (English is_base_form)
+ *     noun_chunks.c   English noun chunks from the parse
  *   matcher/     spaCy's rule matchers over tokens whose attributes are given
  *     matcher.c       the token Matcher: patterns from spaCy's JSON, its matches in its order
  *     phrase.c        the PhraseMatcher (ORTH, LOWER)
  *     matcher_keys.c  the match keys of either
  *   pipeline/    the public API
  *     engine.c        include/nerd.h over all of the above
+ *     doc_stage.c     the doc pipeline after the parse: tags, attribute_ruler, lemmas, noun chunks
  *     registry.c      the factories nerd knows (what each can change, the load functions) and the pipeline plan
  *   util/        building blocks (and deadline.h, nerd_ner_until's clock)
  *     buf.c           the growable byte buffer
  *     json.c          a strict JSON parser into an arena, and the escaping answers are written with
  *     ents_json.c     a doc's entities as the JSON answers nerd gives (CLI and HTTP)
+ *     doc_json.c      a doc as spaCy's doc.to_json() (CLI and HTTP)
  *     msgpack_bounds.c  msgpack counts checked against the bytes before msgpack-c allocates
  *     sha256.c        the weights' checksum
  *     u64map.c        an open-addressing map from 64-bit string hashes to 32-bit values
@@ -66,6 +73,9 @@
 #include "util/buf.h"
 #include "components/arch.h"
 #include "pipeline/registry.h"
+#include "components/tagger.h"
+#include "components/lemmatizer.h"
+#include "matcher/matcher.h"
 
 
 struct nerd_model {
@@ -90,6 +100,7 @@ struct nerd_model {
      * folder has none (or a component nerd cannot reproduce), full_error says why. */
     int has_full;
     char full_error[400];
+    char doc_error[400];          /* why the doc pipeline cannot run ("" when it can) */
     int parser_before_ner;        /* else the ner never sees the parser's sentence starts */
     char t2v_name[PIPE_NAME];     /* the shared tok2vec component ("" when none is loaded) */
     char parser_name[PIPE_NAME];
@@ -99,6 +110,11 @@ struct nerd_model {
     parser_net parser;
     ae_moves parser_moves;
     ar_dep_rules dep_rules;       /* of an attribute_ruler after the parser */
+    /* the doc pipeline's components beyond FULL (doc_stage.c); doc_error says why it cannot run */
+    tagger_component tagger;      /* nlabels 0: none */
+    ar_ruler ruler;               /* mt NULL: none */
+    lemmatizer *lemmatizer;       /* NULL: none */
+    int noun_chunks_en;           /* the language's syntax iterator is English's */
     /* the parser's precomputed rows are kept for parse_window tokens, from parse_back tokens
      * behind the buffer's front (2048 and 256; tests shrink them to move the window often) */
     size_t parse_window, parse_back;
@@ -121,6 +137,12 @@ typedef struct {
     uint32_t prefix_len;          /* bytes: the first character of the text */
     uint32_t suffix_len;          /* bytes: the last three characters, ending at the text's end */
 } ner_token;
+
+typedef struct {
+    nerd_str tag, pos, morph;     /* ptr NULL: unset */
+    nerd_str lemma_set;           /* what the attribute_ruler set (ptr NULL: nothing) */
+    uint32_t lemma_off, lemma_len; /* token.lemma_ after the lemmatizer, in d->lemmas */
+} doc_token_annot;
 
 struct nerd_doc {
     buf text;                     /* a copy of the input */
@@ -152,11 +174,30 @@ struct nerd_doc {
     size_t t2v_attrcap, pworkcap, pintscap, pbytescap, parsecap;
     size_t parse_steps;           /* transitions the parser took (benchmarks count its work) */
     int has_parse;
+    /* the doc pipeline (doc_stage.c): per token its tag, pos and morph (strings owned by the
+     * model; morph "_" is spaCy's analysed-without-features) and its lemma in d->lemmas */
+    int32_t *tag_ids;             /* the tagger's argmax per token */
+    doc_token_annot *annot;
+    size_t tagcap, annotcap;
+    buf lemmas;
+    matcher_token *mtoks;         /* the Matcher's view of the tokens, for the attribute_ruler */
+    size_t mtokcap;
+    buf mstrs;                    /* their LOWER strings */
+    matcher_matches matches;
+    const char **chunk_dep, **chunk_pos;
+    size_t *chunk_start, *chunk_end;
+    size_t chunkcap, nchunks;
+    int has_doc;                  /* the doc pipeline ran: annot, lemmas and chunks are the doc's */
 };
 
-/* The shared tok2vec and the parser over a tokenized doc: heads, deps, sentence starts.
+/* The shared tok2vec and the parser over a tokenized doc: heads, deps, sentence starts; with
+ * doc (the doc pipeline) also the tagger's tags in d->tag_ids from the same tok2vec pass, and
+ * the attribute_ruler's DEP rules left to the whole ruler (engine_doc).
  * NERD_ERR_DEADLINE once the monotonic clock passes deadline (deadline.h; 0 for none). */
-nerd_status engine_parse(const nerd_model *m, nerd_doc *d, double deadline);
+nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadline);
+/* The doc pipeline after the parse and the ner: tags, the attribute_ruler, the lemmatizer, the
+ * noun chunks. */
+nerd_status engine_doc(const nerd_model *m, nerd_doc *d);
 /* The ner over a tokenized doc (sent_start: sentence starts it must respect, or NULL). */
 nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_start, double deadline);
 
@@ -165,6 +206,8 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
 nerd_status ner_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
                                const pipeline_plan *plan, char *err, size_t errlen);
 nerd_status parser_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
+                                  const pipeline_plan *plan, char *err, size_t errlen);
+nerd_status tagger_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
                                   const pipeline_plan *plan, char *err, size_t errlen);
 /* Loads the tok2vec component `name` as the model's shared tok2vec (once). */
 nerd_status tok2vec_component_load_shared(nerd_model *m, const spacy_config *c, const char *dir, const char *name,

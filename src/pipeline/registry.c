@@ -15,20 +15,23 @@ typedef enum {
     ROLE_SENTER,
 } factory_role;
 
+/* in_doc: the doc pipeline (NERD_PIPELINE_DOC) computes what the factory sets; a folder with an
+ * enabled component whose factory has 0 here cannot run it (nerd_model_pipeline_error names it). */
 static const struct {
     const char *factory;
     factory_role role;
     component_load_fn load;
+    int in_doc;
 } factories[] = {
-    {"ner", ROLE_COMPUTED, ner_component_load},
-    {"parser", ROLE_COMPUTED, parser_component_load},
-    {"tok2vec", ROLE_TOK2VEC, NULL},
-    {"tagger", ROLE_INERT, NULL},         /* Token.tag */
-    {"morphologizer", ROLE_INERT, NULL},  /* Token.morph, Token.pos */
-    {"lemmatizer", ROLE_INERT, NULL},     /* Token.lemma */
-    {"trainable_lemmatizer", ROLE_INERT, NULL},
-    {"attribute_ruler", ROLE_ATTRIBUTE_RULER, NULL},
-    {"senter", ROLE_SENTER, NULL},
+    {"ner", ROLE_COMPUTED, ner_component_load, 1},
+    {"parser", ROLE_COMPUTED, parser_component_load, 1},
+    {"tok2vec", ROLE_TOK2VEC, NULL, 1},
+    {"tagger", ROLE_INERT, tagger_component_load, 1},  /* Token.tag */
+    {"morphologizer", ROLE_INERT, NULL, 0},  /* Token.morph, Token.pos */
+    {"lemmatizer", ROLE_INERT, NULL, 1},     /* Token.lemma (loaded by engine.c, doc_stage.c runs it) */
+    {"trainable_lemmatizer", ROLE_INERT, NULL, 0},
+    {"attribute_ruler", ROLE_ATTRIBUTE_RULER, NULL, 1},
+    {"senter", ROLE_SENTER, NULL, 0},
 };
 #define NFACTORIES (sizeof factories / sizeof *factories)
 
@@ -101,6 +104,26 @@ nerd_status registry_plan(const spacy_config *c, const char *dir, pipeline_plan 
             return NERD_ERR_UNSUPPORTED;
         }
         if (slot) snprintf(slot, PIPE_NAME, "%.31s", pipe[i]);
+        if (!factories[k].in_doc && !*plan->doc_error)
+            snprintf(plan->doc_error, sizeof plan->doc_error,
+                     "%.160s [%s]: the doc pipeline does not compute component %.31s (factory %.31s) yet", path, sec,
+                     pipe[i], f);
+        /* the doc pipeline's components, each once, the ruler after what its patterns read and the
+         * lemmatizer after the ruler (the order spaCy's pipelines have) */
+        char *doc_slot = !strcmp(f, "tagger")            ? plan->tagger
+                         : !strcmp(f, "attribute_ruler") ? plan->doc_ruler
+                         : !strcmp(f, "lemmatizer")      ? plan->lemmatizer
+                                                         : NULL;
+        const char *doc_order = doc_slot && *doc_slot ? "a second one"
+                                : doc_slot == plan->tagger && (*plan->doc_ruler || *plan->lemmatizer)
+                                    ? "a tagger after the attribute_ruler or the lemmatizer"
+                                : doc_slot == plan->doc_ruler && *plan->lemmatizer ? "an attribute_ruler after the lemmatizer"
+                                : !strcmp(f, "parser") && *plan->doc_ruler ? "a parser after the attribute_ruler"
+                                                                           : NULL;
+        if (doc_order && !*plan->doc_error)
+            snprintf(plan->doc_error, sizeof plan->doc_error, "%.160s [%s]: the doc pipeline does not compute %s", path,
+                     sec, doc_order);
+        if (doc_slot && !*doc_slot) snprintf(doc_slot, PIPE_NAME, "%.31s", pipe[i]);
         if (!strcmp(f, "parser") && !*plan->ner) plan->parser_before_ner = 1;
         if (factories[k].role == ROLE_SENTER) {
             /* senter sets sentence starts the parser and the ner respect; after the parser (which

@@ -16,8 +16,11 @@
 
 typedef struct {
     char ner[PIPE_NAME], parser[PIPE_NAME], ruler[PIPE_NAME]; /* "" when absent */
+    /* the doc pipeline's: the tagger, the attribute_ruler wherever it is, the lemmatizer */
+    char tagger[PIPE_NAME], doc_ruler[PIPE_NAME], lemmatizer[PIPE_NAME];
     int parser_before_ner;
     char full_error[400];  /* why the full pipeline cannot run ("" when it can) */
+    char doc_error[400];   /* why the doc pipeline cannot: a component it does not compute */
 } pipeline_plan;
 
 struct nerd_model;

@@ -82,8 +82,9 @@ void server_config_usage(FILE *f)
             "      --precision P            fp32 (default: spaCy's entities exactly), bf16 (faster products where the CPU\n"
             "                               has AVX512_BF16) or int8 (faster with AVX2); agreement with spaCy as\n"
             "                               nerd eval --precision P reports\n"
-            "      --pipeline full|ner      full: spacy.load's pipeline, whose parser sets the sentence starts\n"
-            "                               entities cannot cross, as the seed's servers; ner: the ner alone\n"
+            "      --pipeline full|ner|doc  full: spacy.load's pipeline, whose parser sets the sentence starts\n"
+            "                               entities cannot cross, as the seed's servers; ner: the ner alone;\n"
+            "                               doc: all of spacy.load's components (tags, lemmas: the whole Doc)\n"
             "                               (default: full when the folder has a parser, else ner, as spacy.load)\n");
 }
 
@@ -229,9 +230,10 @@ int server_config_parse(server_config *c, int argc, char **argv, char *err, size
         else if (IS("--pipeline")) {
             NEED_VAL();
             c->pipeline_given = 1;
-            if (!strcmp(val, "ner")) c->pipeline = NERD_PIPELINE_NER;
-            else if (!strcmp(val, "full")) c->pipeline = NERD_PIPELINE_FULL;
-            else { snprintf(err, errlen, "--pipeline must be ner or full"); return -1; }
+            if (nerd_pipeline_parse(val, &c->pipeline)) {
+                snprintf(err, errlen, "--pipeline must be ner, full or doc");
+                return -1;
+            }
         } else if (IS("--precision")) {
             NEED_VAL();
             if (nerd_precision_parse(val, &c->precision)) {

@@ -305,9 +305,9 @@ static nerd_model *load_served(const server_config *cfg, const model_spec *spec,
     }
     *pipeline = cfg->pipeline_given ? cfg->pipeline : nerd_model_default_pipeline(m);
     if (!nerd_model_has_pipeline(m, *pipeline)) {
-        snprintf(err, errlen, "cannot serve the %s pipeline: %s%s", *pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
+        snprintf(err, errlen, "cannot serve the %s pipeline: %s%s", nerd_pipeline_name(*pipeline),
                  nerd_model_pipeline_error(m, *pipeline),
-                 *pipeline == NERD_PIPELINE_FULL ? " (--pipeline ner serves the ner alone)" : "");
+                 *pipeline != NERD_PIPELINE_NER ? " (--pipeline ner serves the ner alone)" : "");
         nerd_model_free(m);
         return NULL;
     }
@@ -399,7 +399,7 @@ static int arbiter_setup(arbiter *A, server_config *cfg)
         log_msg(LOG_INFO, "%s nerd %s: model %s%s: %s %s from %s in %.0f ms, %s pipeline, precision %s (%s kernels, instruction set %s)",
                 i ? "Also serving with" : "Starting", NERD_VERSION, sm->name, i ? "" : " (the default)",
                 nerd_model_name(sm->model), nerd_model_version(sm->model), sm->path, (now_s() - t0) * 1e3,
-                sm->pipeline == NERD_PIPELINE_FULL ? "full" : "ner",
+                nerd_pipeline_name(sm->pipeline),
                 nerd_precision_name(cfg->precision), nerd_precision_kernel(cfg->precision), nerd_isa());
         log_msg(LOG_INFO, "Weights: sha256 %s of %s", nerd_model_weights_sha256(sm->model),
                 nerd_model_weights_files(sm->model));

@@ -120,7 +120,7 @@ int metrics_render(const server_shared *sh, const server_config *cfg, const serv
                          "nerd_model_info{model=\"%s\",default=\"%s\",name=\"%s\",version=\"%s\",pipeline=\"%s\",worker_class=\"%s\","
                          "precision=\"%s\",isa=\"%s\",kernel=\"%s\"} 1\n",
                          models[k].name, k ? "false" : "true", nerd_model_name(m), nerd_model_version(m),
-                         models[k].pipeline == NERD_PIPELINE_FULL ? "full" : "ner", cfg->wclass == WORKER_ASYNC ? "async" : "sync",
+                         nerd_pipeline_name(models[k].pipeline), cfg->wclass == WORKER_ASYNC ? "async" : "sync",
                          nerd_precision_name(cfg->precision), nerd_isa(), nerd_precision_kernel(cfg->precision));
     }
     /* each worker has its own word caches: these are the answering worker's */

@@ -167,7 +167,7 @@ static int model_info(const worker_ctx *w, const served_model *sm, route_result 
     /* the instruction set nerd's kernels use and the code path of the served precision */
     rc |= buf_printf(b, ",\"isa\":\"%s\",\"kernel\":\"%s\"", nerd_isa(), nerd_precision_kernel(w->cfg->precision));
     /* full: tok2vec, parser and ner as spacy.load runs them; ner: the ner alone */
-    rc |= buf_printf(b, ",\"pipeline\":\"%s\",\"labels\":[", sm->pipeline == NERD_PIPELINE_FULL ? "full" : "ner");
+    rc |= buf_printf(b, ",\"pipeline\":\"%s\",\"labels\":[", nerd_pipeline_name(sm->pipeline));
     for (size_t i = 0; i < nerd_model_nlabels(m); i++) {
         const char *l = nerd_model_label(m, i);
         if (i) rc |= buf_putc(b, ',');
@@ -197,24 +197,24 @@ static int models_list(const worker_ctx *w, route_result *r)
         rc |= buf_puts(b, ",\"version\":");
         rc |= json_write_string(b, nerd_model_version(sm->model), strlen(nerd_model_version(sm->model)), 0);
         rc |= buf_printf(b, ",\"pipeline\":\"%s\",\"weights\":{\"sha256\":\"%s\"}}",
-                         sm->pipeline == NERD_PIPELINE_FULL ? "full" : "ner", nerd_model_weights_sha256(sm->model));
+                         nerd_pipeline_name(sm->pipeline), nerd_model_weights_sha256(sm->model));
     }
     rc |= buf_puts(b, "]}");
     r->status = 200;
     return rc ? -1 : 0;
 }
 
-/* The whole Doc's pipeline for /doc and /displacy's dep style, or -1 with the 501 answer in r
- * when nerd cannot compute it for this model. */
+/* The whole Doc's pipeline (NERD_PIPELINE_DOC) for /doc and /displacy's dep style, or -1 with
+ * the 501 answer in r when nerd cannot compute it for this model. */
 static int whole_doc_pipeline(const served_model *sm, route_result *r)
 {
-    if (nerd_model_has_pipeline(sm->model, DOC_JSON_PIPELINE)) {
-        r->pipeline = DOC_JSON_PIPELINE;
+    if (nerd_model_has_pipeline(sm->model, NERD_PIPELINE_DOC)) {
+        r->pipeline = NERD_PIPELINE_DOC;
         return 0;
     }
     buf msg = {0};
     if (buf_printf(&msg, "model \"%s\" cannot compute the whole Doc: %s", sm->name,
-                   nerd_model_pipeline_error(sm->model, DOC_JSON_PIPELINE)))
+                   nerd_model_pipeline_error(sm->model, NERD_PIPELINE_DOC)))
         route_nomem(r);
     else
         route_error(r, 501, msg.ptr);
@@ -407,7 +407,7 @@ static int one_text(const nerd_model *m, nerd_doc *doc, double deadline, const j
     switch (r->answer) {
     case ANSWER_SEED: return ents_write_dict(doc, text, out);
     case ANSWER_ENTS: return ents_write_list(doc, text, out);
-    case ANSWER_DOC: return doc_json_write(doc, text, len, r->noun_chunks, out);
+    case ANSWER_DOC: return doc_write_json(doc, text, len, r->noun_chunks ? DOC_JSON_NOUN_CHUNKS : 0, out);
     case ANSWER_DISPLACY_ENT:
     case ANSWER_DISPLACY_DEP: break;
     }

@@ -29,7 +29,7 @@ typedef struct {
     /* a model job: */
     int needs_model;
     route_answer answer;
-    nerd_pipeline pipeline;  /* what the answer needs computed: /ents and / the served pipeline, /doc the whole Doc */
+    nerd_pipeline pipeline;  /* what the answer needs computed: /ents and / the served pipeline, /doc the whole Doc's */
     int noun_chunks;         /* /doc {"noun_chunks": true} */
     displacy_dep_options dep_options; /* /displacy {"style": "dep", "options": {...}} */
     int many;                /* {"texts": [...]} */

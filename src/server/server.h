@@ -71,7 +71,7 @@ typedef struct {
     model_spec models[SERVER_MAX_MODELS]; /* --model [NAME=]DIR, repeatable, the first is the default; none given:
                                             one, $NERD_MODEL, else nerd_model_path's defaults */
     int nmodels;                         /* at least 1 */
-    nerd_pipeline pipeline;              /* --pipeline ner|full */
+    nerd_pipeline pipeline;              /* --pipeline ner|full|doc */
     int pipeline_given;                  /* else each loaded model's nerd_model_default_pipeline */
     nerd_precision precision;            /* --precision fp32 (default, spaCy's entities) | bf16 | int8 */
     int access_log_json;                 /* --access-log-format json: one JSON object per line */

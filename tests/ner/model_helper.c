@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 const char *test_standin(void) { return test_path("models/en_core_web_sm"); }
@@ -89,4 +90,14 @@ void test_edit_config(const char *dir, const char *anchor, const char *from, con
     fclose(f);
     buf_free(&b);
     free(cfg);
+}
+
+int test_run_output(const char *cmd, char *out, size_t outlen)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, outlen - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

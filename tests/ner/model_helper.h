@@ -21,4 +21,8 @@ int test_use_isa(kn_isa isa);
  * failure when there is none): how the tests make a model folder of another architecture. */
 void test_edit_config(const char *dir, const char *anchor, const char *from, const char *to);
 
+/* Runs a shell command, its output (what it sends to stdout; 2>&1 for both) into out; returns its
+ * exit status, or -1 when it did not exit. */
+int test_run_output(const char *cmd, char *out, size_t outlen);
+
 #endif

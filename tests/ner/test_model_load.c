@@ -82,17 +82,6 @@ static void expect_failure(const char *what, const char *needle, nerd_status wan
     printf("  %s -> %s\n", what, err);
 }
 
-/* Runs a shell command, stdout and stderr into out; returns the exit status or -1. */
-static int run_output(const char *cmd, char *out, size_t outlen)
-{
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, outlen - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void cleanup(void)
 {
     char cmd[512];
@@ -203,12 +192,12 @@ TEST(model_without_parser_runs_ner_only)
         nerd_doc_free(d);
         snprintf(cmd, sizeof cmd, "echo 'Paris' | %s ner --pipeline full --model %s 2>&1", test_nerd_bin(), model_copy);
         char out[2048];
-        CHECK(run_output(cmd, out, sizeof out) > 0);
+        CHECK(test_run_output(cmd, out, sizeof out) > 0);
         CHECKF(strstr(out, "cannot run the full pipeline") && strstr(out, "parser"), "%s", out);
         /* without --pipeline, what spacy.load(folder) runs: here the ner alone */
         CHECK(nerd_model_default_pipeline(m) == NERD_PIPELINE_NER);
         snprintf(cmd, sizeof cmd, "echo 'Paris is in France.' | %s ner --model %s 2>&1", test_nerd_bin(), model_copy);
-        CHECK(run_output(cmd, out, sizeof out) == 0);
+        CHECK(test_run_output(cmd, out, sizeof out) == 0);
         CHECKF(strstr(out, "\"Paris\"") && strstr(out, "GPE") && !strstr(out, "cannot"), "%s", out);
         nerd_model_free(m);
     }
@@ -238,7 +227,7 @@ TEST(cli_exits_nonzero_with_the_error_on_a_broken_model)
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "echo 'Paris' | %s ner --model %s 2>&1", test_nerd_bin(), model_copy);
     char out[2048];
-    CHECK(run_output(cmd, out, sizeof out) > 0);
+    CHECK(test_run_output(cmd, out, sizeof out) > 0);
     CHECKF(strstr(out, "ner/model"), "%s", out);
     cleanup();
 }

@@ -231,14 +231,12 @@ double timed_exchange(int port, const buf *req, buf *out, int *closed)
     return took;
 }
 
-void model_copy_without_parser(const char *tag, char *dir, size_t size)
+void model_copy(const char *tag, const char *edit, char *dir, size_t size)
 {
     char cmd[1400];
-    snprintf(dir, size, "/tmp/nerd-noparser-%s-%d", tag, (int)getpid());
-    snprintf(cmd, sizeof cmd,
-             "rm -rf %s && cp -rL %s %s && chmod -R u+w %s && rm -rf %s/parser && "
-             "sed -i 's/\"tagger\",\"parser\",/\"tagger\",/' %s/config.cfg",
-             dir, test_standin(), dir, dir, dir, dir);
+    snprintf(dir, size, "/tmp/nerd-model-%s-%d", tag, (int)getpid());
+    snprintf(cmd, sizeof cmd, "rm -rf %s && cp -rL %s %s && chmod -R u+w %s && cd %s && %s", dir, test_standin(), dir, dir,
+             dir, edit);
     CHECK(system(cmd) == 0);
 }
 

@@ -16,13 +16,13 @@
 
 static const char *const paris = "Angela Merkel visited Paris.";
 
-/* The library's answer for text through pipeline p: doc_json_write's (which="doc") or the seed's dict. */
+/* The library's answer for text through pipeline p: doc_write_json's (noun chunks included) (which="doc") or the seed's dict. */
 static void library_answer(const char *text, nerd_pipeline p, const char *which, buf *out)
 {
     nerd_model *m = test_model();
     nerd_doc *d = nerd_doc_new();
     CHECK(m && d && nerd_ner(m, d, text, strlen(text), p) == NERD_OK);
-    if (!strcmp(which, "doc")) CHECK(!doc_json_write(d, text, strlen(text), 1, out));
+    if (!strcmp(which, "doc")) CHECK(!doc_write_json(d, text, strlen(text), DOC_JSON_NOUN_CHUNKS, out));
     else CHECK(!ents_write_dict(d, text, out));
     nerd_doc_free(d);
     nerd_model_free(m);
@@ -54,19 +54,21 @@ TEST_T(serve_doc_answers_the_whole_doc_whatever_the_served_pipeline, 90)
     buf_puts(&want, "{\"docs\":[");
     for (int i = 0; i < 3; i++) {
         if (i) buf_putc(&want, ',');
-        library_answer(texts[i], DOC_JSON_PIPELINE, "doc", &want);
+        library_answer(texts[i], NERD_PIPELINE_DOC, "doc", &want);
     }
     buf_puts(&want, "]}");
     CHECK_EQ_STR(http_body(&out), want.ptr);
-    /* the parse is there: heads, labels and sentences */
-    CHECKF(strstr(want.ptr, "\"sents\":[{\"start\":0,\"end\":28}],\"tokens\":[{\"id\":0,\"start\":0,\"end\":6,\"dep\":"), "%s", want.ptr);
+    /* the whole Doc is there: sentences, tags, parts of speech, morphology, lemmas, the parse, noun chunks */
+    CHECKF(strstr(want.ptr, "\"sents\":[{\"start\":0,\"end\":28}],\"tokens\":[{\"id\":0,\"start\":0,\"end\":6,"
+                            "\"tag\":\"NNP\",\"pos\":\"PROPN\",\"morph\":\"Number=Sing\",\"lemma\":\"Angela\",\"dep\":\"nsubj\",\"head\":2}") &&
+           strstr(want.ptr, "\"noun_chunks\":[{\"start\":0,\"end\":6}]}"), "%s", want.ptr);
     /* an empty text has every annotation, as spaCy's ("empty docs are always annotated") */
-    CHECKF(strstr(want.ptr, "{\"text\":\"\",\"ents\":[],\"sents\":[],\"tokens\":[],\"spans\":{\"noun_chunks\":[]}}"), "%s", want.ptr);
-    /* one text: the object itself; without noun_chunks, no spans */
+    CHECKF(strstr(want.ptr, "{\"text\":\"\",\"ents\":[],\"sents\":[],\"tokens\":[],\"noun_chunks\":[]}"), "%s", want.ptr);
+    /* one text: the object itself; without noun_chunks, none */
     buf_clear(&out);
     CHECK_EQ_INT(http_json(s.port, "POST", "/doc", "{\"text\": \"Angela Merkel visited Paris.\"}", &out), 200);
     CHECKF(!strncmp(http_body(&out), "{\"text\":\"Angela Merkel visited Paris.\",\"ents\":[", 47) &&
-           !strstr(http_body(&out), "spans"), "%s", http_body(&out));
+           !strstr(http_body(&out), "noun_chunks"), "%s", http_body(&out));
     /* the seed's route still runs the ner alone */
     buf_clear(&out);
     buf_clear(&want);
@@ -79,27 +81,28 @@ TEST_T(serve_doc_answers_the_whole_doc_whatever_the_served_pipeline, 90)
     server_stop(&s, SIGTERM);
 }
 
-/* A model whose whole Doc nerd cannot compute (no parser) answers /doc and /displacy's dep style
- * 501 naming the model and why; its entities (/displacy's ent style) are still answered. */
-TEST_T(serve_doc_of_a_model_without_parser_is_501_naming_why, 90)
+/* A model whose whole Doc nerd cannot compute (an enabled senter, which en_core_web_sm ships
+ * disabled) answers /doc and /displacy's dep style 501 naming the model and why; its entities
+ * (/displacy's ent style) are still answered, and the other model's Doc. */
+TEST_T(serve_doc_of_a_model_nerd_cannot_compute_is_501_naming_why, 90)
 {
-    char copy[256], arg_full[1100], arg_ner[300];
-    model_copy_without_parser("doc", copy, sizeof copy);
+    char copy[256], arg_full[1100], arg_senter[300];
+    model_copy("senter", "sed -i 's/^disabled = \\[\"senter\"\\]/disabled = []/' config.cfg", copy, sizeof copy);
     snprintf(arg_full, sizeof arg_full, "full=%s", test_standin());
-    snprintf(arg_ner, sizeof arg_ner, "nerless=%s", copy);
+    snprintf(arg_senter, sizeof arg_senter, "senter=%s", copy);
     test_server s;
-    server_start(&s, (const char *[]){"--model", arg_full, "--model", arg_ner, NULL});
+    server_start(&s, (const char *[]){"--model", arg_full, "--model", arg_senter, NULL});
     buf out = {0};
-    const char *refused[] = {"/doc", "{\"text\": \"Paris\", \"model\": \"nerless\"}",
-                             "/displacy", "{\"text\": \"Paris\", \"model\": \"nerless\", \"style\": \"dep\"}"};
+    const char *refused[] = {"/doc", "{\"text\": \"Paris\", \"model\": \"senter\"}",
+                             "/displacy", "{\"text\": \"Paris\", \"model\": \"senter\", \"style\": \"dep\"}"};
     for (int i = 0; i < 4; i += 2) {
         buf_clear(&out);
         CHECK_EQ_INT(http_json(s.port, "POST", refused[i], refused[i + 1], &out), 501);
-        CHECKF(strstr(http_body(&out), "{\"error\":\"model \\\"nerless\\\" cannot compute the whole Doc: ") &&
-               strstr(http_body(&out), "parser"), "%s", http_body(&out));
+        CHECKF(strstr(http_body(&out), "{\"error\":\"model \\\"senter\\\" cannot compute the whole Doc: ") &&
+               strstr(http_body(&out), "component senter"), "%s", http_body(&out));
     }
     buf_clear(&out);
-    CHECK_EQ_INT(http_json(s.port, "POST", "/displacy", "{\"text\": \"Paris is big.\", \"model\": \"nerless\", \"style\": \"ent\"}", &out), 200);
+    CHECK_EQ_INT(http_json(s.port, "POST", "/displacy", "{\"text\": \"Paris is big.\", \"model\": \"senter\", \"style\": \"ent\"}", &out), 200);
     CHECKF(strstr(http_body(&out), "\"label\":\"GPE\""), "%s", http_body(&out));
     buf_clear(&out);
     CHECK_EQ_INT(http_json(s.port, "POST", "/doc", "{\"text\": \"Paris\", \"model\": \"full\"}", &out), 200);
@@ -158,25 +161,32 @@ static void words_and_arcs(const char *answer, buf *words, buf *arcs)
 }
 
 /* parse_deps' words and arcs on the stand-in, spaCy 3.8.7's (displacy.parse_deps(nlp(text), options)):
- * punctuation merged into the word before it, spaCy's Span.root choosing each merged word's head and label. */
+ * punctuation merged into the word before it, noun chunks into one word, spaCy's Span.root choosing
+ * each merged word's head and label. */
 TEST(displacy_deps_merge_punctuation_as_spacys_parse_deps)
 {
-    static const struct { const char *text; int collapse_punct; const char *words, *arcs; } cases[] = {
-        {"Hello, world!! Tim Cook's dog... (really) \"yes\".", 1, "Hello, world!! Tim Cook 's dog... ( really) \" yes\".",
+    static const struct { const char *text; int collapse_punct, collapse_phrases; const char *words, *arcs; } cases[] = {
+        {"Hello, world!! Tim Cook's dog... (really) \"yes\".", 1, 0, "Hello, world!! Tim Cook 's dog... ( really) \" yes\".",
          "0l1discourse;2l3compound;3l5nmod:poss;3r4case;5l7nsubj;6l7advmod;"},
-        {"Hello, world!! Tim Cook's dog... (really) \"yes\".", 0,
+        {"Hello, world!! Tim Cook's dog... (really) \"yes\".", 0, 0,
          "Hello , world ! ! Tim Cook 's dog ... ( really ) \" yes \" .",
          "0l2discourse;1l2punct;2r3punct;2r4punct;5l6compound;6l8nmod:poss;6r7case;8l14nsubj;9l11punct;10l11punct;"
          "11l14advmod;11r12punct;13l14punct;14r15punct;14r16punct;"},
-        {"Wait -- what?!", 1, "Wait -- what?!", "0r1parataxis;"},
-        {"Wait -- what?!", 0, "Wait -- what ? !", "1l2punct;0r2parataxis;2r3punct;0r4punct;"},
+        {"Wait -- what?!", 1, 0, "Wait -- what?!", "0r1parataxis;"},
+        {"Wait -- what?!", 0, 0, "Wait -- what ? !", "1l2punct;0r2parataxis;2r3punct;0r4punct;"},
+        /* noun chunks merged first (the root's tag and lemma), then punctuation (the first word's) */
+        {"Hello, world!! Tim Cook's dog... (really) \"yes\".", 1, 1, "Hello, world!! Tim Cook's dog... ( really) \" yes\".",
+         "1l3nsubj;2l3advmod;"},
+        {"The big red dog of my old neighbour barked, loudly.", 1, 1, "The big red dog of my old neighbour barked, loudly.",
+         "0l5nsubj;1l4case;2l4nmod:poss;3l4amod;0r4nmod;5r6advmod;"},
     };
     nerd_model *m = test_model();
     nerd_doc *d = nerd_doc_new();
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        CHECK(nerd_ner(m, d, cases[i].text, strlen(cases[i].text), DOC_JSON_PIPELINE) == NERD_OK);
+        CHECK(nerd_ner(m, d, cases[i].text, strlen(cases[i].text), NERD_PIPELINE_DOC) == NERD_OK);
         displacy_dep_options o = DISPLACY_DEP_DEFAULTS;
         o.collapse_punct = cases[i].collapse_punct;
+        o.collapse_phrases = cases[i].collapse_phrases;
         buf out = {0}, words = {0}, arcs = {0};
         CHECK(!displacy_write_deps(d, cases[i].text, "en", &o, &out));
         words_and_arcs(out.ptr, &words, &arcs);
@@ -207,9 +217,9 @@ TEST_T(cli_format_doc_is_the_routes_answer, 90)
     char chunk[4096];
     for (size_t n; (n = fread(chunk, 1, sizeof chunk, p)) > 0;) buf_append(&got, chunk, n);
     CHECK_EQ_INT(pclose(p), 0);
-    library_answer(paris, DOC_JSON_PIPELINE, "doc", &want);
+    library_answer(paris, NERD_PIPELINE_DOC, "doc", &want);
     buf_putc(&want, '\n');
-    library_answer("", DOC_JSON_PIPELINE, "doc", &want);
+    library_answer("", NERD_PIPELINE_DOC, "doc", &want);
     buf_putc(&want, '\n');
     CHECK_EQ_STR(got.ptr, want.ptr);
     buf_free(&got);

@@ -226,7 +226,7 @@ TEST(serve_model_flags_parse_names_and_folders)
 TEST_T(serve_two_models_each_with_its_own_default_pipeline, 90)
 {
     char copy[256], arg_full[1100], arg_ner[300];
-    model_copy_without_parser("models", copy, sizeof copy);
+    model_copy("noparser", MODEL_EDIT_NO_PARSER, copy, sizeof copy);
     snprintf(arg_full, sizeof arg_full, "full=%s", test_standin());
     snprintf(arg_ner, sizeof arg_ner, "nerless=%s", copy);
     const char *args[] = {"-k", "async", "--model", arg_full, "--model", arg_ner, NULL};

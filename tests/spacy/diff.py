@@ -104,10 +104,10 @@ def write_texts(texts, path):
             f.write(json.dumps({"text": t}, ensure_ascii=False) + "\n")
 
 
-def nerd_cli(nerd, model, pipeline, fmt, texts_path, count):
+def nerd_cli(nerd, model, pipeline, fmt, texts_path, count, extra=()):
     """One answer per text; a line nerd refused is its {"error": ...} object, texts after a crash get one too."""
     with open(texts_path, "rb") as f:
-        p = subprocess.run([nerd, "ner", "--model", model, "--pipeline", pipeline, "--format", fmt, "--jsonl", "-"],
+        p = subprocess.run([nerd, "ner", "--model", model, "--pipeline", pipeline, "--format", fmt, *extra, "--jsonl", "-"],
                            stdin=f, capture_output=True)
     # Lines end at "\n" only: str.splitlines would also cut at U+2028 or \x85, which JSON strings carry raw.
     answers = [json.loads(line) for line in p.stdout.decode("utf-8").split("\n") if line]

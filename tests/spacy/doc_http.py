@@ -1,7 +1,8 @@
 """POST /doc and POST /displacy of `nerd serve` against spaCy on the same model folder (`make test-doc-http`).
 
 For every text (the 2,672 golden texts and --count generated ones, tests/spacy/gen_texts.py), spaCy's
-  - doc.to_json() (with --noun-chunks, after doc.spans["noun_chunks"] = list(doc.noun_chunks)),
+  - doc.to_json() (with --noun-chunks and {"noun_chunks": true}, plus "noun_chunks": the start and
+    end characters of each of doc.noun_chunks, as /doc adds them),
   - displacy.parse_ents(doc),
   - displacy.parse_deps(doc, options) for each of OPTION_SETS (the defaults first),
 of spacy.load(folder) must equal nerd's answer to the same request, as parsed JSON, field by field
@@ -67,10 +68,10 @@ def spacy_answers(nlp, texts, option_sets, noun_chunks):
         for doc in nlp.pipe(texts):
             deps = [displacy.parse_deps(doc, dict(o)) for o in option_sets]
             ents = displacy.parse_ents(doc)
+            data = doc.to_json()
             if noun_chunks:
-                # an empty doc has no parse, where spaCy's noun_chunks raise; nerd answers none
-                doc.spans["noun_chunks"] = list(doc.noun_chunks) if len(doc) else []
-            out.append({"doc": doc.to_json(), "ent": ents, "dep": deps})
+                data["noun_chunks"] = [{"start": c.start_char, "end": c.end_char} for c in doc.noun_chunks]
+            out.append({"doc": data, "ent": ents, "dep": deps})
     return out
 
 

@@ -1,0 +1,29 @@
+/* noun_chunks.h - English base noun phrases from a dependency parse: doc.noun_chunks as
+ * spacy/lang/en/syntax_iterators.py defines it (spaCy 3.8.7), over plain arrays.
+ *
+ * A token tagged NOUN, PROPN or PRON heads a chunk from its left edge to itself when its label is
+ * one of oprd nsubj dobj nsubjpass pcomp pobj dative appos attr ROOT, or when it is a conj whose
+ * chain of leftward conj heads ends on such a label; a chunk that would start at or before the
+ * end of the previous one is skipped (no nesting). Labels are ClearNLP's, as en_core_web_sm's
+ * parser predicts them; a parse with other labels (Universal Dependencies) gets only the chunks
+ * its labels name, as in spaCy. */
+#ifndef NERD_NOUN_CHUNKS_H
+#define NERD_NOUN_CHUNKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* spaCy's token.left_edge for every token (set_children_from_heads: the parse's edges as spaCy
+ * propagates them, a pass at a time, up to its bound on passes for non-projective trees).
+ * head[i] is the absolute index of token i's head, a root its own; a head outside [0, n) counts
+ * as the token itself. 0, or -1 when memory runs out. */
+int doc_left_edges(size_t n, const int32_t *head, int32_t *left_edge);
+
+/* The English noun chunks of n tokens: head as above, dep[i] and pos[i] their labels and coarse
+ * tags as NUL-terminated strings (token.dep_, token.pos_). Writes chunk k as tokens
+ * [start[k], end[k]) in spaCy's order (start and end hold n entries at most) and returns the
+ * count, or -1 when memory runs out. A doc without a parse (every dep "") has none. */
+long en_noun_chunks(size_t n, const int32_t *head, const char *const *dep, const char *const *pos, size_t *start,
+                    size_t *end);
+
+#endif

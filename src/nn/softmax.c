@@ -1,0 +1,42 @@
+#include "nn/softmax.h"
+
+#include <cblas.h>
+#include <stdio.h>
+#include <string.h>
+
+int softmax_bind(softmax_layer *s, const thinc_model *m, int nI, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    int node = tw_find(m, "softmax", 0);
+    const tw_tensor *W = tw_param_of(m, node, "W"), *b = tw_param_of(m, node, "b");
+    if (node < 0 || !W || !b || W->ndim != 2 || b->ndim != 1 || b->shape[0] != W->shape[0] || W->shape[0] == 0) {
+        snprintf(err, errlen, "no softmax layer with W (nO, nI) and b (nO)");
+        return -1;
+    }
+    if ((int)W->shape[1] != nI) {
+        snprintf(err, errlen, "the softmax layer reads %u inputs, but its tok2vec gives %d", W->shape[1], nI);
+        return -1;
+    }
+    *s = (softmax_layer){W->data, b->data, (int)W->shape[0], nI};
+    return 0;
+}
+
+size_t softmax_scratch_floats(const softmax_layer *s, size_t n) { return n * (size_t)s->nO; }
+
+void softmax_argmax(const softmax_layer *s, const float *X, size_t n, float *scratch, int32_t *out)
+{
+    if (!n) return;
+    /* thinc's affine: the product first, the bias added to it after (two roundings, as numpy) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, s->nO, s->nI, 1.0f, X, s->nI, s->W, s->nI, 0.0f,
+                scratch, s->nO);
+    for (size_t i = 0; i < n; i++) {
+        const float *row = scratch + i * (size_t)s->nO;
+        int best = 0;
+        float top = row[0] + s->b[0];
+        for (int k = 1; k < s->nO; k++) {
+            float v = row[k] + s->b[k];
+            if (v > top) top = v, best = k; /* strictly greater: the first maximum stays */
+        }
+        out[i] = best;
+    }
+}

@@ -1,0 +1,357 @@
+/* The doc pipeline (NERD_PIPELINE_DOC): what spacy.load(folder) runs, refused by the name of
+ * a component nerd does not compute, and its entities those of the full pipeline. */
+#include "test.h"
+#include "model_helper.h"
+#include "nerd.h"
+#include "modelfile/modelfile.h"
+#include "nn/softmax.h"
+#include "text/morph.h"
+#include "util/json.h"
+
+#include <msgpack.h>
+#include <unistd.h>
+
+/* A copy of the stand-in made of symlinks (test_edit_config unlinks what it rewrites). */
+static const char *link_copy(char *dir, size_t len)
+{
+    char real[1024], cmd[2400];
+    CHECK(realpath(test_standin(), real));
+    snprintf(dir, len, "/tmp/nerd-doc-model-%d", (int)getpid());
+    snprintf(cmd, sizeof cmd, "rm -rf %s && cp -rs %s %s", dir, real, dir);
+    CHECK(system(cmd) == 0);
+    return dir;
+}
+
+static void remove_copy(const char *dir)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
+TEST(doc_pipeline_names)
+{
+    static const struct { const char *name; nerd_pipeline p; } names[] = {
+        {"ner", NERD_PIPELINE_NER}, {"full", NERD_PIPELINE_FULL}, {"doc", NERD_PIPELINE_DOC}};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        nerd_pipeline p = (nerd_pipeline)-1;
+        CHECK(nerd_pipeline_parse(names[i].name, &p) == 0 && p == names[i].p);
+        CHECK(!strcmp(nerd_pipeline_name(names[i].p), names[i].name));
+    }
+    nerd_pipeline p;
+    static const char *const bad[] = {"", "Doc", "docs", "full ", "2"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) CHECKF(nerd_pipeline_parse(bad[i], &p) == -1, "%s", bad[i]);
+    CHECK(nerd_pipeline_parse(NULL, &p) == -1);
+    CHECK(!strcmp(nerd_pipeline_name((nerd_pipeline)7), "unknown"));
+}
+
+/* An enabled component the doc pipeline does not compute is named (here the senter, which
+ * en_core_web_sm ships disabled); the other pipelines still run. */
+TEST(doc_pipeline_refuses_by_name)
+{
+    char dir[256];
+    link_copy(dir, sizeof dir);
+    test_edit_config(dir, "[nlp]", "disabled = [\"senter\"]", "disabled = []");
+    char err[1024];
+    nerd_model *m = nerd_model_load(dir, NULL, err, sizeof err);
+    CHECKF(m, "%s", err);
+    CHECK(nerd_model_has_pipeline(m, NERD_PIPELINE_FULL) && !nerd_model_has_pipeline(m, NERD_PIPELINE_DOC));
+    const char *why = nerd_model_pipeline_error(m, NERD_PIPELINE_DOC);
+    CHECKF(why && strstr(why, "senter") && strstr(why, "[components.senter]"), "%s", why ? why : "(null)");
+    nerd_doc *d = nerd_doc_new();
+    CHECK(nerd_ner(m, d, "Paris", 5, NERD_PIPELINE_DOC) == NERD_ERR_UNSUPPORTED);
+    CHECK(nerd_ner(m, d, "Paris", 5, NERD_PIPELINE_FULL) == NERD_OK);
+    nerd_doc_free(d);
+    nerd_model_free(m);
+    /* the CLI says the same */
+    char cmd[1024], out[2048] = "";
+    snprintf(cmd, sizeof cmd, "echo Paris | %s ner --pipeline doc --model %s 2>&1", test_nerd_bin(), dir);
+    CHECK(test_run_output(cmd, out, sizeof out) > 0);
+    CHECKF(strstr(out, "cannot run the doc pipeline") && strstr(out, "senter"), "%s", out);
+    remove_copy(dir);
+}
+
+/* The doc pipeline's entities and parse are the full pipeline's (the tagger shares the parser's
+ * tok2vec pass, the whole attribute_ruler gives whitespace the same "dep"). */
+TEST(doc_pipeline_entities_are_full)
+{
+    nerd_model *m = test_model();
+    CHECKF(nerd_model_has_pipeline(m, NERD_PIPELINE_DOC), "%s", nerd_model_pipeline_error(m, NERD_PIPELINE_DOC));
+    static const char text[] = "Apple is looking at buying U.K. startup for $1 billion.  Paris is in France.\n";
+    nerd_doc *a = nerd_doc_new(), *b = nerd_doc_new();
+    CHECK(nerd_ner(m, a, text, sizeof text - 1, NERD_PIPELINE_DOC) == NERD_OK);
+    CHECK(nerd_ner(m, b, text, sizeof text - 1, NERD_PIPELINE_FULL) == NERD_OK);
+    char *x = test_annotations(a), *y = test_annotations(b);
+    CHECK(nerd_doc_nents(a) > 0 && nerd_doc_sent_start(a, 0) == 1);
+    CHECKF(!strcmp(x, y), "doc: %s\nfull: %s", x, y);
+    free(x);
+    free(y);
+    nerd_doc_free(a);
+    nerd_doc_free(b);
+    nerd_model_free(m);
+}
+
+/* ---- spaCy's answers (spaCy 3.8.7 on the stand-in, printed with separators=(",", ":") and
+ * ensure_ascii=False) ---- */
+
+/* nerd ner --format doc --noun-chunks for text; the answer, malloc'd */
+static char *doc_json_of(const char *model, const char *pipeline, const char *text)
+{
+    char path[256], cmd[1024];
+    snprintf(path, sizeof path, "/tmp/nerd-doc-text-%d", (int)getpid());
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(text, 1, strlen(text), f) == strlen(text));
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s ner --model %s --pipeline %s --format doc --noun-chunks %s", test_nerd_bin(), model,
+             pipeline, path);
+    char *out = malloc(1 << 16);
+    CHECK(out && test_run_output(cmd, out, 1 << 16) == 0);
+    unlink(path);
+    size_t n = strlen(out);
+    CHECK(n && out[n - 1] == '\n');
+    out[n - 1] = 0;
+    return out;
+}
+
+static const struct { const char *pipeline, *text, *spacy; } spacy_docs[] = {
+    {"doc", "Apple is looking at buying U.K. startup for $1 billion.\n\nShe saw  them in Paris's old caf\xc3\xa9s.",
+     "{\"text\":\"Apple is looking at buying U.K. startup for $1 billion.\\n\\nShe saw  them in Paris's old caf\xc3\xa9s.\","
+     "\"ents\":[{\"start\":0,\"end\":5,\"label\":\"GPE\"},{\"start\":27,\"end\":31,\"label\":\"GPE\"},{\"start\":44,\"end\":54,"
+     "\"label\":\"MONEY\"},{\"start\":74,\"end\":79,\"label\":\"GPE\"}],\"sents\":[{\"start\":0,\"end\":55},{\"start\":55,"
+     "\"end\":92}],\"tokens\":[{\"id\":0,\"start\":0,\"end\":5,\"tag\":\"NNP\",\"pos\":\"PROPN\",\"morph\":\"Number=Sing\","
+     "\"lemma\":\"Apple\",\"dep\":\"nsubj\",\"head\":2},{\"id\":1,\"start\":6,\"end\":8,\"tag\":\"VBZ\",\"pos\":\"AUX\","
+     "\"morph\":\"Mood=Ind|Number=Sing|Person=3|Tense=Pres|VerbForm=Fin\",\"lemma\":\"be\",\"dep\":\"aux\",\"head\":2},"
+     "{\"id\":2,\"start\":9,\"end\":16,\"tag\":\"VBG\",\"pos\":\"VERB\",\"morph\":\"Aspect=Prog|Tense=Pres|VerbForm=Part\","
+     "\"lemma\":\"look\",\"dep\":\"ROOT\",\"head\":2},{\"id\":3,\"start\":17,\"end\":19,\"tag\":\"IN\",\"pos\":\"SCONJ\","
+     "\"morph\":\"\",\"lemma\":\"at\",\"dep\":\"mark\",\"head\":4},{\"id\":4,\"start\":20,\"end\":26,\"tag\":\"VBG\","
+     "\"pos\":\"VERB\",\"morph\":\"Aspect=Prog|Tense=Pres|VerbForm=Part\",\"lemma\":\"buy\",\"dep\":\"advcl\",\"head\":2},"
+     "{\"id\":5,\"start\":27,\"end\":31,\"tag\":\"NNP\",\"pos\":\"PROPN\",\"morph\":\"Number=Sing\",\"lemma\":\"U.K.\","
+     "\"dep\":\"compound\",\"head\":6},{\"id\":6,\"start\":32,\"end\":39,\"tag\":\"NN\",\"pos\":\"NOUN\",\"morph\":"
+     "\"Number=Sing\",\"lemma\":\"startup\",\"dep\":\"obj\",\"head\":4},{\"id\":7,\"start\":40,\"end\":43,\"tag\":\"IN\","
+     "\"pos\":\"ADP\",\"morph\":\"\",\"lemma\":\"for\",\"dep\":\"case\",\"head\":8},{\"id\":8,\"start\":44,\"end\":45,"
+     "\"tag\":\"$\",\"pos\":\"SYM\",\"morph\":\"\",\"lemma\":\"$\",\"dep\":\"nmod\",\"head\":6},{\"id\":9,\"start\":45,"
+     "\"end\":46,\"tag\":\"CD\",\"pos\":\"NUM\",\"morph\":\"NumType=Card\",\"lemma\":\"1\",\"dep\":\"compound\",\"head\":10},"
+     "{\"id\":10,\"start\":47,\"end\":54,\"tag\":\"CD\",\"pos\":\"NUM\",\"morph\":\"NumType=Card\",\"lemma\":\"billion\","
+     "\"dep\":\"nummod\",\"head\":8},{\"id\":11,\"start\":54,\"end\":55,\"tag\":\".\",\"pos\":\"PUNCT\",\"morph\":"
+     "\"PunctType=Peri\",\"lemma\":\".\",\"dep\":\"punct\",\"head\":2},{\"id\":12,\"start\":55,\"end\":57,\"tag\":\"_SP\","
+     "\"pos\":\"SPACE\",\"morph\":\"\",\"lemma\":\"\\n\\n\",\"dep\":\"dep\",\"head\":14},{\"id\":13,\"start\":57,\"end\":60,"
+     "\"tag\":\"PRP\",\"pos\":\"PRON\",\"morph\":\"Case=Nom|Gender=Fem|Number=Sing|Person=3|PronType=Prs\",\"lemma\":"
+     "\"she\",\"dep\":\"nsubj\",\"head\":14},{\"id\":14,\"start\":61,\"end\":64,\"tag\":\"VBD\",\"pos\":\"VERB\",\"morph\":"
+     "\"Tense=Past|VerbForm=Fin\",\"lemma\":\"see\",\"dep\":\"ROOT\",\"head\":14},{\"id\":15,\"start\":65,\"end\":66,"
+     "\"tag\":\"_SP\",\"pos\":\"SPACE\",\"morph\":\"\",\"lemma\":\" \",\"dep\":\"dep\",\"head\":14},{\"id\":16,\"start\":66,"
+     "\"end\":70,\"tag\":\"PRP\",\"pos\":\"PRON\",\"morph\":\"Case=Acc|Number=Plur|Person=3|PronType=Prs\",\"lemma\":"
+     "\"they\",\"dep\":\"obj\",\"head\":14},{\"id\":17,\"start\":71,\"end\":73,\"tag\":\"IN\",\"pos\":\"ADP\",\"morph\":\"\","
+     "\"lemma\":\"in\",\"dep\":\"case\",\"head\":21},{\"id\":18,\"start\":74,\"end\":79,\"tag\":\"NNP\",\"pos\":\"PROPN\","
+     "\"morph\":\"Number=Sing\",\"lemma\":\"Paris\",\"dep\":\"nmod:poss\",\"head\":21},{\"id\":19,\"start\":79,\"end\":81,"
+     "\"tag\":\"POS\",\"pos\":\"PART\",\"morph\":\"\",\"lemma\":\"'s\",\"dep\":\"case\",\"head\":18},{\"id\":20,\"start\":82,"
+     "\"end\":85,\"tag\":\"JJ\",\"pos\":\"ADJ\",\"morph\":\"Degree=Pos\",\"lemma\":\"old\",\"dep\":\"amod\",\"head\":21},"
+     "{\"id\":21,\"start\":86,\"end\":91,\"tag\":\"NN\",\"pos\":\"NOUN\",\"morph\":\"Number=Sing\",\"lemma\":\"caf\xc3\xa9s\","
+     "\"dep\":\"obl\",\"head\":14},{\"id\":22,\"start\":91,\"end\":92,\"tag\":\".\",\"pos\":\"PUNCT\",\"morph\":"
+     "\"PunctType=Peri\",\"lemma\":\".\",\"dep\":\"punct\",\"head\":14}],\"noun_chunks\":[{\"start\":0,\"end\":5},"
+     "{\"start\":57,\"end\":60}]}"},
+    /* one whitespace token: the attribute_ruler's IS_SPACE rules, its one sentence */
+    {"doc", "\n",
+     "{\"text\":\"\\n\",\"ents\":[],\"sents\":[{\"start\":0,\"end\":1}],\"tokens\":[{\"id\":0,\"start\":0,\"end\":1,"
+     "\"tag\":\"_SP\",\"pos\":\"SPACE\",\"morph\":\"\",\"lemma\":\"\\n\",\"dep\":\"dep\",\"head\":0}],\"noun_chunks\":[]}"},
+    /* an empty doc has every annotation (has_annotation), so every list */
+    {"doc", "", "{\"text\":\"\",\"ents\":[],\"sents\":[],\"tokens\":[],\"noun_chunks\":[]}"},
+    /* the ner alone: one token is one sentence, more tokens have none, and no token fields */
+    {"ner", "Paris",
+     "{\"text\":\"Paris\",\"ents\":[{\"start\":0,\"end\":5,\"label\":\"GPE\"}],\"sents\":[{\"start\":0,\"end\":5}],"
+     "\"tokens\":[{\"id\":0,\"start\":0,\"end\":5}]}"},
+    {"ner", "Paris is nice",
+     "{\"text\":\"Paris is nice\",\"ents\":[{\"start\":0,\"end\":5,\"label\":\"GPE\"}],\"tokens\":[{\"id\":0,\"start\":0,"
+     "\"end\":5},{\"id\":1,\"start\":6,\"end\":8},{\"id\":2,\"start\":9,\"end\":13}]}"},
+};
+
+TEST(doc_json_is_spacys_to_json)
+{
+    for (size_t i = 0; i < sizeof spacy_docs / sizeof *spacy_docs; i++) {
+        char *got = doc_json_of(test_standin(), spacy_docs[i].pipeline, spacy_docs[i].text);
+        CHECKF(!strcmp(got, spacy_docs[i].spacy), "case %zu\nnerd:  %s\nspaCy: %s", i, got, spacy_docs[i].spacy);
+        free(got);
+    }
+}
+
+/* The full pipeline computes no tag, lemma or chunk (only what a route returns is computed), and a
+ * doc reused after the doc pipeline forgets them. */
+TEST(doc_full_pipeline_computes_no_doc_fields)
+{
+    nerd_model *m = test_model();
+    nerd_doc *d = nerd_doc_new();
+    static const char text[] = "Paris is in France.";
+    CHECK(nerd_ner(m, d, text, sizeof text - 1, NERD_PIPELINE_DOC) == NERD_OK);
+    const unsigned all = NERD_ANNOT_TAG | NERD_ANNOT_POS | NERD_ANNOT_MORPH | NERD_ANNOT_LEMMA | NERD_ANNOT_DEP |
+                         NERD_ANNOT_SENT_START | NERD_ANNOT_ENTS;
+    CHECK(nerd_doc_annotations(d) == all && nerd_doc_nnoun_chunks(d) > 0);
+    nerd_token_annot a;
+    CHECK(nerd_doc_token_annot(d, 0, &a) == 0 && a.lemma.len == 5 && a.tag.len > 0);
+    CHECK(nerd_ner(m, d, text, sizeof text - 1, NERD_PIPELINE_FULL) == NERD_OK);
+    CHECK(nerd_doc_annotations(d) == (NERD_ANNOT_DEP | NERD_ANNOT_SENT_START | NERD_ANNOT_ENTS));
+    CHECK(nerd_doc_token_annot(d, 0, &a) == 0 && a.tag.len == 0 && a.pos.len == 0 && a.lemma.len == 0);
+    CHECK(nerd_doc_nnoun_chunks(d) == 0 && nerd_doc_noun_chunk(d, 0, NULL, NULL) == -1);
+    CHECK(nerd_doc_token_annot(d, 99, &a) == -1);
+    nerd_doc_free(d);
+    nerd_model_free(m);
+}
+
+/* ---- the attribute_ruler's semantics, on rules added to the stand-in's ---- */
+
+static void pack_json(msgpack_packer *pk, const json_value *v)
+{
+    switch (v->type) {
+    case JSON_NULL: msgpack_pack_nil(pk); break;
+    case JSON_TRUE: msgpack_pack_true(pk); break;
+    case JSON_FALSE: msgpack_pack_false(pk); break;
+    case JSON_NUMBER: msgpack_pack_int64(pk, (int64_t)v->u.num); break;
+    case JSON_STRING:
+        msgpack_pack_str(pk, v->u.str.len);
+        msgpack_pack_str_body(pk, v->u.str.ptr, v->u.str.len);
+        break;
+    case JSON_ARRAY:
+        msgpack_pack_array(pk, v->u.arr.n);
+        for (size_t i = 0; i < v->u.arr.n; i++) pack_json(pk, &v->u.arr.items[i]);
+        break;
+    case JSON_OBJECT:
+        msgpack_pack_map(pk, v->u.obj.n);
+        for (size_t i = 0; i < v->u.obj.n; i++) {
+            msgpack_pack_str(pk, v->u.obj.items[i].keylen);
+            msgpack_pack_str_body(pk, v->u.obj.items[i].key, v->u.obj.items[i].keylen);
+            pack_json(pk, &v->u.obj.items[i].val);
+        }
+        break;
+    }
+}
+
+/* A stand-in copy in dir whose attribute_ruler has the stand-in's rules and then extra (JSON). */
+static void ruler_copy(char *dir, size_t len, const char *extra)
+{
+    link_copy(dir, len);
+    char path[512], err[512];
+    snprintf(path, sizeof path, "%s/attribute_ruler/patterns", dir);
+    mf_msgpack orig;
+    CHECKF(mf_msgpack_read(&orig, path, "patterns", MSGPACK_OBJECT_ARRAY, err, sizeof err) == NERD_OK, "%s", err);
+    json_doc jd;
+    CHECKF(json_parse(extra, strlen(extra), 16, &jd, err, sizeof err) == 0, "%s", err);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, orig.root->via.array.size + jd.root.u.arr.n);
+    for (uint32_t i = 0; i < orig.root->via.array.size; i++) msgpack_pack_object(&pk, orig.root->via.array.ptr[i]);
+    for (size_t i = 0; i < jd.root.u.arr.n; i++) pack_json(&pk, &jd.root.u.arr.items[i]);
+    mf_msgpack_free(&orig);
+    json_doc_free(&jd);
+    CHECK(unlink(path) == 0);
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(sb.data, 1, sb.size, f) == sb.size);
+    fclose(f);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+/* Later rules win; index 0, -1 and the last token of overlapping "+" matches (every match, spaCy's
+ * Matcher without greedy); MORPH normalized, "" analysed without features. spaCy 3.8.7's answers
+ * with these rules added. */
+TEST(doc_ruler_order_index_and_morph)
+{
+    static const char extra[] =
+        "[{\"patterns\": [[{\"LOWER\": \"paris\"}]], \"attrs\": {\"LEMMA\": \"P0\", \"POS\": \"NOUN\", \"MORPH\": "
+        "\"Foo=2|FooBar=1|Case=Nom,Acc\"}, \"index\": 0},"
+        " {\"patterns\": [[{\"LOWER\": \"paris\"}]], \"attrs\": {\"LEMMA\": \"P1\"}, \"index\": 0},"
+        " {\"patterns\": [[{\"LOWER\": \"is\"}, {\"LOWER\": \"in\"}]], \"attrs\": {\"TAG\": \"ZZ\"}, \"index\": -1},"
+        " {\"patterns\": [[{\"LOWER\": \"is\"}, {\"LOWER\": \"in\"}]], \"attrs\": {\"MORPH\": \"\"}, \"index\": 0},"
+        " {\"patterns\": [[{\"TAG\": \"NNP\", \"OP\": \"+\"}]], \"attrs\": {\"LEMMA\": \"NAME\"}, \"index\": -1}]";
+    static const struct { const char *text, *spacy; } cases[] = {
+        {"Paris is in France.",
+         "{\"text\":\"Paris is in France.\",\"ents\":[{\"start\":0,\"end\":5,\"label\":\"GPE\"},{\"start\":12,\"end\":18,"
+         "\"label\":\"GPE\"}],\"sents\":[{\"start\":0,\"end\":19}],\"tokens\":[{\"id\":0,\"start\":0,\"end\":5,\"tag\":"
+         "\"NNP\",\"pos\":\"NOUN\",\"morph\":\"Case=Acc,Nom|Foo=2|FooBar=1\",\"lemma\":\"NAME\",\"dep\":\"nsubj\","
+         "\"head\":3},{\"id\":1,\"start\":6,\"end\":8,\"tag\":\"VBZ\",\"pos\":\"AUX\",\"morph\":\"\",\"lemma\":\"be\","
+         "\"dep\":\"cop\",\"head\":3},{\"id\":2,\"start\":9,\"end\":11,\"tag\":\"ZZ\",\"pos\":\"ADP\",\"morph\":\"\","
+         "\"lemma\":\"in\",\"dep\":\"case\",\"head\":3},{\"id\":3,\"start\":12,\"end\":18,\"tag\":\"NNP\",\"pos\":"
+         "\"PROPN\",\"morph\":\"Number=Sing\",\"lemma\":\"NAME\",\"dep\":\"ROOT\",\"head\":3},{\"id\":4,\"start\":18,"
+         "\"end\":19,\"tag\":\".\",\"pos\":\"PUNCT\",\"morph\":\"PunctType=Peri\",\"lemma\":\".\",\"dep\":\"punct\","
+         "\"head\":3}],\"noun_chunks\":[{\"start\":0,\"end\":5}]}"},
+        {"New York City is big.",
+         "{\"text\":\"New York City is big.\",\"ents\":[{\"start\":0,\"end\":13,\"label\":\"GPE\"}],\"sents\":[{\"start\":0,"
+         "\"end\":21}],\"tokens\":[{\"id\":0,\"start\":0,\"end\":3,\"tag\":\"NNP\",\"pos\":\"PROPN\",\"morph\":"
+         "\"Number=Sing\",\"lemma\":\"NAME\",\"dep\":\"amod\",\"head\":1},{\"id\":1,\"start\":4,\"end\":8,\"tag\":\"NNP\","
+         "\"pos\":\"PROPN\",\"morph\":\"Number=Sing\",\"lemma\":\"NAME\",\"dep\":\"compound\",\"head\":2},{\"id\":2,"
+         "\"start\":9,\"end\":13,\"tag\":\"NNP\",\"pos\":\"PROPN\",\"morph\":\"Number=Sing\",\"lemma\":\"NAME\",\"dep\":"
+         "\"nsubj\",\"head\":4},{\"id\":3,\"start\":14,\"end\":16,\"tag\":\"VBZ\",\"pos\":\"AUX\",\"morph\":"
+         "\"Mood=Ind|Number=Sing|Person=3|Tense=Pres|VerbForm=Fin\",\"lemma\":\"be\",\"dep\":\"cop\",\"head\":4},{\"id\":4,"
+         "\"start\":17,\"end\":20,\"tag\":\"JJ\",\"pos\":\"ADJ\",\"morph\":\"Degree=Pos\",\"lemma\":\"big\",\"dep\":\"ROOT\","
+         "\"head\":4},{\"id\":5,\"start\":20,\"end\":21,\"tag\":\".\",\"pos\":\"PUNCT\",\"morph\":\"PunctType=Peri\","
+         "\"lemma\":\".\",\"dep\":\"punct\",\"head\":4}],\"noun_chunks\":[{\"start\":0,\"end\":13}]}"},
+    };
+    char dir[256];
+    ruler_copy(dir, sizeof dir, extra);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *got = doc_json_of(dir, "doc", cases[i].text);
+        CHECKF(!strcmp(got, cases[i].spacy), "case %zu\nnerd:  %s\nspaCy: %s", i, got, cases[i].spacy);
+        free(got);
+    }
+    remove_copy(dir);
+}
+
+/* A rule the doc pipeline cannot compute refuses the doc pipeline by the rule and the reason; the
+ * ner and full pipelines are served as before. */
+TEST(doc_ruler_refuses_what_it_cannot_compute)
+{
+    static const struct { const char *rule, *why; } cases[] = {
+        {"[{\"patterns\": [[{\"IS_PUNCT\": true}]], \"attrs\": {\"TAG\": \"P\"}}]", "reads IS_PUNCT"},
+        {"[{\"patterns\": [[{\"ORTH\": \"x\"}]], \"attrs\": {\"NORM\": \"y\"}}]", "sets NORM"},
+        {"[{\"patterns\": [[{\"ORTH\": \"x\"}]], \"attrs\": {\"POS\": \"noun\"}}]", "no universal part of speech"},
+        {"[{\"patterns\": [[{\"ORTH\": \"x\"}]], \"attrs\": {\"MORPH\": \"Case\"}}]", "not Field=Value"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char dir[256], err[1024];
+        ruler_copy(dir, sizeof dir, cases[i].rule);
+        /* after the ner, so that a rule setting NORM does not refuse the folder itself */
+        test_edit_config(dir, "[nlp]", "\"attribute_ruler\",\"lemmatizer\",\"ner\"", "\"ner\",\"attribute_ruler\",\"lemmatizer\"");
+        nerd_model *m = nerd_model_load(dir, NULL, err, sizeof err);
+        CHECKF(m, "%s", err);
+        const char *why = nerd_model_pipeline_error(m, NERD_PIPELINE_DOC);
+        CHECKF(why && strstr(why, cases[i].why) && strstr(why, "attribute_ruler/patterns: rule 179"), "%zu: %s", i,
+               why ? why : "(null)");
+        CHECK(nerd_model_has_pipeline(m, NERD_PIPELINE_FULL) && nerd_model_has_pipeline(m, NERD_PIPELINE_NER));
+        nerd_model_free(m);
+        remove_copy(dir);
+    }
+}
+
+/* spaCy's Morphology.add strings (spaCy 3.8.7's answers for the same inputs). */
+TEST(doc_morph_normalized_as_spacy)
+{
+    static const struct { const char *in, *spacy; } cases[] = {
+        {"", "_"}, {"_", "_"}, {"Number=Sing", "Number=Sing"},
+        {"PunctType=Brck|PunctSide=Ini", "PunctSide=Ini|PunctType=Brck"}, {"Case=Nom,Acc", "Case=Acc,Nom"},
+        {"A=1|B=2|A=3", "A=3|B=2"}, {"FooBar=1|Foo=2", "Foo=2|FooBar=1"}, {"b=2|B=1|a=x,Z", "B=1|a=Z,x|b=2"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        buf b = {0};
+        CHECK(morph_normalize(cases[i].in, strlen(cases[i].in), &b) == 0);
+        CHECKF(b.len == strlen(cases[i].spacy) && !memcmp(b.ptr, cases[i].spacy, b.len), "%s -> %.*s", cases[i].in,
+               (int)b.len, b.ptr);
+        buf_free(&b);
+    }
+    static const char *const bad[] = {"Case", "A=1|", "A=1=2", "|"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        buf b = {0};
+        CHECKF(morph_normalize(bad[i], strlen(bad[i]), &b) == -1, "%s", bad[i]);
+        buf_free(&b);
+    }
+}
+
+/* numpy's argmax: the first of equal scores; the bias is added to the product. */
+TEST(doc_softmax_argmax_first_maximum)
+{
+    static const float W[4 * 2] = {1, 0, 0, 1, 1, 0, 0, 0}, b[4] = {0, 0, 0, 0.5f};
+    softmax_layer s = {W, b, 4, 2};
+    static const float X[3 * 2] = {1, 0, 0, 1, 0.25f, 0.25f};
+    float scratch[12];
+    int32_t out[3];
+    CHECK(softmax_scratch_floats(&s, 3) <= 12);
+    softmax_argmax(&s, X, 3, scratch, out);
+    CHECKF(out[0] == 0 && out[1] == 1 && out[2] == 3, "%d %d %d", out[0], out[1], out[2]);
+}

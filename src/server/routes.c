@@ -245,31 +245,30 @@ static int doc_request(const served_model *sm, route_result *r)
 }
 
 /* /displacy: {"style": "ent"|"dep"} (displacy.render's default, dep, without one), dep with
- * parse_deps' options in {"options": {...}} (others are ignored, as displaCy does). 0, or -1 with
- * the answer in r. */
+ * parse_deps' options in {"options": {...}} (others are ignored, as displaCy does; the ent style
+ * has none, but the body must still be what the API describes). 0, or -1 with the answer in r. */
 static int displacy_request(const served_model *sm, route_result *r)
 {
-    const json_value *style = json_get(&r->req.root, "style");
+    const json_value *style = json_get(&r->req.root, "style"), *o = json_get(&r->req.root, "options");
     if (style && (style->type != JSON_STRING || style->u.str.len != 3 ||
                   (memcmp(style->u.str.ptr, "ent", 3) && memcmp(style->u.str.ptr, "dep", 3)))) {
         route_error(r, 400, "style must be \"ent\" or \"dep\"");
         return -1;
     }
-    if (style && !memcmp(style->u.str.ptr, "ent", 3)) {
-        r->answer = ANSWER_DISPLACY_ENT; /* the entities of the served pipeline, /ents' */
-        return 0;
-    }
-    r->answer = ANSWER_DISPLACY_DEP;
-    r->dep_options = DISPLACY_DEP_DEFAULTS;
-    const json_value *o = json_get(&r->req.root, "options");
     if (o && o->type != JSON_OBJECT) {
         route_error(r, 400, "options must be an object");
         return -1;
     }
     displacy_dep_options *d = &r->dep_options;
+    *d = DISPLACY_DEP_DEFAULTS;
     if (bool_field(o, "collapse_punct", &d->collapse_punct, r) || bool_field(o, "collapse_phrases", &d->collapse_phrases, r) ||
         bool_field(o, "fine_grained", &d->fine_grained, r) || bool_field(o, "add_lemma", &d->add_lemma, r))
         return -1;
+    if (style && !memcmp(style->u.str.ptr, "ent", 3)) {
+        r->answer = ANSWER_DISPLACY_ENT; /* the entities of the served pipeline, /ents' */
+        return 0;
+    }
+    r->answer = ANSWER_DISPLACY_DEP;
     return whole_doc_pipeline(sm, r);
 }
 

@@ -124,6 +124,8 @@ def check_text(driver, port, text):
     words = [w.text for w in driver.find_elements(By.CSS_SELECTOR, "#deps svg text.word")]
     # the browser collapses a word's spaces when it shows it; compare them so
     assert words == [" ".join(w["text"].split()) for w in deps["words"]], (words, deps["words"])
+    tags = [t.text for t in driver.find_elements(By.CSS_SELECTOR, "#deps svg text.tag")]
+    assert tags == [w["tag"] for w in deps["words"]] and any(tags), (tags, deps["words"])
     arcs = [{"start": int(g.get_attribute("data-start")), "end": int(g.get_attribute("data-end")),
              "label": g.get_attribute("data-label"), "dir": g.get_attribute("data-dir")}
             for g in driver.find_elements(By.CSS_SELECTOR, "#deps svg g.dep")]

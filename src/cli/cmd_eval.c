@@ -131,7 +131,7 @@ static int eval_doc(const nerd_model *m, nerd_doc *d, nerd_pipeline p, int all_f
     c->ents_same += ents_same;
 
     int sents_same = 1, parse_same = 1;
-    if (p == NERD_PIPELINE_FULL) sents_same = eval_parse(d, g, c, &parse_same);
+    if (p != NERD_PIPELINE_NER) sents_same = eval_parse(d, g, c, &parse_same);
 
     buf_clear(scratch);
     json_doc mine;
@@ -195,7 +195,7 @@ int cmd_eval(int argc, char **argv)
         else if (!strcmp(a, "--show") && i + 1 < argc) max_shown = atoi(argv[++i]);
         else if (!strcmp(a, "--all-fields")) all_fields = 1;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            printf("usage: nerd eval [--model DIR] [--pipeline full|ner] [--precision fp32|bf16|int8] --golden FILE.jsonl...\n"
+            printf("usage: nerd eval [--model DIR] [--pipeline full|ner|doc] [--precision fp32|bf16|int8] --golden FILE.jsonl...\n"
                    "                 [--min-identical FRACTION] [--min-f1 F1] [--show N] [--all-fields]\n"
                    "Compares nerd with spaCy's golden outputs; the last lines are the entity F1 against spaCy over all\n"
                    "files and \"identical: X/Y docs (P%%)\". Exits 1 below --min-identical or --min-f1.\n"
@@ -251,14 +251,14 @@ int cmd_eval(int argc, char **argv)
             }
         }
         jsonl_free(&it);
-        print_counts(files[f], &c, pipeline == NERD_PIPELINE_FULL);
+        print_counts(files[f], &c, pipeline != NERD_PIPELINE_NER);
         total.docs += c.docs; total.tok_same += c.tok_same; total.ents_same += c.ents_same;
         total.dict_same += c.dict_same; total.same += c.same; total.tp += c.tp; total.npred += c.npred;
         total.ngold += c.ngold;
         total.sents_same += c.sents_same; total.parse_same += c.parse_same; total.toks += c.toks;
         total.head_same += c.head_same; total.label_same += c.label_same;
     }
-    if (nfiles > 1) print_counts("all", &total, pipeline == NERD_PIPELINE_FULL);
+    if (nfiles > 1) print_counts("all", &total, pipeline != NERD_PIPELINE_NER);
     double frac = total.docs ? (double)total.same / total.docs : 0;
     double f1 = total.npred + total.ngold ? 2.0 * total.tp / (double)(total.npred + total.ngold) : 1.0;
     printf("entity F1 against spaCy: %.4f\n", f1);

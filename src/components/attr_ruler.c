@@ -319,7 +319,7 @@ int ar_ruler_run(const ar_ruler *r, const matcher_token *toks, size_t n, matcher
 {
     if (!r->mt || matcher_run(r->mt, toks, n, scratch)) return r->mt ? -1 : 0;
     /* spaCy sorts (rule number, match id, start, end): one match id per rule */
-    qsort(scratch->items, scratch->n, sizeof *scratch->items, match_order);
+    if (scratch->n > 1) qsort(scratch->items, scratch->n, sizeof *scratch->items, match_order); /* items NULL when none */
     for (size_t i = 0; i < scratch->n; i++) {
         const matcher_match *mm = &scratch->items[i];
         const ar_rule *rule = &r->rules[mm->key];

@@ -81,6 +81,7 @@ void tagger_free(tagger_component *t)
 {
     for (int i = 0; i < t->nlabels; i++) free((char *)t->labels[i].ptr);
     free(t->labels);
+    softmax_free(&t->out);
     tw_free(&t->weights);
     memset(t, 0, sizeof *t);
 }

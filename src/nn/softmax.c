@@ -1,6 +1,5 @@
 #include "nn/softmax.h"
 
-#include <cblas.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,8 +16,27 @@ int softmax_bind(softmax_layer *s, const thinc_model *m, int nI, char *err, size
         snprintf(err, errlen, "the softmax layer reads %u inputs, but its tok2vec gives %d", W->shape[1], nI);
         return -1;
     }
-    *s = (softmax_layer){W->data, b->data, (int)W->shape[0], nI};
+    if (softmax_init(s, W->data, b->data, (int)W->shape[0], nI)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     return 0;
+}
+
+int softmax_init(softmax_layer *s, const float *W, const float *b, int nO, int nI)
+{
+    memset(s, 0, sizeof *s);
+    if (kn_pack(&s->W, W, nO, nI, 0)) return -1;
+    s->b = b;
+    s->nO = nO;
+    s->nI = nI;
+    return 0;
+}
+
+void softmax_free(softmax_layer *s)
+{
+    kn_free(&s->W);
+    memset(s, 0, sizeof *s);
 }
 
 size_t softmax_scratch_floats(const softmax_layer *s, size_t n) { return n * (size_t)s->nO; }
@@ -27,8 +45,7 @@ void softmax_argmax(const softmax_layer *s, const float *X, size_t n, float *scr
 {
     if (!n) return;
     /* thinc's affine: the product first, the bias added to it after (two roundings, as numpy) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, s->nO, s->nI, 1.0f, X, s->nI, s->W, s->nI, 0.0f,
-                scratch, s->nO);
+    kn_gemm_f32(&s->W, X, (size_t)s->nI, n, scratch, (size_t)s->nO);
     for (size_t i = 0; i < n; i++) {
         const float *row = scratch + i * (size_t)s->nO;
         int best = 0;

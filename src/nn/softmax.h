@@ -12,15 +12,21 @@
 #include <stdint.h>
 
 #include "modelfile/thinc_weights.h"
+#include "nn/kernels.h"
 
 typedef struct {
-    const float *W; /* nO x nI, row-major (thinc's layout) */
+    kn_weights W;   /* nO x nI, packed for nerd's kernels (the served model never calls a BLAS) */
     const float *b; /* nO */
     int nO, nI;
 } softmax_layer;
 
-/* Binds the model's (first) "softmax" node, whose input must be nI wide. 0, or -1 with err. */
+/* A layer over W (nO x nI, row-major: thinc's layout) and b (nO, kept by reference). 0, or -1
+ * when memory runs out. */
+int softmax_init(softmax_layer *s, const float *W, const float *b, int nO, int nI);
+/* softmax_init over the model's (first) "softmax" node, whose input must be nI wide. 0, or -1
+ * with err. */
 int softmax_bind(softmax_layer *s, const thinc_model *m, int nI, char *err, size_t errlen);
+void softmax_free(softmax_layer *s);
 
 /* The scratch softmax_argmax needs for n rows, in floats. */
 size_t softmax_scratch_floats(const softmax_layer *s, size_t n);

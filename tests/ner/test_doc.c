@@ -6,9 +6,11 @@
 #include "modelfile/modelfile.h"
 #include "nn/softmax.h"
 #include "text/morph.h"
+#include "util/doc_json.h"
 #include "util/json.h"
 
 #include <msgpack.h>
+#include <pthread.h>
 #include <unistd.h>
 
 /* A copy of the stand-in made of symlinks (test_edit_config unlinks what it rewrites). */
@@ -347,11 +349,113 @@ TEST(doc_morph_normalized_as_spacy)
 TEST(doc_softmax_argmax_first_maximum)
 {
     static const float W[4 * 2] = {1, 0, 0, 1, 1, 0, 0, 0}, b[4] = {0, 0, 0, 0.5f};
-    softmax_layer s = {W, b, 4, 2};
+    softmax_layer s;
+    CHECK(softmax_init(&s, W, b, 4, 2) == 0);
     static const float X[3 * 2] = {1, 0, 0, 1, 0.25f, 0.25f};
     float scratch[12];
     int32_t out[3];
     CHECK(softmax_scratch_floats(&s, 3) <= 12);
     softmax_argmax(&s, X, 3, scratch, out);
     CHECKF(out[0] == 0 && out[1] == 1 && out[2] == 3, "%d %d %d", out[0], out[1], out[2]);
+    softmax_free(&s);
+}
+
+/* One model, several threads running the doc pipeline: each answer is the one thread's (the
+ * ruler's Matcher, the tagger and the lemmatizer only read the model). */
+typedef struct {
+    const nerd_model *m;
+    const char *const *texts;
+    size_t ntexts;
+    char **answers;
+    int ok;
+} doc_thread_job;
+
+static void *doc_thread(void *arg)
+{
+    doc_thread_job *j = arg;
+    nerd_doc *d = nerd_doc_new();
+    j->ok = d != NULL;
+    for (int round = 0; round < 20 && j->ok; round++)
+        for (size_t i = 0; i < j->ntexts && j->ok; i++) {
+            buf b = {0};
+            const char *t = j->texts[(i + (size_t)round) % j->ntexts];
+            j->ok = nerd_ner(j->m, d, t, strlen(t), NERD_PIPELINE_DOC) == NERD_OK &&
+                    !doc_write_json(d, t, strlen(t), DOC_JSON_NOUN_CHUNKS, &b) &&
+                    !strcmp(b.ptr, j->answers[(i + (size_t)round) % j->ntexts]);
+            buf_free(&b);
+        }
+    nerd_doc_free(d);
+    return NULL;
+}
+
+TEST(doc_pipeline_threads_share_one_model)
+{
+    nerd_model *m = test_model();
+    static const char *const texts[] = {"Paris is in France.", "New York City is big.\n\nIt got cold.",
+                                        "Apple is looking at buying U.K. startup for $1 billion.", " ", ""};
+    enum { NTEXTS = sizeof texts / sizeof *texts, NTHREADS = 4 };
+    char *answers[NTEXTS];
+    nerd_doc *d = nerd_doc_new();
+    for (size_t i = 0; i < NTEXTS; i++) {
+        buf b = {0};
+        CHECK(nerd_ner(m, d, texts[i], strlen(texts[i]), NERD_PIPELINE_DOC) == NERD_OK);
+        CHECK(!doc_write_json(d, texts[i], strlen(texts[i]), DOC_JSON_NOUN_CHUNKS, &b));
+        answers[i] = b.ptr;
+    }
+    nerd_doc_free(d);
+    doc_thread_job jobs[NTHREADS];
+    pthread_t th[NTHREADS];
+    for (int t = 0; t < NTHREADS; t++) {
+        jobs[t] = (doc_thread_job){m, texts, NTEXTS, answers, 0};
+        CHECK(pthread_create(&th[t], NULL, doc_thread, &jobs[t]) == 0);
+    }
+    for (int t = 0; t < NTHREADS; t++) {
+        CHECK(pthread_join(th[t], NULL) == 0);
+        CHECKF(jobs[t].ok, "thread %d's answers differ from one thread's", t);
+    }
+    for (size_t i = 0; i < NTEXTS; i++) free(answers[i]);
+    nerd_model_free(m);
+}
+
+/* A doc-only file that is corrupt or missing refuses the doc pipeline naming the file; the ner and
+ * full pipelines, which never read it, are served. */
+TEST(doc_pipeline_corrupt_files_refuse_it_alone)
+{
+    /* (attribute_ruler/patterns is not among them: the full pipeline reads its DEP rules) */
+    static const char *const files[] = {"tagger/model", "tagger/cfg", "lemmatizer/lookups/lookups.bin"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        for (int missing = 0; missing < 2; missing++) {
+            char dir[256], path[512], err[1024];
+            link_copy(dir, sizeof dir);
+            snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+            CHECK(unlink(path) == 0);
+            if (!missing) {
+                FILE *f = fopen(path, "wb");
+                CHECK(f && fwrite("\x93\x01", 1, 2, f) == 2);
+                fclose(f);
+            }
+            nerd_model *m = nerd_model_load(dir, NULL, err, sizeof err);
+            CHECKF(m, "%s: %s", files[i], err);
+            const char *why = nerd_model_pipeline_error(m, NERD_PIPELINE_DOC);
+            CHECKF(why && strstr(why, files[i]), "%s (%s): %s", files[i], missing ? "missing" : "corrupt",
+                   why ? why : "(null)");
+            CHECK(nerd_model_has_pipeline(m, NERD_PIPELINE_FULL) && nerd_model_has_pipeline(m, NERD_PIPELINE_NER));
+            nerd_doc *d = nerd_doc_new();
+            CHECK(nerd_ner(m, d, "Paris", 5, NERD_PIPELINE_FULL) == NERD_OK && nerd_doc_nents(d) == 1);
+            CHECK(nerd_ner(m, d, "Paris", 5, NERD_PIPELINE_DOC) == NERD_ERR_UNSUPPORTED);
+            nerd_doc_free(d);
+            nerd_model_free(m);
+            remove_copy(dir);
+        }
+}
+
+/* nerd eval --pipeline doc checks the parse as --pipeline full does (the doc pipeline's parse is
+ * full's), against the golden answers. */
+TEST(doc_pipeline_eval_checks_the_parse)
+{
+    char cmd[1024], out[4096];
+    snprintf(cmd, sizeof cmd, "%s eval --model %s --pipeline doc --all-fields --min-identical 1.0 --golden %s 2>&1",
+             test_nerd_bin(), test_standin(), test_path("golden/edge.jsonl"));
+    CHECKF(test_run_output(cmd, out, sizeof out) == 0, "%s", out);
+    CHECKF(strstr(out, "heads+deps") && strstr(out, "identical: 47/47"), "%s", out);
 }

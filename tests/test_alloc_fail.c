@@ -12,7 +12,10 @@
 #include "alloc_fail.h"
 #include "ner/model_helper.h"
 #include "nerd.h"
+#include "components/lemmatizer.h"
+#include "components/noun_chunks.h"
 #include "server/routes.h"
+#include "util/doc_json.h"
 #include "server/server.h"
 
 #include <signal.h>
@@ -231,9 +234,24 @@ static const char *const texts[] = {
 };
 enum { NTEXTS = sizeof texts / sizeof *texts };
 
+/* The pipelines every text runs through (ner, full, doc) and what a run leaves on the doc: the
+ * entities and the parse, then the whole Doc as doc.to_json() with its noun chunks. */
+enum { NPIPELINES = 3 };
+static char *answer(const nerd_doc *d, const char *text)
+{
+    char *a = test_annotations(d);
+    buf b = {0};
+    if (buf_puts(&b, a) || doc_write_json(d, text, strlen(text), DOC_JSON_NOUN_CHUNKS, &b)) {
+        buf_free(&b);
+        return a;
+    }
+    free(a);
+    return b.ptr;
+}
+
 typedef struct {
     nerd_model *m;
-    char *want[2][NTEXTS]; /* test_annotations per pipeline and text */
+    char *want[NPIPELINES][NTEXTS]; /* answer() per pipeline and text */
     /* what a model loaded without failures says of itself */
     char name[128], version[64], sha256[65];
     size_t nlabels;
@@ -249,17 +267,17 @@ static void ner_ctx_init(ner_ctx *c, nerd_model *m)
     c->nlabels = nerd_model_nlabels(m);
     c->has_full = nerd_model_has_pipeline(m, NERD_PIPELINE_FULL);
     nerd_doc *d = nerd_doc_new();
-    for (int p = 0; p < 2; p++)
+    for (int p = 0; p < NPIPELINES; p++)
         for (int t = 0; t < NTEXTS; t++) {
             CHECK(nerd_ner(m, d, texts[t], strlen(texts[t]), (nerd_pipeline)p) == NERD_OK);
-            c->want[p][t] = test_annotations(d);
+            c->want[p][t] = answer(d, texts[t]);
         }
     nerd_doc_free(d);
 }
 
 static void ner_ctx_free(ner_ctx *c)
 {
-    for (int p = 0; p < 2; p++)
+    for (int p = 0; p < NPIPELINES; p++)
         for (int t = 0; t < NTEXTS; t++) free(c->want[p][t]);
     nerd_model_free(c->m);
 }
@@ -272,7 +290,7 @@ static op_result run_ner(alloc_op *op, char *why, size_t whylen)
     nerd_doc *d = nerd_doc_new();
     if (!d) { op->status = NERD_ERR_NOMEM; return OP_ERROR; }
     op_result res = OP_SAME;
-    for (int p = 0; p < 2 && res != OP_WRONG; p++)
+    for (int p = 0; p < NPIPELINES && res != OP_WRONG; p++)
         for (int t = 0; t < NTEXTS && res != OP_WRONG; t++) {
             nerd_status st = nerd_ner(c->m, d, texts[t], strlen(texts[t]), (nerd_pipeline)p);
             if (st != NERD_OK) {
@@ -283,7 +301,7 @@ static op_result run_ner(alloc_op *op, char *why, size_t whylen)
                 if (st != NERD_OK) { snprintf(why, whylen, "nerd_ner again: %s", nerd_strerror(st)); res = OP_WRONG; break; }
             }
             alloc_fail_pause(1);
-            char *got = test_annotations(d);
+            char *got = answer(d, texts[t]);
             if (strcmp(got, c->want[p][t])) {
                 snprintf(why, whylen, "pipeline %d, text %d: %.150s instead of %.150s", p, t, got, c->want[p][t]);
                 res = OP_WRONG;
@@ -324,10 +342,10 @@ static op_result run_load(alloc_op *op, char *why, size_t whylen)
         res = OP_WRONG;
     }
     nerd_doc *d = nerd_doc_new();
-    for (int p = 0; p < 2 && res == OP_SAME; p++)
+    for (int p = 0; p < NPIPELINES && res == OP_SAME; p++)
         for (int t = 0; t < NTEXTS && res == OP_SAME; t++) {
             nerd_status s = nerd_ner(m, d, texts[t], strlen(texts[t]), (nerd_pipeline)p);
-            char *got = s == NERD_OK ? test_annotations(d) : strdup(nerd_strerror(s));
+            char *got = s == NERD_OK ? answer(d, texts[t]) : strdup(nerd_strerror(s));
             if (strcmp(got, want->want[p][t])) {
                 snprintf(why, whylen, "the model loaded gives, pipeline %d, text %d: %.150s instead of %.150s", p, t,
                          got, want->want[p][t]);
@@ -529,4 +547,65 @@ TEST_T(alloc_fail_request_path, 600)
     inject_all(&op);
     for (int i = 0; i < NREQUESTS; i++) buf_free(&requests[i].want_body);
     nerd_model_free(c.model.model);
+}
+
+/* ---- the rule lemmatizer and the noun chunks (src/components/lemmatizer.c, noun_chunks.c) ---- */
+
+static const char *const lemma_tokens[][3] = {
+    {"leaves", "NOUN", "Number=Plur"}, {"better", "ADJ", "Degree=Cmp"}, {"\xc4\xb0STANBULS", "NOUN", "Number=Plur"},
+    {"Paris", "PROPN", "Number=Sing"}, {"blorped", "VERB", "Tense=Past|VerbForm=Fin"}, {"Running", "", ""},
+};
+enum { NLEMMA_TOKENS = sizeof lemma_tokens / sizeof *lemma_tokens };
+/* "The big dog chased a cat and a mouse ." as en_core_web_sm parses it */
+static const int32_t chunk_heads[] = {2, 2, 3, 3, 5, 3, 5, 8, 5, 3};
+static const char *const chunk_deps[] = {"det", "amod", "nsubj", "ROOT", "det", "dobj", "cc", "det", "conj", "punct"};
+static const char *const chunk_pos[] = {"DET", "ADJ", "NOUN", "VERB", "DET", "NOUN", "CCONJ", "DET", "NOUN", "PUNCT"};
+enum { NCHUNK_TOKENS = sizeof chunk_heads / sizeof *chunk_heads };
+
+/* The stand-in's lemmatizer loaded, then the tokens above lemmatized and the chunks found: into
+ * one string (the lemmas, then the chunks), or an error. */
+static op_result run_lemmatizer(alloc_op *op, char *why, size_t whylen)
+{
+    char dir[1024], err[512] = "";
+    snprintf(dir, sizeof dir, "%s/lemmatizer", test_standin());
+    lemmatizer *lz = NULL;
+    nerd_status st = lemmatizer_load(&lz, dir, LEMMATIZER_BASE_EN, 0, err, sizeof err);
+    if (st != NERD_OK) {
+        op->status = (int)st;
+        if (lz || !err[0]) { snprintf(why, whylen, "status %d with a lemmatizer or no message", st); return OP_WRONG; }
+        return st == NERD_ERR_NOMEM ? OP_ERROR : OP_WRONG;
+    }
+    buf got = {0};
+    op_result res = OP_SAME;
+    for (int i = 0; i < NLEMMA_TOKENS && res == OP_SAME; i++) {
+        const char *const *t = lemma_tokens[i];
+        lemmatizer_token tok = {{t[0], strlen(t[0])}, {t[1], strlen(t[1])}, {t[2], strlen(t[2])}, {"", 0}};
+        if (lemmatizer_lemma(lz, &tok, &got) || buf_putc(&got, '|')) res = OP_ERROR;
+    }
+    size_t start[NCHUNK_TOKENS], end[NCHUNK_TOKENS];
+    long n = res == OP_SAME ? en_noun_chunks(NCHUNK_TOKENS, chunk_heads, chunk_deps, chunk_pos, start, end) : -1;
+    if (n < 0) res = OP_ERROR;
+    for (long k = 0; k < n && res == OP_SAME; k++)
+        if (buf_printf(&got, "[%zu,%zu)", start[k], end[k])) res = OP_ERROR;
+    if (res == OP_ERROR) op->status = NERD_ERR_NOMEM;
+    alloc_fail_pause(1);
+    buf *want = op->ctx;
+    if (res == OP_SAME && !want->len) buf_append(want, got.ptr, got.len); /* the run without failures */
+    else if (res == OP_SAME && (got.len != want->len || memcmp(got.ptr, want->ptr, got.len))) {
+        snprintf(why, whylen, "%.200s instead of %.200s", got.ptr, want->ptr);
+        res = OP_WRONG;
+    }
+    alloc_fail_pause(0);
+    buf_free(&got);
+    lemmatizer_free(lz);
+    return res;
+}
+
+TEST_T(alloc_fail_lemmatizer, 600)
+{
+    if (!hooks_present()) return;
+    buf want = {0};
+    alloc_op op = {.name = "lemmatizer load, lemmas and noun chunks", .run = run_lemmatizer, .ctx = &want};
+    inject_all(&op);
+    buf_free(&want);
 }

@@ -264,7 +264,10 @@ static int read_rules(ar_ruler *r, ae_moves *mv, const msgpack_object_array *ent
         char key[16];
         snprintf(key, sizeof key, "%u", e);
         if (pj) snprintf(why, whylen, "its patterns are no list of token patterns");
-        if (pj || matcher_add(r->mt, key, &jd.root, MATCHER_GREEDY_NONE, why, whylen)) break;
+        if (pj || matcher_add(r->mt, key, &jd.root, MATCHER_GREEDY_NONE, why, whylen)) {
+            if (!pj && strstr(why, "out of memory")) rc = -2; /* matcher_add says so only in its message */
+            break;
+        }
         rc = matcher_key_count(r->mt) == e + 1 ? 0 : -2; /* keys number the rules */
         if (rc) break;
     }

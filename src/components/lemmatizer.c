@@ -136,6 +136,7 @@ static nerd_str str_of(const msgpack_object *o)
 {
     nerd_str s = {"", 0};
     mf_str(o, &s.ptr, &s.len);
+    if (!s.ptr) s.ptr = ""; /* an empty string may have no bytes to point at: memcmp needs some */
     return s;
 }
 

@@ -65,9 +65,10 @@ nerd_status tagger_component_load(nerd_model *m, const spacy_config *c, const ch
     if ((s = read_labels(t, path, err, errlen)) != NERD_OK) return s;
     snprintf(path, sizeof path, "%s/%s/model", dir, name);
     if ((s = tw_load(path, &t->weights, err, errlen)) != NERD_OK) return s;
-    if (softmax_bind(&t->out, &t->weights, m->t2v.width, sub, sizeof sub)) {
+    int bound = softmax_bind(&t->out, &t->weights, m->t2v.width, sub, sizeof sub);
+    if (bound) {
         snprintf(err, errlen, "%s: %s", path, sub);
-        return NERD_ERR_FORMAT;
+        return bound == -2 ? NERD_ERR_NOMEM : NERD_ERR_FORMAT;
     }
     if (t->out.nO != t->nlabels) {
         snprintf(err, errlen, "%s: the softmax scores %d classes, but %s/cfg names %d labels", path, t->out.nO, name,

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "matcher/matcher_keys.h"
+#include "text/morph.h"
 #include "text/pyre.h"
 #include "util/buf.h"
 
@@ -265,71 +266,6 @@ static const char *type_name(json_type t)
     return names[t];
 }
 
-/* spaCy's Morphology normalization of a FEATS string: fields sorted, each field's values
- * sorted, "_" when there are none. -1 if a feature is not FIELD=VALUE. */
-static int cmp_text(const void *a, const void *b)
-{
-    const matcher_text *x = a, *y = b;
-    size_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(x->s, y->s, n);
-    return c ? c : (x->len > y->len) - (x->len < y->len);
-}
-
-static int normalize_morph(const char *s, size_t len, buf *out)
-{
-    buf_clear(out);
-    if (len == 0 || (len == 1 && s[0] == '_')) return buf_puts(out, "_");
-    size_t n_feats = 1;
-    for (size_t i = 0; i < len; i++) n_feats += s[i] == '|';
-    matcher_text *feats = calloc(n_feats, sizeof *feats);
-    buf *norm = calloc(n_feats, sizeof *norm);
-    matcher_text *values = calloc(len + 1, sizeof *values);
-    int rc = -1;
-    if (!feats || !norm || !values) goto out;
-    size_t f = 0, at = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i < len && s[i] != '|') continue;
-        const char *feat = s + at;
-        size_t flen = i - at, eq = 0, n_eq = 0;
-        for (size_t k = 0; k < flen; k++)
-            if (feat[k] == '=') { n_eq++; eq = k; }
-        if (n_eq != 1) goto out;
-        /* a later feature of the same field replaces an earlier one (a dict) */
-        for (size_t g = 0; g < f; g++) {
-            const char *prev = feats[g].s;
-            if (feats[g].len && !memcmp(prev, feat, eq + 1)) { feats[g].len = 0; }
-        }
-        size_t nv = 0, vat = eq + 1;
-        for (size_t k = eq + 1; k <= flen; k++) {
-            if (k < flen && feat[k] != ',') continue;
-            values[nv++] = (matcher_text){feat + vat, k - vat};
-            vat = k + 1;
-        }
-        qsort(values, nv, sizeof *values, cmp_text);
-        if (buf_append(&norm[f], feat, eq + 1)) goto out;
-        for (size_t k = 0; k < nv; k++)
-            if ((k && buf_putc(&norm[f], ',')) || buf_append(&norm[f], values[k].s, values[k].len)) goto out;
-        feats[f] = (matcher_text){feat, flen};
-        f++;
-        at = i + 1;
-    }
-    /* sort the normalized "FIELD=VALUES" strings of the fields that remain */
-    size_t kept = 0;
-    for (size_t g = 0; g < f; g++)
-        if (feats[g].len) feats[kept++] = (matcher_text){norm[g].ptr, norm[g].len};
-    qsort(feats, kept, sizeof *feats, cmp_text);
-    for (size_t g = 0; g < kept; g++)
-        if ((g && buf_putc(out, '|')) || buf_append(out, feats[g].s, feats[g].len)) goto out;
-    if (!kept && buf_puts(out, "_")) goto out;
-    rc = 0;
-out:
-    if (norm) for (size_t g = 0; g < n_feats; g++) buf_free(&norm[g]);
-    free(norm);
-    free(feats);
-    free(values);
-    return rc;
-}
-
 static pcre2_code *compile_regex(compile_ctx *c, const attr_def *a, const json_value *v)
 {
     char perr[256];
@@ -368,8 +304,8 @@ static int add_predicate(matcher *m, compile_ctx *c, const attr_def *a, const js
         if (numeric) return fail(c, "%s: REGEX applies to string attributes", a->name);
         if (v->type != JSON_STRING) return fail(c, "%s: REGEX takes a string, not %s", a->name, type_name(v->type));
         p.n = 1;
-        p.res = calloc(1, sizeof *p.res);
-        if (!p.res || !(p.res[0] = compile_regex(c, a, v))) { free(p.res); return -1; }
+        if (!(p.res = calloc(1, sizeof *p.res))) return fail(c, "out of memory");
+        if (!(p.res[0] = compile_regex(c, a, v))) { free(p.res); return -1; }
     } else if (pred_defs[d].set_valued) {
         if (v->type != JSON_ARRAY) return fail(c, "%s: %s takes a list, not %s", a->name, pred_defs[d].name, type_name(v->type));
         p.n = v->u.arr.n;
@@ -377,7 +313,7 @@ static int add_predicate(matcher *m, compile_ctx *c, const attr_def *a, const js
         if (numeric) p.nums = calloc(alloc_n, sizeof *p.nums);
         else if (regex_set) p.res = calloc(alloc_n, sizeof *p.res);
         else { p.strs = calloc(alloc_n, sizeof *p.strs); p.lens = calloc(alloc_n, sizeof *p.lens); }
-        if (!p.nums && !p.res && !p.strs) { predicate_free(&p); return fail(c, "out of memory"); }
+        if (!p.nums && !p.res && (!p.strs || !p.lens)) { predicate_free(&p); return fail(c, "out of memory"); }
         buf morph = {0};
         for (size_t i = 0; i < p.n; i++) {
             const json_value *e = &v->u.arr.items[i];
@@ -402,9 +338,12 @@ static int add_predicate(matcher *m, compile_ctx *c, const attr_def *a, const js
             size_t len = e->u.str.len;
             /* a MORPH value is compared as spaCy's morphology table keys it */
             if (a->kind == ATTR_STR && a->which == MATCHER_MORPH) {
-                if (normalize_morph(s, len, &morph)) {
+                buf_clear(&morph);
+                int mr = morph_normalize(s, len, &morph);
+                if (mr) {
                     predicate_free(&p);
                     buf_free(&morph);
+                    if (mr == -2) return fail(c, "out of memory");
                     return fail(c, "MORPH: %s value \"%s\" is not FIELD=VALUE|...", pred_defs[d].name, s);
                 }
                 s = morph.ptr;

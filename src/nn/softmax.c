@@ -18,7 +18,7 @@ int softmax_bind(softmax_layer *s, const thinc_model *m, int nI, char *err, size
     }
     if (softmax_init(s, W->data, b->data, (int)W->shape[0], nI)) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return -2;
     }
     return 0;
 }

@@ -23,8 +23,8 @@ typedef struct {
 /* A layer over W (nO x nI, row-major: thinc's layout) and b (nO, kept by reference). 0, or -1
  * when memory runs out. */
 int softmax_init(softmax_layer *s, const float *W, const float *b, int nO, int nI);
-/* softmax_init over the model's (first) "softmax" node, whose input must be nI wide. 0, or -1
- * with err. */
+/* softmax_init over the model's (first) "softmax" node, whose input must be nI wide. 0, -1 with
+ * err, or -2 when memory runs out. */
 int softmax_bind(softmax_layer *s, const thinc_model *m, int nI, char *err, size_t errlen);
 void softmax_free(softmax_layer *s);
 

@@ -34,8 +34,8 @@
  *     parser.c        the full pipeline's shared tok2vec and parser over a doc
  *     attr_ruler.c    the attribute_ruler: all of it (doc pipeline), its DEP rules (full pipeline)
  *     tagger.c        the tagger (its softmax reads the shared tok2vec's pass in parser.c)
- *     lemmatizer.c    the rule lemmatizer (English is_base_form)
- *     noun_chunks.c   English noun chunks from the parse
+ *     lemmatizer.c    the rule lemmatizer (English): a token's lemma from its text, POS and morph
+ *     noun_chunks.c   English noun chunks (and spaCy's left edges) from a parse
  *   matcher/     spaCy's rule matchers over tokens whose attributes are given
  *     matcher.c       the token Matcher: patterns from spaCy's JSON, its matches in its order
  *     phrase.c        the PhraseMatcher (ORTH, LOWER)

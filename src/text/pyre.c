@@ -113,7 +113,9 @@ pcre2_code *pyre_compile(const char *py, size_t len, char *err, size_t errlen)
     int ec;
     PCRE2_SIZE eo;
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)b.ptr, b.len, PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK, &ec, &eo, NULL);
-    if (!re) {
+    if (!re && ec == PCRE2_ERROR_HEAP_FAILED) {
+        snprintf(err, errlen, "out of memory");
+    } else if (!re) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(ec, msg, sizeof msg);
         snprintf(err, errlen, "pattern does not compile at offset %zu: %s", (size_t)eo, (char *)msg);

@@ -40,9 +40,9 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-# The files the server answers as they are (/openapi.json, /docs), written once in src/server/ and
+# The files the server answers as they are (/openapi.json, /docs, /ui), written once in src/server/ and
 # embedded as byte arrays: od and sed, which every machine has, rather than xxd.
-SERVER_ASSETS := src/server/openapi.json src/server/docs.html
+SERVER_ASSETS := src/server/openapi.json src/server/docs.html src/server/ui.html
 $(BUILD)/gen/server_assets.c: $(SERVER_ASSETS) Makefile
 	@mkdir -p $(dir $@)
 	{ echo '#include <stddef.h>'; for f in $(SERVER_ASSETS); do \
@@ -439,6 +439,25 @@ test-ruler: $(BUILD)/nerd $(BUILD)/nerd-tests $(VENV)/.installed model-present
 	$(VENV_PY) tests/ruler/parity.py --model $(MODEL_DIR) --nerd $(BUILD)/nerd --work $(BUILD)/ruler \
 	  --gen-count $(RULER_GEN_COUNT) $(patsubst %,../shared/golden/%.jsonl,$(GOLDEN_SETS))
 	$(BUILD)/nerd-tests ruler_
+
+# POST /doc and POST /displacy against spaCy (tests/spacy/doc_http.py): the 2,672 golden texts and
+# 2,000 generated ones, each model folder of SPACY_MODELS; doc.to_json(), displacy.parse_ents and
+# parse_deps (its options, collapse_phrases included) must be nerd's answers field by field, noun
+# chunks too. DOC_HTTP_FLAGS=--without-tags compares without tags, parts of speech, morphology and
+# lemmas (for a model whose doc pipeline lacks them).
+DOC_HTTP_FLAGS ?= --noun-chunks
+.PHONY: test-doc-http
+test-doc-http: $(BUILD)/nerd $(VENV)/.installed
+	$(VENV_PY) tests/spacy/doc_http.py --nerd $(BUILD)/nerd --work $(BUILD)/doc-http --models $(SPACY_MODELS) $(DOC_HTTP_FLAGS)
+
+# GET /ui in a real browser (tests/ui/test_ui.py): Debian's chromium, chromium-driver and
+# python3-selenium (`.ci/deps.sh ui` installs them) against a live nerd serve on the real model:
+# the spans the page highlights are POST /ents' entities in displaCy's colours, the words and arcs
+# it draws POST /displacy's. The screenshot goes to $(BUILD)/ui.png (docs/ui.png is a copy).
+.PHONY: test-ui
+test-ui: $(BUILD)/nerd model-present
+	sh .ci/deps.sh ui
+	/usr/bin/python3 tests/ui/test_ui.py --nerd $(BUILD)/nerd --model $(MODEL_DIR) --screenshot $(BUILD)/ui.png
 
 # Build, then serve the default model on 127.0.0.1:8000 (ARGS="-w 2 -k async" to change).
 serve: $(BUILD)/nerd

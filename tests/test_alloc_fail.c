@@ -476,6 +476,9 @@ static request_case requests[] = {
     {"POST", "/", "{\"text\": \"Angela Merkel visited Paris on 3 May 2021.\"}", 200, {0}},
     {"POST", "/ents", "{\"texts\": [\"Apple hired Tim Cook in Cupertino.\", \"caf\\u00e9 in Z\\u00fcrich\"]}", 200, {0}},
     {"POST", "/ents", "{\"text\": \"Tim Cook\"}", 200, {0}},
+    {"POST", "/doc", "{\"texts\": [\"Apple hired Tim Cook.\", \"caf\\u00e9\"], \"noun_chunks\": true}", 200, {0}},
+    {"POST", "/displacy", "{\"text\": \"Hello, world!! Tim Cook's.\", \"options\": {\"add_lemma\": true}}", 200, {0}},
+    {"POST", "/displacy", "{\"text\": \"Tim Cook in Paris\", \"style\": \"ent\"}", 200, {0}},
     {"GET", "/model", NULL, 200, {0}},
     {"GET", "/metrics", NULL, 200, {0}},
     {"GET", "/models", NULL, 200, {0}},
@@ -500,7 +503,7 @@ static int serve_one(const request_ctx *c, nerd_doc *doc, const request_case *q,
                         .minor_version = 1, .keep_alive = 1};
     size_t body_len = q->body ? strlen(q->body) : 0;
     route_prepare(&c->w, &req, q->body, body_len, r);
-    if (r->needs_model) route_compute(c->w.models[r->model_slot - 1].model, c->cfg.pipeline, doc, 0, r);
+    if (r->needs_model) route_compute(c->w.models[r->model_slot - 1].model, doc, 0, r);
     return http_write_response(out, r->status, 1, r->ctype, r->headers, r->body.ptr ? r->body.ptr : "", r->body.len, 0);
 }
 

@@ -63,6 +63,7 @@
  *     json.c          a strict JSON parser into an arena, and the escaping answers are written with
  *     ents_json.c     a doc's entities as the JSON answers nerd gives (CLI and HTTP)
  *     doc_json.c      a doc as spaCy's doc.to_json() (CLI and HTTP)
+ *     displacy_json.c a doc as displaCy renders it: parse_ents, parse_deps with its merges (HTTP)
  *     msgpack_bounds.c  msgpack counts checked against the bytes before msgpack-c allocates
  *     sha256.c        the weights' checksum
  *     u64map.c        an open-addressing map from 64-bit string hashes to 32-bit values

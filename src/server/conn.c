@@ -294,7 +294,7 @@ int conn_next_request(conn_server *s, conn *c)
 void conn_compute(conn_server *s, conn *c, nerd_doc *doc)
 {
     const served_model *sm = &s->w->models[c->res.model_slot - 1];
-    route_compute(sm->model, sm->pipeline, doc, c->model_deadline, &c->res);
+    route_compute(sm->model, doc, c->model_deadline, &c->res);
     if (c->res.status == 504)
         log_msg(LOG_WARNING, "request exceeded --request-timeout %.3g s in the model; its computation stopped",
                 s->w->cfg->request_timeout);

@@ -1,13 +1,14 @@
 #include "server/routes.h"
+#include "util/doc_json.h"
 #include "util/ents_json.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-/* src/server/openapi.json and docs.html, embedded by the Makefile (build/gen/server_assets.c) */
-extern const unsigned char server_asset_openapi_json[], server_asset_docs_html[];
-extern const size_t server_asset_openapi_json_len, server_asset_docs_html_len;
+/* src/server/openapi.json, docs.html and ui.html, embedded by the Makefile (build/gen/server_assets.c) */
+extern const unsigned char server_asset_openapi_json[], server_asset_docs_html[], server_asset_ui_html[];
+extern const size_t server_asset_openapi_json_len, server_asset_docs_html_len, server_asset_ui_html_len;
 
 const char *http_status_text(int s)
 {
@@ -62,7 +63,9 @@ const char *route_methods(int route)
 {
     switch (route) {
     case ROUTE_ROOT: return "GET, HEAD, POST"; /* the seed's client sends GET with a body */
-    case ROUTE_ENTS: return "POST";
+    case ROUTE_ENTS:
+    case ROUTE_DOC:
+    case ROUTE_DISPLACY: return "POST";
     case ROUTE_OTHER: return NULL;
     default: return "GET, HEAD";
     }
@@ -213,6 +216,74 @@ static int models_list(const worker_ctx *w, route_result *r)
     return rc ? -1 : 0;
 }
 
+/* The whole Doc's pipeline (NERD_PIPELINE_DOC) for /doc and /displacy's dep style, or -1 with
+ * the 501 answer in r when nerd cannot compute it for this model. */
+static int whole_doc_pipeline(const served_model *sm, route_result *r)
+{
+    if (nerd_model_has_pipeline(sm->model, NERD_PIPELINE_DOC)) {
+        r->pipeline = NERD_PIPELINE_DOC;
+        return 0;
+    }
+    buf msg = {0};
+    if (buf_printf(&msg, "model \"%s\" cannot compute the whole Doc: %s", sm->name,
+                   nerd_model_pipeline_error(sm->model, NERD_PIPELINE_DOC)))
+        route_nomem(r);
+    else
+        route_error(r, 501, msg.ptr);
+    buf_free(&msg);
+    return -1;
+}
+
+/* An optional boolean field of obj into *flag; -1 with the 400 answer in r when it is not a boolean. */
+static int bool_field(const json_value *obj, const char *key, int *flag, route_result *r)
+{
+    const json_value *v = obj ? json_get(obj, key) : NULL;
+    if (!v) return 0;
+    if (v->type != JSON_TRUE && v->type != JSON_FALSE) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s must be true or false", key);
+        route_error(r, 400, msg);
+        return -1;
+    }
+    *flag = v->type == JSON_TRUE;
+    return 0;
+}
+
+/* /doc: {"noun_chunks": true} adds doc.noun_chunks. 0, or -1 with the answer in r. */
+static int doc_request(const served_model *sm, route_result *r)
+{
+    r->answer = ANSWER_DOC;
+    return bool_field(&r->req.root, "noun_chunks", &r->noun_chunks, r) || whole_doc_pipeline(sm, r) ? -1 : 0;
+}
+
+/* /displacy: {"style": "ent"|"dep"} (displacy.render's default, dep, without one), dep with
+ * parse_deps' options in {"options": {...}} (others are ignored, as displaCy does; the ent style
+ * has none, but the body must still be what the API describes). 0, or -1 with the answer in r. */
+static int displacy_request(const served_model *sm, route_result *r)
+{
+    const json_value *style = json_get(&r->req.root, "style"), *o = json_get(&r->req.root, "options");
+    if (style && (style->type != JSON_STRING || style->u.str.len != 3 ||
+                  (memcmp(style->u.str.ptr, "ent", 3) && memcmp(style->u.str.ptr, "dep", 3)))) {
+        route_error(r, 400, "style must be \"ent\" or \"dep\"");
+        return -1;
+    }
+    if (o && o->type != JSON_OBJECT) {
+        route_error(r, 400, "options must be an object");
+        return -1;
+    }
+    displacy_dep_options *d = &r->dep_options;
+    *d = DISPLACY_DEP_DEFAULTS;
+    if (bool_field(o, "collapse_punct", &d->collapse_punct, r) || bool_field(o, "collapse_phrases", &d->collapse_phrases, r) ||
+        bool_field(o, "fine_grained", &d->fine_grained, r) || bool_field(o, "add_lemma", &d->add_lemma, r))
+        return -1;
+    if (style && !memcmp(style->u.str.ptr, "ent", 3)) {
+        r->answer = ANSWER_DISPLACY_ENT; /* the entities of the served pipeline, /ents' */
+        return 0;
+    }
+    r->answer = ANSWER_DISPLACY_DEP;
+    return whole_doc_pipeline(sm, r);
+}
+
 void route_prepare(const worker_ctx *w, const http_request *q, const char *body, size_t body_len, route_result *r)
 {
     memset(r, 0, sizeof *r);
@@ -255,17 +326,21 @@ void route_prepare(const worker_ctx *w, const http_request *q, const char *body,
         return;
     case ROUTE_OPENAPI: /* the API's description, OpenAPI 3.1 */
     case ROUTE_DOCS:    /* a page that renders it, with no external assets */
+    case ROUTE_UI:      /* a page that shows /displacy's answers, with no external assets */
         if (!get) { route_error(r, 405, "method not allowed"); r->headers = allow_get; return; }
         r->status = 200;
         if (r->route == ROUTE_OPENAPI) {
             buf_append(&r->body, server_asset_openapi_json, server_asset_openapi_json_len);
         } else {
-            buf_append(&r->body, server_asset_docs_html, server_asset_docs_html_len);
+            if (r->route == ROUTE_DOCS) buf_append(&r->body, server_asset_docs_html, server_asset_docs_html_len);
+            else buf_append(&r->body, server_asset_ui_html, server_asset_ui_html_len);
             r->ctype = "text/html; charset=utf-8";
         }
         return;
     case ROUTE_ROOT: /* / : the seed's API, GET with a JSON body as the seed's client sends, or POST */
     case ROUTE_ENTS: /* /ents */
+    case ROUTE_DOC: /* /doc */
+    case ROUTE_DISPLACY: /* /displacy */
         if (r->route == ROUTE_ROOT ? !(get || post) : !post) {
             route_error(r, 405, "method not allowed");
             r->headers = r->route == ROUTE_ROOT ? "Allow: GET, HEAD, POST\r\n" : "Allow: POST\r\n";
@@ -287,7 +362,8 @@ void route_prepare(const worker_ctx *w, const http_request *q, const char *body,
         return;
     }
     if (r->req.root.type != JSON_OBJECT) { route_error(r, 400, "the body must be a JSON object"); return; }
-    const json_value *t = json_get(&r->req.root, "text"), *ts = r->route == ROUTE_ENTS ? json_get(&r->req.root, "texts") : NULL;
+    /* every route but the seed's takes several texts */
+    const json_value *t = json_get(&r->req.root, "text"), *ts = r->route != ROUTE_ROOT ? json_get(&r->req.root, "texts") : NULL;
     if (t && ts) { route_error(r, 400, "give either text or texts, not both"); return; }
     if (ts) {
         if (ts->type != JSON_ARRAY) { route_error(r, 400, "texts must be a list of strings"); return; }
@@ -309,7 +385,11 @@ void route_prepare(const worker_ctx *w, const http_request *q, const char *body,
     if (name && name->type != JSON_STRING) { route_error(r, 400, "model must be a string"); return; }
     if (name && (model = find_model(w, name->u.str.ptr, name->u.str.len, r)) < 0) return;
     r->model_slot = 1 + model;
-    r->ents_format = r->route == ROUTE_ENTS;
+    r->pipeline = w->models[model].pipeline;
+    r->answer = r->route == ROUTE_ROOT ? ANSWER_SEED : ANSWER_ENTS;
+    if ((r->route == ROUTE_DOC && doc_request(&w->models[model], r)) ||
+        (r->route == ROUTE_DISPLACY && displacy_request(&w->models[model], r)))
+        return;
     r->needs_model = 1;
 }
 
@@ -320,28 +400,42 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int one_text(const nerd_model *m, nerd_pipeline p, nerd_doc *doc, double deadline, const json_value *t,
-                    int ents, buf *out)
+/* One text's answer: 0, a nerd_status, or -1 when memory ran out. */
+static int one_text(const nerd_model *m, nerd_doc *doc, double deadline, const json_value *t, const route_result *r,
+                    buf *out)
 {
-    nerd_status st = nerd_ner_until(m, doc, t->u.str.ptr, t->u.str.len, p, deadline);
+    const char *text = t->u.str.ptr;
+    size_t len = t->u.str.len;
+    nerd_status st = nerd_ner_until(m, doc, text, len, r->pipeline, deadline);
     if (st != NERD_OK) return (int)st;
-    return ents ? ents_write_list(doc, t->u.str.ptr, out) : ents_write_dict(doc, t->u.str.ptr, out);
+    switch (r->answer) {
+    case ANSWER_SEED: return ents_write_dict(doc, text, out);
+    case ANSWER_ENTS: return ents_write_list(doc, text, out);
+    case ANSWER_DOC: return doc_write_json(doc, text, len, r->noun_chunks ? DOC_JSON_NOUN_CHUNKS : 0, out);
+    case ANSWER_DISPLACY_ENT:
+    case ANSWER_DISPLACY_DEP: break;
+    }
+    const char *lang = nerd_model_lang(m); /* doc.lang_: config.cfg's [nlp] lang */
+    return r->answer == ANSWER_DISPLACY_ENT ? displacy_write_ents(doc, text, len, lang, out)
+                                            : displacy_write_deps(doc, text, lang, &r->dep_options, out);
 }
 
-void route_compute(const nerd_model *m, nerd_pipeline p, nerd_doc *doc, double deadline, route_result *r)
+void route_compute(const nerd_model *m, nerd_doc *doc, double deadline, route_result *r)
 {
     double t0 = now_s();
     buf_clear(&r->body);
     int rc = 0; /* a nerd_status, or -1 when memory ran out writing the answer */
+    /* /ents wraps its list in {"ents": ...}; the others answer one text with one object */
+    const char *open_many = r->answer == ANSWER_ENTS ? "{\"ents\":[" : "{\"docs\":[";
     if (!r->many) {
-        if (r->ents_format && buf_puts(&r->body, "{\"ents\":")) rc = -1;
-        if (!rc) rc = one_text(m, p, doc, deadline, r->texts, r->ents_format, &r->body);
-        if (!rc && r->ents_format && buf_putc(&r->body, '}')) rc = -1;
+        if (r->answer == ANSWER_ENTS && buf_puts(&r->body, "{\"ents\":")) rc = -1;
+        if (!rc) rc = one_text(m, doc, deadline, r->texts, r, &r->body);
+        if (!rc && r->answer == ANSWER_ENTS && buf_putc(&r->body, '}')) rc = -1;
     } else {
-        if (buf_puts(&r->body, "{\"ents\":[")) rc = -1;
+        if (buf_puts(&r->body, open_many)) rc = -1;
         for (size_t i = 0; i < r->texts->u.arr.n && !rc; i++) {
             if (i && buf_putc(&r->body, ',')) rc = -1;
-            if (!rc) rc = one_text(m, p, doc, deadline, &r->texts->u.arr.items[i], 1, &r->body);
+            if (!rc) rc = one_text(m, doc, deadline, &r->texts->u.arr.items[i], r, &r->body);
         }
         if (!rc && buf_puts(&r->body, "]}")) rc = -1;
     }

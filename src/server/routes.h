@@ -7,7 +7,17 @@
 #include "server/http_parser.h"
 #include "server/server.h"
 #include "util/buf.h"
+#include "util/displacy_json.h"
 #include "util/json.h"
+
+/* What a model job answers. */
+typedef enum {
+    ANSWER_SEED,          /* / : {entity_text: label} */
+    ANSWER_ENTS,          /* /ents: {"ents": [...]} */
+    ANSWER_DOC,           /* /doc: doc.to_json() */
+    ANSWER_DISPLACY_ENT,  /* /displacy {"style": "ent"}: displacy.parse_ents */
+    ANSWER_DISPLACY_DEP,  /* /displacy {"style": "dep"}: displacy.parse_deps */
+} route_answer;
 
 typedef struct {
     int status;
@@ -18,7 +28,10 @@ typedef struct {
     int model_slot;          /* the model that answers: 0 none, else 1 + its index in the served set */
     /* a model job: */
     int needs_model;
-    int ents_format;         /* /ents: a list of entities rather than the seed's dict */
+    route_answer answer;
+    nerd_pipeline pipeline;  /* what the answer needs computed: /ents and / the served pipeline, /doc the whole Doc's */
+    int noun_chunks;         /* /doc {"noun_chunks": true} */
+    displacy_dep_options dep_options; /* /displacy {"style": "dep", "options": {...}} */
     int many;                /* {"texts": [...]} */
     json_doc req;            /* the parsed body the texts point into */
     const json_value *texts; /* the "text" string or the "texts" array */
@@ -27,9 +40,9 @@ typedef struct {
 
 /* Routes a complete request. Fills r; r->needs_model says whether route_compute must run. */
 void route_prepare(const worker_ctx *w, const http_request *req, const char *body, size_t body_len, route_result *r);
-/* Runs the model for a prepared job (any thread; doc is that thread's). Past deadline (monotonic
+/* Runs the model for a prepared job (any thread; doc is that thread's), the pipeline r->pipeline. Past deadline (monotonic
  * seconds, 0 for none) the model stops and the answer is 504 "request timeout". */
-void route_compute(const nerd_model *m, nerd_pipeline p, nerd_doc *doc, double deadline, route_result *r);
+void route_compute(const nerd_model *m, nerd_doc *doc, double deadline, route_result *r);
 /* The methods a route answers ("GET, HEAD"), or NULL for a path that is none of the API's. */
 const char *route_methods(int route);
 /* The route needs the API key when --api-key-file is given: all but /healthz, /readyz and

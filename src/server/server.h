@@ -97,7 +97,8 @@ void server_config_usage(FILE *f);
  * first (routes.c dispatches on these ids), then everything else. */
 #define METRIC_ROUTE_MAP(X)                                                                        \
     X(ROOT, "/") X(ENTS, "/ents") X(HEALTHZ, "/healthz") X(READYZ, "/readyz") X(METRICS, "/metrics") \
-    X(MODEL, "/model") X(MODELS, "/models") X(OPENAPI, "/openapi.json") X(DOCS, "/docs") X(OTHER, "other")
+    X(MODEL, "/model") X(MODELS, "/models") X(OPENAPI, "/openapi.json") X(DOCS, "/docs")   \
+    X(DOC, "/doc") X(DISPLACY, "/displacy") X(UI, "/ui") X(OTHER, "other")
 enum metric_route {
 #define METRIC_ROUTE_ID(name, label) ROUTE_##name,
     METRIC_ROUTE_MAP(METRIC_ROUTE_ID)

@@ -231,6 +231,22 @@ double timed_exchange(int port, const buf *req, buf *out, int *closed)
     return took;
 }
 
+void model_copy(const char *tag, const char *edit, char *dir, size_t size)
+{
+    char cmd[1400];
+    snprintf(dir, size, "/tmp/nerd-model-%s-%d", tag, (int)getpid());
+    snprintf(cmd, sizeof cmd, "rm -rf %s && cp -rL %s %s && chmod -R u+w %s && cd %s && %s", dir, test_standin(), dir, dir,
+             dir, edit);
+    CHECK(system(cmd) == 0);
+}
+
+void model_copy_remove(const char *dir)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0);
+}
+
 void expect_paris(int port)
 {
     buf out = {0};

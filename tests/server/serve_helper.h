@@ -48,6 +48,12 @@ void long_text_request(buf *req, size_t bytes);
 /* Sends req on a new connection and collects what comes back for up to 30 s (read_answers);
  * returns the seconds until the server closed or the wait ended, *closed = 1 if it closed. */
 double timed_exchange(int port, const buf *req, buf *out, int *closed);
+/* A copy of the stand-in in /tmp/nerd-model-<tag>-<pid> (its path in dir) changed by the shell
+ * command edit run inside it; remove it with model_copy_remove. */
+void model_copy(const char *tag, const char *edit, char *dir, size_t size);
+/* model_copy's edit that removes the parser (spacy.load then runs the ner alone) */
+#define MODEL_EDIT_NO_PARSER "rm -rf parser && sed -i 's/\"tagger\",\"parser\",/\"tagger\",/' config.cfg"
+void model_copy_remove(const char *dir);
 /* Checks that "Angela Merkel visited Paris." is answered 200 with Paris as a GPE. */
 void expect_paris(int port);
 /* Waits up to seconds until the server's error log holds needle count times; 1 if it did. */

@@ -225,13 +225,8 @@ TEST(serve_model_flags_parse_names_and_folders)
  * server-wide pipeline would refuse one of them or run the wrong one). */
 TEST_T(serve_two_models_each_with_its_own_default_pipeline, 90)
 {
-    char copy[256], cmd[1400], arg_full[1100], arg_ner[300];
-    snprintf(copy, sizeof copy, "/tmp/nerd-models-noparser-%d", (int)getpid());
-    snprintf(cmd, sizeof cmd,
-             "rm -rf %s && cp -rL %s %s && chmod -R u+w %s && rm -rf %s/parser && "
-             "sed -i 's/\"tagger\",\"parser\",/\"tagger\",/' %s/config.cfg",
-             copy, test_standin(), copy, copy, copy, copy);
-    CHECK(system(cmd) == 0);
+    char copy[256], arg_full[1100], arg_ner[300];
+    model_copy("noparser", MODEL_EDIT_NO_PARSER, copy, sizeof copy);
     snprintf(arg_full, sizeof arg_full, "full=%s", test_standin());
     snprintf(arg_ner, sizeof arg_ner, "nerless=%s", copy);
     const char *args[] = {"-k", "async", "--model", arg_full, "--model", arg_ner, NULL};
@@ -252,6 +247,5 @@ TEST_T(serve_two_models_each_with_its_own_default_pipeline, 90)
     }
     buf_free(&out);
     server_stop(&s, SIGTERM);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", copy);
-    CHECK(system(cmd) == 0);
+    model_copy_remove(copy);
 }

@@ -339,7 +339,7 @@ class Doc:
 
     @property
     def sents(self):
-        """The sentences (Spans) the parser found: full pipeline only, as spaCy's (E030 otherwise)."""
+        """The sentences (Spans) the parser found: full and doc pipelines only, as spaCy's (E030 otherwise)."""
         if self._sent_starts is None:
             raise InputError("sentence boundaries are unset: the ner pipeline has no parser; "
                              "load with pipeline=\"full\" for doc.sents", "ARG")
@@ -475,14 +475,14 @@ class Token:
 
     @property
     def is_sent_start(self):
-        """True or False with the full pipeline; None (not computed) with the ner alone."""
+        """True or False with the full and doc pipelines; None (not computed) with the ner alone."""
         return None if self.doc._sent_starts is None else self.i == 0 or self.doc._sent_starts[self.i]
 
     @property
     def head(self):
-        """The parser's head (a root is its own): full pipeline only."""
+        """The parser's head (a root is its own): full and doc pipelines only."""
         if self.doc._heads is None:
-            raise InputError("no parse: the ner pipeline has no parser; load with pipeline=\"full\"", "ARG")
+            raise InputError("no parse: the ner pipeline has no parser; load with pipeline=\"doc\" (or \"full\")", "ARG")
         return Token(self.doc, self.doc._heads[self.i])
 
     @property

@@ -1,10 +1,13 @@
-"""nerd from Python: spaCy-exact named entities (and sentences) through libnerd, with spaCy's names.
+"""nerd from Python: spaCy's Doc (entities, sentences, tags, parts of speech, morphology, lemmas,
+the parse, noun chunks, doc.to_json()) through libnerd, with spaCy's names.
 
     import nerd
     nlp = nerd.load("en_core_web_sm")     # or a model folder's path
     doc = nlp("Paris is the capital of France.")
     [(e.text, e.label_, e.start_char, e.end_char) for e in doc.ents]
     [s.text for s in doc.sents]
+    [(t.text, t.tag_, t.pos_, str(t.morph), t.lemma_, t.dep_, t.head.i) for t in doc]
+    doc.to_json()
     for doc in nlp.pipe(texts, n_threads=2): ...   # in parallel: the GIL is released while nerd runs
 
 A model is read-only once loaded and may be used from any number of threads: every call takes a
@@ -15,6 +18,7 @@ a text or an argument is refused; their messages are the library's."""
 import collections
 import concurrent.futures
 import ctypes
+import json
 import os
 import re
 import threading
@@ -23,7 +27,7 @@ import weakref
 from . import _lib
 from ._lib import held, lib
 
-__all__ = ["load", "Language", "Doc", "Span", "Token", "NerdError", "ModelError", "InputError", "__version__"]
+__all__ = ["load", "Language", "Doc", "Span", "Token", "MorphAnalysis", "NerdError", "ModelError", "InputError", "__version__"]
 
 try:  # installed: the clone the package was built from and its version (setup.py writes them)
     from ._build_info import CLONE_ROOT, VERSION as __version__
@@ -36,6 +40,7 @@ except ImportError:  # in the clone (PYTHONPATH=python)
 DEFAULT_MODEL_NAME = "en_core_web_sm"
 # nerd_model_path's default folders (src/ner/engine.c), here looked for in the clone too
 DEFAULT_MODEL_FOLDERS = ("models/en_core_web_sm-3.8.0", "../shared/models/en_core_web_sm")
+# the components each pipeline runs; "doc" runs every enabled one, as spacy.load (meta.json's "pipeline")
 PIPE_NAMES = {"full": ["tok2vec", "parser", "ner"], "ner": ["ner"]}
 DEFAULT_BATCH_SIZE = 64
 # batches submitted ahead of the one being yielded, per thread: enough to keep every thread busy
@@ -90,10 +95,12 @@ def _find_model_folder(name):
 def load(name=None, *, pipeline=None, precision="fp32"):
     """Load a model: `name` is a model folder's path, or "en_core_web_sm" (or None) for the default
     search ($NERD_MODEL, else models/en_core_web_sm-3.8.0 of the clone nerd was installed from or of
-    the working directory, else the stand-in ../shared/models/en_core_web_sm). pipeline "full" is
-    spacy.load(path) (the parser's sentences constrain the entities; doc.sents), "ner" the ner alone
-    (spacy.load(path, exclude=[all but ner])); None (the default) is what spacy.load(path) runs:
-    "full" when the folder has a parser, else "ner". precision: "fp32" (spaCy's entities exactly), "bf16"
+    the working directory, else the stand-in ../shared/models/en_core_web_sm). pipeline "doc" is
+    spacy.load(path): every enabled component (tagger, parser, attribute_ruler, lemmatizer, ner, ...),
+    the whole Doc; "full" the tok2vec, parser and ner alone (the same entities, sentences and parse,
+    no tags, morphology or lemmas); "ner" the ner alone (spacy.load(path, exclude=[all but ner])).
+    None (the default) is what spacy.load(path) runs: "doc" when nerd computes every component of
+    the folder, else "full" when it has a parser, else "ner". precision: "fp32" (spaCy's entities exactly), "bf16"
     or "int8" (README: precision)."""
     if not isinstance(name, (str, os.PathLike, type(None))):
         raise InputError("load(): a model name or a folder's path, not %s" % type(name).__name__, "ARG")
@@ -108,8 +115,11 @@ def load(name=None, *, pipeline=None, precision="fp32"):
     if not handle:
         raise ModelError(err.value.decode(errors="replace") or _lib.strerror(status.value), _status_name(status.value))
     if pipeline is None:
-        code = lib.nerd_model_default_pipeline(handle)
-        pipeline = next(p for p, c in _lib.PIPELINES.items() if c == code)
+        if lib.nerd_model_pipeline_error(handle, _lib.PIPELINES["doc"]) is None:
+            pipeline = "doc"
+        else:  # what the server runs by default: the parser's pipeline when the folder has one
+            code = lib.nerd_model_default_pipeline(handle)
+            pipeline = next(p for p, c in _lib.PIPELINES.items() if c == code)
     why = lib.nerd_model_pipeline_error(handle, _lib.PIPELINES[pipeline])
     if why is None:
         status.value = lib.nerd_model_set_precision(handle, precision_code.value)
@@ -118,6 +128,12 @@ def load(name=None, *, pipeline=None, precision="fp32"):
         lib.nerd_model_free(handle)
         raise ModelError("%s: cannot run the %s pipeline: %s" % (folder, pipeline, why.decode()), "UNSUPPORTED")
     return Language(handle, pipeline)
+
+
+def _doc_pipe_names(folder):
+    """spaCy's nlp.pipe_names for a folder: the enabled components meta.json lists."""
+    with open(os.path.join(folder, "meta.json"), encoding="utf-8") as f:
+        return list(json.load(f).get("pipeline", []))
 
 
 def _free_model(handle, pool):
@@ -143,8 +159,9 @@ class Language:
         self._handle = handle
         self._pipeline_code = _lib.PIPELINES[pipeline]
         self.pipeline = pipeline
-        self.pipe_names = list(PIPE_NAMES[pipeline])
         self.path = lib.nerd_model_dir(handle).decode()
+        self.pipe_names = _doc_pipe_names(self.path) if pipeline == "doc" else list(PIPE_NAMES[pipeline])
+        self.lang = lib.nerd_model_lang(handle).decode()
         self.model_name = lib.nerd_model_name(handle).decode()
         self.model_version = lib.nerd_model_version(handle).decode()
         self.precision = lib.nerd_precision_name(lib.nerd_model_precision(handle)).decode()
@@ -223,13 +240,14 @@ class Language:
 class Doc:
     """The answer for one text, spaCy's names: text, ents, sents, tokens (len(doc), doc[i], iteration)."""
 
-    __slots__ = ("text", "_idx", "_nchars", "_ws", "_is_space", "_sent_starts", "_heads", "_deps", "ents",
-                 "_ent_of_token", "__weakref__")
+    __slots__ = ("text", "lang_", "_idx", "_nchars", "_ws", "_is_space", "_sent_starts", "_heads", "_deps", "ents",
+                 "_ent_of_token", "_annotations", "_tags", "_poses", "_morphs", "_lemmas", "_noun_chunks",
+                 "__weakref__")
 
     @classmethod
     def _from_workspace(cls, nlp, text, workspace):
         doc = cls.__new__(cls)
-        doc.text = text
+        doc.text, doc.lang_ = text, nlp.lang
         n = held.nerd_doc_ntokens(workspace)
         tok = _lib.Token()
         tok_ref, get_token = ctypes.byref(tok), held.nerd_doc_token
@@ -239,7 +257,8 @@ class Doc:
             idx[i], nchars[i], ws[i], is_space[i] = tok.idx, tok.nchars, bool(tok.ws), bool(tok.is_space)
         doc._idx, doc._nchars, doc._ws, doc._is_space = idx, nchars, ws, is_space
         doc._sent_starts = doc._heads = doc._deps = None
-        if nlp._pipeline_code == _lib.PIPELINES["full"]:
+        doc._annotations = held.nerd_doc_annotations(workspace)
+        if nlp._pipeline_code != _lib.PIPELINES["ner"]:
             get_start, get_head = held.nerd_doc_sent_start, held.nerd_doc_head
             head, dep = ctypes.c_size_t(), ctypes.c_char_p()
             head_ref, dep_ref = ctypes.byref(head), ctypes.byref(dep)
@@ -249,6 +268,9 @@ class Doc:
                 get_head(workspace, i, head_ref, dep_ref)
                 heads[i], deps[i] = head.value, dep.value.decode()
             doc._sent_starts, doc._heads, doc._deps = starts, heads, deps
+        doc._tags = doc._poses = doc._morphs = doc._lemmas = doc._noun_chunks = None
+        if nlp._pipeline_code == _lib.PIPELINES["doc"]:
+            doc._read_doc_annotations(workspace, n)
         ent = _lib.Ent()
         ent_ref, get_ent = ctypes.byref(ent), held.nerd_doc_ent
         ents = []
@@ -259,6 +281,31 @@ class Doc:
         doc.ents = tuple(ents)
         doc._ent_of_token = None
         return doc
+
+    def _read_doc_annotations(self, workspace, n):
+        """The doc pipeline's tags, parts of speech, morphology, lemmas and noun chunks."""
+        annot, string_at = _lib.TokenAnnot(), ctypes.string_at
+        annot_ref, get_annot = ctypes.byref(annot), held.nerd_doc_token_annot
+        tags, poses, morphs, lemmas = [""] * n, [""] * n, [""] * n, [""] * n
+        for i in range(n):
+            get_annot(workspace, i, annot_ref)
+            tags[i] = string_at(annot.tag.ptr, annot.tag.len).decode() if annot.tag.len else ""
+            poses[i] = string_at(annot.pos.ptr, annot.pos.len).decode() if annot.pos.len else ""
+            morphs[i] = string_at(annot.morph.ptr, annot.morph.len).decode() if annot.morph.len else ""
+            lemmas[i] = string_at(annot.lemma.ptr, annot.lemma.len).decode() if annot.lemma.len else ""
+        self._tags, self._poses, self._morphs, self._lemmas = tags, poses, morphs, lemmas
+        start, end = ctypes.c_size_t(), ctypes.c_size_t()
+        chunks = []
+        for c in range(held.nerd_doc_nnoun_chunks(workspace)):
+            held.nerd_doc_noun_chunk(workspace, c, ctypes.byref(start), ctypes.byref(end))
+            chunks.append((start.value, end.value))
+        self._noun_chunks = chunks
+
+    def has_annotation(self, attr):
+        """spaCy's doc.has_annotation for TAG, POS, MORPH, LEMMA, DEP, SENT_START and ENT_IOB."""
+        if attr not in _lib.ANNOT_BITS:
+            raise InputError("has_annotation(): one of %s, not %r" % (", ".join(_lib.ANNOT_BITS), attr), "ARG")
+        return bool(self._annotations & _lib.ANNOT_BITS[attr])
 
     def __len__(self):
         return len(self._idx)
@@ -292,12 +339,47 @@ class Doc:
 
     @property
     def sents(self):
-        """The sentences (Spans) the parser found: full pipeline only, as spaCy's (E030 otherwise)."""
+        """The sentences (Spans) the parser found: full and doc pipelines only, as spaCy's (E030 otherwise)."""
         if self._sent_starts is None:
             raise InputError("sentence boundaries are unset: the ner pipeline has no parser; "
                              "load with pipeline=\"full\" for doc.sents", "ARG")
-        starts = [i for i, s in enumerate(self._sent_starts) if s or i == 0]
+        return self._sentence_spans()
+
+    def _sentence_spans(self):
+        """The sentences; a doc without sentence starts (the ner pipeline: one token or none, where
+        spaCy's has_annotation("SENT_START") holds) is one sentence."""
+        starts = [i for i, s in enumerate(self._sent_starts or [True] * len(self)) if s or i == 0]
         return (self._span(a, b) for a, b in zip(starts, starts[1:] + [len(self)]))
+
+    @property
+    def noun_chunks(self):
+        """The base noun phrases (Spans, label_ "NP"), spaCy's English syntax iterator: doc pipeline only."""
+        if self._noun_chunks is None:
+            raise InputError("noun chunks need the parse and the parts of speech: load with pipeline=\"doc\"", "ARG")
+        return (self._span(a, b, "NP") for a, b in self._noun_chunks)
+
+    def to_json(self):
+        """spaCy's doc.to_json(): text, ents and sents when annotated, the tokens with every field the
+        doc's pipeline set (tag, pos, morph, lemma; dep and head), in spaCy's key order."""
+        has = self.has_annotation
+        data = {"text": self.text}
+        if has("ENT_IOB"):
+            data["ents"] = [{"start": e.start_char, "end": e.end_char, "label": e.label_} for e in self.ents]
+        if has("SENT_START"):
+            data["sents"] = [{"start": s.start_char, "end": s.end_char} for s in self._sentence_spans()]
+        # (field, what has_annotation asks, the values), in to_json()'s order
+        fields = [(key, attr, values) for key, attr, values in
+                  (("tag", "TAG", self._tags), ("pos", "POS", self._poses), ("morph", "MORPH", self._morphs),
+                   ("lemma", "LEMMA", self._lemmas), ("dep", "DEP", self._deps), ("head", "DEP", self._heads))
+                  if has(attr) and values is not None]
+        tokens = []
+        for i in range(len(self)):
+            token = {"id": i, "start": self._idx[i], "end": self._idx[i] + self._nchars[i]}
+            for key, _, values in fields:
+                token[key] = values[i]
+            tokens.append(token)
+        data["tokens"] = tokens
+        return data
 
     def _ent_index(self):
         """For each token the index of its entity in ents, or -1."""
@@ -393,20 +475,45 @@ class Token:
 
     @property
     def is_sent_start(self):
-        """True or False with the full pipeline; None (not computed) with the ner alone."""
+        """True or False with the full and doc pipelines; None (not computed) with the ner alone."""
         return None if self.doc._sent_starts is None else self.i == 0 or self.doc._sent_starts[self.i]
 
     @property
     def head(self):
-        """The parser's head (a root is its own): full pipeline only."""
+        """The parser's head (a root is its own): full and doc pipelines only."""
         if self.doc._heads is None:
-            raise InputError("no parse: the ner pipeline has no parser; load with pipeline=\"full\"", "ARG")
+            raise InputError("no parse: the ner pipeline has no parser; load with pipeline=\"doc\" (or \"full\")", "ARG")
         return Token(self.doc, self.doc._heads[self.i])
 
     @property
     def dep_(self):
         """The parser's dependency label ("ROOT" for a root); "" with the ner alone."""
         return "" if self.doc._deps is None else self.doc._deps[self.i]
+
+    @property
+    def tag_(self):
+        """The fine-grained tag (the tagger's): "" but with the doc pipeline."""
+        return "" if self.doc._tags is None else self.doc._tags[self.i]
+
+    @property
+    def pos_(self):
+        """The coarse part of speech (the attribute_ruler's): "" but with the doc pipeline."""
+        return "" if self.doc._poses is None else self.doc._poses[self.i]
+
+    @property
+    def lemma_(self):
+        """The lemmatizer's lemma: "" but with the doc pipeline."""
+        return "" if self.doc._lemmas is None else self.doc._lemmas[self.i]
+
+    @property
+    def morph(self):
+        """The morphological features (the attribute_ruler's), as spaCy's MorphAnalysis: str() is the
+        UD FEATS string, "" when none or not computed."""
+        return MorphAnalysis("" if self.doc._morphs is None else self.doc._morphs[self.i])
+
+    @property
+    def lang_(self):
+        return self.doc.lang_
 
     def __len__(self):
         return self.doc._nchars[self.i]
@@ -416,3 +523,55 @@ class Token:
 
     def __str__(self):
         return self.text
+
+
+class MorphAnalysis:
+    """A token's morphology as spaCy's MorphAnalysis shows it, over its UD FEATS string
+    ("Number=Sing|PronType=Int,Rel"): str() and to_json() the string, iteration the features one
+    value each ("PronType=Int", "PronType=Rel"), get(field) the field's values, to_dict()."""
+
+    __slots__ = ("_feats",)
+    FEATURE_SEP, FIELD_SEP, VALUE_SEP = "|", "=", ","
+
+    def __init__(self, feats):
+        self._feats = feats
+
+    def _features(self):
+        for feature in self._feats.split(self.FEATURE_SEP) if self._feats else ():
+            field, values = feature.split(self.FIELD_SEP, 1)
+            for value in values.split(self.VALUE_SEP):
+                yield field, value
+
+    def __iter__(self):
+        return (field + self.FIELD_SEP + value for field, value in self._features())
+
+    def __len__(self):
+        return sum(1 for _ in self._features())
+
+    def __contains__(self, feature):
+        return feature in list(self)
+
+    def __eq__(self, other):
+        return isinstance(other, MorphAnalysis) and self._feats == other._feats
+
+    def __hash__(self):
+        return hash(self._feats)
+
+    def get(self, field, default=None):
+        values = [value for f, value in self._features() if f == field]
+        return values if values else ([] if default is None else default)
+
+    def to_dict(self):
+        out = {}
+        for field, value in self._features():
+            out.setdefault(field, []).append(value)
+        return {field: self.VALUE_SEP.join(sorted(values)) for field, values in out.items()}
+
+    def to_json(self):
+        return self._feats
+
+    def __str__(self):
+        return self._feats
+
+    def __repr__(self):
+        return self._feats

@@ -32,7 +32,10 @@ c_size_t, c_int, c_char_p, c_void_p = ctypes.c_size_t, ctypes.c_int, ctypes.c_ch
 
 # nerd_status, in include/nerd.h's order
 NERD_OK, NERD_ERR_IO, NERD_ERR_FORMAT, NERD_ERR_UNSUPPORTED, NERD_ERR_NOMEM, NERD_ERR_UTF8 = range(6)
-PIPELINES = {"ner": 0, "full": 1}  # nerd_pipeline
+PIPELINES = {"ner": 0, "full": 1, "doc": 2}  # nerd_pipeline
+# nerd_doc_annotations' bits (NERD_ANNOT_*), spaCy's doc.has_annotation names
+ANNOT_BITS = {"TAG": 1 << 0, "POS": 1 << 1, "MORPH": 1 << 2, "LEMMA": 1 << 3, "DEP": 1 << 4, "SENT_START": 1 << 5,
+              "ENT_IOB": 1 << 6}
 MODEL_PATH_MAX, ERR_MAX = 4096, 1024
 
 
@@ -45,6 +48,10 @@ class Token(ctypes.Structure):
                 ("is_space", c_int), ("norm", Str), ("prefix", Str), ("suffix", Str), ("shape", Str),
                 ("norm_hash", ctypes.c_uint64), ("prefix_hash", ctypes.c_uint64), ("suffix_hash", ctypes.c_uint64),
                 ("shape_hash", ctypes.c_uint64)]
+
+
+class TokenAnnot(ctypes.Structure):
+    _fields_ = [("tag", Str), ("pos", Str), ("morph", Str), ("lemma", Str)]
 
 
 class Ent(ctypes.Structure):
@@ -64,6 +71,7 @@ _declare("nerd_model_load", c_void_p, c_char_p, ctypes.POINTER(c_int), c_char_p,
 _declare("nerd_model_free", None, c_void_p)
 _declare("nerd_model_name", c_char_p, c_void_p)
 _declare("nerd_model_version", c_char_p, c_void_p)
+_declare("nerd_model_lang", c_char_p, c_void_p)
 _declare("nerd_model_dir", c_char_p, c_void_p)
 _declare("nerd_model_nlabels", c_size_t, c_void_p)
 _declare("nerd_model_label", c_char_p, c_void_p, c_size_t)
@@ -82,6 +90,11 @@ _declare("nerd_doc_nents", c_size_t, c_void_p, on=held)
 _declare("nerd_doc_ent", c_int, c_void_p, c_size_t, ctypes.POINTER(Ent), on=held)
 _declare("nerd_doc_sent_start", c_int, c_void_p, c_size_t, on=held)
 _declare("nerd_doc_head", c_int, c_void_p, c_size_t, ctypes.POINTER(c_size_t), ctypes.POINTER(c_char_p), on=held)
+
+_declare("nerd_doc_annotations", ctypes.c_uint, c_void_p, on=held)
+_declare("nerd_doc_token_annot", c_int, c_void_p, c_size_t, ctypes.POINTER(TokenAnnot), on=held)
+_declare("nerd_doc_nnoun_chunks", c_size_t, c_void_p, on=held)
+_declare("nerd_doc_noun_chunk", c_int, c_void_p, c_size_t, ctypes.POINTER(c_size_t), ctypes.POINTER(c_size_t), on=held)
 
 
 def strerror(status):

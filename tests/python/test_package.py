@@ -44,7 +44,7 @@ def test_load_by_name_or_none_finds_the_default_model_in_the_clone(monkeypatch, 
     for name in ("en_core_web_sm", None):
         nlp = nerd.load(name)
         assert os.path.samefile(nlp.path, DEFAULT_MODEL)
-        assert nlp.pipeline == "full" and nlp.pipe_names == ["tok2vec", "parser", "ner"]
+        assert nlp.pipeline == "doc" and nlp.pipe_names == spacy_model(DEFAULT_MODEL, "full").pipe_names
         assert "GPE" in nlp.labels and nlp.precision == "fp32"
 
 
@@ -63,7 +63,9 @@ def test_load_by_path_str_or_pathlike():
 
 
 def test_the_default_pipeline_is_what_spacy_load_runs(tmp_path):
-    assert nerd.load(STANDIN).pipeline == "full"
+    nlp = nerd.load(STANDIN)
+    assert nlp.pipeline == "doc" and nlp.pipe_names == spacy_model(STANDIN, "full").pipe_names
+    assert nlp.lang == "en" and nlp(PARIS).to_json() == spacy_model(STANDIN, "full")(PARIS).to_json()
     # the same folder without its parser: spacy.load runs tok2vec, tagger, ..., ner: the ner alone
     folder = tmp_path / "no-parser"
     shutil.copytree(STANDIN, folder)
@@ -310,3 +312,45 @@ def test_entity_ruler_entities_and_ent_ids_as_spacy(tmp_path):
     assert [(e.text, e.label_, e.ent_id_) for e in got.ents] == [(e.text, e.label_, e.ent_id_) for e in want.ents]
     assert ("Paris", "GPE", "paris-fr") in [(e.text, e.label_, e.ent_id_) for e in got.ents]
     assert [t.ent_id_ for t in got] == [t.ent_id_ for t in want]
+
+
+def test_the_doc_pipeline_gives_spacys_doc(nlp):
+    theirs, ours = spacy_model(DEFAULT_MODEL, "full")(PARIS), nlp(PARIS)
+    assert ours.to_json() == theirs.to_json() and set(ours.to_json()) == {"text", "ents", "sents", "tokens"}
+    assert [(t.tag_, t.pos_, str(t.morph), t.lemma_, t.dep_, t.head.i, t.is_sent_start, t.lang_) for t in ours] == \
+        [(t.tag_, t.pos_, str(t.morph), t.lemma_, t.dep_, t.head.i, t.is_sent_start, t.lang_) for t in theirs]
+    assert [(c.text, c.label_) for c in ours.noun_chunks] == [(c.text, c.label_) for c in theirs.noun_chunks]
+    assert ours[0].lemma_ == "Paris" and ours[1].pos_ == "AUX" and str(ours[1].morph) == theirs[1].morph.to_json()
+    for attr in ("TAG", "POS", "MORPH", "LEMMA", "DEP", "SENT_START", "ENT_IOB"):
+        assert ours.has_annotation(attr) == theirs.has_annotation(attr) is True
+    with pytest.raises(ValueError):
+        ours.has_annotation("CATS")
+
+
+@pytest.mark.parametrize("pipeline", ["full", "ner"])
+def test_without_the_doc_pipeline_there_are_no_tags_nor_noun_chunks(pipeline):
+    doc = nerd.load(DEFAULT_MODEL, pipeline=pipeline)(PARIS)
+    assert {(t.tag_, t.pos_, str(t.morph), t.lemma_) for t in doc} == {("", "", "", "")}
+    with pytest.raises(ValueError) as e:
+        list(doc.noun_chunks)
+    assert 'pipeline="doc"' in str(e.value)
+    assert "tag" not in doc.to_json()["tokens"][0] and ("head" in doc.to_json()["tokens"][0]) == (pipeline == "full")
+
+
+@pytest.mark.parametrize("text", ["", "Hi", "Paris", " \n "])
+def test_to_json_of_tiny_docs_as_spacy_in_every_pipeline(text):
+    for ours, theirs in (("doc", "full"), ("ner", "ner")):
+        assert nerd.load(STANDIN, pipeline=ours)(text).to_json() == spacy_model(STANDIN, theirs)(text).to_json()
+
+
+@pytest.mark.parametrize("feats", ["", "Number=Sing", "Number=Sing|PronType=Int,Rel", "Case=Acc,Nom|Number=Plur|Person=3"])
+def test_morph_analysis_as_spacys(feats):
+    import spacy
+    vocab = spacy_model(STANDIN, "full").vocab
+    ours, theirs = nerd.MorphAnalysis(feats), spacy.tokens.MorphAnalysis(vocab, feats)
+    assert (str(ours), ours.to_json(), list(ours), len(ours), ours.to_dict()) == \
+        (str(theirs), theirs.to_json(), list(theirs), len(theirs), theirs.to_dict())
+    for field in ("Number", "PronType", "Case", "Tense"):
+        assert ours.get(field) == theirs.get(field) and ours.get(field, ["x"]) == theirs.get(field, ["x"])
+    for feature in ("Number=Sing", "PronType=Rel", "Case=Nom", "Tense=Past"):
+        assert (feature in ours) == (feature in theirs)

@@ -43,6 +43,7 @@ nerd_status tagger_component_load(nerd_model *m, const spacy_config *c, const ch
     (void)plan;
     char cfgpath[4096], path[4096], sec[96], lsec[128], arch[64], up[32], t2v[32], sub[256];
     tagger_component *t = &m->tagger;
+    snprintf(m->tagger_name, sizeof m->tagger_name, "%s", name);
     snprintf(cfgpath, sizeof cfgpath, "%s/config.cfg", dir);
     snprintf(sec, sizeof sec, "components.%.31s.model", name);
     snprintf(lsec, sizeof lsec, "%s.tok2vec", sec);

@@ -222,7 +222,8 @@ nerd_model *engine_load_text(const char *dir, nerd_status *status, char *err, si
     return rc == NERD_OK ? m : load_fail(m, status, rc, err, errlen, NULL);
 }
 
-/* SHA-256 of the weight files as read (ner's, then the shared tok2vec's and the parser's): which
+/* SHA-256 of the weight files as read (ner's, then the shared tok2vec's, the parser's, the softmax
+ * heads' and the tagger's): which
  * weights are served, checkable with `cat FILES | sha256sum`; about 40 ms for en_core_web_sm. */
 static void weights_checksum(nerd_model *m)
 {
@@ -245,6 +246,11 @@ static void weights_checksum(nerd_model *m)
         sha256_update(&c, m->heads[k].h.weights.raw, m->heads[k].h.weights.raw_len);
         size_t n = strlen(m->weights_files);
         snprintf(m->weights_files + n, sizeof m->weights_files - n, " %s/model", m->heads[k].h.name);
+    }
+    if (m->tagger.nlabels) { /* the doc pipeline's tags */
+        sha256_update(&c, m->tagger.weights.raw, m->tagger.weights.raw_len);
+        size_t n = strlen(m->weights_files);
+        snprintf(m->weights_files + n, sizeof m->weights_files - n, " %s/model", m->tagger_name);
     }
     sha256_hex(&c, m->weights_sha256);
 }

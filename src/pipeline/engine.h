@@ -156,6 +156,7 @@ struct nerd_model {
     edit_trees trees;             /* the trainable_lemmatizer's */
     /* the doc pipeline's components beyond FULL (doc_stage.c); doc_error says why it cannot run */
     tagger_component tagger;      /* nlabels 0: none */
+    char tagger_name[PIPE_NAME];  /* its component's name (the weights checksum names its file) */
     ar_ruler ruler;               /* mt NULL: none */
     lemmatizer *lemmatizer;       /* NULL: none */
     int noun_chunks_en;           /* the language's syntax iterator is English's */

@@ -156,12 +156,12 @@ TEST(default_model_is_the_fetched_real_one)
     snprintf(cmd, sizeof cmd, "echo 'Paris is the capital of France.' | env -u NERD_MODEL %s ner --verbose - 2>&1",
              test_nerd_bin());
     CHECK(test_run_capture(cmd, &out) == 0 && out.ptr);
-    snprintf(cmd, sizeof cmd, "cd %s && cat ner/model tok2vec/model parser/model | sha256sum", real);
+    snprintf(cmd, sizeof cmd, "cd %s && cat ner/model tok2vec/model parser/model tagger/model | sha256sum", real);
     CHECK(test_run_capture(cmd, &sum) == 0 && sum.len > 64);
     char want[256];
     snprintf(want, sizeof want, "from %s in ", real);
     CHECKF(strstr(out.ptr, want), "%s", out.ptr);
-    snprintf(want, sizeof want, "weights: sha256 %.64s of ner/model tok2vec/model parser/model", sum.ptr);
+    snprintf(want, sizeof want, "weights: sha256 %.64s of ner/model tok2vec/model parser/model tagger/model", sum.ptr);
     CHECKF(strstr(out.ptr, want), "%s\nwanted: %s", out.ptr, want);
     CHECKF(strstr(out.ptr, "{\"Paris\":\"GPE\",\"France\":\"GPE\"}"), "%s", out.ptr);
     buf_free(&out);

@@ -547,7 +547,7 @@ static void expect_model_named(const char *dir)
     server_start(&s, args);
     buf out = {0}, sum = {0};
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "cd %s && cat ner/model tok2vec/model parser/model | sha256sum", dir);
+    snprintf(cmd, sizeof cmd, "cd %s && cat ner/model tok2vec/model parser/model tagger/model | sha256sum", dir);
     CHECK(test_run_capture(cmd, &sum) == 0 && sum.len > 64);
     CHECK(http_json(s.port, "GET", "/model", NULL, &out) == 200);
     json_doc jd;
@@ -558,11 +558,11 @@ static void expect_model_named(const char *dir)
     CHECK_EQ_STR(path->u.str.ptr, dir);
     const json_value *sha = json_get(weights, "sha256"), *files = json_get(weights, "files");
     CHECK(sha && sha->type == JSON_STRING && sha->u.str.len == 64 && !memcmp(sha->u.str.ptr, sum.ptr, 64));
-    static const char *const weight_files[] = {"ner/model", "tok2vec/model", "parser/model"};
-    CHECK(files && files->type == JSON_ARRAY && files->u.arr.n == 3);
-    for (size_t i = 0; i < 3; i++) CHECK_EQ_STR(files->u.arr.items[i].u.str.ptr, weight_files[i]);
+    static const char *const weight_files[] = {"ner/model", "tok2vec/model", "parser/model", "tagger/model"};
+    CHECK(files && files->type == JSON_ARRAY && files->u.arr.n == 4);
+    for (size_t i = 0; i < 4; i++) CHECK_EQ_STR(files->u.arr.items[i].u.str.ptr, weight_files[i]);
     char needle[256];
-    snprintf(needle, sizeof needle, "Weights: sha256 %.64s of ner/model tok2vec/model parser/model", sum.ptr);
+    snprintf(needle, sizeof needle, "Weights: sha256 %.64s of ner/model tok2vec/model parser/model tagger/model", sum.ptr);
     CHECKF(server_wait_log(&s, needle, 1, 5), "no '%s' in %s", needle, s.log);
     snprintf(needle, sizeof needle, "from %s in ", dir);
     CHECKF(server_wait_log(&s, needle, 1, 5), "no '%s' in %s", needle, s.log);

@@ -324,19 +324,7 @@ void ruler_doc_free(ruler_doc *rd)
     *rd = (ruler_doc){0};
 }
 
-typedef struct {
-    const tokenizer *tok;
-    tok_scratch *tsc;
-} url_ctx;
-
-static int url_match(void *ctx, const char *s, size_t len)
-{
-    url_ctx *u = ctx;
-    return tokenizer_url_match(u->tok, s, len, u->tsc);
-}
-
-int ruler_doc_begin(ruler_doc *rd, const nerd_lang *lang, const tokenizer *tok, tok_scratch *tsc,
-                    const ruler_token_in *toks, size_t n)
+int ruler_doc_begin(ruler_doc *rd, size_t n)
 {
     if (rd->cap < n + 1) {
         size_t cap = n + 1;
@@ -357,28 +345,10 @@ int ruler_doc_begin(ruler_doc *rd, const nerd_lang *lang, const tokenizer *tok, 
         rd->cap = cap;
     }
     rd->n = n;
-    buf_clear(&rd->strs);
-    url_ctx uc = {tok, tsc};
     for (size_t i = 0; i < n; i++) {
-        matcher_token *t = &rd->mtoks[i];
-        memset(t, 0, sizeof *t);
-        size_t off = rd->strs.len;
-        if (py_lower(toks[i].text, toks[i].len, &rd->strs)) return -1;
-        t->str[MATCHER_LOWER] = (matcher_text){NULL, rd->strs.len - off};
-        t->str[MATCHER_LOWER].s = (const char *)(uintptr_t)off; /* an offset until strs stops growing */
-        t->str[MATCHER_ORTH] = (matcher_text){toks[i].text, toks[i].len};
-        t->str[MATCHER_NORM] = (matcher_text){toks[i].norm, toks[i].norm_len};
-        t->str[MATCHER_SHAPE] = (matcher_text){toks[i].shape, toks[i].shape_len};
-        t->length = (long)toks[i].nchars;
-        long lf = lex_flags(lang, toks[i].text, toks[i].len, url_match, &uc);
-        if (lf < 0) return -1;
-        t->flags = (unsigned)lf; /* the matcher's flags are lexattr.h's */
-        if (toks[i].ws) t->flags |= MATCHER_SPACY;
         rd->iob[i] = 0;
         rd->type[i] = rd->id[i] = NULL;
     }
-    for (size_t i = 0; i < n; i++)
-        rd->mtoks[i].str[MATCHER_LOWER].s = rd->strs.ptr + (uintptr_t)rd->mtoks[i].str[MATCHER_LOWER].s;
     return 0;
 }
 

@@ -25,25 +25,12 @@ nerd_status entity_ruler_component_load(nerd_model *m, const spacy_config *c, co
     return NERD_OK;
 }
 
-/* the tokens' lexical attributes as the rulers read them */
+/* the tokens as the rulers' matchers read them (engine_matcher_view), no entities yet */
 static nerd_status begin_doc(const nerd_model *m, nerd_doc *d)
 {
-    size_t n = d->ntoks;
-    if (grow_array((void **)&d->rtoks, &d->rtokcap, n + 1, sizeof *d->rtoks)) return NERD_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        const ner_token *t = &d->toks[i];
-        d->rtoks[i] = (ruler_token_in){
-            .text = d->text.ptr + t->start,
-            .len = t->len,
-            .nchars = t->nchars,
-            .ws = t->ws,
-            .norm = d->strs.ptr + t->norm_off,
-            .norm_len = t->norm_len,
-            .shape = d->strs.ptr + t->shape_off,
-            .shape_len = t->shape_len,
-        };
-    }
-    return ruler_doc_begin(&d->rd, m->lang, m->tok, &d->tsc, d->rtoks, n) ? NERD_ERR_NOMEM : NERD_OK;
+    if (ruler_doc_begin(&d->rd, d->ntoks) || engine_matcher_view(m, d, NULL, d->rd.mtoks, &d->rd.strs))
+        return NERD_ERR_NOMEM;
+    return NERD_OK;
 }
 
 /* A token's number of children in the parse. */

@@ -552,7 +552,6 @@ void nerd_doc_free(nerd_doc *d)
     free(d->deps);
     free(d->sent_starts);
     ruler_doc_free(&d->rd);
-    free(d->rtoks);
     free(d->presets);
     free(d->rents);
     free(d->head_attrs);

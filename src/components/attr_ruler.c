@@ -295,7 +295,11 @@ nerd_status ar_ruler_load(ar_ruler *r, ae_moves *mv, const char *path, char *err
         rc = NERD_ERR_UNSUPPORTED;
     }
     mf_msgpack_free(&mp);
-    if (rc == NERD_OK) r->reads = matcher_str_attrs_used(r->mt);
+    if (rc == NERD_OK) {
+        r->reads = matcher_str_attrs_used(r->mt);
+        r->view = ((r->reads >> MATCHER_LOWER) & 1 ? MATCHER_VIEW_LOWER : 0) |
+                  (matcher_flags_used(r->mt) & ~(unsigned)(MATCHER_IS_SPACE | MATCHER_SPACY) ? MATCHER_VIEW_FLAGS : 0);
+    }
     else ar_ruler_free(r);
     return rc;
 }

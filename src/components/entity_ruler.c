@@ -37,14 +37,6 @@ typedef struct ruler_match {
     size_t set_pos;     /* its place in the Python set's table */
 } ruler_match;
 
-/* attributes whose values the components nerd computes do not set yet: a pattern on them is
- * refused by name rather than matched against empty values */
-static const struct { matcher_str_attr attr; const char *name, *component; } unset_attrs[] = {
-    {MATCHER_LEMMA, "LEMMA", "lemmatizer"}, {MATCHER_POS, "POS", "tagger/attribute_ruler"},
-    {MATCHER_TAG, "TAG", "tagger"}, {MATCHER_MORPH, "MORPH", "attribute_ruler/morphologizer"},
-    {MATCHER_DEP, "DEP", "parser"},
-};
-
 /* PhraseMatcher attr values nerd's PhraseMatcher implements */
 static const struct { const char *name; matcher_str_attr attr; } phrase_attrs[] = {
     {"ORTH", MATCHER_ORTH}, {"TEXT", MATCHER_ORTH}, {"LOWER", MATCHER_LOWER},
@@ -70,6 +62,7 @@ void entity_ruler_free(entity_ruler *r)
 }
 
 ruler_place entity_ruler_place(const entity_ruler *r) { return r->place; }
+unsigned entity_ruler_reads(const entity_ruler *r) { return matcher_str_attrs_used(r->tokens); }
 
 static char *dup_n(const char *s, size_t n)
 {
@@ -274,14 +267,6 @@ entity_ruler *entity_ruler_load(const char *dir, const char *name, ruler_place p
     buf_free(&lower);
     tok_scratch_free(&tsc);
     if (*status != NERD_OK) goto out;
-    unsigned used = matcher_str_attrs_used(r->tokens);
-    for (size_t i = 0; i < sizeof unset_attrs / sizeof *unset_attrs; i++)
-        if (used & (1u << unset_attrs[i].attr)) {
-            fail(status, NERD_ERR_UNSUPPORTED, err, errlen,
-                 "%s: a pattern matches on %s, which nerd does not compute yet (spaCy's %s sets it)", path,
-                 unset_attrs[i].name, unset_attrs[i].component);
-            goto out;
-        }
     /* each matcher's key numbers to ours */
     size_t nt = matcher_key_count(r->tokens), np = r->keys.n;
     r->token_key = calloc(nt + 1, sizeof *r->token_key);

@@ -64,6 +64,8 @@ int ruler_doc_begin(ruler_doc *rd, size_t n);
 /* The ruler over the doc; sent_starts (the parser's, or NULL) gives IS_SENT_START. */
 int entity_ruler_run(const entity_ruler *r, ruler_doc *rd, const uint8_t *sent_starts);
 ruler_place entity_ruler_place(const entity_ruler *r);
+/* The string attributes its token patterns read (1u << matcher_str_attr each). */
+unsigned entity_ruler_reads(const entity_ruler *r);
 
 /* The ner's entities written as its set_annotations does (Doc.set_ents with default
  * "unmodified", then every missing token O). */

@@ -22,8 +22,8 @@ static int url_match(void *ctx, const char *s, size_t len)
     return tokenizer_url_match(u->tok, s, len, u->tsc);
 }
 
-int engine_matcher_view(const nerd_model *m, nerd_doc *d, const doc_token_annot *annot, matcher_token *out,
-                        buf *strs)
+int engine_matcher_view(const nerd_model *m, nerd_doc *d, const doc_token_annot *annot, unsigned need,
+                        matcher_token *out, buf *strs)
 {
     const size_t n = d->ntoks;
     buf_clear(strs);
@@ -41,23 +41,28 @@ int engine_matcher_view(const nerd_model *m, nerd_doc *d, const doc_token_annot 
             if (an->tag.ptr) mt->str[MATCHER_TAG] = (matcher_text){an->tag.ptr, an->tag.len};
             if (an->pos.ptr) mt->str[MATCHER_POS] = (matcher_text){an->pos.ptr, an->pos.len};
             if (an->morph.ptr) mt->str[MATCHER_MORPH] = (matcher_text){an->morph.ptr, an->morph.len};
-            if (an->lemma_set.ptr) mt->str[MATCHER_LEMMA] = (matcher_text){an->lemma_set.ptr, an->lemma_set.len};
+            /* the lemmatizer's once the doc pipeline ran, else what was set before the attribute_ruler */
+            if (d->has_doc) mt->str[MATCHER_LEMMA] = (matcher_text){d->lemmas.ptr + an->lemma_off, an->lemma_len};
+            else if (an->lemma_set.ptr) mt->str[MATCHER_LEMMA] = (matcher_text){an->lemma_set.ptr, an->lemma_set.len};
         }
         if (d->has_parse) {
             const char *dep = m->parser_moves.labels[d->deps[i]];
             mt->str[MATCHER_DEP] = (matcher_text){dep, strlen(dep)};
             mt->sent_start = d->sent_starts[i] ? 1 : -1;
         }
-        /* offsets now, pointers once strs has stopped moving */
-        size_t at = strs->len;
-        if (py_lower(d->text.ptr + t->start, t->len, strs)) return -1;
-        mt->str[MATCHER_LOWER] = (matcher_text){(const char *)(uintptr_t)at, strs->len - at};
+        if (need & MATCHER_VIEW_LOWER) { /* offsets now, pointers once strs has stopped moving */
+            size_t at = strs->len;
+            if (py_lower(d->text.ptr + t->start, t->len, strs)) return -1;
+            mt->str[MATCHER_LOWER] = (matcher_text){(const char *)(uintptr_t)at, strs->len - at};
+        }
         mt->length = (long)t->nchars;
-        long lf = lex_flags(m->lang, d->text.ptr + t->start, t->len, url_match, &uc);
-        if (lf < 0) return -1;
+        long lf = t->is_space ? MATCHER_IS_SPACE : 0;
+        if ((need & MATCHER_VIEW_FLAGS) && (lf = lex_flags(m->lang, d->text.ptr + t->start, t->len, url_match, &uc)) < 0)
+            return -1;
         mt->flags = (unsigned)lf | (t->ws ? MATCHER_SPACY : 0); /* the matcher's flags are lexattr.h's */
     }
-    for (size_t i = 0; i < n; i++) out[i].str[MATCHER_LOWER].s = strs->ptr + (uintptr_t)out[i].str[MATCHER_LOWER].s;
+    for (size_t i = 0; (need & MATCHER_VIEW_LOWER) && i < n; i++)
+        out[i].str[MATCHER_LOWER].s = strs->ptr + (uintptr_t)out[i].str[MATCHER_LOWER].s;
     return 0;
 }
 
@@ -108,7 +113,7 @@ nerd_status engine_doc(const nerd_model *m, nerd_doc *d)
     heads_annotate(m, d);
     if (m->ruler.mt) {
         if (grow_array((void **)&d->mtoks, &d->mtokcap, n + 1, sizeof *d->mtoks) ||
-            engine_matcher_view(m, d, d->annot, d->mtoks, &d->mstrs) || ar_ruler_run(&m->ruler, d->mtoks, n, &d->matches, apply_rule, d))
+            engine_matcher_view(m, d, d->annot, m->ruler.view, d->mtoks, &d->mstrs) || ar_ruler_run(&m->ruler, d->mtoks, n, &d->matches, apply_rule, d))
             return NERD_ERR_NOMEM;
     }
     buf_clear(&d->lemmas);

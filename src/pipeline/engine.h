@@ -171,6 +171,10 @@ struct nerd_model {
     /* the entity_rulers in pipeline order (entity_ruler.h) */
     entity_ruler *rulers[MAX_ENTITY_RULERS];
     int nrulers;
+    /* a ruler reads TAG, POS, MORPH, LEMMA or DEP: the doc pipeline's components run before the
+     * rulers in full and doc; ner (spaCy with them excluded raises E155) is refused by ner_error */
+    int rulers_read_doc;
+    char ner_error[400];
 };
 
 typedef struct {
@@ -269,10 +273,12 @@ nerd_status engine_heads(const nerd_model *m, nerd_doc *d, unsigned which, doubl
 nerd_status engine_doc(const nerd_model *m, nerd_doc *d);
 /* The Matcher's view of d's tokens, one for both rulers, into out[0..ntoks): ORTH, LOWER (its
  * strings in strs), NORM, SHAPE, LENGTH, the lexical flags (lexattr.h, the language's LIKE_NUM
- * and IS_STOP) and SPACY; with a parse its DEP and sentence starts; what annot holds (TAG, POS,
- * MORPH, the lemmas set so far; NULL: none). No entities: a ruler gives its own. 0, or -1 out of
- * memory. */
-int engine_matcher_view(const nerd_model *m, nerd_doc *d, const doc_token_annot *annot, matcher_token *out, buf *strs);
+ * and IS_STOP), IS_SPACE and SPACY; with a parse its DEP and sentence starts; what annot holds
+ * (TAG, POS, MORPH, the lemmas; NULL: none). LOWER and the other flags only when need has
+ * MATCHER_VIEW_LOWER / MATCHER_VIEW_FLAGS (what the patterns read: matcher.h's *_used). No
+ * entities: a ruler gives its own. 0, or -1 out of memory. */
+int engine_matcher_view(const nerd_model *m, nerd_doc *d, const doc_token_annot *annot, unsigned need,
+                        matcher_token *out, buf *strs);
 /* The ner over a tokenized doc (sent_start: sentence starts it must respect, or NULL; preset:
  * entities set before it, which it keeps, or NULL). */
 nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_start, const biluo_preset *preset,

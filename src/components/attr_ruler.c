@@ -146,11 +146,14 @@ void ar_apply(const ar_dep_rules *r, size_t n, const uint8_t *is_space, int16_t 
 
 /* ---- the whole attribute_ruler (doc pipeline) ---- */
 
-/* What a pattern may read in the doc pipeline: the token's text attributes, the tagger's and the
- * parser's output, and the flags nerd has for every token. */
+/* What a pattern may read in the doc pipeline: the token's text attributes and lexical flags,
+ * the tagger's and the parser's output (engine_matcher_view); not the entities, which the ner
+ * after the ruler sets. */
 static const char *const ruler_readable[] = {
     "ORTH", "TEXT", "LOWER", "NORM", "SHAPE", "LENGTH", "TAG", "POS", "MORPH", "LEMMA", "DEP",
-    "IS_SPACE", "SPACY", "IS_SENT_START", "SENT_START", "OP", NULL,
+    "IS_ALPHA", "IS_ASCII", "IS_DIGIT", "IS_LOWER", "IS_UPPER", "IS_TITLE", "IS_PUNCT", "IS_SPACE",
+    "IS_BRACKET", "IS_QUOTE", "IS_LEFT_PUNCT", "IS_RIGHT_PUNCT", "IS_CURRENCY", "IS_STOP", "LIKE_NUM",
+    "LIKE_URL", "LIKE_EMAIL", "SPACY", "IS_SENT_START", "SENT_START", "OP", NULL,
 };
 
 /* A UD part of speech as spaCy spells it (another value, "noun" too, leaves spaCy a pos it cannot name) */
@@ -292,7 +295,11 @@ nerd_status ar_ruler_load(ar_ruler *r, ae_moves *mv, const char *path, char *err
         rc = NERD_ERR_UNSUPPORTED;
     }
     mf_msgpack_free(&mp);
-    if (rc == NERD_OK) r->reads = matcher_str_attrs_used(r->mt);
+    if (rc == NERD_OK) {
+        r->reads = matcher_str_attrs_used(r->mt);
+        r->view = ((r->reads >> MATCHER_LOWER) & 1 ? MATCHER_VIEW_LOWER : 0) |
+                  (matcher_flags_used(r->mt) & ~(unsigned)(MATCHER_IS_SPACE | MATCHER_SPACY) ? MATCHER_VIEW_FLAGS : 0);
+    }
     else ar_ruler_free(r);
     return rc;
 }

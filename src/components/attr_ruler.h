@@ -58,6 +58,7 @@ typedef struct {
     ar_rule *rules;
     int nrules;
     unsigned reads;          /* the string attributes the patterns read (1u << matcher_str_attr) */
+    unsigned view;           /* MATCHER_VIEW_* the patterns need (engine_matcher_view) */
 } ar_ruler;
 
 /* Reads an attribute_ruler patterns file for the doc pipeline; DEP labels join mv's table (mv

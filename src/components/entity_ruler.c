@@ -37,14 +37,6 @@ typedef struct ruler_match {
     size_t set_pos;     /* its place in the Python set's table */
 } ruler_match;
 
-/* attributes whose values the components nerd computes do not set yet: a pattern on them is
- * refused by name rather than matched against empty values */
-static const struct { matcher_str_attr attr; const char *name, *component; } unset_attrs[] = {
-    {MATCHER_LEMMA, "LEMMA", "lemmatizer"}, {MATCHER_POS, "POS", "tagger/attribute_ruler"},
-    {MATCHER_TAG, "TAG", "tagger"}, {MATCHER_MORPH, "MORPH", "attribute_ruler/morphologizer"},
-    {MATCHER_DEP, "DEP", "parser"},
-};
-
 /* PhraseMatcher attr values nerd's PhraseMatcher implements */
 static const struct { const char *name; matcher_str_attr attr; } phrase_attrs[] = {
     {"ORTH", MATCHER_ORTH}, {"TEXT", MATCHER_ORTH}, {"LOWER", MATCHER_LOWER},
@@ -70,6 +62,7 @@ void entity_ruler_free(entity_ruler *r)
 }
 
 ruler_place entity_ruler_place(const entity_ruler *r) { return r->place; }
+unsigned entity_ruler_reads(const entity_ruler *r) { return matcher_str_attrs_used(r->tokens); }
 
 static char *dup_n(const char *s, size_t n)
 {
@@ -274,14 +267,6 @@ entity_ruler *entity_ruler_load(const char *dir, const char *name, ruler_place p
     buf_free(&lower);
     tok_scratch_free(&tsc);
     if (*status != NERD_OK) goto out;
-    unsigned used = matcher_str_attrs_used(r->tokens);
-    for (size_t i = 0; i < sizeof unset_attrs / sizeof *unset_attrs; i++)
-        if (used & (1u << unset_attrs[i].attr)) {
-            fail(status, NERD_ERR_UNSUPPORTED, err, errlen,
-                 "%s: a pattern matches on %s, which nerd does not compute yet (spaCy's %s sets it)", path,
-                 unset_attrs[i].name, unset_attrs[i].component);
-            goto out;
-        }
     /* each matcher's key numbers to ours */
     size_t nt = matcher_key_count(r->tokens), np = r->keys.n;
     r->token_key = calloc(nt + 1, sizeof *r->token_key);
@@ -324,19 +309,7 @@ void ruler_doc_free(ruler_doc *rd)
     *rd = (ruler_doc){0};
 }
 
-typedef struct {
-    const tokenizer *tok;
-    tok_scratch *tsc;
-} url_ctx;
-
-static int url_match(void *ctx, const char *s, size_t len)
-{
-    url_ctx *u = ctx;
-    return tokenizer_url_match(u->tok, s, len, u->tsc);
-}
-
-int ruler_doc_begin(ruler_doc *rd, const nerd_lang *lang, const tokenizer *tok, tok_scratch *tsc,
-                    const ruler_token_in *toks, size_t n)
+int ruler_doc_begin(ruler_doc *rd, size_t n)
 {
     if (rd->cap < n + 1) {
         size_t cap = n + 1;
@@ -357,28 +330,10 @@ int ruler_doc_begin(ruler_doc *rd, const nerd_lang *lang, const tokenizer *tok, 
         rd->cap = cap;
     }
     rd->n = n;
-    buf_clear(&rd->strs);
-    url_ctx uc = {tok, tsc};
     for (size_t i = 0; i < n; i++) {
-        matcher_token *t = &rd->mtoks[i];
-        memset(t, 0, sizeof *t);
-        size_t off = rd->strs.len;
-        if (py_lower(toks[i].text, toks[i].len, &rd->strs)) return -1;
-        t->str[MATCHER_LOWER] = (matcher_text){NULL, rd->strs.len - off};
-        t->str[MATCHER_LOWER].s = (const char *)(uintptr_t)off; /* an offset until strs stops growing */
-        t->str[MATCHER_ORTH] = (matcher_text){toks[i].text, toks[i].len};
-        t->str[MATCHER_NORM] = (matcher_text){toks[i].norm, toks[i].norm_len};
-        t->str[MATCHER_SHAPE] = (matcher_text){toks[i].shape, toks[i].shape_len};
-        t->length = (long)toks[i].nchars;
-        long lf = lex_flags(lang, toks[i].text, toks[i].len, url_match, &uc);
-        if (lf < 0) return -1;
-        t->flags = (unsigned)lf; /* the matcher's flags are lexattr.h's */
-        if (toks[i].ws) t->flags |= MATCHER_SPACY;
         rd->iob[i] = 0;
         rd->type[i] = rd->id[i] = NULL;
     }
-    for (size_t i = 0; i < n; i++)
-        rd->mtoks[i].str[MATCHER_LOWER].s = rd->strs.ptr + (uintptr_t)rd->mtoks[i].str[MATCHER_LOWER].s;
     return 0;
 }
 

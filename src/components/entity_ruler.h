@@ -57,21 +57,15 @@ typedef struct ruler_ent {
 
 void ruler_doc_free(ruler_doc *rd);
 
-/* The lexical attributes of n tokens (texts[i] of lens[i] bytes, nchars[i] code points,
- * ws[i] followed by a space, norms) and no entities yet. 0, or -1 out of memory. */
-typedef struct {
-    const char *text;
-    size_t len, nchars;
-    int ws;
-    const char *norm, *shape;
-    size_t norm_len, shape_len;
-} ruler_token_in;
-int ruler_doc_begin(ruler_doc *rd, const nerd_lang *lang, const tokenizer *tok, tok_scratch *tsc,
-                    const ruler_token_in *toks, size_t n);
+/* A doc of n tokens without entities: rd->mtoks has room for their Matcher view, which the
+ * caller fills (engine.h's engine_matcher_view, strings in rd->strs). 0, or -1 out of memory. */
+int ruler_doc_begin(ruler_doc *rd, size_t n);
 
 /* The ruler over the doc; sent_starts (the parser's, or NULL) gives IS_SENT_START. */
 int entity_ruler_run(const entity_ruler *r, ruler_doc *rd, const uint8_t *sent_starts);
 ruler_place entity_ruler_place(const entity_ruler *r);
+/* The string attributes its token patterns read (1u << matcher_str_attr each). */
+unsigned entity_ruler_reads(const entity_ruler *r);
 
 /* The ner's entities written as its set_annotations does (Doc.set_ents with default
  * "unmodified", then every missing token O). */

@@ -7,6 +7,18 @@
 #include "pipeline/engine.h"
 #include "util/deadline.h"
 
+/* the attributes the doc pipeline's components set, and which ones (spaCy's E155 names them) */
+static const struct {
+    matcher_str_attr attr;
+    const char *name, *setter;
+} doc_attrs[] = {
+    {MATCHER_TAG, "TAG", "tagger"},
+    {MATCHER_POS, "POS", "morphologizer or tagger+attribute_ruler"},
+    {MATCHER_MORPH, "MORPH", "morphologizer or tagger+attribute_ruler"},
+    {MATCHER_LEMMA, "LEMMA", "lemmatizer"},
+    {MATCHER_DEP, "DEP", "parser"},
+};
+
 nerd_status entity_ruler_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
                                         const pipeline_plan *plan, char *err, size_t errlen)
 {
@@ -21,29 +33,37 @@ nerd_status entity_ruler_component_load(nerd_model *m, const spacy_config *c, co
     nerd_status st;
     entity_ruler *r = entity_ruler_load(dir, name, place, m->tok, &st, err, errlen);
     if (!r) return st;
+    /* patterns on what other components set: those must all come before the ruler, which then
+     * sees what spaCy's does (the doc pipeline's components, computed before it) */
+    const unsigned reads = entity_ruler_reads(r);
+    for (size_t i = 0; i < sizeof doc_attrs / sizeof *doc_attrs; i++) {
+        if (!(reads & (1u << doc_attrs[i].attr))) continue;
+        if (!(plan->entity_ruler_sees[k] & (1u << doc_attrs[i].attr)))
+            snprintf(err, errlen,
+                     "%s/%s/patterns.jsonl: a pattern matches on %s, which no component before the ruler sets "
+                     "(spaCy raises E155: the %s sets it)", dir, name, doc_attrs[i].name, doc_attrs[i].setter);
+        else if (*plan->entity_ruler_then[k][doc_attrs[i].attr])
+            snprintf(err, errlen,
+                     "%s/%s/patterns.jsonl: a pattern matches on %s and component %s after the ruler can set it: "
+                     "nerd computes a ruler only after every component that sets what it reads", dir, name,
+                     doc_attrs[i].name, plan->entity_ruler_then[k][doc_attrs[i].attr]);
+        else continue;
+        entity_ruler_free(r);
+        return NERD_ERR_UNSUPPORTED;
+    }
     m->rulers[m->nrulers++] = r;
     return NERD_OK;
 }
 
-/* the tokens' lexical attributes as the rulers read them */
+/* the tokens as the rulers' matchers read them (engine_matcher_view), with what the doc
+ * pipeline's components set when they ran before the rulers; no entities yet */
 static nerd_status begin_doc(const nerd_model *m, nerd_doc *d)
 {
-    size_t n = d->ntoks;
-    if (grow_array((void **)&d->rtoks, &d->rtokcap, n + 1, sizeof *d->rtoks)) return NERD_ERR_NOMEM;
-    for (size_t i = 0; i < n; i++) {
-        const ner_token *t = &d->toks[i];
-        d->rtoks[i] = (ruler_token_in){
-            .text = d->text.ptr + t->start,
-            .len = t->len,
-            .nchars = t->nchars,
-            .ws = t->ws,
-            .norm = d->strs.ptr + t->norm_off,
-            .norm_len = t->norm_len,
-            .shape = d->strs.ptr + t->shape_off,
-            .shape_len = t->shape_len,
-        };
-    }
-    return ruler_doc_begin(&d->rd, m->lang, m->tok, &d->tsc, d->rtoks, n) ? NERD_ERR_NOMEM : NERD_OK;
+    const doc_token_annot *annot = d->has_doc ? d->annot : NULL;
+    const unsigned need = MATCHER_VIEW_LOWER | MATCHER_VIEW_FLAGS; /* the phrase patterns may read LOWER */
+    if (ruler_doc_begin(&d->rd, d->ntoks) || engine_matcher_view(m, d, annot, need, d->rd.mtoks, &d->rd.strs))
+        return NERD_ERR_NOMEM;
+    return NERD_OK;
 }
 
 /* A token's number of children in the parse. */

@@ -203,6 +203,15 @@ unsigned matcher_str_attrs_used(const matcher *m)
         if (m->preds[i].kind == ATTR_STR) used |= 1u << m->preds[i].which;
     return used;
 }
+unsigned matcher_flags_used(const matcher *m)
+{
+    unsigned used = 0;
+    for (size_t i = 0; i < m->n_constraints; i++)
+        if (m->constraints[i].kind == ATTR_FLAG) used |= m->constraints[i].which;
+    for (size_t i = 0; i < m->n_preds; i++)
+        if (m->preds[i].kind == ATTR_FLAG) used |= m->preds[i].which;
+    return used;
+}
 size_t matcher_key_count(const matcher *m) { return m->keys.n; }
 
 void matcher_matches_free(matcher_matches *m)

@@ -107,6 +107,11 @@ int matcher_run(const matcher *m, const matcher_token *toks, size_t n, matcher_m
  * to match patterns on TAG, POS, MORPH, LEMMA or DEP over a doc that lacks them (its E155), and
  * a caller that feeds tokens without them can do the same. */
 unsigned matcher_str_attrs_used(const matcher *m);
+/* The MATCHER_IS_* / SPACY bits the patterns read (a view without them can skip computing them). */
+unsigned matcher_flags_used(const matcher *m);
+/* What a caller's token view must compute beyond the text: LOWER, the lexical flags (past
+ * IS_SPACE and SPACY). */
+enum { MATCHER_VIEW_LOWER = 1, MATCHER_VIEW_FLAGS = 2 };
 
 /* The key a match names (its string), and how many keys there are. */
 const char *matcher_key_name(const matcher *m, unsigned key);

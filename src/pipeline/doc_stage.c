@@ -10,44 +10,59 @@
 
 static const nerd_str unset = {"", 0};
 
-/* The Matcher's view of every token as the attribute_ruler sees it: the text's attributes, the
- * tagger's tags, the morphologizer's POS and MORPH, the trainable lemmatizer's lemmas and the
- * parser's labels; the entities not set yet. */
-static int matcher_view(const nerd_model *m, nerd_doc *d)
+/* LIKE_URL asks the tokenizer's url_match */
+typedef struct {
+    const tokenizer *tok;
+    tok_scratch *tsc;
+} url_ctx;
+
+static int url_match(void *ctx, const char *s, size_t len)
+{
+    url_ctx *u = ctx;
+    return tokenizer_url_match(u->tok, s, len, u->tsc);
+}
+
+int engine_matcher_view(const nerd_model *m, nerd_doc *d, const doc_token_annot *annot, unsigned need,
+                        matcher_token *out, buf *strs)
 {
     const size_t n = d->ntoks;
-    if (grow_array((void **)&d->mtoks, &d->mtokcap, n + 1, sizeof *d->mtoks)) return -1;
-    const int lower = (m->ruler.reads >> MATCHER_LOWER) & 1;
-    buf_clear(&d->mstrs);
+    buf_clear(strs);
+    url_ctx uc = {m->tok, &d->tsc};
     for (size_t i = 0; i < n; i++) {
         const ner_token *t = &d->toks[i];
-        matcher_token *mt = &d->mtoks[i];
+        matcher_token *mt = &out[i];
         memset(mt, 0, sizeof *mt);
         for (int a = 0; a < MATCHER_NSTR; a++) mt->str[a] = (matcher_text){"", 0};
         mt->str[MATCHER_ORTH] = (matcher_text){d->text.ptr + t->start, t->len};
         mt->str[MATCHER_NORM] = (matcher_text){d->strs.ptr + t->norm_off, t->norm_len};
         mt->str[MATCHER_SHAPE] = (matcher_text){d->strs.ptr + t->shape_off, t->shape_len};
-        const doc_token_annot *an = &d->annot[i];
-        if (an->tag.ptr) mt->str[MATCHER_TAG] = (matcher_text){an->tag.ptr, an->tag.len};
-        /* what a morphologizer or a trainable lemmatizer before the ruler set (heads_annotate) */
-        if (an->pos.ptr) mt->str[MATCHER_POS] = (matcher_text){an->pos.ptr, an->pos.len};
-        if (an->morph.ptr) mt->str[MATCHER_MORPH] = (matcher_text){an->morph.ptr, an->morph.len};
-        if (an->lemma_set.ptr) mt->str[MATCHER_LEMMA] = (matcher_text){an->lemma_set.ptr, an->lemma_set.len};
+        if (annot) { /* what the tagger, a morphologizer or a trainable lemmatizer set before the ruler */
+            const doc_token_annot *an = &annot[i];
+            if (an->tag.ptr) mt->str[MATCHER_TAG] = (matcher_text){an->tag.ptr, an->tag.len};
+            if (an->pos.ptr) mt->str[MATCHER_POS] = (matcher_text){an->pos.ptr, an->pos.len};
+            if (an->morph.ptr) mt->str[MATCHER_MORPH] = (matcher_text){an->morph.ptr, an->morph.len};
+            /* the lemmatizer's once the doc pipeline ran, else what was set before the attribute_ruler */
+            if (d->has_doc) mt->str[MATCHER_LEMMA] = (matcher_text){d->lemmas.ptr + an->lemma_off, an->lemma_len};
+            else if (an->lemma_set.ptr) mt->str[MATCHER_LEMMA] = (matcher_text){an->lemma_set.ptr, an->lemma_set.len};
+        }
         if (d->has_parse) {
             const char *dep = m->parser_moves.labels[d->deps[i]];
             mt->str[MATCHER_DEP] = (matcher_text){dep, strlen(dep)};
             mt->sent_start = d->sent_starts[i] ? 1 : -1;
         }
-        if (lower) { /* offsets now, pointers once mstrs has stopped moving */
-            size_t at = d->mstrs.len;
-            if (py_lower(d->text.ptr + t->start, t->len, &d->mstrs)) return -1;
-            mt->str[MATCHER_LOWER] = (matcher_text){(const char *)(uintptr_t)at, d->mstrs.len - at};
+        if (need & MATCHER_VIEW_LOWER) { /* offsets now, pointers once strs has stopped moving */
+            size_t at = strs->len;
+            if (py_lower(d->text.ptr + t->start, t->len, strs)) return -1;
+            mt->str[MATCHER_LOWER] = (matcher_text){(const char *)(uintptr_t)at, strs->len - at};
         }
-        mt->length = t->nchars;
-        mt->flags = (t->is_space ? MATCHER_IS_SPACE : 0) | (t->ws ? MATCHER_SPACY : 0);
+        mt->length = (long)t->nchars;
+        long lf = t->is_space ? MATCHER_IS_SPACE : 0;
+        if ((need & MATCHER_VIEW_FLAGS) && (lf = lex_flags(m->lang, d->text.ptr + t->start, t->len, url_match, &uc)) < 0)
+            return -1;
+        mt->flags = (unsigned)lf | (t->ws ? MATCHER_SPACY : 0); /* the matcher's flags are lexattr.h's */
     }
-    for (size_t i = 0; lower && i < n; i++)
-        d->mtoks[i].str[MATCHER_LOWER].s = d->mstrs.ptr + (uintptr_t)d->mtoks[i].str[MATCHER_LOWER].s;
+    for (size_t i = 0; (need & MATCHER_VIEW_LOWER) && i < n; i++)
+        out[i].str[MATCHER_LOWER].s = strs->ptr + (uintptr_t)out[i].str[MATCHER_LOWER].s;
     return 0;
 }
 
@@ -97,7 +112,8 @@ nerd_status engine_doc(const nerd_model *m, nerd_doc *d)
         d->annot[i] = (doc_token_annot){.tag = tagged ? m->tagger.labels[d->tag_ids[i]] : (nerd_str){NULL, 0}};
     heads_annotate(m, d);
     if (m->ruler.mt) {
-        if (matcher_view(m, d) || ar_ruler_run(&m->ruler, d->mtoks, n, &d->matches, apply_rule, d))
+        if (grow_array((void **)&d->mtoks, &d->mtokcap, n + 1, sizeof *d->mtoks) ||
+            engine_matcher_view(m, d, d->annot, m->ruler.view, d->mtoks, &d->mstrs) || ar_ruler_run(&m->ruler, d->mtoks, n, &d->matches, apply_rule, d))
             return NERD_ERR_NOMEM;
     }
     buf_clear(&d->lemmas);

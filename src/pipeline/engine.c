@@ -282,6 +282,34 @@ static nerd_status load_doc_components(nerd_model *m, const spacy_config *cfg, c
     return NERD_OK;
 }
 
+/* A ruler whose patterns read what the doc pipeline's components set needs them before it:
+ * full computes them (the common path stays as it is for the other models); without them
+ * (--pipeline ner, or a doc pipeline nerd cannot compute) spaCy's Matcher raises E155. */
+static void rulers_need_doc(nerd_model *m)
+{
+    /* in the order spaCy's Matcher checks them */
+    static const struct {
+        matcher_str_attr attr;
+        const char *name;
+    } doc_attrs[] = {{MATCHER_TAG, "TAG"}, {MATCHER_POS, "POS"}, {MATCHER_MORPH, "MORPH"},
+                     {MATCHER_LEMMA, "LEMMA"}, {MATCHER_DEP, "DEP"}};
+    for (int r = 0; r < m->nrulers && !m->rulers_read_doc; r++) {
+        unsigned reads = entity_ruler_reads(m->rulers[r]);
+        for (size_t a = 0; a < sizeof doc_attrs / sizeof *doc_attrs && !m->rulers_read_doc; a++) {
+            if (!(reads & (1u << doc_attrs[a].attr))) continue;
+            m->rulers_read_doc = 1;
+            snprintf(m->ner_error, sizeof m->ner_error,
+                     "an entity_ruler's patterns match on %s, which --pipeline ner does not compute (spaCy with the "
+                     "other components excluded raises E155); use --pipeline full or doc", doc_attrs[a].name);
+        }
+    }
+    if (m->rulers_read_doc && *m->doc_error && m->has_full) {
+        snprintf(m->full_error, sizeof m->full_error,
+                 "an entity_ruler's patterns match on what the doc pipeline's components set, and %.300s", m->doc_error);
+        m->has_full = 0;
+    }
+}
+
 nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, size_t errlen)
 {
     char path[4096];
@@ -365,6 +393,7 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
         *err = 0;
     }
     cfg_free(cfg);
+    rulers_need_doc(m);
     weights_checksum(m);
     const char *cache_env = getenv("NERD_EMBED_CACHE");
     char *end = NULL;
@@ -441,7 +470,7 @@ const char *nerd_model_pipeline_error(const nerd_model *m, nerd_pipeline p)
 {
     if (!m) return "no model";
     switch (p) {
-    case NERD_PIPELINE_NER: return NULL;
+    case NERD_PIPELINE_NER: return *m->ner_error ? m->ner_error : NULL;
     case NERD_PIPELINE_FULL: return m->has_full ? NULL : m->full_error;
     case NERD_PIPELINE_DOC: return *m->doc_error ? m->doc_error : NULL;
     }
@@ -573,7 +602,6 @@ void nerd_doc_free(nerd_doc *d)
     free(d->deps);
     free(d->sent_starts);
     ruler_doc_free(&d->rd);
-    free(d->rtoks);
     free(d->presets);
     free(d->rents);
     free(d->head_attrs);
@@ -694,6 +722,14 @@ nerd_status nerd_ner(const nerd_model *m, nerd_doc *d, const char *text, size_t 
     return nerd_ner_until(m, d, text, len, p, 0);
 }
 
+/* the morphologizer and trainable lemmatizer, then the tagger's tags through the lemmatizer */
+static nerd_status doc_components(const nerd_model *m, nerd_doc *d, double deadline)
+{
+    nerd_status s = engine_heads(m, d, HEAD_MORPH | HEAD_LEMMA, deadline);
+    if (s == NERD_OK) s = deadline_passed(deadline) ? NERD_ERR_DEADLINE : engine_doc(m, d);
+    return s;
+}
+
 nerd_status nerd_ner_until(const nerd_model *m, nerd_doc *d, const char *text, size_t len, nerd_pipeline p,
                            double deadline)
 {
@@ -701,17 +737,23 @@ nerd_status nerd_ner_until(const nerd_model *m, nerd_doc *d, const char *text, s
     if (!nerd_model_has_pipeline(m, p)) return NERD_ERR_UNSUPPORTED;
     /* full and doc run what spacy.load runs before the ner: the parser, or a senter without one */
     const int parse = p != NERD_PIPELINE_NER && *m->parser_name, senter = p != NERD_PIPELINE_NER && m->senter_sets_starts;
+    /* the doc pipeline's components before the rulers when their patterns read what those set
+     * (rulers_need_doc: then every one of them comes before every such ruler); their output does
+     * not depend on the entities (the attribute_ruler's patterns cannot read them) */
+    const int doc_first = p != NERD_PIPELINE_NER && m->rulers_read_doc;
     nerd_status s = tokenize_until(m, d, text, len, deadline);
-    if (s == NERD_OK && parse) s = engine_parse(m, d, p == NERD_PIPELINE_DOC, deadline);
+    if (s == NERD_OK && parse) s = engine_parse(m, d, p == NERD_PIPELINE_DOC || doc_first, deadline);
     if (s == NERD_OK && senter) s = engine_heads(m, d, HEAD_SENTER, deadline);
     if (s != NERD_OK) return s;
     d->has_sents = parse || senter;
+    if (doc_first && (s = doc_components(m, d, deadline)) != NERD_OK) return s;
     /* their sentence starts: no entity crosses into one */
     const uint8_t *sent_start =
         (parse && m->parser_before_ner) || (senter && m->senter_before_ner) ? d->sent_starts : NULL;
     s = m->nrulers ? engine_ner_ruled(m, d, sent_start, deadline) : engine_ner(m, d, sent_start, NULL, deadline);
-    if (s == NERD_OK && p == NERD_PIPELINE_DOC) s = engine_heads(m, d, HEAD_MORPH | HEAD_LEMMA, deadline);
-    if (s == NERD_OK && p == NERD_PIPELINE_DOC) s = deadline_passed(deadline) ? NERD_ERR_DEADLINE : engine_doc(m, d);
+    if (s == NERD_OK && p == NERD_PIPELINE_DOC && !doc_first) s = doc_components(m, d, deadline);
+    /* full shows none of the doc's fields it computed for the rulers */
+    if (p == NERD_PIPELINE_FULL) d->has_doc = 0;
     return s;
 }
 

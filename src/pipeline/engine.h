@@ -178,6 +178,10 @@ struct nerd_model {
     int has_vectors;
     vec_table vectors;
     char vectors_name[64];        /* meta.json's vectors.name, "" when it has none */
+    /* a ruler reads TAG, POS, MORPH, LEMMA or DEP: the doc pipeline's components run before the
+     * rulers in full and doc; ner (spaCy with them excluded raises E155) is refused by ner_error */
+    int rulers_read_doc;
+    char ner_error[400];
 };
 
 typedef struct {
@@ -232,10 +236,9 @@ struct nerd_doc {
     /* entity rulers: their per-doc state, the ner's presets, and the entities they leave (the
      * doc's entities when ruled is set) */
     ruler_doc rd;
-    ruler_token_in *rtoks;
     biluo_preset *presets;
     ruler_ent *rents;
-    size_t rtokcap, presetcap, rentcap, nrents;
+    size_t presetcap, rentcap, nrents;
     int ruled;
     int has_sents;                /* sent_starts hold the parser's or the senter's */
     /* the softmax heads (engine_heads): their tok2vec's input, the morphologizer's label per
@@ -278,6 +281,14 @@ nerd_status engine_heads(const nerd_model *m, nerd_doc *d, unsigned which, doubl
 /* The doc pipeline after the parse and the ner: tags, the attribute_ruler, the lemmatizer, the
  * noun chunks. */
 nerd_status engine_doc(const nerd_model *m, nerd_doc *d);
+/* The Matcher's view of d's tokens, one for both rulers, into out[0..ntoks): ORTH, LOWER (its
+ * strings in strs), NORM, SHAPE, LENGTH, the lexical flags (lexattr.h, the language's LIKE_NUM
+ * and IS_STOP), IS_SPACE and SPACY; with a parse its DEP and sentence starts; what annot holds
+ * (TAG, POS, MORPH, the lemmas; NULL: none). LOWER and the other flags only when need has
+ * MATCHER_VIEW_LOWER / MATCHER_VIEW_FLAGS (what the patterns read: matcher.h's *_used). No
+ * entities: a ruler gives its own. 0, or -1 out of memory. */
+int engine_matcher_view(const nerd_model *m, nerd_doc *d, const doc_token_annot *annot, unsigned need,
+                        matcher_token *out, buf *strs);
 /* The ner over a tokenized doc (sent_start: sentence starts it must respect, or NULL; preset:
  * entities set before it, which it keeps, or NULL). */
 nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_start, const biluo_preset *preset,

@@ -43,6 +43,31 @@ static const struct {
  * them is read by a tok2vec's embeddings or the transition systems */
 static const char *const ruler_inert_attrs[] = {"TAG", "POS", "MORPH", "LEMMA", "DEP", NULL};
 
+/* The doc attributes a factory sets, as spaCy's Matcher asks for them (its E155 names the same
+ * components): an entity_ruler after it sees them; and those it can change (the attribute_ruler's
+ * rules may set any): an entity_ruler before it that reads one would see other values. */
+#define DOC_ATTRS (1u << MATCHER_TAG | 1u << MATCHER_POS | 1u << MATCHER_MORPH | 1u << MATCHER_LEMMA | 1u << MATCHER_DEP)
+static const struct {
+    const char *factory;
+    unsigned sets, may_set;
+} doc_attr_setters[] = {
+    {"tagger", 1u << MATCHER_TAG, 1u << MATCHER_TAG},
+    {"attribute_ruler", 1u << MATCHER_POS | 1u << MATCHER_MORPH, DOC_ATTRS},
+    {"morphologizer", 1u << MATCHER_POS | 1u << MATCHER_MORPH, 1u << MATCHER_POS | 1u << MATCHER_MORPH},
+    {"lemmatizer", 1u << MATCHER_LEMMA, 1u << MATCHER_LEMMA},
+    {"trainable_lemmatizer", 1u << MATCHER_LEMMA, 1u << MATCHER_LEMMA},
+    {"parser", 1u << MATCHER_DEP, 1u << MATCHER_DEP},
+};
+
+_Static_assert(MATCHER_NSTR <= PIPE_ATTRS, "registry.h's PIPE_ATTRS holds every matcher_str_attr");
+
+static int doc_attr_setter(const char *factory)
+{
+    for (size_t i = 0; i < sizeof doc_attr_setters / sizeof *doc_attr_setters; i++)
+        if (!strcmp(doc_attr_setters[i].factory, factory)) return (int)i;
+    return -1;
+}
+
 static int find_factory(const char *f)
 {
     for (size_t i = 0; i < NFACTORIES; i++)
@@ -90,6 +115,7 @@ nerd_status registry_plan(const spacy_config *c, const char *dir, pipeline_plan 
     char pipe[32][32], sec[64], f[64];
     memset(plan, 0, sizeof *plan);
     int np = enabled_pipes(c, pipe, 32), has_parser = 0;
+    unsigned sees = 0; /* what the components so far set of the doc attributes */
     for (int i = 0; i < np; i++) {
         snprintf(sec, sizeof sec, "components.%.31s", pipe[i]);
         has_parser |= !cfg_str(c, sec, "factory", f, sizeof f) && !strcmp(f, "parser");
@@ -137,6 +163,14 @@ nerd_status registry_plan(const spacy_config *c, const char *dir, pipeline_plan 
                      sec, doc_order);
         if (doc_slot && !*doc_slot) snprintf(doc_slot, PIPE_NAME, "%.31s", pipe[i]);
         if (!strcmp(f, "parser") && !*plan->ner) plan->parser_before_ner = 1;
+        int setter = doc_attr_setter(f);
+        if (setter >= 0) { /* what the rulers after it see; what the rulers before it miss */
+            sees |= doc_attr_setters[setter].sets;
+            for (int r = 0; r < plan->n_entity_rulers; r++)
+                for (int a = 0; a < PIPE_ATTRS; a++)
+                    if ((doc_attr_setters[setter].may_set >> a & 1) && !*plan->entity_ruler_then[r][a])
+                        snprintf(plan->entity_ruler_then[r][a], PIPE_NAME, "%.31s", pipe[i]);
+        }
         if (factories[k].role == ROLE_ENTITY_RULER) {
             if (plan->n_entity_rulers == MAX_ENTITY_RULERS) {
                 snprintf(err, errlen, "%s [%s]: more than %d entity_ruler components", path, sec, MAX_ENTITY_RULERS);
@@ -146,6 +180,7 @@ nerd_status registry_plan(const spacy_config *c, const char *dir, pipeline_plan 
             snprintf(plan->entity_rulers[r], PIPE_NAME, "%.31s", pipe[i]);
             plan->entity_ruler_before_ner[r] = !*plan->ner;
             plan->entity_ruler_after_parser[r] = *plan->parser != 0;
+            plan->entity_ruler_sees[r] = sees;
         }
         if (factories[k].role == ROLE_SPAN_RULER) {
             /* it writes doc.spans[spans_key]; with annotate_ents (false by default) doc.ents too */

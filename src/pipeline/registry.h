@@ -14,6 +14,7 @@
 
 #define PIPE_NAME 32
 #define MAX_ENTITY_RULERS 8
+#define PIPE_ATTRS 16   /* room for every matcher_str_attr */
 
 typedef struct {
     char ner[PIPE_NAME], parser[PIPE_NAME], ruler[PIPE_NAME]; /* "" when absent */
@@ -24,6 +25,11 @@ typedef struct {
     char entity_rulers[MAX_ENTITY_RULERS][PIPE_NAME];
     int entity_ruler_before_ner[MAX_ENTITY_RULERS], entity_ruler_after_parser[MAX_ENTITY_RULERS];
     int n_entity_rulers;
+    /* what the components before each entity_ruler set of TAG, POS, MORPH, LEMMA, DEP (bits
+     * 1u << matcher_str_attr), and per attribute the first component after it that can set it
+     * ("" none) */
+    unsigned entity_ruler_sees[MAX_ENTITY_RULERS];
+    char entity_ruler_then[MAX_ENTITY_RULERS][PIPE_ATTRS][PIPE_NAME];
     /* the softmax heads nerd computes: an enabled senter in a pipeline without a parser, the
      * morphologizer, the trainable_lemmatizer ("" when absent) */
     char senter[PIPE_NAME], morphologizer[PIPE_NAME], trainable_lemmatizer[PIPE_NAME];

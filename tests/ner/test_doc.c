@@ -257,6 +257,23 @@ static void ruler_copy(char *dir, size_t len, const char *extra)
     msgpack_sbuffer_destroy(&sb);
 }
 
+typedef struct {
+    const char *text, *spacy;
+} ruled_doc;
+
+/* nerd's doc pipeline on a stand-in copy with the extra attribute_ruler rules gives spaCy's docs. */
+static void docs_with_rules_are_spacys(const char *extra, const ruled_doc *cases, size_t n)
+{
+    char dir[256];
+    ruler_copy(dir, sizeof dir, extra);
+    for (size_t i = 0; i < n; i++) {
+        char *got = doc_json_of(dir, "doc", cases[i].text);
+        CHECKF(!strcmp(got, cases[i].spacy), "case %zu\nnerd:  %s\nspaCy: %s", i, got, cases[i].spacy);
+        free(got);
+    }
+    remove_copy(dir);
+}
+
 /* Later rules win; index 0, -1 and the last token of overlapping "+" matches (every match, spaCy's
  * Matcher without greedy); MORPH normalized, "" analysed without features. spaCy 3.8.7's answers
  * with these rules added. */
@@ -269,7 +286,7 @@ TEST(doc_ruler_order_index_and_morph)
         " {\"patterns\": [[{\"LOWER\": \"is\"}, {\"LOWER\": \"in\"}]], \"attrs\": {\"TAG\": \"ZZ\"}, \"index\": -1},"
         " {\"patterns\": [[{\"LOWER\": \"is\"}, {\"LOWER\": \"in\"}]], \"attrs\": {\"MORPH\": \"\"}, \"index\": 0},"
         " {\"patterns\": [[{\"TAG\": \"NNP\", \"OP\": \"+\"}]], \"attrs\": {\"LEMMA\": \"NAME\"}, \"index\": -1}]";
-    static const struct { const char *text, *spacy; } cases[] = {
+    static const ruled_doc cases[] = {
         {"Paris is in France.",
          "{\"text\":\"Paris is in France.\",\"ents\":[{\"start\":0,\"end\":5,\"label\":\"GPE\"},{\"start\":12,\"end\":18,"
          "\"label\":\"GPE\"}],\"sents\":[{\"start\":0,\"end\":19}],\"tokens\":[{\"id\":0,\"start\":0,\"end\":5,\"tag\":"
@@ -292,14 +309,96 @@ TEST(doc_ruler_order_index_and_morph)
          "\"head\":4},{\"id\":5,\"start\":20,\"end\":21,\"tag\":\".\",\"pos\":\"PUNCT\",\"morph\":\"PunctType=Peri\","
          "\"lemma\":\".\",\"dep\":\"punct\",\"head\":4}],\"noun_chunks\":[{\"start\":0,\"end\":13}]}"},
     };
-    char dir[256];
-    ruler_copy(dir, sizeof dir, extra);
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        char *got = doc_json_of(dir, "doc", cases[i].text);
-        CHECKF(!strcmp(got, cases[i].spacy), "case %zu\nnerd:  %s\nspaCy: %s", i, got, cases[i].spacy);
-        free(got);
-    }
-    remove_copy(dir);
+    docs_with_rules_are_spacys(extra, cases, sizeof cases / sizeof *cases);
+}
+
+/* The attribute_ruler's patterns read every lexical flag (engine_matcher_view, the entity_ruler's
+ * token view): spaCy 3.8.7's answers with these rules added to the stand-in's. The doc pipeline
+ * refused any flag but IS_SPACE and SPACY before. */
+TEST(doc_ruler_reads_every_lexical_flag)
+{
+    static const char extra[] =
+        "[{\"patterns\": [[{\"IS_PUNCT\": true, \"IS_QUOTE\": false, \"IS_BRACKET\": false}]], \"attrs\": {\"LEMMA\": \""
+         "P!\"}}, {\"patterns\": [[{\"IS_QUOTE\": true}]], \"attrs\": {\"LEMMA\": \"Q!\"}}, {\"patterns\": [[{\"IS_LEFT_"
+         "PUNCT\": true, \"IS_BRACKET\": true}]], \"attrs\": {\"TAG\": \"LB\"}}, {\"patterns\": [[{\"IS_RIGHT_PUNCT\": t"
+         "rue}]], \"attrs\": {\"MORPH\": \"Side=R\"}}, {\"patterns\": [[{\"IS_STOP\": true, \"IS_LOWER\": true}]], \"att"
+         "rs\": {\"LEMMA\": \"S!\"}}, {\"patterns\": [[{\"LIKE_NUM\": true}, {\"IS_ALPHA\": true}]], \"attrs\": {\"TAG\""
+         ": \"CDX\"}, \"index\": 0}, {\"patterns\": [[{\"IS_DIGIT\": true, \"IS_ASCII\": true}]], \"attrs\": {\"LEMMA\":"
+         " \"D!\"}}, {\"patterns\": [[{\"IS_TITLE\": true}, {\"IS_UPPER\": true}]], \"attrs\": {\"MORPH\": \"Case=TU\"},"
+         " \"index\": -1}, {\"patterns\": [[{\"IS_CURRENCY\": true}]], \"attrs\": {\"POS\": \"SYM\"}}, {\"patterns\": [["
+         "{\"LIKE_URL\": true}]], \"attrs\": {\"LEMMA\": \"U!\"}}, {\"patterns\": [[{\"LIKE_EMAIL\": true}]], \"attrs\":"
+         " {\"LEMMA\": \"E!\"}}, {\"patterns\": [[{\"IS_ALPHA\": false, \"IS_SPACE\": false, \"IS_PUNCT\": false, \"LIKE"
+         "_NUM\": false}]], \"attrs\": {\"TAG\": \"NA\"}}]";
+    static const ruled_doc cases[] = {
+        {"Twenty Two NASA engineers paid \xe2\x82\xac""5 (or $7) at https://example.com, said \xe2\x80\x9cThe END\xe2\x80\x9d"
+         " to info@x.org.",
+         "{\"text\":\"Twenty Two NASA engineers paid \xe2\x82\xac""5 (or $7) at https://example.com, said \xe2\x80\x9cThe "
+         "END\xe2\x80\x9d to info@x.org.\",\"ents\":[{\"start\":0,\"end\":10,\"label\":\"DATE\"},{\"start\":11,\"end\":1"
+         "5,\"label\":\"ORG\"},{\"start\":32,\"end\":33,\"label\":\"CARDINAL\"},{\"start\":38,\"end\":40,\"label\":\"MON"
+         "EY\"}],\"sents\":[{\"start\":0,\"end\":95}],\"tokens\":[{\"id\":0,\"start\":0,\"end\":6,\"tag\":\"CDX\",\"pos\""
+         ":\"NUM\",\"morph\":\"NumType=Card\",\"lemma\":\"twenty\",\"dep\":\"nummod\",\"head\":3},{\"id\":1,\"start\":7,"
+         "\"end\":10,\"tag\":\"CDX\",\"pos\":\"NUM\",\"morph\":\"NumType=Card\",\"lemma\":\"two\",\"dep\":\"nummod\",\"h"
+         "ead\":3},{\"id\":2,\"start\":11,\"end\":15,\"tag\":\"NNP\",\"pos\":\"PROPN\",\"morph\":\"Case=TU\",\"lemma\":\""
+         "NASA\",\"dep\":\"compound\",\"head\":3},{\"id\":3,\"start\":16,\"end\":25,\"tag\":\"NNS\",\"pos\":\"NOUN\",\"m"
+         "orph\":\"Number=Plur\",\"lemma\":\"engineer\",\"dep\":\"nsubj\",\"head\":4},{\"id\":4,\"start\":26,\"end\":30,"
+         "\"tag\":\"VBD\",\"pos\":\"VERB\",\"morph\":\"Tense=Past|VerbForm=Fin\",\"lemma\":\"pay\",\"dep\":\"ccomp\",\"h"
+         "ead\":15},{\"id\":5,\"start\":31,\"end\":32,\"tag\":\"NA\",\"pos\":\"SYM\",\"morph\":\"\",\"lemma\":\"\xe2\x82\xac"
+         "\",\"dep\":\"obj\",\"head\":4},{\"id\":6,\"start\":32,\"end\":33,\"tag\":\"CD\",\"pos\":\"NUM\",\"morph\":\"Nu"
+         "mType=Card\",\"lemma\":\"D!\",\"dep\":\"nummod\",\"head\":5},{\"id\":7,\"start\":34,\"end\":35,\"tag\":\"LB\","
+         "\"pos\":\"PUNCT\",\"morph\":\"PunctSide=Ini|PunctType=Brck\",\"lemma\":\"(\",\"dep\":\"punct\",\"head\":9},{\""
+         "id\":8,\"start\":35,\"end\":37,\"tag\":\"CC\",\"pos\":\"CCONJ\",\"morph\":\"ConjType=Cmp\",\"lemma\":\"S!\",\""
+         "dep\":\"cc\",\"head\":9},{\"id\":9,\"start\":38,\"end\":39,\"tag\":\"NA\",\"pos\":\"SYM\",\"morph\":\"\",\"lem"
+         "ma\":\"$\",\"dep\":\"conj\",\"head\":5},{\"id\":10,\"start\":39,\"end\":40,\"tag\":\"CD\",\"pos\":\"NUM\",\"mo"
+         "rph\":\"NumType=Card\",\"lemma\":\"D!\",\"dep\":\"nummod\",\"head\":9},{\"id\":11,\"start\":40,\"end\":41,\"ta"
+         "g\":\"-RRB-\",\"pos\":\"PUNCT\",\"morph\":\"Side=R\",\"lemma\":\")\",\"dep\":\"punct\",\"head\":9},{\"id\":12,"
+         "\"start\":42,\"end\":44,\"tag\":\"IN\",\"pos\":\"ADP\",\"morph\":\"\",\"lemma\":\"S!\",\"dep\":\"case\",\"head"
+         "\":13},{\"id\":13,\"start\":45,\"end\":64,\"tag\":\"NA\",\"pos\":\"PROPN\",\"morph\":\"Number=Sing\",\"lemma\""
+         ":\"U!\",\"dep\":\"obl\",\"head\":4},{\"id\":14,\"start\":64,\"end\":65,\"tag\":\",\",\"pos\":\"PUNCT\",\"morph"
+         "\":\"PunctType=Comm\",\"lemma\":\"P!\",\"dep\":\"punct\",\"head\":4},{\"id\":15,\"start\":66,\"end\":70,\"tag\""
+         ":\"VBD\",\"pos\":\"VERB\",\"morph\":\"Tense=Past|VerbForm=Fin\",\"lemma\":\"say\",\"dep\":\"ROOT\",\"head\":15"
+         "},{\"id\":16,\"start\":71,\"end\":72,\"tag\":\"``\",\"pos\":\"PUNCT\",\"morph\":\"PunctSide=Ini|PunctType=Quot"
+         "\",\"lemma\":\"Q!\",\"dep\":\"punct\",\"head\":18},{\"id\":17,\"start\":72,\"end\":75,\"tag\":\"DT\",\"pos\":\""
+         "DET\",\"morph\":\"Definite=Def|PronType=Art\",\"lemma\":\"the\",\"dep\":\"det\",\"head\":18},{\"id\":18,\"star"
+         "t\":76,\"end\":79,\"tag\":\"NN\",\"pos\":\"NOUN\",\"morph\":\"Case=TU\",\"lemma\":\"END\",\"dep\":\"ccomp\",\""
+         "head\":15},{\"id\":19,\"start\":79,\"end\":80,\"tag\":\"''\",\"pos\":\"PUNCT\",\"morph\":\"Side=R\",\"lemma\":"
+         "\"Q!\",\"dep\":\"punct\",\"head\":18},{\"id\":20,\"start\":81,\"end\":83,\"tag\":\"IN\",\"pos\":\"ADP\",\"morp"
+         "h\":\"\",\"lemma\":\"S!\",\"dep\":\"case\",\"head\":21},{\"id\":21,\"start\":84,\"end\":94,\"tag\":\"NA\",\"po"
+         "s\":\"NOUN\",\"morph\":\"Number=Sing\",\"lemma\":\"E!\",\"dep\":\"nmod\",\"head\":18},{\"id\":22,\"start\":94,"
+         "\"end\":95,\"tag\":\".\",\"pos\":\"PUNCT\",\"morph\":\"PunctType=Peri\",\"lemma\":\"P!\",\"dep\":\"punct\",\"h"
+         "ead\":15}],\"noun_chunks\":[{\"start\":0,\"end\":25}]}"},
+        {"It is one of the 3 best: Paris' caf\xc3\xa9s [sic] & 4th-rate bars!",
+         "{\"text\":\"It is one of the 3 best: Paris' caf\xc3\xa9s [sic] & 4th-rate bars!\",\"ents\":[{\"start\":17,\"en"
+         "d\":18,\"label\":\"CARDINAL\"},{\"start\":25,\"end\":30,\"label\":\"GPE\"},{\"start\":46,\"end\":49,\"label\":"
+         "\"ORDINAL\"}],\"sents\":[{\"start\":0,\"end\":60}],\"tokens\":[{\"id\":0,\"start\":0,\"end\":2,\"tag\":\"PRP\""
+         ",\"pos\":\"PRON\",\"morph\":\"Case=Nom|Gender=Neut|Number=Sing|Person=3|PronType=Prs\",\"lemma\":\"it\",\"dep\""
+         ":\"nsubj\",\"head\":2},{\"id\":1,\"start\":3,\"end\":5,\"tag\":\"VBZ\",\"pos\":\"AUX\",\"morph\":\"Mood=Ind|Nu"
+         "mber=Sing|Person=3|Tense=Pres|VerbForm=Fin\",\"lemma\":\"S!\",\"dep\":\"cop\",\"head\":2},{\"id\":2,\"start\":"
+         "6,\"end\":9,\"tag\":\"CDX\",\"pos\":\"NUM\",\"morph\":\"NumType=Card\",\"lemma\":\"S!\",\"dep\":\"ROOT\",\"hea"
+         "d\":2},{\"id\":3,\"start\":10,\"end\":12,\"tag\":\"IN\",\"pos\":\"ADP\",\"morph\":\"\",\"lemma\":\"S!\",\"dep\""
+         ":\"case\",\"head\":6},{\"id\":4,\"start\":13,\"end\":16,\"tag\":\"DT\",\"pos\":\"DET\",\"morph\":\"Definite=De"
+         "f|PronType=Art\",\"lemma\":\"S!\",\"dep\":\"det\",\"head\":6},{\"id\":5,\"start\":17,\"end\":18,\"tag\":\"CDX\""
+         ",\"pos\":\"NUM\",\"morph\":\"NumType=Card\",\"lemma\":\"D!\",\"dep\":\"nummod\",\"head\":6},{\"id\":6,\"start\""
+         ":19,\"end\":23,\"tag\":\"JJS\",\"pos\":\"ADJ\",\"morph\":\"Degree=Sup\",\"lemma\":\"good\",\"dep\":\"nmod\",\""
+         "head\":2},{\"id\":7,\"start\":23,\"end\":24,\"tag\":\":\",\"pos\":\"PUNCT\",\"morph\":\"\",\"lemma\":\"P!\",\""
+         "dep\":\"punct\",\"head\":10},{\"id\":8,\"start\":25,\"end\":30,\"tag\":\"NNP\",\"pos\":\"PROPN\",\"morph\":\"N"
+         "umber=Sing\",\"lemma\":\"Paris\",\"dep\":\"compound\",\"head\":10},{\"id\":9,\"start\":30,\"end\":31,\"tag\":\""
+         "POS\",\"pos\":\"PART\",\"morph\":\"Side=R\",\"lemma\":\"Q!\",\"dep\":\"case\",\"head\":8},{\"id\":10,\"start\""
+         ":32,\"end\":37,\"tag\":\"NN\",\"pos\":\"NOUN\",\"morph\":\"Number=Sing\",\"lemma\":\"caf\xc3\xa9s\",\"dep\":\""
+         "parataxis\",\"head\":2},{\"id\":11,\"start\":38,\"end\":39,\"tag\":\"LB\",\"pos\":\"PUNCT\",\"morph\":\"PunctS"
+         "ide=Ini|PunctType=Brck\",\"lemma\":\"[\",\"dep\":\"punct\",\"head\":12},{\"id\":12,\"start\":39,\"end\":42,\"t"
+         "ag\":\"NN\",\"pos\":\"NOUN\",\"morph\":\"Number=Sing\",\"lemma\":\"sic\",\"dep\":\"appos\",\"head\":10},{\"id\""
+         ":13,\"start\":42,\"end\":43,\"tag\":\"-RRB-\",\"pos\":\"PUNCT\",\"morph\":\"Side=R\",\"lemma\":\"]\",\"dep\":\""
+         "punct\",\"head\":12},{\"id\":14,\"start\":44,\"end\":45,\"tag\":\"CC\",\"pos\":\"CCONJ\",\"morph\":\"ConjType="
+         "Cmp\",\"lemma\":\"P!\",\"dep\":\"cc\",\"head\":18},{\"id\":15,\"start\":46,\"end\":49,\"tag\":\"NN\",\"pos\":\""
+         "NOUN\",\"morph\":\"Number=Sing\",\"lemma\":\"4th\",\"dep\":\"compound\",\"head\":17},{\"id\":16,\"start\":49,\""
+         "end\":50,\"tag\":\"HYPH\",\"pos\":\"PUNCT\",\"morph\":\"PunctType=Dash\",\"lemma\":\"P!\",\"dep\":\"punct\",\""
+         "head\":15},{\"id\":17,\"start\":50,\"end\":54,\"tag\":\"NN\",\"pos\":\"NOUN\",\"morph\":\"Number=Sing\",\"lemm"
+         "a\":\"rate\",\"dep\":\"compound\",\"head\":18},{\"id\":18,\"start\":55,\"end\":59,\"tag\":\"NNS\",\"pos\":\"NO"
+         "UN\",\"morph\":\"Number=Plur\",\"lemma\":\"bar\",\"dep\":\"conj\",\"head\":10},{\"id\":19,\"start\":59,\"end\""
+         ":60,\"tag\":\".\",\"pos\":\"PUNCT\",\"morph\":\"PunctType=Peri\",\"lemma\":\"P!\",\"dep\":\"punct\",\"head\":2"
+         "}],\"noun_chunks\":[{\"start\":0,\"end\":2},{\"start\":38,\"end\":42}]}"}
+    };
+    docs_with_rules_are_spacys(extra, cases, sizeof cases / sizeof *cases);
 }
 
 /* A rule the doc pipeline cannot compute refuses the doc pipeline by the rule and the reason; the
@@ -307,7 +406,7 @@ TEST(doc_ruler_order_index_and_morph)
 TEST(doc_ruler_refuses_what_it_cannot_compute)
 {
     static const struct { const char *rule, *why; } cases[] = {
-        {"[{\"patterns\": [[{\"IS_PUNCT\": true}]], \"attrs\": {\"TAG\": \"P\"}}]", "reads IS_PUNCT"},
+        {"[{\"patterns\": [[{\"ENT_TYPE\": \"GPE\"}]], \"attrs\": {\"TAG\": \"P\"}}]", "reads ENT_TYPE"},
         {"[{\"patterns\": [[{\"ORTH\": \"x\"}]], \"attrs\": {\"NORM\": \"y\"}}]", "sets NORM"},
         {"[{\"patterns\": [[{\"ORTH\": \"x\"}]], \"attrs\": {\"POS\": \"noun\"}}]", "no universal part of speech"},
         {"[{\"patterns\": [[{\"ORTH\": \"x\"}]], \"attrs\": {\"MORPH\": \"Case\"}}]", "not Field=Value"},

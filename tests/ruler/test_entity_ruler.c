@@ -231,8 +231,6 @@ TEST(ruler_post_ents_answers_ent_id)
 TEST(ruler_refuses_patterns_nerd_cannot_match_by_name)
 {
     static const struct { const char *cfg, *patterns, *needle; nerd_status want; } cases[] = {
-        {"{}", "{\"label\":\"X\",\"pattern\":[{\"POS\":\"PROPN\"}]}\n", "POS", NERD_ERR_UNSUPPORTED},
-        {"{}", "{\"label\":\"X\",\"pattern\":[{\"LEMMA\":\"be\"}]}\n", "LEMMA", NERD_ERR_UNSUPPORTED},
         {"{\"phrase_matcher_attr\": \"NORM\"}", "{\"label\":\"X\",\"pattern\":\"a\"}\n", "phrase_matcher_attr NORM",
          NERD_ERR_UNSUPPORTED},
         {"{}", "{\"label\":\"X\",\"pattern\":\"a\",\"id\":5}\n", "line 1", NERD_ERR_FORMAT},
@@ -247,6 +245,71 @@ TEST(ruler_refuses_patterns_nerd_cannot_match_by_name)
         CHECKF(strstr(err, "entity_ruler/patterns.jsonl") || strstr(err, "entity_ruler/cfg"), "case %zu: %s", i, err);
         CHECKF(strstr(err, cases[i].needle), "case %zu: \"%s\" does not name %s", i, err, cases[i].needle);
         printf("  %s\n", err);
+        remove_ruler_folder();
+    }
+}
+
+/* Patterns on what the tagger, the parser, the attribute_ruler and the lemmatizer set: the ruler
+ * sees them before the ner and after it as spaCy's does (spaCy 3.8.7's entities, overwrite_ents
+ * true); --pipeline ner, where spaCy (those components excluded) raises E155, is refused naming
+ * TAG, as spaCy's first check. The old code refused such a folder at load. */
+TEST(ruler_reads_what_the_components_before_it_set)
+{
+    static const char patterns[] =
+        "{\"label\": \"SPEAKER\", \"pattern\": [{\"POS\": \"PROPN\", \"OP\": \"+\"}, {\"LEMMA\": \"say\"}], \"id\": \"sp\"}\n"
+        "{\"label\": \"SUBJ\", \"pattern\": [{\"DEP\": \"nsubj\", \"TAG\": \"PRP\"}]}\n"
+        "{\"label\": \"PLURAL\", \"pattern\": [{\"MORPH\": {\"IS_SUPERSET\": [\"Number=Plur\"]}, \"POS\": \"NOUN\"}]}\n"
+        "{\"label\": \"SPACE\", \"pattern\": [{\"DEP\": \"dep\"}]}\n";
+    static const want_ent want[] = {
+        {0, 3, "SPEAKER", "sp"}, {3, 4, "SUBJ", ""}, {5, 6, "CARDINAL", ""}, {6, 7, "PLURAL", ""},
+        {7, 8, "SPACE", ""},     {9, 10, "GPE", ""}, {11, 12, "SUBJ", ""},
+    };
+    static const char text[] = "Angela Merkel said they bought three houses  in Berlin. She sold them.";
+    for (int before = 0; before < 2; before++) {
+        make_ruler_folder(before, "{\"overwrite\": true}", patterns);
+        expect_ents(text, NERD_PIPELINE_FULL, want, sizeof want / sizeof *want);
+        expect_ents(text, NERD_PIPELINE_DOC, want, sizeof want / sizeof *want);
+        char err[1024] = "";
+        nerd_model *m = nerd_model_load(ruler_dir, NULL, err, sizeof err);
+        CHECKF(m, "%s", err);
+        const char *why = nerd_model_pipeline_error(m, NERD_PIPELINE_NER);
+        CHECKF(why && strstr(why, "E155") && strstr(why, "on TAG"), "%s", why ? why : "(null)");
+        /* full shows none of the doc's fields it computed for the ruler */
+        nerd_doc *d = nerd_doc_new();
+        CHECK_EQ_INT(nerd_ner(m, d, text, strlen(text), NERD_PIPELINE_FULL), NERD_OK);
+        CHECK_EQ_INT(nerd_doc_annotations(d) & (NERD_ANNOT_TAG | NERD_ANNOT_POS | NERD_ANNOT_LEMMA), 0);
+        nerd_doc_free(d);
+        nerd_model_free(m);
+        remove_ruler_folder();
+    }
+}
+
+/* A ruler reading what a component after it can set, or what none before it sets, is refused by
+ * name (spaCy's would see other values or raise E155); one after everything it reads loads. */
+TEST(ruler_reading_annotations_refused_where_spacy_sees_other_values)
+{
+    static const struct { const char *after, *pattern, *needle; } cases[] = {
+        {"\"tok2vec\",", "[{\"TAG\": \"NN\"}]", "on TAG, which no component before the ruler sets"},
+        {"\"parser\",", "[{\"DEP\": \"nsubj\"}]", "component attribute_ruler after the ruler"},
+        {"\"tagger\",", "[{\"DEP\": \"nsubj\"}]", "on DEP, which no component before the ruler sets"},
+        {"\"attribute_ruler\",", "[{\"LEMMA\": \"be\"}]", "on LEMMA, which no component before the ruler sets"},
+        {"\"attribute_ruler\",", "[{\"POS\": \"NOUN\", \"DEP\": \"dep\"}]", NULL}, /* the lemmatizer after it sets neither */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char line[256], moved[64];
+        snprintf(line, sizeof line, "{\"label\": \"X\", \"pattern\": %s}\n", cases[i].pattern);
+        make_ruler_folder(1, "{}", line);
+        test_edit_config(ruler_dir, "[nlp]", "\"entity_ruler\",\"ner\"]", "\"ner\"]");
+        snprintf(moved, sizeof moved, "%s\"entity_ruler\",", cases[i].after);
+        test_edit_config(ruler_dir, "[nlp]", cases[i].after, moved);
+        char err[1024] = "";
+        nerd_status st = NERD_OK;
+        nerd_model *m = nerd_model_load(ruler_dir, &st, err, sizeof err);
+        if (cases[i].needle)
+            CHECKF(!m && st == NERD_ERR_UNSUPPORTED && strstr(err, cases[i].needle), "case %zu: %d %s", i, st, err);
+        else
+            CHECKF(m, "case %zu: %s", i, err);
+        nerd_model_free(m);
         remove_ruler_folder();
     }
 }

@@ -379,9 +379,10 @@ test-spacy: $(BUILD)/nerd $(VENV)/.installed
 # over the 2,672 golden texts and test-spacy's generated texts, for each folder of SPACY_MODELS.
 # Ends with "doc-parity: N docs, M identical"; fails unless every document is identical.
 .PHONY: test-doc
+DOC_GEN_COUNT ?= 2000
 test-doc: $(BUILD)/nerd $(VENV)/.installed
 	$(VENV_PY) tests/spacy/doc_parity.py --nerd $(BUILD)/nerd --work $(BUILD)/doc-parity \
-	  --models $(SPACY_MODELS) --seed $(SPACY_SEED) --count $(SPACY_COUNT)
+	  --models $(SPACY_MODELS) --seed $(SPACY_SEED) --count $(DOC_GEN_COUNT)
 
 # Issue 19's custom-trained pipelines (tools/train_pipelines.py): `spacy init config` for ner,
 # tok2vec+ner, tagger+parser+ner and parser+ner (efficiency and accuracy presets, no static vectors) and
@@ -419,7 +420,7 @@ LEMMA_CASES := $(patsubst %,$(BUILD)/lemma/cases-%.jsonl,real standin)
 $(BUILD)/lemma/cases-%.jsonl: tests/lemma/gen_cases.py tests/spacy/gen_texts.py $(patsubst %,../shared/golden/%.jsonl,$(GOLDEN_SETS)) $(MODEL_DIR)/config.cfg $(VENV)/.installed
 	@mkdir -p $(dir $@)
 	$(VENV_PY) tests/lemma/gen_cases.py --model $(patsubst $*:%,%,$(filter $*:%,$(LEMMA_MODELS))) --seed $(SPACY_SEED) \
-	  --count $(SPACY_COUNT) --out $@ $(patsubst %,../shared/golden/%.jsonl,$(GOLDEN_SETS))
+	  --count $(DOC_GEN_COUNT) --out $@ $(patsubst %,../shared/golden/%.jsonl,$(GOLDEN_SETS))
 $(BUILD)/lemma-spacy-check: $(call obj,tests/lemma/spacy_check.c) $(BUILD)/libnerd.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnerd.a $(LDLIBS)
 .PHONY: test-lemma
@@ -441,14 +442,16 @@ test-ruler: $(BUILD)/nerd $(BUILD)/nerd-tests $(VENV)/.installed model-present
 	$(BUILD)/nerd-tests ruler_
 
 # POST /doc and POST /displacy against spaCy (tests/spacy/doc_http.py): the 2,672 golden texts and
-# 2,000 generated ones, each model folder of SPACY_MODELS; doc.to_json(), displacy.parse_ents and
+# DOC_HTTP_GEN_COUNT generated ones, each model folder of SPACY_MODELS; doc.to_json(), displacy.parse_ents and
 # parse_deps (its options, collapse_phrases included) must be nerd's answers field by field, noun
 # chunks too. DOC_HTTP_FLAGS=--without-tags compares without tags, parts of speech, morphology and
 # lemmas (for a model whose doc pipeline lacks them).
 DOC_HTTP_FLAGS ?= --noun-chunks
+DOC_HTTP_GEN_COUNT ?= 1000
 .PHONY: test-doc-http
 test-doc-http: $(BUILD)/nerd $(VENV)/.installed
-	$(VENV_PY) tests/spacy/doc_http.py --nerd $(BUILD)/nerd --work $(BUILD)/doc-http --models $(SPACY_MODELS) $(DOC_HTTP_FLAGS)
+	$(VENV_PY) tests/spacy/doc_http.py --nerd $(BUILD)/nerd --work $(BUILD)/doc-http --models $(SPACY_MODELS) \
+	  --count $(DOC_HTTP_GEN_COUNT) $(DOC_HTTP_FLAGS)
 
 # GET /ui in a real browser (tests/ui/test_ui.py): Debian's chromium, chromium-driver and
 # python3-selenium (`.ci/deps.sh ui` installs them) against a live nerd serve on the real model:

@@ -247,7 +247,7 @@ static void weights_checksum(nerd_model *m)
         size_t n = strlen(m->weights_files);
         snprintf(m->weights_files + n, sizeof m->weights_files - n, " %s/model", m->heads[k].h.name);
     }
-    if (m->tagger.nlabels) { /* the doc pipeline's tags */
+    if (m->tagger.nlabels && m->tagger.weights.raw) { /* the doc pipeline's tags (a refused tagger has none) */
         sha256_update(&c, m->tagger.weights.raw, m->tagger.weights.raw_len);
         size_t n = strlen(m->weights_files);
         snprintf(m->weights_files + n, sizeof m->weights_files - n, " %s/model", m->tagger_name);

@@ -320,19 +320,6 @@ static int en_is_base_form(nerd_str univ_pos, nerd_str morph)
            morph_is(morph, "Degree", "Pos");
 }
 
-/* Python's str.isalpha() of a non-empty string. */
-static int all_alpha(const char *s, size_t n)
-{
-    if (!n) return 0;
-    for (size_t at = 0; at < n;) {
-        uint32_t cp;
-        size_t k = py_utf8_next(s + at, n - at, &cp);
-        if (!k || !py_isalpha(cp)) return 0;
-        at += k;
-    }
-    return 1;
-}
-
 /* A candidate lemma: [off, off + len) of the forms pool. */
 typedef struct {
     size_t off, len;
@@ -364,7 +351,7 @@ static int apply_rules(const lz_pos *p, nerd_str orig, nerd_str low, buf *out)
         if (!len) continue; /* an empty form is no lemma */
         if (buf_append(&pool, low.ptr, stem) || buf_append(&pool, new.ptr, new.len)) goto done;
         const char *form = pool.ptr + off;
-        if (strtab_get(&p->index, form, len, NULL) || !all_alpha(form, len)) {
+        if (strtab_get(&p->index, form, len, NULL) || !py_str_isalpha(form, len)) {
             if (!span_in(&pool, forms, nforms, form, len)) forms[nforms++] = (span){off, len};
         } else {
             oov[noov++] = (span){off, len};

@@ -58,25 +58,12 @@ static int in_list(const char *const *list, size_t n, const char *s, size_t len)
     return list && n && bsearch(&k, list, n, sizeof *list, cmp_word) != NULL;
 }
 
-/* Python's str.isdigit: non-empty, every character a digit */
-static int all_digits(const char *s, size_t len)
-{
-    if (!len) return 0;
-    for (size_t i = 0; i < len;) {
-        uint32_t cp;
-        size_t n = py_utf8_next(s + i, len - i, &cp);
-        if (!n || !py_isdigit(cp)) return 0;
-        i += n;
-    }
-    return 1;
-}
-
 /* text.count(sep) == 1 and both sides of it isdigit() */
 static int digits_around(const char *s, size_t len, char sep)
 {
     const char *at = memchr(s, sep, len);
     if (!at || memchr(at + 1, sep, len - (size_t)(at + 1 - s))) return 0;
-    return all_digits(s, (size_t)(at - s)) && all_digits(at + 1, len - (size_t)(at + 1 - s));
+    return py_str_isdigit(s, (size_t)(at - s)) && py_str_isdigit(at + 1, len - (size_t)(at + 1 - s));
 }
 
 static int starts_with(const char *s, size_t len, const char *p)
@@ -143,7 +130,7 @@ int lang_like_num(const nerd_lang *l, const char *s, size_t len)
     const char *p = t.ptr ? t.ptr : "";
     size_t pl = t.len;
     rc = 1;
-    if (all_digits(p, pl) || digits_around(p, pl, '/')) goto out;
+    if (py_str_isdigit(p, pl) || digits_around(p, pl, '/')) goto out;
     if ((steps & LN_CARET) && digits_around(p, pl, '^')) goto out;
     const lang_words *w = words_of(l);
     const char *const *num = w ? w->num : NULL;
@@ -161,7 +148,7 @@ int lang_like_num(const nerd_lang *l, const char *s, size_t len)
         if ((steps & LN_ORDINAL_SUFFIX) && low.len >= 2) {
             const char *end = lp + low.len - 2;
             if ((!memcmp(end, "st", 2) || !memcmp(end, "nd", 2) || !memcmp(end, "rd", 2) || !memcmp(end, "th", 2)) &&
-                all_digits(lp, low.len - 2))
+                py_str_isdigit(lp, low.len - 2))
                 goto out;
         }
     }

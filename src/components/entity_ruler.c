@@ -298,7 +298,6 @@ void ruler_doc_free(ruler_doc *rd)
     free(rd->id);
     free(rd->mtoks);
     buf_free(&rd->strs);
-    buf_free(&rd->scratch);
     matcher_matches_free(&rd->tm);
     matcher_matches_free(&rd->pm);
     free(rd->cands);

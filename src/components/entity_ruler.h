@@ -42,7 +42,6 @@ typedef struct {
     const char **id;        /* the ent_id, NULL for none */
     matcher_token *mtoks;   /* the tokens' attributes for the matchers */
     buf strs;               /* their LOWER strings */
-    buf scratch;
     matcher_matches tm, pm; /* the matchers' answers */
     struct ruler_match *cands;  /* the matches in spaCy's order, and a hash table to order them */
     size_t ncands, candcap, *table, tablecap;

@@ -365,7 +365,6 @@ TEST(ruler_english_lexical_flags_as_spacy)
     };
     const nerd_lang *en = lang_find("en");
     CHECK(en);
-    buf scratch = {0};
     /* LIKE_URL's last resort is the tokenizer's URL_MATCH ("foo.bar:8080/") */
     tok_scratch tsc = {0};
     nerd_model *m = test_model();
@@ -375,7 +374,6 @@ TEST(ruler_english_lexical_flags_as_spacy)
         long got = lex_flags(en, cases[i].word, strlen(cases[i].word), probe_url, &probe);
         CHECKF(got == cases[i].flags, "%s: flags %#lx, spaCy %#lx", cases[i].word, got, cases[i].flags);
     }
-    buf_free(&scratch);
     tok_scratch_free(&tsc);
     nerd_model_free(m);
 }

@@ -223,18 +223,20 @@ bench: $(BUILD)/nerd $(BUILD)/libnerd.so $(BENCH_PROGS) venv model-present
 	    --nerd $(BUILD)/bench-engine-$$v.json --pipelines ner,full $(SPACY_SPEED_ARGS) || exit 1; \
 	done
 
-# Instructions per Paris document (ner, word cache warm) in each precision, counted by callgrind
-# on the x86-64-v3 build on its AVX2 paths (valgrind cannot decode AVX-512): machine-independent
-# figures for the README's table, beside bench-engine's times. About 3 CPU minutes with the build.
+# Instructions per Paris document (word cache warm) in each precision and pipeline (CALLGRIND_PIPELINES),
+# counted by callgrind on the x86-64-v3 build on its AVX2 paths (valgrind cannot decode AVX-512):
+# machine-independent figures for the README's table, beside bench-engine's times. About 3 CPU
+# minutes per pipeline with the build.
 CALLGRIND_RUNS ?= 20
+CALLGRIND_PIPELINES ?= ner full
 bench-callgrind: model-present
 	$(MAKE) build/vg/bench-engine BUILD=build/vg ARCH=-march=x86-64-v3
-	@for p in fp32 bf16 int8; do \
+	@for pl in $(CALLGRIND_PIPELINES); do for p in fp32 bf16 int8; do \
 	  refs=$$(NERD_ISA=avx2 OPENBLAS_CORETYPE=Haswell NERD_MODEL=$(MODEL_DIR) valgrind --tool=callgrind \
-	    --instr-atstart=no --callgrind-out-file=build/vg/callgrind.paris.$$p build/vg/bench-engine --paris $$p \
-	    $(CALLGRIND_RUNS) 2>&1 | sed -n 's/.*I *refs: *//p' | tr -d ,); \
-	  echo "$$p (avx2 paths): $$((refs / $(CALLGRIND_RUNS))) instructions per Paris document (callgrind, $(CALLGRIND_RUNS) documents)"; \
-	done
+	    --instr-atstart=no --callgrind-out-file=build/vg/callgrind.paris.$$pl.$$p build/vg/bench-engine --paris $$p \
+	    $(CALLGRIND_RUNS) $$pl 2>&1 | sed -n 's/.*I *refs: *//p' | tr -d ,); \
+	  echo "$$pl $$p (avx2 paths): $$((refs / $(CALLGRIND_RUNS))) instructions per Paris document (callgrind, $(CALLGRIND_RUNS) documents)"; \
+	done; done
 
 model-present:
 	@test -f $(MODEL_DIR)/config.cfg || { echo "no model in $(MODEL_DIR): make model fetches it (MODEL_DIR= another folder)"; exit 1; }

@@ -472,8 +472,8 @@ static void reference_blas(char **argv)
     perror("bench: execv");
 }
 
-/* `--paris PRECISION RUNS`: RUNS ner passes over Paris (word cache warm) with callgrind's
- * collection on around them only (make bench-callgrind divides its instruction count by RUNS:
+/* `--paris PRECISION RUNS [ner|full]`: RUNS passes of the pipeline (ner by default) over Paris
+ * (word cache warm) with callgrind's collection on around them only (make bench-callgrind divides its instruction count by RUNS:
  * the instructions per Paris document, on a build valgrind can decode). */
 #if defined(__has_include)
 #if __has_include(<valgrind/callgrind.h>)
@@ -485,7 +485,7 @@ static void reference_blas(char **argv)
 #define CALLGRIND_STOP_INSTRUMENTATION
 #endif
 
-static int paris_runs(const char *precision, int runs)
+static int paris_runs(const char *precision, int runs, const char *pipeline)
 {
     static const struct { const char *name; nerd_precision p; } precisions[] = {
         {"fp32", NERD_PRECISION_FP32}, {"bf16", NERD_PRECISION_BF16}, {"int8", NERD_PRECISION_INT8}};
@@ -493,7 +493,11 @@ static int paris_runs(const char *precision, int runs)
     int q = -1;
     for (int i = 0; i < 3; i++)
         if (!strcmp(precision, precisions[i].name)) q = i;
-    if (q < 0 || runs < 1) { fprintf(stderr, "bench: --paris fp32|bf16|int8 RUNS\n"); return 2; }
+    const int full = pipeline && !strcmp(pipeline, "full");
+    if (q < 0 || runs < 1 || (pipeline && !full && strcmp(pipeline, "ner"))) {
+        fprintf(stderr, "bench: --paris fp32|bf16|int8 RUNS [ner|full]\n");
+        return 2;
+    }
     if (kn_isa_from_env(err, sizeof err) || nerd_model_path(NULL, path, sizeof path, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
@@ -503,12 +507,13 @@ static int paris_runs(const char *precision, int runs)
     char *paris = slurp("../shared/corpus/paris.txt", &plen);
     if (!paris) return 1;
     nerd_doc *d = nerd_doc_new();
-    for (int r = 0; r < 3; r++) nerd_ner(m, d, paris, plen, NERD_PIPELINE_NER); /* the word cache warm */
+    const nerd_pipeline pl = full ? NERD_PIPELINE_FULL : NERD_PIPELINE_NER;
+    for (int r = 0; r < 3; r++) nerd_ner(m, d, paris, plen, pl); /* the word cache warm */
     CALLGRIND_START_INSTRUMENTATION;
-    for (int r = 0; r < runs; r++) nerd_ner(m, d, paris, plen, NERD_PIPELINE_NER);
+    for (int r = 0; r < runs; r++) nerd_ner(m, d, paris, plen, pl);
     CALLGRIND_STOP_INSTRUMENTATION;
-    printf("%s %s: %d Paris documents, %zu tokens\n", precision, nerd_precision_kernel(precisions[q].p), runs,
-           nerd_doc_ntokens(d));
+    printf("%s %s, %s: %d Paris documents, %zu tokens\n", precision, nerd_precision_kernel(precisions[q].p),
+           full ? "full" : "ner", runs, nerd_doc_ntokens(d));
     nerd_doc_free(d);
     free(paris);
     nerd_model_free(m);
@@ -517,10 +522,11 @@ static int paris_runs(const char *precision, int runs)
 
 int main(int argc, char **argv)
 {
-    if (argc == 4 && !strcmp(argv[1], "--paris")) return paris_runs(argv[2], atoi(argv[3]));
+    if ((argc == 4 || argc == 5) && !strcmp(argv[1], "--paris"))
+        return paris_runs(argv[2], atoi(argv[3]), argc == 5 ? argv[4] : NULL);
     const char *json_file = argc == 3 && !strcmp(argv[1], "--json") ? argv[2] : NULL;
     if (argc != 1 && !json_file) {
-        fprintf(stderr, "usage: %s [--json FILE | --paris fp32|bf16|int8 RUNS]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--json FILE | --paris fp32|bf16|int8 RUNS [ner|full]]\n", argv[0]);
         return 2;
     }
     reference_blas(argv);

@@ -179,6 +179,11 @@ NERD_API void nerd_model_cache_stats(const nerd_model *m, nerd_cache_stats *s);
 
 NERD_API nerd_doc *nerd_doc_new(void);
 NERD_API void nerd_doc_free(nerd_doc *d);
+/* The doc's own cache of the tokenizer's chunks and of words' lexical attributes (results are
+ * identical with and without it): by default 4096 entries of each (at most about 1.2 MB per
+ * doc, touched as used), or $NERD_TOKEN_CACHE entries when set as the doc is made (0: off; a
+ * value that is not a number up to 1048576 gives the default). Changing it drops the cache. */
+NERD_API void nerd_doc_set_token_cache(nerd_doc *d, size_t entries);
 
 /* Tokenize only. The text need not be NUL-terminated and may contain NUL bytes; it is
  * copied into the doc, so the caller's buffer may be reused right after the call. */

@@ -577,7 +577,28 @@ void nerd_model_cache_stats(const nerd_model *m, nerd_cache_stats *s)
 
 /* ---- documents ---- */
 
-nerd_doc *nerd_doc_new(void) { return calloc(1, sizeof(nerd_doc)); }
+/* Chunks and words each document workspace keeps (text/keycache.h); $NERD_TOKEN_CACHE=0 turns
+ * both off (the answers are the same either way). */
+#define NERD_DEFAULT_TOKEN_CACHE 4096
+#define NERD_MAX_TOKEN_CACHE (1u << 20)
+
+nerd_doc *nerd_doc_new(void)
+{
+    nerd_doc *d = calloc(1, sizeof(nerd_doc));
+    if (!d) return NULL;
+    const char *env = getenv("NERD_TOKEN_CACHE");
+    char *end;
+    unsigned long long entries = env && *env ? strtoull(env, &end, 10) : NERD_DEFAULT_TOKEN_CACHE;
+    if (env && *env && (*end || entries > NERD_MAX_TOKEN_CACHE)) entries = NERD_DEFAULT_TOKEN_CACHE;
+    nerd_doc_set_token_cache(d, (size_t)entries);
+    return d;
+}
+
+void nerd_doc_set_token_cache(nerd_doc *d, size_t entries)
+{
+    tok_scratch_cache(&d->tsc, entries);
+    lex_word_cache(&d->words, entries);
+}
 
 void nerd_doc_free(nerd_doc *d)
 {
@@ -588,6 +609,7 @@ void nerd_doc_free(nerd_doc *d)
     free(d->attrs);
     free(d->space);
     tok_scratch_free(&d->tsc);
+    key_cache_free(&d->words);
     free(d->work);
     free(d->ents);
     free(d->t2v_attrs);
@@ -644,46 +666,22 @@ static nerd_status fill_tokens(const nerd_model *m, nerd_doc *d)
         ner_token *t = &d->toks[i];
         chars += py_utf8_count(text + pos, ts->start - pos);
         pos = ts->start;
-        const char *s = text + ts->start;
-        size_t len = ts->len;
-        t->start = ts->start;
-        t->len = ts->len;
-        t->idx = (uint32_t)chars;
-        t->nchars = (uint32_t)py_utf8_count(s, len);
-        t->ws = ts->ws;
-        t->is_space = (uint8_t)py_str_isspace(s, len);
-        d->space[i] = t->is_space;
-
-        t->norm_off = (uint32_t)d->strs.len;
-        const char *norm;
-        size_t nl;
+        const char *norm = NULL;
+        size_t nl = 0;
         if (ts->norm_sub >= 0) tokenizer_sub_norm(m->tok, ts->norm_sub, &norm, &nl);
-        else norm = lex_norms_get(&m->norms, s, len, &nl);
-        if (norm ? buf_append(&d->strs, norm, nl) : py_lower(s, len, &d->strs)) return NERD_ERR_NOMEM;
-        t->norm_len = (uint32_t)(d->strs.len - t->norm_off);
-
-        t->shape_off = (uint32_t)d->strs.len;
-        if (lex_shape(s, len, &d->strs)) return NERD_ERR_NOMEM;
-        t->shape_len = (uint32_t)(d->strs.len - t->shape_off);
-
-        t->prefix_len = 1;
-        while (t->prefix_len < len && ((unsigned char)s[t->prefix_len] & 0xC0) == 0x80) t->prefix_len++;
-        size_t k = len, c3 = 0;
-        while (k > 0 && c3 < 3) {
-            k--;
-            if (((unsigned char)s[k] & 0xC0) != 0x80) c3++;
-        }
-        t->suffix_len = (uint32_t)(len - k);
-    }
-    /* hashes last: d->strs may have moved while it grew */
-    for (size_t i = 0; i < n; i++) {
-        const ner_token *t = &d->toks[i];
-        const char *s = text + t->start;
+        lex_attrs la;
+        if (lex_attrs_of(&m->norms, &d->words, text + ts->start, ts->len, norm, nl, &d->strs, &la))
+            return NERD_ERR_NOMEM;
+        *t = (ner_token){.start = ts->start, .len = ts->len, .idx = (uint32_t)chars, .nchars = la.nchars,
+                         .ws = ts->ws, .is_space = la.is_space, .norm_off = la.norm_off, .norm_len = la.norm_len,
+                         .shape_off = la.shape_off, .shape_len = la.shape_len, .prefix_len = la.prefix_len,
+                         .suffix_len = la.suffix_len};
+        d->space[i] = t->is_space;
         uint64_t *a = d->attrs + i * NER_NATTRS;
-        a[ATTR_NORM] = nerd_string_hash(d->strs.ptr + t->norm_off, t->norm_len);
-        a[ATTR_PREFIX] = nerd_string_hash(s, t->prefix_len);
-        a[ATTR_SUFFIX] = nerd_string_hash(s + t->len - t->suffix_len, t->suffix_len);
-        a[ATTR_SHAPE] = nerd_string_hash(d->strs.ptr + t->shape_off, t->shape_len);
+        a[ATTR_NORM] = la.norm_hash;
+        a[ATTR_PREFIX] = la.prefix_hash;
+        a[ATTR_SUFFIX] = la.suffix_hash;
+        a[ATTR_SHAPE] = la.shape_hash;
     }
     d->ntoks = n;
     return NERD_OK;

@@ -209,6 +209,7 @@ struct nerd_doc {
     uint8_t *space;               /* is_space per token */
     size_t attrcap;               /* tokens attrs and space both hold */
     tok_scratch tsc;
+    key_cache words;              /* lexical attributes of words seen before (lex_attrs_of) */
     /* network workspace, grown to the largest doc seen */
     float *work;
     size_t workcap;

@@ -40,6 +40,7 @@ struct tokenizer {
     uint32_t *pattern_next;           /* chains of patterns sharing a first token */
     u64map pattern_by_first;
     int chars;                        /* one token per non-space character, no rules (tokenizer_new_chars) */
+    uint64_t cache_owner;             /* the chunk caches' id of these rules (key_cache_new_owner) */
 };
 
 /* ---- regex helpers (all offsets in bytes, relative to s) ---- */
@@ -262,6 +263,50 @@ static int process_span(const tokenizer *t, const char *text, uint32_t a, uint32
     return tokenize_span(t, text, a, b, specials, sc);
 }
 
+/* ---- the chunk cache: a chunk's tokens as offsets into the chunk ---- */
+
+typedef struct { uint16_t off, len; int32_t norm_sub; } chunk_tok;
+
+enum {
+    CHUNK_KEY_MAX = 40,      /* bytes: longer chunks (URLs, long numbers) are rare and tokenized each time */
+    CHUNK_TOKS_MAX = 10,     /* tokens: "(U.S.)." is 4 */
+};
+static const uint64_t CHUNK_HASH_SEED = 0x6368756e6b; /* any seed: the keys are compared in full */
+
+void tok_scratch_cache(tok_scratch *s, size_t entries)
+{
+    key_cache_setup(&s->chunks, entries, CHUNK_KEY_MAX, CHUNK_TOKS_MAX * sizeof(chunk_tok));
+}
+
+/* process_span through sc's chunk cache. Only the main pass (specials on) uses it: what a chunk's
+ * tokens depend on is its bytes and the tokenizer's rules, both in the key. */
+static int process_chunk(const tokenizer *t, const char *text, uint32_t a, uint32_t b, int specials, tok_scratch *sc)
+{
+    const size_t len = b - a;
+    if (!specials || !sc->chunks.nslots || len > CHUNK_KEY_MAX) return process_span(t, text, a, b, specials, sc);
+    const uint64_t h = murmur64a(text + a, len, CHUNK_HASH_SEED);
+    size_t vlen;
+    const chunk_tok *hit = key_cache_get(&sc->chunks, t->cache_owner, text + a, len, h, &vlen);
+    if (hit) {
+        for (size_t k = 0; k < vlen / sizeof *hit; k++) {
+            chunk_tok ct;
+            memcpy(&ct, hit + k, sizeof ct); /* the slot's value need not be aligned for the struct */
+            if (push(sc, a + ct.off, ct.len, ct.norm_sub)) return -1;
+        }
+        return 0;
+    }
+    const size_t first = sc->ntoks;
+    if (process_span(t, text, a, b, specials, sc)) return -1;
+    const size_t n = sc->ntoks - first;
+    unsigned char *slot = n <= CHUNK_TOKS_MAX ? key_cache_put(&sc->chunks, t->cache_owner, text + a, len, h, n * sizeof(chunk_tok)) : NULL;
+    for (size_t k = 0; slot && k < n; k++) {
+        const tok_span *ts = &sc->toks[first + k];
+        const chunk_tok ct = {(uint16_t)(ts->start - a), (uint16_t)ts->len, ts->norm_sub};
+        memcpy(slot + k * sizeof ct, &ct, sizeof ct);
+    }
+    return 0;
+}
+
 /* Returns 0, -1 when memory runs out, or TOK_DEADLINE once the clock passes deadline (0: none). */
 static int tokenize_affixes(const tokenizer *t, const char *text, size_t len, int specials, double deadline,
                            tok_scratch *sc)
@@ -278,7 +323,7 @@ static int tokenize_affixes(const tokenizer *t, const char *text, size_t len, in
         if (py_isspace(cp) != in_ws) {
             if (start < pos) {
                 if (deadline > 0 && ++spans % DEADLINE_EVERY_SPANS == 0 && deadline_passed(deadline)) return TOK_DEADLINE;
-                if (process_span(t, text, (uint32_t)start, (uint32_t)pos, specials, sc)) return -1;
+                if (process_chunk(t, text, (uint32_t)start, (uint32_t)pos, specials, sc)) return -1;
             }
             if (cp == ' ') {
                 sc->toks[sc->ntoks - 1].ws = 1;
@@ -291,7 +336,7 @@ static int tokenize_affixes(const tokenizer *t, const char *text, size_t len, in
         pos += n;
     }
     if (start < pos) {
-        if (process_span(t, text, (uint32_t)start, (uint32_t)pos, specials, sc)) return -1;
+        if (process_chunk(t, text, (uint32_t)start, (uint32_t)pos, specials, sc)) return -1;
         sc->toks[sc->ntoks - 1].ws = text[len - 1] == ' ' && !in_ws;
     }
     return 0;
@@ -425,7 +470,10 @@ static int chars_run(const char *text, size_t len, double deadline, tok_scratch 
 tokenizer *tokenizer_new_chars(void)
 {
     tokenizer *t = calloc(1, sizeof *t);
-    if (t) t->chars = 1;
+    if (t) {
+        t->chars = 1;
+        t->cache_owner = key_cache_new_owner();
+    }
     return t;
 }
 
@@ -454,6 +502,7 @@ void tok_scratch_free(tok_scratch *s)
     free(s->keep);
     free(s->seen);
     free(s->old);
+    key_cache_free(&s->chunks);
     memset(s, 0, sizeof *s);
 }
 
@@ -663,6 +712,7 @@ nerd_status tokenizer_load(const char *path, tokenizer **out, char *err, size_t 
     if (rc != NERD_OK) goto out;
     rc = NERD_ERR_NOMEM;
     if (!t) goto oom;
+    t->cache_owner = key_cache_new_owner();
     const msgpack_object *root = mp.root;
     rc = NERD_ERR_FORMAT;
     if (!mf_map_get(root, "prefix_search") && !mf_map_get(root, "exceptions")) {

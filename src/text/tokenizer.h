@@ -10,6 +10,7 @@
 #include "nerd.h"
 
 #include "text/pyre.h"
+#include "text/keycache.h"
 
 typedef struct {
     uint32_t start, len;   /* bytes in the text */
@@ -34,6 +35,7 @@ typedef struct {
     size_t seencap;
     tok_span *old;         /* and the token list before the replacements */
     size_t oldcap;
+    key_cache chunks;      /* tokens of whitespace-delimited chunks seen before (off: zeroed) */
 } tok_scratch;
 
 /* Loads the msgpack `tokenizer` file of a pipeline folder into *out. NERD_OK, or the cause
@@ -45,6 +47,10 @@ tokenizer *tokenizer_new_chars(void);
 void tokenizer_free(tokenizer *t);
 
 void tok_scratch_free(tok_scratch *s);
+/* Keeps the tokens of up to `entries` chunks (0: none, the default of a zeroed scratch) in s:
+ * a chunk's tokens depend on its bytes and the tokenizer only (docs/design.md), so a chunk seen
+ * before is copied, not tokenized again. */
+void tok_scratch_cache(tok_scratch *s, size_t entries);
 
 /* Tokenizes valid UTF-8 text into s->toks / s->ntoks. Returns 0, or -1 when memory runs out. */
 int tokenizer_run(const tokenizer *t, const char *text, size_t len, tok_scratch *s);

@@ -139,6 +139,7 @@ test-asan:
 # running, and a worker retiring for a stuck thread exits so on purpose (the master's --timeout 1
 # would kill it). The served model never calls OpenBLAS, so its threads need no setting here.
 TSAN_TESTS := one_model_many_threads embed_cache_shared_by_threads doc_pipeline_threads_share_one_model \
+  token_cache_threads_identical \
   serve_healthz_fast_while_model_threads_are_busy serve_request_timeout_frees_the_inference_threads \
   serve_stuck_inference_thread serve_request_timeout_answers_while_the_thread_computes \
   serve_request_queued_behind_a_stuck_thread serve_clients_that_leave_or_never_read \

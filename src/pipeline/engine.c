@@ -664,8 +664,7 @@ static nerd_status fill_tokens(const nerd_model *m, nerd_doc *d)
     for (size_t i = 0; i < n; i++) {
         const tok_span *ts = &d->tsc.toks[i];
         ner_token *t = &d->toks[i];
-        chars += py_utf8_count(text + pos, ts->start - pos);
-        pos = ts->start;
+        chars += py_utf8_count(text + pos, ts->start - pos); /* the characters since the last token ended */
         const char *norm = NULL;
         size_t nl = 0;
         if (ts->norm_sub >= 0) tokenizer_sub_norm(m->tok, ts->norm_sub, &norm, &nl);
@@ -677,6 +676,8 @@ static nerd_status fill_tokens(const nerd_model *m, nerd_doc *d)
                          .shape_off = la.shape_off, .shape_len = la.shape_len, .prefix_len = la.prefix_len,
                          .suffix_len = la.suffix_len};
         d->space[i] = t->is_space;
+        chars += la.nchars;
+        pos = ts->start + ts->len;
         uint64_t *a = d->attrs + i * NER_NATTRS;
         a[ATTR_NORM] = la.norm_hash;
         a[ATTR_PREFIX] = la.prefix_hash;

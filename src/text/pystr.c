@@ -108,7 +108,7 @@ int py_utf8_valid(const char *s, size_t len, size_t *bad_offset)
 /* Python's str.isspace: bidirectional class WS, B or S, or category Zs. */
 int py_isspace(uint32_t cp)
 {
-    if (cp < 0x80) return cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || (cp >= 0x1C && cp <= 0x1F);
+    if (cp < 0x80) return py_isspace_ascii(cp);
     if (cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
         cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000)
         return 1;

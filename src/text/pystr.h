@@ -18,6 +18,8 @@ size_t py_utf8_count(const char *s, size_t len);
 int py_utf8_valid(const char *s, size_t len, size_t *bad_offset);
 
 int py_isspace(uint32_t cp);
+/* py_isspace of an ASCII code point (below 0x80), inline for the tokenizer's scan */
+static inline int py_isspace_ascii(uint32_t c) { return c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F); }
 int py_isalpha(uint32_t cp);
 int py_isdigit(uint32_t cp);
 int py_isupper(uint32_t cp);

@@ -318,9 +318,13 @@ static int tokenize_affixes(const tokenizer *t, const char *text, size_t len, in
     int in_ws = py_isspace(cp);
     size_t start = 0, pos = 0, spans = 0;
     while (pos < len) {
-        size_t n = py_utf8_next(text + pos, len - pos, &cp);
-        if (!n) return -1; /* callers validate UTF-8 first */
-        if (py_isspace(cp) != in_ws) {
+        /* ASCII inline: with the chunks cached, this scan is most of what a known text costs */
+        const unsigned char c = (unsigned char)text[pos];
+        size_t n = 1;
+        cp = c;
+        if (c >= 0x80 && !(n = py_utf8_next(text + pos, len - pos, &cp))) return -1; /* callers validate UTF-8 first */
+        const int space = c < 0x80 ? py_isspace_ascii(c) : py_isspace(cp);
+        if (space != in_ws) {
             if (start < pos) {
                 if (deadline > 0 && ++spans % DEADLINE_EVERY_SPANS == 0 && deadline_passed(deadline)) return TOK_DEADLINE;
                 if (process_chunk(t, text, (uint32_t)start, (uint32_t)pos, specials, sc)) return -1;

@@ -8,6 +8,7 @@
  *     pyre_tail.c     where an end-anchored suffix pattern can first match (linear suffix search)
  *     pystr.c         Python str semantics on UTF-8 (isspace, isalpha, lower, ...)
  *     lexeme.c        NORM / PREFIX / SUFFIX / SHAPE and the vocab's lexeme_norm table
+ *     keycache.c      a doc's caches of chunks' tokens and words' lexical attributes
  *     lang.c          the languages nerd computes: tokenizer class, LIKE_NUM, IS_STOP (config.cfg's lang)
  *     lang_words.c    their stop and number words, generated from spaCy (tools/gen_lang_words.py)
  *     lexattr.c       the lexical flags (IS_ALPHA ... LIKE_EMAIL; LIKE_NUM and IS_STOP from lang.c)

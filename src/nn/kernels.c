@@ -741,6 +741,18 @@ static void tile_i8_generic(int mr, const uint8_t *Q, size_t ldq, const uint32_t
 }
 
 #ifdef KN_X86
+/* The smallest (max = 0) or largest (max = 1) of 8 lanes, by halving. */
+__attribute__((target("avx2,fma"))) static float reduce8(__m256 v, int max)
+{
+    __m128 h = _mm256_extractf128_ps(v, 1), l = _mm256_castps256_ps128(v);
+    h = max ? _mm_max_ps(l, h) : _mm_min_ps(l, h);
+    l = _mm_movehl_ps(h, h);
+    h = max ? _mm_max_ps(l, h) : _mm_min_ps(l, h);
+    l = _mm_shuffle_ps(h, h, 1);
+    h = max ? _mm_max_ss(l, h) : _mm_min_ss(l, h);
+    return _mm_cvtss_f32(h);
+}
+
 __attribute__((target("avx2,fma"))) KN_NO_ASAN static void quantize_rows_avx2(const float *A, size_t lda, size_t M,
                                                                              int K, int K4, uint8_t *Q, float *scale,
                                                                              int32_t *zero)
@@ -757,11 +769,8 @@ __attribute__((target("avx2,fma"))) KN_NO_ASAN static void quantize_rows_avx2(co
             vlo = _mm256_min_ps(x, vlo);
             vhi = _mm256_max_ps(x, vhi);
         }
-        float lanes_lo[8], lanes_hi[8], rlo = 0, rhi = 0;
-        _mm256_storeu_ps(lanes_lo, vlo);
-        _mm256_storeu_ps(lanes_hi, vhi);
-        range_c(lanes_lo, 0, 8, &rlo, &rhi);
-        range_c(lanes_hi, 0, 8, &rlo, &rhi);
+        /* the lanes hold no NaN and no -0.0 (they start at 0.0, which -0.0 does not replace) */
+        float rlo = reduce8(vlo, 0), rhi = reduce8(vhi, 1);
         range_c(a, k, K, &rlo, &rhi);
         const float inv = row_params(rlo, rhi, scale + i, zero + i);
         const __m256 vinv = _mm256_set1_ps(inv);
@@ -776,6 +785,42 @@ __attribute__((target("avx2,fma"))) KN_NO_ASAN static void quantize_rows_avx2(co
              * (x0 lo, x1 lo, x2 lo, x3 lo | x0 hi, ...) */
             __m256i b = _mm256_packus_epi16(_mm256_packs_epi32(x[0], x[1]), _mm256_packs_epi32(x[2], x[3]));
             _mm256_storeu_si256((__m256i *)(q + k), _mm256_permutevar8x32_epi32(b, order));
+        }
+        quantize_c(a, k, K, inv, zero[i], q);
+        memset(q + K, (int)zero[i], (size_t)(K4 - K));
+    }
+}
+
+/* The same bytes 16 lanes at a time (the range is exact in any order; the clamps and the
+ * rounding are quantize_c's): a third of an int8 document's quantizing time on AVX-512. */
+__attribute__((target(KN_512_TARGET))) KN_NO_ASAN static void quantize_rows_512(const float *A, size_t lda,
+                                                                               size_t M, int K, int K4, uint8_t *Q,
+                                                                               float *scale, int32_t *zero)
+{
+    const __m512 lo = _mm512_set1_ps(-KN_I8_ALEVELS), hi = _mm512_set1_ps(KN_I8_ALEVELS);
+    const __m512i floor0 = _mm512_setzero_si512();
+    for (size_t i = 0; i < M; i++) {
+        const float *a = A + i * lda;
+        uint8_t *q = Q + i * K4;
+        __m512 vlo = _mm512_setzero_ps(), vhi = _mm512_setzero_ps();
+        int k = 0;
+        for (; k + 16 <= K; k += 16) {
+            __m512 x = _mm512_loadu_ps(a + k);
+            vlo = _mm512_min_ps(x, vlo);
+            vhi = _mm512_max_ps(x, vhi);
+        }
+        /* the lanes hold no NaN and no -0.0 (they start at 0.0, which -0.0 does not replace) */
+        float rlo = _mm512_reduce_min_ps(vlo), rhi = _mm512_reduce_max_ps(vhi);
+        range_c(a, k, K, &rlo, &rhi);
+        const float inv = row_params(rlo, rhi, scale + i, zero + i);
+        const __m512 vinv = _mm512_set1_ps(inv);
+        const __m512i vzero = _mm512_set1_epi32(zero[i]);
+        for (k = 0; k + 16 <= K; k += 16) {
+            __m512i x = _mm512_add_epi32(
+                _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(a + k), vinv), lo), hi)),
+                vzero);
+            /* below 0 to 0, then VPMOVUSDB saturates above 255 */
+            _mm_storeu_si128((__m128i *)(q + k), _mm512_cvtusepi32_epi8(_mm512_max_epi32(x, floor0)));
         }
         quantize_c(a, k, K, inv, zero[i], q);
         memset(q + K, (int)zero[i], (size_t)(K4 - K));
@@ -925,6 +970,10 @@ void kn_quantize_rows(const float *A, size_t lda, size_t M, int K, uint8_t *Q, f
     check_range(A, ((M - 1) * lda + (size_t)K) * sizeof *A);
     check_range(Q, M * (size_t)K4);
 #ifdef KN_X86
+    if (use_avx512()) {
+        quantize_rows_512(A, lda, M, K, K4, Q, scale, zero);
+        return;
+    }
     if (use_avx2()) {
         quantize_rows_avx2(A, lda, M, K, K4, Q, scale, zero);
         return;

@@ -741,6 +741,21 @@ static void tile_i8_generic(int mr, const uint8_t *Q, size_t ldq, const uint32_t
 }
 
 #ifdef KN_X86
+/* rlo, rhi = the range of row a (range_c's), W lanes at a time, then the tail; k ends at K.
+ * The lanes hold no NaN and no -0.0 (they start at 0.0, which -0.0 does not replace), so
+ * reducing them in any order gives range_c's values. */
+#define ROW_RANGE(VEC, P, W, REDUCE_MIN, REDUCE_MAX)                                                \
+    do {                                                                                            \
+        VEC vlo = P##_setzero_ps(), vhi = P##_setzero_ps();                                         \
+        for (; k + (W) <= K; k += (W)) {                                                            \
+            VEC x = P##_loadu_ps(a + k);                                                            \
+            vlo = P##_min_ps(x, vlo);                                                               \
+            vhi = P##_max_ps(x, vhi);                                                               \
+        }                                                                                           \
+        rlo = REDUCE_MIN, rhi = REDUCE_MAX;                                                         \
+        range_c(a, k, K, &rlo, &rhi);                                                               \
+    } while (0)
+
 /* The smallest (max = 0) or largest (max = 1) of 8 lanes, by halving. */
 __attribute__((target("avx2,fma"))) static float reduce8(__m256 v, int max)
 {
@@ -762,16 +777,9 @@ __attribute__((target("avx2,fma"))) KN_NO_ASAN static void quantize_rows_avx2(co
     for (size_t i = 0; i < M; i++) {
         const float *a = A + i * lda;
         uint8_t *q = Q + i * K4;
-        __m256 vlo = _mm256_setzero_ps(), vhi = _mm256_setzero_ps();
         int k = 0;
-        for (; k + 8 <= K; k += 8) {
-            __m256 x = _mm256_loadu_ps(a + k);
-            vlo = _mm256_min_ps(x, vlo);
-            vhi = _mm256_max_ps(x, vhi);
-        }
-        /* the lanes hold no NaN and no -0.0 (they start at 0.0, which -0.0 does not replace) */
-        float rlo = reduce8(vlo, 0), rhi = reduce8(vhi, 1);
-        range_c(a, k, K, &rlo, &rhi);
+        float rlo, rhi;
+        ROW_RANGE(__m256, _mm256, 8, reduce8(vlo, 0), reduce8(vhi, 1));
         const float inv = row_params(rlo, rhi, scale + i, zero + i);
         const __m256 vinv = _mm256_set1_ps(inv);
         const __m256i vzero = _mm256_set1_epi32(zero[i]);
@@ -802,16 +810,9 @@ __attribute__((target(KN_512_TARGET))) KN_NO_ASAN static void quantize_rows_512(
     for (size_t i = 0; i < M; i++) {
         const float *a = A + i * lda;
         uint8_t *q = Q + i * K4;
-        __m512 vlo = _mm512_setzero_ps(), vhi = _mm512_setzero_ps();
         int k = 0;
-        for (; k + 16 <= K; k += 16) {
-            __m512 x = _mm512_loadu_ps(a + k);
-            vlo = _mm512_min_ps(x, vlo);
-            vhi = _mm512_max_ps(x, vhi);
-        }
-        /* the lanes hold no NaN and no -0.0 (they start at 0.0, which -0.0 does not replace) */
-        float rlo = _mm512_reduce_min_ps(vlo), rhi = _mm512_reduce_max_ps(vhi);
-        range_c(a, k, K, &rlo, &rhi);
+        float rlo, rhi;
+        ROW_RANGE(__m512, _mm512, 16, _mm512_reduce_min_ps(vlo), _mm512_reduce_max_ps(vhi));
         const float inv = row_params(rlo, rhi, scale + i, zero + i);
         const __m512 vinv = _mm512_set1_ps(inv);
         const __m512i vzero = _mm512_set1_epi32(zero[i]);

@@ -107,10 +107,9 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
         size_t a = c0 > context ? c0 - context : 0, b = c1 + context < n ? c1 + context : n;
         t2v_fast_forward(t2v, t2v_pk, m->precision, cache, attrs + a * t2v->nattrs, texts ? texts + a : NULL, b - a,
                          vecs, scratch, NULL, NULL, NULL);
-        /* the fast modes' table in bf16, in the tok2vec's scratch (free again): since int8's
-         * tok2vec is 8-bit asymmetric, int8 agrees with spaCy as well with it (3 documents
-         * more on the real model) and its table takes 0.02 ms less per Paris */
-        if (m->precision == KN_FP32)
+        /* bf16's table in bf16 too, in the tok2vec's scratch (free again); int8 keeps the fp32
+         * table (in bf16 it cost int8 one more document against spaCy on the real model) */
+        if (m->precision != KN_BF16)
             parser_fast_precompute(pn, &m->ner_net_packed, vecs + (c0 - a) * t2v->width, c1 - c0, proj, table);
         else
             parser_fast_precompute_bf16(pn, &m->ner_net_packed, vecs + (c0 - a) * t2v->width, c1 - c0, proj, table,

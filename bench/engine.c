@@ -255,6 +255,7 @@ static double kernel_gflops(int rows, int lda, double *i8)
     float *A = calloc((size_t)(rows + 2) * k, 4), *W = calloc((size_t)cols * k, 4), *C = calloc((size_t)rows * cols, 4);
     uint8_t *Q = malloc((size_t)rows * k);
     float *scale = malloc((size_t)rows * sizeof(float));
+    int32_t *zero = malloc((size_t)rows * sizeof(int32_t));
     for (size_t i = 0; i < (size_t)rows * k; i++) A[i] = (float)(i % 7) * 0.1f;
     for (size_t i = 0; i < (size_t)cols * k; i++) W[i] = (float)(i % 5) * 0.1f;
     kn_weights p;
@@ -268,14 +269,14 @@ static double kernel_gflops(int rows, int lda, double *i8)
         t[r] = (now() - t0) / iters;
         t0 = now();
         for (int i = 0; i < iters && i8; i++) {
-            kn_quantize_rows(A, lda, (size_t)rows, k, Q, scale);
-            kn_gemm_i8(&p, Q, scale, (size_t)rows, C, cols);
+            kn_quantize_rows(A, lda, (size_t)rows, k, Q, scale, zero);
+            kn_gemm_i8(&p, Q, scale, zero, (size_t)rows, C, cols);
         }
         tq[r] = (now() - t0) / iters;
     }
     if (i8) *i8 = 2.0 * rows * k * cols / median(tq, N) / 1e9;
     kn_free(&p);
-    free(A); free(W); free(C); free(Q); free(scale);
+    free(A); free(W); free(C); free(Q); free(scale); free(zero);
     return 2.0 * rows * k * cols / median(t, N) / 1e9;
 }
 

@@ -108,7 +108,11 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
         t2v_fast_forward(t2v, t2v_pk, m->precision, cache, attrs + a * t2v->nattrs, texts ? texts + a : NULL, b - a,
                          vecs, scratch, NULL, NULL, NULL);
         /* bf16's table in bf16 too, in the tok2vec's scratch (free again); int8 keeps the fp32
-         * table (in bf16 it cost int8 one more document against spaCy on the real model) */
+         * table: a bf16 one agrees as well with the 8-bit tok2vec (3 documents more on the real
+         * model) and is 0.02 ms faster with AVX512_BF16, but where the CPU has VNNI without
+         * AVX512_BF16 (Ice Lake, AVX-VNNI machines) and on AVX2 it is the widening, slower than
+         * fp32 (int8 on avxvnni, Paris: 0.675 ms against 0.635 with the fp32 table; on avx512 0.430 against 0.450); int8's bits are the same on every path, so
+         * the choice cannot follow the CPU */
         if (m->precision != KN_BF16)
             parser_fast_precompute(pn, &m->ner_net_packed, vecs + (c0 - a) * t2v->width, c1 - c0, proj, table);
         else

@@ -23,20 +23,22 @@ typedef struct {
     float *f32;        /* panels of K x KN_NR floats, zero-padded columns */
     uint32_t *bf16;    /* panels of K/2 x KN_NR pairs (w[c][2k] low half, w[c][2k+1] high), or NULL */
     /* int8 copy, or NULL: K4 = K rounded up to 4; panels of K4/4 x KN_NR words, each the four
-     * signed bytes q[c][4g..4g+3] (first in the low byte); q = round(w / i8_scale[c]), |q| <=
-     * KN_I8_WMAX; i8_corr[c] = KN_I8_ZERO * sum_k q[c][k] (takes the activations' zero point
-     * back out). Scales and corrections npanels * KN_NR long, padded columns 0. */
+     * signed bytes q[c][4g..4g+3] (first in the low byte); q = round(w / i8_scale[c]) clamped
+     * to +-KN_I8_WMAX, i8_scale[c] the clip (see pack_i8) / KN_I8_WMAX; i8_wsum[c] = sum_k
+     * q[c][k] (takes each row's zero point back out). Scales and sums npanels * KN_NR long,
+     * padded columns 0. */
     int K4;
     uint32_t *i8;
     float *i8_scale;
-    int32_t *i8_corr;
+    int32_t *i8_wsum;
 } kn_weights;
 
-/* int8 mode's ranges. VPMADDUBSW (unsigned activation byte x signed weight byte, pairs summed
- * into int16 with saturation) never saturates with these: 2 x 255 x 63 = 32130 < 32767. */
-#define KN_I8_WMAX 63   /* weights: symmetric per output column */
-#define KN_I8_AMAX 127  /* activations: symmetric per row, stored as q + KN_I8_ZERO in a byte */
-#define KN_I8_ZERO 128
+/* int8 mode's ranges: weights 8-bit symmetric per output column; activations 8-bit
+ * asymmetric per row (min to max over the row and 0, KN_I8_ALEVELS steps, zero point z so
+ * that 0.0 is exactly z). 2 x 255 x 127 exceeds VPMADDUBSW's int16, so the AVX2 path without
+ * VNNI widens to int16 (VPMADDWD); the sums are exact on every path. */
+#define KN_I8_WMAX 127
+#define KN_I8_ALEVELS 255
 
 enum { KN_PACK_BF16 = 1, KN_PACK_INT8 = 2 };
 
@@ -64,14 +66,17 @@ void kn_to_bf16_n(const float *x, uint16_t *y, size_t n);
 void kn_gemm_bf16(const kn_weights *p, const uint16_t *A, size_t lda, size_t M, float *C, size_t ldc);
 
 /* Quantizes M rows of K floats (row i at A + i*lda) for kn_gemm_i8: Q gets M rows of K4 bytes
- * (K4 = K rounded up to 4; q + KN_I8_ZERO, the padding q = 0), scale[i] = maxabs / KN_I8_AMAX
- * (0 for a zero row) and q = round(a * (KN_I8_AMAX / maxabs)) clamped to +-KN_I8_AMAX. */
-void kn_quantize_rows(const float *A, size_t lda, size_t M, int K, uint8_t *Q, float *scale);
+ * (K4 = K rounded up to 4; the padding is the zero point). Per row, lo = min(0, min a), hi =
+ * max(0, max a): scale[i] = (hi - lo) / KN_I8_ALEVELS, inv = KN_I8_ALEVELS / (hi - lo),
+ * zero[i] = round(-lo * inv), and each byte clamp(round(clamp(a * inv, +-KN_I8_ALEVELS)) +
+ * zero[i], 0, KN_I8_ALEVELS); a zero row has scale, inv and zero point 0. */
+void kn_quantize_rows(const float *A, size_t lda, size_t M, int K, uint8_t *Q, float *scale, int32_t *zero);
 
-/* C[i][c] = ((float)(sum_k Q[i][k] * q[c][k] - i8_corr[c]) * i8_scale[c]) * scale[i]: the
- * integer sum is exact, so every code path and row grouping gives the same bits. Q from
- * kn_quantize_rows with p->K (rows of p->K4 bytes). */
-void kn_gemm_i8(const kn_weights *p, const uint8_t *Q, const float *scale, size_t M, float *C, size_t ldc);
+/* C[i][c] = ((float)(sum_k Q[i][k] * q[c][k] - zero[i] * i8_wsum[c]) * i8_scale[c]) * scale[i]:
+ * the integer sum is exact, so every code path and row grouping gives the same bits. Q, scale
+ * and zero from kn_quantize_rows with p->K (rows of p->K4 bytes). */
+void kn_gemm_i8(const kn_weights *p, const uint8_t *Q, const float *scale, const int32_t *zero, size_t M, float *C,
+                size_t ldc);
 
 /* Instruction-set levels, lowest first; a CPU that runs one runs those below it. AVXVNNI is
  * AVX2 with 256-bit VPDPBUSD (it changes only the int8 product). */

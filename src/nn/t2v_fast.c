@@ -32,7 +32,9 @@ int t2v_pack(t2v_packed *pk, const t2v_net *net, int lowp)
 {
     memset(pk, 0, sizeof *pk);
     pk->lowp = lowp;
-    int rc = pack_maxout(&pk->mix, &pk->mix_b, &net->mix, net->width, net->mix_pieces, net->mix_nI, lowp);
+    /* int8 computes the mixing layer in fp32 (t2v_fast_forward): no int8 copy of it */
+    int rc = pack_maxout(&pk->mix, &pk->mix_b, &net->mix, net->width, net->mix_pieces, net->mix_nI,
+                         lowp & ~KN_PACK_INT8);
     if (!rc && !(pk->zero_b = calloc((size_t)net->width, sizeof(float)))) rc = -1;
     if (!rc && net->vt) rc = kn_pack(&pk->sv, net->sv_W, net->width, net->sv_nM, 0);
     for (int d = 0; !rc && d < net->depth; d++)
@@ -84,16 +86,15 @@ void parser_packed_free(parser_packed *pk)
 }
 
 /* The floats a product's low-precision copy of its input takes: bf16 copies of the mixing
- * layer's input or of the guarded sequence, or int8 rows (row scales, then rows of K4 bytes)
- * of the mixing layer's input or of the encoder's windows. */
-static size_t i8_floats(size_t rows, int K) { return rows + (rows * (size_t)((K + 3) / 4 * 4) + 3) / 4; }
+ * layer's input or of the guarded sequence, or int8 rows (row scales, row zero points, then
+ * rows of K4 bytes) of the encoder's windows. */
+static size_t i8_floats(size_t rows, int K) { return 2 * rows + (rows * (size_t)((K + 3) / 4 * 4) + 3) / 4; }
 
 static size_t lowp_floats(const t2v_net *net, size_t n)
 {
     size_t rows = n + 2 * (size_t)net->pad;
     size_t a = n * (size_t)net->mix_nI, b = (rows + 2 * (size_t)net->window) * (size_t)net->width, bf = ((a > b ? a : b) + 1) / 2;
-    size_t ia = i8_floats(n, net->mix_nI), ib = i8_floats(rows, (2 * net->window + 1) * net->width);
-    size_t i8 = ia > ib ? ia : ib;
+    size_t i8 = i8_floats(rows, (2 * net->window + 1) * net->width);
     return bf > i8 ? bf : i8;
 }
 
@@ -218,9 +219,10 @@ static void product(const kn_weights *kw, kn_precision prec, const float *A, siz
         kn_to_bf16_n(A, bf, a_floats);
         kn_gemm_bf16(kw, bf, lda, M, C, ldc);
     } else if (prec == KN_INT8) {
-        uint8_t *q = (uint8_t *)(lowp + M); /* after the M row scales */
-        kn_quantize_rows(A, lda, M, kw->K, q, lowp);
-        kn_gemm_i8(kw, q, lowp, M, C, ldc);
+        int32_t *zero = (int32_t *)(lowp + M); /* after the M row scales */
+        uint8_t *q = (uint8_t *)(zero + M);
+        kn_quantize_rows(A, lda, M, kw->K, q, lowp, zero);
+        kn_gemm_i8(kw, q, lowp, zero, M, C, ldc);
     } else {
         kn_gemm_f32(kw, A, lda, M, C, ldc);
     }
@@ -273,7 +275,11 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
             if (sv_unknown[m]) memset(in + m * net->mix_nI + (size_t)nh * w, 0, (size_t)w * sizeof(float));
     }
     if (nmiss) {
-        product(&pk->mix, prec, in, net->mix_nI, nmiss, pre, mixN, lowp, nmiss * net->mix_nI);
+        /* int8 computes the mixing layer exactly: it runs only for the cache's misses (5-19% of
+         * a document's tokens), so its quantization cost agreement (3-6 documents of the 2,672
+         * golden ones with --pipeline ner) and saved little time; bf16 keeps it (no gain there) */
+        product(&pk->mix, prec == KN_INT8 ? KN_FP32 : prec, in, net->mix_nI, nmiss, pre, mixN, lowp,
+                nmiss * net->mix_nI);
         for (size_t m = 0; m < nmiss; m++) {
             float *row = body + (size_t)miss[m] * w;
             maxout_ln(pre + m * mixN, pk->mix_b, w, net->mix_pieces, net->mix.G, net->mix.Gb, row, 0);

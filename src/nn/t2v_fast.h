@@ -5,9 +5,10 @@
  * Exact mode (KN_FP32) computes every product as one fma chain per element, so its results do
  * not depend on which rows are computed together: a cached row equals a fresh one bit for bit.
  * Fast modes round the tok2vec's weights and activations for its products: KN_BF16 to bf16
- * (fp32 accumulation), KN_INT8 to int8 (weights per output column, activations per row, int32
- * accumulation). In bf16 the ner's parser table is bf16 too (parser_fast_precompute_bf16); the
- * per-step products, and int8's table, stay fp32. */
+ * (fp32 accumulation), KN_INT8 to int8 (weights per output column, activations per row with a
+ * zero point, int32 accumulation; the mixing layer stays fp32 in int8). In bf16 the ner's
+ * parser table is bf16 too (parser_fast_precompute_bf16); the per-step products, and int8's
+ * table, stay fp32. */
 #ifndef NERD_T2V_FAST_H
 #define NERD_T2V_FAST_H
 

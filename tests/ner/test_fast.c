@@ -119,11 +119,23 @@ TEST(kernels_column_view_same_bits)
 /* int8 as kernels.h states it, computed here from the floats: round(x * inv) clamped. */
 static int quant(float x, float inv, int max) { return (int)lrintf(fminf(fmaxf(x * inv, (float)-max), (float)max)); }
 
-static float maxabs(const float *x, int n, size_t stride)
+/* A weight column's clip: of maxabs x (1 - 0.01 s), s = 0..30, the one whose rounding leaves
+ * the least squared error (kernels.c's pack_i8, restated). */
+static float clip_of(const float *w, int K)
 {
-    float m = 0;
-    for (int k = 0; k < n; k++) m = fmaxf(m, fabsf(x[k * stride]));
-    return m;
+    float maxabs = 0, clip = 0;
+    for (int k = 0; k < K; k++) maxabs = fmaxf(maxabs, fabsf(w[k]));
+    double best = INFINITY;
+    for (int s = 0; maxabs > 0 && s <= 30; s++) {
+        float c = maxabs * (1.0f - 0.01f * (float)s), step = c / KN_I8_WMAX;
+        double err = 0;
+        for (int k = 0; k < K; k++) {
+            double d = (double)quant(w[k], KN_I8_WMAX / c, KN_I8_WMAX) * step - w[k];
+            err += d * d;
+        }
+        if (err < best) best = err, clip = c;
+    }
+    return clip;
 }
 
 TEST(int8_kernel_exact_against_scalar_reference)
@@ -132,21 +144,23 @@ TEST(int8_kernel_exact_against_scalar_reference)
     enum { M = 37, K = 290, LDA = 301, N = 75 };
     unsigned seed = 11;
     float *A = malloc(sizeof(float) * M * LDA), *W = malloc(sizeof(float) * N * K);
-    for (int i = 0; i < M * LDA; i++) A[i] = rnd(&seed) * (1 + i % 5);
+    for (int i = 0; i < M * LDA; i++) A[i] = rnd(&seed) * (1 + i % 5) + (i / LDA % 3 == 1 ? 0.5f : 0);
     for (int i = 0; i < N * K; i++) W[i] = rnd(&seed);
     for (int k = 0; k < K; k++) {
         A[5 * LDA + k] = 0;                       /* a zero row: scale 0 */
         A[6 * LDA + k] = 3, W[4 * K + k] = 0.25f; /* every byte at its extreme: the largest pair sums */
         A[7 * LDA + k] = -3, W[5 * K + k] = -0.25f;
+        A[8 * LDA + k] = 1 + 0.01f * (float)k;    /* all positive: zero point 0, the whole range above */
     }
     kn_weights p;
     CHECK(kn_pack(&p, W, N, K, KN_PACK_INT8) == 0);
     CHECK(p.K4 == 292 && !p.bf16);
     const size_t qpanel = (size_t)p.K4 / 4 * KN_NR;
     static int qw[N][K];
-    for (int c = 0; c < N; c++) { /* the packed weights, scales and zero-point corrections */
-        float m = maxabs(W + (size_t)c * K, K, 1), inv = KN_I8_WMAX / m;
-        CHECKF(p.i8_scale[c] == m / KN_I8_WMAX, "column %d scale", c);
+    int clipped = 0;
+    for (int c = 0; c < N; c++) { /* the packed weights, scales and weight sums */
+        float clip = clip_of(W + (size_t)c * K, K), inv = KN_I8_WMAX / clip;
+        CHECKF(p.i8_scale[c] == clip / KN_I8_WMAX, "column %d scale", c);
         int sum = 0;
         for (int k = 0; k < K; k++) {
             qw[c][k] = quant(W[(size_t)c * K + k], inv, KN_I8_WMAX);
@@ -154,27 +168,38 @@ TEST(int8_kernel_exact_against_scalar_reference)
             int8_t packed = (int8_t)(uint8_t)(p.i8[c / KN_NR * qpanel + (size_t)(k / 4) * KN_NR + c % KN_NR] >> (8 * (k % 4)));
             CHECKF(packed == qw[c][k], "w[%d][%d] packed %d, expected %d", c, k, packed, qw[c][k]);
         }
-        CHECKF(p.i8_corr[c] == KN_I8_ZERO * sum, "column %d correction", c);
+        CHECKF(p.i8_wsum[c] == sum, "column %d weight sum", c);
+        float maxabs = 0;
+        for (int k = 0; k < K; k++) maxabs = fmaxf(maxabs, fabsf(W[(size_t)c * K + k]));
+        clipped += clip < maxabs;
     }
+    printf("  int8: %d of %d columns clipped below their largest weight\n", clipped, N);
+    CHECK(clipped > 0); /* the search does pick clips (random weights have tails) */
     CHECK(qw[4][0] == KN_I8_WMAX && qw[5][0] == -KN_I8_WMAX);
     static uint8_t Q[M * 292], Qg[M * 292];
     static float sa[M], sag[M], C[M * N], Cg[M * N], one[N];
-    kn_quantize_rows(A, LDA, M, K, Q, sa);
+    static int32_t za[M], zag[M];
+    kn_quantize_rows(A, LDA, M, K, Q, sa, za);
     double err = 0, norm = 0;
     for (int i = 0; i < M; i++) { /* the quantized rows, then each output from exact integer sums */
-        float m = maxabs(A + (size_t)i * LDA, K, 1), inv = m > 0 ? KN_I8_AMAX / m : 0;
-        CHECKF(sa[i] == m / KN_I8_AMAX, "row %d scale %g", i, sa[i]);
+        float lo = 0, hi = 0;
+        for (int k = 0; k < K; k++) lo = fminf(lo, A[(size_t)i * LDA + k]), hi = fmaxf(hi, A[(size_t)i * LDA + k]);
+        float inv = hi > lo ? KN_I8_ALEVELS / (hi - lo) : 0;
+        int z = (int)lrintf(-lo * inv);
+        CHECKF(sa[i] == (hi - lo) / KN_I8_ALEVELS && za[i] == z, "row %d scale %g zero %d", i, sa[i], (int)za[i]);
         for (int k = 0; k < p.K4; k++) {
-            int want = k < K ? quant(A[(size_t)i * LDA + k], inv, KN_I8_AMAX) + KN_I8_ZERO : KN_I8_ZERO;
+            int want = k < K ? quant(A[(size_t)i * LDA + k], inv, KN_I8_ALEVELS) + z : z;
+            want = want < 0 ? 0 : want > KN_I8_ALEVELS ? KN_I8_ALEVELS : want;
             CHECKF(Q[i * p.K4 + k] == want, "a[%d][%d] %d, expected %d", i, k, Q[i * p.K4 + k], want);
         }
     }
-    CHECK(Q[6 * p.K4] == KN_I8_ZERO + KN_I8_AMAX && Q[7 * p.K4] == KN_I8_ZERO - KN_I8_AMAX);
-    kn_gemm_i8(&p, Q, sa, M, C, N);
+    CHECK(Q[6 * p.K4] == KN_I8_ALEVELS && za[6] == 0 && Q[7 * p.K4] == 0 && za[7] == KN_I8_ALEVELS);
+    CHECK(za[8] == 0 && Q[8 * p.K4 + K - 1] == KN_I8_ALEVELS && za[5] == 0 && sa[5] == 0);
+    kn_gemm_i8(&p, Q, sa, za, M, C, N);
     for (int i = 0; i < M; i++)
         for (int c = 0; c < N; c++) {
             int64_t acc = 0;
-            for (int k = 0; k < K; k++) acc += (int64_t)(Q[i * p.K4 + k] - KN_I8_ZERO) * qw[c][k];
+            for (int k = 0; k < K; k++) acc += (int64_t)(Q[i * p.K4 + k] - za[i]) * qw[c][k];
             float want = (float)acc * p.i8_scale[c] * sa[i];
             CHECKF(C[i * N + c] == want, "[%d][%d] %.9g, expected %.9g", i, c, C[i * N + c], want);
             double r = 0; /* the float product, for the error figure */
@@ -185,21 +210,23 @@ TEST(int8_kernel_exact_against_scalar_reference)
     printf("  int8 (%s): relative rms error against the float product %.4f\n", kn_i8_path(), sqrt(err / norm));
     CHECK(sqrt(err / norm) < 0.02);
     for (int i = 0; i < M; i++) { /* a row alone: the same bits */
-        kn_gemm_i8(&p, Q + i * p.K4, sa + i, 1, one, N);
+        kn_gemm_i8(&p, Q + i * p.K4, sa + i, za + i, 1, one, N);
         CHECKF(!memcmp(one, C + (size_t)i * N, sizeof one), "int8 row %d alone differs from the batch", i);
     }
     /* every level this CPU runs: the same bytes, scales and bits as the portable path */
     CHECK(test_use_isa(KN_ISA_PORTABLE));
-    kn_quantize_rows(A, LDA, M, K, Qg, sag);
-    kn_gemm_i8(&p, Qg, sag, M, Cg, N);
-    CHECK(!memcmp(Q, Qg, sizeof Q) && !memcmp(sa, sag, sizeof sa) && !memcmp(C, Cg, sizeof C));
+    kn_quantize_rows(A, LDA, M, K, Qg, sag, zag);
+    kn_gemm_i8(&p, Qg, sag, zag, M, Cg, N);
+    CHECK(!memcmp(Q, Qg, sizeof Q) && !memcmp(sa, sag, sizeof sa) && !memcmp(za, zag, sizeof za) &&
+          !memcmp(C, Cg, sizeof C));
     for (kn_isa isa = KN_ISA_AVX2; isa < KN_ISA_COUNT; isa++) {
         if (!test_use_isa(isa)) continue;
         memset(Q, 0, sizeof Q);
         memset(C, 0xff, sizeof C);
-        kn_quantize_rows(A, LDA, M, K, Q, sa);
-        kn_gemm_i8(&p, Q, sa, M, C, N);
-        CHECKF(!memcmp(Q, Qg, sizeof Q) && !memcmp(sa, sag, sizeof sa) && !memcmp(C, Cg, sizeof C),
+        kn_quantize_rows(A, LDA, M, K, Q, sa, za);
+        kn_gemm_i8(&p, Q, sa, za, M, C, N);
+        CHECKF(!memcmp(Q, Qg, sizeof Q) && !memcmp(sa, sag, sizeof sa) && !memcmp(za, zag, sizeof za) &&
+                   !memcmp(C, Cg, sizeof C),
                "int8 on %s (%s) differs from the portable path", kn_isa_name(isa), kn_i8_path());
         printf("  %s: int8 (%s) bit-identical to the portable path\n", kn_isa_name(isa), kn_i8_path());
         if (isa == KN_ISA_AVX512 && strcmp(kn_i8_path(), "avx512vnni"))

@@ -86,6 +86,16 @@ int embed_cache_get(embed_cache *c, const uint64_t *key, uint32_t tag, float *ou
     return hit;
 }
 
+void embed_cache_prefetch(const embed_cache *c, const uint64_t *key, uint32_t tag)
+{
+    size_t s = slot_of(c, key, tag);
+    const char *row = (const char *)(c->rows + s * (size_t)c->width);
+    __builtin_prefetch(&c->lock[s], 1);
+    __builtin_prefetch(&c->head[s]);
+    __builtin_prefetch(c->keys + s * c->nkey);
+    for (size_t b = 0; b < (size_t)c->width * sizeof(float); b += 64) __builtin_prefetch(row + b);
+}
+
 void embed_cache_put(embed_cache *c, const uint64_t *key, uint32_t tag, const float *row)
 {
     size_t s = slot_of(c, key, tag);

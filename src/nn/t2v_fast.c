@@ -343,7 +343,10 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
     memset(guarded, 0, edge * sizeof(float));
     memset(body + n * w, 0, edge * sizeof(float));
     size_t nmiss = 0, hits = 0;
+    enum { PREFETCH_AHEAD = 8 }; /* lookups in flight: each is a likely cache miss */
+    for (size_t i = 0; cache && i < PREFETCH_AHEAD && i < n; i++) embed_cache_prefetch(cache, attrs + i * na, tag);
     for (size_t i = 0; i < n; i++) {
+        if (cache && i + PREFETCH_AHEAD < n) embed_cache_prefetch(cache, attrs + (i + PREFETCH_AHEAD) * na, tag);
         if (cache && embed_cache_get(cache, attrs + i * na, tag, body + i * w)) {
             hits++;
             continue;

@@ -561,17 +561,31 @@ tile_bf16_512(int mr, const uint16_t *A, size_t lda, const uint32_t *B, size_t p
 /* Row blocks of ROW_BLOCK rows (i0 .. i1-1), in each steps of `step` panels (j: the first, ncols:
  * the valid columns of those panels), in each tiles of at most `rows` rows (i .. i+mr-1): the
  * statements given. */
-#define FOR_TILES(rows, step, ...)                                                                 \
+#define FOR_TILES(rows, step, ...) FOR_TILES_OF(rows, step, mr = i1 - i < (size_t)(rows) ? (int)(i1 - i) : (rows), __VA_ARGS__)
+/* The same, with the last two tiles of a block evened out when the last would have under 4
+ * rows: its 2 x mr accumulator chains could not keep two FMAs a cycle going through the FMA
+ * latency (a 1-row tile runs at a quarter of the full tile's rate per row; 7 + 6 rows run at
+ * full rate). For the tiles that index rows freely (not int8's packed quads). */
+#define FOR_TILES_EVEN(rows, step, ...) FOR_TILES_OF(rows, step, mr = tile_rows(i1 - i, (rows)), __VA_ARGS__)
+#define FOR_TILES_OF(rows, step, SET_MR, ...)                                                       \
     for (size_t i0 = 0; i0 < M; i0 += ROW_BLOCK) {                                                  \
         size_t i1 = i0 + ROW_BLOCK < M ? i0 + ROW_BLOCK : M;                                        \
         for (int j = 0; j < p->npanels; j += (step)) {                                              \
             int ncols = p->N - j * KN_NR < (step) * KN_NR ? p->N - j * KN_NR : (step) * KN_NR;       \
-            for (size_t i = i0; i < i1; i += (size_t)(rows)) {                                      \
-                int mr = i1 - i < (size_t)(rows) ? (int)(i1 - i) : (rows);                          \
+            int mr = 0;                                                                             \
+            for (size_t i = i0; i < i1; i += (size_t)mr) {                                          \
+                SET_MR;                                                                             \
                 __VA_ARGS__;                                                                        \
             }                                                                                       \
         }                                                                                           \
     }
+enum { TILE_MIN_ROWS = 4 };
+static inline int tile_rows(size_t left, int rows)
+{
+    if (left <= (size_t)rows) return (int)left;
+    if (rows >= 2 * TILE_MIN_ROWS && left < (size_t)(rows + TILE_MIN_ROWS)) return (int)((left + 1) / 2);
+    return rows;
+}
 
 #define GEMM_PANELS(fn, rows, kdim, packed)                                                         \
     do {                                                                                            \
@@ -580,7 +594,7 @@ tile_bf16_512(int mr, const uint16_t *A, size_t lda, const uint32_t *B, size_t p
         check_range(A, ((M - 1) * lda + (size_t)p->K) * sizeof *A);                                 \
         check_range(C, ((M - 1) * ldc + (size_t)p->N) * sizeof *C);                                 \
         const size_t panel = (size_t)(kdim) * KN_NR;                                                \
-        FOR_TILES(rows, 1, fn(mr, A + i * lda, lda, (packed) + j * panel, (kdim), tile);            \
+        FOR_TILES_EVEN(rows, 1, fn(mr, A + i * lda, lda, (packed) + j * panel, (kdim), tile);       \
                   store_tile(tile, mr, ncols, C + i * ldc + (size_t)j * KN_NR, ldc))                \
     } while (0)
 
@@ -601,7 +615,7 @@ int kn_cols(const kn_weights *p, int c0, int n, kn_weights *view)
         check_range(A, ((M - 1) * lda + (size_t)p->K) * sizeof *A);                                 \
         check_range(C, ((M - 1) * ldc + (size_t)p->N) * sizeof *C);                                 \
         const size_t panel = (size_t)(kdim) * KN_NR;                                                \
-        FOR_TILES(MR512, 2, fn(mr, A + i * lda, lda, (packed) + j * panel, panel, (kdim), ncols,    \
+        FOR_TILES_EVEN(MR512, 2, fn(mr, A + i * lda, lda, (packed) + j * panel, panel, (kdim), ncols, \
                                C + i * ldc + (size_t)j * KN_NR, ldc))                               \
     } while (0)
 #endif

@@ -79,8 +79,9 @@ int embed_cache_get(embed_cache *c, const uint64_t *key, uint32_t tag, float *ou
     size_t s = slot_of(c, key, tag);
     if (!try_lock(c, s)) return 0;
     const slot_head *h = &c->head[s];
-    const size_t kb = (size_t)c->nkey * sizeof *key;
-    int hit = h->used && h->tag == tag && !memcmp(c->keys + s * c->nkey, key, kb);
+    const uint64_t *stored = c->keys + s * c->nkey;
+    int hit = h->used && h->tag == tag;
+    for (int i = 0; hit && i < c->nkey; i++) hit = stored[i] == key[i]; /* a few words: no libc call */
     if (hit) memcpy(out, c->rows + s * (size_t)c->width, (size_t)c->width * sizeof(float));
     unlock(c, s);
     return hit;

@@ -654,6 +654,33 @@ void kn_gemm_f32(const kn_weights *p, const float *A, size_t lda, size_t M, floa
     GEMM_PANELS(tile_fn, MR, p->K, p->f32);
 }
 
+#ifdef KN_X86
+KN_512_FN void add_bias_512(float *C, size_t ldc, size_t M, const float *b, int N)
+{
+    for (size_t i = 0; i < M; i++)
+        for (int c = 0; c < N; c += KN_NR) {
+            const __mmask16 m = cols_mask(N, c);
+            _mm512_mask_storeu_ps(C + i * ldc + c, m,
+                                  _mm512_add_ps(_mm512_maskz_loadu_ps(m, C + i * ldc + c), _mm512_maskz_loadu_ps(m, b + c)));
+        }
+}
+#endif
+
+void kn_add_bias(float *C, size_t ldc, size_t M, const float *b, int N)
+{
+    if (!M || N <= 0) return;
+#ifdef KN_X86
+    if (use_avx512()) {
+        check_range(C, ((M - 1) * ldc + (size_t)N) * sizeof *C);
+        check_range(b, (size_t)N * sizeof *b);
+        add_bias_512(C, ldc, M, b, N);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < M; i++)
+        for (int c = 0; c < N; c++) C[i * ldc + c] += b[c];
+}
+
 void kn_gemm_bf16(const kn_weights *p, const uint16_t *A, size_t lda, size_t M, float *C, size_t ldc)
 {
     void (*tile_fn)(int, const uint16_t *, size_t, const uint32_t *, int, float *) = tile_bf16_generic;

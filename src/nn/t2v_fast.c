@@ -412,8 +412,7 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
 
 static void add_proj_bias(const parser_net *p, size_t n, float *proj)
 {
-    for (size_t i = 0; i < n; i++)
-        for (int k = 0; k < p->nI; k++) proj[i * p->nI + k] += p->proj_b[k];
+    kn_add_bias(proj, (size_t)p->nI, n, p->proj_b, p->nI);
 }
 
 void parser_fast_project(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n, float *proj)

@@ -95,6 +95,30 @@ TEST(kernels_same_bits_for_any_rows_and_path)
     free(A); free(W); free(Ab);
 }
 
+/* A product's bias on every level: the portable loop's bits, and nothing past N in a row (N not
+ * a multiple of the 16 lanes, rows longer than N). */
+TEST(kernels_add_bias_same_bits_on_every_path)
+{
+    enum { M = 5, N = 203, LDC = 210 };
+    unsigned seed = 11;
+    static float b[N], C0[M * LDC], want[M * LDC], got[M * LDC];
+    for (int c = 0; c < N; c++) b[c] = rnd(&seed);
+    for (int i = 0; i < M * LDC; i++) C0[i] = rnd(&seed);
+    CHECK(test_use_isa(KN_ISA_PORTABLE));
+    memcpy(want, C0, sizeof want);
+    kn_add_bias(want, LDC, M, b, N);
+    for (int i = 0; i < M; i++)
+        for (int c = 0; c < LDC; c++)
+            CHECKF(want[i * LDC + c] == (c < N ? C0[i * LDC + c] + b[c] : C0[i * LDC + c]), "[%d][%d]", i, c);
+    for (kn_isa isa = KN_ISA_AVX2; isa < KN_ISA_COUNT; isa++) {
+        if (!test_use_isa(isa)) continue;
+        memcpy(got, C0, sizeof got);
+        kn_add_bias(got, LDC, M, b, N);
+        CHECKF(!memcmp(got, want, sizeof got), "%s differs from the portable path", kn_isa_name(isa));
+    }
+    kn_set_isa(kn_isa_best());
+}
+
 /* A view of some panels multiplies like the whole matrix restricted to those columns, and a
  * view that would cut a panel is refused. */
 TEST(kernels_column_view_same_bits)

@@ -297,17 +297,18 @@ static void store_tile(const float *tile, int mr, int ncols, float *C, size_t ld
 
 /* ---- portable C: the reference order, one fmaf chain per element ---- */
 
-static void tile_f32_generic(int mr, const float *A, size_t lda, const float *B, int K, float *tile)
+static void tile_f32_generic(int mr, const float *A, size_t lda, const float *B, int K, float *tile, size_t ldt)
 {
     for (int r = 0; r < mr; r++)
         for (int c = 0; c < KN_NR; c++) {
             float acc = 0.0f;
             for (int k = 0; k < K; k++) acc = fmaf(A[r * lda + k], B[(size_t)k * KN_NR + c], acc);
-            tile[r * KN_NR + c] = acc;
+            tile[r * ldt + c] = acc;
         }
 }
 
-static void tile_bf16_generic(int mr, const uint16_t *A, size_t lda, const uint32_t *B, int KP, float *tile)
+static void tile_bf16_generic(int mr, const uint16_t *A, size_t lda, const uint32_t *B, int KP, float *tile,
+                              size_t ldt)
 {
     for (int r = 0; r < mr; r++)
         for (int c = 0; c < KN_NR; c++) {
@@ -317,7 +318,7 @@ static void tile_bf16_generic(int mr, const uint16_t *A, size_t lda, const uint3
                 acc = fmaf(bf16_hi(a), bf16_hi(w), acc);
                 acc = fmaf(bf16_lo(a), bf16_lo(w), acc);
             }
-            tile[r * KN_NR + c] = acc;
+            tile[r * ldt + c] = acc;
         }
 }
 
@@ -338,15 +339,16 @@ static void tile_bf16_generic(int mr, const uint16_t *A, size_t lda, const uint3
     default: fn(1, __VA_ARGS__); break;                                                             \
     }
 
-/* Stores a tile's mr rows of 16 columns. */
+/* Stores a tile's mr rows of 16 columns (row r at tile + r * ldt). */
 #define STORE_ROWS(n)                                                                               \
     _Pragma("GCC unroll 6") for (int r = 0; r < (n); r++) {                                         \
         if (r >= mr) break;                                                                         \
-        _mm256_storeu_ps(tile + r * KN_NR, acc[r][0]);                                              \
-        _mm256_storeu_ps(tile + r * KN_NR + 8, acc[r][1]);                                          \
+        _mm256_storeu_ps(tile + r * ldt, acc[r][0]);                                                \
+        _mm256_storeu_ps(tile + r * ldt + 8, acc[r][1]);                                            \
     }
 
-KN_AVX2 void tile_f32_avx2_mr(const int mr, const float *A, size_t lda, const float *B, int K, float *tile)
+KN_AVX2 void tile_f32_avx2_mr(const int mr, const float *A, size_t lda, const float *B, int K, float *tile,
+                              size_t ldt)
 {
     __m256 acc[MR][2];
 #pragma GCC unroll 6
@@ -366,9 +368,9 @@ KN_AVX2 void tile_f32_avx2_mr(const int mr, const float *A, size_t lda, const fl
 }
 
 __attribute__((target("avx2,fma"))) KN_NO_ASAN static void tile_f32_avx2(int mr, const float *A, size_t lda, const float *B,
-                                                              int K, float *tile)
+                                                              int K, float *tile, size_t ldt)
 {
-    BY_ROWS(tile_f32_avx2_mr, 6, A, lda, B, K, tile)
+    BY_ROWS(tile_f32_avx2_mr, 6, A, lda, B, K, tile, ldt)
 }
 
 /* One row against up to 6 panels at once (the transition loop's output layer, M = 1): 12
@@ -400,7 +402,8 @@ __attribute__((target("avx2,fma"))) KN_NO_ASAN static void row_f32_avx2(const fl
 KN_AVX2 __m256 hi_half(__m256i v) { return _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32((int)0xffff0000u))); }
 KN_AVX2 __m256 lo_half(__m256i v) { return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16)); }
 
-KN_AVX2 void tile_bf16_avx2_mr(const int mr, const uint16_t *A, size_t lda, const uint32_t *B, int KP, float *tile)
+KN_AVX2 void tile_bf16_avx2_mr(const int mr, const uint16_t *A, size_t lda, const uint32_t *B, int KP, float *tile,
+                               size_t ldt)
 {
     __m256 acc[MR_BF16_AVX2][2];
 #pragma GCC unroll 4
@@ -424,9 +427,9 @@ KN_AVX2 void tile_bf16_avx2_mr(const int mr, const uint16_t *A, size_t lda, cons
 }
 
 __attribute__((target("avx2,fma"))) KN_NO_ASAN static void tile_bf16_avx2(int mr, const uint16_t *A, size_t lda,
-                                                               const uint32_t *B, int KP, float *tile)
+                                                               const uint32_t *B, int KP, float *tile, size_t ldt)
 {
-    BY_ROWS(tile_bf16_avx2_mr, 4, A, lda, B, KP, tile)
+    BY_ROWS(tile_bf16_avx2_mr, 4, A, lda, B, KP, tile, ldt)
 }
 
 /* ---- AVX-512: one 16-float panel row is one ZMM register ---- */
@@ -551,8 +554,9 @@ tile_bf16_512(int mr, const uint16_t *A, size_t lda, const uint32_t *B, size_t p
 }
 #endif
 
-/* Tile by tile: fn computes mr rows x KN_NR columns of a panel into a local tile, whose valid
- * columns are then stored. Within a block of rows, panels outer and row tiles inner: a panel
+/* Tile by tile: fn computes mr rows x KN_NR columns of a panel straight into C (row stride
+ * ldt = ldc), or, for a last panel narrower than KN_NR, into a local tile whose valid columns
+ * are then stored. Within a block of rows, panels outer and row tiles inner: a panel
  * (K x 16 floats, 18 KB for K = 288) stays in L1 while the block's rows (108 KB for 96 rows of
  * 288) stream past it from L2. Blocking rows leaves each element's k order alone. */
 #ifndef ROW_BLOCK
@@ -594,8 +598,12 @@ static inline int tile_rows(size_t left, int rows)
         check_range(A, ((M - 1) * lda + (size_t)p->K) * sizeof *A);                                 \
         check_range(C, ((M - 1) * ldc + (size_t)p->N) * sizeof *C);                                 \
         const size_t panel = (size_t)(kdim) * KN_NR;                                                \
-        FOR_TILES_EVEN(rows, 1, fn(mr, A + i * lda, lda, (packed) + j * panel, (kdim), tile);       \
-                  store_tile(tile, mr, ncols, C + i * ldc + (size_t)j * KN_NR, ldc))                \
+        FOR_TILES_EVEN(rows, 1, float *c = C + i * ldc + (size_t)j * KN_NR;                         \
+                       if (ncols == KN_NR) fn(mr, A + i * lda, lda, (packed) + j * panel, (kdim), c, ldc); \
+                       else { /* a narrower last panel: through the local tile */                 \
+                           fn(mr, A + i * lda, lda, (packed) + j * panel, (kdim), tile, KN_NR);    \
+                           store_tile(tile, mr, ncols, c, ldc);                                    \
+                       })                                                                          \
     } while (0)
 
 int kn_cols(const kn_weights *p, int c0, int n, kn_weights *view)
@@ -622,7 +630,7 @@ int kn_cols(const kn_weights *p, int c0, int n, kn_weights *view)
 
 void kn_gemm_f32(const kn_weights *p, const float *A, size_t lda, size_t M, float *C, size_t ldc)
 {
-    void (*tile_fn)(int, const float *, size_t, const float *, int, float *) = tile_f32_generic;
+    void (*tile_fn)(int, const float *, size_t, const float *, int, float *, size_t) = tile_f32_generic;
 #ifdef KN_X86
     const size_t panel = (size_t)p->K * KN_NR;
     if (M == 1 && use_avx512()) {
@@ -683,7 +691,7 @@ void kn_add_bias(float *C, size_t ldc, size_t M, const float *b, int N)
 
 void kn_gemm_bf16(const kn_weights *p, const uint16_t *A, size_t lda, size_t M, float *C, size_t ldc)
 {
-    void (*tile_fn)(int, const uint16_t *, size_t, const uint32_t *, int, float *) = tile_bf16_generic;
+    void (*tile_fn)(int, const uint16_t *, size_t, const uint32_t *, int, float *, size_t) = tile_bf16_generic;
     int rows = MR;
 #ifdef KN_X86
     if (use_avx512bf16()) {

@@ -79,11 +79,22 @@ int embed_cache_get(embed_cache *c, const uint64_t *key, uint32_t tag, float *ou
     size_t s = slot_of(c, key, tag);
     if (!try_lock(c, s)) return 0;
     const slot_head *h = &c->head[s];
-    const size_t kb = (size_t)c->nkey * sizeof *key;
-    int hit = h->used && h->tag == tag && !memcmp(c->keys + s * c->nkey, key, kb);
+    const uint64_t *stored = c->keys + s * c->nkey;
+    int hit = h->used && h->tag == tag;
+    for (int i = 0; hit && i < c->nkey; i++) hit = stored[i] == key[i]; /* a few words: no libc call */
     if (hit) memcpy(out, c->rows + s * (size_t)c->width, (size_t)c->width * sizeof(float));
     unlock(c, s);
     return hit;
+}
+
+void embed_cache_prefetch(const embed_cache *c, const uint64_t *key, uint32_t tag)
+{
+    size_t s = slot_of(c, key, tag);
+    const char *row = (const char *)(c->rows + s * (size_t)c->width);
+    __builtin_prefetch(&c->lock[s], 1);
+    __builtin_prefetch(&c->head[s]);
+    __builtin_prefetch(c->keys + s * c->nkey);
+    for (size_t b = 0; b < (size_t)c->width * sizeof(float); b += 64) __builtin_prefetch(row + b);
 }
 
 void embed_cache_put(embed_cache *c, const uint64_t *key, uint32_t tag, const float *row)

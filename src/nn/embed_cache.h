@@ -29,6 +29,10 @@ void embed_cache_free(embed_cache *c);
  * the row into out and returns 1 on a hit, else returns 0. */
 int embed_cache_get(embed_cache *c, const uint64_t *key, uint32_t tag, float *out);
 void embed_cache_put(embed_cache *c, const uint64_t *key, uint32_t tag, const float *row);
+/* Starts loading the slot a lookup of key would read (a hint: no effect on results). A
+ * document's lookups land on random slots far apart; issued a few tokens ahead, their cache
+ * misses overlap instead of following one another. */
+void embed_cache_prefetch(const embed_cache *c, const uint64_t *key, uint32_t tag);
 
 /* Adds a document's lookups to the totals (once per document: one atomic add each). */
 void embed_cache_count(embed_cache *c, uint64_t hits, uint64_t misses);

@@ -327,17 +327,18 @@ static void store_tile(const float *tile, int mr, int ncols, float *C, size_t ld
 
 /* ---- portable C: the reference order, one fmaf chain per element ---- */
 
-static void tile_f32_generic(int mr, const float *A, size_t lda, const float *B, int K, float *tile)
+static void tile_f32_generic(int mr, const float *A, size_t lda, const float *B, int K, float *tile, size_t ldt)
 {
     for (int r = 0; r < mr; r++)
         for (int c = 0; c < KN_NR; c++) {
             float acc = 0.0f;
             for (int k = 0; k < K; k++) acc = fmaf(A[r * lda + k], B[(size_t)k * KN_NR + c], acc);
-            tile[r * KN_NR + c] = acc;
+            tile[r * ldt + c] = acc;
         }
 }
 
-static void tile_bf16_generic(int mr, const uint16_t *A, size_t lda, const uint32_t *B, int KP, float *tile)
+static void tile_bf16_generic(int mr, const uint16_t *A, size_t lda, const uint32_t *B, int KP, float *tile,
+                              size_t ldt)
 {
     for (int r = 0; r < mr; r++)
         for (int c = 0; c < KN_NR; c++) {
@@ -347,7 +348,7 @@ static void tile_bf16_generic(int mr, const uint16_t *A, size_t lda, const uint3
                 acc = fmaf(bf16_hi(a), bf16_hi(w), acc);
                 acc = fmaf(bf16_lo(a), bf16_lo(w), acc);
             }
-            tile[r * KN_NR + c] = acc;
+            tile[r * ldt + c] = acc;
         }
 }
 
@@ -368,15 +369,16 @@ static void tile_bf16_generic(int mr, const uint16_t *A, size_t lda, const uint3
     default: fn(1, __VA_ARGS__); break;                                                             \
     }
 
-/* Stores a tile's mr rows of 16 columns. */
+/* Stores a tile's mr rows of 16 columns (row r at tile + r * ldt). */
 #define STORE_ROWS(n)                                                                               \
     _Pragma("GCC unroll 6") for (int r = 0; r < (n); r++) {                                         \
         if (r >= mr) break;                                                                         \
-        _mm256_storeu_ps(tile + r * KN_NR, acc[r][0]);                                              \
-        _mm256_storeu_ps(tile + r * KN_NR + 8, acc[r][1]);                                          \
+        _mm256_storeu_ps(tile + r * ldt, acc[r][0]);                                                \
+        _mm256_storeu_ps(tile + r * ldt + 8, acc[r][1]);                                            \
     }
 
-KN_AVX2 void tile_f32_avx2_mr(const int mr, const float *A, size_t lda, const float *B, int K, float *tile)
+KN_AVX2 void tile_f32_avx2_mr(const int mr, const float *A, size_t lda, const float *B, int K, float *tile,
+                              size_t ldt)
 {
     __m256 acc[MR][2];
 #pragma GCC unroll 6
@@ -396,9 +398,9 @@ KN_AVX2 void tile_f32_avx2_mr(const int mr, const float *A, size_t lda, const fl
 }
 
 __attribute__((target("avx2,fma"))) KN_NO_ASAN static void tile_f32_avx2(int mr, const float *A, size_t lda, const float *B,
-                                                              int K, float *tile)
+                                                              int K, float *tile, size_t ldt)
 {
-    BY_ROWS(tile_f32_avx2_mr, 6, A, lda, B, K, tile)
+    BY_ROWS(tile_f32_avx2_mr, 6, A, lda, B, K, tile, ldt)
 }
 
 /* One row against up to 6 panels at once (the transition loop's output layer, M = 1): 12
@@ -430,7 +432,8 @@ __attribute__((target("avx2,fma"))) KN_NO_ASAN static void row_f32_avx2(const fl
 KN_AVX2 __m256 hi_half(__m256i v) { return _mm256_castsi256_ps(_mm256_and_si256(v, _mm256_set1_epi32((int)0xffff0000u))); }
 KN_AVX2 __m256 lo_half(__m256i v) { return _mm256_castsi256_ps(_mm256_slli_epi32(v, 16)); }
 
-KN_AVX2 void tile_bf16_avx2_mr(const int mr, const uint16_t *A, size_t lda, const uint32_t *B, int KP, float *tile)
+KN_AVX2 void tile_bf16_avx2_mr(const int mr, const uint16_t *A, size_t lda, const uint32_t *B, int KP, float *tile,
+                               size_t ldt)
 {
     __m256 acc[MR_BF16_AVX2][2];
 #pragma GCC unroll 4
@@ -454,9 +457,9 @@ KN_AVX2 void tile_bf16_avx2_mr(const int mr, const uint16_t *A, size_t lda, cons
 }
 
 __attribute__((target("avx2,fma"))) KN_NO_ASAN static void tile_bf16_avx2(int mr, const uint16_t *A, size_t lda,
-                                                               const uint32_t *B, int KP, float *tile)
+                                                               const uint32_t *B, int KP, float *tile, size_t ldt)
 {
-    BY_ROWS(tile_bf16_avx2_mr, 4, A, lda, B, KP, tile)
+    BY_ROWS(tile_bf16_avx2_mr, 4, A, lda, B, KP, tile, ldt)
 }
 
 /* ---- AVX-512: one 16-float panel row is one ZMM register ---- */
@@ -581,8 +584,9 @@ tile_bf16_512(int mr, const uint16_t *A, size_t lda, const uint32_t *B, size_t p
 }
 #endif
 
-/* Tile by tile: fn computes mr rows x KN_NR columns of a panel into a local tile, whose valid
- * columns are then stored. Within a block of rows, panels outer and row tiles inner: a panel
+/* Tile by tile: fn computes mr rows x KN_NR columns of a panel straight into C (row stride
+ * ldt = ldc), or, for a last panel narrower than KN_NR, into a local tile whose valid columns
+ * are then stored. Within a block of rows, panels outer and row tiles inner: a panel
  * (K x 16 floats, 18 KB for K = 288) stays in L1 while the block's rows (108 KB for 96 rows of
  * 288) stream past it from L2. Blocking rows leaves each element's k order alone. */
 #ifndef ROW_BLOCK
@@ -591,17 +595,31 @@ tile_bf16_512(int mr, const uint16_t *A, size_t lda, const uint32_t *B, size_t p
 /* Row blocks of ROW_BLOCK rows (i0 .. i1-1), in each steps of `step` panels (j: the first, ncols:
  * the valid columns of those panels), in each tiles of at most `rows` rows (i .. i+mr-1): the
  * statements given. */
-#define FOR_TILES(rows, step, ...)                                                                 \
+#define FOR_TILES(rows, step, ...) FOR_TILES_OF(rows, step, mr = i1 - i < (size_t)(rows) ? (int)(i1 - i) : (rows), __VA_ARGS__)
+/* The same, with the last two tiles of a block evened out when the last would have under 4
+ * rows: its 2 x mr accumulator chains could not keep two FMAs a cycle going through the FMA
+ * latency (a 1-row tile runs at a quarter of the full tile's rate per row; 7 + 6 rows run at
+ * full rate). For the tiles that index rows freely (not int8's packed quads). */
+#define FOR_TILES_EVEN(rows, step, ...) FOR_TILES_OF(rows, step, mr = tile_rows(i1 - i, (rows)), __VA_ARGS__)
+#define FOR_TILES_OF(rows, step, SET_MR, ...)                                                       \
     for (size_t i0 = 0; i0 < M; i0 += ROW_BLOCK) {                                                  \
         size_t i1 = i0 + ROW_BLOCK < M ? i0 + ROW_BLOCK : M;                                        \
         for (int j = 0; j < p->npanels; j += (step)) {                                              \
             int ncols = p->N - j * KN_NR < (step) * KN_NR ? p->N - j * KN_NR : (step) * KN_NR;       \
-            for (size_t i = i0; i < i1; i += (size_t)(rows)) {                                      \
-                int mr = i1 - i < (size_t)(rows) ? (int)(i1 - i) : (rows);                          \
+            int mr = 0;                                                                             \
+            for (size_t i = i0; i < i1; i += (size_t)mr) {                                          \
+                SET_MR;                                                                             \
                 __VA_ARGS__;                                                                        \
             }                                                                                       \
         }                                                                                           \
     }
+enum { TILE_MIN_ROWS = 4 };
+static inline int tile_rows(size_t left, int rows)
+{
+    if (left <= (size_t)rows) return (int)left;
+    if (rows >= 2 * TILE_MIN_ROWS && left < (size_t)(rows + TILE_MIN_ROWS)) return (int)((left + 1) / 2);
+    return rows;
+}
 
 #define GEMM_PANELS(fn, rows, kdim, packed)                                                         \
     do {                                                                                            \
@@ -610,8 +628,12 @@ tile_bf16_512(int mr, const uint16_t *A, size_t lda, const uint32_t *B, size_t p
         check_range(A, ((M - 1) * lda + (size_t)p->K) * sizeof *A);                                 \
         check_range(C, ((M - 1) * ldc + (size_t)p->N) * sizeof *C);                                 \
         const size_t panel = (size_t)(kdim) * KN_NR;                                                \
-        FOR_TILES(rows, 1, fn(mr, A + i * lda, lda, (packed) + j * panel, (kdim), tile);            \
-                  store_tile(tile, mr, ncols, C + i * ldc + (size_t)j * KN_NR, ldc))                \
+        FOR_TILES_EVEN(rows, 1, float *c = C + i * ldc + (size_t)j * KN_NR;                         \
+                       if (ncols == KN_NR) fn(mr, A + i * lda, lda, (packed) + j * panel, (kdim), c, ldc); \
+                       else { /* a narrower last panel: through the local tile */                 \
+                           fn(mr, A + i * lda, lda, (packed) + j * panel, (kdim), tile, KN_NR);    \
+                           store_tile(tile, mr, ncols, c, ldc);                                    \
+                       })                                                                          \
     } while (0)
 
 int kn_cols(const kn_weights *p, int c0, int n, kn_weights *view)
@@ -631,14 +653,14 @@ int kn_cols(const kn_weights *p, int c0, int n, kn_weights *view)
         check_range(A, ((M - 1) * lda + (size_t)p->K) * sizeof *A);                                 \
         check_range(C, ((M - 1) * ldc + (size_t)p->N) * sizeof *C);                                 \
         const size_t panel = (size_t)(kdim) * KN_NR;                                                \
-        FOR_TILES(MR512, 2, fn(mr, A + i * lda, lda, (packed) + j * panel, panel, (kdim), ncols,    \
+        FOR_TILES_EVEN(MR512, 2, fn(mr, A + i * lda, lda, (packed) + j * panel, panel, (kdim), ncols, \
                                C + i * ldc + (size_t)j * KN_NR, ldc))                               \
     } while (0)
 #endif
 
 void kn_gemm_f32(const kn_weights *p, const float *A, size_t lda, size_t M, float *C, size_t ldc)
 {
-    void (*tile_fn)(int, const float *, size_t, const float *, int, float *) = tile_f32_generic;
+    void (*tile_fn)(int, const float *, size_t, const float *, int, float *, size_t) = tile_f32_generic;
 #ifdef KN_X86
     const size_t panel = (size_t)p->K * KN_NR;
     if (M == 1 && use_avx512()) {
@@ -670,9 +692,36 @@ void kn_gemm_f32(const kn_weights *p, const float *A, size_t lda, size_t M, floa
     GEMM_PANELS(tile_fn, MR, p->K, p->f32);
 }
 
+#ifdef KN_X86
+KN_512_FN void add_bias_512(float *C, size_t ldc, size_t M, const float *b, int N)
+{
+    for (size_t i = 0; i < M; i++)
+        for (int c = 0; c < N; c += KN_NR) {
+            const __mmask16 m = cols_mask(N, c);
+            _mm512_mask_storeu_ps(C + i * ldc + c, m,
+                                  _mm512_add_ps(_mm512_maskz_loadu_ps(m, C + i * ldc + c), _mm512_maskz_loadu_ps(m, b + c)));
+        }
+}
+#endif
+
+void kn_add_bias(float *C, size_t ldc, size_t M, const float *b, int N)
+{
+    if (!M || N <= 0) return;
+#ifdef KN_X86
+    if (use_avx512()) {
+        check_range(C, ((M - 1) * ldc + (size_t)N) * sizeof *C);
+        check_range(b, (size_t)N * sizeof *b);
+        add_bias_512(C, ldc, M, b, N);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < M; i++)
+        for (int c = 0; c < N; c++) C[i * ldc + c] += b[c];
+}
+
 void kn_gemm_bf16(const kn_weights *p, const uint16_t *A, size_t lda, size_t M, float *C, size_t ldc)
 {
-    void (*tile_fn)(int, const uint16_t *, size_t, const uint32_t *, int, float *) = tile_bf16_generic;
+    void (*tile_fn)(int, const uint16_t *, size_t, const uint32_t *, int, float *, size_t) = tile_bf16_generic;
     int rows = MR;
 #ifdef KN_X86
     if (use_avx512bf16()) {

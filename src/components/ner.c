@@ -54,9 +54,10 @@ nerd_status ner_component_load(nerd_model *m, const spacy_config *c, const char 
 }
 
 /* The network runs over chunks of NER_CHUNK tokens so that a doc's workspace stays bounded
- * whatever the text's length. The encoder sees `context` extra tokens on each side of a chunk,
- * more than its receptive field (depth x window), so the rows kept are those a whole-document
- * pass computes. The decoder streams through the chunks' precomputed rows, keeping copies of
+ * whatever the text's length. Its own tok2vec sees `context` extra tokens on each side of a
+ * chunk, more than its receptive field (depth x window), so the rows kept are those a
+ * whole-document pass computes; a listener reads the shared tok2vec's rows, computed once per
+ * document for all its listeners (tok2vec_shared_rows). The decoder streams through the chunks' precomputed rows, keeping copies of
  * the two rows a later step may still need: the token before the chunk and the first token of
  * the open entity. */
 #define NER_CHUNK 2048
@@ -67,32 +68,37 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
 {
     const size_t n = d->ntoks;
     const t2v_net *t2v = m->ner_listens ? &m->t2v : &m->ner_t2v;
-    const t2v_packed *t2v_pk = m->ner_listens ? &m->full_t2v_packed : &m->ner_t2v_packed;
-    embed_cache *cache = m->ner_listens ? m->full_cache : m->ner_cache;
     const parser_net *pn = &m->ner_net;
+    const float *shared = NULL; /* the shared tok2vec's rows, when the ner listens */
+    if (m->ner_listens) {
+        nerd_status s = tok2vec_shared_rows(m, d, deadline, &shared);
+        if (s != NERD_OK) return s;
+    }
     const size_t rf = (size_t)t2v->depth * t2v->window;
     const size_t context = rf + 1 > NER_MIN_CONTEXT ? rf + 1 : NER_MIN_CONTEXT;
     const size_t span = NER_CHUNK + 2 * context, rowlen = (size_t)pn->nF * pn->nO * pn->nP;
-    const size_t f_scratch = t2v_fast_scratch_floats(t2v, span), f_vecs = span * t2v->width, f_proj = NER_CHUNK * pn->nI,
-                 f_table = (NER_CHUNK + 1) * rowlen;
+    /* the scratch holds bf16's table input too, when the ner listens */
+    const size_t f_scratch = t2v_fast_scratch_floats(t2v, span), f_vecs = shared ? 0 : span * t2v->width,
+                 f_proj = NER_CHUNK * pn->nI, f_table = (NER_CHUNK + 1) * rowlen;
     const int nF = pn->nF, extra = nF == BILUO_EXTRA_FEATS; /* else 3 (checked at load) */
     const size_t f_ent = extra ? (BILUO_EXTRA_FEATS - 1) * rowlen : 0;
     size_t need = f_scratch + f_vecs + f_proj + f_table + 2 * rowlen + f_ent + pn->nO + 2 * (size_t)pn->nclasses + 64;
     if (grow_array((void **)&d->work, &d->workcap, need, sizeof(float))) return NERD_ERR_NOMEM;
     if (grow_array((void **)&d->ents, &d->entcap, n + 1, sizeof *d->ents)) return NERD_ERR_NOMEM;
-    /* the tok2vec's input: the doc's four attributes as they are, or gathered per column */
+    /* its own tok2vec's input: the doc's four attributes as they are, or gathered per column */
     const uint64_t *attrs = d->attrs;
-    if (m->ner_listens || !m->ner_t2v_direct) {
-        const int *cols = m->ner_listens ? m->t2v_attr : m->ner_t2v_attr;
-        if (grow_array((void **)&d->ner_attrs, &d->ner_attrcap, n * t2v->nattrs + 1, sizeof *d->ner_attrs) ||
-            tok2vec_gather(d, cols, t2v->nattrs, d->ner_attrs))
-            return NERD_ERR_NOMEM;
-        attrs = d->ner_attrs;
+    const t2v_text *texts = NULL;
+    if (!shared) {
+        if (!m->ner_t2v_direct) {
+            if (grow_array((void **)&d->ner_attrs, &d->ner_attrcap, n * t2v->nattrs + 1, sizeof *d->ner_attrs) ||
+                tok2vec_gather(d, m->ner_t2v_attr, t2v->nattrs, d->ner_attrs))
+                return NERD_ERR_NOMEM;
+            attrs = d->ner_attrs;
+        }
+        int failed;
+        texts = tok2vec_texts(d, t2v, m->ner_t2v_attr, &failed);
+        if (failed) return NERD_ERR_NOMEM;
     }
-    int failed;
-    const int *cols = m->ner_listens ? m->t2v_attr : m->ner_t2v_attr;
-    const t2v_text *texts = tok2vec_texts(d, t2v, cols, &failed);
-    if (failed) return NERD_ERR_NOMEM;
     float *scratch = d->work, *vecs = scratch + f_scratch, *proj = vecs + f_vecs, *table = proj + f_proj;
     float *prev_row = table + f_table, *open_row = prev_row + rowlen, *ent_rows = open_row + rowlen;
     float *hidden = ent_rows + f_ent;
@@ -105,8 +111,10 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
         if (deadline_passed(deadline)) return NERD_ERR_DEADLINE;
         size_t c1 = c0 + NER_CHUNK < n ? c0 + NER_CHUNK : n;
         size_t a = c0 > context ? c0 - context : 0, b = c1 + context < n ? c1 + context : n;
-        t2v_fast_forward(t2v, t2v_pk, m->precision, cache, attrs + a * t2v->nattrs, texts ? texts + a : NULL, b - a,
-                         vecs, scratch, NULL, NULL, NULL);
+        const float *chunk_vecs = shared ? shared + c0 * t2v->width : vecs + (c0 - a) * t2v->width;
+        if (!shared)
+            t2v_fast_forward(t2v, &m->ner_t2v_packed, m->precision, m->ner_cache, attrs + a * t2v->nattrs,
+                             texts ? texts + a : NULL, b - a, vecs, scratch, NULL, NULL, NULL);
         /* bf16's table in bf16 too, in the tok2vec's scratch (free again); int8 keeps the fp32
          * table: a bf16 one agrees as well with the 8-bit tok2vec (3 documents more on the real
          * model) and is 0.02 ms faster with AVX512_BF16, but where the CPU has VNNI without
@@ -114,9 +122,9 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
          * fp32 (int8 on avxvnni, Paris: 0.675 ms against 0.635 with the fp32 table; on avx512 0.430 against 0.450); int8's bits are the same on every path, so
          * the choice cannot follow the CPU */
         if (m->precision != KN_BF16)
-            parser_fast_precompute(pn, &m->ner_net_packed, vecs + (c0 - a) * t2v->width, c1 - c0, proj, table);
+            parser_fast_precompute(pn, &m->ner_net_packed, chunk_vecs, c1 - c0, proj, table);
         else
-            parser_fast_precompute_bf16(pn, &m->ner_net_packed, vecs + (c0 - a) * t2v->width, c1 - c0, proj, table,
+            parser_fast_precompute_bf16(pn, &m->ner_net_packed, chunk_vecs, c1 - c0, proj, table,
                                         (uint16_t *)scratch, 2 * f_scratch);
         while (st.i < c1 && extra) {
             /* B(0) from the table, the open entity's first tokens from their copies */

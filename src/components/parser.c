@@ -2,11 +2,11 @@
  * parser's network and its arc-eager decoding, and what set_annotations leaves on the doc.
  * The networks run on nerd's kernels (t2v_fast.h), with the shared tok2vec's word cache.
  *
- * Memory stays bounded as in the ner: the tok2vec runs over chunks (with the encoder's
- * context), only the projected vectors of every token are kept (nI floats each), and the
- * precomputed feature table covers a window of tokens around the buffer's front. A feature
- * token outside the window (deep in the stack of a very long sentence) gets its one slot
- * computed from its projected vector. */
+ * The shared tok2vec's rows are those every listener reads (tok2vec_shared_rows: computed once
+ * per document); the parser keeps their projections (nI floats per token), and its precomputed
+ * feature table covers a window of tokens around the buffer's front. A feature token outside the
+ * window (deep in the stack of a very long sentence) gets its one slot computed from its
+ * projected vector. */
 #include "pipeline/engine.h"
 #include "util/deadline.h"
 #include "util/json.h"
@@ -16,8 +16,7 @@
 
 #include <string.h>
 
-#define PARSE_CHUNK 2048   /* tokens per tok2vec pass */
-#define PARSE_MIN_CONTEXT 8 /* tokens each side of a chunk, beyond the encoder's receptive field */
+#define PARSE_CHUNK 2048   /* tokens per projection (and the tagger's scores) */
 
 /* The parser and the tok2vec it listens to: config, weights, moves, and the attribute_ruler's
  * DEP rules after it. The doc pipeline's tagger reads the same tok2vec output. */
@@ -103,20 +102,19 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
     const parser_net *pn = &m->parser;
     const ae_moves *mv = &m->parser_moves;
     d->has_parse = 0;
-    const size_t rf = (size_t)t2v->depth * t2v->window;
-    const size_t context = rf + 1 > PARSE_MIN_CONTEXT ? rf + 1 : PARSE_MIN_CONTEXT;
     if (pn->nF != AE_NFEATS && pn->nF != AE_NFEATS_EXTRA) return NERD_ERR_UNSUPPORTED;
-    const size_t span = PARSE_CHUNK + 2 * context, rowlen = (size_t)pn->nF * pn->nO * pn->nP;
+    const float *vecs;
+    nerd_status s = tok2vec_shared_rows(m, d, deadline, &vecs);
+    if (s != NERD_OK) return s;
+    const size_t rowlen = (size_t)pn->nF * pn->nO * pn->nP;
     const size_t window = m->parse_window, back = m->parse_back;
     const size_t win = n < window ? n : window;
-    const size_t f_scratch = t2v_fast_scratch_floats(t2v, span), f_vecs = span * t2v->width, f_proj = n * pn->nI,
-                 f_table = (win + 1) * rowlen, f_side = rowlen;
-    const int tag = doc && m->tagger.nlabels > 0; /* the tagger reads the same tok2vec pass */
+    const size_t f_proj = n * pn->nI, f_table = (win + 1) * rowlen, f_side = rowlen;
+    const int tag = doc && m->tagger.nlabels > 0; /* the tagger reads the same tok2vec rows */
     const size_t f_tags = tag ? softmax_scratch_floats(&m->tagger.out, PARSE_CHUNK) : 0;
-    const size_t need = f_scratch + f_vecs + f_proj + f_table + f_side + pn->nO + (size_t)pn->nclasses + f_tags + 64;
+    const size_t need = f_proj + f_table + f_side + pn->nO + (size_t)pn->nclasses + f_tags + 64;
     const size_t nints = ae_state_ints(n) + ae_annotate_ints(n), nbytes = ae_state_bytes(n) + (size_t)pn->nclasses;
     if ((tag && grow_array((void **)&d->tag_ids, &d->tagcap, n + 1, sizeof *d->tag_ids)) ||
-        grow_array((void **)&d->t2v_attrs, &d->t2v_attrcap, n * t2v->nattrs + 1, sizeof *d->t2v_attrs) ||
         grow_array((void **)&d->pwork, &d->pworkcap, need, sizeof(float)) ||
         grow_array((void **)&d->pints, &d->pintscap, nints + 1, sizeof(int)) ||
         grow_array((void **)&d->pbytes, &d->pbytescap, nbytes + 1, 1))
@@ -128,24 +126,17 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
     cap = d->parsecap;
     if (grow_array((void **)&d->sent_starts, &cap, n + 1, 1)) return NERD_ERR_NOMEM;
     d->parsecap = cap;
-    float *scratch = d->pwork, *vecs = scratch + f_scratch, *proj = vecs + f_vecs, *table = proj + f_proj;
+    float *proj = d->pwork, *table = proj + f_proj;
     float *side = table + f_table, *hidden = side + f_side, *scores = hidden + pn->nO;
     float *tag_scores = scores + pn->nclasses;
     uint8_t *valid = d->pbytes + ae_state_bytes(n);
 
-    /* the shared tok2vec, chunk by chunk, straight into the projection the parser reads */
-    if (tok2vec_gather(d, m->t2v_attr, t2v->nattrs, d->t2v_attrs)) return NERD_ERR_NOMEM;
-    int failed;
-    const t2v_text *texts = tok2vec_texts(d, t2v, m->t2v_attr, &failed);
-    if (failed) return NERD_ERR_NOMEM;
+    /* the shared tok2vec's rows, chunk by chunk, into the projection the parser reads */
     for (size_t c0 = 0; c0 < n; c0 += PARSE_CHUNK) {
         if (deadline_passed(deadline)) return NERD_ERR_DEADLINE; /* between chunks of rows */
         size_t c1 = c0 + PARSE_CHUNK < n ? c0 + PARSE_CHUNK : n;
-        size_t a = c0 > context ? c0 - context : 0, b = c1 + context < n ? c1 + context : n;
-        t2v_fast_forward(t2v, &m->full_t2v_packed, m->precision, m->full_cache, d->t2v_attrs + a * t2v->nattrs,
-                         texts ? texts + a : NULL, b - a, vecs, scratch, NULL, NULL, NULL);
-        parser_fast_project(pn, &m->full_parser_packed, vecs + (c0 - a) * t2v->width, c1 - c0, proj + c0 * pn->nI);
-        if (tag) softmax_argmax(&m->tagger.out, vecs + (c0 - a) * t2v->width, c1 - c0, tag_scores, d->tag_ids + c0);
+        parser_fast_project(pn, &m->full_parser_packed, vecs + c0 * t2v->width, c1 - c0, proj + c0 * pn->nI);
+        if (tag) softmax_argmax(&m->tagger.out, vecs + c0 * t2v->width, c1 - c0, tag_scores, d->tag_ids + c0);
     }
 
     /* greedy arc-eager decoding */

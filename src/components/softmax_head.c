@@ -87,40 +87,49 @@ nerd_status head_register(nerd_model *m, const spacy_config *c, const char *dir,
 #define HEAD_MIN_CONTEXT 8  /* tokens each side of a chunk, beyond the encoder's receptive field */
 
 /* The heads of `which` that read tok2vec t2v (the shared one when own is NULL, else the one head
- * own), over the doc in chunks: its rows, each head's scores, and the head's consume. */
+ * own), over the doc in chunks: its rows (the shared tok2vec's computed once per document, a
+ * head's own run here over each chunk with the encoder's context), each head's scores, and the
+ * head's consume. */
 static nerd_status run_tok2vec(const nerd_model *m, nerd_doc *d, const model_head *own, unsigned which,
                                double deadline)
 {
     const size_t n = d->ntoks;
     const t2v_net *t2v = own ? &own->h.t2v : &m->t2v;
-    const t2v_packed *pk = own ? &own->h.t2v_packed : &m->full_t2v_packed;
-    const int *cols = own ? own->h.t2v_attr : m->t2v_attr;
-    embed_cache *cache = own ? NULL : m->full_cache;
+    const float *shared = NULL;
+    if (!own) {
+        nerd_status s = tok2vec_shared_rows(m, d, deadline, &shared);
+        if (s != NERD_OK) return s;
+    }
     const size_t rf = (size_t)t2v->depth * t2v->window;
     const size_t context = rf + 1 > HEAD_MIN_CONTEXT ? rf + 1 : HEAD_MIN_CONTEXT, span = HEAD_CHUNK + 2 * context;
     size_t max_nO = 0;
     for (int k = 0; k < m->nheads; k++)
         if (m->heads[k].h.out.nO > (int)max_nO) max_nO = (size_t)m->heads[k].h.out.nO;
-    const size_t f_scratch = t2v_fast_scratch_floats(t2v, span), f_vecs = span * t2v->width;
+    const size_t f_scratch = shared ? 0 : t2v_fast_scratch_floats(t2v, span), f_vecs = shared ? 0 : span * t2v->width;
     const size_t need = f_scratch + f_vecs + HEAD_CHUNK * max_nO + max_nO + 64;
-    if (grow_array((void **)&d->work, &d->workcap, need, sizeof(float)) ||
-        grow_array((void **)&d->head_attrs, &d->head_attrcap, n * t2v->nattrs + 1, sizeof *d->head_attrs) ||
-        tok2vec_gather(d, cols, t2v->nattrs, d->head_attrs))
-        return NERD_ERR_NOMEM;
-    int failed;
-    const t2v_text *texts = tok2vec_texts(d, t2v, cols, &failed);
-    if (failed) return NERD_ERR_NOMEM;
+    if (grow_array((void **)&d->work, &d->workcap, need, sizeof(float))) return NERD_ERR_NOMEM;
+    const t2v_text *texts = NULL;
+    if (own) {
+        int failed;
+        if (grow_array((void **)&d->head_attrs, &d->head_attrcap, n * t2v->nattrs + 1, sizeof *d->head_attrs) ||
+            tok2vec_gather(d, own->h.t2v_attr, t2v->nattrs, d->head_attrs))
+            return NERD_ERR_NOMEM;
+        texts = tok2vec_texts(d, t2v, own->h.t2v_attr, &failed);
+        if (failed) return NERD_ERR_NOMEM;
+    }
     float *scratch = d->work, *vecs = scratch + f_scratch, *scores = vecs + f_vecs, *spare = scores + HEAD_CHUNK * max_nO;
     for (size_t c0 = 0; c0 < n; c0 += HEAD_CHUNK) {
         if (deadline_passed(deadline)) return NERD_ERR_DEADLINE; /* between chunks of rows */
         size_t c1 = c0 + HEAD_CHUNK < n ? c0 + HEAD_CHUNK : n;
         size_t a = c0 > context ? c0 - context : 0, b = c1 + context < n ? c1 + context : n;
-        t2v_fast_forward(t2v, pk, m->precision, cache, d->head_attrs + a * t2v->nattrs, texts ? texts + a : NULL, b - a,
-                         vecs, scratch, NULL, NULL, NULL);
+        const float *rows = shared ? shared + c0 * t2v->width : vecs + (c0 - a) * t2v->width;
+        if (own)
+            t2v_fast_forward(t2v, &own->h.t2v_packed, m->precision, NULL, d->head_attrs + a * t2v->nattrs,
+                             texts ? texts + a : NULL, b - a, vecs, scratch, NULL, NULL, NULL);
         for (int k = 0; k < m->nheads; k++) {
             const model_head *mh = &m->heads[k];
             if (!(which & mh->kind) || (own ? mh != own : !mh->h.listens)) continue;
-            softmax_scores(&mh->h.out, vecs + (c0 - a) * t2v->width, c1 - c0, scores);
+            softmax_scores(&mh->h.out, rows, c1 - c0, scores);
             nerd_status s = mh->consume(m, d, c0, c1 - c0, scores, spare);
             if (s != NERD_OK) return s;
         }

@@ -1,8 +1,10 @@
-/* tok2vec.c - spaCy's tok2vec factory: the shared tok2vec its listeners (the parser, the ner)
- * read, and the input attributes of any tok2vec, gathered per token from the doc. */
+/* tok2vec.c - spaCy's tok2vec factory: the shared tok2vec its listeners (the parser, the ner,
+ * the softmax heads) read, computed once per document, and the input attributes of any tok2vec,
+ * gathered per token from the doc. */
 #include "pipeline/engine.h"
 #include "text/hash.h"
 #include "text/pystr.h"
+#include "util/deadline.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -123,4 +125,46 @@ const t2v_text *tok2vec_texts(nerd_doc *d, const t2v_net *net, const int *cols, 
 oom:
     *failed = 1;
     return NULL;
+}
+
+/* The shared tok2vec runs over chunks of rows so that its workspace stays bounded: the encoder
+ * sees `context` extra tokens each side of a chunk (more than its receptive field, depth x
+ * window), so the rows kept are those a whole-document pass computes. */
+#define SHARED_CHUNK 2048
+#define SHARED_MIN_CONTEXT 8
+
+nerd_status tok2vec_shared_rows(const nerd_model *m, nerd_doc *d, double deadline, const float **rows)
+{
+    const size_t n = d->ntoks;
+    const t2v_net *t2v = &m->t2v;
+    const size_t width = (size_t)t2v->width;
+    *rows = d->t2v_rows;
+    if (d->has_t2v_rows) return NERD_OK;
+    const size_t rf = (size_t)t2v->depth * t2v->window;
+    const size_t context = rf + 1 > SHARED_MIN_CONTEXT ? rf + 1 : SHARED_MIN_CONTEXT;
+    const size_t span = SHARED_CHUNK + 2 * context, f_scratch = t2v_fast_scratch_floats(t2v, span);
+    /* the chunk's rows go to the output itself when none before it is overwritten (the first
+     * chunk: the whole of a short document), else through vecs */
+    const size_t need = f_scratch + (n > SHARED_CHUNK ? span * width : 0) + 64;
+    if (grow_array((void **)&d->t2v_rows, &d->t2v_rowcap, n * width + 1, sizeof(float)) ||
+        grow_array((void **)&d->t2v_attrs, &d->t2v_attrcap, n * t2v->nattrs + 1, sizeof *d->t2v_attrs) ||
+        grow_array((void **)&d->work, &d->workcap, need, sizeof(float)) ||
+        tok2vec_gather(d, m->t2v_attr, t2v->nattrs, d->t2v_attrs))
+        return NERD_ERR_NOMEM;
+    int failed;
+    const t2v_text *texts = tok2vec_texts(d, t2v, m->t2v_attr, &failed);
+    if (failed) return NERD_ERR_NOMEM;
+    float *scratch = d->work, *vecs = scratch + f_scratch;
+    for (size_t c0 = 0; c0 < n; c0 += SHARED_CHUNK) {
+        if (deadline_passed(deadline)) return NERD_ERR_DEADLINE; /* between chunks of rows */
+        size_t c1 = c0 + SHARED_CHUNK < n ? c0 + SHARED_CHUNK : n;
+        size_t a = c0 > context ? c0 - context : 0, b = c1 + context < n ? c1 + context : n;
+        float *out = a == c0 ? d->t2v_rows + c0 * width : vecs;
+        t2v_fast_forward(t2v, &m->full_t2v_packed, m->precision, m->full_cache, d->t2v_attrs + a * t2v->nattrs,
+                         texts ? texts + a : NULL, b - a, out, scratch, NULL, NULL, NULL);
+        if (out == vecs) memcpy(d->t2v_rows + c0 * width, vecs + (c0 - a) * width, (c1 - c0) * width * sizeof(float));
+    }
+    *rows = d->t2v_rows;
+    d->has_t2v_rows = 1;
+    return NERD_OK;
 }

@@ -612,6 +612,7 @@ void nerd_doc_free(nerd_doc *d)
     key_cache_free(&d->words);
     free(d->work);
     free(d->ents);
+    free(d->t2v_rows);
     free(d->t2v_attrs);
     free(d->ner_attrs);
     buf_free(&d->lower);
@@ -699,6 +700,7 @@ static nerd_status tokenize_until(const nerd_model *m, nerd_doc *d, const char *
     d->nrents = 0;
     d->has_sents = 0;
     d->heads_ran = 0;
+    d->has_t2v_rows = 0;
     d->has_doc = 0;
     d->nchunks = 0;
     if (len > NERD_MAX_TEXT_BYTES) return NERD_ERR_TOO_LONG;

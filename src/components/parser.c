@@ -114,7 +114,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
     const int tag = doc && m->tagger.nlabels > 0; /* the tagger reads the same tok2vec pass */
     const size_t f_tags = tag ? softmax_scratch_floats(&m->tagger.out, PARSE_CHUNK) : 0;
     const size_t need = f_scratch + f_vecs + f_proj + f_table + f_side + pn->nO + (size_t)pn->nclasses + f_tags + 64;
-    const size_t nints = ae_state_ints(n) + ae_annotate_ints(n), nbytes = ae_state_bytes(n) + (size_t)pn->nclasses;
+    const size_t nints = ae_state_ints(n) + ae_annotate_ints(n), nbytes = ae_state_bytes(n);
     if ((tag && grow_array((void **)&d->tag_ids, &d->tagcap, n + 1, sizeof *d->tag_ids)) ||
         grow_array((void **)&d->t2v_attrs, &d->t2v_attrcap, n * t2v->nattrs + 1, sizeof *d->t2v_attrs) ||
         grow_array((void **)&d->pwork, &d->pworkcap, need, sizeof(float)) ||
@@ -131,7 +131,6 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
     float *scratch = d->pwork, *vecs = scratch + f_scratch, *proj = vecs + f_vecs, *table = proj + f_proj;
     float *side = table + f_table, *hidden = side + f_side, *scores = hidden + pn->nO;
     float *tag_scores = scores + pn->nclasses;
-    uint8_t *valid = d->pbytes + ae_state_bytes(n);
 
     /* the shared tok2vec, chunk by chunk, straight into the projection the parser reads */
     if (tok2vec_gather(d, m->t2v_attr, t2v->nattrs, d->t2v_attrs)) return NERD_ERR_NOMEM;
@@ -174,7 +173,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
             }
         }
         parser_fast_step_rows(pn, &m->full_parser_packed, rows, hidden, scores);
-        int best = st.steps < max_steps ? ae_choose(mv, &st, scores, valid) : -1;
+        int best = st.steps < max_steps ? ae_choose(mv, &st, scores, NULL) : -1;
         ae_apply(mv, &st, best);
     }
     ae_annotate(mv, &st, d->space, d->heads, d->deps, d->sent_starts, d->pints + ae_state_ints(n));

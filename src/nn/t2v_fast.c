@@ -400,21 +400,21 @@ STEP_HIDDEN(step_hidden_512, KN_512_TARGET, __m512, 16, _mm512_loadu_ps, _mm512_
             _mm512_max_ps)
 
 /* The upper layer's bias, scores[c] += b[c], a vector at a time (gcc -O2 keeps the plain loop
- * scalar: a fifth of the step's instructions). The same addition per element, so the same bits. */
+ * scalar: a fifth of the step's instructions), the last partial vector one by one (masked
+ * stores would make the choice's loads of the scores wait). The same addition per element, so
+ * the same bits. */
 __attribute__((target(KN_512_TARGET))) static void add_bias_512(float *scores, const float *b, int n)
 {
     int c = 0;
     for (; c + 16 <= n; c += 16) _mm512_storeu_ps(scores + c, _mm512_add_ps(_mm512_loadu_ps(scores + c), _mm512_loadu_ps(b + c)));
-    const __mmask16 tail = (__mmask16)((1u << (n - c)) - 1);
-    _mm512_mask_storeu_ps(scores + c, tail, _mm512_add_ps(_mm512_maskz_loadu_ps(tail, scores + c), _mm512_maskz_loadu_ps(tail, b + c)));
+    for (; c < n; c++) scores[c] += b[c];
 }
 
 __attribute__((target("avx2"))) static void add_bias_avx2(float *scores, const float *b, int n)
 {
     int c = 0;
     for (; c + 8 <= n; c += 8) _mm256_storeu_ps(scores + c, _mm256_add_ps(_mm256_loadu_ps(scores + c), _mm256_loadu_ps(b + c)));
-    const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    _mm256_maskstore_ps(scores + c, tail, _mm256_add_ps(_mm256_maskload_ps(scores + c, tail), _mm256_maskload_ps(b + c, tail)));
+    for (; c < n; c++) scores[c] += b[c];
 }
 #endif
 

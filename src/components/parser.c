@@ -113,7 +113,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
     const int tag = doc && m->tagger.nlabels > 0; /* the tagger reads the same tok2vec rows */
     const size_t f_tags = tag ? softmax_scratch_floats(&m->tagger.out, PARSE_CHUNK) : 0;
     const size_t need = f_proj + f_table + f_side + pn->nO + (size_t)pn->nclasses + f_tags + 64;
-    const size_t nints = ae_state_ints(n) + ae_annotate_ints(n), nbytes = ae_state_bytes(n) + (size_t)pn->nclasses;
+    const size_t nints = ae_state_ints(n) + ae_annotate_ints(n), nbytes = ae_state_bytes(n);
     if ((tag && grow_array((void **)&d->tag_ids, &d->tagcap, n + 1, sizeof *d->tag_ids)) ||
         grow_array((void **)&d->pwork, &d->pworkcap, need, sizeof(float)) ||
         grow_array((void **)&d->pints, &d->pintscap, nints + 1, sizeof(int)) ||
@@ -129,7 +129,6 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
     float *proj = d->pwork, *table = proj + f_proj;
     float *side = table + f_table, *hidden = side + f_side, *scores = hidden + pn->nO;
     float *tag_scores = scores + pn->nclasses;
-    uint8_t *valid = d->pbytes + ae_state_bytes(n);
 
     /* the shared tok2vec's rows, chunk by chunk, into the projection the parser reads */
     for (size_t c0 = 0; c0 < n; c0 += PARSE_CHUNK) {
@@ -165,7 +164,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
             }
         }
         parser_fast_step_rows(pn, &m->full_parser_packed, rows, hidden, scores);
-        int best = st.steps < max_steps ? ae_choose(mv, &st, scores, valid) : -1;
+        int best = st.steps < max_steps ? ae_choose(mv, &st, scores, NULL) : -1;
         ae_apply(mv, &st, best);
     }
     ae_annotate(mv, &st, d->space, d->heads, d->deps, d->sent_starts, d->pints + ae_state_ints(n));

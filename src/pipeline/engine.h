@@ -34,6 +34,7 @@
  *   transition/  transition systems and greedy decoding
  *     biluo.c         the ner's BILUO system
  *     arc_eager.c     the parser's arc-eager system: heads, labels, sentence starts
+ *     choose.c        a step's class: the first highest-scoring valid one, from a bitset (vectorized)
  *   components/  one file per spaCy factory nerd computes, and their architectures
  *     arch.c          config.cfg's architecture sections (Tok2Vec, encoders, TransitionBasedParser)
  *     ner.c           the ner: its config, weights and run (own tok2vec or a listener)

@@ -1,5 +1,6 @@
 #include "transition/arc_eager.h"
 #include "modelfile/moves_file.h"
+#include "transition/choose.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,7 +138,10 @@ nerd_status ae_load(ae_moves *mv, const char *path, char *err, size_t errlen)
         mv->base[i] = (int16_t)b;
         mv->head[i] = (int16_t)h;
     }
-    rc = NERD_OK;
+    rc = ae_moves_index(mv);
+    if (rc == NERD_ERR_NOMEM) goto oom;
+    if (rc != NERD_OK)
+        snprintf(err, errlen, "%s: %d classes, more than the %d nerd takes", path, mv->nclasses, CHOOSE_MAX_CLASSES);
     goto out;
 oom:
     snprintf(err, errlen, "%s: out of memory", path);
@@ -148,12 +152,33 @@ out:
     return rc;
 }
 
+nerd_status ae_moves_index(ae_moves *mv)
+{
+    free(mv->move_mask);
+    free(mv->subtok_mask);
+    mv->move_mask = mv->subtok_mask = NULL;
+    if (mv->nclasses > CHOOSE_MAX_CLASSES) return NERD_ERR_FORMAT;
+    const size_t nw = CHOOSE_WORDS(mv->nclasses);
+    mv->move_mask = calloc(AE_NMOVES * nw + 1, sizeof *mv->move_mask);
+    mv->subtok_mask = calloc(nw + 1, sizeof *mv->subtok_mask);
+    if (!mv->move_mask || !mv->subtok_mask) return NERD_ERR_NOMEM;
+    for (int c = 0; c < mv->nclasses; c++) {
+        const ae_class *k = &mv->classes[c];
+        if (k->move < AE_NMOVES) choose_mask_set(mv->move_mask + k->move * nw, c);
+        if (k->label >= 0 && k->label == mv->subtok_label && (k->move == AE_LEFT || k->move == AE_RIGHT))
+            choose_mask_set(mv->subtok_mask, c);
+    }
+    return NERD_OK;
+}
+
 void ae_free(ae_moves *mv)
 {
     moves_labels_free(mv->labels, mv->nlabels);
     free(mv->base);
     free(mv->head);
     free(mv->classes);
+    free(mv->move_mask);
+    free(mv->subtok_mask);
     memset(mv, 0, sizeof *mv);
 }
 
@@ -241,40 +266,31 @@ void ae_features(const ae_state *st, int nfeats, int *f)
     f[7] = nth_child(st, st->rtop, s0, 1);
 }
 
-static int move_valid(const ae_state *st, int move)
+/* Which moves the state allows, each as a word of all ones or zero (a mask of its classes). */
+static void valid_moves(const ae_state *st, uint64_t on[AE_NMOVES])
 {
-    int b0 = ae_B(st, 0);
-    switch (move) {
-    case AE_SHIFT:
-        if (st->depth == 0) return 1;
-        return buffer_length(st) >= 2 && !is_sent_start(st, b0) && !st->unshiftable[b0];
-    case AE_REDUCE:
-        return st->depth > 0;
-    case AE_LEFT:
-    case AE_RIGHT:
-        return st->depth > 0 && buffer_length(st) > 0 && !is_sent_start(st, b0);
-    case AE_BREAK: {
-        int b1 = ae_B(st, 1);
-        return buffer_length(st) >= 2 && b1 == b0 + 1 && !is_sent_start(st, b1);
-    }
-    }
-    return 0;
+    const int b0 = ae_B(st, 0), b1 = ae_B(st, 1), blen = buffer_length(st), b0_starts = is_sent_start(st, b0);
+    on[AE_SHIFT] = -(uint64_t)(st->depth == 0 || (blen >= 2 && !b0_starts && !st->unshiftable[b0]));
+    on[AE_REDUCE] = -(uint64_t)(st->depth > 0);
+    on[AE_LEFT] = on[AE_RIGHT] = -(uint64_t)(st->depth > 0 && blen > 0 && !b0_starts);
+    on[AE_BREAK] = -(uint64_t)(blen >= 2 && b1 == b0 + 1 && !is_sent_start(st, b1));
 }
 
 int ae_choose(const ae_moves *mv, const ae_state *st, const float *scores, uint8_t *valid)
 {
-    int by_move[AE_NMOVES];
-    for (int m = 0; m < AE_NMOVES; m++) by_move[m] = move_valid(st, m);
-    int best = -1;
-    for (int c = 0; c < mv->nclasses; c++) {
-        const ae_class *k = &mv->classes[c];
-        int v = by_move[k->move];
-        if (v && k->label >= 0 && k->label == mv->subtok_label && (k->move == AE_LEFT || k->move == AE_RIGHT))
-            v = ae_S(st, 0) == ae_B(st, 0) - 1; /* subtok arcs only join neighbours */
-        valid[c] = (uint8_t)v;
-        if (v && (best < 0 || scores[c] > scores[best])) best = c; /* first max on ties */
+    /* the state's moves once, then per word of the bitset the classes of those moves; the
+     * subtok arcs only join neighbours */
+    uint64_t on[AE_NMOVES], mask[CHOOSE_MAX_WORDS];
+    valid_moves(st, on);
+    const uint64_t subtok_off = ae_S(st, 0) == ae_B(st, 0) - 1 ? 0 : ~(uint64_t)0;
+    const size_t nw = CHOOSE_WORDS(mv->nclasses);
+    for (size_t w = 0; w < nw; w++) {
+        uint64_t v = 0;
+        for (int m = 0; m < AE_NMOVES; m++) v |= mv->move_mask[m * nw + w] & on[m];
+        mask[w] = v & ~(mv->subtok_mask[w] & subtok_off);
     }
-    return best;
+    if (valid) choose_mask_bytes(mask, mv->nclasses, valid);
+    return choose_best(scores, mask, mv->nclasses);
 }
 
 static void push(ae_state *st)

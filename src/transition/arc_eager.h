@@ -27,11 +27,18 @@ typedef struct {
     ae_class *classes;    /* in the output layer's order */
     int root_label;       /* "ROOT", given to every token the parser leaves without a head */
     int subtok_label;     /* "subtok" (own validity), or -1 */
+    /* the classes as bitsets (choose.h), built once by ae_moves_index: per move its classes
+     * (AE_NMOVES x CHOOSE_WORDS(nclasses) words), and the subtok arcs (Left and Right) */
+    uint64_t *move_mask, *subtok_mask;
 } ae_moves;
 
 /* Reads parser/moves. NERD_OK, or the cause (modelfile/modelfile.h) with a message naming the file. */
 nerd_status ae_load(ae_moves *mv, const char *path, char *err, size_t errlen);
 void ae_free(ae_moves *mv);
+/* Builds the bitsets from classes, nclasses and subtok_label (ae_load calls it; a caller that
+ * fills the table itself calls it after). NERD_OK, NERD_ERR_NOMEM, or NERD_ERR_FORMAT for more
+ * than CHOOSE_MAX_CLASSES classes. */
+nerd_status ae_moves_index(ae_moves *mv);
 /* The index of a label, added to the table when new; -2 out of memory. */
 int ae_label(ae_moves *mv, const char *s, size_t n);
 /* "S", "L-nsubj", "B-ROOT" ... into buf. */
@@ -68,7 +75,8 @@ int ae_S(const ae_state *st, int i);
  * B0, B1, S0, S1, S2, L(S0,1), R(S0,1), L(B0,1), R(S0,2), L(S1,1), L(S1,2), R(S1,1), R(S1,2).
  * L(h,k)/R(h,k) is h's k-th newest left/right child. -1 selects the pad row. */
 void ae_features(const ae_state *st, int nfeats, int *feats);
-/* Marks valid classes and returns the first highest-scoring valid one, or -1. */
+/* The first highest-scoring valid class, or -1 (choose.h says exactly which, NaN included).
+ * valid (nclasses bytes, or NULL when not wanted) gets 1 for each valid class, 0 for the rest. */
 int ae_choose(const ae_moves *mv, const ae_state *st, const float *scores, uint8_t *valid);
 /* Applies class c; c < 0 ends the parse (spaCy's force_final). */
 void ae_apply(const ae_moves *mv, ae_state *st, int c);

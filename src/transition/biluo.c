@@ -1,5 +1,6 @@
 #include "transition/biluo.h"
 #include "modelfile/moves_file.h"
+#include "transition/choose.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,10 @@ nerd_status biluo_load(biluo_moves *mv, const char *path, char *err, size_t errl
             mv->classes[mv->nclasses++] = (biluo_class){(uint8_t)kind, (int16_t)li};
         }
     }
-    rc = NERD_OK;
+    rc = biluo_moves_index(mv);
+    if (rc == NERD_ERR_NOMEM) goto oom;
+    if (rc != NERD_OK)
+        snprintf(err, errlen, "%s: %d classes, more than the %d nerd takes", path, mv->nclasses, CHOOSE_MAX_CLASSES);
     goto out;
 oom:
     snprintf(err, errlen, "%s: out of memory", path);
@@ -45,10 +49,62 @@ out:
     return rc;
 }
 
+static void free_index(biluo_moves *mv)
+{
+    free(mv->kind_mask);
+    free(mv->il_start);
+    free(mv->il_class);
+    mv->kind_mask = NULL;
+    mv->il_start = mv->il_class = NULL;
+}
+
+nerd_status biluo_moves_index(biluo_moves *mv)
+{
+    free_index(mv);
+    if (mv->nclasses > CHOOSE_MAX_CLASSES) return NERD_ERR_FORMAT;
+    const size_t nw = CHOOSE_WORDS(mv->nclasses);
+    mv->label_lo = mv->label_hi = 0;
+    for (int c = 0; c < mv->nclasses; c++) {
+        const int l = mv->classes[c].label;
+        if (!c || l < mv->label_lo) mv->label_lo = l;
+        if (!c || l > mv->label_hi) mv->label_hi = l;
+    }
+    const size_t nl = (size_t)(mv->label_hi - mv->label_lo + 1);
+    mv->kind_mask = calloc((BILUO_O + 1) * nw + 1, sizeof *mv->kind_mask);
+    mv->il_start = calloc(nl + 1, sizeof *mv->il_start);
+    mv->il_class = malloc(((size_t)mv->nclasses + 1) * sizeof *mv->il_class);
+    if (!mv->kind_mask || !mv->il_start || !mv->il_class) {
+        free_index(mv);
+        return NERD_ERR_NOMEM;
+    }
+    /* B and U need a label (the hidden "U-" is never valid without presets); I and L take the
+     * open entity's label: a list per label, counted, then filled in class order */
+    for (int c = 0; c < mv->nclasses; c++) {
+        const biluo_class *k = &mv->classes[c];
+        if (k->kind == BILUO_O || ((k->kind == BILUO_B || k->kind == BILUO_U) && k->label >= 0))
+            choose_mask_set(mv->kind_mask + k->kind * nw, c);
+        if (k->kind == BILUO_I || k->kind == BILUO_L) mv->il_start[k->label - mv->label_lo + 1]++;
+    }
+    for (size_t l = 0; l < nl; l++) mv->il_start[l + 1] += mv->il_start[l];
+    int *fill = calloc(nl, sizeof *fill);
+    if (!fill) {
+        free_index(mv);
+        return NERD_ERR_NOMEM;
+    }
+    for (int c = 0; c < mv->nclasses; c++) {
+        const biluo_class *k = &mv->classes[c];
+        const int l = k->label - mv->label_lo;
+        if (k->kind == BILUO_I || k->kind == BILUO_L) mv->il_class[mv->il_start[l] + fill[l]++] = c;
+    }
+    free(fill);
+    return NERD_OK;
+}
+
 void biluo_free(biluo_moves *mv)
 {
     moves_labels_free(mv->labels, mv->nlabels);
     free(mv->classes);
+    free_index(mv);
     memset(mv, 0, sizeof *mv);
 }
 
@@ -121,30 +177,36 @@ int biluo_choose(const biluo_moves *mv, const biluo_state *st, size_t n, const u
      * token being labelled, an entity open from open_start with open_label: B needs a next
      * token for its L, no sentence start inside and no whitespace; I continues the open
      * entity's label with a next token; L ends it; U and O need none open, U no whitespace.
-     * The state's part once per step (it was once per class: most of a transition's own
-     * instructions), then per class its kind's entry and its label's condition. A doc with
-     * preset entities (an entity_ruler before the ner) takes is_valid's full rules instead. */
+     * The state's part once per step, as a mask per kind over its classes' bitset, then the I
+     * and L classes of the open label. A doc with preset entities (an entity_ruler before the
+     * ner) takes is_valid's full rules class by class instead. */
     const size_t i = st->i;
-    const int open = st->open_start >= 0, has_next = i + 1 < n;
-    const int next_starts_sent = has_next && sent_start && sent_start[i + 1], space = is_space[i];
-    uint8_t kind_ok[BILUO_O + 1] = {0};
-    kind_ok[BILUO_B] = (uint8_t)(!open && has_next && !next_starts_sent && !space);
-    kind_ok[BILUO_I] = (uint8_t)(open && has_next && !next_starts_sent);
-    kind_ok[BILUO_L] = (uint8_t)open;
-    kind_ok[BILUO_U] = (uint8_t)(!open && !space);
-    kind_ok[BILUO_O] = (uint8_t)!open;
-    int best = -1;
-    for (int c = 0; c < mv->nclasses; c++) {
-        const biluo_class *k = &mv->classes[c];
-        if (preset) {
-            valid[c] = (uint8_t)is_valid(k, i, n, st->open_start, st->open_label, is_space, sent_start, preset);
-        } else {
-            const int label_ok = k->kind == BILUO_I || k->kind == BILUO_L ? k->label == st->open_label
-                                                                           : k->kind == BILUO_O || k->label >= 0;
-            valid[c] = (uint8_t)(k->kind <= BILUO_O && kind_ok[k->kind] && label_ok);
+    const size_t nw = CHOOSE_WORDS(mv->nclasses);
+    uint64_t mask[CHOOSE_MAX_WORDS];
+    if (preset) {
+        memset(mask, 0, nw * sizeof *mask);
+        for (int c = 0; c < mv->nclasses; c++)
+            if (is_valid(&mv->classes[c], i, n, st->open_start, st->open_label, is_space, sent_start, preset))
+                choose_mask_set(mask, c);
+    } else {
+        const int open = st->open_start >= 0, has_next = i + 1 < n;
+        const int next_starts_sent = has_next && sent_start && sent_start[i + 1], space = is_space[i];
+        const uint64_t on_b = -(uint64_t)(!open && has_next && !next_starts_sent && !space);
+        const uint64_t on_u = -(uint64_t)(!open && !space), on_o = -(uint64_t)!open;
+        const uint64_t *kb = mv->kind_mask + BILUO_B * nw, *ku = mv->kind_mask + BILUO_U * nw,
+                       *ko = mv->kind_mask + BILUO_O * nw;
+        for (size_t w = 0; w < nw; w++) mask[w] = (kb[w] & on_b) | (ku[w] & on_u) | (ko[w] & on_o);
+        const int ok_i = open && has_next && !next_starts_sent, ok_l = open;
+        if ((ok_i || ok_l) && st->open_label >= mv->label_lo && st->open_label <= mv->label_hi) {
+            const int l = st->open_label - mv->label_lo;
+            for (int j = mv->il_start[l]; j < mv->il_start[l + 1]; j++) {
+                const int c = mv->il_class[j];
+                if (mv->classes[c].kind == BILUO_I ? ok_i : ok_l) choose_mask_set(mask, c);
+            }
         }
-        if (valid[c] && (best < 0 || scores[c] > scores[best])) best = c; /* first max on ties */
     }
+    if (valid) choose_mask_bytes(mask, mv->nclasses, valid);
+    int best = choose_best(scores, mask, mv->nclasses);
     /* the classes spaCy adds for a preset label the ner lacks, at the tokens that preset */
     static const uint8_t added_kinds[] = {BILUO_B, BILUO_I, BILUO_L, BILUO_U};
     for (size_t k = 0; best < 0 && preset && k < sizeof added_kinds; k++) {

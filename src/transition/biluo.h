@@ -22,12 +22,22 @@ typedef struct {
     char **labels;        /* entity labels in the order of their B- classes */
     int nclasses;
     biluo_class *classes; /* in the output layer's order */
+    /* the classes as bitsets (choose.h), built once by biluo_moves_index: per kind its classes
+     * ((BILUO_O + 1) x CHOOSE_WORDS(nclasses) words; of B and U only those with a label), and
+     * per label l the I and L classes of that label, il_class[il_start[l - label_lo] ..
+     * il_start[l - label_lo + 1]) for label_lo <= l <= label_hi */
+    uint64_t *kind_mask;
+    int label_lo, label_hi, *il_start, *il_class;
 } biluo_moves;
 
 /* Reads ner/moves (msgpack {"moves": JSON {action id: {label: freq}}}). NERD_OK, or the cause
  * (modelfile/modelfile.h) with a message naming the file. */
 nerd_status biluo_load(biluo_moves *mv, const char *path, char *err, size_t errlen);
 void biluo_free(biluo_moves *mv);
+/* Builds the bitsets from classes and nclasses (biluo_load calls it; a caller that fills the
+ * table itself calls it after). NERD_OK, NERD_ERR_NOMEM, or NERD_ERR_FORMAT for more than
+ * CHOOSE_MAX_CLASSES classes. */
+nerd_status biluo_moves_index(biluo_moves *mv);
 /* "B-ORG", "U-", "O" ... into buf. */
 const char *biluo_class_name(const biluo_moves *mv, int c, char *buf, size_t len);
 
@@ -65,8 +75,10 @@ typedef struct {
  * BILUO_PRESET_MOVE(kind) for such a move; its entities have the label BILUO_PRESET_UNKNOWN. */
 #define BILUO_PRESET_MOVE(kind) (-16 - (int)(kind))
 
-/* Marks valid classes and returns the first highest-scoring valid one, a BILUO_PRESET_MOVE, or
- * -1 when no move is valid (spaCy then forces the state to its end). preset: n entries, or NULL. */
+/* The first highest-scoring valid class (choose.h says exactly which, NaN included), a
+ * BILUO_PRESET_MOVE, or -1 when no move is valid (spaCy then forces the state to its end).
+ * preset: n entries, or NULL. valid (nclasses bytes, or NULL when not wanted) gets 1 for each
+ * valid class of the table, 0 for the rest. */
 int biluo_choose(const biluo_moves *mv, const biluo_state *st, size_t n, const uint8_t *is_space,
                  const uint8_t *sent_start, const biluo_preset *preset, const float *scores, uint8_t *valid);
 /* Applies class c, appending a finished entity to ents; advances st->i. c = -1 ends the

@@ -68,9 +68,15 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
 {
     const size_t n = d->ntoks;
     const t2v_net *t2v = m->ner_listens ? &m->t2v : &m->ner_t2v;
+    const t2v_packed *t2v_pk = m->ner_listens ? &m->full_t2v_packed : &m->ner_t2v_packed;
+    embed_cache *cache = m->ner_listens ? m->full_cache : m->ner_cache;
+    const int *cols = m->ner_listens ? m->t2v_attr : m->ner_t2v_attr;
     const parser_net *pn = &m->ner_net;
-    const float *shared = NULL; /* the shared tok2vec's rows, when the ner listens */
-    if (m->ner_listens) {
+    /* a listener reads the shared tok2vec's rows when the parser computed them or a component
+     * after it will read them; else (the ner pipeline) it streams the same rows chunk by chunk,
+     * so that a long document's rows are not all held for one reader */
+    const float *shared = NULL;
+    if (m->ner_listens && (d->has_t2v_rows || d->t2v_rows_after_ner)) {
         nerd_status s = tok2vec_shared_rows(m, d, deadline, &shared);
         if (s != NERD_OK) return s;
     }
@@ -89,14 +95,14 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
     const uint64_t *attrs = d->attrs;
     const t2v_text *texts = NULL;
     if (!shared) {
-        if (!m->ner_t2v_direct) {
+        if (m->ner_listens || !m->ner_t2v_direct) {
             if (grow_array((void **)&d->ner_attrs, &d->ner_attrcap, n * t2v->nattrs + 1, sizeof *d->ner_attrs) ||
-                tok2vec_gather(d, m->ner_t2v_attr, t2v->nattrs, d->ner_attrs))
+                tok2vec_gather(d, cols, t2v->nattrs, d->ner_attrs))
                 return NERD_ERR_NOMEM;
             attrs = d->ner_attrs;
         }
         int failed;
-        texts = tok2vec_texts(d, t2v, m->ner_t2v_attr, &failed);
+        texts = tok2vec_texts(d, t2v, cols, &failed);
         if (failed) return NERD_ERR_NOMEM;
     }
     float *scratch = d->work, *vecs = scratch + f_scratch, *proj = vecs + f_vecs, *table = proj + f_proj;
@@ -112,8 +118,8 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
         size_t a = c0 > context ? c0 - context : 0, b = c1 + context < n ? c1 + context : n;
         const float *chunk_vecs = shared ? shared + c0 * t2v->width : vecs + (c0 - a) * t2v->width;
         if (!shared)
-            t2v_fast_forward(t2v, &m->ner_t2v_packed, m->precision, m->ner_cache, attrs + a * t2v->nattrs,
-                             texts ? texts + a : NULL, b - a, vecs, scratch, NULL, NULL, NULL);
+            t2v_fast_forward(t2v, t2v_pk, m->precision, cache, attrs + a * t2v->nattrs, texts ? texts + a : NULL,
+                             b - a, vecs, scratch, NULL, NULL, NULL);
         /* bf16's table in bf16 too, in the tok2vec's scratch (free again); int8 keeps the fp32
          * table: a bf16 one agrees as well with the 8-bit tok2vec (3 documents more on the real
          * model) and is 0.02 ms faster with AVX512_BF16, but where the CPU has VNNI without

@@ -743,6 +743,9 @@ nerd_status nerd_ner_until(const nerd_model *m, nerd_doc *d, const char *text, s
      * not depend on the entities (the attribute_ruler's patterns cannot read them) */
     const int doc_first = p != NERD_PIPELINE_NER && m->rulers_read_doc;
     nerd_status s = tokenize_until(m, d, text, len, deadline);
+    /* the doc pipeline's softmax heads after the ner read the shared rows too: a listening ner
+     * keeps them for them, and otherwise streams through its chunks as its own tok2vec does */
+    d->t2v_rows_after_ner = p == NERD_PIPELINE_DOC && !doc_first;
     if (s == NERD_OK && parse) s = engine_parse(m, d, p == NERD_PIPELINE_DOC || doc_first, deadline);
     if (s == NERD_OK && senter) s = engine_heads(m, d, HEAD_SENTER, deadline);
     if (s != NERD_OK) return s;

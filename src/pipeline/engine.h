@@ -225,6 +225,7 @@ struct nerd_doc {
     float *t2v_rows;
     size_t t2v_rowcap;
     int has_t2v_rows;
+    int t2v_rows_after_ner;       /* a listener after the ner reads them (set per pipeline run) */
     /* the full pipeline: the parse and its workspace, grown like the rest */
     uint64_t *t2v_attrs;          /* ntoks x the shared tok2vec's columns */
     uint64_t *ner_attrs;          /* ntoks x the ner's tok2vec's columns, when not the doc's attrs */

@@ -734,6 +734,16 @@ TEST_T(listeners_read_one_tok2vec_pass, 120)
     const uint64_t ner = cache_lookups(m, d, text, len, NERD_PIPELINE_NER);
     const size_t n = nerd_doc_ntokens(d);
     CHECKF(n > 2048 && ner >= n && ner < n + 64, "ner pipeline: %llu lookups for %zu tokens", (unsigned long long)ner, n);
+    /* there the ner is the rows' only reader: it streams them chunk by chunk rather than holding
+     * the document's, and reading the held rows gives the same entities */
+    CHECK(!d->has_t2v_rows);
+    char *streamed = test_annotations(d);
+    const float *rows;
+    CHECK(tok2vec_shared_rows(m, d, 0, &rows) == NERD_OK && d->has_t2v_rows);
+    CHECK(engine_ner(m, d, NULL, NULL, 0) == NERD_OK);
+    char *from_rows = test_annotations(d);
+    CHECK(nerd_doc_nents(d) > 0 && !strcmp(streamed, from_rows));
+    free(streamed); free(from_rows);
     const uint64_t full = cache_lookups(m, d, text, len, NERD_PIPELINE_FULL);
     CHECKF(full == ner, "full pipeline: %llu lookups for %zu tokens", (unsigned long long)full, n);
     CHECK(cache_lookups(m, d, "Paris is nice.", 14, NERD_PIPELINE_FULL) == 4 && nerd_doc_ntokens(d) == 4);

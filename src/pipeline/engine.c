@@ -310,6 +310,21 @@ static void rulers_need_doc(nerd_model *m)
     }
 }
 
+/* $name as a cache's number of entries: the default when unset or empty; -1 when it is not a
+ * decimal number up to max (the model's loader refuses it, a document keeps the default). */
+static int env_entries(const char *name, unsigned long long dflt, unsigned long long max, unsigned long long *entries)
+{
+    const char *env = getenv(name);
+    char *end;
+    *entries = dflt;
+    if (!env || !*env) return 0;
+    unsigned long long v = strtoull(env, &end, 10);
+    if (*end || v > max) return -1;
+    *entries = v;
+    return 0;
+}
+
+
 nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, size_t errlen)
 {
     char path[4096];
@@ -395,12 +410,10 @@ nerd_model *nerd_model_load(const char *dir, nerd_status *status, char *err, siz
     cfg_free(cfg);
     rulers_need_doc(m);
     weights_checksum(m);
-    const char *cache_env = getenv("NERD_EMBED_CACHE");
-    char *end = NULL;
-    unsigned long long entries = cache_env && *cache_env ? strtoull(cache_env, &end, 10) : NERD_DEFAULT_CACHE;
-    if (end && (*end || entries > ((size_t)1 << 26)))
+    unsigned long long entries;
+    if (env_entries("NERD_EMBED_CACHE", NERD_DEFAULT_CACHE, (size_t)1 << 26, &entries))
         return load_fail(m, status, NERD_ERR_ARG, err, errlen,
-                         "$NERD_EMBED_CACHE=%s: expected a number of entries from 0 to %zu", cache_env,
+                         "$NERD_EMBED_CACHE=%s: expected a number of entries from 0 to %zu", getenv("NERD_EMBED_CACHE"),
                          (size_t)1 << 26);
     if (nerd_model_set_cache(m, (size_t)entries) != NERD_OK)
         return load_fail(m, status, NERD_ERR_NOMEM, err, errlen, "out of memory");
@@ -586,10 +599,9 @@ nerd_doc *nerd_doc_new(void)
 {
     nerd_doc *d = calloc(1, sizeof(nerd_doc));
     if (!d) return NULL;
-    const char *env = getenv("NERD_TOKEN_CACHE");
-    char *end;
-    unsigned long long entries = env && *env ? strtoull(env, &end, 10) : NERD_DEFAULT_TOKEN_CACHE;
-    if (env && *env && (*end || entries > NERD_MAX_TOKEN_CACHE)) entries = NERD_DEFAULT_TOKEN_CACHE;
+    unsigned long long entries;
+    if (env_entries("NERD_TOKEN_CACHE", NERD_DEFAULT_TOKEN_CACHE, NERD_MAX_TOKEN_CACHE, &entries))
+        entries = NERD_DEFAULT_TOKEN_CACHE; /* a document has no error to give: the default */
     nerd_doc_set_token_cache(d, (size_t)entries);
     return d;
 }

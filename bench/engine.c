@@ -448,7 +448,7 @@ static void print_cpu(void)
     for (int i = 0; i < KN_ISA_COUNT; i++)
         if (kn_isa_missing((kn_isa)i)) printf(" %s (%s);", kn_isa_name((kn_isa)i), kn_isa_missing((kn_isa)i));
         else if (i > (int)now) printf(" %s (NERD_ISA=%s);", kn_isa_name((kn_isa)i), kn_isa_name(now));
-    printf(" amx (%s)\n", kn_amx_missing());
+    printf("\n");
 }
 
 /* The reference sgemm is OpenBLAS's best for this CPU. Its kernels can be forced by

@@ -2,8 +2,9 @@
  * AVX2/FMA one, an AVX512_BF16 one for bf16, and portable C with fmaf (int8: AVX2 and C, exact
  * integer sums). All compute each element with the same operations in the same order, so they
  * give the same bits (except that AVX512_BF16 flushes denormals), and so does any grouping of
- * rows. The vector paths are compiled with target attributes and picked at run time: the build
- * works on any x86-64. */
+ * rows. AMX tiles (int8: the same exact sums and bits; bf16: TDPBF16PS's own summation order, so
+ * close but not the same bits) run at the amx level. The vector paths are compiled with target
+ * attributes and picked at run time: the build works on any x86-64. */
 #include "nn/kernels.h"
 
 #include <float.h>
@@ -11,6 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -54,11 +60,54 @@ enum {
     F_AVX512VNNI = 1 << 3,
     F_AVX512BF16 = 1 << 4,
     F_OS_AVX512 = 1 << 5,  /* the OS saves the AVX-512 state (XCR0 bits 5-7) */
-    F_AMXBF16 = 1 << 6,    /* AMX-TILE + AMX-BF16 with the tile state enabled: reported, no kernel */
+    F_AMX = 1 << 6,        /* AMX-TILE + AMX-INT8, the tile state enabled (XCR0) and granted (arch_prctl) */
+    F_AMXBF16 = 1 << 7,    /* and AMX-BF16 */
 };
 
 static unsigned cpu_features;
 static kn_isa isa_best, isa_now;
+/* why F_AMX is not set, for kn_isa_missing (the kernel's refusal carries its errno) */
+static char amx_why[128] = "not an x86-64 CPU";
+
+#ifdef KN_X86
+/* cpuid 7 EDX bits, XCR0 bits and the arch_prctl request of the AMX tile state */
+enum {
+    CPUID7_EDX_AMX_BF16 = 22,
+    CPUID7_EDX_AMX_TILE = 24,
+    CPUID7_EDX_AMX_INT8 = 25,
+    XCR0_XTILECFG = 17,
+    XCR0_XTILEDATA = 18,
+    ARCH_REQ_XCOMP_PERM = 0x1023,
+};
+
+/* 1 when the CPU has AMX-TILE and AMX-INT8, the OS saves the tile state (XCR0) and Linux lets
+ * this process use it: the tile data (8 KB) is not in a thread's state until the process asks,
+ * once, for all its threads and the children it forks. Else 0, with the reason in amx_why. */
+static int amx_granted(unsigned d7, unsigned xcr0)
+{
+    const unsigned tile_int8 = 1u << CPUID7_EDX_AMX_TILE | 1u << CPUID7_EDX_AMX_INT8;
+    const unsigned tile_state = 1u << XCR0_XTILECFG | 1u << XCR0_XTILEDATA;
+    if ((d7 & tile_int8) != tile_int8) {
+        snprintf(amx_why, sizeof amx_why, "CPU lacks AMX-TILE/AMX-INT8");
+        return 0;
+    }
+    if ((xcr0 & tile_state) != tile_state) {
+        snprintf(amx_why, sizeof amx_why, "OS has not enabled the AMX tile state (XCR0 bits 17-18)");
+        return 0;
+    }
+#if defined(__linux__) && defined(__x86_64__)
+    if (syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XCR0_XTILEDATA) != 0) {
+        snprintf(amx_why, sizeof amx_why, "the kernel refused the AMX tile state (arch_prctl ARCH_REQ_XCOMP_PERM: %s)",
+                 strerror(errno));
+        return 0;
+    }
+    return 1;
+#else
+    snprintf(amx_why, sizeof amx_why, "AMX needs Linux on x86-64 (arch_prctl ARCH_REQ_XCOMP_PERM)");
+    return 0;
+#endif
+}
+#endif
 
 static unsigned detect_features(void)
 {
@@ -77,8 +126,7 @@ static unsigned detect_features(void)
     if ((f & F_AVX2) && ((a71 >> 4) & 1)) f |= F_AVXVNNI;
     const unsigned avx512_fbwdqvl = 1u << 16 | 1u << 17 | 1u << 30 | 1u << 31;
     if (os_avx512) f |= F_OS_AVX512;
-    const unsigned amx_tile_bf16 = 1u << 22 | 1u << 24;
-    if ((d7 & amx_tile_bf16) == amx_tile_bf16 && (xlo & 0x60000) == 0x60000) f |= F_AMXBF16;
+    if (amx_granted(d7, xlo)) f |= F_AMX | ((d7 >> CPUID7_EDX_AMX_BF16) & 1 ? F_AMXBF16 : 0);
     if ((f & F_AVX2) && os_avx512 && (b7 & avx512_fbwdqvl) == avx512_fbwdqvl) {
         f |= F_AVX512;
         if ((c7 >> 11) & 1) f |= F_AVX512VNNI;
@@ -96,6 +144,7 @@ static const struct {
     [KN_ISA_AVX2] = {"avx2", F_AVX2},
     [KN_ISA_AVXVNNI] = {"avxvnni", F_AVX2 | F_AVXVNNI},
     [KN_ISA_AVX512] = {"avx512", F_AVX2 | F_AVX512},
+    [KN_ISA_AMX] = {"amx", F_AVX2 | F_AVX512 | F_AMX},
 };
 
 __attribute__((constructor)) static void detect_cpu(void)
@@ -122,13 +171,8 @@ const char *kn_isa_missing(kn_isa isa)
     if ((lacks & F_AVX512) && !(cpu_features & F_OS_AVX512) && (cpu_features & F_AVX2))
         return "CPU lacks AVX-512F/BW/DQ/VL or the OS has not enabled the AVX-512 state";
     if (lacks & F_AVX512) return "CPU lacks AVX-512F/BW/DQ/VL";
+    if (lacks & F_AMX) return amx_why;
     return NULL;
-}
-
-const char *kn_amx_missing(void)
-{
-    return cpu_features & F_AMXBF16 ? "no AMX kernel in nerd (this CPU has AMX-BF16)"
-                                    : "no AMX kernel in nerd, and this CPU lacks AMX-BF16 (or its tile state)";
 }
 
 int kn_set_isa(kn_isa isa)
@@ -152,7 +196,7 @@ int kn_isa_from_env(char *err, size_t errlen)
             isa_now = (kn_isa)i;
             return 0;
         }
-    snprintf(err, errlen, "NERD_ISA=%s: not one of portable, avx2, avxvnni, avx512", want);
+    snprintf(err, errlen, "NERD_ISA=%s: not one of portable, avx2, avxvnni, avx512, amx", want);
     return -1;
 }
 
@@ -161,13 +205,23 @@ static int use_avx512(void) { return isa_now >= KN_ISA_AVX512; }
 static int use_avx512bf16(void) { return use_avx512() && (cpu_features & F_AVX512BF16); }
 static int use_avx512vnni(void) { return use_avx512() && (cpu_features & F_AVX512VNNI); }
 static int use_avxvnni(void) { return isa_now >= KN_ISA_AVXVNNI && (cpu_features & F_AVXVNNI); }
+static int use_amx_int8(void) { return isa_now >= KN_ISA_AMX; }
+static int use_amx_bf16(void) { return use_amx_int8() && (cpu_features & F_AMXBF16); }
 
 const char *kn_f32_path(void) { return kn_isa_name(isa_now >= KN_ISA_AVX512 ? KN_ISA_AVX512 : use_avx2() ? KN_ISA_AVX2 : KN_ISA_PORTABLE); }
-const char *kn_bf16_path(void) { return use_avx512bf16() ? "avx512bf16" : use_avx2() ? "avx2" : "portable"; }
+const char *kn_bf16_path(void)
+{
+    return use_amx_bf16() ? "amxbf16" : use_avx512bf16() ? "avx512bf16" : use_avx2() ? "avx2" : "portable";
+}
 const char *kn_i8_path(void)
 {
-    return use_avx512vnni() ? "avx512vnni" : use_avxvnni() ? "avxvnni" : use_avx2() ? "avx2" : "portable";
+    return use_amx_int8()     ? "amxint8"
+           : use_avx512vnni() ? "avx512vnni"
+           : use_avxvnni()    ? "avxvnni"
+           : use_avx2()       ? "avx2"
+                              : "portable";
 }
+int kn_bf16_exact(void) { return !use_amx_bf16(); }
 
 uint16_t kn_to_bf16(float x)
 {
@@ -719,10 +773,180 @@ void kn_add_bias(float *C, size_t ldc, size_t M, const float *b, int N)
         for (int c = 0; c < N; c++) C[i * ldc + c] += b[c];
 }
 
+/* ---- AMX tiles: TDPBUSD (int8) and TDPBF16PS (bf16) ---- */
+#ifdef KN_X86
+/* One int8 output vector: dequantize's arithmetic on 16 columns (the exact sums acc, the row's
+ * zero point z and scale row, the columns' weight sums ws and scales s), in its order. */
+__attribute__((target(KN_512_TARGET), always_inline)) static inline __m512 dequant_512(__m512i acc, __m512i z,
+                                                                                     __m512i ws, __m512 s, __m512 row)
+{
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, _mm512_mullo_epi32(z, ws))), s), row);
+}
+#endif
+
+#ifdef __x86_64__
+/* A tile register holds up to 16 rows of 64 bytes. Both products are, per output, sums over
+ * groups of 4 bytes: 4 k of int8, or 2 k of bf16 (a pair). An A tile row is 16 groups of one
+ * row of A, a B tile row 16 columns' word for one group: a packed panel row (KN_NR words), so a
+ * B tile is 16 consecutive rows of a panel, loaded straight from it. */
+enum { AMX_ROWS = 16, AMX_ROW_BYTES = 64, AMX_GROUPS = AMX_ROW_BYTES / 4 };
+_Static_assert(KN_NR * 4 == AMX_ROW_BYTES, "a packed panel row is one B tile row");
+
+/* The tiles: accumulators for two panels, the A and two B tiles of a full 16-group chunk, and
+ * the same three for K's last chunk when it is shorter (its own shapes: LDTILECFG clears every
+ * tile, so one configuration holds both). Numbers, not names, in the instructions. */
+#define T_C0 0
+#define T_C1 1
+#define T_A 2
+#define T_B0 3
+#define T_B1 4
+#define T_A_TAIL 5
+#define T_B0_TAIL 6
+#define T_B1_TAIL 7
+
+/* Inline asm rather than gcc 12's _tile_* macros: those declare no memory read for TILELOADD
+ * and only 8 bytes of the 64-byte operand for LDTILECFG, so gcc could reorder or drop the
+ * stores the tiles read. */
+#define AMX_LOAD_(t, base, stride) __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #t ::"r"(base), "r"((long)(stride)) : "memory")
+#define AMX_STORE_(t, base, stride) __asm__ volatile("tilestored %%tmm" #t ", (%0,%1,1)" ::"r"(base), "r"((long)(stride)) : "memory")
+#define AMX_ZERO_(t) __asm__ volatile("tilezero %%tmm" #t ::)
+#define AMX_DOT_(op, c, a, b) __asm__ volatile(op " %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::)
+#define AMX_LOAD(t, base, stride) AMX_LOAD_(t, base, stride)
+#define AMX_STORE(t, base, stride) AMX_STORE_(t, base, stride)
+#define AMX_ZERO(t) AMX_ZERO_(t)
+#define AMX_DOT(op, c, a, b) AMX_DOT_(op, c, a, b)
+
+/* LDTILECFG's operand (palette 1): bytes per row and rows of each tile; unused tiles 0 x 0. */
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} __attribute__((aligned(64))) amx_config;
+_Static_assert(sizeof(amx_config) == 64, "LDTILECFG reads 64 bytes");
+
+__attribute__((target("amx-tile"))) static void amx_configure(amx_config *cfg, int mr, int tail)
+{
+    *cfg = (amx_config){.palette = 1};
+    const struct { int tile, rows, colsb; } shapes[] = {
+        {T_C0, mr, AMX_ROW_BYTES}, {T_C1, mr, AMX_ROW_BYTES}, {T_A, mr, AMX_ROW_BYTES},
+        {T_B0, AMX_GROUPS, AMX_ROW_BYTES}, {T_B1, AMX_GROUPS, AMX_ROW_BYTES},
+        {T_A_TAIL, mr, 4 * tail}, {T_B0_TAIL, tail, AMX_ROW_BYTES}, {T_B1_TAIL, tail, AMX_ROW_BYTES},
+    };
+    for (size_t t = 0; t < sizeof shapes / sizeof *shapes; t++)
+        if (shapes[t].rows && shapes[t].colsb) {
+            cfg->rows[shapes[t].tile] = (uint8_t)shapes[t].rows;
+            cfg->colsb[shapes[t].tile] = (uint16_t)shapes[t].colsb;
+        }
+    __asm__ volatile("ldtilecfg %0" ::"m"(*cfg) : "memory");
+}
+
+#define KN_AMX_TARGET KN_512_TARGET ",amx-tile,amx-int8,amx-bf16"
+
+/* The accumulators (C1 only with a second panel) += chunk g of the tile's rows of A (in tile
+ * TA) times the panels' chunk g (in TB0, TB1), for amx_gemm. */
+#define AMX_CHUNK(g, TA, TB0, TB1)                                                                  \
+    do {                                                                                            \
+        AMX_LOAD(TA, a + (size_t)(g) * AMX_ROW_BYTES, lda);                                         \
+        AMX_LOAD(TB0, b0 + (size_t)(g) * chunk, AMX_ROW_BYTES);                                     \
+        if (two) AMX_LOAD(TB1, b1 + (size_t)(g) * chunk, AMX_ROW_BYTES);                            \
+        if (int8) {                                                                                 \
+            AMX_DOT("tdpbusd", T_C0, TA, TB0);                                                      \
+            if (two) AMX_DOT("tdpbusd", T_C1, TA, TB1);                                             \
+        } else {                                                                                    \
+            AMX_DOT("tdpbf16ps", T_C0, TA, TB0);                                                    \
+            if (two) AMX_DOT("tdpbf16ps", T_C1, TA, TB1);                                           \
+        }                                                                                           \
+    } while (0)
+
+/* C = A . W^T on the tiles: A is M rows of G groups (row i at A + i * lda bytes), B npanels
+ * panels of G rows of KN_NR words (packed weights), C M x N floats. Row blocks of ROW_BLOCK,
+ * in each pairs of panels, in each tiles of 16 rows: the accumulators start at zero and add
+ * K's chunks in order. int8 then dequantizes (sa, za per row, sw, wsum per column); bf16
+ * stores the sums. The tile configuration is loaded per call (and again when a block's last
+ * tile has fewer rows) and released at the end: tile state is per thread, so nothing is kept
+ * between calls and any thread may call. */
+__attribute__((target(KN_AMX_TARGET), always_inline)) KN_NO_ASAN static inline void
+amx_gemm(const int int8, const uint8_t *A, size_t lda, size_t M, const uint32_t *B, int npanels, int G, int N,
+         float *C, size_t ldc, const float *sa, const int32_t *za, const float *sw, const int32_t *wsum)
+{
+    const int full = G / AMX_GROUPS, tail = G % AMX_GROUPS;
+    const size_t panel = (size_t)G * KN_NR, chunk = (size_t)AMX_GROUPS * KN_NR;
+    int32_t out[2][AMX_ROWS * KN_NR] __attribute__((aligned(64))); /* the accumulators, stored */
+    amx_config cfg;
+    int config_rows = 0;
+    for (size_t i0 = 0; i0 < M; i0 += ROW_BLOCK) {
+        const size_t i1 = i0 + ROW_BLOCK < M ? i0 + ROW_BLOCK : M;
+        for (int j = 0; j < npanels; j += 2) {
+            const int two = npanels - j > 1, ncols = N - j * KN_NR < 2 * KN_NR ? N - j * KN_NR : 2 * KN_NR;
+            const uint32_t *b0 = B + (size_t)j * panel, *b1 = two ? b0 + panel : b0;
+            for (size_t i = i0; i < i1; i += AMX_ROWS) {
+                const int mr = i1 - i < AMX_ROWS ? (int)(i1 - i) : AMX_ROWS;
+                if (mr != config_rows) amx_configure(&cfg, mr, tail), config_rows = mr;
+                const uint8_t *a = A + i * lda;
+                AMX_ZERO(T_C0);
+                AMX_ZERO(T_C1);
+                for (int g = 0; g < full; g++) AMX_CHUNK(g, T_A, T_B0, T_B1);
+                if (tail) AMX_CHUNK(full, T_A_TAIL, T_B0_TAIL, T_B1_TAIL);
+                AMX_STORE(T_C0, out[0], AMX_ROW_BYTES);
+                if (two) AMX_STORE(T_C1, out[1], AMX_ROW_BYTES);
+                const unsigned short m0 = cols_mask(ncols, 0), m1 = cols_mask(ncols, KN_NR);
+                float *c = C + i * ldc + (size_t)j * KN_NR;
+                for (int r = 0; r < mr; r++) {
+                    const __m512i acc0 = _mm512_load_si512(out[0] + r * KN_NR);
+                    const __m512i acc1 = two ? _mm512_load_si512(out[1] + r * KN_NR) : acc0;
+                    if (int8) {
+                        const __m512 row = _mm512_set1_ps(sa[i + r]);
+                        const __m512i z = _mm512_set1_epi32(za[i + r]);
+                        const float *s = sw + j * KN_NR;
+                        const int32_t *ws = wsum + j * KN_NR;
+                        _mm512_mask_storeu_ps(c + r * ldc, m0,
+                                              dequant_512(acc0, z, _mm512_loadu_si512(ws), _mm512_loadu_ps(s), row));
+                        if (two)
+                            _mm512_mask_storeu_ps(c + r * ldc + KN_NR, m1,
+                                                  dequant_512(acc1, z, _mm512_loadu_si512(ws + KN_NR),
+                                                              _mm512_loadu_ps(s + KN_NR), row));
+                    } else {
+                        _mm512_mask_storeu_ps(c + r * ldc, m0, _mm512_castsi512_ps(acc0));
+                        if (two) _mm512_mask_storeu_ps(c + r * ldc + KN_NR, m1, _mm512_castsi512_ps(acc1));
+                    }
+                }
+            }
+        }
+    }
+    __asm__ volatile("tilerelease" ::: "memory");
+}
+
+/* int8: Q from kn_quantize_rows (rows of KQ groups), the int8 panels. */
+__attribute__((target(KN_AMX_TARGET))) KN_NO_ASAN static void
+amx_gemm_i8(const uint8_t *Q, size_t M, const uint32_t *B, int npanels, int KQ, int N, float *C, size_t ldc,
+            const float *sa, const int32_t *za, const float *sw, const int32_t *wsum)
+{
+    amx_gemm(1, Q, 4 * (size_t)KQ, M, B, npanels, KQ, N, C, ldc, sa, za, sw, wsum);
+}
+
+/* bf16: A rows of KP pairs, lda in bf16 elements; the bf16 panels. */
+__attribute__((target(KN_AMX_TARGET))) KN_NO_ASAN static void
+amx_gemm_bf16(const uint16_t *A, size_t lda, size_t M, const uint32_t *B, int npanels, int KP, int N, float *C,
+              size_t ldc)
+{
+    amx_gemm(0, (const uint8_t *)A, 2 * lda, M, B, npanels, KP, N, C, ldc, NULL, NULL, NULL, NULL);
+}
+#endif
+/* ---- end of the AMX tiles ---- */
+
 void kn_gemm_bf16(const kn_weights *p, const uint16_t *A, size_t lda, size_t M, float *C, size_t ldc)
 {
     void (*tile_fn)(int, const uint16_t *, size_t, const uint32_t *, int, float *, size_t) = tile_bf16_generic;
     int rows = MR;
+#ifdef __x86_64__
+    if (use_amx_bf16()) {
+        if (!M) return;
+        check_range(A, ((M - 1) * lda + (size_t)p->K) * sizeof *A);
+        check_range(C, ((M - 1) * ldc + (size_t)p->N) * sizeof *C);
+        amx_gemm_bf16(A, lda, M, p->bf16, p->npanels, p->K / 2, p->N, C, ldc);
+        return;
+    }
+#endif
 #ifdef KN_X86
     if (use_avx512bf16()) {
         GEMM_PAIRS_512(tile_bf16_512, p->K / 2, p->bf16);
@@ -986,12 +1210,8 @@ tile_i8_512_body(const int mr, const int np, const uint8_t *A, const uint32_t *B
         if (r >= mr) break;
         const __m512 row = _mm512_set1_ps(sa[r]);
         const __m512i z = _mm512_set1_epi32(za[r]);
-        __m512i d0 = _mm512_sub_epi32(acc[r][0], _mm512_mullo_epi32(z, ws0));
-        _mm512_mask_storeu_ps(C + r * ldc, m0, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(d0), s0), row));
-        if (np > 1) {
-            __m512i d1 = _mm512_sub_epi32(acc[r][1], _mm512_mullo_epi32(z, ws1));
-            _mm512_mask_storeu_ps(C + r * ldc + KN_NR, m1, _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(d1), s1), row));
-        }
+        _mm512_mask_storeu_ps(C + r * ldc, m0, dequant_512(acc[r][0], z, ws0, s0, row));
+        if (np > 1) _mm512_mask_storeu_ps(C + r * ldc + KN_NR, m1, dequant_512(acc[r][1], z, ws1, s1, row));
     }
 }
 
@@ -1053,6 +1273,12 @@ void kn_gemm_i8(const kn_weights *p, const uint8_t *Q, const float *scale, const
     check_range(zero, M * sizeof *zero);
     check_range(C, ((M - 1) * ldc + (size_t)p->N) * sizeof *C);
     const size_t ldq = (size_t)p->K4, panel = ldq / 4 * KN_NR;
+#ifdef __x86_64__
+    if (use_amx_int8()) {
+        amx_gemm_i8(Q, M, p->i8, p->npanels, p->K4 / 4, p->N, C, ldc, scale, zero, p->i8_scale, p->i8_wsum);
+        return;
+    }
+#endif
 #ifdef KN_X86
     /* a row block's quads packed (pack_quads); if that memory is not there, the AVX2 paths */
     const size_t KQ = ldq / 4, tiles_per_block = (ROW_BLOCK + MR512 - 1) / MR512;

@@ -66,7 +66,9 @@ void kn_to_bf16_n(const float *x, uint16_t *y, size_t n);
 /* The same product with A and W in bf16: A is bf16 (lda in bf16 elements, even; K/2 pairs per
  * row). Per element and pair k: acc += a[2k+1]*w[2k+1]; acc += a[2k]*w[2k] (the order
  * VDPBF16PS documents; the products of two bf16 are exact in fp32). Uses AVX512_BF16 when the
- * CPU has it, else widens to fp32 with AVX2/FMA. */
+ * CPU has it, else widens to fp32 with AVX2/FMA. At the amx level with AMX-BF16: TDPBF16PS
+ * tiles, which sum each 32-k chunk in their own order (kn_bf16_exact() is then 0); each row's
+ * bits are still the same whatever rows it is computed with. */
 void kn_gemm_bf16(const kn_weights *p, const uint16_t *A, size_t lda, size_t M, float *C, size_t ldc);
 
 /* Quantizes M rows of K floats (row i at A + i*lda) for kn_gemm_i8: Q gets M rows of K4 bytes
@@ -84,30 +86,34 @@ void kn_gemm_i8(const kn_weights *p, const uint8_t *Q, const float *scale, const
 
 /* Instruction-set levels, lowest first; a CPU that runs one runs those below it. AVXVNNI is
  * AVX2 with 256-bit VPDPBUSD (it changes only the int8 product). */
-typedef enum { KN_ISA_PORTABLE = 0, KN_ISA_AVX2, KN_ISA_AVXVNNI, KN_ISA_AVX512, KN_ISA_COUNT } kn_isa;
+typedef enum { KN_ISA_PORTABLE = 0, KN_ISA_AVX2, KN_ISA_AVXVNNI, KN_ISA_AVX512, KN_ISA_AMX, KN_ISA_COUNT } kn_isa;
 
 /* The level in use. Chosen once before main: the highest this CPU has and its OS has enabled
- * (cpuid, and XCR0 through xgetbv for the AVX and AVX-512 register state). */
+ * (cpuid, and XCR0 through xgetbv for the AVX, AVX-512 and AMX register state; for AMX also
+ * Linux's permission, asked for once then with arch_prctl(ARCH_REQ_XCOMP_PERM)). AMX is AVX-512
+ * plus AMX-INT8 (and AMX-BF16 when the CPU has it) tiles for the int8 (and bf16) products; fp32
+ * stays on AVX-512 (AMX has no fp32 product). */
 kn_isa kn_isa_current(void);
 kn_isa kn_isa_best(void);
-const char *kn_isa_name(kn_isa isa); /* "portable", "avx2", "avxvnni", "avx512" */
-/* Why level isa cannot run here, e.g. "CPU lacks AVX-512F" or "OS has not enabled the AVX-512
- * state", or NULL when it can. */
+const char *kn_isa_name(kn_isa isa); /* "portable", "avx2", "avxvnni", "avx512", "amx" */
+/* Why level isa cannot run here, e.g. "CPU lacks AVX-512F", "OS has not enabled the AVX-512
+ * state" or "CPU lacks AMX-TILE/AMX-INT8", or NULL when it can. */
 const char *kn_isa_missing(kn_isa isa);
-/* AMX (TDPBF16PS) has no kernel in nerd; why, and whether this CPU has AMX-BF16 at all. */
-const char *kn_amx_missing(void);
 /* Uses level isa from now on (tests, benchmarks, NERD_ISA). Not thread-safe: call before
  * products run on other threads. 0, or -1 (nothing changed) when the CPU cannot run it. */
 int kn_set_isa(kn_isa isa);
-/* Applies $NERD_ISA (portable, avx2, avxvnni, avx512) when set. 0, or -1 with the reason in
+/* Applies $NERD_ISA (portable, avx2, avxvnni, avx512, amx) when set. 0, or -1 with the reason in
  * err for an unknown name or a level this CPU cannot run. */
 int kn_isa_from_env(char *err, size_t errlen);
 
 /* The code path each precision's products take at the current level: fp32 "avx512", "avx2",
- * "portable"; bf16 "avx512bf16", "avx2", "portable"; int8 "avx512vnni", "avxvnni", "avx2",
- * "portable". */
+ * "portable"; bf16 "amxbf16", "avx512bf16", "avx2", "portable"; int8 "amxint8", "avx512vnni",
+ * "avxvnni", "avx2", "portable". */
 const char *kn_f32_path(void);
 const char *kn_bf16_path(void);
 const char *kn_i8_path(void);
+/* 1 when the bf16 path gives the portable path's bits (all but amxbf16: TDPBF16PS sums a tile's
+ * pairs in an order of its own, so its results agree only within bf16 products' rounding). */
+int kn_bf16_exact(void);
 
 #endif

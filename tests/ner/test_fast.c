@@ -626,3 +626,39 @@ TEST(nerd_isa_forces_a_level_at_load)
     }
     unsetenv("NERD_ISA");
 }
+
+/* The amx level follows what Linux reports of the CPU (/proc/cpuinfo's flags): without AMX-TILE
+ * and AMX-INT8 it is refused with that reason and is not the best level; with them it runs
+ * unless the OS withholds the tile state, and then the reason names XCR0 or arch_prctl. */
+TEST(amx_level_follows_the_cpu_flags)
+{
+    size_t len;
+    char *info = test_read_file("/proc/cpuinfo", &len);
+    if (!info) {
+        printf("  SKIP: no /proc/cpuinfo\n");
+        return;
+    }
+    char *flags = strstr(info, "\nflags");
+    CHECK(flags);
+    flags[strcspn(flags + 1, "\n") + 1] = 0; /* the first CPU's flags line */
+    const int tile = strstr(flags, " amx_tile") != NULL, int8 = strstr(flags, " amx_int8") != NULL;
+    const int bf16 = strstr(flags, " amx_bf16") != NULL;
+    const char *why = kn_isa_missing(KN_ISA_AMX);
+    printf("  cpuinfo: amx_tile %d, amx_int8 %d, amx_bf16 %d; amx level: %s\n", tile, int8, bf16, why ? why : "runs");
+    if (kn_isa_missing(KN_ISA_AVX512)) CHECK(why != NULL);
+    else if (!tile || !int8) CHECK(why && strstr(why, "CPU lacks AMX-TILE/AMX-INT8"));
+    else if (why) CHECK(strstr(why, "XCR0") || strstr(why, "arch_prctl"));
+    const kn_isa before = kn_isa_current();
+    if (why) {
+        CHECK(kn_isa_best() < KN_ISA_AMX);
+        CHECK(kn_set_isa(KN_ISA_AMX) == -1 && kn_isa_current() == before);
+    } else {
+        CHECK(kn_isa_best() == KN_ISA_AMX && kn_set_isa(KN_ISA_AMX) == 0);
+        CHECK_EQ_STR(kn_i8_path(), "amxint8");
+        CHECK_EQ_STR(kn_f32_path(), "avx512");
+        CHECK((strcmp(kn_bf16_path(), "amxbf16") == 0) == bf16);
+        CHECK(kn_bf16_exact() == !bf16);
+        kn_set_isa(before);
+    }
+    free(info);
+}

@@ -263,7 +263,7 @@ static nerd_status load_doc_components(nerd_model *m, const spacy_config *cfg, c
     char path[4096], lang[16] = "";
     nerd_status s;
     cfg_str(cfg, "nlp", "lang", lang, sizeof lang);
-    m->noun_chunks_en = !strcmp(lang, "en");
+    m->noun_chunks = noun_chunks_for_lang(lang);
     if (*plan->tagger) {
         if (!m->has_full) {
             snprintf(err, errlen, "%s/config.cfg [components.%s]: nerd computes the tagger with the parser's tok2vec, "

@@ -201,6 +201,13 @@ long fr_noun_chunks(size_t n, const int32_t *head, const char *const *dep, const
     return run_chunks(fr_chunk_rule, n, head, dep, pos, start, end);
 }
 
+int spacy_lang_has_noun_chunks(const char *lang)
+{
+    static const char *const langs[] = {"ca", "da", "de", "el", "en", "es", "fa", "fi", "fr", "id",
+                                        "it", "ja", "la", "ms", "nb", "nl", "pt", "sv", "tr"};
+    return in_list(lang, langs, sizeof langs / sizeof *langs);
+}
+
 noun_chunks_fn noun_chunks_for_lang(const char *lang)
 {
     static const struct {

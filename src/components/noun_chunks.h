@@ -48,5 +48,8 @@ typedef long (*noun_chunks_fn)(size_t n, const int32_t *head, const char *const 
                                size_t *start, size_t *end);
 /* The syntax iterator of spaCy's language `lang` ("en", "fr") that nerd computes, or NULL. */
 noun_chunks_fn noun_chunks_for_lang(const char *lang);
+/* 1 if spaCy 3.8.7 has a syntax iterator for `lang` (spacy/lang/<lang>/syntax_iterators.py), nerd
+ * computing it or not; without one, spaCy's doc.noun_chunks raises (E894). */
+int spacy_lang_has_noun_chunks(const char *lang);
 
 #endif

@@ -164,6 +164,7 @@ struct nerd_model {
     ar_ruler ruler;               /* mt NULL: none */
     lemmatizer *lemmatizer;       /* NULL: none */
     noun_chunks_fn noun_chunks;   /* the language's syntax iterator (English's, French's), or NULL */
+    char noun_chunks_error[192];  /* why not, naming the language, when NULL */
     /* the parser's precomputed rows are kept for parse_window tokens, from parse_back tokens
      * behind the buffer's front (2048 and 256; tests shrink them to move the window often) */
     size_t parse_window, parse_back;

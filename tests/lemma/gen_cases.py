@@ -46,7 +46,10 @@ TREE_DEPS = {
     "fr": ["nsubj", "nsubj:pass", "obj", "obl", "obl:arg", "nmod", "conj", "ROOT", "appos", "amod", "det",
            "case", "cc", "flat:name", "fixed", "punct", "advmod"],
 }
-TREE_POS = ["NOUN", "PROPN", "PRON", "VERB", "ADJ", "DET", "ADP", "CCONJ"]
+TREE_POS = {
+    "en": ["NOUN", "PROPN", "PRON", "VERB", "ADJ", "DET", "ADP"],
+    "fr": ["NOUN", "PROPN", "PRON", "VERB", "ADJ", "DET", "ADP", "CCONJ"],
+}
 TREE_WORDS = {
     "en": ["dogs", "Paris", "it", "ran", "better", "the", "of", "leaves", "Americans", "went"],
     "fr": ["chevaux", "Paris", "elle", "allait", "meilleurs", "les", "du", "aux", "Français", "et"],
@@ -65,7 +68,7 @@ def random_tree(rng, vocab, lang):
             heads[i] = order[rng.randrange(k)]
     deps = [("ROOT" if heads[i] == i else rng.choice(TREE_DEPS[lang])) for i in range(n)]
     return Doc(vocab, words=[rng.choice(TREE_WORDS[lang]) for _ in range(n)], heads=heads, deps=deps,
-               pos=[rng.choice(TREE_POS) for _ in range(n)])
+               pos=[rng.choice(TREE_POS[lang]) for _ in range(n)])
 
 
 def record(doc_id, doc, preset):

@@ -653,10 +653,18 @@ TEST(lemma_left_edges_as_spacy_propagates)
      * reaches token 1). */
     static const int32_t head[] = {0, 10, 13, 9, 21, 1, 20, 17, 7, 10, 8, 7, 3, 20, 17, 0, 1, 21, 15, 3, 4, 15};
     static const int32_t spacy_edge[] = {0, 1, 2, 3, 2, 5, 6, 1, 1, 3, 1, 11, 12, 2, 14, 4, 16, 1, 18, 19, 2, 2};
+    /* ... and the right edges it gave (French chunks read them): the same passes stop short of
+     * the subtree's last token for tokens 7, 8, 10 and 17 (11, 10, 16, 17 where it reaches 19) */
+    static const int32_t spacy_right[] = {21, 16, 2, 19, 20, 5, 6, 11, 10, 19, 16, 11, 12, 13, 14, 21, 16, 17, 18, 19, 20, 21};
     enum { N = sizeof head / sizeof *head };
-    int32_t edge[N];
+    int32_t edge[N], left[N], right[N];
     CHECK(doc_left_edges(N, head, edge) == 0);
     for (size_t i = 0; i < N; i++) CHECK_EQ_INT(edge[i], spacy_edge[i]);
+    CHECK(doc_edges(N, head, left, right) == 0);
+    for (size_t i = 0; i < N; i++) {
+        CHECK_EQ_INT(left[i], spacy_edge[i]);
+        CHECK_EQ_INT(right[i], spacy_right[i]);
+    }
 }
 
 /* A model folder in tmp_dir: config.cfg with the given [components.lemmatizer] and [nlp] lang,

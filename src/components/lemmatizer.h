@@ -17,6 +17,15 @@
  *     form; the exceptions of lemma_exc go in front of the forms (each pushed to the front when
  *     not already there); the lemma is the first form, else the first out-of-index form, else
  *     the text as it is (not lower-cased).
+ *
+ * The French subclass (spacy/lang/fr/lemmatizer.py, fr_core_news_sm/md) has no is_base_form and
+ * reads a fourth table, lemma_lookup (form -> [lemma]); after the "", "eol", "space" rule above:
+ *   - a POS other than NOUN VERB ADJ ADP ADV AUX CCONJ DET PRON PUNCT SCONJ (PROPN, NUM, X...):
+ *     lookup_lemmatize, the lookup entry of the text as it is (case kept), else the text;
+ *   - else, over the lower-cased text: itself when in the POS's lemma_index; else its first
+ *     exception; else the first rule form in the index (or not all letters), else the first
+ *     out-of-index form; else the lookup entry of the lower-cased text, else that text.
+ * Its cache is keyed on (text, POS) alone, which is all it reads.
  * Lower-casing is Python's str.lower() (full mappings, final sigma). */
 #ifndef NERD_LEMMATIZER_H
 #define NERD_LEMMATIZER_H
@@ -28,22 +37,24 @@
 
 typedef struct lemmatizer lemmatizer;
 
-/* Which is_base_form: spaCy's base Lemmatizer (never) or the English subclass's. */
-typedef enum { LEMMATIZER_BASE_NONE = 0, LEMMATIZER_BASE_EN = 1 } lemmatizer_base_form;
+/* The class spacy.load builds for the pipeline's language: the base Lemmatizer (is_base_form never
+ * holds), the English subclass (its is_base_form) or the French one (its own rule_lemmatize below). */
+typedef enum { LEMMATIZER_BASE_NONE = 0, LEMMATIZER_BASE_EN = 1, LEMMATIZER_FR = 2 } lemmatizer_class;
 
 /* Loads the tables of a lemmatizer component folder (<model>/lemmatizer: lookups/lookups.bin,
- * msgpack of the tables lemma_rules (required), lemma_exc and lemma_index (optional), each keyed
- * by the StringStore hash of a lower-case POS name). overwrite is the component's config value:
+ * msgpack of the tables lemma_rules (required), lemma_exc and lemma_index (optional, required for
+ * French), each keyed by the StringStore hash of a lower-case POS name; for French also
+ * lemma_lookup (required), keyed by the StringStore hash of a form). overwrite is the component's config value:
  * 0 keeps a lemma an earlier component (the attribute_ruler) set. NERD_OK and *out, or the cause
  * (modelfile/modelfile.h) with a message naming the file in err. */
-nerd_status lemmatizer_load(lemmatizer **out, const char *component_dir, lemmatizer_base_form base, int overwrite,
+nerd_status lemmatizer_load(lemmatizer **out, const char *component_dir, lemmatizer_class cls, int overwrite,
                             char *err, size_t errlen);
 void lemmatizer_free(lemmatizer *lz);
 
 struct spacy_config;
 /* The pipeline's component `name` (factory "lemmatizer") as config.cfg configures it: mode
- * "rule" (another mode is NERD_ERR_UNSUPPORTED, as is a language other than "en", whose
- * lemmatizer may override the rules), overwrite (spaCy's default false), its tables from
+ * "rule" (another mode is NERD_ERR_UNSUPPORTED, as is a language other than "en" and "fr",
+ * whose lemmatizer may override the rules), overwrite (spaCy's default false), its tables from
  * <model_dir>/<name>. NERD_OK and *out, or the cause with a message in err. */
 nerd_status lemmatizer_load_component(lemmatizer **out, const struct spacy_config *c, const char *model_dir,
                                       const char *name, char *err, size_t errlen);

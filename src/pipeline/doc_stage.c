@@ -132,7 +132,7 @@ nerd_status engine_doc(const nerd_model *m, nerd_doc *d)
         a->lemma_off = (uint32_t)at;
         a->lemma_len = (uint32_t)(d->lemmas.len - at);
     }
-    if (d->has_parse && m->noun_chunks_en) {
+    if (d->has_parse && m->noun_chunks) {
         size_t cap = d->chunkcap;
         if (grow_array((void **)&d->chunk_dep, &cap, n + 1, sizeof *d->chunk_dep)) return NERD_ERR_NOMEM;
         cap = d->chunkcap;
@@ -146,7 +146,7 @@ nerd_status engine_doc(const nerd_model *m, nerd_doc *d)
             d->chunk_dep[i] = m->parser_moves.labels[d->deps[i]];
             d->chunk_pos[i] = d->annot[i].pos.ptr ? d->annot[i].pos.ptr : ""; /* NUL-terminated: the ruler's */
         }
-        long nc = en_noun_chunks(n, d->heads, d->chunk_dep, d->chunk_pos, d->chunk_start, d->chunk_end);
+        long nc = m->noun_chunks(n, d->heads, d->chunk_dep, d->chunk_pos, d->chunk_start, d->chunk_end);
         if (nc < 0) return NERD_ERR_NOMEM;
         d->nchunks = (size_t)nc;
     }

@@ -263,7 +263,15 @@ static nerd_status load_doc_components(nerd_model *m, const spacy_config *cfg, c
     char path[4096], lang[16] = "";
     nerd_status s;
     cfg_str(cfg, "nlp", "lang", lang, sizeof lang);
-    m->noun_chunks_en = !strcmp(lang, "en");
+    m->noun_chunks = noun_chunks_for_lang(lang);
+    if (!m->noun_chunks && spacy_lang_has_noun_chunks(lang))
+        snprintf(m->noun_chunks_error, sizeof m->noun_chunks_error,
+                 "noun chunks of lang \"%s\": nerd does not compute spaCy's syntax iterator of this language "
+                 "(spacy/lang/%s/syntax_iterators.py; it computes en and fr)", lang, lang);
+    else if (!m->noun_chunks)
+        snprintf(m->noun_chunks_error, sizeof m->noun_chunks_error,
+                 "noun chunks of lang \"%s\": spaCy has no syntax iterator for this language (doc.noun_chunks "
+                 "raises E894)", lang);
     if (*plan->tagger) {
         if (!m->has_full) {
             snprintf(err, errlen, "%s/config.cfg [components.%s]: nerd computes the tagger with the parser's tok2vec, "
@@ -488,6 +496,13 @@ const char *nerd_model_pipeline_error(const nerd_model *m, nerd_pipeline p)
     case NERD_PIPELINE_DOC: return *m->doc_error ? m->doc_error : NULL;
     }
     return "unknown pipeline";
+}
+
+const char *nerd_model_noun_chunks_error(const nerd_model *m)
+{
+    if (!m) return "no model";
+    if (*m->doc_error) return m->doc_error; /* noun chunks come with the doc pipeline */
+    return m->noun_chunks ? NULL : m->noun_chunks_error;
 }
 
 /* The names the CLI, the server and the Python package use, by value. */

@@ -43,8 +43,8 @@
  *     parser.c        the full pipeline's parser over the shared tok2vec's rows
  *     attr_ruler.c    the attribute_ruler: all of it (doc pipeline), its DEP rules (full pipeline)
  *     tagger.c        the tagger (its softmax reads the shared tok2vec's pass in parser.c)
- *     lemmatizer.c    the rule lemmatizer (English): a token's lemma from its text, POS and morph
- *     noun_chunks.c   English noun chunks (and spaCy's left edges) from a parse
+ *     lemmatizer.c    the rule lemmatizer (English, French): a token's lemma from its text, POS and morph
+ *     noun_chunks.c   English and French noun chunks (and spaCy's edges) from a parse
  *     entity_ruler.c  the entity_ruler: patterns on the matchers, entities per token as spaCy's Doc
  *     ruler_load.c    its load function and its place between the ner's steps
  *     softmax_head.c  spacy.Tagger over a tok2vec for the senter, morphologizer, trainable_lemmatizer
@@ -92,6 +92,7 @@
 #include "util/buf.h"
 #include "components/arch.h"
 #include "components/entity_ruler.h"
+#include "components/noun_chunks.h"
 #include "pipeline/registry.h"
 #include "components/edit_tree.h"
 #include "components/morph_labels.h"
@@ -162,7 +163,8 @@ struct nerd_model {
     char tagger_name[PIPE_NAME];  /* its component's name (the weights checksum names its file) */
     ar_ruler ruler;               /* mt NULL: none */
     lemmatizer *lemmatizer;       /* NULL: none */
-    int noun_chunks_en;           /* the language's syntax iterator is English's */
+    noun_chunks_fn noun_chunks;   /* the language's syntax iterator (English's, French's), or NULL */
+    char noun_chunks_error[192];  /* why not, naming the language, when NULL */
     /* the parser's precomputed rows are kept for parse_window tokens, from parse_back tokens
      * behind the buffer's front (2048 and 256; tests shrink them to move the window often) */
     size_t parse_window, parse_back;

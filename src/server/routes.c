@@ -249,11 +249,27 @@ static int bool_field(const json_value *obj, const char *key, int *flag, route_r
     return 0;
 }
 
+/* The model's noun chunks when asked for (want), or -1 with the 501 answer in r when nerd cannot
+ * compute them spaCy's way (its language's syntax iterator, by name). */
+static int noun_chunks_computed(const served_model *sm, int want, route_result *r)
+{
+    const char *why = want ? nerd_model_noun_chunks_error(sm->model) : NULL;
+    if (!why) return 0;
+    buf msg = {0};
+    if (buf_printf(&msg, "model \"%s\" cannot compute doc.noun_chunks: %s", sm->name, why)) route_nomem(r);
+    else route_error(r, 501, msg.ptr);
+    buf_free(&msg);
+    return -1;
+}
+
 /* /doc: {"noun_chunks": true} adds doc.noun_chunks. 0, or -1 with the answer in r. */
 static int doc_request(const served_model *sm, route_result *r)
 {
     r->answer = ANSWER_DOC;
-    return bool_field(&r->req.root, "noun_chunks", &r->noun_chunks, r) || whole_doc_pipeline(sm, r) ? -1 : 0;
+    return bool_field(&r->req.root, "noun_chunks", &r->noun_chunks, r) || whole_doc_pipeline(sm, r) ||
+                   noun_chunks_computed(sm, r->noun_chunks, r)
+               ? -1
+               : 0;
 }
 
 /* /displacy: {"style": "ent"|"dep"} (displacy.render's default, dep, without one), dep with
@@ -281,7 +297,8 @@ static int displacy_request(const served_model *sm, route_result *r)
         return 0;
     }
     r->answer = ANSWER_DISPLACY_DEP;
-    return whole_doc_pipeline(sm, r);
+    /* collapse_phrases merges the noun chunks */
+    return whole_doc_pipeline(sm, r) || noun_chunks_computed(sm, d->collapse_phrases, r) ? -1 : 0;
 }
 
 void route_prepare(const worker_ctx *w, const http_request *q, const char *body, size_t body_len, route_result *r)

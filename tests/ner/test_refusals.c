@@ -230,3 +230,48 @@ TEST(refusal_names_the_unsupported_language)
     nerd_model_free(m);
     cleanup();
 }
+
+/* doc.noun_chunks follow the language's syntax iterator: nerd computes English's and French's;
+ * another language spaCy has one for (de) is refused by name, as is one spaCy has none for (ru,
+ * where spaCy raises E894). The stand-in's English lemmatizer is taken out of the pipeline so
+ * that the doc pipeline itself loads in each language. */
+TEST(refusal_names_the_noun_chunks_language)
+{
+    static const struct {
+        const char *lang, *needles[3]; /* needles NULL: noun chunks computed */
+    } cases[] = {
+        {"de", {"lang \"de\"", "spacy/lang/de/syntax_iterators.py", NULL}},
+        {"ru", {"lang \"ru\"", "E894", NULL}},
+        {"fr", {NULL}},
+        {"en", {NULL}},
+    };
+    char lang_line[64];
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        fresh();
+        snprintf(lang_line, sizeof lang_line, "lang = \"%s\"", cases[i].lang);
+        edit("[nlp]", "lang = \"en\"", lang_line);
+        edit("[nlp]", ",\"lemmatizer\"", "");
+        char err[1024] = "";
+        nerd_model *m = nerd_model_load(copy_dir, NULL, err, sizeof err);
+        CHECKF(m, "lang %s: %s", cases[i].lang, err);
+        CHECKF(nerd_model_has_pipeline(m, NERD_PIPELINE_DOC), "lang %s: %s", cases[i].lang,
+               nerd_model_pipeline_error(m, NERD_PIPELINE_DOC));
+        const char *why = nerd_model_noun_chunks_error(m);
+        if (!cases[i].needles[0]) CHECKF(!why, "lang %s: %s", cases[i].lang, why);
+        for (int k = 0; cases[i].needles[k]; k++)
+            CHECKF(why && strstr(why, cases[i].needles[k]), "lang %s: \"%s\" does not name %s", cases[i].lang,
+                   why ? why : "(computed)", cases[i].needles[k]);
+        printf("  lang %s -> %s\n", cases[i].lang, why ? why : "computed");
+        nerd_model_free(m);
+    }
+    /* French with the stand-in's English tables: the doc pipeline's own refusal comes first */
+    fresh();
+    edit("[nlp]", "lang = \"en\"", "lang = \"fr\"");
+    char err[1024] = "";
+    nerd_model *m = nerd_model_load(copy_dir, NULL, err, sizeof err);
+    CHECKF(m, "%s", err);
+    const char *why = nerd_model_noun_chunks_error(m);
+    CHECKF(why && strstr(why, "lemma_lookup"), "%s", why ? why : "(computed)");
+    nerd_model_free(m);
+    cleanup();
+}

@@ -337,6 +337,21 @@ def test_without_the_doc_pipeline_there_are_no_tags_nor_noun_chunks(pipeline):
     assert "tag" not in doc.to_json()["tokens"][0] and ("head" in doc.to_json()["tokens"][0]) == (pipeline == "full")
 
 
+def test_noun_chunks_of_a_language_nerd_has_no_iterator_for_are_refused_by_name(tmp_path):
+    """The stand-in relabelled German without its English lemmatizer: the Doc is answered, but
+    doc.noun_chunks raises naming the language instead of giving none (spaCy's German iterator)."""
+    folder = tmp_path / "de"
+    shutil.copytree(STANDIN, folder)
+    config = (folder / "config.cfg").read_text(encoding="utf-8")
+    (folder / "config.cfg").write_text(config.replace('lang = "en"', 'lang = "de"', 1).replace(',"lemmatizer"', "", 1),
+                                       encoding="utf-8")
+    doc = nerd.load(str(folder))(PARIS)
+    assert doc.lang_ == "de" and doc.to_json()["tokens"][0]["pos"]
+    with pytest.raises(nerd.InputError) as e:
+        list(doc.noun_chunks)
+    assert 'lang "de"' in str(e.value) and e.value.status == "UNSUPPORTED"
+
+
 @pytest.mark.parametrize("text", ["", "Hi", "Paris", " \n "])
 def test_to_json_of_tiny_docs_as_spacy_in_every_pipeline(text):
     for ours, theirs in (("doc", "full"), ("ner", "ner")):

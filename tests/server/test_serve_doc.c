@@ -113,6 +113,34 @@ TEST_T(serve_doc_of_a_model_nerd_cannot_compute_is_501_naming_why, 90)
     model_copy_remove(copy);
 }
 
+/* A German pipeline (the stand-in relabelled "de", without its English lemmatizer): its whole Doc
+ * is answered, but doc.noun_chunks (and /displacy's collapse_phrases, which merges them) are 501
+ * naming the language, not an empty list: nerd computes English's and French's syntax iterators. */
+TEST_T(serve_noun_chunks_of_another_language_are_501_naming_it, 90)
+{
+    char copy[256], arg_de[300];
+    model_copy("de", "sed -i 's/^lang = \"en\"/lang = \"de\"/; s/,\"lemmatizer\"//' config.cfg", copy, sizeof copy);
+    snprintf(arg_de, sizeof arg_de, "de=%s", copy);
+    test_server s;
+    server_start(&s, (const char *[]){"--model", arg_de, NULL});
+    buf out = {0};
+    const char *refused[] = {"/doc", "{\"text\": \"Paris\", \"noun_chunks\": true}",
+                             "/displacy", "{\"text\": \"Paris\", \"style\": \"dep\", \"options\": {\"collapse_phrases\": true}}"};
+    for (int i = 0; i < 4; i += 2) {
+        buf_clear(&out);
+        CHECK_EQ_INT(http_json(s.port, "POST", refused[i], refused[i + 1], &out), 501);
+        CHECKF(strstr(http_body(&out), "model \\\"de\\\" cannot compute doc.noun_chunks: ") &&
+               strstr(http_body(&out), "lang \\\"de\\\""), "%s", http_body(&out));
+    }
+    buf_clear(&out);
+    CHECK_EQ_INT(http_json(s.port, "POST", "/doc", "{\"text\": \"Paris\"}", &out), 200);
+    buf_clear(&out);
+    CHECK_EQ_INT(http_json(s.port, "POST", "/displacy", "{\"text\": \"Paris\", \"style\": \"dep\"}", &out), 200);
+    buf_free(&out);
+    server_stop(&s, SIGTERM);
+    model_copy_remove(copy);
+}
+
 TEST(serve_doc_and_displacy_refuse_bad_fields_with_400)
 {
     static const struct { const char *path, *body, *error; } cases[] = {

@@ -7,8 +7,12 @@ go through spacy.load(folder) (nlp.pipe as tests/spacy/diff.py runs it) and thro
 to_json() writes, the text, ents, sents, every token's id, start, end, tag, pos, morph, lemma, dep and
 head, and the noun chunks as character spans. A document is identical when every field is. The
 last line is `doc-parity: N docs, M identical` and the exit status is non-zero unless M == N.
+With --lang-texts N, N texts of the models' language (tests/spacy/lang_texts.py: translated man
+pages and composed texts; the models must share it) take the golden texts' place: the French
+pipelines' lemmas (FrenchLemmatizer) and noun chunks (the French syntax iterator) on French text.
 
     build/venv/bin/python tests/spacy/doc_parity.py --nerd build/nerd --models DIR... [--seed 13] [--count 5000]
+        [--lang-texts N]
 """
 import argparse
 import concurrent.futures
@@ -21,7 +25,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import gen_texts  # noqa: E402
-from diff import first_difference, nerd_cli, readable_json, spacy_batch, spacy_cache_key, write_texts  # noqa: E402
+import lang_texts  # noqa: E402
+from diff import (first_difference, model_lang, nerd_cli, readable_json, spacy_batch, spacy_cache_key,  # noqa: E402
+                  write_texts)
 
 TOKEN_FIELDS = ("id", "start", "end", "tag", "pos", "morph", "lemma", "dep", "head")
 
@@ -86,17 +92,27 @@ def main():
     ap.add_argument("--golden", default=gen_texts.DEFAULT_GOLDEN)
     ap.add_argument("--work", default="build/doc-parity")
     ap.add_argument("--show", type=int, default=10)
+    ap.add_argument("--lang-texts", type=int, default=0, help="texts of the models' language instead of the golden ones")
     args = ap.parse_args()
 
     t0 = time.monotonic()
     os.makedirs(args.work, exist_ok=True)
-    docs = golden_texts(args.golden)
+    models = [m.rstrip("/") for m in args.models]
+    first_kind = "golden"
+    if args.lang_texts:
+        langs = sorted({model_lang(m) for m in models})
+        if len(langs) != 1:
+            sys.exit("doc-parity: --lang-texts needs models of one language, not %s" % langs)
+        first_kind = langs[0]
+        docs = [("%s:%d" % (first_kind, n), t) for n, t in enumerate(lang_texts.generate(first_kind, args.seed,
+                                                                                        args.lang_texts)[0])]
+    else:
+        docs = golden_texts(args.golden)
     ngolden = len(docs)
     docs += [("gen:%d" % n, t) for n, t in enumerate(gen_texts.generate(args.seed, args.count, args.golden))]
     texts = [t for _, t in docs]
-    texts_path = os.path.join(args.work, "texts-%d-%d.jsonl" % (args.seed, args.count))
+    texts_path = os.path.join(args.work, "texts-%s-%d-%d.jsonl" % (first_kind, args.seed, args.count))
     write_texts(texts, texts_path)
-    models = [m.rstrip("/") for m in args.models]
 
     mismatches, identical = [], {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
@@ -107,7 +123,7 @@ def main():
             got = nerd_jobs[m].result()
             for i, (doc_id, text) in enumerate(docs):
                 diff = compare(ref[i], got[i])
-                src = "golden" if i < ngolden else "generated"
+                src = first_kind if i < ngolden else "generated"
                 identical.setdefault((m, src), [0, 0])[1] += 1
                 if diff:
                     mismatches.append({"model": m, "doc": doc_id, "field": diff[0], "diff": diff[1], "text": text})

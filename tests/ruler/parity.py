@@ -124,16 +124,64 @@ VARIANTS = {
     "annot-before": dict(patterns=ANNOT, where={"before": "ner"}, config={"overwrite_ents": False}, annot=True),
     "annot-after": dict(patterns=ANNOT_AFTER, where={"after": "ner"}, config={"overwrite_ents": True}, annot=True),
 }
+
+# The span_ruler with annotate_ents (spacy/pipeline/span_ruler.py): its matches as Spans (one per
+# span, label and id: a phrase and a token pattern on the same span with the same label and id
+# are one; with another id, two), then ents_filter(the doc's entities unless overwrite, matches).
+# Empty label (a span that blocks others in the filter and is then dropped by Doc.ents), empty id,
+# an id that is one of spaCy's symbols, several labels and ids on one span (ordered by their
+# StringStore keys).
+SPAN_EXTRA = [
+    {"label": "GPE", "pattern": "paris", "id": "paris-fr"},
+    {"label": "GPE", "pattern": [{"LOWER": "paris"}], "id": "paris-fr"},
+    {"label": "GPE", "pattern": [{"LOWER": "paris"}], "id": "PERSON"},
+    {"label": "LOC", "pattern": [{"LOWER": "paris"}], "id": ""},
+    {"label": "", "pattern": [{"LOWER": "the"}, {"IS_TITLE": True, "OP": "+"}]},
+    {"label": "ORG", "pattern": [{"IS_TITLE": True}, {"LOWER": {"IN": ["university", "inc", "corp", "group"]}}],
+     "id": "org-suffix"},
+    {"label": "DATE", "pattern": [{"LIKE_NUM": True}, {"LOWER": {"IN": ["years", "days", "months"]}}]},
+]
+# (a null id, which BEFORE has, makes spaCy's SpanRuler raise TypeError on its matches: nerd
+# refuses it at load, tests/ruler/test_entity_ruler.c)
+SPAN_BEFORE = [{k: v for k, v in p.items() if not (k == "id" and v is None)} for p in BEFORE] + SPAN_EXTRA
+SPAN_AFTER = AFTER + SPAN_EXTRA
+SPAN_FILTERS = {name: {"@misc": f"spacy.{name}.v1"} for name in
+                ("first_longest_spans_filter", "prioritize_new_ents_filter", "prioritize_existing_ents_filter")}
+
+
+def span_variant(patterns, where, ents_filter, overwrite, attr=None):
+    return dict(factory="span_ruler", patterns=patterns, where=where,
+                config={"annotate_ents": True, "ents_filter": SPAN_FILTERS[ents_filter], "overwrite": overwrite,
+                        "phrase_matcher_attr": attr})
+
+
+# before the ner (its entities are the ner's presets) and after it, each filter with and without
+# overwrite, on patterns that overlap each other and the ner's entities
+VARIANTS.update({
+    "span-before": span_variant(SPAN_BEFORE, {"before": "ner"}, "first_longest_spans_filter", True, "LOWER"),
+    "span-after-longest-keep": span_variant(SPAN_BEFORE, {"after": "ner"}, "first_longest_spans_filter", False, "LOWER"),
+    "span-after-longest-overwrite": span_variant(SPAN_AFTER, {"after": "ner"}, "first_longest_spans_filter", True),
+    "span-after-new-keep": span_variant(SPAN_AFTER, {"after": "ner"}, "prioritize_new_ents_filter", False),
+    "span-after-new-overwrite": span_variant(SPAN_BEFORE, {"after": "ner"}, "prioritize_new_ents_filter", True, "LOWER"),
+    "span-after-existing-keep": span_variant(SPAN_BEFORE, {"after": "ner"}, "prioritize_existing_ents_filter", False,
+                                             "LOWER"),
+    "span-after-existing-overwrite": span_variant(SPAN_AFTER, {"after": "ner"}, "prioritize_existing_ents_filter", True),
+})
+# a span_ruler before the ner, then one after it: the second sees and keeps the first's ids
+VARIANTS["span-two-rulers"] = dict(VARIANTS["span-before"], then=dict(
+    span_variant(SPAN_AFTER, {"after": "ner"}, "prioritize_new_ents_filter", False)))
 NER_ONLY_EXCLUDE = ["tagger", "parser", "attribute_ruler", "lemmatizer"]
 
 
 def build(spacy, model, folder, spec):
     nlp = spacy.load(model)
-    ruler = nlp.add_pipe("entity_ruler", config=spec["config"], **spec["where"])
+    ruler = nlp.add_pipe(spec.get("factory", "entity_ruler"), config=spec["config"], **spec["where"])
     ruler.add_patterns(spec["patterns"])
     if "then" in spec:
-        late = nlp.add_pipe("entity_ruler", name="late_ruler", config=spec["then"]["config"], **spec["then"]["where"])
-        late.add_patterns(spec["then"]["patterns"])
+        then = spec["then"]
+        late = nlp.add_pipe(then.get("factory", "entity_ruler"), name="late_ruler", config=then["config"],
+                            **then["where"])
+        late.add_patterns(then["patterns"])
     nlp.to_disk(folder)
 
 
@@ -186,6 +234,7 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--gen-count", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--only", default="", help="run the variants whose name starts with this (all by default)")
     ap.add_argument("golden", nargs="+")
     a = ap.parse_args()
     import spacy
@@ -206,6 +255,8 @@ def main():
                 for pipeline, exclude in (("full", []), ("ner", NER_ONLY_EXCLUDE))}
     base = {pipeline: list(nlp.pipe(texts, batch_size=64)) for pipeline, nlp in base_nlp.items()}
     for name, spec in VARIANTS.items():
+        if not name.startswith(a.only):
+            continue
         folder = os.path.join(a.work, name)
         build(spacy, a.model, folder, spec)
         refused = 0
@@ -222,8 +273,9 @@ def main():
             elif "after" in spec["where"] and "then" not in spec:
                 # the folder's ruler read back as spacy.load reads it (from_disk: its cfg and
                 # patterns.jsonl), in the vocab of the docs it annotates
-                ruler = base_nlp[pipeline].add_pipe("entity_ruler", name=f"ruler_{name}", config=spec["config"])
-                ruler.from_disk(os.path.join(folder, "entity_ruler"))
+                factory = spec.get("factory", "entity_ruler")
+                ruler = base_nlp[pipeline].add_pipe(factory, name=f"ruler_{name}", config=spec["config"])
+                ruler.from_disk(os.path.join(folder, factory))
                 want = spacy_ents(ruler(d.copy()) for d in base[pipeline])
                 base_nlp[pipeline].remove_pipe(f"ruler_{name}")
             else:

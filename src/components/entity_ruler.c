@@ -397,6 +397,8 @@ void ruler_doc_free(ruler_doc *rd)
     free(rd->fresh);
     free(rd->spans);
     free(rd->merged);
+    for (size_t g = 0; g < rd->groups_made; g++) free(rd->groups[g].items);
+    free(rd->groups);
     *rd = (ruler_doc){0};
 }
 
@@ -421,6 +423,7 @@ int ruler_doc_begin(ruler_doc *rd, size_t n)
         rd->cap = cap;
     }
     rd->n = n;
+    rd->ngroups = 0;
     for (size_t i = 0; i < n; i++) {
         rd->iob[i] = 0;
         rd->type[i] = rd->id[i] = NULL;
@@ -759,6 +762,31 @@ static long span_ruler_matches(const entity_ruler *r, ruler_doc *rd)
     return (long)n;
 }
 
+/* SpanRuler.set_annotations' doc.spans[spans_key]: the group as it was unless overwrite (or a
+ * new one, last in the dict), extended by spans_filter(the group, the matches), or the matches */
+static int span_ruler_set_spans(const entity_ruler *r, ruler_doc *rd, size_t nspans)
+{
+    const char *key = r->span.spans_key;
+    size_t g = 0;
+    while (g < rd->ngroups && strcmp(rd->groups[g].key, key)) g++;
+    if (g == rd->ngroups) {
+        if (grow_array((void **)&rd->groups, &rd->groupcap, g + 1, sizeof *rd->groups)) return -1;
+        if (g == rd->groups_made) rd->groups[rd->groups_made++] = (ruler_span_group){0};
+        rd->groups[g].key = key;
+        rd->groups[g].n = 0;
+        rd->ngroups++;
+    } else if (r->overwrite) {
+        rd->groups[g].n = 0;
+    }
+    ruler_span_group *grp = &rd->groups[g];
+    if (grow_array((void **)&rd->merged, &rd->mergedcap, grp->n + nspans + 1, sizeof *rd->merged)) return -1;
+    long n = span_filter_apply(r->span.spans_filter, grp->items, grp->n, rd->spans, nspans, rd->merged);
+    if (n < 0 || grow_array((void **)&grp->items, &grp->cap, grp->n + (size_t)n + 1, sizeof *grp->items)) return -1;
+    if (n) memcpy(grp->items + grp->n, rd->merged, (size_t)n * sizeof *rd->merged);
+    grp->n += (size_t)n;
+    return 0;
+}
+
 /* SpanRuler.set_annotations' doc.ents: ents_filter(the doc's entities unless overwrite, the
  * matches), set as Doc.ents */
 static int span_ruler_set_ents(const entity_ruler *r, ruler_doc *rd, size_t nspans)
@@ -789,7 +817,7 @@ int entity_ruler_run(const entity_ruler *r, ruler_doc *rd, const uint8_t *sent_s
         return -1;
     if (r->is_span_ruler) {
         long nspans = span_ruler_matches(r, rd);
-        if (nspans < 0) return -1;
+        if (nspans < 0 || (*r->span.spans_key && span_ruler_set_spans(r, rd, (size_t)nspans))) return -1;
         return r->span.annotate_ents ? span_ruler_set_ents(r, rd, (size_t)nspans) : 0;
     }
     if (py_set_order(rd)) return -1;

@@ -82,12 +82,21 @@ typedef struct {
     struct ruler_ent *old, *fresh;  /* set_annotations' lists */
     struct ruler_ent *spans, *merged;   /* a span_ruler's matches, and its filter's answer */
     size_t spancap, mergedcap;
+    struct ruler_span_group *groups;    /* doc.spans: the groups the span_rulers set, in the order */
+    size_t ngroups, groupcap, groups_made;  /* first set (a dict's); groups_made: slots initialised */
 } ruler_doc;
 
 typedef struct ruler_ent {
     uint32_t start, end;
     const char *label, *ent_id;   /* ent_id "" when none */
 } ruler_ent;
+
+/* doc.spans[key]: a SpanGroup a span_ruler set (its spans carry their pattern's id in ent_id) */
+typedef struct ruler_span_group {
+    const char *key;
+    ruler_ent *items;
+    size_t n, cap;
+} ruler_span_group;
 
 /* filter(entities, spans) as spaCy's function of that name computes it on Span objects (only
  * their token offsets matter to it) into out (room for nents + nspans): the entities come first

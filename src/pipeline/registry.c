@@ -14,7 +14,7 @@ typedef enum {
     ROLE_ATTRIBUTE_RULER,
     ROLE_SENTER,
     ROLE_ENTITY_RULER, /* computed, any number of them, before or after the ner */
-    ROLE_SPAN_RULER,   /* inert unless annotate_ents: then it writes doc.ents, computed as an entity_ruler */
+    ROLE_SPAN_RULER,   /* computed as an entity_ruler: doc.spans[spans_key], doc.ents with annotate_ents */
 } factory_role;
 
 /* in_doc: the doc pipeline (NERD_PIPELINE_DOC) computes what the factory sets; a folder with an
@@ -171,15 +171,9 @@ nerd_status registry_plan(const spacy_config *c, const char *dir, pipeline_plan 
                     if ((doc_attr_setters[setter].may_set >> a & 1) && !*plan->entity_ruler_then[r][a])
                         snprintf(plan->entity_ruler_then[r][a], PIPE_NAME, "%.31s", pipe[i]);
         }
-        /* a span_ruler writes doc.spans[spans_key]; with annotate_ents (false by default) doc.ents
-         * too, and is then computed among the entity rulers */
-        int annotate_ents = 0;
-        if (factories[k].role == ROLE_SPAN_RULER && cfg_bool(c, sec, "annotate_ents", &annotate_ents) &&
-            cfg_raw(c, sec, "annotate_ents")) {
-            snprintf(err, errlen, "%s [%s]: annotate_ents is not true or false", path, sec);
-            return NERD_ERR_FORMAT;
-        }
-        if (factories[k].role == ROLE_ENTITY_RULER || annotate_ents) {
+        /* a span_ruler writes doc.spans[spans_key] (which doc.to_json() shows), with annotate_ents
+         * (false by default) doc.ents too: computed among the entity rulers, where it runs */
+        if (factories[k].role == ROLE_ENTITY_RULER || factories[k].role == ROLE_SPAN_RULER) {
             if (plan->n_entity_rulers == MAX_ENTITY_RULERS) {
                 snprintf(err, errlen, "%s [%s]: more than %d entity_ruler components", path, sec, MAX_ENTITY_RULERS);
                 return NERD_ERR_UNSUPPORTED;

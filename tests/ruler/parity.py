@@ -1,4 +1,4 @@
-"""nerd's entity_ruler against spaCy's (`make test-ruler`).
+"""nerd's entity_ruler and span_ruler against spaCy's (`make test-ruler`).
 
 Builds pipelines with spaCy 3.8.7: the model (en_core_web_sm) plus an entity_ruler before the ner
 (overwrite_ents false, phrase patterns on LOWER), one after the ner with overwrite_ents (phrase
@@ -13,8 +13,12 @@ compared with `nerd ner --format ents` on the same folder, both pipelines (spacy
 spacy.load without the tagger, parser, attribute_ruler and lemmatizer for --pipeline ner). The
 model's own docs are made once per pipeline: a ruler after the ner is the last step, so the
 folder's ruler, as spacy.load read it back, is applied to copies of them.
-Prints the first differences and "ruler-spacy: N docs, M identical, D differ"; exits 1 on any
-difference.
+The span_ruler variants (annotate_ents true: each registered ents_filter with and without
+overwrite, after the ner, and before it then a second after it; one with annotate_ents false)
+compare the entities the same way, and doc.to_json()'s "spans" (doc.spans[spans_key]) with
+`nerd ner --pipeline doc --format doc` (POST /doc's answer) on the same folder.
+Prints the first differences and "ruler-spacy: N docs, M identical, D differ ...; doc.spans of
+N docs, ..."; exits 1 on any difference.
 
     python tests/ruler/parity.py --model MODEL --nerd build/nerd --work build/ruler golden.jsonl...
 """
@@ -149,27 +153,37 @@ SPAN_FILTERS = {name: {"@misc": f"spacy.{name}.v1"} for name in
                 ("first_longest_spans_filter", "prioritize_new_ents_filter", "prioritize_existing_ents_filter")}
 
 
-def span_variant(patterns, where, ents_filter, overwrite, attr=None):
+def span_variant(patterns, where, ents_filter, overwrite, attr=None, **more):
     return dict(factory="span_ruler", patterns=patterns, where=where,
                 config={"annotate_ents": True, "ents_filter": SPAN_FILTERS[ents_filter], "overwrite": overwrite,
-                        "phrase_matcher_attr": attr})
+                        "phrase_matcher_attr": attr, **more})
 
 
 # before the ner (its entities are the ner's presets) and after it, each filter with and without
 # overwrite, on patterns that overlap each other and the ner's entities
 VARIANTS.update({
-    "span-before": span_variant(SPAN_BEFORE, {"before": "ner"}, "first_longest_spans_filter", True, "LOWER"),
     "span-after-longest-keep": span_variant(SPAN_BEFORE, {"after": "ner"}, "first_longest_spans_filter", False, "LOWER"),
     "span-after-longest-overwrite": span_variant(SPAN_AFTER, {"after": "ner"}, "first_longest_spans_filter", True),
     "span-after-new-keep": span_variant(SPAN_AFTER, {"after": "ner"}, "prioritize_new_ents_filter", False),
     "span-after-new-overwrite": span_variant(SPAN_BEFORE, {"after": "ner"}, "prioritize_new_ents_filter", True, "LOWER"),
     "span-after-existing-keep": span_variant(SPAN_BEFORE, {"after": "ner"}, "prioritize_existing_ents_filter", False,
                                              "LOWER"),
-    "span-after-existing-overwrite": span_variant(SPAN_AFTER, {"after": "ner"}, "prioritize_existing_ents_filter", True),
+    "span-after-existing-overwrite": span_variant(SPAN_AFTER, {"after": "ner"}, "prioritize_existing_ents_filter", True,
+                                                  spans_key=None),
 })
-# a span_ruler before the ner, then one after it: the second sees and keeps the first's ids
-VARIANTS["span-two-rulers"] = dict(VARIANTS["span-before"], then=dict(
-    span_variant(SPAN_AFTER, {"after": "ner"}, "prioritize_new_ents_filter", False)))
+# a span_ruler before the ner, then one after it: the second sees and keeps the first's ids, and
+# extends the first's doc.spans group with spans_filter(the group, its matches) (the group's
+# spans twice, as spaCy's SpanRuler does: it extends the group with a filter of itself)
+# (the first alone is not a variant of its own: spaCy's pipeline over every text, twice, is most
+# of this check's time; tests/ruler/test_entity_ruler.c has one before the ner alone)
+VARIANTS["span-two-rulers"] = dict(span_variant(SPAN_BEFORE, {"before": "ner"}, "first_longest_spans_filter", True,
+                                                "LOWER"), then=dict(
+    span_variant(SPAN_AFTER, {"after": "ner"}, "prioritize_new_ents_filter", False,
+                 spans_filter=SPAN_FILTERS["first_longest_spans_filter"])))
+# doc.spans only: annotate_ents false (the ner's entities stay), a spans_filter, another key
+VARIANTS["span-spans-only"] = span_variant(SPAN_AFTER, {"after": "ner"}, "first_longest_spans_filter", True,
+                                           annotate_ents=False, spans_key="rules",
+                                           spans_filter=SPAN_FILTERS["prioritize_existing_ents_filter"])
 NER_ONLY_EXCLUDE = ["tagger", "parser", "attribute_ruler", "lemmatizer"]
 
 
@@ -185,19 +199,30 @@ def build(spacy, model, folder, spec):
     nlp.to_disk(folder)
 
 
-def spacy_ents(docs):
+def spacy_ents(docs, spans=None):
+    """The docs' entities; with a list as spans, each doc.to_json()'s "spans" (None without) into it."""
     out = []
     for doc in docs:
         out.append([[e.text, e.label_, e.start_char, e.end_char, e.start, e.end, e.ent_id_] for e in doc.ents])
+        if spans is not None:
+            spans.append(doc.to_json().get("spans"))
     return out
 
 
-def run_nerd(nerd, folder, pipeline, texts, work):
+def nerd_spans(nerd, folder, texts, work):
+    """The "spans" of `nerd ner --pipeline doc --format doc` (POST /doc's answer), None without."""
+    run = run_nerd(nerd, folder, "doc", texts, work, "doc")
+    if run.returncode:
+        sys.exit(f"ruler-spacy: nerd failed on {folder}: {run.stderr.strip()}")
+    return [json.loads(line).get("spans") for line in run.stdout.split("\n")[:-1]]
+
+
+def run_nerd(nerd, folder, pipeline, texts, work, fmt="ents"):
     inp = os.path.join(work, "texts.jsonl")
     with open(inp, "w", encoding="utf-8") as f:
         for t in texts:
             f.write(json.dumps({"text": t}, ensure_ascii=False) + "\n")
-    return subprocess.run([nerd, "ner", "--model", folder, "--pipeline", pipeline, "--format", "ents", "--jsonl", inp],
+    return subprocess.run([nerd, "ner", "--model", folder, "--pipeline", pipeline, "--format", fmt, "--jsonl", inp],
                           capture_output=True, text=True, encoding="utf-8")
 
 
@@ -249,6 +274,7 @@ def main():
     os.makedirs(a.work, exist_ok=True)
     total = same = 0
     ruler_ents = ids = 0
+    span_docs = span_same = n_spans = 0
     # the model's own docs, once per pipeline: a ruler after the ner is the pipeline's last step,
     # so spacy.load(folder) answers what that folder's ruler (read back from disk) makes of them
     base_nlp = {pipeline: spacy.load(a.model, exclude=exclude)
@@ -267,7 +293,10 @@ def main():
         # nerd's doc pipeline computes the same entities as full: spaCy's are full's
         pipelines = (("full", []), ("doc", [])) if refused else (("full", []), ("ner", NER_ONLY_EXCLUDE))
         want_full = None
+        # a span_ruler's doc.spans: doc.to_json()'s "spans" against /doc's (nerd's doc pipeline)
+        with_spans = any(s.get("factory") == "span_ruler" for s in (spec, spec.get("then", {})))
         for pipeline, exclude in pipelines:
+            want_spans = [] if with_spans and pipeline == "full" else None
             if want_full is not None:
                 want = want_full
             elif "after" in spec["where"] and "then" not in spec:
@@ -276,10 +305,10 @@ def main():
                 factory = spec.get("factory", "entity_ruler")
                 ruler = base_nlp[pipeline].add_pipe(factory, name=f"ruler_{name}", config=spec["config"])
                 ruler.from_disk(os.path.join(folder, factory))
-                want = spacy_ents(ruler(d.copy()) for d in base[pipeline])
+                want = spacy_ents((ruler(d.copy()) for d in base[pipeline]), want_spans)
                 base_nlp[pipeline].remove_pipe(f"ruler_{name}")
             else:
-                want = spacy_ents(spacy.load(folder, exclude=exclude).pipe(texts, batch_size=64))
+                want = spacy_ents(spacy.load(folder, exclude=exclude).pipe(texts, batch_size=64), want_spans)
             if refused:
                 want_full = want
             got = nerd_ents(a.nerd, folder, pipeline, texts, a.work)
@@ -296,12 +325,25 @@ def main():
                     shown += 1
                     where = f"golden {i}" if i < n_golden else f"generated {i - n_golden}"
                     print(f"{name} {pipeline} {where}: {texts[i][:80]!r}\n  spaCy {w}\n  nerd  {g}")
+            if want_spans is not None:
+                got_spans = nerd_spans(a.nerd, folder, texts, a.work)
+                if len(got_spans) != len(want_spans):
+                    sys.exit(f"ruler-spacy: {name} doc: nerd answered {len(got_spans)} lines for {len(texts)} texts")
+                same_spans = sum(1 for w, g in zip(want_spans, got_spans) if w == g)
+                span_docs += len(texts)
+                span_same += same_spans
+                n_spans += sum(len(g) for w in want_spans if w for g in w.values())
+                for i, (w, g) in enumerate((w, g) for w, g in zip(want_spans, got_spans) if w != g):
+                    if i < 3:
+                        print(f"{name} doc.spans: spaCy {w}\n  nerd  {g}")
+                print(f"{name} doc.spans (--pipeline doc): {len(texts)} docs, {same_spans} identical")
             print(f"{name} --pipeline {pipeline}: {len(texts)} docs ({n_golden} golden, {len(texts) - n_golden} "
                   f"generated, {sum(len(w) for w in want)} entities), {sum(1 for w, g in zip(want, got) if w == g)} "
                   f"identical")
     print(f"ruler-spacy: {total} docs, {same} identical, {total - same} differ "
-          f"({ruler_ents} entities, {ids} with an ent_id)")
-    sys.exit(0 if same == total else 1)
+          f"({ruler_ents} entities, {ids} with an ent_id); doc.spans of {span_docs} docs, {span_same} identical, "
+          f"{span_docs - span_same} differ ({n_spans} spans)")
+    sys.exit(0 if same == total and span_same == span_docs else 1)
 
 
 if __name__ == "__main__":

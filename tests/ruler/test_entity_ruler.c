@@ -8,6 +8,7 @@
 #include "nerd.h"
 #include "text/lexattr.h"
 #include "util/buf.h"
+#include "util/doc_json.h"
 #include "util/ents_json.h"
 #include "util/json.h"
 #include "text/pystr.h"
@@ -523,5 +524,32 @@ TEST(ruler_span_ruler_refuses_a_null_id_by_name)
     CHECKF(!m && st == NERD_ERR_UNSUPPORTED, "status %d: %s", st, err);
     CHECKF(strstr(err, "span_ruler/patterns: line 2") && strstr(err, "\"id\" is null"), "%s", err);
     printf("  %s\n", err);
+    remove_ruler_folder();
+}
+
+/* POST /doc's answer (doc_write_json) carries doc.spans as doc.to_json() does: spaCy 3.8.7's
+ * "spans" of this text on the folder (two ids on each "Paris": two Spans of one label; the empty
+ * label kept in the group, dropped from the entities, where it blocked the second "Paris"). */
+TEST(ruler_span_ruler_doc_json_has_the_spans)
+{
+    make_span_ruler_folder(0, "first_longest_spans_filter", "true");
+    char err[1024] = "";
+    nerd_status st;
+    nerd_model *m = nerd_model_load(ruler_dir, &st, err, sizeof err);
+    CHECKF(m, "load: %s", err);
+    nerd_doc *d = nerd_doc_new();
+    const char *text = "I love Paris in Paris.";
+    CHECK_EQ_INT(nerd_ner(m, d, text, strlen(text), NERD_PIPELINE_DOC), NERD_OK);
+    buf out = {0};
+    CHECK(doc_write_json(d, text, strlen(text), 0, &out) == 0 && buf_putc(&out, 0) == 0);
+    CHECKF(strstr(out.ptr, "\"ents\":[{\"start\":7,\"end\":12,\"label\":\"GPE\"}]") &&
+               strstr(out.ptr, "}],\"spans\":{\"ruler\":[{\"start\":7,\"end\":12,\"label\":\"GPE\",\"kb_id\":\"\"},"
+                               "{\"start\":7,\"end\":12,\"label\":\"GPE\",\"kb_id\":\"\"},{\"start\":13,\"end\":21,"
+                               "\"label\":\"\",\"kb_id\":\"\"},{\"start\":16,\"end\":21,\"label\":\"GPE\",\"kb_id\":\"\"},"
+                               "{\"start\":16,\"end\":21,\"label\":\"GPE\",\"kb_id\":\"\"}]}}"),
+           "%s", out.ptr);
+    buf_free(&out);
+    nerd_doc_free(d);
+    nerd_model_free(m);
     remove_ruler_folder();
 }

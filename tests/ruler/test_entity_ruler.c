@@ -88,14 +88,22 @@ static void remove_ruler_folder(void)
 
 typedef struct { size_t start, end; const char *label, *ent_id; } want_ent;
 
-static void expect_ents(const char *text, nerd_pipeline p, const want_ent *want, size_t nwant)
+/* The folder's model (into *m) and its doc of text through pipeline p */
+static nerd_doc *ruled_doc(const char *text, nerd_pipeline p, nerd_model **m)
 {
     char err[1024] = "";
     nerd_status st;
-    nerd_model *m = nerd_model_load(ruler_dir, &st, err, sizeof err);
-    CHECKF(m, "load: %s", err);
+    *m = nerd_model_load(ruler_dir, &st, err, sizeof err);
+    CHECKF(*m, "load: %s", err);
     nerd_doc *d = nerd_doc_new();
-    CHECK_EQ_INT(nerd_ner(m, d, text, strlen(text), p), NERD_OK);
+    CHECK_EQ_INT(nerd_ner(*m, d, text, strlen(text), p), NERD_OK);
+    return d;
+}
+
+static void expect_ents(const char *text, nerd_pipeline p, const want_ent *want, size_t nwant)
+{
+    nerd_model *m;
+    nerd_doc *d = ruled_doc(text, p, &m);
     for (size_t i = 0; i < nerd_doc_nents(d) || i < nwant; i++) {
         nerd_ent e = {0};
         int have = nerd_doc_ent(d, i, &e) == 0;
@@ -175,12 +183,8 @@ TEST(ruler_before_ner_entities_are_the_ners_presets)
     expect_ents(text, NERD_PIPELINE_FULL, want, sizeof want / sizeof *want);
 
     /* POST /ents' list: "ent_id" on the entities that have one, and only there */
-    char err[512];
-    nerd_status st;
-    nerd_model *m = nerd_model_load(ruler_dir, &st, err, sizeof err);
-    CHECKF(m, "%s", err);
-    nerd_doc *d = nerd_doc_new();
-    CHECK_EQ_INT(nerd_ner(m, d, text, strlen(text), NERD_PIPELINE_FULL), NERD_OK);
+    nerd_model *m;
+    nerd_doc *d = ruled_doc(text, NERD_PIPELINE_FULL, &m);
     buf out = {0};
     CHECK(ents_write_list(d, text, &out) == 0 && buf_putc(&out, 0) == 0);
     CHECKF(strstr(out.ptr, "{\"text\":\"Pierre Dupont\",\"label\":\"CAPWORDS\",\"start_char\":5,\"end_char\":18,"
@@ -533,13 +537,9 @@ TEST(ruler_span_ruler_refuses_a_null_id_by_name)
 TEST(ruler_span_ruler_doc_json_has_the_spans)
 {
     make_span_ruler_folder(0, "first_longest_spans_filter", "true");
-    char err[1024] = "";
-    nerd_status st;
-    nerd_model *m = nerd_model_load(ruler_dir, &st, err, sizeof err);
-    CHECKF(m, "load: %s", err);
-    nerd_doc *d = nerd_doc_new();
     const char *text = "I love Paris in Paris.";
-    CHECK_EQ_INT(nerd_ner(m, d, text, strlen(text), NERD_PIPELINE_DOC), NERD_OK);
+    nerd_model *m;
+    nerd_doc *d = ruled_doc(text, NERD_PIPELINE_DOC, &m);
     buf out = {0};
     CHECK(doc_write_json(d, text, strlen(text), 0, &out) == 0 && buf_putc(&out, 0) == 0);
     CHECKF(strstr(out.ptr, "\"ents\":[{\"start\":7,\"end\":12,\"label\":\"GPE\"}]") &&

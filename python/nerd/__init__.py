@@ -282,7 +282,7 @@ class Doc:
             get_ent(workspace, i, ent_ref)
             ents.append(span())
         doc.ents = tuple(ents)
-        # doc.spans: the span_rulers' groups, {spans_key: [Span]} (ent_id_: the pattern's id)
+        # doc.spans: the span_rulers' groups, {spans_key: [Span]} (ent_id_: their root token's, as spaCy's)
         doc.spans, count = {}, ctypes.c_size_t()
         for g in range(held.nerd_doc_nspan_groups(workspace)):
             key = held.nerd_doc_span_group(workspace, g, ctypes.byref(count)).decode()

@@ -91,7 +91,8 @@ typedef struct ruler_ent {
     const char *label, *ent_id;   /* ent_id "" when none */
 } ruler_ent;
 
-/* doc.spans[key]: a SpanGroup a span_ruler set (its spans carry their pattern's id in ent_id) */
+/* doc.spans[key]: a SpanGroup a span_ruler set (its spans carry their pattern's id, Span.id_, in
+ * ent_id) */
 typedef struct ruler_span_group {
     const char *key;
     ruler_ent *items;

@@ -169,8 +169,9 @@ static size_t n_children(const nerd_doc *d, size_t i)
  * sentence root inside the span, else the first token whose head is outside it with the fewest
  * steps up to its sentence's root (a whitespace or punctuation token without children counts
  * n - 1); the span's first token without a parse (every head is then the token itself). */
-static size_t span_root(const nerd_doc *d, const ruler_doc *rd, size_t start, size_t end)
+size_t engine_span_root(const nerd_doc *d, size_t start, size_t end)
 {
+    const ruler_doc *rd = &d->rd;
     if (!d->has_parse) return start;
     const size_t n = d->ntoks;
     for (size_t i = start; i < end; i++)
@@ -221,7 +222,7 @@ nerd_status engine_ner_ruled(const nerd_model *m, nerd_doc *d, const uint8_t *se
     d->nrents = ruler_doc_ents(&d->rd, d->rents);
     /* what the doc reports: each entity's ent_id_ is its root token's */
     for (size_t e = 0; e < d->nrents; e++) {
-        const char *id = d->rd.id[span_root(d, &d->rd, d->rents[e].start, d->rents[e].end)];
+        const char *id = d->rd.id[engine_span_root(d, d->rents[e].start, d->rents[e].end)];
         d->rents[e].ent_id = id ? id : "";
     }
     d->ruled = 1;

@@ -843,7 +843,9 @@ int nerd_doc_span(const nerd_doc *d, size_t g, size_t i, nerd_ent *e)
 {
     if (g >= nerd_doc_nspan_groups(d) || i >= d->rd.groups[g].n) return -1;
     const ruler_ent *s = &d->rd.groups[g].items[i];
-    fill_span(d, s->start, s->end, s->label, s->ent_id, e);
+    /* spaCy's Span.ent_id_ is its root token's ent_id, as an entity's */
+    const char *id = d->rd.id[engine_span_root(d, s->start, s->end)];
+    fill_span(d, s->start, s->end, s->label, id ? id : "", e);
     return 0;
 }
 

@@ -328,8 +328,8 @@ def test_span_ruler_entities_and_doc_spans_as_spacy(tmp_path):
         want, got = theirs(text), nerd.load(tmp_path / "spans")(text)
         assert got.to_json() == want.to_json() and "spans" in got.to_json()
         assert [(e.text, e.label_, e.ent_id_) for e in got.ents] == [(e.text, e.label_, e.ent_id_) for e in want.ents]
-        assert {k: [(s.start, s.end, s.label_) for s in g] for k, g in got.spans.items()} == \
-            {k: [(s.start, s.end, s.label_) for s in g] for k, g in want.spans.items()}
+        assert {k: [(s.start, s.end, s.label_, s.ent_id_) for s in g] for k, g in got.spans.items()} == \
+            {k: [(s.start, s.end, s.label_, s.ent_id_) for s in g] for k, g in want.spans.items()}
 
 
 def test_the_doc_pipeline_gives_spacys_doc(nlp):

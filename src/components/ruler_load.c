@@ -71,14 +71,14 @@ static nerd_status read_span_ruler(const spacy_config *c, const char *dir, const
     snprintf(path, sizeof path, "%s/config.cfg", dir);
     *set = (span_ruler_settings){.overwrite = 1, .phrase_attr = MATCHER_ORTH};
     snprintf(set->spans_key, sizeof set->spans_key, "ruler");
+    const struct { const char *key; int *value; } flags[] = {{"annotate_ents", &set->annotate_ents},
+                                                             {"overwrite", &set->overwrite}};
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+        if (cfg_raw(c, sec, flags[i].key) && cfg_bool(c, sec, flags[i].key, flags[i].value)) {
+            snprintf(err, errlen, "%s [%s]: %s is not true or false", path, sec, flags[i].key);
+            return NERD_ERR_FORMAT;
+        }
     const char *raw;
-    if ((raw = cfg_raw(c, sec, "annotate_ents")) && cfg_bool(c, sec, "annotate_ents", &set->annotate_ents)) raw = "annotate_ents";
-    else if ((raw = cfg_raw(c, sec, "overwrite")) && cfg_bool(c, sec, "overwrite", &set->overwrite)) raw = "overwrite";
-    else raw = NULL;
-    if (raw) {
-        snprintf(err, errlen, "%s [%s]: %s is not true or false", path, sec, raw);
-        return NERD_ERR_FORMAT;
-    }
     if ((raw = cfg_raw(c, sec, "spans_key")) && strcmp(raw, "null") &&
         cfg_str(c, sec, "spans_key", set->spans_key, sizeof set->spans_key)) {
         snprintf(err, errlen, "%s [%s]: spans_key %.80s is not null or a string of under %d bytes", path, sec, raw,
@@ -87,12 +87,15 @@ static nerd_status read_span_ruler(const spacy_config *c, const char *dir, const
     }
     if (raw && !strcmp(raw, "null")) *set->spans_key = 0;
     if ((raw = cfg_raw(c, sec, "phrase_matcher_attr")) && strcmp(raw, "null") &&
-        (cfg_str(c, sec, "phrase_matcher_attr", attr, sizeof attr) || ruler_phrase_attr_by_name(attr, &set->phrase_attr))) {
-        snprintf(err, errlen, "%s [%s]: phrase_matcher_attr %.80s is not supported (nerd's PhraseMatcher matches ORTH or LOWER)",
+        (cfg_str(c, sec, "phrase_matcher_attr", attr, sizeof attr) ||
+         ruler_phrase_attr_by_name(attr, &set->phrase_attr))) {
+        snprintf(err, errlen,
+                 "%s [%s]: phrase_matcher_attr %.80s is not supported (nerd's PhraseMatcher matches ORTH or LOWER)",
                  path, sec, raw);
         return NERD_ERR_UNSUPPORTED;
     }
-    nerd_status st = read_span_filter(c, sec, "ents_filter", SPAN_FILTER_FIRST_LONGEST, &set->ents_filter, path, err, errlen);
+    nerd_status st =
+        read_span_filter(c, sec, "ents_filter", SPAN_FILTER_FIRST_LONGEST, &set->ents_filter, path, err, errlen);
     if (st == NERD_OK)
         st = read_span_filter(c, sec, "spans_filter", SPAN_FILTER_NONE, &set->spans_filter, path, err, errlen);
     if (st == NERD_OK && set->annotate_ents && set->ents_filter == SPAN_FILTER_NONE) {

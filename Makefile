@@ -452,7 +452,9 @@ test-lemma: $(BUILD)/lemma-spacy-check $(BUILD)/nerd-tests
 # model with an entity_ruler before the ner, after it with overwrite_ents, after it without, and
 # two in one pipeline (overlapping patterns, every operator and predicate, ids), written by nlp.to_disk into
 # $(BUILD)/ruler; spaCy's entities and ent_ids against nerd's on the same folders, both pipelines,
-# over the golden texts and RULER_GEN_COUNT generated ones. Ends "ruler-spacy: N docs, ...".
+# over the golden texts and RULER_GEN_COUNT generated ones. The same for span_rulers (each
+# ents_filter, overwrite or not, before and after the ner), their doc.spans against POST /doc's.
+# Ends "ruler-spacy: N docs, ...".
 RULER_GEN_COUNT ?= 1000
 .PHONY: test-ruler
 test-ruler: $(BUILD)/nerd $(BUILD)/nerd-tests $(VENV)/.installed model-present

@@ -239,6 +239,14 @@ typedef struct {
 NERD_API size_t nerd_doc_nents(const nerd_doc *d);
 NERD_API int nerd_doc_ent(const nerd_doc *d, size_t i, nerd_ent *e);
 
+/* doc.spans: the span groups the pipeline's span_rulers set (doc.spans[spans_key]), in the order
+ * first set, each span as an entity (its label; ent_id: spaCy's Span.ent_id_, its root token's
+ * ent_id, as an entity's).
+ * nerd_doc_span_group gives group g's key and span count, NULL when g is out of range. */
+NERD_API size_t nerd_doc_nspan_groups(const nerd_doc *d);
+NERD_API const char *nerd_doc_span_group(const nerd_doc *d, size_t g, size_t *nspans);
+NERD_API int nerd_doc_span(const nerd_doc *d, size_t g, size_t i, nerd_ent *e);
+
 /* Full and doc pipelines only (after nerd_ner with NERD_PIPELINE_FULL or DOC): whether token i starts a
  * sentence (1 or 0, spaCy's token.is_sent_start), its head's index (a root points to
  * itself) and its dependency label (owned by the model; "ROOT" for roots). Return -1 when

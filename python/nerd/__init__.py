@@ -244,7 +244,7 @@ class Doc:
     """The answer for one text, spaCy's names: text, ents, sents, tokens (len(doc), doc[i], iteration)."""
 
     __slots__ = ("text", "lang_", "_idx", "_nchars", "_ws", "_is_space", "_sent_starts", "_heads", "_deps", "ents",
-                 "_ent_of_token", "_annotations", "_tags", "_poses", "_morphs", "_lemmas", "_noun_chunks",
+                 "spans", "_ent_of_token", "_annotations", "_tags", "_poses", "_morphs", "_lemmas", "_noun_chunks",
                  "__weakref__")
 
     @classmethod
@@ -278,12 +278,23 @@ class Doc:
                 doc._noun_chunks = nlp._noun_chunks_error  # a str: doc.noun_chunks raises it
         ent = _lib.Ent()
         ent_ref, get_ent = ctypes.byref(ent), held.nerd_doc_ent
+
+        def span():
+            return Span(doc, ent.start, ent.end, ent.label.decode(), ent.start_char, ent.end_char, ent.ent_id.decode())
+
         ents = []
         for i in range(held.nerd_doc_nents(workspace)):
             get_ent(workspace, i, ent_ref)
-            ents.append(Span(doc, ent.start, ent.end, ent.label.decode(), ent.start_char, ent.end_char,
-                             ent.ent_id.decode()))
+            ents.append(span())
         doc.ents = tuple(ents)
+        # doc.spans: the span_rulers' groups, {spans_key: [Span]} (ent_id_: their root token's, as spaCy's)
+        doc.spans, count = {}, ctypes.c_size_t()
+        for g in range(held.nerd_doc_nspan_groups(workspace)):
+            key = held.nerd_doc_span_group(workspace, g, ctypes.byref(count)).decode()
+            group = doc.spans[key] = []
+            for i in range(count.value):
+                held.nerd_doc_span(workspace, g, i, ent_ref)
+                group.append(span())
         doc._ent_of_token = None
         return doc
 
@@ -386,6 +397,9 @@ class Doc:
                 token[key] = values[i]
             tokens.append(token)
         data["tokens"] = tokens
+        if self.spans:
+            data["spans"] = {key: [{"start": s.start_char, "end": s.end_char, "label": s.label_, "kb_id": ""}
+                                   for s in group] for key, group in self.spans.items()}
         return data
 
     def _ent_index(self):

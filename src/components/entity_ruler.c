@@ -12,15 +12,19 @@
 #include "text/pystr.h"
 #include "util/json.h"
 
-/* One match key (a label, or label + ent_id_sep + id): the entity it makes. */
+/* One match key (a label, or label + ent_id_sep + id; a span_ruler's (label, id)): the entity
+ * it makes. */
 typedef struct {
     char *label;      /* the entity's label */
     char *ent_id;     /* "" when none */
+    uint64_t label_hash, id_hash;   /* their StringStore keys, which order a span_ruler's Spans */
 } ruler_key;
 
 struct entity_ruler {
     ruler_place place;
     int overwrite;
+    int is_span_ruler;          /* a span_ruler (settings in span), else an entity_ruler */
+    span_ruler_settings span;
     matcher *tokens;
     phrase_matcher *phrases;
     matcher_str_attr phrase_attr;
@@ -35,6 +39,7 @@ typedef struct ruler_match {
     unsigned key;
     int start, end;
     size_t set_pos;     /* its place in the Python set's table */
+    uint64_t label_hash, id_hash;   /* its key's (a span_ruler orders its Spans by them) */
 } ruler_match;
 
 /* PhraseMatcher attr values nerd's PhraseMatcher implements */
@@ -111,6 +116,30 @@ static int add_key(entity_ruler *r, const char *label, const char *id, int has_i
     return k;
 }
 
+/* A span_ruler's key: one per (label, id), as SpanRuler.add_patterns keys its matchers by
+ * repr((label, id)); here the label's length, the label and the id, which is as unique. Key
+ * number, or -1. */
+static int add_span_key(entity_ruler *r, const char *label, const char *id)
+{
+    size_t ll = strlen(label), il = strlen(id);
+    char *key = malloc(ll + il + 24);
+    if (!key) return -1;
+    snprintf(key, ll + il + 24, "%zu:%s%s", ll, label, id);
+    size_t before = r->keys.n;
+    int k = matcher_keys_intern(&r->keys, key);
+    free(key);
+    if (k < 0 || grow_array((void **)&r->key_info, &r->key_info_cap, r->keys.n, sizeof *r->key_info)) return -1;
+    if ((size_t)k >= before) {
+        ruler_key *ki = &r->key_info[k];
+        ki->label = dup_n(label, ll);
+        ki->ent_id = dup_n(id, il);
+        if (!ki->label || !ki->ent_id) return -1;
+        ki->label_hash = nerd_string_hash(label, ll);
+        ki->id_hash = nerd_string_hash(id, il);
+    }
+    return k;
+}
+
 static nerd_status fail(nerd_status *status, nerd_status s, char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 static nerd_status fail(nerd_status *status, nerd_status s, char *err, size_t errlen, const char *fmt, ...)
@@ -138,15 +167,11 @@ static nerd_status read_cfg(entity_ruler *r, const char *path, char *sep, nerd_s
     r->phrase_attr = MATCHER_ORTH;
     if (ow && ow->type != JSON_TRUE && ow->type != JSON_FALSE)
         rc = fail(status, NERD_ERR_FORMAT, err, errlen, "%s: \"overwrite\" is not true or false", path);
-    else if (attr && attr->type != JSON_NULL) {
-        size_t k = 0, n = sizeof phrase_attrs / sizeof *phrase_attrs;
-        while (attr->type == JSON_STRING && k < n && strcasecmp(attr->u.str.ptr, phrase_attrs[k].name)) k++;
-        if (k == n)
-            rc = fail(status, NERD_ERR_UNSUPPORTED, err, errlen,
-                      "%s: phrase_matcher_attr %s is not supported (nerd's PhraseMatcher matches ORTH or LOWER)",
-                      path, attr->type == JSON_STRING ? attr->u.str.ptr : "(not a string)");
-        else r->phrase_attr = phrase_attrs[k].attr;
-    }
+    else if (attr && attr->type != JSON_NULL &&
+             (attr->type != JSON_STRING || ruler_phrase_attr_by_name(attr->u.str.ptr, &r->phrase_attr)))
+        rc = fail(status, NERD_ERR_UNSUPPORTED, err, errlen,
+                  "%s: phrase_matcher_attr %s is not supported (nerd's PhraseMatcher matches ORTH or LOWER)", path,
+                  attr->type == JSON_STRING ? attr->u.str.ptr : "(not a string)");
     if (rc == NERD_OK && s && (s->type != JSON_STRING || s->u.str.len >= MAX_SEP))
         rc = fail(status, NERD_ERR_FORMAT, err, errlen, "%s: \"ent_id_sep\" is not a string (of under %d bytes)",
                   path, MAX_SEP);
@@ -200,24 +225,18 @@ static int add_phrase(entity_ruler *r, unsigned key, const char *text, size_t le
     return rc;
 }
 
-entity_ruler *entity_ruler_load(const char *dir, const char *name, ruler_place place, const tokenizer *tok,
-                                nerd_status *status, char *err, size_t errlen)
+/* The patterns of DIR/NAME/FILE on r's matchers (its kind and settings set): one code for both
+ * rulers, which differ in their keys and ids. sep: the entity_ruler's ent_id_sep. r, or NULL
+ * (r freed) with *status and err. */
+static entity_ruler *load_patterns(entity_ruler *r, const char *dir, const char *name, const char *file_name,
+                                   const char *sep, const tokenizer *tok, nerd_status *status, char *err, size_t errlen)
 {
-    char path[4096], sep[MAX_SEP];
-    entity_ruler *r = calloc(1, sizeof *r);
-    if (!r) {
-        fail(status, NERD_ERR_NOMEM, err, errlen, "out of memory");
-        return NULL;
-    }
-    r->place = place;
-    *status = NERD_OK;
-    snprintf(path, sizeof path, "%s/%s/cfg", dir, name);
-    if (read_cfg(r, path, sep, status, err, errlen) != NERD_OK) goto out;
+    char path[4096];
     if (!(r->tokens = matcher_new()) || !(r->phrases = phrase_matcher_new(r->phrase_attr))) {
         fail(status, NERD_ERR_NOMEM, err, errlen, "out of memory");
         goto out;
     }
-    snprintf(path, sizeof path, "%s/%s/patterns.jsonl", dir, name);
+    snprintf(path, sizeof path, "%s/%s/%s", dir, name, file_name);
     buf file = {0}, lower = {0};
     tok_scratch tsc = {0};
     nerd_status rc = mf_read(path, MF_MAX_MODEL_FILE, &file, err, errlen);
@@ -246,10 +265,18 @@ entity_ruler *entity_ruler_load(const char *dir, const char *name, ruler_place p
             int is_phrase = pattern->type == JSON_STRING;
             if (is_phrase != pass) continue;
             const char *id_str = id && id->type == JSON_STRING ? id->u.str.ptr : NULL;
-            /* a phrase pattern keeps its id only when it is not empty; a token pattern's "id" key,
-             * whatever its value, makes an _ent_ids entry */
-            if (is_phrase && id_str && !*id_str) id_str = NULL;
-            int key = add_key(r, label, id_str, is_phrase ? id_str != NULL : id != NULL, sep);
+            if (r->is_span_ruler && id && !id_str) {
+                /* Span(span_id=None) raises TypeError on every doc the pattern matches */
+                fail(status, NERD_ERR_UNSUPPORTED, err, errlen,
+                     "%s: line %zu: \"id\" is null (spaCy's SpanRuler raises TypeError where the pattern matches)",
+                     path, it.lineno);
+                break;
+            }
+            /* an entity_ruler's phrase pattern keeps its id only when it is not empty; a token
+             * pattern's "id" key, whatever its value, makes an _ent_ids entry */
+            if (!r->is_span_ruler && is_phrase && id_str && !*id_str) id_str = NULL;
+            int key = r->is_span_ruler ? add_span_key(r, label, id_str ? id_str : "")
+                                       : add_key(r, label, id_str, is_phrase ? id_str != NULL : id != NULL, sep);
             char why[512] = "out of memory";
             int bad = key < 0;
             if (!bad && !is_phrase) {
@@ -289,6 +316,69 @@ out:
     return NULL;
 }
 
+entity_ruler *entity_ruler_load(const char *dir, const char *name, ruler_place place, const tokenizer *tok,
+                                nerd_status *status, char *err, size_t errlen)
+{
+    char path[4096], sep[MAX_SEP];
+    entity_ruler *r = calloc(1, sizeof *r);
+    if (!r) {
+        fail(status, NERD_ERR_NOMEM, err, errlen, "out of memory");
+        return NULL;
+    }
+    r->place = place;
+    *status = NERD_OK;
+    snprintf(path, sizeof path, "%s/%s/cfg", dir, name);
+    if (read_cfg(r, path, sep, status, err, errlen) != NERD_OK) {
+        entity_ruler_free(r);
+        return NULL;
+    }
+    return load_patterns(r, dir, name, "patterns.jsonl", sep, tok, status, err, errlen);
+}
+
+entity_ruler *span_ruler_load(const char *dir, const char *name, ruler_place place, const span_ruler_settings *set,
+                              const tokenizer *tok, nerd_status *status, char *err, size_t errlen)
+{
+    entity_ruler *r = calloc(1, sizeof *r);
+    if (!r) {
+        fail(status, NERD_ERR_NOMEM, err, errlen, "out of memory");
+        return NULL;
+    }
+    r->place = place;
+    r->is_span_ruler = 1;
+    r->span = *set;
+    r->overwrite = set->overwrite;
+    r->phrase_attr = set->phrase_attr;
+    *status = NERD_OK;
+    return load_patterns(r, dir, name, "patterns", NULL, tok, status, err, errlen);
+}
+
+/* spaCy's names for its phrase_matcher_attr values, and for its registered span filters */
+int ruler_phrase_attr_by_name(const char *name, matcher_str_attr *attr)
+{
+    for (size_t k = 0; k < sizeof phrase_attrs / sizeof *phrase_attrs; k++)
+        if (!strcasecmp(name, phrase_attrs[k].name)) {
+            *attr = phrase_attrs[k].attr;
+            return 0;
+        }
+    return -1;
+}
+
+static const struct {
+    const char *name;
+    span_filter filter;
+} span_filter_names[] = {
+    {"spacy.first_longest_spans_filter.v1", SPAN_FILTER_FIRST_LONGEST},
+    {"spacy.prioritize_new_ents_filter.v1", SPAN_FILTER_PRIORITIZE_NEW},
+    {"spacy.prioritize_existing_ents_filter.v1", SPAN_FILTER_PRIORITIZE_EXISTING},
+};
+
+int span_filter_by_name(const char *name)
+{
+    for (size_t k = 0; k < sizeof span_filter_names / sizeof *span_filter_names; k++)
+        if (!strcmp(name, span_filter_names[k].name)) return (int)span_filter_names[k].filter;
+    return -1;
+}
+
 /* ---- per doc ---- */
 
 void ruler_doc_free(ruler_doc *rd)
@@ -305,6 +395,10 @@ void ruler_doc_free(ruler_doc *rd)
     free(rd->seen);
     free(rd->old);
     free(rd->fresh);
+    free(rd->spans);
+    free(rd->merged);
+    for (size_t g = 0; g < rd->groups_made; g++) free(rd->groups[g].items);
+    free(rd->groups);
     *rd = (ruler_doc){0};
 }
 
@@ -329,6 +423,7 @@ int ruler_doc_begin(ruler_doc *rd, size_t n)
         rd->cap = cap;
     }
     rd->n = n;
+    rd->ngroups = 0;
     for (size_t i = 0; i < n; i++) {
         rd->iob[i] = 0;
         rd->type[i] = rd->id[i] = NULL;
@@ -555,8 +650,152 @@ static int add_cands(ruler_doc *rd, const entity_ruler *r, const matcher_matches
         if (m->start == m->end) continue;
         if (grow_array((void **)&rd->cands, &rd->candcap, rd->ncands + 1, sizeof *rd->cands)) return -1;
         unsigned k = to_key[m->key];
-        rd->cands[rd->ncands++] = (ruler_match){r->keys.ids[k], k, m->start, m->end, 0};
+        rd->cands[rd->ncands++] = (ruler_match){r->keys.ids[k], k, m->start, m->end, 0, r->key_info[k].label_hash,
+                                                r->key_info[k].id_hash};
     }
+    return 0;
+}
+
+/* ---- the span_ruler ---- */
+
+/* Span.__richcmp__'s order: start_char, end_char, label, kb_id (0 for every match), id; token
+ * offsets order as character offsets do. Equal under it is equal as a Span (the set's dedup). */
+static int span_order(const void *pa, const void *pb)
+{
+    const ruler_match *a = pa, *b = pb;
+    if (a->start != b->start) return a->start < b->start ? -1 : 1;
+    if (a->end != b->end) return a->end < b->end ? -1 : 1;
+    if (a->label_hash != b->label_hash) return a->label_hash < b->label_hash ? -1 : 1;
+    return (a->id_hash > b->id_hash) - (a->id_hash < b->id_hash);
+}
+
+/* an item of filter(a, b)'s sort: longest first, then earliest, then first in the chain
+ * (Python's sort is stable) */
+typedef struct {
+    uint32_t len, start;
+    size_t pos;
+} span_rank;
+
+static int by_rank(const void *pa, const void *pb)
+{
+    const span_rank *a = pa, *b = pb;
+    if (a->len != b->len) return a->len > b->len ? -1 : 1;
+    if (a->start != b->start) return a->start < b->start ? -1 : 1;
+    return (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+static int by_start(const void *pa, const void *pb)
+{
+    const ruler_ent *a = pa, *b = pb;
+    return (a->start > b->start) - (a->start < b->start);
+}
+
+long span_filter_apply(span_filter f, const ruler_ent *ents, size_t nents, const ruler_ent *spans, size_t nspans,
+                       ruler_ent *out)
+{
+    if (f == SPAN_FILTER_NONE) {
+        if (nspans) memcpy(out, spans, nspans * sizeof *spans);
+        return (long)nspans;
+    }
+    /* first_longest filters the chain of both lists; the other two sort the spans only */
+    const int chain = f == SPAN_FILTER_FIRST_LONGEST;
+    const size_t nrank = chain ? nents + nspans : nspans;
+    uint32_t ntoks = 0;
+    for (size_t i = 0; i < nents; i++) ntoks = ents[i].end > ntoks ? ents[i].end : ntoks;
+    for (size_t i = 0; i < nspans; i++) ntoks = spans[i].end > ntoks ? spans[i].end : ntoks;
+    span_rank *rank = malloc((nrank + 1) * sizeof *rank);
+    uint8_t *seen = calloc(ntoks + 1, 1), *dropped = calloc(nents + 1, 1);
+    if (!rank || !seen || !dropped) {
+        free(rank);
+        free(seen);
+        free(dropped);
+        return -1;
+    }
+#define RANKED(i) (chain && (i) < nents ? &ents[i] : &spans[chain ? (i) - nents : (i)])
+    for (size_t i = 0; i < nrank; i++) rank[i] = (span_rank){RANKED(i)->end - RANKED(i)->start, RANKED(i)->start, i};
+    qsort(rank, nrank, sizeof *rank, by_rank);
+    if (f == SPAN_FILTER_PRIORITIZE_EXISTING)
+        for (size_t e = 0; e < nents; e++) memset(seen + ents[e].start, 1, ents[e].end - ents[e].start);
+    size_t nout = 0, nnew = 0;
+    ruler_ent *fresh = out + (chain ? 0 : nents);   /* prioritize_*: the kept entities go first */
+    for (size_t k = 0; k < nrank; k++) {
+        const ruler_ent *s = RANKED(rank[k].pos);
+        int free_span = 1;
+        if (chain) { /* filter_spans looks at the span's two ends only */
+            free_span = !seen[s->start] && !seen[s->end - 1];
+        } else {
+            for (uint32_t t = s->start; t < s->end && free_span; t++) free_span = !seen[t];
+        }
+        if (!free_span) continue;
+        fresh[nnew++] = *s;
+        memset(seen + s->start, 1, s->end - s->start);
+        if (f == SPAN_FILTER_PRIORITIZE_NEW)
+            for (size_t e = 0; e < nents; e++) dropped[e] |= ents[e].start < s->end && ents[e].end > s->start;
+    }
+#undef RANKED
+    if (chain) {
+        qsort(out, nnew, sizeof *out, by_start); /* accepted spans never share a start */
+        nout = nnew;
+    } else {
+        for (size_t e = 0; e < nents; e++)
+            if (!dropped[e]) out[nout++] = ents[e];
+        memmove(out + nout, fresh, nnew * sizeof *fresh);
+        nout += nnew;
+    }
+    free(rank);
+    free(seen);
+    free(dropped);
+    return (long)nout;
+}
+
+/* SpanRuler.match: the matches as Spans, deduplicated and sorted, into rd->spans */
+static long span_ruler_matches(const entity_ruler *r, ruler_doc *rd)
+{
+    qsort(rd->cands, rd->ncands, sizeof *rd->cands, span_order);
+    if (grow_array((void **)&rd->spans, &rd->spancap, rd->ncands + 1, sizeof *rd->spans)) return -1;
+    size_t n = 0;
+    for (size_t c = 0; c < rd->ncands; c++) {
+        if (c && !span_order(&rd->cands[c - 1], &rd->cands[c])) continue;
+        const ruler_key *k = &r->key_info[rd->cands[c].key];
+        rd->spans[n++] = (ruler_ent){(uint32_t)rd->cands[c].start, (uint32_t)rd->cands[c].end, k->label, k->ent_id};
+    }
+    return (long)n;
+}
+
+/* SpanRuler.set_annotations' doc.spans[spans_key]: the group as it was unless overwrite (or a
+ * new one, last in the dict), extended by spans_filter(the group, the matches), or the matches */
+static int span_ruler_set_spans(const entity_ruler *r, ruler_doc *rd, size_t nspans)
+{
+    const char *key = r->span.spans_key;
+    size_t g = 0;
+    while (g < rd->ngroups && strcmp(rd->groups[g].key, key)) g++;
+    if (g == rd->ngroups) {
+        if (grow_array((void **)&rd->groups, &rd->groupcap, g + 1, sizeof *rd->groups)) return -1;
+        if (g == rd->groups_made) rd->groups[rd->groups_made++] = (ruler_span_group){0};
+        rd->groups[g].key = key;
+        rd->groups[g].n = 0;
+        rd->ngroups++;
+    } else if (r->overwrite) {
+        rd->groups[g].n = 0;
+    }
+    ruler_span_group *grp = &rd->groups[g];
+    if (grow_array((void **)&rd->merged, &rd->mergedcap, grp->n + nspans + 1, sizeof *rd->merged)) return -1;
+    long n = span_filter_apply(r->span.spans_filter, grp->items, grp->n, rd->spans, nspans, rd->merged);
+    if (n < 0 || grow_array((void **)&grp->items, &grp->cap, grp->n + (size_t)n + 1, sizeof *grp->items)) return -1;
+    if (n) memcpy(grp->items + grp->n, rd->merged, (size_t)n * sizeof *rd->merged);
+    grp->n += (size_t)n;
+    return 0;
+}
+
+/* SpanRuler.set_annotations' doc.ents: ents_filter(the doc's entities unless overwrite, the
+ * matches), set as Doc.ents */
+static int span_ruler_set_ents(const entity_ruler *r, ruler_doc *rd, size_t nspans)
+{
+    size_t nold = r->overwrite ? 0 : ruler_doc_ents(rd, rd->old);
+    if (grow_array((void **)&rd->merged, &rd->mergedcap, nold + nspans + 1, sizeof *rd->merged)) return -1;
+    long n = span_filter_apply(r->span.ents_filter, rd->old, nold, rd->spans, nspans, rd->merged);
+    if (n < 0) return -1;
+    set_ents_outside(rd, rd->merged, (size_t)n, NULL, 0);
     return 0;
 }
 
@@ -574,8 +813,14 @@ int entity_ruler_run(const entity_ruler *r, ruler_doc *rd, const uint8_t *sent_s
     }
     rd->ncands = 0;
     if (matcher_run(r->tokens, rd->mtoks, n, &rd->tm) || phrase_matcher_run(r->phrases, rd->mtoks, n, &rd->pm) ||
-        add_cands(rd, r, &rd->tm, r->token_key) || add_cands(rd, r, &rd->pm, r->phrase_key) || py_set_order(rd))
+        add_cands(rd, r, &rd->tm, r->token_key) || add_cands(rd, r, &rd->pm, r->phrase_key))
         return -1;
+    if (r->is_span_ruler) {
+        long nspans = span_ruler_matches(r, rd);
+        if (nspans < 0 || (*r->span.spans_key && span_ruler_set_spans(r, rd, (size_t)nspans))) return -1;
+        return r->span.annotate_ents ? span_ruler_set_ents(r, rd, (size_t)nspans) : 0;
+    }
+    if (py_set_order(rd)) return -1;
     qsort(rd->cands, rd->ncands, sizeof *rd->cands, by_length_then_start);
 
     /* set_annotations: the doc's entities, then each match in turn */

@@ -820,11 +820,9 @@ size_t nerd_doc_nents(const nerd_doc *d)
     return d && d->has_ents ? (d->ruled ? d->nrents : d->nents) : 0;
 }
 
-int nerd_doc_ent(const nerd_doc *d, size_t i, nerd_ent *e)
+/* the span of tokens [start, end) with its offsets */
+static void fill_span(const nerd_doc *d, size_t start, size_t end, const char *label, const char *id, nerd_ent *e)
 {
-    if (!d || !d->has_ents || i >= nerd_doc_nents(d)) return -1;
-    /* the ner's entities, or the entities the rulers and the ner left together */
-    size_t start = d->ruled ? d->rents[i].start : d->ents[i].start, end = d->ruled ? d->rents[i].end : d->ents[i].end;
     const ner_token *first = &d->toks[start], *last = &d->toks[end - 1];
     *e = (nerd_ent){
         .start = start,
@@ -833,9 +831,36 @@ int nerd_doc_ent(const nerd_doc *d, size_t i, nerd_ent *e)
         .end_char = last->idx + last->nchars,
         .start_byte = first->start,
         .end_byte = last->start + last->len,
-        .label = d->ruled ? d->rents[i].label : d->model->ner_moves.labels[d->ents[i].label],
-        .ent_id = d->ruled ? d->rents[i].ent_id : "",
+        .label = label,
+        .ent_id = id,
     };
+}
+
+int nerd_doc_ent(const nerd_doc *d, size_t i, nerd_ent *e)
+{
+    if (!d || !d->has_ents || i >= nerd_doc_nents(d)) return -1;
+    /* the ner's entities, or the entities the rulers and the ner left together */
+    if (d->ruled) fill_span(d, d->rents[i].start, d->rents[i].end, d->rents[i].label, d->rents[i].ent_id, e);
+    else fill_span(d, d->ents[i].start, d->ents[i].end, d->model->ner_moves.labels[d->ents[i].label], "", e);
+    return 0;
+}
+
+size_t nerd_doc_nspan_groups(const nerd_doc *d) { return d && d->has_ents && d->ruled ? d->rd.ngroups : 0; }
+
+const char *nerd_doc_span_group(const nerd_doc *d, size_t g, size_t *nspans)
+{
+    if (g >= nerd_doc_nspan_groups(d)) return NULL;
+    if (nspans) *nspans = d->rd.groups[g].n;
+    return d->rd.groups[g].key;
+}
+
+int nerd_doc_span(const nerd_doc *d, size_t g, size_t i, nerd_ent *e)
+{
+    if (g >= nerd_doc_nspan_groups(d) || i >= d->rd.groups[g].n) return -1;
+    const ruler_ent *s = &d->rd.groups[g].items[i];
+    /* spaCy's Span.ent_id_ is its root token's ent_id, as an entity's */
+    const char *id = d->rd.id[engine_span_root(d, s->start, s->end)];
+    fill_span(d, s->start, s->end, s->label, id ? id : "", e);
     return 0;
 }
 

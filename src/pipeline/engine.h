@@ -316,6 +316,9 @@ nerd_status entity_ruler_component_load(nerd_model *m, const spacy_config *c, co
                                         const pipeline_plan *plan, char *err, size_t errlen);
 /* The entity rulers, the ner between them, over a tokenized (and maybe parsed) doc. */
 nerd_status engine_ner_ruled(const nerd_model *m, nerd_doc *d, const uint8_t *sent_start, double deadline);
+/* The root token of tokens [start, end) of a ruled doc, as spaCy's Span.root (whose ent_id is the
+ * span's ent_id_). */
+size_t engine_span_root(const nerd_doc *d, size_t start, size_t end);
 nerd_status tagger_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,
                                   const pipeline_plan *plan, char *err, size_t errlen);
 nerd_status senter_component_load(nerd_model *m, const spacy_config *c, const char *dir, const char *name,

@@ -14,7 +14,7 @@ typedef enum {
     ROLE_ATTRIBUTE_RULER,
     ROLE_SENTER,
     ROLE_ENTITY_RULER, /* computed, any number of them, before or after the ner */
-    ROLE_SPAN_RULER,   /* inert unless annotate_ents: then it writes doc.ents (not computed) */
+    ROLE_SPAN_RULER,   /* computed as an entity_ruler: doc.spans[spans_key], doc.ents with annotate_ents */
 } factory_role;
 
 /* in_doc: the doc pipeline (NERD_PIPELINE_DOC) computes what the factory sets; a folder with an
@@ -35,7 +35,7 @@ static const struct {
     {"attribute_ruler", ROLE_ATTRIBUTE_RULER, NULL, 1},
     {"senter", ROLE_SENTER, senter_component_load, 1},
     {"entity_ruler", ROLE_ENTITY_RULER, entity_ruler_component_load, 1},
-    {"span_ruler", ROLE_SPAN_RULER, NULL, 1},
+    {"span_ruler", ROLE_SPAN_RULER, entity_ruler_component_load, 1},
 };
 #define NFACTORIES (sizeof factories / sizeof *factories)
 
@@ -171,7 +171,9 @@ nerd_status registry_plan(const spacy_config *c, const char *dir, pipeline_plan 
                     if ((doc_attr_setters[setter].may_set >> a & 1) && !*plan->entity_ruler_then[r][a])
                         snprintf(plan->entity_ruler_then[r][a], PIPE_NAME, "%.31s", pipe[i]);
         }
-        if (factories[k].role == ROLE_ENTITY_RULER) {
+        /* a span_ruler writes doc.spans[spans_key] (which doc.to_json() shows), with annotate_ents
+         * (false by default) doc.ents too: computed among the entity rulers, where it runs */
+        if (factories[k].role == ROLE_ENTITY_RULER || factories[k].role == ROLE_SPAN_RULER) {
             if (plan->n_entity_rulers == MAX_ENTITY_RULERS) {
                 snprintf(err, errlen, "%s [%s]: more than %d entity_ruler components", path, sec, MAX_ENTITY_RULERS);
                 return NERD_ERR_UNSUPPORTED;
@@ -181,17 +183,6 @@ nerd_status registry_plan(const spacy_config *c, const char *dir, pipeline_plan 
             plan->entity_ruler_before_ner[r] = !*plan->ner;
             plan->entity_ruler_after_parser[r] = *plan->parser != 0;
             plan->entity_ruler_sees[r] = sees;
-        }
-        if (factories[k].role == ROLE_SPAN_RULER) {
-            /* it writes doc.spans[spans_key]; with annotate_ents (false by default) doc.ents too */
-            int annotate_ents = 0;
-            if (cfg_bool(c, sec, "annotate_ents", &annotate_ents) == 0 && annotate_ents) {
-                snprintf(err, errlen,
-                         "%s [%s]: a span_ruler with annotate_ents = true sets the entities; nerd computes the "
-                         "entity_ruler, not the span_ruler",
-                         path, sec);
-                return NERD_ERR_UNSUPPORTED;
-            }
         }
         if (factories[k].role == ROLE_SENTER && !has_parser) {
             /* without a parser, the senter's sentence starts are the doc's (and the ner's after it) */

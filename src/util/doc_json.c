@@ -61,6 +61,23 @@ int doc_write_json(const nerd_doc *d, const char *text, size_t len, unsigned opt
         if (buf_putc(out, '}')) return -1;
     }
     if (buf_putc(out, ']')) return -1;
+    /* doc.spans, when a span group was set: {"key": [{"start","end","label","kb_id"}]} (kb_id "":
+     * a span_ruler's spans have none) */
+    for (size_t g = 0; g < nerd_doc_nspan_groups(d); g++) {
+        size_t n = 0;
+        const char *key = nerd_doc_span_group(d, g, &n);
+        if (buf_puts(out, g ? "," : ",\"spans\":{") || json_write_string(out, key, strlen(key), 0) ||
+            buf_puts(out, ":["))
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            nerd_ent s;
+            nerd_doc_span(d, g, i, &s);
+            if (buf_printf(out, "%s{\"start\":%zu,\"end\":%zu,\"label\":", i ? "," : "", s.start_char, s.end_char) ||
+                json_write_string(out, s.label, strlen(s.label), 0) || buf_puts(out, ",\"kb_id\":\"\"}"))
+                return -1;
+        }
+        if (buf_putc(out, ']') || (g + 1 == nerd_doc_nspan_groups(d) && buf_putc(out, '}'))) return -1;
+    }
     if ((opts & DOC_JSON_NOUN_CHUNKS) && (have & NERD_ANNOT_DEP)) {
         if (buf_puts(out, ",\"noun_chunks\":[")) return -1;
         for (size_t k = 0; k < nerd_doc_nnoun_chunks(d); k++) {

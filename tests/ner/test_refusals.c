@@ -50,9 +50,14 @@ TEST(refusal_names_the_unsupported_factory_and_section)
          {"config.cfg", "[components.lemmatizer]", "factory \"textcat\" is not supported", NULL}},
         {"[components.lemmatizer]", "factory = \"lemmatizer\"", "factory = \"sentencizer\"",
          {"config.cfg", "[components.lemmatizer]", "factory \"sentencizer\"", NULL}},
-        /* a span_ruler that writes doc.ents (without annotate_ents it writes only doc.spans) */
-        {"[components.lemmatizer]", "factory = \"lemmatizer\"", "factory = \"span_ruler\"\nannotate_ents = true",
-         {"config.cfg", "[components.lemmatizer]", "span_ruler with annotate_ents = true", NULL}},
+        /* a span_ruler that writes doc.ents (without annotate_ents it writes only doc.spans) with
+         * a filter or a phrase attribute nerd does not implement */
+        {"[components.lemmatizer]", "factory = \"lemmatizer\"",
+         "factory = \"span_ruler\"\nannotate_ents = true\nents_filter = {\"@misc\":\"my.ents_filter.v1\"}",
+         {"config.cfg", "[components.lemmatizer]", "ents_filter \"my.ents_filter.v1\" is not supported", NULL}},
+        {"[components.lemmatizer]", "factory = \"lemmatizer\"",
+         "factory = \"span_ruler\"\nannotate_ents = true\nphrase_matcher_attr = \"SHAPE\"",
+         {"config.cfg", "[components.lemmatizer]", "phrase_matcher_attr \"SHAPE\" is not supported", NULL}},
         {"[components.tagger]", "factory = \"tagger\"", "factory = \"merge_entities\"",
          {"[components.tagger]", "factory \"merge_entities\"", NULL}},
         {"[components.ner]", "factory = \"ner\"", "factory = \"beam_ner\"",
@@ -67,11 +72,18 @@ TEST(refusal_names_the_unsupported_factory_and_section)
 }
 
 /* A span_ruler writing only doc.spans (annotate_ents false, its default) changes no entity: the
- * folder loads and gives the stand-in's entities. */
+ * folder loads and gives the stand-in's entities; its spans are the doc's "ruler" group (spaCy
+ * reads its patterns file, which must be there). */
 TEST(refusal_spares_a_span_ruler_that_leaves_the_entities)
 {
     fresh();
     edit("[components.lemmatizer]", "factory = \"lemmatizer\"", "factory = \"span_ruler\"\nannotate_ents = false");
+    char path[512];
+    snprintf(path, sizeof path, "%s/lemmatizer/patterns", copy_dir);
+    FILE *f = fopen(path, "w");
+    CHECK(f);
+    fputs("{\"label\":\"CITY\",\"pattern\":\"Paris\"}\n", f);
+    fclose(f);
     char err[1024] = "";
     nerd_status st;
     nerd_model *m = nerd_model_load(copy_dir, &st, err, sizeof err);
@@ -89,6 +101,10 @@ TEST(refusal_spares_a_span_ruler_that_leaves_the_entities)
         CHECK(nerd_doc_ent(d, i, &a) == 0 && nerd_doc_ent(plain, i, &b) == 0);
         CHECK(a.start == b.start && a.end == b.end && !strcmp(a.label, b.label) && !*a.ent_id);
     }
+    size_t nspans = 0;
+    nerd_ent s;
+    CHECK(nerd_doc_nspan_groups(d) == 1 && !strcmp(nerd_doc_span_group(d, 0, &nspans), "ruler") && nspans == 1);
+    CHECK(nerd_doc_span(d, 0, 0, &s) == 0 && s.start == 3 && s.end == 4 && !strcmp(s.label, "CITY"));
     nerd_doc_free(plain);
     nerd_model_free(standin);
     nerd_doc_free(d);

@@ -314,6 +314,24 @@ def test_entity_ruler_entities_and_ent_ids_as_spacy(tmp_path):
     assert [t.ent_id_ for t in got] == [t.ent_id_ for t in want]
 
 
+def test_span_ruler_entities_and_doc_spans_as_spacy(tmp_path):
+    # a span_ruler after the ner writing doc.ents (prioritize_new) and doc.spans: to_json() has both
+    import spacy
+    theirs = spacy.load(STANDIN)
+    ruler = theirs.add_pipe("span_ruler", after="ner", config={
+        "annotate_ents": True, "overwrite": False, "ents_filter": {"@misc": "spacy.prioritize_new_ents_filter.v1"}})
+    ruler.add_patterns([{"label": "GPE", "pattern": "Paris", "id": "paris-fr"},
+                        {"label": "CITY", "pattern": [{"ORTH": "Paris"}]},
+                        {"label": "PERSON", "pattern": [{"LOWER": "angela"}, {"LOWER": "merkel"}], "id": "am"}])
+    theirs.to_disk(tmp_path / "spans")
+    for text in (PARIS, "Angela Merkel visited Paris and Paris, Texas."):
+        want, got = theirs(text), nerd.load(tmp_path / "spans")(text)
+        assert got.to_json() == want.to_json() and "spans" in got.to_json()
+        assert [(e.text, e.label_, e.ent_id_) for e in got.ents] == [(e.text, e.label_, e.ent_id_) for e in want.ents]
+        assert {k: [(s.start, s.end, s.label_, s.ent_id_) for s in g] for k, g in got.spans.items()} == \
+            {k: [(s.start, s.end, s.label_, s.ent_id_) for s in g] for k, g in want.spans.items()}
+
+
 def test_the_doc_pipeline_gives_spacys_doc(nlp):
     theirs, ours = spacy_model(DEFAULT_MODEL, "full")(PARIS), nlp(PARIS)
     assert ours.to_json() == theirs.to_json() and set(ours.to_json()) == {"text", "ents", "sents", "tokens"}

@@ -1,4 +1,4 @@
-"""nerd's entity_ruler against spaCy's (`make test-ruler`).
+"""nerd's entity_ruler and span_ruler against spaCy's (`make test-ruler`).
 
 Builds pipelines with spaCy 3.8.7: the model (en_core_web_sm) plus an entity_ruler before the ner
 (overwrite_ents false, phrase patterns on LOWER), one after the ner with overwrite_ents (phrase
@@ -13,8 +13,12 @@ compared with `nerd ner --format ents` on the same folder, both pipelines (spacy
 spacy.load without the tagger, parser, attribute_ruler and lemmatizer for --pipeline ner). The
 model's own docs are made once per pipeline: a ruler after the ner is the last step, so the
 folder's ruler, as spacy.load read it back, is applied to copies of them.
-Prints the first differences and "ruler-spacy: N docs, M identical, D differ"; exits 1 on any
-difference.
+The span_ruler variants (annotate_ents true: each registered ents_filter with and without
+overwrite, after the ner, and before it then a second after it; one with annotate_ents false)
+compare the entities the same way, and doc.to_json()'s "spans" (doc.spans[spans_key]) with
+`nerd ner --pipeline doc --format doc` (POST /doc's answer) on the same folder.
+Prints the first differences and "ruler-spacy: N docs, M identical, D differ ...; doc.spans of
+N docs, ..."; exits 1 on any difference.
 
     python tests/ruler/parity.py --model MODEL --nerd build/nerd --work build/ruler golden.jsonl...
 """
@@ -124,32 +128,101 @@ VARIANTS = {
     "annot-before": dict(patterns=ANNOT, where={"before": "ner"}, config={"overwrite_ents": False}, annot=True),
     "annot-after": dict(patterns=ANNOT_AFTER, where={"after": "ner"}, config={"overwrite_ents": True}, annot=True),
 }
+
+# The span_ruler with annotate_ents (spacy/pipeline/span_ruler.py): its matches as Spans (one per
+# span, label and id: a phrase and a token pattern on the same span with the same label and id
+# are one; with another id, two), then ents_filter(the doc's entities unless overwrite, matches).
+# Empty label (a span that blocks others in the filter and is then dropped by Doc.ents), empty id,
+# an id that is one of spaCy's symbols, several labels and ids on one span (ordered by their
+# StringStore keys).
+SPAN_EXTRA = [
+    {"label": "GPE", "pattern": "paris", "id": "paris-fr"},
+    {"label": "GPE", "pattern": [{"LOWER": "paris"}], "id": "paris-fr"},
+    {"label": "GPE", "pattern": [{"LOWER": "paris"}], "id": "PERSON"},
+    {"label": "LOC", "pattern": [{"LOWER": "paris"}], "id": ""},
+    {"label": "", "pattern": [{"LOWER": "the"}, {"IS_TITLE": True, "OP": "+"}]},
+    {"label": "ORG", "pattern": [{"IS_TITLE": True}, {"LOWER": {"IN": ["university", "inc", "corp", "group"]}}],
+     "id": "org-suffix"},
+    {"label": "DATE", "pattern": [{"LIKE_NUM": True}, {"LOWER": {"IN": ["years", "days", "months"]}}]},
+]
+# (a null id, which BEFORE has, makes spaCy's SpanRuler raise TypeError on its matches: nerd
+# refuses it at load, tests/ruler/test_entity_ruler.c)
+SPAN_BEFORE = [{k: v for k, v in p.items() if not (k == "id" and v is None)} for p in BEFORE] + SPAN_EXTRA
+SPAN_AFTER = AFTER + SPAN_EXTRA
+SPAN_FILTERS = {name: {"@misc": f"spacy.{name}.v1"} for name in
+                ("first_longest_spans_filter", "prioritize_new_ents_filter", "prioritize_existing_ents_filter")}
+
+
+def span_variant(patterns, where, ents_filter, overwrite, attr=None, **more):
+    return dict(factory="span_ruler", patterns=patterns, where=where,
+                config={"annotate_ents": True, "ents_filter": SPAN_FILTERS[ents_filter], "overwrite": overwrite,
+                        "phrase_matcher_attr": attr, **more})
+
+
+# before the ner (its entities are the ner's presets) and after it, each filter with and without
+# overwrite, on patterns that overlap each other and the ner's entities
+VARIANTS.update({
+    "span-after-longest-keep": span_variant(SPAN_BEFORE, {"after": "ner"}, "first_longest_spans_filter", False, "LOWER"),
+    "span-after-longest-overwrite": span_variant(SPAN_AFTER, {"after": "ner"}, "first_longest_spans_filter", True),
+    "span-after-new-keep": span_variant(SPAN_AFTER, {"after": "ner"}, "prioritize_new_ents_filter", False),
+    "span-after-new-overwrite": span_variant(SPAN_BEFORE, {"after": "ner"}, "prioritize_new_ents_filter", True, "LOWER"),
+    "span-after-existing-keep": span_variant(SPAN_BEFORE, {"after": "ner"}, "prioritize_existing_ents_filter", False,
+                                             "LOWER"),
+    "span-after-existing-overwrite": span_variant(SPAN_AFTER, {"after": "ner"}, "prioritize_existing_ents_filter", True,
+                                                  spans_key=None),
+})
+# a span_ruler before the ner, then one after it: the second sees and keeps the first's ids, and
+# extends the first's doc.spans group with spans_filter(the group, its matches) (the group's
+# spans twice, as spaCy's SpanRuler does: it extends the group with a filter of itself)
+# (the first alone is not a variant of its own: spaCy's pipeline over every text, twice, is most
+# of this check's time; tests/ruler/test_entity_ruler.c has one before the ner alone)
+VARIANTS["span-two-rulers"] = dict(span_variant(SPAN_BEFORE, {"before": "ner"}, "first_longest_spans_filter", True,
+                                                "LOWER"), then=dict(
+    span_variant(SPAN_AFTER, {"after": "ner"}, "prioritize_new_ents_filter", False,
+                 spans_filter=SPAN_FILTERS["first_longest_spans_filter"])))
+# doc.spans only: annotate_ents false (the ner's entities stay), a spans_filter, another key
+VARIANTS["span-spans-only"] = span_variant(SPAN_AFTER, {"after": "ner"}, "first_longest_spans_filter", True,
+                                           annotate_ents=False, spans_key="rules",
+                                           spans_filter=SPAN_FILTERS["prioritize_existing_ents_filter"])
 NER_ONLY_EXCLUDE = ["tagger", "parser", "attribute_ruler", "lemmatizer"]
 
 
 def build(spacy, model, folder, spec):
     nlp = spacy.load(model)
-    ruler = nlp.add_pipe("entity_ruler", config=spec["config"], **spec["where"])
+    ruler = nlp.add_pipe(spec.get("factory", "entity_ruler"), config=spec["config"], **spec["where"])
     ruler.add_patterns(spec["patterns"])
     if "then" in spec:
-        late = nlp.add_pipe("entity_ruler", name="late_ruler", config=spec["then"]["config"], **spec["then"]["where"])
-        late.add_patterns(spec["then"]["patterns"])
+        then = spec["then"]
+        late = nlp.add_pipe(then.get("factory", "entity_ruler"), name="late_ruler", config=then["config"],
+                            **then["where"])
+        late.add_patterns(then["patterns"])
     nlp.to_disk(folder)
 
 
-def spacy_ents(docs):
+def spacy_ents(docs, spans=None):
+    """The docs' entities; with a list as spans, each doc.to_json()'s "spans" (None without) into it."""
     out = []
     for doc in docs:
         out.append([[e.text, e.label_, e.start_char, e.end_char, e.start, e.end, e.ent_id_] for e in doc.ents])
+        if spans is not None:
+            spans.append(doc.to_json().get("spans"))
     return out
 
 
-def run_nerd(nerd, folder, pipeline, texts, work):
+def nerd_spans(nerd, folder, texts, work):
+    """The "spans" of `nerd ner --pipeline doc --format doc` (POST /doc's answer), None without."""
+    run = run_nerd(nerd, folder, "doc", texts, work, "doc")
+    if run.returncode:
+        sys.exit(f"ruler-spacy: nerd failed on {folder}: {run.stderr.strip()}")
+    return [json.loads(line).get("spans") for line in run.stdout.split("\n")[:-1]]
+
+
+def run_nerd(nerd, folder, pipeline, texts, work, fmt="ents"):
     inp = os.path.join(work, "texts.jsonl")
     with open(inp, "w", encoding="utf-8") as f:
         for t in texts:
             f.write(json.dumps({"text": t}, ensure_ascii=False) + "\n")
-    return subprocess.run([nerd, "ner", "--model", folder, "--pipeline", pipeline, "--format", "ents", "--jsonl", inp],
+    return subprocess.run([nerd, "ner", "--model", folder, "--pipeline", pipeline, "--format", fmt, "--jsonl", inp],
                           capture_output=True, text=True, encoding="utf-8")
 
 
@@ -186,6 +259,7 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--gen-count", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--only", default="", help="run the variants whose name starts with this (all by default)")
     ap.add_argument("golden", nargs="+")
     a = ap.parse_args()
     import spacy
@@ -200,12 +274,15 @@ def main():
     os.makedirs(a.work, exist_ok=True)
     total = same = 0
     ruler_ents = ids = 0
+    span_docs = span_same = n_spans = 0
     # the model's own docs, once per pipeline: a ruler after the ner is the pipeline's last step,
     # so spacy.load(folder) answers what that folder's ruler (read back from disk) makes of them
     base_nlp = {pipeline: spacy.load(a.model, exclude=exclude)
                 for pipeline, exclude in (("full", []), ("ner", NER_ONLY_EXCLUDE))}
     base = {pipeline: list(nlp.pipe(texts, batch_size=64)) for pipeline, nlp in base_nlp.items()}
     for name, spec in VARIANTS.items():
+        if not name.startswith(a.only):
+            continue
         folder = os.path.join(a.work, name)
         build(spacy, a.model, folder, spec)
         refused = 0
@@ -216,18 +293,22 @@ def main():
         # nerd's doc pipeline computes the same entities as full: spaCy's are full's
         pipelines = (("full", []), ("doc", [])) if refused else (("full", []), ("ner", NER_ONLY_EXCLUDE))
         want_full = None
+        # a span_ruler's doc.spans: doc.to_json()'s "spans" against /doc's (nerd's doc pipeline)
+        with_spans = any(s.get("factory") == "span_ruler" for s in (spec, spec.get("then", {})))
         for pipeline, exclude in pipelines:
+            want_spans = [] if with_spans and pipeline == "full" else None
             if want_full is not None:
                 want = want_full
             elif "after" in spec["where"] and "then" not in spec:
                 # the folder's ruler read back as spacy.load reads it (from_disk: its cfg and
                 # patterns.jsonl), in the vocab of the docs it annotates
-                ruler = base_nlp[pipeline].add_pipe("entity_ruler", name=f"ruler_{name}", config=spec["config"])
-                ruler.from_disk(os.path.join(folder, "entity_ruler"))
-                want = spacy_ents(ruler(d.copy()) for d in base[pipeline])
+                factory = spec.get("factory", "entity_ruler")
+                ruler = base_nlp[pipeline].add_pipe(factory, name=f"ruler_{name}", config=spec["config"])
+                ruler.from_disk(os.path.join(folder, factory))
+                want = spacy_ents((ruler(d.copy()) for d in base[pipeline]), want_spans)
                 base_nlp[pipeline].remove_pipe(f"ruler_{name}")
             else:
-                want = spacy_ents(spacy.load(folder, exclude=exclude).pipe(texts, batch_size=64))
+                want = spacy_ents(spacy.load(folder, exclude=exclude).pipe(texts, batch_size=64), want_spans)
             if refused:
                 want_full = want
             got = nerd_ents(a.nerd, folder, pipeline, texts, a.work)
@@ -244,12 +325,25 @@ def main():
                     shown += 1
                     where = f"golden {i}" if i < n_golden else f"generated {i - n_golden}"
                     print(f"{name} {pipeline} {where}: {texts[i][:80]!r}\n  spaCy {w}\n  nerd  {g}")
+            if want_spans is not None:
+                got_spans = nerd_spans(a.nerd, folder, texts, a.work)
+                if len(got_spans) != len(want_spans):
+                    sys.exit(f"ruler-spacy: {name} doc: nerd answered {len(got_spans)} lines for {len(texts)} texts")
+                same_spans = sum(1 for w, g in zip(want_spans, got_spans) if w == g)
+                span_docs += len(texts)
+                span_same += same_spans
+                n_spans += sum(len(g) for w in want_spans if w for g in w.values())
+                for i, (w, g) in enumerate((w, g) for w, g in zip(want_spans, got_spans) if w != g):
+                    if i < 3:
+                        print(f"{name} doc.spans: spaCy {w}\n  nerd  {g}")
+                print(f"{name} doc.spans (--pipeline doc): {len(texts)} docs, {same_spans} identical")
             print(f"{name} --pipeline {pipeline}: {len(texts)} docs ({n_golden} golden, {len(texts) - n_golden} "
                   f"generated, {sum(len(w) for w in want)} entities), {sum(1 for w, g in zip(want, got) if w == g)} "
                   f"identical")
     print(f"ruler-spacy: {total} docs, {same} identical, {total - same} differ "
-          f"({ruler_ents} entities, {ids} with an ent_id)")
-    sys.exit(0 if same == total else 1)
+          f"({ruler_ents} entities, {ids} with an ent_id); doc.spans of {span_docs} docs, {span_same} identical, "
+          f"{span_docs - span_same} differ ({n_spans} spans)")
+    sys.exit(0 if same == total and span_same == span_docs else 1)
 
 
 if __name__ == "__main__":

@@ -568,6 +568,10 @@ nerd_status nerd_model_set_cache(nerd_model *m, size_t entries)
     const int own = !m->ner_listens, shared = *m->t2v_name != 0;
     embed_cache *c = entries && own ? embed_cache_new(entries, m->ner_t2v.nattrs, m->ner_t2v.width) : NULL;
     embed_cache *fc = entries && shared ? embed_cache_new(entries, m->t2v.nattrs, m->t2v.width) : NULL;
+    size_t part_entries = entries / 4;
+    if (getenv("NERD_TRY_PART")) part_entries = strtoull(getenv("NERD_TRY_PART"), NULL, 10);
+    if (c && part_entries) embed_cache_attach(c, part_entries, (int)t2v_partial_row_floats(&m->ner_t2v));
+    if (fc && part_entries) embed_cache_attach(fc, part_entries, (int)t2v_partial_row_floats(&m->t2v));
     if (entries && ((own && !c) || (shared && !fc))) {
         embed_cache_free(c);
         embed_cache_free(fc);

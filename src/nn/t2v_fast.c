@@ -31,28 +31,29 @@ static int pack_maxout(kn_weights *kw, float **bias, const t2v_block *blk, int n
 static int pack_pad_rows(t2v_packed *pk, const t2v_net *net);
 
 /* pk->part from block 0's piece-major weights (encN rows of groups x width): group g of every
- * row, stacked group after group, fp32 only (see uses_partials); packed when a fast mode is. */
+ * row, stacked group after group, with a bf16 copy (see uses_partials); packed when a fast
+ * mode is. bf16 pairs k: an odd width has none, and its fast modes multiply whole windows. */
 static int pack_partials(t2v_packed *pk, const t2v_net *net)
 {
     const int w = net->width, groups = 2 * net->window + 1, encN = w * net->pieces;
-    if (!(pk->lowp & (KN_PACK_BF16 | KN_PACK_INT8))) return 0;
+    if (!(pk->lowp & (KN_PACK_BF16 | KN_PACK_INT8)) || w % 2) return 0;
     float *W = piece_major(net->block[0].W, 1, w, net->pieces, groups * w);
     float *split = malloc((size_t)groups * encN * w * sizeof(float));
     int rc = W && split && (pk->part_zero = calloc((size_t)encN, sizeof(float))) ? 0 : -1;
     for (int g = 0; !rc && g < groups; g++)
         for (int o = 0; o < encN; o++)
             memcpy(split + ((size_t)g * encN + o) * w, W + (size_t)o * groups * w + (size_t)g * w, (size_t)w * sizeof(float));
-    if (!rc) rc = kn_pack(&pk->part, split, groups * encN, w, 0);
+    if (!rc) rc = kn_pack(&pk->part, split, groups * encN, w, KN_PACK_BF16);
     free(W);
     free(split);
     return rc;
 }
 
-/* Whether precision prec's first block sums partials (else it multiplies whole windows). The
- * fast modes compute the partials in fp32, as int8 does its mixing layer: they run once per
- * word the attached table lacks, not per token, and agree better with spaCy than 8-bit or bf16
- * ones (docs/design.md, "The first block's partials"). */
-static int uses_partials(const t2v_packed *pk, kn_precision prec) { return prec != KN_FP32 && pk->part.f32; }
+/* Whether precision prec's first block sums partials (else it multiplies whole windows). Both
+ * fast modes compute the partials in bf16 (fp32 accumulation): in int8 they agree better with
+ * spaCy than 8-bit ones, and cost half of fp32's on the words the attached table lacks
+ * (docs/design.md, "The first block's partials"). */
+static int uses_partials(const t2v_packed *pk, kn_precision prec) { return prec != KN_FP32 && pk->part.bf16; }
 
 int t2v_pack(t2v_packed *pk, const t2v_net *net, int lowp)
 {
@@ -471,7 +472,7 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
         const size_t base = n - npart;
         for (size_t m = 0; m < npart; m++)
             memcpy(in + m * w, body + (size_t)part_miss[m] * w, (size_t)w * sizeof(float));
-        kn_gemm_f32(&pk->part, in, (size_t)w, npart, parts + base * part_floats + w, part_floats);
+        product(&pk->part, KN_BF16, in, (size_t)w, npart, parts + base * part_floats + w, part_floats, lowp, npart * w);
         for (size_t m = 0; m < npart; m++) {
             float *row = parts + (base + m) * part_floats;
             memcpy(row, in + m * w, (size_t)w * sizeof(float));

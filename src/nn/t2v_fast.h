@@ -32,7 +32,8 @@ typedef struct {
      * pieces, piece-major) is block 0's row o, columns g*width .. g*width+width-1, so that a
      * window's pre-activation is the sum over g of one word's product with group g. Those
      * products (the word's partials) depend on the word alone: computed once per word and kept
-     * in the cache's attached table. fp32 in both fast modes; packed when lowp is not 0. */
+     * in the cache's attached table. Products in bf16 in both fast modes (packed when lowp is
+     * not 0 and the width even). */
     kn_weights part;
     float *part_zero;  /* encN zeros: a pad or guard row's partials */
 } t2v_packed;

@@ -515,7 +515,7 @@ TEST_T(t2v_partials_warm_cold_and_uncached_same_bits_on_every_path, 300)
     const size_t all = docs.count;
     if (docs.count > DOCS) docs.count = DOCS;
     const t2v_net *t = &m->ner_t2v;
-    CHECK(m->ner_t2v_packed.part.f32 != NULL);
+    CHECK(m->ner_t2v_packed.part.bf16 != NULL);
     float **portable[3] = {0};
     for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
         if (!test_use_isa(isa)) continue;

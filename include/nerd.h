@@ -171,7 +171,9 @@ NERD_API nerd_precision nerd_model_precision(const nerd_model *m);
 /* The per-word cache of the tok2vecs' embedding and mixing layers, one for the ner's own and
  * one for the full pipeline's shared tok2vec (results are bit-identical with and without it).
  * By default 32768 entries each (about 14 MB at most each), or $NERD_EMBED_CACHE entries when
- * set at load; 0 disables it. Not thread-safe: call before the model is shared.
+ * set at load; 0 disables it. Each has a table of entries/8 words' first encoder block partial
+ * products beside it (about 16 MB at most each), used (and counted in bytes) only in bf16 and
+ * int8. Not thread-safe: call before the model is shared.
  * Changing it drops the cached rows. */
 NERD_API nerd_status nerd_model_set_cache(nerd_model *m, size_t entries);
 typedef struct { uint64_t hits, misses; size_t entries, bytes; } nerd_cache_stats;

@@ -17,6 +17,7 @@ struct embed_cache {
     uint64_t *keys;              /* slots x nkey */
     float *rows;                 /* slots x width */
     _Atomic uint64_t hits, misses;
+    embed_cache *attached;       /* embed_cache_attach's table, or NULL */
 };
 
 embed_cache *embed_cache_new(size_t entries, int nkey, int width)
@@ -44,6 +45,7 @@ embed_cache *embed_cache_new(size_t entries, int nkey, int width)
 void embed_cache_free(embed_cache *c)
 {
     if (!c) return;
+    embed_cache_free(c->attached);
     free(c->lock);
     free(c->head);
     free(c->keys);
@@ -52,6 +54,18 @@ void embed_cache_free(embed_cache *c)
 }
 
 int embed_cache_nkey(const embed_cache *c) { return c ? c->nkey : 0; }
+int embed_cache_width(const embed_cache *c) { return c ? c->width : 0; }
+
+int embed_cache_attach(embed_cache *c, size_t entries, int width)
+{
+    embed_cache *t = c ? embed_cache_new(entries, c->nkey, width) : NULL;
+    if (!t) return -1;
+    embed_cache_free(c->attached);
+    c->attached = t;
+    return 0;
+}
+
+embed_cache *embed_cache_attached(const embed_cache *c) { return c ? c->attached : NULL; }
 
 static size_t slot_of(const embed_cache *c, const uint64_t *key, uint32_t tag)
 {

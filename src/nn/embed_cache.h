@@ -23,7 +23,16 @@ typedef struct embed_cache embed_cache;
  * range or on allocation failure. Pages are touched only as slots are used. */
 embed_cache *embed_cache_new(size_t entries, int nkey, int width);
 int embed_cache_nkey(const embed_cache *c);
+int embed_cache_width(const embed_cache *c);
+/* Frees c and the table attached to it. */
 void embed_cache_free(embed_cache *c);
+
+/* A second table attached to c (same keys, its own slots of `width` floats), freed with it: the
+ * fast modes keep a word's row with its first encoder block's partial products there
+ * (t2v_fast.h), wider rows than c's, so fewer of them. 0, or -1 (nothing attached) when entries
+ * is 0 or on allocation failure; replaces a table attached before. */
+int embed_cache_attach(embed_cache *c, size_t entries, int width);
+embed_cache *embed_cache_attached(const embed_cache *c); /* NULL when none */
 
 /* key: the nkey attribute values; tag: which computation made the row (the precision). Copies
  * the row into out and returns 1 on a hit, else returns 0. */
@@ -37,6 +46,7 @@ void embed_cache_prefetch(const embed_cache *c, const uint64_t *key, uint32_t ta
 /* Adds a document's lookups to the totals (once per document: one atomic add each). */
 void embed_cache_count(embed_cache *c, uint64_t hits, uint64_t misses);
 
+/* The table's own counts, slots and bytes at most (an attached table's are its own stats). */
 typedef struct { uint64_t hits, misses; size_t slots, bytes; } embed_cache_stats;
 void embed_cache_get_stats(const embed_cache *c, embed_cache_stats *s);
 

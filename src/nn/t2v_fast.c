@@ -30,6 +30,31 @@ static int pack_maxout(kn_weights *kw, float **bias, const t2v_block *blk, int n
 
 static int pack_pad_rows(t2v_packed *pk, const t2v_net *net);
 
+/* pk->part from block 0's piece-major weights (encN rows of groups x width): group g of every
+ * row, stacked group after group, with a bf16 copy (see uses_partials); packed when a fast
+ * mode is. bf16 pairs k: an odd width has none, and its fast modes multiply whole windows. */
+static int pack_partials(t2v_packed *pk, const t2v_net *net)
+{
+    const int w = net->width, groups = 2 * net->window + 1, encN = w * net->pieces;
+    if (!(pk->lowp & (KN_PACK_BF16 | KN_PACK_INT8)) || w % 2) return 0;
+    float *W = piece_major(net->block[0].W, 1, w, net->pieces, groups * w);
+    float *split = malloc((size_t)groups * encN * w * sizeof(float));
+    int rc = W && split && (pk->part_zero = calloc((size_t)encN, sizeof(float))) ? 0 : -1;
+    for (int g = 0; !rc && g < groups; g++)
+        for (int o = 0; o < encN; o++)
+            memcpy(split + ((size_t)g * encN + o) * w, W + (size_t)o * groups * w + (size_t)g * w, (size_t)w * sizeof(float));
+    if (!rc) rc = kn_pack(&pk->part, split, groups * encN, w, KN_PACK_BF16);
+    free(W);
+    free(split);
+    return rc;
+}
+
+/* Whether precision prec's first block sums partials (else it multiplies whole windows). Both
+ * fast modes compute the partials in bf16 (fp32 accumulation): in int8 they agree better with
+ * spaCy than 8-bit ones, and cost half of fp32's on the words the attached table lacks
+ * (docs/design.md, "The first block's partials"). */
+static int uses_partials(const t2v_packed *pk, kn_precision prec) { return prec != KN_FP32 && pk->part.bf16; }
+
 int t2v_pack(t2v_packed *pk, const t2v_net *net, int lowp)
 {
     memset(pk, 0, sizeof *pk);
@@ -42,6 +67,7 @@ int t2v_pack(t2v_packed *pk, const t2v_net *net, int lowp)
     for (int d = 0; !rc && d < net->depth; d++)
         rc = pack_maxout(&pk->block[d], &pk->block_b[d], &net->block[d], net->width, net->pieces,
                          (2 * net->window + 1) * net->width, lowp);
+    if (!rc && net->depth > 0) rc = pack_partials(pk, net);
     if (!rc && net->depth > 0) rc = pack_pad_rows(pk, net);
     if (rc) t2v_packed_free(pk);
     return rc;
@@ -53,6 +79,8 @@ void t2v_packed_free(t2v_packed *pk)
     kn_free(&pk->sv);
     free(pk->mix_b);
     free(pk->zero_b);
+    kn_free(&pk->part);
+    free(pk->part_zero);
     for (int q = 0; q < 3; q++) free(pk->pad_row[q]);
     for (int d = 0; d < T2V_MAX_DEPTH; d++) {
         kn_free(&pk->block[d]);
@@ -108,11 +136,17 @@ static size_t pre_floats(const t2v_net *net, size_t n)
     return a > b ? a : b;
 }
 
+size_t t2v_partial_row_floats(const t2v_net *net)
+{
+    return (size_t)net->width * (1 + (size_t)(2 * net->window + 1) * net->pieces);
+}
+
 size_t t2v_fast_scratch_floats(const t2v_net *net, size_t n)
 {
     size_t guarded = (n + 2 * (size_t)net->pad + 2 * (size_t)net->window) * (size_t)net->width;
     return guarded + n * (size_t)net->mix_nI + pre_floats(net, n) + lowp_floats(net, n) + n /* miss list */ +
-           n * (size_t)net->sv_nM + n /* static vectors of the misses, their unknown flags */ + 16;
+           n * (size_t)net->sv_nM + n /* static vectors of the misses, their unknown flags */ +
+           n * t2v_partial_row_floats(net) + 2 * n /* the fast modes' partials, their rows, their misses */ + 16;
 }
 
 /* y = LayerNorm(maxout(pre + b)), or y += that when add; pre and b piece-major. The sums run
@@ -291,6 +325,39 @@ static void encode_rows(const t2v_net *net, const t2v_packed *pk, int d, float *
     }
 }
 
+/* dst = a + b elementwise (dst may be a), a vector at a time where the CPU has them (gcc -O2
+ * leaves the plain loop scalar): one addition per element on every path, so the same bits. */
+static void add_rows_c(float *dst, const float *a, const float *b, size_t len)
+{
+    for (size_t k = 0; k < len; k++) dst[k] = a[k] + b[k];
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define ADD_ROWS(name, features, W, P)                                                              \
+    __attribute__((target(features))) static void name(float *dst, const float *a, const float *b, size_t len) \
+    {                                                                                               \
+        size_t k = 0;                                                                               \
+        for (; k + W <= len; k += W) P##_storeu_ps(dst + k, P##_add_ps(P##_loadu_ps(a + k), P##_loadu_ps(b + k))); \
+        for (; k < len; k++) dst[k] = a[k] + b[k];                                                  \
+    }
+ADD_ROWS(add_rows_avx2, "avx2", 8, _mm256)
+ADD_ROWS(add_rows_512, "avx2,fma,avx512f,avx512bw,avx512dq,avx512vl", 16, _mm512)
+#endif
+
+/* dst = src[0] + src[1] + ... + src[groups-1], added left to right: one window's block 0
+ * pre-activation from its words' partials (groups >= 2). */
+static void sum_partials(float *dst, const float *const *src, int groups, size_t len)
+{
+    void (*add)(float *, const float *, const float *, size_t) = add_rows_c;
+#if defined(__x86_64__)
+    if (kn_isa_current() >= KN_ISA_AVX512) add = add_rows_512;
+    else if (kn_isa_current() >= KN_ISA_AVX2) add = add_rows_avx2;
+#endif
+    add(dst, src[0], src[1], len);
+    for (int g = 2; g < groups; g++) add(dst, dst, src[g], len);
+}
+
 /* pk->pad_row: block 0 over one all-zero window, in each packed precision, by the functions
  * t2v_fast_forward runs (every instruction-set level gives these bits). */
 static int pack_pad_rows(t2v_packed *pk, const t2v_net *net)
@@ -306,7 +373,13 @@ static int pack_pad_rows(t2v_packed *pk, const t2v_net *net)
             rc = -1;
             break;
         }
-        product(&pk->block[0], (kn_precision)q, zeros, (size_t)w, 1, pre, encN, lowp, K);
+        if (uses_partials(pk, (kn_precision)q)) { /* a zero row's partials are pk->part_zero */
+            const float *src[2 * T2V_MAX_WINDOW + 1];
+            for (int g = 0; g < 2 * net->window + 1; g++) src[g] = pk->part_zero;
+            sum_partials(pre, src, 2 * net->window + 1, encN);
+        } else {
+            product(&pk->block[0], (kn_precision)q, zeros, (size_t)w, 1, pre, encN, lowp, K);
+        }
         encode_rows(net, pk, 0, pre, encN, pk->pad_row[q], pk->pad_row[q], 1); /* 0 + the block's output */
     }
     free(zeros);
@@ -333,22 +406,38 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
     int *miss = (int *)(lowp + lowp_floats(net, n));
     float *sv_in = (float *)(miss + n);               /* the misses' static vectors, nmiss x sv_nM */
     int *sv_unknown = (int *)(sv_in + n * (size_t)net->sv_nM);
+    /* the fast modes' partials: word i's row (its embedding row, then its partials) is row
+     * part_row[i] of parts; part_miss lists the words whose partials are computed here */
+    int *part_row = sv_unknown + n, *part_miss = part_row + n;
+    float *parts = (float *)(part_miss + n);
     const int nh = net->nhash, nM = net->sv_nM;
     if ((prec == KN_BF16 && !(pk->lowp & KN_PACK_BF16)) || (prec == KN_INT8 && !(pk->lowp & KN_PACK_INT8)))
         prec = KN_FP32;
     uint32_t tag = (uint32_t)prec;
     if (embed_cache_nkey(cache) != na) cache = NULL; /* a cache made for another network */
+    const int partials = uses_partials(pk, prec), groups = 2 * net->window + 1;
+    const size_t part_floats = t2v_partial_row_floats(net);
+    embed_cache *wide = partials ? embed_cache_attached(cache) : NULL;
+    if ((size_t)embed_cache_width(wide) != part_floats) wide = NULL; /* attached for another network */
+    embed_cache *first = wide ? wide : cache; /* the table looked in first */
 
     /* zero the guard and pad rows: every body row is written below (a cached row or a miss's) */
     float *body = seq + (size_t)net->pad * w;
     const size_t edge = (guard + (size_t)net->pad) * w;
     memset(guarded, 0, edge * sizeof(float));
     memset(body + n * w, 0, edge * sizeof(float));
-    size_t nmiss = 0, hits = 0;
+    size_t nmiss = 0, hits = 0, nfound = 0, npart = 0;
     enum { PREFETCH_AHEAD = 8 }; /* lookups in flight: each is a likely cache miss */
-    for (size_t i = 0; cache && i < PREFETCH_AHEAD && i < n; i++) embed_cache_prefetch(cache, attrs + i * na, tag);
+    for (size_t i = 0; first && i < PREFETCH_AHEAD && i < n; i++) embed_cache_prefetch(first, attrs + i * na, tag);
     for (size_t i = 0; i < n; i++) {
-        if (cache && i + PREFETCH_AHEAD < n) embed_cache_prefetch(cache, attrs + (i + PREFETCH_AHEAD) * na, tag);
+        if (first && i + PREFETCH_AHEAD < n) embed_cache_prefetch(first, attrs + (i + PREFETCH_AHEAD) * na, tag);
+        if (wide && embed_cache_get(wide, attrs + i * na, tag, parts + nfound * part_floats)) {
+            memcpy(body + i * w, parts + nfound * part_floats, (size_t)w * sizeof(float));
+            part_row[i] = (int)nfound++;
+            hits++;
+            continue;
+        }
+        if (partials) part_miss[npart++] = (int)i;
         if (cache && embed_cache_get(cache, attrs + i * na, tag, body + i * w)) {
             hits++;
             continue;
@@ -379,8 +468,21 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
             if (cache) embed_cache_put(cache, attrs + (size_t)miss[m] * na, tag, row);
         }
     }
-    if (use) use->hits = hits, use->misses = cache ? nmiss : 0;
+    if (npart) { /* the partials of the words the attached table lacks, one product; rows after the found ones */
+        const size_t base = n - npart;
+        for (size_t m = 0; m < npart; m++)
+            memcpy(in + m * w, body + (size_t)part_miss[m] * w, (size_t)w * sizeof(float));
+        product(&pk->part, KN_BF16, in, (size_t)w, npart, parts + base * part_floats + w, part_floats, lowp, npart * w);
+        for (size_t m = 0; m < npart; m++) {
+            float *row = parts + (base + m) * part_floats;
+            memcpy(row, in + m * w, (size_t)w * sizeof(float));
+            part_row[part_miss[m]] = (int)(base + m);
+            if (wide) embed_cache_put(wide, attrs + (size_t)part_miss[m] * na, tag, row);
+        }
+    }
+    if (use) *use = (t2v_cache_use){hits, cache ? nmiss : 0, nfound, npart};
     if (cache) embed_cache_count(cache, hits, nmiss);
+    if (wide) embed_cache_count(wide, nfound, npart);
     if (trace && !cache) trace(trace_ctx, "embed_out", body, n, w);
 
     /* encoder: residual blocks over the padded sequence (pad rows included, as thinc's
@@ -398,7 +500,20 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
          * the constant pad_row (worked out at load with the same functions), not a product */
         const size_t nconst = d == 0 && !trace && pk->pad_row[prec] && margin > guard ? margin - guard : 0;
         const size_t c0 = r0 + nconst, ncomp = nrows - 2 * nconst;
-        product(&pk->block[d], prec, guarded + c0 * w, w, ncomp, pre, encN, lowp, (ncomp + 2 * guard) * w);
+        if (d == 0 && partials) { /* row c's window: words c - window .. c + window, zeros beyond the body */
+            const float *src[2 * T2V_MAX_WINDOW + 1];
+            for (size_t r = 0; r < ncomp; r++) {
+                const ptrdiff_t t0 = (ptrdiff_t)(c0 + r) - net->pad - net->window;
+                for (int g = 0; g < groups; g++) {
+                    const ptrdiff_t t = t0 + g;
+                    src[g] = t >= 0 && t < (ptrdiff_t)n ? parts + (size_t)part_row[t] * part_floats + w + (size_t)g * encN
+                                                         : pk->part_zero;
+                }
+                sum_partials(pre + r * encN, src, groups, encN);
+            }
+        } else {
+            product(&pk->block[d], prec, guarded + c0 * w, w, ncomp, pre, encN, lowp, (ncomp + 2 * guard) * w);
+        }
         for (size_t i = 0; i < nconst; i++) {
             memcpy(seq + (r0 + i) * w, pk->pad_row[prec], (size_t)w * sizeof(float));
             memcpy(seq + (r0 + nrows - 1 - i) * w, pk->pad_row[prec], (size_t)w * sizeof(float));

@@ -28,6 +28,14 @@ typedef struct {
     /* per precision (kn_precision; NULL where not packed), the first encoder block's output row
      * for a pad row whose whole window is zero rows: the same for every document */
     float *pad_row[3];
+    /* The fast modes' first block, split by window position: row g*encN + o (encN = width x
+     * pieces, piece-major) is block 0's row o, columns g*width .. g*width+width-1, so that a
+     * window's pre-activation is the sum over g of one word's product with group g. Those
+     * products (the word's partials) depend on the word alone: computed once per word and kept
+     * in the cache's attached table. Products in bf16 in both fast modes (packed when lowp is
+     * not 0 and the width even). */
+    kn_weights part;
+    float *part_zero;  /* encN zeros: a pad or guard row's partials */
 } t2v_packed;
 
 typedef struct {
@@ -44,12 +52,21 @@ void parser_packed_free(parser_packed *pk);
 
 size_t t2v_fast_scratch_floats(const t2v_net *net, size_t n);
 
-/* Cache use of one call. */
-typedef struct { uint64_t hits, misses; } t2v_cache_use;
+/* The floats of a word's row in the fast modes' attached table (embed_cache_attach): its
+ * embedding row, then its (2 window + 1) partials of width x pieces floats each. */
+size_t t2v_partial_row_floats(const t2v_net *net);
+
+/* Cache use of one call: rows found in the word cache or the attached table (hits), rows the
+ * mixing layer computed (misses); in the fast modes, words whose partials came from the
+ * attached table (part_hits) and words whose partials were computed (part_misses). */
+typedef struct { uint64_t hits, misses, part_hits, part_misses; } t2v_cache_use;
 
 /* As t2v_forward (texts as there); cache may be NULL. trace (may be NULL) sees "embed_out"
  * (only without a cache), "encoder_blockD_padded" and "tok2vec_out". The static vectors'
- * projection is fp32 in every precision. */
+ * projection is fp32 in every precision. In bf16 and int8 the first block sums each window's
+ * partials (pk->part), from the attached table when the cache has one of
+ * t2v_partial_row_floats: the same bits whether they were cached or computed, so with or
+ * without a cache. */
 void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision prec, embed_cache *cache,
                       const uint64_t *attrs, const t2v_text *texts, size_t n, float *out, float *scratch,
                       t2v_cache_use *use, t2v_trace_fn trace, void *trace_ctx);

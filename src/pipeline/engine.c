@@ -577,12 +577,23 @@ nerd_precision nerd_model_precision(const nerd_model *m)
 }
 
 /* One cache per tok2vec: the ner's own and the shared one the parser (or the ner) listens to. */
+#define PARTIAL_CACHE_SHARE 8
 nerd_status nerd_model_set_cache(nerd_model *m, size_t entries)
 {
     if (!m) return NERD_ERR_ARG;
     const int own = !m->ner_listens, shared = *m->t2v_name != 0;
     embed_cache *c = entries && own ? embed_cache_new(entries, m->ner_t2v.nattrs, m->ner_t2v.width) : NULL;
     embed_cache *fc = entries && shared ? embed_cache_new(entries, m->t2v.nattrs, m->t2v.width) : NULL;
+    /* the fast modes' partials (t2v_fast.h), 10x a word's row for en_core_web_sm: an eighth of
+     * the entries, so that each table takes about the word cache's memory (docs/design.md);
+     * its pages are touched only in bf16 and int8 */
+    const size_t part_entries = (entries + PARTIAL_CACHE_SHARE - 1) / PARTIAL_CACHE_SHARE;
+    if ((c && embed_cache_attach(c, part_entries, (int)t2v_partial_row_floats(&m->ner_t2v))) ||
+        (fc && embed_cache_attach(fc, part_entries, (int)t2v_partial_row_floats(&m->t2v)))) {
+        embed_cache_free(c);
+        embed_cache_free(fc);
+        return NERD_ERR_NOMEM;
+    }
     if (entries && ((own && !c) || (shared && !fc))) {
         embed_cache_free(c);
         embed_cache_free(fc);
@@ -601,6 +612,10 @@ void nerd_model_cache_stats(const nerd_model *m, nerd_cache_stats *s)
     embed_cache_get_stats(m ? m->ner_cache : NULL, &a);
     embed_cache_get_stats(m ? m->full_cache : NULL, &b);
     *s = (nerd_cache_stats){a.hits + b.hits, a.misses + b.misses, a.slots + b.slots, a.bytes + b.bytes};
+    for (int i = 0; m && m->precision != KN_FP32 && i < 2; i++) { /* the fast modes' partials tables too */
+        embed_cache_get_stats(embed_cache_attached(i ? m->full_cache : m->ner_cache), &a);
+        s->bytes += a.bytes;
+    }
 }
 
 /* ---- documents ---- */

@@ -416,11 +416,12 @@ TEST_T(embed_cache_rows_bit_identical_over_golden, 300)
 
 typedef struct {
     const nerd_model *m;
+    kn_precision prec;
     embed_cache *cache;
     const docs_attrs *docs;
     float *const *fresh;
     int id, bad;
-    uint64_t hits;
+    uint64_t hits, part_hits;
 } cache_job;
 
 static void *cache_worker(void *arg)
@@ -430,9 +431,10 @@ static void *cache_worker(void *arg)
         for (size_t k = 0; k < j->docs->count; k++) {
             size_t i = (k * 13 + (size_t)j->id * 97) % j->docs->count; /* each thread its own order */
             t2v_cache_use use;
-            float *got = t2v_out(j->m, KN_FP32, j->cache, j->docs->attrs[i], j->docs->n[i], &use);
+            float *got = t2v_out(j->m, j->prec, j->cache, j->docs->attrs[i], j->docs->n[i], &use);
             j->bad += memcmp(got, j->fresh[i], j->docs->n[i] * j->m->ner_t2v.width * sizeof(float)) != 0;
             j->hits += use.hits;
+            j->part_hits += use.part_hits;
             free(got);
         }
     return NULL;
@@ -454,7 +456,7 @@ TEST_T(embed_cache_shared_by_threads_bit_identical, 300)
     cache_job jobs[T];
     pthread_t th[T];
     for (int t = 0; t < T; t++) {
-        jobs[t] = (cache_job){.m = m, .cache = c, .docs = &docs, .fresh = fresh, .id = t};
+        jobs[t] = (cache_job){.m = m, .prec = KN_FP32, .cache = c, .docs = &docs, .fresh = fresh, .id = t};
         CHECK(pthread_create(&th[t], NULL, cache_worker, &jobs[t]) == 0);
     }
     uint64_t hits = 0;
@@ -471,6 +473,113 @@ TEST_T(embed_cache_shared_by_threads_bit_identical, 300)
     embed_cache_free(c);
     for (size_t i = 0; i < docs.count; i++) free(fresh[i]);
     free(fresh);
+    docs.count = all;
+    free_docs(&docs);
+    nerd_model_free(m);
+}
+
+/* The fast modes' partials table (t2v_fast.h), read and written by 4 threads at once on few
+ * slots: every document still has the bits computed without a cache (TSan: make test-tsan). */
+TEST_T(embed_cache_shared_by_threads_fast_modes_partials, 300)
+{
+    nerd_model *m = load_model();
+    static const char *const files[] = {"golden/ewt_train_sample.jsonl"};
+    docs_attrs docs;
+    load_docs(m, files, 1, &docs);
+    size_t all = docs.count;
+    docs.count = all / TEST_SLOWDOWN;
+    float **fresh = calloc(docs.count, sizeof *fresh);
+    for (size_t i = 0; i < docs.count; i++) fresh[i] = t2v_out(m, KN_INT8, NULL, docs.attrs[i], docs.n[i], NULL);
+    embed_cache *c = embed_cache_new(256, 4, m->ner_t2v.width);
+    CHECK(embed_cache_attach(c, 64, (int)t2v_partial_row_floats(&m->ner_t2v)) == 0);
+    enum { T = 4 };
+    cache_job jobs[T];
+    pthread_t th[T];
+    for (int t = 0; t < T; t++) {
+        jobs[t] = (cache_job){.m = m, .prec = KN_INT8, .cache = c, .docs = &docs, .fresh = fresh, .id = t};
+        CHECK(pthread_create(&th[t], NULL, cache_worker, &jobs[t]) == 0);
+    }
+    uint64_t part_hits = 0;
+    for (int t = 0; t < T; t++) {
+        pthread_join(th[t], NULL);
+        CHECKF(jobs[t].bad == 0, "thread %d: %d docs differ from the uncached computation", t, jobs[t].bad);
+        part_hits += jobs[t].part_hits;
+    }
+    embed_cache_stats st;
+    embed_cache_get_stats(embed_cache_attached(c), &st);
+    printf("  %d threads x 3 rounds x %zu docs bit-identical; partials table %llu hits, %llu misses\n", T, docs.count,
+           (unsigned long long)st.hits, (unsigned long long)st.misses);
+    CHECK(part_hits > 0 && st.hits == part_hits);
+    embed_cache_free(c);
+    for (size_t i = 0; i < docs.count; i++) free(fresh[i]);
+    free(fresh);
+    docs.count = all;
+    free_docs(&docs);
+    nerd_model_free(m);
+}
+
+/* bf16 and int8 sum each window's per-word partials of the first block. A word's partials
+ * found in the attached table (warm), computed beside a word cache hit (a table too small to
+ * keep them), or computed without any cache (cold) give the same bits, on every
+ * instruction-set level this CPU runs (those of the portable path without a cache); and a warm
+ * table really skips the product: its words' partials are counted as found, not computed. */
+TEST_T(t2v_partials_warm_cold_and_uncached_same_bits_on_every_path, 300)
+{
+    nerd_model *m = load_model();
+    static const char *const files[] = {"golden/edge.jsonl", "golden/ewt.jsonl"};
+    docs_attrs docs;
+    load_docs(m, files, 2, &docs);
+    enum { DOCS = 80 }; /* the edge cases, then ordinary sentences: the portable path is slow */
+    const size_t all = docs.count;
+    if (docs.count > DOCS) docs.count = DOCS;
+    const t2v_net *t = &m->ner_t2v;
+    CHECK(m->ner_t2v_packed.part.bf16 != NULL);
+    float **portable[3] = {0};
+    for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
+        if (!test_use_isa(isa)) continue;
+        for (int prec = KN_BF16; prec <= KN_INT8; prec++) {
+            if (isa == KN_ISA_PORTABLE) {
+                portable[prec] = calloc(docs.count, sizeof(float *));
+                for (size_t i = 0; i < docs.count; i++)
+                    portable[prec][i] = t2v_out(m, prec, NULL, docs.attrs[i], docs.n[i], NULL);
+            }
+            /* roomy: cold, then warm; tiny: the word cache hits, the partials are mostly computed */
+            static const size_t part_slots[2] = {65536, 2}; /* pages touched only where used */
+            for (int s = 0; s < 2; s++) {
+                uint64_t cold_computed = 0;
+                embed_cache *c = embed_cache_new(8192, 4, t->width);
+                CHECK(embed_cache_attach(c, part_slots[s], (int)t2v_partial_row_floats(t)) == 0);
+                for (int pass = 0; pass < 2; pass++) {
+                    uint64_t tokens = 0, found = 0, computed = 0, word_hits = 0;
+                    for (size_t i = 0; i < docs.count; i++) {
+                        t2v_cache_use use;
+                        float *got = t2v_out(m, prec, c, docs.attrs[i], docs.n[i], &use);
+                        CHECKF(!memcmp(got, portable[prec][i], docs.n[i] * t->width * sizeof(float)),
+                               "%s prec %d, partials table %zu, pass %d: doc %zu differs from the portable uncached path",
+                               kn_isa_name(isa), prec, part_slots[s], pass, i);
+                        free(got);
+                        tokens += docs.n[i], found += use.part_hits, computed += use.part_misses;
+                        word_hits += use.hits;
+                    }
+                    CHECK_EQ_INT(found + computed, tokens); /* every word's partials, one way or the other */
+                    /* warm: the product only for the few words that share a slot with another */
+                    if (s == 0 && pass == 1)
+                        CHECKF(computed < tokens / 20 && computed < cold_computed / 4, "%llu of %llu computed, %llu cold",
+                               (unsigned long long)computed, (unsigned long long)tokens, (unsigned long long)cold_computed);
+                    if (pass == 0) cold_computed = computed;
+                    if (s == 1 && pass == 1) CHECK(word_hits - found > tokens / 2); /* word found, partials computed */
+                }
+                embed_cache_free(c);
+            }
+        }
+        printf("  %s: %zu docs, bf16 and int8: warm = cold = uncached = the portable path's bits\n", kn_isa_name(isa),
+               docs.count);
+    }
+    kn_set_isa(kn_isa_best());
+    for (int prec = 0; prec < 3; prec++) {
+        for (size_t i = 0; portable[prec] && i < docs.count; i++) free(portable[prec][i]);
+        free(portable[prec]);
+    }
     docs.count = all;
     free_docs(&docs);
     nerd_model_free(m);

@@ -217,11 +217,14 @@ TEST(vectors_md_model_maps_its_table_and_names_it)
 }
 
 /* The word cache holds the mixing layer's rows, the static vectors' projection included: with
- * it, filled or not, every tok2vec output is bit for bit the one computed without it. */
+ * it, filled or not, every tok2vec output is bit for bit the one computed without it; in bf16
+ * and int8 too, where the attached table holds the first block's partials of those rows. */
 TEST(vectors_md_word_cache_gives_the_same_bits)
 {
     nerd_model *m = md_model();
     if (!m) return;
+    CHECK(nerd_model_set_precision(m, NERD_PRECISION_INT8) == NERD_OK &&
+          nerd_model_set_precision(m, NERD_PRECISION_BF16) == NERD_OK); /* packs both copies */
     size_t len;
     char *golden = test_read_file(test_path("golden/ewt.jsonl"), &len);
     CHECK(golden);
@@ -247,11 +250,13 @@ TEST(vectors_md_word_cache_gives_the_same_bits)
             float *scratch = malloc(t2v_fast_scratch_floats(net, n) * sizeof(float));
             float *fresh = malloc((n + 1) * net->width * sizeof(float)), *cached = malloc((n + 1) * net->width * sizeof(float));
             CHECK(tok2vec_gather(d, cols[k], net->nattrs, attrs) == 0);
-            t2v_fast_forward(net, packs[k], KN_FP32, NULL, attrs, NULL, n, fresh, scratch, NULL, NULL, NULL);
-            for (int pass = 0; pass < 2; pass++) { /* filling the cache, then from it */
-                t2v_fast_forward(net, packs[k], KN_FP32, caches[k], attrs, NULL, n, cached, scratch, NULL, NULL, NULL);
-                CHECKF(!memcmp(fresh, cached, n * net->width * sizeof(float)), "doc %d, %s tok2vec, pass %d", docs,
-                       k ? "shared" : "ner's", pass);
+            for (int prec = KN_FP32; prec <= KN_INT8; prec++) {
+                t2v_fast_forward(net, packs[k], prec, NULL, attrs, NULL, n, fresh, scratch, NULL, NULL, NULL);
+                for (int pass = 0; pass < 2; pass++) { /* filling the cache, then from it */
+                    t2v_fast_forward(net, packs[k], prec, caches[k], attrs, NULL, n, cached, scratch, NULL, NULL, NULL);
+                    CHECKF(!memcmp(fresh, cached, n * net->width * sizeof(float)), "doc %d, %s tok2vec, precision %d, pass %d",
+                           docs, k ? "shared" : "ner's", prec, pass);
+                }
             }
             free(attrs), free(scratch), free(fresh), free(cached);
         }
@@ -260,8 +265,12 @@ TEST(vectors_md_word_cache_gives_the_same_bits)
     embed_cache_stats s;
     embed_cache_get_stats(m->ner_cache, &s);
     CHECKF(s.hits > 0 && s.misses > 0, "hits %llu misses %llu", (unsigned long long)s.hits, (unsigned long long)s.misses);
-    printf("  %d docs: identical with and without the cache (ner's cache: %llu hits, %llu misses)\n", docs,
-           (unsigned long long)s.hits, (unsigned long long)s.misses);
+    embed_cache_stats parts;
+    embed_cache_get_stats(embed_cache_attached(m->ner_cache), &parts);
+    CHECK(parts.hits > 0 && parts.misses > 0);
+    printf("  %d docs x fp32, bf16, int8: identical with and without the cache (ner's cache: %llu hits, %llu misses; "
+           "its partials: %llu hits, %llu misses)\n", docs, (unsigned long long)s.hits, (unsigned long long)s.misses,
+           (unsigned long long)parts.hits, (unsigned long long)parts.misses);
     free(golden);
     nerd_doc_free(d);
     nerd_model_free(m);

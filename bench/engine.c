@@ -284,8 +284,7 @@ static double kernel_gflops(int rows, int lda, double *i8)
  * the whole nerd_ner call and its stages alone on the same document, each the minimum over runs
  * taking turns (other processes on a shared machine only ever add time). The tokenizer (with the
  * lexical attributes and their hashes) and the transitions do the same work in every precision;
- * the tok2vec holds the products the precision changes; the parser's precomputed table is bf16
- * in bf16, else fp32. */
+ * the tok2vec and the parser's precomputed table hold the products the precision changes. */
 typedef struct { double all, tokenize, tok2vec, precompute; } stage_times;
 
 static stage_times paris_stages(const nerd_model *m, nerd_doc *d, const char *text, size_t len)
@@ -310,11 +309,9 @@ static stage_times paris_stages(const nerd_model *m, nerd_doc *d, const char *te
         double c = now();
         t2v_fast_forward(t2v, pk, m->precision, cache, attrs, NULL, n, vecs, scratch, NULL, NULL, NULL);
         double e = now();
-        if (m->precision == KN_BF16) /* as engine_ner computes it, in the tok2vec's scratch */
-            parser_fast_precompute_bf16(pn, &m->ner_net_packed, vecs, n, proj, table, (uint16_t *)scratch,
-                                        2 * t2v_fast_scratch_floats(t2v, n));
-        else
-            parser_fast_precompute(pn, &m->ner_net_packed, vecs, n, proj, table);
+        /* as engine_ner computes it, its low-precision input in the tok2vec's scratch */
+        parser_fast_precompute(pn, &m->ner_net_packed, parser_table_precision(m->precision), vecs, n, proj, table, scratch,
+                               t2v_fast_scratch_floats(t2v, n));
         double f = now();
         best.all = b - a < best.all ? b - a : best.all;
         best.tokenize = c - b < best.tokenize ? c - b : best.tokenize;

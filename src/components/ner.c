@@ -120,18 +120,10 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
         if (!shared)
             t2v_fast_forward(t2v, t2v_pk, m->precision, cache, attrs + a * t2v->nattrs, texts ? texts + a : NULL,
                              b - a, vecs, scratch, NULL, NULL, NULL);
-        /* bf16's table in bf16 too, in the tok2vec's scratch (free again); int8 keeps the fp32
-         * table: a bf16 one agrees as well with the 8-bit tok2vec (3 documents more on the real
-         * model) and is 0.02 ms faster with AVX512_BF16, but where the CPU has VNNI without
-         * AVX512_BF16 (Ice Lake, AVX-VNNI machines) and on AVX2 it is the widening, slower than
-         * fp32 (int8 on avxvnni, Paris: 0.675 ms against 0.635 with the fp32 table; on avx512
-         * 0.430 against 0.450); int8's bits are the same on every path, so the choice cannot
-         * follow the CPU */
-        if (m->precision != KN_BF16)
-            parser_fast_precompute(pn, &m->ner_net_packed, chunk_vecs, c1 - c0, proj, table);
-        else
-            parser_fast_precompute_bf16(pn, &m->ner_net_packed, chunk_vecs, c1 - c0, proj, table,
-                                        (uint16_t *)scratch, 2 * f_scratch);
+        /* the table in parser_table_precision, its low-precision input in the tok2vec's scratch
+         * (free again) */
+        parser_fast_precompute(pn, &m->ner_net_packed, parser_table_precision(m->precision), chunk_vecs, c1 - c0,
+                               proj, table, scratch, f_scratch);
         while (st.i < c1 && extra) {
             /* B(0) from the table, the open entity's first tokens from their copies */
             int feats[BILUO_EXTRA_FEATS];

@@ -112,7 +112,9 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
     const size_t f_proj = n * pn->nI, f_table = (win + 1) * rowlen, f_side = rowlen;
     const int tag = doc && m->tagger.nlabels > 0; /* the tagger reads the same tok2vec rows */
     const size_t f_tags = tag ? softmax_scratch_floats(&m->tagger.out, PARSE_CHUNK) : 0;
-    const size_t need = f_proj + f_table + f_side + pn->nO + (size_t)pn->nclasses + f_tags + 64;
+    /* the fast modes' table input, the window's rows rounded (parser_table_precision) */
+    const size_t f_lowp = m->precision == KN_FP32 ? 0 : parser_fast_lowp_floats(pn, win);
+    const size_t need = f_proj + f_table + f_side + pn->nO + (size_t)pn->nclasses + f_tags + f_lowp + 64;
     const size_t nints = ae_state_ints(n) + ae_annotate_ints(n), nbytes = ae_state_bytes(n);
     if ((tag && grow_array((void **)&d->tag_ids, &d->tagcap, n + 1, sizeof *d->tag_ids)) ||
         grow_array((void **)&d->pwork, &d->pworkcap, need, sizeof(float)) ||
@@ -128,13 +130,15 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
     d->parsecap = cap;
     float *proj = d->pwork, *table = proj + f_proj;
     float *side = table + f_table, *hidden = side + f_side, *scores = hidden + pn->nO;
-    float *tag_scores = scores + pn->nclasses;
+    float *tag_scores = scores + pn->nclasses, *lowp = tag_scores + f_tags;
+    const kn_precision table_prec = parser_table_precision(m->precision); /* the projection fp32 */
 
     /* the shared tok2vec's rows, chunk by chunk, into the projection the parser reads */
     for (size_t c0 = 0; c0 < n; c0 += PARSE_CHUNK) {
         if (deadline_passed(deadline)) return NERD_ERR_DEADLINE; /* between chunks of rows */
         size_t c1 = c0 + PARSE_CHUNK < n ? c0 + PARSE_CHUNK : n;
-        parser_fast_project(pn, &m->full_parser_packed, vecs + c0 * t2v->width, c1 - c0, proj + c0 * pn->nI);
+        parser_fast_project(pn, &m->full_parser_packed, KN_FP32, vecs + c0 * t2v->width, c1 - c0,
+                            proj + c0 * pn->nI, NULL, 0);
         if (tag) softmax_argmax(&m->tagger.out, vecs + c0 * t2v->width, c1 - c0, tag_scores, d->tag_ids + c0);
     }
 
@@ -142,14 +146,14 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
     ae_state st;
     ae_state_init(&st, n, d->pints, d->pbytes);
     size_t w0 = 0, wn = win;
-    parser_fast_table(pn, &m->full_parser_packed, proj, wn, table);
+    parser_fast_table(pn, &m->full_parser_packed, table_prec, proj, wn, table, lowp, f_lowp);
     const size_t max_steps = 16 * n + 16; /* a parse takes under 8n steps; this only guards */
     while (!ae_is_final(&st)) {
         if (!(st.steps & (DEADLINE_EVERY_TRANSITIONS - 1)) && deadline_passed(deadline)) return NERD_ERR_DEADLINE;
         if ((size_t)st.b_i + 1 >= w0 + wn && w0 + wn < n) { /* B0 and B1 must be in the window */
             w0 = (size_t)st.b_i > back ? (size_t)st.b_i - back : 0;
             wn = n - w0 < window ? n - w0 : window;
-            parser_fast_table(pn, &m->full_parser_packed, proj + w0 * pn->nI, wn, table);
+            parser_fast_table(pn, &m->full_parser_packed, table_prec, proj + w0 * pn->nI, wn, table, lowp, f_lowp);
         }
         int feats[AE_NFEATS_EXTRA];
         const float *rows[AE_NFEATS_EXTRA];
@@ -159,7 +163,8 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
             if (j < 0) rows[f] = table; /* the learned pad row */
             else if ((size_t)j >= w0 && (size_t)j < w0 + wn) rows[f] = table + ((size_t)j - w0 + 1) * rowlen;
             else {
-                parser_fast_feature_slot(pn, &m->full_parser_packed, proj + (size_t)j * pn->nI, f, side);
+                parser_fast_feature_slot(pn, &m->full_parser_packed, table_prec, proj + (size_t)j * pn->nI, f, side,
+                                         lowp, f_lowp);
                 rows[f] = side; /* each feature reads only its own slot of a row */
             }
         }

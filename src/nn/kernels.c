@@ -696,6 +696,12 @@ int kn_cols(const kn_weights *p, int c0, int n, kn_weights *view)
     *view = (kn_weights){.N = n, .K = p->K, .npanels = (n + KN_NR - 1) / KN_NR};
     view->f32 = p->f32 + (size_t)(c0 / KN_NR) * p->K * KN_NR;
     if (p->bf16) view->bf16 = p->bf16 + (size_t)(c0 / KN_NR) * (p->K / 2) * KN_NR;
+    if (p->i8) {
+        view->K4 = p->K4;
+        view->i8 = p->i8 + (size_t)(c0 / KN_NR) * (p->K4 / 4) * KN_NR;
+        view->i8_scale = p->i8_scale + c0;
+        view->i8_wsum = p->i8_wsum + c0;
+    }
     return 0;
 }
 

@@ -48,8 +48,8 @@ enum { KN_PACK_BF16 = 1, KN_PACK_INT8 = 2 };
 int kn_pack(kn_weights *p, const float *W, int N, int K, int flags);
 void kn_free(kn_weights *p);
 
-/* A view of columns c0 .. c0+n-1 of p (no copy), for products over part of W. -1 unless c0
- * starts a panel and the columns end on a panel's end or at N. */
+/* A view of columns c0 .. c0+n-1 of p and of its low-precision copies (no copy), for products
+ * over part of W. -1 unless c0 starts a panel and the columns end on a panel's end or at N. */
 int kn_cols(const kn_weights *p, int c0, int n, kn_weights *view);
 
 /* C[i][c] = sum_k A[i*lda + k] * W[c][k] for i < M, c < N (fp32, one fma chain per element). */

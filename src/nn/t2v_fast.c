@@ -95,10 +95,13 @@ int parser_pack(parser_packed *pk, const parser_net *p)
     float *lw = piece_major(p->lower_W, p->nF, p->nO, p->nP, p->nI);
     pk->lower_b = piece_major(p->lower_b, 1, p->nO, p->nP, 1);
     pk->lower_pad = piece_major(p->lower_pad, p->nF, p->nO, p->nP, 1);
-    /* bf16 copies too (for the fast modes' table, parser_fast_precompute_bf16) where k pairs up */
+    /* the fast modes' copies too (the projection and the table in bf16 or int8), bf16 where k
+     * pairs up */
+    const int lower_lowp = KN_PACK_INT8 | (p->nI % 2 ? 0 : KN_PACK_BF16);
+    const int proj_lowp = KN_PACK_INT8 | (p->t2v_width % 2 ? 0 : KN_PACK_BF16);
     int rc = lw && pk->lower_b && pk->lower_pad &&
-                     !kn_pack(&pk->lower, lw, p->nF * p->nO * p->nP, p->nI, p->nI % 2 ? 0 : KN_PACK_BF16) &&
-                     !kn_pack(&pk->proj, p->proj_W, p->nI, p->t2v_width, p->t2v_width % 2 ? 0 : KN_PACK_BF16) &&
+                     !kn_pack(&pk->lower, lw, p->nF * p->nO * p->nP, p->nI, lower_lowp) &&
+                     !kn_pack(&pk->proj, p->proj_W, p->nI, p->t2v_width, proj_lowp) &&
                      (!p->upper_W || !kn_pack(&pk->upper, p->upper_W, p->nclasses, p->nO, 0))
                  ? 0
                  : -1;
@@ -536,53 +539,64 @@ static void add_proj_bias(const parser_net *p, size_t n, float *proj)
     kn_add_bias(proj, (size_t)p->nI, n, p->proj_b, p->nI);
 }
 
-void parser_fast_project(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n, float *proj)
+/* The precision a product over kw runs in: prec where kw has that copy, else fp32. */
+static kn_precision packed_precision(const kn_weights *kw, kn_precision prec)
+{
+    return (prec == KN_BF16 && !kw->bf16) || (prec == KN_INT8 && !kw->i8) ? KN_FP32 : prec;
+}
+
+static size_t parser_widest_input(const parser_net *p)
+{
+    return (size_t)(p->t2v_width > p->nI ? p->t2v_width : p->nI);
+}
+
+size_t parser_fast_lowp_floats(const parser_net *p, size_t n)
+{
+    const size_t K = parser_widest_input(p), bf = (n * K + 1) / 2, i8 = i8_floats(n, (int)K);
+    return bf > i8 ? bf : i8;
+}
+
+/* A parser product in prec: fp32 when the weights lack that copy or lowp has not the room. */
+static void parser_product(const parser_net *p, const kn_weights *kw, kn_precision prec, const float *A, size_t M,
+                           float *C, size_t ldc, float *lowp, size_t lowp_cap)
+{
+    prec = packed_precision(kw, prec);
+    if (prec != KN_FP32 && parser_fast_lowp_floats(p, M) > lowp_cap) prec = KN_FP32;
+    product(kw, prec, A, (size_t)kw->K, M, C, ldc, lowp, M * (size_t)kw->K);
+}
+
+void parser_fast_project(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *tokvecs,
+                         size_t n, float *proj, float *lowp, size_t lowp_cap)
 {
     if (!n) return;
-    kn_gemm_f32(&pk->proj, tokvecs, p->t2v_width, n, proj, p->nI);
+    parser_product(p, &pk->proj, prec, tokvecs, n, proj, (size_t)p->nI, lowp, lowp_cap);
     add_proj_bias(p, n, proj);
 }
 
-void parser_fast_table(const parser_net *p, const parser_packed *pk, const float *proj, size_t n, float *table)
+void parser_fast_table(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *proj, size_t n,
+                       float *table, float *lowp, size_t lowp_cap)
 {
     const size_t row = (size_t)p->nF * p->nO * p->nP;
     memcpy(table, pk->lower_pad, row * sizeof(float));
-    if (n) kn_gemm_f32(&pk->lower, proj, p->nI, n, table + row, row);
+    if (n) parser_product(p, &pk->lower, prec, proj, n, table + row, row, lowp, lowp_cap);
 }
 
-void parser_fast_precompute(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n,
-                            float *proj, float *table)
+void parser_fast_precompute(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *tokvecs,
+                            size_t n, float *proj, float *table, float *lowp, size_t lowp_cap)
 {
-    parser_fast_project(p, pk, tokvecs, n, proj);
-    parser_fast_table(p, pk, proj, n, table);
+    parser_fast_project(p, pk, prec, tokvecs, n, proj, lowp, lowp_cap);
+    parser_fast_table(p, pk, prec, proj, n, table, lowp, lowp_cap);
 }
 
-void parser_fast_precompute_bf16(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n,
-                                 float *proj, float *table, uint16_t *lowp, size_t lowp_cap)
-{
-    const size_t widest = (size_t)(p->t2v_width > p->nI ? p->t2v_width : p->nI);
-    if (!pk->proj.bf16 || !pk->lower.bf16 || n * widest > lowp_cap) {
-        parser_fast_precompute(p, pk, tokvecs, n, proj, table);
-        return;
-    }
-    const size_t row = (size_t)p->nF * p->nO * p->nP;
-    memcpy(table, pk->lower_pad, row * sizeof(float));
-    if (!n) return;
-    kn_to_bf16_n(tokvecs, lowp, n * (size_t)p->t2v_width);
-    kn_gemm_bf16(&pk->proj, lowp, (size_t)p->t2v_width, n, proj, (size_t)p->nI);
-    add_proj_bias(p, n, proj);
-    kn_to_bf16_n(proj, lowp, n * (size_t)p->nI);
-    kn_gemm_bf16(&pk->lower, lowp, (size_t)p->nI, n, table + row, row);
-}
-
-void parser_fast_feature_slot(const parser_net *p, const parser_packed *pk, const float *proj_row, int f, float *row)
+void parser_fast_feature_slot(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *proj_row,
+                              int f, float *row, float *lowp, size_t lowp_cap)
 {
     const int slot = p->nO * p->nP;
     kn_weights cols;
     if (kn_cols(&pk->lower, f * slot, slot, &cols) == 0) /* slot f's own panels */
-        kn_gemm_f32(&cols, proj_row, p->nI, 1, row + (size_t)f * slot, (size_t)slot);
+        parser_product(p, &cols, prec, proj_row, 1, row + (size_t)f * slot, (size_t)slot, lowp, lowp_cap);
     else /* slots not on panel boundaries: the whole row; each element's bits are the same */
-        kn_gemm_f32(&pk->lower, proj_row, p->nI, 1, row, (size_t)p->nF * slot);
+        parser_product(p, &pk->lower, prec, proj_row, 1, row, (size_t)p->nF * slot, lowp, lowp_cap);
 }
 
 #if defined(__x86_64__)

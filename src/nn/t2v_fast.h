@@ -6,9 +6,9 @@
  * not depend on which rows are computed together: a cached row equals a fresh one bit for bit.
  * Fast modes round the tok2vec's weights and activations for its products: KN_BF16 to bf16
  * (fp32 accumulation), KN_INT8 to int8 (weights per output column, activations per row with a
- * zero point, int32 accumulation; the mixing layer stays fp32 in int8). In bf16 the ner's
- * parser table is bf16 too (parser_fast_precompute_bf16); the per-step products, and int8's
- * table, stay fp32. */
+ * zero point, int32 accumulation; the mixing layer stays fp32 in int8). In both fast modes
+ * the parsers' precomputed tables (the ner's and the full pipeline's) are bf16 too
+ * (parser_table_precision); the per-step products stay fp32. */
 #ifndef NERD_T2V_FAST_H
 #define NERD_T2V_FAST_H
 
@@ -71,21 +71,33 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
                       const uint64_t *attrs, const t2v_text *texts, size_t n, float *out, float *scratch,
                       t2v_cache_use *use, t2v_trace_fn trace, void *trace_ctx);
 
-/* As parser_net_precompute (= project, then table), parser_net_feature_slot and
- * parser_net_step_rows, over the packed weights. The table's rows are piece-major within each
- * feature slot (only these functions read them). */
-void parser_fast_precompute(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n,
-                            float *proj, float *table);
-void parser_fast_project(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n, float *proj);
-void parser_fast_table(const parser_net *p, const parser_packed *pk, const float *proj, size_t n, float *table);
-/* The same table with both products in bf16 (fp32 accumulation), for the fast modes: each
- * product's input rounded to bf16 in lowp (lowp_cap elements; n times the wider of the tok2vec
- * width and nI are needed). Computes parser_fast_precompute's fp32 table instead when there is
- * not that room or the weights have no bf16 copy (an odd K). */
-void parser_fast_precompute_bf16(const parser_net *p, const parser_packed *pk, const float *tokvecs, size_t n,
-                                 float *proj, float *table, uint16_t *lowp, size_t lowp_cap);
-void parser_fast_feature_slot(const parser_net *p, const parser_packed *pk, const float *proj_row, int f, float *row);
+/* As parser_net_precompute (= project, then table) and parser_net_feature_slot, over the
+ * packed weights, each product in precision prec (fp32, or the fast modes' bf16 or int8: each
+ * product's input rounded to bf16, or quantized per row, in lowp, lowp_cap floats; a row's
+ * results never depend on the other rows). A product runs in fp32 when lowp has not
+ * parser_fast_lowp_floats(p, rows) floats or the weights lack that copy (bf16 needs an even K).
+ * The table's rows are piece-major within each feature slot (only these functions read them). */
+size_t parser_fast_lowp_floats(const parser_net *p, size_t n);
+
+/* The precision of the parsers' tables (and of the ner's projection) in a mode: bf16 in both
+ * fast modes. An int8 table agreed less with spaCy (measured over the 2,672 golden documents on
+ * the stand-in: the ner's int8 table 2664 documents with --pipeline ner instead of 2667, the
+ * full parser's 2658 instead of 2659, whatever was kept fp32 around it), a bf16 one as well or
+ * better (the real model, int8: 2667 and 2663 instead of 2664 and 2660), and bf16's bits are the
+ * same on every path too. The full parser's projection stays fp32: in bf16 it cost 2 documents
+ * more on the stand-in for 1/11 of the table's multiply-adds. */
+static inline kn_precision parser_table_precision(kn_precision mode) { return mode == KN_FP32 ? KN_FP32 : KN_BF16; }
+void parser_fast_precompute(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *tokvecs,
+                            size_t n, float *proj, float *table, float *lowp, size_t lowp_cap);
+void parser_fast_project(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *tokvecs,
+                         size_t n, float *proj, float *lowp, size_t lowp_cap);
+void parser_fast_table(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *proj, size_t n,
+                       float *table, float *lowp, size_t lowp_cap);
+void parser_fast_feature_slot(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *proj_row,
+                              int f, float *row, float *lowp, size_t lowp_cap);
+/* As parser_net_step_rows. */
 void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, const float *const *rows, float *hidden,
                            float *scores);
+
 
 #endif

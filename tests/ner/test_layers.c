@@ -155,7 +155,7 @@ TEST(layers_ner_network_matches_spacy)
         /* the production path: packed kernels, fused passes, its own table layout */
         float *fscratch = malloc(t2v_fast_scratch_floats(&t2v, n) * sizeof(float));
         t2v_fast_forward(&t2v, &tpk, KN_FP32, NULL, hashes.data, NULL, n, out, fscratch, NULL, on_t2v, &c);
-        parser_fast_precompute(&pn, &ppk, out, n, proj, table);
+        parser_fast_precompute(&pn, &ppk, KN_FP32, out, n, proj, table, NULL, 0);
         compare(&c, "proj_out", proj, n, pn.nI);
         s.nsteps = 0;
         biluo_state st = {0, -1, -1, 0};

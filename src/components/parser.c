@@ -131,7 +131,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
     float *proj = d->pwork, *table = proj + f_proj;
     float *side = table + f_table, *hidden = side + f_side, *scores = hidden + pn->nO;
     float *tag_scores = scores + pn->nclasses, *lowp = tag_scores + f_tags;
-    const kn_precision table_prec = parser_table_precision(m->precision); /* the projection fp32 */
+    const kn_precision table_prec = dep_table_precision(m->precision); /* the projection fp32 */
 
     /* the shared tok2vec's rows, chunk by chunk, into the projection the parser reads */
     for (size_t c0 = 0; c0 < n; c0 += PARSE_CHUNK) {

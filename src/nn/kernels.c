@@ -940,12 +940,12 @@ amx_gemm_bf16(const uint16_t *A, size_t lda, size_t M, const uint32_t *B, int np
 #endif
 /* ---- end of the AMX tiles ---- */
 
-void kn_gemm_bf16(const kn_weights *p, const uint16_t *A, size_t lda, size_t M, float *C, size_t ldc)
+static void gemm_bf16(const kn_weights *p, const uint16_t *A, size_t lda, size_t M, float *C, size_t ldc, int amx_ok)
 {
     void (*tile_fn)(int, const uint16_t *, size_t, const uint32_t *, int, float *, size_t) = tile_bf16_generic;
     int rows = MR;
 #ifdef __x86_64__
-    if (use_amx_bf16()) {
+    if (amx_ok && use_amx_bf16()) {
         if (!M) return;
         check_range(A, ((M - 1) * lda + (size_t)p->K) * sizeof *A);
         check_range(C, ((M - 1) * ldc + (size_t)p->N) * sizeof *C);
@@ -961,6 +961,16 @@ void kn_gemm_bf16(const kn_weights *p, const uint16_t *A, size_t lda, size_t M, 
     if (use_avx2()) tile_fn = tile_bf16_avx2, rows = MR_BF16_AVX2;
 #endif
     GEMM_PANELS(tile_fn, rows, p->K / 2, p->bf16);
+}
+
+void kn_gemm_bf16(const kn_weights *p, const uint16_t *A, size_t lda, size_t M, float *C, size_t ldc)
+{
+    gemm_bf16(p, A, lda, M, C, ldc, 1);
+}
+
+void kn_gemm_bf16_in_order(const kn_weights *p, const uint16_t *A, size_t lda, size_t M, float *C, size_t ldc)
+{
+    gemm_bf16(p, A, lda, M, C, ldc, 0);
 }
 
 /* ---- int8: u8 activations (q + zero point) x s8 weights, exact int32 sums ---- */

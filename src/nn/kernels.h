@@ -13,7 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum { KN_FP32 = 0, KN_BF16 = 1, KN_INT8 = 2 } kn_precision;
+/* The products' precisions. KN_BF16_IN_ORDER is not a mode: it is the bf16 products the int8
+ * mode takes (its first block's partials, its parsers' tables), which must give the same bits on
+ * every CPU as the rest of int8 does, so they never run on AMX's tiles (kn_gemm_bf16_in_order). */
+typedef enum { KN_FP32 = 0, KN_BF16 = 1, KN_INT8 = 2, KN_BF16_IN_ORDER = 3 } kn_precision;
 
 #define KN_NR 16 /* output columns per packed panel */
 
@@ -70,6 +73,9 @@ void kn_to_bf16_n(const float *x, uint16_t *y, size_t n);
  * tiles, which sum each 32-k chunk in their own order (kn_bf16_exact() is then 0); each row's
  * bits are still the same whatever rows it is computed with. */
 void kn_gemm_bf16(const kn_weights *p, const uint16_t *A, size_t lda, size_t M, float *C, size_t ldc);
+/* kn_gemm_bf16 on the paths that add in the documented order only (never AMX's tiles): the same
+ * bits on every CPU. */
+void kn_gemm_bf16_in_order(const kn_weights *p, const uint16_t *A, size_t lda, size_t M, float *C, size_t ldc);
 
 /* Quantizes M rows of K floats (row i at A + i*lda) for kn_gemm_i8: Q gets M rows of K4 bytes
  * (K4 = K rounded up to 4; the padding is the zero point). Per row, lo = min(0, min a), hi =

@@ -299,10 +299,10 @@ static void embed_token(const t2v_net *net, const uint64_t *attrs, float *x)
 static void product(const kn_weights *kw, kn_precision prec, const float *A, size_t lda, size_t M, float *C,
                     size_t ldc, float *lowp, size_t a_floats)
 {
-    if (prec == KN_BF16) {
+    if (prec == KN_BF16 || prec == KN_BF16_IN_ORDER) {
         uint16_t *bf = (uint16_t *)lowp;
         kn_to_bf16_n(A, bf, a_floats);
-        kn_gemm_bf16(kw, bf, lda, M, C, ldc);
+        (prec == KN_BF16 ? kn_gemm_bf16 : kn_gemm_bf16_in_order)(kw, bf, lda, M, C, ldc);
     } else if (prec == KN_INT8) {
         int32_t *zero = (int32_t *)(lowp + M); /* after the M row scales */
         uint8_t *q = (uint8_t *)(zero + M);
@@ -475,7 +475,7 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
         const size_t base = n - npart;
         for (size_t m = 0; m < npart; m++)
             memcpy(in + m * w, body + (size_t)part_miss[m] * w, (size_t)w * sizeof(float));
-        product(&pk->part, KN_BF16, in, (size_t)w, npart, parts + base * part_floats + w, part_floats, lowp, npart * w);
+        product(&pk->part, prec == KN_INT8 ? KN_BF16_IN_ORDER : KN_BF16, in, (size_t)w, npart, parts + base * part_floats + w, part_floats, lowp, npart * w);
         for (size_t m = 0; m < npart; m++) {
             float *row = parts + (base + m) * part_floats;
             memcpy(row, in + m * w, (size_t)w * sizeof(float));
@@ -542,7 +542,7 @@ static void add_proj_bias(const parser_net *p, size_t n, float *proj)
 /* The precision a product over kw runs in: prec where kw has that copy, else fp32. */
 static kn_precision packed_precision(const kn_weights *kw, kn_precision prec)
 {
-    return (prec == KN_BF16 && !kw->bf16) || (prec == KN_INT8 && !kw->i8) ? KN_FP32 : prec;
+    return ((prec == KN_BF16 || prec == KN_BF16_IN_ORDER) && !kw->bf16) || (prec == KN_INT8 && !kw->i8) ? KN_FP32 : prec;
 }
 
 static size_t parser_widest_input(const parser_net *p)

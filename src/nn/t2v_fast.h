@@ -86,12 +86,15 @@ size_t parser_fast_lowp_floats(const parser_net *p, size_t n);
  * better (the real model, int8: 2667 and 2663 instead of 2664 and 2660), and bf16's bits are the
  * same on every path too. The full parser's projection stays fp32: in bf16 it cost 2 documents
  * more on the stand-in for 1/11 of the table's multiply-adds. */
-static inline kn_precision parser_table_precision(kn_precision mode) { return mode == KN_FP32 ? KN_FP32 : KN_BF16; }
+static inline kn_precision parser_table_precision(kn_precision mode)
+{
+    return mode == KN_FP32 ? KN_FP32 : mode == KN_INT8 ? KN_BF16_IN_ORDER : KN_BF16;
+}
 /* The dependency parser's table: bf16 in int8 (2660 and 2665 documents identical with --pipeline
  * full, stand-in and real, against 2661 and 2664 with fp32, and about a tenth faster), fp32 in
  * bf16, where a bf16 table moved sentence starts in 2 documents more on the stand-in (2664
  * instead of 2666; the real model 2668 either way), measured with the first block's partials. */
-static inline kn_precision dep_table_precision(kn_precision mode) { return mode == KN_INT8 ? KN_BF16 : KN_FP32; }
+static inline kn_precision dep_table_precision(kn_precision mode) { return mode == KN_INT8 ? KN_BF16_IN_ORDER : KN_FP32; }
 void parser_fast_precompute(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *tokvecs,
                             size_t n, float *proj, float *table, float *lowp, size_t lowp_cap);
 void parser_fast_project(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *tokvecs,

@@ -38,7 +38,8 @@ static double ref(const float *A, const float *W, int K, int i, int c, int bf16)
 /* Every instruction-set level this CPU runs, against the portable path: the same bits in fp32
  * and bf16 (and a row alone the same as inside a batch); a level it lacks prints SKIP. AMX's
  * bf16 tiles (TDPBF16PS) sum in their own order: within the portable path's own tolerance of
- * the double product instead, and still the same bits for a row however it is grouped. */
+ * the double product instead, and still the same bits for a row however it is grouped; the
+ * int8 mode's bf16 products (kn_gemm_bf16_in_order) keep the portable bits there too. */
 TEST(kernels_same_bits_for_any_rows_and_path)
 {
     /* N: 13 panels, the last partial (the 12-panel one-row path, a lone last panel of the
@@ -71,6 +72,12 @@ TEST(kernels_same_bits_for_any_rows_and_path)
         kn_gemm_f32(&p, A, K, M, batch, N);
         kn_gemm_bf16(&p, Ab, K, M, bb, N);
         CHECKF(!memcmp(generic, batch, sizeof batch), "fp32 on %s differs from the portable path", kn_isa_name(isa));
+        /* the int8 mode's bf16 products: the portable path's bits on every level, amx included */
+        static float ordered[M * N];
+        memset(ordered, 0xff, sizeof ordered);
+        kn_gemm_bf16_in_order(&p, Ab, K, M, ordered, N);
+        CHECKF(!memcmp(bgeneric, ordered, sizeof ordered), "bf16 in order on %s differs from the portable path",
+               kn_isa_name(isa));
         if (kn_bf16_exact())
             CHECKF(!memcmp(bgeneric, bb, sizeof bb), "bf16 on %s differs from the portable path", kn_isa_name(isa));
         else {

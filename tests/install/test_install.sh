@@ -35,8 +35,12 @@ flags=$(pkg-config --cflags --libs nerd)
 echo "pkg-config --cflags --libs nerd: $flags"
 # shellcheck disable=SC2086 # the flags are words
 ${CC:-cc} -std=c17 -Wall -Wextra -Werror -o "$work/consumer" tests/install/consumer.c $flags
-readelf -d "$work/consumer" | grep -q "NEEDED.*\[libnerd.so.$major\]" || fail "the program does not need libnerd.so.$major"
-LD_LIBRARY_PATH=$root/lib ldd "$work/consumer" | grep -q "libnerd.so.$major => $root/lib/" ||
+# (the outputs captured first: under pipefail, grep -q quitting at its match can end the writer
+# with SIGPIPE and fail the pipeline, as it did once in CI)
+needed=$(readelf -d "$work/consumer")
+grep -q "NEEDED.*\[libnerd.so.$major\]" <<<"$needed" || fail "the program does not need libnerd.so.$major"
+loaded=$(LD_LIBRARY_PATH=$root/lib ldd "$work/consumer")
+grep -q "libnerd.so.$major => $root/lib/" <<<"$loaded" ||
   fail "the program does not load the installed libnerd"
 
 LD_LIBRARY_PATH=$root/lib "$work/consumer" "$SHARED/models/en_core_web_sm" "$SHARED/corpus/paris.txt" >"$work/ents.txt"

@@ -447,7 +447,12 @@ static void *cache_worker(void *arg)
     return NULL;
 }
 
-TEST_T(embed_cache_shared_by_threads_bit_identical, 300)
+/* 4 threads, 3 rounds each over the documents in their own orders, on one word cache of 256
+ * slots for thousands of words (readers and writers meet on the same slots all the time), with
+ * a partials table of part_slots attached when that is not 0: every document keeps the bits
+ * computed without a cache, and the hits the threads counted are the table's (the partials
+ * table's when there is one). */
+static void threads_share_one_cache(kn_precision prec, size_t part_slots)
 {
     nerd_model *m = load_model();
     static const char *const files[] = {"golden/ewt_train_sample.jsonl"};
@@ -456,26 +461,26 @@ TEST_T(embed_cache_shared_by_threads_bit_identical, 300)
     size_t all = docs.count;
     docs.count = all / TEST_SLOWDOWN; /* all of them under TSan would take minutes */
     float **fresh = calloc(docs.count, sizeof *fresh);
-    for (size_t i = 0; i < docs.count; i++) fresh[i] = t2v_out(m, KN_FP32, NULL, docs.attrs[i], docs.n[i], NULL);
-    /* 256 slots for thousands of words: readers and writers meet on the same slots all the time */
+    for (size_t i = 0; i < docs.count; i++) fresh[i] = t2v_out(m, prec, NULL, docs.attrs[i], docs.n[i], NULL);
     embed_cache *c = embed_cache_new(256, 4, m->ner_t2v.width);
+    if (part_slots) CHECK(embed_cache_attach(c, part_slots, (int)t2v_partial_row_floats(&m->ner_t2v)) == 0);
     enum { T = 4 };
     cache_job jobs[T];
     pthread_t th[T];
     for (int t = 0; t < T; t++) {
-        jobs[t] = (cache_job){.m = m, .prec = KN_FP32, .cache = c, .docs = &docs, .fresh = fresh, .id = t};
+        jobs[t] = (cache_job){.m = m, .prec = prec, .cache = c, .docs = &docs, .fresh = fresh, .id = t};
         CHECK(pthread_create(&th[t], NULL, cache_worker, &jobs[t]) == 0);
     }
     uint64_t hits = 0;
     for (int t = 0; t < T; t++) {
         pthread_join(th[t], NULL);
         CHECKF(jobs[t].bad == 0, "thread %d: %d docs differ from the uncached computation", t, jobs[t].bad);
-        hits += jobs[t].hits;
+        hits += part_slots ? jobs[t].part_hits : jobs[t].hits;
     }
     embed_cache_stats st;
-    embed_cache_get_stats(c, &st);
-    printf("  %d threads x 3 rounds x %zu docs bit-identical; %llu hits, %llu misses\n", T, docs.count,
-           (unsigned long long)st.hits, (unsigned long long)st.misses);
+    embed_cache_get_stats(part_slots ? embed_cache_attached(c) : c, &st);
+    printf("  %d threads x 3 rounds x %zu docs bit-identical; %s %llu hits, %llu misses\n", T, docs.count,
+           part_slots ? "partials table" : "word cache", (unsigned long long)st.hits, (unsigned long long)st.misses);
     CHECK(hits > 0 && st.hits == hits);
     embed_cache_free(c);
     for (size_t i = 0; i < docs.count; i++) free(fresh[i]);
@@ -485,45 +490,11 @@ TEST_T(embed_cache_shared_by_threads_bit_identical, 300)
     nerd_model_free(m);
 }
 
+TEST_T(embed_cache_shared_by_threads_bit_identical, 300) { threads_share_one_cache(KN_FP32, 0); }
+
 /* The fast modes' partials table (t2v_fast.h), read and written by 4 threads at once on few
  * slots: every document still has the bits computed without a cache (TSan: make test-tsan). */
-TEST_T(embed_cache_shared_by_threads_fast_modes_partials, 300)
-{
-    nerd_model *m = load_model();
-    static const char *const files[] = {"golden/ewt_train_sample.jsonl"};
-    docs_attrs docs;
-    load_docs(m, files, 1, &docs);
-    size_t all = docs.count;
-    docs.count = all / TEST_SLOWDOWN;
-    float **fresh = calloc(docs.count, sizeof *fresh);
-    for (size_t i = 0; i < docs.count; i++) fresh[i] = t2v_out(m, KN_INT8, NULL, docs.attrs[i], docs.n[i], NULL);
-    embed_cache *c = embed_cache_new(256, 4, m->ner_t2v.width);
-    CHECK(embed_cache_attach(c, 64, (int)t2v_partial_row_floats(&m->ner_t2v)) == 0);
-    enum { T = 4 };
-    cache_job jobs[T];
-    pthread_t th[T];
-    for (int t = 0; t < T; t++) {
-        jobs[t] = (cache_job){.m = m, .prec = KN_INT8, .cache = c, .docs = &docs, .fresh = fresh, .id = t};
-        CHECK(pthread_create(&th[t], NULL, cache_worker, &jobs[t]) == 0);
-    }
-    uint64_t part_hits = 0;
-    for (int t = 0; t < T; t++) {
-        pthread_join(th[t], NULL);
-        CHECKF(jobs[t].bad == 0, "thread %d: %d docs differ from the uncached computation", t, jobs[t].bad);
-        part_hits += jobs[t].part_hits;
-    }
-    embed_cache_stats st;
-    embed_cache_get_stats(embed_cache_attached(c), &st);
-    printf("  %d threads x 3 rounds x %zu docs bit-identical; partials table %llu hits, %llu misses\n", T, docs.count,
-           (unsigned long long)st.hits, (unsigned long long)st.misses);
-    CHECK(part_hits > 0 && st.hits == part_hits);
-    embed_cache_free(c);
-    for (size_t i = 0; i < docs.count; i++) free(fresh[i]);
-    free(fresh);
-    docs.count = all;
-    free_docs(&docs);
-    nerd_model_free(m);
-}
+TEST_T(embed_cache_shared_by_threads_fast_modes_partials, 300) { threads_share_one_cache(KN_INT8, 64); }
 
 /* bf16 and int8 sum each window's per-word partials of the first block. A word's partials
  * found in the attached table (warm), computed beside a word cache hit (a table too small to

@@ -999,14 +999,62 @@ static float row_params(float lo, float hi, float *scale, int32_t *zero)
     return inv;
 }
 
+/* A quantized row's byte k: its quad k / 4 (quads group_stride bytes apart), byte k % 4. */
+static inline size_t quad_byte(int k, size_t group_stride) { return (size_t)(k / 4) * group_stride + (size_t)(k % 4); }
+
 /* clamp(round(clamp(a[k] * inv)) + zero, 0, KN_I8_ALEVELS) (a NaN clamps to -KN_I8_ALEVELS
- * first, as max_ps does, so its byte is 0). */
-static void quantize_c(const float *a, int k0, int K, float inv, int32_t zero, uint8_t *q)
+ * first, as max_ps does, so its byte is 0), for k0 <= k < K; then the padding up to K4, the
+ * zero point. */
+static void quantize_c(const float *a, int k0, int K, float inv, int32_t zero, uint8_t *q, size_t group_stride)
 {
     for (int k = k0; k < K; k++) {
         long v = lrintf(fminf(fmaxf(a[k] * inv, -KN_I8_ALEVELS), KN_I8_ALEVELS)) + zero;
-        q[k] = (uint8_t)(v < 0 ? 0 : v > KN_I8_ALEVELS ? KN_I8_ALEVELS : v);
+        q[quad_byte(k, group_stride)] = (uint8_t)(v < 0 ? 0 : v > KN_I8_ALEVELS ? KN_I8_ALEVELS : v);
     }
+    for (int k = K; k % 4; k++) q[quad_byte(k, group_stride)] = (uint8_t)zero;
+}
+
+/* The layout of kn_quantize_rows' bytes: rows in tiles of i8_tile_rows() rows (the last tile
+ * of M holds what is left), in a tile the quads of one k group side by side, row after row.
+ * One row to a tile is plain rows of K4 bytes. Row i's first byte, and how far apart its
+ * quads are. */
+static size_t i8_row_offset(size_t M, size_t K4, size_t tile_rows, size_t i, size_t *group_stride)
+{
+    const size_t t0 = i / tile_rows * tile_rows, rows = M - t0 < tile_rows ? M - t0 : tile_rows;
+    *group_stride = 4 * rows;
+    return t0 * K4 + 4 * (i - t0);
+}
+
+/* The rows per tile kn_gemm_i8 reads at the current level: the 512-bit VNNI tile's (one
+ * pointer and constant offsets address all of a tile's rows in a k group; with a register per
+ * row gcc ran out of registers and spilled the accumulators: half the speed); plain rows
+ * elsewhere (AMX's tiles load 16 groups of a row at once). */
+static size_t i8_tile_rows(void);
+
+size_t kn_i8_offset(size_t M, int K, size_t i, int k)
+{
+    size_t group_stride;
+    const size_t row = i8_row_offset(M, (size_t)(K + 3) / 4 * 4, i8_tile_rows(), i, &group_stride);
+    return row + quad_byte(k, group_stride);
+}
+
+/* Per level: lo, hi = a span's range (range_c's, from 0); and the rows of one tile of the
+ * layout (row r at a + r * lda, with inv[r] and zero[r]) quantized as quantize_c into q, the
+ * tile's first byte (its quads 4 * rows bytes apart). */
+typedef void i8_range_fn(const float *a, int n, float *lo, float *hi);
+typedef void i8_quantize_fn(const float *a, size_t lda, int rows, int K, const float *inv, const int32_t *zero,
+                            uint8_t *q);
+
+static void range_portable(const float *a, int n, float *lo, float *hi)
+{
+    *lo = *hi = 0;
+    range_c(a, 0, n, lo, hi);
+}
+
+static void quantize_portable(const float *a, size_t lda, int rows, int K, const float *inv, const int32_t *zero,
+                              uint8_t *q)
+{
+    for (int r = 0; r < rows; r++) quantize_c(a + (size_t)r * lda, 0, K, inv[r], zero[r], q + 4 * r, 4 * (size_t)rows);
 }
 
 /* One output: the exact integer sum less the row's zero point times the column's weight sum,
@@ -1057,63 +1105,108 @@ __attribute__((target("avx2,fma"))) static float reduce8(__m256 v, int max)
     return _mm_cvtss_f32(h);
 }
 
-__attribute__((target("avx2,fma"))) KN_NO_ASAN static void quantize_rows_avx2(const float *A, size_t lda, size_t M,
-                                                                             int K, int K4, uint8_t *Q, float *scale,
-                                                                             int32_t *zero)
+__attribute__((target("avx2,fma"))) KN_NO_ASAN static void range_avx2(const float *a, int K, float *lo, float *hi)
 {
-    const __m256 lo = _mm256_set1_ps(-KN_I8_ALEVELS), hi = _mm256_set1_ps(KN_I8_ALEVELS);
-    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    for (size_t i = 0; i < M; i++) {
-        const float *a = A + i * lda;
-        uint8_t *q = Q + i * K4;
-        int k = 0;
-        float rlo, rhi;
-        ROW_RANGE(__m256, _mm256, 8, reduce8(vlo, 0), reduce8(vhi, 1));
-        const float inv = row_params(rlo, rhi, scale + i, zero + i);
-        const __m256 vinv = _mm256_set1_ps(inv);
-        const __m256i vzero = _mm256_set1_epi32(zero[i]);
-        for (k = 0; k + 32 <= K; k += 32) {
-            __m256i x[4];
-            for (int v = 0; v < 4; v++)
-                x[v] = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_min_ps(
-                                            _mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(a + k + 8 * v), vinv), lo), hi)),
-                                        vzero);
-            /* the packs saturate to 0..255 (the clamp) and interleave 128-bit lanes: dwords
-             * (x0 lo, x1 lo, x2 lo, x3 lo | x0 hi, ...) */
-            __m256i b = _mm256_packus_epi16(_mm256_packs_epi32(x[0], x[1]), _mm256_packs_epi32(x[2], x[3]));
-            _mm256_storeu_si256((__m256i *)(q + k), _mm256_permutevar8x32_epi32(b, order));
-        }
-        quantize_c(a, k, K, inv, zero[i], q);
-        memset(q + K, (int)zero[i], (size_t)(K4 - K));
-    }
+    int k = 0;
+    float rlo, rhi;
+    ROW_RANGE(__m256, _mm256, 8, reduce8(vlo, 0), reduce8(vhi, 1));
+    *lo = rlo, *hi = rhi;
 }
 
-/* The same bytes 16 lanes at a time (the range is exact in any order; the clamps and the
- * rounding are quantize_c's): a third of an int8 document's quantizing time on AVX-512. */
-__attribute__((target(KN_512_TARGET))) KN_NO_ASAN static void quantize_rows_512(const float *A, size_t lda,
-                                                                               size_t M, int K, int K4, uint8_t *Q,
-                                                                               float *scale, int32_t *zero)
+/* 32 bytes a store: a row's quads are contiguous in plain rows, this level's layout (one row to
+ * a tile; more rows go one by one through quantize_c) */
+__attribute__((target("avx2,fma"))) KN_NO_ASAN static void quantize_avx2(const float *a, size_t lda, int rows, int K,
+                                                                        const float *inv, const int32_t *zero,
+                                                                        uint8_t *q)
+{
+    if (rows != 1) {
+        quantize_portable(a, lda, rows, K, inv, zero, q);
+        return;
+    }
+    const __m256 lo = _mm256_set1_ps(-KN_I8_ALEVELS), hi = _mm256_set1_ps(KN_I8_ALEVELS);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    const __m256 vinv = _mm256_set1_ps(*inv);
+    const __m256i vzero = _mm256_set1_epi32(*zero);
+    int k = 0;
+    for (; k + 32 <= K; k += 32) {
+        __m256i x[4];
+        for (int v = 0; v < 4; v++)
+            x[v] = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_min_ps(
+                                        _mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(a + k + 8 * v), vinv), lo), hi)),
+                                    vzero);
+        /* the packs saturate to 0..255 (the clamp) and interleave 128-bit lanes: dwords
+         * (x0 lo, x1 lo, x2 lo, x3 lo | x0 hi, ...) */
+        __m256i b = _mm256_packus_epi16(_mm256_packs_epi32(x[0], x[1]), _mm256_packs_epi32(x[2], x[3]));
+        _mm256_storeu_si256((__m256i *)(q + k), _mm256_permutevar8x32_epi32(b, order));
+    }
+    quantize_c(a, k, K, *inv, *zero, q, 4);
+}
+
+__attribute__((target(KN_512_TARGET))) KN_NO_ASAN static void range_512(const float *a, int K, float *lo, float *hi)
+{
+    int k = 0;
+    float rlo, rhi;
+    ROW_RANGE(__m512, _mm512, 16, _mm512_reduce_min_ps(vlo), _mm512_reduce_max_ps(vhi));
+    *lo = rlo, *hi = rhi;
+}
+
+/* 16 floats' bytes (the clamps and the rounding are quantize_c's): below 0 to 0, then VPMOVUSDB
+ * saturates above 255. */
+#define QUANT16_512(p, vinv, vzero)                                                                 \
+    _mm512_cvtusepi32_epi8(_mm512_max_epi32(                                                        \
+        _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(p), vinv), lo), hi)), \
+                         vzero),                                                                    \
+        _mm512_setzero_si512()))
+
+/* The same bytes 16 lanes at a time: a third of an int8 document's quantizing time on AVX-512.
+ * Rows in fours: their 16 bytes each are 4 x 4 quads, transposed so that one store puts a k
+ * group's quads of the four rows side by side, as the layout has them; rows left over, a
+ * quad at a time. */
+__attribute__((target(KN_512_TARGET))) KN_NO_ASAN static void quantize_512(const float *a, size_t lda, int rows, int K,
+                                                                          const float *inv, const int32_t *zero,
+                                                                          uint8_t *q)
 {
     const __m512 lo = _mm512_set1_ps(-KN_I8_ALEVELS), hi = _mm512_set1_ps(KN_I8_ALEVELS);
-    const __m512i floor0 = _mm512_setzero_si512();
-    for (size_t i = 0; i < M; i++) {
-        const float *a = A + i * lda;
-        uint8_t *q = Q + i * K4;
+    const size_t group_stride = 4 * (size_t)rows;
+    int r = 0;
+    for (; r + 4 <= rows; r += 4) {
+        const float *a0 = a + (size_t)r * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
+        const __m512 i0 = _mm512_set1_ps(inv[r]), i1 = _mm512_set1_ps(inv[r + 1]), i2 = _mm512_set1_ps(inv[r + 2]),
+                     i3 = _mm512_set1_ps(inv[r + 3]);
+        const __m512i z0 = _mm512_set1_epi32(zero[r]), z1 = _mm512_set1_epi32(zero[r + 1]),
+                      z2 = _mm512_set1_epi32(zero[r + 2]), z3 = _mm512_set1_epi32(zero[r + 3]);
         int k = 0;
-        float rlo, rhi;
-        ROW_RANGE(__m512, _mm512, 16, _mm512_reduce_min_ps(vlo), _mm512_reduce_max_ps(vhi));
-        const float inv = row_params(rlo, rhi, scale + i, zero + i);
-        const __m512 vinv = _mm512_set1_ps(inv);
-        const __m512i vzero = _mm512_set1_epi32(zero[i]);
-        for (k = 0; k + 16 <= K; k += 16) {
-            __m512i x = _mm512_add_epi32(
-                _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(a + k), vinv), lo), hi)),
-                vzero);
-            /* below 0 to 0, then VPMOVUSDB saturates above 255 */
-            _mm_storeu_si128((__m128i *)(q + k), _mm512_cvtusepi32_epi8(_mm512_max_epi32(x, floor0)));
+        for (; k + 16 <= K; k += 16) {
+            const __m128i b0 = QUANT16_512(a0 + k, i0, z0), b1 = QUANT16_512(a1 + k, i1, z1);
+            const __m128i b2 = QUANT16_512(a2 + k, i2, z2), b3 = QUANT16_512(a3 + k, i3, z3);
+            const __m128i t0 = _mm_unpacklo_epi32(b0, b1), t1 = _mm_unpackhi_epi32(b0, b1); /* r0 r1 of g0 g1, g2 g3 */
+            const __m128i t2 = _mm_unpacklo_epi32(b2, b3), t3 = _mm_unpackhi_epi32(b2, b3);
+            uint8_t *d = q + quad_byte(k, group_stride) + 4 * (size_t)r;
+            _mm_storeu_si128((__m128i *)d, _mm_unpacklo_epi64(t0, t2));
+            _mm_storeu_si128((__m128i *)(d + group_stride), _mm_unpackhi_epi64(t0, t2));
+            _mm_storeu_si128((__m128i *)(d + 2 * group_stride), _mm_unpacklo_epi64(t1, t3));
+            _mm_storeu_si128((__m128i *)(d + 3 * group_stride), _mm_unpackhi_epi64(t1, t3));
         }
-        quantize_c(a, k, K, inv, zero[i], q);
-        memset(q + K, (int)zero[i], (size_t)(K4 - K));
+        for (int j = 0; j < 4; j++)
+            quantize_c(a + (size_t)(r + j) * lda, k, K, inv[r + j], zero[r + j], q + 4 * (size_t)(r + j), group_stride);
+    }
+    for (; r < rows; r++) {
+        const float *ar = a + (size_t)r * lda;
+        const __m512 vinv = _mm512_set1_ps(inv[r]);
+        const __m512i vzero = _mm512_set1_epi32(zero[r]);
+        int k = 0;
+        for (; k + 16 <= K; k += 16) {
+            const __m128i b = QUANT16_512(ar + k, vinv, vzero);
+            uint8_t *d = q + quad_byte(k, group_stride) + 4 * (size_t)r;
+            if (group_stride == 4) {
+                _mm_storeu_si128((__m128i *)d, b);
+            } else {
+                const uint32_t quads[4] = {(uint32_t)_mm_cvtsi128_si32(b), (uint32_t)_mm_extract_epi32(b, 1),
+                                           (uint32_t)_mm_extract_epi32(b, 2), (uint32_t)_mm_extract_epi32(b, 3)};
+                for (int g = 0; g < 4; g++) memcpy(d + (size_t)g * group_stride, quads + g, 4);
+            }
+        }
+        quantize_c(ar, k, K, inv[r], zero[r], q + 4 * (size_t)r, group_stride);
     }
 }
 
@@ -1190,13 +1283,11 @@ __attribute__((target("avx2,fma,avxvnni"))) KN_NO_ASAN static void tile_i8_avxvn
 }
 
 /* AVX512-VNNI: one VPDPBUSD per 4 k and 16 columns, rows and panels as the fp32 512-bit tile;
- * then dequantize's arithmetic, as the other paths.
- * A comes packed (pack_quads): a tile's quads of one k group side by side, so that one
- * pointer and constant offsets address all 12 rows (with a register per row gcc ran out of
- * registers and spilled the accumulators: half the speed). */
+ * then dequantize's arithmetic, as the other paths. A is one tile of kn_quantize_rows' layout
+ * at this level (i8_tile_rows): its mr rows' quads of k group g side by side at g * mr quads. */
 #define KN_512VNNI_TARGET KN_512_TARGET ",avx512vnni"
 #define I8_LOADW(p) _mm512_load_si512((const void *)(p))
-#define I8_STEP(acc, r, g, w) dpbusd_512(acc, _mm512_set1_epi32((int)quad_at(A + ((size_t)(g) * MR512 + (r)) * 4)), w)
+#define I8_STEP(acc, r, g, w) dpbusd_512(acc, _mm512_set1_epi32((int)quad_at(A + ((size_t)(g) * mr + (r)) * 4)), w)
 
 /* acc += the four byte products of u8 a and s8 w per int32 lane. In asm: with the intrinsic,
  * gcc 12 copied the 24 accumulators through the stack on every k group (half the speed). */
@@ -1238,41 +1329,57 @@ tile_i8_512(int mr, const uint8_t *A, const uint32_t *B, size_t panel, int KQ, i
     BY_TILE_512(tile_i8_512_body, A, B, panel, KQ, ncols, C, ldc, sa, za, sw, wsum);
 }
 
-/* Rows i0 .. i1-1 of Q (rows of ldq bytes) as tiles of MR512 rows: tile t holds, for each k
- * group g, the quads of its rows r at ((t * KQ + g) * MR512 + r) * 4. */
-static void pack_quads(const uint8_t *Q, size_t ldq, size_t i0, size_t i1, int KQ, uint8_t *out)
+#endif
+
+static size_t i8_tile_rows(void)
 {
-    for (size_t i = i0; i < i1; i++) {
-        size_t t = (i - i0) / MR512, r = (i - i0) % MR512;
-        for (int g = 0; g < KQ; g++) memcpy(out + ((t * KQ + (size_t)g) * MR512 + r) * 4, Q + i * ldq + 4 * (size_t)g, 4);
-    }
+#ifdef KN_X86
+    if (use_avx512vnni() && !use_amx_int8()) return MR512;
+#endif
+    return 1;
 }
+
+/* Rows that are windows over a sequence (row i = sequence rows i .. i + spans - 1 of lda floats,
+ * the encoder's) take each sequence row's range once: a window's range is the min and max of
+ * its rows' ranges, the same values (range_c's comparisons keep no NaN and no -0.0). */
+enum { I8_MAX_SPANS = 16, I8_MAX_TILE_ROWS = 16 };
+#ifdef KN_X86
+_Static_assert(MR512 <= I8_MAX_TILE_ROWS, "kn_quantize_rows holds a tile's inverse scales");
 #endif
 
 void kn_quantize_rows(const float *A, size_t lda, size_t M, int K, uint8_t *Q, float *scale, int32_t *zero)
 {
-    const int K4 = (K + 3) / 4 * 4;
+    const size_t K4 = (size_t)(K + 3) / 4 * 4;
     if (!M) return;
     check_range(A, ((M - 1) * lda + (size_t)K) * sizeof *A);
-    check_range(Q, M * (size_t)K4);
+    check_range(Q, M * K4);
+    i8_range_fn *range = range_portable;
+    i8_quantize_fn *quantize = quantize_portable;
 #ifdef KN_X86
-    if (use_avx512()) {
-        quantize_rows_512(A, lda, M, K, K4, Q, scale, zero);
-        return;
-    }
-    if (use_avx2()) {
-        quantize_rows_avx2(A, lda, M, K, K4, Q, scale, zero);
-        return;
-    }
+    if (use_avx512()) range = range_512, quantize = quantize_512;
+    else if (use_avx2()) range = range_avx2, quantize = quantize_avx2;
 #endif
-    for (size_t i = 0; i < M; i++) {
-        const float *a = A + i * lda;
-        uint8_t *q = Q + i * K4;
-        float lo = 0, hi = 0;
-        range_c(a, 0, K, &lo, &hi);
-        const float inv = row_params(lo, hi, scale + i, zero + i);
-        quantize_c(a, 0, K, inv, zero[i], q);
-        memset(q + K, (int)zero[i], (size_t)(K4 - K));
+    const int spans = lda > 0 && lda < (size_t)K && K % (int)lda == 0 && K / (int)lda <= I8_MAX_SPANS ? K / (int)lda : 1;
+    const int span_floats = spans > 1 ? (int)lda : K;
+    float span_lo[I8_MAX_SPANS], span_hi[I8_MAX_SPANS]; /* the last `spans` sequence rows' ranges, in turn */
+    for (int s = 0; s < spans - 1; s++) range(A + (size_t)s * lda, span_floats, span_lo + s, span_hi + s);
+    int newest = spans - 1;
+    const size_t tile_rows = i8_tile_rows();
+    float inv[I8_MAX_TILE_ROWS];
+    for (size_t t0 = 0; t0 < M; t0 += tile_rows) { /* the tiles of i8_row_offset's layout */
+        const int rows = M - t0 < tile_rows ? (int)(M - t0) : (int)tile_rows;
+        for (int r = 0; r < rows; r++) {
+            const size_t i = t0 + (size_t)r;
+            range(A + (i + (size_t)spans - 1) * lda, span_floats, span_lo + newest, span_hi + newest);
+            newest = newest + 1 == spans ? 0 : newest + 1;
+            float lo = 0, hi = 0;
+            for (int s = 0; s < spans; s++) {
+                lo = span_lo[s] < lo ? span_lo[s] : lo;
+                hi = span_hi[s] > hi ? span_hi[s] : hi;
+            }
+            inv[r] = row_params(lo, hi, scale + i, zero + i);
+        }
+        quantize(A + t0 * lda, lda, rows, K, inv, zero + t0, Q + t0 * K4);
     }
 }
 
@@ -1296,15 +1403,11 @@ void kn_gemm_i8(const kn_weights *p, const uint8_t *Q, const float *scale, const
     }
 #endif
 #ifdef KN_X86
-    /* a row block's quads packed (pack_quads); if that memory is not there, the AVX2 paths */
-    const size_t KQ = ldq / 4, tiles_per_block = (ROW_BLOCK + MR512 - 1) / MR512;
-    uint8_t *packed = use_avx512vnni() ? aligned_alloc(64, tiles_per_block * MR512 * KQ * 4) : NULL;
-    if (packed) {
-        FOR_TILES(MR512, 2, if (j == 0 && i == i0) pack_quads(Q, ldq, i0, i1, (int)KQ, packed); /* a block's first tile */
-                  tile_i8_512(mr, packed + (i - i0) / MR512 * MR512 * KQ * 4, p->i8 + j * panel, panel, (int)KQ,
-                              ncols, C + i * ldc + (size_t)j * KN_NR, ldc, scale + i, zero + i,
-                              p->i8_scale + j * KN_NR, p->i8_wsum + j * KN_NR))
-        free(packed);
+    if (i8_tile_rows() == MR512) { /* the tiles of the row blocks' rows, straight from Q */
+        _Static_assert(ROW_BLOCK % MR512 == 0, "a row block is whole tiles of the quantized layout");
+        const int KQ = p->K4 / 4;
+        FOR_TILES(MR512, 2, tile_i8_512(mr, Q + i * ldq, p->i8 + j * panel, panel, KQ, ncols, C + i * ldc + (size_t)j * KN_NR,
+                                        ldc, scale + i, zero + i, p->i8_scale + j * KN_NR, p->i8_wsum + j * KN_NR))
         return;
     }
     if (use_avxvnni()) tile_fn = tile_i8_avxvnni;

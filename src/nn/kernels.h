@@ -78,15 +78,20 @@ void kn_gemm_bf16(const kn_weights *p, const uint16_t *A, size_t lda, size_t M, 
 void kn_gemm_bf16_in_order(const kn_weights *p, const uint16_t *A, size_t lda, size_t M, float *C, size_t ldc);
 
 /* Quantizes M rows of K floats (row i at A + i*lda) for kn_gemm_i8: Q gets M rows of K4 bytes
- * (K4 = K rounded up to 4; the padding is the zero point). Per row, lo = min(0, min a), hi =
+ * (K4 = K rounded up to 4; the padding is the zero point), M * K4 bytes in all, laid out as the
+ * current level's kn_gemm_i8 reads them: byte k of row i at kn_i8_offset(M, K, i, k). Per row, lo = min(0, min a), hi =
  * max(0, max a): scale[i] = (hi - lo) / KN_I8_ALEVELS, inv = KN_I8_ALEVELS / (hi - lo),
  * zero[i] = round(-lo * inv), and each byte clamp(round(clamp(a * inv, +-KN_I8_ALEVELS)) +
  * zero[i], 0, KN_I8_ALEVELS); a zero row has scale, inv and zero point 0. */
 void kn_quantize_rows(const float *A, size_t lda, size_t M, int K, uint8_t *Q, float *scale, int32_t *zero);
+/* Where kn_quantize_rows puts byte k of row i of M rows of K at the current level: i * K4 + k
+ * (plain rows), or, where the 512-bit VNNI tile reads them, tiles of its rows with one k
+ * group's 4-byte quads of the tile's rows side by side (the last tile holds the rows left). */
+size_t kn_i8_offset(size_t M, int K, size_t i, int k);
 
 /* C[i][c] = ((float)(sum_k Q[i][k] * q[c][k] - zero[i] * i8_wsum[c]) * i8_scale[c]) * scale[i]:
  * the integer sum is exact, so every code path and row grouping gives the same bits. Q, scale
- * and zero from kn_quantize_rows with p->K (rows of p->K4 bytes). */
+ * and zero from kn_quantize_rows with p->K and the same M, at the same level. */
 void kn_gemm_i8(const kn_weights *p, const uint8_t *Q, const float *scale, const int32_t *zero, size_t M, float *C,
                 size_t ldc);
 

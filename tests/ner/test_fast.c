@@ -196,6 +196,23 @@ static float clip_of(const float *w, int K)
     return clip;
 }
 
+/* Q from kn_quantize_rows (M rows of K, in the current level's layout) as plain rows of K4
+ * bytes; every byte of Q placed exactly once (the layout is a permutation of M * K4 bytes). */
+static void i8_rows(const uint8_t *Q, size_t M, int K, uint8_t *rows)
+{
+    const int K4 = (K + 3) / 4 * 4;
+    uint8_t *seen = calloc(M * (size_t)K4, 1);
+    CHECK(seen != NULL);
+    for (size_t i = 0; i < M; i++)
+        for (int k = 0; k < K4; k++) {
+            const size_t at = kn_i8_offset(M, K, i, k);
+            CHECKF(at < M * (size_t)K4 && !seen[at], "row %zu byte %d at %zu: outside or taken twice", i, k, at);
+            seen[at] = 1;
+            rows[i * (size_t)K4 + (size_t)k] = Q[at];
+        }
+    free(seen);
+}
+
 TEST(int8_kernel_exact_against_scalar_reference)
 {
     /* K: not a multiple of 4 (padding) nor of 32 (the quantizer's scalar tail); lda > K */
@@ -234,10 +251,11 @@ TEST(int8_kernel_exact_against_scalar_reference)
     printf("  int8: %d of %d columns clipped below their largest weight\n", clipped, N);
     CHECK(clipped > 0); /* the search does pick clips (random weights have tails) */
     CHECK(qw[4][0] == KN_I8_WMAX && qw[5][0] == -KN_I8_WMAX);
-    static uint8_t Q[M * 292], Qg[M * 292];
+    static uint8_t Q[M * 292], R[M * 292], Rg[M * 292], Q1[292];
     static float sa[M], sag[M], C[M * N], Cg[M * N], one[N];
     static int32_t za[M], zag[M];
     kn_quantize_rows(A, LDA, M, K, Q, sa, za);
+    i8_rows(Q, M, K, R); /* in plain rows, whatever layout this level's product reads */
     double err = 0, norm = 0;
     for (int i = 0; i < M; i++) { /* the quantized rows, then each output from exact integer sums */
         float lo = 0, hi = 0;
@@ -248,16 +266,16 @@ TEST(int8_kernel_exact_against_scalar_reference)
         for (int k = 0; k < p.K4; k++) {
             int want = k < K ? quant(A[(size_t)i * LDA + k], inv, KN_I8_ALEVELS) + z : z;
             want = want < 0 ? 0 : want > KN_I8_ALEVELS ? KN_I8_ALEVELS : want;
-            CHECKF(Q[i * p.K4 + k] == want, "a[%d][%d] %d, expected %d", i, k, Q[i * p.K4 + k], want);
+            CHECKF(R[i * p.K4 + k] == want, "a[%d][%d] %d, expected %d", i, k, R[i * p.K4 + k], want);
         }
     }
-    CHECK(Q[6 * p.K4] == KN_I8_ALEVELS && za[6] == 0 && Q[7 * p.K4] == 0 && za[7] == KN_I8_ALEVELS);
-    CHECK(za[8] == 0 && Q[8 * p.K4 + K - 1] == KN_I8_ALEVELS && za[5] == 0 && sa[5] == 0);
+    CHECK(R[6 * p.K4] == KN_I8_ALEVELS && za[6] == 0 && R[7 * p.K4] == 0 && za[7] == KN_I8_ALEVELS);
+    CHECK(za[8] == 0 && R[8 * p.K4 + K - 1] == KN_I8_ALEVELS && za[5] == 0 && sa[5] == 0);
     kn_gemm_i8(&p, Q, sa, za, M, C, N);
     for (int i = 0; i < M; i++)
         for (int c = 0; c < N; c++) {
             int64_t acc = 0;
-            for (int k = 0; k < K; k++) acc += (int64_t)(Q[i * p.K4 + k] - za[i]) * qw[c][k];
+            for (int k = 0; k < K; k++) acc += (int64_t)(R[i * p.K4 + k] - za[i]) * qw[c][k];
             float want = (float)acc * p.i8_scale[c] * sa[i];
             CHECKF(C[i * N + c] == want, "[%d][%d] %.9g, expected %.9g", i, c, C[i * N + c], want);
             double r = 0; /* the float product, for the error figure */
@@ -267,23 +285,29 @@ TEST(int8_kernel_exact_against_scalar_reference)
         }
     printf("  int8 (%s): relative rms error against the float product %.4f\n", kn_i8_path(), sqrt(err / norm));
     CHECK(sqrt(err / norm) < 0.02);
-    for (int i = 0; i < M; i++) { /* a row alone: the same bits */
-        kn_gemm_i8(&p, Q + i * p.K4, sa + i, za + i, 1, one, N);
+    for (int i = 0; i < M; i++) { /* a row alone: the same bytes and bits */
+        float sa1;
+        int32_t za1;
+        kn_quantize_rows(A + (size_t)i * LDA, LDA, 1, K, Q1, &sa1, &za1);
+        CHECKF(!memcmp(Q1, R + i * p.K4, sizeof Q1) && sa1 == sa[i] && za1 == za[i], "int8 row %d quantized alone", i);
+        kn_gemm_i8(&p, Q1, &sa1, &za1, 1, one, N);
         CHECKF(!memcmp(one, C + (size_t)i * N, sizeof one), "int8 row %d alone differs from the batch", i);
     }
     /* every level this CPU runs: the same bytes, scales and bits as the portable path */
     CHECK(test_use_isa(KN_ISA_PORTABLE));
-    kn_quantize_rows(A, LDA, M, K, Qg, sag, zag);
-    kn_gemm_i8(&p, Qg, sag, zag, M, Cg, N);
-    CHECK(!memcmp(Q, Qg, sizeof Q) && !memcmp(sa, sag, sizeof sa) && !memcmp(za, zag, sizeof za) &&
+    kn_quantize_rows(A, LDA, M, K, Q, sag, zag);
+    i8_rows(Q, M, K, Rg);
+    kn_gemm_i8(&p, Q, sag, zag, M, Cg, N);
+    CHECK(!memcmp(R, Rg, sizeof R) && !memcmp(sa, sag, sizeof sa) && !memcmp(za, zag, sizeof za) &&
           !memcmp(C, Cg, sizeof C));
     for (kn_isa isa = KN_ISA_AVX2; isa < KN_ISA_COUNT; isa++) {
         if (!test_use_isa(isa)) continue;
         memset(Q, 0, sizeof Q);
         memset(C, 0xff, sizeof C);
         kn_quantize_rows(A, LDA, M, K, Q, sa, za);
+        i8_rows(Q, M, K, R);
         kn_gemm_i8(&p, Q, sa, za, M, C, N);
-        CHECKF(!memcmp(Q, Qg, sizeof Q) && !memcmp(sa, sag, sizeof sa) && !memcmp(za, zag, sizeof za) &&
+        CHECKF(!memcmp(R, Rg, sizeof R) && !memcmp(sa, sag, sizeof sa) && !memcmp(za, zag, sizeof za) &&
                    !memcmp(C, Cg, sizeof C),
                "int8 on %s (%s) differs from the portable path", kn_isa_name(isa), kn_i8_path());
         printf("  %s: int8 (%s) bit-identical to the portable path\n", kn_isa_name(isa), kn_i8_path());
@@ -295,6 +319,69 @@ TEST(int8_kernel_exact_against_scalar_reference)
     CHECK(kn_pack(&p, W, N, 65537, KN_PACK_INT8) == -1); /* int32 sums could overflow (refused unread) */
     free(A);
     free(W);
+}
+
+/* The encoder's windows (row i = sequence rows i .. i+2, lda = width, K = 3 x width): the same
+ * bytes, scales and products as the windows copied out as separate rows, on every level and
+ * for any M (whole and partial tiles of the 512-bit layout), with NaN, infinite, -0.0 and zero
+ * sequence rows among them (the ranges of overlapping windows taken once per sequence row). */
+TEST(int8_window_rows_same_bits_as_copied_rows_on_every_level)
+{
+    /* WIDTH: spans of a 16-lane body and a tail; K = 66 not a multiple of 4 (padding) */
+    enum { WIDTH = 22, SPANS = 3, K = SPANS * WIDTH, K4 = 68, SEQ = 42, N = 37, MAXM = SEQ - SPANS + 1 };
+    static const size_t row_counts[] = {1, 3, 5, 12, 13, 15, 26, MAXM}; /* tiles of 12: whole, 1, 2, 3, 4 rows left */
+    unsigned seed = 7;
+    static float seq[SEQ * WIDTH], copied[MAXM * K], W[N * K], C[MAXM * N], Cc[MAXM * N], Cg[MAXM * N];
+    for (int i = 0; i < SEQ * WIDTH; i++) seq[i] = rnd(&seed) * (float)(1 + i % 7);
+    for (int k = 0; k < WIDTH; k++) {
+        for (int r = 2; r <= 6; r++) seq[r * WIDTH + k] = 0;         /* zero windows 2-4: scale 0 */
+        seq[9 * WIDTH + k] = k == 5 ? NAN : seq[9 * WIDTH + k];      /* a NaN: skipped by the range */
+        seq[14 * WIDTH + k] = k % 2 ? -0.0f : 0.0f;                  /* -0.0: not below 0 */
+        seq[20 * WIDTH + k] = k == 17 ? INFINITY : 0.25f;            /* an infinite range: scale 0 */
+        seq[27 * WIDTH + k] = NAN;                                   /* all NaN */
+        seq[30 * WIDTH + k] = k == 20 ? -INFINITY : -1.0f;           /* -inf in a span's tail */
+        for (int r = 35; r <= 37; r++) seq[r * WIDTH + k] = -1.0f - (float)k; /* window 35 all below 0 */
+    }
+    for (int i = 0; i < N * K; i++) W[i] = rnd(&seed);
+    for (int i = 0; i < MAXM; i++) memcpy(copied + (size_t)i * K, seq + (size_t)i * WIDTH, sizeof(float) * K);
+    kn_weights p;
+    CHECK(kn_pack(&p, W, N, K, KN_PACK_INT8) == 0 && p.K4 == K4);
+    static uint8_t Q[MAXM * K4], R[MAXM * K4], Rc[MAXM * K4], Rg[MAXM * K4];
+    static float sa[MAXM], sac[MAXM], sag[MAXM];
+    static int32_t za[MAXM], zac[MAXM], zag[MAXM];
+    int levels = 0, scale0 = 0;
+    for (size_t m = 0; m < sizeof row_counts / sizeof *row_counts; m++) {
+        const size_t M = row_counts[m];
+        for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
+            if (!test_use_isa(isa)) continue;
+            memset(Q, 0xa5, sizeof Q);
+            kn_quantize_rows(copied, K, M, K, Q, sac, zac); /* rows apart: each row's range of its own */
+            i8_rows(Q, M, K, Rc);
+            kn_gemm_i8(&p, Q, sac, zac, M, Cc, N);
+            memset(Q, 0x5a, sizeof Q);
+            kn_quantize_rows(seq, WIDTH, M, K, Q, sa, za);
+            i8_rows(Q, M, K, R);
+            kn_gemm_i8(&p, Q, sa, za, M, C, N);
+            CHECKF(!memcmp(R, Rc, M * K4) && !memcmp(sa, sac, M * sizeof *sa) && !memcmp(za, zac, M * sizeof *za) &&
+                       !memcmp(C, Cc, M * N * sizeof *C),
+                   "%zu windows on %s (%s): not the copied rows' bytes and bits", M, kn_isa_name(isa), kn_i8_path());
+            if (isa == KN_ISA_PORTABLE) {
+                memcpy(Rg, R, M * K4), memcpy(sag, sa, M * sizeof *sa), memcpy(zag, za, M * sizeof *za);
+                memcpy(Cg, C, M * N * sizeof *C);
+            }
+            CHECKF(!memcmp(R, Rg, M * K4) && !memcmp(sa, sag, M * sizeof *sa) && !memcmp(za, zag, M * sizeof *za) &&
+                       !memcmp(C, Cg, M * N * sizeof *C),
+                   "%zu windows on %s (%s) differ from the portable path", M, kn_isa_name(isa), kn_i8_path());
+            levels += M == MAXM;
+        }
+    }
+    for (int i = 0; i < MAXM; i++) scale0 += sag[i] == 0;
+    printf("  %d levels, %d of %d windows with scale 0 (zero or infinite range)\n", levels, scale0, MAXM);
+    CHECK(levels >= 1 && scale0 == 3 * 3); /* the zero windows, the windows over rows 20 and 30 */
+    CHECK(sag[7] != 0 && sag[26] != 0 && zag[35] == KN_I8_ALEVELS); /* NaN skipped; window 35 all below 0 */
+    CHECK(Rg[35 * K4 + K] == KN_I8_ALEVELS && Rg[35 * K4 + K4 - 1] == KN_I8_ALEVELS); /* padding: the zero point */
+    kn_set_isa(kn_isa_best());
+    kn_free(&p);
 }
 
 TEST(bf16_rounds_to_nearest_even)

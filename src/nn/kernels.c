@@ -1150,18 +1150,16 @@ __attribute__((target(KN_512_TARGET))) KN_NO_ASAN static void range_512(const fl
     *lo = rlo, *hi = rhi;
 }
 
-/* 16 floats' bytes (the clamps and the rounding are quantize_c's): below 0 to 0, then VPMOVUSDB
- * saturates above 255. */
+/* 16 floats quantized up to the last clamp (quantize_c's arithmetic): int32 lanes of -255..510 */
 #define QUANT16_512(p, vinv, vzero)                                                                 \
-    _mm512_cvtusepi32_epi8(_mm512_max_epi32(                                                        \
-        _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(p), vinv), lo), hi)), \
-                         vzero),                                                                    \
-        _mm512_setzero_si512()))
+    _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(p), vinv), lo), hi)), \
+                     vzero)
 
 /* The same bytes 16 lanes at a time: a third of an int8 document's quantizing time on AVX-512.
- * Rows in fours: their 16 bytes each are 4 x 4 quads, transposed so that one store puts a k
- * group's quads of the four rows side by side, as the layout has them; rows left over, a
- * quad at a time. */
+ * Rows in fours: a 128-bit lane of 16 floats' int32s is one quad, so the saturating packs
+ * (clamping to 0..255) of four rows' vectors put in each lane one k group's quads of the four
+ * rows side by side, as the layout has them: one store each. Rows left over: VPMOVUSDB, a quad
+ * at a time. */
 __attribute__((target(KN_512_TARGET))) KN_NO_ASAN static void quantize_512(const float *a, size_t lda, int rows, int K,
                                                                           const float *inv, const int32_t *zero,
                                                                           uint8_t *q)
@@ -1177,15 +1175,13 @@ __attribute__((target(KN_512_TARGET))) KN_NO_ASAN static void quantize_512(const
                       z2 = _mm512_set1_epi32(zero[r + 2]), z3 = _mm512_set1_epi32(zero[r + 3]);
         int k = 0;
         for (; k + 16 <= K; k += 16) {
-            const __m128i b0 = QUANT16_512(a0 + k, i0, z0), b1 = QUANT16_512(a1 + k, i1, z1);
-            const __m128i b2 = QUANT16_512(a2 + k, i2, z2), b3 = QUANT16_512(a3 + k, i3, z3);
-            const __m128i t0 = _mm_unpacklo_epi32(b0, b1), t1 = _mm_unpackhi_epi32(b0, b1); /* r0 r1 of g0 g1, g2 g3 */
-            const __m128i t2 = _mm_unpacklo_epi32(b2, b3), t3 = _mm_unpackhi_epi32(b2, b3);
+            const __m512i b = _mm512_packus_epi16(_mm512_packs_epi32(QUANT16_512(a0 + k, i0, z0), QUANT16_512(a1 + k, i1, z1)),
+                                                  _mm512_packs_epi32(QUANT16_512(a2 + k, i2, z2), QUANT16_512(a3 + k, i3, z3)));
             uint8_t *d = q + quad_byte(k, group_stride) + 4 * (size_t)r;
-            _mm_storeu_si128((__m128i *)d, _mm_unpacklo_epi64(t0, t2));
-            _mm_storeu_si128((__m128i *)(d + group_stride), _mm_unpackhi_epi64(t0, t2));
-            _mm_storeu_si128((__m128i *)(d + 2 * group_stride), _mm_unpacklo_epi64(t1, t3));
-            _mm_storeu_si128((__m128i *)(d + 3 * group_stride), _mm_unpackhi_epi64(t1, t3));
+            _mm_storeu_si128((__m128i *)d, _mm512_castsi512_si128(b));
+            _mm_storeu_si128((__m128i *)(d + group_stride), _mm512_extracti32x4_epi32(b, 1));
+            _mm_storeu_si128((__m128i *)(d + 2 * group_stride), _mm512_extracti32x4_epi32(b, 2));
+            _mm_storeu_si128((__m128i *)(d + 3 * group_stride), _mm512_extracti32x4_epi32(b, 3));
         }
         for (int j = 0; j < 4; j++)
             quantize_c(a + (size_t)(r + j) * lda, k, K, inv[r + j], zero[r + j], q + 4 * (size_t)(r + j), group_stride);
@@ -1196,7 +1192,8 @@ __attribute__((target(KN_512_TARGET))) KN_NO_ASAN static void quantize_512(const
         const __m512i vzero = _mm512_set1_epi32(zero[r]);
         int k = 0;
         for (; k + 16 <= K; k += 16) {
-            const __m128i b = QUANT16_512(ar + k, vinv, vzero);
+            /* below 0 to 0, then VPMOVUSDB saturates above 255 */
+            const __m128i b = _mm512_cvtusepi32_epi8(_mm512_max_epi32(QUANT16_512(ar + k, vinv, vzero), _mm512_setzero_si512()));
             uint8_t *d = q + quad_byte(k, group_stride) + 4 * (size_t)r;
             if (group_stride == 4) {
                 _mm_storeu_si128((__m128i *)d, b);

@@ -1152,8 +1152,8 @@ __attribute__((target(KN_512_TARGET))) KN_NO_ASAN static void range_512(const fl
 
 /* 16 floats quantized up to the last clamp (quantize_c's arithmetic): int32 lanes of -255..510 */
 #define QUANT16_512(p, vinv, vzero)                                                                 \
-    _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(p), vinv), lo), hi)), \
-                     vzero)
+    _mm512_add_epi32(                                                                               \
+        _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(p), vinv), lo), hi)), vzero)
 
 /* The same bytes 16 lanes at a time: a third of an int8 document's quantizing time on AVX-512.
  * Rows in fours: a 128-bit lane of 16 floats' int32s is one quad, so the saturating packs
@@ -1175,8 +1175,9 @@ __attribute__((target(KN_512_TARGET))) KN_NO_ASAN static void quantize_512(const
                       z2 = _mm512_set1_epi32(zero[r + 2]), z3 = _mm512_set1_epi32(zero[r + 3]);
         int k = 0;
         for (; k + 16 <= K; k += 16) {
-            const __m512i b = _mm512_packus_epi16(_mm512_packs_epi32(QUANT16_512(a0 + k, i0, z0), QUANT16_512(a1 + k, i1, z1)),
-                                                  _mm512_packs_epi32(QUANT16_512(a2 + k, i2, z2), QUANT16_512(a3 + k, i3, z3)));
+            const __m512i x01 = _mm512_packs_epi32(QUANT16_512(a0 + k, i0, z0), QUANT16_512(a1 + k, i1, z1));
+            const __m512i x23 = _mm512_packs_epi32(QUANT16_512(a2 + k, i2, z2), QUANT16_512(a3 + k, i3, z3));
+            const __m512i b = _mm512_packus_epi16(x01, x23);
             uint8_t *d = q + quad_byte(k, group_stride) + 4 * (size_t)r;
             _mm_storeu_si128((__m128i *)d, _mm512_castsi512_si128(b));
             _mm_storeu_si128((__m128i *)(d + group_stride), _mm512_extracti32x4_epi32(b, 1));
@@ -1193,7 +1194,8 @@ __attribute__((target(KN_512_TARGET))) KN_NO_ASAN static void quantize_512(const
         int k = 0;
         for (; k + 16 <= K; k += 16) {
             /* below 0 to 0, then VPMOVUSDB saturates above 255 */
-            const __m128i b = _mm512_cvtusepi32_epi8(_mm512_max_epi32(QUANT16_512(ar + k, vinv, vzero), _mm512_setzero_si512()));
+            const __m512i x = QUANT16_512(ar + k, vinv, vzero);
+            const __m128i b = _mm512_cvtusepi32_epi8(_mm512_max_epi32(x, _mm512_setzero_si512()));
             uint8_t *d = q + quad_byte(k, group_stride) + 4 * (size_t)r;
             if (group_stride == 4) {
                 _mm_storeu_si128((__m128i *)d, b);
@@ -1356,7 +1358,8 @@ void kn_quantize_rows(const float *A, size_t lda, size_t M, int K, uint8_t *Q, f
     if (use_avx512()) range = range_512, quantize = quantize_512;
     else if (use_avx2()) range = range_avx2, quantize = quantize_avx2;
 #endif
-    const int spans = lda > 0 && lda < (size_t)K && K % (int)lda == 0 && K / (int)lda <= I8_MAX_SPANS ? K / (int)lda : 1;
+    const int spans =
+        lda > 0 && lda < (size_t)K && K % (int)lda == 0 && K / (int)lda <= I8_MAX_SPANS ? K / (int)lda : 1;
     const int span_floats = spans > 1 ? (int)lda : K;
     float span_lo[I8_MAX_SPANS], span_hi[I8_MAX_SPANS]; /* the last `spans` sequence rows' ranges, in turn */
     for (int s = 0; s < spans - 1; s++) range(A + (size_t)s * lda, span_floats, span_lo + s, span_hi + s);
@@ -1403,8 +1406,9 @@ void kn_gemm_i8(const kn_weights *p, const uint8_t *Q, const float *scale, const
     if (i8_tile_rows() == MR512) { /* the tiles of the row blocks' rows, straight from Q */
         _Static_assert(ROW_BLOCK % MR512 == 0, "a row block is whole tiles of the quantized layout");
         const int KQ = p->K4 / 4;
-        FOR_TILES(MR512, 2, tile_i8_512(mr, Q + i * ldq, p->i8 + j * panel, panel, KQ, ncols, C + i * ldc + (size_t)j * KN_NR,
-                                        ldc, scale + i, zero + i, p->i8_scale + j * KN_NR, p->i8_wsum + j * KN_NR))
+        FOR_TILES(MR512, 2, tile_i8_512(mr, Q + i * ldq, p->i8 + j * panel, panel, KQ, ncols,
+                                        C + i * ldc + (size_t)j * KN_NR, ldc, scale + i, zero + i,
+                                        p->i8_scale + j * KN_NR, p->i8_wsum + j * KN_NR))
         return;
     }
     if (use_avxvnni()) tile_fn = tile_i8_avxvnni;

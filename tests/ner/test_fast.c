@@ -346,7 +346,7 @@ TEST(int8_window_rows_same_bits_as_copied_rows_on_every_level)
     for (int i = 0; i < MAXM; i++) memcpy(copied + (size_t)i * K, seq + (size_t)i * WIDTH, sizeof(float) * K);
     kn_weights p;
     CHECK(kn_pack(&p, W, N, K, KN_PACK_INT8) == 0 && p.K4 == K4);
-    static uint8_t Q[MAXM * K4], R[MAXM * K4], Rc[MAXM * K4], Rg[MAXM * K4];
+    static uint8_t Q[(MAXM + 1) * K4], R[MAXM * K4], Rc[MAXM * K4], Rg[MAXM * K4]; /* Q: a row's bytes spare */
     static float sa[MAXM], sac[MAXM], sag[MAXM];
     static int32_t za[MAXM], zac[MAXM], zag[MAXM];
     int levels = 0, scale0 = 0;
@@ -360,6 +360,8 @@ TEST(int8_window_rows_same_bits_as_copied_rows_on_every_level)
             kn_gemm_i8(&p, Q, sac, zac, M, Cc, N);
             memset(Q, 0x5a, sizeof Q);
             kn_quantize_rows(seq, WIDTH, M, K, Q, sa, za);
+            for (size_t b = M * K4; b < sizeof Q; b++)
+                CHECKF(Q[b] == 0x5a, "%zu windows: byte %zu written past M x K4", M, b);
             i8_rows(Q, M, K, R);
             kn_gemm_i8(&p, Q, sa, za, M, C, N);
             CHECKF(!memcmp(R, Rc, M * K4) && !memcmp(sa, sac, M * sizeof *sa) && !memcmp(za, zac, M * sizeof *za) &&

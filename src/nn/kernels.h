@@ -79,10 +79,12 @@ void kn_gemm_bf16_in_order(const kn_weights *p, const uint16_t *A, size_t lda, s
 
 /* Quantizes M rows of K floats (row i at A + i*lda) for kn_gemm_i8: Q gets M rows of K4 bytes
  * (K4 = K rounded up to 4; the padding is the zero point), M * K4 bytes in all, laid out as the
- * current level's kn_gemm_i8 reads them: byte k of row i at kn_i8_offset(M, K, i, k). Per row, lo = min(0, min a), hi =
- * max(0, max a): scale[i] = (hi - lo) / KN_I8_ALEVELS, inv = KN_I8_ALEVELS / (hi - lo),
- * zero[i] = round(-lo * inv), and each byte clamp(round(clamp(a * inv, +-KN_I8_ALEVELS)) +
- * zero[i], 0, KN_I8_ALEVELS); a zero row has scale, inv and zero point 0. */
+ * current level's kn_gemm_i8 reads them: byte k of row i at kn_i8_offset(M, K, i, k). Per row,
+ * lo = min(0, min a), hi = max(0, max a): scale[i] = (hi - lo) / KN_I8_ALEVELS, inv =
+ * KN_I8_ALEVELS / (hi - lo), zero[i] = round(-lo * inv), and each byte clamp(round(clamp(a *
+ * inv, +-KN_I8_ALEVELS)) + zero[i], 0, KN_I8_ALEVELS); a zero row has scale, inv and zero point
+ * 0. Rows that overlap as windows (lda < K, K a multiple of lda) take each lda-float span's
+ * range once. */
 void kn_quantize_rows(const float *A, size_t lda, size_t M, int K, uint8_t *Q, float *scale, int32_t *zero);
 /* Where kn_quantize_rows puts byte k of row i of M rows of K at the current level: i * K4 + k
  * (plain rows), or, where the 512-bit VNNI tile reads them, tiles of its rows with one k

@@ -1038,17 +1038,20 @@ size_t kn_i8_offset(size_t M, int K, size_t i, int k)
     return row + quad_byte(k, group_stride);
 }
 
-/* Per level: lo, hi = a span's range (range_c's, from 0); and the rows of one tile of the
- * layout (row r at a + r * lda, with inv[r] and zero[r]) quantized as quantize_c into q, the
- * tile's first byte (its quads 4 * rows bytes apart). */
-typedef void i8_range_fn(const float *a, int n, float *lo, float *hi);
+/* Per level: lo[s], hi[s] = the range (range_c's, from 0) of the n floats at a + s * lda, for
+ * s < spans; and the rows of one tile of the layout (row r at a + r * lda, with inv[r] and
+ * zero[r]) quantized as quantize_c into q, the tile's first byte (its quads 4 * rows bytes
+ * apart). */
+typedef void i8_range_fn(const float *a, size_t lda, size_t spans, int n, float *lo, float *hi);
 typedef void i8_quantize_fn(const float *a, size_t lda, int rows, int K, const float *inv, const int32_t *zero,
                             uint8_t *q);
 
-static void range_portable(const float *a, int n, float *lo, float *hi)
+static void range_portable(const float *a, size_t lda, size_t spans, int n, float *lo, float *hi)
 {
-    *lo = *hi = 0;
-    range_c(a, 0, n, lo, hi);
+    for (size_t s = 0; s < spans; s++) {
+        lo[s] = hi[s] = 0;
+        range_c(a + s * lda, 0, n, lo + s, hi + s);
+    }
 }
 
 static void quantize_portable(const float *a, size_t lda, int rows, int K, const float *inv, const int32_t *zero,
@@ -1078,7 +1081,7 @@ static void tile_i8_generic(int mr, const uint8_t *Q, size_t ldq, const uint32_t
 }
 
 #ifdef KN_X86
-/* rlo, rhi = the range of row a (range_c's), W lanes at a time, then the tail; k ends at K.
+/* lo[s], hi[s] = the range of row a (range_c's), W lanes at a time, then the tail; k ends at K.
  * The lanes hold no NaN and no -0.0 (they start at 0.0, which -0.0 does not replace), so
  * reducing them in any order gives range_c's values. */
 #define ROW_RANGE(VEC, P, W, REDUCE_MIN, REDUCE_MAX)                                                \
@@ -1089,8 +1092,8 @@ static void tile_i8_generic(int mr, const uint8_t *Q, size_t ldq, const uint32_t
             vlo = P##_min_ps(x, vlo);                                                               \
             vhi = P##_max_ps(x, vhi);                                                               \
         }                                                                                           \
-        rlo = REDUCE_MIN, rhi = REDUCE_MAX;                                                         \
-        range_c(a, k, K, &rlo, &rhi);                                                               \
+        lo[s] = REDUCE_MIN, hi[s] = REDUCE_MAX;                                                     \
+        range_c(a, k, K, lo + s, hi + s);                                                           \
     } while (0)
 
 /* The smallest (max = 0) or largest (max = 1) of 8 lanes, by halving. */
@@ -1105,12 +1108,14 @@ __attribute__((target("avx2,fma"))) static float reduce8(__m256 v, int max)
     return _mm_cvtss_f32(h);
 }
 
-__attribute__((target("avx2,fma"))) KN_NO_ASAN static void range_avx2(const float *a, int K, float *lo, float *hi)
+__attribute__((target("avx2,fma"))) KN_NO_ASAN static void range_avx2(const float *A, size_t lda, size_t spans,
+                                                                     int K, float *lo, float *hi)
 {
-    int k = 0;
-    float rlo, rhi;
-    ROW_RANGE(__m256, _mm256, 8, reduce8(vlo, 0), reduce8(vhi, 1));
-    *lo = rlo, *hi = rhi;
+    for (size_t s = 0; s < spans; s++) {
+        const float *a = A + s * lda;
+        int k = 0;
+        ROW_RANGE(__m256, _mm256, 8, reduce8(vlo, 0), reduce8(vhi, 1));
+    }
 }
 
 /* 32 bytes a store: a row's quads are contiguous in plain rows, this level's layout (one row to
@@ -1142,12 +1147,14 @@ __attribute__((target("avx2,fma"))) KN_NO_ASAN static void quantize_avx2(const f
     quantize_c(a, k, K, *inv, *zero, q, 4);
 }
 
-__attribute__((target(KN_512_TARGET))) KN_NO_ASAN static void range_512(const float *a, int K, float *lo, float *hi)
+__attribute__((target(KN_512_TARGET))) KN_NO_ASAN static void range_512(const float *A, size_t lda, size_t spans,
+                                                                        int K, float *lo, float *hi)
 {
-    int k = 0;
-    float rlo, rhi;
-    ROW_RANGE(__m512, _mm512, 16, _mm512_reduce_min_ps(vlo), _mm512_reduce_max_ps(vhi));
-    *lo = rlo, *hi = rhi;
+    for (size_t s = 0; s < spans; s++) {
+        const float *a = A + s * lda;
+        int k = 0;
+        ROW_RANGE(__m512, _mm512, 16, _mm512_reduce_min_ps(vlo), _mm512_reduce_max_ps(vhi));
+    }
 }
 
 /* 16 floats quantized up to the last clamp (quantize_c's arithmetic): int32 lanes of -255..510 */
@@ -1340,10 +1347,11 @@ static size_t i8_tile_rows(void)
 
 /* Rows that are windows over a sequence (row i = sequence rows i .. i + spans - 1 of lda floats,
  * the encoder's) take each sequence row's range once: a window's range is the min and max of
- * its rows' ranges, the same values (range_c's comparisons keep no NaN and no -0.0). */
-enum { I8_MAX_SPANS = 16, I8_MAX_TILE_ROWS = 16 };
+ * its rows' ranges, the same values (range_c's comparisons keep no NaN and no -0.0). Rows go in
+ * chunks of whole tiles: their sequence rows' ranges, then their scales, then their bytes. */
+enum { I8_MAX_SPANS = 16, I8_CHUNK_ROWS = 96 };
 #ifdef KN_X86
-_Static_assert(MR512 <= I8_MAX_TILE_ROWS, "kn_quantize_rows holds a tile's inverse scales");
+_Static_assert(I8_CHUNK_ROWS % MR512 == 0, "a chunk is whole tiles of the quantized layout");
 #endif
 
 void kn_quantize_rows(const float *A, size_t lda, size_t M, int K, uint8_t *Q, float *scale, int32_t *zero)
@@ -1361,25 +1369,23 @@ void kn_quantize_rows(const float *A, size_t lda, size_t M, int K, uint8_t *Q, f
     const int spans =
         lda > 0 && lda < (size_t)K && K % (int)lda == 0 && K / (int)lda <= I8_MAX_SPANS ? K / (int)lda : 1;
     const int span_floats = spans > 1 ? (int)lda : K;
-    float span_lo[I8_MAX_SPANS], span_hi[I8_MAX_SPANS]; /* the last `spans` sequence rows' ranges, in turn */
-    for (int s = 0; s < spans - 1; s++) range(A + (size_t)s * lda, span_floats, span_lo + s, span_hi + s);
-    int newest = spans - 1;
     const size_t tile_rows = i8_tile_rows();
-    float inv[I8_MAX_TILE_ROWS];
-    for (size_t t0 = 0; t0 < M; t0 += tile_rows) { /* the tiles of i8_row_offset's layout */
-        const int rows = M - t0 < tile_rows ? (int)(M - t0) : (int)tile_rows;
-        for (int r = 0; r < rows; r++) {
-            const size_t i = t0 + (size_t)r;
-            range(A + (i + (size_t)spans - 1) * lda, span_floats, span_lo + newest, span_hi + newest);
-            newest = newest + 1 == spans ? 0 : newest + 1;
+    float span_lo[I8_CHUNK_ROWS + I8_MAX_SPANS - 1], span_hi[I8_CHUNK_ROWS + I8_MAX_SPANS - 1], inv[I8_CHUNK_ROWS];
+    for (size_t c0 = 0; c0 < M; c0 += I8_CHUNK_ROWS) {
+        const size_t rows = M - c0 < I8_CHUNK_ROWS ? M - c0 : I8_CHUNK_ROWS;
+        range(A + c0 * lda, lda, rows + (size_t)spans - 1, span_floats, span_lo, span_hi);
+        for (size_t r = 0; r < rows; r++) {
             float lo = 0, hi = 0;
             for (int s = 0; s < spans; s++) {
-                lo = span_lo[s] < lo ? span_lo[s] : lo;
-                hi = span_hi[s] > hi ? span_hi[s] : hi;
+                lo = span_lo[r + (size_t)s] < lo ? span_lo[r + (size_t)s] : lo;
+                hi = span_hi[r + (size_t)s] > hi ? span_hi[r + (size_t)s] : hi;
             }
-            inv[r] = row_params(lo, hi, scale + i, zero + i);
+            inv[r] = row_params(lo, hi, scale + c0 + r, zero + c0 + r);
         }
-        quantize(A + t0 * lda, lda, rows, K, inv, zero + t0, Q + t0 * K4);
+        for (size_t t = 0; t < rows; t += tile_rows) { /* i8_row_offset's tiles */
+            const size_t i = c0 + t;
+            quantize(A + i * lda, lda, M - i < tile_rows ? (int)(M - i) : (int)tile_rows, K, inv + t, zero + i, Q + i * K4);
+        }
     }
 }
 

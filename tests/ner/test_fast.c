@@ -328,8 +328,9 @@ TEST(int8_kernel_exact_against_scalar_reference)
 TEST(int8_window_rows_same_bits_as_copied_rows_on_every_level)
 {
     /* WIDTH: spans of a 16-lane body and a tail; K = 66 not a multiple of 4 (padding) */
-    enum { WIDTH = 22, SPANS = 3, K = SPANS * WIDTH, K4 = 68, SEQ = 42, N = 37, MAXM = SEQ - SPANS + 1 };
-    static const size_t row_counts[] = {1, 3, 5, 12, 13, 15, 26, MAXM}; /* tiles of 12: whole, 1, 2, 3, 4 rows left */
+    enum { WIDTH = 22, SPANS = 3, K = SPANS * WIDTH, K4 = 68, SEQ = 112, N = 37, MAXM = SEQ - SPANS + 1 };
+    /* tiles of 12: whole, 1, 2, 3, 4 rows left; the quantizer's chunks of 96 rows: one, and more */
+    static const size_t row_counts[] = {1, 3, 5, 12, 13, 15, 26, 40, 96, 97, MAXM};
     unsigned seed = 7;
     static float seq[SEQ * WIDTH], copied[MAXM * K], W[N * K], C[MAXM * N], Cc[MAXM * N], Cg[MAXM * N];
     for (int i = 0; i < SEQ * WIDTH; i++) seq[i] = rnd(&seed) * (float)(1 + i % 7);

@@ -1384,7 +1384,8 @@ void kn_quantize_rows(const float *A, size_t lda, size_t M, int K, uint8_t *Q, f
         }
         for (size_t t = 0; t < rows; t += tile_rows) { /* i8_row_offset's tiles */
             const size_t i = c0 + t;
-            quantize(A + i * lda, lda, M - i < tile_rows ? (int)(M - i) : (int)tile_rows, K, inv + t, zero + i, Q + i * K4);
+            const int tile = M - i < tile_rows ? (int)(M - i) : (int)tile_rows; /* the last tile: the rows left */
+            quantize(A + i * lda, lda, tile, K, inv + t, zero + i, Q + i * K4);
         }
     }
 }

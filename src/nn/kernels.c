@@ -1191,7 +1191,7 @@ __attribute__((target(KN_512_TARGET))) KN_NO_ASAN static void quantize_512(const
             _mm_storeu_si128((__m128i *)(d + 2 * group_stride), _mm512_extracti32x4_epi32(b, 2));
             _mm_storeu_si128((__m128i *)(d + 3 * group_stride), _mm512_extracti32x4_epi32(b, 3));
         }
-        for (int j = 0; j < 4; j++)
+        for (int j = 0; j < 4 && (k < K || K % 4); j++) /* a tail or padding (the encoder's K has neither) */
             quantize_c(a + (size_t)(r + j) * lda, k, K, inv[r + j], zero[r + j], q + 4 * (size_t)(r + j), group_stride);
     }
     for (; r < rows; r++) {

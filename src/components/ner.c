@@ -88,7 +88,7 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
                  f_proj = NER_CHUNK * pn->nI, f_table = (NER_CHUNK + 1) * rowlen;
     const int nF = pn->nF, extra = nF == BILUO_EXTRA_FEATS; /* else 3 (checked at load) */
     const size_t f_ent = extra ? (BILUO_EXTRA_FEATS - 1) * rowlen : 0;
-    size_t need = f_scratch + f_vecs + f_proj + f_table + 2 * rowlen + f_ent + pn->nO + (size_t)pn->nclasses + 64;
+    size_t need = f_scratch + f_vecs + f_proj + f_table + 2 * rowlen + f_ent + pn->nO + parser_fast_scores_floats(pn) + 64;
     if (grow_array((void **)&d->work, &d->workcap, need, sizeof(float))) return NERD_ERR_NOMEM;
     if (grow_array((void **)&d->ents, &d->entcap, n + 1, sizeof *d->ents)) return NERD_ERR_NOMEM;
     /* its own tok2vec's input: the doc's four attributes as they are, or gathered per column */
@@ -132,7 +132,7 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
             rows[0] = table + (st.i - c0 + 1) * rowlen;
             for (int f = 1; f < BILUO_EXTRA_FEATS; f++)
                 rows[f] = feats[f] < 0 ? table : ent_rows + (size_t)(feats[f] - st.open_start) * rowlen;
-            parser_fast_step_rows(pn, &m->ner_net_packed, rows, hidden, scores);
+            parser_fast_step_rows(pn, &m->ner_net_packed, m->precision, rows, hidden, scores);
             int best = biluo_choose(&m->ner_moves, &st, n, d->space, sent_start, preset, scores, NULL);
             size_t i = st.i;
             biluo_apply(&m->ner_moves, &st, best, d->ents);
@@ -151,7 +151,7 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
                         : j == st.open_start ? open_row
                         : prev_row;                                          /* j == c0 - 1 */
             }
-            parser_fast_step_rows(pn, &m->ner_net_packed, rows, hidden, scores);
+            parser_fast_step_rows(pn, &m->ner_net_packed, m->precision, rows, hidden, scores);
             int best = biluo_choose(&m->ner_moves, &st, n, d->space, sent_start, preset, scores, NULL);
             size_t i = st.i;
             biluo_apply(&m->ner_moves, &st, best, d->ents);

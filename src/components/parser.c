@@ -114,7 +114,8 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
     const size_t f_tags = tag ? softmax_scratch_floats(&m->tagger.out, PARSE_CHUNK) : 0;
     /* the fast modes' table input, the window's rows rounded (parser_table_precision) */
     const size_t f_lowp = m->precision == KN_FP32 ? 0 : parser_fast_lowp_floats(pn, win);
-    const size_t need = f_proj + f_table + f_side + pn->nO + (size_t)pn->nclasses + f_tags + f_lowp + 64;
+    const size_t f_scores = parser_fast_scores_floats(pn);
+    const size_t need = f_proj + f_table + f_side + pn->nO + f_scores + f_tags + f_lowp + 64;
     const size_t nints = ae_state_ints(n) + ae_annotate_ints(n), nbytes = ae_state_bytes(n);
     if ((tag && grow_array((void **)&d->tag_ids, &d->tagcap, n + 1, sizeof *d->tag_ids)) ||
         grow_array((void **)&d->pwork, &d->pworkcap, need, sizeof(float)) ||
@@ -130,7 +131,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
     d->parsecap = cap;
     float *proj = d->pwork, *table = proj + f_proj;
     float *side = table + f_table, *hidden = side + f_side, *scores = hidden + pn->nO;
-    float *tag_scores = scores + pn->nclasses, *lowp = tag_scores + f_tags;
+    float *tag_scores = scores + f_scores, *lowp = tag_scores + f_tags;
     const kn_precision table_prec = dep_table_precision(m->precision); /* the projection fp32 */
 
     /* the shared tok2vec's rows, chunk by chunk, into the projection the parser reads */
@@ -168,7 +169,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
                 rows[f] = side; /* each feature reads only its own slot of a row */
             }
         }
-        parser_fast_step_rows(pn, &m->full_parser_packed, rows, hidden, scores);
+        parser_fast_step_rows(pn, &m->full_parser_packed, m->precision, rows, hidden, scores);
         int best = st.steps < max_steps ? ae_choose(mv, &st, scores, NULL) : -1;
         ae_apply(mv, &st, best);
     }

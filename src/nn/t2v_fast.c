@@ -648,8 +648,13 @@ __attribute__((target("avx2"))) static void add_bias_avx2(float *scores, const f
 }
 #endif
 
-void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, const float *const *rows, float *hidden,
-                           float *scores)
+size_t parser_fast_scores_floats(const parser_net *p)
+{
+    return ((size_t)p->nclasses + KN_NR - 1) / KN_NR * KN_NR;
+}
+
+void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *const *rows,
+                           float *hidden, float *scores)
 {
     const int nO = p->nO, nP = p->nP;
     const size_t slot = (size_t)nO * nP;
@@ -673,6 +678,10 @@ void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, const f
     }
     if (!p->upper_W) { /* use_upper = false: the lower layer's maxout scores the classes */
         memcpy(scores, hidden, (size_t)p->nclasses * sizeof(float));
+        return;
+    }
+    if (prec != KN_FP32) { /* the fast modes: four chains per score, the bias added in registers */
+        kn_row_f32_chains(&pk->upper, hidden, p->upper_b, scores);
         return;
     }
     kn_gemm_f32(&pk->upper, hidden, nO, 1, scores, p->nclasses);

@@ -8,6 +8,7 @@
  * window (deep in the stack of a very long sentence) gets its one slot computed from its
  * projected vector. */
 #include "pipeline/engine.h"
+#include "transition/choose.h"
 #include "util/deadline.h"
 #include "util/json.h"
 #include "modelfile/modelfile.h"
@@ -149,6 +150,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
     size_t w0 = 0, wn = win;
     parser_fast_table(pn, &m->full_parser_packed, table_prec, proj, wn, table, lowp, f_lowp);
     const size_t max_steps = 16 * n + 16; /* a parse takes under 8n steps; this only guards */
+    uint64_t valid[CHOOSE_MAX_WORDS];
     while (!ae_is_final(&st)) {
         if (!(st.steps & (DEADLINE_EVERY_TRANSITIONS - 1)) && deadline_passed(deadline)) return NERD_ERR_DEADLINE;
         if ((size_t)st.b_i + 1 >= w0 + wn && w0 + wn < n) { /* B0 and B1 must be in the window */
@@ -169,8 +171,11 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
                 rows[f] = side; /* each feature reads only its own slot of a row */
             }
         }
-        parser_fast_step_rows(pn, &m->full_parser_packed, m->precision, rows, hidden, scores);
-        int best = st.steps < max_steps ? ae_choose(mv, &st, scores, NULL) : -1;
+        ae_valid_mask(mv, &st, valid); /* the fast modes score only the panels of the valid classes */
+        parser_fast_step_rows(pn, &m->full_parser_packed, m->precision, rows, valid, hidden, scores);
+        /* the fast modes write the scores as whole vectors (parser_fast_step_rows) */
+        int best = st.steps >= max_steps ? -1
+                 : (m->precision != KN_FP32 ? choose_best_padded : choose_best)(scores, valid, mv->nclasses);
         ae_apply(mv, &st, best);
     }
     ae_annotate(mv, &st, d->space, d->heads, d->deps, d->sent_starts, d->pints + ae_state_ints(n));

@@ -654,7 +654,7 @@ size_t parser_fast_scores_floats(const parser_net *p)
 }
 
 void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *const *rows,
-                           float *hidden, float *scores)
+                           const uint64_t *valid, float *hidden, float *scores)
 {
     const int nO = p->nO, nP = p->nP;
     const size_t slot = (size_t)nO * nP;
@@ -681,7 +681,7 @@ void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, kn_prec
         return;
     }
     if (prec != KN_FP32) { /* the fast modes: four chains per score, the bias added in registers */
-        kn_row_f32_chains(&pk->upper, hidden, p->upper_b, scores);
+        kn_row_f32_chains(&pk->upper, hidden, p->upper_b, valid, scores);
         return;
     }
     kn_gemm_f32(&pk->upper, hidden, nO, 1, scores, p->nclasses);

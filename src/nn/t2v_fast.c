@@ -701,6 +701,8 @@ void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, kn_prec
     }
     if (!p->upper_W) { /* use_upper = false: the lower layer's maxout scores the classes */
         memcpy(scores, hidden, (size_t)p->nclasses * sizeof(float));
+        if (prec != KN_FP32) /* the fast modes' scores are whole vectors, their padding 0 */
+            memset(scores + p->nclasses, 0, (parser_fast_scores_floats(p) - (size_t)p->nclasses) * sizeof(float));
         return;
     }
     if (prec != KN_FP32) { /* the fast modes: four chains per score, the bias added in registers */

@@ -1,6 +1,7 @@
 /* ner.c - spaCy's ner factory: a TransitionBasedParser (state_type "ner") over its own tok2vec
  * or a listener of the shared one, decoded greedily with the BILUO moves. */
 #include "pipeline/engine.h"
+#include "transition/choose.h"
 #include "util/deadline.h"
 
 #include <stdio.h>
@@ -88,7 +89,7 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
                  f_proj = NER_CHUNK * pn->nI, f_table = (NER_CHUNK + 1) * rowlen;
     const int nF = pn->nF, extra = nF == BILUO_EXTRA_FEATS; /* else 3 (checked at load) */
     const size_t f_ent = extra ? (BILUO_EXTRA_FEATS - 1) * rowlen : 0;
-    size_t need = f_scratch + f_vecs + f_proj + f_table + 2 * rowlen + f_ent + pn->nO + (size_t)pn->nclasses + 64;
+    size_t need = f_scratch + f_vecs + f_proj + f_table + 2 * rowlen + f_ent + pn->nO + parser_fast_scores_floats(pn) + 64;
     if (grow_array((void **)&d->work, &d->workcap, need, sizeof(float))) return NERD_ERR_NOMEM;
     if (grow_array((void **)&d->ents, &d->entcap, n + 1, sizeof *d->ents)) return NERD_ERR_NOMEM;
     /* its own tok2vec's input: the doc's four attributes as they are, or gathered per column */
@@ -111,6 +112,8 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
     float *scores = hidden + pn->nO;
 
     biluo_state st = {0, -1, -1, 0};
+    uint64_t valid[CHOOSE_MAX_WORDS]; /* the step's valid classes: the fast modes score only their panels */
+    const int padded = m->precision != KN_FP32; /* their scores are written as whole vectors */
     for (size_t c0 = 0; c0 < n && st.i != SIZE_MAX; c0 += NER_CHUNK) {
         /* between chunks: one look at the clock per NER_CHUNK rows and transitions */
         if (deadline_passed(deadline)) return NERD_ERR_DEADLINE;
@@ -132,8 +135,9 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
             rows[0] = table + (st.i - c0 + 1) * rowlen;
             for (int f = 1; f < BILUO_EXTRA_FEATS; f++)
                 rows[f] = feats[f] < 0 ? table : ent_rows + (size_t)(feats[f] - st.open_start) * rowlen;
-            parser_fast_step_rows(pn, &m->ner_net_packed, rows, hidden, scores);
-            int best = biluo_choose(&m->ner_moves, &st, n, d->space, sent_start, preset, scores, NULL);
+            biluo_valid_mask(&m->ner_moves, &st, n, d->space, sent_start, preset, valid);
+            parser_fast_step_rows(pn, &m->ner_net_packed, m->precision, rows, valid, hidden, scores);
+            int best = biluo_choose_valid(&m->ner_moves, &st, n, d->space, sent_start, preset, scores, valid, padded);
             size_t i = st.i;
             biluo_apply(&m->ner_moves, &st, best, d->ents);
             if (st.open_start >= 0 && (long)i - st.open_start < BILUO_EXTRA_FEATS - 1)
@@ -151,8 +155,9 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
                         : j == st.open_start ? open_row
                         : prev_row;                                          /* j == c0 - 1 */
             }
-            parser_fast_step_rows(pn, &m->ner_net_packed, rows, hidden, scores);
-            int best = biluo_choose(&m->ner_moves, &st, n, d->space, sent_start, preset, scores, NULL);
+            biluo_valid_mask(&m->ner_moves, &st, n, d->space, sent_start, preset, valid);
+            parser_fast_step_rows(pn, &m->ner_net_packed, m->precision, rows, valid, hidden, scores);
+            int best = biluo_choose_valid(&m->ner_moves, &st, n, d->space, sent_start, preset, scores, valid, padded);
             size_t i = st.i;
             biluo_apply(&m->ner_moves, &st, best, d->ents);
             if (st.open_start == (long)i) memcpy(open_row, table + (i - c0 + 1) * rowlen, rowlen * sizeof(float));

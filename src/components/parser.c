@@ -8,6 +8,7 @@
  * window (deep in the stack of a very long sentence) gets its one slot computed from its
  * projected vector. */
 #include "pipeline/engine.h"
+#include "transition/choose.h"
 #include "util/deadline.h"
 #include "util/json.h"
 #include "modelfile/modelfile.h"
@@ -114,7 +115,8 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
     const size_t f_tags = tag ? softmax_scratch_floats(&m->tagger.out, PARSE_CHUNK) : 0;
     /* the fast modes' table input, the window's rows rounded (parser_table_precision) */
     const size_t f_lowp = m->precision == KN_FP32 ? 0 : parser_fast_lowp_floats(pn, win);
-    const size_t need = f_proj + f_table + f_side + pn->nO + (size_t)pn->nclasses + f_tags + f_lowp + 64;
+    const size_t f_scores = parser_fast_scores_floats(pn);
+    const size_t need = f_proj + f_table + f_side + pn->nO + f_scores + f_tags + f_lowp + 64;
     const size_t nints = ae_state_ints(n) + ae_annotate_ints(n), nbytes = ae_state_bytes(n);
     if ((tag && grow_array((void **)&d->tag_ids, &d->tagcap, n + 1, sizeof *d->tag_ids)) ||
         grow_array((void **)&d->pwork, &d->pworkcap, need, sizeof(float)) ||
@@ -130,7 +132,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
     d->parsecap = cap;
     float *proj = d->pwork, *table = proj + f_proj;
     float *side = table + f_table, *hidden = side + f_side, *scores = hidden + pn->nO;
-    float *tag_scores = scores + pn->nclasses, *lowp = tag_scores + f_tags;
+    float *tag_scores = scores + f_scores, *lowp = tag_scores + f_tags;
     const kn_precision table_prec = dep_table_precision(m->precision); /* the projection fp32 */
 
     /* the shared tok2vec's rows, chunk by chunk, into the projection the parser reads */
@@ -148,6 +150,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
     size_t w0 = 0, wn = win;
     parser_fast_table(pn, &m->full_parser_packed, table_prec, proj, wn, table, lowp, f_lowp);
     const size_t max_steps = 16 * n + 16; /* a parse takes under 8n steps; this only guards */
+    uint64_t valid[CHOOSE_MAX_WORDS];
     while (!ae_is_final(&st)) {
         if (!(st.steps & (DEADLINE_EVERY_TRANSITIONS - 1)) && deadline_passed(deadline)) return NERD_ERR_DEADLINE;
         if ((size_t)st.b_i + 1 >= w0 + wn && w0 + wn < n) { /* B0 and B1 must be in the window */
@@ -168,8 +171,11 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
                 rows[f] = side; /* each feature reads only its own slot of a row */
             }
         }
-        parser_fast_step_rows(pn, &m->full_parser_packed, rows, hidden, scores);
-        int best = st.steps < max_steps ? ae_choose(mv, &st, scores, NULL) : -1;
+        ae_valid_mask(mv, &st, valid); /* the fast modes score only the panels of the valid classes */
+        parser_fast_step_rows(pn, &m->full_parser_packed, m->precision, rows, valid, hidden, scores);
+        /* the fast modes write the scores as whole vectors (parser_fast_step_rows) */
+        int best = st.steps >= max_steps ? -1
+                 : (m->precision != KN_FP32 ? choose_best_padded : choose_best)(scores, valid, mv->nclasses);
         ae_apply(mv, &st, best);
     }
     ae_annotate(mv, &st, d->space, d->heads, d->deps, d->sent_starts, d->pints + ae_state_ints(n));

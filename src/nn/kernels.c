@@ -779,6 +779,166 @@ void kn_add_bias(float *C, size_t ldc, size_t M, const float *b, int N)
         for (int c = 0; c < N; c++) C[i * ldc + c] += b[c];
 }
 
+/* ---- the fast modes' one-row product with its bias: KN_ROW_CHAINS chains per element ----
+ * A lone row's fp32 product is latency-bound when each element is one chain of K dependent
+ * fused multiply-adds (the exact path's order, which its parity with spaCy rests on). The fast
+ * modes are free in the order: chain m takes the k with k % KN_ROW_CHAINS == m, ascending, and
+ * element c is ((s0 + s1) + (s2 + s3)) + b[c], on every path, so they give the same bits. */
+#define KN_ROW_CHAINS 4
+
+/* Whether panel j has a column in need (NULL: all): its 16 bits of the bitset. */
+static int panel_needed(const uint64_t *need, int j)
+{
+    return !need || (need[j * KN_NR / 64] >> (j * KN_NR % 64) & 0xffffu);
+}
+_Static_assert(64 % KN_NR == 0, "a panel's columns lie in one word of the bitset");
+
+static void row_chains_generic(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C)
+{
+    const size_t panel = (size_t)p->K * KN_NR;
+    for (int c = 0; c < p->npanels * KN_NR; c++) {
+        if (c >= p->N || !panel_needed(need, c / KN_NR)) { C[c] = 0.0f; continue; }
+        const float *w = p->f32 + (size_t)(c / KN_NR) * panel + c % KN_NR;
+        float s[KN_ROW_CHAINS] = {0};
+        for (int k = 0; k < p->K; k++) s[k % KN_ROW_CHAINS] = fmaf(a[k], w[(size_t)k * KN_NR], s[k % KN_ROW_CHAINS]);
+        C[c] = ((s[0] + s[1]) + (s[2] + s[3])) + b[c];
+    }
+}
+_Static_assert(KN_ROW_CHAINS == 4, "row_chains_generic combines four chains");
+
+#ifdef KN_X86
+/* AVX2: one panel at a time, its two halves' four chains (8 accumulators, 4 broadcasts). */
+__attribute__((target("avx2,fma"))) KN_NO_ASAN static void row_chains_avx2(const kn_weights *p, const float *a,
+                                                                           const float *b, const uint64_t *need,
+                                                                           float *C)
+{
+    const size_t panel = (size_t)p->K * KN_NR;
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int j = 0; j < p->npanels; j++) {
+        if (!panel_needed(need, j)) {
+            _mm256_storeu_ps(C + j * KN_NR, _mm256_setzero_ps());
+            _mm256_storeu_ps(C + j * KN_NR + 8, _mm256_setzero_ps());
+            continue;
+        }
+        const float *B = p->f32 + j * panel;
+        __m256 acc[KN_ROW_CHAINS][2];
+#pragma GCC unroll 4
+        for (int m = 0; m < KN_ROW_CHAINS; m++) acc[m][0] = acc[m][1] = _mm256_setzero_ps();
+        int k = 0;
+        for (; k + KN_ROW_CHAINS <= p->K; k += KN_ROW_CHAINS)
+#pragma GCC unroll 4
+            for (int m = 0; m < KN_ROW_CHAINS; m++) {
+                const __m256 x = _mm256_broadcast_ss(a + k + m);
+                const float *w = B + (size_t)(k + m) * KN_NR;
+                acc[m][0] = _mm256_fmadd_ps(x, _mm256_load_ps(w), acc[m][0]);
+                acc[m][1] = _mm256_fmadd_ps(x, _mm256_load_ps(w + 8), acc[m][1]);
+            }
+#pragma GCC unroll 4
+        for (int m = 0; m < KN_ROW_CHAINS - 1; m++) { /* K's last K % 4 (m a constant: registers) */
+            if (k + m >= p->K) break;
+            const __m256 x = _mm256_broadcast_ss(a + k + m);
+            const float *w = B + (size_t)(k + m) * KN_NR;
+            acc[m][0] = _mm256_fmadd_ps(x, _mm256_load_ps(w), acc[m][0]);
+            acc[m][1] = _mm256_fmadd_ps(x, _mm256_load_ps(w + 8), acc[m][1]);
+        }
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            const int c0 = j * KN_NR + 8 * h;
+            const __m256i in = _mm256_cmpgt_epi32(_mm256_set1_epi32(p->N - c0), lane); /* columns < N */
+            const __m256 sum = _mm256_add_ps(_mm256_add_ps(acc[0][h], acc[1][h]), _mm256_add_ps(acc[2][h], acc[3][h]));
+            const __m256 out = _mm256_add_ps(sum, _mm256_maskload_ps(b + c0, in));
+            _mm256_storeu_ps(C + c0, _mm256_and_ps(out, _mm256_castsi256_ps(in)));
+        }
+    }
+}
+
+/* AVX-512: up to ROW_CHAINS_PANELS panels at once (24 accumulators and 4 broadcasts of the 32
+ * registers), the panels js[0 .. npan-1], a body per panel count so that they stay in registers. */
+#define ROW_CHAINS_PANELS 6
+KN_512 void row_chains_512_body(const int npan, const kn_weights *p, const int *js, const float *a, const float *b,
+                                float *C)
+{
+    const size_t panel = (size_t)p->K * KN_NR;
+    const int K = p->K;
+    const float *B[ROW_CHAINS_PANELS];
+    __m512 acc[ROW_CHAINS_PANELS][KN_ROW_CHAINS];
+#pragma GCC unroll 6
+    for (int j = 0; j < ROW_CHAINS_PANELS; j++) {
+        if (j >= npan) break;
+        B[j] = p->f32 + js[j] * panel;
+#pragma GCC unroll 4
+        for (int m = 0; m < KN_ROW_CHAINS; m++) acc[j][m] = _mm512_setzero_ps();
+    }
+    int k = 0;
+    for (; k + KN_ROW_CHAINS <= K; k += KN_ROW_CHAINS) {
+        __m512 x[KN_ROW_CHAINS];
+#pragma GCC unroll 4
+        for (int m = 0; m < KN_ROW_CHAINS; m++) x[m] = _mm512_set1_ps(a[k + m]);
+#pragma GCC unroll 6
+        for (int j = 0; j < ROW_CHAINS_PANELS; j++) {
+            if (j >= npan) break;
+#pragma GCC unroll 4
+            for (int m = 0; m < KN_ROW_CHAINS; m++)
+                acc[j][m] = _mm512_fmadd_ps(x[m], _mm512_load_ps(B[j] + (size_t)(k + m) * KN_NR), acc[j][m]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int m = 0; m < KN_ROW_CHAINS - 1; m++) { /* K's last K % 4 (m a constant: registers) */
+        if (k + m >= K) break;
+        const __m512 x = _mm512_set1_ps(a[k + m]);
+#pragma GCC unroll 6
+        for (int j = 0; j < ROW_CHAINS_PANELS; j++) {
+            if (j >= npan) break;
+            acc[j][m] = _mm512_fmadd_ps(x, _mm512_load_ps(B[j] + (size_t)(k + m) * KN_NR), acc[j][m]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int j = 0; j < ROW_CHAINS_PANELS; j++) {
+        if (j >= npan) break;
+        const int c0 = js[j] * KN_NR;
+        const __mmask16 in = cols_mask(p->N, c0);
+        const __m512 sum = _mm512_add_ps(_mm512_add_ps(acc[j][0], acc[j][1]), _mm512_add_ps(acc[j][2], acc[j][3]));
+        /* whole vectors stored: the scores' next reads take them from the store queue */
+        _mm512_storeu_ps(C + c0, _mm512_maskz_add_ps(in, sum, _mm512_maskz_loadu_ps(in, b + c0)));
+    }
+}
+
+KN_512_FN void row_chains_512(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C)
+{
+    for (int j = 0; j < p->npanels;) {
+        int js[ROW_CHAINS_PANELS], npan = 0;
+        for (; j < p->npanels && npan < ROW_CHAINS_PANELS; j++)
+            if (panel_needed(need, j)) js[npan++] = j;
+            else _mm512_storeu_ps(C + j * KN_NR, _mm512_setzero_ps());
+        switch (npan) {
+        case 6: row_chains_512_body(6, p, js, a, b, C); break;
+        case 5: row_chains_512_body(5, p, js, a, b, C); break;
+        case 4: row_chains_512_body(4, p, js, a, b, C); break;
+        case 3: row_chains_512_body(3, p, js, a, b, C); break;
+        case 2: row_chains_512_body(2, p, js, a, b, C); break;
+        case 1: row_chains_512_body(1, p, js, a, b, C); break;
+        default: break;
+        }
+    }
+}
+_Static_assert(ROW_CHAINS_PANELS == 6, "row_chains_512 specialises up to 6 panels");
+#endif
+
+void kn_row_f32_chains(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C)
+{
+#ifdef KN_X86
+    if (use_avx512() || use_avx2()) {
+        check_range(a, (size_t)p->K * sizeof *a);
+        check_range(b, (size_t)p->N * sizeof *b);
+        check_range(C, (size_t)p->npanels * KN_NR * sizeof *C);
+        if (use_avx512()) row_chains_512(p, a, b, need, C);
+        else row_chains_avx2(p, a, b, need, C);
+        return;
+    }
+#endif
+    row_chains_generic(p, a, b, need, C);
+}
+
 /* ---- AMX tiles: TDPBUSD (int8) and TDPBF16PS (bf16) ---- */
 #ifdef KN_X86
 /* One int8 output vector: dequantize's arithmetic on 16 columns (the exact sums acc, the row's

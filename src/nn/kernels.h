@@ -62,6 +62,16 @@ void kn_gemm_f32(const kn_weights *p, const float *A, size_t lda, size_t M, floa
  * element on every path, so the same bits; 16 lanes at a time on AVX-512). */
 void kn_add_bias(float *C, size_t ldc, size_t M, const float *b, int N);
 
+/* The fast modes' one-row product plus bias (the parsers' upper layer at each transition): C[c]
+ * = ((s0 + s1) + (s2 + s3)) + b[c] for c < N, s_m the fma chain over the k with k % 4 == m in
+ * ascending order (four independent chains: a lone row's single chain is latency-bound). The
+ * same bits on every level, but not kn_gemm_f32's (whose one chain the exact path keeps).
+ * need: NULL, or a bitset of the columns wanted (bit c of need[c / 64], as choose.h's): a panel
+ * of KN_NR columns none of which is wanted is not computed. C has room for npanels * KN_NR
+ * floats, written whole (columns from N on, and those of panels not computed, get 0): whole
+ * vectors, so that the scores' next reads take them from the store queue. */
+void kn_row_f32_chains(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C);
+
 /* fp32 -> bf16, round to nearest even (what VCVTNEPS2BF16 does; NaN stays NaN). */
 uint16_t kn_to_bf16(float x);
 void kn_to_bf16_n(const float *x, uint16_t *y, size_t n);

@@ -629,6 +629,27 @@ STEP_HIDDEN(step_hidden_avx2, "avx2", __m256, 8, _mm256_loadu_ps, _mm256_storeu_
 STEP_HIDDEN(step_hidden_512, KN_512_TARGET, __m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps,
             _mm512_max_ps)
 
+/* The same for a slot of SLOT_VECTORS vectors (the shipped pipelines' 64 units x 2 pieces):
+ * the slot's sums all in registers, feature after feature, so that each feature's loads are one
+ * contiguous run and the sums' chains (nF additions) run side by side; each element is still
+ * bias + row 0 + row 1 + ..., each unit the max of its pieces in piece order: the same bits. */
+#define SLOT_VECTORS 8
+__attribute__((target(KN_512_TARGET))) static void step_hidden_512_slot8(const parser_net *p, const parser_packed *pk,
+                                                                         const float *const *rows, float *hidden)
+{
+    const int nF = p->nF, per_piece = SLOT_VECTORS / 2; /* nO = 64, nP = 2 */
+    __m512 sum[SLOT_VECTORS];
+#pragma GCC unroll 8
+    for (int v = 0; v < SLOT_VECTORS; v++) sum[v] = _mm512_loadu_ps(pk->lower_b + 16 * v);
+    for (int f = 0; f < nF; f++) {
+        const float *t = rows[f] + (size_t)f * 16 * SLOT_VECTORS;
+#pragma GCC unroll 8
+        for (int v = 0; v < SLOT_VECTORS; v++) sum[v] = _mm512_add_ps(sum[v], _mm512_loadu_ps(t + 16 * v));
+    }
+#pragma GCC unroll 4
+    for (int o = 0; o < per_piece; o++) _mm512_storeu_ps(hidden + 16 * o, _mm512_max_ps(sum[per_piece + o], sum[o]));
+}
+
 /* The upper layer's bias, scores[c] += b[c], a vector at a time (gcc -O2 keeps the plain loop
  * scalar: a fifth of the step's instructions), the last partial vector one by one (masked
  * stores would make the choice's loads of the scores wait). The same addition per element, so
@@ -648,13 +669,20 @@ __attribute__((target("avx2"))) static void add_bias_avx2(float *scores, const f
 }
 #endif
 
-void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, const float *const *rows, float *hidden,
-                           float *scores)
+size_t parser_fast_scores_floats(const parser_net *p)
+{
+    return ((size_t)p->nclasses + KN_NR - 1) / KN_NR * KN_NR;
+}
+
+void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *const *rows,
+                           const uint64_t *valid, float *hidden, float *scores)
 {
     const int nO = p->nO, nP = p->nP;
     const size_t slot = (size_t)nO * nP;
 #if defined(__x86_64__)
-    if (nO % 16 == 0 && kn_isa_current() >= KN_ISA_AVX512) {
+    if (nO == 16 * SLOT_VECTORS / 2 && nP == 2 && kn_isa_current() >= KN_ISA_AVX512) {
+        step_hidden_512_slot8(p, pk, rows, hidden);
+    } else if (nO % 16 == 0 && kn_isa_current() >= KN_ISA_AVX512) {
         step_hidden_512(p, pk, rows, hidden);
     } else if (nO % 8 == 0 && kn_isa_current() >= KN_ISA_AVX2) {
         step_hidden_avx2(p, pk, rows, hidden);
@@ -673,6 +701,12 @@ void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, const f
     }
     if (!p->upper_W) { /* use_upper = false: the lower layer's maxout scores the classes */
         memcpy(scores, hidden, (size_t)p->nclasses * sizeof(float));
+        if (prec != KN_FP32) /* the fast modes' scores are whole vectors, their padding 0 */
+            memset(scores + p->nclasses, 0, (parser_fast_scores_floats(p) - (size_t)p->nclasses) * sizeof(float));
+        return;
+    }
+    if (prec != KN_FP32) { /* the fast modes: four chains per score, the bias added in registers */
+        kn_row_f32_chains(&pk->upper, hidden, p->upper_b, valid, scores);
         return;
     }
     kn_gemm_f32(&pk->upper, hidden, nO, 1, scores, p->nclasses);

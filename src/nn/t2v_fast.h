@@ -103,9 +103,15 @@ void parser_fast_table(const parser_net *p, const parser_packed *pk, kn_precisio
                        float *table, float *lowp, size_t lowp_cap);
 void parser_fast_feature_slot(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *proj_row,
                               int f, float *row, float *lowp, size_t lowp_cap);
-/* As parser_net_step_rows. */
-void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, const float *const *rows, float *hidden,
-                           float *scores);
+/* As parser_net_step_rows, in precision prec's order: fp32 (exact) scores each class with
+ * kn_gemm_f32's one chain; the fast modes (bf16, int8) with kn_row_f32_chains, the same bits on
+ * every level but not the exact path's, and when valid is not NULL (choose.h's bitset of the
+ * classes the choice reads) only the 16-class panels holding a valid class (the others' scores
+ * 0). scores has room for parser_fast_scores_floats(p) (nclasses rounded up to whole vectors;
+ * the fast modes write them whole). */
+size_t parser_fast_scores_floats(const parser_net *p);
+void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *const *rows,
+                           const uint64_t *valid, float *hidden, float *scores);
 
 
 #endif

@@ -170,8 +170,8 @@ void biluo_features_extra(const biluo_state *st, int feats[BILUO_EXTRA_FEATS])
     while (j < BILUO_EXTRA_FEATS) feats[j++] = -1;
 }
 
-int biluo_choose(const biluo_moves *mv, const biluo_state *st, size_t n, const uint8_t *is_space,
-                 const uint8_t *sent_start, const biluo_preset *preset, const float *scores, uint8_t *valid)
+void biluo_valid_mask(const biluo_moves *mv, const biluo_state *st, size_t n, const uint8_t *is_space,
+                      const uint8_t *sent_start, const biluo_preset *preset, uint64_t *mask)
 {
     /* Validity as spaCy's ner.pyx has it for documents without preset entities, i = B(0) the
      * token being labelled, an entity open from open_start with open_label: B needs a next
@@ -182,7 +182,6 @@ int biluo_choose(const biluo_moves *mv, const biluo_state *st, size_t n, const u
      * ner) takes is_valid's full rules class by class instead. */
     const size_t i = st->i;
     const size_t nw = CHOOSE_WORDS(mv->nclasses);
-    uint64_t mask[CHOOSE_MAX_WORDS];
     if (preset) {
         memset(mask, 0, nw * sizeof *mask);
         for (int c = 0; c < mv->nclasses; c++)
@@ -205,8 +204,13 @@ int biluo_choose(const biluo_moves *mv, const biluo_state *st, size_t n, const u
             }
         }
     }
-    if (valid) choose_mask_bytes(mask, mv->nclasses, valid);
-    int best = choose_best(scores, mask, mv->nclasses);
+}
+
+int biluo_choose_valid(const biluo_moves *mv, const biluo_state *st, size_t n, const uint8_t *is_space,
+                       const uint8_t *sent_start, const biluo_preset *preset, const float *scores, const uint64_t *mask,
+                       int padded)
+{
+    int best = (padded ? choose_best_padded : choose_best)(scores, mask, mv->nclasses);
     /* the classes spaCy adds for a preset label the ner lacks, at the tokens that preset */
     static const uint8_t added_kinds[] = {BILUO_B, BILUO_I, BILUO_L, BILUO_U};
     for (size_t k = 0; best < 0 && preset && k < sizeof added_kinds; k++) {
@@ -216,6 +220,15 @@ int biluo_choose(const biluo_moves *mv, const biluo_state *st, size_t n, const u
             return BILUO_PRESET_MOVE(added_kinds[k]);
     }
     return best;
+}
+
+int biluo_choose(const biluo_moves *mv, const biluo_state *st, size_t n, const uint8_t *is_space,
+                 const uint8_t *sent_start, const biluo_preset *preset, const float *scores, uint8_t *valid)
+{
+    uint64_t mask[CHOOSE_MAX_WORDS];
+    biluo_valid_mask(mv, st, n, is_space, sent_start, preset, mask);
+    if (valid) choose_mask_bytes(mask, mv->nclasses, valid);
+    return biluo_choose_valid(mv, st, n, is_space, sent_start, preset, scores, mask, 0);
 }
 
 static void apply_class(const biluo_class *c, biluo_state *st, biluo_ent *ents)

@@ -81,6 +81,14 @@ typedef struct {
  * valid class of the table, 0 for the rest. */
 int biluo_choose(const biluo_moves *mv, const biluo_state *st, size_t n, const uint8_t *is_space,
                  const uint8_t *sent_start, const biluo_preset *preset, const float *scores, uint8_t *valid);
+/* biluo_choose's two halves, for a caller that scores only the valid classes: the bitset of the
+ * classes valid in the state (choose.h's, CHOOSE_WORDS(nclasses) words), then the choice from it
+ * (the scores of the other classes are not read; padded: scores as choose_best_padded takes them). */
+void biluo_valid_mask(const biluo_moves *mv, const biluo_state *st, size_t n, const uint8_t *is_space,
+                      const uint8_t *sent_start, const biluo_preset *preset, uint64_t *mask);
+int biluo_choose_valid(const biluo_moves *mv, const biluo_state *st, size_t n, const uint8_t *is_space,
+                       const uint8_t *sent_start, const biluo_preset *preset, const float *scores, const uint64_t *mask,
+                       int padded);
 /* Applies class c, appending a finished entity to ents; advances st->i. c = -1 ends the
  * decoding as spaCy's force_final does (st->i = SIZE_MAX; an open entity is dropped). */
 void biluo_apply(const biluo_moves *mv, biluo_state *st, int c, biluo_ent *ents);

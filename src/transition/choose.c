@@ -27,9 +27,10 @@ static int tail_first(const float *scores, const uint64_t *mask, int from, int n
 #include <immintrin.h>
 
 /* 16 classes a block: a block never straddles two words of the bitset (16 divides 64). */
-__attribute__((target("avx2,avx512f"))) static int best_512(const float *scores, const uint64_t *mask, int from, int n)
+__attribute__((target("avx2,avx512f"))) static int best_512(const float *scores, const uint64_t *mask, int from, int n,
+                                                            int padded)
 {
-    const int whole = from + (n - from) / 16 * 16;
+    const int whole = padded ? (n + 15) / 16 * 16 : from + (n - from) / 16 * 16;
     __m512 top = _mm512_set1_ps(-INFINITY);
     for (int c = from; c < whole; c += 16) {
         const __mmask16 in = (__mmask16)(mask[c >> 6] >> (c & 63));
@@ -55,9 +56,10 @@ __attribute__((target("avx2"))) static __m256 lanes_of(const uint64_t *mask, int
     return _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(bits), bit), bit));
 }
 
-__attribute__((target("avx2"))) static int best_avx2(const float *scores, const uint64_t *mask, int from, int n)
+__attribute__((target("avx2"))) static int best_avx2(const float *scores, const uint64_t *mask, int from, int n,
+                                                     int padded)
 {
-    const int whole = from + (n - from) / 8 * 8;
+    const int whole = padded ? (n + 7) / 8 * 8 : from + (n - from) / 8 * 8;
     __m256 top = _mm256_set1_ps(-INFINITY);
     for (int c = from; c < whole; c += 8) {
         const __m256 v = _mm256_loadu_ps(scores + c);
@@ -83,7 +85,9 @@ static int best_portable(const float *scores, const uint64_t *mask, int from, in
     return tail_first(scores, mask, from, n, tail_max(scores, mask, from, n, -INFINITY));
 }
 
-int choose_best(const float *scores, const uint64_t *mask, int n)
+/* padded: scores readable up to n rounded up to 16, as written by whole-vector stores, so the
+ * last block is read whole too (its classes from n on have no bit in the mask) */
+static int best(const float *scores, const uint64_t *mask, int n, int padded)
 {
     int first = -1;
     for (size_t w = 0; w < CHOOSE_WORDS(n); w++)
@@ -94,11 +98,15 @@ int choose_best(const float *scores, const uint64_t *mask, int n)
     if (first < 0 || isnan(scores[first])) return first;
 #if defined(__x86_64__)
     const kn_isa isa = kn_isa_current();
-    if (isa >= KN_ISA_AVX512) return best_512(scores, mask, first & ~15, n);
-    if (isa >= KN_ISA_AVX2) return best_avx2(scores, mask, first & ~7, n);
+    if (isa >= KN_ISA_AVX512) return best_512(scores, mask, first & ~15, n, padded);
+    if (isa >= KN_ISA_AVX2) return best_avx2(scores, mask, first & ~7, n, padded);
 #endif
+    (void)padded;
     return best_portable(scores, mask, first, n);
 }
+
+int choose_best(const float *scores, const uint64_t *mask, int n) { return best(scores, mask, n, 0); }
+int choose_best_padded(const float *scores, const uint64_t *mask, int n) { return best(scores, mask, n, 1); }
 
 void choose_mask_bytes(const uint64_t *mask, int n, uint8_t *valid)
 {

@@ -26,6 +26,10 @@ static inline int choose_mask_has(const uint64_t *mask, int c) { return (int)(ma
 
 /* valid_mask: CHOOSE_WORDS(nclasses) words, bit c for class c, no bit set at or beyond nclasses. */
 int choose_best(const float *scores, const uint64_t *valid_mask, int nclasses);
+/* The same answer for scores readable up to nclasses rounded up to 16 floats and written by
+ * whole-vector stores (the fast modes' kn_row_f32_chains): the last block is read whole, not
+ * class by class (whatever the padding holds: its classes are never valid). */
+int choose_best_padded(const float *scores, const uint64_t *valid_mask, int nclasses);
 /* The bitset as one byte (0 or 1) per class, for callers that look at validity class by class. */
 void choose_mask_bytes(const uint64_t *mask, int nclasses, uint8_t *valid);
 

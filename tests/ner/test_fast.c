@@ -144,6 +144,58 @@ TEST(kernels_add_bias_same_bits_on_every_path)
     kn_set_isa(kn_isa_best());
 }
 
+/* The fast modes' one-row product: on every level the documented four-chain order's bits
+ * (computed here from its definition), the padding to whole panels 0 and nothing written past
+ * it; K with and without a remainder of 4, N over several groups of panels and a partial one;
+ * with a bitset of wanted columns, the panels holding one computed alike and the others 0. */
+TEST(kernels_row_chains_documented_order_on_every_path)
+{
+    enum { N = 203, KMAX = 67, NPAD = 208, SLACK = 8 };
+    static const int Ks[] = {64, 67, 3};
+    unsigned seed = 13;
+    static float a[KMAX], W[N * KMAX], b[N], want[NPAD], got[NPAD + SLACK];
+    for (int i = 0; i < N * KMAX; i++) W[i] = rnd(&seed);
+    for (int k = 0; k < KMAX; k++) a[k] = rnd(&seed);
+    for (int c = 0; c < N; c++) b[c] = rnd(&seed);
+    for (size_t t = 0; t < sizeof Ks / sizeof *Ks; t++) {
+        const int K = Ks[t];
+        static float Wk[N * KMAX];
+        for (int c = 0; c < N; c++) memcpy(Wk + (size_t)c * K, W + (size_t)c * KMAX, (size_t)K * sizeof(float));
+        kn_weights p;
+        CHECK(kn_pack(&p, Wk, N, K, 0) == 0);
+        CHECK_EQ_INT(p.npanels * KN_NR, NPAD);
+        int differs_from_one_chain = 0;
+        for (int c = 0; c < NPAD; c++) {
+            float s[4] = {0}, one = 0;
+            for (int k = 0; c < N && k < K; k++) {
+                s[k % 4] = fmaf(a[k], Wk[(size_t)c * K + k], s[k % 4]);
+                one = fmaf(a[k], Wk[(size_t)c * K + k], one);
+            }
+            want[c] = c < N ? ((s[0] + s[1]) + (s[2] + s[3])) + b[c] : 0.0f;
+            differs_from_one_chain += c < N && want[c] != one + b[c];
+        }
+        if (K > 4) CHECK(differs_from_one_chain > 0); /* else the test could not tell the orders apart */
+        /* columns wanted: two in panel 1, one in panels 4, 7 and 12, none in the others */
+        const uint64_t need[4] = {(uint64_t)1 << 17 | (uint64_t)1 << 30, (uint64_t)1 << 2 | (uint64_t)1 << 50, 0, 1u << 4};
+        for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
+            if (!test_use_isa(isa)) continue;
+            memset(got, 0xff, sizeof got); /* NaNs: a column left unwritten cannot pass */
+            kn_row_f32_chains(&p, a, b, NULL, got);
+            CHECKF(!memcmp(got, want, sizeof want), "K %d: %s differs from the documented order", K, kn_isa_name(isa));
+            for (int c = NPAD; c < NPAD + SLACK; c++) CHECKF(isnan(got[c]), "K %d: %s wrote past the panels", K, kn_isa_name(isa));
+            memset(got, 0xff, sizeof got);
+            kn_row_f32_chains(&p, a, b, need, got);
+            for (int c = 0; c < NPAD + SLACK; c++) {
+                const int j = c / KN_NR, wanted = j == 1 || j == 4 || j == 7 || j == 12;
+                CHECKF(c >= NPAD ? isnan(got[c]) : !memcmp(&got[c], wanted ? &want[c] : &(float){0.0f}, sizeof(float)),
+                       "K %d: %s, some panels wanted: column %d", K, kn_isa_name(isa), c);
+            }
+        }
+        kn_free(&p);
+    }
+    kn_set_isa(kn_isa_best());
+}
+
 /* A view of some panels multiplies like the whole matrix restricted to those columns, and a
  * view that would cut a panel is refused. */
 TEST(kernels_column_view_same_bits)

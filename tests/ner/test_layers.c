@@ -165,7 +165,7 @@ TEST(layers_ner_network_matches_spacy)
             const float *rows[3];
             biluo_features(&st, feats);
             for (int f = 0; f < 3; f++) rows[f] = table + (size_t)(feats[f] + 1) * rowlen;
-            parser_fast_step_rows(&pn, &ppk, rows, hidden, scores);
+            parser_fast_step_rows(&pn, &ppk, KN_FP32, rows, NULL, hidden, scores);
             int best = biluo_choose(&mv, &st, n, space, NULL, NULL, scores, valid);
             on_step(&s, st.i, feats, hidden, scores, valid, best);
             biluo_apply(&mv, &st, best, ents);

@@ -2,6 +2,7 @@
  * sentence starts, heads and labels; the two pipelines where spaCy's answers differ; the
  * parser's table window; the CLI's token output. */
 #include "test.h"
+#include "transition/choose.h"
 #include "nerd.h"
 #include "modelfile/modelfile.h"
 #include "pipeline/engine.h"
@@ -163,7 +164,7 @@ TEST_T(parser_fast_slot_and_step_same_bits, 120)
     for (int g = 0; g < 2; g++)
         for (int q = 0; q < 3; q++) table[g][q] = malloc((n + 1) * row * sizeof(float));
     float *vecs[2] = {NULL, NULL}, hid[2][256], sc[2][256];
-    CHECK(pn->nO <= 256 && pn->nclasses <= 256);
+    CHECK(pn->nO <= 256 && parser_fast_scores_floats(pn) <= 256);
     for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
         if (!test_use_isa(isa)) continue;
         int cur = isa != KN_ISA_PORTABLE; /* [0] the portable path's, [1] this level's */
@@ -182,17 +183,35 @@ TEST_T(parser_fast_slot_and_step_same_bits, 120)
                            "%s: %s, token %zu, slot %d differs from its table row", kn_isa_name(isa), prec_names[q], i, f);
                 }
         }
-        for (size_t i = 0; i + pn->nF <= n + 1; i += 7) {
-            const float *rows[2][16];
-            for (int g = 0; g < 2; g++)
-                for (int f = 0; f < pn->nF; f++) rows[g][f] = table[g][KN_FP32] + ((i * 5 + (size_t)f * 3) % (n + 1)) * row;
-            CHECK(kn_set_isa(KN_ISA_PORTABLE) == 0);
-            parser_fast_step_rows(pn, pk, rows[0], hid[0], sc[0]);
-            CHECK(kn_set_isa(isa) == 0);
-            parser_fast_step_rows(pn, pk, rows[cur], hid[1], sc[1]);
-            CHECKF(!memcmp(hid[0], hid[1], pn->nO * sizeof(float)) && !memcmp(sc[0], sc[1], pn->nclasses * sizeof(float)),
-                   "step %zu: %s and the portable path differ", i, kn_isa_name(isa));
-        }
+        /* the steps in each mode's order (the fast modes' upper layer in four chains), the
+         * scores' padding to whole vectors included; every other step with a bitset of valid
+         * classes (a few, some panels without any): the fast modes then skip those panels,
+         * and the valid classes' scores are those of the whole product */
+        const size_t nscores = parser_fast_scores_floats(pn);
+        uint64_t valid[4];
+        CHECK(CHOOSE_WORDS(pn->nclasses) <= 4);
+        for (kn_precision q = KN_FP32; q <= KN_INT8; q++)
+            for (size_t i = 0; i + pn->nF <= n + 1; i += 7) {
+                const float *rows[2][16];
+                for (int g = 0; g < 2; g++)
+                    for (int f = 0; f < pn->nF; f++) rows[g][f] = table[g][q] + ((i * 5 + (size_t)f * 3) % (n + 1)) * row;
+                memset(valid, 0, sizeof valid);
+                for (int c = 0; c < pn->nclasses; c++)
+                    if ((c * 7 + (int)i) % 37 == 0) choose_mask_set(valid, c);
+                const uint64_t *some = i % 2 ? valid : NULL;
+                memset(sc, 0xff, sizeof sc);
+                CHECK(kn_set_isa(KN_ISA_PORTABLE) == 0);
+                parser_fast_step_rows(pn, pk, q, rows[0], NULL, hid[0], sc[0]);
+                CHECK(kn_set_isa(isa) == 0);
+                parser_fast_step_rows(pn, pk, q, rows[cur], some, hid[1], sc[1]);
+                int differs = !!memcmp(hid[0], hid[1], pn->nO * sizeof(float));
+                for (int c = 0; c < (q == KN_FP32 ? pn->nclasses : (int)nscores); c++) {
+                    const int skipped = some && q != KN_FP32 && !(some[c / 64] >> (c / 16 * 16 % 64) & 0xffff);
+                    differs |= memcmp(&sc[1][c], skipped ? &(float){0.0f} : &sc[0][c], sizeof(float)) != 0;
+                }
+                CHECKF(!differs, "%s step %zu%s: %s and the portable path differ", prec_names[q], i,
+                       some ? " (valid classes)" : "", kn_isa_name(isa));
+            }
         printf("  %s: tok2vec, tables (fp32, bf16 %s, int8 %s), slots and steps bit-identical to the portable path\n",
                kn_isa_name(isa), kn_bf16_path(), kn_i8_path());
     }

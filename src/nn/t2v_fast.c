@@ -177,7 +177,10 @@ static size_t repeats_of(const uint64_t *attrs, int na, size_t n, int *same_as, 
                 first[nfirst++] = (int)i;
                 break;
             }
-            if (!memcmp(attrs + (size_t)table[s] * na, key, (size_t)na * sizeof *key)) {
+            const uint64_t *seen = attrs + (size_t)table[s] * na;
+            int same = 1;
+            for (int a = 0; same && a < na; a++) same = seen[a] == key[a]; /* a few words: no libc call */
+            if (same) {
                 same_as[i] = table[s];
                 break;
             }
@@ -225,6 +228,16 @@ static void maxout_ln_c(const float *pre, const float *b, int nO, int nP, const 
  * on the fly from its window's ng partials src[r * ng + g], left to right (((s0 + s1) + s2), as
  * sum_partials adds them), before the bias: the same additions as sum_partials then this pass,
  * without writing the pre rows and reading them back; only the maxima go to pre. */
+/* sum8 of an 8-lane vector without storing it: each step adds the same operands in the same
+ * order as sum8 (lane 0 holds p0 + p1, then (p0 + p1) + (p2 + p3), then that + the high half's
+ * sum), so the same bits. */
+__attribute__((target("avx2"))) static inline float sum8_lanes(__m256 p)
+{
+    const __m256 pairs = _mm256_add_ps(p, _mm256_permute_ps(p, 0xB1));          /* lane 2j: p2j + p2j+1 */
+    const __m256 quads = _mm256_add_ps(pairs, _mm256_permute_ps(pairs, 0x4E));  /* lane 4j: its four */
+    return _mm_cvtss_f32(_mm_add_ss(_mm256_castps256_ps128(quads), _mm256_extractf128_ps(quads, 1)));
+}
+
 #define MAXOUT_LN(name, features, VEC, W, P, ADD8)                                                  \
     __attribute__((target(features), always_inline)) static inline VEC name##_pre(                  \
         const float *x, const float *const *src, const int ng, size_t at)                           \
@@ -238,7 +251,6 @@ static void maxout_ln_c(const float *pre, const float *b, int nO, int nP, const 
         float *pre, size_t ldp, const float *const *src, const int ng, const float *b, int nO, const int nP, \
         const float *G, const float *Gb, float *y, const float *res, size_t ldy, const int R)       \
     {                                                                                               \
-        float lanes[8];                                                                             \
         __m256 part[MAXOUT_ROWS], vpart[MAXOUT_ROWS];                                               \
         VEC vmean[MAXOUT_ROWS], inv[MAXOUT_ROWS];                                                   \
         _Pragma("GCC unroll 4") for (int r = 0; r < MAXOUT_ROWS; r++) { \
@@ -260,8 +272,7 @@ static void maxout_ln_c(const float *pre, const float *b, int nO, int nP, const 
         }                                                                                           \
         _Pragma("GCC unroll 4") for (int r = 0; r < MAXOUT_ROWS; r++) {                             \
             if (r >= R) break;                                                                      \
-            _mm256_storeu_ps(lanes, part[r]);                                                       \
-            vmean[r] = P##_set1_ps(sum8(lanes) / nO);                                               \
+            vmean[r] = P##_set1_ps(sum8_lanes(part[r]) / nO);                                       \
         }                                                                                           \
         for (int o = 0; o < nO; o += W)                                                             \
             _Pragma("GCC unroll 4") for (int r = 0; r < MAXOUT_ROWS; r++) {                         \
@@ -271,8 +282,7 @@ static void maxout_ln_c(const float *pre, const float *b, int nO, int nP, const 
             }                                                                                       \
         _Pragma("GCC unroll 4") for (int r = 0; r < MAXOUT_ROWS; r++) {                             \
             if (r >= R) break;                                                                      \
-            _mm256_storeu_ps(lanes, vpart[r]);                                                      \
-            inv[r] = P##_set1_ps(1.0f / sqrtf(sum8(lanes) / nO + 1e-8f));                           \
+            inv[r] = P##_set1_ps(1.0f / sqrtf(sum8_lanes(vpart[r]) / nO + 1e-8f));                  \
         }                                                                                           \
         for (int o = 0; o < nO; o += W) {                                                           \
             const VEC g = P##_loadu_ps(G + o), gb = P##_loadu_ps(Gb + o);                           \
@@ -519,9 +529,8 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
     for (size_t k = 0; k < nlook; k++) {
         const size_t i = (size_t)lookups[k];
         if (first && k + PREFETCH_AHEAD < nlook) embed_cache_prefetch(first, attrs + (size_t)lookups[k + PREFETCH_AHEAD] * na, tag);
-        if (wide && embed_cache_get(wide, attrs + i * na, tag, parts + nfound * part_floats)) {
-            memcpy(body + i * w, parts + nfound * part_floats, (size_t)w * sizeof(float));
-            part_row[i] = (int)nfound++;
+        if (wide && embed_cache_get_split(wide, attrs + i * na, tag, body + i * w, w, parts + nfound * part_floats + w)) {
+            part_row[i] = (int)nfound++; /* (the row's first w floats in parts unused) */
             hits++;
             same_as[i] = -1 - FOUND_PARTIALS;
             continue;

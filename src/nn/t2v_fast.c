@@ -248,7 +248,7 @@ __attribute__((target("avx2"))) static inline float sum8_lanes(__m256 p)
         return s;                                                                                   \
     }                                                                                               \
     __attribute__((target(features), always_inline)) static inline void name##_body(                \
-        float *pre, size_t ldp, const float *const *src, const int ng, const float *b, int nO, const int nP, \
+        float *restrict pre, size_t ldp, const float *const *src, const int ng, const float *b, int nO, const int nP, \
         const float *G, const float *Gb, float *y, const float *res, size_t ldy, const int R)       \
     {                                                                                               \
         __m256 part[MAXOUT_ROWS], vpart[MAXOUT_ROWS];                                               \

@@ -587,6 +587,7 @@ TEST(t2v_block0_sums_in_the_pass_same_bits_on_every_path)
                     for (int k = 0; k < nrows * nO; k++) y[k] = rnd(&res_seed);
                     t2v_maxout_ln_sums(src, ng, (size_t)nrows, b, nO, nP, G, Gb, y, with_res ? y : NULL, (size_t)nO, pre,
                                        (size_t)len);
+                    free(pre);
                     if (isa == KN_ISA_PORTABLE) {
                         want[with_res][nrows] = y;
                         continue;
@@ -595,7 +596,6 @@ TEST(t2v_block0_sums_in_the_pass_same_bits_on_every_path)
                            "%s: nO %d nP %d ng %d, %d rows, residual %d: not the portable path's bits", kn_isa_name(isa),
                            nO, nP, ng, nrows, with_res);
                     free(y);
-                    free(pre);
                 }
         }
         kn_set_isa(kn_isa_best());

@@ -88,7 +88,7 @@ static int try_lock(embed_cache *c, size_t s)
 
 static void unlock(embed_cache *c, size_t s) { atomic_store_explicit(&c->lock[s], 0, memory_order_release); }
 
-int embed_cache_get(embed_cache *c, const uint64_t *key, uint32_t tag, float *out)
+int embed_cache_get_split(embed_cache *c, const uint64_t *key, uint32_t tag, float *head, int nhead, float *rest)
 {
     size_t s = slot_of(c, key, tag);
     if (!try_lock(c, s)) return 0;
@@ -96,9 +96,19 @@ int embed_cache_get(embed_cache *c, const uint64_t *key, uint32_t tag, float *ou
     const uint64_t *stored = c->keys + s * c->nkey;
     int hit = h->used && h->tag == tag;
     for (int i = 0; hit && i < c->nkey; i++) hit = stored[i] == key[i]; /* a few words: no libc call */
-    if (hit) memcpy(out, c->rows + s * (size_t)c->width, (size_t)c->width * sizeof(float));
+    if (hit) {
+        const float *row = c->rows + s * (size_t)c->width;
+        nhead = nhead < c->width ? nhead : c->width;
+        memcpy(head, row, (size_t)nhead * sizeof(float));
+        if (nhead < c->width) memcpy(rest, row + nhead, (size_t)(c->width - nhead) * sizeof(float));
+    }
     unlock(c, s);
     return hit;
+}
+
+int embed_cache_get(embed_cache *c, const uint64_t *key, uint32_t tag, float *out)
+{
+    return embed_cache_get_split(c, key, tag, out, c->width, NULL);
 }
 
 void embed_cache_prefetch(const embed_cache *c, const uint64_t *key, uint32_t tag)

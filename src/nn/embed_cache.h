@@ -37,6 +37,10 @@ embed_cache *embed_cache_attached(const embed_cache *c); /* NULL when none */
 /* key: the nkey attribute values; tag: which computation made the row (the precision). Copies
  * the row into out and returns 1 on a hit, else returns 0. */
 int embed_cache_get(embed_cache *c, const uint64_t *key, uint32_t tag, float *out);
+/* The same, the row's first nhead floats copied to head and the rest to rest (a fast-mode row:
+ * the word's row where the sequence needs it, its partials elsewhere; one copy, under the
+ * slot's lock, instead of two). */
+int embed_cache_get_split(embed_cache *c, const uint64_t *key, uint32_t tag, float *head, int nhead, float *rest);
 void embed_cache_put(embed_cache *c, const uint64_t *key, uint32_t tag, const float *row);
 /* Starts loading the slot a lookup of key would read (a hint: no effect on results). A
  * document's lookups land on random slots far apart; issued a few tokens ahead, their cache

@@ -149,7 +149,44 @@ size_t t2v_fast_scratch_floats(const t2v_net *net, size_t n)
     size_t guarded = (n + 2 * (size_t)net->pad + 2 * (size_t)net->window) * (size_t)net->width;
     return guarded + n * (size_t)net->mix_nI + pre_floats(net, n) + lowp_floats(net, n) + n /* miss list */ +
            n * (size_t)net->sv_nM + n /* static vectors of the misses, their unknown flags */ +
-           n * t2v_partial_row_floats(net) + 2 * n /* the fast modes' partials, their rows, their misses */ + 16;
+           n * t2v_partial_row_floats(net) + 2 * n /* the fast modes' partials, their rows, their misses */ +
+           2 * n + 4 * n /* first occurrences, the words to look up, the table finding them (repeats_of) */ + 16;
+}
+
+/* A word's lookup outcome (t2v_fast_forward), kept as -1 - outcome in same_as for a first
+ * occurrence, so that its repeats count as it did. */
+enum { FOUND_PARTIALS, FOUND_ROW, COMPUTED };
+
+/* same_as[i]: the index of the first word of the document with word i's na attributes (i for a
+ * first occurrence); first[0 .. returned count): the first occurrences in order. table: a
+ * power of two >= 2n ints (scratch): open addressing on the attributes, which are hashes. */
+static size_t repeats_of(const uint64_t *attrs, int na, size_t n, int *same_as, int *first, int *table)
+{
+    size_t size = 1, nfirst = 0;
+    while (size < 2 * n) size *= 2;
+    memset(table, 0xff, size * sizeof *table); /* -1: empty */
+    for (size_t i = 0; i < n; i++) {
+        const uint64_t *key = attrs + i * na;
+        uint64_t h = 0;
+        for (int a = 0; a < na; a++) h = (h ^ key[a]) * 0x9E3779B97F4A7C15ull;
+        size_t s = (size_t)(h ^ h >> 29) & (size - 1);
+        for (;; s = (s + 1) & (size - 1)) { /* at most n of the 2n slots are taken: ends */
+            if (table[s] < 0) {
+                table[s] = (int)i;
+                same_as[i] = (int)i;
+                first[nfirst++] = (int)i;
+                break;
+            }
+            const uint64_t *seen = attrs + (size_t)table[s] * na;
+            int same = 1;
+            for (int a = 0; same && a < na; a++) same = seen[a] == key[a]; /* a few words: no libc call */
+            if (same) {
+                same_as[i] = table[s];
+                break;
+            }
+        }
+    }
+    return nfirst;
 }
 
 /* y = LayerNorm(maxout(pre + b)), or y += that when add; pre and b piece-major. The sums run
@@ -177,6 +214,7 @@ static void maxout_ln_c(const float *pre, const float *b, int nO, int nP, const 
     }
 }
 
+#define MAXOUT_ROWS 4 /* rows per vector pass (maxout_ln_avx2, maxout_ln_512) */
 #if defined(__x86_64__)
 #include <immintrin.h>
 /* One body, W lanes at a time: AVX2 (8) and AVX-512 (16) for the elementwise work; the sums
@@ -185,14 +223,34 @@ static void maxout_ln_c(const float *pre, const float *b, int nO, int nP, const 
  * A row's pass is latency-bound (the lane sums are one chain of additions, then a division and
  * a square root), so the body takes MAXOUT_ROWS rows together, each pass stepping every row
  * before the next columns: the rows' chains overlap, and each row's operations and their order
- * are still maxout_ln_c's. A row's maxima overwrite its first piece in pre (scratch). */
-#define MAXOUT_ROWS 4
+ * are still maxout_ln_c's. A row's maxima overwrite its first piece in pre (scratch).
+ * With src (block 0 in the fast modes), row r's pre-activation is not read from pre but summed
+ * on the fly from its window's ng partials src[r * ng + g], left to right (((s0 + s1) + s2), as
+ * sum_partials adds them), before the bias: the same additions as sum_partials then this pass,
+ * without writing the pre rows and reading them back; only the maxima go to pre. */
+/* sum8 of an 8-lane vector without storing it: each step adds the same operands in the same
+ * order as sum8 (lane 0 holds p0 + p1, then (p0 + p1) + (p2 + p3), then that + the high half's
+ * sum), so the same bits. */
+__attribute__((target("avx2"))) static inline float sum8_lanes(__m256 p)
+{
+    const __m256 pairs = _mm256_add_ps(p, _mm256_permute_ps(p, 0xB1));          /* lane 2j: p2j + p2j+1 */
+    const __m256 quads = _mm256_add_ps(pairs, _mm256_permute_ps(pairs, 0x4E));  /* lane 4j: its four */
+    return _mm_cvtss_f32(_mm_add_ss(_mm256_castps256_ps128(quads), _mm256_extractf128_ps(quads, 1)));
+}
+
 #define MAXOUT_LN(name, features, VEC, W, P, ADD8)                                                  \
-    __attribute__((target(features), always_inline)) static inline void name##_body(                \
-        float *pre, size_t ldp, const float *b, int nO, const int nP, const float *G, const float *Gb, float *y, \
-        const float *res, size_t ldy, const int R)                                                  \
+    __attribute__((target(features), always_inline)) static inline VEC name##_pre(                  \
+        const float *x, const float *const *src, const int ng, size_t at)                           \
     {                                                                                               \
-        float lanes[8];                                                                             \
+        if (!src) return P##_loadu_ps(x + at);                                                      \
+        VEC s = P##_loadu_ps(src[0] + at);                                                          \
+        for (int g = 1; g < ng; g++) s = P##_add_ps(s, P##_loadu_ps(src[g] + at));                  \
+        return s;                                                                                   \
+    }                                                                                               \
+    __attribute__((target(features), always_inline)) static inline void name##_body(                \
+        float *restrict pre, size_t ldp, const float *const *src, const int ng, const float *b, int nO, const int nP, \
+        const float *G, const float *Gb, float *y, const float *res, size_t ldy, const int R)       \
+    {                                                                                               \
         __m256 part[MAXOUT_ROWS], vpart[MAXOUT_ROWS];                                               \
         VEC vmean[MAXOUT_ROWS], inv[MAXOUT_ROWS];                                                   \
         _Pragma("GCC unroll 4") for (int r = 0; r < MAXOUT_ROWS; r++) { \
@@ -204,17 +262,17 @@ static void maxout_ln_c(const float *pre, const float *b, int nO, int nP, const 
             _Pragma("GCC unroll 4") for (int r = 0; r < MAXOUT_ROWS; r++) {                         \
                 if (r >= R) break;                                                                  \
                 float *x = pre + r * ldp;                                                           \
-                VEC v = P##_add_ps(P##_loadu_ps(x + o), b0);                                        \
+                const float *const *sr = src ? src + r * ng : NULL;                                 \
+                VEC v = P##_add_ps(name##_pre(x, sr, ng, (size_t)o), b0);                           \
                 for (int p = 1; p < nP; p++) /* max_ps(x, v) is x > v ? x : v, as in maxout_ln_c */ \
-                    v = P##_max_ps(P##_add_ps(P##_loadu_ps(x + p * nO + o), P##_loadu_ps(b + p * nO + o)), v); \
+                    v = P##_max_ps(P##_add_ps(name##_pre(x, sr, ng, (size_t)p * nO + o), P##_loadu_ps(b + p * nO + o)), v); \
                 P##_storeu_ps(x + o, v);                                                            \
                 part[r] = ADD8(part[r], v);                                                         \
             }                                                                                       \
         }                                                                                           \
         _Pragma("GCC unroll 4") for (int r = 0; r < MAXOUT_ROWS; r++) {                             \
             if (r >= R) break;                                                                      \
-            _mm256_storeu_ps(lanes, part[r]);                                                       \
-            vmean[r] = P##_set1_ps(sum8(lanes) / nO);                                               \
+            vmean[r] = P##_set1_ps(sum8_lanes(part[r]) / nO);                                       \
         }                                                                                           \
         for (int o = 0; o < nO; o += W)                                                             \
             _Pragma("GCC unroll 4") for (int r = 0; r < MAXOUT_ROWS; r++) {                         \
@@ -224,8 +282,7 @@ static void maxout_ln_c(const float *pre, const float *b, int nO, int nP, const 
             }                                                                                       \
         _Pragma("GCC unroll 4") for (int r = 0; r < MAXOUT_ROWS; r++) {                             \
             if (r >= R) break;                                                                      \
-            _mm256_storeu_ps(lanes, vpart[r]);                                                      \
-            inv[r] = P##_set1_ps(1.0f / sqrtf(sum8(lanes) / nO + 1e-8f));                           \
+            inv[r] = P##_set1_ps(1.0f / sqrtf(sum8_lanes(vpart[r]) / nO + 1e-8f));                  \
         }                                                                                           \
         for (int o = 0; o < nO; o += W) {                                                           \
             const VEC g = P##_loadu_ps(G + o), gb = P##_loadu_ps(Gb + o);                           \
@@ -238,15 +295,18 @@ static void maxout_ln_c(const float *pre, const float *b, int nO, int nP, const 
             }                                                                                       \
         }                                                                                           \
     }                                                                                               \
-    /* the encoder's case (whole groups of rows, 3 pieces, added to the rows) compiled apart */    \
-    __attribute__((target(features))) static void name(float *pre, size_t ldp, const float *b, int nO, int nP, \
-                                                       const float *G, const float *Gb, float *y, const float *res, \
-                                                       size_t ldy, int R)                          \
+    /* the encoder's case (whole groups of rows, 3 pieces, added to the rows; from 3 partials or \
+     * from pre) compiled apart */                                                                 \
+    __attribute__((target(features))) static void name(float *pre, size_t ldp, const float *const *src, int ng, \
+                                                       const float *b, int nO, int nP, const float *G, \
+                                                       const float *Gb, float *y, const float *res, size_t ldy, int R) \
     {                                                                                               \
-        if (R == MAXOUT_ROWS && nP == 3 && res)                                                     \
-            name##_body(pre, ldp, b, nO, 3, G, Gb, y, res, ldy, MAXOUT_ROWS);                       \
+        if (R == MAXOUT_ROWS && nP == 3 && res && !src)                                             \
+            name##_body(pre, ldp, NULL, 1, b, nO, 3, G, Gb, y, res, ldy, MAXOUT_ROWS);              \
+        else if (R == MAXOUT_ROWS && nP == 3 && res && ng == 3)                                     \
+            name##_body(pre, ldp, src, 3, b, nO, 3, G, Gb, y, res, ldy, MAXOUT_ROWS);               \
         else                                                                                        \
-            name##_body(pre, ldp, b, nO, nP, G, Gb, y, res, ldy, R);                                \
+            name##_body(pre, ldp, src, ng, b, nO, nP, G, Gb, y, res, ldy, R);                       \
     }
 #define ADD8_256(part, v) _mm256_add_ps(part, v)
 #define ADD8_512(part, v) _mm256_add_ps(_mm256_add_ps(part, _mm512_castps512_ps256(v)), _mm512_extractf32x8_ps(v, 1))
@@ -255,26 +315,84 @@ MAXOUT_LN(maxout_ln_avx2, "avx2,fma", __m256, 8, _mm256, ADD8_256)
 MAXOUT_LN(maxout_ln_512, KN_512_TARGET, __m512, 16, _mm512, ADD8_512)
 #endif
 
+/* dst = a + b elementwise (dst may be a), a vector at a time where the CPU has them (gcc -O2
+ * leaves the plain loop scalar): one addition per element on every path, so the same bits. */
+static void add_rows_c(float *dst, const float *a, const float *b, size_t len)
+{
+    for (size_t k = 0; k < len; k++) dst[k] = a[k] + b[k];
+}
+
+#if defined(__x86_64__)
+#define ADD_ROWS(name, features, W, P)                                                              \
+    __attribute__((target(features))) static void name(float *dst, const float *a, const float *b, size_t len) \
+    {                                                                                               \
+        size_t k = 0;                                                                               \
+        for (; k + W <= len; k += W) P##_storeu_ps(dst + k, P##_add_ps(P##_loadu_ps(a + k), P##_loadu_ps(b + k))); \
+        for (; k < len; k++) dst[k] = a[k] + b[k];                                                  \
+    }
+ADD_ROWS(add_rows_avx2, "avx2", 8, _mm256)
+ADD_ROWS(add_rows_512, "avx2,fma,avx512f,avx512bw,avx512dq,avx512vl", 16, _mm512)
+#endif
+
+/* dst = src[0] + src[1] + ... + src[groups-1], added left to right: one window's block 0
+ * pre-activation from its words' partials (groups >= 2). */
+static void sum_partials(float *dst, const float *const *src, int groups, size_t len)
+{
+    void (*add)(float *, const float *, const float *, size_t) = add_rows_c;
+#if defined(__x86_64__)
+    if (kn_isa_current() >= KN_ISA_AVX512) add = add_rows_512;
+    else if (kn_isa_current() >= KN_ISA_AVX2) add = add_rows_avx2;
+#endif
+    add(dst, src[0], src[1], len);
+    for (int g = 2; g < groups; g++) add(dst, dst, src[g], len);
+}
+
+typedef void maxout_rows_fn(float *pre, size_t ldp, const float *const *src, int ng, const float *b, int nO, int nP,
+                           const float *G, const float *Gb, float *y, const float *res, size_t ldy, int R);
+
+/* The vector body for rows of nO outputs on this CPU, or NULL (the portable loop). */
+static maxout_rows_fn *maxout_rows_for(int nO)
+{
+#if defined(__x86_64__)
+    if (nO % 16 == 0 && kn_isa_current() >= KN_ISA_AVX512) return maxout_ln_512;
+    if (nO % 8 == 0 && kn_isa_current() >= KN_ISA_AVX2) return maxout_ln_avx2;
+#endif
+    (void)nO;
+    return NULL;
+}
+
 /* maxout_ln over nrows rows: row i of pre at pre + i * ldp, its output at y + i * ldy, plus
  * the residual row res + i * ldy when res is not NULL (res may be y). */
 static void maxout_ln(float *pre, size_t ldp, const float *b, int nO, int nP, const float *G, const float *Gb, float *y,
                       const float *res, size_t ldy, size_t nrows)
 {
-#if defined(__x86_64__)
-    void (*rows_fn)(float *, size_t, const float *, int, int, const float *, const float *, float *, const float *,
-                    size_t, int) = NULL;
-    if (nO % 16 == 0 && kn_isa_current() >= KN_ISA_AVX512) rows_fn = maxout_ln_512;
-    else if (nO % 8 == 0 && kn_isa_current() >= KN_ISA_AVX2) rows_fn = maxout_ln_avx2;
+    maxout_rows_fn *rows_fn = maxout_rows_for(nO);
     if (rows_fn) {
         for (size_t i = 0; i < nrows; i += MAXOUT_ROWS) {
             int R = nrows - i < MAXOUT_ROWS ? (int)(nrows - i) : MAXOUT_ROWS;
-            rows_fn(pre + i * ldp, ldp, b, nO, nP, G, Gb, y + i * ldy, res ? res + i * ldy : NULL, ldy, R);
+            rows_fn(pre + i * ldp, ldp, NULL, 1, b, nO, nP, G, Gb, y + i * ldy, res ? res + i * ldy : NULL, ldy, R);
         }
         return;
     }
-#endif
     for (size_t i = 0; i < nrows; i++)
         maxout_ln_c(pre + i * ldp, b, nO, nP, G, Gb, res ? res + i * ldy : NULL, y + i * ldy);
+}
+
+void t2v_maxout_ln_sums(const float *const *src, int ng, size_t nrows, const float *b, int nO, int nP, const float *G,
+                        const float *Gb, float *y, const float *res, size_t ldy, float *pre, size_t ldp)
+{
+    maxout_rows_fn *rows_fn = ng >= 2 ? maxout_rows_for(nO) : NULL;
+    if (rows_fn) {
+        for (size_t i = 0; i < nrows; i += MAXOUT_ROWS) {
+            int R = nrows - i < MAXOUT_ROWS ? (int)(nrows - i) : MAXOUT_ROWS;
+            rows_fn(pre + i * ldp, ldp, src + i * ng, ng, b, nO, nP, G, Gb, y + i * ldy, res ? res + i * ldy : NULL,
+                    ldy, R);
+        }
+        return;
+    }
+    for (size_t i = 0; i < nrows; i++) /* the portable path: the sums written out, then the pass */
+        sum_partials(pre + i * ldp, src + i * ng, ng, (size_t)nO * nP);
+    maxout_ln(pre, ldp, b, nO, nP, G, Gb, y, res, ldy, nrows);
 }
 
 /* MultiHashEmbed for one token: each attribute's four hashed rows summed, tables side by side
@@ -326,39 +444,6 @@ static void encode_rows(const t2v_net *net, const t2v_packed *pk, int d, float *
     } else {
         maxout_ln(pre, ldp, pk->block_b[d], w, net->pieces, net->block[d].G, net->block[d].Gb, y, res, (size_t)w, nrows);
     }
-}
-
-/* dst = a + b elementwise (dst may be a), a vector at a time where the CPU has them (gcc -O2
- * leaves the plain loop scalar): one addition per element on every path, so the same bits. */
-static void add_rows_c(float *dst, const float *a, const float *b, size_t len)
-{
-    for (size_t k = 0; k < len; k++) dst[k] = a[k] + b[k];
-}
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#define ADD_ROWS(name, features, W, P)                                                              \
-    __attribute__((target(features))) static void name(float *dst, const float *a, const float *b, size_t len) \
-    {                                                                                               \
-        size_t k = 0;                                                                               \
-        for (; k + W <= len; k += W) P##_storeu_ps(dst + k, P##_add_ps(P##_loadu_ps(a + k), P##_loadu_ps(b + k))); \
-        for (; k < len; k++) dst[k] = a[k] + b[k];                                                  \
-    }
-ADD_ROWS(add_rows_avx2, "avx2", 8, _mm256)
-ADD_ROWS(add_rows_512, "avx2,fma,avx512f,avx512bw,avx512dq,avx512vl", 16, _mm512)
-#endif
-
-/* dst = src[0] + src[1] + ... + src[groups-1], added left to right: one window's block 0
- * pre-activation from its words' partials (groups >= 2). */
-static void sum_partials(float *dst, const float *const *src, int groups, size_t len)
-{
-    void (*add)(float *, const float *, const float *, size_t) = add_rows_c;
-#if defined(__x86_64__)
-    if (kn_isa_current() >= KN_ISA_AVX512) add = add_rows_512;
-    else if (kn_isa_current() >= KN_ISA_AVX2) add = add_rows_avx2;
-#endif
-    add(dst, src[0], src[1], len);
-    for (int g = 2; g < groups; g++) add(dst, dst, src[g], len);
 }
 
 /* pk->pad_row: block 0 over one all-zero window, in each packed precision, by the functions
@@ -430,21 +515,33 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
     memset(guarded, 0, edge * sizeof(float));
     memset(body + n * w, 0, edge * sizeof(float));
     size_t nmiss = 0, hits = 0, nfound = 0, npart = 0;
+    /* with a cache, a word repeated in the document is looked up (or computed) once: its first
+     * occurrence's row is copied to the repeats, and they count as it did. Without one, every
+     * word is computed (the plain computation the cached one is tested against). */
+    int *same_as = (int *)(parts + n * part_floats), *lookups = same_as + n;
+    size_t nlook = n;
+    if (first) nlook = repeats_of(attrs, na, n, same_as, lookups, lookups + n);
+    else
+        for (size_t i = 0; i < n; i++) lookups[i] = (int)(same_as[i] = (int)i);
     enum { PREFETCH_AHEAD = 8 }; /* lookups in flight: each is a likely cache miss */
-    for (size_t i = 0; first && i < PREFETCH_AHEAD && i < n; i++) embed_cache_prefetch(first, attrs + i * na, tag);
-    for (size_t i = 0; i < n; i++) {
-        if (first && i + PREFETCH_AHEAD < n) embed_cache_prefetch(first, attrs + (i + PREFETCH_AHEAD) * na, tag);
-        if (wide && embed_cache_get(wide, attrs + i * na, tag, parts + nfound * part_floats)) {
-            memcpy(body + i * w, parts + nfound * part_floats, (size_t)w * sizeof(float));
-            part_row[i] = (int)nfound++;
+    for (size_t k = 0; first && k < PREFETCH_AHEAD && k < nlook; k++)
+        embed_cache_prefetch(first, attrs + (size_t)lookups[k] * na, tag);
+    for (size_t k = 0; k < nlook; k++) {
+        const size_t i = (size_t)lookups[k];
+        if (first && k + PREFETCH_AHEAD < nlook) embed_cache_prefetch(first, attrs + (size_t)lookups[k + PREFETCH_AHEAD] * na, tag);
+        if (wide && embed_cache_get_split(wide, attrs + i * na, tag, body + i * w, w, parts + nfound * part_floats + w)) {
+            part_row[i] = (int)nfound++; /* (the row's first w floats in parts unused) */
             hits++;
+            same_as[i] = -1 - FOUND_PARTIALS;
             continue;
         }
         if (partials) part_miss[npart++] = (int)i;
         if (cache && embed_cache_get(cache, attrs + i * na, tag, body + i * w)) {
             hits++;
+            same_as[i] = -1 - FOUND_ROW;
             continue;
         }
+        same_as[i] = -1 - COMPUTED;
         miss[nmiss] = (int)i;
         embed_token(net, attrs + i * na, in + nmiss * net->mix_nI);
         if (net->vt) {
@@ -483,9 +580,20 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
             if (wide) embed_cache_put(wide, attrs + (size_t)part_miss[m] * na, tag, row);
         }
     }
-    if (use) *use = (t2v_cache_use){hits, cache ? nmiss : 0, nfound, npart};
+    size_t rep_hits = 0, rep_found = 0, rep_computed = 0, rep_partials = 0; /* the repeats, as their first occurrences */
+    for (size_t i = 0; nlook < n && i < n; i++) {
+        if (same_as[i] < 0) continue;
+        const size_t f = (size_t)same_as[i];
+        const int how = -1 - same_as[f];
+        memcpy(body + i * w, body + f * w, (size_t)w * sizeof(float));
+        if (partials) part_row[i] = part_row[f];
+        rep_hits += how != COMPUTED, rep_computed += how == COMPUTED;
+        rep_found += how == FOUND_PARTIALS, rep_partials += partials && how != FOUND_PARTIALS;
+    }
+    hits += rep_hits, nmiss += rep_computed;
+    if (use) *use = (t2v_cache_use){hits, cache ? nmiss : 0, nfound + rep_found, npart + rep_partials, nlook};
     if (cache) embed_cache_count(cache, hits, nmiss);
-    if (wide) embed_cache_count(wide, nfound, npart);
+    if (wide) embed_cache_count(wide, nfound + rep_found, npart + rep_partials);
     if (trace && !cache) trace(trace_ctx, "embed_out", body, n, w);
 
     /* encoder: residual blocks over the padded sequence (pad rows included, as thinc's
@@ -503,27 +611,39 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
          * the constant pad_row (worked out at load with the same functions), not a product */
         const size_t nconst = d == 0 && !trace && pk->pad_row[prec] && margin > guard ? margin - guard : 0;
         const size_t c0 = r0 + nconst, ncomp = nrows - 2 * nconst;
+        /* the last block (untraced: the body rows alone) writes its sums straight into out */
+        out_written = d == net->depth - 1 && !trace && c0 == (size_t)net->pad && ncomp == n;
+        float *y = out_written ? out : seq + c0 * w;
+        const int fused = d == 0 && partials && net->encoder == T2V_ENC_MAXOUT; /* block 0 written here */
         if (d == 0 && partials) { /* row c's window: words c - window .. c + window, zeros beyond the body */
-            const float *src[2 * T2V_MAX_WINDOW + 1];
-            for (size_t r = 0; r < ncomp; r++) {
-                const ptrdiff_t t0 = (ptrdiff_t)(c0 + r) - net->pad - net->window;
-                for (int g = 0; g < groups; g++) {
-                    const ptrdiff_t t = t0 + g;
-                    src[g] = t >= 0 && t < (ptrdiff_t)n ? parts + (size_t)part_row[t] * part_floats + w + (size_t)g * encN
-                                                         : pk->part_zero;
+            enum { BATCH = 4 * MAXOUT_ROWS };
+            const float *src[BATCH * (2 * T2V_MAX_WINDOW + 1)];
+            for (size_t r0b = 0; r0b < ncomp; r0b += BATCH) {
+                const size_t nb = ncomp - r0b < BATCH ? ncomp - r0b : BATCH;
+                for (size_t r = 0; r < nb; r++) {
+                    const ptrdiff_t t0 = (ptrdiff_t)(c0 + r0b + r) - net->pad - net->window;
+                    for (int g = 0; g < groups; g++) {
+                        const ptrdiff_t t = t0 + g;
+                        src[r * groups + g] = t >= 0 && t < (ptrdiff_t)n
+                                                  ? parts + (size_t)part_row[t] * part_floats + w + (size_t)g * encN
+                                                  : pk->part_zero;
+                    }
                 }
-                sum_partials(pre + r * encN, src, groups, encN);
+                if (fused) /* the sums go straight into the maxout pass (the rows outside c0.. untouched) */
+                    t2v_maxout_ln_sums(src, groups, nb, pk->block_b[0], w, net->pieces, net->block[0].G,
+                                       net->block[0].Gb, y + r0b * w, seq + (c0 + r0b) * w, (size_t)w,
+                                       pre + r0b * encN, encN);
+                else
+                    for (size_t r = 0; r < nb; r++) sum_partials(pre + (r0b + r) * encN, src + r * groups, groups, encN);
             }
         } else {
             product(&pk->block[d], prec, guarded + c0 * w, w, ncomp, pre, encN, lowp, (ncomp + 2 * guard) * w);
         }
-        for (size_t i = 0; i < nconst; i++) {
+        for (size_t i = 0; i < nconst; i++) { /* after the product: it reads these rows as block d's input */
             memcpy(seq + (r0 + i) * w, pk->pad_row[prec], (size_t)w * sizeof(float));
             memcpy(seq + (r0 + nrows - 1 - i) * w, pk->pad_row[prec], (size_t)w * sizeof(float));
         }
-        /* the last block (untraced: the body rows alone) writes its sums straight into out */
-        out_written = d == net->depth - 1 && !trace && c0 == (size_t)net->pad && ncomp == n;
-        encode_rows(net, pk, d, pre, encN, out_written ? out : seq + c0 * w, seq + c0 * w, ncomp);
+        if (!fused) encode_rows(net, pk, d, pre, encN, y, seq + c0 * w, ncomp);
         if (trace) {
             char name[32];
             snprintf(name, sizeof name, "encoder_block%d_padded", d);

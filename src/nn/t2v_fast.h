@@ -58,8 +58,11 @@ size_t t2v_partial_row_floats(const t2v_net *net);
 
 /* Cache use of one call: rows found in the word cache or the attached table (hits), rows the
  * mixing layer computed (misses); in the fast modes, words whose partials came from the
- * attached table (part_hits) and words whose partials were computed (part_misses). */
-typedef struct { uint64_t hits, misses, part_hits, part_misses; } t2v_cache_use;
+ * attached table (part_hits) and words whose partials were computed (part_misses). With a
+ * cache, a word repeated in the call's tokens is looked up or computed once and its repeats
+ * take its row: they count as their first occurrence did; looked_up: the distinct words (every
+ * token without a cache). */
+typedef struct { uint64_t hits, misses, part_hits, part_misses, looked_up; } t2v_cache_use;
 
 /* As t2v_forward (texts as there); cache may be NULL. trace (may be NULL) sees "embed_out"
  * (only without a cache), "encoder_blockD_padded" and "tok2vec_out". The static vectors'
@@ -70,6 +73,15 @@ typedef struct { uint64_t hits, misses, part_hits, part_misses; } t2v_cache_use;
 void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision prec, embed_cache *cache,
                       const uint64_t *attrs, const t2v_text *texts, size_t n, float *out, float *scratch,
                       t2v_cache_use *use, t2v_trace_fn trace, void *trace_ctx);
+
+/* Block 0's output rows in the fast modes, from partials: row i's pre-activation is the sum of
+ * its ng >= 2 partial rows src[i * ng + g] (nO x nP floats each, piece-major), added left to
+ * right, and y_i = res_i + LayerNorm(maxout(that + b)) (res may be y or NULL; strides ldy). The
+ * same bits as writing each sum into pre and running the maxout pass over it, which the
+ * portable path does; the vector paths add the partials in the pass and write only each row's
+ * maxima (nO floats) to pre + i * ldp (scratch). */
+void t2v_maxout_ln_sums(const float *const *src, int ng, size_t nrows, const float *b, int nO, int nP, const float *G,
+                        const float *Gb, float *y, const float *res, size_t ldy, float *pre, size_t ldp);
 
 /* As parser_net_precompute (= project, then table) and parser_net_feature_slot, over the
  * packed weights, each product in precision prec (fp32, or the fast modes' bf16 or int8: each

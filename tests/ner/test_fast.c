@@ -638,6 +638,116 @@ TEST_T(embed_cache_shared_by_threads_bit_identical, 300) { threads_share_one_cac
  * slots: every document still has the bits computed without a cache (TSan: make test-tsan). */
 TEST_T(embed_cache_shared_by_threads_fast_modes_partials, 300) { threads_share_one_cache(KN_INT8, 64); }
 
+/* A word repeated in a document is looked up (or computed) once: its repeats take its row and
+ * count as it did. A document of a few words repeated in turn (A B C A B C ...), in each
+ * precision: cold (every distinct word computed once), then warm, then with a table of one slot
+ * for the partials and the word cache (the distinct words evict each other), the same bits as
+ * without a cache, every token counted once, and only the distinct words looked up. */
+TEST(t2v_repeated_words_looked_up_once_same_bits)
+{
+    nerd_model *m = load_model();
+    const t2v_net *t = &m->ner_t2v;
+    static const char *const files[] = {"golden/ewt.jsonl"};
+    docs_attrs docs;
+    load_docs(m, files, 1, &docs);
+    enum { DISTINCT = 7, N = 60 };
+    CHECK(docs.count > 0 && docs.n[0] >= DISTINCT);
+    const int na = t->nattrs;
+    uint64_t *attrs = malloc((size_t)N * na * sizeof *attrs);
+    for (int i = 0; i < N; i++) /* the first document's first words, 0..6 in turn */
+        memcpy(attrs + (size_t)i * na, docs.attrs[0] + (size_t)(i % DISTINCT) * na, (size_t)na * sizeof *attrs);
+    for (int prec = KN_FP32; prec <= KN_INT8; prec++) {
+        float *fresh = t2v_out(m, prec, NULL, attrs, N, NULL);
+        static const size_t slots[2] = {4096, 1};
+        for (int s = 0; s < 2; s++) {
+            embed_cache *c = embed_cache_new(slots[s], 4, t->width);
+            CHECK(embed_cache_attach(c, slots[s], (int)t2v_partial_row_floats(t)) == 0);
+            for (int pass = 0; pass < 2; pass++) {
+                t2v_cache_use use;
+                float *got = t2v_out(m, prec, c, attrs, N, &use);
+                CHECKF(!memcmp(got, fresh, (size_t)N * t->width * sizeof(float)),
+                       "precision %d, %zu slots, pass %d: differs from the uncached computation", prec, slots[s], pass);
+                CHECK_EQ_INT(use.looked_up, DISTINCT);
+                CHECK_EQ_INT(use.hits + use.misses, N);
+                if (prec != KN_FP32) CHECK_EQ_INT(use.part_hits + use.part_misses, N);
+                if (pass == 0) CHECK_EQ_INT(use.misses, N); /* cold: each first occurrence computed, repeats as it */
+                if (s == 0 && pass == 1) CHECK_EQ_INT(use.hits, N);
+                free(got);
+            }
+            embed_cache_free(c);
+        }
+        t2v_cache_use use;
+        free(t2v_out(m, prec, NULL, attrs, N, &use));
+        CHECK_EQ_INT(use.looked_up, N); /* without a cache every token is computed */
+        free(fresh);
+    }
+    free(attrs);
+    free_docs(&docs);
+    nerd_model_free(m);
+}
+
+/* Block 0's fused pass in the fast modes (t2v_maxout_ln_sums): on every level this CPU runs,
+ * the partials summed inside the maxout pass give the bits of the portable path, which writes
+ * each window's sum ((s0 + s1) + s2 ...) into pre and then runs the pass: any number of rows
+ * (whole groups of 4 and the rest), with and without the residual (in place), windows with zero
+ * rows (a pad row's partials, +0.0) and -0.0 partials, whose sums' signs the order decides. */
+TEST(t2v_block0_sums_in_the_pass_same_bits_on_every_path)
+{
+    static const struct { int nO, nP, ng; } shapes[] = {{96, 3, 3}, {32, 2, 2}, {48, 3, 5}, {20, 3, 3}};
+    enum { ROWS = 11, WORDS = ROWS + 4 };
+    for (size_t sh = 0; sh < sizeof shapes / sizeof *shapes; sh++) {
+        const int nO = shapes[sh].nO, nP = shapes[sh].nP, ng = shapes[sh].ng, len = nO * nP;
+        unsigned seed = 7 + (unsigned)sh;
+        float *parts = malloc((size_t)WORDS * ng * len * sizeof(float)), *zero = calloc((size_t)len, sizeof(float));
+        float *b = malloc((size_t)len * sizeof(float)), *G = malloc(nO * sizeof(float)), *Gb = malloc(nO * sizeof(float));
+        /* full mantissas of varied exponents: rnd's values alone are short dyadics, whose sums
+         * are exact in any order, so a wrong order would pass */
+        for (int k = 0; k < WORDS * ng * len; k++) parts[k] = rnd(&seed) * 3.1f * exp2f(8 * rnd(&seed)) + rnd(&seed) * 0.0137f;
+        for (int k = 0; k < len; k++) b[k] = rnd(&seed) * 0.1f;
+        for (int k = 0; k < nO; k++) G[k] = 1 + rnd(&seed), Gb[k] = rnd(&seed);
+        /* words 3 to 7 all -0.0 (whole windows of them), word 9 some; a zero bias where the
+         * signs of zero sums then reach the maxima */
+        for (int k = 0; k < 5 * ng * len; k++) parts[(size_t)3 * ng * len + k] = -0.0f;
+        for (int k = 0; k < len; k += 3) parts[(size_t)9 * ng * len + k] = -0.0f;
+        for (int k = 0; k < len; k += 4) b[k] = 0;
+        /* row r's window: words r .. r + ng - 1; the first two rows and the last have pad rows
+         * (zero partials) at their edges, as the sequence's first and last windows do */
+        const float *src[ROWS * 5];
+        for (int r = 0; r < ROWS; r++)
+            for (int g = 0; g < ng; g++) {
+                const int t = r + g - 2;
+                const int pad = t < 0 || (r == ROWS - 1 && g == ng - 1);
+                src[r * ng + g] = pad ? zero : parts + ((size_t)(t < 0 ? 0 : t) * ng + g) * len;
+            }
+        float *want[2][ROWS + 1] = {{0}};
+        for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
+            if (!test_use_isa(isa)) continue;
+            for (int with_res = 0; with_res < 2; with_res++)
+                for (int nrows = 1; nrows <= ROWS; nrows++) {
+                    float *y = malloc((size_t)nrows * nO * sizeof(float)), *pre = malloc((size_t)nrows * len * sizeof(float));
+                    unsigned res_seed = 99; /* the residual (in place): the same on every level */
+                    for (int k = 0; k < nrows * nO; k++) y[k] = rnd(&res_seed);
+                    t2v_maxout_ln_sums(src, ng, (size_t)nrows, b, nO, nP, G, Gb, y, with_res ? y : NULL, (size_t)nO, pre,
+                                       (size_t)len);
+                    free(pre);
+                    if (isa == KN_ISA_PORTABLE) {
+                        want[with_res][nrows] = y;
+                        continue;
+                    }
+                    CHECKF(!memcmp(y, want[with_res][nrows], (size_t)nrows * nO * sizeof(float)),
+                           "%s: nO %d nP %d ng %d, %d rows, residual %d: not the portable path's bits", kn_isa_name(isa),
+                           nO, nP, ng, nrows, with_res);
+                    free(y);
+                }
+        }
+        kn_set_isa(kn_isa_best());
+        for (int q = 0; q < 2; q++)
+            for (int r = 0; r <= ROWS; r++) free(want[q][r]);
+        free(parts), free(zero), free(b), free(G), free(Gb);
+    }
+    printf("  nO x nP x partials 96x3x3, 32x2x2, 48x3x5, 20x3x3; 1 to %d rows: every level = the portable sums\n", ROWS);
+}
+
 /* bf16 and int8 sum each window's per-word partials of the first block. A word's partials
  * found in the attached table (warm), computed beside a word cache hit (a table too small to
  * keep them), or computed without any cache (cold) give the same bits, on every
@@ -805,6 +915,12 @@ TEST(embed_cache_bounded_and_counted)
     CHECK(!embed_cache_get(c, key, 0, got));
     embed_cache_put(c, key, 0, row);
     CHECK(embed_cache_get(c, key, 0, got) && !memcmp(got, row, sizeof row));
+    /* split: the first floats to one place, the rest to another; nothing written on a miss */
+    float head[4] = {0}, rest[4] = {0};
+    CHECK(embed_cache_get_split(c, key, 0, head, 1, rest) && head[0] == 1 && head[1] == 0);
+    CHECK(rest[0] == 2 && rest[1] == 3 && rest[2] == 4 && rest[3] == 0);
+    CHECK(embed_cache_get_split(c, key, 0, got, 4, NULL) && !memcmp(got, row, sizeof row));
+    CHECK(!embed_cache_get_split(c, other, 0, head, 1, rest) && head[0] == 1 && rest[0] == 2);
     CHECK(!embed_cache_get(c, key, 1, got));   /* another precision's row is another entry */
     CHECK(!embed_cache_get(c, other, 0, got)); /* one attribute differs: a miss */
     /* many more words than slots: the table keeps at most 128 and finds the ones it kept */

@@ -10,7 +10,6 @@
 #include "pipeline/engine.h"
 #include "util/deadline.h"
 #include "util/json.h"
-#include "transition/choose.h"
 #include "modelfile/modelfile.h"
 
 #include <stdio.h>
@@ -89,64 +88,11 @@ nerd_status parser_component_load(nerd_model *m, const spacy_config *c, const ch
         snprintf(err, errlen, "out of memory");
         return NERD_ERR_NOMEM;
     }
-    /* bf16 mode's check of the parser's bf16 table (none when nI is odd: no bf16 table then) */
-    if (m->parser.nI % 2 == 0 && table_check_init(&m->dep_check, &m->parser, TABLE_CHECK_TRUST)) {
-        snprintf(err, errlen, "out of memory");
-        return NERD_ERR_NOMEM;
-    }
     m->parser_before_ner = plan->parser_before_ner;
     m->parse_window = 2048;
     m->parse_back = 256;
     m->has_full = 1;
     return NERD_OK;
-}
-
-/* The buffers of bf16 mode's checked steps: the window's slots recomputed in fp32 (exact, a row
- * per window token, slot f of row r there when have[r nF + f]), exact_side for a token outside
- * the window. */
-typedef struct {
-    uint8_t *have;
-    float *exact, *exact_side;
-} checked_rows;
-
-/* A step scored from bf16 rows: best when the check (table_check.h) says the fp32 table would
- * choose it too; else rows recomputed in fp32 (the fp32 table's rows, bit for bit), those with
- * the largest share of the bound first, and the step rescored, until the check holds or every
- * row is exact (the fp32 table's step then). */
-static int checked_decision(const nerd_model *m, const ae_state *st, const float *proj, size_t w0, size_t wn,
-                            const int *feats, const float **rows, const table_check_token **toks,
-                            const checked_rows *ck, uint64_t *valid, float *hidden, float *scores, int best)
-{
-    const parser_net *pn = &m->parser;
-    const int nF = pn->nF;
-    const size_t rowlen = (size_t)nF * pn->nO * pn->nP;
-    for (int round = 0;; round++) {
-        const double ratio = table_check_ratio(&m->dep_check, toks, hidden, scores, valid, best, NULL);
-        if (ratio > 1) return best;
-        /* first the largest shares until what is left is under half of what the margin allows,
-         * then all */
-        float share[AE_NFEATS_EXTRA], left = 0;
-        for (int f = 0; f < nF; f++) left += share[f] = toks[f] ? table_check_weight(&m->dep_check, f, toks[f]) : 0;
-        const float allowed = round == 0 ? left * (float)ratio * 0.5f : 0;
-        int bf16_rows = 0;
-        for (int f = 0; f < nF; f++) bf16_rows += toks[f] != NULL;
-        while (bf16_rows && (round > 0 || left > allowed)) {
-            int f = -1;
-            for (int g = 0; g < nF; g++)
-                if (toks[g] && (f < 0 || share[g] > share[f])) f = g;
-            const size_t j = (size_t)feats[f];
-            float *row = ck->exact_side;
-            if (j >= w0 && j < w0 + wn) {
-                row = ck->exact + (j - w0) * rowlen;
-                ck->have[(j - w0) * nF + f] = 1;
-            }
-            parser_fast_feature_slot(pn, &m->full_parser_packed, KN_FP32, proj + j * pn->nI, f, row, NULL, 0);
-            rows[f] = row, toks[f] = NULL, left -= share[f], bf16_rows--;
-        }
-        parser_fast_step_rows(pn, &m->full_parser_packed, rows, hidden, scores);
-        best = ae_choose_mask(&m->parser_moves, st, scores, valid);
-        if (!bf16_rows) return best;
-    }
 }
 
 nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadline)
@@ -168,17 +114,12 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
     const size_t f_tags = tag ? softmax_scratch_floats(&m->tagger.out, PARSE_CHUNK) : 0;
     /* the fast modes' table input, the window's rows rounded (parser_table_precision) */
     const size_t f_lowp = m->precision == KN_FP32 ? 0 : parser_fast_lowp_floats(pn, win);
-    /* bf16 mode's table in bf16, each decision checked against the fp32 table's (table_check.h):
-     * the tokens' bound terms, the window's slots recomputed in fp32 (kept: a token stays in a
-     * feature for several steps) and one row for a token outside it */
-    const table_check *check = m->precision == KN_BF16 && m->dep_check.nF ? &m->dep_check : NULL;
-    const size_t f_check = check ? n * (sizeof(table_check_token) / sizeof(float)) + (win + 1) * rowlen : 0;
-    const size_t need = f_proj + f_table + f_side + pn->nO + (size_t)pn->nclasses + f_tags + f_lowp + f_check + 64;
+    const size_t need = f_proj + f_table + f_side + pn->nO + (size_t)pn->nclasses + f_tags + f_lowp + 64;
     const size_t nints = ae_state_ints(n) + ae_annotate_ints(n), nbytes = ae_state_bytes(n);
     if ((tag && grow_array((void **)&d->tag_ids, &d->tagcap, n + 1, sizeof *d->tag_ids)) ||
         grow_array((void **)&d->pwork, &d->pworkcap, need, sizeof(float)) ||
         grow_array((void **)&d->pints, &d->pintscap, nints + 1, sizeof(int)) ||
-        grow_array((void **)&d->pbytes, &d->pbytescap, nbytes + (check ? win * (size_t)pn->nF : 0) + 1, 1))
+        grow_array((void **)&d->pbytes, &d->pbytescap, nbytes + 1, 1))
         return NERD_ERR_NOMEM;
     size_t cap = d->parsecap;
     if (grow_array((void **)&d->heads, &cap, n + 1, sizeof *d->heads)) return NERD_ERR_NOMEM;
@@ -190,10 +131,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
     float *proj = d->pwork, *table = proj + f_proj;
     float *side = table + f_table, *hidden = side + f_side, *scores = hidden + pn->nO;
     float *tag_scores = scores + pn->nclasses, *lowp = tag_scores + f_tags;
-    table_check_token *tok_bound = (table_check_token *)(lowp + f_lowp);
-    checked_rows ck = {.have = d->pbytes + nbytes, .exact = (float *)(tok_bound + n)};
-    ck.exact_side = ck.exact + win * rowlen;
-    const kn_precision table_prec = check ? KN_BF16 : dep_table_precision(m->precision); /* the projection fp32 */
+    const kn_precision table_prec = dep_table_precision(m->precision); /* the projection fp32 */
 
     /* the shared tok2vec's rows, chunk by chunk, into the projection the parser reads */
     for (size_t c0 = 0; c0 < n; c0 += PARSE_CHUNK) {
@@ -202,10 +140,6 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
         parser_fast_project(pn, &m->full_parser_packed, KN_FP32, vecs + c0 * t2v->width, c1 - c0,
                             proj + c0 * pn->nI, NULL, 0);
         if (tag) softmax_argmax(&m->tagger.out, vecs + c0 * t2v->width, c1 - c0, tag_scores, d->tag_ids + c0);
-    }
-    if (check) {
-        table_check_tokens(pn, proj, n, tok_bound);
-        memset(ck.have, 0, win * (size_t)pn->nF);
     }
 
     /* greedy arc-eager decoding */
@@ -220,35 +154,22 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
             w0 = (size_t)st.b_i > back ? (size_t)st.b_i - back : 0;
             wn = n - w0 < window ? n - w0 : window;
             parser_fast_table(pn, &m->full_parser_packed, table_prec, proj + w0 * pn->nI, wn, table, lowp, f_lowp);
-            if (check) memset(ck.have, 0, wn * (size_t)pn->nF);
         }
         int feats[AE_NFEATS_EXTRA];
         const float *rows[AE_NFEATS_EXTRA];
-        const table_check_token *toks[AE_NFEATS_EXTRA]; /* a bf16 row's token, NULL for an exact row */
         ae_features(&st, pn->nF, feats);
         for (int f = 0; f < pn->nF; f++) {
             long j = feats[f];
-            toks[f] = check && j >= 0 ? tok_bound + j : NULL;
             if (j < 0) rows[f] = table; /* the learned pad row */
-            else if ((size_t)j >= w0 && (size_t)j < w0 + wn) {
-                const size_t r = (size_t)j - w0;
-                rows[f] = table + (r + 1) * rowlen;
-                if (check && ck.have[r * pn->nF + f]) rows[f] = ck.exact + r * rowlen, toks[f] = NULL; /* recomputed */
-            } else {
+            else if ((size_t)j >= w0 && (size_t)j < w0 + wn) rows[f] = table + ((size_t)j - w0 + 1) * rowlen;
+            else {
                 parser_fast_feature_slot(pn, &m->full_parser_packed, table_prec, proj + (size_t)j * pn->nI, f, side,
                                          lowp, f_lowp);
                 rows[f] = side; /* each feature reads only its own slot of a row */
             }
         }
         parser_fast_step_rows(pn, &m->full_parser_packed, rows, hidden, scores);
-        int best = -1;
-        if (st.steps < max_steps && check) {
-            uint64_t valid[CHOOSE_MAX_WORDS];
-            best = ae_choose_mask(mv, &st, scores, valid);
-            best = checked_decision(m, &st, proj, w0, wn, feats, rows, toks, &ck, valid, hidden, scores, best);
-        } else if (st.steps < max_steps) {
-            best = ae_choose(mv, &st, scores, NULL);
-        }
+        int best = st.steps < max_steps ? ae_choose(mv, &st, scores, NULL) : -1;
         ae_apply(mv, &st, best);
     }
     ae_annotate(mv, &st, d->space, d->heads, d->deps, d->sent_starts, d->pints + ae_state_ints(n));

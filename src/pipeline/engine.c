@@ -440,7 +440,6 @@ void nerd_model_free(nerd_model *m)
     embed_cache_free(m->ner_cache);
     t2v_packed_free(&m->full_t2v_packed);
     parser_packed_free(&m->full_parser_packed);
-    table_check_free(&m->dep_check);
     embed_cache_free(m->full_cache);
     tw_free(&m->t2v_weights);
     tw_free(&m->parser_weights);

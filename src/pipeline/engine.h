@@ -82,7 +82,6 @@
 #include "components/attr_ruler.h"
 #include "transition/biluo.h"
 #include "nn/embed_cache.h"
-#include "nn/table_check.h"
 #include "text/lang.h"
 #include "text/lexeme.h"
 #include "nn/parser_net.h"
@@ -171,8 +170,6 @@ struct nerd_model {
     size_t parse_window, parse_back;
     t2v_packed full_t2v_packed;   /* the shared tok2vec and the parser on nerd's kernels */
     parser_packed full_parser_packed;
-    /* bf16 mode's check of the parser's bf16 table (table_check.h); nF 0 when it has none */
-    table_check dep_check;
     embed_cache *full_cache;      /* the shared tok2vec's word cache (NULL when disabled) */
     /* fast path (t2v_fast.h): packed weights, the precision products run in, the word cache */
     t2v_packed ner_t2v_packed;

@@ -278,17 +278,9 @@ static void valid_moves(const ae_state *st, uint64_t on[AE_NMOVES])
 
 int ae_choose(const ae_moves *mv, const ae_state *st, const float *scores, uint8_t *valid)
 {
-    uint64_t mask[CHOOSE_MAX_WORDS];
-    const int best = ae_choose_mask(mv, st, scores, mask);
-    if (valid) choose_mask_bytes(mask, mv->nclasses, valid);
-    return best;
-}
-
-int ae_choose_mask(const ae_moves *mv, const ae_state *st, const float *scores, uint64_t *mask)
-{
     /* the state's moves once, then per word of the bitset the classes of those moves; the
      * subtok arcs only join neighbours */
-    uint64_t on[AE_NMOVES];
+    uint64_t on[AE_NMOVES], mask[CHOOSE_MAX_WORDS];
     valid_moves(st, on);
     const uint64_t subtok_off = ae_S(st, 0) == ae_B(st, 0) - 1 ? 0 : ~(uint64_t)0;
     const size_t nw = CHOOSE_WORDS(mv->nclasses);
@@ -297,6 +289,7 @@ int ae_choose_mask(const ae_moves *mv, const ae_state *st, const float *scores, 
         for (int m = 0; m < AE_NMOVES; m++) v |= mv->move_mask[m * nw + w] & on[m];
         mask[w] = v & ~(mv->subtok_mask[w] & subtok_off);
     }
+    if (valid) choose_mask_bytes(mask, mv->nclasses, valid);
     return choose_best(scores, mask, mv->nclasses);
 }
 

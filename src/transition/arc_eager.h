@@ -78,8 +78,6 @@ void ae_features(const ae_state *st, int nfeats, int *feats);
 /* The first highest-scoring valid class, or -1 (choose.h says exactly which, NaN included).
  * valid (nclasses bytes, or NULL when not wanted) gets 1 for each valid class, 0 for the rest. */
 int ae_choose(const ae_moves *mv, const ae_state *st, const float *scores, uint8_t *valid);
-/* The same with the valid classes as choose.h's bitset (CHOOSE_WORDS(nclasses) words). */
-int ae_choose_mask(const ae_moves *mv, const ae_state *st, const float *scores, uint64_t *mask);
 /* Applies class c; c < 0 ends the parse (spaCy's force_final). */
 void ae_apply(const ae_moves *mv, ae_state *st, int c);
 

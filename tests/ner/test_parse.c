@@ -285,9 +285,8 @@ TEST_T(parser_low_precision_tables_same_bits_on_every_path, 120)
 }
 
 /* The full parser's table a parse leaves in its scratch (Paris fits one window: the projection,
- * then the table) is the product in the mode's precision: in int8 the bf16 product of its
- * projection in the documented order, in bf16 the bf16 product (its decisions checked), not the
- * fp32 one they were before; fp32 in the exact mode. */
+ * then the table) is the product in dep_table_precision: in int8 the bf16 product of its
+ * projection, not the fp32 one it was before; fp32 in the exact mode and in bf16. */
 TEST_T(full_parser_table_follows_the_fast_mode, 120)
 {
     nerd_model *m = test_model();
@@ -302,9 +301,8 @@ TEST_T(full_parser_table_follows_the_fast_mode, 120)
         float *lowp = malloc(cap * sizeof(float)), *want = malloc(cells * sizeof(float));
         float *fp32 = malloc(cells * sizeof(float));
         parser_fast_table(pn, &m->full_parser_packed, KN_FP32, proj, n, fp32, NULL, 0);
-        const int low = mode != NERD_PRECISION_FP32; /* bf16 mode's checked (table_check.h) */
-        parser_fast_table(pn, &m->full_parser_packed, mode == NERD_PRECISION_INT8 ? KN_BF16_IN_ORDER : low ? KN_BF16 : KN_FP32,
-                          proj, n, want, lowp, cap);
+        const int low = mode == NERD_PRECISION_INT8; /* dep_table_precision */
+        parser_fast_table(pn, &m->full_parser_packed, low ? KN_BF16_IN_ORDER : KN_FP32, proj, n, want, lowp, cap);
         CHECKF(!memcmp(table, want, cells * sizeof(float)), "%s: the parse's table is not the %s one",
                nerd_precision_name(mode), low ? "bf16" : "fp32");
         CHECKF(!low || memcmp(table, fp32, cells * sizeof(float)), "%s: the parse's table is the fp32 one",
@@ -429,73 +427,4 @@ TEST(parser_moves_class_order)
     CHECK_EQ_STR(mv.labels[mv.head[deco]], "xcomp");
     CHECK_EQ_STR(mv.labels[mv.root_label], "ROOT");
     ae_free(&mv);
-}
-
-/* 1 when two parses have the same heads, labels and sentence starts. */
-static int parses_agree(const nerd_doc *a, const nerd_doc *b)
-{
-    const size_t n = nerd_doc_ntokens(a);
-    if (n != nerd_doc_ntokens(b)) return 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t ha, hb;
-        const char *da, *db;
-        if (nerd_doc_head(a, i, &ha, &da) || nerd_doc_head(b, i, &hb, &db) || ha != hb || strcmp(da, db) ||
-            nerd_doc_sent_start(a, i) != nerd_doc_sent_start(b, i))
-            return 0;
-    }
-    return 1;
-}
-
-/* bf16 mode's parser scores its steps from a bf16 table and rescores from fp32 rows the steps
- * whose margin table_check cannot vouch for: over the golden texts its parses are those of the
- * fp32 table, with the rigorous bound (trust 1) and with bf16 mode's TABLE_CHECK_TRUST, on every
- * level this CPU runs (the edge cases), while the same bf16 table unchecked (trust infinite)
- * parses some texts differently (so the check has decisions to change). */
-TEST_T(bf16_checked_parser_decides_as_the_fp32_table, 300)
-{
-    nerd_model *m = test_model();
-    CHECK(nerd_model_set_precision(m, NERD_PRECISION_BF16) == NERD_OK);
-    CHECK(m->dep_check.nF > 0);
-    const table_check kept = m->dep_check;
-    nerd_doc *ref = nerd_doc_new(), *got = nerd_doc_new();
-    static const char *files[] = {"golden/edge.jsonl", "golden/ewt.jsonl", "golden/ewt_train_sample.jsonl"};
-    static const float trusts[] = {1, TABLE_CHECK_TRUST, INFINITY};
-    size_t docs = 0, differ[3] = {0, 0, 0};
-    for (size_t fi = 0; fi < sizeof files / sizeof files[0]; fi++) {
-        size_t len;
-        char *text = test_read_file(test_path(files[fi]), &len);
-        CHECK(text);
-        jsonl_iter it;
-        jsonl_init(&it, text, len, JSONL_MAX_LINE);
-        for (int rc; (rc = jsonl_next(&it)) != 0;) {
-            CHECKF(rc > 0, "%s: %s", files[fi], it.err);
-            const json_value *t = json_get(&it.doc.root, "text");
-            for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
-                if (fi > 0 ? isa != kn_isa_best() : !test_use_isa(isa)) continue; /* the edge cases on every level */
-                CHECK(kn_set_isa(isa) == 0);
-                m->dep_check.nF = 0; /* no check: bf16 mode's parser takes the fp32 table */
-                CHECK(nerd_ner(m, ref, t->u.str.ptr, t->u.str.len, NERD_PIPELINE_FULL) == NERD_OK);
-                m->dep_check = kept;
-                for (int k = 0; k < 3; k++) {
-                    m->dep_check.trust = trusts[k];
-                    CHECK(nerd_ner(m, got, t->u.str.ptr, t->u.str.len, NERD_PIPELINE_FULL) == NERD_OK);
-                    const int agree = parses_agree(ref, got);
-                    CHECKF(agree || k == 2, "%s, %s, trust %g: the checked bf16 table parses %s differently",
-                           kn_isa_name(isa), files[fi], trusts[k], json_get(&it.doc.root, "id")->u.str.ptr);
-                    differ[k] += !agree;
-                }
-                docs++;
-            }
-        }
-        jsonl_free(&it);
-        free(text);
-    }
-    kn_set_isa(kn_isa_best());
-    m->dep_check = kept;
-    printf("  %zu parses: the fp32 table's with the check (trust 1 and %g); %zu differ unchecked\n", docs,
-           (double)TABLE_CHECK_TRUST, differ[2]);
-    CHECK(docs > 2672 && differ[2] > 0);
-    nerd_doc_free(ref);
-    nerd_doc_free(got);
-    nerd_model_free(m);
 }

@@ -653,7 +653,8 @@ tile_bf16_512(int mr, const uint16_t *A, size_t lda, const uint32_t *B, size_t p
 /* The same, with the last two tiles of a block evened out when the last would have under 4
  * rows: its 2 x mr accumulator chains could not keep two FMAs a cycle going through the FMA
  * latency (a 1-row tile runs at a quarter of the full tile's rate per row; 7 + 6 rows run at
- * full rate). For the tiles that index rows freely (not int8's packed quads). */
+ * full rate). For the tiles that index rows freely (not int8's 512-bit tiles, whose rows the
+ * quantized layout fixes in groups of MR512). */
 #define FOR_TILES_EVEN(rows, step, ...) FOR_TILES_OF(rows, step, mr = tile_rows(i1 - i, (rows)), __VA_ARGS__)
 #define FOR_TILES_OF(rows, step, SET_MR, ...)                                                       \
     for (size_t i0 = 0; i0 < M; i0 += ROW_BLOCK) {                                                  \
@@ -1573,6 +1574,7 @@ void kn_gemm_i8(const kn_weights *p, const uint8_t *Q, const float *scale, const
     if (i8_tile_rows() == MR512) { /* the tiles of the row blocks' rows, straight from Q */
         _Static_assert(ROW_BLOCK % MR512 == 0, "a row block is whole tiles of the quantized layout");
         const int KQ = p->K4 / 4;
+        /* FOR_TILES, never FOR_TILES_EVEN: a tile must start where the layout's tiles start */
         FOR_TILES(MR512, 2, tile_i8_512(mr, Q + i * ldq, p->i8 + j * panel, panel, KQ, ncols,
                                         C + i * ldc + (size_t)j * KN_NR, ldc, scale + i, zero + i,
                                         p->i8_scale + j * KN_NR, p->i8_wsum + j * KN_NR))

@@ -122,7 +122,7 @@ void parser_packed_free(parser_packed *pk)
 
 /* The floats a product's low-precision copy of its input takes: bf16 copies of the mixing
  * layer's input or of the guarded sequence, or int8 rows (row scales, row zero points, then
- * rows of K4 bytes) of the encoder's windows. */
+ * M x K4 bytes in kn_quantize_rows' layout, the level's) of the encoder's windows. */
 static size_t i8_floats(size_t rows, int K) { return 2 * rows + (rows * (size_t)((K + 3) / 4 * 4) + 3) / 4; }
 
 static size_t lowp_floats(const t2v_net *net, size_t n)

@@ -4,7 +4,7 @@
 #include <math.h>
 
 /* The vector paths read whole blocks with plain loads and take a table's last partial block
- * class by class: a masked load of scores just written (by masked or narrower stores) cannot
+ * class by class (choose_best_padded, whose scores are padded to whole blocks, reads it whole): a masked load of scores just written (by masked or narrower stores) cannot
  * take them from the store queue and waits for them to reach the cache, which made the ner's
  * steps slower than the scalar loop (measured on Zen 5). */
 

@@ -223,6 +223,43 @@ TEST_T(parser_fast_slot_and_step_same_bits, 120)
     nerd_model_free(m);
 }
 
+/* A parser without an output layer (use_upper = false) scores the classes with the lower
+ * layer's maxout: a step's scores are its hidden units, in every precision and on every level;
+ * the fast modes pad the scores to whole vectors with zeros (their chooser reads whole vectors).
+ * The net is the shipped parser's with its output layer taken away and fewer classes than
+ * units, so the padding is not empty. */
+TEST_T(parser_fast_step_without_output_layer_scores_the_hidden_units, 60)
+{
+    nerd_model *m = test_model();
+    parser_net nu = m->parser;
+    nu.upper_W = NULL;
+    nu.upper_b = NULL;
+    nu.nclasses = nu.nO - 5;
+    const parser_packed *pk = &m->full_parser_packed;
+    const size_t row = (size_t)nu.nF * nu.nO * nu.nP, nscores = parser_fast_scores_floats(&nu);
+    CHECK(nu.nO <= 256 && nscores <= 256 && nscores > (size_t)nu.nclasses);
+    float *table = malloc(row * sizeof(float)), hidden[256], scores[256];
+    CHECK(table);
+    for (size_t k = 0; k < row; k++) table[k] = (float)((int)(k * 37 % 101) - 50) / 16.0f;
+    const float *rows[16];
+    for (int f = 0; f < nu.nF; f++) rows[f] = table;
+    for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
+        if (!test_use_isa(isa)) continue;
+        for (kn_precision q = KN_FP32; q <= KN_INT8; q++) {
+            memset(scores, 0xff, sizeof scores);
+            parser_fast_step_rows(&nu, pk, q, rows, NULL, hidden, scores);
+            CHECKF(!memcmp(scores, hidden, (size_t)nu.nclasses * sizeof(float)), "%s %s: scores are not the hidden units",
+                   kn_isa_name(isa), prec_names[q]);
+            for (size_t c = (size_t)nu.nclasses; c < nscores; c++)
+                CHECKF(q == KN_FP32 ? scores[c] != scores[c] /* untouched: NaN bytes */ : scores[c] == 0.0f,
+                       "%s %s: score padding %zu is %g", kn_isa_name(isa), prec_names[q], c, scores[c]);
+        }
+    }
+    kn_set_isa(kn_isa_best());
+    free(table);
+    nerd_model_free(m);
+}
+
 /* Both parsers' tables in bf16 and in int8 (projection and table in that precision): on every
  * level this CPU runs the portable path's bits, within the precision's rounding of the fp32
  * table, and the fp32 table's own bits when the scratch is too small. AMX's bf16 tiles sum in

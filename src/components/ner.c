@@ -113,7 +113,7 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
 
     biluo_state st = {0, -1, -1, 0};
     uint64_t valid[CHOOSE_MAX_WORDS]; /* the step's valid classes: the fast modes score only their panels */
-    const int padded = m->precision != KN_FP32; /* their scores are written as whole vectors */
+    const int padded = parser_fast_scores_padded(m->precision);
     for (size_t c0 = 0; c0 < n && st.i != SIZE_MAX; c0 += NER_CHUNK) {
         /* between chunks: one look at the clock per NER_CHUNK rows and transitions */
         if (deadline_passed(deadline)) return NERD_ERR_DEADLINE;

@@ -173,9 +173,9 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
         }
         ae_valid_mask(mv, &st, valid); /* the fast modes score only the panels of the valid classes */
         parser_fast_step_rows(pn, &m->full_parser_packed, m->precision, rows, valid, hidden, scores);
-        /* the fast modes write the scores as whole vectors (parser_fast_step_rows) */
         int best = st.steps >= max_steps ? -1
-                 : (m->precision != KN_FP32 ? choose_best_padded : choose_best)(scores, valid, mv->nclasses);
+                 : (parser_fast_scores_padded(m->precision) ? choose_best_padded : choose_best)(scores, valid,
+                                                                                                mv->nclasses);
         ae_apply(mv, &st, best);
     }
     ae_annotate(mv, &st, d->space, d->heads, d->deps, d->sent_starts, d->pints + ae_state_ints(n));

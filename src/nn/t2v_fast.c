@@ -528,7 +528,8 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
         embed_cache_prefetch(first, attrs + (size_t)lookups[k] * na, tag);
     for (size_t k = 0; k < nlook; k++) {
         const size_t i = (size_t)lookups[k];
-        if (first && k + PREFETCH_AHEAD < nlook) embed_cache_prefetch(first, attrs + (size_t)lookups[k + PREFETCH_AHEAD] * na, tag);
+        if (first && k + PREFETCH_AHEAD < nlook)
+            embed_cache_prefetch(first, attrs + (size_t)lookups[k + PREFETCH_AHEAD] * na, tag);
         if (wide && embed_cache_get_split(wide, attrs + i * na, tag, body + i * w, w, parts + nfound * part_floats + w)) {
             part_row[i] = (int)nfound++; /* (the row's first w floats in parts unused) */
             hits++;
@@ -572,7 +573,8 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
         const size_t base = n - npart;
         for (size_t m = 0; m < npart; m++)
             memcpy(in + m * w, body + (size_t)part_miss[m] * w, (size_t)w * sizeof(float));
-        product(&pk->part, prec == KN_INT8 ? KN_BF16_IN_ORDER : KN_BF16, in, (size_t)w, npart, parts + base * part_floats + w, part_floats, lowp, npart * w);
+        product(&pk->part, fast_bf16_precision(prec), in, (size_t)w, npart, parts + base * part_floats + w, part_floats,
+                lowp, npart * w);
         for (size_t m = 0; m < npart; m++) {
             float *row = parts + (base + m) * part_floats;
             memcpy(row, in + m * w, (size_t)w * sizeof(float));
@@ -821,7 +823,7 @@ void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, kn_prec
     }
     if (!p->upper_W) { /* use_upper = false: the lower layer's maxout scores the classes */
         memcpy(scores, hidden, (size_t)p->nclasses * sizeof(float));
-        if (prec != KN_FP32) /* the fast modes' scores are whole vectors, their padding 0 */
+        if (parser_fast_scores_padded(prec)) /* their padding 0 */
             memset(scores + p->nclasses, 0, (parser_fast_scores_floats(p) - (size_t)p->nclasses) * sizeof(float));
         return;
     }

@@ -91,6 +91,14 @@ void t2v_maxout_ln_sums(const float *const *src, int ng, size_t nrows, const flo
  * The table's rows are piece-major within each feature slot (only these functions read them). */
 size_t parser_fast_lowp_floats(const parser_net *p, size_t n);
 
+/* The bf16 products a fast mode takes (its first block's partials, its tables): in int8 the
+ * documented order (KN_BF16_IN_ORDER, never AMX's tiles), so that int8's answers are the same on
+ * every CPU. */
+static inline kn_precision fast_bf16_precision(kn_precision mode)
+{
+    return mode == KN_INT8 ? KN_BF16_IN_ORDER : KN_BF16;
+}
+
 /* The precision of the parsers' tables (and of the ner's projection) in a mode: bf16 in both
  * fast modes. An int8 table agreed less with spaCy (measured over the 2,672 golden documents on
  * the stand-in: the ner's int8 table 2664 documents with --pipeline ner instead of 2667, the
@@ -100,13 +108,16 @@ size_t parser_fast_lowp_floats(const parser_net *p, size_t n);
  * more on the stand-in for 1/11 of the table's multiply-adds. */
 static inline kn_precision parser_table_precision(kn_precision mode)
 {
-    return mode == KN_FP32 ? KN_FP32 : mode == KN_INT8 ? KN_BF16_IN_ORDER : KN_BF16;
+    return mode == KN_FP32 ? KN_FP32 : fast_bf16_precision(mode);
 }
 /* The dependency parser's table: bf16 in int8 (2660 and 2665 documents identical with --pipeline
  * full, stand-in and real, against 2661 and 2664 with fp32, and about a tenth faster), fp32 in
  * bf16, where a bf16 table moved sentence starts in 2 documents more on the stand-in (2664
  * instead of 2666; the real model 2668 either way), measured with the first block's partials. */
-static inline kn_precision dep_table_precision(kn_precision mode) { return mode == KN_INT8 ? KN_BF16_IN_ORDER : KN_FP32; }
+static inline kn_precision dep_table_precision(kn_precision mode)
+{
+    return mode == KN_INT8 ? fast_bf16_precision(mode) : KN_FP32;
+}
 void parser_fast_precompute(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *tokvecs,
                             size_t n, float *proj, float *table, float *lowp, size_t lowp_cap);
 void parser_fast_project(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *tokvecs,
@@ -122,6 +133,9 @@ void parser_fast_feature_slot(const parser_net *p, const parser_packed *pk, kn_p
  * 0). scores has room for parser_fast_scores_floats(p) (nclasses rounded up to whole vectors;
  * the fast modes write them whole). */
 size_t parser_fast_scores_floats(const parser_net *p);
+/* Whether mode's step writes its scores whole (the fast modes): the choice then reads them with
+ * choose_best_padded. */
+static inline int parser_fast_scores_padded(kn_precision mode) { return mode != KN_FP32; }
 void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *const *rows,
                            const uint64_t *valid, float *hidden, float *scores);
 

@@ -4,9 +4,10 @@
 #include <math.h>
 
 /* The vector paths read whole blocks with plain loads and take a table's last partial block
- * class by class (choose_best_padded, whose scores are padded to whole blocks, reads it whole): a masked load of scores just written (by masked or narrower stores) cannot
- * take them from the store queue and waits for them to reach the cache, which made the ner's
- * steps slower than the scalar loop (measured on Zen 5). */
+ * class by class (choose_best_padded, whose scores are padded to whole blocks, reads it whole):
+ * a masked load of scores just written (by masked or narrower stores) cannot take them from the
+ * store queue and waits for them to reach the cache, which made the ner's steps slower than the
+ * scalar loop (measured on Zen 5). */
 
 /* The tail [from, n) of pass 1 and pass 2, one class at a time. */
 static float tail_max(const float *scores, const uint64_t *mask, int from, int n, float top)

@@ -49,10 +49,10 @@ static int pack_partials(t2v_packed *pk, const t2v_net *net)
     return rc;
 }
 
-/* Whether precision prec's first block sums partials (else it multiplies whole windows). Both
- * fast modes compute the partials in bf16 (fp32 accumulation): in int8 they agree better with
- * spaCy than 8-bit ones, and cost half of fp32's on the words the attached table lacks
- * (docs/design.md, "The first block's partials"). */
+/* Whether precision prec's first block sums partials (else it multiplies whole windows). The
+ * fast modes compute the partials in bf16 (fp32 accumulation), or fp32 where partials_precision
+ * says: in int8 bf16 ones agree better with spaCy than 8-bit ones, and cost half of fp32's on
+ * the words the attached table lacks (docs/design.md, "The first block's partials"). */
 static int uses_partials(const t2v_packed *pk, kn_precision prec) { return prec != KN_FP32 && pk->part.bf16; }
 
 int t2v_pack(t2v_packed *pk, const t2v_net *net, int lowp)
@@ -573,7 +573,7 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
         const size_t base = n - npart;
         for (size_t m = 0; m < npart; m++)
             memcpy(in + m * w, body + (size_t)part_miss[m] * w, (size_t)w * sizeof(float));
-        product(&pk->part, fast_bf16_precision(prec), in, (size_t)w, npart, parts + base * part_floats + w, part_floats,
+        product(&pk->part, partials_precision(pk, prec), in, (size_t)w, npart, parts + base * part_floats + w, part_floats,
                 lowp, npart * w);
         for (size_t m = 0; m < npart; m++) {
             float *row = parts + (base + m) * part_floats;

@@ -815,6 +815,54 @@ TEST_T(t2v_partials_warm_cold_and_uncached_same_bits_on_every_path, 300)
     nerd_model_free(m);
 }
 
+/* In bf16 mode the tok2vec a dependency parser reads computes its first block's partials in
+ * fp32 (partials_precision), so that the parser's table can be bf16: the loader marks the
+ * shared tok2vec (and not the ner's own), the mark survives the packing of the low-precision
+ * copies, and the full pipeline's shared rows are those of fp32 partials: they equal the
+ * tok2vec computed with fp32 partials, with and without a cache, and differ from bf16
+ * partials' (so the test tells the two apart). int8 keeps bf16 partials in the documented order. */
+TEST(bf16_partials_fp32_in_the_tok2vec_the_parser_reads)
+{
+    nerd_model *m = load_model();
+    CHECK(m->full_t2v_packed.feeds_dep_parser && !m->ner_t2v_packed.feeds_dep_parser);
+    CHECK(m->full_t2v_packed.part.bf16 != NULL);
+    CHECK_EQ_INT(partials_precision(&m->full_t2v_packed, KN_BF16), KN_FP32);
+    CHECK_EQ_INT(partials_precision(&m->full_t2v_packed, KN_INT8), KN_BF16_IN_ORDER);
+    CHECK_EQ_INT(partials_precision(&m->ner_t2v_packed, KN_BF16), KN_BF16);
+    CHECK_EQ_INT(dep_table_precision(KN_BF16), KN_BF16);
+    t2v_packed bf16_partials = m->full_t2v_packed; /* the same weights, marked as no parser's */
+    bf16_partials.feeds_dep_parser = 0;
+    const t2v_net *t = &m->t2v;
+    static const char *const texts[] = {
+        "Paris is the capital and most populous city of France.",
+        "The company said on Tuesday that its profits rose 12% in the third quarter, beating forecasts.",
+        "I don't know; maybe we'll meet at Grand Central at 5:30pm?",
+    };
+    nerd_doc *d = nerd_doc_new();
+    embed_cache *c = embed_cache_new(64, t->nattrs, t->width);
+    CHECK(embed_cache_attach(c, 64, (int)t2v_partial_row_floats(t)) == 0);
+    int differ = 0;
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        CHECK(nerd_ner(m, d, texts[i], strlen(texts[i]), NERD_PIPELINE_FULL) == NERD_OK);
+        CHECK(d->has_t2v_rows);
+        const size_t n = d->ntoks, bytes = n * t->width * sizeof(float);
+        float *fp32_parts = test_t2v_out(t, &m->full_t2v_packed, KN_BF16, NULL, d->t2v_attrs, n, NULL);
+        float *bf16_parts = test_t2v_out(t, &bf16_partials, KN_BF16, NULL, d->t2v_attrs, n, NULL);
+        CHECKF(!memcmp(d->t2v_rows, fp32_parts, bytes), "text %zu: the pipeline's shared rows are not fp32 partials'", i);
+        for (int pass = 0; pass < 2; pass++) { /* cold, then warm: the cached partials are the fp32 ones */
+            float *cached = test_t2v_out(t, &m->full_t2v_packed, KN_BF16, c, d->t2v_attrs, n, NULL);
+            CHECKF(!memcmp(cached, fp32_parts, bytes), "text %zu, pass %d: cached rows differ", i, pass);
+            free(cached);
+        }
+        differ += memcmp(fp32_parts, bf16_parts, bytes) != 0;
+        free(fp32_parts), free(bf16_parts);
+    }
+    CHECKF(differ == (int)(sizeof texts / sizeof *texts), "only %d texts' rows depend on the partials' precision", differ);
+    embed_cache_free(c);
+    nerd_doc_free(d);
+    nerd_model_free(m);
+}
+
 static void count_trace(void *ctx, const char *name, const float *x, size_t rows, size_t cols)
 {
     (void)name, (void)x, (void)rows, (void)cols;

@@ -963,12 +963,22 @@ TEST(embed_cache_bounded_and_counted)
     CHECK(!embed_cache_get(c, key, 0, got));
     embed_cache_put(c, key, 0, row);
     CHECK(embed_cache_get(c, key, 0, got) && !memcmp(got, row, sizeof row));
-    /* split: the first floats to one place, the rest to another; nothing written on a miss */
-    float head[4] = {0}, rest[4] = {0};
-    CHECK(embed_cache_get_split(c, key, 0, head, 1, rest) && head[0] == 1 && head[1] == 0);
-    CHECK(rest[0] == 2 && rest[1] == 3 && rest[2] == 4 && rest[3] == 0);
-    CHECK(embed_cache_get_split(c, key, 0, got, 4, NULL) && !memcmp(got, row, sizeof row));
-    CHECK(!embed_cache_get_split(c, other, 0, head, 1, rest) && head[0] == 1 && rest[0] == 2);
+    /* held: the row read in place; meanwhile the slot misses for every lookup and keeps its row
+     * against stores (nobody waits); released, it is an ordinary entry again */
+    CHECK(embed_cache_hold(c, other, 0) == NULL && embed_cache_hold(c, key, 1) == NULL); /* misses hold nothing */
+    const float *held = embed_cache_hold(c, key, 0);
+    CHECK(held && !memcmp(held, row, sizeof row));
+    CHECK(embed_cache_hold(c, key, 0) == NULL && !embed_cache_get(c, key, 0, got));
+    const float changed[4] = {9, 9, 9, 9};
+    embed_cache_put(c, key, 0, changed); /* dropped: the slot is held */
+    CHECK(!memcmp(held, row, sizeof row));
+    embed_cache_release(c, key, 0);
+    memset(got, 0, sizeof got);
+    CHECK(embed_cache_get(c, key, 0, got) && !memcmp(got, row, sizeof row));
+    CHECK(!embed_cache_get(c, other, 0, got)); /* a miss */
+    embed_cache_put(c, key, 0, changed);
+    CHECK(embed_cache_get(c, key, 0, got) && !memcmp(got, changed, sizeof changed));
+    embed_cache_put(c, key, 0, row);
     CHECK(!embed_cache_get(c, key, 1, got));   /* another precision's row is another entry */
     CHECK(!embed_cache_get(c, other, 0, got)); /* one attribute differs: a miss */
     /* many more words than slots: the table keeps at most 128 and finds the ones it kept */

@@ -85,6 +85,11 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
  * maxima (nO floats) to pre + i * ldp (scratch). */
 void t2v_maxout_ln_sums(const float *const *src, int ng, size_t nrows, const float *b, int nO, int nP, const float *G,
                         const float *Gb, float *y, const float *res, size_t ldy, float *pre, size_t ldp);
+/* The later blocks' pass (and the mixing layer's): y_i = res_i + LayerNorm(maxout(pre_i + b))
+ * over nrows rows of pre (stride ldp, piece-major; scratch: overwritten), res may be y or NULL
+ * (strides ldy). Every level gives the portable loop's bits. */
+void t2v_maxout_ln_rows(float *pre, size_t ldp, const float *b, int nO, int nP, const float *G, const float *Gb,
+                        float *y, const float *res, size_t ldy, size_t nrows);
 
 /* As parser_net_precompute (= project, then table) and parser_net_feature_slot, over the
  * packed weights, each product in precision prec (fp32, or the fast modes' bf16 or int8: each

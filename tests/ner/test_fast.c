@@ -748,6 +748,66 @@ TEST(t2v_block0_sums_in_the_pass_same_bits_on_every_path)
     printf("  nO x nP x partials 96x3x3, 32x2x2, 48x3x5, 20x3x3; 1 to %d rows: every level = the portable sums\n", ROWS);
 }
 
+/* The later blocks' maxout/layernorm pass (t2v_maxout_ln_rows: the vector bodies take 8 rows
+ * together and keep each row's maxima less the mean for the output pass) gives the portable
+ * loop's bits on every level this CPU runs: any number of rows (a group of 8, two, and the rows
+ * left), with the residual in place and without, widths of 16-lane vectors and of 8-lane ones,
+ * 1 to 3 pieces; rows with a NaN (all NaN out), an infinity, -0.0 pieces whose maximum's sign
+ * the order of the comparisons decides, and full-mantissa values, whose sums' bits the order of
+ * the additions decides. */
+TEST(t2v_maxout_pass_same_bits_on_every_path)
+{
+    static const struct { int nO, nP; } shapes[] = {{96, 3}, {32, 2}, {24, 3}, {16, 1}};
+    enum { ROWS = 19 };
+    int compared = 0;
+    for (size_t sh = 0; sh < sizeof shapes / sizeof *shapes; sh++) {
+        const int nO = shapes[sh].nO, nP = shapes[sh].nP, len = nO * nP;
+        unsigned seed = 41 + (unsigned)sh;
+        float *pre0 = malloc((size_t)ROWS * len * sizeof(float)), *res0 = malloc((size_t)ROWS * nO * sizeof(float));
+        float *b = malloc((size_t)len * sizeof(float)), *G = malloc(nO * sizeof(float)), *Gb = malloc(nO * sizeof(float));
+        for (int k = 0; k < ROWS * len; k++) pre0[k] = rnd(&seed) * 3.1f * exp2f(6 * rnd(&seed)) + rnd(&seed) * 0.0137f;
+        for (int k = 0; k < ROWS * nO; k++) res0[k] = rnd(&seed) * 1.7f;
+        for (int k = 0; k < len; k++) b[k] = k % 4 ? rnd(&seed) * 0.1f : 0; /* zero biases: -0.0 reaches the maxima */
+        for (int k = 0; k < nO; k++) G[k] = 1 + rnd(&seed), Gb[k] = rnd(&seed);
+        pre0[3 * len + 2] = NAN;                                   /* row 3: a NaN piece */
+        pre0[5 * len + 1] = INFINITY;                              /* row 5: an infinite piece */
+        for (int k = 0; k < len; k += 4) pre0[9 * len + k] = -0.0f; /* row 9: -0.0 pieces, zero bias */
+        for (int k = 0; k < len; k++) pre0[12 * len + k] = k % 2 ? 0.0f : -0.0f; /* row 12: all zeros */
+        res0[7 * nO + 1] = NAN;                                    /* row 7: a NaN residual */
+        float *want[2] = {0}; /* [residual]: the portable loop's rows */
+        CHECK(kn_set_isa(KN_ISA_PORTABLE) == 0);
+        for (int with_res = 0; with_res < 2; with_res++) {
+            float *pre = malloc((size_t)ROWS * len * sizeof(float));
+            want[with_res] = malloc((size_t)ROWS * nO * sizeof(float));
+            memcpy(pre, pre0, (size_t)ROWS * len * sizeof(float));
+            memcpy(want[with_res], res0, (size_t)ROWS * nO * sizeof(float));
+            t2v_maxout_ln_rows(pre, (size_t)len, b, nO, nP, G, Gb, want[with_res], with_res ? want[with_res] : NULL,
+                               (size_t)nO, ROWS);
+            free(pre);
+        }
+        for (kn_isa isa = KN_ISA_AVX2; isa < KN_ISA_COUNT; isa++) {
+            if (!test_use_isa(isa)) continue;
+            for (int with_res = 0; with_res < 2; with_res++)
+                for (int nrows = 1; nrows <= ROWS; nrows++) {
+                    float *y = malloc((size_t)nrows * nO * sizeof(float)), *pre = malloc((size_t)nrows * len * sizeof(float));
+                    memcpy(pre, pre0, (size_t)nrows * len * sizeof(float));
+                    memcpy(y, res0, (size_t)nrows * nO * sizeof(float));
+                    t2v_maxout_ln_rows(pre, (size_t)len, b, nO, nP, G, Gb, y, with_res ? y : NULL, (size_t)nO, (size_t)nrows);
+                    CHECKF(!memcmp(y, want[with_res], (size_t)nrows * nO * sizeof(float)),
+                           "%s: nO %d nP %d, %d rows, residual %d: not the portable loop's bits", kn_isa_name(isa), nO,
+                           nP, nrows, with_res);
+                    compared++;
+                    free(y), free(pre);
+                }
+        }
+        kn_set_isa(kn_isa_best());
+        for (int k = 0; k < nO; k++) CHECK(isnan(want[0][3 * nO + k])); /* the NaN piece's row: all NaN */
+        CHECK(isnan(want[1][7 * nO + 1]) && !isnan(want[1][7 * nO])); /* the NaN residual: its element */
+        free(want[0]), free(want[1]), free(pre0), free(res0), free(b), free(G), free(Gb);
+    }
+    printf("  %d passes (nO x nP 96x3, 32x2, 24x3, 16x1; 1 to %d rows) = the portable loop's bits\n", compared, ROWS);
+}
+
 /* bf16 and int8 sum each window's per-word partials of the first block. A word's partials
  * found in the attached table (warm), computed beside a word cache hit (a table too small to
  * keep them), or computed without any cache (cold) give the same bits, on every

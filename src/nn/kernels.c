@@ -854,8 +854,25 @@ __attribute__((target("avx2,fma"))) KN_NO_ASAN static void row_chains_avx2(const
 }
 
 /* AVX-512: up to ROW_CHAINS_PANELS panels at once (24 accumulators and 4 broadcasts of the 32
- * registers), the panels js[0 .. npan-1], a body per panel count so that they stay in registers. */
+ * registers), the panels js[0 .. npan-1], a body per panel count so that they stay in registers;
+ * 7 or 8 panels in row_chains_512_halves. The broadcasts of a come from one vector load per 16 k
+ * and two shuffles each (the shuffle unit is idle, the loads are what a step of 4-7 panels is
+ * bound by); a lone panel, bound by its chains' latency, keeps the scalar broadcasts, whose
+ * first FMA waits less. */
 #define ROW_CHAINS_PANELS 6
+/* The four k = k + 4q .. k + 4q + 3 of a 16-k step: a[k + 4q + m] broadcast by two shuffles of av
+ * (the 128-bit lane q, then its element m), each panel's four chains one FMA each. */
+#define ROW_CHAINS_QUAD(q, lane_imm)                                                                        \
+    do {                                                                                                    \
+        const __m512 quad = _mm512_shuffle_f32x4(av, av, lane_imm);                                       \
+        const __m512 x[KN_ROW_CHAINS] = {_mm512_shuffle_ps(quad, quad, 0x00), _mm512_shuffle_ps(quad, quad, 0x55), \
+                                         _mm512_shuffle_ps(quad, quad, 0xaa), _mm512_shuffle_ps(quad, quad, 0xff)}; \
+        _Pragma("GCC unroll 6") for (int j = 0; j < ROW_CHAINS_PANELS; j++) {                                \
+            if (j >= npan) break;                                                                           \
+            _Pragma("GCC unroll 4") for (int m = 0; m < KN_ROW_CHAINS; m++) acc[j][m] =                    \
+                _mm512_fmadd_ps(x[m], _mm512_load_ps(B[j] + (size_t)(k + 4 * (q) + m) * KN_NR), acc[j][m]); \
+        }                                                                                                   \
+    } while (0)
 KN_512 void row_chains_512_body(const int npan, const kn_weights *p, const int *js, const float *a, const float *b,
                                 float *C)
 {
@@ -871,6 +888,14 @@ KN_512 void row_chains_512_body(const int npan, const kn_weights *p, const int *
         for (int m = 0; m < KN_ROW_CHAINS; m++) acc[j][m] = _mm512_setzero_ps();
     }
     int k = 0;
+    /* 16 k at a time, the four chains' broadcasts shuffled out of one load of a */
+    for (; npan > 1 && k + 16 <= K; k += 16) {
+        const __m512 av = _mm512_loadu_ps(a + k);
+        ROW_CHAINS_QUAD(0, 0x00);
+        ROW_CHAINS_QUAD(1, 0x55);
+        ROW_CHAINS_QUAD(2, 0xaa);
+        ROW_CHAINS_QUAD(3, 0xff);
+    }
     for (; k + KN_ROW_CHAINS <= K; k += KN_ROW_CHAINS) {
         __m512 x[KN_ROW_CHAINS];
 #pragma GCC unroll 4
@@ -904,14 +929,93 @@ KN_512 void row_chains_512_body(const int npan, const kn_weights *p, const int *
     }
 }
 
+/* 7 or 8 panels (the dependency parser's classes) would need 28-32 accumulators: their chains
+ * in two halves instead, chains 0 and 1 of every panel first (s0 + s1 kept), then chains 2 and
+ * 3, each chain still its k in ascending order and each score ((s0 + s1) + (s2 + s3)) + b: the
+ * same bits, with no panel left to a latency-bound group of its own. */
+#define ROW_CHAINS_HALVES_PANELS 8
+#define ROW_CHAINS_HALF_QUAD(q, lane_imm, imm0, imm1)                                                       \
+    do {                                                                                                    \
+        const __m512 quad = _mm512_shuffle_f32x4(av, av, lane_imm);                                       \
+        const __m512 x0 = _mm512_shuffle_ps(quad, quad, imm0), x1 = _mm512_shuffle_ps(quad, quad, imm1);    \
+        _Pragma("GCC unroll 8") for (int j = 0; j < ROW_CHAINS_HALVES_PANELS; j++) {                         \
+            if (j >= npan) break;                                                                           \
+            acc[j][0] = _mm512_fmadd_ps(x0, _mm512_load_ps(B[j] + (size_t)(k + 4 * (q) + m0) * KN_NR), acc[j][0]); \
+            acc[j][1] = _mm512_fmadd_ps(x1, _mm512_load_ps(B[j] + (size_t)(k + 4 * (q) + m0 + 1) * KN_NR), acc[j][1]); \
+        }                                                                                                   \
+    } while (0)
+/* chains m0 and m0 + 1 (imm0, imm1: their element of a 4-float lane) of every panel into acc */
+#define ROW_CHAINS_HALF(m0, imm0, imm1)                                                                     \
+    do {                                                                                                    \
+        _Pragma("GCC unroll 8") for (int j = 0; j < ROW_CHAINS_HALVES_PANELS; j++) {                         \
+            if (j >= npan) break;                                                                           \
+            acc[j][0] = acc[j][1] = _mm512_setzero_ps();                                                    \
+        }                                                                                                   \
+        int k = 0;                                                                                          \
+        for (; k + 16 <= K; k += 16) {                                                                      \
+            const __m512 av = _mm512_loadu_ps(a + k);                                                       \
+            ROW_CHAINS_HALF_QUAD(0, 0x00, imm0, imm1);                                                      \
+            ROW_CHAINS_HALF_QUAD(1, 0x55, imm0, imm1);                                                      \
+            ROW_CHAINS_HALF_QUAD(2, 0xaa, imm0, imm1);                                                      \
+            ROW_CHAINS_HALF_QUAD(3, 0xff, imm0, imm1);                                                      \
+        }                                                                                                   \
+        for (; k + (m0) < K; k += KN_ROW_CHAINS) { /* the rest, K % 4 included */                           \
+            const __m512 x0 = _mm512_set1_ps(a[k + (m0)]);                                                  \
+            const __m512 x1 = k + (m0) + 1 < K ? _mm512_set1_ps(a[k + (m0) + 1]) : _mm512_setzero_ps();      \
+            _Pragma("GCC unroll 8") for (int j = 0; j < ROW_CHAINS_HALVES_PANELS; j++) {                     \
+                if (j >= npan) break;                                                                       \
+                acc[j][0] = _mm512_fmadd_ps(x0, _mm512_load_ps(B[j] + (size_t)(k + (m0)) * KN_NR), acc[j][0]); \
+                if (k + (m0) + 1 < K)                                                                       \
+                    acc[j][1] = _mm512_fmadd_ps(x1, _mm512_load_ps(B[j] + (size_t)(k + (m0) + 1) * KN_NR), acc[j][1]); \
+            }                                                                                               \
+        }                                                                                                   \
+    } while (0)
+KN_512 void row_chains_512_halves(const int npan, const kn_weights *p, const int *js, const float *a, const float *b,
+                                  float *C)
+{
+    const size_t panel = (size_t)p->K * KN_NR;
+    const int K = p->K;
+    const float *B[ROW_CHAINS_HALVES_PANELS];
+    __m512 acc[ROW_CHAINS_HALVES_PANELS][2], s01[ROW_CHAINS_HALVES_PANELS];
+#pragma GCC unroll 8
+    for (int j = 0; j < ROW_CHAINS_HALVES_PANELS; j++) {
+        if (j >= npan) break;
+        B[j] = p->f32 + js[j] * panel;
+    }
+    {
+        enum { m0 = 0 };
+        ROW_CHAINS_HALF(m0, 0x00, 0x55);
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < ROW_CHAINS_HALVES_PANELS; j++) {
+        if (j >= npan) break;
+        s01[j] = _mm512_add_ps(acc[j][0], acc[j][1]);
+    }
+    {
+        enum { m0 = 2 };
+        ROW_CHAINS_HALF(m0, 0xaa, 0xff);
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < ROW_CHAINS_HALVES_PANELS; j++) {
+        if (j >= npan) break;
+        const int c0 = js[j] * KN_NR;
+        const __mmask16 in = cols_mask(p->N, c0);
+        const __m512 sum = _mm512_add_ps(s01[j], _mm512_add_ps(acc[j][0], acc[j][1]));
+        _mm512_storeu_ps(C + c0, _mm512_maskz_add_ps(in, sum, _mm512_maskz_loadu_ps(in, b + c0)));
+    }
+}
+_Static_assert(KN_ROW_CHAINS == 4, "row_chains_512_halves runs chains 0-1, then 2-3");
+
 KN_512_FN void row_chains_512(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C)
 {
     for (int j = 0; j < p->npanels;) {
-        int js[ROW_CHAINS_PANELS], npan = 0;
-        for (; j < p->npanels && npan < ROW_CHAINS_PANELS; j++)
+        int js[ROW_CHAINS_HALVES_PANELS], npan = 0;
+        for (; j < p->npanels && npan < ROW_CHAINS_HALVES_PANELS; j++)
             if (panel_needed(need, j)) js[npan++] = j;
             else _mm512_storeu_ps(C + j * KN_NR, _mm512_setzero_ps());
         switch (npan) {
+        case 8: row_chains_512_halves(8, p, js, a, b, C); break;
+        case 7: row_chains_512_halves(7, p, js, a, b, C); break;
         case 6: row_chains_512_body(6, p, js, a, b, C); break;
         case 5: row_chains_512_body(5, p, js, a, b, C); break;
         case 4: row_chains_512_body(4, p, js, a, b, C); break;

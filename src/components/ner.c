@@ -136,8 +136,9 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
             for (int f = 1; f < BILUO_EXTRA_FEATS; f++)
                 rows[f] = feats[f] < 0 ? table : ent_rows + (size_t)(feats[f] - st.open_start) * rowlen;
             biluo_valid_mask(&m->ner_moves, &st, n, d->space, sent_start, preset, valid);
-            parser_fast_step_rows(pn, &m->ner_net_packed, m->precision, rows, valid, hidden, scores);
-            int best = biluo_choose_valid(&m->ner_moves, &st, n, d->space, sent_start, preset, scores, valid, padded);
+            const int chosen = parser_fast_step_rows(pn, &m->ner_net_packed, m->precision, rows, valid, hidden, scores);
+            int best = chosen >= 0 ? chosen /* made in registers; none valid: the preset's classes */
+                     : biluo_choose_valid(&m->ner_moves, &st, n, d->space, sent_start, preset, scores, valid, padded);
             size_t i = st.i;
             biluo_apply(&m->ner_moves, &st, best, d->ents);
             if (st.open_start >= 0 && (long)i - st.open_start < BILUO_EXTRA_FEATS - 1)
@@ -156,8 +157,9 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
                         : prev_row;                                          /* j == c0 - 1 */
             }
             biluo_valid_mask(&m->ner_moves, &st, n, d->space, sent_start, preset, valid);
-            parser_fast_step_rows(pn, &m->ner_net_packed, m->precision, rows, valid, hidden, scores);
-            int best = biluo_choose_valid(&m->ner_moves, &st, n, d->space, sent_start, preset, scores, valid, padded);
+            const int chosen = parser_fast_step_rows(pn, &m->ner_net_packed, m->precision, rows, valid, hidden, scores);
+            int best = chosen >= 0 ? chosen /* made in registers; none valid: the preset's classes */
+                     : biluo_choose_valid(&m->ner_moves, &st, n, d->space, sent_start, preset, scores, valid, padded);
             size_t i = st.i;
             biluo_apply(&m->ner_moves, &st, best, d->ents);
             if (st.open_start == (long)i) memcpy(open_row, table + (i - c0 + 1) * rowlen, rowlen * sizeof(float));

@@ -173,8 +173,9 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
             }
         }
         ae_valid_mask(mv, &st, valid); /* the fast modes score only the panels of the valid classes */
-        parser_fast_step_rows(pn, &m->full_parser_packed, m->precision, rows, valid, hidden, scores);
+        const int chosen = parser_fast_step_rows(pn, &m->full_parser_packed, m->precision, rows, valid, hidden, scores);
         int best = st.steps >= max_steps ? -1
+                 : chosen != KN_NOT_CHOSEN ? chosen /* made from the scores in registers */
                  : (parser_fast_scores_padded(m->precision) ? choose_best_padded : choose_best)(scores, valid,
                                                                                                 mv->nclasses);
         ae_apply(mv, &st, best);

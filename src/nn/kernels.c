@@ -877,10 +877,46 @@ __attribute__((target("avx2,fma"))) KN_NO_ASAN static void row_chains_avx2(const
 }
 
 /* AVX-512: up to ROW_CHAINS_PANELS panels at once (24 accumulators and 4 broadcasts of the 32
- * registers), the panels js[0 .. npan-1], a body per panel count so that they stay in registers. */
+ * registers), the panels js[0 .. npan-1], a body per panel count so that they stay in registers;
+ * 7 or 8 panels in row_chains_512_halves. */
 #define ROW_CHAINS_PANELS 6
+#define ROW_CHAINS_MAX_GROUP 8 /* ROW_CHAINS_HALVES_PANELS, below */
+/* choose.h's choice over one group's scores still in registers: out[j] the scores of panel js[j]
+ * (ascending), valid[j] its columns in need. The first valid column if its score is NaN, else
+ * the first valid column whose score equals the highest ordered valid one (choose.c's best_512,
+ * the same comparisons); -1 if no column is valid. */
+KN_512 int choose_in_registers(const int npan, const int *js, const __m512 *out, const __mmask16 *valid)
+{
+    int j0 = 0;
+    while (j0 < npan && !valid[j0]) j0++;
+    if (j0 == npan) return -1;
+    const int first = __builtin_ctz(valid[j0]);
+    if (_mm512_mask_cmp_ps_mask(valid[j0], out[j0], out[j0], _CMP_UNORD_Q) >> first & 1) return js[j0] * KN_NR + first;
+    __m512 top = _mm512_set1_ps(-INFINITY);
+#pragma GCC unroll 8
+    for (int j = 0; j < ROW_CHAINS_MAX_GROUP; j++) {
+        if (j >= npan) break;
+        top = _mm512_mask_max_ps(top, _mm512_mask_cmp_ps_mask(valid[j], out[j], out[j], _CMP_ORD_Q), top, out[j]);
+    }
+    const __m512 best = _mm512_set1_ps(_mm512_reduce_max_ps(top));
+#pragma GCC unroll 8
+    for (int j = 0; j < ROW_CHAINS_MAX_GROUP; j++) {
+        if (j >= npan) break;
+        const unsigned eq = _mm512_mask_cmp_ps_mask(valid[j], out[j], best, _CMP_EQ_OQ);
+        if (eq) return js[j] * KN_NR + __builtin_ctz(eq);
+    }
+    return -1; /* not reached: the first valid score is ordered, so some valid score is the highest */
+}
+
+/* Panel js's columns in need (NULL: those below N). */
+static inline __mmask16 panel_need_bits(const uint64_t *need, int js, int N)
+{
+    const __mmask16 in = cols_mask(N, js * KN_NR);
+    return need ? (__mmask16)(need[js * KN_NR / 64] >> (js * KN_NR % 64)) & in : in;
+}
+
 KN_512 void row_chains_512_body(const int npan, const kn_weights *p, const int *js, const float *a, const float *b,
-                                float *C)
+                                const uint64_t *need, float *C, int *chosen)
 {
     const size_t panel = (size_t)p->K * KN_NR;
     const int K = p->K;
@@ -916,51 +952,163 @@ KN_512 void row_chains_512_body(const int npan, const kn_weights *p, const int *
             acc[j][m] = _mm512_fmadd_ps(x, _mm512_load_ps(B[j] + (size_t)(k + m) * KN_NR), acc[j][m]);
         }
     }
+    __m512 out[ROW_CHAINS_PANELS];
+    __mmask16 valid[ROW_CHAINS_PANELS];
 #pragma GCC unroll 6
     for (int j = 0; j < ROW_CHAINS_PANELS; j++) {
         if (j >= npan) break;
         const int c0 = js[j] * KN_NR;
         const __mmask16 in = cols_mask(p->N, c0);
         const __m512 sum = _mm512_add_ps(_mm512_add_ps(acc[j][0], acc[j][1]), _mm512_add_ps(acc[j][2], acc[j][3]));
+        out[j] = _mm512_maskz_add_ps(in, sum, _mm512_maskz_loadu_ps(in, b + c0));
         /* whole vectors stored: the scores' next reads take them from the store queue */
-        _mm512_storeu_ps(C + c0, _mm512_maskz_add_ps(in, sum, _mm512_maskz_loadu_ps(in, b + c0)));
+        _mm512_storeu_ps(C + c0, out[j]);
+        valid[j] = panel_need_bits(need, js[j], p->N);
     }
+    if (chosen) *chosen = choose_in_registers(npan, js, out, valid);
 }
 
-KN_512_FN void row_chains_512(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C)
+/* 7 or 8 panels (the dependency parser's classes) would need 28-32 accumulators: their chains
+ * in two halves instead, chains 0 and 1 of every panel first (s0 + s1 kept), then chains 2 and
+ * 3, each chain still its k in ascending order and each score ((s0 + s1) + (s2 + s3)) + b: the
+ * same bits, with no panel left to a latency-bound group of its own (6 + 1 before). The
+ * broadcasts of a come from one vector load per 16 k and two shuffles each, off the load ports
+ * that the weights' 7-8 loads per k keep busy (in the ner's groups of 1-5 panels the shuffles'
+ * latency cost more than they saved: measured in place, below). */
+#define ROW_CHAINS_HALVES_PANELS 8
+#define ROW_CHAINS_HALF_QUAD(q, lane_imm, imm0, imm1)                                                       \
+    do {                                                                                                    \
+        const __m512 quad = _mm512_shuffle_f32x4(av, av, lane_imm);                                       \
+        const __m512 x0 = _mm512_shuffle_ps(quad, quad, imm0), x1 = _mm512_shuffle_ps(quad, quad, imm1);    \
+        _Pragma("GCC unroll 8") for (int j = 0; j < ROW_CHAINS_HALVES_PANELS; j++) {                         \
+            if (j >= npan) break;                                                                           \
+            acc[j][0] = _mm512_fmadd_ps(x0, _mm512_load_ps(B[j] + (size_t)(k + 4 * (q) + m0) * KN_NR), acc[j][0]); \
+            acc[j][1] = _mm512_fmadd_ps(x1, _mm512_load_ps(B[j] + (size_t)(k + 4 * (q) + m0 + 1) * KN_NR), acc[j][1]); \
+        }                                                                                                   \
+    } while (0)
+/* chains m0 and m0 + 1 (imm0, imm1: their element of a 4-float lane) of every panel into acc */
+#define ROW_CHAINS_HALF(m0, imm0, imm1)                                                                     \
+    do {                                                                                                    \
+        _Pragma("GCC unroll 8") for (int j = 0; j < ROW_CHAINS_HALVES_PANELS; j++) {                         \
+            if (j >= npan) break;                                                                           \
+            acc[j][0] = acc[j][1] = _mm512_setzero_ps();                                                    \
+        }                                                                                                   \
+        int k = 0;                                                                                          \
+        for (; k + 16 <= K; k += 16) {                                                                      \
+            const __m512 av = _mm512_loadu_ps(a + k);                                                       \
+            ROW_CHAINS_HALF_QUAD(0, 0x00, imm0, imm1);                                                      \
+            ROW_CHAINS_HALF_QUAD(1, 0x55, imm0, imm1);                                                      \
+            ROW_CHAINS_HALF_QUAD(2, 0xaa, imm0, imm1);                                                      \
+            ROW_CHAINS_HALF_QUAD(3, 0xff, imm0, imm1);                                                      \
+        }                                                                                                   \
+        for (; k + (m0) < K; k += KN_ROW_CHAINS) { /* the rest, K % 4 included */                           \
+            const __m512 x0 = _mm512_set1_ps(a[k + (m0)]);                                                  \
+            const __m512 x1 = k + (m0) + 1 < K ? _mm512_set1_ps(a[k + (m0) + 1]) : _mm512_setzero_ps();      \
+            _Pragma("GCC unroll 8") for (int j = 0; j < ROW_CHAINS_HALVES_PANELS; j++) {                     \
+                if (j >= npan) break;                                                                       \
+                acc[j][0] = _mm512_fmadd_ps(x0, _mm512_load_ps(B[j] + (size_t)(k + (m0)) * KN_NR), acc[j][0]); \
+                if (k + (m0) + 1 < K)                                                                       \
+                    acc[j][1] = _mm512_fmadd_ps(x1, _mm512_load_ps(B[j] + (size_t)(k + (m0) + 1) * KN_NR), acc[j][1]); \
+            }                                                                                               \
+        }                                                                                                   \
+    } while (0)
+KN_512 void row_chains_512_halves(const int npan, const kn_weights *p, const int *js, const float *a, const float *b,
+                                  const uint64_t *need, float *C, int *chosen)
 {
-    for (int j = 0; j < p->npanels;) {
-        int js[ROW_CHAINS_PANELS], npan = 0;
-        for (; j < p->npanels && npan < ROW_CHAINS_PANELS; j++)
+    const size_t panel = (size_t)p->K * KN_NR;
+    const int K = p->K;
+    const float *B[ROW_CHAINS_HALVES_PANELS];
+    __m512 acc[ROW_CHAINS_HALVES_PANELS][2], s01[ROW_CHAINS_HALVES_PANELS];
+#pragma GCC unroll 8
+    for (int j = 0; j < ROW_CHAINS_HALVES_PANELS; j++) {
+        if (j >= npan) break;
+        B[j] = p->f32 + js[j] * panel;
+    }
+    {
+        enum { m0 = 0 };
+        ROW_CHAINS_HALF(m0, 0x00, 0x55);
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < ROW_CHAINS_HALVES_PANELS; j++) {
+        if (j >= npan) break;
+        s01[j] = _mm512_add_ps(acc[j][0], acc[j][1]);
+    }
+    {
+        enum { m0 = 2 };
+        ROW_CHAINS_HALF(m0, 0xaa, 0xff);
+    }
+    __m512 out[ROW_CHAINS_HALVES_PANELS];
+    __mmask16 valid[ROW_CHAINS_HALVES_PANELS];
+#pragma GCC unroll 8
+    for (int j = 0; j < ROW_CHAINS_HALVES_PANELS; j++) {
+        if (j >= npan) break;
+        const int c0 = js[j] * KN_NR;
+        const __mmask16 in = cols_mask(p->N, c0);
+        const __m512 sum = _mm512_add_ps(s01[j], _mm512_add_ps(acc[j][0], acc[j][1]));
+        out[j] = _mm512_maskz_add_ps(in, sum, _mm512_maskz_loadu_ps(in, b + c0));
+        _mm512_storeu_ps(C + c0, out[j]);
+        valid[j] = panel_need_bits(need, js[j], p->N);
+    }
+    if (chosen) *chosen = choose_in_registers(npan, js, out, valid);
+}
+_Static_assert(KN_ROW_CHAINS == 4, "row_chains_512_halves runs chains 0-1, then 2-3");
+_Static_assert(ROW_CHAINS_MAX_GROUP == ROW_CHAINS_HALVES_PANELS, "the largest group");
+
+/* chosen: NULL, or where the choice goes when every wanted panel fits one group (the shipped
+ * pipelines' 5 and 7 panels), else KN_NOT_CHOSEN */
+KN_512_FN void row_chains_512(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C,
+                              int *chosen)
+{
+    int groups = 0, group_choice = -1;
+    int *const choice = chosen ? &group_choice : NULL;
+    for (int j = 0; j < p->npanels; groups++) {
+        int js[ROW_CHAINS_HALVES_PANELS], npan = 0;
+        for (; j < p->npanels && npan < ROW_CHAINS_HALVES_PANELS; j++)
             if (panel_needed(need, j)) js[npan++] = j;
             else _mm512_storeu_ps(C + j * KN_NR, _mm512_setzero_ps());
         switch (npan) {
-        case 6: row_chains_512_body(6, p, js, a, b, C); break;
-        case 5: row_chains_512_body(5, p, js, a, b, C); break;
-        case 4: row_chains_512_body(4, p, js, a, b, C); break;
-        case 3: row_chains_512_body(3, p, js, a, b, C); break;
-        case 2: row_chains_512_body(2, p, js, a, b, C); break;
-        case 1: row_chains_512_body(1, p, js, a, b, C); break;
-        default: break;
+        case 8: row_chains_512_halves(8, p, js, a, b, need, C, choice); break;
+        case 7: row_chains_512_halves(7, p, js, a, b, need, C, choice); break;
+        case 6: row_chains_512_body(6, p, js, a, b, need, C, choice); break;
+        case 5: row_chains_512_body(5, p, js, a, b, need, C, choice); break;
+        case 4: row_chains_512_body(4, p, js, a, b, need, C, choice); break;
+        case 3: row_chains_512_body(3, p, js, a, b, need, C, choice); break;
+        case 2: row_chains_512_body(2, p, js, a, b, need, C, choice); break;
+        case 1: row_chains_512_body(1, p, js, a, b, need, C, choice); break;
+        default: groups--; break; /* no panel wanted from j on */
         }
     }
+    if (chosen) *chosen = groups <= 1 ? group_choice : KN_NOT_CHOSEN;
 }
 _Static_assert(ROW_CHAINS_PANELS == 6, "row_chains_512 specialises up to 6 panels");
 #endif
 
-void kn_row_f32_chains(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C)
+static int row_chains(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C, int choose)
 {
+    int chosen = KN_NOT_CHOSEN;
 #ifdef KN_X86
     if (use_avx512() || use_avx2()) {
         check_range(a, (size_t)p->K * sizeof *a);
         check_range(b, (size_t)p->N * sizeof *b);
         check_range(C, (size_t)p->npanels * KN_NR * sizeof *C);
-        if (use_avx512()) row_chains_512(p, a, b, need, C);
+        if (use_avx512()) row_chains_512(p, a, b, need, C, choose ? &chosen : NULL);
         else row_chains_avx2(p, a, b, need, C);
-        return;
+        return chosen;
     }
 #endif
+    (void)choose;
     row_chains_generic(p, a, b, need, C);
+    return chosen;
+}
+
+void kn_row_f32_chains(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C)
+{
+    row_chains(p, a, b, need, C, 0);
+}
+
+int kn_row_f32_chains_choose(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C)
+{
+    return row_chains(p, a, b, need, C, 1);
 }
 
 /* ---- AMX tiles: TDPBUSD (int8) and TDPBF16PS (bf16) ---- */

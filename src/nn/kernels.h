@@ -71,6 +71,13 @@ void kn_add_bias(float *C, size_t ldc, size_t M, const float *b, int N);
  * floats, written whole (columns from N on, and those of panels not computed, get 0): whole
  * vectors, so that the scores' next reads take them from the store queue. */
 void kn_row_f32_chains(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C);
+/* kn_row_f32_chains, and the choice choose.h's choose_best_padded(C, need, N) makes (need NULL:
+ * every column below N valid): the first valid column if its score is NaN, else the first valid
+ * column with the highest score; -1 if none is valid. Made from the scores still in registers
+ * where the AVX-512 path computes every wanted panel in one group (up to 8 panels); elsewhere
+ * KN_NOT_CHOSEN, and the caller chooses from C. */
+#define KN_NOT_CHOSEN (-2)
+int kn_row_f32_chains_choose(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C);
 
 /* fp32 -> bf16, round to nearest even (what VCVTNEPS2BF16 does; NaN stays NaN). */
 uint16_t kn_to_bf16(float x);

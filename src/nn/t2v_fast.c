@@ -844,8 +844,8 @@ size_t parser_fast_scores_floats(const parser_net *p)
     return ((size_t)p->nclasses + KN_NR - 1) / KN_NR * KN_NR;
 }
 
-void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *const *rows,
-                           const uint64_t *valid, float *hidden, float *scores)
+int parser_fast_step_rows(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *const *rows,
+                          const uint64_t *valid, float *hidden, float *scores)
 {
     const int nO = p->nO, nP = p->nP;
     const size_t slot = (size_t)nO * nP;
@@ -873,12 +873,10 @@ void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, kn_prec
         memcpy(scores, hidden, (size_t)p->nclasses * sizeof(float));
         if (parser_fast_scores_padded(prec)) /* their padding 0 */
             memset(scores + p->nclasses, 0, (parser_fast_scores_floats(p) - (size_t)p->nclasses) * sizeof(float));
-        return;
+        return KN_NOT_CHOSEN;
     }
-    if (prec != KN_FP32) { /* the fast modes: four chains per score, the bias added in registers */
-        kn_row_f32_chains(&pk->upper, hidden, p->upper_b, valid, scores);
-        return;
-    }
+    if (prec != KN_FP32) /* the fast modes: four chains per score, the bias added in registers */
+        return kn_row_f32_chains_choose(&pk->upper, hidden, p->upper_b, valid, scores);
     kn_gemm_f32(&pk->upper, hidden, nO, 1, scores, p->nclasses);
 #if defined(__x86_64__)
     if (kn_isa_current() >= KN_ISA_AVX512) add_bias_512(scores, p->upper_b, p->nclasses);
@@ -886,4 +884,5 @@ void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, kn_prec
     else
 #endif
         for (int c = 0; c < p->nclasses; c++) scores[c] += p->upper_b[c];
+    return KN_NOT_CHOSEN;
 }

@@ -153,13 +153,15 @@ void parser_fast_feature_slot(const parser_net *p, const parser_packed *pk, kn_p
  * every level but not the exact path's, and when valid is not NULL (choose.h's bitset of the
  * classes the choice reads) only the 16-class panels holding a valid class (the others' scores
  * 0). scores has room for parser_fast_scores_floats(p) (nclasses rounded up to whole vectors;
- * the fast modes write them whole). */
+ * the fast modes write them whole). Returns the choice over valid (choose_best_padded's, valid
+ * NULL: every class) where the fast modes' product makes it in registers
+ * (kn_row_f32_chains_choose), else KN_NOT_CHOSEN: the caller chooses from scores. */
 size_t parser_fast_scores_floats(const parser_net *p);
 /* Whether mode's step writes its scores whole (the fast modes): the choice then reads them with
  * choose_best_padded. */
 static inline int parser_fast_scores_padded(kn_precision mode) { return mode != KN_FP32; }
-void parser_fast_step_rows(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *const *rows,
-                           const uint64_t *valid, float *hidden, float *scores);
+int parser_fast_step_rows(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *const *rows,
+                          const uint64_t *valid, float *hidden, float *scores);
 
 
 #endif

@@ -7,7 +7,9 @@
  * class by class (choose_best_padded, whose scores are padded to whole blocks, reads it whole):
  * a masked load of scores just written (by masked or narrower stores) cannot take them from the
  * store queue and waits for them to reach the cache, which made the ner's steps slower than the
- * scalar loop (measured on Zen 5). */
+ * scalar loop (measured on Zen 5). The fast modes' AVX-512 upper layer makes the same choice
+ * from its scores in registers (kernels.c, choose_in_registers: the same rule and comparisons,
+ * tested against choose_best_padded); a change to the rule changes both. */
 
 /* The tail [from, n) of pass 1 and pass 2, one class at a time. */
 static float tail_max(const float *scores, const uint64_t *mask, int from, int n, float top)

@@ -96,6 +96,61 @@ static void one_best_case(unsigned seed)
 
 TEST(choose_best_is_the_first_highest_valid_on_every_isa) { on_every_isa(one_best_case, 4000); }
 
+/* The fast modes' upper layer with its choice (kn_row_f32_chains_choose): the scores it writes
+ * are kn_row_f32_chains's bits, and where it chooses (the AVX-512 path, every wanted panel in one
+ * group) it picks what choose_best_padded picks from them. a = 0 half the time, so the scores are
+ * the bias as drawn (ties, -0.0, +-inf and NaN), else random products; 1 to 13 panels, any set of
+ * valid classes (none, one, all). */
+static int choices_made;
+static void one_row_choice_case(unsigned seed)
+{
+    unsigned s = seed * 2246822519u + 7;
+    static const int Ns[] = {74, 106, 128, 203, 16, 5, 113};
+    const int N = Ns[below(&s, (int)(sizeof Ns / sizeof *Ns))], K = 64;
+    float *W = malloc(sizeof(float) * (size_t)N * K), a[64], *b = draw_scores(&s, N);
+    for (int i = 0; i < N * K; i++) W[i] = (float)below(&s, 2001) / 1000.0f - 1.0f;
+    const int zero_a = below(&s, 2);
+    for (int k = 0; k < K; k++) a[k] = zero_a ? 0.0f : (float)below(&s, 2001) / 1000.0f - 1.0f;
+    kn_weights p;
+    CHECK(kn_pack(&p, W, N, K, 0) == 0);
+    uint64_t mask[CHOOSE_WORDS(208)] = {0};
+    const int density = below(&s, 6); /* 0: none valid, 4: all valid, 5: one */
+    const int one = below(&s, N);
+    for (int c = 0; c < N; c++)
+        if (density == 4 || (density == 5 && c == one) || (density && density < 4 && below(&s, 4) < density))
+            choose_mask_set(mask, c);
+    const size_t floats = (size_t)p.npanels * KN_NR;
+    float *got = malloc(sizeof(float) * floats), *plain = malloc(sizeof(float) * floats);
+    const int chosen = kn_row_f32_chains_choose(&p, a, b, mask, got);
+    kn_row_f32_chains(&p, a, b, mask, plain);
+    CHECKF(!memcmp(got, plain, sizeof(float) * floats), "seed %u: scores differ from kn_row_f32_chains's", seed);
+    if (chosen != KN_NOT_CHOSEN) {
+        const int want = choose_best_padded(got, mask, N);
+        CHECKF(chosen == want, "seed %u, %d classes on %s: chose %d, choose_best_padded %d", seed, N,
+               kn_isa_name(kn_isa_current()), chosen, want);
+        choices_made++;
+    }
+    free(plain);
+    free(got);
+    kn_free(&p);
+    free(b);
+    free(W);
+}
+
+TEST(row_chains_choice_is_choose_best_padded_on_every_isa)
+{
+    for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
+        if (!test_use_isa(isa)) continue;
+        choices_made = 0;
+        for (int k = 0; k < 3000; k++) one_row_choice_case(7000u * (unsigned)isa + (unsigned)k);
+        /* the AVX-512 path chooses whenever the wanted panels fit one group (up to 8 of them) */
+        if (isa >= KN_ISA_AVX512) CHECKF(choices_made > 2000, "%s chose only %d times", kn_isa_name(isa), choices_made);
+        printf("  %s: 3000 random rows, %d choices made in registers, each choose_best_padded's\n", kn_isa_name(isa),
+               choices_made);
+    }
+    kn_set_isa(kn_isa_best());
+}
+
 /* A class table of random length with kinds first_kind .. first_kind + nkinds - 1 and labels
  * -1 .. nlabels - 1 in any order. */
 enum { MOST_CLASSES = 200 };

@@ -146,12 +146,13 @@ TEST(kernels_add_bias_same_bits_on_every_path)
 
 /* The fast modes' one-row product: on every level the documented four-chain order's bits
  * (computed here from its definition), the padding to whole panels 0 and nothing written past
- * it; K with and without a remainder of 4, N over several groups of panels and a partial one;
- * with a bitset of wanted columns, the panels holding one computed alike and the others 0. */
+ * it; K with and without a remainder of 4 and of 16 (the AVX-512 body's 16-k steps), N over
+ * several groups of panels and a partial one (a group of one panel takes another loop); with a
+ * bitset of wanted columns, the panels holding one computed alike and the others 0. */
 TEST(kernels_row_chains_documented_order_on_every_path)
 {
     enum { N = 203, KMAX = 67, NPAD = 208, SLACK = 8 };
-    static const int Ks[] = {64, 67, 3};
+    static const int Ks[] = {64, 67, 3, 20, 23, 48};
     unsigned seed = 13;
     static float a[KMAX], W[N * KMAX], b[N], want[NPAD], got[NPAD + SLACK];
     for (int i = 0; i < N * KMAX; i++) W[i] = rnd(&seed);
@@ -175,20 +176,29 @@ TEST(kernels_row_chains_documented_order_on_every_path)
             differs_from_one_chain += c < N && want[c] != one + b[c];
         }
         if (K > 4) CHECK(differs_from_one_chain > 0); /* else the test could not tell the orders apart */
-        /* columns wanted: two in panel 1, one in panels 4, 7 and 12, none in the others */
-        const uint64_t need[4] = {(uint64_t)1 << 17 | (uint64_t)1 << 30, (uint64_t)1 << 2 | (uint64_t)1 << 50, 0, 1u << 4};
+        /* columns wanted: two in panel 1, one in panels 4, 7 and 12, none in the others; then
+         * one in each of 7 panels (the AVX-512 path's group of 7 and 8 panels runs its chains
+         * in two halves), the last panel's column past N */
+        static const uint64_t needs[][4] = {
+            {(uint64_t)1 << 17 | (uint64_t)1 << 30, (uint64_t)1 << 2 | (uint64_t)1 << 50, 0, 1u << 4},
+            {1u << 3 | (uint64_t)1 << 40, (uint64_t)1 << 33 | (uint64_t)1 << 63, (uint64_t)1 << 20 | (uint64_t)1 << 60,
+             1u << 1 | 1u << 13}};
+        static const int wanted_panels[][7] = {{1, 4, 7, 12, -1, -1, -1}, {0, 2, 6, 7, 9, 11, 12}};
         for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
             if (!test_use_isa(isa)) continue;
             memset(got, 0xff, sizeof got); /* NaNs: a column left unwritten cannot pass */
             kn_row_f32_chains(&p, a, b, NULL, got);
             CHECKF(!memcmp(got, want, sizeof want), "K %d: %s differs from the documented order", K, kn_isa_name(isa));
             for (int c = NPAD; c < NPAD + SLACK; c++) CHECKF(isnan(got[c]), "K %d: %s wrote past the panels", K, kn_isa_name(isa));
-            memset(got, 0xff, sizeof got);
-            kn_row_f32_chains(&p, a, b, need, got);
-            for (int c = 0; c < NPAD + SLACK; c++) {
-                const int j = c / KN_NR, wanted = j == 1 || j == 4 || j == 7 || j == 12;
-                CHECKF(c >= NPAD ? isnan(got[c]) : !memcmp(&got[c], wanted ? &want[c] : &(float){0.0f}, sizeof(float)),
-                       "K %d: %s, some panels wanted: column %d", K, kn_isa_name(isa), c);
+            for (size_t t = 0; t < sizeof needs / sizeof *needs; t++) {
+                memset(got, 0xff, sizeof got);
+                kn_row_f32_chains(&p, a, b, needs[t], got);
+                for (int c = 0; c < NPAD + SLACK; c++) {
+                    int wanted = 0;
+                    for (int w = 0; w < 7; w++) wanted |= wanted_panels[t][w] == c / KN_NR;
+                    CHECKF(c >= NPAD ? isnan(got[c]) : !memcmp(&got[c], wanted ? &want[c] : &(float){0.0f}, sizeof(float)),
+                           "K %d: %s, panels wanted (set %zu): column %d", K, kn_isa_name(isa), t, c);
+                }
             }
         }
         kn_free(&p);

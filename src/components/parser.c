@@ -64,6 +64,7 @@ nerd_status parser_component_load(nerd_model *m, const spacy_config *c, const ch
     }
     nerd_status s = tok2vec_component_load_shared(m, c, dir, t2v, err, errlen);
     if (s != NERD_OK) return s;
+    m->full_t2v_packed.feeds_dep_parser = 1; /* its partials' precision (t2v_fast.h) */
     snprintf(m->parser_name, sizeof m->parser_name, "%s", name);
     snprintf(path, sizeof path, "%s/%s/model", dir, name);
     if ((ls = tw_load(path, &m->parser_weights, err, errlen)) != NERD_OK) return ls;

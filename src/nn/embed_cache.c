@@ -88,27 +88,35 @@ static int try_lock(embed_cache *c, size_t s)
 
 static void unlock(embed_cache *c, size_t s) { atomic_store_explicit(&c->lock[s], 0, memory_order_release); }
 
-int embed_cache_get_split(embed_cache *c, const uint64_t *key, uint32_t tag, float *head, int nhead, float *rest)
+/* Whether slot s (locked by the caller) holds key's row made by tag. */
+static int holds(const embed_cache *c, size_t s, const uint64_t *key, uint32_t tag)
 {
-    size_t s = slot_of(c, key, tag);
-    if (!try_lock(c, s)) return 0;
     const slot_head *h = &c->head[s];
     const uint64_t *stored = c->keys + s * c->nkey;
     int hit = h->used && h->tag == tag;
     for (int i = 0; hit && i < c->nkey; i++) hit = stored[i] == key[i]; /* a few words: no libc call */
-    if (hit) {
-        const float *row = c->rows + s * (size_t)c->width;
-        nhead = nhead < c->width ? nhead : c->width;
-        memcpy(head, row, (size_t)nhead * sizeof(float));
-        if (nhead < c->width) memcpy(rest, row + nhead, (size_t)(c->width - nhead) * sizeof(float));
-    }
-    unlock(c, s);
     return hit;
 }
 
+const float *embed_cache_hold(embed_cache *c, const uint64_t *key, uint32_t tag)
+{
+    size_t s = slot_of(c, key, tag);
+    if (!try_lock(c, s)) return NULL;
+    if (holds(c, s, key, tag)) return c->rows + s * (size_t)c->width;
+    unlock(c, s);
+    return NULL;
+}
+
+void embed_cache_release(embed_cache *c, const uint64_t *key, uint32_t tag) { unlock(c, slot_of(c, key, tag)); }
+
 int embed_cache_get(embed_cache *c, const uint64_t *key, uint32_t tag, float *out)
 {
-    return embed_cache_get_split(c, key, tag, out, c->width, NULL);
+    size_t s = slot_of(c, key, tag);
+    if (!try_lock(c, s)) return 0;
+    const int hit = holds(c, s, key, tag);
+    if (hit) memcpy(out, c->rows + s * (size_t)c->width, (size_t)c->width * sizeof(float));
+    unlock(c, s);
+    return hit;
 }
 
 void embed_cache_prefetch(const embed_cache *c, const uint64_t *key, uint32_t tag)

@@ -7,7 +7,8 @@
  * has a one-byte lock that is only ever tried, never waited for: a lookup that finds it taken
  * counts as a miss and the caller computes the row itself, a store that finds it taken is
  * dropped. Readers and writers on many threads therefore never block each other, and a row is
- * copied in or out only under its slot's lock (ASan/TSan clean). */
+ * copied in or out (or read in place, embed_cache_hold) only under its slot's lock (ASan/TSan
+ * clean). */
 #ifndef NERD_EMBED_CACHE_H
 #define NERD_EMBED_CACHE_H
 
@@ -37,10 +38,13 @@ embed_cache *embed_cache_attached(const embed_cache *c); /* NULL when none */
 /* key: the nkey attribute values; tag: which computation made the row (the precision). Copies
  * the row into out and returns 1 on a hit, else returns 0. */
 int embed_cache_get(embed_cache *c, const uint64_t *key, uint32_t tag, float *out);
-/* The same, the row's first nhead floats copied to head and the rest to rest (a fast-mode row:
- * the word's row where the sequence needs it, its partials elsewhere; one copy, under the
- * slot's lock, instead of two). */
-int embed_cache_get_split(embed_cache *c, const uint64_t *key, uint32_t tag, float *head, int nhead, float *rest);
+/* A hit read in place: on a hit, the slot stays locked and its row is returned (NULL on a
+ * miss, or when the slot is taken). Until embed_cache_release(c, key, tag), the row cannot
+ * change: other lookups of the slot miss and stores to it are dropped, as while any lookup
+ * copies it, so nobody waits. For rows too wide to copy (a fast mode's partials, read once by
+ * the pass that sums them); the holder releases them before its call returns. */
+const float *embed_cache_hold(embed_cache *c, const uint64_t *key, uint32_t tag);
+void embed_cache_release(embed_cache *c, const uint64_t *key, uint32_t tag);
 void embed_cache_put(embed_cache *c, const uint64_t *key, uint32_t tag, const float *row);
 /* Starts loading the slot a lookup of key would read (a hint: no effect on results). A
  * document's lookups land on random slots far apart; issued a few tokens ahead, their cache

@@ -49,10 +49,10 @@ static int pack_partials(t2v_packed *pk, const t2v_net *net)
     return rc;
 }
 
-/* Whether precision prec's first block sums partials (else it multiplies whole windows). Both
- * fast modes compute the partials in bf16 (fp32 accumulation): in int8 they agree better with
- * spaCy than 8-bit ones, and cost half of fp32's on the words the attached table lacks
- * (docs/design.md, "The first block's partials"). */
+/* Whether precision prec's first block sums partials (else it multiplies whole windows). The
+ * fast modes compute the partials in bf16 (fp32 accumulation), or fp32 where partials_precision
+ * says: in int8 bf16 ones agree better with spaCy than 8-bit ones, and cost half of fp32's on
+ * the words the attached table lacks (docs/design.md, "The first block's partials"). */
 static int uses_partials(const t2v_packed *pk, kn_precision prec) { return prec != KN_FP32 && pk->part.bf16; }
 
 int t2v_pack(t2v_packed *pk, const t2v_net *net, int lowp)
@@ -149,13 +149,23 @@ size_t t2v_fast_scratch_floats(const t2v_net *net, size_t n)
     size_t guarded = (n + 2 * (size_t)net->pad + 2 * (size_t)net->window) * (size_t)net->width;
     return guarded + n * (size_t)net->mix_nI + pre_floats(net, n) + lowp_floats(net, n) + n /* miss list */ +
            n * (size_t)net->sv_nM + n /* static vectors of the misses, their unknown flags */ +
-           n * t2v_partial_row_floats(net) + 2 * n /* the fast modes' partials, their rows, their misses */ +
-           2 * n + 4 * n /* first occurrences, the words to look up, the table finding them (repeats_of) */ + 16;
+           n * t2v_partial_row_floats(net) + n /* the fast modes' computed partials, their words */ +
+           2 * n + 4 * n /* first occurrences, the words to look up, the table finding them (repeats_of) */ +
+           2 * n + 2 /* where each word's partials are (pointers) */ + 16;
 }
 
 /* A word's lookup outcome (t2v_fast_forward), kept as -1 - outcome in same_as for a first
  * occurrence, so that its repeats count as it did. */
 enum { FOUND_PARTIALS, FOUND_ROW, COMPUTED };
+
+/* Releases the attached table's slots whose partials block 0 read in place: the words found
+ * there (first occurrences; their repeats read the same slot). */
+static void release_found_partials(embed_cache *wide, const uint64_t *attrs, int na, uint32_t tag, const int *same_as,
+                                   size_t n)
+{
+    for (size_t i = 0; wide && i < n; i++)
+        if (same_as[i] == -1 - FOUND_PARTIALS) embed_cache_release(wide, attrs + i * na, tag);
+}
 
 /* same_as[i]: the index of the first word of the document with word i's na attributes (i for a
  * first occurrence); first[0 .. returned count): the first occurrences in order. table: a
@@ -494,9 +504,10 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
     int *miss = (int *)(lowp + lowp_floats(net, n));
     float *sv_in = (float *)(miss + n);               /* the misses' static vectors, nmiss x sv_nM */
     int *sv_unknown = (int *)(sv_in + n * (size_t)net->sv_nM);
-    /* the fast modes' partials: word i's row (its embedding row, then its partials) is row
-     * part_row[i] of parts; part_miss lists the words whose partials are computed here */
-    int *part_row = sv_unknown + n, *part_miss = part_row + n;
+    /* the fast modes' partials: a computed word's row (its embedding row, then its partials) is
+     * a row of parts; part_miss lists those words. A found word's partials are read in place in
+     * the attached table, its slot held until block 0 has summed them (embed_cache_hold). */
+    int *part_miss = sv_unknown + n;
     float *parts = (float *)(part_miss + n);
     const int nh = net->nhash, nM = net->sv_nM;
     if ((prec == KN_BF16 && !(pk->lowp & KN_PACK_BF16)) || (prec == KN_INT8 && !(pk->lowp & KN_PACK_INT8)))
@@ -519,6 +530,8 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
      * occurrence's row is copied to the repeats, and they count as it did. Without one, every
      * word is computed (the plain computation the cached one is tested against). */
     int *same_as = (int *)(parts + n * part_floats), *lookups = same_as + n;
+    /* part_at[i]: word i's partials (groups x encN floats), after repeats_of's table */
+    const float **part_at = (const float **)(((uintptr_t)(lookups + 5 * n) + 7) & ~(uintptr_t)7);
     size_t nlook = n;
     if (first) nlook = repeats_of(attrs, na, n, same_as, lookups, lookups + n);
     else
@@ -530,8 +543,11 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
         const size_t i = (size_t)lookups[k];
         if (first && k + PREFETCH_AHEAD < nlook)
             embed_cache_prefetch(first, attrs + (size_t)lookups[k + PREFETCH_AHEAD] * na, tag);
-        if (wide && embed_cache_get_split(wide, attrs + i * na, tag, body + i * w, w, parts + nfound * part_floats + w)) {
-            part_row[i] = (int)nfound++; /* (the row's first w floats in parts unused) */
+        const float *held = wide ? embed_cache_hold(wide, attrs + i * na, tag) : NULL;
+        if (held) { /* the embedding row copied, the partials (9x wider) read in place */
+            memcpy(body + i * w, held, (size_t)w * sizeof(float));
+            part_at[i] = held + w;
+            nfound++;
             hits++;
             same_as[i] = -1 - FOUND_PARTIALS;
             continue;
@@ -569,16 +585,14 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
             if (cache) embed_cache_put(cache, attrs + (size_t)miss[m] * na, tag, row);
         }
     }
-    if (npart) { /* the partials of the words the attached table lacks, one product; rows after the found ones */
-        const size_t base = n - npart;
+    if (npart) { /* the partials of the words the attached table lacks, one product */
         for (size_t m = 0; m < npart; m++)
             memcpy(in + m * w, body + (size_t)part_miss[m] * w, (size_t)w * sizeof(float));
-        product(&pk->part, fast_bf16_precision(prec), in, (size_t)w, npart, parts + base * part_floats + w, part_floats,
-                lowp, npart * w);
+        product(&pk->part, partials_precision(pk, prec), in, (size_t)w, npart, parts + w, part_floats, lowp, npart * w);
         for (size_t m = 0; m < npart; m++) {
-            float *row = parts + (base + m) * part_floats;
+            float *row = parts + m * part_floats;
             memcpy(row, in + m * w, (size_t)w * sizeof(float));
-            part_row[part_miss[m]] = (int)(base + m);
+            part_at[part_miss[m]] = row + w;
             if (wide) embed_cache_put(wide, attrs + (size_t)part_miss[m] * na, tag, row);
         }
     }
@@ -588,7 +602,7 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
         const size_t f = (size_t)same_as[i];
         const int how = -1 - same_as[f];
         memcpy(body + i * w, body + f * w, (size_t)w * sizeof(float));
-        if (partials) part_row[i] = part_row[f];
+        if (partials) part_at[i] = part_at[f];
         rep_hits += how != COMPUTED, rep_computed += how == COMPUTED;
         rep_found += how == FOUND_PARTIALS, rep_partials += partials && how != FOUND_PARTIALS;
     }
@@ -626,9 +640,7 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
                     const ptrdiff_t t0 = (ptrdiff_t)(c0 + r0b + r) - net->pad - net->window;
                     for (int g = 0; g < groups; g++) {
                         const ptrdiff_t t = t0 + g;
-                        src[r * groups + g] = t >= 0 && t < (ptrdiff_t)n
-                                                  ? parts + (size_t)part_row[t] * part_floats + w + (size_t)g * encN
-                                                  : pk->part_zero;
+                        src[r * groups + g] = t >= 0 && t < (ptrdiff_t)n ? part_at[t] + (size_t)g * encN : pk->part_zero;
                     }
                 }
                 if (fused) /* the sums go straight into the maxout pass (the rows outside c0.. untouched) */
@@ -638,6 +650,7 @@ void t2v_fast_forward(const t2v_net *net, const t2v_packed *pk, kn_precision pre
                 else
                     for (size_t r = 0; r < nb; r++) sum_partials(pre + (r0b + r) * encN, src + r * groups, groups, encN);
             }
+            release_found_partials(wide, attrs, na, tag, same_as, n);
         } else {
             product(&pk->block[d], prec, guarded + c0 * w, w, ncomp, pre, encN, lowp, (ncomp + 2 * guard) * w);
         }

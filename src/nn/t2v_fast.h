@@ -36,6 +36,9 @@ typedef struct {
      * not 0 and the width even). */
     kn_weights part;
     float *part_zero;  /* encN zeros: a pad or guard row's partials */
+    /* set by the loader when a dependency parser reads this tok2vec's rows: bf16 mode then
+     * computes its partials in fp32 (partials_precision); kept when the copies are packed again */
+    int feeds_dep_parser;
 } t2v_packed;
 
 typedef struct {
@@ -110,13 +113,27 @@ static inline kn_precision parser_table_precision(kn_precision mode)
 {
     return mode == KN_FP32 ? KN_FP32 : fast_bf16_precision(mode);
 }
-/* The dependency parser's table: bf16 in int8 (2660 and 2665 documents identical with --pipeline
- * full, stand-in and real, against 2661 and 2664 with fp32, and about a tenth faster), fp32 in
- * bf16, where a bf16 table moved sentence starts in 2 documents more on the stand-in (2664
- * instead of 2666; the real model 2668 either way), measured with the first block's partials. */
+/* The dependency parser's table: bf16 in both fast modes, as the ner's. In int8 2660 and 2665
+ * documents identical with --pipeline full (stand-in, real), against 2661 and 2664 with fp32, and
+ * about a tenth faster. In bf16 it takes the tok2vec's partials in fp32 (partials_precision):
+ * with bf16 partials a bf16 table moved sentence starts in 2 documents more on the stand-in
+ * (2664 instead of the fp32 table's 2666; the real model 2668 either way). */
 static inline kn_precision dep_table_precision(kn_precision mode)
 {
-    return mode == KN_INT8 ? fast_bf16_precision(mode) : KN_FP32;
+    return parser_table_precision(mode);
+}
+
+/* The precision of a fast mode's first-block partials (computed once per word and cached in
+ * the attached table): bf16 products, except in bf16 mode for a tok2vec a dependency parser
+ * reads, whose partials are fp32 so that the parser's table can be bf16. Measured over the
+ * 2,672 golden documents with --pipeline full (stand-in / real): bf16 partials and the fp32
+ * table 2666 / 2668, with the bf16 table 2664 / 2668; fp32 partials and the bf16 table 2666 /
+ * 2668 (with the fp32 table 2667 / 2668). A cached word costs the same; a word the attached
+ * table lacks costs fp32's product instead of bf16's (docs/design.md, "The parsers' tables in
+ * the fast modes"). int8 keeps bf16 partials: fp32 ones gave it nothing on the stand-in. */
+static inline kn_precision partials_precision(const t2v_packed *pk, kn_precision mode)
+{
+    return mode == KN_BF16 && pk->feeds_dep_parser ? KN_FP32 : fast_bf16_precision(mode);
 }
 void parser_fast_precompute(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *tokvecs,
                             size_t n, float *proj, float *table, float *lowp, size_t lowp_cap);

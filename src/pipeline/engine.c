@@ -552,6 +552,7 @@ static int ensure_lowp(t2v_packed *pk, const t2v_net *net, int need)
     if (!(need & ~pk->lowp)) return 0;
     t2v_packed with;
     if (t2v_pack(&with, net, pk->lowp | need)) return -1;
+    with.feeds_dep_parser = pk->feeds_dep_parser;
     t2v_packed_free(pk);
     *pk = with;
     return 0;

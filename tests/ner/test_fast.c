@@ -815,6 +815,54 @@ TEST_T(t2v_partials_warm_cold_and_uncached_same_bits_on_every_path, 300)
     nerd_model_free(m);
 }
 
+/* In bf16 mode the tok2vec a dependency parser reads computes its first block's partials in
+ * fp32 (partials_precision), so that the parser's table can be bf16: the loader marks the
+ * shared tok2vec (and not the ner's own), the mark survives the packing of the low-precision
+ * copies, and the full pipeline's shared rows are those of fp32 partials: they equal the
+ * tok2vec computed with fp32 partials, with and without a cache, and differ from bf16
+ * partials' (so the test tells the two apart). int8 keeps bf16 partials in the documented order. */
+TEST(bf16_partials_fp32_in_the_tok2vec_the_parser_reads)
+{
+    nerd_model *m = load_model();
+    CHECK(m->full_t2v_packed.feeds_dep_parser && !m->ner_t2v_packed.feeds_dep_parser);
+    CHECK(m->full_t2v_packed.part.bf16 != NULL);
+    CHECK_EQ_INT(partials_precision(&m->full_t2v_packed, KN_BF16), KN_FP32);
+    CHECK_EQ_INT(partials_precision(&m->full_t2v_packed, KN_INT8), KN_BF16_IN_ORDER);
+    CHECK_EQ_INT(partials_precision(&m->ner_t2v_packed, KN_BF16), KN_BF16);
+    CHECK_EQ_INT(dep_table_precision(KN_BF16), KN_BF16);
+    t2v_packed bf16_partials = m->full_t2v_packed; /* the same weights, marked as no parser's */
+    bf16_partials.feeds_dep_parser = 0;
+    const t2v_net *t = &m->t2v;
+    static const char *const texts[] = {
+        "Paris is the capital and most populous city of France.",
+        "The company said on Tuesday that its profits rose 12% in the third quarter, beating forecasts.",
+        "I don't know; maybe we'll meet at Grand Central at 5:30pm?",
+    };
+    nerd_doc *d = nerd_doc_new();
+    embed_cache *c = embed_cache_new(64, t->nattrs, t->width);
+    CHECK(embed_cache_attach(c, 64, (int)t2v_partial_row_floats(t)) == 0);
+    int differ = 0;
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        CHECK(nerd_ner(m, d, texts[i], strlen(texts[i]), NERD_PIPELINE_FULL) == NERD_OK);
+        CHECK(d->has_t2v_rows);
+        const size_t n = d->ntoks, bytes = n * t->width * sizeof(float);
+        float *fp32_parts = test_t2v_out(t, &m->full_t2v_packed, KN_BF16, NULL, d->t2v_attrs, n, NULL);
+        float *bf16_parts = test_t2v_out(t, &bf16_partials, KN_BF16, NULL, d->t2v_attrs, n, NULL);
+        CHECKF(!memcmp(d->t2v_rows, fp32_parts, bytes), "text %zu: the pipeline's shared rows are not fp32 partials'", i);
+        for (int pass = 0; pass < 2; pass++) { /* cold, then warm: the cached partials are the fp32 ones */
+            float *cached = test_t2v_out(t, &m->full_t2v_packed, KN_BF16, c, d->t2v_attrs, n, NULL);
+            CHECKF(!memcmp(cached, fp32_parts, bytes), "text %zu, pass %d: cached rows differ", i, pass);
+            free(cached);
+        }
+        differ += memcmp(fp32_parts, bf16_parts, bytes) != 0;
+        free(fp32_parts), free(bf16_parts);
+    }
+    CHECKF(differ == (int)(sizeof texts / sizeof *texts), "only %d texts' rows depend on the partials' precision", differ);
+    embed_cache_free(c);
+    nerd_doc_free(d);
+    nerd_model_free(m);
+}
+
 static void count_trace(void *ctx, const char *name, const float *x, size_t rows, size_t cols)
 {
     (void)name, (void)x, (void)rows, (void)cols;
@@ -915,12 +963,22 @@ TEST(embed_cache_bounded_and_counted)
     CHECK(!embed_cache_get(c, key, 0, got));
     embed_cache_put(c, key, 0, row);
     CHECK(embed_cache_get(c, key, 0, got) && !memcmp(got, row, sizeof row));
-    /* split: the first floats to one place, the rest to another; nothing written on a miss */
-    float head[4] = {0}, rest[4] = {0};
-    CHECK(embed_cache_get_split(c, key, 0, head, 1, rest) && head[0] == 1 && head[1] == 0);
-    CHECK(rest[0] == 2 && rest[1] == 3 && rest[2] == 4 && rest[3] == 0);
-    CHECK(embed_cache_get_split(c, key, 0, got, 4, NULL) && !memcmp(got, row, sizeof row));
-    CHECK(!embed_cache_get_split(c, other, 0, head, 1, rest) && head[0] == 1 && rest[0] == 2);
+    /* held: the row read in place; meanwhile the slot misses for every lookup and keeps its row
+     * against stores (nobody waits); released, it is an ordinary entry again */
+    CHECK(embed_cache_hold(c, other, 0) == NULL && embed_cache_hold(c, key, 1) == NULL); /* misses hold nothing */
+    const float *held = embed_cache_hold(c, key, 0);
+    CHECK(held && !memcmp(held, row, sizeof row));
+    CHECK(embed_cache_hold(c, key, 0) == NULL && !embed_cache_get(c, key, 0, got));
+    const float changed[4] = {9, 9, 9, 9};
+    embed_cache_put(c, key, 0, changed); /* dropped: the slot is held */
+    CHECK(!memcmp(held, row, sizeof row));
+    embed_cache_release(c, key, 0);
+    memset(got, 0, sizeof got);
+    CHECK(embed_cache_get(c, key, 0, got) && !memcmp(got, row, sizeof row));
+    CHECK(!embed_cache_get(c, other, 0, got)); /* a miss */
+    embed_cache_put(c, key, 0, changed);
+    CHECK(embed_cache_get(c, key, 0, got) && !memcmp(got, changed, sizeof changed));
+    embed_cache_put(c, key, 0, row);
     CHECK(!embed_cache_get(c, key, 1, got));   /* another precision's row is another entry */
     CHECK(!embed_cache_get(c, other, 0, got)); /* one attribute differs: a miss */
     /* many more words than slots: the table keeps at most 128 and finds the ones it kept */

@@ -341,8 +341,9 @@ TEST_T(parser_low_precision_tables_same_bits_on_every_path, 120)
 }
 
 /* The full parser's table a parse leaves in its scratch (Paris fits one window: the projection,
- * then the table) is the product in dep_table_precision: in int8 the bf16 product of its
- * projection, not the fp32 one it was before; fp32 in the exact mode and in bf16. */
+ * then the table) is the product in dep_table_precision: in both fast modes the bf16 product of
+ * its projection (in int8 in the documented order), not the fp32 one it was before; fp32 in the
+ * exact mode. */
 TEST_T(full_parser_table_follows_the_fast_mode, 120)
 {
     nerd_model *m = test_model();
@@ -357,8 +358,9 @@ TEST_T(full_parser_table_follows_the_fast_mode, 120)
         float *lowp = malloc(cap * sizeof(float)), *want = malloc(cells * sizeof(float));
         float *fp32 = malloc(cells * sizeof(float));
         parser_fast_table(pn, &m->full_parser_packed, KN_FP32, proj, n, fp32, NULL, 0);
-        const int low = mode == NERD_PRECISION_INT8; /* dep_table_precision */
-        parser_fast_table(pn, &m->full_parser_packed, low ? KN_BF16_IN_ORDER : KN_FP32, proj, n, want, lowp, cap);
+        const int low = mode != NERD_PRECISION_FP32; /* dep_table_precision */
+        const kn_precision table_prec = mode == NERD_PRECISION_INT8 ? KN_BF16_IN_ORDER : low ? KN_BF16 : KN_FP32;
+        parser_fast_table(pn, &m->full_parser_packed, table_prec, proj, n, want, lowp, cap);
         CHECKF(!memcmp(table, want, cells * sizeof(float)), "%s: the parse's table is not the %s one",
                nerd_precision_name(mode), low ? "bf16" : "fp32");
         CHECKF(!low || memcmp(table, fp32, cells * sizeof(float)), "%s: the parse's table is the fp32 one",

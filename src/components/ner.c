@@ -90,7 +90,7 @@ nerd_status engine_ner(const nerd_model *m, nerd_doc *d, const uint8_t *sent_sta
     const int nF = pn->nF, extra = nF == BILUO_EXTRA_FEATS; /* else 3 (checked at load) */
     const size_t f_ent = extra ? (BILUO_EXTRA_FEATS - 1) * rowlen : 0;
     size_t need = f_scratch + f_vecs + f_proj + f_table + 2 * rowlen + f_ent + pn->nO + parser_fast_scores_floats(pn) + 64;
-    if (grow_array((void **)&d->work, &d->workcap, need, sizeof(float))) return NERD_ERR_NOMEM;
+    if (grow_array_aligned((void **)&d->work, &d->workcap, need, sizeof(float))) return NERD_ERR_NOMEM;
     if (grow_array((void **)&d->ents, &d->entcap, n + 1, sizeof *d->ents)) return NERD_ERR_NOMEM;
     /* its own tok2vec's input: the doc's four attributes as they are, or gathered per column */
     const uint64_t *attrs = d->attrs;

@@ -120,7 +120,7 @@ nerd_status engine_parse(const nerd_model *m, nerd_doc *d, int doc, double deadl
     const size_t need = f_proj + f_table + f_side + pn->nO + f_scores + f_tags + f_lowp + 64;
     const size_t nints = ae_state_ints(n) + ae_annotate_ints(n), nbytes = ae_state_bytes(n);
     if ((tag && grow_array((void **)&d->tag_ids, &d->tagcap, n + 1, sizeof *d->tag_ids)) ||
-        grow_array((void **)&d->pwork, &d->pworkcap, need, sizeof(float)) ||
+        grow_array_aligned((void **)&d->pwork, &d->pworkcap, need, sizeof(float)) ||
         grow_array((void **)&d->pints, &d->pintscap, nints + 1, sizeof(int)) ||
         grow_array((void **)&d->pbytes, &d->pbytescap, nbytes + 1, 1))
         return NERD_ERR_NOMEM;

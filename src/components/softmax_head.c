@@ -107,7 +107,7 @@ static nerd_status run_tok2vec(const nerd_model *m, nerd_doc *d, const model_hea
         if (m->heads[k].h.out.nO > (int)max_nO) max_nO = (size_t)m->heads[k].h.out.nO;
     const size_t f_scratch = shared ? 0 : t2v_fast_scratch_floats(t2v, span), f_vecs = shared ? 0 : span * t2v->width;
     const size_t need = f_scratch + f_vecs + HEAD_CHUNK * max_nO + max_nO + 64;
-    if (grow_array((void **)&d->work, &d->workcap, need, sizeof(float))) return NERD_ERR_NOMEM;
+    if (grow_array_aligned((void **)&d->work, &d->workcap, need, sizeof(float))) return NERD_ERR_NOMEM;
     const t2v_text *texts = NULL;
     if (own) {
         int failed;

@@ -148,7 +148,7 @@ nerd_status tok2vec_shared_rows(const nerd_model *m, nerd_doc *d, double deadlin
     const size_t need = f_scratch + (n > SHARED_CHUNK ? span * width : 0) + 64;
     if (grow_array((void **)&d->t2v_rows, &d->t2v_rowcap, n * width + 1, sizeof(float)) ||
         grow_array((void **)&d->t2v_attrs, &d->t2v_attrcap, n * t2v->nattrs + 1, sizeof *d->t2v_attrs) ||
-        grow_array((void **)&d->work, &d->workcap, need, sizeof(float)) ||
+        grow_array_aligned((void **)&d->work, &d->workcap, need, sizeof(float)) ||
         tok2vec_gather(d, m->t2v_attr, t2v->nattrs, d->t2v_attrs))
         return NERD_ERR_NOMEM;
     int failed;

@@ -6,9 +6,10 @@
  * not depend on which rows are computed together: a cached row equals a fresh one bit for bit.
  * Fast modes round the tok2vec's weights and activations for its products: KN_BF16 to bf16
  * (fp32 accumulation), KN_INT8 to int8 (weights per output column, activations per row with a
- * zero point, int32 accumulation; the mixing layer stays fp32 in int8). In both fast modes
- * the parsers' precomputed tables (the ner's and the full pipeline's) are bf16 too
- * (parser_table_precision); the per-step products stay fp32. */
+ * zero point, int32 accumulation; the mixing layer stays fp32 in int8). The parsers'
+ * precomputed tables: the ner's bf16 in both fast modes (parser_table_precision), the full
+ * pipeline's bf16 in bf16 and int8 in int8 (dep_table_precision); the per-step products stay
+ * fp32. */
 #ifndef NERD_T2V_FAST_H
 #define NERD_T2V_FAST_H
 
@@ -118,14 +119,18 @@ static inline kn_precision parser_table_precision(kn_precision mode)
 {
     return mode == KN_FP32 ? KN_FP32 : fast_bf16_precision(mode);
 }
-/* The dependency parser's table: bf16 in both fast modes, as the ner's. In int8 2660 and 2665
- * documents identical with --pipeline full (stand-in, real), against 2661 and 2664 with fp32, and
- * about a tenth faster. In bf16 it takes the tok2vec's partials in fp32 (partials_precision):
- * with bf16 partials a bf16 table moved sentence starts in 2 documents more on the stand-in
- * (2664 instead of the fp32 table's 2666; the real model 2668 either way). */
+/* The dependency parser's table: int8 in int8 (each row quantized alone, so a row computed
+ * alone keeps its bits): 2659 and 2661 documents identical with --pipeline full (stand-in, real)
+ * against 2660 and 2665 with a bf16 table (the issue's floor is 2659; --pipeline ner does not
+ * run it), for 0.975 of an int8 full Paris document's time on AVX-512 (its product needs the
+ * table on cache lines: grow_array_aligned) and 0.84 on AVX-VNNI, where bf16 is emulated
+ * (docs/design.md, "int8 tables"). bf16 in bf16, as the ner's: there it takes
+ * the tok2vec's partials in fp32 (partials_precision): with bf16 partials a bf16 table moved
+ * sentence starts in 2 documents more on the stand-in (2664 instead of the fp32 table's 2666;
+ * the real model 2668 either way). */
 static inline kn_precision dep_table_precision(kn_precision mode)
 {
-    return parser_table_precision(mode);
+    return mode == KN_INT8 ? KN_INT8 : parser_table_precision(mode);
 }
 
 /* The precision of a fast mode's first-block partials (computed once per word and cached in

@@ -59,17 +59,39 @@ void buf_free(buf *b)
     *b = (buf){0};
 }
 
+/* The capacity grow_array would give: doubling from 64 until need fits; 0 on overflow. */
+static size_t grown_capacity(size_t cap, size_t need, size_t elem)
+{
+    size_t c = cap ? cap : 64;
+    while (c < need) {
+        if (c > SIZE_MAX / 2) return 0;
+        c *= 2;
+    }
+    return elem && c > SIZE_MAX / elem ? 0 : c;
+}
+
 int grow_array(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap) return 0;
-    size_t c = *cap ? *cap : 64;
-    while (c < need) {
-        if (c > SIZE_MAX / 2) return -1;
-        c *= 2;
-    }
-    if (elem && c > SIZE_MAX / elem) return -1;
+    size_t c = grown_capacity(*cap, need, elem);
+    if (!c) return -1;
     void *n = realloc(*p, c * elem);
     if (!n) return -1;
+    *p = n;
+    *cap = c;
+    return 0;
+}
+
+int grow_array_aligned(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    size_t c = grown_capacity(*cap, need, elem);
+    if (!c || c * elem > SIZE_MAX - BUF_LINE) return -1;
+    /* aligned_alloc wants a multiple of the alignment */
+    void *n = aligned_alloc(BUF_LINE, (c * elem + BUF_LINE - 1) / BUF_LINE * BUF_LINE);
+    if (!n) return -1;
+    if (*p) memcpy(n, *p, *cap * elem);
+    free(*p);
     *p = n;
     *cap = c;
     return 0;

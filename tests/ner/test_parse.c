@@ -341,9 +341,9 @@ TEST_T(parser_low_precision_tables_same_bits_on_every_path, 120)
 }
 
 /* The full parser's table a parse leaves in its scratch (Paris fits one window: the projection,
- * then the table) is the product in dep_table_precision: in both fast modes the bf16 product of
- * its projection (in int8 in the documented order), not the fp32 one it was before; fp32 in the
- * exact mode. */
+ * then the table) is the product in dep_table_precision: in bf16 mode the bf16 product of its
+ * projection, in int8 the int8 one (each row quantized alone; it was bf16 before), not the fp32
+ * one; fp32 in the exact mode. */
 TEST_T(full_parser_table_follows_the_fast_mode, 120)
 {
     nerd_model *m = test_model();
@@ -359,13 +359,14 @@ TEST_T(full_parser_table_follows_the_fast_mode, 120)
         float *fp32 = malloc(cells * sizeof(float));
         parser_fast_table(pn, &m->full_parser_packed, KN_FP32, proj, n, fp32, NULL, 0);
         const int low = mode != NERD_PRECISION_FP32; /* dep_table_precision */
-        const kn_precision table_prec = mode == NERD_PRECISION_INT8 ? KN_BF16_IN_ORDER : low ? KN_BF16 : KN_FP32;
+        const kn_precision table_prec = mode == NERD_PRECISION_INT8 ? KN_INT8 : low ? KN_BF16 : KN_FP32;
+        const char *table_name = mode == NERD_PRECISION_INT8 ? "int8" : low ? "bf16" : "fp32";
         parser_fast_table(pn, &m->full_parser_packed, table_prec, proj, n, want, lowp, cap);
         CHECKF(!memcmp(table, want, cells * sizeof(float)), "%s: the parse's table is not the %s one",
-               nerd_precision_name(mode), low ? "bf16" : "fp32");
+               nerd_precision_name(mode), table_name);
         CHECKF(!low || memcmp(table, fp32, cells * sizeof(float)), "%s: the parse's table is the fp32 one",
                nerd_precision_name(mode));
-        printf("  %s: the full parser's table is the %s product\n", nerd_precision_name(mode), low ? "bf16" : "fp32");
+        printf("  %s: the full parser's table is the %s product\n", nerd_precision_name(mode), table_name);
         free(lowp); free(want); free(fp32);
         nerd_doc_free(d);
     }

@@ -831,12 +831,22 @@ static void row_chains_generic(const kn_weights *p, const float *a, const float 
 _Static_assert(KN_ROW_CHAINS == 4, "row_chains_generic combines four chains");
 
 #ifdef KN_X86
-/* AVX2: one panel at a time, its two halves' four chains (8 accumulators, 4 broadcasts). */
-__attribute__((target("avx2,fma"))) KN_NO_ASAN static void row_chains_avx2(const kn_weights *p, const float *a,
-                                                                           const float *b, const uint64_t *need,
-                                                                           float *C)
+/* AVX2: one panel at a time, its two halves' four chains (8 accumulators, 4 broadcasts). pairs:
+ * a and the panels in bf16 pairs (kn_row_bf16_chains: each pair widened to fp32, the odd
+ * element's product fused first, as VDPBF16PS adds them), else fp32. */
+KN_AVX2 __m256 unit_madd_avx2(const int pairs, __m256 acc, __m256 x, const uint32_t *w)
 {
-    const size_t panel = (size_t)p->K * KN_NR;
+    if (!pairs) return _mm256_fmadd_ps(x, _mm256_load_ps((const float *)(const void *)w), acc);
+    const __m256i wv = _mm256_load_si256((const __m256i *)(const void *)w), xv = _mm256_castps_si256(x);
+    return _mm256_fmadd_ps(lo_half(xv), lo_half(wv), _mm256_fmadd_ps(hi_half(xv), hi_half(wv), acc));
+}
+
+KN_AVX2 void row_chains_avx2(const int pairs, const kn_weights *p, const void *a, const float *b,
+                             const uint64_t *need, float *C)
+{
+    const int K = pairs ? p->K / 2 : p->K;
+    const size_t panel = (size_t)K * KN_NR;
+    const uint32_t *const W = pairs ? p->bf16 : (const uint32_t *)(const void *)p->f32;
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for (int j = 0; j < p->npanels; j++) {
         if (!panel_needed(need, j)) {
@@ -844,26 +854,26 @@ __attribute__((target("avx2,fma"))) KN_NO_ASAN static void row_chains_avx2(const
             _mm256_storeu_ps(C + j * KN_NR + 8, _mm256_setzero_ps());
             continue;
         }
-        const float *B = p->f32 + j * panel;
+        const uint32_t *B = W + j * panel;
         __m256 acc[KN_ROW_CHAINS][2];
 #pragma GCC unroll 4
         for (int m = 0; m < KN_ROW_CHAINS; m++) acc[m][0] = acc[m][1] = _mm256_setzero_ps();
         int k = 0;
-        for (; k + KN_ROW_CHAINS <= p->K; k += KN_ROW_CHAINS)
+        for (; k + KN_ROW_CHAINS <= K; k += KN_ROW_CHAINS)
 #pragma GCC unroll 4
             for (int m = 0; m < KN_ROW_CHAINS; m++) {
-                const __m256 x = _mm256_broadcast_ss(a + k + m);
-                const float *w = B + (size_t)(k + m) * KN_NR;
-                acc[m][0] = _mm256_fmadd_ps(x, _mm256_load_ps(w), acc[m][0]);
-                acc[m][1] = _mm256_fmadd_ps(x, _mm256_load_ps(w + 8), acc[m][1]);
+                const __m256 x = _mm256_broadcast_ss((const float *)a + k + m);
+                const uint32_t *w = B + (size_t)(k + m) * KN_NR;
+                acc[m][0] = unit_madd_avx2(pairs, acc[m][0], x, w);
+                acc[m][1] = unit_madd_avx2(pairs, acc[m][1], x, w + 8);
             }
 #pragma GCC unroll 4
         for (int m = 0; m < KN_ROW_CHAINS - 1; m++) { /* K's last K % 4 (m a constant: registers) */
-            if (k + m >= p->K) break;
-            const __m256 x = _mm256_broadcast_ss(a + k + m);
-            const float *w = B + (size_t)(k + m) * KN_NR;
-            acc[m][0] = _mm256_fmadd_ps(x, _mm256_load_ps(w), acc[m][0]);
-            acc[m][1] = _mm256_fmadd_ps(x, _mm256_load_ps(w + 8), acc[m][1]);
+            if (k + m >= K) break;
+            const __m256 x = _mm256_broadcast_ss((const float *)a + k + m);
+            const uint32_t *w = B + (size_t)(k + m) * KN_NR;
+            acc[m][0] = unit_madd_avx2(pairs, acc[m][0], x, w);
+            acc[m][1] = unit_madd_avx2(pairs, acc[m][1], x, w + 8);
         }
 #pragma GCC unroll 2
         for (int h = 0; h < 2; h++) {
@@ -874,6 +884,23 @@ __attribute__((target("avx2,fma"))) KN_NO_ASAN static void row_chains_avx2(const
             _mm256_storeu_ps(C + c0, _mm256_and_ps(out, _mm256_castsi256_ps(in)));
         }
     }
+}
+
+__attribute__((target("avx2,fma"))) KN_NO_ASAN static void row_chains_avx2_f32(const kn_weights *p, const float *a,
+                                                                               const float *b, const uint64_t *need,
+                                                                               float *C)
+{
+    row_chains_avx2(0, p, a, b, need, C);
+}
+
+__attribute__((target("avx2,fma"))) KN_NO_ASAN static void row_chains_avx2_bf16(const kn_weights *p, const float *a,
+                                                                                const float *b, const uint64_t *need,
+                                                                                float *C)
+{
+    uint16_t a_bf16[KN_ROW_BF16_MAX_K] __attribute__((aligned(32)));
+    size_t k = to_bf16_avx2(a, a_bf16, (size_t)p->K);
+    for (; k < (size_t)p->K; k++) a_bf16[k] = kn_to_bf16(a[k]);
+    row_chains_avx2(1, p, a_bf16, b, need, C);
 }
 
 /* AVX-512: up to ROW_CHAINS_PANELS panels at once (24 accumulators and 4 broadcasts of the 32
@@ -915,17 +942,41 @@ static inline __mmask16 panel_need_bits(const uint64_t *need, int js, int N)
     return need ? (__mmask16)(need[js * KN_NR / 64] >> (js * KN_NR % 64)) & in : in;
 }
 
-KN_512 void row_chains_512_body(const int npan, const kn_weights *p, const int *js, const float *a, const float *b,
-                                const uint64_t *need, float *C, int *chosen)
+/* The chains' unit of k: one float (fp32: a's floats, the panels of p->f32) or one pair of bf16
+ * (pairs: a's bf16 two at a time, the panels of p->bf16), 4 bytes either way, so the bodies below
+ * serve both: unit_madd adds one unit's products to a chain, an fp32 fused multiply-add or
+ * VDPBF16PS's two (the odd element's, then the even one's, each rounded once: the products of
+ * two bf16 are exact in fp32). */
+static inline int chain_units(const int pairs, const kn_weights *p) { return pairs ? p->K / 2 : p->K; }
+static inline const uint32_t *chain_panels(const int pairs, const kn_weights *p)
 {
-    const size_t panel = (size_t)p->K * KN_NR;
-    const int K = p->K;
-    const float *B[ROW_CHAINS_PANELS];
+    return pairs ? p->bf16 : (const uint32_t *)(const void *)p->f32;
+}
+KN_512 __m512 unit_broadcast(const void *a, int u)
+{
+    float x;
+    memcpy(&x, (const char *)a + 4 * (size_t)u, 4);
+    return _mm512_set1_ps(x);
+}
+KN_512 __m512 unit_madd(const int pairs, __m512 acc, __m512 x, const uint32_t *w)
+{
+    if (!pairs) return _mm512_fmadd_ps(x, _mm512_load_ps((const float *)(const void *)w), acc);
+    /* asm: the intrinsic would need the avx512bf16 target in every body that shares this */
+    __asm__("vdpbf16ps %2, %1, %0" : "+v"(acc) : "v"(x), "m"(*(const __m512 *)(const void *)w));
+    return acc;
+}
+
+KN_512 void row_chains_512_body(const int npan, const int pairs, const kn_weights *p, const int *js, const void *a,
+                                const float *b, const uint64_t *need, float *C, int *chosen)
+{
+    const int K = chain_units(pairs, p);
+    const size_t panel = (size_t)K * KN_NR;
+    const uint32_t *B[ROW_CHAINS_PANELS];
     __m512 acc[ROW_CHAINS_PANELS][KN_ROW_CHAINS];
 #pragma GCC unroll 6
     for (int j = 0; j < ROW_CHAINS_PANELS; j++) {
         if (j >= npan) break;
-        B[j] = p->f32 + js[j] * panel;
+        B[j] = chain_panels(pairs, p) + js[j] * panel;
 #pragma GCC unroll 4
         for (int m = 0; m < KN_ROW_CHAINS; m++) acc[j][m] = _mm512_setzero_ps();
     }
@@ -933,23 +984,23 @@ KN_512 void row_chains_512_body(const int npan, const kn_weights *p, const int *
     for (; k + KN_ROW_CHAINS <= K; k += KN_ROW_CHAINS) {
         __m512 x[KN_ROW_CHAINS];
 #pragma GCC unroll 4
-        for (int m = 0; m < KN_ROW_CHAINS; m++) x[m] = _mm512_set1_ps(a[k + m]);
+        for (int m = 0; m < KN_ROW_CHAINS; m++) x[m] = unit_broadcast(a, k + m);
 #pragma GCC unroll 6
         for (int j = 0; j < ROW_CHAINS_PANELS; j++) {
             if (j >= npan) break;
 #pragma GCC unroll 4
             for (int m = 0; m < KN_ROW_CHAINS; m++)
-                acc[j][m] = _mm512_fmadd_ps(x[m], _mm512_load_ps(B[j] + (size_t)(k + m) * KN_NR), acc[j][m]);
+                acc[j][m] = unit_madd(pairs, acc[j][m], x[m], B[j] + (size_t)(k + m) * KN_NR);
         }
     }
 #pragma GCC unroll 4
     for (int m = 0; m < KN_ROW_CHAINS - 1; m++) { /* K's last K % 4 (m a constant: registers) */
         if (k + m >= K) break;
-        const __m512 x = _mm512_set1_ps(a[k + m]);
+        const __m512 x = unit_broadcast(a, k + m);
 #pragma GCC unroll 6
         for (int j = 0; j < ROW_CHAINS_PANELS; j++) {
             if (j >= npan) break;
-            acc[j][m] = _mm512_fmadd_ps(x, _mm512_load_ps(B[j] + (size_t)(k + m) * KN_NR), acc[j][m]);
+            acc[j][m] = unit_madd(pairs, acc[j][m], x, B[j] + (size_t)(k + m) * KN_NR);
         }
     }
     __m512 out[ROW_CHAINS_PANELS];
@@ -982,8 +1033,8 @@ KN_512 void row_chains_512_body(const int npan, const kn_weights *p, const int *
         const __m512 x0 = _mm512_shuffle_ps(quad, quad, imm0), x1 = _mm512_shuffle_ps(quad, quad, imm1);    \
         _Pragma("GCC unroll 8") for (int j = 0; j < ROW_CHAINS_HALVES_PANELS; j++) {                         \
             if (j >= npan) break;                                                                           \
-            acc[j][0] = _mm512_fmadd_ps(x0, _mm512_load_ps(B[j] + (size_t)(k + 4 * (q) + m0) * KN_NR), acc[j][0]); \
-            acc[j][1] = _mm512_fmadd_ps(x1, _mm512_load_ps(B[j] + (size_t)(k + 4 * (q) + m0 + 1) * KN_NR), acc[j][1]); \
+            acc[j][0] = unit_madd(pairs, acc[j][0], x0, B[j] + (size_t)(k + 4 * (q) + m0) * KN_NR);    \
+            acc[j][1] = unit_madd(pairs, acc[j][1], x1, B[j] + (size_t)(k + 4 * (q) + m0 + 1) * KN_NR); \
         }                                                                                                   \
     } while (0)
 /* chains m0 and m0 + 1 (imm0, imm1: their element of a 4-float lane) of every panel into acc */
@@ -995,34 +1046,34 @@ KN_512 void row_chains_512_body(const int npan, const kn_weights *p, const int *
         }                                                                                                   \
         int k = 0;                                                                                          \
         for (; k + 16 <= K; k += 16) {                                                                      \
-            const __m512 av = _mm512_loadu_ps(a + k);                                                       \
+            const __m512 av = _mm512_loadu_ps((const uint32_t *)a + k);                                    \
             ROW_CHAINS_HALF_QUAD(0, 0x00, imm0, imm1);                                                      \
             ROW_CHAINS_HALF_QUAD(1, 0x55, imm0, imm1);                                                      \
             ROW_CHAINS_HALF_QUAD(2, 0xaa, imm0, imm1);                                                      \
             ROW_CHAINS_HALF_QUAD(3, 0xff, imm0, imm1);                                                      \
         }                                                                                                   \
         for (; k + (m0) < K; k += KN_ROW_CHAINS) { /* the rest, K % 4 included */                           \
-            const __m512 x0 = _mm512_set1_ps(a[k + (m0)]);                                                  \
-            const __m512 x1 = k + (m0) + 1 < K ? _mm512_set1_ps(a[k + (m0) + 1]) : _mm512_setzero_ps();      \
+            const __m512 x0 = unit_broadcast(a, k + (m0));                                                  \
+            const __m512 x1 = k + (m0) + 1 < K ? unit_broadcast(a, k + (m0) + 1) : _mm512_setzero_ps();      \
             _Pragma("GCC unroll 8") for (int j = 0; j < ROW_CHAINS_HALVES_PANELS; j++) {                     \
                 if (j >= npan) break;                                                                       \
-                acc[j][0] = _mm512_fmadd_ps(x0, _mm512_load_ps(B[j] + (size_t)(k + (m0)) * KN_NR), acc[j][0]); \
+                acc[j][0] = unit_madd(pairs, acc[j][0], x0, B[j] + (size_t)(k + (m0)) * KN_NR);          \
                 if (k + (m0) + 1 < K)                                                                       \
-                    acc[j][1] = _mm512_fmadd_ps(x1, _mm512_load_ps(B[j] + (size_t)(k + (m0) + 1) * KN_NR), acc[j][1]); \
+                    acc[j][1] = unit_madd(pairs, acc[j][1], x1, B[j] + (size_t)(k + (m0) + 1) * KN_NR);  \
             }                                                                                               \
         }                                                                                                   \
     } while (0)
-KN_512 void row_chains_512_halves(const int npan, const kn_weights *p, const int *js, const float *a, const float *b,
-                                  const uint64_t *need, float *C, int *chosen)
+KN_512 void row_chains_512_halves(const int npan, const int pairs, const kn_weights *p, const int *js, const void *a,
+                                  const float *b, const uint64_t *need, float *C, int *chosen)
 {
-    const size_t panel = (size_t)p->K * KN_NR;
-    const int K = p->K;
-    const float *B[ROW_CHAINS_HALVES_PANELS];
+    const int K = chain_units(pairs, p);
+    const size_t panel = (size_t)K * KN_NR;
+    const uint32_t *B[ROW_CHAINS_HALVES_PANELS];
     __m512 acc[ROW_CHAINS_HALVES_PANELS][2], s01[ROW_CHAINS_HALVES_PANELS];
 #pragma GCC unroll 8
     for (int j = 0; j < ROW_CHAINS_HALVES_PANELS; j++) {
         if (j >= npan) break;
-        B[j] = p->f32 + js[j] * panel;
+        B[j] = chain_panels(pairs, p) + js[j] * panel;
     }
     {
         enum { m0 = 0 };
@@ -1056,8 +1107,8 @@ _Static_assert(ROW_CHAINS_MAX_GROUP == ROW_CHAINS_HALVES_PANELS, "the largest gr
 
 /* chosen: NULL, or where the choice goes when every wanted panel fits one group (the shipped
  * pipelines' 5 and 7 panels), else KN_NOT_CHOSEN */
-KN_512_FN void row_chains_512(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C,
-                              int *chosen)
+KN_512 void row_chains_512(const int pairs, const kn_weights *p, const void *a, const float *b, const uint64_t *need,
+                           float *C, int *chosen)
 {
     int groups = 0, group_choice = -1;
     int *const choice = chosen ? &group_choice : NULL;
@@ -1067,48 +1118,103 @@ KN_512_FN void row_chains_512(const kn_weights *p, const float *a, const float *
             if (panel_needed(need, j)) js[npan++] = j;
             else _mm512_storeu_ps(C + j * KN_NR, _mm512_setzero_ps());
         switch (npan) {
-        case 8: row_chains_512_halves(8, p, js, a, b, need, C, choice); break;
-        case 7: row_chains_512_halves(7, p, js, a, b, need, C, choice); break;
-        case 6: row_chains_512_body(6, p, js, a, b, need, C, choice); break;
-        case 5: row_chains_512_body(5, p, js, a, b, need, C, choice); break;
-        case 4: row_chains_512_body(4, p, js, a, b, need, C, choice); break;
-        case 3: row_chains_512_body(3, p, js, a, b, need, C, choice); break;
-        case 2: row_chains_512_body(2, p, js, a, b, need, C, choice); break;
-        case 1: row_chains_512_body(1, p, js, a, b, need, C, choice); break;
+        case 8: row_chains_512_halves(8, pairs, p, js, a, b, need, C, choice); break;
+        case 7: row_chains_512_halves(7, pairs, p, js, a, b, need, C, choice); break;
+        case 6: row_chains_512_body(6, pairs, p, js, a, b, need, C, choice); break;
+        case 5: row_chains_512_body(5, pairs, p, js, a, b, need, C, choice); break;
+        case 4: row_chains_512_body(4, pairs, p, js, a, b, need, C, choice); break;
+        case 3: row_chains_512_body(3, pairs, p, js, a, b, need, C, choice); break;
+        case 2: row_chains_512_body(2, pairs, p, js, a, b, need, C, choice); break;
+        case 1: row_chains_512_body(1, pairs, p, js, a, b, need, C, choice); break;
         default: groups--; break; /* no panel wanted from j on */
         }
     }
     if (chosen) *chosen = groups <= 1 ? group_choice : KN_NOT_CHOSEN;
 }
 _Static_assert(ROW_CHAINS_PANELS == 6, "row_chains_512 specialises up to 6 panels");
+
+KN_512_FN void row_chains_512_f32(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C,
+                                  int *chosen)
+{
+    row_chains_512(0, p, a, b, need, C, chosen);
+}
+
+/* The bf16 pairs' VDPBF16PS comes from unit_madd's asm, so this needs no target of its own; it
+ * runs only where the CPU has AVX512_BF16. */
+KN_512_FN void row_chains_512_bf16(const kn_weights *p, const float *a, const float *b, const uint64_t *need,
+                                   float *C, int *chosen)
+{
+    uint16_t a_bf16[KN_ROW_BF16_MAX_K] __attribute__((aligned(64)));
+    size_t k = to_bf16_512(a, a_bf16, (size_t)p->K);
+    for (; k < (size_t)p->K; k++) a_bf16[k] = kn_to_bf16(a[k]);
+    row_chains_512(1, p, a_bf16, b, need, C, chosen);
+}
 #endif
 
-static int row_chains(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C, int choose)
+/* The same chains over bf16 pairs: chain m takes the pairs q with q % 4 == m, ascending, each
+ * pair's two products added as VDPBF16PS adds them (odd element, then even). */
+static void row_bf16_chains_generic(const kn_weights *p, const float *a_f32, const float *b, const uint64_t *need,
+                                    float *C)
+{
+    uint16_t a[KN_ROW_BF16_MAX_K];
+    for (int k = 0; k < p->K; k++) a[k] = kn_to_bf16(a_f32[k]);
+    const int KP = p->K / 2;
+    const size_t panel = (size_t)KP * KN_NR;
+    for (int c = 0; c < p->npanels * KN_NR; c++) {
+        if (c >= p->N || !panel_needed(need, c / KN_NR)) { C[c] = 0.0f; continue; }
+        const uint32_t *w = p->bf16 + (size_t)(c / KN_NR) * panel + c % KN_NR;
+        float s[KN_ROW_CHAINS] = {0};
+        for (int q = 0; q < KP; q++) {
+            const uint32_t aq = a[2 * q] | (uint32_t)a[2 * q + 1] << 16, wq = w[(size_t)q * KN_NR];
+            float *const chain = &s[q % KN_ROW_CHAINS];
+            *chain = fmaf(bf16_hi(aq), bf16_hi(wq), *chain);
+            *chain = fmaf(bf16_lo(aq), bf16_lo(wq), *chain);
+        }
+        C[c] = ((s[0] + s[1]) + (s[2] + s[3])) + b[c];
+    }
+}
+
+/* pairs: a rounded to bf16 pairs times p's bf16 copy (kn_row_bf16_chains), else fp32 */
+static int row_chains(const int pairs, const kn_weights *p, const float *a, const float *b, const uint64_t *need,
+                      float *C, int choose)
 {
     int chosen = KN_NOT_CHOSEN;
+    int *const choice = choose ? &chosen : NULL;
 #ifdef KN_X86
     if (use_avx512() || use_avx2()) {
         check_range(a, (size_t)p->K * sizeof *a);
         check_range(b, (size_t)p->N * sizeof *b);
         check_range(C, (size_t)p->npanels * KN_NR * sizeof *C);
-        if (use_avx512()) row_chains_512(p, a, b, need, C, choose ? &chosen : NULL);
-        else row_chains_avx2(p, a, b, need, C);
+        /* AVX-512 without AVX512_BF16 widens the pairs as AVX2 does */
+        if (pairs && use_avx512bf16()) row_chains_512_bf16(p, a, b, need, C, choice);
+        else if (pairs) row_chains_avx2_bf16(p, a, b, need, C);
+        else if (use_avx512()) row_chains_512_f32(p, a, b, need, C, choice);
+        else row_chains_avx2_f32(p, a, b, need, C);
         return chosen;
     }
 #endif
-    (void)choose;
-    row_chains_generic(p, a, b, need, C);
+    (pairs ? row_bf16_chains_generic : row_chains_generic)(p, a, b, need, C);
     return chosen;
 }
 
 void kn_row_f32_chains(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C)
 {
-    row_chains(p, a, b, need, C, 0);
+    row_chains(0, p, a, b, need, C, 0);
 }
 
 int kn_row_f32_chains_choose(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C)
 {
-    return row_chains(p, a, b, need, C, 1);
+    return row_chains(0, p, a, b, need, C, 1);
+}
+
+void kn_row_bf16_chains(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C)
+{
+    row_chains(1, p, a, b, need, C, 0);
+}
+
+int kn_row_bf16_chains_choose(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C)
+{
+    return row_chains(1, p, a, b, need, C, 1);
 }
 
 /* ---- AMX tiles: TDPBUSD (int8) and TDPBF16PS (bf16) ---- */

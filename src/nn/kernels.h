@@ -78,6 +78,15 @@ void kn_row_f32_chains(const kn_weights *p, const float *a, const float *b, cons
  * KN_NOT_CHOSEN, and the caller chooses from C. */
 #define KN_NOT_CHOSEN (-2)
 int kn_row_f32_chains_choose(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C);
+/* int8 mode's upper layer: the same four chains over pairs of k, a (K floats, rounded to bf16,
+ * nearest even) times p's bf16 copy (packed with KN_PACK_BF16; K even and at most
+ * KN_ROW_BF16_MAX_K): chain m takes the pairs q with q % 4 == m, ascending, each pair added as
+ * VDPBF16PS adds it (a[2q+1] w[2q+1], then a[2q] w[2q], each a fused multiply-add: the products
+ * of two bf16 are exact in fp32), then ((s0 + s1) + (s2 + s3)) + b[c]. need, C and the choice as
+ * kn_row_f32_chains_choose's. */
+#define KN_ROW_BF16_MAX_K 1024
+void kn_row_bf16_chains(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C);
+int kn_row_bf16_chains_choose(const kn_weights *p, const float *a, const float *b, const uint64_t *need, float *C);
 
 /* fp32 -> bf16, round to nearest even (what VCVTNEPS2BF16 does; NaN stays NaN). */
 uint16_t kn_to_bf16(float x);

@@ -99,10 +99,12 @@ int parser_pack(parser_packed *pk, const parser_net *p)
      * pairs up */
     const int lower_lowp = KN_PACK_INT8 | (p->nI % 2 ? 0 : KN_PACK_BF16);
     const int proj_lowp = KN_PACK_INT8 | (p->t2v_width % 2 ? 0 : KN_PACK_BF16);
+    /* int8 mode's upper layer in bf16 pairs (kn_row_bf16_chains) where they fit; else fp32 chains */
+    const int upper_lowp = p->nO % 2 || p->nO > KN_ROW_BF16_MAX_K ? 0 : KN_PACK_BF16;
     int rc = lw && pk->lower_b && pk->lower_pad &&
                      !kn_pack(&pk->lower, lw, p->nF * p->nO * p->nP, p->nI, lower_lowp) &&
                      !kn_pack(&pk->proj, p->proj_W, p->nI, p->t2v_width, proj_lowp) &&
-                     (!p->upper_W || !kn_pack(&pk->upper, p->upper_W, p->nclasses, p->nO, 0))
+                     (!p->upper_W || !kn_pack(&pk->upper, p->upper_W, p->nclasses, p->nO, upper_lowp))
                  ? 0
                  : -1;
     free(lw);
@@ -875,6 +877,8 @@ int parser_fast_step_rows(const parser_net *p, const parser_packed *pk, kn_preci
             memset(scores + p->nclasses, 0, (parser_fast_scores_floats(p) - (size_t)p->nclasses) * sizeof(float));
         return KN_NOT_CHOSEN;
     }
+    if (prec == KN_INT8 && pk->upper.bf16) /* int8: bf16 pairs (bf16 mode lost documents with them) */
+        return kn_row_bf16_chains_choose(&pk->upper, hidden, p->upper_b, valid, scores);
     if (prec != KN_FP32) /* the fast modes: four chains per score, the bias added in registers */
         return kn_row_f32_chains_choose(&pk->upper, hidden, p->upper_b, valid, scores);
     kn_gemm_f32(&pk->upper, hidden, nO, 1, scores, p->nclasses);

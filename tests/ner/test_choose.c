@@ -96,13 +96,14 @@ static void one_best_case(unsigned seed)
 
 TEST(choose_best_is_the_first_highest_valid_on_every_isa) { on_every_isa(one_best_case, 4000); }
 
-/* The fast modes' upper layer with its choice (kn_row_f32_chains_choose): the scores it writes
- * are kn_row_f32_chains's bits, and where it chooses (the AVX-512 path, every wanted panel in one
- * group) it picks what choose_best_padded picks from them. a = 0 half the time, so the scores are
+/* The fast modes' upper layer with its choice (kn_row_f32_chains_choose, and int8's
+ * kn_row_bf16_chains_choose): the scores it writes are kn_row_f32_chains's (kn_row_bf16_chains's)
+ * bits, and where it chooses (the AVX-512 path, every wanted panel in one group) it picks what
+ * choose_best_padded picks from them. a = 0 half the time, so the scores are
  * the bias as drawn (ties, -0.0, +-inf and NaN), else random products; 1 to 13 panels, any set of
  * valid classes (none, one, all). */
 static int choices_made;
-static void one_row_choice_case(unsigned seed)
+static void one_row_choice_case(unsigned seed, int bf16)
 {
     unsigned s = seed * 2246822519u + 7;
     static const int Ns[] = {74, 106, 128, 203, 16, 5, 113};
@@ -112,7 +113,7 @@ static void one_row_choice_case(unsigned seed)
     const int zero_a = below(&s, 2);
     for (int k = 0; k < K; k++) a[k] = zero_a ? 0.0f : (float)below(&s, 2001) / 1000.0f - 1.0f;
     kn_weights p;
-    CHECK(kn_pack(&p, W, N, K, 0) == 0);
+    CHECK(kn_pack(&p, W, N, K, bf16 ? KN_PACK_BF16 : 0) == 0);
     uint64_t mask[CHOOSE_WORDS(208)] = {0};
     const int density = below(&s, 6); /* 0: none valid, 4: all valid, 5: one */
     const int one = below(&s, N);
@@ -121,9 +122,9 @@ static void one_row_choice_case(unsigned seed)
             choose_mask_set(mask, c);
     const size_t floats = (size_t)p.npanels * KN_NR;
     float *got = malloc(sizeof(float) * floats), *plain = malloc(sizeof(float) * floats);
-    const int chosen = kn_row_f32_chains_choose(&p, a, b, mask, got);
-    kn_row_f32_chains(&p, a, b, mask, plain);
-    CHECKF(!memcmp(got, plain, sizeof(float) * floats), "seed %u: scores differ from kn_row_f32_chains's", seed);
+    const int chosen = (bf16 ? kn_row_bf16_chains_choose : kn_row_f32_chains_choose)(&p, a, b, mask, got);
+    (bf16 ? kn_row_bf16_chains : kn_row_f32_chains)(&p, a, b, mask, plain);
+    CHECKF(!memcmp(got, plain, sizeof(float) * floats), "seed %u: scores differ from the chains' without the choice", seed);
     if (chosen != KN_NOT_CHOSEN) {
         const int want = choose_best_padded(got, mask, N);
         CHECKF(chosen == want, "seed %u, %d classes on %s: chose %d, choose_best_padded %d", seed, N,
@@ -137,12 +138,12 @@ static void one_row_choice_case(unsigned seed)
     free(W);
 }
 
-TEST(row_chains_choice_is_choose_best_padded_on_every_isa)
+static void row_choice_on_every_isa(int bf16)
 {
     for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
         if (!test_use_isa(isa)) continue;
         choices_made = 0;
-        for (int k = 0; k < 3000; k++) one_row_choice_case(7000u * (unsigned)isa + (unsigned)k);
+        for (int k = 0; k < 3000; k++) one_row_choice_case(7000u * (unsigned)isa + (unsigned)k, bf16);
         /* the AVX-512 path chooses whenever the wanted panels fit one group (up to 8 of them) */
         if (isa >= KN_ISA_AVX512) CHECKF(choices_made > 2000, "%s chose only %d times", kn_isa_name(isa), choices_made);
         printf("  %s: 3000 random rows, %d choices made in registers, each choose_best_padded's\n", kn_isa_name(isa),
@@ -150,6 +151,11 @@ TEST(row_chains_choice_is_choose_best_padded_on_every_isa)
     }
     kn_set_isa(kn_isa_best());
 }
+
+TEST(row_chains_choice_is_choose_best_padded_on_every_isa) { row_choice_on_every_isa(0); }
+
+/* int8 mode's bf16 upper layer chooses alike (kn_row_bf16_chains_choose) */
+TEST(row_bf16_chains_choice_is_choose_best_padded_on_every_isa) { row_choice_on_every_isa(1); }
 
 /* A class table of random length with kinds first_kind .. first_kind + nkinds - 1 and labels
  * -1 .. nlabels - 1 in any order. */

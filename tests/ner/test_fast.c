@@ -144,6 +144,44 @@ TEST(kernels_add_bias_same_bits_on_every_path)
     kn_set_isa(kn_isa_best());
 }
 
+/* One row's chains (kn_row_f32_chains or kn_row_bf16_chains) on every level this CPU runs: want's
+ * bits (N = 203 columns padded to 208), nothing written past the panels, and with a bitset of
+ * wanted columns the panels holding one computed alike and the others 0: two columns in panel
+ * 1, one in panels 4, 7 and 12, none in the others; then one in each of 7 panels (the AVX-512
+ * path's group of 7 and 8 panels runs its chains in two halves), the last panel's column past N. */
+enum { ROW_N = 203, ROW_NPAD = 208, ROW_SLACK = 8 };
+static void row_chains_want_on_every_level(void (*chains)(const kn_weights *, const float *, const float *,
+                                                          const uint64_t *, float *),
+                                           const kn_weights *p, const float *a, const float *b, const float *want)
+{
+    static const uint64_t needs[][4] = {
+        {(uint64_t)1 << 17 | (uint64_t)1 << 30, (uint64_t)1 << 2 | (uint64_t)1 << 50, 0, 1u << 4},
+        {1u << 3 | (uint64_t)1 << 40, (uint64_t)1 << 33 | (uint64_t)1 << 63, (uint64_t)1 << 20 | (uint64_t)1 << 60,
+         1u << 1 | 1u << 13}};
+    static const int wanted_panels[][7] = {{1, 4, 7, 12, -1, -1, -1}, {0, 2, 6, 7, 9, 11, 12}};
+    float got[ROW_NPAD + ROW_SLACK];
+    const int K = p->K;
+    for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
+        if (!test_use_isa(isa)) continue;
+        memset(got, 0xff, sizeof got); /* NaNs: a column left unwritten cannot pass */
+        chains(p, a, b, NULL, got);
+        CHECKF(!memcmp(got, want, ROW_NPAD * sizeof(float)), "K %d: %s differs from the documented order", K,
+               kn_isa_name(isa));
+        for (int c = ROW_NPAD; c < ROW_NPAD + ROW_SLACK; c++)
+            CHECKF(isnan(got[c]), "K %d: %s wrote past the panels", K, kn_isa_name(isa));
+        for (size_t t = 0; t < sizeof needs / sizeof *needs; t++) {
+            memset(got, 0xff, sizeof got);
+            chains(p, a, b, needs[t], got);
+            for (int c = 0; c < ROW_NPAD + ROW_SLACK; c++) {
+                int wanted = 0;
+                for (int w = 0; w < 7; w++) wanted |= wanted_panels[t][w] == c / KN_NR;
+                CHECKF(c >= ROW_NPAD ? isnan(got[c]) : !memcmp(&got[c], wanted ? &want[c] : &(float){0.0f}, sizeof(float)),
+                       "K %d: %s, panels wanted (set %zu): column %d", K, kn_isa_name(isa), t, c);
+            }
+        }
+    }
+}
+
 /* The fast modes' one-row product: on every level the documented four-chain order's bits
  * (computed here from its definition), the padding to whole panels 0 and nothing written past
  * it; K with and without a remainder of 4 and of 16 (the AVX-512 body's 16-k steps), N over
@@ -151,10 +189,10 @@ TEST(kernels_add_bias_same_bits_on_every_path)
  * bitset of wanted columns, the panels holding one computed alike and the others 0. */
 TEST(kernels_row_chains_documented_order_on_every_path)
 {
-    enum { N = 203, KMAX = 67, NPAD = 208, SLACK = 8 };
+    enum { N = ROW_N, KMAX = 67, NPAD = ROW_NPAD };
     static const int Ks[] = {64, 67, 3, 20, 23, 48};
     unsigned seed = 13;
-    static float a[KMAX], W[N * KMAX], b[N], want[NPAD], got[NPAD + SLACK];
+    static float a[KMAX], W[N * KMAX], b[N], want[NPAD];
     for (int i = 0; i < N * KMAX; i++) W[i] = rnd(&seed);
     for (int k = 0; k < KMAX; k++) a[k] = rnd(&seed);
     for (int c = 0; c < N; c++) b[c] = rnd(&seed);
@@ -176,31 +214,60 @@ TEST(kernels_row_chains_documented_order_on_every_path)
             differs_from_one_chain += c < N && want[c] != one + b[c];
         }
         if (K > 4) CHECK(differs_from_one_chain > 0); /* else the test could not tell the orders apart */
-        /* columns wanted: two in panel 1, one in panels 4, 7 and 12, none in the others; then
-         * one in each of 7 panels (the AVX-512 path's group of 7 and 8 panels runs its chains
-         * in two halves), the last panel's column past N */
-        static const uint64_t needs[][4] = {
-            {(uint64_t)1 << 17 | (uint64_t)1 << 30, (uint64_t)1 << 2 | (uint64_t)1 << 50, 0, 1u << 4},
-            {1u << 3 | (uint64_t)1 << 40, (uint64_t)1 << 33 | (uint64_t)1 << 63, (uint64_t)1 << 20 | (uint64_t)1 << 60,
-             1u << 1 | 1u << 13}};
-        static const int wanted_panels[][7] = {{1, 4, 7, 12, -1, -1, -1}, {0, 2, 6, 7, 9, 11, 12}};
-        for (kn_isa isa = KN_ISA_PORTABLE; isa < KN_ISA_COUNT; isa++) {
-            if (!test_use_isa(isa)) continue;
-            memset(got, 0xff, sizeof got); /* NaNs: a column left unwritten cannot pass */
-            kn_row_f32_chains(&p, a, b, NULL, got);
-            CHECKF(!memcmp(got, want, sizeof want), "K %d: %s differs from the documented order", K, kn_isa_name(isa));
-            for (int c = NPAD; c < NPAD + SLACK; c++) CHECKF(isnan(got[c]), "K %d: %s wrote past the panels", K, kn_isa_name(isa));
-            for (size_t t = 0; t < sizeof needs / sizeof *needs; t++) {
-                memset(got, 0xff, sizeof got);
-                kn_row_f32_chains(&p, a, b, needs[t], got);
-                for (int c = 0; c < NPAD + SLACK; c++) {
-                    int wanted = 0;
-                    for (int w = 0; w < 7; w++) wanted |= wanted_panels[t][w] == c / KN_NR;
-                    CHECKF(c >= NPAD ? isnan(got[c]) : !memcmp(&got[c], wanted ? &want[c] : &(float){0.0f}, sizeof(float)),
-                           "K %d: %s, panels wanted (set %zu): column %d", K, kn_isa_name(isa), t, c);
+        row_chains_want_on_every_level(kn_row_f32_chains, &p, a, b, want);
+        kn_free(&p);
+    }
+    kn_set_isa(kn_isa_best());
+}
+
+/* bf16's value as a float */
+static float bf16_value(uint16_t h)
+{
+    const uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* int8 mode's upper layer (kn_row_bf16_chains): on every level the bits of its documented order
+ * computed here from the definition (a and W rounded to bf16, chain m the pairs q with q % 4 ==
+ * m, each pair's odd then even product fused into it, ((s0 + s1) + (s2 + s3)) + b), the padding
+ * 0 and nothing written past it; pair counts with every remainder of 4 and of 16 (the AVX-512
+ * halves' 16-unit steps), N over groups of panels and a partial one, the bitsets of wanted
+ * columns of the fp32 test (one group of 4 panels, one of 7: the halves). */
+TEST(kernels_row_bf16_chains_documented_order_on_every_path)
+{
+    enum { N = ROW_N, KMAX = 98, NPAD = ROW_NPAD };
+    static const int Ks[] = {64, 66, 2, 6, 40, 46, 98, 36};
+    unsigned seed = 17;
+    static float a[KMAX], W[N * KMAX], b[N], want[NPAD], fp32_order[NPAD];
+    static uint16_t abf[KMAX];
+    for (int i = 0; i < N * KMAX; i++) W[i] = rnd(&seed);
+    for (int k = 0; k < KMAX; k++) a[k] = rnd(&seed);
+    for (int c = 0; c < N; c++) b[c] = rnd(&seed);
+    kn_to_bf16_n(a, abf, KMAX);
+    for (size_t t = 0; t < sizeof Ks / sizeof *Ks; t++) {
+        const int K = Ks[t];
+        static float Wk[N * KMAX];
+        for (int c = 0; c < N; c++) memcpy(Wk + (size_t)c * K, W + (size_t)c * KMAX, (size_t)K * sizeof(float));
+        kn_weights p;
+        CHECK(kn_pack(&p, Wk, N, K, KN_PACK_BF16) == 0);
+        CHECK_EQ_INT(p.npanels * KN_NR, NPAD);
+        int differs = 0;
+        for (int c = 0; c < NPAD; c++) {
+            float s[4] = {0}, s32[4] = {0};
+            for (int q = 0; c < N && q < K / 2; q++)
+                for (int e = 1; e >= 0; e--) {
+                    const float ak = bf16_value(abf[2 * q + e]), wk = bf16_value(kn_to_bf16(Wk[(size_t)c * K + 2 * q + e]));
+                    s[q % 4] = fmaf(ak, wk, s[q % 4]);
+                    s32[(2 * q + e) % 4] = fmaf(ak, wk, s32[(2 * q + e) % 4]);
                 }
-            }
+            want[c] = c < N ? ((s[0] + s[1]) + (s[2] + s[3])) + b[c] : 0.0f;
+            fp32_order[c] = c < N ? ((s32[0] + s32[1]) + (s32[2] + s32[3])) + b[c] : 0.0f;
+            differs += memcmp(&want[c], &fp32_order[c], sizeof(float)) != 0;
         }
+        if (K > 8) CHECK(differs > 0); /* else the test could not tell the pairs' order from k's */
+        row_chains_want_on_every_level(kn_row_bf16_chains, &p, a, b, want);
         kn_free(&p);
     }
     kn_set_isa(kn_isa_best());

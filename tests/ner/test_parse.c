@@ -183,7 +183,8 @@ TEST_T(parser_fast_slot_and_step_same_bits, 120)
                            "%s: %s, token %zu, slot %d differs from its table row", kn_isa_name(isa), prec_names[q], i, f);
                 }
         }
-        /* the steps in each mode's order (the fast modes' upper layer in four chains), the
+        /* the steps in each mode's order (the fast modes' upper layer in four chains, int8's over
+         * bf16 pairs), the
          * scores' padding to whole vectors included; every other step with a bitset of valid
          * classes (a few, some panels without any): the fast modes then skip those panels,
          * and the valid classes' scores are those of the whole product */
@@ -202,6 +203,12 @@ TEST_T(parser_fast_slot_and_step_same_bits, 120)
                 memset(sc, 0xff, sizeof sc);
                 CHECK(kn_set_isa(KN_ISA_PORTABLE) == 0);
                 parser_fast_step_rows(pn, pk, q, rows[0], NULL, hid[0], sc[0]);
+                if (q != KN_FP32) { /* int8's upper layer in bf16 pairs, bf16 mode's in fp32 */
+                    float upper[256];
+                    (q == KN_INT8 ? kn_row_bf16_chains : kn_row_f32_chains)(&pk->upper, hid[0], pn->upper_b, NULL, upper);
+                    CHECKF(!memcmp(upper, sc[0], nscores * sizeof(float)), "%s step %zu: not the %s upper layer",
+                           prec_names[q], i, q == KN_INT8 ? "bf16" : "fp32");
+                }
                 CHECK(kn_set_isa(isa) == 0);
                 parser_fast_step_rows(pn, pk, q, rows[cur], some, hid[1], sc[1]);
                 int differs = !!memcmp(hid[0], hid[1], pn->nO * sizeof(float));

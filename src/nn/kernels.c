@@ -841,6 +841,13 @@ KN_AVX2 __m256 unit_madd_avx2(const int pairs, __m256 acc, __m256 x, const uint3
     return _mm256_fmadd_ps(lo_half(xv), lo_half(wv), _mm256_fmadd_ps(hi_half(xv), hi_half(wv), acc));
 }
 
+KN_AVX2 __m256 unit_broadcast_avx2(const void *a, int u) /* memcpy: a may hold bf16 pairs */
+{
+    float x;
+    memcpy(&x, (const char *)a + 4 * (size_t)u, 4);
+    return _mm256_set1_ps(x);
+}
+
 KN_AVX2 void row_chains_avx2(const int pairs, const kn_weights *p, const void *a, const float *b,
                              const uint64_t *need, float *C)
 {
@@ -862,7 +869,7 @@ KN_AVX2 void row_chains_avx2(const int pairs, const kn_weights *p, const void *a
         for (; k + KN_ROW_CHAINS <= K; k += KN_ROW_CHAINS)
 #pragma GCC unroll 4
             for (int m = 0; m < KN_ROW_CHAINS; m++) {
-                const __m256 x = _mm256_broadcast_ss((const float *)a + k + m);
+                const __m256 x = unit_broadcast_avx2(a, k + m);
                 const uint32_t *w = B + (size_t)(k + m) * KN_NR;
                 acc[m][0] = unit_madd_avx2(pairs, acc[m][0], x, w);
                 acc[m][1] = unit_madd_avx2(pairs, acc[m][1], x, w + 8);
@@ -870,7 +877,7 @@ KN_AVX2 void row_chains_avx2(const int pairs, const kn_weights *p, const void *a
 #pragma GCC unroll 4
         for (int m = 0; m < KN_ROW_CHAINS - 1; m++) { /* K's last K % 4 (m a constant: registers) */
             if (k + m >= K) break;
-            const __m256 x = _mm256_broadcast_ss((const float *)a + k + m);
+            const __m256 x = unit_broadcast_avx2(a, k + m);
             const uint32_t *w = B + (size_t)(k + m) * KN_NR;
             acc[m][0] = unit_madd_avx2(pairs, acc[m][0], x, w);
             acc[m][1] = unit_madd_avx2(pairs, acc[m][1], x, w + 8);

@@ -9,7 +9,7 @@
  * zero point, int32 accumulation; the mixing layer stays fp32 in int8). The parsers'
  * precomputed tables: the ner's bf16 in both fast modes (parser_table_precision), the full
  * pipeline's bf16 in bf16 and int8 in int8 (dep_table_precision); the per-step products stay
- * fp32. */
+ * fp32, but for int8's output layer, in bf16 pairs (parser_fast_step_rows). */
 #ifndef NERD_T2V_FAST_H
 #define NERD_T2V_FAST_H
 
@@ -154,13 +154,15 @@ void parser_fast_table(const parser_net *p, const parser_packed *pk, kn_precisio
 void parser_fast_feature_slot(const parser_net *p, const parser_packed *pk, kn_precision prec, const float *proj_row,
                               int f, float *row, float *lowp, size_t lowp_cap);
 /* As parser_net_step_rows, in precision prec's order: fp32 (exact) scores each class with
- * kn_gemm_f32's one chain; the fast modes (bf16, int8) with kn_row_f32_chains, the same bits on
- * every level but not the exact path's, and when valid is not NULL (choose.h's bitset of the
+ * kn_gemm_f32's one chain; bf16 with kn_row_f32_chains and int8 with kn_row_bf16_chains (its
+ * bf16 pairs, where the upper weights have their bf16 copy), the same bits on every level but
+ * not the exact path's, and when valid is not NULL (choose.h's bitset of the
  * classes the choice reads) only the 16-class panels holding a valid class (the others' scores
  * 0). scores has room for parser_fast_scores_floats(p) (nclasses rounded up to whole vectors;
  * the fast modes write them whole). Returns the choice over valid (choose_best_padded's, valid
  * NULL: every class) where the fast modes' product makes it in registers
- * (kn_row_f32_chains_choose), else KN_NOT_CHOSEN: the caller chooses from scores. */
+ * (kn_row_f32_chains_choose, kn_row_bf16_chains_choose), else KN_NOT_CHOSEN: the caller chooses
+ * from scores. */
 size_t parser_fast_scores_floats(const parser_net *p);
 /* Whether mode's step writes its scores whole (the fast modes): the choice then reads them with
  * choose_best_padded. */
